@@ -1,0 +1,4 @@
+export * from "./types";
+export * from "./validate";
+export * from "./duration";
+export * from "./network";

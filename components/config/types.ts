@@ -1,0 +1,131 @@
+/**
+ * The stack configuration after validation: every default filled in, every value checked.
+ * Components take these types; the raw Pulumi config never reaches them.
+ */
+
+/** What a host does. A host may carry several roles (a small site puts all of them on one host). */
+export type Role = "db" | "zabbix-server" | "frontend" | "lb" | "witness";
+export const ROLES: readonly Role[] = ["db", "zabbix-server", "frontend", "lb", "witness"];
+
+/** Operating systems whose package steps the library knows. */
+export type OsFamily = "debian12" | "ubuntu22.04" | "ubuntu24.04" | "rhel9";
+export const OS_FAMILIES: readonly OsFamily[] = ["debian12", "ubuntu22.04", "ubuntu24.04", "rhel9"];
+
+export type ZabbixVersion = "6.0" | "7.0";
+export const ZABBIX_VERSIONS: readonly ZabbixVersion[] = ["6.0", "7.0"];
+
+/** Where Zabbix packages come from: the vendor's repository, or the distribution's own archive. */
+export type PackageSource = "vendor" | "distribution";
+
+export type ReplicationMode = "async" | "sync";
+
+export interface HostConfig {
+    /** Host name; unique across all sites, used for HA node names and replication slot names. */
+    readonly name: string;
+    /** IPv4 address inside the site's network; SSH, Zabbix and PostgreSQL all use it. */
+    readonly address: string;
+    readonly roles: readonly Role[];
+    /** User that SSH logs in as; non-root users run the steps through `sudo -n`. */
+    readonly sshUser: string;
+    readonly sshPort: number;
+    readonly os: OsFamily;
+}
+
+export interface SiteConfig {
+    /** Site (data centre) name, a DNS label. */
+    readonly name: string;
+    /** The site's L3 network in CIDR form; sites are joined by routing only. */
+    readonly network: string;
+    /** Whether the site offers an L2 segment where a VIP could live (only DRBD fallbacks use it). */
+    readonly l2Segment: boolean;
+    readonly hosts: readonly HostConfig[];
+}
+
+export interface ZabbixConfig {
+    readonly version: ZabbixVersion;
+    readonly packageSource: PackageSource;
+    /** Base URL of the vendor's package repository or of your mirror of it (vendor source only). */
+    readonly repositoryUrl?: string;
+    /** Port the Zabbix server nodes listen on (agents' active checks, the frontend). */
+    readonly listenPort: number;
+}
+
+export interface DbConfig {
+    /** Site whose DB host is the PostgreSQL primary; changing it and running `pulumi up` is a switchover. */
+    readonly primarySite: string;
+    readonly replication: ReplicationMode;
+    /** PostgreSQL's own port on the DB hosts. */
+    readonly port: number;
+    /** Zabbix database and its owner role. */
+    readonly name: string;
+    readonly user: string;
+    /**
+     * The network `pulumi up` runs from. The PostgreSQL provider connects from there, through the
+     * primary site's load balancer, to create roles and the database; the load balancer and hba admit it.
+     */
+    readonly adminNetwork: string;
+}
+
+export interface LoadBalancerConfig {
+    /** HTTP port of the Zabbix UI on each site's load balancer. */
+    readonly httpPort: number;
+    /** Port on each load balancer that forwards to the current read-write PostgreSQL primary. */
+    readonly dbPort: number;
+}
+
+export interface FrontendConfig {
+    /** Port nginx serves the Zabbix UI on, behind the load balancers. */
+    readonly port: number;
+    /** PHP time zone for the frontend. */
+    readonly timezone: string;
+}
+
+/** Expected monitoring load, for sizing caches and process counts. */
+export interface LoadConfig {
+    readonly monitoredHosts: number;
+    readonly items: number;
+    /** Average item update interval in seconds. */
+    readonly updateIntervalSeconds: number;
+}
+
+export interface StackConfig {
+    readonly sites: readonly SiteConfig[];
+    readonly zabbix: ZabbixConfig;
+    /** Zabbix HA failover delay in seconds (Zabbix allows 10 s to 15 min). */
+    readonly failoverDelaySeconds: number;
+    readonly db: DbConfig;
+    readonly loadBalancer: LoadBalancerConfig;
+    readonly frontend: FrontendConfig;
+    readonly load: LoadConfig;
+}
+
+/** A host together with the site it sits in, the shape most components iterate over. */
+export interface PlacedHost extends HostConfig {
+    readonly site: string;
+}
+
+export function allHosts(config: Pick<StackConfig, "sites">): PlacedHost[] {
+    return config.sites.flatMap(site => site.hosts.map(host => ({ ...host, site: site.name })));
+}
+
+export function hostsWithRole(config: Pick<StackConfig, "sites">, role: Role): PlacedHost[] {
+    return allHosts(config).filter(host => host.roles.includes(role));
+}
+
+/** The DB host of the primary site: validation guarantees exactly one. */
+export function primaryDbHost(config: StackConfig): PlacedHost {
+    const host = hostsWithRole(config, "db").find(h => h.site === config.db.primarySite);
+    if (!host) {
+        throw new Error(`db.primarySite "${config.db.primarySite}" has no db host`);
+    }
+    return host;
+}
+
+export function replicaDbHosts(config: StackConfig): PlacedHost[] {
+    return hostsWithRole(config, "db").filter(h => h.site !== config.db.primarySite);
+}
+
+/** The load balancer host of a site, if it has one. */
+export function siteLoadBalancer(config: StackConfig, site: string): PlacedHost | undefined {
+    return hostsWithRole(config, "lb").find(h => h.site === site);
+}

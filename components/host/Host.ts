@@ -1,0 +1,94 @@
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { PlacedHost, ZabbixConfig } from "../config/types";
+import { asHostUser, readSecrets, script } from "../shell";
+import { renderPackageStep } from "./render";
+
+/**
+ * HostArgs describe one machine of a site, reached over SSH.
+ */
+export interface HostArgs {
+    /** The host as validated from the stack configuration, with the site it sits in. */
+    readonly host: PlacedHost;
+    /** SSH private key for `host.sshUser`; a Pulumi secret. */
+    readonly sshPrivateKey: pulumi.Input<string>;
+    /** Zabbix series and package source, for the package step. */
+    readonly zabbix: ZabbixConfig;
+}
+
+/** A secret handed to a step's script on stdin and read into a shell variable. */
+export interface StepSecret {
+    /** Shell variable the script reads the value into. */
+    readonly variable: string;
+    readonly value: pulumi.Input<string>;
+}
+
+/** One script to run on a host. */
+export interface HostStepArgs {
+    /** Script body (POSIX sh); the shared prelude and the secret reads are added in front. */
+    readonly script: string;
+    /** Secrets for the script, passed on stdin in this order; never part of the command text. */
+    readonly secrets?: readonly StepSecret[];
+}
+
+/**
+ * Host is one machine reached by `remote.Command` over SSH. Its base step installs the packages its
+ * roles need (adding the vendor's Zabbix repository when that source is chosen); other components
+ * run their steps on it through `step`, after the base step.
+ */
+export class Host extends pulumi.ComponentResource {
+    /** The validated host configuration. */
+    public readonly config: PlacedHost;
+    /** SSH connection settings; the private key stays secret. */
+    public readonly connection: command.types.input.remote.ConnectionArgs;
+    /** The base step: package sources and packages. */
+    public readonly packages: command.remote.Command;
+
+    constructor(name: string, args: HostArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("zabbix-ha:host:Host", name, {}, opts);
+        this.config = args.host;
+        this.connection = {
+            host: args.host.address,
+            port: args.host.sshPort,
+            user: args.host.sshUser,
+            privateKey: pulumi.secret(args.sshPrivateKey),
+        };
+        this.packages = this.step(`${name}-packages`, {
+            script: renderPackageStep({
+                os: args.host.os,
+                roles: args.host.roles,
+                zabbixVersion: args.zabbix.version,
+                packageSource: args.zabbix.packageSource,
+                repositoryUrl: args.zabbix.repositoryUrl,
+            }),
+        }, { parent: this });
+        this.registerOutputs({ packages: this.packages.id });
+    }
+
+    /**
+     * Creates a command that runs a script on this host after its base step. The caller names it
+     * and parents it to itself; secrets travel on stdin, which Pulumi keeps secret.
+     */
+    public step(name: string, args: HostStepArgs, opts: StepOptions): command.remote.Command {
+        const secrets = args.secrets ?? [];
+        const text = script(readSecrets(secrets.map(s => s.variable)), args.script);
+        const stdin = secrets.length === 0
+            ? undefined
+            : pulumi.secret(pulumi.all(secrets.map(s => s.value)).apply(values => values.map(v => `${v}\n`).join("")));
+        // The base step itself is created first, with nothing before it.
+        const after = this.packages ? [this.packages] : [];
+        return new command.remote.Command(name, {
+            connection: this.connection,
+            create: asHostUser(text, this.config.sshUser),
+            stdin,
+            // The provider would pass previous output through SSH setenv, which sshd refuses by default.
+            addPreviousOutputInEnv: false,
+        }, { parent: opts.parent, dependsOn: [...after, ...(opts.dependsOn ?? [])] });
+    }
+}
+
+/** Options of a step: its parent and the resources it runs after (a plain list, so tools can read the graph). */
+export interface StepOptions {
+    readonly parent: pulumi.Resource;
+    readonly dependsOn?: readonly pulumi.Resource[];
+}

@@ -1,0 +1,41 @@
+import * as pulumi from "@pulumi/pulumi";
+import { SiteConfig, ZabbixConfig } from "../config/types";
+import { Host } from "./Host";
+
+/**
+ * SiteArgs describe one data centre: an L3 network and the hosts in it.
+ */
+export interface SiteArgs {
+    /** The site as validated from the stack configuration. */
+    readonly site: SiteConfig;
+    /** SSH private key for every host of the site; a Pulumi secret. */
+    readonly sshPrivateKey: pulumi.Input<string>;
+    /** Zabbix series and package source, for the hosts' package steps. */
+    readonly zabbix: ZabbixConfig;
+}
+
+/**
+ * Site groups the hosts of one data centre. Sites are joined at L3 only, so nothing here spans
+ * two sites; the site is the unit that fails when its network or uplink goes down.
+ */
+export class Site extends pulumi.ComponentResource {
+    /** The validated site configuration. */
+    public readonly config: SiteConfig;
+    /** The site's hosts by host name. */
+    public readonly hosts: Readonly<Record<string, Host>>;
+
+    constructor(name: string, args: SiteArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("zabbix-ha:host:Site", name, {}, opts);
+        this.config = args.site;
+        const hosts: Record<string, Host> = {};
+        for (const host of args.site.hosts) {
+            hosts[host.name] = new Host(`${name}-${host.name}`, {
+                host: { ...host, site: args.site.name },
+                sshPrivateKey: args.sshPrivateKey,
+                zabbix: args.zabbix,
+            }, { parent: this });
+        }
+        this.hosts = hosts;
+        this.registerOutputs({ hosts: Object.keys(hosts) });
+    }
+}

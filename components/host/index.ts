@@ -1,0 +1,3 @@
+export * from "./Host";
+export * from "./Site";
+export * from "./render";

@@ -1,0 +1,108 @@
+/**
+ * The base step of a host: package sources and packages for its roles, for Debian/Ubuntu (apt)
+ * and the RHEL 9 family (dnf). Pure: config in, script text out.
+ */
+import { PackageSource, Role, ZabbixVersion } from "../config/types";
+import { Platform, platformFor, zabbixLayout } from "../platform";
+import { shellQuote } from "../shell";
+import { OsFamily } from "../config/types";
+
+export interface PackageStepInput {
+    readonly os: OsFamily;
+    readonly roles: readonly Role[];
+    readonly zabbixVersion: ZabbixVersion;
+    readonly packageSource: PackageSource;
+    /** Base URL of the vendor's repository or a mirror of it (vendor source only). */
+    readonly repositoryUrl?: string;
+}
+
+/** Packages a host needs for its roles on its OS, sorted and without repeats. */
+export function packagesFor(input: PackageStepInput): string[] {
+    const platform = platformFor(input.os);
+    const zabbix = zabbixLayout(platform, input.packageSource);
+    const wanted = new Set<string>(["ca-certificates", "curl"]);
+    const add = (names: readonly string[]) => names.forEach(n => wanted.add(n));
+    for (const role of input.roles) {
+        switch (role) {
+            case "db": add(platform.postgres.packages); break;
+            case "zabbix-server": add([...zabbix.serverPackages, platform.postgresClientPackage]); break;
+            case "frontend": add(["nginx", ...platform.phpFpm.packages, ...zabbix.frontendPackages]); break;
+            case "lb": add(["haproxy", platform.postgresClientPackage]); break;
+            case "witness": break;
+        }
+    }
+    return [...wanted].sort();
+}
+
+function needsZabbixPackages(roles: readonly Role[]): boolean {
+    return roles.includes("zabbix-server") || roles.includes("frontend");
+}
+
+/** Script lines that add the vendor's Zabbix repository, pointed at the configured base URL. */
+function vendorRepositorySteps(platform: Platform, version: ZabbixVersion, baseUrl: string): string {
+    const base = baseUrl.replace(/\/+$/, "");
+    const d = platform.vendorDistro;
+    // The release package points at the vendor's own host; rewrite to the configured base so a mirror works too.
+    const rewrite = (files: string) => `sed -i -E ${shellQuote(`s#https?://[^ ]*/zabbix/#${base}/zabbix/#`)} ${files}`;
+    if (platform.packageManager === "apt") {
+        const deb = `${base}/zabbix/${version}/${d.name}/pool/main/z/zabbix-release/zabbix-release_latest_${version}+${d.name}${d.release}_all.deb`;
+        return `if ! dpkg-query -W -f='\${Status}' zabbix-release 2>/dev/null | grep -q 'ok installed'; then
+  zha_deb=$(mktemp --suffix=.deb)
+  curl -fsSL -o "$zha_deb" ${shellQuote(deb)}
+  dpkg -i "$zha_deb"
+  rm -f "$zha_deb"
+  ${rewrite("/etc/apt/sources.list.d/zabbix*.list")}
+  zha_apt_update=1
+fi`;
+    }
+    const rpm = `${base}/zabbix/${version}/rhel/${d.release}/x86_64/zabbix-release-latest-${version}.el${d.release}.noarch.rpm`;
+    return `if ! rpm -q zabbix-release >/dev/null 2>&1; then
+  rpm -Uvh ${shellQuote(rpm)}
+  ${rewrite("/etc/yum.repos.d/zabbix*.repo")}
+fi
+# EPEL's Zabbix packages would shadow the vendor's.
+if [ -f /etc/yum.repos.d/epel.repo ] && ! grep -q '^excludepkgs=zabbix\\*' /etc/yum.repos.d/epel.repo; then
+  sed -i '/^\\[epel\\]/a excludepkgs=zabbix*' /etc/yum.repos.d/epel.repo
+fi`;
+}
+
+/** The package step: idempotent, touching the network only when something is missing. */
+export function renderPackageStep(input: PackageStepInput): string {
+    const platform = platformFor(input.os);
+    const packages = packagesFor(input);
+    const list = packages.join(" ");
+    const vendor = input.packageSource === "vendor" && needsZabbixPackages(input.roles);
+    if (vendor && !input.repositoryUrl) {
+        throw new Error("the vendor package source needs a repository URL");
+    }
+    const repo = vendor ? vendorRepositorySteps(platform, input.zabbixVersion, input.repositoryUrl!) : "";
+    if (platform.packageManager === "apt") {
+        return `# Packages for roles: ${input.roles.join(", ")} (${platform.label}).
+export DEBIAN_FRONTEND=noninteractive
+zha_apt_update=0
+${vendor ? "command -v curl >/dev/null 2>&1 || { apt-get update -q; apt-get install -y -q --no-install-recommends curl ca-certificates; }\n" : ""}${repo}
+zha_missing=""
+for zha_pkg in ${list}; do
+  dpkg-query -W -f='\${Status}' "$zha_pkg" 2>/dev/null | grep -q 'ok installed' || zha_missing="$zha_missing $zha_pkg"
+done
+if [ -n "$zha_missing" ]; then
+  echo "installing:$zha_missing"
+  apt-get update -q
+  # shellcheck disable=SC2086 # word splitting of the package list is intended
+  apt-get install -y -q --no-install-recommends $zha_missing
+elif [ "$zha_apt_update" = 1 ]; then
+  apt-get update -q
+fi`;
+    }
+    return `# Packages for roles: ${input.roles.join(", ")} (${platform.label}).
+${repo}
+zha_missing=""
+for zha_pkg in ${list}; do
+  rpm -q "$zha_pkg" >/dev/null 2>&1 || zha_missing="$zha_missing $zha_pkg"
+done
+if [ -n "$zha_missing" ]; then
+  echo "installing:$zha_missing"
+  # shellcheck disable=SC2086 # word splitting of the package list is intended
+  dnf -y -q install $zha_missing
+fi`;
+}

@@ -1,0 +1,81 @@
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { Host } from "../host";
+import { CHECK_ROLE, pgpassLine } from "../postgres/render";
+import { putFile, putSecretFile } from "../shell";
+import { Backend, renderHaproxyCfg, renderPrimaryCheckScript } from "./render";
+
+export const HAPROXY_CONFIG = "/etc/haproxy/haproxy.cfg";
+export const PRIMARY_CHECK = "/etc/haproxy/pg-is-primary";
+export const PRIMARY_CHECK_PASSFILE = "/etc/haproxy/pg-check.pgpass";
+
+/**
+ * SiteLoadBalancerArgs describe the HAProxy of one site.
+ */
+export interface SiteLoadBalancerArgs {
+    /** The site's lb host. */
+    readonly host: Host;
+    /** HTTP port the Zabbix UI is served on. */
+    readonly httpPort: number;
+    /** Frontends of this site, which take the UI traffic. */
+    readonly localFrontends: readonly Backend[];
+    /** Frontends of the other sites, used only when none of this site's is up. */
+    readonly remoteFrontends: readonly Backend[];
+    /** Port that forwards to the read-write PostgreSQL primary. */
+    readonly dbPort: number;
+    /** Every DB host of the cluster; the check passes only the primary. */
+    readonly dbServers: readonly Backend[];
+    /** Addresses and networks allowed to use the DB port (cluster hosts, the admin network). */
+    readonly dbAllowedSources: readonly string[];
+    /** Password of the check role that asks each DB host `pg_is_in_recovery()`; a secret. */
+    readonly checkPassword: pulumi.Input<string>;
+}
+
+/**
+ * SiteLoadBalancer is a site's own HAProxy: the entry point for the site's users (the UI) and for
+ * the site's Zabbix servers and frontends (the database). Each site has its own, so no VIP has to
+ * span sites; its DB port follows the primary by role, never by a fixed address.
+ */
+export class SiteLoadBalancer extends pulumi.ComponentResource {
+    /** The lb host. */
+    public readonly host: Host;
+    /** Address clients of this site use. */
+    public readonly address: string;
+    public readonly httpPort: number;
+    public readonly dbPort: number;
+    /** The step that configures and (re)starts HAProxy. */
+    public readonly configured: command.remote.Command;
+
+    constructor(name: string, args: SiteLoadBalancerArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("zabbix-ha:loadbalancer:SiteLoadBalancer", name, {}, opts);
+        this.host = args.host;
+        this.address = args.host.config.address;
+        this.httpPort = args.httpPort;
+        this.dbPort = args.dbPort;
+        const cfg = renderHaproxyCfg({
+            site: args.host.config.site,
+            httpPort: args.httpPort,
+            localFrontends: args.localFrontends,
+            remoteFrontends: args.remoteFrontends,
+            dbPort: args.dbPort,
+            dbServers: args.dbServers,
+            dbAllowedSources: args.dbAllowedSources,
+            primaryCheckCommand: PRIMARY_CHECK,
+            runDir: "/run/haproxy",
+            runAs: "haproxy",
+        });
+        this.configured = args.host.step(`${name}-haproxy`, {
+            secrets: [{ variable: "CHECK_PASSWORD", value: args.checkPassword }],
+            script: [
+                putFile(PRIMARY_CHECK, renderPrimaryCheckScript({ user: CHECK_ROLE, passfile: PRIMARY_CHECK_PASSFILE }), "0755", "root:root"),
+                putSecretFile(PRIMARY_CHECK_PASSFILE, "CHECK_PASSWORD", "0600", "haproxy:haproxy",
+                    pgpassLine("*", "*", "postgres", CHECK_ROLE, "$CHECK_PASSWORD")),
+                putFile(HAPROXY_CONFIG, cfg, "0644", "root:root"),
+                `haproxy -c -q -f ${HAPROXY_CONFIG}`,
+                "systemctl enable haproxy",
+                `if [ "$ZHA_CHANGED" = 1 ] || ! systemctl is-active --quiet haproxy; then systemctl reload-or-restart haproxy; fi`,
+            ].join("\n"),
+        }, { parent: this });
+        this.registerOutputs({ address: this.address, httpPort: this.httpPort, dbPort: this.dbPort });
+    }
+}

@@ -1,0 +1,148 @@
+/**
+ * Facts about the operating systems and package sources the library deploys onto: package names,
+ * file locations and service names. Renderers and validation read these; nothing here touches a host.
+ */
+import { OsFamily, PackageSource, ZabbixVersion } from "../config/types";
+
+export interface PostgresLayout {
+    readonly version: string;
+    readonly packages: readonly string[];
+    /** Directory of the cluster's data files. */
+    readonly dataDir: string;
+    /** Directory holding postgresql.conf and pg_hba.conf. */
+    readonly configDir: string;
+    /** Directory of the server binaries (pg_ctl, pg_basebackup). */
+    readonly binDir: string;
+    readonly service: string;
+    /** Home directory of the postgres OS user, where its .pgpass lives. */
+    readonly home: string;
+    /** Command that creates an empty cluster when the package does not (RHEL). */
+    readonly initCommand?: string;
+}
+
+export interface PhpFpmLayout {
+    readonly packages: readonly string[];
+    readonly poolDir: string;
+    readonly service: string;
+    /** Directory for the pool's unix socket. */
+    readonly socketDir: string;
+    /** User that nginx and php-fpm run as on this OS. */
+    readonly webUser: string;
+}
+
+export interface Platform {
+    readonly family: OsFamily;
+    readonly label: string;
+    readonly packageManager: "apt" | "dnf";
+    /** The vendor repository's path segment and release name for this OS ("debian", "12"). */
+    readonly vendorDistro: { readonly name: "debian" | "ubuntu" | "rhel"; readonly release: string; readonly codename?: string };
+    /** The Zabbix series the distribution's own archive ships, if it ships a supported one. */
+    readonly distributionZabbix?: ZabbixVersion;
+    readonly postgres: PostgresLayout;
+    readonly phpFpm: PhpFpmLayout;
+    readonly nginxSiteDir: string;
+    /** PostgreSQL client package, for the load balancer's primary check. */
+    readonly postgresClientPackage: string;
+}
+
+function debianLike(
+    family: OsFamily, label: string, distro: Platform["vendorDistro"], pg: string, php: string,
+    distributionZabbix?: ZabbixVersion,
+): Platform {
+    return {
+        family, label, packageManager: "apt", vendorDistro: distro, distributionZabbix,
+        postgres: {
+            version: pg,
+            packages: [`postgresql-${pg}`],
+            dataDir: `/var/lib/postgresql/${pg}/main`,
+            configDir: `/etc/postgresql/${pg}/main`,
+            binDir: `/usr/lib/postgresql/${pg}/bin`,
+            service: `postgresql@${pg}-main`,
+            home: "/var/lib/postgresql",
+        },
+        phpFpm: {
+            packages: [`php${php}-fpm`, `php${php}-pgsql`],
+            poolDir: `/etc/php/${php}/fpm/pool.d`,
+            service: `php${php}-fpm`,
+            socketDir: "/run/php",
+            webUser: "www-data",
+        },
+        nginxSiteDir: "/etc/nginx/conf.d",
+        postgresClientPackage: `postgresql-client-${pg}`,
+    };
+}
+
+const PLATFORMS: Record<OsFamily, Platform> = {
+    "debian12": debianLike("debian12", "Debian 12", { name: "debian", release: "12", codename: "bookworm" }, "15", "8.2", "6.0"),
+    "ubuntu22.04": debianLike("ubuntu22.04", "Ubuntu 22.04", { name: "ubuntu", release: "22.04", codename: "jammy" }, "14", "8.1"),
+    "ubuntu24.04": debianLike("ubuntu24.04", "Ubuntu 24.04", { name: "ubuntu", release: "24.04", codename: "noble" }, "16", "8.3", "6.0"),
+    "rhel9": {
+        family: "rhel9",
+        label: "RHEL 9 family",
+        packageManager: "dnf",
+        vendorDistro: { name: "rhel", release: "9" },
+        postgres: {
+            version: "13",
+            packages: ["postgresql-server"],
+            dataDir: "/var/lib/pgsql/data",
+            configDir: "/var/lib/pgsql/data",
+            binDir: "/usr/bin",
+            service: "postgresql",
+            home: "/var/lib/pgsql",
+            initCommand: "postgresql-setup --initdb",
+        },
+        phpFpm: { packages: ["php-fpm", "php-pgsql"], poolDir: "/etc/php-fpm.d", service: "php-fpm", socketDir: "/run/php-fpm", webUser: "nginx" },
+        nginxSiteDir: "/etc/nginx/conf.d",
+        postgresClientPackage: "postgresql",
+    },
+};
+
+export function platformFor(os: OsFamily): Platform {
+    return PLATFORMS[os];
+}
+
+/** Where a Zabbix install keeps its files: the vendor's packages and Debian's differ. */
+export interface ZabbixLayout {
+    readonly serverPackages: readonly string[];
+    readonly frontendPackages: readonly string[];
+    readonly serverConfig: string;
+    readonly serverService: string;
+    readonly logFile: string;
+    readonly pidFile: string;
+    readonly socketDir: string;
+    readonly frontendRoot: string;
+    readonly frontendConfig: string;
+    /** Schema files to load in order, gzip-compressed SQL. */
+    readonly schemaFiles: readonly string[];
+}
+
+export function zabbixLayout(platform: Platform, source: PackageSource): ZabbixLayout {
+    if (source === "vendor") {
+        const web = platform.packageManager === "dnf" ? ["zabbix-web-pgsql"] : ["zabbix-frontend-php"];
+        return {
+            serverPackages: ["zabbix-server-pgsql", "zabbix-sql-scripts"],
+            frontendPackages: web,
+            serverConfig: "/etc/zabbix/zabbix_server.conf",
+            serverService: "zabbix-server",
+            logFile: "/var/log/zabbix/zabbix_server.log",
+            pidFile: "/run/zabbix/zabbix_server.pid",
+            socketDir: "/run/zabbix",
+            frontendRoot: "/usr/share/zabbix",
+            frontendConfig: "/etc/zabbix/web/zabbix.conf.php",
+            schemaFiles: ["/usr/share/zabbix-sql-scripts/postgresql/server.sql.gz"],
+        };
+    }
+    // Debian's own packaging (6.0): split schema files and its own paths.
+    return {
+        serverPackages: ["zabbix-server-pgsql"],
+        frontendPackages: ["zabbix-frontend-php"],
+        serverConfig: "/etc/zabbix/zabbix_server.conf",
+        serverService: "zabbix-server",
+        logFile: "/var/log/zabbix-server/zabbix_server.log",
+        pidFile: "/run/zabbix/zabbix_server.pid",
+        socketDir: "/run/zabbix",
+        frontendRoot: "/usr/share/zabbix",
+        frontendConfig: "/etc/zabbix/zabbix.conf.php",
+        schemaFiles: ["schema", "images", "data"].map(part => `/usr/share/zabbix-server-pgsql/${part}.sql.gz`),
+    };
+}

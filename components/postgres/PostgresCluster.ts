@@ -1,0 +1,213 @@
+import * as command from "@pulumi/command";
+import * as postgresql from "@pulumi/postgresql";
+import * as pulumi from "@pulumi/pulumi";
+import { ReplicationMode } from "../config/types";
+import { Host } from "../host";
+import { platformFor } from "../platform";
+import { ADMIN_ROLE, CHECK_ROLE, HbaRule, REPLICATION_ROLE, replicationSlotName } from "./render";
+import { DbHostFiles, configStep, followStep, promoteStep, schemaStep, standDownStep, synchronousStep } from "./steps";
+import { DbPasswords } from "./passwords";
+
+/** A load balancer endpoint that leads to the read-write primary. */
+export interface PrimaryEndpoint {
+    /** Load balancer host, where the endpoint is checked before the provider connects. */
+    readonly host: Host;
+    readonly port: number;
+    /** Resources that must exist before the endpoint works (the load balancer's config step). */
+    readonly readyAfter: readonly pulumi.Resource[];
+}
+
+/** Where and how the Zabbix schema is loaded. */
+export interface SchemaLoader {
+    /** A host with the schema files and psql (a Zabbix server host). */
+    readonly host: Host;
+    /** Its site's load balancer endpoint. */
+    readonly dbHost: string;
+    readonly dbPort: number;
+    /** Schema files in load order. */
+    readonly files: readonly string[];
+    /** Steps the loader host needs first (none beyond its packages, usually). */
+    readonly after?: readonly pulumi.Resource[];
+}
+
+/**
+ * PostgresClusterArgs describe the Zabbix database: a primary in one site, replicas in others.
+ */
+export interface PostgresClusterArgs {
+    /** The primary site's DB host. */
+    readonly primary: Host;
+    /** DB hosts of the other sites, each streaming from the primary through its own slot. */
+    readonly replicas: readonly Host[];
+    /** PostgreSQL's port on the DB hosts. */
+    readonly port: number;
+    /** Zabbix database and owner role names. */
+    readonly dbName: string;
+    readonly dbUser: string;
+    /** `sync` makes commits wait for one replica (after every replica streams); `async` does not. */
+    readonly replication: ReplicationMode;
+    /** Who may connect, rendered into every DB host's pg_hba.conf. */
+    readonly hbaRules: readonly HbaRule[];
+    /** max_connections, sized for the Zabbix servers and frontends. */
+    readonly maxConnections: number;
+    /** The primary site's load balancer DB port: the provider reaches the primary through it. */
+    readonly adminEndpoint: PrimaryEndpoint;
+    /** Passwords of the roles; Pulumi secrets. */
+    readonly passwords: DbPasswords;
+    /** How the schema is loaded. */
+    readonly schema: SchemaLoader;
+}
+
+/**
+ * PostgresCluster is the Zabbix database across sites: a primary, streaming replicas with a
+ * physical slot each, hba limited to the cluster's hosts with SCRAM, the zabbix role and database
+ * made through the PostgreSQL provider, and the schema loaded once. Changing which host is primary
+ * and running `pulumi up` is a planned switchover.
+ */
+export class PostgresCluster extends pulumi.ComponentResource {
+    /** The provider connected to the primary through the admin endpoint. */
+    public readonly provider: postgresql.Provider;
+    /** The step that leaves the primary writable. */
+    public readonly primaryReady: command.remote.Command;
+    /** The schema step: Zabbix servers start after it. */
+    public readonly schemaLoaded: command.remote.Command;
+    /** Each replica's follow step, by host name. */
+    public readonly replicasStreaming: Readonly<Record<string, command.remote.Command>>;
+    public readonly database: postgresql.Database;
+
+    constructor(name: string, args: PostgresClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("zabbix-ha:postgres:PostgresCluster", name, {}, opts);
+        const parent = { parent: this };
+        const files = (host: Host): DbHostFiles => ({
+            platform: platformFor(host.config.os),
+            port: args.port,
+            conf: { listenAddresses: ["localhost", host.config.address], port: args.port, maxConnections: args.maxConnections },
+            hba: args.hbaRules,
+        });
+        const all = [args.primary, ...args.replicas];
+        const replicationSecret = [{ variable: "REPLICATION_PASSWORD", value: args.passwords.replication }];
+
+        const configured = new Map(all.map(host => [host, host.step(`${name}-${host.config.name}-config`, {
+            script: configStep(files(host)),
+            secrets: replicationSecret,
+        }, parent)]));
+        const stoodDown = args.replicas.map(host => host.step(`${name}-${host.config.name}-stand-down`, {
+            script: standDownStep(files(host)),
+        }, { ...parent, dependsOn: [configured.get(host)!] }));
+
+        const primaryRole = { role: "primary" as const, synchronousStandbys: [] };
+        this.primaryReady = args.primary.step(`${name}-${args.primary.config.name}-promote`, {
+            script: promoteStep({ ...files(args.primary), roleConf: primaryRole }),
+            secrets: [
+                { variable: "ADMIN_PASSWORD", value: args.passwords.admin },
+                { variable: "CHECK_PASSWORD", value: args.passwords.check },
+            ],
+        }, { ...parent, dependsOn: [configured.get(args.primary)!, ...stoodDown] });
+
+        // The provider may connect only once the load balancer routes to the new primary.
+        const endpoint = args.adminEndpoint;
+        const reachable = endpoint.host.step(`${name}-primary-reachable`, {
+            script: [
+                `PGPASSFILE=/etc/haproxy/pg-check.pgpass PGCONNECT_TIMEOUT=2; export PGPASSFILE PGCONNECT_TIMEOUT`,
+                `zha_retry 60 sh -c "[ \\"\\$(psql -X -t -A -w -h ${endpoint.host.config.address} -p ${endpoint.port} -U ${CHECK_ROLE} -d postgres -c 'select pg_is_in_recovery()')\\" = f ]"`,
+            ].join("\n"),
+        }, { ...parent, dependsOn: [this.primaryReady, ...endpoint.readyAfter] });
+
+        this.provider = new postgresql.Provider(`${name}-provider`, {
+            host: endpoint.host.config.address,
+            port: endpoint.port,
+            username: ADMIN_ROLE,
+            password: pulumi.secret(args.passwords.admin),
+            database: "postgres",
+            superuser: true,
+            // The cluster serves no TLS yet; SCRAM keeps the password itself off the wire.
+            sslmode: "disable",
+            connectTimeout: 15,
+        }, { ...parent, dependsOn: [reachable] });
+        const viaProvider = { parent: this, provider: this.provider, dependsOn: [reachable] };
+
+        const zabbixRole = new postgresql.Role(`${name}-zabbix-role`, {
+            name: args.dbUser,
+            login: true,
+            password: pulumi.secret(args.passwords.zabbix),
+        }, viaProvider);
+        const replicationRole = new postgresql.Role(`${name}-replication-role`, {
+            name: REPLICATION_ROLE,
+            login: true,
+            replication: true,
+            password: pulumi.secret(args.passwords.replication),
+        }, viaProvider);
+        this.database = new postgresql.Database(`${name}-database`, {
+            name: args.dbName,
+            owner: zabbixRole.name,
+            encoding: "UTF8",
+            lcCollate: "C",
+            lcCtype: "C",
+            template: "template0",
+        }, viaProvider);
+        const grants = [
+            new postgresql.Grant(`${name}-zabbix-connect`, {
+                database: this.database.name,
+                role: zabbixRole.name,
+                objectType: "database",
+                privileges: ["CONNECT", "TEMPORARY"],
+            }, viaProvider),
+            new postgresql.Grant(`${name}-zabbix-schema`, {
+                database: this.database.name,
+                role: zabbixRole.name,
+                schema: "public",
+                objectType: "schema",
+                privileges: ["USAGE", "CREATE"],
+            }, viaProvider),
+        ];
+
+        const streaming: Record<string, command.remote.Command> = {};
+        for (const host of args.replicas) {
+            const slotName = replicationSlotName(host.config.name);
+            const slot = new postgresql.PhysicalReplicationSlot(`${name}-${host.config.name}-slot`, { name: slotName }, viaProvider);
+            streaming[host.config.name] = host.step(`${name}-${host.config.name}-follow`, {
+                script: followStep({
+                    ...files(host),
+                    roleConf: {
+                        role: "replica",
+                        primaryAddress: args.primary.config.address,
+                        primaryPort: args.port,
+                        replicationUser: REPLICATION_ROLE,
+                        applicationName: host.config.name,
+                        slotName,
+                        passfile: `${platformFor(host.config.os).postgres.home}/.pgpass`,
+                    },
+                }),
+            }, { ...parent, dependsOn: [slot, replicationRole, this.primaryReady] });
+        }
+        this.replicasStreaming = streaming;
+
+        if (args.replication === "sync" && args.replicas.length > 0) {
+            // Only now: a synchronous primary without a streaming replica would block every commit.
+            args.primary.step(`${name}-synchronous`, {
+                script: synchronousStep({
+                    ...files(args.primary),
+                    roleConf: { role: "primary", synchronousStandbys: args.replicas.map(h => h.config.name) },
+                }),
+            }, { ...parent, dependsOn: [this.primaryReady, ...Object.values(streaming)] });
+        }
+
+        const loader = args.schema;
+        this.schemaLoaded = loader.host.step(`${name}-schema`, {
+            script: schemaStep({
+                dbHost: loader.dbHost,
+                dbPort: loader.dbPort,
+                dbName: args.dbName,
+                dbUser: args.dbUser,
+                passwordVariable: "ZABBIX_DB_PASSWORD",
+                schemaFiles: loader.files,
+            }),
+            secrets: [{ variable: "ZABBIX_DB_PASSWORD", value: args.passwords.zabbix }],
+        }, { ...parent, dependsOn: [this.database, zabbixRole, ...grants, ...(loader.after ?? [])] });
+
+        this.registerOutputs({
+            primary: args.primary.config.name,
+            replicas: args.replicas.map(h => h.config.name),
+            database: this.database.name,
+        });
+    }
+}

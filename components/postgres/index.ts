@@ -1,0 +1,4 @@
+export * from "./render";
+export * from "./steps";
+export * from "./passwords";
+export * from "./PostgresCluster";

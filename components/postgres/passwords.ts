@@ -1,0 +1,29 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+
+/** Passwords of the cluster's roles. Every value is a Pulumi secret. */
+export interface DbPasswords {
+    /** The provider's admin role (superuser, reachable only from the load balancers and admin network). */
+    readonly admin: pulumi.Output<string>;
+    /** The load balancers' check role, which only asks `pg_is_in_recovery()`. */
+    readonly check: pulumi.Output<string>;
+    /** The replication role replicas stream with. */
+    readonly replication: pulumi.Output<string>;
+    /** The zabbix role that owns the Zabbix database. */
+    readonly zabbix: pulumi.Output<string>;
+}
+
+/** Length of every generated password; the policy pack asks for at least 20. */
+export const PASSWORD_LENGTH = 32;
+
+/**
+ * Generates the cluster's passwords with @pulumi/random. Letters and digits only: the values are
+ * written into .pgpass, SQL literals and PHP-read files, where quoting characters would need escaping.
+ */
+export function createDbPasswords(name: string, opts: pulumi.CustomResourceOptions = {}): DbPasswords {
+    const make = (role: keyof DbPasswords) => new random.RandomPassword(`${name}-${role}-password`, {
+        length: PASSWORD_LENGTH,
+        special: false,
+    }, opts).result;
+    return { admin: make("admin"), check: make("check"), replication: make("replication"), zabbix: make("zabbix") };
+}

@@ -1,0 +1,81 @@
+/**
+ * Building blocks of the POSIX sh scripts that run on hosts over SSH. Every script starts with
+ * `set -eu`, is idempotent (files are rewritten only when their content changes, services are
+ * restarted only then) and receives secrets on stdin, never in its own text, so the command
+ * text that Pulumi logs and stores in clear holds no secret.
+ */
+
+const HEREDOC = "ZHA_EOF";
+
+/** Quotes a value for sh: safe for any string. */
+export function shellQuote(value: string): string {
+    return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * Functions every script may use.
+ * - `zha_put_file PATH MODE OWNER`: writes stdin to PATH atomically when it differs, with the mode
+ *   and owner given, and sets ZHA_CHANGED=1 when it wrote (the temp file is created 0600 first, so
+ *   a secret is never readable by others, not even for a moment).
+ * - `zha_retry N CMD...`: runs CMD up to N times a second apart (services take a moment to listen).
+ */
+export const PRELUDE = `set -eu
+umask 077
+ZHA_CHANGED=0
+zha_put_file() {
+  zha_tmp=$(mktemp "$1.zha.XXXXXX")
+  cat > "$zha_tmp"
+  chmod "$2" "$zha_tmp"
+  chown "$3" "$zha_tmp"
+  if [ -f "$1" ] && cmp -s "$zha_tmp" "$1" && [ "$(stat -c %a:%U:%G "$1")" = "$(stat -c %a:%U:%G "$zha_tmp")" ]; then
+    rm -f "$zha_tmp"
+  else
+    mv -f "$zha_tmp" "$1"
+    ZHA_CHANGED=1
+    echo "updated $1"
+  fi
+}
+zha_retry() {
+  zha_n=$1; shift
+  until "$@"; do
+    zha_n=$((zha_n - 1))
+    if [ "$zha_n" -le 0 ]; then echo "gave up: $*" >&2; return 1; fi
+    sleep 1
+  done
+}`;
+
+/** A step that installs a file with the given content, mode and owner ("user:group"). */
+export function putFile(path: string, content: string, mode: string, owner: string): string {
+    const body = content.endsWith("\n") ? content : `${content}\n`;
+    if (body.split("\n").includes(HEREDOC)) {
+        throw new Error(`content for ${path} contains the line ${HEREDOC}, which would end its here-document`);
+    }
+    return `mkdir -p ${shellQuote(dirname(path))}\nzha_put_file ${shellQuote(path)} ${mode} ${owner} <<'${HEREDOC}'\n${body}${HEREDOC}`;
+}
+
+/** A step that installs a file holding the value of a shell variable (a secret read from stdin). */
+export function putSecretFile(path: string, variable: string, mode: string, owner: string, template = `$${variable}`): string {
+    return `mkdir -p ${shellQuote(dirname(path))}\nzha_put_file ${shellQuote(path)} ${mode} ${owner} <<${HEREDOC}\n${template}\n${HEREDOC}`;
+}
+
+/** Lines that read secrets, one per stdin line, in the order the command's stdin lists them. */
+export function readSecrets(variables: readonly string[]): string {
+    return variables.map(v => `IFS= read -r ${v}`).join("\n");
+}
+
+/** Joins script parts into one script, prelude first. */
+export function script(...parts: string[]): string {
+    return [PRELUDE, ...parts.filter(p => p.length > 0)].join("\n\n") + "\n";
+}
+
+/**
+ * The command text for a host. The script runs under `sh -c` whatever the user's login shell is;
+ * a user other than root runs it through `sudo -n`, which keeps stdin (the secrets) flowing.
+ */
+export function asHostUser(scriptText: string, sshUser: string): string {
+    return `${sshUser === "root" ? "" : "sudo -n "}sh -c ${shellQuote(scriptText)}`;
+}
+
+function dirname(path: string): string {
+    return path.slice(0, path.lastIndexOf("/")) || "/";
+}

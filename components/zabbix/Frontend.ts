@@ -1,0 +1,74 @@
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { PackageSource } from "../config/types";
+import { Host } from "../host";
+import { platformFor, zabbixLayout } from "../platform";
+import { putFile, putSecretFile } from "../shell";
+import { renderNginxSite, renderPhpFpmPool, renderZabbixConfPhp } from "./render";
+
+/**
+ * FrontendArgs describe one Zabbix web frontend host.
+ */
+export interface FrontendArgs {
+    /** The frontend host. */
+    readonly host: Host;
+    /** Its own site's load balancer address and DB port. */
+    readonly dbHost: string;
+    readonly dbPort: number;
+    /** Zabbix database and role names. */
+    readonly dbName: string;
+    readonly dbUser: string;
+    /** The zabbix role's password; a Pulumi secret. */
+    readonly dbPassword: pulumi.Input<string>;
+    /** Port nginx serves the UI on, behind the load balancers. */
+    readonly port: number;
+    /** PHP time zone. */
+    readonly timezone: string;
+    readonly packageSource: PackageSource;
+    /** Resources the frontend starts after (the server nodes). */
+    readonly after: readonly pulumi.Resource[];
+}
+
+export const FRONTEND_PASSWORD_FILE = "/etc/zabbix/web-db-password";
+
+/**
+ * Frontend is nginx, php-fpm and the Zabbix UI on one host, in HA mode: zabbix.conf.php names no
+ * server, so the UI asks the database which node is active. It reaches the DB through its own
+ * site's load balancer.
+ */
+export class Frontend extends pulumi.ComponentResource {
+    /** The step that configures and starts nginx and php-fpm. */
+    public readonly configured: command.remote.Command;
+
+    constructor(name: string, args: FrontendArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("zabbix-ha:zabbix:Frontend", name, {}, opts);
+        const host = args.host.config;
+        const platform = platformFor(host.os);
+        const layout = zabbixLayout(platform, args.packageSource);
+        const php = platform.phpFpm;
+        const socket = `${php.socketDir}/zabbix.sock`;
+        const webUser = php.webUser;
+        this.configured = args.host.step(`${name}-web`, {
+            script: [
+                putSecretFile(FRONTEND_PASSWORD_FILE, "ZABBIX_DB_PASSWORD", "0640", `root:${webUser}`),
+                putFile(layout.frontendConfig, renderZabbixConfPhp({
+                    dbHost: args.dbHost,
+                    dbPort: args.dbPort,
+                    dbName: args.dbName,
+                    dbUser: args.dbUser,
+                    passwordFile: FRONTEND_PASSWORD_FILE,
+                    serverName: `Zabbix ${host.site}`,
+                }), "0640", `root:${webUser}`),
+                putFile(`${php.poolDir}/zabbix.conf`, renderPhpFpmPool({ socket, user: webUser, timezone: args.timezone }), "0644", "root:root"),
+                putFile(`${platform.nginxSiteDir}/zabbix.conf`, renderNginxSite({ listenPort: args.port, root: layout.frontendRoot, phpSocket: socket }), "0644", "root:root"),
+                // The distribution's default site listens on port 80, which a co-located load balancer uses.
+                "if [ -e /etc/nginx/sites-enabled/default ]; then rm -f /etc/nginx/sites-enabled/default; ZHA_CHANGED=1; fi",
+                "nginx -t -q",
+                `systemctl enable ${php.service} nginx`,
+                `if [ "$ZHA_CHANGED" = 1 ] || ! systemctl is-active --quiet ${php.service} || ! systemctl is-active --quiet nginx; then systemctl restart ${php.service} nginx; fi`,
+            ].join("\n"),
+            secrets: [{ variable: "ZABBIX_DB_PASSWORD", value: args.dbPassword }],
+        }, { parent: this, dependsOn: [...args.after] });
+        this.registerOutputs({ url: `http://${host.address}:${args.port}/` });
+    }
+}

@@ -1,0 +1,105 @@
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { formatZabbixDuration } from "../config/duration";
+import { PackageSource } from "../config/types";
+import { Host } from "../host";
+import { platformFor, zabbixLayout } from "../platform";
+import { zabbixSqlClient } from "../postgres/steps";
+import { putFile, putSecretFile } from "../shell";
+import { ServerSizing } from "../sizing";
+import { renderZabbixServerConf, zabbixServerPasswordTemplate } from "./render";
+
+/** One Zabbix server host and the load balancer it reaches the database through. */
+export interface ServerNode {
+    readonly host: Host;
+    /** Its own site's load balancer address and DB port. */
+    readonly dbHost: string;
+    readonly dbPort: number;
+}
+
+/**
+ * ZabbixServerClusterArgs describe the Zabbix server nodes of one native-HA cluster.
+ */
+export interface ZabbixServerClusterArgs {
+    /** One HA node per zabbix-server host. */
+    readonly nodes: readonly ServerNode[];
+    /** Port every node listens on; NodeAddress advertises it. */
+    readonly listenPort: number;
+    /** Zabbix database and role names. */
+    readonly dbName: string;
+    readonly dbUser: string;
+    /** The zabbix role's password; a Pulumi secret. */
+    readonly dbPassword: pulumi.Input<string>;
+    /** Seconds before a standby takes over from an active node that stopped heart-beating. */
+    readonly failoverDelaySeconds: number;
+    /** Caches and process counts for the expected load. */
+    readonly sizing: ServerSizing;
+    readonly packageSource: PackageSource;
+    /** Resources the nodes start after (the schema). */
+    readonly after: readonly pulumi.Resource[];
+}
+
+export const SERVER_PASSWORD_INCLUDE = "/etc/zabbix/zabbix_server.db-password.conf";
+
+/**
+ * ZabbixServerCluster is Zabbix's native HA: every node runs with HANodeName and NodeAddress,
+ * one is active and the others stand by, and no VIP is needed. Each node reaches the DB through
+ * its own site's load balancer, so a DB failover does not leave the nodes on a read-only replica.
+ */
+export class ZabbixServerCluster extends pulumi.ComponentResource {
+    /** The step that stores the failover delay in the database. */
+    public readonly failoverDelay: command.remote.Command;
+    /** Each node's configure-and-start step, by host name. */
+    public readonly nodes: Readonly<Record<string, command.remote.Command>>;
+
+    constructor(name: string, args: ZabbixServerClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("zabbix-ha:zabbix:ZabbixServerCluster", name, {}, opts);
+        if (args.nodes.length === 0) {
+            throw new Error(`${name}: a Zabbix server cluster needs at least one node`);
+        }
+        const password = [{ variable: "ZABBIX_DB_PASSWORD", value: args.dbPassword }];
+
+        // Failover delay is cluster-wide and lives in the DB; set it before any node starts.
+        const first = args.nodes[0];
+        const delay = formatZabbixDuration(args.failoverDelaySeconds);
+        this.failoverDelay = first.host.step(`${name}-failover-delay`, {
+            script: [
+                zabbixSqlClient({ dbHost: first.dbHost, dbPort: first.dbPort, dbName: args.dbName, dbUser: args.dbUser, passwordVariable: "ZABBIX_DB_PASSWORD" }),
+                `zha_zabbix_sql -c "update config set ha_failover_delay = '${delay}' where ha_failover_delay <> '${delay}'"`,
+            ].join("\n"),
+            secrets: password,
+        }, { parent: this, dependsOn: [...args.after] });
+
+        const nodes: Record<string, command.remote.Command> = {};
+        for (const node of args.nodes) {
+            const host = node.host.config;
+            const layout = zabbixLayout(platformFor(host.os), args.packageSource);
+            const conf = renderZabbixServerConf({
+                nodeName: host.name,
+                nodeAddress: host.address,
+                listenPort: args.listenPort,
+                dbHost: node.dbHost,
+                dbPort: node.dbPort,
+                dbName: args.dbName,
+                dbUser: args.dbUser,
+                passwordInclude: SERVER_PASSWORD_INCLUDE,
+                logFile: layout.logFile,
+                pidFile: layout.pidFile,
+                socketDir: layout.socketDir,
+                sizing: args.sizing,
+            });
+            nodes[host.name] = node.host.step(`${name}-${host.name}`, {
+                script: [
+                    putSecretFile(SERVER_PASSWORD_INCLUDE, "ZABBIX_DB_PASSWORD", "0640", "root:zabbix", zabbixServerPasswordTemplate("ZABBIX_DB_PASSWORD")),
+                    putFile(layout.serverConfig, conf, "0640", "root:zabbix"),
+                    `systemctl enable ${layout.serverService}`,
+                    `if [ "$ZHA_CHANGED" = 1 ] || ! systemctl is-active --quiet ${layout.serverService}; then systemctl restart ${layout.serverService}; fi`,
+                    `zha_retry 30 systemctl is-active --quiet ${layout.serverService}`,
+                ].join("\n"),
+                secrets: password,
+            }, { parent: this, dependsOn: [this.failoverDelay] });
+        }
+        this.nodes = nodes;
+        this.registerOutputs({ nodes: Object.keys(nodes), failoverDelay: delay });
+    }
+}

@@ -1,0 +1,3 @@
+export * from "./render";
+export * from "./ZabbixServerCluster";
+export * from "./Frontend";

@@ -1,0 +1,197 @@
+/**
+ * The one way to run a stack program offline: under the Pulumi SDK's mock runtime (no CLI, no
+ * engine, no network), capturing every resource with its resolved inputs, parent and dependencies.
+ * The preview, the tests, the policy checks and the lab all read this plan.
+ */
+import { randomInt } from "crypto";
+import * as pulumi from "@pulumi/pulumi";
+
+export interface CapturedResource {
+    /** `type::name`, unique within a plan. */
+    readonly id: string;
+    readonly type: string;
+    readonly name: string;
+    /** Whether the resource is a custom (provider) resource rather than a component. */
+    readonly custom: boolean;
+    /** Inputs as the provider would receive them, secrets revealed (the plan is in memory only). */
+    readonly inputs: Record<string, unknown>;
+    /** Top-level input names whose values were Pulumi secrets. */
+    readonly secretInputs: readonly string[];
+    /** Outputs the mock provider returned (random values for RandomPassword). */
+    readonly outputs: Record<string, unknown>;
+    /** Parent id, undefined for the stack itself. */
+    readonly parent?: string;
+    /** Ids this resource was declared to depend on, with components expanded to their custom descendants, plus its provider. */
+    readonly dependsOn: readonly string[];
+}
+
+export interface CapturedPlan {
+    readonly project: string;
+    readonly stack: string;
+    readonly resources: readonly CapturedResource[];
+    /** Stack outputs, when the program finished. */
+    readonly outputs?: Record<string, unknown>;
+    /** The program's error (a config error lists every problem), when it failed. */
+    readonly error?: Error;
+}
+
+export interface CaptureOptions {
+    /** Config values as the engine would pass them: `project:key` to string (JSON for structured values). */
+    readonly config: Record<string, string>;
+    /** Config keys that are secrets. */
+    readonly secretKeys?: readonly string[];
+    readonly project?: string;
+    readonly stack?: string;
+}
+
+const ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+/** What the mock providers return: real random passwords (the lab uses them), inputs echoed otherwise. */
+function mockOutputs(type: string, inputs: Record<string, unknown>): Record<string, unknown> {
+    if (type === "random:index/randomPassword:RandomPassword") {
+        const length = Number(inputs.length ?? 32);
+        const result = Array.from({ length }, () => ALNUM[randomInt(ALNUM.length)]).join("");
+        return { ...inputs, result, bcryptHash: "" };
+    }
+    if (type === "command:remote:Command") {
+        return { ...inputs, stdout: "", stderr: "" };
+    }
+    return inputs;
+}
+
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+
+/** Unwraps the SDK's serialized secrets, noting which top-level inputs held one. */
+function reveal(value: unknown, onSecret: () => void): unknown {
+    if (Array.isArray(value)) {
+        return value.map(v => reveal(v, onSecret));
+    }
+    if (value && typeof value === "object") {
+        const record = value as Record<string, unknown>;
+        if (record[SECRET_SIG] === "1b47061264138c4ac30d75fd1eb44270") {
+            onSecret();
+            return reveal(record.value, onSecret);
+        }
+        return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, reveal(v, onSecret)]));
+    }
+    return value;
+}
+
+interface Declared {
+    readonly resource: pulumi.Resource;
+    readonly id: string;
+    readonly parent?: pulumi.Resource;
+    readonly dependsOn: readonly pulumi.Resource[];
+    readonly provider?: pulumi.ProviderResource;
+}
+
+function dependsOnList(value: unknown): pulumi.Resource[] {
+    if (value === undefined) {
+        return [];
+    }
+    // An Output-valued dependsOn cannot be read synchronously; the library never passes one.
+    return (Array.isArray(value) ? value : [value]).filter((r): r is pulumi.Resource => pulumi.Resource.isInstance(r));
+}
+
+/** Runs `program` under mocks with the given config and returns the captured plan. */
+export async function capturePlan(program: () => unknown, options: CaptureOptions): Promise<CapturedPlan> {
+    const project = options.project ?? "zabbix-ha";
+    const stack = options.stack ?? "offline";
+    const registered = new Map<string, { inputs: Record<string, unknown>; outputs: Record<string, unknown>; secrets: string[]; custom: boolean }>();
+    await pulumi.runtime.setMocks({
+        newResource(args) {
+            const secrets: string[] = [];
+            const inputs = Object.fromEntries(Object.entries(args.inputs ?? {}).map(([k, v]) => [k, reveal(v, () => secrets.push(k))]));
+            const outputs = mockOutputs(args.type, inputs);
+            registered.set(`${args.type}::${args.name}`, { inputs, outputs, secrets, custom: args.custom ?? true });
+            return { id: `${args.name}-id`, state: outputs };
+        },
+        call(args) {
+            return args.inputs;
+        },
+    }, project, stack, true);
+    pulumi.runtime.setAllConfig({ ...options.config }, [...(options.secretKeys ?? [])]);
+
+    const declared: Declared[] = [];
+    let outputs: Record<string, unknown> | undefined;
+    let error: Error | undefined;
+    try {
+        outputs = await pulumi.runtime.runInPulumiStack(async () => {
+            pulumi.runtime.registerStackTransformation(args => {
+                const opts = args.opts as pulumi.CustomResourceOptions;
+                declared.push({
+                    resource: args.resource,
+                    id: `${args.type}::${args.name}`,
+                    parent: args.opts.parent,
+                    dependsOn: dependsOnList(args.opts.dependsOn),
+                    provider: opts.provider,
+                });
+                return undefined;
+            });
+            return program();
+        }) as Record<string, unknown> | undefined;
+    } catch (err) {
+        error = err instanceof Error ? err : new Error(String(err));
+    }
+    // Let registrations still in flight reach the mock monitor.
+    await new Promise(resolve => setImmediate(resolve));
+    await pulumi.runtime.disconnect();
+    return { project, stack, resources: assemble(declared, registered), outputs, error };
+}
+
+function assemble(
+    declared: readonly Declared[],
+    registered: Map<string, { inputs: Record<string, unknown>; outputs: Record<string, unknown>; secrets: string[]; custom: boolean }>,
+): CapturedResource[] {
+    const idOf = new Map(declared.map(d => [d.resource, d.id]));
+    const children = new Map<string, string[]>();
+    for (const d of declared) {
+        const parent = d.parent && idOf.get(d.parent);
+        if (parent) {
+            children.set(parent, [...(children.get(parent) ?? []), d.id]);
+        }
+    }
+    const customIds = new Set(declared.filter(d => registered.get(d.id)?.custom !== false && !pulumi.ComponentResource.isInstance(d.resource)).map(d => d.id));
+    // Depending on a component means depending on every custom resource beneath it, as the engine does.
+    const expand = (id: string): string[] => customIds.has(id) ? [id] : (children.get(id) ?? []).flatMap(expand);
+    return declared.map(d => {
+        const reg = registered.get(d.id);
+        const deps = new Set<string>(d.dependsOn.flatMap(r => expand(idOf.get(r) ?? "")));
+        const providerId = d.provider && idOf.get(d.provider);
+        if (providerId) {
+            deps.add(providerId);
+        }
+        return {
+            id: d.id,
+            type: d.id.split("::")[0],
+            name: d.id.slice(d.id.indexOf("::") + 2),
+            custom: customIds.has(d.id),
+            inputs: reg?.inputs ?? {},
+            secretInputs: reg?.secrets ?? [],
+            outputs: reg?.outputs ?? {},
+            parent: d.parent && idOf.get(d.parent),
+            dependsOn: [...deps].filter(Boolean),
+        };
+    });
+}
+
+/** Resources of one type. */
+export function ofType(plan: CapturedPlan, type: string): CapturedResource[] {
+    return plan.resources.filter(r => r.type === type);
+}
+
+/** Every resource the given one depends on, directly or through others. */
+export function transitiveDependencies(plan: CapturedPlan, id: string): Set<string> {
+    const byId = new Map(plan.resources.map(r => [r.id, r]));
+    const seen = new Set<string>();
+    const visit = (current: string) => {
+        for (const dep of byId.get(current)?.dependsOn ?? []) {
+            if (!seen.has(dep)) {
+                seen.add(dep);
+                visit(dep);
+            }
+        }
+    };
+    visit(id);
+    return seen;
+}

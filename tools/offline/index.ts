@@ -1,0 +1,3 @@
+export * from "./capture";
+export * from "./environment";
+export * from "./stack";

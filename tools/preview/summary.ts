@@ -1,0 +1,51 @@
+/**
+ * Text rendering of a captured plan: sites, hosts, components and their resources.
+ */
+import { CapturedPlan, CapturedResource } from "../offline/capture";
+
+const TYPE_LABELS: Record<string, string> = {
+    "command:remote:Command": "remote command",
+    "random:index/randomPassword:RandomPassword": "random password",
+    "pulumi:providers:postgresql": "postgresql provider",
+};
+
+function label(type: string): string {
+    return TYPE_LABELS[type] ?? type.replace(/^postgresql:index\/\w+:/, "postgresql ");
+}
+
+/** Custom resources beneath a component, at any depth. */
+function customDescendants(plan: CapturedPlan, id: string): CapturedResource[] {
+    const children = plan.resources.filter(r => r.parent === id);
+    return children.flatMap(c => (c.custom ? [c] : customDescendants(plan, c.id)));
+}
+
+export function summarizePlan(plan: CapturedPlan): string {
+    const lines: string[] = [];
+    const sites = plan.resources.filter(r => r.type === "zabbix-ha:host:Site");
+    lines.push(`Stack ${plan.project}/${plan.stack}`);
+    lines.push("");
+    lines.push("Sites and hosts:");
+    for (const site of sites) {
+        lines.push(`  ${site.name}`);
+        for (const host of plan.resources.filter(r => r.parent === site.id && r.type === "zabbix-ha:host:Host")) {
+            const steps = customDescendants(plan, host.id);
+            const pkg = steps.find(s => s.name.endsWith("-packages"));
+            const connection = (pkg?.inputs.connection ?? {}) as { host?: string; user?: string };
+            lines.push(`    ${host.name.slice(site.name.length + 1).padEnd(14)} ${String(connection.host ?? "").padEnd(15)} ssh ${connection.user ?? "?"}`);
+        }
+    }
+    lines.push("");
+    lines.push("Components:");
+    const components = plan.resources.filter(r => !r.custom && r.type.startsWith("zabbix-ha:") && r.type !== "zabbix-ha:host:Host");
+    for (const component of components) {
+        const own = customDescendants(plan, component.id);
+        lines.push(`  ${component.type.padEnd(42)} ${component.name.padEnd(22)} ${own.length} resources`);
+    }
+    lines.push("");
+    const counts = new Map<string, number>();
+    for (const r of plan.resources.filter(r => r.custom)) {
+        counts.set(label(r.type), (counts.get(label(r.type)) ?? 0) + 1);
+    }
+    lines.push(`Resources: ${[...counts].map(([type, n]) => `${n} ${type}`).join(", ")}; ${plan.resources.filter(r => r.custom).length} in all`);
+    return lines.join("\n");
+}
