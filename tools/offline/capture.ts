@@ -128,10 +128,16 @@ export async function capturePlan(program: () => unknown, options: CaptureOption
                 });
                 return undefined;
             });
-            return program();
+            // Caught here, not outside: a failing init would also reject the stack's own registration.
+            try {
+                return await program();
+            } catch (err) {
+                error = err instanceof Error ? err : new Error(String(err));
+                return undefined;
+            }
         }) as Record<string, unknown> | undefined;
     } catch (err) {
-        error = err instanceof Error ? err : new Error(String(err));
+        error ??= err instanceof Error ? err : new Error(String(err));
     }
     // Let registrations still in flight reach the mock monitor.
     await new Promise(resolve => setImmediate(resolve));

@@ -1,0 +1,168 @@
+import { ConfigError, RawStackConfig, validateStackConfig } from "../../components/config";
+import { planConfig, twoSiteConfig } from "../support/plan";
+
+const HA = { hasSshKey: true, minSites: 2, requiredRoles: ["db", "zabbix-server", "frontend", "lb"] as const };
+
+/** The problems a raw config produces, as "path: message" lines. */
+function problems(raw: RawStackConfig, options = HA): string[] {
+    try {
+        validateStackConfig(raw, { ...options, requiredRoles: [...options.requiredRoles] });
+    } catch (err) {
+        expect(err).toBeInstanceOf(ConfigError);
+        return (err as ConfigError).problems.map(p => `${p.path}: ${p.message}`);
+    }
+    return [];
+}
+
+function withHost(patch: Record<string, unknown>, siteIndex = 1): Record<string, any> {
+    const raw = twoSiteConfig();
+    Object.assign(raw.sites[siteIndex].hosts[0], patch);
+    return raw;
+}
+
+describe("stack configuration validation", () => {
+    test("a valid two-site config passes and gets its defaults", () => {
+        const config = validateStackConfig(twoSiteConfig(), { ...HA, requiredRoles: [...HA.requiredRoles] });
+        expect(config.failoverDelaySeconds).toBe(10);
+        expect(config.db).toMatchObject({ primarySite: "east", replication: "async", port: 5432, name: "zabbix", user: "zabbix" });
+        expect(config.loadBalancer).toEqual({ httpPort: 80, dbPort: 5433 });
+        expect(config.sites[0].hosts[0]).toMatchObject({ sshUser: "root", sshPort: 22, os: "debian12" });
+        expect(config.sites[0].l2Segment).toBe(false);
+    });
+
+    test("YAML's number 7 is read as Zabbix 7.0", () => {
+        const raw = twoSiteConfig();
+        raw.zabbix = { version: 7.0, packageSource: "vendor", repositoryUrl: "https://mirror.example.net/zabbix-repo" };
+        expect(validateStackConfig(raw, { ...HA, requiredRoles: [...HA.requiredRoles] }).zabbix.version).toBe("7.0");
+    });
+
+    test.each([
+        ["an address that is not IPv4", withHost({ address: "300.1.1.1" }), 'sites[1].hosts[0].address: "300.1.1.1" is not an IPv4 address'],
+        ["an address outside its site", withHost({ address: "198.18.1.99" }), "sites[1].hosts[0].address: 198.18.1.99 is outside its site's network 198.18.2.0/24"],
+        ["an unknown role", withHost({ roles: ["db", "zabbix-proxy"] }), 'sites[1].hosts[0].roles[1]: unknown role "zabbix-proxy"'],
+        ["a duplicate host name", withHost({ name: "east-1" }), 'sites[1].hosts[0].name: duplicate host name "east-1"'],
+        ["an unknown OS", withHost({ os: "windows" }), 'sites[1].hosts[0].os: "windows" is not one of debian12'],
+    ])("%s is reported with its path", (_label, raw, expected) => {
+        expect(problems(raw).join("\n")).toContain(expected);
+    });
+
+    test("duplicate site names and overlapping networks", () => {
+        const raw = twoSiteConfig();
+        raw.sites[1].name = "east";
+        raw.sites[1].network = "198.18.0.0/16";
+        raw.sites[1].hosts[0].address = "198.18.2.10";
+        const found = problems(raw);
+        expect(found).toContainEqual(expect.stringContaining('sites[1].name: duplicate site name "east" (also sites[0].name)'));
+        expect(found).toContainEqual(expect.stringContaining("sites[1].network: 198.18.0.0/16 overlaps sites[0].network 198.18.1.0/24"));
+    });
+
+    test("a network with host bits set names the real network", () => {
+        const raw = twoSiteConfig();
+        raw.sites[0].network = "198.18.1.7/24";
+        expect(problems(raw)).toContainEqual('sites[0].network: "198.18.1.7/24" has host bits set; the network is 198.18.1.0/24');
+    });
+
+    test("fewer than two sites for an HA pattern", () => {
+        const raw = twoSiteConfig();
+        raw.sites = [raw.sites[0]];
+        expect(problems(raw)).toContainEqual(expect.stringMatching(/^sites: 1 site given; this pattern needs at least 2/));
+    });
+
+    test("no DB host at all, and a primary site without one", () => {
+        const raw = twoSiteConfig();
+        for (const site of raw.sites) {
+            site.hosts[0].roles = ["zabbix-server", "frontend", "lb"];
+        }
+        expect(problems(raw)).toEqual(expect.arrayContaining([
+            "sites: no host has the db role; the Zabbix database needs one",
+            'db.primarySite: site "east" has no host with the db role',
+        ]));
+    });
+
+    test("a primary site that is not a site", () => {
+        const raw = twoSiteConfig();
+        raw.db.primarySite = "north";
+        expect(problems(raw)).toContainEqual('db.primarySite: "north" is not a site (sites: east, west)');
+    });
+
+    test.each([["9s"], ["16m"], ["1h"], ["soon"]])("failover delay %s is rejected", delay => {
+        const raw = { ...twoSiteConfig(), failoverDelay: delay };
+        expect(problems(raw)).toContainEqual(expect.stringMatching(/^failoverDelay: /));
+    });
+
+    test.each([["10s", 10], ["15m", 900], ["90", 90], [30, 30]])("failover delay %s is %i seconds", (delay, seconds) => {
+        const raw = { ...twoSiteConfig(), failoverDelay: delay };
+        expect(validateStackConfig(raw, { ...HA, requiredRoles: [...HA.requiredRoles] }).failoverDelaySeconds).toBe(seconds);
+    });
+
+    test("a missing SSH key", () => {
+        expect(problems(twoSiteConfig(), { ...HA, hasSshKey: false })).toContainEqual(expect.stringMatching(/^sshPrivateKey: is required/));
+    });
+
+    test("an unknown Zabbix version, and a vendor source without a repository", () => {
+        const raw = twoSiteConfig();
+        raw.zabbix = { version: "5.0", packageSource: "vendor" };
+        expect(problems(raw)).toEqual(expect.arrayContaining([
+            'zabbix.version: unknown Zabbix version "5.0" (supported: 6.0, 7.0)',
+            expect.stringMatching(/^zabbix\.repositoryUrl: is required with packageSource vendor/),
+        ]));
+    });
+
+    test("the distribution source needs an OS that ships the chosen series", () => {
+        const raw = withHost({ os: "ubuntu22.04" });
+        expect(problems(raw)).toContainEqual(expect.stringMatching(/^sites\[1\]\.hosts\[0\]\.os: Ubuntu 22\.04 does not ship Zabbix 6\.0/));
+        raw.zabbix.version = "7.0";
+        expect(problems(raw)).toContainEqual(expect.stringMatching(/^sites\[0\]\.hosts\[0\]\.os: Debian 12 does not ship Zabbix 7\.0 \(it ships 6\.0\)/));
+    });
+
+    test("a site with Zabbix servers but no load balancer, and sync replication without a replica", () => {
+        const raw = twoSiteConfig();
+        raw.sites[1].hosts[0].roles = ["zabbix-server", "frontend"];
+        raw.db.replication = "sync";
+        expect(problems(raw)).toEqual(expect.arrayContaining([
+            expect.stringMatching(/^sites\[1\]\.hosts: site "west" runs west-1 but has no lb host/),
+            expect.stringMatching(/^db\.replication: sync needs a replica in another site/),
+        ]));
+    });
+
+    test("typos in keys are caught rather than ignored", () => {
+        const raw = withHost({ rolez: ["db"] });
+        expect(problems(raw)).toContainEqual(expect.stringMatching(/^sites\[1\]\.hosts\[0\]\.rolez: unknown key/));
+    });
+
+    test("a config with several problems reports every one of them in one error", () => {
+        const raw = twoSiteConfig();
+        raw.sites[0].hosts[0].address = "300.1.1.1";
+        raw.sites[1].hosts[0].roles = ["db", "mail"];
+        raw.failoverDelay = "5s";
+        raw.zabbix = { version: "8.0" };
+        const found = problems(raw, { ...HA, hasSshKey: false });
+        expect(found).toEqual(expect.arrayContaining([
+            expect.stringMatching(/^sites\[0\]\.hosts\[0\]\.address: /),
+            expect.stringMatching(/^sites\[1\]\.hosts\[0\]\.roles\[1\]: unknown role "mail"/),
+            expect.stringMatching(/^failoverDelay: /),
+            expect.stringMatching(/^zabbix\.version: /),
+            expect.stringMatching(/^sshPrivateKey: /),
+        ]));
+    });
+});
+
+describe("the stack program with bad input", () => {
+    test("fails with one error listing every problem and creates no resource", async () => {
+        const raw = twoSiteConfig();
+        raw.sites[1].hosts[0].address = "198.18.9.9";
+        raw.failoverDelay = "20m";
+        const plan = await planConfig(raw, null);
+        expect(plan.error?.message).toMatch(/invalid zabbix-ha configuration \(3 problems\)/);
+        expect(plan.error?.message).toContain("sites[1].hosts[0].address: 198.18.9.9 is outside its site's network 198.18.2.0/24");
+        expect(plan.error?.message).toContain("failoverDelay:");
+        expect(plan.error?.message).toContain("sshPrivateKey: is required");
+        // Only the stack itself registered: nothing half-deployed.
+        expect(plan.resources.filter(r => r.type !== "pulumi:pulumi:Stack")).toEqual([]);
+    });
+
+    test("an unknown pattern is a config error", async () => {
+        const plan = await planConfig({ ...twoSiteConfig(), pattern: "clustered" });
+        expect(plan.error?.message).toContain('pattern: "clustered" is not one of');
+    });
+});

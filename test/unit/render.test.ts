@@ -1,0 +1,201 @@
+import { packagesFor, renderPackageStep } from "../../components/host/render";
+import { renderHaproxyCfg } from "../../components/loadbalancer/render";
+import { hbaRules, renderPgHba, renderPostgresRoleConf } from "../../components/postgres/render";
+import { putFile, putSecretFile, shellQuote } from "../../components/shell";
+import { HARDWARE_TABLE, hardwareTier, postgresMaxConnections, sizeServer } from "../../components/sizing";
+import { renderZabbixConfPhp, renderZabbixServerConf } from "../../components/zabbix/render";
+
+/** Parses "Key=Value" lines the way zabbix_server does, ignoring comments. */
+function zabbixParams(text: string): Map<string, string> {
+    return new Map(text.split("\n").filter(l => l && !l.startsWith("#")).map(l => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+}
+
+/** The lines of one HAProxy section. */
+function section(cfg: string, header: string): string[] {
+    const lines = cfg.split("\n");
+    const start = lines.indexOf(header);
+    expect(start).toBeGreaterThanOrEqual(0);
+    const end = lines.findIndex((l, i) => i > start && l !== "" && !l.startsWith(" "));
+    return lines.slice(start + 1, end === -1 ? undefined : end).map(l => l.trim()).filter(Boolean);
+}
+
+const sizing = sizeServer({ monitoredHosts: 100, items: 10_000, updateIntervalSeconds: 60 });
+
+describe("zabbix_server.conf", () => {
+    const params = zabbixParams(renderZabbixServerConf({
+        nodeName: "tyo-zbx1", nodeAddress: "198.18.10.21", listenPort: 10051,
+        dbHost: "198.18.10.41", dbPort: 5433, dbName: "zabbix", dbUser: "zabbix",
+        passwordInclude: "/etc/zabbix/pw.conf", logFile: "/var/log/z.log", pidFile: "/run/z.pid", socketDir: "/run/zabbix", sizing,
+    }));
+
+    test("turns native HA on with the node's name and the address other nodes reach it at", () => {
+        expect(params.get("HANodeName")).toBe("tyo-zbx1");
+        expect(params.get("NodeAddress")).toBe("198.18.10.21:10051");
+    });
+
+    test("points DBHost at the local load balancer and keeps the password out of the file", () => {
+        expect(params.get("DBHost")).toBe("198.18.10.41");
+        expect(params.get("DBPort")).toBe("5433");
+        expect(params.has("DBPassword")).toBe(false);
+        expect(params.get("Include")).toBe("/etc/zabbix/pw.conf");
+    });
+
+    test("carries the sized caches and process counts", () => {
+        expect(params.get("CacheSize")).toBe(`${sizing.cacheSizeMiB}M`);
+        expect(params.get("StartDBSyncers")).toBe(String(sizing.startDbSyncers));
+        expect(params.get("StartPollers")).toBe(String(sizing.startPollers));
+    });
+});
+
+describe("zabbix.conf.php", () => {
+    const php = renderZabbixConfPhp({
+        dbHost: "198.18.20.41", dbPort: 5433, dbName: "zabbix", dbUser: "zabbix", passwordFile: "/etc/zabbix/web-db-password", serverName: "Zabbix osaka",
+    });
+
+    test("is in HA mode: no $ZBX_SERVER or $ZBX_SERVER_PORT is assigned", () => {
+        expect(php).not.toMatch(/^\s*\$ZBX_SERVER(_PORT)?\s*=/m);
+    });
+
+    test("reaches PostgreSQL through the local load balancer and reads the password from a file", () => {
+        expect(php).toContain("$DB['TYPE']     = 'POSTGRESQL';");
+        expect(php).toContain("$DB['SERVER']   = '198.18.20.41';");
+        expect(php).toContain("$DB['PORT']     = '5433';");
+        expect(php).toContain("file_get_contents('/etc/zabbix/web-db-password')");
+    });
+
+    test("escapes quotes in values", () => {
+        const quoted = renderZabbixConfPhp({ dbHost: "h", dbPort: 1, dbName: "z", dbUser: "z", passwordFile: "/p", serverName: "O'Hare \\ site" });
+        expect(quoted).toContain("$ZBX_SERVER_NAME = 'O\\'Hare \\\\ site';");
+    });
+});
+
+describe("pg_hba.conf", () => {
+    const rules = hbaRules({
+        dbName: "zabbix", dbUser: "zabbix", dbHosts: ["198.18.10.11", "198.18.20.11"],
+        loadBalancers: ["198.18.10.41", "198.18.20.41"], adminNetwork: "198.18.100.0/24",
+    });
+    const lines = renderPgHba({ rules }).split("\n").filter(l => l.startsWith("host")).map(l => l.split(/\s+/));
+
+    test("admits only the cluster's own hosts and the admin network, by SCRAM", () => {
+        expect(lines.every(l => l[4] === "scram-sha-256")).toBe(true);
+        expect(new Set(lines.map(l => l[3]))).toEqual(new Set([
+            "198.18.10.11/32", "198.18.20.11/32", "198.18.10.41/32", "198.18.20.41/32", "198.18.100.0/24",
+        ]));
+    });
+
+    test("zabbix arrives from the load balancers; replication only between DB hosts", () => {
+        expect(lines.filter(l => l[2] === "zabbix").map(l => l[3])).toEqual(["198.18.10.41/32", "198.18.20.41/32"]);
+        expect(lines.filter(l => l[1] === "replication").map(l => `${l[2]} ${l[3]}`)).toEqual([
+            "zabbix_ha_replicator 198.18.10.11/32", "zabbix_ha_replicator 198.18.20.11/32",
+        ]);
+        expect(lines.filter(l => l[3] === "198.18.100.0/24").map(l => l[2])).toEqual(["zabbix_ha_admin"]);
+    });
+});
+
+test("a replica's role settings name its primary, slot and application name", () => {
+    const conf = renderPostgresRoleConf({
+        role: "replica", primaryAddress: "198.18.10.11", primaryPort: 5432, replicationUser: "zabbix_ha_replicator",
+        applicationName: "osa-db1", slotName: "zabbix_ha_osa_db1", passfile: "/var/lib/postgresql/.pgpass",
+    });
+    expect(conf).toContain("primary_conninfo = 'host=198.18.10.11 port=5432 user=zabbix_ha_replicator application_name=osa-db1 passfile=/var/lib/postgresql/.pgpass");
+    expect(conf).toContain("primary_slot_name = 'zabbix_ha_osa_db1'");
+});
+
+describe("haproxy.cfg", () => {
+    const cfg = renderHaproxyCfg({
+        site: "tokyo", httpPort: 80,
+        localFrontends: [{ name: "tyo-web1", address: "198.18.10.31", port: 8080 }],
+        remoteFrontends: [{ name: "osa-web1", address: "198.18.20.31", port: 8080 }],
+        dbPort: 5433,
+        dbServers: [{ name: "tyo-db1", address: "198.18.10.11", port: 5432 }, { name: "osa-db1", address: "198.18.20.11", port: 5432 }],
+        dbAllowedSources: ["198.18.10.21", "198.18.100.0/24"],
+        primaryCheckCommand: "/etc/haproxy/pg-is-primary", runDir: "/run/haproxy",
+    });
+
+    test("serves the UI from this site's frontends, with the other sites' as backups", () => {
+        const servers = section(cfg, "backend zabbix_frontends").filter(l => l.startsWith("server "));
+        expect(servers).toEqual(["server tyo-web1 198.18.10.31:8080 check", "server osa-web1 198.18.20.31:8080 check backup"]);
+    });
+
+    test("routes the DB port by role (the external primary check), to every DB host, none as a fixed backup", () => {
+        const db = section(cfg, "listen postgres_primary");
+        expect(db).toContain("bind :5433");
+        expect(db).toContain("option external-check");
+        expect(db).toContain("external-check command /etc/haproxy/pg-is-primary");
+        expect(db).not.toContain("option pgsql-check");
+        expect(db.filter(l => l.startsWith("server "))).toEqual([
+            "server tyo-db1 198.18.10.11:5432 check", "server osa-db1 198.18.20.11:5432 check",
+        ]);
+        expect(db).toContain("tcp-request connection reject unless { src 198.18.10.21/32 198.18.100.0/24 }");
+    });
+});
+
+describe("package steps", () => {
+    const vendor = { zabbixVersion: "7.0" as const, packageSource: "vendor" as const, repositoryUrl: "https://mirror.example.net/repo/" };
+
+    test("pick packages by role and OS", () => {
+        expect(packagesFor({ ...vendor, os: "debian12", roles: ["db"] })).toContain("postgresql-15");
+        expect(packagesFor({ ...vendor, os: "ubuntu24.04", roles: ["db"] })).toContain("postgresql-16");
+        expect(packagesFor({ ...vendor, os: "rhel9", roles: ["db", "frontend"] })).toEqual(
+            expect.arrayContaining(["postgresql-server", "zabbix-web-pgsql", "php-fpm", "nginx"]));
+        expect(packagesFor({ ...vendor, os: "debian12", roles: ["witness"] })).toEqual(["ca-certificates", "curl"]);
+    });
+
+    test("add the vendor repository from the configured base URL only when Zabbix packages are needed", () => {
+        const debian = renderPackageStep({ ...vendor, os: "debian12", roles: ["zabbix-server"] });
+        expect(debian).toContain("https://mirror.example.net/repo/zabbix/7.0/debian/pool/main/z/zabbix-release/zabbix-release_latest_7.0+debian12_all.deb");
+        const rhel = renderPackageStep({ ...vendor, os: "rhel9", roles: ["frontend"] });
+        expect(rhel).toContain("https://mirror.example.net/repo/zabbix/7.0/rhel/9/x86_64/zabbix-release-latest-7.0.el9.noarch.rpm");
+        expect(rhel).toContain("dnf -y -q install");
+        expect(renderPackageStep({ ...vendor, os: "debian12", roles: ["lb"] })).not.toContain("zabbix-release");
+        expect(renderPackageStep({ ...vendor, packageSource: "distribution", os: "debian12", roles: ["zabbix-server"] })).not.toContain("zabbix-release");
+    });
+
+    test("install only what is missing, so a second run touches nothing", () => {
+        const step = renderPackageStep({ ...vendor, packageSource: "distribution", os: "debian12", roles: ["db"] });
+        expect(step).toMatch(/if \[ -n "\$zha_missing" \]; then[\s\S]*apt-get update[\s\S]*apt-get install -y -q --no-install-recommends \$zha_missing/);
+    });
+});
+
+describe("shell building blocks", () => {
+    test("quote anything for sh", () => {
+        expect(shellQuote("it's")).toBe(`'it'\\''s'`);
+    });
+
+    test("files go through a quoted here-document; secret files expand only their variable", () => {
+        expect(putFile("/etc/a.conf", "x=$HOME\n", "0644", "root:root")).toContain("<<'ZHA_EOF'\nx=$HOME\nZHA_EOF");
+        expect(putSecretFile("/etc/pw", "PW", "0600", "root:root")).toContain("<<ZHA_EOF\n$PW\nZHA_EOF");
+        expect(() => putFile("/etc/b", "a\nZHA_EOF\nb", "0644", "root:root")).toThrow(/would end its here-document/);
+    });
+});
+
+describe("sizing", () => {
+    test("the second seed's tiers map onto Zabbix's hardware table", () => {
+        // 30 hosts / 3,000 items, 100 / 10,000, 1,000 / 100,000 at a 5-minute interval.
+        expect(hardwareTier({ monitoredHosts: 30, items: 3_000, updateIntervalSeconds: 300 }).name).toBe("medium");
+        expect(hardwareTier({ monitoredHosts: 100, items: 10_000, updateIntervalSeconds: 300 }).name).toBe("medium");
+        expect(hardwareTier({ monitoredHosts: 1_000, items: 100_000, updateIntervalSeconds: 300 }).name).toBe("large");
+        expect(HARDWARE_TABLE.map(t => t.items)).toEqual([1_000, 10_000, 100_000, 1_000_000]);
+    });
+
+    test("a small install renders Zabbix's own defaults", () => {
+        expect(sizeServer({ monitoredHosts: 30, items: 3_000, updateIntervalSeconds: 300 })).toMatchObject({
+            nvps: 10, cacheSizeMiB: 32, historyCacheSizeMiB: 16, trendCacheSizeMiB: 4, startPollers: 5, startDbSyncers: 4,
+        });
+    });
+
+    test("caches and processes grow with the load and stay powers of two", () => {
+        const small = sizeServer({ monitoredHosts: 100, items: 10_000, updateIntervalSeconds: 300 });
+        const large = sizeServer({ monitoredHosts: 1_000, items: 100_000, updateIntervalSeconds: 300 });
+        const huge = sizeServer({ monitoredHosts: 10_000, items: 1_000_000, updateIntervalSeconds: 60 });
+        expect(large.cacheSizeMiB).toBeGreaterThan(small.cacheSizeMiB);
+        expect(huge.startDbSyncers).toBeGreaterThan(large.startDbSyncers);
+        expect(huge.startPollers).toBeGreaterThan(large.startPollers);
+        for (const s of [small, large, huge]) {
+            for (const mib of [s.cacheSizeMiB, s.historyCacheSizeMiB, s.valueCacheSizeMiB]) {
+                expect(Math.log2(mib) % 1).toBe(0);
+            }
+        }
+        expect(postgresMaxConnections(huge, 4)).toBeGreaterThan(postgresMaxConnections(small, 1));
+    });
+});
