@@ -1,26 +1,27 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, validateStackConfig } from "../components/config";
 import { readRawConfig } from "./config";
-import { deployZabbixHa } from "./zabbixHa";
-
-/** Design patterns the stack program can build; `zabbix-ha:pattern` picks one. */
-export const PATTERNS = ["zabbix-ha"] as const;
-export type PatternName = (typeof PATTERNS)[number];
+import { PATTERNS, StackOutputs, patternNamed } from "./patterns";
 
 /**
- * The stack program: read and validate the whole configuration first (one error listing every
- * problem, before any resource exists), then build the chosen pattern.
+ * The stack program: pick the pattern (`zabbix-ha:pattern`, default zabbix-ha), validate the whole
+ * configuration against it first (one error listing every problem, before any resource exists),
+ * then build it.
  */
-export function runStack(config = new pulumi.Config("zabbix-ha")) {
-    const { raw, sshPrivateKey } = readRawConfig(config);
-    const pattern = raw.pattern ?? "zabbix-ha";
-    if (!PATTERNS.includes(pattern as PatternName)) {
-        throw new ConfigError([{ path: "pattern", message: `${JSON.stringify(pattern)} is not one of ${PATTERNS.join(", ")}` }]);
+export function runStack(config = new pulumi.Config("zabbix-ha")): StackOutputs {
+    const { raw, secrets } = readRawConfig(config);
+    const name = raw.pattern ?? "zabbix-ha";
+    const pattern = typeof name === "string" ? patternNamed(name) : undefined;
+    if (!pattern) {
+        throw new ConfigError([{ path: "pattern", message: `${JSON.stringify(name)} is not one of ${PATTERNS.map(p => p.name).join(", ")}` }]);
     }
     const checked = validateStackConfig(raw, {
-        hasSshKey: sshPrivateKey !== undefined,
-        minSites: 2,
-        requiredRoles: ["db", "zabbix-server", "frontend", "lb"],
+        secrets: {
+            sshPrivateKey: secrets.sshPrivateKey !== undefined,
+            zabbixApiPassword: secrets.zabbixApiPassword !== undefined,
+            cloudDbAdminPassword: secrets.cloudDbAdminPassword !== undefined,
+        },
+        requirements: pattern.requirements,
     });
-    return deployZabbixHa(checked, sshPrivateKey!);
+    return { ...pattern.deploy(checked, { ...secrets, sshPrivateKey: secrets.sshPrivateKey! }), model: checked.model };
 }

@@ -2,3 +2,6 @@ export * from "./types";
 export * from "./validate";
 export * from "./duration";
 export * from "./network";
+export * from "./reader";
+export * from "./sections";
+export * from "./patternSections";

@@ -4,6 +4,10 @@
  */
 
 /** What a host does. A host may carry several roles (a small site puts all of them on one host). */
+import { FailureRates } from "../analysis/availability";
+import { Prices } from "../analysis/cost";
+import { Timings } from "../analysis/evaluate";
+
 export type Role = "db" | "zabbix-server" | "frontend" | "lb" | "witness";
 export const ROLES: readonly Role[] = ["db", "zabbix-server", "frontend", "lb", "witness"];
 
@@ -88,7 +92,49 @@ export interface LoadConfig {
     readonly updateIntervalSeconds: number;
 }
 
+/** The DRBD + Pacemaker pair of pattern 3: two hosts of one site with an L2 segment, and a VIP. */
+export interface DrbdConfig {
+    readonly site: string;
+    /** The pair's host names; the first is preferred. */
+    readonly nodes: readonly [string, string];
+    /** The VIP on the site's L2 segment, and its prefix length (the site network's). */
+    readonly vip: string;
+    readonly vipPrefixLength: number;
+    /** Backing partition and dedicated meta-disk partition, same names on both nodes. */
+    readonly disk: string;
+    readonly metaDisk: string;
+    readonly port: number;
+    readonly fencing: FencingConfig;
+}
+
+export interface FencingConfig {
+    /** Fence agent, e.g. fence_ipmilan. */
+    readonly agent: string;
+    /** One fence device per node, with the agent's parameters (no secrets: use password_script). */
+    readonly devices: readonly { readonly node: string; readonly params: Readonly<Record<string, string>> }[];
+}
+
+/** Pattern 2: configuration copied from one site's Zabbix to the others through the Zabbix API. */
+export interface ConfigSyncConfig {
+    readonly sourceSite: string;
+    readonly intervalMinutes: number;
+    /** Zabbix user the sync logs in as on every site; its password is the secret zabbixApiPassword. */
+    readonly apiUser: string;
+}
+
+/** Pattern 4: the managed PostgreSQL endpoint that the cloud provider runs. */
+export interface CloudConfig {
+    readonly database: {
+        readonly host: string;
+        readonly port: number;
+        /** Admin user the provider creates; its password is the secret cloudDbAdminPassword. */
+        readonly adminUser: string;
+        readonly sslmode: "require" | "verify-full" | "disable";
+    };
+}
+
 export interface StackConfig {
+    readonly pattern: string;
     readonly sites: readonly SiteConfig[];
     readonly zabbix: ZabbixConfig;
     /** Zabbix HA failover delay in seconds (Zabbix allows 10 s to 15 min). */
@@ -97,6 +143,17 @@ export interface StackConfig {
     readonly loadBalancer: LoadBalancerConfig;
     readonly frontend: FrontendConfig;
     readonly load: LoadConfig;
+    readonly drbd?: DrbdConfig;
+    readonly configSync?: ConfigSyncConfig;
+    readonly cloud?: CloudConfig;
+    /** Failure rates, mechanism timings and prices for the preview's analysis. */
+    readonly model: ModelConfig;
+}
+
+export interface ModelConfig {
+    readonly rates: FailureRates;
+    readonly timings: Timings;
+    readonly prices: Prices;
 }
 
 /** A host together with the site it sits in, the shape most components iterate over. */
@@ -112,7 +169,7 @@ export function hostsWithRole(config: Pick<StackConfig, "sites">, role: Role): P
     return allHosts(config).filter(host => host.roles.includes(role));
 }
 
-/** The DB host of the primary site: validation guarantees exactly one. */
+/** The DB host of the primary site: validation guarantees exactly one for self-run databases. */
 export function primaryDbHost(config: StackConfig): PlacedHost {
     const host = hostsWithRole(config, "db").find(h => h.site === config.db.primarySite);
     if (!host) {
@@ -123,6 +180,16 @@ export function primaryDbHost(config: StackConfig): PlacedHost {
 
 export function replicaDbHosts(config: StackConfig): PlacedHost[] {
     return hostsWithRole(config, "db").filter(h => h.site !== config.db.primarySite);
+}
+
+/** A site whose hosts are all witnesses only breaks ties; it runs no Zabbix service. */
+export function isWitnessSite(site: SiteConfig): boolean {
+    return site.hosts.every(host => host.roles.every(role => role === "witness"));
+}
+
+/** Sites that run Zabbix services (every site but witness sites). */
+export function serviceSites(config: Pick<StackConfig, "sites">): SiteConfig[] {
+    return config.sites.filter(site => !isWitnessSite(site));
 }
 
 /** The load balancer host of a site, if it has one. */

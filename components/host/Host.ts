@@ -14,6 +14,8 @@ export interface HostArgs {
     readonly sshPrivateKey: pulumi.Input<string>;
     /** Zabbix series and package source, for the package step. */
     readonly zabbix: ZabbixConfig;
+    /** Packages a pattern adds beyond the roles' (a cluster manager, the config sync's tools). */
+    readonly extraPackages?: readonly string[];
 }
 
 /** A secret handed to a step's script on stdin and read into a shell variable. */
@@ -60,6 +62,7 @@ export class Host extends pulumi.ComponentResource {
                 zabbixVersion: args.zabbix.version,
                 packageSource: args.zabbix.packageSource,
                 repositoryUrl: args.zabbix.repositoryUrl,
+                extraPackages: args.extraPackages,
             }),
         }, { parent: this });
         this.registerOutputs({ packages: this.packages.id });

@@ -12,6 +12,8 @@ export interface SiteArgs {
     readonly sshPrivateKey: pulumi.Input<string>;
     /** Zabbix series and package source, for the hosts' package steps. */
     readonly zabbix: ZabbixConfig;
+    /** Extra packages per host name, which a pattern adds beyond the roles'. */
+    readonly extraPackages?: Readonly<Record<string, readonly string[]>>;
 }
 
 /**
@@ -33,6 +35,7 @@ export class Site extends pulumi.ComponentResource {
                 host: { ...host, site: args.site.name },
                 sshPrivateKey: args.sshPrivateKey,
                 zabbix: args.zabbix,
+                extraPackages: args.extraPackages?.[host.name],
             }, { parent: this });
         }
         this.hosts = hosts;

@@ -4,8 +4,8 @@
  */
 import { PackageSource, Role, ZabbixVersion } from "../config/types";
 import { Platform, platformFor, zabbixLayout } from "../platform";
-import { shellQuote } from "../shell";
 import { OsFamily } from "../config/types";
+import { shellQuote } from "../shell";
 
 export interface PackageStepInput {
     readonly os: OsFamily;
@@ -14,13 +14,15 @@ export interface PackageStepInput {
     readonly packageSource: PackageSource;
     /** Base URL of the vendor's repository or a mirror of it (vendor source only). */
     readonly repositoryUrl?: string;
+    /** Packages a pattern adds beyond the roles' (a cluster manager, the config sync's tools). */
+    readonly extraPackages?: readonly string[];
 }
 
 /** Packages a host needs for its roles on its OS, sorted and without repeats. */
 export function packagesFor(input: PackageStepInput): string[] {
     const platform = platformFor(input.os);
     const zabbix = zabbixLayout(platform, input.packageSource);
-    const wanted = new Set<string>(["ca-certificates", "curl"]);
+    const wanted = new Set<string>(["ca-certificates", "curl", ...(input.extraPackages ?? [])]);
     const add = (names: readonly string[]) => names.forEach(n => wanted.add(n));
     for (const role of input.roles) {
         switch (role) {
@@ -66,6 +68,17 @@ if [ -f /etc/yum.repos.d/epel.repo ] && ! grep -q '^excludepkgs=zabbix\\*' /etc/
 fi`;
 }
 
+/**
+ * nginx's postinst starts the distribution's default site on port 80, where a co-located load
+ * balancer binds HAProxy in its own step, which runs before the frontend's: free the port as soon
+ * as nginx is installed (the frontend step would be too late).
+ */
+const DISABLE_NGINX_DEFAULT_SITE = `
+if [ -e /etc/nginx/sites-enabled/default ]; then
+  rm -f /etc/nginx/sites-enabled/default
+  if systemctl is-active --quiet nginx; then systemctl restart nginx; fi
+fi`;
+
 /** The package step: idempotent, touching the network only when something is missing. */
 export function renderPackageStep(input: PackageStepInput): string {
     const platform = platformFor(input.os);
@@ -92,7 +105,7 @@ if [ -n "$zha_missing" ]; then
   apt-get install -y -q --no-install-recommends $zha_missing
 elif [ "$zha_apt_update" = 1 ]; then
   apt-get update -q
-fi`;
+fi${input.roles.includes("frontend") ? DISABLE_NGINX_DEFAULT_SITE : ""}`;
     }
     return `# Packages for roles: ${input.roles.join(", ")} (${platform.label}).
 ${repo}

@@ -23,12 +23,12 @@ export interface SiteLoadBalancerArgs {
     readonly remoteFrontends: readonly Backend[];
     /** Port that forwards to the read-write PostgreSQL primary. */
     readonly dbPort: number;
-    /** Every DB host of the cluster; the check passes only the primary. */
+    /** Every DB host of the cluster; the check passes only the primary. Empty: no DB port (a managed endpoint). */
     readonly dbServers: readonly Backend[];
     /** Addresses and networks allowed to use the DB port (cluster hosts, the admin network). */
     readonly dbAllowedSources: readonly string[];
-    /** Password of the check role that asks each DB host `pg_is_in_recovery()`; a secret. */
-    readonly checkPassword: pulumi.Input<string>;
+    /** Password of the check role that asks each DB host `pg_is_in_recovery()`; a secret. Needed with DB servers. */
+    readonly checkPassword?: pulumi.Input<string>;
 }
 
 /**
@@ -64,12 +64,18 @@ export class SiteLoadBalancer extends pulumi.ComponentResource {
             runDir: "/run/haproxy",
             runAs: "haproxy",
         });
+        const withDb = args.dbServers.length > 0;
+        if (withDb && args.checkPassword === undefined) {
+            throw new Error(`${name}: a load balancer with DB servers needs the check role's password`);
+        }
         this.configured = args.host.step(`${name}-haproxy`, {
-            secrets: [{ variable: "CHECK_PASSWORD", value: args.checkPassword }],
+            secrets: withDb ? [{ variable: "CHECK_PASSWORD", value: args.checkPassword! }] : [],
             script: [
-                putFile(PRIMARY_CHECK, renderPrimaryCheckScript({ user: CHECK_ROLE, passfile: PRIMARY_CHECK_PASSFILE }), "0755", "root:root"),
-                putSecretFile(PRIMARY_CHECK_PASSFILE, "CHECK_PASSWORD", "0600", "haproxy:haproxy",
-                    pgpassLine("*", "*", "postgres", CHECK_ROLE, "$CHECK_PASSWORD")),
+                ...(withDb ? [
+                    putFile(PRIMARY_CHECK, renderPrimaryCheckScript({ user: CHECK_ROLE, passfile: PRIMARY_CHECK_PASSFILE }), "0755", "root:root"),
+                    putSecretFile(PRIMARY_CHECK_PASSFILE, "CHECK_PASSWORD", "0600", "haproxy:haproxy",
+                        pgpassLine("*", "*", "postgres", CHECK_ROLE, "$CHECK_PASSWORD")),
+                ] : []),
                 putFile(HAPROXY_CONFIG, cfg, "0644", "root:root"),
                 `haproxy -c -q -f ${HAPROXY_CONFIG}`,
                 "systemctl enable haproxy",

@@ -34,6 +34,8 @@ export interface HaproxyInput {
 
 export function renderHaproxyCfg(c: HaproxyInput): string {
     const server = (b: Backend, extra = "") => `    server ${b.name} ${b.address}:${b.port} check${extra}`;
+    // A site whose Zabbix uses a managed DB endpoint balances the UI only.
+    const withDb = c.dbServers.length > 0;
     const sources = c.dbAllowedSources.map(s => (s.includes("/") ? s : `${s}/32`)).join(" ");
     return `# ${HEADER}
 # Load balancer of site "${c.site}".
@@ -41,10 +43,7 @@ global
     log stdout format raw local0 notice
     maxconn 4096
     stats socket ${c.runDir}/admin.sock mode 600 level admin
-${c.runAs ? `    user ${c.runAs}\n    group ${c.runAs}\n` : ""}    # The DB check runs psql: HAProxy needs fork for external checks.
-    external-check
-    insecure-fork-wanted
-
+${c.runAs ? `    user ${c.runAs}\n    group ${c.runAs}\n` : ""}${withDb ? "    # The DB check runs psql: HAProxy needs fork for external checks.\n    external-check\n    insecure-fork-wanted\n" : ""}
 defaults
     log global
     timeout connect 3s
@@ -67,7 +66,7 @@ backend zabbix_frontends
     default-server inter 2s fall 2 rise 2
 ${[...c.localFrontends.map(b => server(b)), ...c.remoteFrontends.map(b => server(b, " backup"))].join("\n")}
 
-# PostgreSQL: only the server that answers pg_is_in_recovery() = false is up. A TCP or
+${withDb ? `# PostgreSQL: only the server that answers pg_is_in_recovery() = false is up. A TCP or
 # pgsql-check would also pass a replica, and Zabbix would then sit on a read-only database.
 listen postgres_primary
     mode tcp
@@ -82,7 +81,7 @@ listen postgres_primary
     external-check command ${c.primaryCheckCommand}
     default-server inter 1s fall 2 rise 1 on-marked-down shutdown-sessions
 ${c.dbServers.map(b => server(b)).join("\n")}
-`;
+` : ""}`;
 }
 
 export interface PrimaryCheckInput {

@@ -1,18 +1,20 @@
 import * as command from "@pulumi/command";
 import * as postgresql from "@pulumi/postgresql";
 import * as pulumi from "@pulumi/pulumi";
+import { DatabaseTopology } from "../analysis/topology";
 import { ReplicationMode } from "../config/types";
 import { Host } from "../host";
 import { platformFor } from "../platform";
 import { ADMIN_ROLE, CHECK_ROLE, HbaRule, REPLICATION_ROLE, replicationSlotName } from "./render";
-import { DbHostFiles, configStep, followStep, promoteStep, schemaStep, standDownStep, synchronousStep } from "./steps";
+import { DbHostFiles, configStep, followStep, pairBootstrapStep, promoteStep, schemaStep, standDownStep, synchronousStep } from "./steps";
 import { DbPasswords } from "./passwords";
 
-/** A load balancer endpoint that leads to the read-write primary. */
+/** An endpoint that leads to the read-write primary: a site load balancer's DB port, or a pair's VIP. */
 export interface PrimaryEndpoint {
-    /** Load balancer host, where the endpoint is checked before the provider connects. */
-    readonly host: Host;
+    readonly address: string;
     readonly port: number;
+    /** The load balancer host behind the address, where the path to the primary is checked first. */
+    readonly loadBalancer?: Host;
     /** Resources that must exist before the endpoint works (the load balancer's config step). */
     readonly readyAfter: readonly pulumi.Resource[];
 }
@@ -38,6 +40,11 @@ export interface PostgresClusterArgs {
     readonly primary: Host;
     /** DB hosts of the other sites, each streaming from the primary through its own slot. */
     readonly replicas: readonly Host[];
+    /**
+     * The other node of a DRBD pair that shares the primary's storage; a cluster manager starts
+     * PostgreSQL on one node of the pair at a time. Excludes replicas.
+     */
+    readonly pairPeer?: Host;
     /** PostgreSQL's port on the DB hosts. */
     readonly port: number;
     /** Zabbix database and owner role names. */
@@ -55,6 +62,8 @@ export interface PostgresClusterArgs {
     readonly passwords: DbPasswords;
     /** How the schema is loaded. */
     readonly schema: SchemaLoader;
+    /** Steps the DB hosts' own steps run after (a cluster manager that mounts the data). */
+    readonly startAfter?: readonly pulumi.Resource[];
 }
 
 /**
@@ -73,6 +82,8 @@ export class PostgresCluster extends pulumi.ComponentResource {
     /** Each replica's follow step, by host name. */
     public readonly replicasStreaming: Readonly<Record<string, command.remote.Command>>;
     public readonly database: postgresql.Database;
+    /** Where the primary and its standbys sit, and how a new primary appears. */
+    public readonly topology: DatabaseTopology;
 
     constructor(name: string, args: PostgresClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("zabbix-ha:postgres:PostgresCluster", name, {}, opts);
@@ -83,37 +94,58 @@ export class PostgresCluster extends pulumi.ComponentResource {
             conf: { listenAddresses: ["localhost", host.config.address], port: args.port, maxConnections: args.maxConnections },
             hba: args.hbaRules,
         });
-        const all = [args.primary, ...args.replicas];
+        const peer = args.pairPeer;
+        if (peer && args.replicas.length > 0) {
+            throw new Error(`${name}: a DRBD pair's database has no streaming replicas`);
+        }
+        const runBy = peer ? "cluster-manager" : "systemd";
+        const all = [args.primary, ...args.replicas, ...(peer ? [peer] : [])];
         const replicationSecret = [{ variable: "REPLICATION_PASSWORD", value: args.passwords.replication }];
+        const roleSecrets = [
+            { variable: "ADMIN_PASSWORD", value: args.passwords.admin },
+            { variable: "CHECK_PASSWORD", value: args.passwords.check },
+        ];
 
         const configured = new Map(all.map(host => [host, host.step(`${name}-${host.config.name}-config`, {
-            script: configStep(files(host)),
+            script: configStep(files(host), runBy),
             secrets: replicationSecret,
-        }, parent)]));
+        }, { ...parent, dependsOn: [...(args.startAfter ?? [])] })]));
         const stoodDown = args.replicas.map(host => host.step(`${name}-${host.config.name}-stand-down`, {
             script: standDownStep(files(host)),
         }, { ...parent, dependsOn: [configured.get(host)!] }));
 
         const primaryRole = { role: "primary" as const, synchronousStandbys: [] };
-        this.primaryReady = args.primary.step(`${name}-${args.primary.config.name}-promote`, {
-            script: promoteStep({ ...files(args.primary), roleConf: primaryRole }),
-            secrets: [
-                { variable: "ADMIN_PASSWORD", value: args.passwords.admin },
-                { variable: "CHECK_PASSWORD", value: args.passwords.check },
-            ],
-        }, { ...parent, dependsOn: [configured.get(args.primary)!, ...stoodDown] });
+        if (peer) {
+            // Pacemaker decides where PostgreSQL runs; the node that has it bootstraps the roles.
+            const onPeer = peer.step(`${name}-${peer.config.name}-bootstrap`, {
+                script: pairBootstrapStep({ ...files(peer), roleConf: primaryRole }),
+                secrets: roleSecrets,
+            }, { ...parent, dependsOn: [configured.get(peer)!] });
+            this.primaryReady = args.primary.step(`${name}-${args.primary.config.name}-bootstrap`, {
+                script: pairBootstrapStep({ ...files(args.primary), roleConf: primaryRole }),
+                secrets: roleSecrets,
+            }, { ...parent, dependsOn: [configured.get(args.primary)!, onPeer] });
+        } else {
+            this.primaryReady = args.primary.step(`${name}-${args.primary.config.name}-promote`, {
+                script: promoteStep({ ...files(args.primary), roleConf: primaryRole }),
+                secrets: roleSecrets,
+            }, { ...parent, dependsOn: [configured.get(args.primary)!, ...stoodDown] });
+        }
 
         // The provider may connect only once the load balancer routes to the new primary.
         const endpoint = args.adminEndpoint;
-        const reachable = endpoint.host.step(`${name}-primary-reachable`, {
-            script: [
-                `PGPASSFILE=/etc/haproxy/pg-check.pgpass PGCONNECT_TIMEOUT=2; export PGPASSFILE PGCONNECT_TIMEOUT`,
-                `zha_retry 60 sh -c "[ \\"\\$(psql -X -t -A -w -h ${endpoint.host.config.address} -p ${endpoint.port} -U ${CHECK_ROLE} -d postgres -c 'select pg_is_in_recovery()')\\" = f ]"`,
-            ].join("\n"),
-        }, { ...parent, dependsOn: [this.primaryReady, ...endpoint.readyAfter] });
+        const lb = endpoint.loadBalancer;
+        const reachable = lb
+            ? lb.step(`${name}-primary-reachable`, {
+                script: [
+                    `PGPASSFILE=/etc/haproxy/pg-check.pgpass PGCONNECT_TIMEOUT=2; export PGPASSFILE PGCONNECT_TIMEOUT`,
+                    `zha_retry 60 sh -c "[ \\"\\$(psql -X -t -A -w -h ${endpoint.address} -p ${endpoint.port} -U ${CHECK_ROLE} -d postgres -c 'select pg_is_in_recovery()')\\" = f ]"`,
+                ].join("\n"),
+            }, { ...parent, dependsOn: [this.primaryReady, ...endpoint.readyAfter] })
+            : this.primaryReady;
 
         this.provider = new postgresql.Provider(`${name}-provider`, {
-            host: endpoint.host.config.address,
+            host: endpoint.address,
             port: endpoint.port,
             username: ADMIN_ROLE,
             password: pulumi.secret(args.passwords.admin),
@@ -122,7 +154,7 @@ export class PostgresCluster extends pulumi.ComponentResource {
             // The cluster serves no TLS yet; SCRAM keeps the password itself off the wire.
             sslmode: "disable",
             connectTimeout: 15,
-        }, { ...parent, dependsOn: [reachable] });
+        }, { ...parent, dependsOn: [reachable, ...endpoint.readyAfter] });
         const viaProvider = { parent: this, provider: this.provider, dependsOn: [reachable] };
 
         const zabbixRole = new postgresql.Role(`${name}-zabbix-role`, {
@@ -204,6 +236,10 @@ export class PostgresCluster extends pulumi.ComponentResource {
             secrets: [{ variable: "ZABBIX_DB_PASSWORD", value: args.passwords.zabbix }],
         }, { ...parent, dependsOn: [this.database, zabbixRole, ...grants, ...(loader.after ?? [])] });
 
+        const placement = (h: Host) => ({ host: h.config.name, site: h.config.site });
+        this.topology = peer
+            ? { primary: placement(args.primary), standbys: [placement(peer)], failover: "cluster-manager", replication: "block-sync" }
+            : { primary: placement(args.primary), standbys: args.replicas.map(placement), failover: "manual", replication: args.replication };
         this.registerOutputs({
             primary: args.primary.config.name,
             replicas: args.replicas.map(h => h.config.name),

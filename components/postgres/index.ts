@@ -2,3 +2,4 @@ export * from "./render";
 export * from "./steps";
 export * from "./passwords";
 export * from "./PostgresCluster";
+export * from "./ManagedDatabase";

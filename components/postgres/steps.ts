@@ -24,6 +24,8 @@ export interface DbHostFiles {
 function helpers(h: DbHostFiles): string {
     const pg = h.platform.postgres;
     return `PGDATA_DIR=${shellQuote(pg.dataDir)}
+# Not every step (re)starts the service.
+# shellcheck disable=SC2034
 PG_SERVICE=${shellQuote(pg.service)}
 zha_sql() { runuser -u postgres -- psql -X -q -t -A -v ON_ERROR_STOP=1 -p ${h.port} "$@"; }
 zha_pg_running() { runuser -u postgres -- ${shellQuote(`${pg.binDir}/pg_ctl`)} status -D "$PGDATA_DIR" >/dev/null 2>&1; }
@@ -46,8 +48,11 @@ function sharedFiles(h: DbHostFiles): string {
     ].join("\n");
 }
 
-/** Base step of a DB host: a cluster exists, with the shared settings, and runs. */
-export function configStep(h: DbHostFiles): string {
+/**
+ * Base step of a DB host: a cluster exists, with the shared settings, and runs. On a pair that a
+ * cluster manager runs, PostgreSQL is started by the manager, so the step only restarts a running one.
+ */
+export function configStep(h: DbHostFiles, runBy: "systemd" | "cluster-manager" = "systemd"): string {
     const pg = h.platform.postgres;
     return [
         helpers(h),
@@ -56,9 +61,11 @@ export function configStep(h: DbHostFiles): string {
         sharedFiles(h),
         putSecretFile(`${pg.home}/.pgpass`, "REPLICATION_PASSWORD", "0600", "postgres:postgres",
             pgpassLine("*", "*", "replication", REPLICATION_ROLE, "$REPLICATION_PASSWORD")),
-        'systemctl enable "$PG_SERVICE"',
-        // listen_addresses needs a restart; a replica that stood down stays down until it follows.
-        `if [ "$(zha_mark)" != stood-down ]; then
+        runBy === "cluster-manager"
+            ? `if [ "$ZHA_CHANGED" = 1 ] && zha_pg_running; then systemctl restart "$PG_SERVICE"; fi`
+            : `systemctl enable "$PG_SERVICE"
+# listen_addresses needs a restart; a replica that stood down stays down until it follows.
+if [ "$(zha_mark)" != stood-down ]; then
   if [ "$ZHA_CHANGED" = 1 ] || ! zha_pg_running; then systemctl restart "$PG_SERVICE"; fi
 fi`,
     ].filter(Boolean).join("\n");
@@ -97,7 +104,28 @@ export function promoteStep(p: PromoteStepInput): string {
 fi`,
         putFile(confDropIn(p, "zabbix-ha-role.conf"), renderPostgresRoleConf(p.roleConf), "0644", "postgres:postgres"),
         `if [ "$ZHA_CHANGED" = 1 ]; then zha_sql -c 'select pg_reload_conf()' >/dev/null; fi`,
-        // Roles made here, not by the provider: the provider reaches the DB only through these.
+        bootstrapRoles(),
+        `echo primary > ${ROLE_MARK}`,
+    ].join("\n");
+}
+
+/** On each node of a cluster-manager pair: bootstrap the roles where PostgreSQL runs now (shared storage). */
+export function pairBootstrapStep(p: PromoteStepInput): string {
+    return [
+        helpers(p),
+        `if ! zha_pg_running; then
+  echo "PostgreSQL runs on the other node of the pair: nothing to do here"
+  exit 0
+fi`,
+        putFile(confDropIn(p, "zabbix-ha-role.conf"), renderPostgresRoleConf(p.roleConf), "0644", "postgres:postgres"),
+        `if [ "$ZHA_CHANGED" = 1 ]; then zha_sql -c 'select pg_reload_conf()' >/dev/null; fi`,
+        bootstrapRoles(),
+    ].join("\n");
+}
+
+/** The admin and check roles, made locally: the provider reaches the DB only through them. */
+function bootstrapRoles(): string {
+    return [
         `zha_sql <<'ZHA_SQL'
 DO $zha$ BEGIN
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${ADMIN_ROLE}') THEN CREATE ROLE ${ADMIN_ROLE} LOGIN SUPERUSER; END IF;
@@ -109,7 +137,6 @@ ZHA_SQL`,
 ALTER ROLE ${ADMIN_ROLE} PASSWORD '$ADMIN_PASSWORD';
 ALTER ROLE ${CHECK_ROLE} PASSWORD '$CHECK_PASSWORD';
 ZHA_SQL`,
-        `echo primary > ${ROLE_MARK}`,
     ].join("\n");
 }
 
@@ -198,9 +225,11 @@ export function schemaStep(s: SchemaStepInput): string {
 if [ "$(zha_zabbix_sql -c "select to_regclass('public.dbversion') is not null")" = t ]; then
   echo "Zabbix schema already loaded"
 else
-  for zha_f in ${files}; do [ -r "$zha_f" ] || { echo "missing schema file $zha_f: is the Zabbix server package installed?" >&2; exit 1; }; done
+  # The files as positional parameters: a for loop over a single quoted name reads as a mistake to shellcheck.
+  set -- ${files}
+  for zha_f in "$@"; do [ -r "$zha_f" ] || { echo "missing schema file $zha_f: is the Zabbix server package installed?" >&2; exit 1; }; done
   echo "loading the Zabbix schema"
-  for zha_f in ${files}; do zcat "$zha_f"; done | zha_zabbix_sql --single-transaction -f - >/dev/null
+  for zha_f in "$@"; do zcat "$zha_f"; done | zha_zabbix_sql --single-transaction -f - >/dev/null
 fi`,
     ].join("\n");
 }

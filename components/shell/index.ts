@@ -21,7 +21,10 @@ export function shellQuote(value: string): string {
  */
 export const PRELUDE = `set -eu
 umask 077
+# ZHA_CHANGED is read by the steps that install files; shellcheck would call it unused in the others.
+# shellcheck disable=SC2034
 ZHA_CHANGED=0
+# shellcheck disable=SC2034
 zha_put_file() {
   zha_tmp=$(mktemp "$1.zha.XXXXXX")
   cat > "$zha_tmp"

@@ -27,6 +27,8 @@ export interface FrontendArgs {
     readonly packageSource: PackageSource;
     /** Resources the frontend starts after (the server nodes). */
     readonly after: readonly pulumi.Resource[];
+    /** Who runs nginx and php-fpm: systemd (the default), or a cluster manager on one node at a time. */
+    readonly runBy?: "systemd" | "cluster-manager";
 }
 
 export const FRONTEND_PASSWORD_FILE = "/etc/zabbix/web-db-password";
@@ -64,8 +66,12 @@ export class Frontend extends pulumi.ComponentResource {
                 // The distribution's default site listens on port 80, which a co-located load balancer uses.
                 "if [ -e /etc/nginx/sites-enabled/default ]; then rm -f /etc/nginx/sites-enabled/default; ZHA_CHANGED=1; fi",
                 "nginx -t -q",
-                `systemctl enable ${php.service} nginx`,
-                `if [ "$ZHA_CHANGED" = 1 ] || ! systemctl is-active --quiet ${php.service} || ! systemctl is-active --quiet nginx; then systemctl restart ${php.service} nginx; fi`,
+                ...(args.runBy === "cluster-manager" ? [
+                    `if [ "$ZHA_CHANGED" = 1 ] && systemctl is-active --quiet nginx; then systemctl restart ${php.service} nginx; fi`,
+                ] : [
+                    `systemctl enable ${php.service} nginx`,
+                    `if [ "$ZHA_CHANGED" = 1 ] || ! systemctl is-active --quiet ${php.service} || ! systemctl is-active --quiet nginx; then systemctl restart ${php.service} nginx; fi`,
+                ]),
             ].join("\n"),
             secrets: [{ variable: "ZABBIX_DB_PASSWORD", value: args.dbPassword }],
         }, { parent: this, dependsOn: [...args.after] });

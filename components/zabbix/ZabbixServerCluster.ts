@@ -1,5 +1,6 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import { Placement, ServerFailover } from "../analysis/topology";
 import { formatZabbixDuration } from "../config/duration";
 import { PackageSource } from "../config/types";
 import { Host } from "../host";
@@ -37,6 +38,11 @@ export interface ZabbixServerClusterArgs {
     readonly packageSource: PackageSource;
     /** Resources the nodes start after (the schema). */
     readonly after: readonly pulumi.Resource[];
+    /**
+     * Who runs the server: systemd on every node with native HA (the default), or a cluster manager
+     * that starts it on one node at a time (no HANodeName; the step only writes the config).
+     */
+    readonly runBy?: "systemd" | "cluster-manager";
 }
 
 export const SERVER_PASSWORD_INCLUDE = "/etc/zabbix/zabbix_server.db-password.conf";
@@ -51,6 +57,10 @@ export class ZabbixServerCluster extends pulumi.ComponentResource {
     public readonly failoverDelay: command.remote.Command;
     /** Each node's configure-and-start step, by host name. */
     public readonly nodes: Readonly<Record<string, command.remote.Command>>;
+    /** Where the nodes sit. */
+    public readonly placements: readonly Placement[];
+    /** How a standby node takes over. */
+    public readonly failover: ServerFailover;
 
     constructor(name: string, args: ZabbixServerClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("zabbix-ha:zabbix:ZabbixServerCluster", name, {}, opts);
@@ -58,6 +68,9 @@ export class ZabbixServerCluster extends pulumi.ComponentResource {
             throw new Error(`${name}: a Zabbix server cluster needs at least one node`);
         }
         const password = [{ variable: "ZABBIX_DB_PASSWORD", value: args.dbPassword }];
+        const managed = args.runBy === "cluster-manager";
+        this.failover = managed ? "cluster-manager" : "native-ha";
+        this.placements = args.nodes.map(n => ({ host: n.host.config.name, site: n.host.config.site }));
 
         // Failover delay is cluster-wide and lives in the DB; set it before any node starts.
         const first = args.nodes[0];
@@ -75,7 +88,7 @@ export class ZabbixServerCluster extends pulumi.ComponentResource {
             const host = node.host.config;
             const layout = zabbixLayout(platformFor(host.os), args.packageSource);
             const conf = renderZabbixServerConf({
-                nodeName: host.name,
+                nodeName: managed ? undefined : host.name,
                 nodeAddress: host.address,
                 listenPort: args.listenPort,
                 dbHost: node.dbHost,
@@ -92,9 +105,14 @@ export class ZabbixServerCluster extends pulumi.ComponentResource {
                 script: [
                     putSecretFile(SERVER_PASSWORD_INCLUDE, "ZABBIX_DB_PASSWORD", "0640", "root:zabbix", zabbixServerPasswordTemplate("ZABBIX_DB_PASSWORD")),
                     putFile(layout.serverConfig, conf, "0640", "root:zabbix"),
-                    `systemctl enable ${layout.serverService}`,
-                    `if [ "$ZHA_CHANGED" = 1 ] || ! systemctl is-active --quiet ${layout.serverService}; then systemctl restart ${layout.serverService}; fi`,
-                    `zha_retry 30 systemctl is-active --quiet ${layout.serverService}`,
+                    ...(managed ? [
+                        // The cluster manager starts the server; restart it only where it runs now.
+                        `if [ "$ZHA_CHANGED" = 1 ] && systemctl is-active --quiet ${layout.serverService}; then systemctl restart ${layout.serverService}; fi`,
+                    ] : [
+                        `systemctl enable ${layout.serverService}`,
+                        `if [ "$ZHA_CHANGED" = 1 ] || ! systemctl is-active --quiet ${layout.serverService}; then systemctl restart ${layout.serverService}; fi`,
+                        `zha_retry 30 systemctl is-active --quiet ${layout.serverService}`,
+                    ]),
                 ].join("\n"),
                 secrets: password,
             }, { parent: this, dependsOn: [this.failoverDelay] });

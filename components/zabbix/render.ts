@@ -7,8 +7,8 @@ import { ServerSizing } from "../sizing";
 const HEADER = "Rendered by zabbix-ha; `pulumi up` overwrites local edits.";
 
 export interface ZabbixServerConfInput {
-    /** HA node name (HANodeName): unique in the cluster, turns native HA on. */
-    readonly nodeName: string;
+    /** HA node name (HANodeName): unique in the cluster, turns native HA on. Omitted when a cluster manager runs the server. */
+    readonly nodeName?: string;
     /** Address other nodes and the frontend use to reach this node (NodeAddress). */
     readonly nodeAddress: string;
     readonly listenPort: number;
@@ -27,18 +27,21 @@ export interface ZabbixServerConfInput {
 
 export function renderZabbixServerConf(c: ZabbixServerConfInput): string {
     const s = c.sizing;
+    const ha = c.nodeName === undefined
+        ? "# A cluster manager starts this server on one node at a time: no native HA.\n"
+        : `# Native HA: no VIP. The frontend and agents find the active node through the database.
+HANodeName=${c.nodeName}
+NodeAddress=${c.nodeAddress}:${c.listenPort}
+`;
     return `# ${HEADER}
-# Zabbix server HA node "${c.nodeName}".
+# Zabbix server${c.nodeName === undefined ? "" : ` HA node "${c.nodeName}"`}.
 LogFile=${c.logFile}
 LogFileSize=0
 PidFile=${c.pidFile}
 SocketDir=${c.socketDir}
 ListenPort=${c.listenPort}
 
-# Native HA: no VIP. The frontend and agents find the active node through the database.
-HANodeName=${c.nodeName}
-NodeAddress=${c.nodeAddress}:${c.listenPort}
-
+${ha}
 # The local site's load balancer forwards to whichever PostgreSQL is the read-write primary;
 # a fixed primary address would leave both nodes in standby after a DB failover.
 DBHost=${c.dbHost}

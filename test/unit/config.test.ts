@@ -1,12 +1,15 @@
-import { ConfigError, RawStackConfig, validateStackConfig } from "../../components/config";
+import { ConfigError, RawStackConfig, ValidationOptions, validateStackConfig } from "../../components/config";
 import { planConfig, twoSiteConfig } from "../support/plan";
 
-const HA = { hasSshKey: true, minSites: 2, requiredRoles: ["db", "zabbix-server", "frontend", "lb"] as const };
+const HA: ValidationOptions = {
+    secrets: { sshPrivateKey: true },
+    requirements: { minSites: 2, requiredRoles: ["db", "zabbix-server", "frontend", "lb"], selfRunDatabase: true },
+};
 
 /** The problems a raw config produces, as "path: message" lines. */
-function problems(raw: RawStackConfig, options = HA): string[] {
+function problems(raw: RawStackConfig, options: ValidationOptions = HA): string[] {
     try {
-        validateStackConfig(raw, { ...options, requiredRoles: [...options.requiredRoles] });
+        validateStackConfig(raw, options);
     } catch (err) {
         expect(err).toBeInstanceOf(ConfigError);
         return (err as ConfigError).problems.map(p => `${p.path}: ${p.message}`);
@@ -22,7 +25,7 @@ function withHost(patch: Record<string, unknown>, siteIndex = 1): Record<string,
 
 describe("stack configuration validation", () => {
     test("a valid two-site config passes and gets its defaults", () => {
-        const config = validateStackConfig(twoSiteConfig(), { ...HA, requiredRoles: [...HA.requiredRoles] });
+        const config = validateStackConfig(twoSiteConfig(), HA);
         expect(config.failoverDelaySeconds).toBe(10);
         expect(config.db).toMatchObject({ primarySite: "east", replication: "async", port: 5432, name: "zabbix", user: "zabbix" });
         expect(config.loadBalancer).toEqual({ httpPort: 80, dbPort: 5433 });
@@ -33,7 +36,7 @@ describe("stack configuration validation", () => {
     test("YAML's number 7 is read as Zabbix 7.0", () => {
         const raw = twoSiteConfig();
         raw.zabbix = { version: 7.0, packageSource: "vendor", repositoryUrl: "https://mirror.example.net/zabbix-repo" };
-        expect(validateStackConfig(raw, { ...HA, requiredRoles: [...HA.requiredRoles] }).zabbix.version).toBe("7.0");
+        expect(validateStackConfig(raw, HA).zabbix.version).toBe("7.0");
     });
 
     test.each([
@@ -92,11 +95,11 @@ describe("stack configuration validation", () => {
 
     test.each([["10s", 10], ["15m", 900], ["90", 90], [30, 30]])("failover delay %s is %i seconds", (delay, seconds) => {
         const raw = { ...twoSiteConfig(), failoverDelay: delay };
-        expect(validateStackConfig(raw, { ...HA, requiredRoles: [...HA.requiredRoles] }).failoverDelaySeconds).toBe(seconds);
+        expect(validateStackConfig(raw, HA).failoverDelaySeconds).toBe(seconds);
     });
 
     test("a missing SSH key", () => {
-        expect(problems(twoSiteConfig(), { ...HA, hasSshKey: false })).toContainEqual(expect.stringMatching(/^sshPrivateKey: is required/));
+        expect(problems(twoSiteConfig(), { ...HA, secrets: { sshPrivateKey: false } })).toContainEqual(expect.stringMatching(/^sshPrivateKey: is required/));
     });
 
     test("an unknown Zabbix version, and a vendor source without a repository", () => {
@@ -136,7 +139,7 @@ describe("stack configuration validation", () => {
         raw.sites[1].hosts[0].roles = ["db", "mail"];
         raw.failoverDelay = "5s";
         raw.zabbix = { version: "8.0" };
-        const found = problems(raw, { ...HA, hasSshKey: false });
+        const found = problems(raw, { ...HA, secrets: { sshPrivateKey: false } });
         expect(found).toEqual(expect.arrayContaining([
             expect.stringMatching(/^sites\[0\]\.hosts\[0\]\.address: /),
             expect.stringMatching(/^sites\[1\]\.hosts\[0\]\.roles\[1\]: unknown role "mail"/),

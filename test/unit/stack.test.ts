@@ -1,7 +1,15 @@
+import { InstanceTopology, Topology } from "../../components/analysis";
 import { CapturedPlan, ofType, transitiveDependencies } from "../../tools/offline/capture";
 import { byName, commands, planConfig, planExample, scriptOf, target, TEST_SSH_KEY, twoSiteConfig } from "../support/plan";
 
 const RANDOM = "random:index/randomPassword:RandomPassword";
+
+/** The only Zabbix instance of a single-instance plan, from its exported topology. */
+function instanceOf(plan: CapturedPlan): InstanceTopology {
+    const topology = (plan.outputs as { topology: Topology }).topology;
+    expect(topology.instances).toHaveLength(1);
+    return topology.instances[0];
+}
 
 /** Step names (without the component prefix) that ran on one address. */
 function stepsOn(plan: CapturedPlan, address: string): string[] {
@@ -33,7 +41,10 @@ describe("the prod environment (two sites and a witness)", () => {
     });
 
     test("the primary is in db.primarySite and the replica in the other site, with its own slot", () => {
-        expect(plan.outputs).toMatchObject({ dbPrimary: "tyo-db1", dbReplicas: ["osa-db1"] });
+        const db = instanceOf(plan).database;
+        expect(db.primary).toEqual({ host: "tyo-db1", site: "tokyo" });
+        expect(db.standbys).toEqual([{ host: "osa-db1", site: "osaka" }]);
+        expect(db.failover).toBe("manual");
         expect(target(byName(plan, "zabbix-db-tyo-db1-promote"))).toBe("198.18.10.11");
         expect(target(byName(plan, "zabbix-db-osa-db1-follow"))).toBe("198.18.20.11");
         expect(byName(plan, "zabbix-db-osa-db1-slot").inputs.name).toBe("zabbix_ha_osa_db1");
@@ -168,7 +179,11 @@ describe("secrets", () => {
 test("the dev environment: two all-in-one hosts, one per site", async () => {
     const plan = await planExample("dev");
     expect(plan.error).toBeUndefined();
-    expect(plan.outputs).toMatchObject({ haNodes: ["tyo-zbx1", "osa-zbx1"], dbPrimary: "tyo-zbx1", dbReplicas: ["osa-zbx1"] });
+    const instance = instanceOf(plan);
+    expect(instance.servers.map(s => s.host)).toEqual(["tyo-zbx1", "osa-zbx1"]);
+    expect(instance.serverFailover).toBe("native-ha");
+    expect(instance.database.primary.host).toBe("tyo-zbx1");
+    expect(instance.database.standbys.map(s => s.host)).toEqual(["osa-zbx1"]);
     expect(componentNames(plan, "loadbalancer:SiteLoadBalancer")).toEqual(["osaka-lb", "tokyo-lb"]);
     // The Debian 6.0 schema layout is loaded in its three parts, in order.
     expect(scriptOf(byName(plan, "zabbix-db-schema"))).toContain(

@@ -2,6 +2,8 @@
  * Plans the real stack program offline for one environment file: the entry the preview, the tests
  * and the lab share.
  */
+import * as path from "path";
+import { SECRET_KEYS } from "../../stacks/config";
 import { runStack } from "../../stacks/program";
 import { CapturedPlan, capturePlan } from "./capture";
 import { EnvironmentConfig, SECRET_PLACEHOLDER } from "./environment";
@@ -12,8 +14,8 @@ export interface StackPlan extends CapturedPlan {
 }
 
 export interface PlanOptions {
-    /** Plan with a placeholder SSH key when the file sets none (the preview does; tests of validation do not). */
-    readonly placeholderSshKey?: boolean;
+    /** Plan with placeholder secrets where the file sets none (the preview does; tests of validation do not). */
+    readonly placeholderSecrets?: boolean;
     /** Config values that override the file's (`project:key` to engine string). */
     readonly overrides?: Record<string, string>;
 }
@@ -22,12 +24,14 @@ export async function planEnvironment(env: EnvironmentConfig, options: PlanOptio
     const config = { ...env.config, ...options.overrides };
     const secretKeys = [...env.secretKeys];
     const notes: string[] = [];
-    const sshKey = "zabbix-ha:sshPrivateKey";
-    if (options.placeholderSshKey && config[sshKey] === undefined) {
-        config[sshKey] = SECRET_PLACEHOLDER;
-        secretKeys.push(sshKey);
-        notes.push(`sshPrivateKey is not set in ${env.file}: planned with a placeholder. `
-            + "Set it before `pulumi up`: pulumi config set --secret sshPrivateKey < ~/.ssh/id_ed25519");
+    for (const name of options.placeholderSecrets ? SECRET_KEYS : []) {
+        const key = `zabbix-ha:${name}`;
+        if (config[key] === undefined) {
+            config[key] = SECRET_PLACEHOLDER;
+            secretKeys.push(key);
+            notes.push(`${name} is not set in ${path.basename(env.file)}: planned with a placeholder; `
+                + `set it before \`pulumi up\` with \`pulumi config set --secret ${name}\` if the pattern uses it`);
+        }
     }
     const stack = /Pulumi\.([^/]+)\.yaml$/.exec(env.file)?.[1] ?? "offline";
     const plan = await capturePlan(() => runStack(), { config, secretKeys, stack });

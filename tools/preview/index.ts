@@ -1,35 +1,63 @@
 /**
- * `npm run preview [-- --config Pulumi.<env>.yaml]`: plans the stack offline under the SDK's mock
- * runtime and prints what `pulumi up` would build, or every configuration problem.
+ * `npm run preview [-- --config Pulumi.<env>.yaml] [--markdown FILE] [--json FILE]`: plans the
+ * five design patterns on one environment offline (the SDK's mock runtime: no CLI, no engine, no
+ * network), compares them side by side, and prints the configured pattern's plan.
  */
+import { writeFileSync } from "fs";
 import * as path from "path";
 import { readEnvironment } from "../offline/environment";
-import { planEnvironment } from "../offline/stack";
+import { comparePatterns, reportJson } from "./compare";
 import { summarizePlan } from "./summary";
+import { markdownReport, terminalTable } from "./table";
+import { planEnvironment } from "../offline/stack";
 
-function parseArgs(argv: string[]): { config: string } {
-    let config = "Pulumi.dev.yaml";
+const USAGE = "usage: npm run preview [-- --config Pulumi.<env>.yaml] [--markdown FILE] [--json FILE]";
+
+interface Args {
+    readonly config: string;
+    readonly markdown?: string;
+    readonly json?: string;
+}
+
+function parseArgs(argv: string[]): Args {
+    const args: { config: string; markdown?: string; json?: string } = { config: "Pulumi.dev.yaml" };
     for (let i = 0; i < argv.length; i++) {
-        if (argv[i] === "--config" && argv[i + 1]) {
-            config = argv[++i];
-        } else if (argv[i] === "--help" || argv[i] === "-h") {
-            console.log("usage: npm run preview [-- --config Pulumi.<env>.yaml]");
+        const flag = argv[i];
+        const value = argv[i + 1];
+        if ((flag === "--config" || flag === "--markdown" || flag === "--json") && value && !value.startsWith("--")) {
+            args[flag.slice(2) as keyof typeof args] = value;
+            i++;
+        } else if (flag === "--help" || flag === "-h") {
+            console.log(USAGE);
             process.exit(0);
         } else {
-            console.error(`unknown argument ${argv[i]}; usage: npm run preview [-- --config Pulumi.<env>.yaml]`);
+            console.error(`${flag}: unknown argument or missing value\n${USAGE}`);
             process.exit(2);
         }
     }
-    return { config: path.resolve(config) };
+    return { ...args, config: path.resolve(args.config) };
 }
 
 async function main(): Promise<number> {
     const args = parseArgs(process.argv.slice(2));
     const env = readEnvironment(args.config);
-    const plan = await planEnvironment(env, { placeholderSshKey: true });
-    for (const note of plan.notes) {
+    const report = await comparePatterns(env);
+    for (const note of report.notes) {
         console.log(`note: ${note}`);
     }
+    console.log(`\nDesign patterns on ${path.basename(env.file)}, side by side:\n`);
+    console.log(terminalTable(report));
+    if (args.markdown) {
+        writeFileSync(args.markdown, markdownReport(report));
+        console.log(`\nMarkdown report: ${args.markdown}`);
+    }
+    if (args.json) {
+        writeFileSync(args.json, `${reportJson(report)}\n`);
+        console.log(`JSON report: ${args.json}`);
+    }
+    // The configured pattern as `pulumi up` would build it.
+    const plan = await planEnvironment(env, { placeholderSecrets: true });
+    console.log("");
     if (plan.error) {
         console.error(`${path.basename(env.file)}: ${plan.error.message}`);
         return 1;

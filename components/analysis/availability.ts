@@ -1,0 +1,95 @@
+/**
+ * Expected yearly monitoring downtime from failure rates and repair times, and the availability
+ * class of the second seed's table. Every rate is a default the stack config can override.
+ */
+import { DEFAULT_TIMINGS, Outcome, Timings } from "./evaluate";
+import { ScenarioId, evaluateAll } from "./scenarios";
+import { Topology } from "./topology";
+
+export interface FailureRates {
+    /** Failures per host per year needing a repair (hardware or OS), and the repair time. */
+    readonly hostFailuresPerYear: number;
+    readonly hostRepairHours: number;
+    /** PostgreSQL crashes per primary per year, and the time to restart it by hand. */
+    readonly dbCrashesPerYear: number;
+    readonly dbRestartMinutes: number;
+    /** Site network outages per site per year, and their length. */
+    readonly siteOutagesPerYear: number;
+    readonly siteOutageHours: number;
+    /** Service uplink outages per site per year, and their length. */
+    readonly uplinkOutagesPerYear: number;
+    readonly uplinkOutageHours: number;
+    /** Cuts of the inter-site link per year, and their length. */
+    readonly interSiteCutsPerYear: number;
+    readonly interSiteCutHours: number;
+    /** Planned upstream maintenance windows per site per year, and their length. */
+    readonly maintenanceWindowsPerSitePerYear: number;
+    readonly maintenanceHours: number;
+    /** How long until an operator acts on a failure that needs one. */
+    readonly manualResponseMinutes: number;
+}
+
+export const DEFAULT_RATES: FailureRates = {
+    hostFailuresPerYear: 0.5,
+    hostRepairHours: 8,
+    dbCrashesPerYear: 0.2,
+    dbRestartMinutes: 10,
+    siteOutagesPerYear: 0.5,
+    siteOutageHours: 2,
+    uplinkOutagesPerYear: 1,
+    uplinkOutageHours: 1,
+    interSiteCutsPerYear: 1,
+    interSiteCutHours: 0.5,
+    maintenanceWindowsPerSitePerYear: 4,
+    maintenanceHours: 2,
+    manualResponseMinutes: 30,
+};
+
+/** The second seed's table: availability and the yearly downtime it allows. */
+export const AVAILABILITY_CLASSES: readonly { readonly class: string; readonly maxMinutesPerYear: number }[] = [
+    { class: "99.9999%", maxMinutesPerYear: 32 / 60 },
+    { class: "99.999%", maxMinutesPerYear: 5 + 15 / 60 },
+    { class: "99.99%", maxMinutesPerYear: 52 + 34 / 60 },
+    { class: "99.9%", maxMinutesPerYear: 8 * 60 + 46 },
+    { class: "99%", maxMinutesPerYear: (3 * 24 + 15) * 60 + 36 },
+];
+
+export function availabilityClass(downtimeMinutesPerYear: number): string {
+    return AVAILABILITY_CLASSES.find(c => downtimeMinutesPerYear <= c.maxMinutesPerYear)?.class ?? "<99%";
+}
+
+/** How often a scenario happens per place, and how long the cause lasts (minutes). */
+function exposure(scenario: ScenarioId, rates: FailureRates): { perYear: number; minutes: number } {
+    switch (scenario) {
+        case "server-down": return { perYear: rates.hostFailuresPerYear, minutes: rates.hostRepairHours * 60 };
+        case "db-primary-down": return { perYear: rates.dbCrashesPerYear, minutes: rates.dbRestartMinutes };
+        case "site-down": return { perYear: rates.siteOutagesPerYear, minutes: rates.siteOutageHours * 60 };
+        case "uplink-down": return { perYear: rates.uplinkOutagesPerYear, minutes: rates.uplinkOutageHours * 60 };
+        case "inter-site-cut": return { perYear: rates.interSiteCutsPerYear, minutes: rates.interSiteCutHours * 60 };
+        case "site-maintenance": return { perYear: rates.maintenanceWindowsPerSitePerYear, minutes: rates.maintenanceHours * 60 };
+    }
+}
+
+/** Minutes without monitoring for one event: the automatic gap, or until an operator acts or the cause ends. */
+function downtimeMinutes(outcome: Outcome, causeMinutes: number, rates: FailureRates): number {
+    if (outcome.monitoring !== "no") {
+        return outcome.recoverySeconds === null ? 0 : outcome.recoverySeconds / 60;
+    }
+    return outcome.recoverySeconds !== null
+        ? Math.min(outcome.recoverySeconds / 60, causeMinutes)
+        : Math.min(rates.manualResponseMinutes, causeMinutes);
+}
+
+export interface AvailabilityEstimate {
+    readonly downtimeMinutesPerYear: number;
+    readonly class: string;
+}
+
+export function estimateAvailability(topology: Topology, rates: FailureRates = DEFAULT_RATES, timings: Timings = DEFAULT_TIMINGS): AvailabilityEstimate {
+    const minutes = evaluateAll(topology, timings).reduce((sum, { failure, outcome }) => {
+        const { perYear, minutes: cause } = exposure(failure.scenario, rates);
+        return sum + perYear * downtimeMinutes(outcome, cause, rates);
+    }, 0);
+    const rounded = Math.round(minutes * 100) / 100;
+    return { downtimeMinutesPerYear: rounded, class: availabilityClass(rounded) };
+}

@@ -1,0 +1,265 @@
+/**
+ * What one concrete failure does to a topology, after every automatic mechanism has acted:
+ * which DB is writable and reachable from where, which server node is active, whether users
+ * reach a UI, and how long the interruption lasts. Generic over the topology: nothing here
+ * knows pattern names.
+ */
+import { InstanceTopology, Placement, Topology } from "./topology";
+
+/** Seconds the mechanisms take; the README documents the defaults and config overrides them. */
+export interface Timings {
+    /** Zabbix HA heartbeat; a standby needs delay/5+1 unchanged heartbeats before it takes over. */
+    readonly heartbeatSeconds: number;
+    /** A graceful stop of the active node hands over at once (measured 0.3 s). */
+    readonly gracefulSwitchSeconds: number;
+    /** Pacemaker: fence, promote DRBD, mount, start DB, server and web. */
+    readonly clusterManagerFailoverSeconds: number;
+    /** A cloud provider's managed database failover. */
+    readonly managedFailoverSeconds: number;
+    /** A planned DB switchover (`db.primarySite` and `pulumi up`): stop, replay, promote. */
+    readonly dbSwitchoverSeconds: number;
+    /** The load balancer's check noticing a new primary (inter 1 s, fall 2) and Zabbix reconnecting. */
+    readonly dbReconnectSeconds: number;
+}
+
+export const DEFAULT_TIMINGS: Timings = {
+    heartbeatSeconds: 5,
+    gracefulSwitchSeconds: 1,
+    clusterManagerFailoverSeconds: 90,
+    managedFailoverSeconds: 120,
+    dbSwitchoverSeconds: 15,
+    dbReconnectSeconds: 3,
+};
+
+/** A failure (or planned work) to evaluate. */
+export interface Failure {
+    /** Hosts that are down (crashed or powered off). */
+    readonly hostsDown?: readonly string[];
+    /** Sites whose network is down: their hosts reach nothing and nothing reaches them. */
+    readonly sitesDark?: readonly string[];
+    /** Sites whose service uplink is down: no users or monitored devices, inter-site link still up. */
+    readonly uplinksDown?: readonly string[];
+    /** The link between sites is cut; each site still reaches its own users. */
+    readonly interSiteCut?: boolean;
+    /** DB primaries whose PostgreSQL process died (the host stays up). */
+    readonly dbDown?: readonly string[];
+    /** Operators moved what they could off the affected site before it went (planned maintenance). */
+    readonly planned?: boolean;
+}
+
+export type Monitoring = "yes" | "degraded" | "no";
+export type Recovery = "automatic" | "manual" | "none";
+
+/** The outcome of one failure for one choice of initially active nodes. */
+export interface Outcome {
+    readonly monitoring: Monitoring;
+    readonly ui: boolean;
+    readonly duplicateAlerts: boolean;
+    readonly recovery: Recovery;
+    /** Seconds until monitoring is back (automatic or planned); null when it waits for an operator or a repair. */
+    readonly recoverySeconds: number | null;
+    readonly dataAtRisk: string;
+}
+
+interface InstanceState {
+    readonly monitoring: boolean;
+    readonly ui: boolean;
+    /** Whether monitoring stopped at all (even briefly). */
+    readonly interrupted: boolean;
+    readonly seconds: number | null;
+    /** Whether an operator acts (a planned switchover, or a repair). */
+    readonly operator: boolean;
+    readonly risks: readonly string[];
+}
+
+class World {
+    private readonly down: Set<string>;
+    private readonly dark: Set<string>;
+    private readonly uplinks: Set<string>;
+
+    constructor(readonly failure: Failure) {
+        this.down = new Set(failure.hostsDown);
+        this.dark = new Set(failure.sitesDark);
+        this.uplinks = new Set(failure.uplinksDown);
+    }
+
+    alive(p: Placement): boolean {
+        return !this.down.has(p.host) && !this.dark.has(p.site);
+    }
+
+    /** Two hosts can talk: both alive, and in one site or with the inter-site link up. */
+    linked(a: Placement, b: Placement): boolean {
+        return this.alive(a) && this.alive(b) && (a.site === b.site || !this.failure.interSiteCut);
+    }
+
+    /** Users and monitored devices reach the site. */
+    served(site: string): boolean {
+        return !this.dark.has(site) && !this.uplinks.has(site);
+    }
+
+    siteDark(site: string): boolean {
+        return this.dark.has(site);
+    }
+
+    dbProcessUp(p: Placement): boolean {
+        return this.alive(p) && !(this.failure.dbDown ?? []).includes(p.host);
+    }
+}
+
+/** Where the writable DB ends up, and how. */
+interface DbState {
+    readonly writable?: Placement;
+    readonly seconds: number;
+    readonly moved: boolean;
+    readonly manual: boolean;
+}
+
+function databaseAfter(instance: InstanceTopology, world: World, t: Timings, plannedSite?: string): DbState {
+    const db = instance.database;
+    const primaryOk = world.dbProcessUp(db.primary) && db.primary.site !== plannedSite;
+    if (primaryOk) {
+        return { writable: db.primary, seconds: 0, moved: false, manual: false };
+    }
+    const candidates = db.standbys.filter(s => world.dbProcessUp(s) && s.site !== plannedSite);
+    // Planned work moves the primary first when the topology allows a switchover at all.
+    if (plannedSite !== undefined && world.dbProcessUp(db.primary) && candidates.length > 0 && db.failover !== "none") {
+        const seconds = db.failover === "managed" ? 0 : db.failover === "cluster-manager" ? t.clusterManagerFailoverSeconds : t.dbSwitchoverSeconds;
+        return { writable: candidates[0], seconds: seconds + t.dbReconnectSeconds, moved: true, manual: db.failover === "manual" };
+    }
+    switch (db.failover) {
+        case "managed":
+            return candidates.length > 0
+                ? { writable: candidates[0], seconds: t.managedFailoverSeconds + t.dbReconnectSeconds, moved: true, manual: false }
+                : { seconds: 0, moved: false, manual: true };
+        case "cluster-manager": {
+            const cm = instance.clusterManager;
+            // Pacemaker takes over only after fencing the failed node, whose fence device sits in its site.
+            const peer = candidates.find(c => cm?.fencing && !world.siteDark(db.primary.site) && world.linked(c, { host: "fence-device", site: db.primary.site }));
+            return peer
+                ? { writable: peer, seconds: t.clusterManagerFailoverSeconds, moved: true, manual: false }
+                : { seconds: 0, moved: false, manual: true };
+        }
+        default:
+            return { seconds: 0, moved: false, manual: true };
+    }
+}
+
+/** Whether a client at `from` reaches the writable DB along the instance's DB path. */
+function reachesDb(instance: InstanceTopology, world: World, from: Placement, db: DbState): boolean {
+    const writable = db.writable;
+    if (!writable || !world.alive(from)) {
+        return false;
+    }
+    switch (instance.dbAccess) {
+        case "site-load-balancer": {
+            const lb = instance.loadBalancers.find(l => l.site === from.site);
+            return !!lb && world.linked(from, lb) && world.linked(lb, writable);
+        }
+        case "vip":
+            // The VIP lives on one site's L2 segment: it is up only while the group runs there.
+            return writable.site === instance.clusterManager?.vipSite && world.linked(from, writable);
+        case "managed-endpoint":
+            return world.linked(from, writable);
+    }
+}
+
+function evaluateInstance(instance: InstanceTopology, world: World, t: Timings, active: Placement, delay: number, plannedSite?: string): InstanceState {
+    const risks: string[] = [];
+    const db = databaseAfter(instance, world, t, plannedSite);
+    // A planned switchover stops the old primary cleanly first, so its last commits reach the replica.
+    if (db.moved && instance.database.replication === "async" && plannedSite === undefined) {
+        risks.push("commits not yet streamed to the replica (async)");
+    }
+
+    // Which node is active once the mechanisms have acted.
+    let server: Placement | undefined;
+    let serverSeconds = 0;
+    if (instance.serverFailover === "cluster-manager") {
+        // The group (DB, server, web) runs together on the writable node.
+        server = db.writable && instance.servers.find(s => s.host === db.writable!.host);
+    } else {
+        const eligible = (s: Placement) => world.alive(s) && reachesDb(instance, world, s, db) && s.site !== plannedSite;
+        if (eligible(active)) {
+            server = active;
+        } else if (instance.serverFailover === "native-ha") {
+            server = instance.servers.find(eligible);
+            const graceful = plannedSite !== undefined && world.alive(active);
+            serverSeconds = server && server !== active ? (graceful ? t.gracefulSwitchSeconds : delay + 2 * t.heartbeatSeconds) : 0;
+        }
+        // An active node that still reaches its DB keeps the role even when it cannot reach devices.
+        if (!server && world.alive(active) && reachesDb(instance, world, active, db)) {
+            server = active;
+        }
+    }
+    const monitoring = !!server && reachesDb(instance, world, server, db) && world.served(server.site);
+    const interrupted = !monitoring || db.moved || (server !== undefined && server.host !== active.host);
+    if (interrupted) {
+        risks.push(monitoring
+            ? "values collected during the switch (passive checks are lost; active agents buffer)"
+            : "values while monitoring is stopped (passive checks are lost; active agents buffer for a while)");
+    }
+    const planned = plannedSite !== undefined;
+    // Planned work is done by operators but takes a known time; an unplanned manual step has no predictable time.
+    const seconds = !interrupted ? 0 : monitoring && (!db.manual || planned) ? Math.max(db.seconds, serverSeconds) : null;
+    const operator = interrupted && (seconds === null || planned);
+
+    const ui = instance.entryPoints.some(entry => {
+        if (entry.kind === "vip") {
+            const node = db.writable;
+            return !!node && node.site === entry.site && world.served(entry.site) && world.alive(node) && reachesDb(instance, world, node, db);
+        }
+        const lb = { host: entry.host, site: entry.site };
+        return world.alive(lb) && world.served(entry.site)
+            && instance.frontends.some(f => world.linked(lb, f) && reachesDb(instance, world, f, db));
+    });
+    return { monitoring, ui, interrupted, seconds, operator, risks };
+}
+
+/** Every choice of initially active node per instance that the worst case must consider. */
+function activeChoices(instance: InstanceTopology): Placement[] {
+    return instance.serverFailover === "native-ha" ? [...instance.servers] : instance.servers.slice(0, 1);
+}
+
+/** Evaluates one failure, for each choice of initially active nodes, and returns the worst outcome. */
+export function evaluateFailure(topology: Topology, failure: Failure, timings: Timings = DEFAULT_TIMINGS, plannedSite?: string): Outcome {
+    const world = new World(failure);
+    const choices = topology.instances.map(activeChoices);
+    // Instances are independent: the worst outcome of each instance combines into the worst overall.
+    const perInstance = topology.instances.map((instance, i) =>
+        choices[i].map(active => evaluateInstance(instance, world, timings, active, topology.failoverDelaySeconds, plannedSite)));
+    const worstOf = (states: InstanceState[]) => states.reduce((a, b) => (rankState(b) > rankState(a) ? b : a));
+    const states = perInstance.map(worstOf);
+    const working = states.filter(s => s.monitoring).length;
+    const monitoring: Monitoring = working === states.length ? "yes" : working > 0 ? "degraded" : "no";
+    const interrupted = states.filter(s => s.interrupted);
+    const recovery: Recovery = interrupted.length === 0 ? "none" : interrupted.some(s => s.operator) ? "manual" : "automatic";
+    const seconds = interrupted.some(s => s.seconds === null) ? null : Math.max(0, ...interrupted.map(s => s.seconds ?? 0));
+    const risks = [...new Set(states.flatMap(s => s.risks))];
+    if (working > 0 && working < states.length) {
+        risks.push("the stopped instance's history for the outage (the others keep their own)");
+    }
+    return {
+        monitoring,
+        ui: states.some(s => s.ui),
+        duplicateAlerts: working > 1,
+        recovery,
+        recoverySeconds: seconds,
+        dataAtRisk: risks.length > 0 ? risks.join("; ") : "none",
+    };
+}
+
+function rankState(s: InstanceState): number {
+    return (s.monitoring ? 0 : 1000) + (s.ui ? 0 : 100) + (s.seconds === null ? 50 : Math.min(49, s.seconds / 60)) + (s.interrupted ? 1 : 0);
+}
+
+const MONITORING_RANK: Record<Monitoring, number> = { yes: 0, degraded: 1, no: 2 };
+const RECOVERY_RANK: Record<Recovery, number> = { none: 0, automatic: 1, manual: 2 };
+
+/** Orders outcomes from best to worst: monitoring first, then the UI, then recovery and its time. */
+export function compareOutcomes(a: Outcome, b: Outcome): number {
+    return MONITORING_RANK[a.monitoring] - MONITORING_RANK[b.monitoring]
+        || Number(b.ui) - Number(a.ui)
+        || RECOVERY_RANK[a.recovery] - RECOVERY_RANK[b.recovery]
+        || (a.recoverySeconds ?? Infinity) - (b.recoverySeconds ?? Infinity)
+        || Number(a.duplicateAlerts) - Number(b.duplicateAlerts);
+}

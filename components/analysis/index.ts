@@ -1,0 +1,5 @@
+export * from "./topology";
+export * from "./evaluate";
+export * from "./scenarios";
+export * from "./availability";
+export * from "./cost";

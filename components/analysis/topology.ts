@@ -1,0 +1,73 @@
+/**
+ * What a stack built, in terms the failure analysis understands: where each Zabbix server node,
+ * database, frontend and entry point sits, and which mechanism moves each one when it fails.
+ * Every pattern's stack exports one (stack output `topology`), assembled from its components'
+ * own facts, so the analysis follows the topology, never the pattern's name.
+ */
+
+export interface Placement {
+    readonly host: string;
+    readonly site: string;
+}
+
+/** How a standby server node takes over: Zabbix's native HA, a cluster manager moving the service, or nothing. */
+export type ServerFailover = "native-ha" | "cluster-manager" | "none";
+
+/** How a new DB primary appears: by an operator (config change), a cluster manager, the cloud provider, or not at all. */
+export type DbFailover = "manual" | "cluster-manager" | "managed" | "none";
+
+/** What a failover may lose: async streaming, synchronous streaming, DRBD protocol C, or the provider's scheme. */
+export type ReplicationKind = "async" | "sync" | "block-sync" | "managed" | "none";
+
+export interface DatabaseTopology {
+    /** The primary; for a managed database, a pseudo-host in its first zone. */
+    readonly primary: Placement;
+    /** Where a new primary can come from (replicas, the DRBD peer, the provider's standby zones). */
+    readonly standbys: readonly Placement[];
+    readonly failover: DbFailover;
+    readonly replication: ReplicationKind;
+}
+
+/** A cluster manager (Pacemaker) that moves DB, server and web together between two nodes. */
+export interface ClusterManagerTopology {
+    readonly nodes: readonly Placement[];
+    /** Site whose L2 segment carries the VIP; the VIP works only while the group runs there. */
+    readonly vipSite: string;
+    /** Whether fencing is configured; without it the manager must not take over. */
+    readonly fencing: boolean;
+}
+
+/** Where users reach the UI: a site's load balancer (which may use other sites' frontends), or a VIP. */
+export type EntryPoint =
+    | { readonly kind: "load-balancer"; readonly host: string; readonly site: string }
+    | { readonly kind: "vip"; readonly site: string };
+
+/** How Zabbix servers and frontends reach the database. */
+export type DbAccess = "site-load-balancer" | "vip" | "managed-endpoint";
+
+/** One independent Zabbix installation: its own configuration, history and alerts. */
+export interface InstanceTopology {
+    readonly name: string;
+    readonly servers: readonly Placement[];
+    readonly serverFailover: ServerFailover;
+    readonly database: DatabaseTopology;
+    readonly frontends: readonly Placement[];
+    readonly entryPoints: readonly EntryPoint[];
+    readonly dbAccess: DbAccess;
+    /** Load balancers by site, for the site-load-balancer DB path. */
+    readonly loadBalancers: readonly Placement[];
+    readonly clusterManager?: ClusterManagerTopology;
+}
+
+export interface Topology {
+    readonly pattern: { readonly id: number; readonly name: string };
+    readonly sites: readonly { readonly name: string; readonly l2Segment: boolean }[];
+    /** Every host the stack deploys onto; `cloud` hosts are rented instances. */
+    readonly hosts: readonly (Placement & { readonly roles: readonly string[]; readonly cloud: boolean })[];
+    readonly instances: readonly InstanceTopology[];
+    /** Configuration copied from one instance to the others on a timer (the vendor's paid sync). */
+    readonly configSync?: { readonly source: string; readonly targets: readonly string[]; readonly intervalSeconds: number };
+    /** Managed databases rented from a cloud provider. */
+    readonly managedDatabases: number;
+    readonly failoverDelaySeconds: number;
+}

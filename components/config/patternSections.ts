@@ -1,0 +1,174 @@
+/**
+ * Readers of the sections only some patterns use (drbd, configSync, cloud) and of the preview's
+ * model (failure rates, timings, prices), which every pattern accepts.
+ */
+import { DEFAULT_RATES } from "../analysis/availability";
+import { DEFAULT_PRICES } from "../analysis/cost";
+import { DEFAULT_TIMINGS } from "../analysis/evaluate";
+import { cidrContains, isIPv4 } from "./network";
+import { Reader, join } from "./reader";
+import { CloudConfig, ConfigSyncConfig, DrbdConfig, ModelConfig, SiteConfig } from "./types";
+
+export function readDrbd(r: Reader, value: unknown, sites: readonly SiteConfig[], required: boolean): DrbdConfig | undefined {
+    if (value === undefined) {
+        if (required) {
+            r.problem("drbd", "is required by this pattern: the pair's site, nodes, vip, disk, metaDisk and fencing");
+        }
+        return undefined;
+    }
+    const node = r.object(value, "drbd", ["site", "nodes", "vip", "disk", "metaDisk", "port", "fencing"]);
+    if (!node) {
+        return undefined;
+    }
+    const siteName = r.string(node, "site", "drbd");
+    const site = sites.find(s => s.name === siteName);
+    // A site without an L2 segment, or a pair split across sites, is a design flaw the policies and the
+    // preview's analysis report; it is not malformed input, so it is planned rather than rejected.
+    if (siteName !== undefined && !site) {
+        r.problem("drbd.site", `"${siteName}" is not a site`);
+    }
+    const nodes = node.nodes;
+    let pair: [string, string] | undefined;
+    if (!Array.isArray(nodes) || nodes.length !== 2 || !nodes.every(n => typeof n === "string")) {
+        r.problem("drbd.nodes", "expected exactly two host names");
+    } else {
+        pair = [nodes[0], nodes[1]];
+        nodes.forEach((name, i) => {
+            const owner = sites.find(s => s.hosts.some(h => h.name === name));
+            if (!owner) {
+                r.problem(`drbd.nodes[${i}]`, `"${name}" is not a host`);
+            }
+        });
+        if (nodes[0] === nodes[1]) {
+            r.problem("drbd.nodes", "the two nodes must be different hosts");
+        }
+    }
+    const vip = r.string(node, "vip", "drbd");
+    if (vip !== undefined && !isIPv4(vip)) {
+        r.problem("drbd.vip", `"${vip}" is not an IPv4 address`);
+    } else if (vip !== undefined && site && !cidrContains(site.network, vip)) {
+        r.problem("drbd.vip", `${vip} is outside site "${site.name}"'s network ${site.network}`);
+    } else if (vip !== undefined && sites.some(s => s.hosts.some(h => h.address === vip))) {
+        r.problem("drbd.vip", `${vip} is a host's address`);
+    }
+    const disk = r.string(node, "disk", "drbd");
+    const metaDisk = r.string(node, "metaDisk", "drbd");
+    if (metaDisk === "internal") {
+        r.problem("drbd.metaDisk", "use a dedicated partition, not internal meta-data, so that image backups of the data restore cleanly");
+    } else if (metaDisk !== undefined && metaDisk === disk) {
+        r.problem("drbd.metaDisk", "must be a partition of its own, not the data disk");
+    }
+    const port = r.integer(node, "port", "drbd", 7788, 1, 65535);
+    const fencing = readFencing(r, node.fencing, pair ?? []);
+    if (!site || !pair || vip === undefined || !disk || !metaDisk || metaDisk === "internal" || port === undefined || !fencing) {
+        return undefined;
+    }
+    return { site: site.name, nodes: pair, vip, vipPrefixLength: Number(site.network.split("/")[1]), disk, metaDisk, port, fencing };
+}
+
+function readFencing(r: Reader, value: unknown, nodes: readonly string[]): DrbdConfig["fencing"] | undefined {
+    if (value === undefined) {
+        r.problem("drbd.fencing", "is required: a two-node cluster without fencing can promote both sides (split brain)");
+        return undefined;
+    }
+    const node = r.object(value, "drbd.fencing", ["agent", "devices"]);
+    if (!node) {
+        return undefined;
+    }
+    const agent = r.string(node, "agent", "drbd.fencing", "fence_ipmilan");
+    const devices = node.devices;
+    if (!Array.isArray(devices) || devices.length === 0) {
+        r.problem("drbd.fencing.devices", "expected one fence device per node: { node, params }");
+        return undefined;
+    }
+    const parsed = devices.flatMap((device, i) => {
+        const path = `drbd.fencing.devices[${i}]`;
+        const d = r.object(device, path, ["node", "params"]);
+        const name = d && r.string(d, "node", path);
+        const params = d?.params ?? {};
+        if (typeof params !== "object" || Array.isArray(params) || Object.values(params as object).some(v => typeof v !== "string")) {
+            r.problem(join(path, "params"), "expected a mapping of the agent's parameters to strings");
+            return [];
+        }
+        if (Object.keys(params as object).some(k => /^(password|passwd)$/.test(k))) {
+            r.problem(join(path, "params"), "holds a password in clear; use the agent's password_script parameter");
+            return [];
+        }
+        return name ? [{ node: name, params: params as Record<string, string> }] : [];
+    });
+    for (const name of nodes) {
+        if (!parsed.some(d => d.node === name)) {
+            r.problem("drbd.fencing.devices", `no fence device for node ${name}`);
+        }
+    }
+    return agent ? { agent, devices: parsed } : undefined;
+}
+
+export function readConfigSync(r: Reader, value: unknown, sites: readonly SiteConfig[], defaultSource: string | undefined): ConfigSyncConfig | undefined {
+    const node = r.object(value, "configSync", ["sourceSite", "intervalMinutes", "apiUser"]);
+    if (!node) {
+        return undefined;
+    }
+    const sourceSite = r.string(node, "sourceSite", "configSync", defaultSource ?? sites[0]?.name ?? "");
+    if (sourceSite && !sites.some(s => s.name === sourceSite)) {
+        r.problem("configSync.sourceSite", `"${sourceSite}" is not a site`);
+    }
+    const intervalMinutes = r.integer(node, "intervalMinutes", "configSync", 10, 1, 1440);
+    const apiUser = r.string(node, "apiUser", "configSync", "Admin");
+    return sourceSite && intervalMinutes !== undefined && apiUser ? { sourceSite, intervalMinutes, apiUser } : undefined;
+}
+
+export function readCloud(r: Reader, value: unknown, required: boolean): CloudConfig | undefined {
+    if (value === undefined) {
+        if (required) {
+            r.problem("cloud", "is required by this pattern: cloud.database.host names the managed PostgreSQL endpoint");
+        }
+        return undefined;
+    }
+    const node = r.object(value, "cloud", ["database"]);
+    const db = node && r.object(node.database ?? {}, "cloud.database", ["host", "port", "adminUser", "sslmode"]);
+    if (!db) {
+        return undefined;
+    }
+    const host = r.string(db, "host", "cloud.database");
+    if (host !== undefined && !/^[A-Za-z0-9.-]+$/.test(host)) {
+        r.problem("cloud.database.host", `"${host}" is not a host name or address`);
+    }
+    const port = r.integer(db, "port", "cloud.database", 5432, 1, 65535);
+    const adminUser = r.string(db, "adminUser", "cloud.database", "postgres");
+    const sslmode = r.oneOf(db, "sslmode", "cloud.database", ["require", "verify-full", "disable"] as const, "require");
+    return host && port !== undefined && adminUser && sslmode ? { database: { host, port, adminUser, sslmode } } : undefined;
+}
+
+/** Numbers that override the defaults of a model section, each a non-negative number. */
+function readNumbers<T extends object>(r: Reader, value: unknown, path: string, defaults: T): T | undefined {
+    const base = { ...defaults } as Record<string, unknown>;
+    const numeric = Object.entries(base).filter(([, v]) => typeof v === "number").map(([k]) => k);
+    const textual = Object.entries(base).filter(([, v]) => typeof v === "string").map(([k]) => k);
+    const node = r.object(value, path, [...numeric, ...textual]);
+    if (!node) {
+        return undefined;
+    }
+    const result = { ...base };
+    for (const [key, v] of Object.entries(node)) {
+        if (textual.includes(key) && typeof v === "string") {
+            result[key] = v;
+        } else if (numeric.includes(key) && typeof v === "number" && Number.isFinite(v) && v >= 0) {
+            result[key] = v;
+        } else if (numeric.includes(key) || textual.includes(key)) {
+            r.problem(join(path, key), `${JSON.stringify(v)} is not a ${numeric.includes(key) ? "non-negative number" : "string"}`);
+        }
+    }
+    return result as unknown as T;
+}
+
+export function readModel(r: Reader, value: unknown): ModelConfig | undefined {
+    const node = r.object(value, "model", ["rates", "timings", "prices"]);
+    if (!node) {
+        return undefined;
+    }
+    const rates = readNumbers(r, node.rates, "model.rates", DEFAULT_RATES);
+    const timings = readNumbers(r, node.timings, "model.timings", DEFAULT_TIMINGS);
+    const prices = readNumbers(r, node.prices, "model.prices", DEFAULT_PRICES);
+    return rates && timings && prices ? { rates, timings, prices } : undefined;
+}

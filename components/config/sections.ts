@@ -1,0 +1,148 @@
+/**
+ * Readers of the stack-wide sections: zabbix, failoverDelay, db, loadBalancer, frontend, load.
+ */
+import { platformFor } from "../platform";
+import { parseZabbixDuration } from "./duration";
+import { cidrProblem } from "./network";
+import { Reader } from "./reader";
+import { DbConfig, FrontendConfig, LoadBalancerConfig, LoadConfig, SiteConfig, ZABBIX_VERSIONS, ZabbixConfig, ZabbixVersion } from "./types";
+
+export const FAILOVER_DELAY_MIN_SECONDS = 10;
+export const FAILOVER_DELAY_MAX_SECONDS = 15 * 60;
+export const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+export function readZabbix(r: Reader, value: unknown, sites: readonly SiteConfig[]): ZabbixConfig | undefined {
+    const node = r.object(value, "zabbix", ["version", "packageSource", "repositoryUrl", "listenPort"]);
+    if (!node) {
+        return undefined;
+    }
+    // YAML reads `7.0` as the number 7: accept the series either way.
+    const rawVersion = node.version ?? "7.0";
+    const version = (typeof rawVersion === "number" ? rawVersion.toFixed(1) : rawVersion) as ZabbixVersion;
+    if (!ZABBIX_VERSIONS.includes(version)) {
+        r.problem("zabbix.version", `unknown Zabbix version ${JSON.stringify(rawVersion)} (supported: ${ZABBIX_VERSIONS.join(", ")})`);
+    }
+    const packageSource = r.oneOf(node, "packageSource", "zabbix", ["vendor", "distribution"] as const, "vendor");
+    const repositoryUrl = r.string(node, "repositoryUrl", "zabbix", "");
+    if (packageSource === "vendor" && !repositoryUrl) {
+        r.problem("zabbix.repositoryUrl", "is required with packageSource vendor: the base URL of Zabbix's package repository or of your mirror of it");
+    } else if (repositoryUrl && !/^https?:\/\/[^\s'"]+$/.test(repositoryUrl)) {
+        r.problem("zabbix.repositoryUrl", `"${repositoryUrl}" is not an http(s) URL`);
+    }
+    if (packageSource === "distribution" && ZABBIX_VERSIONS.includes(version)) {
+        sites.forEach((site, i) => site.hosts.forEach((host, j) => {
+            const shipped = platformFor(host.os).distributionZabbix;
+            const needsZabbix = host.roles.includes("zabbix-server") || host.roles.includes("frontend");
+            if (needsZabbix && shipped !== version) {
+                r.problem(`sites[${i}].hosts[${j}].os`, `${platformFor(host.os).label} does not ship Zabbix ${version} `
+                    + `(it ships ${shipped ?? "no supported series"}); use zabbix.packageSource vendor`
+                    + (shipped ? ` or zabbix.version ${shipped}` : ""));
+            }
+        }));
+    }
+    const listenPort = r.integer(node, "listenPort", "zabbix", 10051, 1, 65535);
+    if (!ZABBIX_VERSIONS.includes(version) || !packageSource || listenPort === undefined) {
+        return undefined;
+    }
+    return { version, packageSource, repositoryUrl: repositoryUrl || undefined, listenPort };
+}
+
+export function readFailoverDelay(r: Reader, value: unknown): number | undefined {
+    const seconds = parseZabbixDuration(value ?? "1m");
+    if (seconds === undefined) {
+        r.problem("failoverDelay", `${JSON.stringify(value)} is not a duration (use Zabbix's syntax: "30s", "1m")`);
+        return undefined;
+    }
+    if (seconds < FAILOVER_DELAY_MIN_SECONDS || seconds > FAILOVER_DELAY_MAX_SECONDS) {
+        r.problem("failoverDelay", `${JSON.stringify(value)} is out of Zabbix's range (10s to 15m)`);
+        return undefined;
+    }
+    return seconds;
+}
+
+export function readDb(r: Reader, value: unknown, sites: readonly SiteConfig[], selfRun: boolean): DbConfig | undefined {
+    const node = r.object(value, "db", ["primarySite", "replication", "port", "name", "user", "adminNetwork"]);
+    if (!node) {
+        return undefined;
+    }
+    const dbSites = sites.filter(site => site.hosts.some(host => host.roles.includes("db")));
+    if (selfRun && sites.length > 0 && dbSites.length === 0) {
+        r.problem("sites", "no host has the db role; the Zabbix database needs one");
+    }
+    sites.forEach((site, i) => {
+        const dbHosts = site.hosts.filter(host => host.roles.includes("db"));
+        if (dbHosts.length > 1) {
+            r.problem(`sites[${i}].hosts`, `site "${site.name}" has ${dbHosts.length} db hosts (${dbHosts.map(h => h.name).join(", ")}); `
+                + "a site holds one DB host, and replicas live in other sites");
+        }
+    });
+    const primarySite = r.string(node, "primarySite", "db", dbSites[0]?.name ?? sites[0]?.name ?? "");
+    if (primarySite && selfRun) {
+        const site = sites.find(s => s.name === primarySite);
+        if (!site) {
+            r.problem("db.primarySite", `"${primarySite}" is not a site (sites: ${sites.map(s => s.name).join(", ")})`);
+        } else if (!dbSites.includes(site)) {
+            r.problem("db.primarySite", `site "${primarySite}" has no host with the db role`);
+        }
+    }
+    const replication = r.oneOf(node, "replication", "db", ["async", "sync"] as const, "async");
+    if (selfRun && replication === "sync" && dbSites.length < 2) {
+        r.problem("db.replication", "sync needs a replica in another site; with none the primary would wait forever on commit");
+    }
+    const port = r.integer(node, "port", "db", 5432, 1, 65535);
+    const name = r.string(node, "name", "db", "zabbix");
+    const user = r.string(node, "user", "db", "zabbix");
+    for (const [key, v] of [["name", name], ["user", user]] as const) {
+        if (v !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(v)) {
+            r.problem(`db.${key}`, `"${v}" is not a plain PostgreSQL identifier (lower-case letters, digits, "_")`);
+        }
+    }
+    const adminNetwork = r.string(node, "adminNetwork", "db");
+    const adminProblem = adminNetwork === undefined ? "missing" : cidrProblem(adminNetwork);
+    if (adminNetwork !== undefined && adminProblem) {
+        r.problem("db.adminNetwork", adminProblem);
+    }
+    if (!primarySite || !replication || port === undefined || !name || !user || adminProblem) {
+        return undefined;
+    }
+    return { primarySite, replication, port, name, user, adminNetwork: adminNetwork! };
+}
+
+export function readLoadBalancer(r: Reader, value: unknown): LoadBalancerConfig | undefined {
+    const node = r.object(value, "loadBalancer", ["httpPort", "dbPort"]);
+    if (!node) {
+        return undefined;
+    }
+    const httpPort = r.integer(node, "httpPort", "loadBalancer", 80, 1, 65535);
+    const dbPort = r.integer(node, "dbPort", "loadBalancer", 5433, 1, 65535);
+    return httpPort !== undefined && dbPort !== undefined ? { httpPort, dbPort } : undefined;
+}
+
+export function readFrontend(r: Reader, value: unknown): FrontendConfig | undefined {
+    const node = r.object(value, "frontend", ["port", "timezone"]);
+    if (!node) {
+        return undefined;
+    }
+    const port = r.integer(node, "port", "frontend", 8080, 1, 65535);
+    const timezone = r.string(node, "timezone", "frontend", "UTC");
+    if (timezone !== undefined && !/^[A-Za-z_]+(\/[A-Za-z0-9_+-]+)*$/.test(timezone)) {
+        r.problem("frontend.timezone", `"${timezone}" is not a time zone name such as Asia/Tokyo`);
+        return undefined;
+    }
+    return port !== undefined && timezone !== undefined ? { port, timezone } : undefined;
+}
+
+export function readLoad(r: Reader, value: unknown): LoadConfig | undefined {
+    const node = r.object(value, "load", ["monitoredHosts", "items", "updateIntervalSeconds"]);
+    if (!node) {
+        return undefined;
+    }
+    const monitoredHosts = r.integer(node, "monitoredHosts", "load", 100, 1, 10_000_000);
+    const items = r.integer(node, "items", "load", 10_000, 1, 1_000_000_000);
+    const updateIntervalSeconds = r.integer(node, "updateIntervalSeconds", "load", 60, 1, 86_400);
+    if (monitoredHosts === undefined || items === undefined || updateIntervalSeconds === undefined) {
+        return undefined;
+    }
+    return { monitoredHosts, items, updateIntervalSeconds };
+}
+

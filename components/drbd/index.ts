@@ -1,0 +1,3 @@
+export * from "./render";
+export * from "./steps";
+export * from "./DrbdPair";

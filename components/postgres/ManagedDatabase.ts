@@ -1,0 +1,91 @@
+import * as command from "@pulumi/command";
+import * as postgresql from "@pulumi/postgresql";
+import * as pulumi from "@pulumi/pulumi";
+import { DatabaseTopology } from "../analysis/topology";
+import { schemaStep } from "./steps";
+import { SchemaLoader } from "./PostgresCluster";
+
+/**
+ * ManagedDatabaseArgs describe a PostgreSQL endpoint that a cloud provider runs across zones.
+ */
+export interface ManagedDatabaseArgs {
+    /** The endpoint's host name and port; the provider moves it to a standby on failure. */
+    readonly host: string;
+    readonly port: number;
+    /** The provider-created admin user and its password (a Pulumi secret). */
+    readonly adminUser: string;
+    readonly adminPassword: pulumi.Input<string>;
+    /** TLS mode towards the endpoint. */
+    readonly sslmode: string;
+    /** Zabbix database and owner role, and that role's password (a Pulumi secret). */
+    readonly dbName: string;
+    readonly dbUser: string;
+    readonly dbPassword: pulumi.Input<string>;
+    /** Zones (sites) the provider spreads the primary and its standby over; the first holds the primary. */
+    readonly zones: readonly string[];
+    /** How the schema is loaded (from a Zabbix server host, straight to the endpoint). */
+    readonly schema: SchemaLoader;
+}
+
+/**
+ * ManagedDatabase configures a managed PostgreSQL only through the PostgreSQL provider (role,
+ * database, grants) and loads the Zabbix schema once; nothing logs into the database's hosts.
+ */
+export class ManagedDatabase extends pulumi.ComponentResource {
+    public readonly schemaLoaded: command.remote.Command;
+    public readonly topology: DatabaseTopology;
+
+    constructor(name: string, args: ManagedDatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("zabbix-ha:postgres:ManagedDatabase", name, {}, opts);
+        const provider = new postgresql.Provider(`${name}-provider`, {
+            host: args.host,
+            port: args.port,
+            username: args.adminUser,
+            password: pulumi.secret(args.adminPassword),
+            database: "postgres",
+            sslmode: args.sslmode,
+            // Managed services do not hand out superuser.
+            superuser: false,
+            connectTimeout: 15,
+        }, { parent: this });
+        const viaProvider = { parent: this, provider };
+        const role = new postgresql.Role(`${name}-zabbix-role`, {
+            name: args.dbUser,
+            login: true,
+            password: pulumi.secret(args.dbPassword),
+        }, viaProvider);
+        const database = new postgresql.Database(`${name}-database`, {
+            name: args.dbName,
+            owner: role.name,
+            encoding: "UTF8",
+            template: "template0",
+        }, viaProvider);
+        const grant = new postgresql.Grant(`${name}-zabbix-schema`, {
+            database: database.name,
+            role: role.name,
+            schema: "public",
+            objectType: "schema",
+            privileges: ["USAGE", "CREATE"],
+        }, viaProvider);
+        const loader = args.schema;
+        this.schemaLoaded = loader.host.step(`${name}-schema`, {
+            script: schemaStep({
+                dbHost: loader.dbHost,
+                dbPort: loader.dbPort,
+                dbName: args.dbName,
+                dbUser: args.dbUser,
+                passwordVariable: "ZABBIX_DB_PASSWORD",
+                schemaFiles: loader.files,
+            }),
+            secrets: [{ variable: "ZABBIX_DB_PASSWORD", value: args.dbPassword }],
+        }, { parent: this, dependsOn: [database, role, grant, ...(loader.after ?? [])] });
+        const zone = (site: string) => ({ host: `managed-postgresql@${site}`, site });
+        this.topology = {
+            primary: zone(args.zones[0]),
+            standbys: args.zones.slice(1).map(zone),
+            failover: "managed",
+            replication: "managed",
+        };
+        this.registerOutputs({ endpoint: `${args.host}:${args.port}` });
+    }
+}

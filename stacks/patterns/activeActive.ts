@@ -1,0 +1,45 @@
+import { hostsWithRole, serviceSites } from "../../components/config";
+import { ConfigSync } from "../../components/zabbix";
+import { PatternModule } from "./types";
+import { buildSites, stackTopology } from "./common";
+import { perSiteInstances } from "./standalone";
+
+/**
+ * Pattern 2: a complete Zabbix per site, and the configuration of one designated site copied to
+ * the others on a timer through the Zabbix API. Supported by the vendor, but licensed per site.
+ */
+export const activeActive: PatternModule = {
+    id: 2,
+    name: "active-active",
+    summary: "a complete Zabbix per site with configuration copied from one site through the API; paid per site",
+    requirements: {
+        minSites: 2,
+        requiredRoles: ["db", "zabbix-server", "frontend", "lb"],
+        rolesInEverySite: ["db", "zabbix-server", "frontend", "lb"],
+        selfRunDatabase: true,
+        sections: ["configSync"],
+    },
+    deploy(config, secrets) {
+        const sync = config.configSync!;
+        const runner = hostsWithRole(config, "zabbix-server").find(h => h.site === sync.sourceSite)!;
+        const hosts = buildSites(config, secrets.sshPrivateKey, { extraPackages: { [runner.name]: ["jq", "curl"] } });
+        const instances = perSiteInstances(config, hosts);
+        const api = (site: string) => `${instances.find(i => i.topology.name === site)!.uiUrls[site]}api_jsonrpc.php`;
+        const targets = serviceSites(config).map(s => s.name).filter(s => s !== sync.sourceSite);
+        new ConfigSync("config-sync", {
+            host: hosts.get(runner.name)!,
+            sourceUrl: api(sync.sourceSite),
+            targetUrls: targets.map(api),
+            apiUser: sync.apiUser,
+            apiPassword: secrets.zabbixApiPassword!,
+            intervalMinutes: sync.intervalMinutes,
+            after: instances.flatMap(i => i.frontends),
+        });
+        return {
+            topology: stackTopology(config, this, hosts, instances.map(i => i.topology), {
+                configSync: { source: sync.sourceSite, targets, intervalSeconds: sync.intervalMinutes * 60 },
+            }),
+            uiUrls: Object.assign({}, ...instances.map(i => i.uiUrls)),
+        };
+    },
+};

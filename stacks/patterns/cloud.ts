@@ -1,0 +1,34 @@
+import { serviceSites } from "../../components/config";
+import { PatternModule } from "./types";
+import { buildInstance, buildSites, stackTopology } from "./common";
+
+/**
+ * Pattern 4: hosts rented in two or more cloud zones (the sites), reached over SSH, with native HA
+ * server nodes and a managed PostgreSQL that the provider keeps redundant; the stack configures
+ * that database only through the PostgreSQL provider and runs no DB itself.
+ */
+export const cloud: PatternModule = {
+    id: 4,
+    name: "cloud",
+    summary: "rented instances in several zones; a managed PostgreSQL the provider keeps redundant",
+    requirements: { minSites: 2, requiredRoles: ["zabbix-server", "frontend", "lb"], selfRunDatabase: false, sections: ["cloud"] },
+    deploy(config, secrets) {
+        // The managed service is the database: db hosts, if any, stay unused.
+        const hosts = buildSites(config, secrets.sshPrivateKey, {
+            hosts: site => site.hosts
+                .map(h => ({ ...h, roles: h.roles.filter(r => r !== "db" && r !== "witness") }))
+                .filter(h => h.roles.length > 0),
+        });
+        const instance = buildInstance(config, hosts, {
+            prefix: "",
+            name: "zabbix",
+            // Zones that run instances; a witness site is not a zone.
+            sites: serviceSites(config).map(s => s.name),
+            database: { kind: "managed", endpoint: config.cloud!.database, adminPassword: secrets.cloudDbAdminPassword! },
+        });
+        return {
+            topology: stackTopology(config, this, hosts, [instance.topology], { cloud: true, managedDatabases: 1 }),
+            uiUrls: instance.uiUrls,
+        };
+    },
+};

@@ -1,0 +1,195 @@
+/**
+ * Building blocks the patterns share: the sites and hosts, and one complete Zabbix installation
+ * (load balancers, database, server nodes, frontends) over a set of sites.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { InstanceTopology, Topology } from "../../components/analysis/topology";
+import { CloudConfig, HostConfig, PlacedHost, SiteConfig, StackConfig, hostsWithRole } from "../../components/config";
+import { Host, Site } from "../../components/host";
+import { Backend, SiteLoadBalancer } from "../../components/loadbalancer";
+import { platformFor, zabbixLayout } from "../../components/platform";
+import { ManagedDatabase, PostgresCluster, createDbPasswords, hbaRules } from "../../components/postgres";
+import { postgresMaxConnections, sizeServer } from "../../components/sizing";
+import { Frontend, ZabbixServerCluster } from "../../components/zabbix";
+
+export interface SiteOptions {
+    /** Which hosts of a site to deploy onto, with the roles they carry here (default: all, as configured). */
+    readonly hosts?: (site: SiteConfig) => readonly HostConfig[];
+    /** Packages a pattern adds per host name. */
+    readonly extraPackages?: Readonly<Record<string, readonly string[]>>;
+}
+
+/** Creates the Site components; returns every Host by name. */
+export function buildSites(config: StackConfig, sshPrivateKey: pulumi.Input<string>, options: SiteOptions = {}): Map<string, Host> {
+    const hosts = new Map<string, Host>();
+    for (const site of config.sites) {
+        const chosen = options.hosts ? options.hosts(site) : site.hosts;
+        if (chosen.length === 0) {
+            continue;
+        }
+        const built = new Site(site.name, { site: { ...site, hosts: chosen }, sshPrivateKey, zabbix: config.zabbix, extraPackages: options.extraPackages });
+        Object.entries(built.hosts).forEach(([name, host]) => hosts.set(name, host));
+    }
+    return hosts;
+}
+
+/** Where an instance's database comes from. */
+export type DatabaseChoice =
+    | { readonly kind: "self-run"; readonly primarySite: string }
+    | { readonly kind: "managed"; readonly endpoint: CloudConfig["database"]; readonly adminPassword: pulumi.Input<string> };
+
+export interface InstanceScope {
+    /** Prefix of the instance-wide components' names ("" for a stack's only instance). */
+    readonly prefix: string;
+    /** Instance name in the topology. */
+    readonly name: string;
+    /** Sites the instance spans. */
+    readonly sites: readonly string[];
+    readonly database: DatabaseChoice;
+}
+
+export interface BuiltInstance {
+    readonly topology: InstanceTopology;
+    readonly loadBalancers: ReadonlyMap<string, SiteLoadBalancer>;
+    readonly frontends: readonly Frontend[];
+    readonly servers: ZabbixServerCluster;
+    readonly uiUrls: Record<string, string>;
+}
+
+const placement = (h: PlacedHost) => ({ host: h.name, site: h.site });
+
+/**
+ * One complete Zabbix over the given sites: a load balancer per site (the UI, and the DB port that
+ * follows the primary), the database, one server node per zabbix-server host, the frontends.
+ */
+export function buildInstance(config: StackConfig, hosts: ReadonlyMap<string, Host>, scope: InstanceScope): BuiltInstance {
+    const inScope = (h: PlacedHost) => scope.sites.includes(h.site);
+    const host = (name: string) => hosts.get(name)!;
+    const backend = (port: number) => (h: PlacedHost): Backend => ({ name: h.name, address: h.address, port });
+    const selfRun = scope.database.kind === "self-run";
+    const dbHosts = selfRun ? hostsWithRole(config, "db").filter(inScope) : [];
+    const frontends = hostsWithRole(config, "frontend").filter(inScope);
+    const servers = hostsWithRole(config, "zabbix-server").filter(inScope);
+    const lbHosts = hostsWithRole(config, "lb").filter(inScope);
+    const passwords = createDbPasswords(`${scope.prefix}zabbix-ha`);
+
+    const loadBalancers = new Map<string, SiteLoadBalancer>();
+    for (const lb of lbHosts) {
+        loadBalancers.set(lb.site, new SiteLoadBalancer(`${lb.site}-lb`, {
+            host: host(lb.name),
+            httpPort: config.loadBalancer.httpPort,
+            localFrontends: frontends.filter(f => f.site === lb.site).map(backend(config.frontend.port)),
+            remoteFrontends: frontends.filter(f => f.site !== lb.site).map(backend(config.frontend.port)),
+            dbPort: config.loadBalancer.dbPort,
+            dbServers: dbHosts.map(backend(config.db.port)),
+            dbAllowedSources: [...[...hosts.values()].map(h => h.config).filter(inScope).map(h => h.address), config.db.adminNetwork],
+            checkPassword: selfRun ? passwords.check : undefined,
+        }));
+    }
+    const siteLb = (site: string) => loadBalancers.get(site)!;
+    // How a client in a site reaches the DB: its own load balancer, or the managed endpoint.
+    const dbPath = (site: string) => scope.database.kind === "managed"
+        ? { dbHost: scope.database.endpoint.host, dbPort: scope.database.endpoint.port }
+        : { dbHost: siteLb(site).address, dbPort: config.loadBalancer.dbPort };
+
+    const sizing = sizeServer(config.load);
+    // The schema loads from a server host, preferably in the primary's site (shortest path).
+    const primarySite = scope.database.kind === "self-run" ? scope.database.primarySite : scope.sites[0];
+    const loader = servers.find(s => s.site === primarySite) ?? servers[0];
+    const schema = {
+        host: host(loader.name),
+        ...dbPath(loader.site),
+        files: zabbixLayout(platformFor(loader.os), config.zabbix.packageSource).schemaFiles,
+        after: selfRun ? [siteLb(loader.site).configured] : [],
+    };
+    let database: PostgresCluster | ManagedDatabase;
+    if (scope.database.kind === "self-run") {
+        const primary = dbHosts.find(h => h.site === primarySite)!;
+        const adminLb = loadBalancers.get(primary.site) ?? [...loadBalancers.values()][0];
+        database = new PostgresCluster(`${scope.prefix}zabbix-db`, {
+            primary: host(primary.name),
+            replicas: dbHosts.filter(h => h !== primary).map(h => host(h.name)),
+            port: config.db.port,
+            dbName: config.db.name,
+            dbUser: config.db.user,
+            replication: config.db.replication,
+            hbaRules: hbaRules({
+                dbName: config.db.name,
+                dbUser: config.db.user,
+                dbHosts: dbHosts.map(h => h.address),
+                loadBalancers: lbHosts.map(h => h.address),
+                adminNetwork: config.db.adminNetwork,
+            }),
+            maxConnections: postgresMaxConnections(sizing, frontends.length),
+            adminEndpoint: { address: adminLb.address, port: adminLb.dbPort, loadBalancer: adminLb.host, readyAfter: [adminLb.configured] },
+            passwords,
+            schema,
+        });
+    } else {
+        database = new ManagedDatabase(`${scope.prefix}zabbix-db`, {
+            ...scope.database.endpoint,
+            adminPassword: scope.database.adminPassword,
+            dbName: config.db.name,
+            dbUser: config.db.user,
+            dbPassword: passwords.zabbix,
+            zones: scope.sites,
+            schema,
+        });
+    }
+
+    const cluster = new ZabbixServerCluster(`${scope.prefix}zabbix-server`, {
+        nodes: servers.map(s => ({ host: host(s.name), ...dbPath(s.site) })),
+        listenPort: config.zabbix.listenPort,
+        dbName: config.db.name,
+        dbUser: config.db.user,
+        dbPassword: passwords.zabbix,
+        failoverDelaySeconds: config.failoverDelaySeconds,
+        sizing,
+        packageSource: config.zabbix.packageSource,
+        after: [database.schemaLoaded],
+    });
+    const builtFrontends = frontends.map(f => new Frontend(`${f.name}-frontend`, {
+        host: host(f.name),
+        ...dbPath(f.site),
+        dbName: config.db.name,
+        dbUser: config.db.user,
+        dbPassword: passwords.zabbix,
+        port: config.frontend.port,
+        timezone: config.frontend.timezone,
+        packageSource: config.zabbix.packageSource,
+        after: [...Object.values(cluster.nodes), siteLb(f.site).configured],
+    }));
+
+    return {
+        topology: {
+            name: scope.name,
+            servers: cluster.placements,
+            serverFailover: cluster.failover,
+            database: database.topology,
+            frontends: frontends.map(placement),
+            entryPoints: lbHosts.map(lb => ({ kind: "load-balancer" as const, host: lb.name, site: lb.site })),
+            dbAccess: selfRun ? "site-load-balancer" : "managed-endpoint",
+            loadBalancers: lbHosts.map(placement),
+        },
+        loadBalancers,
+        frontends: builtFrontends,
+        servers: cluster,
+        uiUrls: Object.fromEntries([...loadBalancers].map(([site, lb]) => [site, `http://${lb.address}:${lb.httpPort}/`])),
+    };
+}
+
+/** The stack-wide topology around the instances a pattern built. */
+export function stackTopology(
+    config: StackConfig, pattern: { id: number; name: string }, hosts: ReadonlyMap<string, Host>,
+    instances: readonly InstanceTopology[], extra: Partial<Pick<Topology, "configSync" | "managedDatabases">> & { cloud?: boolean } = {},
+): Topology {
+    return {
+        pattern,
+        sites: config.sites.map(s => ({ name: s.name, l2Segment: s.l2Segment })),
+        hosts: [...hosts.values()].map(h => ({ host: h.config.name, site: h.config.site, roles: [...h.config.roles], cloud: extra.cloud ?? false })),
+        instances,
+        configSync: extra.configSync,
+        managedDatabases: extra.managedDatabases ?? 0,
+        failoverDelaySeconds: config.failoverDelaySeconds,
+    };
+}

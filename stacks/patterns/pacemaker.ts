@@ -1,0 +1,107 @@
+import { Role } from "../../components/config";
+import { DrbdPair } from "../../components/drbd";
+import { platformFor, zabbixLayout } from "../../components/platform";
+import { PostgresCluster, createDbPasswords, hbaRules } from "../../components/postgres";
+import { postgresMaxConnections, sizeServer } from "../../components/sizing";
+import { Frontend, ZabbixServerCluster } from "../../components/zabbix";
+import { PatternModule } from "./types";
+import { buildSites, stackTopology } from "./common";
+
+/** What every node of the pair runs: Pacemaker starts DB, server and web on one node at a time. */
+const PAIR_ROLES: readonly Role[] = ["db", "zabbix-server", "frontend"];
+export const CLUSTER_PACKAGES = ["drbd-utils", "pacemaker", "pacemaker-cli-utils", "corosync", "resource-agents", "fence-agents"];
+
+/**
+ * Pattern 3: the second seed's classic pair in ONE site. DRBD mirrors the DB disk; Pacemaker moves
+ * a group (filesystem, VIP, PostgreSQL, Zabbix server, web) to the surviving node, with fencing.
+ * A VIP cannot span L3 sites, so the other site gets nothing automatic.
+ */
+export const pacemaker: PatternModule = {
+    id: 3,
+    name: "pacemaker",
+    summary: "DRBD + Pacemaker pair with a VIP in one site; the other site gets nothing automatic",
+    requirements: { minSites: 1, requiredRoles: [], selfRunDatabase: false, sections: ["drbd"] },
+    deploy(config, secrets) {
+        const drbd = config.drbd!;
+        const hosts = buildSites(config, secrets.sshPrivateKey, {
+            hosts: site => site.hosts.filter(h => drbd.nodes.includes(h.name)).map(h => ({ ...h, roles: PAIR_ROLES })),
+            extraPackages: Object.fromEntries(drbd.nodes.map(n => [n, CLUSTER_PACKAGES])),
+        });
+        const [first, second] = drbd.nodes.map(n => hosts.get(n)!);
+        const platform = platformFor(first.config.os);
+        const layout = zabbixLayout(platform, config.zabbix.packageSource);
+        const pair = new DrbdPair("zabbix-pair", {
+            nodes: [first, second],
+            preferredNode: first.config.name,
+            vip: { address: drbd.vip, cidrNetmask: drbd.vipPrefixLength },
+            disk: drbd.disk,
+            metaDisk: drbd.metaDisk,
+            port: drbd.port,
+            // The DRBD filesystem holds the PostgreSQL cluster's data.
+            mountPoint: platform.postgres.dataDir,
+            services: { postgres: platform.postgres.service, zabbixServer: layout.serverService, web: [platform.phpFpm.service, "nginx"] },
+            fencing: drbd.fencing,
+        });
+        const passwords = createDbPasswords("zabbix-ha");
+        const nodes = [first, second].map(h => h.config.address);
+        const sizing = sizeServer(config.load);
+        const db = new PostgresCluster("zabbix-db", {
+            primary: first,
+            replicas: [],
+            pairPeer: second,
+            port: config.db.port,
+            dbName: config.db.name,
+            dbUser: config.db.user,
+            replication: config.db.replication,
+            // Clients are the pair's own nodes, connecting to the VIP from their address or the VIP itself.
+            hbaRules: hbaRules({ dbName: config.db.name, dbUser: config.db.user, dbHosts: nodes, loadBalancers: [...nodes, drbd.vip], adminNetwork: config.db.adminNetwork }),
+            maxConnections: postgresMaxConnections(sizing, 2),
+            adminEndpoint: { address: drbd.vip, port: config.db.port, readyAfter: [pair.configured] },
+            passwords,
+            schema: { host: first, dbHost: drbd.vip, dbPort: config.db.port, files: layout.schemaFiles, after: [pair.configured] },
+            startAfter: [pair.configured],
+        });
+        const servers = new ZabbixServerCluster("zabbix-server", {
+            nodes: [first, second].map(host => ({ host, dbHost: drbd.vip, dbPort: config.db.port })),
+            listenPort: config.zabbix.listenPort,
+            dbName: config.db.name,
+            dbUser: config.db.user,
+            dbPassword: passwords.zabbix,
+            failoverDelaySeconds: config.failoverDelaySeconds,
+            sizing,
+            packageSource: config.zabbix.packageSource,
+            after: [db.schemaLoaded],
+            runBy: "cluster-manager",
+        });
+        for (const host of [first, second]) {
+            new Frontend(`${host.config.name}-frontend`, {
+                host,
+                dbHost: drbd.vip,
+                dbPort: config.db.port,
+                dbName: config.db.name,
+                dbUser: config.db.user,
+                dbPassword: passwords.zabbix,
+                port: config.frontend.port,
+                timezone: config.frontend.timezone,
+                packageSource: config.zabbix.packageSource,
+                after: Object.values(servers.nodes),
+                runBy: "cluster-manager",
+            });
+        }
+        const placements = [first, second].map(h => ({ host: h.config.name, site: h.config.site }));
+        return {
+            topology: stackTopology(config, this, hosts, [{
+                name: "zabbix",
+                servers: servers.placements,
+                serverFailover: servers.failover,
+                database: db.topology,
+                frontends: placements,
+                entryPoints: [{ kind: "vip", site: drbd.site }],
+                dbAccess: "vip",
+                loadBalancers: [],
+                clusterManager: { nodes: placements, vipSite: drbd.site, fencing: drbd.fencing.devices.length > 0 },
+            }]),
+            uiUrls: { [drbd.site]: `http://${drbd.vip}:${config.frontend.port}/` },
+        };
+    },
+};

@@ -1,0 +1,33 @@
+import * as pulumi from "@pulumi/pulumi";
+import { Topology } from "../../components/analysis/topology";
+import { ModelConfig, PatternRequirements, StackConfig } from "../../components/config";
+
+/** Secrets a pattern may need, from config; all are Pulumi secrets. */
+export interface PatternSecrets {
+    readonly sshPrivateKey: pulumi.Output<string>;
+    readonly zabbixApiPassword?: pulumi.Output<string>;
+    readonly cloudDbAdminPassword?: pulumi.Output<string>;
+}
+
+/** What every pattern's stack exports. */
+export interface PatternOutputs {
+    /** Where each piece sits and how it fails over: the preview's analysis reads this. */
+    readonly topology: Topology;
+    /** The Zabbix UI through each entry point. */
+    readonly uiUrls: Record<string, string>;
+}
+
+/** What the stack program exports: the pattern's outputs and the model the preview evaluates them with. */
+export interface StackOutputs extends PatternOutputs {
+    readonly model: ModelConfig;
+}
+
+/** One design pattern of the study, as a module that composes the components. */
+export interface PatternModule {
+    readonly id: number;
+    readonly name: string;
+    /** One line for the reader of the comparison. */
+    readonly summary: string;
+    readonly requirements: PatternRequirements;
+    deploy(config: StackConfig, secrets: PatternSecrets): PatternOutputs;
+}

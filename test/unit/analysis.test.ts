@@ -1,0 +1,186 @@
+import {
+    AVAILABILITY_CLASSES, DEFAULT_PRICES, DEFAULT_RATES, DEFAULT_TIMINGS, InstanceTopology, Placement, Topology,
+    availabilityClass, estimateAvailability, estimateCost, evaluateFailure, scenarioMatrix,
+} from "../../components/analysis";
+
+const at = (host: string, site: string): Placement => ({ host, site });
+
+/** Hand-built topologies: the outcome must follow from where things sit and how they move. */
+function nativeHa(serverSites: [string, string], dbFailover: "manual" | "managed" = "manual"): Topology {
+    const instance: InstanceTopology = {
+        name: "zabbix",
+        servers: [at("zbx-1", serverSites[0]), at("zbx-2", serverSites[1])],
+        serverFailover: "native-ha",
+        database: { primary: at("db-a", "a"), standbys: [at("db-b", "b")], failover: dbFailover, replication: "async" },
+        frontends: [at("web-a", "a"), at("web-b", "b")],
+        entryPoints: [{ kind: "load-balancer", host: "lb-a", site: "a" }, { kind: "load-balancer", host: "lb-b", site: "b" }],
+        dbAccess: "site-load-balancer",
+        loadBalancers: [at("lb-a", "a"), at("lb-b", "b")],
+    };
+    const hosts = [...instance.servers, instance.database.primary, ...instance.database.standbys, ...instance.frontends, ...instance.loadBalancers];
+    return {
+        pattern: { id: 5, name: "hand-built" },
+        sites: [{ name: "a", l2Segment: false }, { name: "b", l2Segment: false }],
+        hosts: hosts.map(h => ({ ...h, roles: [], cloud: false })),
+        instances: [instance],
+        managedDatabases: 0,
+        failoverDelaySeconds: 10,
+    };
+}
+
+function pair(nodeSites: [string, string]): Topology {
+    const nodes = [at("node-1", nodeSites[0]), at("node-2", nodeSites[1])];
+    return {
+        pattern: { id: 3, name: "hand-built pair" },
+        sites: [{ name: "a", l2Segment: true }, { name: "b", l2Segment: false }],
+        hosts: nodes.map(h => ({ ...h, roles: [], cloud: false })),
+        instances: [{
+            name: "zabbix",
+            servers: nodes,
+            serverFailover: "cluster-manager",
+            database: { primary: nodes[0], standbys: [nodes[1]], failover: "cluster-manager", replication: "block-sync" },
+            frontends: nodes,
+            entryPoints: [{ kind: "vip", site: "a" }],
+            dbAccess: "vip",
+            loadBalancers: [],
+            clusterManager: { nodes, vipSite: "a", fencing: true },
+        }],
+        managedDatabases: 0,
+        failoverDelaySeconds: 10,
+    };
+}
+
+function standalonePair(): Topology {
+    const site = (s: string): InstanceTopology => ({
+        name: s,
+        servers: [at(`zbx-${s}`, s)],
+        serverFailover: "native-ha",
+        database: { primary: at(`db-${s}`, s), standbys: [], failover: "none", replication: "none" },
+        frontends: [at(`web-${s}`, s)],
+        entryPoints: [{ kind: "load-balancer", host: `lb-${s}`, site: s }],
+        dbAccess: "site-load-balancer",
+        loadBalancers: [at(`lb-${s}`, s)],
+    });
+    const instances = [site("a"), site("b")];
+    return {
+        pattern: { id: 1, name: "hand-built standalone" },
+        sites: [{ name: "a", l2Segment: false }, { name: "b", l2Segment: false }],
+        hosts: instances.flatMap(i => [...i.servers, i.database.primary, ...i.frontends, ...i.loadBalancers]).map(h => ({ ...h, roles: [], cloud: false })),
+        instances,
+        managedDatabases: 0,
+        failoverDelaySeconds: 10,
+    };
+}
+
+describe("native HA across sites", () => {
+    test("losing the site of one HA node: the other takes over after the failover delay plus heartbeats", () => {
+        const outcome = evaluateFailure(nativeHa(["a", "b"]), { sitesDark: ["b"] });
+        expect(outcome).toMatchObject({ monitoring: "yes", ui: true, recovery: "automatic", recoverySeconds: 10 + 2 * DEFAULT_TIMINGS.heartbeatSeconds });
+    });
+
+    test("both HA nodes in one site turn that site's network loss into an outage", () => {
+        const outcome = evaluateFailure(nativeHa(["b", "b"]), { sitesDark: ["b"] });
+        expect(outcome).toMatchObject({ monitoring: "no", recovery: "manual", recoverySeconds: null });
+    });
+
+    test("...and the matrix shows it once the DB fails over by itself", () => {
+        const split = scenarioMatrix(nativeHa(["a", "b"], "managed")).find(s => s.id === "site-down")!;
+        const together = scenarioMatrix(nativeHa(["b", "b"], "managed")).find(s => s.id === "site-down")!;
+        expect(split.monitoring).toBe("yes");
+        expect(together).toMatchObject({ monitoring: "no", worstCase: "b" });
+    });
+
+    test("a dead standby node changes nothing; a dead active node fails over", () => {
+        const topology = nativeHa(["a", "b"]);
+        expect(evaluateFailure(topology, { hostsDown: ["web-b"] })).toMatchObject({ monitoring: "yes", recovery: "none", recoverySeconds: 0 });
+        expect(evaluateFailure(topology, { hostsDown: ["zbx-2"] })).toMatchObject({ monitoring: "yes", recovery: "automatic", recoverySeconds: 20 });
+    });
+
+    test("an uplink loss does not move the active node: it still reaches the DB, so monitoring stops until an operator acts", () => {
+        expect(evaluateFailure(nativeHa(["a", "b"]), { uplinksDown: ["b"] })).toMatchObject({ monitoring: "no", ui: true, recovery: "manual" });
+    });
+
+    test("planned upstream maintenance moves the active node gracefully and the primary by switchover", () => {
+        const outcome = evaluateFailure(nativeHa(["a", "b"]), { uplinksDown: ["a"], planned: true }, DEFAULT_TIMINGS, "a");
+        expect(outcome.monitoring).toBe("yes");
+        expect(outcome.recovery).toBe("manual");
+        expect(outcome.recoverySeconds).toBe(DEFAULT_TIMINGS.dbSwitchoverSeconds + DEFAULT_TIMINGS.dbReconnectSeconds);
+        expect(outcome.dataAtRisk).not.toContain("async");
+    });
+
+    test("the inter-site cut: the node away from the primary demotes and the other takes over; users still reach a UI", () => {
+        expect(evaluateFailure(nativeHa(["a", "b"]), { interSiteCut: true })).toMatchObject({ monitoring: "yes", ui: true, recovery: "automatic", duplicateAlerts: false });
+    });
+
+    test("a lost primary with manual failover stops monitoring and the UI; unplanned async failover risks commits", () => {
+        expect(evaluateFailure(nativeHa(["a", "b"]), { dbDown: ["db-a"] })).toMatchObject({ monitoring: "no", ui: false, recovery: "manual" });
+        const managed = evaluateFailure(nativeHa(["a", "b"], "managed"), { dbDown: ["db-a"] });
+        expect(managed).toMatchObject({ monitoring: "yes", recovery: "automatic", recoverySeconds: DEFAULT_TIMINGS.managedFailoverSeconds + DEFAULT_TIMINGS.dbReconnectSeconds });
+        expect(managed.dataAtRisk).toContain("async");
+    });
+});
+
+describe("a DRBD + Pacemaker pair", () => {
+    test("in one site, a node crash fails over automatically behind the VIP", () => {
+        expect(evaluateFailure(pair(["a", "a"]), { hostsDown: ["node-1"] })).toMatchObject({
+            monitoring: "yes", ui: true, recovery: "automatic", recoverySeconds: DEFAULT_TIMINGS.clusterManagerFailoverSeconds,
+        });
+    });
+
+    test("split across L3 sites, the VIP cannot follow: the peer's promotion leaves no reachable DB or UI", () => {
+        expect(evaluateFailure(pair(["a", "b"]), { hostsDown: ["node-1"] })).toMatchObject({ monitoring: "no", ui: false, recovery: "manual" });
+    });
+
+    test("split across sites, the dark site's node cannot be fenced, so nothing takes over", () => {
+        expect(evaluateFailure(pair(["a", "b"]), { sitesDark: ["a"] })).toMatchObject({ monitoring: "no", recovery: "manual" });
+    });
+
+    test("the whole pair's site is a single point of failure", () => {
+        const matrix = scenarioMatrix(pair(["a", "a"]));
+        expect(matrix.find(s => s.id === "site-down")).toMatchObject({ monitoring: "no", worstCase: "a" });
+        expect(matrix.find(s => s.id === "inter-site-cut")).toMatchObject({ monitoring: "yes", recovery: "none" });
+    });
+});
+
+describe("independent installations per site", () => {
+    test("alert twice while both run, and degrade (not stop) when one site goes", () => {
+        const topology = standalonePair();
+        expect(evaluateFailure(topology, {})).toMatchObject({ monitoring: "yes", duplicateAlerts: true });
+        const siteDown = evaluateFailure(topology, { sitesDark: ["a"] });
+        expect(siteDown).toMatchObject({ monitoring: "degraded", duplicateAlerts: false, ui: true });
+        expect(siteDown.dataAtRisk).toContain("stopped instance's history");
+    });
+});
+
+describe("availability and cost", () => {
+    test("the seed's table: downtime per year to availability class", () => {
+        expect(availabilityClass(0.5)).toBe("99.9999%");
+        expect(availabilityClass(5)).toBe("99.999%");
+        expect(availabilityClass(52)).toBe("99.99%");
+        expect(availabilityClass(8 * 60 + 46)).toBe("99.9%");
+        expect(availabilityClass(3 * 24 * 60)).toBe("99%");
+        expect(availabilityClass(6000)).toBe("<99%");
+        expect(AVAILABILITY_CLASSES.map(c => c.class)).toEqual(["99.9999%", "99.999%", "99.99%", "99.9%", "99%"]);
+    });
+
+    test("downtime follows the rates: doubling them doubles it; manual outages wait for the operator", () => {
+        const topology = nativeHa(["a", "b"]);
+        const base = estimateAvailability(topology);
+        const doubled = estimateAvailability(topology, Object.fromEntries(Object.entries(DEFAULT_RATES).map(([k, v]) => [k, k.endsWith("PerYear") ? v * 2 : v])) as typeof DEFAULT_RATES);
+        expect(doubled.downtimeMinutesPerYear).toBeCloseTo(base.downtimeMinutesPerYear * 2, 1);
+        const slowerOperators = estimateAvailability(topology, { ...DEFAULT_RATES, manualResponseMinutes: 60 });
+        expect(slowerOperators.downtimeMinutesPerYear).toBeGreaterThan(base.downtimeMinutesPerYear);
+        // Automatic failover of the DB removes the manual outages the DB primary causes.
+        expect(estimateAvailability(nativeHa(["a", "b"], "managed")).downtimeMinutesPerYear).toBeLessThan(base.downtimeMinutesPerYear);
+    });
+
+    test("cost counts owned servers, rented instances, managed databases and sync licences", () => {
+        const owned = estimateCost(nativeHa(["a", "b"]));
+        expect(owned).toMatchObject({ ownedServers: 8, cloudInstances: 0, totalYearly: 8 * DEFAULT_PRICES.serverYearly });
+        const rented = { ...nativeHa(["a", "b"]), managedDatabases: 1 };
+        const cloud = estimateCost({ ...rented, hosts: rented.hosts.map(h => ({ ...h, cloud: true })) });
+        expect(cloud.cloudYearly).toBe(Math.round((8 * DEFAULT_PRICES.cloudInstanceHourly + DEFAULT_PRICES.managedDatabaseHourly) * 8760));
+        const synced = estimateCost({ ...standalonePair(), configSync: { source: "a", targets: ["b"], intervalSeconds: 600 } });
+        expect(synced.licencesYearly).toBe(2 * DEFAULT_PRICES.syncLicencePerSiteYearly);
+    });
+});

@@ -1,0 +1,151 @@
+import * as path from "path";
+import { SCENARIO_IDS, Topology } from "../../components/analysis";
+import { CapturedPlan, ofType } from "../../tools/offline/capture";
+import { readEnvironment } from "../../tools/offline/environment";
+import { planEnvironment } from "../../tools/offline/stack";
+import { ComparisonReport, comparePatterns, reportJson } from "../../tools/preview/compare";
+import { markdownReport, terminalTable } from "../../tools/preview/table";
+import { ROOT, TEST_SSH_KEY, byName, commands, scriptOf, target } from "../support/plan";
+
+const PROD = path.join(ROOT, "Pulumi.prod.yaml");
+
+async function planPattern(pattern: string): Promise<CapturedPlan> {
+    const plan = await planEnvironment(readEnvironment(PROD), {
+        placeholderSecrets: true,
+        overrides: { "zabbix-ha:pattern": pattern, "zabbix-ha:sshPrivateKey": TEST_SSH_KEY },
+    });
+    expect(plan.error).toBeUndefined();
+    return plan;
+}
+
+function topologyOf(plan: CapturedPlan): Topology {
+    return (plan.outputs as { topology: Topology }).topology;
+}
+
+function names(plan: CapturedPlan, type: string): string[] {
+    return ofType(plan, `zabbix-ha:${type}`).map(r => r.name).sort();
+}
+
+describe("each pattern's graph on the prod environment", () => {
+    test("1 standalone: a complete, separate Zabbix per site; no replica, nothing spans sites", async () => {
+        const plan = await planPattern("standalone");
+        expect(names(plan, "postgres:PostgresCluster")).toEqual(["osaka-zabbix-db", "tokyo-zabbix-db"]);
+        expect(names(plan, "zabbix:ZabbixServerCluster")).toEqual(["osaka-zabbix-server", "tokyo-zabbix-server"]);
+        expect(commands(plan).filter(c => c.name.endsWith("-follow"))).toEqual([]);
+        // Each load balancer serves only its own site's frontend and database.
+        const haproxy = scriptOf(byName(plan, "osaka-lb-haproxy"));
+        expect(haproxy).toContain("server osa-web1 198.18.20.31:8080 check");
+        expect(haproxy).not.toContain("198.18.10.");
+        expect(topologyOf(plan).instances.map(i => i.name)).toEqual(["tokyo", "osaka"]);
+    });
+
+    test("2 active-active: pattern 1 plus a timer that copies configuration through the Zabbix API, credentials secret", async () => {
+        const plan = await planPattern("active-active");
+        const sync = byName(plan, "config-sync-timer");
+        expect(target(sync)).toBe("198.18.10.21");
+        const script = scriptOf(sync);
+        expect(script).toContain("SOURCE='http://198.18.10.41:80/api_jsonrpc.php'");
+        expect(script).toContain("TARGETS='http://198.18.20.41:80/api_jsonrpc.php'");
+        expect(script).toContain("configuration.export");
+        expect(script).toContain("configuration.import");
+        expect(sync.secretInputs).toContain("stdin");
+        expect(script).not.toContain(String(sync.inputs.stdin).trim());
+        expect(topologyOf(plan).configSync).toEqual({ source: "tokyo", targets: ["osaka"], intervalSeconds: 600 });
+    });
+
+    test("3 pacemaker: only the pair in one site, a DRBD pair with a VIP, no native HA", async () => {
+        const plan = await planPattern("pacemaker");
+        expect(new Set(commands(plan).map(target))).toEqual(new Set(["198.18.10.11", "198.18.10.21"]));
+        expect(names(plan, "drbd:DrbdPair")).toEqual(["zabbix-pair"]);
+        expect(byName(plan, "zabbix-db-provider").inputs.host).toBe("198.18.10.100");
+        const server = scriptOf(byName(plan, "zabbix-server-tyo-db1"));
+        expect(server).not.toMatch(/^HANodeName=/m);
+        expect(server).toContain("DBHost=198.18.10.100");
+        expect(server).not.toContain("systemctl enable zabbix-server");
+        const instance = topologyOf(plan).instances[0];
+        expect(instance.entryPoints).toEqual([{ kind: "vip", site: "tokyo" }]);
+        expect(instance.database.failover).toBe("cluster-manager");
+    });
+
+    test("4 cloud: a managed database configured only through the provider; no DB host is touched", async () => {
+        const plan = await planPattern("cloud");
+        expect(names(plan, "postgres:PostgresCluster")).toEqual([]);
+        expect(names(plan, "postgres:ManagedDatabase")).toEqual(["zabbix-db"]);
+        expect(byName(plan, "zabbix-db-provider").inputs).toMatchObject({ host: "zabbix-db.cloud.example.net", sslmode: "require" });
+        expect(commands(plan).map(target)).not.toContain("198.18.10.11");
+        expect(scriptOf(byName(plan, "zabbix-server-osa-zbx1"))).toContain("DBHost=zabbix-db.cloud.example.net");
+        // The load balancers balance the UI only.
+        expect(scriptOf(byName(plan, "tokyo-lb-haproxy"))).not.toContain("listen postgres_primary");
+        expect(topologyOf(plan).hosts.every(h => h.cloud)).toBe(true);
+    });
+
+    test("5 zabbix-ha: one instance over every site, native HA, DB through each site's load balancer", async () => {
+        const plan = await planPattern("zabbix-ha");
+        const instance = topologyOf(plan).instances[0];
+        expect(topologyOf(plan).instances).toHaveLength(1);
+        expect(instance.serverFailover).toBe("native-ha");
+        expect(new Set(instance.servers.map(s => s.site))).toEqual(new Set(["tokyo", "osaka"]));
+        expect(instance.dbAccess).toBe("site-load-balancer");
+    });
+});
+
+describe("the side-by-side comparison", () => {
+    let report: ComparisonReport;
+    beforeAll(async () => {
+        report = await comparePatterns(readEnvironment(PROD));
+    }, 30_000);
+
+    test("the JSON has the shape tools downstream rely on", () => {
+        const json = JSON.parse(reportJson(report));
+        expect(json.patterns.map((p: { id: number; name: string }) => `${p.id} ${p.name}`)).toEqual([
+            "1 standalone", "2 active-active", "3 pacemaker", "4 cloud", "5 zabbix-ha",
+        ]);
+        for (const p of json.patterns) {
+            expect(typeof p.hosts).toBe("number");
+            expect(typeof p.resources).toBe("number");
+            expect(p.scenarios.map((s: { id: string }) => s.id)).toEqual([...SCENARIO_IDS]);
+            for (const s of p.scenarios) {
+                expect(["yes", "degraded", "no"]).toContain(s.monitoring);
+                expect(typeof s.ui).toBe("boolean");
+                expect(typeof s.duplicateAlerts).toBe("boolean");
+                expect(["automatic", "manual", "none"]).toContain(s.recovery);
+                expect(s.recoverySeconds === null || typeof s.recoverySeconds === "number").toBe(true);
+                expect(typeof s.dataAtRisk).toBe("string");
+            }
+            expect(typeof p.availability.downtimeMinutesPerYear).toBe("number");
+            expect(["99.9999%", "99.999%", "99.99%", "99.9%", "99%", "<99%"]).toContain(p.availability.class);
+            expect(typeof p.cost.totalYearly).toBe("number");
+            expect(Array.isArray(p.violations)).toBe(true);
+        }
+    });
+
+    test("the terminal table has a column per pattern and a row per scenario", () => {
+        const text = terminalTable(report);
+        const header = text.split("\n")[0];
+        for (const p of ["1 standalone", "2 active-active", "3 pacemaker", "4 cloud", "5 zabbix-ha"]) {
+            expect(header).toContain(p);
+        }
+        expect(text).toMatch(/^link between sites cut +yes, dup +yes, dup +yes +yes auto 40s +yes auto 40s$/m);
+    });
+
+    test("the Markdown has the table and one balanced Mermaid diagram per pattern", () => {
+        const md = markdownReport(report);
+        expect(md).toContain("|  | 1 standalone | 2 active-active | 3 pacemaker | 4 cloud | 5 zabbix-ha |");
+        const diagrams = md.split("```mermaid\n").slice(1).map(d => d.slice(0, d.indexOf("```")));
+        expect(diagrams).toHaveLength(5);
+        for (const d of diagrams) {
+            expect(d.match(/^\s*subgraph /gm)?.length).toBe(d.match(/^\s*end$/gm)?.length);
+        }
+        expect(diagrams[4]).toContain("osa_db1 -. streams from .-> tyo_db1");
+        expect(diagrams[2]).toContain("{{VIP}}");
+    });
+
+    test("a pattern the config cannot form reports its errors while the others still preview", async () => {
+        const dev = await comparePatterns(readEnvironment(path.join(ROOT, "Pulumi.dev.yaml")));
+        const pacemaker = dev.patterns.find(p => p.name === "pacemaker")!;
+        expect(pacemaker.errors).toContainEqual(expect.stringMatching(/^drbd: is required/));
+        expect(pacemaker.scenarios).toEqual([]);
+        expect(dev.patterns.filter(p => p.errors.length === 0).map(p => p.name)).toEqual(["standalone", "active-active", "cloud", "zabbix-ha"]);
+        expect(terminalTable(dev)).toContain("pattern 3 pacemaker cannot be formed from this config:");
+    }, 30_000);
+});

@@ -1,0 +1,102 @@
+/**
+ * Plans every design pattern on one environment and evaluates each: hosts, resources, the failure
+ * matrix, availability and cost. The report's JSON shape is what tools downstream rely on.
+ */
+import { ConfigError } from "../../components/config";
+import { CostEstimate, ScenarioResult, Topology, estimateAvailability, estimateCost, scenarioMatrix } from "../../components/analysis";
+import { ModelConfig } from "../../components/config";
+import { PATTERNS } from "../../stacks/patterns";
+import { CapturedPlan } from "../offline/capture";
+import { EnvironmentConfig } from "../offline/environment";
+import { planEnvironment } from "../offline/stack";
+
+export interface Violation {
+    readonly policy: string;
+    readonly level: "mandatory" | "advisory";
+    readonly message: string;
+    readonly resource?: string;
+}
+
+export interface PatternReport {
+    readonly id: number;
+    readonly name: string;
+    readonly summary: string;
+    readonly hosts: number | null;
+    readonly resources: number | null;
+    readonly scenarios: readonly ScenarioResult[];
+    readonly availability: { readonly downtimeMinutesPerYear: number; readonly class: string } | null;
+    readonly cost: CostEstimate | null;
+    /** Independent configurations an operator edits (a synced site is not one). */
+    readonly configurationPlanes: number | null;
+    /** Whether the design needs a VIP, and an L2 segment spanning sites for it. */
+    readonly vipNeeded: boolean | null;
+    readonly l2AcrossSites: boolean | null;
+    readonly violations: readonly Violation[];
+    /** Problems that keep the configuration from forming this pattern. */
+    readonly errors: readonly string[];
+    /** The plan's topology, for the diagrams. */
+    readonly topology?: Topology;
+}
+
+export interface ComparisonReport {
+    readonly environment: string;
+    readonly patterns: readonly PatternReport[];
+    readonly notes: readonly string[];
+}
+
+function failed(id: number, name: string, summary: string, errors: string[]): PatternReport {
+    return {
+        id, name, summary, hosts: null, resources: null, scenarios: [], availability: null, cost: null,
+        configurationPlanes: null, vipNeeded: null, l2AcrossSites: null, violations: [], errors,
+    };
+}
+
+/** Evaluates one planned pattern from its exported topology. */
+export function reportPattern(id: number, name: string, summary: string, plan: CapturedPlan): PatternReport {
+    if (plan.error) {
+        const errors = plan.error instanceof ConfigError
+            ? plan.error.problems.map(p => `${p.path}: ${p.message}`)
+            : [plan.error.message];
+        return failed(id, name, summary, errors);
+    }
+    const outputs = plan.outputs as { topology: Topology; model: ModelConfig };
+    const topology = outputs.topology;
+    const model = outputs.model;
+    const managers = topology.instances.flatMap(i => (i.clusterManager ? [i.clusterManager] : []));
+    return {
+        id,
+        name,
+        summary,
+        hosts: topology.hosts.length,
+        resources: plan.resources.filter(r => r.custom).length,
+        scenarios: scenarioMatrix(topology, model.timings),
+        availability: estimateAvailability(topology, model.rates, model.timings),
+        cost: estimateCost(topology, model.prices),
+        configurationPlanes: topology.instances.length - (topology.configSync?.targets.length ?? 0),
+        vipNeeded: topology.instances.some(i => i.entryPoints.some(e => e.kind === "vip")),
+        l2AcrossSites: managers.some(m => new Set(m.nodes.map(n => n.site)).size > 1),
+        violations: [],
+        errors: [],
+        topology,
+    };
+}
+
+/** Plans and evaluates all five patterns on one environment; a pattern the config cannot form reports its errors. */
+export async function comparePatterns(env: EnvironmentConfig): Promise<ComparisonReport> {
+    const patterns: PatternReport[] = [];
+    const notes = new Set<string>();
+    for (const pattern of PATTERNS) {
+        const plan = await planEnvironment(env, { placeholderSecrets: true, overrides: { "zabbix-ha:pattern": pattern.name } });
+        plan.notes.forEach(n => notes.add(n));
+        patterns.push(reportPattern(pattern.id, pattern.name, pattern.summary, plan));
+    }
+    return { environment: env.file, patterns, notes: [...notes] };
+}
+
+/** The report as JSON, without the internal topology. */
+export function reportJson(report: ComparisonReport): string {
+    return JSON.stringify({
+        environment: report.environment,
+        patterns: report.patterns.map(({ topology: _topology, summary: _summary, ...rest }) => rest),
+    }, null, 2);
+}
