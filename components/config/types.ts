@@ -33,6 +33,9 @@ export interface HostConfig {
     readonly sshUser: string;
     readonly sshPort: number;
     readonly os: OsFamily;
+    /** CPU cores and memory, when known: checked against Zabbix's hardware table for the load. */
+    readonly cpus?: number;
+    readonly memoryGiB?: number;
 }
 
 export interface SiteConfig {

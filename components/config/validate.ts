@@ -153,7 +153,7 @@ function readHosts(
     const hosts: HostConfig[] = [];
     value.forEach((rawHost, i) => {
         const hostPath = `${path}[${i}]`;
-        const node = r.object(rawHost, hostPath, ["name", "address", "roles", "sshUser", "sshPort", "os"]);
+        const node = r.object(rawHost, hostPath, ["name", "address", "roles", "sshUser", "sshPort", "os", "cpus", "memoryGiB"]);
         if (!node) {
             return;
         }
@@ -184,8 +184,10 @@ function readHosts(
         const sshUser = r.string(node, "sshUser", hostPath, "root");
         const sshPort = r.integer(node, "sshPort", hostPath, 22, 1, 65535);
         const os = r.oneOf<OsFamily>(node, "os", hostPath, OS_FAMILIES, "debian12");
+        const cpus = node.cpus === undefined ? undefined : r.integer(node, "cpus", hostPath, 0, 1, 4096);
+        const memoryGiB = node.memoryGiB === undefined ? undefined : r.integer(node, "memoryGiB", hostPath, 0, 1, 65536);
         if (name !== undefined && addressOk && roles && sshUser !== undefined && sshPort !== undefined && os) {
-            hosts.push({ name, address: address!, roles, sshUser, sshPort, os });
+            hosts.push({ name, address: address!, roles, sshUser, sshPort, os, ...(cpus ? { cpus } : {}), ...(memoryGiB ? { memoryGiB } : {}) });
         }
     });
     return hosts;

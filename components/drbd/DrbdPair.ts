@@ -58,7 +58,14 @@ export class DrbdPair extends pulumi.ComponentResource {
     public readonly configured: command.remote.Command;
 
     constructor(name: string, args: DrbdPairArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("zabbix-ha:drbd:DrbdPair", name, {}, opts);
+        // Declared facts (the component's inputs): the policy pack reads them.
+        super("zabbix-ha:drbd:DrbdPair", name, {
+            nodes: args.nodes.map(h => ({ host: h.config.name, site: h.config.site, address: h.config.address })),
+            vip: args.vip.address,
+            fencing: { enabled: args.fencing.devices.length > 0, agent: args.fencing.agent, devices: args.fencing.devices.map(d => d.node) },
+            disk: args.disk,
+            metaDisk: args.metaDisk,
+        }, opts);
         this.vip = args.vip.address;
         const hosts = args.nodes;
         const nodes = hosts.map(h => ({ name: h.config.name, address: h.config.address })) as [DrbdNode, DrbdNode];

@@ -47,7 +47,11 @@ export class Host extends pulumi.ComponentResource {
     public readonly packages: command.remote.Command;
 
     constructor(name: string, args: HostArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("zabbix-ha:host:Host", name, {}, opts);
+        const h = args.host;
+        super("zabbix-ha:host:Host", name, {
+            host: h.name, site: h.site, address: h.address, roles: [...h.roles], os: h.os,
+            ...(h.cpus !== undefined ? { cpus: h.cpus } : {}), ...(h.memoryGiB !== undefined ? { memoryGiB: h.memoryGiB } : {}),
+        }, opts);
         this.config = args.host;
         this.connection = {
             host: args.host.address,

@@ -27,7 +27,8 @@ export class Site extends pulumi.ComponentResource {
     public readonly hosts: Readonly<Record<string, Host>>;
 
     constructor(name: string, args: SiteArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("zabbix-ha:host:Site", name, {}, opts);
+        // Declared facts (the component's inputs): the policy pack reads them.
+        super("zabbix-ha:host:Site", name, { site: args.site.name, network: args.site.network, l2Segment: args.site.l2Segment }, opts);
         this.config = args.site;
         const hosts: Record<string, Host> = {};
         for (const host of args.site.hosts) {

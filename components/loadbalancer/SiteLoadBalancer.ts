@@ -47,7 +47,16 @@ export class SiteLoadBalancer extends pulumi.ComponentResource {
     public readonly configured: command.remote.Command;
 
     constructor(name: string, args: SiteLoadBalancerArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("zabbix-ha:loadbalancer:SiteLoadBalancer", name, {}, opts);
+        super("zabbix-ha:loadbalancer:SiteLoadBalancer", name, {
+            site: args.host.config.site,
+            host: args.host.config.name,
+            address: args.host.config.address,
+            // How the DB port picks its server: by asking each one pg_is_in_recovery(), never a fixed address.
+            dbRouting: args.dbServers.length > 0 ? "primary-check" : "none",
+            dbServers: args.dbServers.map(b => b.name),
+            localFrontends: args.localFrontends.map(b => b.name),
+            remoteFrontends: args.remoteFrontends.map(b => b.name),
+        }, opts);
         this.host = args.host;
         this.address = args.host.config.address;
         this.httpPort = args.httpPort;

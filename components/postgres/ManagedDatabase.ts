@@ -36,7 +36,7 @@ export class ManagedDatabase extends pulumi.ComponentResource {
     public readonly topology: DatabaseTopology;
 
     constructor(name: string, args: ManagedDatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("zabbix-ha:postgres:ManagedDatabase", name, {}, opts);
+        super("zabbix-ha:postgres:ManagedDatabase", name, { endpoint: `${args.host}:${args.port}`, zones: [...args.zones], failover: "managed" }, opts);
         const provider = new postgresql.Provider(`${name}-provider`, {
             host: args.host,
             port: args.port,

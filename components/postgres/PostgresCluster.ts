@@ -45,6 +45,8 @@ export interface PostgresClusterArgs {
      * PostgreSQL on one node of the pair at a time. Excludes replicas.
      */
     readonly pairPeer?: Host;
+    /** For a pair: where the shared filesystem mounts (the data directory's parent) and Pacemaker's DB resource id. */
+    readonly pairStorage?: { readonly mountPoint: string; readonly dbResource: string };
     /** PostgreSQL's port on the DB hosts. */
     readonly port: number;
     /** Zabbix database and owner role names. */
@@ -86,7 +88,15 @@ export class PostgresCluster extends pulumi.ComponentResource {
     public readonly topology: DatabaseTopology;
 
     constructor(name: string, args: PostgresClusterArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("zabbix-ha:postgres:PostgresCluster", name, {}, opts);
+        const fact = (h: Host) => ({ host: h.config.name, site: h.config.site, address: h.config.address });
+        super("zabbix-ha:postgres:PostgresCluster", name, {
+            primary: fact(args.primary),
+            replicas: args.replicas.map(fact),
+            ...(args.pairPeer ? { pairPeer: fact(args.pairPeer) } : {}),
+            // Streaming replicas are promoted by changing db.primarySite: the failover is manual, and says so.
+            failover: args.pairPeer ? "cluster-manager" : "manual",
+            replication: args.pairPeer ? "block-sync" : args.replication,
+        }, opts);
         const parent = { parent: this };
         const files = (host: Host): DbHostFiles => ({
             platform: platformFor(host.config.os),
@@ -117,12 +127,16 @@ export class PostgresCluster extends pulumi.ComponentResource {
         const primaryRole = { role: "primary" as const, synchronousStandbys: [] };
         if (peer) {
             // Pacemaker decides where PostgreSQL runs; the node that has it bootstraps the roles.
+            if (!args.pairStorage) {
+                throw new Error(`${name}: a pair's database needs pairStorage (mount point and DB resource)`);
+            }
+            const storage = args.pairStorage;
             const onPeer = peer.step(`${name}-${peer.config.name}-bootstrap`, {
-                script: pairBootstrapStep({ ...files(peer), roleConf: primaryRole }),
+                script: pairBootstrapStep({ ...files(peer), roleConf: primaryRole, ...storage }),
                 secrets: roleSecrets,
             }, { ...parent, dependsOn: [configured.get(peer)!] });
             this.primaryReady = args.primary.step(`${name}-${args.primary.config.name}-bootstrap`, {
-                script: pairBootstrapStep({ ...files(args.primary), roleConf: primaryRole }),
+                script: pairBootstrapStep({ ...files(args.primary), roleConf: primaryRole, ...storage }),
                 secrets: roleSecrets,
             }, { ...parent, dependsOn: [configured.get(args.primary)!, onPeer] });
         } else {
@@ -168,6 +182,7 @@ export class PostgresCluster extends pulumi.ComponentResource {
             replication: true,
             password: pulumi.secret(args.passwords.replication),
         }, viaProvider);
+        // The order below is listed, not only implied by the name inputs, so tools that read the graph (the lab) see it.
         this.database = new postgresql.Database(`${name}-database`, {
             name: args.dbName,
             owner: zabbixRole.name,
@@ -175,21 +190,22 @@ export class PostgresCluster extends pulumi.ComponentResource {
             lcCollate: "C",
             lcCtype: "C",
             template: "template0",
-        }, viaProvider);
+        }, { ...viaProvider, dependsOn: [reachable, zabbixRole] });
+        const onDatabase = { ...viaProvider, dependsOn: [reachable, this.database, zabbixRole] };
         const grants = [
             new postgresql.Grant(`${name}-zabbix-connect`, {
                 database: this.database.name,
                 role: zabbixRole.name,
                 objectType: "database",
                 privileges: ["CONNECT", "TEMPORARY"],
-            }, viaProvider),
+            }, onDatabase),
             new postgresql.Grant(`${name}-zabbix-schema`, {
                 database: this.database.name,
                 role: zabbixRole.name,
                 schema: "public",
                 objectType: "schema",
                 privileges: ["USAGE", "CREATE"],
-            }, viaProvider),
+            }, onDatabase),
         ];
 
         const streaming: Record<string, command.remote.Command> = {};

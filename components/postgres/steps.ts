@@ -109,10 +109,22 @@ fi`,
     ].join("\n");
 }
 
-/** On each node of a cluster-manager pair: bootstrap the roles where PostgreSQL runs now (shared storage). */
-export function pairBootstrapStep(p: PromoteStepInput): string {
+/**
+ * On each node of a cluster-manager pair: where the DRBD filesystem is mounted and holds no cluster
+ * yet, create it and let Pacemaker start PostgreSQL; then bootstrap the roles where it runs.
+ */
+export function pairBootstrapStep(p: PromoteStepInput & { readonly mountPoint: string; readonly dbResource: string }): string {
+    const pg = p.platform.postgres;
     return [
         helpers(p),
+        `if mountpoint -q ${shellQuote(p.mountPoint)} && [ ! -f "$PGDATA_DIR/PG_VERSION" ]; then
+  echo "creating the PostgreSQL cluster on the pair's shared filesystem"
+  install -d -o postgres -g postgres -m 0700 "$PGDATA_DIR"
+  runuser -u postgres -- ${shellQuote(`${pg.binDir}/initdb`)} -D "$PGDATA_DIR" -E UTF8 --auth-local=peer --auth-host=scram-sha-256 >/dev/null
+  # Pacemaker gave up on PostgreSQL while it had no data: clear that so it starts it now.
+  crm_resource --cleanup --resource ${p.dbResource} >/dev/null
+  zha_retry 60 zha_pg_running
+fi`,
         `if ! zha_pg_running; then
   echo "PostgreSQL runs on the other node of the pair: nothing to do here"
   exit 0

@@ -37,7 +37,7 @@ export class ConfigSync extends pulumi.ComponentResource {
     public readonly configured: command.remote.Command;
 
     constructor(name: string, args: ConfigSyncArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("zabbix-ha:zabbix:ConfigSync", name, {}, opts);
+        super("zabbix-ha:zabbix:ConfigSync", name, { source: args.sourceUrl, targets: [...args.targetUrls] }, opts);
         const units = { scriptPath: CONFIG_SYNC_SCRIPT, intervalMinutes: args.intervalMinutes };
         this.configured = args.host.step(`${name}-timer`, {
             script: [

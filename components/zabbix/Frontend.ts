@@ -43,8 +43,8 @@ export class Frontend extends pulumi.ComponentResource {
     public readonly configured: command.remote.Command;
 
     constructor(name: string, args: FrontendArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("zabbix-ha:zabbix:Frontend", name, {}, opts);
         const host = args.host.config;
+        super("zabbix-ha:zabbix:Frontend", name, { host: host.name, site: host.site, dbHost: args.dbHost }, opts);
         const platform = platformFor(host.os);
         const layout = zabbixLayout(platform, args.packageSource);
         const php = platform.phpFpm;

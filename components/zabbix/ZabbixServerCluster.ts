@@ -2,13 +2,13 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { Placement, ServerFailover } from "../analysis/topology";
 import { formatZabbixDuration } from "../config/duration";
-import { PackageSource } from "../config/types";
+import { LoadConfig, PackageSource } from "../config/types";
 import { Host } from "../host";
 import { platformFor, zabbixLayout } from "../platform";
 import { zabbixSqlClient } from "../postgres/steps";
 import { putFile, putSecretFile } from "../shell";
 import { ServerSizing } from "../sizing";
-import { renderZabbixServerConf, zabbixServerPasswordTemplate } from "./render";
+import { AgentServerSettings, agentServerSettings, renderZabbixServerConf, zabbixServerPasswordTemplate } from "./render";
 
 /** One Zabbix server host and the load balancer it reaches the database through. */
 export interface ServerNode {
@@ -35,6 +35,10 @@ export interface ZabbixServerClusterArgs {
     readonly failoverDelaySeconds: number;
     /** Caches and process counts for the expected load. */
     readonly sizing: ServerSizing;
+    /** The expected load the sizing was derived from. */
+    readonly load: LoadConfig;
+    /** The address agents use when a cluster manager moves the server behind a VIP. */
+    readonly agentAddress?: string;
     readonly packageSource: PackageSource;
     /** Resources the nodes start after (the schema). */
     readonly after: readonly pulumi.Resource[];
@@ -61,15 +65,29 @@ export class ZabbixServerCluster extends pulumi.ComponentResource {
     public readonly placements: readonly Placement[];
     /** How a standby node takes over. */
     public readonly failover: ServerFailover;
+    /** Server and ServerActive for the agents and proxies that report to this cluster. */
+    public readonly agentSettings: AgentServerSettings;
 
     constructor(name: string, args: ZabbixServerClusterArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("zabbix-ha:zabbix:ZabbixServerCluster", name, {}, opts);
+        const managed = args.runBy === "cluster-manager";
+        // Native HA needs two nodes; a lone node runs without HANodeName.
+        const nativeHa = !managed && args.nodes.length >= 2;
+        const failover: ServerFailover = managed ? "cluster-manager" : nativeHa ? "native-ha" : "none";
+        const agents = agentServerSettings(args.agentAddress ? [args.agentAddress] : args.nodes.map(n => n.host.config.address), args.listenPort);
+        super("zabbix-ha:zabbix:ZabbixServerCluster", name, {
+            nodes: args.nodes.map(n => ({ host: n.host.config.name, site: n.host.config.site, address: n.host.config.address, dbHost: n.dbHost })),
+            failover,
+            failoverDelaySeconds: args.failoverDelaySeconds,
+            sizing: { ...args.sizing },
+            load: { ...args.load },
+            agentSettings: { ...agents },
+        }, opts);
         if (args.nodes.length === 0) {
             throw new Error(`${name}: a Zabbix server cluster needs at least one node`);
         }
         const password = [{ variable: "ZABBIX_DB_PASSWORD", value: args.dbPassword }];
-        const managed = args.runBy === "cluster-manager";
-        this.failover = managed ? "cluster-manager" : "native-ha";
+        this.failover = failover;
+        this.agentSettings = agents;
         this.placements = args.nodes.map(n => ({ host: n.host.config.name, site: n.host.config.site }));
 
         // Failover delay is cluster-wide and lives in the DB; set it before any node starts.
@@ -88,7 +106,7 @@ export class ZabbixServerCluster extends pulumi.ComponentResource {
             const host = node.host.config;
             const layout = zabbixLayout(platformFor(host.os), args.packageSource);
             const conf = renderZabbixServerConf({
-                nodeName: managed ? undefined : host.name,
+                nodeName: nativeHa ? host.name : undefined,
                 nodeAddress: host.address,
                 listenPort: args.listenPort,
                 dbHost: node.dbHost,
@@ -118,6 +136,6 @@ export class ZabbixServerCluster extends pulumi.ComponentResource {
             }, { parent: this, dependsOn: [this.failoverDelay] });
         }
         this.nodes = nodes;
-        this.registerOutputs({ nodes: Object.keys(nodes), failoverDelay: delay });
+        this.registerOutputs({ nodes: Object.keys(nodes), failoverDelay: delay, agentSettings: agents });
     }
 }

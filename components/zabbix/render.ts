@@ -67,6 +67,23 @@ StatsAllowedIP=127.0.0.1
 `;
 }
 
+/** What Zabbix agents and proxies need to reach one server cluster. */
+export interface AgentServerSettings {
+    /** Passive checks: every node (or the VIP) may poll, comma-separated. */
+    readonly Server: string;
+    /** Active checks: the nodes of ONE cluster separated by ";" (a "," would mean separate servers, each sent everything). */
+    readonly ServerActive: string;
+}
+
+export function agentServerSettings(addresses: readonly string[], port: number): AgentServerSettings {
+    return { Server: addresses.join(","), ServerActive: addresses.map(a => `${a}:${port}`).join(";") };
+}
+
+/** The agent configuration lines, for an include file in zabbix_agentd.d / zabbix_agent2.d. */
+export function renderAgentServerSettings(s: AgentServerSettings): string {
+    return `# ${HEADER}\nServer=${s.Server}\nServerActive=${s.ServerActive}\n`;
+}
+
 /** The included file with the DB password; the script fills in the value from stdin. */
 export function zabbixServerPasswordTemplate(variable: string): string {
     return `DBPassword=$${variable}`;

@@ -145,6 +145,7 @@ export function buildInstance(config: StackConfig, hosts: ReadonlyMap<string, Ho
         dbPassword: passwords.zabbix,
         failoverDelaySeconds: config.failoverDelaySeconds,
         sizing,
+        load: config.load,
         packageSource: config.zabbix.packageSource,
         after: [database.schemaLoaded],
     });

@@ -1,5 +1,6 @@
 import { Role } from "../../components/config";
-import { DrbdPair } from "../../components/drbd";
+import { posix } from "path";
+import { DRBD_RESOURCE, DrbdPair, pacemakerIds } from "../../components/drbd";
 import { platformFor, zabbixLayout } from "../../components/platform";
 import { PostgresCluster, createDbPasswords, hbaRules } from "../../components/postgres";
 import { postgresMaxConnections, sizeServer } from "../../components/sizing";
@@ -30,6 +31,7 @@ export const pacemaker: PatternModule = {
         const [first, second] = drbd.nodes.map(n => hosts.get(n)!);
         const platform = platformFor(first.config.os);
         const layout = zabbixLayout(platform, config.zabbix.packageSource);
+        const pairServices = { postgres: platform.postgres.service, zabbixServer: layout.serverService, web: [platform.phpFpm.service, "nginx"] };
         const pair = new DrbdPair("zabbix-pair", {
             nodes: [first, second],
             preferredNode: first.config.name,
@@ -37,9 +39,10 @@ export const pacemaker: PatternModule = {
             disk: drbd.disk,
             metaDisk: drbd.metaDisk,
             port: drbd.port,
-            // The DRBD filesystem holds the PostgreSQL cluster's data.
-            mountPoint: platform.postgres.dataDir,
-            services: { postgres: platform.postgres.service, zabbixServer: layout.serverService, web: [platform.phpFpm.service, "nginx"] },
+            // The DRBD filesystem holds the PostgreSQL cluster's data directory (a fresh filesystem's root
+            // has lost+found and is root's, so the data directory is created inside it).
+            mountPoint: posix.dirname(platform.postgres.dataDir),
+            services: pairServices,
             fencing: drbd.fencing,
         });
         const passwords = createDbPasswords("zabbix-ha");
@@ -49,6 +52,7 @@ export const pacemaker: PatternModule = {
             primary: first,
             replicas: [],
             pairPeer: second,
+            pairStorage: { mountPoint: posix.dirname(platform.postgres.dataDir), dbResource: pacemakerIds({ drbdResource: DRBD_RESOURCE, services: pairServices }).db },
             port: config.db.port,
             dbName: config.db.name,
             dbUser: config.db.user,
@@ -69,6 +73,8 @@ export const pacemaker: PatternModule = {
             dbPassword: passwords.zabbix,
             failoverDelaySeconds: config.failoverDelaySeconds,
             sizing,
+            load: config.load,
+            agentAddress: drbd.vip,
             packageSource: config.zabbix.packageSource,
             after: [db.schemaLoaded],
             runBy: "cluster-manager",

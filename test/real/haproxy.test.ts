@@ -1,0 +1,198 @@
+/**
+ * haproxy.cfg and the primary check script, checked by HAProxy itself and then run on loopback in
+ * front of two scratch PostgreSQL 15 servers: the DB port must reach only the read-write primary,
+ * and follow it to the standby once that is promoted.
+ */
+import * as net from "net";
+import * as path from "path";
+import { HaproxyInput, renderHaproxyCfg, renderPrimaryCheckScript } from "../../components/loadbalancer/render";
+import { CHECK_ROLE, REPLICATION_ROLE, hbaRules, pgpassLine, renderPgHba, renderPostgresConf } from "../../components/postgres/render";
+import {
+    FileCheck, PgServer, basebackup, checkFile, expectAccepted, expectRejected, freePort, includeInPostgresConf,
+    initPostgres, ok, password, psqlTcp, putFile, run, scratchSpace, waitFor,
+} from "./support";
+
+jest.setTimeout(120_000);
+
+/** `haproxy -c` exits 1 on errors and prints this line only when it accepts the file. */
+const HAPROXY_CHECK: FileCheck = {
+    tool: "haproxy",
+    fileName: "haproxy.cfg",
+    args: file => ["-c", "-f", file],
+    accepted: output => /Configuration file is valid/.test(output),
+};
+
+const scratch = scratchSpace();
+const checkPassword = password();
+const replicationPassword = password();
+
+/** Renders with scratch paths and loopback backends (the DB servers are filled in once they exist). */
+function haproxyInput(over: Partial<HaproxyInput> = {}): HaproxyInput {
+    return {
+        site: "test",
+        httpPort: 18080,
+        localFrontends: [{ name: "web-local", address: "127.0.0.1", port: 18081 }],
+        remoteFrontends: [{ name: "web-remote", address: "127.0.0.1", port: 18082 }],
+        dbPort: 15433,
+        dbServers: [{ name: "db-a", address: "127.0.0.1", port: 15432 }, { name: "db-b", address: "127.0.0.1", port: 15434 }],
+        dbAllowedSources: ["127.0.0.1"],
+        primaryCheckCommand: "/etc/haproxy/pg-is-primary",
+        runDir: "/run/haproxy",
+        ...over,
+    };
+}
+
+describe("haproxy.cfg as HAProxy reads it", () => {
+    test("haproxy -c accepts the rendered configuration", async () => {
+        const result = await checkFile(HAPROXY_CHECK, renderHaproxyCfg(haproxyInput({ runAs: "haproxy" })));
+        expectAccepted(result);
+        expect(result.output).not.toMatch(/\[(ALERT|WARNING)\]/);
+    });
+
+    test("haproxy -c accepts the UI-only configuration of a site without DB servers", async () => {
+        const result = await checkFile(HAPROXY_CHECK, renderHaproxyCfg(haproxyInput({ runAs: "haproxy", dbServers: [] })));
+        expectAccepted(result);
+        expect(result.output).not.toMatch(/\[(ALERT|WARNING)\]/);
+    });
+
+    test("haproxy -c rejects a configuration with an unknown keyword", async () => {
+        const broken = renderHaproxyCfg(haproxyInput()).replace("    option tcpka\n", "    option tcpka\n    no-such-keyword on\n");
+        expectRejected(await checkFile(HAPROXY_CHECK, broken), /unknown keyword 'no-such-keyword'/);
+    });
+});
+
+/** Status of each server of a proxy, from the stats socket's `show stat` CSV. */
+function serverStatus(socket: string, proxy: string): Promise<Record<string, string>> {
+    return new Promise((resolve, reject) => {
+        const chunks: Buffer[] = [];
+        const conn = net.createConnection({ path: socket }, () => conn.end("show stat\n"));
+        conn.setTimeout(5_000, () => conn.destroy(new Error(`no answer on ${socket}`)));
+        conn.on("data", b => chunks.push(b));
+        conn.on("error", reject);
+        conn.on("close", () => {
+            const [header, ...rows] = Buffer.concat(chunks).toString().trim().split("\n");
+            const columns = header.replace(/^# /, "").split(",");
+            const col = (name: string) => columns.indexOf(name);
+            const status: Record<string, string> = {};
+            for (const row of rows.map(r => r.split(","))) {
+                if (row[col("pxname")] === proxy && !["FRONTEND", "BACKEND"].includes(row[col("svname")])) {
+                    status[row[col("svname")]] = row[col("status")];
+                }
+            }
+            resolve(status);
+        });
+    });
+}
+
+/**
+ * Opens a TCP connection from `source` and sends PostgreSQL's SSLRequest: a server answers one
+ * byte ("N" here, no TLS). Resolves with what came back before the connection closed.
+ */
+function sslRequestFrom(source: string, port: number): Promise<string> {
+    return new Promise((resolve, reject) => {
+        const chunks: Buffer[] = [];
+        const conn = net.createConnection({ host: "127.0.0.1", port, localAddress: source }, () => {
+            const request = Buffer.alloc(8);
+            request.writeInt32BE(8, 0);
+            request.writeInt32BE(80877103, 4);
+            conn.write(request);
+        });
+        conn.setTimeout(5_000, () => conn.destroy(new Error(`no answer from 127.0.0.1:${port} (source ${source})`)));
+        conn.on("data", b => { chunks.push(b); conn.end(); });
+        conn.on("error", e => (e as NodeJS.ErrnoException).code === "ECONNRESET" ? undefined : reject(e));
+        conn.on("close", () => resolve(Buffer.concat(chunks).toString()));
+    });
+}
+
+describe("HAProxy running the rendered configuration in front of two PostgreSQL servers", () => {
+    let primary: PgServer;
+    let standby: PgServer;
+    let lbDbPort: number;
+    let checkPassfile: string;
+    let checkScript: string;
+    let statsSocket: string;
+
+    /** What a client gets through HAProxy's DB port: "<server port>|<in recovery>". */
+    const throughHaproxy = async () => ok(await psqlTcp(
+        { host: "127.0.0.1", port: lbDbPort, user: CHECK_ROLE, db: "postgres", passfile: checkPassfile },
+        "select inet_server_port(), pg_is_in_recovery()",
+    )).stdout.trim();
+
+    beforeAll(async () => {
+        const [primaryPort, standbyPort] = [await freePort(), await freePort()];
+        // The cluster's own settings and hba, as a DB host gets them; HAProxy and the check come from 127.0.0.1.
+        const hba = renderPgHba({
+            rules: hbaRules({ dbName: "zabbix", dbUser: "zabbix", dbHosts: ["127.0.0.1"], loadBalancers: ["127.0.0.1"], adminNetwork: "198.18.100.0/24" }),
+        });
+        const conf = (port: number) => renderPostgresConf({ listenAddresses: ["127.0.0.1"], port, maxConnections: 50 });
+
+        primary = await initPostgres(scratch, "primary", primaryPort);
+        await primary.writeDataFile("zabbix-ha.conf", conf(primaryPort));
+        await primary.writeDataFile("pg_hba.conf", hba);
+        await includeInPostgresConf(primary, ["zabbix-ha.conf"]);
+        await primary.start();
+        await primary.sql(`create role ${CHECK_ROLE} login password '${checkPassword}'`);
+        await primary.sql(`create role ${REPLICATION_ROLE} login replication password '${replicationPassword}'`);
+
+        // The standby: pg_basebackup -R (it writes primary_conninfo and standby.signal), on its own port.
+        const pgDir = await scratch.dir("pgpass", "postgres");
+        const replicationPassfile = await putFile(path.join(pgDir, ".pgpass"),
+            `${pgpassLine("*", "*", "replication", REPLICATION_ROLE, replicationPassword)}\n`, 0o600, "postgres");
+        standby = await basebackup(scratch, "standby", standbyPort,
+            { host: "127.0.0.1", port: primaryPort, user: REPLICATION_ROLE, passfile: replicationPassfile, writeRecoveryConf: true });
+        await standby.writeDataFile("zabbix-ha.conf", conf(standbyPort));
+        await standby.start();
+        expect(await standby.sql("select pg_is_in_recovery()")).toBe("t");
+
+        // The check script and its .pgpass, as the lb step installs them, in scratch paths.
+        const lbDir = await scratch.dir("haproxy");
+        checkPassfile = await putFile(path.join(lbDir, "pg-check.pgpass"), `${pgpassLine("*", "*", "postgres", CHECK_ROLE, checkPassword)}\n`, 0o600);
+        checkScript = await putFile(path.join(lbDir, "pg-is-primary"), renderPrimaryCheckScript({ user: CHECK_ROLE, passfile: checkPassfile }), 0o755);
+        lbDbPort = await freePort();
+        const cfg = await putFile(path.join(lbDir, "haproxy.cfg"), renderHaproxyCfg(haproxyInput({
+            httpPort: await freePort(),
+            localFrontends: [{ name: "web-local", address: "127.0.0.1", port: await freePort() }],
+            remoteFrontends: [{ name: "web-remote", address: "127.0.0.1", port: await freePort() }],
+            dbPort: lbDbPort,
+            dbServers: [
+                { name: "db-primary", address: "127.0.0.1", port: primaryPort },
+                { name: "db-standby", address: "127.0.0.1", port: standbyPort },
+            ],
+            primaryCheckCommand: checkScript,
+            runDir: lbDir,
+        })));
+        statsSocket = path.join(lbDir, "admin.sock");
+        const haproxy = scratch.daemon("haproxy", "haproxy", ["-db", "-f", cfg], { cwd: lbDir });
+        // Servers start out UP until their checks fail: wait until the checks have decided.
+        await waitFor("HAProxy to mark db-primary UP and db-standby DOWN", async () => {
+            const status = await serverStatus(statsSocket, "postgres_primary");
+            return status["db-primary"] === "UP" && status["db-standby"] === "DOWN";
+        }, { detail: () => `haproxy output:\n${haproxy.output()}` });
+    });
+
+    test("the check script passes the primary and fails the standby", async () => {
+        // HAProxy calls it with <proxy addr> <proxy port> <server addr> <server port>.
+        const check = (port: number) => run("sh", [checkScript, "0.0.0.0", String(lbDbPort), "127.0.0.1", String(port)]);
+        expect((await check(primary.port)).code).toBe(0);
+        expect((await check(standby.port)).code).toBe(1);
+    });
+
+    test("the DB port reaches only the primary", async () => {
+        for (let i = 0; i < 4; i++) {
+            expect(await throughHaproxy()).toBe(`${primary.port}|f`);
+        }
+    });
+
+    test("a client from a source outside dbAllowedSources is cut off before it reaches PostgreSQL", async () => {
+        expect(await sslRequestFrom("127.0.0.1", lbDbPort)).toBe("N");
+        expect(await sslRequestFrom("127.0.0.2", lbDbPort)).toBe("");
+    });
+
+    test("after the primary stops and the standby is promoted, the DB port reaches the new primary", async () => {
+        await primary.stop("fast");
+        ok(await run("pg_ctl", ["-w", "-D", standby.data, "promote"], { user: "postgres", cwd: standby.dir }));
+        await waitFor("HAProxy's DB port to reach the promoted standby", async () => await throughHaproxy() === `${standby.port}|f`,
+            { timeoutMs: 30_000, detail: async () => JSON.stringify(await serverStatus(statsSocket, "postgres_primary")) });
+        expect(await serverStatus(statsSocket, "postgres_primary")).toEqual({ "db-primary": "DOWN", "db-standby": "UP" });
+    });
+});
