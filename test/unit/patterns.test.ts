@@ -3,7 +3,7 @@ import { SCENARIO_IDS, Topology } from "../../components/analysis";
 import { CapturedPlan, ofType } from "../../tools/offline/capture";
 import { readEnvironment } from "../../tools/offline/environment";
 import { planEnvironment } from "../../tools/offline/stack";
-import { ComparisonReport, comparePatterns, reportJson } from "../../tools/preview/compare";
+import { ComparisonReport, blockingViolations, comparePatterns, reportJson } from "../../tools/preview/compare";
 import { markdownReport, terminalTable } from "../../tools/preview/table";
 import { ROOT, TEST_SSH_KEY, byName, commands, scriptOf, target } from "../support/plan";
 
@@ -138,6 +138,19 @@ describe("the side-by-side comparison", () => {
         }
         expect(diagrams[4]).toContain("osa_db1 -. streams from .-> tyo_db1");
         expect(diagrams[2]).toContain("{{VIP}}");
+    });
+
+    test("the policy pack's violations are listed per pattern, and only mandatory ones block", () => {
+        const json = JSON.parse(reportJson(report));
+        const pacemaker = json.patterns.find((p: { name: string }) => p.name === "pacemaker");
+        expect(pacemaker.violations).toContainEqual({
+            policy: "site-load-balancer", level: "mandatory",
+            message: expect.stringMatching(/Site tokyo has frontend tyo-db1 but no load balancer/),
+            resource: expect.stringMatching(/zabbix-ha:zabbix:Frontend::tyo-db1-frontend$/),
+        });
+        expect(blockingViolations(report, "pacemaker").length).toBeGreaterThan(0);
+        expect(blockingViolations(report, "zabbix-ha")).toEqual([]);
+        expect(terminalTable(report)).toContain("pattern 3 pacemaker breaks design rules:\n  - [mandatory] site-load-balancer:");
     });
 
     test("a pattern the config cannot form reports its errors while the others still preview", async () => {

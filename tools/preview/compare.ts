@@ -5,17 +5,13 @@
 import { ConfigError } from "../../components/config";
 import { CostEstimate, ScenarioResult, Topology, estimateAvailability, estimateCost, scenarioMatrix } from "../../components/analysis";
 import { ModelConfig } from "../../components/config";
+import { Violation, runPolicies } from "../../policies/harness";
 import { PATTERNS } from "../../stacks/patterns";
 import { CapturedPlan } from "../offline/capture";
 import { EnvironmentConfig } from "../offline/environment";
 import { planEnvironment } from "../offline/stack";
 
-export interface Violation {
-    readonly policy: string;
-    readonly level: "mandatory" | "advisory";
-    readonly message: string;
-    readonly resource?: string;
-}
+export type { Violation };
 
 export interface PatternReport {
     readonly id: number;
@@ -51,8 +47,13 @@ function failed(id: number, name: string, summary: string, errors: string[]): Pa
     };
 }
 
+/** Runs the policy pack's rules on a captured plan, as `pulumi preview --policy-pack policies` would. */
+export function planViolations(plan: CapturedPlan): Promise<Violation[]> {
+    return runPolicies(plan.resources.filter(r => r.type !== "pulumi:pulumi:Stack").map(r => ({ type: r.type, name: r.name, props: r.inputs, parent: r.parent })));
+}
+
 /** Evaluates one planned pattern from its exported topology. */
-export function reportPattern(id: number, name: string, summary: string, plan: CapturedPlan): PatternReport {
+export async function reportPattern(id: number, name: string, summary: string, plan: CapturedPlan): Promise<PatternReport> {
     if (plan.error) {
         const errors = plan.error instanceof ConfigError
             ? plan.error.problems.map(p => `${p.path}: ${p.message}`)
@@ -75,7 +76,7 @@ export function reportPattern(id: number, name: string, summary: string, plan: C
         configurationPlanes: topology.instances.length - (topology.configSync?.targets.length ?? 0),
         vipNeeded: topology.instances.some(i => i.entryPoints.some(e => e.kind === "vip")),
         l2AcrossSites: managers.some(m => new Set(m.nodes.map(n => n.site)).size > 1),
-        violations: [],
+        violations: await planViolations(plan),
         errors: [],
         topology,
     };
@@ -88,9 +89,14 @@ export async function comparePatterns(env: EnvironmentConfig): Promise<Compariso
     for (const pattern of PATTERNS) {
         const plan = await planEnvironment(env, { placeholderSecrets: true, overrides: { "zabbix-ha:pattern": pattern.name } });
         plan.notes.forEach(n => notes.add(n));
-        patterns.push(reportPattern(pattern.id, pattern.name, pattern.summary, plan));
+        patterns.push(await reportPattern(pattern.id, pattern.name, pattern.summary, plan));
     }
     return { environment: env.file, patterns, notes: [...notes] };
+}
+
+/** The mandatory violations of one pattern: what makes `pulumi preview --policy-pack policies` fail. */
+export function blockingViolations(report: ComparisonReport, pattern: string): Violation[] {
+    return report.patterns.find(p => p.name === pattern)?.violations.filter(v => v.level === "mandatory") ?? [];
 }
 
 /** The report as JSON, without the internal topology. */

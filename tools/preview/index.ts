@@ -6,7 +6,7 @@
 import { writeFileSync } from "fs";
 import * as path from "path";
 import { readEnvironment } from "../offline/environment";
-import { comparePatterns, reportJson } from "./compare";
+import { blockingViolations, comparePatterns, reportJson } from "./compare";
 import { summarizePlan } from "./summary";
 import { markdownReport, terminalTable } from "./table";
 import { planEnvironment } from "../offline/stack";
@@ -15,6 +15,8 @@ const USAGE = "usage: npm run preview [-- --config Pulumi.<env>.yaml] [--markdow
 
 interface Args {
     readonly config: string;
+    /** Whether --config was given: then, as in `pulumi preview`, mandatory violations fail the command. */
+    readonly explicitConfig: boolean;
     readonly markdown?: string;
     readonly json?: string;
 }
@@ -35,7 +37,7 @@ function parseArgs(argv: string[]): Args {
             process.exit(2);
         }
     }
-    return { ...args, config: path.resolve(args.config) };
+    return { ...args, config: path.resolve(args.config), explicitConfig: argv.includes("--config") };
 }
 
 async function main(): Promise<number> {
@@ -63,6 +65,14 @@ async function main(): Promise<number> {
         return 1;
     }
     console.log(summarizePlan(plan));
+    // As `pulumi preview --policy-pack policies` would: a mandatory violation of the configured pattern fails.
+    const configured = (plan.outputs as { topology: { pattern: { name: string } } }).topology.pattern.name;
+    const mandatory = blockingViolations(report, configured);
+    if (args.explicitConfig && mandatory.length > 0) {
+        console.error(`\n${path.basename(env.file)}: pattern ${configured} breaks ${mandatory.length} mandatory design rule(s):`);
+        mandatory.forEach(v => console.error(`  - ${v.policy}: ${v.message}`));
+        return 1;
+    }
     return 0;
 }
 

@@ -45,9 +45,11 @@ export function terminalTable(report: ComparisonReport): string {
     lines.splice(1, 0, widths.map(w => "-".repeat(w)).join("  "));
     const errors = report.patterns.filter(x => x.errors.length > 0)
         .map(x => `pattern ${x.id} ${x.name} cannot be formed from this config:\n${x.errors.map(e => `  - ${e}`).join("\n")}`);
+    const violations = report.patterns.filter(x => x.violations.length > 0).map(x => `pattern ${x.id} ${x.name} breaks design rules:\n`
+        + x.violations.map(v => `  - [${v.level}] ${v.policy}: ${v.message}`).join("\n"));
     const legend = "cells: monitoring continues (yes/degraded/no), recovery (auto or manual, with the expected seconds), "
         + "\"no UI\" when users reach no UI, \"dup\" when alerts are duplicated";
-    return [lines.join("\n"), "", legend, ...errors.map(e => `\n${e}`)].join("\n");
+    return [lines.join("\n"), "", legend, ...errors.map(e => `\n${e}`), ...violations.map(v => `\n${v}`)].join("\n");
 }
 
 function mdEscape(text: string): string {
@@ -132,12 +134,17 @@ export function markdownReport(report: ComparisonReport): string {
         if (p.errors.length > 0) {
             return `### ${p.id} ${p.name}\n\n${p.summary}\n\nThis configuration cannot form the pattern:\n\n${p.errors.map(e => `- \`${e}\``).join("\n")}\n`;
         }
+        const violations = p.violations.length === 0 ? ["No design rule broken.", ""] : [
+            "| policy | level | message |", "| --- | --- | --- |",
+            ...p.violations.map(v => `| ${v.policy} | ${v.level} | ${mdEscape(v.message)} |`), "",
+        ];
         const scenarioRows = p.scenarios.map(s => `| ${SCENARIO_TITLES[s.id]} (worst: ${mdEscape(s.worstCase)}) | ${s.monitoring} | ${s.ui ? "yes" : "no"} | ${s.duplicateAlerts ? "yes" : "no"} | ${s.recovery} | ${s.recoverySeconds ?? "-"} | ${mdEscape(s.dataAtRisk)} |`);
         return [
             `### ${p.id} ${p.name}`, "", p.summary, "",
             "| scenario | monitoring | UI | duplicate alerts | recovery | seconds | data at risk |",
             "| --- | --- | --- | --- | --- | --- | --- |",
             ...scenarioRows, "",
+            ...violations,
             "```mermaid", mermaidDiagram(p.topology!), "```", "",
         ].join("\n");
     });

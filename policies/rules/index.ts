@@ -1,0 +1,18 @@
+import { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import { drbdDedicatedMetaDisk, pacemakerFencing } from "./pacemaker";
+import { dbFailoverWitness, haNodesSpanSites, noVipAcrossSites, replicasInOtherSites, siteLoadBalancers } from "./placement";
+import { noPlaintextSecrets, randomPasswordLength } from "./secrets";
+import { agentServerLists, failoverDelayAdvisory, failoverDelayRange, serverHostHardware, sizingFitsLoad } from "./zabbix";
+
+export * from "./facts";
+export * from "./pacemaker";
+export * from "./placement";
+export * from "./secrets";
+export * from "./zabbix";
+
+/** Every rule of the pack, in the order the design study motivates them. */
+export const POLICIES: readonly (ResourceValidationPolicy | StackValidationPolicy)[] = [
+    haNodesSpanSites, noVipAcrossSites, replicasInOtherSites, siteLoadBalancers, dbFailoverWitness,
+    failoverDelayRange, failoverDelayAdvisory, agentServerLists, noPlaintextSecrets, randomPasswordLength,
+    pacemakerFencing, drbdDedicatedMetaDisk, sizingFitsLoad, serverHostHardware,
+];

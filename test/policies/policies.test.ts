@@ -1,0 +1,213 @@
+import * as path from "path";
+import { POLICIES } from "../../policies/rules";
+import {
+    agentServerLists, dbFailoverWitness, drbdDedicatedMetaDisk, failoverDelayAdvisory, failoverDelayRange, haNodesSpanSites,
+    noPlaintextSecrets, noVipAcrossSites, pacemakerFencing, randomPasswordLength, replicasInOtherSites, serverHostHardware,
+    siteLoadBalancers, sizingFitsLoad,
+} from "../../policies/rules";
+import { ResourceInput, Violation, runPolicy } from "../../policies/harness";
+import { sizeServer } from "../../components/sizing";
+import { readEnvironment } from "../../tools/offline/environment";
+import { planEnvironment } from "../../tools/offline/stack";
+import { ROOT, TEST_SSH_KEY } from "../support/plan";
+
+type Policy = (typeof POLICIES)[number];
+
+/** Plans a stack file (optionally as another pattern) and returns its resources as the rules see them. */
+async function resourcesOf(file: string, pattern?: string): Promise<ResourceInput[]> {
+    const plan = await planEnvironment(readEnvironment(file), {
+        placeholderSecrets: true,
+        overrides: { "zabbix-ha:sshPrivateKey": TEST_SSH_KEY, ...(pattern ? { "zabbix-ha:pattern": pattern } : {}) },
+    });
+    if (plan.error) {
+        throw plan.error;
+    }
+    return plan.resources.filter(r => r.type !== "pulumi:pulumi:Stack").map(r => ({ type: r.type, name: r.name, props: r.inputs }));
+}
+
+const fixture = (name: string) => path.join(ROOT, "test", "fixtures", name);
+const PROD = path.join(ROOT, "Pulumi.prod.yaml");
+const covered = new Set<string>();
+
+async function violations(policy: Policy, resources: ResourceInput[]): Promise<Violation[]> {
+    covered.add(policy.name);
+    return runPolicy(policy, resources);
+}
+
+const at = (host: string, site: string, address: string) => ({ host, site, address });
+const servers = (patch: Record<string, unknown> = {}): ResourceInput => {
+    const load = { monitoredHosts: 100, items: 10_000, updateIntervalSeconds: 60 };
+    return {
+        type: "zabbix-ha:zabbix:ZabbixServerCluster", name: "zabbix-server",
+        props: {
+            nodes: [{ ...at("zbx-a", "a", "198.18.1.21"), dbHost: "198.18.1.41" }, { ...at("zbx-b", "b", "198.18.2.21"), dbHost: "198.18.2.41" }],
+            failover: "native-ha", failoverDelaySeconds: 30, sizing: { ...sizeServer(load) }, load,
+            agentSettings: { Server: "198.18.1.21,198.18.2.21", ServerActive: "198.18.1.21:10051;198.18.2.21:10051" },
+            ...patch,
+        },
+    };
+};
+const postgres = (patch: Record<string, unknown> = {}): ResourceInput => ({
+    type: "zabbix-ha:postgres:PostgresCluster", name: "zabbix-db",
+    props: { primary: at("db-a", "a", "198.18.1.11"), replicas: [at("db-b", "b", "198.18.2.11")], failover: "manual", replication: "async", ...patch },
+});
+const host = (name: string, site: string, roles: string[]): ResourceInput => ({
+    type: "zabbix-ha:host:Host", name: `${site}-${name}`, props: { host: name, site, address: "198.18.9.9", roles },
+});
+const command = (name: string, create: string, address = "198.18.1.21"): ResourceInput => ({
+    type: "command:remote:Command", name, props: { create, connection: { host: address } },
+});
+const pair = (patch: Record<string, unknown> = {}): ResourceInput => ({
+    type: "zabbix-ha:drbd:DrbdPair", name: "zabbix-pair",
+    props: {
+        nodes: [at("n1", "a", "198.18.1.11"), at("n2", "a", "198.18.1.12")], vip: "198.18.1.100",
+        fencing: { enabled: true, agent: "fence_ipmilan", devices: ["n1", "n2"] }, disk: "/dev/vg0/data", metaDisk: "/dev/vg0/md", ...patch,
+    },
+});
+
+describe("the library's own designs pass every rule they should", () => {
+    test("prod as pattern 5 breaks no rule at all", async () => {
+        const resources = await resourcesOf(PROD);
+        for (const policy of POLICIES) {
+            expect({ policy: policy.name, found: await violations(policy, resources) }).toEqual({ policy: policy.name, found: [] });
+        }
+    }, 30_000);
+
+    test("prod as pattern 3 keeps fencing, a same-site VIP and a dedicated meta-disk", async () => {
+        const resources = await resourcesOf(PROD, "pacemaker");
+        for (const policy of [pacemakerFencing, drbdDedicatedMetaDisk, noVipAcrossSites, dbFailoverWitness, noPlaintextSecrets]) {
+            expect({ policy: policy.name, found: await violations(policy, resources) }).toEqual({ policy: policy.name, found: [] });
+        }
+    }, 30_000);
+});
+
+describe("placement rules", () => {
+    test("ha-nodes-span-sites: both HA nodes in one site", async () => {
+        const found = await violations(haNodesSpanSites, await resourcesOf(fixture("ha-nodes-one-site.yaml")));
+        expect(found).toEqual([expect.objectContaining({ level: "mandatory", message: expect.stringMatching(/all 2 nodes in site osaka/) })]);
+    });
+
+    test("no-vip-across-l3-sites: a pair split across sites, its VIP in a site without L2, a keepalived VIP on two sites", async () => {
+        const found = await violations(noVipAcrossSites, await resourcesOf(fixture("pair-split-across-sites.yaml")));
+        expect(found.map(v => v.message)).toEqual([
+            expect.stringMatching(/members in sites tokyo and osaka/),
+            expect.stringMatching(/site tokyo, which has no L2 segment/),
+        ]);
+        const keepalived = "vrrp_instance VI_1 {\n  virtual_ipaddress {\n    198.18.1.200/24\n  }\n}";
+        const hosts = [
+            { type: "zabbix-ha:host:Host", name: "a-h1", props: { host: "h1", site: "a", address: "198.18.1.21", roles: ["lb"] } },
+            { type: "zabbix-ha:host:Host", name: "b-h2", props: { host: "h2", site: "b", address: "198.18.2.21", roles: ["lb"] } },
+        ];
+        const spanning = await violations(noVipAcrossSites, [...hosts, command("ka-a", keepalived, "198.18.1.21"), command("ka-b", keepalived, "198.18.2.21")]);
+        expect(spanning.map(v => v.message)).toEqual([expect.stringMatching(/keepalived VIP 198\.18\.1\.200 is configured on hosts in sites a and b/)]);
+        expect(await violations(noVipAcrossSites, [...hosts, command("ka-a", keepalived, "198.18.1.21")])).toEqual([]);
+    });
+
+    test("db-replicas-in-other-sites: a replica beside its primary", async () => {
+        expect(await violations(replicasInOtherSites, [postgres()])).toEqual([]);
+        const found = await violations(replicasInOtherSites, [postgres({ replicas: [at("db-a2", "a", "198.18.1.12")] })]);
+        expect(found).toEqual([expect.objectContaining({ message: expect.stringMatching(/Replica db-a2 .* site a, the primary's/) })]);
+    });
+
+    test("site-load-balancer: frontends without a load balancer, a fixed DB address, a pgsql-check", async () => {
+        const pacemaker = await violations(siteLoadBalancers, await resourcesOf(PROD, "pacemaker"));
+        expect(pacemaker.map(v => v.message)).toEqual([
+            expect.stringMatching(/Site tokyo has frontend tyo-db1 but no load balancer/),
+            expect.stringMatching(/Site tokyo has frontend tyo-zbx1 but no load balancer/),
+        ]);
+        const fixed = await violations(siteLoadBalancers, [postgres(), servers({ nodes: [{ ...at("zbx-a", "a", "198.18.1.21"), dbHost: "198.18.1.11" }] })]);
+        expect(fixed.map(v => v.message)).toEqual([expect.stringMatching(/zbx-a reaches the DB at 198\.18\.1\.11 \(db-a\), a fixed DB host/)]);
+        const pgsqlCheck = "listen postgres_primary\n    mode tcp\n    option pgsql-check user zabbix\n    server db-a 198.18.1.11:5432 check\n";
+        expect(await violations(siteLoadBalancers, [command("lb-haproxy", pgsqlCheck)])).toEqual([
+            expect.objectContaining({ message: expect.stringMatching(/does not use the pg_is_in_recovery\(\) external check/) }),
+        ]);
+        const lb = { type: "zabbix-ha:loadbalancer:SiteLoadBalancer", name: "a-lb", props: { site: "a", host: "lb-a", address: "198.18.1.41", dbRouting: "none", dbServers: ["db-a"] } };
+        expect((await violations(siteLoadBalancers, [lb])).map(v => v.message)).toEqual([expect.stringMatching(/routes its DB port without asking pg_is_in_recovery/)]);
+    }, 30_000);
+
+    test("db-failover-witness: automatic failover between two sites needs a witness in a third", async () => {
+        expect(await violations(dbFailoverWitness, [postgres()])).toEqual([]);
+        const automatic = postgres({ failover: "patroni" });
+        expect((await violations(dbFailoverWitness, [automatic])).map(v => v.message)).toEqual([expect.stringMatching(/no witness in a third site/)]);
+        expect(await violations(dbFailoverWitness, [automatic, host("wit-1", "c", ["witness"])])).toEqual([]);
+        expect((await violations(dbFailoverWitness, [postgres({ failover: undefined })])).map(v => v.message)).toEqual([expect.stringMatching(/does not declare how its DB fails over/)]);
+        const split = await violations(dbFailoverWitness, await resourcesOf(fixture("pair-split-across-sites.yaml")));
+        expect(split.map(v => v.message)).toContainEqual(expect.stringMatching(/fails over automatically \(cluster-manager\) between sites tokyo and osaka/));
+    });
+});
+
+describe("Zabbix server rules", () => {
+    test("failover-delay-range", async () => {
+        expect(await violations(failoverDelayRange, [servers()])).toEqual([]);
+        expect(await violations(failoverDelayRange, [servers({ failoverDelaySeconds: 5 })])).toEqual([expect.objectContaining({ level: "mandatory" })]);
+        expect(await violations(failoverDelayRange, [servers({ failoverDelaySeconds: 901 })])).toHaveLength(1);
+    });
+
+    test("failover-delay-short is advisory above 60 s", async () => {
+        expect(await violations(failoverDelayAdvisory, [servers({ failoverDelaySeconds: 60 })])).toEqual([]);
+        const found = await violations(failoverDelayAdvisory, await resourcesOf(fixture("slow-failover-small-hosts.yaml")));
+        expect(found).toEqual([expect.objectContaining({ level: "advisory", message: expect.stringMatching(/Failover delay 300 s/) })]);
+    });
+
+    test("agent-server-lists: the nodes of one cluster joined by ',' in settings or a sent agent config", async () => {
+        expect(await violations(agentServerLists, [servers()])).toEqual([]);
+        const comma = servers({ agentSettings: { Server: "198.18.1.21,198.18.2.21", ServerActive: "198.18.1.21:10051,198.18.2.21:10051" } });
+        expect(await violations(agentServerLists, [comma])).toHaveLength(1);
+        const sent = command("agent", "cat > /etc/zabbix/zabbix_agentd.d/server.conf <<'EOF'\nServerActive=198.18.1.21,198.18.2.21\nEOF");
+        expect((await violations(agentServerLists, [servers(), sent])).map(v => v.message)).toEqual([expect.stringMatching(/the agent configuration sent by agent/)]);
+        // Two separate installations may well be listed with ",".
+        expect(await violations(agentServerLists, [servers(), command("agent", "ServerActive=198.18.1.21;198.18.2.21,203.0.113.5")])).toEqual([]);
+    });
+
+    test("sizing-fits-load", async () => {
+        expect(await violations(sizingFitsLoad, [servers()])).toEqual([]);
+        const undersized = servers({ sizing: { ...sizeServer({ monitoredHosts: 100, items: 10_000, updateIntervalSeconds: 60 }), cacheSizeMiB: 8 } });
+        expect((await violations(sizingFitsLoad, [undersized])).map(v => v.message)).toEqual([expect.stringMatching(/cacheSizeMiB 8 < 64/)]);
+    });
+
+    test("server-host-hardware is advisory and only judges hosts whose size is known", async () => {
+        const found = await violations(serverHostHardware, await resourcesOf(fixture("slow-failover-small-hosts.yaml")));
+        expect(found).toEqual([expect.objectContaining({ level: "advisory", message: expect.stringMatching(/^tyo-1 has 2 cores and 4 GiB; Zabbix's large tier/) })]);
+    });
+});
+
+describe("secrets", () => {
+    test.each([
+        ["a password assignment", "PGPASSWORD=hunter2hunter2 psql -c 'select 1'"],
+        ["a private key", "cat > /root/.ssh/id <<EOF\n-----BEGIN OPENSSH PRIVATE KEY-----\nabc\nEOF"],
+        ["a DB password setting", "cat > /etc/zabbix/x.conf <<EOF\nDBPassword=plainpassword\nEOF"],
+        ["an SQL password literal", "psql -c \"ALTER ROLE zabbix PASSWORD 'plainpassword'\""],
+    ])("no-plaintext-secrets catches %s", async (_what, create) => {
+        expect(await violations(noPlaintextSecrets, [command("step", create)])).toHaveLength(1);
+    });
+
+    test("no-plaintext-secrets accepts references to secrets read from stdin", async () => {
+        const create = "IFS= read -r PW\nPGPASSWORD=\"$PW\"\nexport PGPASSWORD\npsql -c \"ALTER ROLE x PASSWORD '$PW'\"";
+        expect(await violations(noPlaintextSecrets, [command("step", create)])).toEqual([]);
+    });
+
+    test("random-password-length", async () => {
+        const password = (length: number): ResourceInput => ({ type: "random:index/randomPassword:RandomPassword", name: "pw", props: { length } });
+        expect(await violations(randomPasswordLength, [password(32)])).toEqual([]);
+        expect(await violations(randomPasswordLength, [password(12)])).toEqual([expect.objectContaining({ message: "pw generates 12 characters; use at least 20." })]);
+    });
+});
+
+describe("the pair's rules", () => {
+    test("pacemaker-fencing", async () => {
+        expect(await violations(pacemakerFencing, [pair()])).toEqual([]);
+        expect(await violations(pacemakerFencing, [pair({ fencing: { enabled: false, agent: "fence_ipmilan", devices: [] } })])).toHaveLength(1);
+        const oneDevice = await violations(pacemakerFencing, [pair({ fencing: { enabled: true, agent: "fence_ipmilan", devices: ["n1"] } })]);
+        expect(oneDevice.map(v => v.message)).toEqual([expect.stringMatching(/n2 has no fence device/)]);
+    });
+
+    test("drbd-dedicated-meta-disk is advisory", async () => {
+        expect(await violations(drbdDedicatedMetaDisk, [pair()])).toEqual([]);
+        expect(await violations(drbdDedicatedMetaDisk, [pair({ metaDisk: "internal" })])).toEqual([expect.objectContaining({ level: "advisory" })]);
+    });
+});
+
+afterAll(() => {
+    // Every rule of the pack has been run against a violating case above.
+    expect([...covered].sort()).toEqual(POLICIES.map(p => p.name).sort());
+});
