@@ -40,7 +40,8 @@ export function readZabbix(r: Reader, value: unknown, sites: readonly SiteConfig
             }
         }));
     }
-    const listenPort = r.integer(node, "listenPort", "zabbix", 10051, 1, 65535);
+    // zabbix_server accepts ListenPort from 1024 to 32767 only.
+    const listenPort = r.integer(node, "listenPort", "zabbix", 10051, 1024, 32767);
     if (!ZABBIX_VERSIONS.includes(version) || !packageSource || listenPort === undefined) {
         return undefined;
     }

@@ -2,8 +2,7 @@ import * as command from "@pulumi/command";
 import * as postgresql from "@pulumi/postgresql";
 import * as pulumi from "@pulumi/pulumi";
 import { DatabaseTopology } from "../analysis/topology";
-import { schemaStep } from "./steps";
-import { SchemaLoader } from "./PostgresCluster";
+import { SchemaLoader, loadSchema } from "./PostgresCluster";
 
 /**
  * ManagedDatabaseArgs describe a PostgreSQL endpoint that a cloud provider runs across zones.
@@ -67,18 +66,7 @@ export class ManagedDatabase extends pulumi.ComponentResource {
             objectType: "schema",
             privileges: ["USAGE", "CREATE"],
         }, viaProvider);
-        const loader = args.schema;
-        this.schemaLoaded = loader.host.step(`${name}-schema`, {
-            script: schemaStep({
-                dbHost: loader.dbHost,
-                dbPort: loader.dbPort,
-                dbName: args.dbName,
-                dbUser: args.dbUser,
-                passwordVariable: "ZABBIX_DB_PASSWORD",
-                schemaFiles: loader.files,
-            }),
-            secrets: [{ variable: "ZABBIX_DB_PASSWORD", value: args.dbPassword }],
-        }, { parent: this, dependsOn: [database, role, grant, ...(loader.after ?? [])] });
+        this.schemaLoaded = loadSchema(this, name, args.schema, args.dbName, args.dbUser, args.dbPassword, [database, role, grant]);
         const zone = (site: string) => ({ host: `managed-postgresql@${site}`, site });
         this.topology = {
             primary: zone(args.zones[0]),

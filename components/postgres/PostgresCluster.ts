@@ -32,6 +32,24 @@ export interface SchemaLoader {
     readonly after?: readonly pulumi.Resource[];
 }
 
+/** The step that loads the Zabbix schema once, through the loader's DB path, as the zabbix role. */
+export function loadSchema(
+    parent: pulumi.Resource, name: string, loader: SchemaLoader, dbName: string, dbUser: string,
+    password: pulumi.Input<string>, after: readonly pulumi.Resource[],
+): command.remote.Command {
+    return loader.host.step(`${name}-schema`, {
+        script: schemaStep({
+            dbHost: loader.dbHost,
+            dbPort: loader.dbPort,
+            dbName,
+            dbUser,
+            passwordVariable: "ZABBIX_DB_PASSWORD",
+            schemaFiles: loader.files,
+        }),
+        secrets: [{ variable: "ZABBIX_DB_PASSWORD", value: password }],
+    }, { parent, dependsOn: [...after, ...(loader.after ?? [])] });
+}
+
 /**
  * PostgresClusterArgs describe the Zabbix database: a primary in one site, replicas in others.
  */
@@ -239,18 +257,7 @@ export class PostgresCluster extends pulumi.ComponentResource {
             }, { ...parent, dependsOn: [this.primaryReady, ...Object.values(streaming)] });
         }
 
-        const loader = args.schema;
-        this.schemaLoaded = loader.host.step(`${name}-schema`, {
-            script: schemaStep({
-                dbHost: loader.dbHost,
-                dbPort: loader.dbPort,
-                dbName: args.dbName,
-                dbUser: args.dbUser,
-                passwordVariable: "ZABBIX_DB_PASSWORD",
-                schemaFiles: loader.files,
-            }),
-            secrets: [{ variable: "ZABBIX_DB_PASSWORD", value: args.passwords.zabbix }],
-        }, { ...parent, dependsOn: [this.database, zabbixRole, ...grants, ...(loader.after ?? [])] });
+        this.schemaLoaded = loadSchema(this, name, args.schema, args.dbName, args.dbUser, args.passwords.zabbix, [this.database, zabbixRole, ...grants]);
 
         const placement = (h: Host) => ({ host: h.config.name, site: h.config.site });
         this.topology = peer

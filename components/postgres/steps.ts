@@ -239,7 +239,8 @@ if [ "$(zha_zabbix_sql -c "select to_regclass('public.dbversion') is not null")"
 else
   # The files as positional parameters: a for loop over a single quoted name reads as a mistake to shellcheck.
   set -- ${files}
-  for zha_f in "$@"; do [ -r "$zha_f" ] || { echo "missing schema file $zha_f: is the Zabbix server package installed?" >&2; exit 1; }; done
+  # sh has no pipefail: prove every file reads whole before piping them, so a broken one cannot load half.
+  for zha_f in "$@"; do gzip -t "$zha_f" || { echo "missing or damaged schema file $zha_f: is the Zabbix server package installed?" >&2; exit 1; }; done
   echo "loading the Zabbix schema"
   for zha_f in "$@"; do zcat "$zha_f"; done | zha_zabbix_sql --single-transaction -f - >/dev/null
 fi`,

@@ -2,7 +2,7 @@ import { hostsWithRole, serviceSites } from "../../components/config";
 import { ConfigSync } from "../../components/zabbix";
 import { PatternModule } from "./types";
 import { buildSites, stackTopology } from "./common";
-import { perSiteInstances } from "./standalone";
+import { PER_SITE_REQUIREMENTS, perSiteInstances } from "./standalone";
 
 /**
  * Pattern 2: a complete Zabbix per site, and the configuration of one designated site copied to
@@ -12,13 +12,7 @@ export const activeActive: PatternModule = {
     id: 2,
     name: "active-active",
     summary: "a complete Zabbix per site with configuration copied from one site through the API; paid per site",
-    requirements: {
-        minSites: 2,
-        requiredRoles: ["db", "zabbix-server", "frontend", "lb"],
-        rolesInEverySite: ["db", "zabbix-server", "frontend", "lb"],
-        selfRunDatabase: true,
-        sections: ["configSync"],
-    },
+    requirements: { ...PER_SITE_REQUIREMENTS, sections: ["configSync"] },
     deploy(config, secrets) {
         const sync = config.configSync!;
         const runner = hostsWithRole(config, "zabbix-server").find(h => h.site === sync.sourceSite)!;

@@ -58,6 +58,32 @@ export interface BuiltInstance {
 
 const placement = (h: PlacedHost) => ({ host: h.name, site: h.site });
 
+/** The settings of the server nodes that every pattern takes from the config as they are. */
+export function serverSettings(config: StackConfig, dbPassword: pulumi.Input<string>) {
+    return {
+        listenPort: config.zabbix.listenPort,
+        dbName: config.db.name,
+        dbUser: config.db.user,
+        dbPassword,
+        failoverDelaySeconds: config.failoverDelaySeconds,
+        sizing: sizeServer(config.load),
+        load: config.load,
+        packageSource: config.zabbix.packageSource,
+    };
+}
+
+/** The settings of the frontends that every pattern takes from the config as they are. */
+export function frontendSettings(config: StackConfig, dbPassword: pulumi.Input<string>) {
+    return {
+        dbName: config.db.name,
+        dbUser: config.db.user,
+        dbPassword,
+        port: config.frontend.port,
+        timezone: config.frontend.timezone,
+        packageSource: config.zabbix.packageSource,
+    };
+}
+
 /**
  * One complete Zabbix over the given sites: a load balancer per site (the UI, and the DB port that
  * follows the primary), the database, one server node per zabbix-server host, the frontends.
@@ -138,26 +164,14 @@ export function buildInstance(config: StackConfig, hosts: ReadonlyMap<string, Ho
     }
 
     const cluster = new ZabbixServerCluster(`${scope.prefix}zabbix-server`, {
+        ...serverSettings(config, passwords.zabbix),
         nodes: servers.map(s => ({ host: host(s.name), ...dbPath(s.site) })),
-        listenPort: config.zabbix.listenPort,
-        dbName: config.db.name,
-        dbUser: config.db.user,
-        dbPassword: passwords.zabbix,
-        failoverDelaySeconds: config.failoverDelaySeconds,
-        sizing,
-        load: config.load,
-        packageSource: config.zabbix.packageSource,
         after: [database.schemaLoaded],
     });
     const builtFrontends = frontends.map(f => new Frontend(`${f.name}-frontend`, {
+        ...frontendSettings(config, passwords.zabbix),
         host: host(f.name),
         ...dbPath(f.site),
-        dbName: config.db.name,
-        dbUser: config.db.user,
-        dbPassword: passwords.zabbix,
-        port: config.frontend.port,
-        timezone: config.frontend.timezone,
-        packageSource: config.zabbix.packageSource,
         after: [...Object.values(cluster.nodes), siteLb(f.site).configured],
     }));
 

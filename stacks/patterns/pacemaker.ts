@@ -6,7 +6,7 @@ import { PostgresCluster, createDbPasswords, hbaRules } from "../../components/p
 import { postgresMaxConnections, sizeServer } from "../../components/sizing";
 import { Frontend, ZabbixServerCluster } from "../../components/zabbix";
 import { PatternModule } from "./types";
-import { buildSites, stackTopology } from "./common";
+import { buildSites, frontendSettings, serverSettings, stackTopology } from "./common";
 
 /** What every node of the pair runs: Pacemaker starts DB, server and web on one node at a time. */
 const PAIR_ROLES: readonly Role[] = ["db", "zabbix-server", "frontend"];
@@ -66,30 +66,18 @@ export const pacemaker: PatternModule = {
             startAfter: [pair.configured],
         });
         const servers = new ZabbixServerCluster("zabbix-server", {
+            ...serverSettings(config, passwords.zabbix),
             nodes: [first, second].map(host => ({ host, dbHost: drbd.vip, dbPort: config.db.port })),
-            listenPort: config.zabbix.listenPort,
-            dbName: config.db.name,
-            dbUser: config.db.user,
-            dbPassword: passwords.zabbix,
-            failoverDelaySeconds: config.failoverDelaySeconds,
-            sizing,
-            load: config.load,
             agentAddress: drbd.vip,
-            packageSource: config.zabbix.packageSource,
             after: [db.schemaLoaded],
             runBy: "cluster-manager",
         });
         for (const host of [first, second]) {
             new Frontend(`${host.config.name}-frontend`, {
+                ...frontendSettings(config, passwords.zabbix),
                 host,
                 dbHost: drbd.vip,
                 dbPort: config.db.port,
-                dbName: config.db.name,
-                dbUser: config.db.user,
-                dbPassword: passwords.zabbix,
-                port: config.frontend.port,
-                timezone: config.frontend.timezone,
-                packageSource: config.zabbix.packageSource,
                 after: Object.values(servers.nodes),
                 runBy: "cluster-manager",
             });

@@ -12,6 +12,14 @@ export function perSiteInstances(config: Parameters<PatternModule["deploy"]>[0],
     }));
 }
 
+/** A complete Zabbix in every site (but witness sites): patterns 1 and 2. */
+export const PER_SITE_REQUIREMENTS = {
+    minSites: 2,
+    requiredRoles: ["db", "zabbix-server", "frontend", "lb"],
+    rolesInEverySite: ["db", "zabbix-server", "frontend", "lb"],
+    selfRunDatabase: true,
+} as const;
+
 /**
  * Pattern 1: a complete Zabbix (server, DB, frontend) per site, each behind its site's load
  * balancer. Nothing fails over; every site monitors everything, so data and alerts are duplicated.
@@ -20,12 +28,7 @@ export const standalone: PatternModule = {
     id: 1,
     name: "standalone",
     summary: "a complete Zabbix per site; no failover; duplicated data and alerts, double management",
-    requirements: {
-        minSites: 2,
-        requiredRoles: ["db", "zabbix-server", "frontend", "lb"],
-        rolesInEverySite: ["db", "zabbix-server", "frontend", "lb"],
-        selfRunDatabase: true,
-    },
+    requirements: PER_SITE_REQUIREMENTS,
     deploy(config, secrets) {
         const hosts = buildSites(config, secrets.sshPrivateKey);
         const instances = perSiteInstances(config, hosts);

@@ -4,7 +4,7 @@
  * loader. Then nginx and php-fpm run with the rendered site and pool and serve a PHP page.
  */
 import { existsSync, readFileSync } from "fs";
-import { copyFile, mkdir } from "fs/promises";
+import { chown, copyFile, mkdir } from "fs/promises";
 import * as http from "http";
 import * as path from "path";
 import { renderNginxSite, renderPhpFpmPool, renderZabbixConfPhp } from "../../components/zabbix/render";
@@ -131,7 +131,7 @@ describe("zabbix.conf.php", () => {
         const web = userInfo(WEB_USER);
         passwordFile = await putFile(path.join(dir, "web-db-password"), `${dbPassword}\n`, 0o640);
         confFile = await putFile(path.join(dir, "zabbix.conf.php"), confPhp(passwordFile), 0o640);
-        await run("chown", [`root:${web.gid}`, passwordFile, confFile]);
+        await Promise.all([passwordFile, confFile].map(file => chown(file, 0, web.gid)));
     });
 
     test("php -l finds no syntax error", async () => {

@@ -21,7 +21,7 @@ const ROOT = path.resolve(__dirname, "../..");
  * The script inside a step's command: `sh -c '<script>'`, behind `sudo -n ` for a non-root user,
  * single-quoted the sh way (a `'` inside written as `'\''`).
  */
-export function scriptOf(create: string): string {
+function scriptOf(create: string): string {
     const match = /^(?:sudo -n )?sh -c '((?:[^']|'\\'')*)'$/s.exec(create);
     if (!match) {
         throw new Error(`not a quoted "sh -c" command: ${create.slice(0, 80)}...`);
