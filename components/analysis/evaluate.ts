@@ -120,6 +120,11 @@ function databaseAfter(instance: InstanceTopology, world: World, t: Timings, pla
     if (primaryOk) {
         return { writable: db.primary, seconds: 0, moved: false, manual: false };
     }
+    // A fallback pair in the primary's site takes over first, once the failed node is fenced.
+    const pair = db.pair;
+    if (pair && pair.fencing && world.dbProcessUp(pair.peer) && pair.peer.site !== plannedSite && !world.siteDark(db.primary.site)) {
+        return { writable: pair.peer, seconds: t.clusterManagerFailoverSeconds, moved: true, manual: false };
+    }
     const candidates = db.standbys.filter(s => world.dbProcessUp(s) && s.site !== plannedSite);
     // Planned work moves the primary first when the topology allows a switchover at all.
     if (plannedSite !== undefined && world.dbProcessUp(db.primary) && candidates.length > 0 && db.failover !== "none") {
@@ -167,7 +172,8 @@ function evaluateInstance(instance: InstanceTopology, world: World, t: Timings, 
     const risks: string[] = [];
     const db = databaseAfter(instance, world, t, plannedSite);
     // A planned switchover stops the old primary cleanly first, so its last commits reach the replica.
-    if (db.moved && instance.database.replication === "async" && plannedSite === undefined) {
+    const toPairPeer = db.writable !== undefined && db.writable === instance.database.pair?.peer;
+    if (db.moved && instance.database.replication === "async" && plannedSite === undefined && !toPairPeer) {
         risks.push("commits not yet streamed to the replica (async)");
     }
 

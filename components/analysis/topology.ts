@@ -26,6 +26,8 @@ export interface DatabaseTopology {
     readonly standbys: readonly Placement[];
     readonly failover: DbFailover;
     readonly replication: ReplicationKind;
+    /** A DRBD fallback pair for the primary in its own site: a cluster manager moves it to the peer first. */
+    readonly pair?: { readonly peer: Placement; readonly fencing: boolean };
 }
 
 /** A cluster manager (Pacemaker) that moves DB, server and web together between two nodes. */

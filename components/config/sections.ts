@@ -62,7 +62,7 @@ export function readFailoverDelay(r: Reader, value: unknown): number | undefined
 }
 
 export function readDb(r: Reader, value: unknown, sites: readonly SiteConfig[], selfRun: boolean): DbConfig | undefined {
-    const node = r.object(value, "db", ["primarySite", "replication", "port", "name", "user", "adminNetwork"]);
+    const node = r.object(value, "db", ["primarySite", "replication", "port", "name", "user", "adminNetwork", "fallbackPair"]);
     if (!node) {
         return undefined;
     }
@@ -70,13 +70,6 @@ export function readDb(r: Reader, value: unknown, sites: readonly SiteConfig[], 
     if (selfRun && sites.length > 0 && dbSites.length === 0) {
         r.problem("sites", "no host has the db role; the Zabbix database needs one");
     }
-    sites.forEach((site, i) => {
-        const dbHosts = site.hosts.filter(host => host.roles.includes("db"));
-        if (dbHosts.length > 1) {
-            r.problem(`sites[${i}].hosts`, `site "${site.name}" has ${dbHosts.length} db hosts (${dbHosts.map(h => h.name).join(", ")}); `
-                + "a site holds one DB host, and replicas live in other sites");
-        }
-    });
     const primarySite = r.string(node, "primarySite", "db", dbSites[0]?.name ?? sites[0]?.name ?? "");
     if (primarySite && selfRun) {
         const site = sites.find(s => s.name === primarySite);
@@ -103,10 +96,11 @@ export function readDb(r: Reader, value: unknown, sites: readonly SiteConfig[], 
     if (adminNetwork !== undefined && adminProblem) {
         r.problem("db.adminNetwork", adminProblem);
     }
-    if (!primarySite || !replication || port === undefined || !name || !user || adminProblem) {
+    const fallbackPair = r.boolean(node, "fallbackPair", "db", false);
+    if (!primarySite || !replication || port === undefined || !name || !user || adminProblem || fallbackPair === undefined) {
         return undefined;
     }
-    return { primarySite, replication, port, name, user, adminNetwork: adminNetwork! };
+    return { primarySite, replication, port, name, user, adminNetwork: adminNetwork!, fallbackPair };
 }
 
 export function readLoadBalancer(r: Reader, value: unknown): LoadBalancerConfig | undefined {

@@ -67,6 +67,11 @@ export interface DbConfig {
     readonly name: string;
     readonly user: string;
     /**
+     * Pattern 5: the primary site's DB is a DRBD + Pacemaker pair (the `drbd` section) behind a VIP on
+     * its L2 segment, so a DB host's crash fails over inside the site; other sites still replicate.
+     */
+    readonly fallbackPair: boolean;
+    /**
      * The network `pulumi up` runs from. The PostgreSQL provider connects from there, through the
      * primary site's load balancer, to create roles and the database; the load balancer and hba admit it.
      */

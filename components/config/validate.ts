@@ -8,7 +8,7 @@ import { readCloud, readConfigSync, readDrbd, readModel } from "./patternSection
 import { ConfigError, ConfigProblem, Reader, describe } from "./reader";
 import { LABEL, readDb, readFailoverDelay, readFrontend, readLoad, readLoadBalancer, readZabbix } from "./sections";
 import {
-    DbConfig, FrontendConfig, HostConfig, LoadBalancerConfig, OS_FAMILIES, OsFamily, ROLES, Role, SiteConfig, StackConfig, ZabbixConfig, isWitnessSite,
+    DbConfig, DrbdConfig, FrontendConfig, HostConfig, LoadBalancerConfig, OS_FAMILIES, OsFamily, ROLES, Role, SiteConfig, StackConfig, ZabbixConfig, isWitnessSite,
 } from "./types";
 
 /** Raw configuration keys of the `zabbix-ha` namespace, as parsed from YAML or `pulumi config`. */
@@ -59,7 +59,18 @@ export function validateStackConfig(raw: RawStackConfig, options: ValidationOpti
     const loadBalancer = readLoadBalancer(r, top.loadBalancer);
     const frontend = readFrontend(r, top.frontend);
     const load = readLoad(r, top.load);
-    const drbd = readDrbd(r, top.drbd, sites, sections.has("drbd"));
+    const drbd = readDrbd(r, top.drbd, sites, sections.has("drbd") || db?.fallbackPair === true);
+    checkDbHostsPerSite(r, sites, db?.fallbackPair ? drbd : undefined);
+    if (db?.fallbackPair && drbd) {
+        if (drbd.site !== db.primarySite) {
+            r.problem("db.fallbackPair", `the fallback pair is in site "${drbd.site}" but db.primarySite is "${db.primarySite}": the pair holds the primary`);
+        }
+        drbd.nodes.forEach((name, i) => {
+            if (!sites.some(s => s.hosts.some(h => h.name === name && h.roles.includes("db")))) {
+                r.problem(`drbd.nodes[${i}]`, `${name} needs the db role to be half of the DB's fallback pair`);
+            }
+        });
+    }
     const configSync = sections.has("configSync") ? readConfigSync(r, top.configSync, sites, db?.primarySite) : undefined;
     if (sections.has("configSync") && !options.secrets.zabbixApiPassword) {
         r.problem("zabbixApiPassword", "is required by this pattern: the Zabbix API password of configSync.apiUser on every site (pulumi config set --secret)");
@@ -209,6 +220,17 @@ function readRoles(r: Reader, value: unknown, path: string): Role[] | undefined 
         }
     });
     return ok ? (value as Role[]) : undefined;
+}
+
+/** One DB host per site (replicas live in other sites), except the two nodes of a fallback pair. */
+function checkDbHostsPerSite(r: Reader, sites: readonly SiteConfig[], pair: DrbdConfig | undefined): void {
+    sites.forEach((site, i) => {
+        const dbHosts = site.hosts.filter(host => host.roles.includes("db") && !(pair?.site === site.name && pair.nodes.slice(1).includes(host.name)));
+        if (dbHosts.length > 1) {
+            r.problem(`sites[${i}].hosts`, `site "${site.name}" has ${dbHosts.length} db hosts (${dbHosts.map(h => h.name).join(", ")}); `
+                + "a site holds one DB host, and replicas live in other sites (or two, as the db.fallbackPair)");
+        }
+    });
 }
 
 /** Services that reach the database or the UI go through their own site's load balancer. */

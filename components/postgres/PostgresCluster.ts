@@ -63,8 +63,11 @@ export interface PostgresClusterArgs {
      * PostgreSQL on one node of the pair at a time. Excludes replicas.
      */
     readonly pairPeer?: Host;
-    /** For a pair: where the shared filesystem mounts (the data directory's parent) and Pacemaker's DB resource id. */
-    readonly pairStorage?: { readonly mountPoint: string; readonly dbResource: string };
+    /**
+     * For a pair: where the shared filesystem mounts (the data directory's parent), Pacemaker's DB
+     * resource id, and the VIP that follows the pair's running node (replicas stream from it).
+     */
+    readonly pairStorage?: { readonly mountPoint: string; readonly dbResource: string; readonly vip: string };
     /** PostgreSQL's port on the DB hosts. */
     readonly port: number;
     /** Zabbix database and owner role names. */
@@ -112,21 +115,20 @@ export class PostgresCluster extends pulumi.ComponentResource {
             replicas: args.replicas.map(fact),
             ...(args.pairPeer ? { pairPeer: fact(args.pairPeer) } : {}),
             // Streaming replicas are promoted by changing db.primarySite: the failover is manual, and says so.
-            failover: args.pairPeer ? "cluster-manager" : "manual",
-            replication: args.pairPeer ? "block-sync" : args.replication,
+            // Across sites a replica is promoted by changing db.primarySite: manual, and declared so.
+            failover: args.pairPeer && args.replicas.length === 0 ? "cluster-manager" : "manual",
+            replication: args.pairPeer && args.replicas.length === 0 ? "block-sync" : args.replication,
         }, opts);
         const parent = { parent: this };
+        const peer = args.pairPeer;
+        const inPair = (host: Host) => peer !== undefined && (host === peer || host === args.primary);
         const files = (host: Host): DbHostFiles => ({
             platform: platformFor(host.config.os),
             port: args.port,
-            conf: { listenAddresses: ["localhost", host.config.address], port: args.port, maxConnections: args.maxConnections },
+            // A pair's node must also answer on the VIP, which only the running node holds: listen on all, hba decides.
+            conf: { listenAddresses: inPair(host) ? ["*"] : ["localhost", host.config.address], port: args.port, maxConnections: args.maxConnections },
             hba: args.hbaRules,
         });
-        const peer = args.pairPeer;
-        if (peer && args.replicas.length > 0) {
-            throw new Error(`${name}: a DRBD pair's database has no streaming replicas`);
-        }
-        const runBy = peer ? "cluster-manager" : "systemd";
         const all = [args.primary, ...args.replicas, ...(peer ? [peer] : [])];
         const replicationSecret = [{ variable: "REPLICATION_PASSWORD", value: args.passwords.replication }];
         const roleSecrets = [
@@ -135,9 +137,9 @@ export class PostgresCluster extends pulumi.ComponentResource {
         ];
 
         const configured = new Map(all.map(host => [host, host.step(`${name}-${host.config.name}-config`, {
-            script: configStep(files(host), runBy),
+            script: configStep(files(host), inPair(host) ? "cluster-manager" : "systemd"),
             secrets: replicationSecret,
-        }, { ...parent, dependsOn: [...(args.startAfter ?? [])] })]));
+        }, { ...parent, dependsOn: inPair(host) ? [...(args.startAfter ?? [])] : [] })]));
         const stoodDown = args.replicas.map(host => host.step(`${name}-${host.config.name}-stand-down`, {
             script: standDownStep(files(host)),
         }, { ...parent, dependsOn: [configured.get(host)!] }));
@@ -235,7 +237,8 @@ export class PostgresCluster extends pulumi.ComponentResource {
                     ...files(host),
                     roleConf: {
                         role: "replica",
-                        primaryAddress: args.primary.config.address,
+                        // With a pair, the VIP leads to whichever node runs PostgreSQL.
+                        primaryAddress: args.pairStorage?.vip ?? args.primary.config.address,
                         primaryPort: args.port,
                         replicationUser: REPLICATION_ROLE,
                         applicationName: host.config.name,
@@ -260,7 +263,12 @@ export class PostgresCluster extends pulumi.ComponentResource {
         this.schemaLoaded = loadSchema(this, name, args.schema, args.dbName, args.dbUser, args.passwords.zabbix, [this.database, zabbixRole, ...grants]);
 
         const placement = (h: Host) => ({ host: h.config.name, site: h.config.site });
-        this.topology = peer
+        this.topology = peer && args.replicas.length > 0
+            ? {
+                primary: placement(args.primary), standbys: args.replicas.map(placement), failover: "manual", replication: args.replication,
+                pair: { peer: placement(peer), fencing: true },
+            }
+            : peer
             ? { primary: placement(args.primary), standbys: [placement(peer)], failover: "cluster-manager", replication: "block-sync" }
             : { primary: placement(args.primary), standbys: args.replicas.map(placement), failover: "manual", replication: args.replication };
         this.registerOutputs({

@@ -35,8 +35,19 @@ export function buildSites(config: StackConfig, sshPrivateKey: pulumi.Input<stri
 
 /** Where an instance's database comes from. */
 export type DatabaseChoice =
-    | { readonly kind: "self-run"; readonly primarySite: string }
+    | { readonly kind: "self-run"; readonly primarySite: string; readonly pair?: FallbackPair }
     | { readonly kind: "managed"; readonly endpoint: CloudConfig["database"]; readonly adminPassword: pulumi.Input<string> };
+
+/** Pattern 5's optional DRBD pair that holds the primary inside its site, behind a VIP. */
+export interface FallbackPair {
+    /** The pair's nodes, the first preferred (and planned as the primary). */
+    readonly nodes: readonly [string, string];
+    readonly vip: string;
+    readonly mountPoint: string;
+    readonly dbResource: string;
+    /** The pair's CIB step: PostgreSQL runs on the pair only after it. */
+    readonly ready: pulumi.Resource;
+}
 
 export interface InstanceScope {
     /** Prefix of the instance-wide components' names ("" for a stack's only instance). */
@@ -93,7 +104,13 @@ export function buildInstance(config: StackConfig, hosts: ReadonlyMap<string, Ho
     const host = (name: string) => hosts.get(name)!;
     const backend = (port: number) => (h: PlacedHost): Backend => ({ name: h.name, address: h.address, port });
     const selfRun = scope.database.kind === "self-run";
+    const pair = scope.database.kind === "self-run" ? scope.database.pair : undefined;
     const dbHosts = selfRun ? hostsWithRole(config, "db").filter(inScope) : [];
+    // The load balancers reach a fallback pair through its VIP, the other DB hosts directly.
+    const dbBackends = [
+        ...(pair ? [{ name: "db-pair-vip", address: pair.vip, port: config.db.port }] : []),
+        ...dbHosts.filter(h => !pair?.nodes.includes(h.name)).map(backend(config.db.port)),
+    ];
     const frontends = hostsWithRole(config, "frontend").filter(inScope);
     const servers = hostsWithRole(config, "zabbix-server").filter(inScope);
     const lbHosts = hostsWithRole(config, "lb").filter(inScope);
@@ -107,7 +124,7 @@ export function buildInstance(config: StackConfig, hosts: ReadonlyMap<string, Ho
             localFrontends: frontends.filter(f => f.site === lb.site).map(backend(config.frontend.port)),
             remoteFrontends: frontends.filter(f => f.site !== lb.site).map(backend(config.frontend.port)),
             dbPort: config.loadBalancer.dbPort,
-            dbServers: dbHosts.map(backend(config.db.port)),
+            dbServers: dbBackends,
             dbAllowedSources: [...[...hosts.values()].map(h => h.config).filter(inScope).map(h => h.address), config.db.adminNetwork],
             checkPassword: selfRun ? passwords.check : undefined,
         }));
@@ -130,11 +147,16 @@ export function buildInstance(config: StackConfig, hosts: ReadonlyMap<string, Ho
     };
     let database: PostgresCluster | ManagedDatabase;
     if (scope.database.kind === "self-run") {
-        const primary = dbHosts.find(h => h.site === primarySite)!;
+        const primary = pair ? dbHosts.find(h => h.name === pair.nodes[0])! : dbHosts.find(h => h.site === primarySite)!;
         const adminLb = loadBalancers.get(primary.site) ?? [...loadBalancers.values()][0];
         database = new PostgresCluster(`${scope.prefix}zabbix-db`, {
             primary: host(primary.name),
-            replicas: dbHosts.filter(h => h !== primary).map(h => host(h.name)),
+            replicas: dbHosts.filter(h => h !== primary && !pair?.nodes.includes(h.name)).map(h => host(h.name)),
+            ...(pair ? {
+                pairPeer: host(pair.nodes[1]),
+                pairStorage: { mountPoint: pair.mountPoint, dbResource: pair.dbResource, vip: pair.vip },
+                startAfter: [pair.ready],
+            } : {}),
             port: config.db.port,
             dbName: config.db.name,
             dbUser: config.db.user,

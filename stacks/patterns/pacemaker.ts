@@ -52,7 +52,11 @@ export const pacemaker: PatternModule = {
             primary: first,
             replicas: [],
             pairPeer: second,
-            pairStorage: { mountPoint: posix.dirname(platform.postgres.dataDir), dbResource: pacemakerIds({ drbdResource: DRBD_RESOURCE, services: pairServices }).db },
+            pairStorage: {
+                mountPoint: posix.dirname(platform.postgres.dataDir),
+                dbResource: pacemakerIds({ drbdResource: DRBD_RESOURCE, services: pairServices }).db,
+                vip: drbd.vip,
+            },
             port: config.db.port,
             dbName: config.db.name,
             dbUser: config.db.user,

@@ -128,6 +128,29 @@ describe("stack configuration validation", () => {
         ]));
     });
 
+    test("a fallback pair holds the primary: in db.primarySite, on db hosts", () => {
+        const raw = twoSiteConfig();
+        raw.sites[1].l2Segment = true;
+        raw.sites[1].hosts.push({ name: "west-2", address: "198.18.2.11", roles: ["zabbix-server"] });
+        raw.db.fallbackPair = true;
+        raw.drbd = {
+            site: "west", nodes: ["west-1", "west-2"], vip: "198.18.2.100", disk: "/dev/sdb1", metaDisk: "/dev/sdc1",
+            fencing: { devices: [{ node: "west-1", params: {} }, { node: "west-2", params: {} }] },
+        };
+        expect(problems(raw)).toEqual([
+            'db.fallbackPair: the fallback pair is in site "west" but db.primarySite is "east": the pair holds the primary',
+            "drbd.nodes[1]: west-2 needs the db role to be half of the DB's fallback pair",
+        ]);
+        raw.db.primarySite = "west";
+        raw.sites[1].hosts[1].roles = ["db"];
+        expect(problems(raw)).toEqual([]);
+    });
+
+    test("the Zabbix server port is within what zabbix_server accepts", () => {
+        const raw = { ...twoSiteConfig(), zabbix: { version: "6.0", packageSource: "distribution", listenPort: 40000 } };
+        expect(problems(raw)).toContainEqual('zabbix.listenPort: 40000 is not a whole number from 1024 to 32767');
+    });
+
     test("typos in keys are caught rather than ignored", () => {
         const raw = withHost({ rolez: ["db"] });
         expect(problems(raw)).toContainEqual(expect.stringMatching(/^sites\[1\]\.hosts\[0\]\.rolez: unknown key/));

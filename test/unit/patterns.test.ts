@@ -1,5 +1,5 @@
 import * as path from "path";
-import { SCENARIO_IDS, Topology } from "../../components/analysis";
+import { SCENARIO_IDS, Topology, scenarioMatrix } from "../../components/analysis";
 import { CapturedPlan, ofType } from "../../tools/offline/capture";
 import { readEnvironment } from "../../tools/offline/environment";
 import { planEnvironment } from "../../tools/offline/stack";
@@ -87,6 +87,26 @@ describe("each pattern's graph on the prod environment", () => {
         expect(new Set(instance.servers.map(s => s.site))).toEqual(new Set(["tokyo", "osaka"]));
         expect(instance.dbAccess).toBe("site-load-balancer");
     });
+});
+
+test("5 zabbix-ha with db.fallbackPair: the primary's site holds a DRBD pair behind a VIP, replicas stream from the VIP", async () => {
+    const plan = await planEnvironment(readEnvironment(path.join(ROOT, "test", "fixtures", "fallback-pair.yaml")), {
+        placeholderSecrets: true, overrides: { "zabbix-ha:sshPrivateKey": TEST_SSH_KEY },
+    });
+    expect(plan.error).toBeUndefined();
+    expect(names(plan, "drbd:DrbdPair")).toEqual(["zabbix-db-pair"]);
+    expect(scriptOf(byName(plan, "tokyo-lb-haproxy"))).toContain("server db-pair-vip 198.18.10.100:5432 check");
+    expect(scriptOf(byName(plan, "zabbix-db-osa-db1-follow"))).toContain("primary_conninfo = 'host=198.18.10.100 port=5432");
+    // The pair's nodes answer on the VIP too; PostgreSQL there is started by Pacemaker only.
+    const pairConfig = scriptOf(byName(plan, "zabbix-db-tyo-db2-config"));
+    expect(pairConfig).toContain("listen_addresses = '*'");
+    expect(pairConfig).not.toContain("systemctl enable");
+    const db = topologyOf(plan).instances[0].database;
+    expect(db).toMatchObject({ primary: { host: "tyo-db1" }, standbys: [{ host: "osa-db1" }], failover: "manual", pair: { peer: { host: "tyo-db2" } } });
+    // A crash of the primary's host now fails over inside the site, automatically.
+    const matrix = scenarioMatrix(topologyOf(plan));
+    expect(matrix.find(s => s.id === "db-primary-down")).toMatchObject({ monitoring: "yes", recovery: "automatic" });
+    expect(matrix.find(s => s.id === "site-down")).toMatchObject({ monitoring: "no", recovery: "manual" });
 });
 
 describe("the side-by-side comparison", () => {
