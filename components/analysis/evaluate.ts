@@ -18,6 +18,8 @@ export interface Timings {
     readonly managedFailoverSeconds: number;
     /** A planned DB switchover (`db.primarySite` and `pulumi up`): stop, replay, promote. */
     readonly dbSwitchoverSeconds: number;
+    /** Patroni: the leader key's TTL runs out, then the next loop promotes a replica (ttl 20 + loop_wait 5). */
+    readonly automaticFailoverSeconds: number;
     /** The load balancer's check noticing a new primary (inter 1 s, fall 2) and Zabbix reconnecting. */
     readonly dbReconnectSeconds: number;
 }
@@ -28,6 +30,7 @@ export const DEFAULT_TIMINGS: Timings = {
     clusterManagerFailoverSeconds: 90,
     managedFailoverSeconds: 120,
     dbSwitchoverSeconds: 15,
+    automaticFailoverSeconds: 25,
     dbReconnectSeconds: 3,
 };
 
@@ -114,9 +117,17 @@ interface DbState {
     readonly manual: boolean;
 }
 
+/** Whether a node reaches a majority of the consensus members (itself included when it is one). */
+function hasQuorum(db: InstanceTopology["database"], world: World, node: Placement): boolean {
+    const members = db.quorum ?? [];
+    return members.filter(m => world.linked(node, m)).length * 2 > members.length;
+}
+
 function databaseAfter(instance: InstanceTopology, world: World, t: Timings, plannedSite?: string): DbState {
     const db = instance.database;
-    const primaryOk = world.dbProcessUp(db.primary) && db.primary.site !== plannedSite;
+    const automatic = db.failover === "automatic";
+    // Under Patroni a primary cut off from the majority demotes itself: it is no longer writable.
+    const primaryOk = world.dbProcessUp(db.primary) && db.primary.site !== plannedSite && (!automatic || hasQuorum(db, world, db.primary));
     if (primaryOk) {
         return { writable: db.primary, seconds: 0, moved: false, manual: false };
     }
@@ -125,13 +136,18 @@ function databaseAfter(instance: InstanceTopology, world: World, t: Timings, pla
     if (pair && pair.fencing && world.dbProcessUp(pair.peer) && pair.peer.site !== plannedSite && !world.siteDark(db.primary.site)) {
         return { writable: pair.peer, seconds: t.clusterManagerFailoverSeconds, moved: true, manual: false };
     }
-    const candidates = db.standbys.filter(s => world.dbProcessUp(s) && s.site !== plannedSite);
+    const candidates = db.standbys.filter(s => world.dbProcessUp(s) && s.site !== plannedSite && (!automatic || hasQuorum(db, world, s)));
     // Planned work moves the primary first when the topology allows a switchover at all.
     if (plannedSite !== undefined && world.dbProcessUp(db.primary) && candidates.length > 0 && db.failover !== "none") {
-        const seconds = db.failover === "managed" ? 0 : db.failover === "cluster-manager" ? t.clusterManagerFailoverSeconds : t.dbSwitchoverSeconds;
+        const seconds = db.failover === "managed" ? 0 : db.failover === "cluster-manager" ? t.clusterManagerFailoverSeconds
+            : db.failover === "automatic" ? t.gracefulSwitchSeconds : t.dbSwitchoverSeconds;
         return { writable: candidates[0], seconds: seconds + t.dbReconnectSeconds, moved: true, manual: db.failover === "manual" };
     }
     switch (db.failover) {
+        case "automatic":
+            return candidates.length > 0
+                ? { writable: candidates[0], seconds: t.automaticFailoverSeconds + t.dbReconnectSeconds, moved: true, manual: false }
+                : { seconds: 0, moved: false, manual: true };
         case "managed":
             return candidates.length > 0
                 ? { writable: candidates[0], seconds: t.managedFailoverSeconds + t.dbReconnectSeconds, moved: true, manual: false }

@@ -13,8 +13,11 @@ export interface Placement {
 /** How a standby server node takes over: Zabbix's native HA, a cluster manager moving the service, or nothing. */
 export type ServerFailover = "native-ha" | "cluster-manager" | "none";
 
-/** How a new DB primary appears: by an operator (config change), a cluster manager, the cloud provider, or not at all. */
-export type DbFailover = "manual" | "cluster-manager" | "managed" | "none";
+/**
+ * How a new DB primary appears: by an operator (config change), a cluster manager, the cloud provider,
+ * a manager that needs a majority of its consensus store (Patroni with etcd), or not at all.
+ */
+export type DbFailover = "manual" | "cluster-manager" | "managed" | "automatic" | "none";
 
 /** What a failover may lose: async streaming, synchronous streaming, DRBD protocol C, or the provider's scheme. */
 export type ReplicationKind = "async" | "sync" | "block-sync" | "managed" | "none";
@@ -26,6 +29,8 @@ export interface DatabaseTopology {
     readonly standbys: readonly Placement[];
     readonly failover: DbFailover;
     readonly replication: ReplicationKind;
+    /** For "automatic": the consensus members; a node leads only while it reaches a majority of them. */
+    readonly quorum?: readonly Placement[];
     /** A DRBD fallback pair for the primary in its own site: a cluster manager moves it to the peer first. */
     readonly pair?: { readonly peer: Placement; readonly fencing: boolean };
 }

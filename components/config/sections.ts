@@ -62,7 +62,7 @@ export function readFailoverDelay(r: Reader, value: unknown): number | undefined
 }
 
 export function readDb(r: Reader, value: unknown, sites: readonly SiteConfig[], selfRun: boolean): DbConfig | undefined {
-    const node = r.object(value, "db", ["primarySite", "replication", "port", "name", "user", "adminNetwork", "fallbackPair"]);
+    const node = r.object(value, "db", ["primarySite", "replication", "port", "name", "user", "adminNetwork", "fallbackPair", "failover"]);
     if (!node) {
         return undefined;
     }
@@ -97,10 +97,23 @@ export function readDb(r: Reader, value: unknown, sites: readonly SiteConfig[], 
         r.problem("db.adminNetwork", adminProblem);
     }
     const fallbackPair = r.boolean(node, "fallbackPair", "db", false);
-    if (!primarySite || !replication || port === undefined || !name || !user || adminProblem || fallbackPair === undefined) {
+    const failover = r.oneOf(node, "failover", "db", ["manual", "patroni"] as const, "manual");
+    if (failover === "patroni" && selfRun) {
+        // etcd decides who leads; its members live on the DB hosts and witness hosts, one quorum across sites.
+        const memberSites = sites.filter(s => s.hosts.some(h => h.roles.includes("db") || h.roles.includes("witness")));
+        if (memberSites.length < 3) {
+            r.problem("db.failover", `patroni needs etcd members in at least three sites (found ${memberSites.map(s => s.name).join(", ") || "none"}): `
+                + "with two, losing either site leaves no majority and no primary, and a cut between them cannot be told from a site loss. "
+                + "Add a third site with a witness host, or keep failover manual");
+        }
+        if (fallbackPair) {
+            r.problem("db.failover", "patroni and db.fallbackPair both want to move the primary; choose one");
+        }
+    }
+    if (!primarySite || !replication || port === undefined || !name || !user || adminProblem || fallbackPair === undefined || !failover) {
         return undefined;
     }
-    return { primarySite, replication, port, name, user, adminNetwork: adminNetwork!, fallbackPair };
+    return { primarySite, replication, port, name, user, adminNetwork: adminNetwork!, fallbackPair, failover };
 }
 
 export function readLoadBalancer(r: Reader, value: unknown): LoadBalancerConfig | undefined {

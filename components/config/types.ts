@@ -72,6 +72,11 @@ export interface DbConfig {
      */
     readonly fallbackPair: boolean;
     /**
+     * How a new primary appears: `manual` (change db.primarySite and run `pulumi up`), or `patroni`
+     * (Patroni on every DB host, etcd members on DB and witness hosts in three or more sites).
+     */
+    readonly failover: "manual" | "patroni";
+    /**
      * The network `pulumi up` runs from. The PostgreSQL provider connects from there, through the
      * primary site's load balancer, to create roles and the database; the load balancer and hba admit it.
      */

@@ -29,6 +29,8 @@ export interface SiteLoadBalancerArgs {
     readonly dbAllowedSources: readonly string[];
     /** Password of the check role that asks each DB host `pg_is_in_recovery()`; a secret. Needed with DB servers. */
     readonly checkPassword?: pulumi.Input<string>;
+    /** `patroni` when Patroni moves the primary: the DB port then follows its REST API's /primary. */
+    readonly dbCheck?: "query" | "patroni";
 }
 
 /**
@@ -52,7 +54,7 @@ export class SiteLoadBalancer extends pulumi.ComponentResource {
             host: args.host.config.name,
             address: args.host.config.address,
             // How the DB port picks its server: by asking each one pg_is_in_recovery(), never a fixed address.
-            dbRouting: args.dbServers.length > 0 ? "primary-check" : "none",
+            dbRouting: args.dbServers.length === 0 ? "none" : args.dbCheck === "patroni" ? "patroni-rest" : "primary-check",
             dbServers: args.dbServers.map(b => b.name),
             localFrontends: args.localFrontends.map(b => b.name),
             remoteFrontends: args.remoteFrontends.map(b => b.name),
@@ -72,6 +74,7 @@ export class SiteLoadBalancer extends pulumi.ComponentResource {
             primaryCheckCommand: PRIMARY_CHECK,
             runDir: "/run/haproxy",
             runAs: "haproxy",
+            dbCheck: args.dbCheck,
         });
         const withDb = args.dbServers.length > 0;
         if (withDb && args.checkPassword === undefined) {

@@ -26,6 +26,13 @@ export interface HaproxyInput {
     readonly dbAllowedSources: readonly string[];
     /** Script HAProxy runs to ask a DB host whether it is the read-write primary. */
     readonly primaryCheckCommand: string;
+    /**
+     * How the DB port tells the primary: `query` asks each server pg_is_in_recovery() (an external
+     * check), `patroni` asks Patroni's REST API (GET /primary answers 200 on the leader only).
+     */
+    readonly dbCheck?: "query" | "patroni";
+    /** Patroni's REST port, for the `patroni` check. */
+    readonly patroniPort?: number;
     /** Directory for the stats socket (per-instance, so tests can run side by side). */
     readonly runDir: string;
     /** User HAProxy drops to after binding; the DB check runs as this user. */
@@ -36,6 +43,15 @@ export function renderHaproxyCfg(c: HaproxyInput): string {
     const server = (b: Backend, extra = "") => `    server ${b.name} ${b.address}:${b.port} check${extra}`;
     // A site whose Zabbix uses a managed DB endpoint balances the UI only.
     const withDb = c.dbServers.length > 0;
+    const viaPatroni = c.dbCheck === "patroni";
+    const check = viaPatroni
+        ? `    option httpchk GET /primary
+    http-check expect status 200
+    default-server inter 1s fall 2 rise 1 on-marked-down shutdown-sessions port ${c.patroniPort ?? 8008}`
+        : `    option external-check
+    external-check path "/usr/bin:/bin"
+    external-check command ${c.primaryCheckCommand}
+    default-server inter 1s fall 2 rise 1 on-marked-down shutdown-sessions`;
     const sources = c.dbAllowedSources.map(s => (s.includes("/") ? s : `${s}/32`)).join(" ");
     return `# ${HEADER}
 # Load balancer of site "${c.site}".
@@ -43,7 +59,7 @@ global
     log stdout format raw local0 notice
     maxconn 4096
     stats socket ${c.runDir}/admin.sock mode 600 level admin
-${c.runAs ? `    user ${c.runAs}\n    group ${c.runAs}\n` : ""}${withDb ? "    # The DB check runs psql: HAProxy needs fork for external checks.\n    external-check\n    insecure-fork-wanted\n" : ""}
+${c.runAs ? `    user ${c.runAs}\n    group ${c.runAs}\n` : ""}${withDb && !viaPatroni ? "    # The DB check runs psql: HAProxy needs fork for external checks.\n    external-check\n    insecure-fork-wanted\n" : ""}
 defaults
     log global
     timeout connect 3s
@@ -76,10 +92,7 @@ listen postgres_primary
     timeout server 30m
     option tcpka
     tcp-request connection reject unless { src ${sources} }
-    option external-check
-    external-check path "/usr/bin:/bin"
-    external-check command ${c.primaryCheckCommand}
-    default-server inter 1s fall 2 rise 1 on-marked-down shutdown-sessions
+${check}
 ${c.dbServers.map(b => server(b)).join("\n")}
 ` : ""}`;
 }

@@ -1,7 +1,7 @@
 import * as command from "@pulumi/command";
-import * as postgresql from "@pulumi/postgresql";
 import * as pulumi from "@pulumi/pulumi";
 import { DatabaseTopology } from "../analysis/topology";
+import { zabbixDatabaseObjects } from "./database";
 import { SchemaLoader, loadSchema } from "./PostgresCluster";
 
 /**
@@ -36,37 +36,11 @@ export class ManagedDatabase extends pulumi.ComponentResource {
 
     constructor(name: string, args: ManagedDatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
         super("zabbix-ha:postgres:ManagedDatabase", name, { endpoint: `${args.host}:${args.port}`, zones: [...args.zones], failover: "managed" }, opts);
-        const provider = new postgresql.Provider(`${name}-provider`, {
-            host: args.host,
-            port: args.port,
-            username: args.adminUser,
-            password: pulumi.secret(args.adminPassword),
-            database: "postgres",
-            sslmode: args.sslmode,
-            // Managed services do not hand out superuser.
-            superuser: false,
-            connectTimeout: 15,
-        }, { parent: this });
-        const viaProvider = { parent: this, provider };
-        const role = new postgresql.Role(`${name}-zabbix-role`, {
-            name: args.dbUser,
-            login: true,
-            password: pulumi.secret(args.dbPassword),
-        }, viaProvider);
-        const database = new postgresql.Database(`${name}-database`, {
-            name: args.dbName,
-            owner: role.name,
-            encoding: "UTF8",
-            template: "template0",
-        }, viaProvider);
-        const grant = new postgresql.Grant(`${name}-zabbix-schema`, {
-            database: database.name,
-            role: role.name,
-            schema: "public",
-            objectType: "schema",
-            privileges: ["USAGE", "CREATE"],
-        }, viaProvider);
-        this.schemaLoaded = loadSchema(this, name, args.schema, args.dbName, args.dbUser, args.dbPassword, [database, role, grant]);
+        // Managed services do not hand out superuser.
+        const { zabbixRole, database, grants } = zabbixDatabaseObjects(this, name, {
+            address: args.host, port: args.port, user: args.adminUser, password: args.adminPassword, superuser: false, sslmode: args.sslmode,
+        }, { dbName: args.dbName, dbUser: args.dbUser, password: args.dbPassword }, []);
+        this.schemaLoaded = loadSchema(this, name, args.schema, args.dbName, args.dbUser, args.dbPassword, [database, zabbixRole, ...grants]);
         const zone = (site: string) => ({ host: `managed-postgresql@${site}`, site });
         this.topology = {
             primary: zone(args.zones[0]),

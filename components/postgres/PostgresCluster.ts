@@ -5,7 +5,8 @@ import { DatabaseTopology } from "../analysis/topology";
 import { ReplicationMode } from "../config/types";
 import { Host } from "../host";
 import { platformFor } from "../platform";
-import { ADMIN_ROLE, CHECK_ROLE, HbaRule, REPLICATION_ROLE, replicationSlotName } from "./render";
+import { primaryReachable, zabbixDatabaseObjects } from "./database";
+import { ADMIN_ROLE, HbaRule, REPLICATION_ROLE, replicationSlotName } from "./render";
 import { DbHostFiles, configStep, followStep, pairBootstrapStep, promoteStep, schemaStep, standDownStep, synchronousStep } from "./steps";
 import { DbPasswords } from "./passwords";
 
@@ -168,65 +169,22 @@ export class PostgresCluster extends pulumi.ComponentResource {
 
         // The provider may connect only once the load balancer routes to the new primary.
         const endpoint = args.adminEndpoint;
-        const lb = endpoint.loadBalancer;
-        const reachable = lb
-            ? lb.step(`${name}-primary-reachable`, {
-                script: [
-                    `PGPASSFILE=/etc/haproxy/pg-check.pgpass PGCONNECT_TIMEOUT=2; export PGPASSFILE PGCONNECT_TIMEOUT`,
-                    `zha_retry 60 sh -c "[ \\"\\$(psql -X -t -A -w -h ${endpoint.address} -p ${endpoint.port} -U ${CHECK_ROLE} -d postgres -c 'select pg_is_in_recovery()')\\" = f ]"`,
-                ].join("\n"),
-            }, { ...parent, dependsOn: [this.primaryReady, ...endpoint.readyAfter] })
+        const reachable = endpoint.loadBalancer
+            ? primaryReachable(this, name, endpoint.loadBalancer, endpoint.address, endpoint.port, [this.primaryReady, ...endpoint.readyAfter])
             : this.primaryReady;
-
-        this.provider = new postgresql.Provider(`${name}-provider`, {
-            host: endpoint.address,
-            port: endpoint.port,
-            username: ADMIN_ROLE,
-            password: pulumi.secret(args.passwords.admin),
-            database: "postgres",
-            superuser: true,
-            // The cluster serves no TLS yet; SCRAM keeps the password itself off the wire.
-            sslmode: "disable",
-            connectTimeout: 15,
-        }, { ...parent, dependsOn: [reachable, ...endpoint.readyAfter] });
+        // The cluster serves no TLS yet; SCRAM keeps the password itself off the wire.
+        const objects = zabbixDatabaseObjects(this, name, {
+            address: endpoint.address, port: endpoint.port, user: ADMIN_ROLE, password: args.passwords.admin, superuser: true, sslmode: "disable",
+        }, { dbName: args.dbName, dbUser: args.dbUser, password: args.passwords.zabbix }, [reachable, ...endpoint.readyAfter]);
+        this.provider = objects.provider;
+        this.database = objects.database;
         const viaProvider = { parent: this, provider: this.provider, dependsOn: [reachable] };
-
-        const zabbixRole = new postgresql.Role(`${name}-zabbix-role`, {
-            name: args.dbUser,
-            login: true,
-            password: pulumi.secret(args.passwords.zabbix),
-        }, viaProvider);
         const replicationRole = new postgresql.Role(`${name}-replication-role`, {
             name: REPLICATION_ROLE,
             login: true,
             replication: true,
             password: pulumi.secret(args.passwords.replication),
         }, viaProvider);
-        // The order below is listed, not only implied by the name inputs, so tools that read the graph (the lab) see it.
-        this.database = new postgresql.Database(`${name}-database`, {
-            name: args.dbName,
-            owner: zabbixRole.name,
-            encoding: "UTF8",
-            lcCollate: "C",
-            lcCtype: "C",
-            template: "template0",
-        }, { ...viaProvider, dependsOn: [reachable, zabbixRole] });
-        const onDatabase = { ...viaProvider, dependsOn: [reachable, this.database, zabbixRole] };
-        const grants = [
-            new postgresql.Grant(`${name}-zabbix-connect`, {
-                database: this.database.name,
-                role: zabbixRole.name,
-                objectType: "database",
-                privileges: ["CONNECT", "TEMPORARY"],
-            }, onDatabase),
-            new postgresql.Grant(`${name}-zabbix-schema`, {
-                database: this.database.name,
-                role: zabbixRole.name,
-                schema: "public",
-                objectType: "schema",
-                privileges: ["USAGE", "CREATE"],
-            }, onDatabase),
-        ];
 
         const streaming: Record<string, command.remote.Command> = {};
         for (const host of args.replicas) {
@@ -260,7 +218,7 @@ export class PostgresCluster extends pulumi.ComponentResource {
             }, { ...parent, dependsOn: [this.primaryReady, ...Object.values(streaming)] });
         }
 
-        this.schemaLoaded = loadSchema(this, name, args.schema, args.dbName, args.dbUser, args.passwords.zabbix, [this.database, zabbixRole, ...grants]);
+        this.schemaLoaded = loadSchema(this, name, args.schema, args.dbName, args.dbUser, args.passwords.zabbix, [objects.database, objects.zabbixRole, ...objects.grants]);
 
         const placement = (h: Host) => ({ host: h.config.name, site: h.config.site });
         this.topology = peer && args.replicas.length > 0

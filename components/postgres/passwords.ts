@@ -20,10 +20,11 @@ export const PASSWORD_LENGTH = 32;
  * Generates the cluster's passwords with @pulumi/random. Letters and digits only: the values are
  * written into .pgpass, SQL literals and PHP-read files, where quoting characters would need escaping.
  */
-export function createDbPasswords(name: string, opts: pulumi.CustomResourceOptions = {}): DbPasswords {
-    const make = (role: keyof DbPasswords) => new random.RandomPassword(`${name}-${role}-password`, {
-        length: PASSWORD_LENGTH,
-        special: false,
-    }, opts).result;
-    return { admin: make("admin"), check: make("check"), replication: make("replication"), zabbix: make("zabbix") };
+export function createDbPasswords(name: string): DbPasswords {
+    return { admin: randomPassword(name, "admin"), check: randomPassword(name, "check"), replication: randomPassword(name, "replication"), zabbix: randomPassword(name, "zabbix") };
+}
+
+/** One more generated password, for a role only some designs have (Patroni's superuser). */
+export function randomPassword(name: string, role: string): pulumi.Output<string> {
+    return new random.RandomPassword(`${name}-${role}-password`, { length: PASSWORD_LENGTH, special: false }).result;
 }

@@ -135,6 +135,15 @@ fi`,
     ].join("\n");
 }
 
+/** On the Patroni leader: the admin and check roles, once PostgreSQL accepts writes. */
+export function leaderRolesStep(h: DbHostFiles): string {
+    return [
+        helpers(h),
+        `zha_retry 60 sh -c "[ \\"\\$(runuser -u postgres -- psql -X -t -A -p ${h.port} -c 'select pg_is_in_recovery()')\\" = f ]"`,
+        bootstrapRoles(),
+    ].join("\n");
+}
+
 /** The admin and check roles, made locally: the provider reaches the DB only through them. */
 function bootstrapRoles(): string {
     return [

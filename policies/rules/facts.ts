@@ -9,6 +9,7 @@ export const TYPES = {
     host: "zabbix-ha:host:Host",
     loadBalancer: "zabbix-ha:loadbalancer:SiteLoadBalancer",
     postgres: "zabbix-ha:postgres:PostgresCluster",
+    patroni: "zabbix-ha:postgres:PatroniCluster",
     managedDb: "zabbix-ha:postgres:ManagedDatabase",
     servers: "zabbix-ha:zabbix:ZabbixServerCluster",
     frontend: "zabbix-ha:zabbix:Frontend",
@@ -20,7 +21,7 @@ export const TYPES = {
 export interface Placed { readonly host: string; readonly site: string; readonly address: string }
 export interface SiteFacts { readonly site: string; readonly network: string; readonly l2Segment: boolean }
 export interface HostFacts extends Placed { readonly roles: readonly string[]; readonly cpus?: number; readonly memoryGiB?: number }
-export interface LoadBalancerFacts extends Placed { readonly dbRouting: "primary-check" | "none"; readonly dbServers: readonly string[] }
+export interface LoadBalancerFacts extends Placed { readonly dbRouting: "primary-check" | "patroni-rest" | "none"; readonly dbServers: readonly string[] }
 export interface PostgresFacts {
     readonly primary: Placed;
     readonly replicas: readonly Placed[];

@@ -89,7 +89,7 @@ export const siteLoadBalancers: StackValidationPolicy = {
             }
         }
         for (const { resource, facts } of lbs) {
-            if (facts.dbServers.length > 0 && facts.dbRouting !== "primary-check") {
+            if (facts.dbServers.length > 0 && facts.dbRouting !== "primary-check" && facts.dbRouting !== "patroni-rest") {
                 report(`Load balancer ${facts.host} routes its DB port without asking pg_is_in_recovery(): after a DB failover `
                     + "Zabbix would sit on a read-only replica. Use the primary check.", resource.urn);
             }
@@ -112,8 +112,9 @@ export const siteLoadBalancers: StackValidationPolicy = {
         for (const command of args.resources.filter(r => r.type === TYPES.command)) {
             const text = String(command.props.create ?? "");
             const section = /listen postgres\w*\n([\s\S]*?)(?:\n\S|$)/.exec(text)?.[1];
-            if (section !== undefined && (!/option external-check/.test(section) || /option pgsql-check/.test(section))) {
-                report(`The HAProxy DB port sent by ${nameOf(command)} does not use the pg_is_in_recovery() external check.`, command.urn);
+            const byRole = /option external-check/.test(section ?? "") || /option httpchk GET \/primary/.test(section ?? "");
+            if (section !== undefined && (!byRole || /option pgsql-check/.test(section))) {
+                report(`The HAProxy DB port sent by ${nameOf(command)} asks neither pg_is_in_recovery() nor Patroni's /primary.`, command.urn);
             }
         }
     },
@@ -125,7 +126,8 @@ export const dbFailoverWitness: StackValidationPolicy = {
     enforcementLevel: "mandatory",
     validateStack: (args, report) => {
         const witnesses = witnessSites(args.resources);
-        for (const { resource, facts } of factsOf<PostgresFacts>(args.resources, TYPES.postgres)) {
+        const clusters = [...factsOf<PostgresFacts>(args.resources, TYPES.postgres), ...factsOf<PostgresFacts>(args.resources, TYPES.patroni)];
+        for (const { resource, facts } of clusters) {
             if (facts.failover === undefined) {
                 report(`"${nameOf(resource)}" does not declare how its DB fails over (manual or automatic).`, resource.urn);
                 continue;

@@ -8,7 +8,7 @@ import { CloudConfig, HostConfig, PlacedHost, SiteConfig, StackConfig, hostsWith
 import { Host, Site } from "../../components/host";
 import { Backend, SiteLoadBalancer } from "../../components/loadbalancer";
 import { platformFor, zabbixLayout } from "../../components/platform";
-import { ManagedDatabase, PostgresCluster, createDbPasswords, hbaRules } from "../../components/postgres";
+import { ManagedDatabase, PatroniCluster, PostgresCluster, createDbPasswords, hbaRules, randomPassword } from "../../components/postgres";
 import { postgresMaxConnections, sizeServer } from "../../components/sizing";
 import { Frontend, ZabbixServerCluster } from "../../components/zabbix";
 
@@ -105,6 +105,7 @@ export function buildInstance(config: StackConfig, hosts: ReadonlyMap<string, Ho
     const backend = (port: number) => (h: PlacedHost): Backend => ({ name: h.name, address: h.address, port });
     const selfRun = scope.database.kind === "self-run";
     const pair = scope.database.kind === "self-run" ? scope.database.pair : undefined;
+    const patroni = selfRun && config.db.failover === "patroni";
     const dbHosts = selfRun ? hostsWithRole(config, "db").filter(inScope) : [];
     // The load balancers reach a fallback pair through its VIP, the other DB hosts directly.
     const dbBackends = [
@@ -127,6 +128,7 @@ export function buildInstance(config: StackConfig, hosts: ReadonlyMap<string, Ho
             dbServers: dbBackends,
             dbAllowedSources: [...[...hosts.values()].map(h => h.config).filter(inScope).map(h => h.address), config.db.adminNetwork],
             checkPassword: selfRun ? passwords.check : undefined,
+            dbCheck: patroni ? "patroni" : "query",
         }));
     }
     const siteLb = (site: string) => loadBalancers.get(site)!;
@@ -145,8 +147,32 @@ export function buildInstance(config: StackConfig, hosts: ReadonlyMap<string, Ho
         files: zabbixLayout(platformFor(loader.os), config.zabbix.packageSource).schemaFiles,
         after: selfRun ? [siteLb(loader.site).configured] : [],
     };
-    let database: PostgresCluster | ManagedDatabase;
-    if (scope.database.kind === "self-run") {
+    let database: PostgresCluster | PatroniCluster | ManagedDatabase;
+    const hba = hbaRules({
+        dbName: config.db.name,
+        dbUser: config.db.user,
+        dbHosts: dbHosts.map(h => h.address),
+        loadBalancers: lbHosts.map(h => h.address),
+        adminNetwork: config.db.adminNetwork,
+    });
+    if (patroni) {
+        const primary = dbHosts.find(h => h.site === primarySite)!;
+        const adminLb = loadBalancers.get(primary.site) ?? [...loadBalancers.values()][0];
+        database = new PatroniCluster(`${scope.prefix}zabbix-db`, {
+            primary: host(primary.name),
+            replicas: dbHosts.filter(h => h !== primary).map(h => host(h.name)),
+            witnesses: hostsWithRole(config, "witness").filter(inScope).map(h => host(h.name)),
+            port: config.db.port,
+            dbName: config.db.name,
+            dbUser: config.db.user,
+            synchronous: config.db.replication === "sync",
+            hbaRules: hba,
+            maxConnections: postgresMaxConnections(sizing, frontends.length),
+            adminEndpoint: { address: adminLb.address, port: adminLb.dbPort, loadBalancer: adminLb.host, readyAfter: [adminLb.configured] },
+            passwords: { ...passwords, superuser: randomPassword(`${scope.prefix}zabbix-ha`, "superuser") },
+            schema,
+        });
+    } else if (scope.database.kind === "self-run") {
         const primary = pair ? dbHosts.find(h => h.name === pair.nodes[0])! : dbHosts.find(h => h.site === primarySite)!;
         const adminLb = loadBalancers.get(primary.site) ?? [...loadBalancers.values()][0];
         database = new PostgresCluster(`${scope.prefix}zabbix-db`, {
@@ -161,13 +187,7 @@ export function buildInstance(config: StackConfig, hosts: ReadonlyMap<string, Ho
             dbName: config.db.name,
             dbUser: config.db.user,
             replication: config.db.replication,
-            hbaRules: hbaRules({
-                dbName: config.db.name,
-                dbUser: config.db.user,
-                dbHosts: dbHosts.map(h => h.address),
-                loadBalancers: lbHosts.map(h => h.address),
-                adminNetwork: config.db.adminNetwork,
-            }),
+            hbaRules: hba,
             maxConnections: postgresMaxConnections(sizing, frontends.length),
             adminEndpoint: { address: adminLb.address, port: adminLb.dbPort, loadBalancer: adminLb.host, readyAfter: [adminLb.configured] },
             passwords,

@@ -1,11 +1,15 @@
 import { posix } from "path";
-import { StackConfig } from "../../components/config";
+import { StackConfig, hostsWithRole } from "../../components/config";
 import { DRBD_RESOURCE, DrbdPair, pacemakerIds } from "../../components/drbd";
 import { Host } from "../../components/host";
 import { platformFor } from "../../components/platform";
 import { FallbackPair, buildInstance, buildSites, stackTopology } from "./common";
 import { CLUSTER_PACKAGES } from "./pacemaker";
 import { PatternModule } from "./types";
+
+/** etcd members (DB hosts and witnesses) and Patroni (DB hosts), from the distribution's packages. */
+export const ETCD_PACKAGES = ["etcd-server", "etcd-client"];
+export const PATRONI_PACKAGES = [...ETCD_PACKAGES, "patroni", "python3-etcd"];
 
 /**
  * The optional DRBD + Pacemaker pair that holds the primary inside its site (db.fallbackPair): a DB
@@ -48,8 +52,13 @@ export const zabbixHa: PatternModule = {
     requirements: { minSites: 2, requiredRoles: ["db", "zabbix-server", "frontend", "lb"], selfRunDatabase: true },
     deploy(config, secrets) {
         const pairNodes = config.db.fallbackPair ? config.drbd!.nodes : [];
+        const patroni = config.db.failover === "patroni";
         const hosts = buildSites(config, secrets.sshPrivateKey, {
-            extraPackages: Object.fromEntries(pairNodes.map(n => [n, CLUSTER_PACKAGES])),
+            extraPackages: Object.fromEntries([
+                ...pairNodes.map(n => [n, CLUSTER_PACKAGES]),
+                ...(patroni ? hostsWithRole(config, "db").map(h => [h.name, PATRONI_PACKAGES]) : []),
+                ...(patroni ? hostsWithRole(config, "witness").map(h => [h.name, ETCD_PACKAGES]) : []),
+            ]),
         });
         const pair = config.db.fallbackPair ? fallbackPair(config, hosts) : undefined;
         const instance = buildInstance(config, hosts, {

@@ -119,7 +119,7 @@ describe("placement rules", () => {
         expect(fixed.map(v => v.message)).toEqual([expect.stringMatching(/zbx-a reaches the DB at 198\.18\.1\.11 \(db-a\), a fixed DB host/)]);
         const pgsqlCheck = "listen postgres_primary\n    mode tcp\n    option pgsql-check user zabbix\n    server db-a 198.18.1.11:5432 check\n";
         expect(await violations(siteLoadBalancers, [command("lb-haproxy", pgsqlCheck)])).toEqual([
-            expect.objectContaining({ message: expect.stringMatching(/does not use the pg_is_in_recovery\(\) external check/) }),
+            expect.objectContaining({ message: expect.stringMatching(/asks neither pg_is_in_recovery\(\) nor Patroni/) }),
         ]);
         const lb = { type: "zabbix-ha:loadbalancer:SiteLoadBalancer", name: "a-lb", props: { site: "a", host: "lb-a", address: "198.18.1.41", dbRouting: "none", dbServers: ["db-a"] } };
         expect((await violations(siteLoadBalancers, [lb])).map(v => v.message)).toEqual([expect.stringMatching(/routes its DB port without asking pg_is_in_recovery/)]);

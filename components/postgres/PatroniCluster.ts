@@ -1,0 +1,142 @@
+import * as command from "@pulumi/command";
+import * as postgresql from "@pulumi/postgresql";
+import * as pulumi from "@pulumi/pulumi";
+import { DatabaseTopology } from "../analysis/topology";
+import { Host } from "../host";
+import { platformFor } from "../platform";
+import { primaryReachable, zabbixDatabaseObjects } from "./database";
+import { EtcdMember, etcdHealthyStep, etcdStep, patroniLayout, patroniStep, patroniSwitchoverStep } from "./patroni";
+import { DbPasswords } from "./passwords";
+import { PrimaryEndpoint, SchemaLoader, loadSchema } from "./PostgresCluster";
+import { ADMIN_ROLE, HbaRule } from "./render";
+import { DbHostFiles, leaderRolesStep } from "./steps";
+
+/**
+ * PatroniClusterArgs describe a Zabbix database whose primary Patroni moves by itself.
+ */
+export interface PatroniClusterArgs {
+    /** db.primarySite's DB host: it leads at first, and a planned switchover brings the lead back to it. */
+    readonly primary: Host;
+    /** DB hosts of the other sites: Patroni replicas, each a failover candidate. */
+    readonly replicas: readonly Host[];
+    /** Witness hosts: etcd members only, so that a majority survives the loss of one DB site. */
+    readonly witnesses: readonly Host[];
+    readonly port: number;
+    readonly dbName: string;
+    readonly dbUser: string;
+    /** Patroni's synchronous mode: commits wait for one replica, and only a synchronous one is promoted. */
+    readonly synchronous: boolean;
+    readonly hbaRules: readonly HbaRule[];
+    readonly maxConnections: number;
+    /** The primary site's load balancer DB port, which follows Patroni's leader. */
+    readonly adminEndpoint: PrimaryEndpoint;
+    /** Passwords of the roles, with Patroni's superuser; Pulumi secrets. */
+    readonly passwords: DbPasswords & { readonly superuser: pulumi.Output<string> };
+    readonly schema: SchemaLoader;
+}
+
+/**
+ * PatroniCluster runs the Zabbix database under Patroni with etcd across three or more sites: when
+ * the primary's host or site is lost, a replica that still reaches a majority of etcd is promoted
+ * within Patroni's TTL, and the load balancers follow it through Patroni's REST API.
+ */
+export class PatroniCluster extends pulumi.ComponentResource {
+    public readonly primaryReady: command.remote.Command;
+    public readonly schemaLoaded: command.remote.Command;
+    public readonly replicasStreaming: Readonly<Record<string, command.remote.Command>>;
+    public readonly database: postgresql.Database;
+    public readonly topology: DatabaseTopology;
+
+    constructor(name: string, args: PatroniClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+        const fact = (h: Host) => ({ host: h.config.name, site: h.config.site, address: h.config.address });
+        super("zabbix-ha:postgres:PatroniCluster", name, {
+            primary: fact(args.primary),
+            replicas: args.replicas.map(fact),
+            // The facts the policy pack checks: who decides (etcd), and where its members sit.
+            failover: "patroni",
+            quorum: [args.primary, ...args.replicas, ...args.witnesses].map(fact),
+            replication: args.synchronous ? "sync" : "async",
+        }, opts);
+        const parent = this;
+        const dbHosts = [args.primary, ...args.replicas];
+        const members: EtcdMember[] = [...dbHosts, ...args.witnesses].map(h => ({ name: h.config.name, address: h.config.address }));
+
+        const etcd = [...dbHosts, ...args.witnesses].map(host => host.step(`${name}-${host.config.name}-etcd`, {
+            script: etcdStep({ name: host.config.name, address: host.config.address }, members, `${name}-etcd`),
+        }, { parent }));
+        const quorum = args.primary.step(`${name}-etcd-healthy`, { script: etcdHealthyStep(members) }, { parent, dependsOn: etcd });
+
+        const secrets = [
+            { variable: "SUPERUSER_PASSWORD", value: args.passwords.superuser },
+            { variable: "REPLICATION_PASSWORD", value: args.passwords.replication },
+        ];
+        const patroniOn = (host: Host, leader: boolean, after: readonly pulumi.Resource[]) => {
+            const platform = platformFor(host.config.os);
+            return host.step(`${name}-${host.config.name}-patroni`, {
+                script: patroniStep({
+                    platform,
+                    leader,
+                    scope: name,
+                    name: host.config.name,
+                    address: host.config.address,
+                    port: args.port,
+                    etcdHosts: members.map(m => m.address),
+                    dataDir: patroniLayout(platform).dataDir,
+                    binDir: platform.postgres.binDir,
+                    pgpass: `${platform.postgres.home}/.pgpass.patroni`,
+                    synchronous: args.synchronous,
+                    maxConnections: args.maxConnections,
+                    hba: args.hbaRules,
+                    rewindSources: dbHosts.map(h => h.config.address),
+                    superuserPasswordVariable: "SUPERUSER_PASSWORD",
+                    replicationPasswordVariable: "REPLICATION_PASSWORD",
+                }),
+                secrets,
+            }, { parent, dependsOn: [...after] });
+        };
+        // The planned leader starts first and bootstraps the cluster; the others join it as replicas.
+        const leader = patroniOn(args.primary, true, [quorum]);
+        const streaming: Record<string, command.remote.Command> = {};
+        for (const host of args.replicas) {
+            streaming[host.config.name] = patroniOn(host, false, [leader]);
+        }
+        this.replicasStreaming = streaming;
+
+        const files = (host: Host): DbHostFiles => ({
+            platform: platformFor(host.config.os),
+            port: args.port,
+            conf: { listenAddresses: [host.config.address], port: args.port, maxConnections: args.maxConnections },
+            hba: args.hbaRules,
+        });
+        const switchover = args.primary.step(`${name}-switchover`, {
+            script: patroniSwitchoverStep({ platform: platformFor(args.primary.config.os), name: args.primary.config.name, address: args.primary.config.address }),
+        }, { parent, dependsOn: [leader, ...Object.values(streaming)] });
+        this.primaryReady = args.primary.step(`${name}-${args.primary.config.name}-roles`, {
+            script: leaderRolesStep(files(args.primary)),
+            secrets: [
+                { variable: "ADMIN_PASSWORD", value: args.passwords.admin },
+                { variable: "CHECK_PASSWORD", value: args.passwords.check },
+            ],
+        }, { parent, dependsOn: [switchover] });
+
+        const endpoint = args.adminEndpoint;
+        const reachable = endpoint.loadBalancer
+            ? primaryReachable(this, name, endpoint.loadBalancer, endpoint.address, endpoint.port, [this.primaryReady, ...endpoint.readyAfter])
+            : this.primaryReady;
+        const objects = zabbixDatabaseObjects(this, name, {
+            address: endpoint.address, port: endpoint.port, user: ADMIN_ROLE, password: args.passwords.admin, superuser: true, sslmode: "disable",
+        }, { dbName: args.dbName, dbUser: args.dbUser, password: args.passwords.zabbix }, [reachable, ...endpoint.readyAfter]);
+        this.database = objects.database;
+        this.schemaLoaded = loadSchema(this, name, args.schema, args.dbName, args.dbUser, args.passwords.zabbix, [objects.database, objects.zabbixRole, ...objects.grants]);
+
+        const placement = (h: Host) => ({ host: h.config.name, site: h.config.site });
+        this.topology = {
+            primary: placement(args.primary),
+            standbys: args.replicas.map(placement),
+            failover: "automatic",
+            replication: args.synchronous ? "sync" : "async",
+            quorum: [...dbHosts, ...args.witnesses].map(placement),
+        };
+        this.registerOutputs({ primary: args.primary.config.name, replicas: args.replicas.map(h => h.config.name), database: objects.database.name });
+    }
+}

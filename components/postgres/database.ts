@@ -1,0 +1,87 @@
+/**
+ * What every Zabbix database gets through the PostgreSQL provider, whoever runs the server: the
+ * provider itself (connected through an endpoint that leads to the writable primary), the zabbix
+ * role, the database and its grants; and a wait until that endpoint really reaches the primary.
+ */
+import * as command from "@pulumi/command";
+import * as postgresql from "@pulumi/postgresql";
+import * as pulumi from "@pulumi/pulumi";
+import { Host } from "../host";
+import { CHECK_ROLE } from "./render";
+
+/** How the provider logs in. */
+export interface AdminLogin {
+    readonly address: string;
+    readonly port: number;
+    readonly user: string;
+    readonly password: pulumi.Input<string>;
+    /** Self-run clusters give the admin superuser; managed services do not. */
+    readonly superuser: boolean;
+    readonly sslmode: string;
+}
+
+export interface ZabbixDatabaseObjects {
+    readonly provider: postgresql.Provider;
+    readonly zabbixRole: postgresql.Role;
+    readonly database: postgresql.Database;
+    readonly grants: readonly postgresql.Grant[];
+}
+
+/** Waits on a load balancer host until its DB port answers from a writable primary. */
+export function primaryReachable(parent: pulumi.Resource, name: string, lb: Host, address: string, port: number, after: readonly pulumi.Resource[]): command.remote.Command {
+    return lb.step(`${name}-primary-reachable`, {
+        script: [
+            `PGPASSFILE=/etc/haproxy/pg-check.pgpass PGCONNECT_TIMEOUT=2; export PGPASSFILE PGCONNECT_TIMEOUT`,
+            `zha_retry 60 sh -c "[ \\"\\$(psql -X -t -A -w -h ${address} -p ${port} -U ${CHECK_ROLE} -d postgres -c 'select pg_is_in_recovery()')\\" = f ]"`,
+        ].join("\n"),
+    }, { parent, dependsOn: [...after] });
+}
+
+export function zabbixDatabaseObjects(
+    parent: pulumi.Resource, name: string, login: AdminLogin,
+    zabbix: { readonly dbName: string; readonly dbUser: string; readonly password: pulumi.Input<string> },
+    after: readonly pulumi.Resource[],
+): ZabbixDatabaseObjects {
+    const provider = new postgresql.Provider(`${name}-provider`, {
+        host: login.address,
+        port: login.port,
+        username: login.user,
+        password: pulumi.secret(login.password),
+        database: "postgres",
+        superuser: login.superuser,
+        sslmode: login.sslmode,
+        connectTimeout: 15,
+    }, { parent, dependsOn: [...after] });
+    const viaProvider = { parent, provider, dependsOn: [...after] };
+    const zabbixRole = new postgresql.Role(`${name}-zabbix-role`, {
+        name: zabbix.dbUser,
+        login: true,
+        password: pulumi.secret(zabbix.password),
+    }, viaProvider);
+    // The order below is listed, not only implied by the name inputs, so tools that read the graph (the lab) see it.
+    const database = new postgresql.Database(`${name}-database`, {
+        name: zabbix.dbName,
+        owner: zabbixRole.name,
+        encoding: "UTF8",
+        lcCollate: "C",
+        lcCtype: "C",
+        template: "template0",
+    }, { ...viaProvider, dependsOn: [...after, zabbixRole] });
+    const onDatabase = { ...viaProvider, dependsOn: [...after, database, zabbixRole] };
+    const grants = [
+        new postgresql.Grant(`${name}-zabbix-connect`, {
+            database: database.name,
+            role: zabbixRole.name,
+            objectType: "database",
+            privileges: ["CONNECT", "TEMPORARY"],
+        }, onDatabase),
+        new postgresql.Grant(`${name}-zabbix-schema`, {
+            database: database.name,
+            role: zabbixRole.name,
+            schema: "public",
+            objectType: "schema",
+            privileges: ["USAGE", "CREATE"],
+        }, onDatabase),
+    ];
+    return { provider, zabbixRole, database, grants };
+}

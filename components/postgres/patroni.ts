@@ -1,0 +1,196 @@
+/**
+ * Automatic DB failover (db.failover: patroni): pure renderers for etcd (one member per DB host and
+ * witness host, across three or more sites) and Patroni, and the steps that run them. Patroni
+ * promotes a replica only while it reaches a majority of etcd, and demotes a primary that cannot,
+ * so a cut between sites never leaves two writable primaries.
+ */
+import { posix } from "path";
+import { Platform } from "../platform";
+import { putFile, putSecretFile, shellQuote } from "../shell";
+import { HbaRule, REPLICATION_ROLE } from "./render";
+
+const HEADER = "Rendered by zabbix-ha; `pulumi up` overwrites local edits.";
+
+/** Patroni's timing: a primary that cannot renew its leader key for `ttl` seconds loses it. loop_wait + 2 * retry_timeout <= ttl. */
+export const PATRONI_TIMING = { ttl: 20, loopWait: 5, retryTimeout: 7 } as const;
+export const PATRONI_REST_PORT = 8008;
+export const ETCD_CLIENT_PORT = 2379;
+export const ETCD_PEER_PORT = 2380;
+
+export interface EtcdMember {
+    readonly name: string;
+    readonly address: string;
+}
+
+/** /etc/default/etcd for one member of the cluster-wide etcd. */
+export function renderEtcdEnvironment(member: EtcdMember, members: readonly EtcdMember[], clusterToken: string): string {
+    const peer = (m: EtcdMember) => `http://${m.address}:${ETCD_PEER_PORT}`;
+    return `# ${HEADER}
+ETCD_NAME="${member.name}"
+ETCD_DATA_DIR="/var/lib/etcd/zabbix-ha"
+ETCD_LISTEN_PEER_URLS="${peer(member)}"
+ETCD_LISTEN_CLIENT_URLS="http://${member.address}:${ETCD_CLIENT_PORT},http://127.0.0.1:${ETCD_CLIENT_PORT}"
+ETCD_INITIAL_ADVERTISE_PEER_URLS="${peer(member)}"
+ETCD_ADVERTISE_CLIENT_URLS="http://${member.address}:${ETCD_CLIENT_PORT}"
+ETCD_INITIAL_CLUSTER="${members.map(m => `${m.name}=${peer(m)}`).join(",")}"
+ETCD_INITIAL_CLUSTER_STATE="new"
+ETCD_INITIAL_CLUSTER_TOKEN="${clusterToken}"
+# Elections across sites: a heartbeat of 250 ms and an election after 2.5 s tolerate WAN jitter.
+ETCD_HEARTBEAT_INTERVAL="250"
+ETCD_ELECTION_TIMEOUT="2500"
+`;
+}
+
+export interface PatroniInput {
+    /** The cluster's scope (one per Zabbix database). */
+    readonly scope: string;
+    /** This node: its host name and address. */
+    readonly name: string;
+    readonly address: string;
+    readonly port: number;
+    readonly etcdHosts: readonly string[];
+    readonly dataDir: string;
+    readonly binDir: string;
+    /** Where the postgres user's Patroni-managed .pgpass lives. */
+    readonly pgpass: string;
+    readonly synchronous: boolean;
+    readonly maxConnections: number;
+    readonly hba: readonly HbaRule[];
+    /** DB hosts that may rewind from this one (as the superuser). */
+    readonly rewindSources: readonly string[];
+    /** Shell variables holding the superuser and replication passwords (the file is written by a here-document). */
+    readonly superuserPasswordVariable: string;
+    readonly replicationPasswordVariable: string;
+}
+
+/** patroni.yml. Passwords appear as shell variable references, filled in on the host from stdin. */
+export function renderPatroniConfig(c: PatroniInput): string {
+    const cidr = (source: string) => (source.includes("/") ? source : `${source}/32`);
+    const hba = [
+        "local all postgres peer",
+        ...c.hba.map(r => `host ${r.database} ${r.user} ${cidr(r.source)} scram-sha-256`),
+        // pg_rewind from a former primary connects as the superuser to the new one.
+        ...c.rewindSources.map(source => `host all postgres ${cidr(source)} scram-sha-256`),
+    ];
+    const t = PATRONI_TIMING;
+    return `# ${HEADER}
+scope: ${c.scope}
+namespace: /zabbix-ha/
+name: ${c.name}
+restapi:
+  listen: ${c.address}:${PATRONI_REST_PORT}
+  connect_address: ${c.address}:${PATRONI_REST_PORT}
+etcd3:
+  hosts: [${c.etcdHosts.map(h => `'${h}:${ETCD_CLIENT_PORT}'`).join(", ")}]
+bootstrap:
+  dcs:
+    ttl: ${t.ttl}
+    loop_wait: ${t.loopWait}
+    retry_timeout: ${t.retryTimeout}
+    maximum_lag_on_failover: 1048576
+    synchronous_mode: ${c.synchronous}
+    postgresql:
+      use_pg_rewind: true
+      use_slots: true
+      parameters:
+        wal_level: replica
+        hot_standby: "on"
+        wal_log_hints: "on"
+        max_wal_senders: 10
+        max_replication_slots: 10
+        wal_keep_size: 1GB
+        max_connections: ${c.maxConnections}
+        password_encryption: scram-sha-256
+  initdb:
+    - encoding: UTF8
+    - data-checksums
+  # Patroni 3.0's validator still asks for the bootstrap copy of the rules.
+  pg_hba:
+${hba.map(line => `    - ${line}`).join("\n")}
+postgresql:
+  listen: 127.0.0.1,${c.address}:${c.port}
+  connect_address: ${c.address}:${c.port}
+  data_dir: ${c.dataDir}
+  bin_dir: ${c.binDir}
+  pgpass: ${c.pgpass}
+  authentication:
+    superuser:
+      username: postgres
+      password: "$${c.superuserPasswordVariable}"
+    replication:
+      username: ${REPLICATION_ROLE}
+      password: "$${c.replicationPasswordVariable}"
+    rewind:
+      username: postgres
+      password: "$${c.superuserPasswordVariable}"
+  parameters:
+    unix_socket_directories: /var/run/postgresql
+  pg_hba:
+${hba.map(line => `    - ${line}`).join("\n")}
+tags:
+  nofailover: false
+  noloadbalance: false
+`;
+}
+
+/** Where Patroni keeps its files on a platform (Debian's per-cluster unit and config). */
+export function patroniLayout(platform: Platform): { readonly service: string; readonly config: string; readonly dataDir: string } {
+    const instance = `${platform.postgres.version}-main`;
+    return platform.packageManager === "apt"
+        ? { service: `patroni@${instance}`, config: `/etc/patroni/${instance}.yml`, dataDir: `${posix.dirname(platform.postgres.dataDir)}/patroni` }
+        : { service: "patroni", config: "/etc/patroni/patroni.yml", dataDir: "/var/lib/pgsql/patroni" };
+}
+
+/** An etcd member's step: its settings, and a start that does not wait for a quorum not yet formed. */
+export function etcdStep(member: EtcdMember, members: readonly EtcdMember[], clusterToken: string): string {
+    return [
+        putFile("/etc/default/etcd", renderEtcdEnvironment(member, members, clusterToken), "0644", "root:root"),
+        "systemctl enable etcd",
+        // The first member would wait for the others forever: start without blocking, check health later.
+        `if [ "$ZHA_CHANGED" = 1 ] || ! systemctl is-active --quiet etcd; then systemctl restart --no-block etcd; fi`,
+    ].join("\n");
+}
+
+/** Waits until etcd has a healthy majority. */
+export function etcdHealthyStep(members: readonly EtcdMember[]): string {
+    const endpoints = members.map(m => `http://${m.address}:${ETCD_CLIENT_PORT}`).join(",");
+    return `ETCDCTL_API=3
+export ETCDCTL_API
+zha_retry 120 etcdctl --endpoints=${endpoints} --dial-timeout=2s endpoint status >/dev/null`;
+}
+
+export interface PatroniStepInput extends PatroniInput {
+    readonly platform: Platform;
+    /** Whether this node should lead at first (db.primarySite); the others join as replicas. */
+    readonly leader: boolean;
+}
+
+/** A DB host's Patroni step: the distribution's own cluster stays down, Patroni runs PostgreSQL. */
+export function patroniStep(p: PatroniStepInput): string {
+    const layout = patroniLayout(p.platform);
+    const role = p.leader ? "primary" : "replica";
+    return [
+        `PG_SERVICE=${shellQuote(p.platform.postgres.service)}`,
+        // Debian starts its own cluster on install; Patroni runs a cluster of its own in another directory.
+        `if systemctl is-enabled --quiet "$PG_SERVICE" 2>/dev/null || systemctl is-active --quiet "$PG_SERVICE"; then systemctl disable --now "$PG_SERVICE"; fi`,
+        `mkdir -p ${shellQuote(posix.dirname(layout.config))}`,
+        putSecretFile(layout.config, p.superuserPasswordVariable, "0600", "postgres:postgres", renderPatroniConfig(p).trimEnd()),
+        `install -d -o postgres -g postgres -m 0700 ${shellQuote(p.dataDir)}`,
+        `systemctl enable ${layout.service}`,
+        `if ! systemctl is-active --quiet ${layout.service}; then systemctl start ${layout.service}; elif [ "$ZHA_CHANGED" = 1 ]; then systemctl reload ${layout.service}; fi`,
+        // Patroni's REST API answers 200 on /primary on the leader and on /replica on a streaming replica.
+        // /health answers 200 once PostgreSQL runs, whichever role Patroni gave it; /replica once it streams.
+        `zha_retry 120 curl -fsS -o /dev/null http://${p.address}:${PATRONI_REST_PORT}/${p.leader ? "health" : "replica"}`,
+        `echo "patroni runs this host, planned as the ${role}"`,
+    ].join("\n");
+}
+
+/** On db.primarySite's host: make it the leader by a planned switchover if another node leads. */
+export function patroniSwitchoverStep(p: Pick<PatroniStepInput, "platform" | "name" | "address">): string {
+    const layout = patroniLayout(p.platform);
+    return `if ! curl -fsS -o /dev/null http://${p.address}:${PATRONI_REST_PORT}/primary; then
+  echo "switching the primary over to ${p.name}"
+  patronictl -c ${shellQuote(layout.config)} switchover --candidate ${p.name} --force
+  zha_retry 60 curl -fsS -o /dev/null http://${p.address}:${PATRONI_REST_PORT}/primary
+fi`;
+}
