@@ -131,6 +131,10 @@ describe("placement rules", () => {
         expect((await violations(dbFailoverWitness, [automatic])).map(v => v.message)).toEqual([expect.stringMatching(/no witness in a third site/)]);
         expect(await violations(dbFailoverWitness, [automatic, host("wit-1", "c", ["witness"])])).toEqual([]);
         expect((await violations(dbFailoverWitness, [postgres({ failover: undefined })])).map(v => v.message)).toEqual([expect.stringMatching(/does not declare how its DB fails over/)]);
+        // Patroni's cluster as planned: a witness site holds the third etcd member.
+        expect(await violations(dbFailoverWitness, await resourcesOf(fixture("patroni-three-sites.yaml")))).toEqual([]);
+        const patroniTwoSites = { ...postgres({ failover: "patroni" }), type: "zabbix-ha:postgres:PatroniCluster" };
+        expect((await violations(dbFailoverWitness, [patroniTwoSites])).map(v => v.message)).toEqual([expect.stringMatching(/fails over automatically \(patroni\)/)]);
         const split = await violations(dbFailoverWitness, await resourcesOf(fixture("pair-split-across-sites.yaml")));
         expect(split.map(v => v.message)).toContainEqual(expect.stringMatching(/fails over automatically \(cluster-manager\) between sites tokyo and osaka/));
     });

@@ -146,6 +146,14 @@ describe("stack configuration validation", () => {
         expect(problems(raw)).toEqual([]);
     });
 
+    test("patroni needs etcd members in three sites, and says why", () => {
+        const raw = twoSiteConfig();
+        raw.db.failover = "patroni";
+        expect(problems(raw)).toEqual([expect.stringMatching(/^db\.failover: patroni needs etcd members in at least three sites \(found east, west\): with two, losing either site leaves no majority/)]);
+        raw.sites.push({ name: "tie", network: "198.18.3.0/24", hosts: [{ name: "tie-1", address: "198.18.3.10", roles: ["witness"] }] });
+        expect(problems(raw)).toEqual([]);
+    });
+
     test("the Zabbix server port is within what zabbix_server accepts", () => {
         const raw = { ...twoSiteConfig(), zabbix: { version: "6.0", packageSource: "distribution", listenPort: 40000 } };
         expect(problems(raw)).toContainEqual('zabbix.listenPort: 40000 is not a whole number from 1024 to 32767');

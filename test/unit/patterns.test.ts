@@ -109,6 +109,37 @@ test("5 zabbix-ha with db.fallbackPair: the primary's site holds a DRBD pair beh
     expect(matrix.find(s => s.id === "site-down")).toMatchObject({ monitoring: "no", recovery: "manual" });
 });
 
+test("5 zabbix-ha with db.failover patroni: etcd in three sites, Patroni on the DB hosts, load balancers ask /primary", async () => {
+    const plan = await planEnvironment(readEnvironment(path.join(ROOT, "test", "fixtures", "patroni-three-sites.yaml")), {
+        placeholderSecrets: true, overrides: { "zabbix-ha:sshPrivateKey": TEST_SSH_KEY },
+    });
+    expect(plan.error).toBeUndefined();
+    expect(names(plan, "postgres:PatroniCluster")).toEqual(["zabbix-db"]);
+    expect(names(plan, "postgres:PostgresCluster")).toEqual([]);
+    const etcd = commands(plan).filter(c => c.name.endsWith("-etcd"));
+    expect(etcd.map(target).sort()).toEqual(["198.18.1.10", "198.18.2.10", "198.18.3.10"]);
+    expect(scriptOf(etcd[0])).toContain('ETCD_INITIAL_CLUSTER="tyo-1=http://198.18.1.10:2380,osa-1=http://198.18.2.10:2380,wit-1=http://198.18.3.10:2380"');
+    const patroni = scriptOf(byName(plan, "zabbix-db-osa-1-patroni"));
+    expect(patroni).toContain("name: osa-1");
+    expect(patroni).toContain('password: "$SUPERUSER_PASSWORD"');
+    expect(patroni).toContain("systemctl disable --now \"$PG_SERVICE\"");
+    const haproxy = scriptOf(byName(plan, "tokyo-lb-haproxy"));
+    expect(haproxy).toContain("option httpchk GET /primary");
+    expect(haproxy).not.toContain("external-check");
+    // Patroni makes its own replication role and slots; the provider does not.
+    expect(ofType(plan, "postgresql:index/physicalReplicationSlot:PhysicalReplicationSlot")).toEqual([]);
+    const deps = (name: string) => byName(plan, name).dependsOn;
+    expect(deps("zabbix-db-tyo-1-patroni")).toContain(byName(plan, "zabbix-db-etcd-healthy").id);
+    expect(deps("zabbix-db-osa-1-patroni")).toContain(byName(plan, "zabbix-db-tyo-1-patroni").id);
+    const topology = topologyOf(plan);
+    expect(topology.instances[0].database).toMatchObject({ failover: "automatic", quorum: [{ host: "tyo-1" }, { host: "osa-1" }, { host: "wit-1" }] });
+    const matrix = scenarioMatrix(topology);
+    expect(matrix.find(s => s.id === "site-down")).toMatchObject({ monitoring: "yes", recovery: "automatic" });
+    expect(matrix.find(s => s.id === "db-primary-down")).toMatchObject({ monitoring: "yes", recovery: "automatic" });
+    // Cut every site from every other and no node has a majority: no primary, by design (no split brain).
+    expect(matrix.find(s => s.id === "inter-site-cut")).toMatchObject({ monitoring: "no" });
+});
+
 describe("the side-by-side comparison", () => {
     let report: ComparisonReport;
     beforeAll(async () => {
