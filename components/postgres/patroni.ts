@@ -16,22 +16,33 @@ export const PATRONI_TIMING = { ttl: 20, loopWait: 5, retryTimeout: 7 } as const
 export const PATRONI_REST_PORT = 8008;
 export const ETCD_CLIENT_PORT = 2379;
 export const ETCD_PEER_PORT = 2380;
+export const ETCD_DATA_DIR = "/var/lib/etcd/zabbix-ha";
+/** Where PostgreSQL puts its unix socket on Debian (and where local psql looks for it). */
+export const POSTGRES_SOCKET_DIR = "/var/run/postgresql";
 
 export interface EtcdMember {
     readonly name: string;
     readonly address: string;
 }
 
+/** Where etcd listens and keeps its data; the defaults are what the stack deploys (tests pick free ports). */
+export interface EtcdOptions {
+    readonly clientPort?: number;
+    readonly peerPort?: number;
+    readonly dataDir?: string;
+}
+
 /** /etc/default/etcd for one member of the cluster-wide etcd. */
-export function renderEtcdEnvironment(member: EtcdMember, members: readonly EtcdMember[], clusterToken: string): string {
-    const peer = (m: EtcdMember) => `http://${m.address}:${ETCD_PEER_PORT}`;
+export function renderEtcdEnvironment(member: EtcdMember, members: readonly EtcdMember[], clusterToken: string, options: EtcdOptions = {}): string {
+    const clientPort = options.clientPort ?? ETCD_CLIENT_PORT;
+    const peer = (m: EtcdMember) => `http://${m.address}:${options.peerPort ?? ETCD_PEER_PORT}`;
     return `# ${HEADER}
 ETCD_NAME="${member.name}"
-ETCD_DATA_DIR="/var/lib/etcd/zabbix-ha"
+ETCD_DATA_DIR="${options.dataDir ?? ETCD_DATA_DIR}"
 ETCD_LISTEN_PEER_URLS="${peer(member)}"
-ETCD_LISTEN_CLIENT_URLS="http://${member.address}:${ETCD_CLIENT_PORT},http://127.0.0.1:${ETCD_CLIENT_PORT}"
+ETCD_LISTEN_CLIENT_URLS="http://${member.address}:${clientPort},http://127.0.0.1:${clientPort}"
 ETCD_INITIAL_ADVERTISE_PEER_URLS="${peer(member)}"
-ETCD_ADVERTISE_CLIENT_URLS="http://${member.address}:${ETCD_CLIENT_PORT}"
+ETCD_ADVERTISE_CLIENT_URLS="http://${member.address}:${clientPort}"
 ETCD_INITIAL_CLUSTER="${members.map(m => `${m.name}=${peer(m)}`).join(",")}"
 ETCD_INITIAL_CLUSTER_STATE="new"
 ETCD_INITIAL_CLUSTER_TOKEN="${clusterToken}"
@@ -61,6 +72,12 @@ export interface PatroniInput {
     /** Shell variables holding the superuser and replication passwords (the file is written by a here-document). */
     readonly superuserPasswordVariable: string;
     readonly replicationPasswordVariable: string;
+    /** Patroni's REST API port (PATRONI_REST_PORT by default; the load balancers' check asks it). */
+    readonly restPort?: number;
+    /** The etcd members' client port (ETCD_CLIENT_PORT by default). */
+    readonly etcdPort?: number;
+    /** PostgreSQL's unix socket directory (POSTGRES_SOCKET_DIR by default). */
+    readonly socketDir?: string;
 }
 
 /** patroni.yml. Passwords appear as shell variable references, filled in on the host from stdin. */
@@ -73,15 +90,16 @@ export function renderPatroniConfig(c: PatroniInput): string {
         ...c.rewindSources.map(source => `host all postgres ${cidr(source)} scram-sha-256`),
     ];
     const t = PATRONI_TIMING;
+    const rest = `${c.address}:${c.restPort ?? PATRONI_REST_PORT}`;
     return `# ${HEADER}
 scope: ${c.scope}
 namespace: /zabbix-ha/
 name: ${c.name}
 restapi:
-  listen: ${c.address}:${PATRONI_REST_PORT}
-  connect_address: ${c.address}:${PATRONI_REST_PORT}
+  listen: ${rest}
+  connect_address: ${rest}
 etcd3:
-  hosts: [${c.etcdHosts.map(h => `'${h}:${ETCD_CLIENT_PORT}'`).join(", ")}]
+  hosts: [${c.etcdHosts.map(h => `'${h}:${c.etcdPort ?? ETCD_CLIENT_PORT}'`).join(", ")}]
 bootstrap:
   dcs:
     ttl: ${t.ttl}
@@ -124,7 +142,7 @@ postgresql:
       username: postgres
       password: "$${c.superuserPasswordVariable}"
   parameters:
-    unix_socket_directories: /var/run/postgresql
+    unix_socket_directories: ${c.socketDir ?? POSTGRES_SOCKET_DIR}
   pg_hba:
 ${hba.map(line => `    - ${line}`).join("\n")}
 tags:
@@ -180,7 +198,7 @@ export function patroniStep(p: PatroniStepInput): string {
         `if ! systemctl is-active --quiet ${layout.service}; then systemctl start ${layout.service}; elif [ "$ZHA_CHANGED" = 1 ]; then systemctl reload ${layout.service}; fi`,
         // Patroni's REST API answers 200 on /primary on the leader and on /replica on a streaming replica.
         // /health answers 200 once PostgreSQL runs, whichever role Patroni gave it; /replica once it streams.
-        `zha_retry 120 curl -fsS -o /dev/null http://${p.address}:${PATRONI_REST_PORT}/${p.leader ? "health" : "replica"}`,
+        `zha_retry 120 curl -fsS -o /dev/null http://${p.address}:${p.restPort ?? PATRONI_REST_PORT}/${p.leader ? "health" : "replica"}`,
         `echo "patroni runs this host, planned as the ${role}"`,
     ].join("\n");
 }

@@ -174,20 +174,32 @@ export function followStep(f: FollowStepInput): string {
     const r = f.roleConf;
     return [
         helpers(f),
-        `case "$(zha_mark)" in
+        `zha_copy_primary() {
+  echo "copying the primary ${r.primaryAddress} with pg_basebackup"
+  runuser -u postgres -- env PGPASSFILE=${shellQuote(r.passfile)} ${shellQuote(`${pg.binDir}/pg_basebackup`)} \\
+    -h ${r.primaryAddress} -p ${r.primaryPort} -U ${r.replicationUser} -D "$PGDATA_DIR" \\
+    -X stream -S ${r.slotName} -w --checkpoint=fast
+}
+case "$(zha_mark)" in
   replica|stood-down) echo "keeping the data here and following ${r.primaryAddress}" ;;
+  rebuild)
+    # Asked for by an operator (a former primary whose history diverged): keep the old data aside, copy afresh.
+    systemctl stop "$PG_SERVICE"
+    zha_aside="$PGDATA_DIR.before-rebuild-$(date +%Y%m%d%H%M%S)"
+    mv "$PGDATA_DIR" "$zha_aside"
+    echo "kept the former data in $zha_aside"
+    install -d -o postgres -g postgres -m 0700 "$PGDATA_DIR"
+    zha_copy_primary
+    ;;
   *)
     # A new host's cluster holds only template0, template1 and postgres; anything more is someone's data.
     if [ "$(find "$PGDATA_DIR/base" -mindepth 1 -maxdepth 1 | wc -l)" -gt 3 ]; then
-      echo "refusing to replace $PGDATA_DIR: it holds databases zabbix-ha did not create" >&2
+      echo "refusing to replace $PGDATA_DIR: it holds databases zabbix-ha did not create (to rebuild it as a replica: echo rebuild > ${ROLE_MARK}, then pulumi up --replace this step)" >&2
       exit 1
     fi
-    echo "copying the primary ${r.primaryAddress} with pg_basebackup"
     systemctl stop "$PG_SERVICE"
     find "$PGDATA_DIR" -mindepth 1 -delete
-    runuser -u postgres -- env PGPASSFILE=${shellQuote(r.passfile)} ${shellQuote(`${pg.binDir}/pg_basebackup`)} \\
-      -h ${r.primaryAddress} -p ${r.primaryPort} -U ${r.replicationUser} -D "$PGDATA_DIR" \\
-      -X stream -S ${r.slotName} -w --checkpoint=fast
+    zha_copy_primary
     ;;
 esac`,
         sharedFiles(f),
@@ -196,7 +208,7 @@ esac`,
         `echo replica > ${ROLE_MARK}`,
         `if [ "$ZHA_CHANGED" = 1 ] || ! zha_pg_running; then systemctl restart "$PG_SERVICE"; fi`,
         `if ! zha_retry 60 sh -c "runuser -u postgres -- psql -X -t -A -p ${f.port} -c 'select status from pg_stat_wal_receiver' | grep -qx streaming"; then
-  echo "this replica does not stream from ${r.primaryAddress}; if its history diverged, rebuild it: rm ${ROLE_MARK} and run pulumi up" >&2
+  echo "this replica does not stream from ${r.primaryAddress}; if its history diverged, rebuild it: echo rebuild > ${ROLE_MARK}, then pulumi up --replace this step (the old data is kept aside)" >&2
   exit 1
 fi`,
     ].join("\n");
