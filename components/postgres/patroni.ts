@@ -88,6 +88,8 @@ export function renderPatroniConfig(c: PatroniInput): string {
         ...c.hba.map(r => `host ${r.database} ${r.user} ${cidr(r.source)} scram-sha-256`),
         // pg_rewind from a former primary connects as the superuser to the new one.
         ...c.rewindSources.map(source => `host all postgres ${cidr(source)} scram-sha-256`),
+        // Patroni's own replication connection to the local server (timeline checks, rewind) arrives over TCP from loopback.
+        `host replication ${REPLICATION_ROLE} 127.0.0.1/32 scram-sha-256`,
     ];
     const t = PATRONI_TIMING;
     const rest = `${c.address}:${c.restPort ?? PATRONI_REST_PORT}`;
@@ -131,6 +133,9 @@ postgresql:
   data_dir: ${c.dataDir}
   bin_dir: ${c.binDir}
   pgpass: ${c.pgpass}
+  # Patroni's own superuser connection goes over the unix socket (local all postgres peer): over TCP
+  # it would come from 127.0.0.1, which the hba rules do not admit, and bootstrap would fail.
+  use_unix_socket: true
   authentication:
     superuser:
       username: postgres

@@ -39,6 +39,10 @@ export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
     "pg_ctl": "postgresql-15",
     "psql": "postgresql-client-15",
     "pg_basebackup": "postgresql-client-15",
+    "etcd": "etcd-server",
+    "etcdctl": "etcd-client",
+    "patroni": "patroni",
+    "patronictl": "patroni",
     // Essential on Debian, so always there; listed so a check can require it like any other.
     "sh": "dash",
 };
@@ -50,6 +54,8 @@ export const FILE_PACKAGES: Readonly<Record<string, string>> = {
     "/usr/share/zabbix-server-pgsql/schema.sql.gz": "zabbix-server-pgsql",
     "/usr/share/zabbix-server-pgsql/images.sql.gz": "zabbix-server-pgsql",
     "/usr/share/zabbix-server-pgsql/data.sql.gz": "zabbix-server-pgsql",
+    // Patroni's etcd3 client is built on python-etcd; patroni depends on it or any other DCS client library.
+    "/usr/lib/python3/dist-packages/etcd/__init__.py": "python3-etcd",
 };
 
 /** PHP extensions the checks need, with their package. */
