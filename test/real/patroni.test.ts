@@ -403,6 +403,7 @@ describe("two Patroni nodes from the rendered patroni.yml, with HAProxy's patron
             ...rules.map(r => `host|${r.database}|${r.user}|${r.source.split("/")[0]}|scram-sha-256|`),
             "host|all|postgres|127.0.0.2|scram-sha-256|",
             "host|all|postgres|127.0.0.3|scram-sha-256|",
+            "host|replication|zabbix_ha_replicator|127.0.0.1|scram-sha-256|",
         ]);
     });
 
