@@ -5,6 +5,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { InstanceTopology, Topology } from "../../components/analysis/topology";
 import { CloudConfig, HostConfig, PlacedHost, SiteConfig, StackConfig, hostsWithRole } from "../../components/config";
+import { posix } from "path";
+import { DRBD_RESOURCE, DrbdPair, pacemakerIds } from "../../components/drbd";
 import { Host, Site } from "../../components/host";
 import { Backend, SiteLoadBalancer } from "../../components/loadbalancer";
 import { platformFor, zabbixLayout } from "../../components/platform";
@@ -37,6 +39,36 @@ export function buildSites(config: StackConfig, sshPrivateKey: pulumi.Input<stri
 export type DatabaseChoice =
     | { readonly kind: "self-run"; readonly primarySite: string; readonly pair?: FallbackPair }
     | { readonly kind: "managed"; readonly endpoint: CloudConfig["database"]; readonly adminPassword: pulumi.Input<string> };
+
+/**
+ * The drbd section's pair: DRBD under PostgreSQL's data, Pacemaker running the given services. The
+ * DRBD filesystem mounts at the data directory's parent (a fresh filesystem's root has lost+found
+ * and is root's, so the data directory is created inside it).
+ */
+export function buildDrbdPair(
+    name: string, config: StackConfig, hosts: ReadonlyMap<string, Host>, services: { zabbixServer?: string; web: readonly string[] },
+): FallbackPair & { readonly hosts: readonly [Host, Host]; readonly component: DrbdPair } {
+    const drbd = config.drbd!;
+    const [first, second] = drbd.nodes.map(n => hosts.get(n)!);
+    const postgres = platformFor(first.config.os).postgres;
+    const all = { postgres: postgres.service, ...services };
+    const mountPoint = posix.dirname(postgres.dataDir);
+    const component = new DrbdPair(name, {
+        nodes: [first, second],
+        preferredNode: first.config.name,
+        vip: { address: drbd.vip, cidrNetmask: drbd.vipPrefixLength },
+        disk: drbd.disk,
+        metaDisk: drbd.metaDisk,
+        port: drbd.port,
+        mountPoint,
+        services: all,
+        fencing: drbd.fencing,
+    });
+    return {
+        nodes: drbd.nodes, vip: drbd.vip, mountPoint, dbResource: pacemakerIds({ drbdResource: DRBD_RESOURCE, services: all }).db,
+        ready: component.configured, hosts: [first, second], component,
+    };
+}
 
 /** Pattern 5's optional DRBD pair that holds the primary inside its site, behind a VIP. */
 export interface FallbackPair {

@@ -1,12 +1,10 @@
 import { Role } from "../../components/config";
-import { posix } from "path";
-import { DRBD_RESOURCE, DrbdPair, pacemakerIds } from "../../components/drbd";
 import { platformFor, zabbixLayout } from "../../components/platform";
 import { PostgresCluster, createDbPasswords, hbaRules } from "../../components/postgres";
 import { postgresMaxConnections, sizeServer } from "../../components/sizing";
 import { Frontend, ZabbixServerCluster } from "../../components/zabbix";
 import { PatternModule } from "./types";
-import { buildSites, frontendSettings, serverSettings, stackTopology } from "./common";
+import { buildDrbdPair, buildSites, frontendSettings, serverSettings, stackTopology } from "./common";
 
 /** What every node of the pair runs: Pacemaker starts DB, server and web on one node at a time. */
 const PAIR_ROLES: readonly Role[] = ["db", "zabbix-server", "frontend"];
@@ -28,23 +26,10 @@ export const pacemaker: PatternModule = {
             hosts: site => site.hosts.filter(h => drbd.nodes.includes(h.name)).map(h => ({ ...h, roles: PAIR_ROLES })),
             extraPackages: Object.fromEntries(drbd.nodes.map(n => [n, CLUSTER_PACKAGES])),
         });
-        const [first, second] = drbd.nodes.map(n => hosts.get(n)!);
-        const platform = platformFor(first.config.os);
+        const platform = platformFor(hosts.get(drbd.nodes[0])!.config.os);
         const layout = zabbixLayout(platform, config.zabbix.packageSource);
-        const pairServices = { postgres: platform.postgres.service, zabbixServer: layout.serverService, web: [platform.phpFpm.service, "nginx"] };
-        const pair = new DrbdPair("zabbix-pair", {
-            nodes: [first, second],
-            preferredNode: first.config.name,
-            vip: { address: drbd.vip, cidrNetmask: drbd.vipPrefixLength },
-            disk: drbd.disk,
-            metaDisk: drbd.metaDisk,
-            port: drbd.port,
-            // The DRBD filesystem holds the PostgreSQL cluster's data directory (a fresh filesystem's root
-            // has lost+found and is root's, so the data directory is created inside it).
-            mountPoint: posix.dirname(platform.postgres.dataDir),
-            services: pairServices,
-            fencing: drbd.fencing,
-        });
+        const pair = buildDrbdPair("zabbix-pair", config, hosts, { zabbixServer: layout.serverService, web: [platform.phpFpm.service, "nginx"] });
+        const [first, second] = pair.hosts;
         const passwords = createDbPasswords("zabbix-ha");
         const nodes = [first, second].map(h => h.config.address);
         const sizing = sizeServer(config.load);
@@ -52,11 +37,7 @@ export const pacemaker: PatternModule = {
             primary: first,
             replicas: [],
             pairPeer: second,
-            pairStorage: {
-                mountPoint: posix.dirname(platform.postgres.dataDir),
-                dbResource: pacemakerIds({ drbdResource: DRBD_RESOURCE, services: pairServices }).db,
-                vip: drbd.vip,
-            },
+            pairStorage: { mountPoint: pair.mountPoint, dbResource: pair.dbResource, vip: pair.vip },
             port: config.db.port,
             dbName: config.db.name,
             dbUser: config.db.user,
@@ -64,10 +45,10 @@ export const pacemaker: PatternModule = {
             // Clients are the pair's own nodes, connecting to the VIP from their address or the VIP itself.
             hbaRules: hbaRules({ dbName: config.db.name, dbUser: config.db.user, dbHosts: nodes, loadBalancers: [...nodes, drbd.vip], adminNetwork: config.db.adminNetwork }),
             maxConnections: postgresMaxConnections(sizing, 2),
-            adminEndpoint: { address: drbd.vip, port: config.db.port, readyAfter: [pair.configured] },
+            adminEndpoint: { address: drbd.vip, port: config.db.port, readyAfter: [pair.ready] },
             passwords,
-            schema: { host: first, dbHost: drbd.vip, dbPort: config.db.port, files: layout.schemaFiles, after: [pair.configured] },
-            startAfter: [pair.configured],
+            schema: { host: first, dbHost: drbd.vip, dbPort: config.db.port, files: layout.schemaFiles, after: [pair.ready] },
+            startAfter: [pair.ready],
         });
         const servers = new ZabbixServerCluster("zabbix-server", {
             ...serverSettings(config, passwords.zabbix),

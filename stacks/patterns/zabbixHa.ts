@@ -1,44 +1,11 @@
-import { posix } from "path";
-import { StackConfig, hostsWithRole } from "../../components/config";
-import { DRBD_RESOURCE, DrbdPair, pacemakerIds } from "../../components/drbd";
-import { Host } from "../../components/host";
-import { platformFor } from "../../components/platform";
-import { FallbackPair, buildInstance, buildSites, stackTopology } from "./common";
+import { hostsWithRole } from "../../components/config";
+import { buildDrbdPair, buildInstance, buildSites, stackTopology } from "./common";
 import { CLUSTER_PACKAGES } from "./pacemaker";
 import { PatternModule } from "./types";
 
 /** etcd members (DB hosts and witnesses) and Patroni (DB hosts), from the distribution's packages. */
 export const ETCD_PACKAGES = ["etcd-server", "etcd-client"];
 export const PATRONI_PACKAGES = [...ETCD_PACKAGES, "patroni", "python3-etcd"];
-
-/**
- * The optional DRBD + Pacemaker pair that holds the primary inside its site (db.fallbackPair): a DB
- * host's crash then fails over to its peer behind a VIP on the site's L2 segment, automatically.
- */
-function fallbackPair(config: StackConfig, hosts: ReadonlyMap<string, Host>): FallbackPair {
-    const drbd = config.drbd!;
-    const [first, second] = drbd.nodes.map(n => hosts.get(n)!);
-    const postgres = platformFor(first.config.os).postgres;
-    const services = { postgres: postgres.service, web: [] };
-    const pair = new DrbdPair("zabbix-db-pair", {
-        nodes: [first, second],
-        preferredNode: first.config.name,
-        vip: { address: drbd.vip, cidrNetmask: drbd.vipPrefixLength },
-        disk: drbd.disk,
-        metaDisk: drbd.metaDisk,
-        port: drbd.port,
-        mountPoint: posix.dirname(postgres.dataDir),
-        services,
-        fencing: drbd.fencing,
-    });
-    return {
-        nodes: drbd.nodes,
-        vip: drbd.vip,
-        mountPoint: posix.dirname(postgres.dataDir),
-        dbResource: pacemakerIds({ drbdResource: DRBD_RESOURCE, services }).db,
-        ready: pair.configured,
-    };
-}
 
 /**
  * Pattern 5, the one the study chose: Zabbix native HA nodes across L3 sites with no VIP, a
@@ -60,7 +27,8 @@ export const zabbixHa: PatternModule = {
                 ...(patroni ? hostsWithRole(config, "witness").map(h => [h.name, ETCD_PACKAGES]) : []),
             ]),
         });
-        const pair = config.db.fallbackPair ? fallbackPair(config, hosts) : undefined;
+        // The fallback pair runs PostgreSQL only; servers and frontends stay on their own hosts.
+        const pair = config.db.fallbackPair ? buildDrbdPair("zabbix-db-pair", config, hosts, { web: [] }) : undefined;
         const instance = buildInstance(config, hosts, {
             prefix: "",
             name: "zabbix",
