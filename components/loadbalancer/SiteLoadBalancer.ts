@@ -92,6 +92,9 @@ export class SiteLoadBalancer extends pulumi.ComponentResource {
                 `haproxy -c -q -f ${HAPROXY_CONFIG}`,
                 "systemctl enable haproxy",
                 `if [ "$ZHA_CHANGED" = 1 ] || ! systemctl is-active --quiet haproxy; then systemctl reload-or-restart haproxy; fi`,
+                // A reload whose new sockets cannot bind keeps the old worker running and still succeeds: prove the listeners.
+                ...[args.httpPort, ...(withDb ? [args.dbPort] : [])].map(port =>
+                    `zha_retry 10 sh -c "ss -Hltn 'sport = :${port}' | grep -q LISTEN" || { echo "haproxy does not listen on port ${port}; is another service bound to it?" >&2; exit 1; }`),
             ].join("\n"),
         }, { parent: this });
         this.registerOutputs({ address: this.address, httpPort: this.httpPort, dbPort: this.dbPort });

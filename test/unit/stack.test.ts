@@ -100,6 +100,8 @@ describe("dependency order", () => {
         ["servers in every site before each frontend", "zabbix-server-osa-zbx1", "tyo-web1-frontend-web"],
         ["the replica after the primary", "zabbix-db-tyo-db1-promote", "zabbix-db-osa-db1-follow"],
         ["the replica after its slot", "zabbix-db-osa-db1-slot", "zabbix-db-osa-db1-follow"],
+        // Only implied by an input (the password inside the step's stdin), as the engine orders it.
+        ["a password before the step that reads it", "zabbix-ha-admin-password", "zabbix-db-tyo-db1-promote"],
     ])("%s", (_label, earlier, later) => assertBefore(plan, earlier, later));
 
     test("nothing depends on something that comes later (the graph has no cycle)", () => {

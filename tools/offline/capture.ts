@@ -21,7 +21,10 @@ export interface CapturedResource {
     readonly outputs: Record<string, unknown>;
     /** Parent id, undefined for the stack itself. */
     readonly parent?: string;
-    /** Ids this resource was declared to depend on, with components expanded to their custom descendants, plus its provider. */
+    /**
+     * Ids this resource depends on, as the engine would order it: declared dependsOn and the resources
+     * behind its Output-valued inputs, components expanded to their custom descendants, and its provider.
+     */
     readonly dependsOn: readonly string[];
 }
 
@@ -82,7 +85,26 @@ interface Declared {
     readonly id: string;
     readonly parent?: pulumi.Resource;
     readonly dependsOn: readonly pulumi.Resource[];
+    /** Resources behind Output-valued inputs (a role's name in a grant): the engine orders by them too. */
+    readonly implied: readonly pulumi.Resource[];
     readonly provider?: pulumi.ProviderResource;
+}
+
+/** The resources an input value depends on through the Outputs inside it. */
+function impliedDependencies(value: unknown, found = new Set<pulumi.Resource>(), depth = 0): Set<pulumi.Resource> {
+    if (depth > 8 || value === null || typeof value !== "object") {
+        return found;
+    }
+    if (pulumi.Output.isInstance(value)) {
+        // Every Output carries the resources it was computed from.
+        const resources = (value as unknown as { resources(): Set<pulumi.Resource> }).resources();
+        resources.forEach(r => found.add(r));
+        return found;
+    }
+    for (const inner of Array.isArray(value) ? value : Object.values(value as object)) {
+        impliedDependencies(inner, found, depth + 1);
+    }
+    return found;
 }
 
 function dependsOnList(value: unknown): pulumi.Resource[] {
@@ -124,6 +146,7 @@ export async function capturePlan(program: () => unknown, options: CaptureOption
                     id: `${args.type}::${args.name}`,
                     parent: args.opts.parent,
                     dependsOn: dependsOnList(args.opts.dependsOn),
+                    implied: [...impliedDependencies(args.props)],
                     provider: opts.provider,
                 });
                 return undefined;
@@ -162,7 +185,7 @@ function assemble(
     const expand = (id: string): string[] => customIds.has(id) ? [id] : (children.get(id) ?? []).flatMap(expand);
     return declared.map(d => {
         const reg = registered.get(d.id);
-        const deps = new Set<string>(d.dependsOn.flatMap(r => expand(idOf.get(r) ?? "")));
+        const deps = new Set<string>([...d.dependsOn, ...d.implied].flatMap(r => expand(idOf.get(r) ?? "")));
         const providerId = d.provider && idOf.get(d.provider);
         if (providerId) {
             deps.add(providerId);

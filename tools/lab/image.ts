@@ -1,0 +1,191 @@
+/**
+ * The two cached inputs of every host: a debootstrap'd Debian 12 base (shared read-only below each
+ * host's overlay) and a flat apt repository holding every package the hosts' package steps will ask
+ * for, with all dependencies, resolved against the base's own dpkg status. Each is rebuilt only when
+ * the hash of its inputs changes; the hash is written last, so a half-built cache is never reused.
+ */
+import { createHash } from "crypto";
+import { chmodSync, existsSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync, copyFileSync } from "fs";
+import * as path from "path";
+import { StackConfig } from "../../components/config";
+import { packagesFor } from "../../components/host";
+import { CapturedPlan } from "../offline";
+import { check } from "./run";
+import { REPO_MOUNT, ensureDir } from "./settings";
+import { debianMirror, machineSources } from "./sources";
+
+const SUITE = "bookworm";
+
+/** Everything that shapes the base; change anything here and the base is rebuilt. */
+const BASE_RECIPE = {
+    revision: 1,
+    suite: SUITE,
+    variant: "minbase",
+    include: ["systemd", "systemd-sysv", "dbus", "openssh-server", "iproute2", "ca-certificates"],
+    // Timers that would wake up on an idle 2-core machine and fetch from a network the hosts cannot reach.
+    masked: ["apt-daily.timer", "apt-daily-upgrade.timer", "dpkg-db-backup.timer", "e2scrub_all.timer", "fstrim.timer", "e2scrub_reap.service"],
+    sourcesList: `deb [trusted=yes] file:${REPO_MOUNT} ./\n`,
+    // dpkg's fsyncs dominate package installs on a throw-away overlay; this changes no outcome.
+    dpkgCfg: "force-unsafe-io\n",
+};
+
+export interface CacheLog {
+    (line: string): void;
+}
+
+function hashOf(value: unknown): string {
+    return createHash("sha256").update(JSON.stringify(value)).digest("hex").slice(0, 16);
+}
+
+function readHash(dir: string): string | undefined {
+    const file = path.join(dir, "inputs.hash");
+    return existsSync(file) ? readFileSync(file, "utf8").trim() : undefined;
+}
+
+export interface BaseImage {
+    readonly rootfs: string;
+    readonly hash: string;
+    readonly built: boolean;
+}
+
+/** The shared base: built once (about a minute), reused while its recipe is unchanged. */
+export async function ensureBase(dir: string, log: CacheLog): Promise<BaseImage> {
+    const hash = hashOf(BASE_RECIPE);
+    const rootfs = path.join(dir, "rootfs");
+    if (readHash(dir) === hash && existsSync(path.join(rootfs, "usr/lib/systemd/systemd"))) {
+        log(`base image: cached (${hash})`);
+        return { rootfs, hash, built: false };
+    }
+    log(`base image: building with debootstrap (${SUITE}, ${BASE_RECIPE.variant}); about a minute`);
+    const build = `${dir}.build`;
+    rmSync(build, { recursive: true, force: true });
+    ensureDir(build);
+    const buildRoot = path.join(build, "rootfs");
+    // The mirror comes from this machine's apt sources and goes on the command line only.
+    await check("debootstrap", [
+        `--variant=${BASE_RECIPE.variant}`, `--include=${BASE_RECIPE.include.join(",")}`,
+        SUITE, buildRoot, debianMirror(SUITE),
+    ], { timeoutMs: 15 * 60_000 });
+    customizeBase(buildRoot);
+    rmSync(dir, { recursive: true, force: true });
+    renameSync(build, dir);
+    writeFileSync(path.join(dir, "inputs.hash"), `${hash}\n`);
+    return { rootfs, hash, built: true };
+}
+
+/** Makes the debootstrap result a template: no identity of its own, apt pointed at the lab repository. */
+function customizeBase(root: string): void {
+    const at = (p: string) => path.join(root, p);
+    // debootstrap wrote the mirror into sources.list and its lists: replace both.
+    writeFileSync(at("etc/apt/sources.list"), BASE_RECIPE.sourcesList);
+    for (const f of readdirSync(at("etc/apt/sources.list.d"))) {
+        rmSync(at(`etc/apt/sources.list.d/${f}`), { force: true });
+    }
+    for (const f of readdirSync(at("var/lib/apt/lists"))) {
+        if (f !== "partial") {
+            rmSync(at(`var/lib/apt/lists/${f}`), { recursive: true, force: true });
+        }
+    }
+    rmSync(at("var/cache/apt/archives"), { recursive: true, force: true });
+    ensureDir(at("var/cache/apt/archives/partial"));
+    writeFileSync(at("etc/dpkg/dpkg.cfg.d/zha-lab"), BASE_RECIPE.dpkgCfg);
+    // Each host gets its own machine-id, host keys and hostname in its overlay.
+    for (const f of readdirSync(at("etc/ssh")).filter(f => f.startsWith("ssh_host_"))) {
+        rmSync(at(`etc/ssh/${f}`));
+    }
+    writeFileSync(at("etc/machine-id"), "");
+    rmSync(at("var/lib/dbus/machine-id"), { force: true });
+    symlinkSync("/etc/machine-id", at("var/lib/dbus/machine-id"));
+    writeFileSync(at("etc/hostname"), "");
+    for (const unit of BASE_RECIPE.masked) {
+        rmSync(at(`etc/systemd/system/${unit}`), { force: true });
+        symlinkSync("/dev/null", at(`etc/systemd/system/${unit}`));
+    }
+    ensureDir(at("root/.ssh"), 0o700);
+    chmodSync(at("root/.ssh"), 0o700);
+}
+
+export interface Repository {
+    readonly dir: string;
+    readonly hash: string;
+    readonly packages: number;
+    readonly built: boolean;
+}
+
+/**
+ * The distinct package lists the plan's package steps install, each resolved on its own as apt on
+ * the host will resolve it. Read from the steps themselves, so packages a pattern adds are included;
+ * the roles' lists are the fallback should the step's wording change.
+ */
+export function packageSets(plan: CapturedPlan, config: StackConfig): string[][] {
+    const sets = new Map<string, string[]>();
+    const add = (list: string[]) => sets.set([...list].sort().join(" "), [...list].sort());
+    for (const r of plan.resources.filter(r => r.type === "command:remote:Command")) {
+        const create = String(r.inputs.create ?? "");
+        const match = /for zha_pkg in ([^;\n]+); do/.exec(create);
+        if (match && create.includes("apt-get install")) {
+            add(match[1].trim().split(/\s+/));
+        }
+    }
+    if (sets.size === 0) {
+        for (const host of config.sites.flatMap(s => s.hosts)) {
+            add(packagesFor({
+                os: host.os, roles: host.roles, zabbixVersion: config.zabbix.version,
+                packageSource: config.zabbix.packageSource, repositoryUrl: config.zabbix.repositoryUrl,
+            }));
+        }
+    }
+    return [...sets.values()];
+}
+
+/**
+ * The local repository: apt on this machine (its own sources and settings) downloads each package
+ * set and its dependencies against the base's dpkg status, then apt-ftparchive indexes the pool.
+ */
+export async function ensureRepository(dir: string, base: BaseImage, sets: string[][], log: CacheLog): Promise<Repository> {
+    const sourcesShape = machineSources().map(s => ({ suites: s.suites, components: s.components }));
+    // The base's package versions, not only its recipe: a rebuilt base resolves dependencies anew.
+    const baseStatus = createHash("sha256").update(readFileSync(path.join(base.rootfs, "var/lib/dpkg/status"))).digest("hex");
+    const hash = hashOf({ base: base.hash, baseStatus, sets, sourcesShape });
+    const pool = path.join(dir, "pool");
+    if (readHash(dir) === hash && existsSync(path.join(pool, "Packages"))) {
+        const packages = readdirSync(pool).filter(f => f.endsWith(".deb")).length;
+        log(`package repository: cached (${packages} packages, ${hash})`);
+        return { dir: pool, hash, packages, built: false };
+    }
+    log(`package repository: downloading ${sets.length} package set(s) with their dependencies`);
+    const build = `${dir}.build`;
+    rmSync(build, { recursive: true, force: true });
+    const state = ensureDir(path.join(build, "state"));
+    ensureDir(path.join(state, "lists/partial"));
+    ensureDir(path.join(build, "cache"));
+    const archives = ensureDir(path.join(build, "pool"));
+    ensureDir(path.join(archives, "partial"));
+    copyFileSync(path.join(base.rootfs, "var/lib/dpkg/status"), path.join(state, "status"));
+    // Only where apt keeps state changes; sources, keys and Acquire settings stay the machine's.
+    const apt = [
+        "-o", `Dir::State=${state}`, "-o", `Dir::State::Lists=${path.join(state, "lists")}`,
+        "-o", `Dir::State::status=${path.join(state, "status")}`, "-o", `Dir::Cache=${path.join(build, "cache")}`,
+        "-o", `Dir::Cache::archives=${archives}`, "-o", "APT::Get::List-Cleanup=false",
+    ];
+    const env = { DEBIAN_FRONTEND: "noninteractive" };
+    await check("apt-get", [...apt, "update", "-q"], { env, timeoutMs: 10 * 60_000 });
+    for (const set of sets) {
+        await check("apt-get", [...apt, "install", "-y", "-q", "--download-only", "--no-install-recommends", ...set], { env, timeoutMs: 15 * 60_000 });
+    }
+    rmSync(path.join(archives, "partial"), { recursive: true, force: true });
+    rmSync(path.join(archives, "lock"), { force: true });
+    const index = await check("apt-ftparchive", ["packages", "."], { cwd: archives });
+    writeFileSync(path.join(archives, "Packages"), index.stdout);
+    const release = await check("apt-ftparchive", ["release", "."], { cwd: archives });
+    writeFileSync(path.join(archives, "Release"), release.stdout);
+    // The lists (named after the mirror) served their purpose; keep only the pool.
+    rmSync(dir, { recursive: true, force: true });
+    ensureDir(dir);
+    renameSync(archives, pool);
+    rmSync(build, { recursive: true, force: true });
+    writeFileSync(path.join(dir, "inputs.hash"), `${hash}\n`);
+    const packages = readdirSync(pool).filter(f => f.endsWith(".deb")).length;
+    log(`package repository: ${packages} packages`);
+    return { dir: pool, hash, packages, built: true };
+}

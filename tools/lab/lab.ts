@@ -1,0 +1,175 @@
+/**
+ * The lab's three commands. `up` builds (or reuses) the cached base and repository, plans the stack
+ * under the mock runtime with the lab's key, boots the hosts, replays the plan, verifies and
+ * replays again; `down` undoes everything the state file records; `status` reports what runs.
+ */
+import * as path from "path";
+import { planEnvironment, readEnvironment, StackPlan } from "../offline";
+import { applyPlan } from "./apply";
+import { HostMemory, hostMemory, removeLabCgroups, startHosts, stopHost } from "./hosts";
+import { ensureBase, ensureRepository, packageSets } from "./image";
+import { setUpNetwork, tearDownNetwork } from "./network";
+import { missingRequirements } from "./requirements";
+import { CachePaths, cachePaths, defaultConfigFile, ensureDir } from "./settings";
+import { ensureKeyPair } from "./ssh";
+import { LabState, StateFile, acquireLock } from "./state";
+import { Topology, topologyOf } from "./topology";
+import { instancesOf } from "./instances";
+import { Check, checkIdempotent, verifyInstances } from "./verify";
+
+export type Log = (line: string) => void;
+
+export interface UpOptions {
+    readonly configFile?: string;
+    /** Passed to the stack program as zabbix-ha:pattern. */
+    readonly pattern?: string;
+    readonly cacheRoot?: string;
+    /** Independent steps applied at once. */
+    readonly jobs?: number;
+    readonly log?: Log;
+}
+
+export interface UpResult {
+    readonly checks: readonly Check[];
+    readonly elapsedSeconds: number;
+    /** Memory of each host's processes once deployed and checked. */
+    readonly memory: ReadonlyMap<string, HostMemory>;
+    /** Sum over the hosts of their processes' PSS, MiB: the lab's memory figure. */
+    readonly memoryMiB: number;
+    readonly cold: { readonly base: boolean; readonly repository: boolean };
+}
+
+function requireMachine(): void {
+    const missing = missingRequirements();
+    if (missing.length > 0) {
+        throw new Error(`this machine cannot run the lab:\n  - ${missing.join("\n  - ")}`);
+    }
+}
+
+/** Plans the stack exactly as the preview does, with the lab's key and pattern as overrides. */
+export async function planLab(configFile: string, privateKey: string, pattern?: string): Promise<StackPlan> {
+    const overrides: Record<string, string> = { "zabbix-ha:sshPrivateKey": privateKey };
+    if (pattern) {
+        overrides["zabbix-ha:pattern"] = pattern;
+    }
+    const plan = await planEnvironment(readEnvironment(configFile), { overrides });
+    if (plan.error) {
+        throw new Error(`${path.basename(configFile)}: the stack program failed: ${plan.error.message}`);
+    }
+    return plan;
+}
+
+async function withLock<T>(paths: CachePaths, body: () => Promise<T>): Promise<T> {
+    ensureDir(paths.root);
+    const release = acquireLock(paths.lock);
+    try {
+        return await body();
+    } finally {
+        release();
+    }
+}
+
+export async function up(options: UpOptions = {}): Promise<UpResult> {
+    const started = Date.now();
+    const log = options.log ?? (line => console.log(line));
+    requireMachine();
+    const paths = cachePaths(options.cacheRoot);
+    return withLock(paths, async () => {
+        const configFile = path.resolve(options.configFile ?? defaultConfigFile());
+        const topo = topologyOf(readEnvironment(configFile));
+        const key = await ensureKeyPair(paths.sshKey);
+        // Plan first: a config error should surface before a minute of debootstrap, and leave a running lab alone.
+        const plan = await planLab(configFile, key.privateKey, options.pattern);
+        const steps = plan.resources.filter(r => r.custom).length;
+        log(`plan: ${steps} resources from ${path.relative(process.cwd(), configFile) || configFile}${options.pattern ? ` (pattern ${options.pattern})` : ""}`);
+        const file = new StateFile(paths.state);
+        const previous = file.read();
+        if (previous) {
+            log("a lab is already recorded: taking it down first");
+            await tearDown(previous, file, log);
+        }
+
+        const base = await ensureBase(paths.base, log);
+        const repo = await ensureRepository(paths.repo, base, packageSets(plan, topo.config), log);
+
+        const state: LabState = { version: 1, configFile, startedAt: new Date().toISOString(), netns: [], rootLinks: [], hosts: [] };
+        file.write(state);
+        let phase = Date.now();
+        await setUpNetwork(topo, file, state);
+        await startHosts(topo, file, state, {
+            base: base.rootfs, repoPool: repo.dir, key: key.privateKeyFile, publicKey: key.publicKey, runRoot: paths.run, logs: paths.logs,
+        });
+        log(`hosts: ${topo.hosts.map(h => `${h.name} (${h.address}, ${h.site})`).join(", ")} booted in ${((Date.now() - phase) / 1000).toFixed(1)} s`);
+
+        const hostNames = new Map(topo.hosts.map(h => [h.address, h.name]));
+        const applyOptions = { keyFile: key.privateKeyFile, privateKey: key.privateKey, hostNames, jobs: options.jobs ?? 3, log };
+        phase = Date.now();
+        await applyPlan(plan, { ...applyOptions, pass: "deploy" });
+        state.deployed = { at: new Date().toISOString(), pattern: options.pattern ?? "(from config)" };
+        file.write(state);
+        log(`deploy: applied in ${((Date.now() - phase) / 1000).toFixed(1)} s`);
+
+        const checks = await verify(topo, plan, key.privateKeyFile, log);
+        phase = Date.now();
+        const replay = await applyPlan(plan, { ...applyOptions, pass: "replay" });
+        const idempotent = checkIdempotent(replay);
+        log(`${idempotent.ok ? "ok  " : "FAIL"} ${idempotent.name}: ${idempotent.detail} (${((Date.now() - phase) / 1000).toFixed(1)} s)`);
+        checks.push(idempotent);
+
+        const memory = hostMemory(state.hosts);
+        const pss = [...memory.values()].reduce((a, m) => a + m.pssMiB, 0);
+        const rss = [...memory.values()].reduce((a, m) => a + m.rssMiB, 0);
+        const elapsed = (Date.now() - started) / 1000;
+        const cold = { base: base.built, repository: repo.built };
+        log(`figures: elapsed ${elapsed.toFixed(0)} s (${cold.base ? "cold: base built" : "warm: base cached"}, ${cold.repository ? "repository built" : "repository cached"})`);
+        log(`figures: memory ${pss.toFixed(0)} MiB, the sum of the PSS of every process in the hosts' cgroups `
+            + `(${[...memory].map(([h, m]) => `${h} ${m.pssMiB.toFixed(0)}`).join(", ")}); their RSS sum, which counts shared pages once per process, is ${rss.toFixed(0)} MiB`);
+        const failed = checks.filter(c => !c.ok);
+        if (failed.length > 0) {
+            throw new Error(`the lab is up but ${failed.length} check(s) failed (inspect with \`npm run lab -- status\`, then \`npm run lab -- down\`):\n`
+                + failed.map(c => `  - ${c.name}: ${c.detail}`).join("\n"));
+        }
+        return { checks, elapsedSeconds: elapsed, memory, memoryMiB: pss, cold };
+    });
+}
+
+async function verify(topo: Topology, plan: StackPlan, keyFile: string, log: Log): Promise<Check[]> {
+    const checks: Check[] = [];
+    await verifyInstances(topo, instancesOf(plan, topo), keyFile, c => {
+        checks.push(c);
+        log(`${c.ok ? "ok  " : "FAIL"} ${c.name}: ${c.detail}`);
+    });
+    return checks;
+}
+
+/** Stops hosts, then removes namespaces and links, by the records; keeps the records of what it could not undo. */
+async function tearDown(state: LabState, file: StateFile, log: Log): Promise<void> {
+    const problems: string[] = [];
+    // Hosts shut down in parallel: each waits for its own systemd, not for the others'.
+    for (const found of await Promise.all(state.hosts.map(rec => stopHost(rec, log)))) {
+        problems.push(...found);
+    }
+    problems.push(...await tearDownNetwork(state, log));
+    removeLabCgroups();
+    if (problems.length > 0) {
+        throw new Error(`down could not undo everything (the state file ${file.file} is kept):\n  - ${problems.join("\n  - ")}`);
+    }
+    file.remove();
+}
+
+export async function down(options: { cacheRoot?: string; log?: Log } = {}): Promise<void> {
+    const log = options.log ?? (line => console.log(line));
+    const paths = cachePaths(options.cacheRoot);
+    await withLock(paths, async () => {
+        const file = new StateFile(paths.state);
+        const state = file.read();
+        if (!state) {
+            log(`no lab recorded in ${paths.state}: nothing to take down`);
+            return;
+        }
+        await tearDown(state, file, log);
+        log("the lab is down");
+    });
+}
+
+export { status } from "./status";

@@ -1,0 +1,60 @@
+/**
+ * SSH as the command provider uses it: one session per command, the command text sent as the
+ * remote command string (the login shell runs it), stdin fed from the step's secrets, no PTY.
+ * `-F none` keeps this machine's ssh_config (SendEnv of the locale, for one) out of the picture,
+ * since the provider sends no environment either.
+ */
+import { existsSync, readFileSync, rmSync } from "fs";
+import { RunResult, check, run } from "./run";
+import { ensureDir } from "./settings";
+import * as path from "path";
+
+export interface SshCall {
+    readonly host: string;
+    readonly port: number;
+    readonly user: string;
+    /** Private key file. */
+    readonly key: string;
+    readonly command: string;
+    /** Fed to the remote command's stdin (secrets: never logged). */
+    readonly input?: string;
+    readonly connectTimeout?: number;
+    readonly timeoutMs?: number;
+}
+
+export function sshArgs(call: Omit<SshCall, "command" | "input">): string[] {
+    return [
+        "-F", "none", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+        "-o", "LogLevel=ERROR", "-o", `ConnectTimeout=${call.connectTimeout ?? 15}`, "-o", "ServerAliveInterval=15",
+        "-i", call.key, "-p", String(call.port), `${call.user}@${call.host}`,
+    ];
+}
+
+export function sshRun(call: SshCall): Promise<RunResult> {
+    return run("ssh", [...sshArgs(call), "--", call.command], { input: call.input, timeoutMs: call.timeoutMs });
+}
+
+/** ssh exits 255 for its own failures; these mean the host could not be reached at all. */
+export function isDialFailure(result: RunResult): boolean {
+    // Only ssh's own words count: a remote script may print "Connection refused" (psql does) and exit 255.
+    return result.code === 255
+        && /^(ssh: connect to host .*: (Connection refused|Connection timed out|No route to host|Network is unreachable)|kex_exchange_identification: .*|Connection (closed|reset) by .* port \d+)\r?$/m.test(result.stderr);
+}
+
+export interface KeyPair {
+    readonly privateKey: string;
+    readonly privateKeyFile: string;
+    readonly publicKey: string;
+}
+
+/** The lab's key pair, made once in the cache (0600), authorized for root on every host. */
+export async function ensureKeyPair(file: string): Promise<KeyPair> {
+    ensureDir(path.dirname(file), 0o700);
+    if (!existsSync(file) || !existsSync(`${file}.pub`)) {
+        // Half a pair is useless; ssh-keygen would also stop to ask before overwriting it.
+        rmSync(file, { force: true });
+        rmSync(`${file}.pub`, { force: true });
+        await check("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "zabbix-ha-lab", "-f", file]);
+    }
+    return { privateKey: readFileSync(file, "utf8"), privateKeyFile: file, publicKey: readFileSync(`${file}.pub`, "utf8") };
+}

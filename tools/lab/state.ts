@@ -1,0 +1,98 @@
+/**
+ * The lab's own records: everything `up` makes outside the cache's plain files (namespaces, veths,
+ * mounts, processes, cgroups) is written here *before* it is made, so `down` can undo a lab that
+ * crashed half-way, and never has to guess by name what is its own.
+ */
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "fs";
+import { Role } from "../../components/config";
+
+export interface HostRecord {
+    readonly name: string;
+    readonly site: string;
+    readonly address: string;
+    readonly roles: readonly Role[];
+    readonly netns: string;
+    /** The host's interface inside its namespace (its router end goes when the namespace does). */
+    readonly veth: string;
+    /** Directory holding the overlay's upper, work and merged directories. */
+    readonly runDir: string;
+    /** Where the host's overlay is mounted (the container's root). */
+    readonly rootDir: string;
+    /** Machine name given to systemd-nspawn. */
+    readonly machine: string;
+    /** cgroup directories made for the container, one per hierarchy nspawn uses. */
+    readonly cgroups: readonly string[];
+    /** nspawn's lock file for the container's root (named after its inode), which nspawn may leave behind. */
+    lockFile?: string;
+    /** PID of systemd-nspawn once started. */
+    pid?: number;
+    /** The container's console output. */
+    readonly consoleLog: string;
+}
+
+export interface LabState {
+    readonly version: 1;
+    readonly configFile: string;
+    readonly startedAt: string;
+    /** Network namespaces made, the router's first. */
+    netns: string[];
+    /** Links made in the root namespace (the admin veth). */
+    rootLinks: string[];
+    hosts: HostRecord[];
+    /** Set once the plan has been applied. */
+    deployed?: { readonly at: string; readonly pattern: string };
+}
+
+export class StateFile {
+    constructor(public readonly file: string) {}
+
+    read(): LabState | undefined {
+        if (!existsSync(this.file)) {
+            return undefined;
+        }
+        try {
+            return JSON.parse(readFileSync(this.file, "utf8")) as LabState;
+        } catch (err) {
+            throw new Error(`${this.file}: unreadable lab state (${(err as Error).message}); inspect it and remove it by hand`);
+        }
+    }
+
+    /** Writes atomically, so a crash never leaves half a record. */
+    write(state: LabState): void {
+        const tmp = `${this.file}.tmp`;
+        writeFileSync(tmp, JSON.stringify(state, null, 2) + "\n", { mode: 0o600 });
+        renameSync(tmp, this.file);
+    }
+
+    remove(): void {
+        rmSync(this.file, { force: true });
+    }
+}
+
+/** A lock file holding the PID of the lab command that runs, so two never interleave. */
+export function acquireLock(file: string): () => void {
+    if (existsSync(file)) {
+        const pid = Number(readFileSync(file, "utf8").trim());
+        if (pid && pid !== process.pid && isAlive(pid)) {
+            throw new Error(`another lab command (pid ${pid}) is running; wait for it, or remove ${file} if that process is not the lab`);
+        }
+    }
+    writeFileSync(file, `${process.pid}\n`);
+    return () => rmSync(file, { force: true });
+}
+
+/** Whether a process runs; a zombie (exited, not yet reaped by its parent) does not. */
+export function isAlive(pid: number): boolean {
+    try {
+        process.kill(pid, 0);
+    } catch {
+        return false;
+    }
+    try {
+        // The state follows the command name, which is in parentheses and may hold spaces.
+        const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+        return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+    } catch {
+        return false;
+    }
+}

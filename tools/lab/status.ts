@@ -1,0 +1,79 @@
+/**
+ * `npm run lab -- status`: what the lab's records say runs, checked live over SSH (no password
+ * needed: the DB questions go to the postgres OS user on the DB hosts).
+ */
+import { existsSync } from "fs";
+import { readEnvironment } from "../offline";
+import { hostMemory } from "./hosts";
+import { cachePaths } from "./settings";
+import { sshRun } from "./ssh";
+import { HostRecord, StateFile, isAlive } from "./state";
+import { topologyOf } from "./topology";
+
+const ROLE_SERVICES: Record<string, string[]> = {
+    "db": ["postgresql@15-main"],
+    "zabbix-server": ["zabbix-server"],
+    "frontend": ["nginx", "php8.2-fpm"],
+    "lb": ["haproxy"],
+    "witness": [],
+};
+
+const HA_STATUS: Record<string, string> = { 0: "standby", 1: "stopped", 2: "unavailable", 3: "active" };
+
+async function remote(rec: HostRecord, key: string, command: string): Promise<{ ok: boolean; text: string }> {
+    const out = await sshRun({ host: rec.address, port: 22, user: "root", key, command, connectTimeout: 3, timeoutMs: 20_000 });
+    return { ok: out.code === 0, text: (out.stdout + (out.code === 0 ? "" : out.stderr)).trim() };
+}
+
+export async function status(options: { cacheRoot?: string; log?: (line: string) => void } = {}): Promise<boolean> {
+    const log = options.log ?? (line => console.log(line));
+    const paths = cachePaths(options.cacheRoot);
+    const state = new StateFile(paths.state).read();
+    if (!state) {
+        log(`no lab recorded in ${paths.state}: run \`npm run lab -- up\``);
+        return false;
+    }
+    const topo = existsSync(state.configFile) ? topologyOf(readEnvironment(state.configFile)) : undefined;
+    log(`lab from ${state.configFile}, started ${state.startedAt}${state.deployed ? `, deployed ${state.deployed.at}` : ", not deployed"}`);
+    for (const site of topo?.sites ?? []) {
+        log(`site ${site.name}: ${site.network} (gateway ${site.gateway} in ${topo!.routerNetns})`);
+    }
+    if (topo) {
+        log(`admin network: ${topo.admin.network}, this machine ${topo.admin.address}`);
+    }
+    let healthy = true;
+    const memory = hostMemory(state.hosts);
+    for (const rec of state.hosts) {
+        const running = rec.pid !== undefined && isAlive(rec.pid);
+        const ssh = running ? await remote(rec, paths.sshKey, "true") : { ok: false, text: "" };
+        const services = rec.roles.flatMap(r => ROLE_SERVICES[r] ?? []);
+        let detail = "";
+        if (ssh.ok && services.length > 0) {
+            const active = await remote(rec, paths.sshKey, `for s in ${services.join(" ")}; do printf '%s=%s ' "$s" "$(systemctl is-active "$s")"; done`);
+            detail = active.text;
+            healthy &&= active.ok && detail.trim().split(" ").every(s => s.endsWith("=active"));
+        }
+        healthy &&= running && ssh.ok;
+        log(`host ${rec.name} (${rec.address}, site ${rec.site}, ${rec.roles.join("+")}): ${running ? `running (pid ${rec.pid}, ${memory.get(rec.name)?.pssMiB.toFixed(0)} MiB PSS)` : "NOT RUNNING"}, `
+            + `ssh ${ssh.ok ? "ok" : "FAILED"}${detail ? `, ${detail.trim()}` : ""}`);
+    }
+    if (topo && state.deployed) {
+        // Whichever DB hosts are primaries now (one per installation): what they say about servers and replicas.
+        for (const db of state.hosts.filter(h => h.roles.includes("db"))) {
+            const sql = (q: string, database = "postgres") =>
+                remote(db, paths.sshKey, `runuser -u postgres -- psql -X -t -A -p ${topo.config.db.port} -d ${database} -c "${q}"`);
+            const role = await sql("select pg_is_in_recovery()");
+            if (!role.ok || role.text !== "f") {
+                log(`database on ${db.name}: ${role.ok ? "replica" : `unknown (${role.text})`}`);
+                continue;
+            }
+            const ha = await sql("select name, status from ha_node order by name", topo.config.db.name);
+            const nodes = ha.text.split("\n").filter(Boolean).map(l => { const [n, st] = l.split("|"); return `${n || "(standalone)"}=${HA_STATUS[st] ?? st}`; });
+            const rep = await sql("select application_name, state from pg_stat_replication");
+            const replicas = rep.text.split("\n").filter(Boolean).map(l => l.replace("|", "="));
+            log(`database on ${db.name}: primary; HA nodes ${ha.ok ? nodes.join(", ") || "none" : `unknown (${ha.text})`}; `
+                + `replicas ${rep.ok ? replicas.join(", ") || "none" : `unknown (${rep.text})`}`);
+        }
+    }
+    return healthy;
+}

@@ -1,0 +1,178 @@
+/**
+ * What `up` proves once the plan is applied, for each Zabbix installation the stack built: its load
+ * balancers serve the UI and the API, exactly one server node is active (the others standing by,
+ * with native HA), every replica streams from the primary; and replaying the whole plan again
+ * changes nothing.
+ */
+import * as http from "http";
+import { COMMAND, StepReport } from "./apply";
+import { Instance } from "./instances";
+import { PgConnection, psql } from "./pg";
+import { sleep } from "./run";
+import { sshRun } from "./ssh";
+import { LabHost, Topology } from "./topology";
+
+export interface Check {
+    readonly name: string;
+    readonly ok: boolean;
+    readonly detail: string;
+}
+
+function request(url: string, body?: string): Promise<{ status: number; body: string }> {
+    return new Promise((resolve, reject) => {
+        const req = http.request(url, {
+            method: body === undefined ? "GET" : "POST",
+            headers: body === undefined ? {} : { "Content-Type": "application/json-rpc" },
+            timeout: 10_000,
+        }, res => {
+            const chunks: Buffer[] = [];
+            res.on("data", (c: Buffer) => chunks.push(c));
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+        });
+        req.on("timeout", () => req.destroy(new Error("timed out")));
+        req.on("error", reject);
+        req.end(body);
+    });
+}
+
+/** Retries a probe until it passes or the time is up; the last answer explains a failure. */
+async function eventually(name: string, timeoutMs: number, probe: () => Promise<Check>): Promise<Check> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+        let result: Check;
+        try {
+            result = await probe();
+        } catch (err) {
+            result = { name, ok: false, detail: (err as Error).message };
+        }
+        if (result.ok || Date.now() > deadline) {
+            return result;
+        }
+        await sleep(2000);
+    }
+}
+
+const HA_STATUS: Record<string, string> = { 0: "standby", 1: "stopped", 2: "unavailable", 3: "active" };
+
+interface HaNode { readonly name: string; readonly status: string }
+
+function parseHaNodes(text: string): HaNode[] {
+    return text.trim().split("\n").filter(Boolean).map(line => {
+        const [name, status] = line.split("|");
+        return { name, status: HA_STATUS[status] ?? `status ${status}` };
+    });
+}
+
+const HA_QUERY = "select name, status from ha_node order by name";
+
+/** ha_node through a load balancer's DB port as the zabbix role, as the frontends read it. */
+async function haNodesViaLoadBalancer(lab: Topology, lb: LabHost, password: string): Promise<HaNode[]> {
+    const conn: PgConnection = {
+        host: lb.address, port: String(lab.config.loadBalancer.dbPort), username: lab.config.db.user, password,
+        database: lab.config.db.name, sslmode: "disable", connectTimeout: "5",
+    };
+    const out = await psql(conn, `${HA_QUERY};\n`);
+    if (out.code !== 0) {
+        throw new Error(`psql via ${lb.address}:${conn.port}: ${out.stderr.trim()}`);
+    }
+    return parseHaNodes(out.stdout);
+}
+
+/** The same question to the primary itself, as the postgres OS user, when no load balancer or password is at hand. */
+async function haNodesOnPrimary(lab: Topology, primary: LabHost, key: string): Promise<HaNode[]> {
+    const out = await sshRun({
+        host: primary.address, port: primary.sshPort, user: primary.sshUser, key,
+        command: `runuser -u postgres -- psql -X -t -A -p ${lab.config.db.port} -d ${lab.config.db.name} -c "${HA_QUERY}"`,
+    });
+    if (out.code !== 0) {
+        throw new Error(`ha_node on ${primary.name}: ${(out.stdout + out.stderr).trim()}`);
+    }
+    return parseHaNodes(out.stdout);
+}
+
+async function checkUi(lab: Topology, label: string, lb: LabHost, timeoutMs: number): Promise<Check[]> {
+    const base = `http://${lb.address}:${lab.config.loadBalancer.httpPort}`;
+    const ui = await eventually(`${label}UI ${lb.site}`, timeoutMs, async () => {
+        const page = await request(`${base}/index.php`);
+        const login = page.status === 200 && /Zabbix/.test(page.body) && /name="password"/.test(page.body);
+        return { name: `${label}UI ${lb.site}`, ok: login, detail: login ? `${base}/ serves the login page` : `${base}/index.php answered ${page.status}: ${page.body.slice(0, 200).replace(/\s+/g, " ")}` };
+    });
+    const api = await eventually(`${label}API ${lb.site}`, timeoutMs, async () => {
+        const answer = await request(`${base}/api_jsonrpc.php`, JSON.stringify({ jsonrpc: "2.0", method: "apiinfo.version", params: {}, id: 1 }));
+        const version = (() => { try { return JSON.parse(answer.body).result as string | undefined; } catch { return undefined; } })();
+        const ok = answer.status === 200 && typeof version === "string" && version.startsWith(lab.config.zabbix.version);
+        return { name: `${label}API ${lb.site}`, ok, detail: ok ? `apiinfo.version ${version}` : `answered ${answer.status}: ${answer.body.slice(0, 200)}` };
+    });
+    return [ui, api];
+}
+
+/** Native HA: every server registered, one active, the others standing by. Otherwise one active server. */
+async function checkServers(lab: Topology, label: string, i: Instance, key: string, timeoutMs: number): Promise<Check> {
+    const name = `${label}${i.nativeHa ? "HA nodes" : "server node"}`;
+    const lb = i.entryPoints[0];
+    return eventually(name, timeoutMs, async () => {
+        const nodes = lb && i.zabbixPassword
+            ? await haNodesViaLoadBalancer(lab, lb, i.zabbixPassword)
+            : i.primary ? await haNodesOnPrimary(lab, i.primary, key) : [];
+        const active = nodes.filter(n => n.status === "active");
+        const standby = nodes.filter(n => n.status === "standby");
+        const registered = JSON.stringify(nodes.map(n => n.name).sort()) === JSON.stringify([...i.servers].sort());
+        const ok = i.nativeHa ? registered && active.length === 1 && standby.length === nodes.length - 1 : active.length === 1;
+        return { name, ok, detail: nodes.map(n => `${n.name || "(standalone)"}=${n.status}`).join(", ") || "ha_node is empty" };
+    });
+}
+
+/** Replicas as the primary sees them (pg_stat_replication), over SSH as the postgres OS user. */
+async function checkReplication(lab: Topology, label: string, i: Instance, key: string, timeoutMs: number): Promise<Check> {
+    const name = `${label}replication`;
+    const primary = i.primary;
+    if (!primary) {
+        return { name, ok: false, detail: "the instance's DB primary is not a lab host" };
+    }
+    return eventually(name, timeoutMs, async () => {
+        const out = await sshRun({
+            host: primary.address, port: primary.sshPort, user: primary.sshUser, key,
+            command: `runuser -u postgres -- psql -X -t -A -p ${lab.config.db.port} -c "select application_name, state from pg_stat_replication"`,
+        });
+        if (out.code !== 0) {
+            throw new Error(`pg_stat_replication on ${primary.name}: ${(out.stdout + out.stderr).trim()}`);
+        }
+        const streaming = new Map(out.stdout.trim().split("\n").filter(Boolean).map(l => l.split("|") as [string, string]));
+        const missing = i.replicas.filter(r => streaming.get(r) !== "streaming");
+        return {
+            name, ok: missing.length === 0,
+            detail: missing.length === 0
+                ? (i.replicas.length > 0 ? `${primary.name} streams to ${i.replicas.join(", ")}` : `${primary.name} has no replica to stream to`)
+                : `${primary.name} does not stream to ${missing.join(", ")} (pg_stat_replication: ${[...streaming].map(([k, v]) => `${k}=${v}`).join(", ") || "empty"})`,
+        };
+    });
+}
+
+/** Every check of every instance, reported as it completes. */
+export async function verifyInstances(lab: Topology, instances: readonly Instance[], key: string, report: (c: Check) => void, timeoutMs = 90_000): Promise<void> {
+    for (const i of instances) {
+        const label = instances.length > 1 ? `${i.name}: ` : "";
+        if (i.entryPoints.length === 0) {
+            report({ name: `${label}UI`, ok: false, detail: "no load balancer of this instance is a lab host; the lab checks the UI through load balancers" });
+        }
+        for (const lb of i.entryPoints) {
+            (await checkUi(lab, label, lb, timeoutMs)).forEach(report);
+        }
+        report(await checkServers(lab, label, i, key, timeoutMs));
+        report(await checkReplication(lab, label, i, key, timeoutMs));
+    }
+}
+
+/** Lines a step prints only when it changes something. */
+const CHANGE = /^(updated \S|installing:|loading the Zabbix schema)/;
+
+/** The second replay must change nothing: no file rewritten, no package installed, no schema loaded. */
+export function checkIdempotent(reports: readonly StepReport[]): Check {
+    const changed = reports.filter(r => r.resource.type === COMMAND).flatMap(r =>
+        r.output.split("\n").filter(l => CHANGE.test(l)).map(l => `${r.resource.name} @ ${r.target}: ${l}`));
+    return {
+        name: "idempotence",
+        ok: changed.length === 0,
+        detail: changed.length === 0 ? `${reports.length} steps replayed, nothing changed` : `the second replay changed things:\n      ${changed.join("\n      ")}`,
+    };
+}
