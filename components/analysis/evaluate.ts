@@ -48,6 +48,12 @@ export interface Failure {
     readonly dbDown?: readonly string[];
     /** Operators moved what they could off the affected site before it went (planned maintenance). */
     readonly planned?: boolean;
+    /** Hosts whose Zabbix server died with all its processes (the host stays up). */
+    readonly serversDown?: readonly string[];
+    /** Hosts whose Zabbix server was stopped gracefully (it hands over at once). */
+    readonly serversStopped?: readonly string[];
+    /** Hosts whose load balancer process died. */
+    readonly loadBalancersDown?: readonly string[];
 }
 
 export type Monitoring = "yes" | "degraded" | "no";
@@ -102,6 +108,14 @@ class World {
 
     siteDark(site: string): boolean {
         return this.dark.has(site);
+    }
+
+    serverUp(p: Placement): boolean {
+        return this.alive(p) && !(this.failure.serversDown ?? []).includes(p.host) && !(this.failure.serversStopped ?? []).includes(p.host);
+    }
+
+    loadBalancerUp(p: Placement): boolean {
+        return this.alive(p) && !(this.failure.loadBalancersDown ?? []).includes(p.host);
     }
 
     dbProcessUp(p: Placement): boolean {
@@ -174,7 +188,7 @@ function reachesDb(instance: InstanceTopology, world: World, from: Placement, db
     switch (instance.dbAccess) {
         case "site-load-balancer": {
             const lb = instance.loadBalancers.find(l => l.site === from.site);
-            return !!lb && world.linked(from, lb) && world.linked(lb, writable);
+            return !!lb && world.loadBalancerUp(lb) && world.linked(from, lb) && world.linked(lb, writable);
         }
         case "vip":
             // The VIP lives on one site's L2 segment: it is up only while the group runs there.
@@ -200,16 +214,17 @@ function evaluateInstance(instance: InstanceTopology, world: World, t: Timings, 
         // The group (DB, server, web) runs together on the writable node.
         server = db.writable && instance.servers.find(s => s.host === db.writable!.host);
     } else {
-        const eligible = (s: Placement) => world.alive(s) && reachesDb(instance, world, s, db) && s.site !== plannedSite;
+        const eligible = (s: Placement) => world.serverUp(s) && reachesDb(instance, world, s, db) && s.site !== plannedSite;
         if (eligible(active)) {
             server = active;
         } else if (instance.serverFailover === "native-ha") {
             server = instance.servers.find(eligible);
-            const graceful = plannedSite !== undefined && world.alive(active);
+            // A node stopped on purpose hands over at once; a crashed or cut-off one only after the failover delay.
+            const graceful = (plannedSite !== undefined && world.alive(active)) || (world.failure.serversStopped ?? []).includes(active.host);
             serverSeconds = server && server !== active ? (graceful ? t.gracefulSwitchSeconds : delay + 2 * t.heartbeatSeconds) : 0;
         }
         // An active node that still reaches its DB keeps the role even when it cannot reach devices.
-        if (!server && world.alive(active) && reachesDb(instance, world, active, db)) {
+        if (!server && world.serverUp(active) && reachesDb(instance, world, active, db)) {
             server = active;
         }
     }
@@ -231,7 +246,7 @@ function evaluateInstance(instance: InstanceTopology, world: World, t: Timings, 
             return !!node && node.site === entry.site && world.served(entry.site) && world.alive(node) && reachesDb(instance, world, node, db);
         }
         const lb = { host: entry.host, site: entry.site };
-        return world.alive(lb) && world.served(entry.site)
+        return world.loadBalancerUp(lb) && world.served(entry.site)
             && instance.frontends.some(f => world.linked(lb, f) && reachesDb(instance, world, f, db));
     });
     return { monitoring, ui, interrupted, seconds, operator, risks };

@@ -96,6 +96,17 @@ describe("native HA across sites", () => {
         expect(evaluateFailure(topology, { hostsDown: ["zbx-2"] })).toMatchObject({ monitoring: "yes", recovery: "automatic", recoverySeconds: 20 });
     });
 
+    test("a crashed server process fails over after the delay; a graceful stop hands over at once", () => {
+        const topology = nativeHa(["a", "b"]);
+        expect(evaluateFailure(topology, { serversDown: ["zbx-1"] })).toMatchObject({ monitoring: "yes", recovery: "automatic", recoverySeconds: 20 });
+        expect(evaluateFailure(topology, { serversStopped: ["zbx-1"] })).toMatchObject({ monitoring: "yes", recovery: "automatic", recoverySeconds: DEFAULT_TIMINGS.gracefulSwitchSeconds });
+    });
+
+    test("a dead load balancer: its site's servers lose the DB, users use the other site's", () => {
+        const outcome = evaluateFailure(nativeHa(["a", "b"]), { loadBalancersDown: ["lb-a"] });
+        expect(outcome).toMatchObject({ monitoring: "yes", ui: true, recovery: "automatic", recoverySeconds: 20 });
+    });
+
     test("an uplink loss does not move the active node: it still reaches the DB, so monitoring stops until an operator acts", () => {
         expect(evaluateFailure(nativeHa(["a", "b"]), { uplinksDown: ["b"] })).toMatchObject({ monitoring: "no", ui: true, recovery: "manual" });
     });
