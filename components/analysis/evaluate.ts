@@ -252,15 +252,24 @@ function evaluateInstance(instance: InstanceTopology, world: World, t: Timings, 
     return { monitoring, ui, interrupted, seconds, operator, risks };
 }
 
-/** Every choice of initially active node per instance that the worst case must consider. */
-function activeChoices(instance: InstanceTopology): Placement[] {
+/** Every choice of initially active node per instance that the worst case must consider (or the known ones). */
+function activeChoices(instance: InstanceTopology, known?: readonly string[]): Placement[] {
+    const pinned = instance.servers.filter(s => known?.includes(s.host));
+    if (pinned.length > 0) {
+        return pinned;
+    }
     return instance.serverFailover === "native-ha" ? [...instance.servers] : instance.servers.slice(0, 1);
 }
 
-/** Evaluates one failure, for each choice of initially active nodes, and returns the worst outcome. */
-export function evaluateFailure(topology: Topology, failure: Failure, timings: Timings = DEFAULT_TIMINGS, plannedSite?: string): Outcome {
+/**
+ * Evaluates one failure, for each choice of initially active nodes, and returns the worst outcome.
+ * `activeHosts` pins the nodes known to be active (a drill on a running lab knows them).
+ */
+export function evaluateFailure(
+    topology: Topology, failure: Failure, timings: Timings = DEFAULT_TIMINGS, plannedSite?: string, activeHosts?: readonly string[],
+): Outcome {
     const world = new World(failure);
-    const choices = topology.instances.map(activeChoices);
+    const choices = topology.instances.map(i => activeChoices(i, activeHosts));
     // Instances are independent: the worst outcome of each instance combines into the worst overall.
     const perInstance = topology.instances.map((instance, i) =>
         choices[i].map(active => evaluateInstance(instance, world, timings, active, topology.failoverDelaySeconds, plannedSite)));

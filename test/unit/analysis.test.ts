@@ -102,6 +102,12 @@ describe("native HA across sites", () => {
         expect(evaluateFailure(topology, { serversStopped: ["zbx-1"] })).toMatchObject({ monitoring: "yes", recovery: "automatic", recoverySeconds: DEFAULT_TIMINGS.gracefulSwitchSeconds });
     });
 
+    test("a known active node narrows the worst case to what happens to it", () => {
+        const topology = nativeHa(["a", "b"]);
+        expect(evaluateFailure(topology, { serversDown: ["zbx-1"] }, DEFAULT_TIMINGS, undefined, ["zbx-2"])).toMatchObject({ recovery: "none", recoverySeconds: 0 });
+        expect(evaluateFailure(topology, { serversDown: ["zbx-1"] }, DEFAULT_TIMINGS, undefined, ["zbx-1"])).toMatchObject({ recovery: "automatic", recoverySeconds: 20 });
+    });
+
     test("a dead load balancer: its site's servers lose the DB, users use the other site's", () => {
         const outcome = evaluateFailure(nativeHa(["a", "b"]), { loadBalancersDown: ["lb-a"] });
         expect(outcome).toMatchObject({ monitoring: "yes", ui: true, recovery: "automatic", recoverySeconds: 20 });
