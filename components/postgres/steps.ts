@@ -264,6 +264,8 @@ else
   for zha_f in "$@"; do gzip -t "$zha_f" || { echo "missing or damaged schema file $zha_f: is the Zabbix server package installed?" >&2; exit 1; }; done
   echo "loading the Zabbix schema"
   for zha_f in "$@"; do zcat "$zha_f"; done | zha_zabbix_sql --single-transaction -f - >/dev/null
+  # Planner statistics now, not when autovacuum gets round to it: the API's template linking crawls without them.
+  zha_zabbix_sql -c 'ANALYZE' >/dev/null
 fi`,
     ].join("\n");
 }

@@ -19,6 +19,13 @@ export interface ConfigSyncScriptInput {
 /** Import rules for every object kind: create what is missing, update what exists, delete nothing. */
 const SYNC_RULES = `{createMissing: true, updateExisting: true}`;
 
+/**
+ * Objects per configuration.export / configuration.import call. A stock 6.0 database's 300-odd
+ * templates in one export need more than the frontend pool's 128M memory_limit (PHP "Allowed memory
+ * size ... exhausted", HTTP 500), and their import more than the site's 5m client_max_body_size.
+ */
+const BATCH = 20;
+
 export function renderConfigSyncScript(c: ConfigSyncScriptInput): string {
     return `#!/bin/sh
 # ${HEADER}
@@ -29,51 +36,90 @@ SOURCE='${c.sourceUrl}'
 TARGETS='${c.targetUrls.join(" ")}'
 API_USER='${c.apiUser}'
 PASSWORD_FILE='${c.passwordFile}'
+BATCH=${BATCH}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+trap 'exit 1' HUP INT TERM
+# The session token travels in the environment, the password and every request on stdin or in
+# files: a command line is readable by every local user.
+ZHA_AUTH=
+export ZHA_AUTH
 
-# call URL AUTH METHOD PARAMS: prints the result; the request travels on stdin, not the command line.
+# call URL METHOD: reads the params on stdin and prints the result (with $ZHA_AUTH when set).
 call() {
-  body=$(jq -cn --arg m "$3" --arg a "$2" --argjson p "$4" '{jsonrpc: "2.0", method: $m, params: $p, id: 1} + (if $a == "" then {} else {auth: $a} end)')
-  out=$(printf '%s' "$body" | curl -fsS -m 120 -H 'Content-Type: application/json-rpc' --data-binary @- "$1")
-  if [ "$(printf '%s' "$out" | jq 'has("error")')" = true ]; then
-    echo "$1 $3: $(printf '%s' "$out" | jq -c .error)" >&2
+  jq -c --arg m "$2" '{jsonrpc: "2.0", method: $m, params: ., id: 1} + (if ($ENV.ZHA_AUTH // "") == "" then {} else {auth: $ENV.ZHA_AUTH} end)' >"$work/request" || return 1
+  [ -s "$work/request" ] || { echo "$1 $2: no request to send" >&2; return 1; }
+  curl -fsS -m 300 -H 'Content-Type: application/json-rpc' --data-binary @"$work/request" -o "$work/response" "$1" || { echo "$1 $2: request failed" >&2; return 1; }
+  if [ "$(jq 'has("error")' "$work/response")" != false ]; then
+    echo "$1 $2: $(jq -c .error "$work/response")" >&2
     return 1
   fi
-  printf '%s' "$out" | jq -c .result
+  jq -c .result "$work/response"
 }
 
 login() {
-  call "$1" "" user.login "$(jq -cn --arg u "$API_USER" --rawfile p "$PASSWORD_FILE" '{username: $u, password: ($p | rtrimstr("\\n"))}')" | jq -r .
+  ZHA_AUTH=
+  r=$(jq -n --arg u "$API_USER" --rawfile p "$PASSWORD_FILE" '{username: $u, password: ($p | rtrimstr("\\n"))}' | call "$1" user.login)
+  ZHA_AUTH=$(printf '%s' "$r" | jq -r .)
 }
 
+logout() {
+  echo '[]' | call "$1" user.logout >/dev/null
+  ZHA_AUTH=
+}
+
+# ids URL METHOD FIELD: the FIELD of every object, as a JSON array.
 ids() {
-  call "$1" "$2" "$3" "{\\"output\\": [\\"$4\\"]}" | jq -c "[.[].$4]"
+  r=$(echo "{\\"output\\": [\\"$3\\"]}" | call "$1" "$2")
+  printf '%s' "$r" | jq -c "[.[].$3]"
 }
 
-version=$(call "$SOURCE" "" apiinfo.version '[]' | jq -r .)
-auth=$(login "$SOURCE")
-groups=$(ids "$SOURCE" "$auth" hostgroup.get groupid)
-templates=$(ids "$SOURCE" "$auth" template.get templateid)
-hosts=$(ids "$SOURCE" "$auth" host.get hostid)
+r=$(echo '[]' | call "$SOURCE" apiinfo.version)
+version=$(printf '%s' "$r" | jq -r .)
+login "$SOURCE"
+groups=$(ids "$SOURCE" hostgroup.get groupid)
+templates=$(ids "$SOURCE" template.get templateid)
+hosts=$(ids "$SOURCE" host.get hostid)
+# Export options, one call a line: the groups, then templates and hosts BATCH at a time, oldest first.
 case "$version" in
   6.0.*)
     # 6.0 has one kind of group.
-    options=$(jq -cn --argjson g "$groups" --argjson t "$templates" --argjson h "$hosts" '{groups: $g, templates: $t, hosts: $h}')
+    printf '%s\\n' "$groups" "$templates" "$hosts" | jq -cs --argjson n "$BATCH" 'def batches($k): sort_by(tonumber) | range(0; length; $n) as $i | {($k): .[$i:$i + $n]}; . as [$g, $t, $h] | {groups: $g}, ($t | batches("templates")), ($h | batches("hosts"))' >"$work/batches"
     rules='{groups: {createMissing: true}, templates: ${SYNC_RULES}, hosts: ${SYNC_RULES}, templateLinkage: {createMissing: true}, items: ${SYNC_RULES}, triggers: ${SYNC_RULES}, graphs: ${SYNC_RULES}, discoveryRules: ${SYNC_RULES}, httptests: ${SYNC_RULES}, valueMaps: ${SYNC_RULES}, templateDashboards: ${SYNC_RULES}}'
     ;;
   *)
     # 6.2 and later split host groups from template groups.
-    tgroups=$(ids "$SOURCE" "$auth" templategroup.get groupid)
-    options=$(jq -cn --argjson g "$groups" --argjson tg "$tgroups" --argjson t "$templates" --argjson h "$hosts" '{host_groups: $g, template_groups: $tg, templates: $t, hosts: $h}')
+    tgroups=$(ids "$SOURCE" templategroup.get groupid)
+    printf '%s\\n' "$groups" "$tgroups" "$templates" "$hosts" | jq -cs --argjson n "$BATCH" 'def batches($k): sort_by(tonumber) | range(0; length; $n) as $i | {($k): .[$i:$i + $n]}; . as [$g, $tg, $t, $h] | {host_groups: $g, template_groups: $tg}, ($t | batches("templates")), ($h | batches("hosts"))' >"$work/batches"
     rules='{host_groups: ${SYNC_RULES}, template_groups: ${SYNC_RULES}, templates: ${SYNC_RULES}, hosts: ${SYNC_RULES}, templateLinkage: {createMissing: true}, items: ${SYNC_RULES}, triggers: ${SYNC_RULES}, graphs: ${SYNC_RULES}, discoveryRules: ${SYNC_RULES}, httptests: ${SYNC_RULES}, valueMaps: ${SYNC_RULES}, templateDashboards: ${SYNC_RULES}}'
     ;;
 esac
-exported=$(call "$SOURCE" "$auth" configuration.export "$(jq -cn --argjson o "$options" '{format: "json", options: $o}')" | jq -r .)
-call "$SOURCE" "$auth" user.logout '[]' >/dev/null
+all=
+n=0
+while IFS= read -r options; do
+  n=$((n + 1))
+  printf '%s' "$options" | jq -c '{format: "json", options: .}' | call "$SOURCE" configuration.export >"$work/export.$n"
+  all="$all $n"
+done <"$work/batches"
+logout "$SOURCE"
 
 for target in $TARGETS; do
-  tauth=$(login "$target")
-  call "$target" "$tauth" configuration.import "$(jq -cn --arg s "$exported" "{format: \\"json\\", source: \\$s, rules: $rules}")" >/dev/null
-  call "$target" "$tauth" user.logout '[]' >/dev/null
+  login "$target"
+  # A batch can fail for want of another one (a template it links, a trigger it depends on, both
+  # imported later): retry the failed ones while a round imports something, else report them.
+  pending=$all
+  while [ -n "$pending" ]; do
+    failed=
+    for i in $pending; do
+      jq -c "{format: \\"json\\", source: ., rules: $rules}" "$work/export.$i" | call "$target" configuration.import >/dev/null 2>"$work/error.$i" || failed="$failed $i"
+    done
+    if [ "$failed" = "$pending" ]; then
+      for i in $failed; do cat "$work/error.$i" >&2; done
+      exit 1
+    fi
+    pending=$failed
+  done
+  logout "$target"
   echo "synchronised configuration from $SOURCE to $target"
 done
 `;

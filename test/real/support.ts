@@ -43,6 +43,14 @@ export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
     "etcdctl": "etcd-client",
     "patroni": "patroni",
     "patronictl": "patroni",
+    "pg_dump": "postgresql-client-15",
+    "pg_restore": "postgresql-client-15",
+    // Pattern 2's configuration sync script, its units, and the frontends it talks to.
+    "jq": "jq",
+    "curl": "curl",
+    "systemd-analyze": "systemd",
+    "unshare": "util-linux",
+    "mount": "mount",
     // Essential on Debian, so always there; listed so a check can require it like any other.
     "sh": "dash",
 };
