@@ -192,8 +192,16 @@ export interface PatroniStepInput extends PatroniInput {
 export function patroniStep(p: PatroniStepInput): string {
     const layout = patroniLayout(p.platform);
     const role = p.leader ? "primary" : "replica";
+    // Debian's postgresql.service starts every cluster whose start.conf says "auto" at boot (a generator
+    // makes the unit enabled-runtime), so `disable` alone does not keep it down: after a reboot it would
+    // hold port 5432 and the socket lock, and Patroni's PostgreSQL would not start (found in the lab).
+    const startConf = p.platform.packageManager === "apt"
+        ? [putFile(`${p.platform.postgres.configDir}/start.conf`, "# Rendered by zabbix-ha: Patroni runs PostgreSQL here, not this cluster.\nmanual\n", "0644", "postgres:postgres"),
+            `if [ "$ZHA_CHANGED" = 1 ]; then systemctl daemon-reload; fi`]
+        : [];
     return [
         `PG_SERVICE=${shellQuote(p.platform.postgres.service)}`,
+        ...startConf,
         // Debian starts its own cluster on install; Patroni runs a cluster of its own in another directory.
         `if systemctl is-enabled --quiet "$PG_SERVICE" 2>/dev/null || systemctl is-active --quiet "$PG_SERVICE"; then systemctl disable --now "$PG_SERVICE"; fi`,
         `mkdir -p ${shellQuote(posix.dirname(layout.config))}`,

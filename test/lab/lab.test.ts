@@ -4,9 +4,16 @@
  * then verified (UI and API through every load balancer, one active HA node, streaming replicas,
  * an idempotent second replay). `down` runs in afterAll whatever happened.
  *
+ * Then the Patroni lab (lab/Pulumi.lab-patroni.yaml) comes up and two failure drills run against it
+ * (tools/lab/drills): the active Zabbix server's crash and the DB primary's crash must each recover
+ * by themselves and never show two writers. Timings are the drills' figures, not asserted here.
+ *
  * Needs root, systemd-nspawn and debootstrap; without them this test fails and says what to install.
- * It replaces a lab that `npm run lab -- up` left running, and takes it down at the end.
+ * It replaces a lab that `npm run lab -- up` left running, and takes it down at the end. The two
+ * describe blocks run one after the other (Jest runs a file's blocks in order), never side by side.
  */
+import * as path from "path";
+import { DrillResult, drill } from "../../tools/lab/drills";
 import { UpResult, down, up } from "../../tools/lab/lab";
 import { missingRequirements } from "../../tools/lab/requirements";
 
@@ -58,5 +65,42 @@ describe("the multi-site lab", () => {
             throw new Error("the lab did not come up (see the test above)");
         }
         expect(result.memoryMiB).toBeLessThan(3 * 1024);
+    });
+});
+
+describe("failure drills on the Patroni lab", () => {
+    const DRILLED = ["server-crash", "db-primary-crash"];
+    let results: DrillResult[] | undefined;
+    let failure: unknown;
+
+    beforeAll(async () => {
+        if (missing.length > 0) {
+            return;
+        }
+        try {
+            await up({ configFile: path.join(__dirname, "..", "..", "lab", "Pulumi.lab-patroni.yaml"), log });
+            results = await drill({ only: DRILLED, log });
+        } catch (err) {
+            failure = err;
+        }
+    });
+
+    afterAll(async () => {
+        if (missing.length === 0) {
+            await down({ log });
+        }
+    });
+
+    it.each(DRILLED)("%s: monitoring comes back by itself, with never two writers or two active nodes", name => {
+        if (missing.length > 0) {
+            throw new Error(`the lab cannot run here:\n  - ${missing.join("\n  - ")}`);
+        }
+        if (failure) {
+            throw failure;
+        }
+        const result = results!.find(r => r.name === name);
+        expect(result).toBeDefined();
+        expect({ name, recovered: result!.recoverySeconds !== null, splitBrain: result!.splitBrain, violations: result!.splitBrainDetail.violations })
+            .toEqual({ name, recovered: true, splitBrain: false, violations: [] });
     });
 });

@@ -61,7 +61,7 @@ async function prepareRoot(rec: HostRecord, base: string, topo: Topology, public
 }
 
 /** Starts systemd-nspawn detached, after moving itself into the host's own cgroups. */
-function boot(rec: HostRecord, repoPool: string): number {
+export function boot(rec: HostRecord, repoPool: string): number {
     for (const dir of rec.cgroups) {
         ensureDir(dir);
     }
@@ -93,7 +93,7 @@ function consoleTail(rec: HostRecord): string {
 }
 
 /** Waits until sshd in the host answers with the lab's key. */
-async function waitForSsh(rec: HostRecord, key: string, timeoutMs: number): Promise<void> {
+export async function waitForSsh(rec: HostRecord, key: string, timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
         if (rec.pid && !isAlive(rec.pid)) {

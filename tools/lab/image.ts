@@ -5,7 +5,7 @@
  * the hash of its inputs changes; the hash is written last, so a half-built cache is never reused.
  */
 import { createHash } from "crypto";
-import { chmodSync, existsSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync, copyFileSync } from "fs";
+import { chmodSync, copyFileSync, existsSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "fs";
 import * as path from "path";
 import { StackConfig } from "../../components/config";
 import { packagesFor } from "../../components/host";
@@ -138,23 +138,43 @@ export function packageSets(plan: CapturedPlan, config: StackConfig): string[][]
     return [...sets.values()];
 }
 
+/** Repositories kept side by side: the lab's two configs (manual, patroni) differ in packages, and the lab test runs both. */
+const KEPT_REPOSITORIES = 2;
+
+/** Removes all but the most recently used repositories (and the single-repository layout of before). */
+function pruneRepositories(dir: string, keep: string): void {
+    const entries = readdirSync(dir).filter(e => e !== keep);
+    const repositories = entries.filter(e => existsSync(path.join(dir, e, "inputs.hash")))
+        .sort((a, b) => statSync(path.join(dir, b, "inputs.hash")).mtimeMs - statSync(path.join(dir, a, "inputs.hash")).mtimeMs);
+    const kept = new Set(repositories.slice(0, KEPT_REPOSITORIES - 1));
+    for (const e of entries.filter(e => !kept.has(e))) {
+        rmSync(path.join(dir, e), { recursive: true, force: true });
+    }
+}
+
 /**
  * The local repository: apt on this machine (its own sources and settings) downloads each package
  * set and its dependencies against the base's dpkg status, then apt-ftparchive indexes the pool.
+ * Each set of inputs has its own directory (named by their hash), so switching configs reuses a pool.
  */
 export async function ensureRepository(dir: string, base: BaseImage, sets: string[][], log: CacheLog): Promise<Repository> {
     const sourcesShape = machineSources().map(s => ({ suites: s.suites, components: s.components }));
     // The base's package versions, not only its recipe: a rebuilt base resolves dependencies anew.
     const baseStatus = createHash("sha256").update(readFileSync(path.join(base.rootfs, "var/lib/dpkg/status"))).digest("hex");
     const hash = hashOf({ base: base.hash, baseStatus, sets, sourcesShape });
-    const pool = path.join(dir, "pool");
-    if (readHash(dir) === hash && existsSync(path.join(pool, "Packages"))) {
+    ensureDir(dir);
+    const home = path.join(dir, hash);
+    const pool = path.join(home, "pool");
+    if (readHash(home) === hash && existsSync(path.join(pool, "Packages"))) {
+        const now = new Date();
+        utimesSync(path.join(home, "inputs.hash"), now, now);
+        pruneRepositories(dir, hash);
         const packages = readdirSync(pool).filter(f => f.endsWith(".deb")).length;
         log(`package repository: cached (${packages} packages, ${hash})`);
         return { dir: pool, hash, packages, built: false };
     }
     log(`package repository: downloading ${sets.length} package set(s) with their dependencies`);
-    const build = `${dir}.build`;
+    const build = `${home}.build`;
     rmSync(build, { recursive: true, force: true });
     const state = ensureDir(path.join(build, "state"));
     ensureDir(path.join(state, "lists/partial"));
@@ -180,11 +200,12 @@ export async function ensureRepository(dir: string, base: BaseImage, sets: strin
     const release = await check("apt-ftparchive", ["release", "."], { cwd: archives });
     writeFileSync(path.join(archives, "Release"), release.stdout);
     // The lists (named after the mirror) served their purpose; keep only the pool.
-    rmSync(dir, { recursive: true, force: true });
-    ensureDir(dir);
+    rmSync(home, { recursive: true, force: true });
+    ensureDir(home);
     renameSync(archives, pool);
     rmSync(build, { recursive: true, force: true });
-    writeFileSync(path.join(dir, "inputs.hash"), `${hash}\n`);
+    writeFileSync(path.join(home, "inputs.hash"), `${hash}\n`);
+    pruneRepositories(dir, hash);
     const packages = readdirSync(pool).filter(f => f.endsWith(".deb")).length;
     log(`package repository: ${packages} packages`);
     return { dir: pool, hash, packages, built: true };

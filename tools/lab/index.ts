@@ -1,37 +1,53 @@
 /**
  * `npm run lab -- up [--pattern NAME] [--config FILE] [--jobs N]`, `npm run lab -- status`,
- * `npm run lab -- down`: a real multi-site lab of systemd hosts on this machine (see README.md here).
+ * `npm run lab -- down`, `npm run lab -- drill [--json FILE] [--only NAME]...`: a real multi-site lab of
+ * systemd hosts on this machine, and failure drills against it (see README.md here).
  */
+import { drill } from "./drills";
 import { down, status, up } from "./lab";
 
 const USAGE = `usage: npm run lab -- up [--pattern NAME] [--config FILE] [--jobs N]
        npm run lab -- status
        npm run lab -- down
+       npm run lab -- drill [--json FILE] [--only NAME]...   (NAME: a drill, or site-isolation for both of its entries)
 The cache lives in $ZABBIX_HA_LAB_CACHE (default /var/cache/zabbix-ha-lab).`;
 
 interface Args {
-    readonly command: "up" | "status" | "down";
+    readonly command: "up" | "status" | "down" | "drill";
     readonly pattern?: string;
     readonly config?: string;
     readonly jobs?: number;
+    readonly json?: string;
+    readonly only?: string[];
 }
+
+/** The flags each command takes. */
+const FLAGS: Record<Args["command"], readonly string[]> = {
+    up: ["--pattern", "--config", "--jobs"],
+    status: [],
+    down: [],
+    drill: ["--json", "--only"],
+};
 
 function parseArgs(argv: string[]): Args {
     const [command, ...rest] = argv;
-    if (command !== "up" && command !== "status" && command !== "down") {
+    if (command !== "up" && command !== "status" && command !== "down" && command !== "drill") {
         throw new UsageError(command ? `unknown command ${command}` : "no command given");
     }
-    const args: { command: Args["command"]; pattern?: string; config?: string; jobs?: number } = { command };
+    const args: { -readonly [K in keyof Args]: Args[K] } = { command };
     for (let i = 0; i < rest.length; i++) {
-        const value = rest[i + 1];
-        switch (rest[i]) {
-            case "--pattern": args.pattern = need(rest[i], value); i++; break;
-            case "--config": args.config = need(rest[i], value); i++; break;
-            case "--jobs": args.jobs = Number(need(rest[i], value)); i++; break;
-            default: throw new UsageError(`unknown argument ${rest[i]}`);
+        const flag = rest[i];
+        if (!FLAGS[command].includes(flag)) {
+            throw new UsageError(Object.values(FLAGS).some(f => f.includes(flag)) ? `${flag} does not apply to ${command}` : `unknown argument ${flag}`);
         }
-        if (command !== "up") {
-            throw new UsageError(`${rest[i - 1] ?? rest[i]} applies to up only`);
+        const value = need(flag, rest[++i]);
+        switch (flag) {
+            case "--pattern": args.pattern = value; break;
+            case "--config": args.config = value; break;
+            case "--jobs": args.jobs = Number(value); break;
+            case "--json": args.json = value; break;
+            // Repeatable, and each may list several names: --only server-crash,db-primary-crash.
+            case "--only": args.only = [...(args.only ?? []), ...value.split(",").filter(Boolean)]; break;
         }
     }
     if (args.jobs !== undefined && (!Number.isInteger(args.jobs) || args.jobs < 1)) {
@@ -61,6 +77,11 @@ async function main(): Promise<number> {
         case "down":
             await down();
             return 0;
+        case "drill": {
+            const results = await drill({ only: args.only, json: args.json });
+            // Figures are for reading; only what must never happen fails the command.
+            return results.some(r => r.splitBrain) ? 1 : 0;
+        }
     }
 }
 

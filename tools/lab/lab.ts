@@ -5,14 +5,14 @@
  */
 import * as path from "path";
 import { planEnvironment, readEnvironment, StackPlan } from "../offline";
-import { applyPlan } from "./apply";
+import { RANDOM_PASSWORD, applyPlan } from "./apply";
 import { HostMemory, hostMemory, removeLabCgroups, startHosts, stopHost } from "./hosts";
 import { ensureBase, ensureRepository, packageSets } from "./image";
 import { setUpNetwork, tearDownNetwork } from "./network";
 import { missingRequirements } from "./requirements";
 import { CachePaths, cachePaths, defaultConfigFile, ensureDir } from "./settings";
 import { ensureKeyPair } from "./ssh";
-import { LabState, StateFile, acquireLock } from "./state";
+import { DeployedFacts, LabState, StateFile, acquireLock } from "./state";
 import { Topology, topologyOf } from "./topology";
 import { instancesOf } from "./instances";
 import { Check, checkIdempotent, verifyInstances } from "./verify";
@@ -106,6 +106,7 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
         phase = Date.now();
         await applyPlan(plan, { ...applyOptions, pass: "deploy" });
         state.deployed = { at: new Date().toISOString(), pattern: options.pattern ?? "(from config)" };
+        state.facts = deployedFacts(plan);
         file.write(state);
         log(`deploy: applied in ${((Date.now() - phase) / 1000).toFixed(1)} s`);
 
@@ -131,6 +132,15 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
         }
         return { checks, elapsedSeconds: elapsed, memory, memoryMiB: pss, cold };
     });
+}
+
+/** The plan's outputs and generated passwords, kept in the state file for `drill`. */
+function deployedFacts(plan: StackPlan): DeployedFacts {
+    const passwords: Record<string, string> = {};
+    for (const r of plan.resources.filter(r => r.type === RANDOM_PASSWORD && typeof r.outputs.result === "string")) {
+        passwords[r.name] = r.outputs.result as string;
+    }
+    return { outputs: { ...(plan.outputs ?? {}) }, passwords };
 }
 
 async function verify(topo: Topology, plan: StackPlan, keyFile: string, log: Log): Promise<Check[]> {

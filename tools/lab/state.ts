@@ -41,6 +41,18 @@ export interface LabState {
     hosts: HostRecord[];
     /** Set once the plan has been applied. */
     deployed?: { readonly at: string; readonly pattern: string };
+    /**
+     * What later commands (drills) need of the applied plan and cannot plan again: its outputs and the
+     * generated passwords, which differ every time the stack is planned. The file is root's, 0600.
+     */
+    facts?: DeployedFacts;
+}
+
+export interface DeployedFacts {
+    /** The plan's stack outputs (topology, model). */
+    readonly outputs: Record<string, unknown>;
+    /** RandomPassword results by resource name. */
+    readonly passwords: Record<string, string>;
 }
 
 export class StateFile {

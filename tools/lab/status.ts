@@ -18,6 +18,9 @@ const ROLE_SERVICES: Record<string, string[]> = {
     "witness": [],
 };
 
+/** Under db.failover patroni, Patroni runs PostgreSQL (Debian's own cluster unit stays down) and etcd runs beside it and on witnesses. */
+const PATRONI_SERVICES: Record<string, string[]> = { "db": ["patroni@15-main", "etcd"], "witness": ["etcd"] };
+
 const HA_STATUS: Record<string, string> = { 0: "standby", 1: "stopped", 2: "unavailable", 3: "active" };
 
 async function remote(rec: HostRecord, key: string, command: string): Promise<{ ok: boolean; text: string }> {
@@ -46,7 +49,8 @@ export async function status(options: { cacheRoot?: string; log?: (line: string)
     for (const rec of state.hosts) {
         const running = rec.pid !== undefined && isAlive(rec.pid);
         const ssh = running ? await remote(rec, paths.sshKey, "true") : { ok: false, text: "" };
-        const services = rec.roles.flatMap(r => ROLE_SERVICES[r] ?? []);
+        const patroni = topo?.config.db.failover === "patroni";
+        const services = rec.roles.flatMap(r => (patroni ? PATRONI_SERVICES[r] : undefined) ?? ROLE_SERVICES[r] ?? []);
         let detail = "";
         if (ssh.ok && services.length > 0) {
             const active = await remote(rec, paths.sshKey, `for s in ${services.join(" ")}; do printf '%s=%s ' "$s" "$(systemctl is-active "$s")"; done`);

@@ -1,0 +1,111 @@
+/**
+ * What a drill knows about the running lab: the state file's records (hosts, PIDs), the lab's
+ * shape from the config it was built from, and the facts `up` kept of the applied plan (the stack's
+ * `topology` output, the model's timings, the generated passwords), which a new plan could not give
+ * back since every plan generates new passwords.
+ */
+import { existsSync } from "fs";
+import { DEFAULT_TIMINGS, Timings, Topology as ModelTopology } from "../../../components/analysis";
+import { platformFor } from "../../../components/platform";
+import { patroniLayout } from "../../../components/postgres/patroni";
+import { readEnvironment } from "../../offline";
+import { RunResult } from "../run";
+import { CachePaths } from "../settings";
+import { sshRun } from "../ssh";
+import { HostRecord, LabState, StateFile } from "../state";
+import { LabHost, Topology, topologyOf } from "../topology";
+
+export interface DrillLab {
+    readonly paths: CachePaths;
+    readonly stateFile: StateFile;
+    readonly state: LabState;
+    readonly topo: Topology;
+    /** The stack's own description of what it built (plan output `topology`), as the model reads it. */
+    readonly model: ModelTopology;
+    readonly timings: Timings;
+    readonly failover: "manual" | "patroni";
+    readonly servers: readonly LabHost[];
+    readonly dbHosts: readonly LabHost[];
+    readonly loadBalancers: readonly LabHost[];
+    readonly zabbixPassword: string;
+    readonly adminPassword: string;
+}
+
+/** Password names the stack gives its RandomPassword resources (one installation: no instance prefix). */
+const ZABBIX_PASSWORD = "zabbix-ha-zabbix-password";
+const ADMIN_PASSWORD = "zabbix-ha-admin-password";
+
+export function loadLab(paths: CachePaths): DrillLab {
+    const stateFile = new StateFile(paths.state);
+    const state = stateFile.read();
+    if (!state) {
+        throw new Error(`no lab recorded in ${paths.state}: run \`npm run lab -- up --config lab/Pulumi.lab-patroni.yaml\` first`);
+    }
+    if (!state.deployed || !state.facts) {
+        throw new Error("the recorded lab was not deployed by this version of `up` (no plan facts in its state): run `npm run lab -- up` again");
+    }
+    if (!existsSync(state.configFile)) {
+        throw new Error(`the lab's config ${state.configFile} is gone; the drills read the lab's shape from it`);
+    }
+    const topo = topologyOf(readEnvironment(state.configFile));
+    const model = state.facts.outputs.topology as ModelTopology | undefined;
+    if (!model || model.instances.length !== 1 || model.instances[0].serverFailover !== "native-ha") {
+        throw new Error("the drills need one Zabbix installation with native HA (pattern zabbix-ha); this lab has "
+            + (model ? `${model.instances.length} installation(s), server failover ${model.instances.map(i => i.serverFailover).join(", ")}` : "no topology output"));
+    }
+    const instance = model.instances[0];
+    const host = (name: string) => {
+        const found = topo.hosts.find(h => h.name === name);
+        if (!found) {
+            throw new Error(`the stack's topology names ${name}, which is not a lab host`);
+        }
+        return found;
+    };
+    const password = (name: string) => {
+        const value = state.facts!.passwords[name];
+        if (!value) {
+            throw new Error(`the plan kept in the lab's state has no RandomPassword ${name}`);
+        }
+        return value;
+    };
+    const timings = (state.facts.outputs.model as { timings?: Timings } | undefined)?.timings ?? DEFAULT_TIMINGS;
+    return {
+        paths, stateFile, state, topo, model, timings,
+        failover: topo.config.db.failover,
+        servers: instance.servers.map(s => host(s.host)),
+        dbHosts: [instance.database.primary, ...instance.database.standbys].map(p => host(p.host)),
+        loadBalancers: instance.loadBalancers.map(p => host(p.host)),
+        zabbixPassword: password(ZABBIX_PASSWORD),
+        adminPassword: password(ADMIN_PASSWORD),
+    };
+}
+
+/** The state file's record of a host (its PID, cgroups, namespace). */
+export function recordOf(lab: DrillLab, host: LabHost): HostRecord {
+    const rec = lab.state.hosts.find(h => h.name === host.name);
+    if (!rec) {
+        throw new Error(`host ${host.name} is not in the lab's records`);
+    }
+    return rec;
+}
+
+/** A root shell command on a lab host over SSH, bounded in time (a cut-off host must not hang a drill). */
+export function onHost(lab: DrillLab, host: LabHost, command: string, timeoutMs = 20_000): Promise<RunResult> {
+    return sshRun({ host: host.address, port: host.sshPort, user: host.sshUser, key: lab.paths.sshKey, command, connectTimeout: 3, timeoutMs });
+}
+
+/** The same, failing with the command's output unless it exits 0. */
+export async function mustOnHost(lab: DrillLab, host: LabHost, command: string, timeoutMs = 30_000): Promise<string> {
+    const out = await onHost(lab, host, command, timeoutMs);
+    if (out.code !== 0) {
+        throw new Error(`${host.name}: \`${command}\` exited ${out.code}: ${(out.stdout + out.stderr).trim().slice(0, 500)}`);
+    }
+    return out.stdout;
+}
+
+/** The unit that runs PostgreSQL on a DB host: Patroni (which runs it) or the distribution's cluster unit. */
+export function postgresUnit(lab: DrillLab, host: LabHost): string {
+    const os = lab.topo.config.sites.flatMap(s => s.hosts).find(h => h.name === host.name)?.os ?? "debian12";
+    const platform = platformFor(os);
+    return lab.failover === "patroni" ? patroniLayout(platform).service : platform.postgres.service;
+}

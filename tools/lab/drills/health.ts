@@ -1,0 +1,136 @@
+/**
+ * Whether the lab is whole again: every host runs with its services, one database accepts writes
+ * and every other streams from it, one Zabbix node is active and the others stand by, and every
+ * load balancer serves the login page. A drill starts only from a whole lab and waits for one after
+ * its fault is undone, so no drill inherits the previous one's damage.
+ */
+import { sleep } from "../run";
+import { isAlive } from "../state";
+import { LabHost } from "../topology";
+import { loginPageAnswers } from "./api";
+import { DrillLab, onHost, postgresUnit, recordOf } from "./context";
+import { adminOn, dbView, haNodes, query, viaLoadBalancer } from "./sql";
+
+export interface LabHealth {
+    readonly ok: boolean;
+    readonly problems: readonly string[];
+    /** The active Zabbix node's host. */
+    readonly active?: LabHost;
+    /** The DB host that accepts writes. */
+    readonly primary?: LabHost;
+}
+
+/** Units each role runs, by the DB failover mode (Patroni runs PostgreSQL; etcd runs beside it and on witnesses). */
+function unitsOf(lab: DrillLab, host: LabHost): string[] {
+    const patroni = lab.failover === "patroni";
+    return host.roles.flatMap(role => {
+        switch (role) {
+            case "db": return patroni ? [postgresUnit(lab, host), "etcd"] : [postgresUnit(lab, host)];
+            case "zabbix-server": return ["zabbix-server"];
+            case "frontend": return ["nginx", "php8.2-fpm"];
+            case "lb": return ["haproxy"];
+            case "witness": return patroni ? ["etcd"] : [];
+        }
+    });
+}
+
+const UNIT_STATES = (units: readonly string[]) => `for u in ${units.join(" ")}; do printf '%s=%s\\n' "$u" "$(systemctl is-active "$u")"; done`;
+
+async function hostProblems(lab: DrillLab, host: LabHost): Promise<string[]> {
+    const rec = recordOf(lab, host);
+    if (!rec.pid || !isAlive(rec.pid)) {
+        return [`${host.name} is not running`];
+    }
+    const units = unitsOf(lab, host);
+    const out = await onHost(lab, host, UNIT_STATES(units), 10_000);
+    if (out.code !== 0) {
+        return [`${host.name}: no SSH (${out.stderr.trim().split("\n")[0]})`];
+    }
+    return out.stdout.trim().split("\n").filter(l => l && !l.endsWith("=active")).map(l => `${host.name}: ${l}`);
+}
+
+/** One database writable, the others streaming (pg_stat_wal_receiver: a manual or a Patroni replica alike). */
+async function databaseProblems(lab: DrillLab): Promise<{ problems: string[]; primary?: LabHost }> {
+    const problems: string[] = [];
+    const views = await Promise.all(lab.dbHosts.map(async db => {
+        try {
+            return { db, view: await dbView(adminOn(lab, db), lab.model.failoverDelaySeconds) };
+        } catch (err) {
+            problems.push(`${db.name}: ${(err as Error).message}`);
+            return { db, view: undefined };
+        }
+    }));
+    const writable = views.filter(v => v.view?.writable).map(v => v.db);
+    if (writable.length !== 1) {
+        problems.push(`${writable.length} writable databases (${writable.map(d => d.name).join(", ") || "none"})`);
+    }
+    for (const replica of views.filter(v => v.view && !v.view.writable).map(v => v.db)) {
+        const rows = await query(adminOn(lab, replica), "select coalesce((select status from pg_stat_wal_receiver), 'no receiver')").catch(err => [[(err as Error).message]]);
+        if (rows[0]?.[0] !== "streaming") {
+            problems.push(`${replica.name} does not stream (${rows[0]?.[0]})`);
+        }
+    }
+    return { problems, primary: writable.length === 1 ? writable[0] : undefined };
+}
+
+/** One node active with a fresh heartbeat, every other standing by, as every load balancer's DB port shows it. */
+async function serverProblems(lab: DrillLab): Promise<{ problems: string[]; active?: LabHost }> {
+    const problems: string[] = [];
+    let active: LabHost | undefined;
+    for (const lb of lab.loadBalancers) {
+        try {
+            const nodes = await haNodes(viaLoadBalancer(lab, lb));
+            const actives = nodes.filter(n => n.status === "active" && n.age < lab.model.failoverDelaySeconds);
+            const others = nodes.filter(n => !actives.includes(n));
+            if (actives.length !== 1 || others.some(n => n.status !== "standby") || nodes.length !== lab.servers.length) {
+                problems.push(`ha_node via ${lb.name}: ${nodes.map(n => `${n.name}=${n.status} (${n.age} s)`).join(", ")}`);
+            } else {
+                active = lab.servers.find(s => s.name === actives[0].name);
+            }
+        } catch (err) {
+            problems.push(`ha_node via ${lb.name}: ${(err as Error).message}`);
+        }
+    }
+    return { problems, active };
+}
+
+export async function labHealth(lab: DrillLab): Promise<LabHealth> {
+    const hosts = (await Promise.all(lab.topo.hosts.map(h => hostProblems(lab, h)))).flat();
+    const db = await databaseProblems(lab);
+    const servers = await serverProblems(lab);
+    const ui = await Promise.all(lab.loadBalancers.map(async lb => (await loginPageAnswers(lb, lab.topo.config.loadBalancer.httpPort)) ? [] : [`no login page through ${lb.name}`]));
+    const problems = [...hosts, ...db.problems, ...servers.problems, ...ui.flat()];
+    return { ok: problems.length === 0, problems, active: servers.active, primary: db.primary };
+}
+
+/** Polls until the lab is whole, or fails with what is still wrong. */
+export async function waitHealthy(lab: DrillLab, timeoutMs: number): Promise<LabHealth & { seconds: number }> {
+    const started = Date.now();
+    let last: LabHealth = { ok: false, problems: ["not checked"] };
+    while (Date.now() - started < timeoutMs) {
+        last = await labHealth(lab);
+        if (last.ok) {
+            return { ...last, seconds: (Date.now() - started) / 1000 };
+        }
+        await sleep(2000);
+    }
+    throw new Error(`the lab is not whole after ${timeoutMs / 1000} s:\n  - ${last.problems.join("\n  - ")}`);
+}
+
+/**
+ * Starts every unit of the lab that is not running once a drill's own undo is done: a service that
+ * stopped as a consequence of the fault (not of the drill's hand) is a finding, reported by the
+ * caller, and the next drill must still start from a whole lab. Returns "host: unit" for each.
+ */
+export async function startStoppedUnits(lab: DrillLab): Promise<string[]> {
+    const started: string[] = [];
+    for (const host of lab.topo.hosts) {
+        const out = await onHost(lab, host, UNIT_STATES(unitsOf(lab, host)), 10_000);
+        const stopped = out.stdout.trim().split("\n").filter(l => l.includes("=") && !l.endsWith("=active")).map(l => l.split("=")[0]);
+        for (const unit of stopped) {
+            const start = await onHost(lab, host, `systemctl reset-failed ${unit} 2>/dev/null; systemctl start ${unit}`, 120_000);
+            started.push(`${host.name}: ${unit}${start.code === 0 ? "" : ` (start failed: ${start.stderr.trim().split("\n")[0]})`}`);
+        }
+    }
+    return started;
+}

@@ -1,0 +1,62 @@
+/**
+ * `npm run lab -- drill [--json FILE] [--only NAME]`: failure drills against the running lab, one
+ * after another, each from a whole lab and back to one (see tools/lab/README.md, "Failure drills").
+ * The lab's lock is held throughout, so `up` or `down` cannot pull the lab away mid-drill.
+ */
+import { cachePaths, ensureDir } from "../settings";
+import { acquireLock } from "../state";
+import { ZabbixApi, ensureDrillItem } from "./api";
+import { selectDrills } from "./catalog";
+import { loadLab, onHost } from "./context";
+import { formatNotes, formatTable, writeJson } from "./report";
+import { DrillResult, runDrill } from "./runner";
+
+export { DRILLS } from "./catalog";
+export type { DrillResult } from "./runner";
+
+export interface DrillOptions {
+    /** Drill names (or "site-isolation" for both of its entries); all when absent. */
+    readonly only?: readonly string[];
+    /** Where to write the results as JSON. */
+    readonly json?: string;
+    readonly cacheRoot?: string;
+    readonly log?: (line: string) => void;
+}
+
+export async function drill(options: DrillOptions = {}): Promise<DrillResult[]> {
+    const log = options.log ?? (line => console.log(line));
+    const drills = selectDrills(options.only);
+    const paths = cachePaths(options.cacheRoot);
+    ensureDir(paths.root);
+    const release = acquireLock(paths.lock);
+    try {
+        const lab = loadLab(paths);
+        const port = lab.topo.config.loadBalancer.httpPort;
+        const api = new ZabbixApi(lab.loadBalancers.map(lb => `http://${lb.address}:${port}/api_jsonrpc.php`));
+        const itemid = await ensureDrillItem(api);
+        // Only the active node answers; a standby reads the whole configuration when it takes over anyway.
+        await Promise.all(lab.servers.map(s => onHost(lab, s, "zabbix_server -R config_cache_reload")));
+        log(`drills on ${lab.state.configFile} (db.failover ${lab.failover}, failover delay ${lab.model.failoverDelaySeconds} s): ${drills.map(d => d.name).join(", ")}`);
+        const results: DrillResult[] = [];
+        for (const d of drills) {
+            const result = await runDrill(lab, d, api, itemid, log);
+            log(`${d.name}: recovery ${result.recoverySeconds === null ? `none within ${result.boundSeconds} s` : `${result.recoverySeconds.toFixed(1)} s`}, `
+                + `predicted ${result.predictedSeconds ?? "manual"}, split-brain ${result.splitBrain ? "YES" : "no"}, `
+                + `sent ${result.valuesSent}, stored ${result.valuesStored}, config lost ${result.configLost}, whole again ${result.restoreSeconds.toFixed(0)} s after the undo`);
+            results.push(result);
+            if (options.json) {
+                // Written after every drill: a drill set that stops half-way still leaves its figures.
+                writeJson(options.json, results, commandLine(options));
+            }
+        }
+        log(formatTable(results));
+        log(formatNotes(results));
+        return results;
+    } finally {
+        release();
+    }
+}
+
+function commandLine(options: DrillOptions): string {
+    return ["npm run lab -- drill", ...(options.json ? ["--json", options.json] : []), ...(options.only ?? []).flatMap(n => ["--only", n])].join(" ");
+}

@@ -1,0 +1,164 @@
+/**
+ * One drill, start to end: from a whole lab, values flowing and a configuration change committed,
+ * the fault; the recovery measured; the fault undone (always, in a finally block); the lab whole
+ * again; then what was stored and what configuration survived, against what was sent and made.
+ */
+import { evaluateFailure, Failure, Topology as ModelTopology } from "../../../components/analysis";
+import { sleep } from "../run";
+import { LabHost } from "../topology";
+import { DRILL_HOST, DRILL_KEY, Marker, ZabbixApi, createMarker, markerPresent, removeMarker } from "./api";
+import { Drill, Situation } from "./catalog";
+import { DrillLab, onHost } from "./context";
+import { acceptedLoss, storedValues } from "./data";
+import { startStoppedUnits, waitHealthy } from "./health";
+import { UiGapWatch, awaitRecovery } from "./observe";
+import { ValueStream } from "./sender";
+import { recoveryTimeline } from "./timeline";
+import { SplitBrainReport, SplitBrainWatch } from "./splitbrain";
+import { query, viaLoadBalancer } from "./sql";
+
+export interface DrillResult {
+    readonly name: string;
+    readonly pattern: string;
+    readonly dbFailover: string;
+    readonly fault: string;
+    readonly activeBefore: string;
+    readonly primaryBefore: string;
+    readonly recoverySeconds: number | null;
+    /** How long the drill waited for recovery before calling it not recovered. */
+    readonly boundSeconds: number;
+    readonly predictedSeconds: number | null;
+    readonly predictedRecovery: string;
+    readonly splitBrain: boolean;
+    readonly splitBrainDetail: SplitBrainReport;
+    readonly valuesSent: number;
+    readonly valuesAccepted: number;
+    readonly valuesStored: number;
+    /** Values a node acknowledged that never reached the database. */
+    readonly acceptedLost: number;
+    readonly acceptedBy: Readonly<Record<string, number>>;
+    readonly configLost: number;
+    /** Longest time without a login page, per surviving load balancer. */
+    readonly uiGapSeconds: Readonly<Record<string, number>>;
+    /** From undoing the fault to a whole lab. */
+    readonly restoreSeconds: number;
+    /** Units that had stopped in consequence of the fault and that the drill started to make the lab whole (a finding). */
+    readonly repairs: readonly string[];
+    readonly activeAfter?: string;
+    readonly primaryAfter?: string;
+    readonly notes: readonly string[];
+}
+
+/** The stack's topology with the database where it is now: the model must start from the lab's real state. */
+function asItIs(model: ModelTopology, primary: LabHost, dbHosts: readonly LabHost[]): ModelTopology {
+    const place = (h: LabHost) => ({ host: h.name, site: h.site });
+    return {
+        ...model,
+        instances: model.instances.map(i => ({
+            ...i, database: { ...i.database, primary: place(primary), standbys: dbHosts.filter(h => h !== primary).map(place) },
+        })),
+    };
+}
+
+function predict(lab: DrillLab, now: Situation, failure: Failure): { seconds: number | null; recovery: string } {
+    const outcome = evaluateFailure(asItIs(lab.model, now.primary, lab.dbHosts), failure, lab.timings, undefined, [now.active.name]);
+    return { seconds: outcome.recoverySeconds, recovery: outcome.recovery };
+}
+
+/** Waits until values reach the database before the fault; reloads the active node's configuration cache once if they do not. */
+async function valuesFlowing(lab: DrillLab, stream: ValueStream, itemid: string, active: LabHost): Promise<void> {
+    for (let i = 0; i < 40; i++) {
+        const rows = await query(viaLoadBalancer(lab, lab.loadBalancers[0]), `select count(*) from history_uint where itemid = ${Number(itemid)} and value >= ${stream.first}`).catch(() => [["0"]]);
+        if (Number(rows[0][0]) >= 4) {
+            return;
+        }
+        if (i === 6) {
+            // The item is new to a server that has not re-read its configuration yet (CacheUpdateFrequency).
+            await onHost(lab, active, "zabbix_server -R config_cache_reload");
+        }
+        await sleep(500);
+    }
+    throw new Error(`no value of ${DRILL_HOST}:${DRILL_KEY} is stored before the fault: is the item in the active server's configuration?`);
+}
+
+/** Every fault is watched this long at least (Patroni's TTL and loop, Zabbix's failover delay and heartbeats fit in it). */
+const OBSERVE_MS = 30_000;
+/** Service must hold this long after a fault to count as recovered. */
+const STABLE_MS = 15_000;
+
+export async function runDrill(lab: DrillLab, drill: Drill, api: ZabbixApi, itemid: string, log: (line: string) => void): Promise<DrillResult> {
+    const before = await waitHealthy(lab, 300_000);
+    const now: Situation = { active: before.active!, primary: before.primary! };
+    const plan = drill.plan(lab, now);
+    const prediction = predict(lab, now, plan.failure);
+    const boundSeconds = prediction.seconds === null ? 60 : Math.max(60, Math.ceil(prediction.seconds * 3));
+    log(`${drill.name}: ${plan.fault.what} (active ${now.active.name}, primary ${now.primary.name}; predicted ${prediction.seconds ?? "manual"} s)`);
+
+    const targets = lab.servers.map(s => ({ name: s.name, address: s.address, port: 10051 }));
+    const stream = new ValueStream(targets, DRILL_HOST, DRILL_KEY, Date.now() * 1000);
+    let faultAt = Date.now();
+    const watch = new SplitBrainWatch(lab, () => faultAt);
+    const gaps = new UiGapWatch(lab, plan.surviving);
+    const notes = [...(plan.notes ?? [])];
+    let marker: Marker | undefined;
+    let recovery: number | null = null;
+    let restoreSeconds = 0;
+    let after: { active?: LabHost; primary?: LabHost } = {};
+    let uiGaps: Record<string, number> = {};
+    const repairs: string[] = [];
+    let splitBrain: SplitBrainReport;
+    stream.start();
+    watch.start();
+    gaps.start();
+    try {
+        await valuesFlowing(lab, stream, itemid, now.active);
+        marker = await createMarker(api, drill.name);
+        await sleep(1000);
+        faultAt = Date.now();
+        try {
+            await plan.fault.inject();
+            notes.push(`injected in ${((Date.now() - faultAt) / 1000).toFixed(1)} s`);
+            recovery = await awaitRecovery(lab, plan.surviving, stream, itemid, faultAt, { boundMs: boundSeconds * 1000, minObserveMs: OBSERVE_MS, stableMs: STABLE_MS });
+            const hold = (plan.holdSeconds ?? 0) * 1000 - (Date.now() - faultAt);
+            if (hold > 0) {
+                await sleep(hold);
+            }
+        } finally {
+            const undoAt = Date.now();
+            notes.push(`fault held ${((undoAt - faultAt) / 1000).toFixed(1)} s`);
+            await plan.fault.undo();
+            let whole = await waitHealthy(lab, 90_000).catch(() => undefined);
+            if (!whole) {
+                repairs.push(...await startStoppedUnits(lab));
+                notes.push(`not whole 90 s after the undo; the drill started what had stopped: ${repairs.join(", ") || "nothing"}`);
+                whole = await waitHealthy(lab, 180_000);
+            }
+            restoreSeconds = (Date.now() - undoAt) / 1000;
+            after = { active: whole.active, primary: whole.primary };
+        }
+    } finally {
+        await stream.stop();
+        uiGaps = await gaps.stop();
+        splitBrain = await watch.stop();
+    }
+    notes.push(await recoveryTimeline(lab, faultAt));
+    const stats = stream.stats();
+    const stored = await storedValues(lab, itemid, stats.first, stats.last);
+    const loss = acceptedLoss(stream, stored, faultAt);
+    if (loss.count > 0) {
+        notes.push(`acknowledged but not stored: ${loss.runs.join("; ")}`);
+    }
+    const present = await markerPresent(api, marker!);
+    if (present) {
+        await removeMarker(api, marker!);
+    }
+    return {
+        name: drill.name, pattern: lab.model.pattern.name, dbFailover: lab.failover, fault: plan.fault.what,
+        activeBefore: now.active.name, primaryBefore: now.primary.name,
+        recoverySeconds: recovery, boundSeconds, predictedSeconds: prediction.seconds, predictedRecovery: prediction.recovery,
+        splitBrain: splitBrain.maxWritable > 1 || splitBrain.maxActive > 1, splitBrainDetail: splitBrain,
+        valuesSent: stats.sent, valuesAccepted: stats.accepted, valuesStored: stored.size, acceptedLost: loss.count,
+        acceptedBy: stats.acceptedBy, configLost: present ? 0 : 1, uiGapSeconds: uiGaps, restoreSeconds, repairs,
+        activeAfter: after.active?.name, primaryAfter: after.primary?.name, notes,
+    };
+}
