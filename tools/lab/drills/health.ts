@@ -8,7 +8,7 @@ import { sleep } from "../run";
 import { isAlive } from "../state";
 import { LabHost } from "../topology";
 import { loginPageAnswers } from "./api";
-import { DrillLab, onHost, postgresUnit, recordOf } from "./context";
+import { DrillLab, onHost, patroniConfig, postgresUnit, recordOf } from "./context";
 import { adminOn, dbView, haNodes, query, viaLoadBalancer } from "./sql";
 
 export interface LabHealth {
@@ -114,7 +114,21 @@ export async function waitHealthy(lab: DrillLab, timeoutMs: number): Promise<Lab
         }
         await sleep(2000);
     }
-    throw new Error(`the lab is not whole after ${timeoutMs / 1000} s:\n  - ${last.problems.join("\n  - ")}`);
+    throw new Error(`the lab is not whole after ${timeoutMs / 1000} s:\n  - ${last.problems.join("\n  - ")}${await patroniView(lab)}`);
+}
+
+/** Patroni's own account of its members (from the first DB host that answers), for a failure report. */
+async function patroniView(lab: DrillLab): Promise<string> {
+    if (lab.failover !== "patroni") {
+        return "";
+    }
+    for (const db of lab.dbHosts) {
+        const out = await onHost(lab, db, `patronictl -c ${patroniConfig(lab, db)} list; journalctl -q -u ${postgresUnit(lab, db)} --no-pager -n 15 | cut -c1-220`, 15_000);
+        if (out.code === 0) {
+            return `\n  Patroni, as ${db.name} sees it:\n${out.stdout.trimEnd().split("\n").map(l => `    ${l}`).join("\n")}`;
+        }
+    }
+    return "";
 }
 
 /**
