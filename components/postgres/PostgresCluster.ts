@@ -27,6 +27,8 @@ export interface SchemaLoader {
     /** Its site's load balancer endpoint. */
     readonly dbHost: string;
     readonly dbPort: number;
+    /** Refuse a session without TLS (a managed endpoint). */
+    readonly dbTlsRequired?: boolean;
     /** Schema files in load order. */
     readonly files: readonly string[];
     /** Steps the loader host needs first (none beyond its packages, usually). */
@@ -42,6 +44,7 @@ export function loadSchema(
         script: schemaStep({
             dbHost: loader.dbHost,
             dbPort: loader.dbPort,
+            dbTlsRequired: loader.dbTlsRequired,
             dbName,
             dbUser,
             passwordVariable: "ZABBIX_DB_PASSWORD",

@@ -232,12 +232,14 @@ export interface DbClientInput {
     readonly dbUser: string;
     /** Shell variable holding the zabbix role's password (read from stdin). */
     readonly passwordVariable: string;
+    /** Refuse a session without TLS (a managed endpoint). */
+    readonly dbTlsRequired?: boolean;
 }
 
 /** A `zha_zabbix_sql` function that runs psql as the zabbix role through the load balancer. */
 export function zabbixSqlClient(c: DbClientInput): string {
     return `PGPASSWORD="$${c.passwordVariable}"
-export PGPASSWORD
+export PGPASSWORD${c.dbTlsRequired ? "\nPGSSLMODE=require\nexport PGSSLMODE" : ""}
 zha_zabbix_sql() { psql -X -q -t -A -w -v ON_ERROR_STOP=1 -h ${c.dbHost} -p ${c.dbPort} -U ${c.dbUser} -d ${c.dbName} "$@"; }`;
 }
 

@@ -15,6 +15,8 @@ export interface FrontendArgs {
     /** Its own site's load balancer address and DB port. */
     readonly dbHost: string;
     readonly dbPort: number;
+    /** Refuse a database session without TLS (a managed endpoint across zones). */
+    readonly dbTlsRequired?: boolean;
     /** Zabbix database and role names. */
     readonly dbName: string;
     readonly dbUser: string;
@@ -56,6 +58,7 @@ export class Frontend extends pulumi.ComponentResource {
                 putFile(layout.frontendConfig, renderZabbixConfPhp({
                     dbHost: args.dbHost,
                     dbPort: args.dbPort,
+                    dbTlsRequired: args.dbTlsRequired,
                     dbName: args.dbName,
                     dbUser: args.dbUser,
                     passwordFile: FRONTEND_PASSWORD_FILE,

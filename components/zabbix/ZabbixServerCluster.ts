@@ -16,6 +16,8 @@ export interface ServerNode {
     /** Its own site's load balancer address and DB port. */
     readonly dbHost: string;
     readonly dbPort: number;
+    /** Refuse a database session without TLS (a managed endpoint across zones). */
+    readonly dbTlsRequired?: boolean;
 }
 
 /**
@@ -95,7 +97,7 @@ export class ZabbixServerCluster extends pulumi.ComponentResource {
         const delay = formatZabbixDuration(args.failoverDelaySeconds);
         this.failoverDelay = first.host.step(`${name}-failover-delay`, {
             script: [
-                zabbixSqlClient({ dbHost: first.dbHost, dbPort: first.dbPort, dbName: args.dbName, dbUser: args.dbUser, passwordVariable: "ZABBIX_DB_PASSWORD" }),
+                zabbixSqlClient({ dbHost: first.dbHost, dbPort: first.dbPort, dbTlsRequired: first.dbTlsRequired, dbName: args.dbName, dbUser: args.dbUser, passwordVariable: "ZABBIX_DB_PASSWORD" }),
                 `zha_zabbix_sql -c "update config set ha_failover_delay = '${delay}' where ha_failover_delay <> '${delay}'"`,
             ].join("\n"),
             secrets: password,
@@ -111,6 +113,7 @@ export class ZabbixServerCluster extends pulumi.ComponentResource {
                 listenPort: args.listenPort,
                 dbHost: node.dbHost,
                 dbPort: node.dbPort,
+                dbTlsRequired: node.dbTlsRequired,
                 dbName: args.dbName,
                 dbUser: args.dbUser,
                 passwordInclude: SERVER_PASSWORD_INCLUDE,

@@ -17,6 +17,8 @@ export interface ZabbixServerConfInput {
     readonly dbPort: number;
     readonly dbName: string;
     readonly dbUser: string;
+    /** Refuse a database connection without TLS (a managed endpoint reached across zones). */
+    readonly dbTlsRequired?: boolean;
     /** File that holds `DBPassword=...`, included so this file holds no secret. */
     readonly passwordInclude: string;
     readonly logFile: string;
@@ -48,7 +50,7 @@ DBHost=${c.dbHost}
 DBPort=${c.dbPort}
 DBName=${c.dbName}
 DBUser=${c.dbUser}
-Include=${c.passwordInclude}
+${c.dbTlsRequired ? "# The endpoint is reached over networks we do not own: no cleartext session.\nDBTLSConnect=required\n" : ""}Include=${c.passwordInclude}
 
 # Sized for ${s.nvps} new values per second.
 CacheSize=${s.cacheSizeMiB}M
@@ -97,6 +99,8 @@ export interface ZabbixFrontendConfInput {
     readonly dbUser: string;
     /** File holding the DB password, readable by the web server's user only. */
     readonly passwordFile: string;
+    /** Refuse a database connection without TLS: the frontend then checks that its session is encrypted. */
+    readonly dbTlsRequired?: boolean;
     /** Shown in the UI's header; naming the site tells operators which one answered. */
     readonly serverName: string;
 }
@@ -116,7 +120,7 @@ $DB['USER']     = ${phpString(c.dbUser)};
 // Read from a file only the web server can read, so this file holds no secret.
 $DB['PASSWORD'] = rtrim((string) @file_get_contents(${phpString(c.passwordFile)}), "\\r\\n");
 $DB['SCHEMA']   = '';
-$DB['ENCRYPTION']  = false;
+$DB['ENCRYPTION']  = ${c.dbTlsRequired ? "true" : "false"};
 $DB['KEY_FILE']    = '';
 $DB['CERT_FILE']   = '';
 $DB['CA_FILE']     = '';

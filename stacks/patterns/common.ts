@@ -165,8 +165,9 @@ export function buildInstance(config: StackConfig, hosts: ReadonlyMap<string, Ho
     }
     const siteLb = (site: string) => loadBalancers.get(site)!;
     // How a client in a site reaches the DB: its own load balancer, or the managed endpoint.
+    // A managed endpoint's sslmode holds for every client, not only the provider's admin session.
     const dbPath = (site: string) => scope.database.kind === "managed"
-        ? { dbHost: scope.database.endpoint.host, dbPort: scope.database.endpoint.port }
+        ? { dbHost: scope.database.endpoint.host, dbPort: scope.database.endpoint.port, dbTlsRequired: scope.database.endpoint.sslmode !== "disable" }
         : { dbHost: siteLb(site).address, dbPort: config.loadBalancer.dbPort };
 
     const sizing = sizeServer(config.load);

@@ -4,6 +4,9 @@
  * then verified (UI and API through every load balancer, one active HA node, streaming replicas,
  * an idempotent second replay). `down` runs in afterAll whatever happened.
  *
+ * Then the cloud lab (lab/Pulumi.lab-cloud.yaml, pattern 4): the lab plays the provider of the
+ * managed PostgreSQL on a host the stack never logs into; every Zabbix session must reach it over TLS.
+ *
  * Then the Patroni lab (lab/Pulumi.lab-patroni.yaml) comes up and two failure drills run against it
  * (tools/lab/drills): the active Zabbix server's crash and the DB primary's crash must each recover
  * by themselves and never show two writers. Timings are the drills' figures, not asserted here.
@@ -65,6 +68,40 @@ describe("the multi-site lab", () => {
             throw new Error("the lab did not come up (see the test above)");
         }
         expect(result.memoryMiB).toBeLessThan(3 * 1024);
+    });
+});
+
+describe("the cloud lab (pattern 4, a managed PostgreSQL played by the lab)", () => {
+    let result: UpResult | undefined;
+    let failure: unknown;
+
+    beforeAll(async () => {
+        if (missing.length > 0) {
+            return;
+        }
+        try {
+            result = await up({ configFile: path.join(__dirname, "..", "..", "lab", "Pulumi.lab-cloud.yaml"), log });
+        } catch (err) {
+            failure = err;
+        }
+    });
+
+    afterAll(async () => {
+        if (missing.length === 0) {
+            await down({ log });
+        }
+    });
+
+    it("deploys through the PostgreSQL provider only, and every Zabbix session reaches the endpoint over TLS", () => {
+        if (missing.length > 0) {
+            throw new Error(`the lab cannot run here:\n  - ${missing.join("\n  - ")}`);
+        }
+        if (failure) {
+            throw failure;
+        }
+        const failed = result!.checks.filter(c => !c.ok).map(c => `${c.name}: ${c.detail}`);
+        expect(failed).toEqual([]);
+        expect(result!.checks.map(c => c.name)).toEqual(expect.arrayContaining(["HA nodes", "managed database", "idempotence"]));
     });
 });
 

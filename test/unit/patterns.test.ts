@@ -74,6 +74,10 @@ describe("each pattern's graph on the prod environment", () => {
         expect(byName(plan, "zabbix-db-provider").inputs).toMatchObject({ host: "zabbix-db.cloud.example.net", sslmode: "require" });
         expect(commands(plan).map(target)).not.toContain("198.18.10.11");
         expect(scriptOf(byName(plan, "zabbix-server-osa-zbx1"))).toContain("DBHost=zabbix-db.cloud.example.net");
+        // The endpoint's sslmode holds for every client of it: servers, frontends and the schema load.
+        expect(scriptOf(byName(plan, "zabbix-server-osa-zbx1"))).toContain("DBTLSConnect=required");
+        expect(scriptOf(byName(plan, "osa-web1-frontend-web"))).toContain("$DB['ENCRYPTION']  = true;");
+        expect(scriptOf(byName(plan, "zabbix-db-schema"))).toContain("PGSSLMODE=require");
         // The load balancers balance the UI only.
         expect(scriptOf(byName(plan, "tokyo-lb-haproxy"))).not.toContain("listen postgres_primary");
         expect(topologyOf(plan).hosts.every(h => h.cloud)).toBe(true);

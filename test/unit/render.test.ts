@@ -45,6 +45,17 @@ describe("zabbix_server.conf", () => {
         expect(params.get("StartDBSyncers")).toBe(String(sizing.startDbSyncers));
         expect(params.get("StartPollers")).toBe(String(sizing.startPollers));
     });
+
+    test("requires TLS to the database only when told to (a managed endpoint)", () => {
+        expect(params.has("DBTLSConnect")).toBe(false);
+        const managed = zabbixParams(renderZabbixServerConf({
+            nodeName: "tyo-zbx1", nodeAddress: "198.18.10.21", listenPort: 10051, dbHost: "db.example.internal", dbPort: 5432,
+            dbName: "zabbix", dbUser: "zabbix", dbTlsRequired: true,
+            passwordInclude: "/etc/zabbix/pw.conf", logFile: "/var/log/z.log", pidFile: "/run/z.pid", socketDir: "/run/zabbix", sizing,
+        }));
+        // `required` encrypts without a CA file; verify_ca and verify_full would make zabbix_server demand DBTLSCAFile.
+        expect(managed.get("DBTLSConnect")).toBe("required");
+    });
 });
 
 describe("zabbix.conf.php", () => {
@@ -61,6 +72,14 @@ describe("zabbix.conf.php", () => {
         expect(php).toContain("$DB['SERVER']   = '198.18.20.41';");
         expect(php).toContain("$DB['PORT']     = '5433';");
         expect(php).toContain("file_get_contents('/etc/zabbix/web-db-password')");
+    });
+
+    test("encrypts the DB session only when told to; with ENCRYPTION the UI refuses a cleartext session", () => {
+        expect(php).toContain("$DB['ENCRYPTION']  = false;");
+        const managed = renderZabbixConfPhp({
+            dbHost: "db.example.internal", dbPort: 5432, dbName: "zabbix", dbUser: "zabbix", passwordFile: "/p", serverName: "Zabbix tokyo", dbTlsRequired: true,
+        });
+        expect(managed).toContain("$DB['ENCRYPTION']  = true;");
     });
 
     test("escapes quotes in values", () => {

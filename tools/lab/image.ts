@@ -138,8 +138,8 @@ export function packageSets(plan: CapturedPlan, config: StackConfig): string[][]
     return [...sets.values()];
 }
 
-/** Repositories kept side by side: the lab's two configs (manual, patroni) differ in packages, and the lab test runs both. */
-const KEPT_REPOSITORIES = 2;
+/** Repositories kept side by side: the lab's three configs (manual, patroni, cloud) differ in packages, and the lab test runs each. */
+const KEPT_REPOSITORIES = 3;
 
 /** Removes all but the most recently used repositories (and the single-repository layout of before). */
 function pruneRepositories(dir: string, keep: string): void {

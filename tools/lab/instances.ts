@@ -6,6 +6,7 @@
 import { Role } from "../../components/config";
 import { CapturedPlan } from "../offline";
 import { RANDOM_PASSWORD } from "./apply";
+import { ManagedEndpoint, managedEndpoints } from "./managed";
 import { LabHost, Topology as LabTopology } from "./topology";
 
 export interface Instance {
@@ -16,6 +17,8 @@ export interface Instance {
     /** The DB primary and the replicas that stream from it (by PostgreSQL replication). */
     readonly primary?: LabHost;
     readonly replicas: readonly string[];
+    /** The lab host that plays the instance's managed PostgreSQL (pattern 4), reached directly. */
+    readonly managed?: ManagedEndpoint;
     /** Load balancers users reach the UI and the DB through. */
     readonly entryPoints: readonly LabHost[];
     /** The zabbix role's password (a RandomPassword of the plan), when the plan generated one. */
@@ -42,6 +45,8 @@ export function instancesOf(plan: CapturedPlan, lab: LabTopology): Instance[] {
     const host = (name: string) => lab.hosts.find(h => h.name === name);
     const output = (plan.outputs?.topology as { instances?: InstanceOutput[] } | undefined)?.instances;
     if (output && output.length > 0) {
+        // Managed endpoints in the order the instances were built (one per managed instance).
+        const managed = [...managedEndpoints(plan, lab)];
         return output.map(i => ({
             name: i.name,
             servers: i.servers.map(s => s.host),
@@ -49,6 +54,7 @@ export function instancesOf(plan: CapturedPlan, lab: LabTopology): Instance[] {
             primary: host(i.database.primary.host),
             // Only streaming replicas are PostgreSQL's to report; a DRBD peer or a managed standby is not.
             replicas: ["async", "sync"].includes(i.database.replication) ? i.database.standbys.map(s => s.host).filter(h => host(h)) : [],
+            managed: i.database.replication === "managed" ? managed.shift() : undefined,
             entryPoints: i.entryPoints.filter(e => e.kind === "load-balancer" && e.host && host(e.host)).map(e => host(e.host!)!),
             zabbixPassword: passwordOf(plan, i.name, output.length === 1),
         }));

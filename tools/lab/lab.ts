@@ -3,6 +3,7 @@
  * under the mock runtime with the lab's key, boots the hosts, replays the plan, verifies and
  * replays again; `down` undoes everything the state file records; `status` reports what runs.
  */
+import { randomBytes } from "crypto";
 import * as path from "path";
 import { planEnvironment, readEnvironment, StackPlan } from "../offline";
 import { RANDOM_PASSWORD, applyPlan } from "./apply";
@@ -15,6 +16,7 @@ import { ensureKeyPair } from "./ssh";
 import { DeployedFacts, LabState, StateFile, acquireLock } from "./state";
 import { Topology, topologyOf } from "./topology";
 import { instancesOf } from "./instances";
+import { MANAGED_DB_PACKAGES, managedEndpoints, provisionManagedDatabase } from "./managed";
 import { Check, checkIdempotent, verifyInstances } from "./verify";
 
 export type Log = (line: string) => void;
@@ -47,8 +49,12 @@ function requireMachine(): void {
 }
 
 /** Plans the stack exactly as the preview does, with the lab's key and pattern as overrides. */
-export async function planLab(configFile: string, privateKey: string, pattern?: string): Promise<StackPlan> {
+export async function planLab(configFile: string, privateKey: string, pattern?: string, cloudDbAdminPassword?: string): Promise<StackPlan> {
     const overrides: Record<string, string> = { "zabbix-ha:sshPrivateKey": privateKey };
+    if (cloudDbAdminPassword) {
+        // The lab plays the cloud provider, so it also makes up the admin password the provider would hand out.
+        overrides["zabbix-ha:cloudDbAdminPassword"] = cloudDbAdminPassword;
+    }
     if (pattern) {
         overrides["zabbix-ha:pattern"] = pattern;
     }
@@ -79,7 +85,9 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
         const topo = topologyOf(readEnvironment(configFile));
         const key = await ensureKeyPair(paths.sshKey);
         // Plan first: a config error should surface before a minute of debootstrap, and leave a running lab alone.
-        const plan = await planLab(configFile, key.privateKey, options.pattern);
+        const managedAdminPassword = randomBytes(18).toString("base64url");
+        const plan = await planLab(configFile, key.privateKey, options.pattern, managedAdminPassword);
+        const managed = managedEndpoints(plan, topo);
         const steps = plan.resources.filter(r => r.custom).length;
         log(`plan: ${steps} resources from ${path.relative(process.cwd(), configFile) || configFile}${options.pattern ? ` (pattern ${options.pattern})` : ""}`);
         const file = new StateFile(paths.state);
@@ -90,7 +98,7 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
         }
 
         const base = await ensureBase(paths.base, log);
-        const repo = await ensureRepository(paths.repo, base, packageSets(plan, topo.config), log);
+        const repo = await ensureRepository(paths.repo, base, [...packageSets(plan, topo.config), ...(managed.length > 0 ? [MANAGED_DB_PACKAGES] : [])], log);
 
         const state: LabState = { version: 1, configFile, startedAt: new Date().toISOString(), netns: [], rootLinks: [], hosts: [] };
         file.write(state);
@@ -100,6 +108,10 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
             base: base.rootfs, repoPool: repo.dir, key: key.privateKeyFile, publicKey: key.publicKey, runRoot: paths.run, logs: paths.logs,
         });
         log(`hosts: ${topo.hosts.map(h => `${h.name} (${h.address}, ${h.site})`).join(", ")} booted in ${((Date.now() - phase) / 1000).toFixed(1)} s`);
+
+        for (const endpoint of managed) {
+            await provisionManagedDatabase(endpoint, managedAdminPassword, key.privateKeyFile, log);
+        }
 
         const hostNames = new Map(topo.hosts.map(h => [h.address, h.name]));
         const applyOptions = { keyFile: key.privateKeyFile, privateKey: key.privateKey, hostNames, jobs: options.jobs ?? 3, log };

@@ -65,15 +65,21 @@ function parseHaNodes(text: string): HaNode[] {
 
 const HA_QUERY = "select name, status from ha_node order by name";
 
-/** ha_node through a load balancer's DB port as the zabbix role, as the frontends read it. */
-async function haNodesViaLoadBalancer(lab: Topology, lb: LabHost, password: string): Promise<HaNode[]> {
-    const conn: PgConnection = {
-        host: lb.address, port: String(lab.config.loadBalancer.dbPort), username: lab.config.db.user, password,
-        database: lab.config.db.name, sslmode: "disable", connectTimeout: "5",
-    };
+/** How the frontends of an instance reach its database: the managed endpoint, or a site's load balancer. */
+function zabbixConnection(lab: Topology, i: Instance, password: string): PgConnection | undefined {
+    const as = { username: lab.config.db.user, password, database: lab.config.db.name, connectTimeout: "5" };
+    if (i.managed) {
+        return { ...as, host: i.managed.host.address, port: String(i.managed.port), sslmode: i.managed.sslmode };
+    }
+    const lb = i.entryPoints[0];
+    return lb ? { ...as, host: lb.address, port: String(lab.config.loadBalancer.dbPort), sslmode: "disable" } : undefined;
+}
+
+/** ha_node as the zabbix role, the way the frontends read it. */
+async function haNodesVia(conn: PgConnection): Promise<HaNode[]> {
     const out = await psql(conn, `${HA_QUERY};\n`);
     if (out.code !== 0) {
-        throw new Error(`psql via ${lb.address}:${conn.port}: ${out.stderr.trim()}`);
+        throw new Error(`psql via ${conn.host}:${conn.port}: ${out.stderr.trim()}`);
     }
     return parseHaNodes(out.stdout);
 }
@@ -109,16 +115,46 @@ async function checkUi(lab: Topology, label: string, lb: LabHost, timeoutMs: num
 /** Native HA: every server registered, one active, the others standing by. Otherwise one active server. */
 async function checkServers(lab: Topology, label: string, i: Instance, key: string, timeoutMs: number): Promise<Check> {
     const name = `${label}${i.nativeHa ? "HA nodes" : "server node"}`;
-    const lb = i.entryPoints[0];
+    const conn = i.zabbixPassword ? zabbixConnection(lab, i, i.zabbixPassword) : undefined;
     return eventually(name, timeoutMs, async () => {
-        const nodes = lb && i.zabbixPassword
-            ? await haNodesViaLoadBalancer(lab, lb, i.zabbixPassword)
+        const nodes = conn ? await haNodesVia(conn)
             : i.primary ? await haNodesOnPrimary(lab, i.primary, key) : [];
         const active = nodes.filter(n => n.status === "active");
         const standby = nodes.filter(n => n.status === "standby");
         const registered = JSON.stringify(nodes.map(n => n.name).sort()) === JSON.stringify([...i.servers].sort());
         const ok = i.nativeHa ? registered && active.length === 1 && standby.length === nodes.length - 1 : active.length === 1;
         return { name, ok, detail: nodes.map(n => `${n.name || "(standalone)"}=${n.status}`).join(", ") || "ha_node is empty" };
+    });
+}
+
+/**
+ * A managed endpoint: the provider keeps the standby, so what the lab checks is the contract the
+ * stack relies on: every Zabbix session (servers and frontends) reaches it encrypted, as sslmode asks.
+ */
+async function checkManagedSessions(lab: Topology, label: string, i: Instance, key: string, timeoutMs: number): Promise<Check> {
+    const name = `${label}managed database`;
+    const managed = i.managed!;
+    const host = managed.host;
+    return eventually(name, timeoutMs, async () => {
+        const out = await sshRun({
+            host: host.address, port: host.sshPort, user: host.sshUser, key,
+            command: `runuser -u postgres -- psql -X -t -A -p ${managed.port} -c "select a.client_addr, s.ssl from pg_stat_activity a join pg_stat_ssl s using (pid) where a.usename = '${lab.config.db.user}' and a.client_addr is not null"`,
+        });
+        if (out.code !== 0) {
+            throw new Error(`pg_stat_ssl on ${host.name}: ${(out.stdout + out.stderr).trim()}`);
+        }
+        const sessions = out.stdout.trim().split("\n").filter(Boolean).map(l => l.split("|") as [string, string]);
+        const clients = new Set(sessions.map(([addr]) => addr));
+        const servers = i.servers.map(s => lab.hosts.find(h => h.name === s)?.address).filter((a): a is string => a !== undefined);
+        const silent = servers.filter(a => !clients.has(a));
+        const cleartext = [...new Set(sessions.filter(([, ssl]) => ssl !== "t").map(([addr]) => addr))];
+        const wantTls = managed.sslmode !== "disable";
+        const ok = silent.length === 0 && (!wantTls || cleartext.length === 0);
+        return {
+            name, ok,
+            detail: ok ? `${host.name} serves ${sessions.length} zabbix session(s) from ${clients.size} host(s)${wantTls ? ", every one over TLS" : ""}; its standby is the provider's to keep`
+                : [silent.length > 0 ? `no session from server(s) ${silent.join(", ")}` : "", wantTls && cleartext.length > 0 ? `cleartext sessions from ${cleartext.join(", ")}` : ""].filter(Boolean).join("; "),
+        };
     });
 }
 
@@ -159,7 +195,7 @@ export async function verifyInstances(lab: Topology, instances: readonly Instanc
             (await checkUi(lab, label, lb, timeoutMs)).forEach(report);
         }
         report(await checkServers(lab, label, i, key, timeoutMs));
-        report(await checkReplication(lab, label, i, key, timeoutMs));
+        report(i.managed ? await checkManagedSessions(lab, label, i, key, timeoutMs) : await checkReplication(lab, label, i, key, timeoutMs));
     }
 }
 

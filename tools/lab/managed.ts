@@ -1,0 +1,78 @@
+/**
+ * Pattern 4 in the lab: the "managed" PostgreSQL is a lab host that the stack never logs into (a
+ * host with only the db role, which the cloud pattern leaves alone). The lab plays the cloud
+ * provider: it installs PostgreSQL there, with TLS (Debian's snakeoil certificate, as a provider's
+ * own certificate would be), SCRAM logins over TLS only from the lab's networks, and the admin
+ * password the plan was given as cloudDbAdminPassword.
+ */
+import { CapturedPlan } from "../offline";
+import { shellQuote } from "../../components/shell";
+import { LAB_BLOCK } from "./settings";
+import { sshRun } from "./ssh";
+import { LabHost, Topology } from "./topology";
+
+/** What the provider's side installs; the lab's repository must hold it though no stack step asks for it. */
+export const MANAGED_DB_PACKAGES = ["postgresql-15"];
+
+export interface ManagedEndpoint {
+    readonly host: LabHost;
+    readonly port: number;
+    readonly adminUser: string;
+    readonly sslmode: string;
+}
+
+/** The lab hosts that a plan's managed-database providers connect to (none for the other patterns). */
+export function managedEndpoints(plan: CapturedPlan, lab: Topology): ManagedEndpoint[] {
+    const managed = new Set(plan.resources.filter(r => r.type === "zabbix-ha:postgres:ManagedDatabase").map(r => r.id));
+    const found: ManagedEndpoint[] = [];
+    for (const provider of plan.resources.filter(r => r.type === "pulumi:providers:postgresql" && r.parent !== undefined && managed.has(r.parent))) {
+        const host = lab.hosts.find(h => h.address === String(provider.inputs.host));
+        if (!host) {
+            throw new Error(`the managed database's endpoint ${String(provider.inputs.host)} is not a lab host: give cloud.database.host the address of a db-only host of the lab config`);
+        }
+        found.push({ host, port: Number(provider.inputs.port ?? 5432), adminUser: String(provider.inputs.username ?? "postgres"), sslmode: String(provider.inputs.sslmode ?? "prefer") });
+    }
+    return found;
+}
+
+/** The provider's side of a managed PostgreSQL, sent over SSH with the admin password on stdin. */
+export function managedDatabaseScript(endpoint: Pick<ManagedEndpoint, "port" | "adminUser">): string {
+    return `set -eu
+umask 077
+IFS= read -r ADMIN_PASSWORD
+export DEBIAN_FRONTEND=noninteractive
+dpkg-query -W -f='\${Status}' postgresql-15 2>/dev/null | grep -q 'ok installed' || {
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends ${MANAGED_DB_PACKAGES.join(" ")}
+}
+conf=/etc/postgresql/15/main
+printf "%s\\n" "listen_addresses = '*'" "port = ${endpoint.port}" "password_encryption = 'scram-sha-256'" "ssl = on" > "$conf/conf.d/managed.conf"
+# As a provider does: the admin logs in over TLS with a password, from the client networks only.
+printf "%s\\n" "local all postgres peer" "hostssl all all ${LAB_BLOCK} scram-sha-256" > "$conf/pg_hba.conf"
+chown postgres:postgres "$conf/conf.d/managed.conf" "$conf/pg_hba.conf"
+chmod 0644 "$conf/conf.d/managed.conf"
+systemctl restart postgresql@15-main
+pw_sql=$(printf %s "$ADMIN_PASSWORD" | sed "s/'/''/g")
+runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 -p ${endpoint.port} <<SQL
+DO \\$\\$ BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${endpoint.adminUser}') THEN CREATE ROLE "${endpoint.adminUser}" CREATEDB CREATEROLE; END IF;
+END \\$\\$;
+ALTER ROLE "${endpoint.adminUser}" WITH LOGIN PASSWORD '$pw_sql';
+SQL
+echo "managed PostgreSQL ready"
+`;
+}
+
+/** Plays the provider on the endpoint's host; fails with the host's output. */
+export async function provisionManagedDatabase(endpoint: ManagedEndpoint, password: string, keyFile: string, log: (line: string) => void): Promise<void> {
+    const started = Date.now();
+    const { host } = endpoint;
+    const result = await sshRun({
+        host: host.address, port: host.sshPort, user: host.sshUser, key: keyFile,
+        command: `sh -c ${shellQuote(managedDatabaseScript(endpoint))}`, input: `${password}\n`, timeoutMs: 300_000,
+    });
+    if (result.code !== 0) {
+        throw new Error(`the lab could not play the managed PostgreSQL on ${host.name}:\n${result.stdout}${result.stderr}`);
+    }
+    log(`managed PostgreSQL on ${host.name} (${host.address}:${endpoint.port}), played by the lab, ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
