@@ -9,6 +9,7 @@ import { zabbixSqlClient } from "../postgres/steps";
 import { putFile, putSecretFile } from "../shell";
 import { ServerSizing } from "../sizing";
 import { AgentServerSettings, agentServerSettings, renderZabbixServerConf, zabbixServerPasswordTemplate } from "./render";
+import { TAKEOVER_SCRIPT, TAKEOVER_UNIT, TakeoverWatchInput, renderTakeoverScript, renderTakeoverUnit } from "./takeoverRender";
 
 /** One Zabbix server host and the load balancer it reaches the database through. */
 export interface ServerNode {
@@ -133,6 +134,10 @@ export class ZabbixServerCluster extends pulumi.ComponentResource {
                         `systemctl enable ${layout.serverService}`,
                         `if [ "$ZHA_CHANGED" = 1 ] || ! systemctl is-active --quiet ${layout.serverService}; then systemctl restart ${layout.serverService}; fi`,
                         `zha_retry 30 systemctl is-active --quiet ${layout.serverService}`,
+                        ...(nativeHa ? [promptTakeover({
+                            nodeName: host.name, dbHost: node.dbHost, dbPort: node.dbPort, dbName: args.dbName, dbUser: args.dbUser,
+                            dbTlsRequired: node.dbTlsRequired, passwordInclude: SERVER_PASSWORD_INCLUDE, serverService: layout.serverService,
+                        })] : []),
                     ]),
                 ].join("\n"),
                 secrets: password,
@@ -141,4 +146,17 @@ export class ZabbixServerCluster extends pulumi.ComponentResource {
         this.nodes = nodes;
         this.registerOutputs({ nodes: Object.keys(nodes), failoverDelay: delay, agentSettings: agents });
     }
+}
+
+/** Installs and runs the prompt-takeover watcher beside a native-HA node (its own change flag: the server is not restarted for it). */
+function promptTakeover(input: TakeoverWatchInput): string {
+    const unit = `/etc/systemd/system/${TAKEOVER_UNIT}`;
+    return [
+        "ZHA_CHANGED=0",
+        putFile(TAKEOVER_SCRIPT, renderTakeoverScript(input), "0700", "root:root"),
+        putFile(unit, renderTakeoverUnit(input), "0644", "root:root"),
+        `if [ "$ZHA_CHANGED" = 1 ]; then systemctl daemon-reload; fi`,
+        `systemctl enable --quiet ${TAKEOVER_UNIT}`,
+        `if [ "$ZHA_CHANGED" = 1 ] || ! systemctl is-active --quiet ${TAKEOVER_UNIT}; then systemctl restart ${TAKEOVER_UNIT}; fi`,
+    ].join("\n");
 }

@@ -8,6 +8,7 @@ import { renderPrimaryCheckScript } from "../../components/loadbalancer/render";
 import { CHECK_ROLE } from "../../components/postgres/render";
 import { script } from "../../components/shell";
 import { renderConfigSyncScript } from "../../components/zabbix/configSyncRender";
+import { renderTakeoverScript } from "../../components/zabbix/takeoverRender";
 import { PATTERNS } from "../../stacks/patterns";
 import { CapturedPlan, PlanOptions, ofType, planEnvironment, readEnvironment, toEngineConfig } from "../../tools/offline";
 import { Scratch, putFile, run, scratchSpace } from "./support";
@@ -153,12 +154,16 @@ describe("scripts the stack sends to hosts", () => {
         expect(await lint(scratch, hostScripts(await planConfig("distribution", DISTRIBUTION_6_0)))).toEqual([]);
     });
 
-    test("scripts installed on hosts (the load balancer's primary check, the config sync) are shellcheck clean", async () => {
+    test("scripts installed on hosts (the load balancer's primary check, the config sync, the takeover watcher) are shellcheck clean", async () => {
         expect(await lint(scratch, {
             "pg-is-primary": renderPrimaryCheckScript({ user: CHECK_ROLE, passfile: "/etc/haproxy/pg-check.pgpass" }),
             "config-sync": renderConfigSyncScript({
                 sourceUrl: "http://198.18.1.10/api_jsonrpc.php", targetUrls: ["http://198.18.2.10/api_jsonrpc.php", "http://198.18.3.10/api_jsonrpc.php"],
                 apiUser: "Admin", passwordFile: "/etc/zabbix-ha/api-password",
+            }),
+            "takeover-watch": renderTakeoverScript({
+                nodeName: "tyo-zbx1", dbHost: "198.18.1.10", dbPort: 5433, dbName: "zabbix", dbUser: "zabbix", dbTlsRequired: true,
+                passwordInclude: "/etc/zabbix/zabbix_server.db-password.conf", serverService: "zabbix-server",
             }),
         })).toEqual([]);
     });

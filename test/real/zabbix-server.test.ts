@@ -10,6 +10,7 @@ import { schemaStep } from "../../components/postgres/steps";
 import { putSecretFile, readSecrets, script } from "../../components/shell";
 import { postgresMaxConnections, sizeServer } from "../../components/sizing";
 import { renderZabbixServerConf, zabbixServerPasswordTemplate } from "../../components/zabbix/render";
+import { renderTakeoverScript } from "../../components/zabbix/takeoverRender";
 import { platformFor, zabbixLayout } from "../../components/platform";
 import {
     Daemon, PgServer, freePort, includeInPostgresConf, initPostgres, ok, password, putFile, requireFile, run,
@@ -66,7 +67,7 @@ describe("zabbix_server with the rendered configuration", () => {
         // The servers connect from 127.0.0.1, where in production the site's load balancer is.
         await db.writeDataFile("zabbix-ha.conf", renderPostgresConf({ listenAddresses: ["127.0.0.1"], port: db.port, maxConnections: postgresMaxConnections(sizing, 1) }));
         const rules = (dbName: string) => hbaRules({ dbName, dbUser: "zabbix", dbHosts: ["127.0.0.1"], loadBalancers: ["127.0.0.1"], adminNetwork: "198.18.100.0/24" });
-        await db.writeDataFile("pg_hba.conf", renderPgHba({ rules: [...rules("zabbix"), ...rules("zabbix_single")] }));
+        await db.writeDataFile("pg_hba.conf", renderPgHba({ rules: [...rules("zabbix"), ...rules("zabbix_single"), ...rules("zabbix_takeover")] }));
         await includeInPostgresConf(db, ["zabbix-ha.conf"]);
         await db.start();
         // What the PostgreSQL provider makes: the role, and a database it owns.
@@ -79,6 +80,8 @@ describe("zabbix_server with the rendered configuration", () => {
         expect(loaded.output).toMatch(/loading the Zabbix schema/);
         // A second database for the server without native HA: a file-level copy, while nothing is connected.
         await db.sql("create database zabbix_single template zabbix owner zabbix");
+        // And one whose ha_node rows the prompt-takeover test sets by hand.
+        await db.sql("create database zabbix_takeover template zabbix owner zabbix");
 
         nodes.push(await prepareNode("node-a", "zabbix"), await prepareNode("node-b", "zabbix"));
     });
@@ -139,6 +142,47 @@ describe("zabbix_server with the rendered configuration", () => {
             const seen = await haNodes();
             return seen[standby.name].startsWith("active ") && seen[active.name].startsWith("stopped ") ? seen : undefined;
         }, { timeoutMs: 60_000, watch: [standby.server!], detail: async () => `ha_node: ${JSON.stringify(await haNodes())}\n${logs()}` });
+    });
+
+    describe("the prompt-takeover watcher, against Zabbix's own ha_node table", () => {
+        let watcher: string;
+        let stubDir: string;
+        const calls = () => path.join(stubDir, "systemctl.calls");
+
+        beforeAll(async () => {
+            const dir = await scratch.dir("takeover");
+            const include = await putFile(path.join(dir, "db-password.conf"), `${zabbixServerPasswordTemplate("X").replace("$X", dbPassword)}\n`, 0o600);
+            watcher = await putFile(path.join(dir, "takeover-watch"), renderTakeoverScript({
+                nodeName: "node-b", dbHost: "127.0.0.1", dbPort: db.port, dbName: "zabbix_takeover", dbUser: "zabbix",
+                passwordInclude: include, serverService: "zabbix-server",
+            }), 0o700);
+            // systemd is the one part not here: a systemctl that records what it was asked (the lab's drills run the real one).
+            stubDir = await scratch.dir("takeover-bin");
+            await putFile(path.join(stubDir, "systemctl"), `#!/bin/sh\necho "$*" >> ${calls()}\n`, 0o755);
+        });
+
+        /** Sets ha_node to the given rows (lastaccess as seconds ago), runs the watcher for 3.5 s, returns what it asked systemctl. */
+        async function watchOver(rows: ReadonlyArray<{ name: string; status: number; secondsAgo: number }>): Promise<string[]> {
+            await db.sql(`delete from ha_node; ${rows.map((r, i) => `insert into ha_node (ha_nodeid, name, status, lastaccess) values ('n${i}', '${r.name}', ${r.status}, extract(epoch from now())::int - ${r.secondsAgo});`).join(" ")}`, "zabbix_takeover");
+            await run("rm", ["-f", calls()]);
+            const result = await run("timeout", ["3.5", "sh", watcher], { env: { PATH: `${stubDir}:${process.env.PATH}` } });
+            expect(result.code).toBe(124);
+            return existsSync(calls()) ? readFileSync(calls(), "utf8").trim().split("\n") : [];
+        }
+
+        test("restarts its standby node when the active node stopped gracefully moments ago and none is active", async () => {
+            expect(await watchOver([{ name: "node-a", status: 1, secondsAgo: 3 }, { name: "node-b", status: 0, secondsAgo: 1 }]))
+                .toEqual(["--no-block restart zabbix-server"]);
+        });
+
+        test.each([
+            ["another node is active", [{ name: "node-a", status: 3, secondsAgo: 1 }, { name: "node-b", status: 0, secondsAgo: 1 }]],
+            ["the active node crashed (unavailable: the failover delay's case)", [{ name: "node-a", status: 2, secondsAgo: 20 }, { name: "node-b", status: 0, secondsAgo: 1 }]],
+            ["the stop was long ago", [{ name: "node-a", status: 1, secondsAgo: 120 }, { name: "node-b", status: 0, secondsAgo: 1 }]],
+            ["this node is itself stopped", [{ name: "node-a", status: 1, secondsAgo: 3 }, { name: "node-b", status: 1, secondsAgo: 2 }]],
+        ])("does nothing when %s", async (_, rows) => {
+            expect(await watchOver(rows)).toEqual([]);
+        });
     });
 
     test("a server rendered without native HA (a cluster manager runs it) starts in standalone mode", async () => {

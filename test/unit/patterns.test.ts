@@ -37,6 +37,8 @@ describe("each pattern's graph on the prod environment", () => {
         expect(haproxy).toContain("server osa-web1 198.18.20.31:8080 check");
         expect(haproxy).not.toContain("198.18.10.");
         expect(topologyOf(plan).instances.map(i => i.name)).toEqual(["tokyo", "osaka"]);
+        // A lone node has no standby to hand over to: no takeover watcher.
+        expect(scriptOf(byName(plan, "tokyo-zabbix-server-tyo-zbx1"))).not.toContain("zabbix-ha-takeover");
     });
 
     test("2 active-active: pattern 1 plus a timer that copies configuration through the Zabbix API, credentials secret", async () => {
@@ -90,6 +92,11 @@ describe("each pattern's graph on the prod environment", () => {
         expect(instance.serverFailover).toBe("native-ha");
         expect(new Set(instance.servers.map(s => s.site))).toEqual(new Set(["tokyo", "osaka"]));
         expect(instance.dbAccess).toBe("site-load-balancer");
+        // Each node's watcher asks ha_node through the node's own DB path, as the server does.
+        const node = scriptOf(byName(plan, "zabbix-server-osa-zbx1"));
+        expect(node).toContain("systemctl enable --quiet zabbix-ha-takeover.service");
+        expect(node).toMatch(/psql -X -q -t -A -w -h 198\.18\.20\.\d+ -p 5433 -U zabbix -d zabbix -c /);
+        expect(node).toContain("where name = '\\''osa-zbx1'\\''");
     });
 });
 
@@ -127,6 +134,11 @@ test("5 zabbix-ha with db.failover patroni: etcd in three sites, Patroni on the 
     expect(patroni).toContain("name: osa-1");
     expect(patroni).toContain('password: "$SUPERUSER_PASSWORD"');
     expect(patroni).toContain("systemctl disable --now \"$PG_SERVICE\"");
+    // A cut primary's demote must end before its leader key's ttl runs out (its walsenders give up first).
+    const ttl = Number(/^\s*ttl: (\d+)$/m.exec(patroni)?.[1]);
+    const walSenderTimeout = Number(/^\s*wal_sender_timeout: (\d+)s$/m.exec(patroni)?.[1]);
+    expect(walSenderTimeout).toBeGreaterThan(0);
+    expect(walSenderTimeout).toBeLessThan(ttl);
     const haproxy = scriptOf(byName(plan, "tokyo-lb-haproxy"));
     expect(haproxy).toContain("option httpchk GET /primary");
     expect(haproxy).not.toContain("external-check");

@@ -1,0 +1,87 @@
+/**
+ * Prompt takeover after a graceful stop: pure renderers for a small watcher that runs beside each
+ * native-HA node.
+ *
+ * Why: a standby's HA manager reads ha_node every 5 s (compiled in), and the stopping node marks
+ * itself stopped only at the very end of its shutdown, so a planned switchover waits 0 to 5 s on
+ * top of the stop. A node that starts while no node is active registers as active at once. The
+ * watcher therefore restarts its own standby node when, and only when, the cluster has no active
+ * node and one stopped gracefully moments ago. It never acts on a crash or a cut (those leave the
+ * active row in place; the failover delay governs them), and Zabbix's own registration, under its
+ * row lock, still decides who becomes active, so it cannot make a second active node.
+ */
+
+import { shellQuote } from "../shell";
+
+/** Where the watcher is installed. */
+export const TAKEOVER_SCRIPT = "/usr/local/libexec/zabbix-ha/takeover-watch";
+export const TAKEOVER_UNIT = "zabbix-ha-takeover.service";
+
+export interface TakeoverWatchInput {
+    /** This node's HANodeName. */
+    readonly nodeName: string;
+    /** The node's own DB path (its site's load balancer or the managed endpoint), as zabbix_server.conf has it. */
+    readonly dbHost: string;
+    readonly dbPort: number;
+    readonly dbName: string;
+    readonly dbUser: string;
+    /** Refuse a session without TLS, as the server does. */
+    readonly dbTlsRequired?: boolean;
+    /** The server's password include (`DBPassword=...`): the watcher reads the password from it, never from its command line. */
+    readonly passwordInclude: string;
+    /** The server's systemd unit, which the watcher restarts. */
+    readonly serverService: string;
+    /** Seconds a stop counts as "moments ago": longer than a heartbeat, shorter than any failover delay. */
+    readonly recentStopSeconds?: number;
+}
+
+function sqlString(value: string): string {
+    return `'${value.replace(/'/g, "''")}'`;
+}
+
+export function renderTakeoverScript(c: TakeoverWatchInput): string {
+    const recent = c.recentStopSeconds ?? 15;
+    // ha_node.status: 0 standby, 1 stopped, 2 unavailable, 3 active; lastaccess is the DB's clock.
+    const query = "select (select status from ha_node where name = " + sqlString(c.nodeName) + "),"
+        + " (select count(*) from ha_node where status = 3),"
+        + ` (select count(*) from ha_node where status = 1 and lastaccess >= extract(epoch from now())::int - ${recent})`;
+    return `#!/bin/sh
+# Rendered by zabbix-ha; \`pulumi up\` overwrites local edits.
+# Prompt takeover: restarts this standby node when the active node has stopped gracefully and no
+# node is active, so it registers as active at once instead of at its next 5 s poll.
+set -u
+PGPASSWORD=$(sed -n 's/^DBPassword=//p' ${c.passwordInclude})
+PGCONNECT_TIMEOUT=2
+export PGPASSWORD PGCONNECT_TIMEOUT${c.dbTlsRequired ? "\nPGSSLMODE=require\nexport PGSSLMODE" : ""}
+while sleep 1; do
+  # Unreachable database: nothing to decide; the server's own HA logic handles that.
+  state=$(psql -X -q -t -A -w -h ${c.dbHost} -p ${c.dbPort} -U ${c.dbUser} -d ${c.dbName} -c ${shellQuote(query)} 2>/dev/null) || continue
+  case "$state" in
+    "0|0|"[1-9]*)
+      echo "no active node and one stopped gracefully: restarting this standby node so it takes over now"
+      systemctl --no-block restart ${c.serverService}
+      # Registration takes a moment; do not act on the same stop twice.
+      sleep 10
+      ;;
+  esac
+done
+`;
+}
+
+/** The watcher runs exactly while the server runs: an operator who stops a node stops its watcher too. */
+export function renderTakeoverUnit(c: Pick<TakeoverWatchInput, "serverService">): string {
+    return `# Rendered by zabbix-ha; \`pulumi up\` overwrites local edits.
+[Unit]
+Description=zabbix-ha prompt takeover after a graceful stop of the active Zabbix node
+After=${c.serverService}.service
+PartOf=${c.serverService}.service
+
+[Service]
+ExecStart=${TAKEOVER_SCRIPT}
+Restart=always
+RestartSec=2
+
+[Install]
+WantedBy=${c.serverService}.service
+`;
+}
