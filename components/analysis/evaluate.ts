@@ -10,7 +10,7 @@ import { InstanceTopology, Placement, Topology } from "./topology";
 export interface Timings {
     /** Zabbix HA heartbeat; a standby needs delay/5+1 unchanged heartbeats before it takes over. */
     readonly heartbeatSeconds: number;
-    /** A graceful stop of the active node hands over at once (measured 0.3 s). */
+    /** A graceful stop of the active node: its shutdown, then the standby's prompt takeover and start. */
     readonly gracefulSwitchSeconds: number;
     /** Pacemaker: fence, promote DRBD, mount, start DB, server and web. */
     readonly clusterManagerFailoverSeconds: number;
@@ -22,18 +22,22 @@ export interface Timings {
     readonly automaticFailoverSeconds: number;
     /** The load balancer's check noticing a new primary (inter 1 s, fall 2) and Zabbix reconnecting. */
     readonly dbReconnectSeconds: number;
+    /** Sync replication that lost its only reachable replica: commits wait until Patroni drops it (its member key expires). */
+    readonly syncReleaseSeconds: number;
 }
 
 export const DEFAULT_TIMINGS: Timings = {
     heartbeatSeconds: 5,
-    // Measured in the lab drills: 7.4 to 7.9 s until the new active node stores values again (the hand-over itself is 0.3 s).
-    gracefulSwitchSeconds: 8,
+    // Measured in the lab drills with the takeover watcher: 4.5 to 5.3 s until the new active node stores values (7.4 to 7.9 s without).
+    gracefulSwitchSeconds: 5,
     clusterManagerFailoverSeconds: 90,
     managedFailoverSeconds: 120,
     dbSwitchoverSeconds: 15,
     // Measured: 16 to 17 s from the leader's death to a promoted replica (real daemons); 21 s to values stored (lab).
     automaticFailoverSeconds: 18,
     dbReconnectSeconds: 3,
+    // Measured in the lab: the sync replica's site cut, the active node there: takeover at 40 s, against 20 s with async.
+    syncReleaseSeconds: 20,
 };
 
 /** A failure (or planned work) to evaluate. */
@@ -131,6 +135,8 @@ interface DbState {
     readonly seconds: number;
     readonly moved: boolean;
     readonly manual: boolean;
+    /** Commits wait for a synchronous replica that nothing reaches: the primary stays, writes stall. */
+    readonly stalled?: boolean;
 }
 
 /** Whether a node reaches a majority of the consensus members (itself included when it is one). */
@@ -145,6 +151,13 @@ function databaseAfter(instance: InstanceTopology, world: World, t: Timings, pla
     // Under Patroni a primary cut off from the majority demotes itself: it is no longer writable.
     const primaryOk = world.dbProcessUp(db.primary) && db.primary.site !== plannedSite && (!automatic || hasQuorum(db, world, db.primary));
     if (primaryOk) {
+        const syncLost = db.replication === "sync" && db.standbys.length > 0 && !db.standbys.some(s => world.dbProcessUp(s) && world.linked(db.primary, s));
+        if (syncLost) {
+            // Patroni's synchronous mode drops the lost replica once its member key expires; fixed standby names wait for an operator.
+            return automatic
+                ? { writable: db.primary, seconds: t.syncReleaseSeconds, moved: false, manual: false, stalled: true }
+                : { seconds: 0, moved: false, manual: true, stalled: true };
+        }
         return { writable: db.primary, seconds: 0, moved: false, manual: false };
     }
     // A fallback pair in the primary's site takes over first, once the failed node is fenced.
@@ -231,7 +244,7 @@ function evaluateInstance(instance: InstanceTopology, world: World, t: Timings, 
         }
     }
     const monitoring = !!server && reachesDb(instance, world, server, db) && world.served(server.site);
-    const interrupted = !monitoring || db.moved || (server !== undefined && server.host !== active.host);
+    const interrupted = !monitoring || db.moved || !!db.stalled || (server !== undefined && server.host !== active.host);
     if (interrupted) {
         risks.push(monitoring
             ? "values collected during the switch (passive checks are lost; active agents buffer)"
@@ -239,10 +252,11 @@ function evaluateInstance(instance: InstanceTopology, world: World, t: Timings, 
     }
     const planned = plannedSite !== undefined;
     // Planned work is done by operators but takes a known time; an unplanned manual step has no predictable time.
-    // A standby can only take over once it reads a writable DB again: when both move, one follows the other
-    // (the lab measured 39 s for a site holding both, against 21 s for the DB and 18 s for a server alone).
-    const bothMoved = db.moved && serverSeconds > 0 && !planned;
-    const seconds = !interrupted ? 0 : monitoring && (!db.manual || planned) ? (bothMoved ? db.seconds + serverSeconds : Math.max(db.seconds, serverSeconds)) : null;
+    // A standby can only take over once it writes to the DB again: when the DB moves or stalls too, one
+    // follows the other (the lab measured 39 s for a site holding both, against 21 s for the DB and 18 s
+    // for a server alone; and 40 s for the active node's site holding the only sync replica).
+    const sequential = (db.moved || !!db.stalled) && serverSeconds > 0 && !planned;
+    const seconds = !interrupted ? 0 : monitoring && (!db.manual || planned) ? (sequential ? db.seconds + serverSeconds : Math.max(db.seconds, serverSeconds)) : null;
     const operator = interrupted && (seconds === null || planned);
 
     const ui = instance.entryPoints.some(entry => {

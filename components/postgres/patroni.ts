@@ -52,6 +52,9 @@ ETCD_INITIAL_CLUSTER_TOKEN="${clusterToken}"
 # Elections across sites: a heartbeat of 250 ms and an election after 2.5 s tolerate WAN jitter.
 ETCD_HEARTBEAT_INTERVAL="250"
 ETCD_ELECTION_TIMEOUT="2500"
+# A member that was cut off kept calling elections; without pre-vote its higher term deposes the
+# leader when it comes back, etcd answers nothing for seconds, and Patroni demotes a healthy primary.
+ETCD_PRE_VOTE="true"
 `;
 }
 

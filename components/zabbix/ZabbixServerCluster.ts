@@ -8,7 +8,7 @@ import { platformFor, zabbixLayout } from "../platform";
 import { zabbixSqlClient } from "../postgres/steps";
 import { putFile, putSecretFile } from "../shell";
 import { ServerSizing } from "../sizing";
-import { AgentServerSettings, agentServerSettings, renderZabbixServerConf, zabbixServerPasswordTemplate } from "./render";
+import { AgentServerSettings, agentServerSettings, renderServerUnitDropIn, renderZabbixServerConf, zabbixServerPasswordTemplate } from "./render";
 import { TAKEOVER_SCRIPT, TAKEOVER_UNIT, TakeoverWatchInput, renderTakeoverScript, renderTakeoverUnit } from "./takeoverRender";
 
 /** One Zabbix server host and the load balancer it reaches the database through. */
@@ -131,6 +131,8 @@ export class ZabbixServerCluster extends pulumi.ComponentResource {
                         // The cluster manager starts the server; restart it only where it runs now.
                         `if [ "$ZHA_CHANGED" = 1 ] && systemctl is-active --quiet ${layout.serverService}; then systemctl restart ${layout.serverService}; fi`,
                     ] : [
+                        putFile(`/etc/systemd/system/${layout.serverService}.service.d/zabbix-ha.conf`, renderServerUnitDropIn(), "0644", "root:root"),
+                        `if [ "$ZHA_CHANGED" = 1 ]; then systemctl daemon-reload; fi`,
                         `systemctl enable ${layout.serverService}`,
                         `if [ "$ZHA_CHANGED" = 1 ] || ! systemctl is-active --quiet ${layout.serverService}; then systemctl restart ${layout.serverService}; fi`,
                         `zha_retry 30 systemctl is-active --quiet ${layout.serverService}`,

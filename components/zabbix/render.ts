@@ -87,6 +87,20 @@ export function renderAgentServerSettings(s: AgentServerSettings): string {
 }
 
 /** The included file with the DB password; the script fills in the value from stdin. */
+/**
+ * A drop-in for the server's systemd unit. Zabbix stops itself, cleanly (exit 0), when its HA manager
+ * meets a database error such as a primary that turned read-only for a moment, and the packages'
+ * units restart only on signals: every node of a cluster could stop at once for good. Restart
+ * always; an operator's `systemctl stop` still stops it.
+ */
+export function renderServerUnitDropIn(): string {
+    return `# ${HEADER}
+[Service]
+Restart=always
+RestartSec=5
+`;
+}
+
 export function zabbixServerPasswordTemplate(variable: string): string {
     return `DBPassword=$${variable}`;
 }

@@ -12,23 +12,16 @@
  */
 
 import { shellQuote } from "../shell";
+import { ZabbixServerConfInput } from "./render";
 
 /** Where the watcher is installed. */
 export const TAKEOVER_SCRIPT = "/usr/local/libexec/zabbix-ha/takeover-watch";
 export const TAKEOVER_UNIT = "zabbix-ha-takeover.service";
 
-export interface TakeoverWatchInput {
+/** The node's own DB path and password include, exactly as its zabbix_server.conf has them. */
+export interface TakeoverWatchInput extends Pick<ZabbixServerConfInput, "dbHost" | "dbPort" | "dbName" | "dbUser" | "dbTlsRequired" | "passwordInclude"> {
     /** This node's HANodeName. */
     readonly nodeName: string;
-    /** The node's own DB path (its site's load balancer or the managed endpoint), as zabbix_server.conf has it. */
-    readonly dbHost: string;
-    readonly dbPort: number;
-    readonly dbName: string;
-    readonly dbUser: string;
-    /** Refuse a session without TLS, as the server does. */
-    readonly dbTlsRequired?: boolean;
-    /** The server's password include (`DBPassword=...`): the watcher reads the password from it, never from its command line. */
-    readonly passwordInclude: string;
     /** The server's systemd unit, which the watcher restarts. */
     readonly serverService: string;
     /** Seconds a stop counts as "moments ago": longer than a heartbeat, shorter than any failover delay. */
@@ -53,7 +46,8 @@ set -u
 PGPASSWORD=$(sed -n 's/^DBPassword=//p' ${c.passwordInclude})
 PGCONNECT_TIMEOUT=2
 export PGPASSWORD PGCONNECT_TIMEOUT${c.dbTlsRequired ? "\nPGSSLMODE=require\nexport PGSSLMODE" : ""}
-while sleep 1; do
+# Twice a second: the poll is most of what a planned switchover waits for (coreutils sleep takes fractions).
+while sleep 0.5; do
   # Unreachable database: nothing to decide; the server's own HA logic handles that.
   state=$(psql -X -q -t -A -w -h ${c.dbHost} -p ${c.dbPort} -U ${c.dbUser} -d ${c.dbName} -c ${shellQuote(query)} 2>/dev/null) || continue
   case "$state" in

@@ -129,6 +129,23 @@ describe("native HA across sites", () => {
         expect(evaluateFailure(nativeHa(["a", "b"]), { interSiteCut: true })).toMatchObject({ monitoring: "yes", ui: true, recovery: "automatic", duplicateAlerts: false });
     });
 
+    test("sync replication: losing the only reachable replica stalls commits; Patroni releases it, fixed standby names wait for an operator", () => {
+        const withDb = (failover: "automatic" | "manual", replication: "async" | "sync"): Topology => {
+            const topology = nativeHa(["a", "b"]);
+            const instance = topology.instances[0];
+            return { ...topology, instances: [{ ...instance, database: { ...instance.database, failover, replication, quorum: [at("db-a", "a"), at("db-b", "b"), at("wit", "c")] } }] };
+        };
+        // Site b holds the replica; with zbx-2 active there, its takeover can only follow the release.
+        const t = DEFAULT_TIMINGS;
+        const siteB = { sitesDark: ["b"] };
+        expect(evaluateFailure(withDb("automatic", "async"), siteB, t, undefined, ["zbx-2"]).recoverySeconds).toBe(20);
+        expect(evaluateFailure(withDb("automatic", "sync"), siteB, t, undefined, ["zbx-2"]).recoverySeconds).toBe(t.syncReleaseSeconds + 20);
+        // An active node elsewhere keeps its role, but its commits wait too.
+        expect(evaluateFailure(withDb("automatic", "sync"), siteB, t, undefined, ["zbx-1"])).toMatchObject({ monitoring: "yes", recovery: "automatic", recoverySeconds: t.syncReleaseSeconds });
+        expect(evaluateFailure(withDb("automatic", "async"), siteB, t, undefined, ["zbx-1"])).toMatchObject({ recovery: "none", recoverySeconds: 0 });
+        expect(evaluateFailure(withDb("manual", "sync"), siteB, t, undefined, ["zbx-1"])).toMatchObject({ monitoring: "no", recovery: "manual" });
+    });
+
     test("a lost primary with manual failover stops monitoring and the UI; unplanned async failover risks commits", () => {
         expect(evaluateFailure(nativeHa(["a", "b"]), { dbDown: ["db-a"] })).toMatchObject({ monitoring: "no", ui: false, recovery: "manual" });
         const managed = evaluateFailure(nativeHa(["a", "b"], "managed"), { dbDown: ["db-a"] });

@@ -95,6 +95,8 @@ describe("each pattern's graph on the prod environment", () => {
         // Each node's watcher asks ha_node through the node's own DB path, as the server does.
         const node = scriptOf(byName(plan, "zabbix-server-osa-zbx1"));
         expect(node).toContain("systemctl enable --quiet zabbix-ha-takeover.service");
+        // A node that stops itself on a database error comes back.
+        expect(node).toMatch(/zha_put_file '\/etc\/systemd\/system\/zabbix-server\.service\.d\/zabbix-ha\.conf' 0644 root:root <<'\w+'\n[^]*?Restart=always\n/);
         expect(node).toMatch(/psql -X -q -t -A -w -h 198\.18\.20\.\d+ -p 5433 -U zabbix -d zabbix -c /);
         expect(node).toContain("where name = '\\''osa-zbx1'\\''");
     });
@@ -130,6 +132,8 @@ test("5 zabbix-ha with db.failover patroni: etcd in three sites, Patroni on the 
     const etcd = commands(plan).filter(c => c.name.endsWith("-etcd"));
     expect(etcd.map(target).sort()).toEqual(["198.18.1.10", "198.18.2.10", "198.18.3.10"]);
     expect(scriptOf(etcd[0])).toContain('ETCD_INITIAL_CLUSTER="tyo-1=http://198.18.1.10:2380,osa-1=http://198.18.2.10:2380,wit-1=http://198.18.3.10:2380"');
+    // A member back from a cut must not depose the leader (and so demote a healthy primary).
+    expect(scriptOf(etcd[0])).toContain('ETCD_PRE_VOTE="true"');
     const patroni = scriptOf(byName(plan, "zabbix-db-osa-1-patroni"));
     expect(patroni).toContain("name: osa-1");
     expect(patroni).toContain('password: "$SUPERUSER_PASSWORD"');
