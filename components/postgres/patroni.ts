@@ -55,8 +55,6 @@ ETCD_ELECTION_TIMEOUT="2500"
 # A member that was cut off kept calling elections; without pre-vote its higher term deposes the
 # leader when it comes back, etcd answers nothing for seconds, and Patroni demotes a healthy primary.
 ETCD_PRE_VOTE="true"
-# Patroni talks to etcd over its v2 API (see renderPatroniConfig).
-ETCD_ENABLE_V2="true"
 `;
 }
 
@@ -108,11 +106,7 @@ name: ${c.name}
 restapi:
   listen: ${rest}
   connect_address: ${rest}
-# etcd's v2 API on purpose: Patroni before 3.0.3 (Debian 12 ships 3.0.2) may overwrite the leader key
-# over etcd3 when a partition heals, handing the primary back to the cut-off node and discarding what the
-# promoted replica committed meanwhile (seen in the lab). Over v2 the leader key is only ever
-# compare-and-swapped on its holder's name.
-etcd:
+etcd3:
   hosts: [${c.etcdHosts.map(h => `'${h}:${c.etcdPort ?? ETCD_CLIENT_PORT}'`).join(", ")}]
 bootstrap:
   dcs:

@@ -223,14 +223,14 @@ describe("patroni --validate-config with the rendered patroni.yml", () => {
     });
 
     test("a config without a DCS section is rejected", async () => {
-        const broken = rendered.replace(/^etcd:\n {2}hosts: .*\n/m, "");
-        expect(broken).not.toMatch(/^etcd:/m);
-        expectRejected(await checkFile(PATRONI_VALIDATE, broken), /etcd {1,2}is not defined/);
+        const broken = rendered.replace(/^etcd3:\n {2}hosts: .*\n/m, "");
+        expect(broken).not.toMatch(/etcd3/);
+        expectRejected(await checkFile(PATRONI_VALIDATE, broken), /etcd3 {1,2}is not defined/);
     });
 
     test("an etcd that does not answer is rejected", async () => {
         const broken = renderPatroniConfig(patroniInput(node, await freePort(), { etcdPort: await freePort() }));
-        expectRejected(await checkFile(PATRONI_VALIDATE, broken), /etcd\.hosts\.0 .* didn't pass validation: '127\.0\.0\.2:\d+ is not reachable'/);
+        expectRejected(await checkFile(PATRONI_VALIDATE, broken), /etcd3\.hosts\.0 .* didn't pass validation: '127\.0\.0\.2:\d+ is not reachable'/);
     });
 
     test("a host address of 127.0.0.1 is refused as a connect address", async () => {

@@ -62,7 +62,7 @@ export const FILE_PACKAGES: Readonly<Record<string, string>> = {
     "/usr/share/zabbix-server-pgsql/schema.sql.gz": "zabbix-server-pgsql",
     "/usr/share/zabbix-server-pgsql/images.sql.gz": "zabbix-server-pgsql",
     "/usr/share/zabbix-server-pgsql/data.sql.gz": "zabbix-server-pgsql",
-    // Patroni's etcd (v2 API) client is python-etcd; patroni depends on it or any other DCS client library.
+    // Patroni's etcd3 client is built on python-etcd; patroni depends on it or any other DCS client library.
     "/usr/lib/python3/dist-packages/etcd/__init__.py": "python3-etcd",
 };
 
