@@ -11,11 +11,8 @@ import { HbaRule, REPLICATION_ROLE } from "./render";
 
 const HEADER = "Rendered by zabbix-ha; `pulumi up` overwrites local edits.";
 
-/**
- * Patroni's timing: a primary that cannot renew its leader key for `ttl` seconds loses it; loop_wait +
- * 2 * retry_timeout <= ttl. A cut primary's demote waits for its walsenders, so wal_sender_timeout < ttl.
- */
-export const PATRONI_TIMING = { ttl: 20, loopWait: 5, retryTimeout: 7, walSenderTimeout: 10 } as const;
+/** Patroni's timing: a primary that cannot renew its leader key for `ttl` seconds loses it. loop_wait + 2 * retry_timeout <= ttl. */
+export const PATRONI_TIMING = { ttl: 20, loopWait: 5, retryTimeout: 7 } as const;
 export const PATRONI_REST_PORT = 8008;
 export const ETCD_CLIENT_PORT = 2379;
 export const ETCD_PEER_PORT = 2380;
@@ -125,11 +122,6 @@ bootstrap:
         max_wal_senders: 10
         max_replication_slots: 10
         wal_keep_size: 1GB
-        # A primary cut off from its site's peers demotes; its shutdown waits for each walsender to
-        # give up on an unreachable replica. At the default 60 s that outlasts the leader key's ttl, and
-        # a demote still under way when the cut heals has Patroni take the leader key back from the
-        # promoted replica (seen in the lab with sync replication). Half the ttl ends the demote inside it.
-        wal_sender_timeout: ${t.walSenderTimeout}s
         max_connections: ${c.maxConnections}
         password_encryption: scram-sha-256
   initdb:
