@@ -11,7 +11,7 @@
  * configuration methods only need the database.
  */
 import { existsSync, readFileSync } from "fs";
-import { copyFile, mkdir } from "fs/promises";
+import { mkdir } from "fs/promises";
 import * as http from "http";
 import * as path from "path";
 import { hbaRules, renderPgHba, renderPostgresConf } from "../../components/postgres/render";
@@ -23,7 +23,7 @@ import { renderConfigSyncScript, renderConfigSyncService, renderConfigSyncTimer 
 import { renderNginxSite, renderPhpFpmPool, renderZabbixConfPhp } from "../../components/zabbix/render";
 import {
     PgServer, Scratch, freePort, includeInPostgresConf, initPostgres, ok, password, putFile, requireFile,
-    requirePhpExtension, requireTool, run, scratchSpace, waitFor,
+    requirePhpExtension, requireTool, run, scratchSpace, waitFor, writeNginxPrefix,
 } from "./support";
 
 jest.setTimeout(150_000);
@@ -113,22 +113,6 @@ interface Site {
     readonly logs: () => string;
 }
 
-/** The rendered site from a minimal nginx.conf of the test's own (pid, logs, temp paths in the dir). */
-async function nginxPrefix(dir: string, site: string): Promise<void> {
-    await copyFile(requireFile("/etc/nginx/fastcgi_params"), path.join(dir, "fastcgi_params"));
-    await putFile(path.join(dir, "site.conf"), site);
-    await putFile(path.join(dir, "nginx.conf"), `user ${WEB_USER};
-worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log;
-events { worker_connections 64; }
-http {
-    access_log ${dir}/access.log;
-${["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map(t => `    ${t}_temp_path ${dir}/${t}_temp;`).join("\n")}
-    include ${dir}/site.conf;
-}
-`);
-}
 
 const readIf = (file: string) => existsSync(file) ? readFileSync(file, "utf8") : "(none)";
 
@@ -171,7 +155,7 @@ include = ${fpmDir}/pool.d/*.conf
     // Loopback only: the rendered site listens on every address, which this shared host must not do.
     const site = rendered.replace(`listen ${port};`, `listen 127.0.0.1:${port};`).replace(`    listen [::]:${port};\n`, "");
     expect(site.match(/^\s*listen .*$/gm)).toEqual([`    listen 127.0.0.1:${port};`]);
-    await nginxPrefix(nginxDir, site);
+    await writeNginxPrefix(nginxDir, site, WEB_USER);
     const nginx = scratch.daemon(`nginx ${name}`, "nginx", ["-p", `${nginxDir}/`, "-c", `${nginxDir}/nginx.conf`, "-e", `${nginxDir}/error.log`, "-g", "daemon off;"]);
 
     const url = `http://127.0.0.1:${port}/api_jsonrpc.php`;

@@ -4,13 +4,13 @@
  * loader. Then nginx and php-fpm run with the rendered site and pool and serve a PHP page.
  */
 import { existsSync, readFileSync } from "fs";
-import { chown, copyFile, mkdir } from "fs/promises";
+import { chown, mkdir } from "fs/promises";
 import * as http from "http";
 import * as path from "path";
 import { renderNginxSite, renderPhpFpmPool, renderZabbixConfPhp } from "../../components/zabbix/render";
 import {
     FileCheck, Scratch, checkFile, expectAccepted, expectRejected, freePort, putFile, requireFile, run,
-    requirePhpExtension, scratchSpace, userInfo, waitFor,
+    requirePhpExtension, scratchSpace, userInfo, waitFor, writeNginxPrefix,
 } from "./support";
 
 jest.setTimeout(60_000);
@@ -19,25 +19,10 @@ const scratch = scratchSpace();
 const WEB_USER = "www-data";
 const FRONTEND_ROOT = "/usr/share/zabbix";
 
-/**
- * The rendered site included from a minimal nginx.conf of the test's own, with pid, logs and temp
- * paths in the temp dir. The site's relative `include fastcgi_params` resolves next to nginx.conf.
- */
+/** The rendered site in a fresh nginx prefix directory of the test's own. */
 async function nginxPrefix(s: Scratch, site: string): Promise<string> {
     const dir = await s.dir("nginx");
-    await copyFile(requireFile("/etc/nginx/fastcgi_params"), path.join(dir, "fastcgi_params"));
-    await putFile(path.join(dir, "site.conf"), site);
-    await putFile(path.join(dir, "nginx.conf"), `user ${WEB_USER};
-worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log;
-events { worker_connections 64; }
-http {
-    access_log ${dir}/access.log;
-${["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map(t => `    ${t}_temp_path ${dir}/${t}_temp;`).join("\n")}
-    include ${dir}/site.conf;
-}
-`);
+    await writeNginxPrefix(dir, site, WEB_USER);
     return dir;
 }
 

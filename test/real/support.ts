@@ -14,7 +14,7 @@
 import { ChildProcess, spawn } from "child_process";
 import { randomInt } from "crypto";
 import { existsSync, readFileSync, readdirSync } from "fs";
-import { chmod, chown, mkdtemp, rm, writeFile } from "fs/promises";
+import { chmod, chown, copyFile, mkdtemp, rm, writeFile } from "fs/promises";
 import * as net from "net";
 import { tmpdir } from "os";
 import * as path from "path";
@@ -623,4 +623,25 @@ export function psqlTcp(conn: { host: string; port: number; user: string; db: st
 export function password(length = 32): string {
     const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     return Array.from({ length }, () => alphabet[randomInt(alphabet.length)]).join("");
+}
+
+/**
+ * A prefix directory for a test's own nginx: the rendered site, included from a minimal nginx.conf
+ * with pid, logs and temp paths inside `dir`. The site's relative `include fastcgi_params` resolves
+ * next to nginx.conf.
+ */
+export async function writeNginxPrefix(dir: string, site: string, webUser: string): Promise<void> {
+    await copyFile(requireFile("/etc/nginx/fastcgi_params"), path.join(dir, "fastcgi_params"));
+    await putFile(path.join(dir, "site.conf"), site);
+    await putFile(path.join(dir, "nginx.conf"), `user ${webUser};
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log;
+events { worker_connections 64; }
+http {
+    access_log ${dir}/access.log;
+${["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map(t => `    ${t}_temp_path ${dir}/${t}_temp;`).join("\n")}
+    include ${dir}/site.conf;
+}
+`);
 }
