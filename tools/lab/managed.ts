@@ -6,7 +6,7 @@
  * password the plan was given as cloudDbAdminPassword.
  */
 import { CapturedPlan } from "../offline";
-import { shellQuote } from "../../components/shell";
+import { asHostUser } from "../../components/shell";
 import { LAB_BLOCK } from "./settings";
 import { sshRun } from "./ssh";
 import { LabHost, Topology } from "./topology";
@@ -69,7 +69,7 @@ export async function provisionManagedDatabase(endpoint: ManagedEndpoint, passwo
     const { host } = endpoint;
     const result = await sshRun({
         host: host.address, port: host.sshPort, user: host.sshUser, key: keyFile,
-        command: `sh -c ${shellQuote(managedDatabaseScript(endpoint))}`, input: `${password}\n`, timeoutMs: 300_000,
+        command: asHostUser(managedDatabaseScript(endpoint), host.sshUser), input: `${password}\n`, timeoutMs: 300_000,
     });
     if (result.code !== 0) {
         throw new Error(`the lab could not play the managed PostgreSQL on ${host.name}:\n${result.stdout}${result.stderr}`);

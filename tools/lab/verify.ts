@@ -56,11 +56,13 @@ const HA_STATUS: Record<string, string> = { 0: "standby", 1: "stopped", 2: "unav
 
 interface HaNode { readonly name: string; readonly status: string }
 
-function parseHaNodes(text: string): HaNode[] {
-    return text.trim().split("\n").filter(Boolean).map(line => {
-        const [name, status] = line.split("|");
-        return { name, status: HA_STATUS[status] ?? `status ${status}` };
-    });
+/** psql's unaligned tuples-only output as rows of fields. */
+function rowsOf(text: string): string[][] {
+    return text.trim().split("\n").filter(Boolean).map(line => line.split("|"));
+}
+
+function haNodesOf(rows: readonly string[][]): HaNode[] {
+    return rows.map(([name, status]) => ({ name, status: HA_STATUS[status] ?? `status ${status}` }));
 }
 
 const HA_QUERY = "select name, status from ha_node order by name";
@@ -81,19 +83,24 @@ async function haNodesVia(conn: PgConnection): Promise<HaNode[]> {
     if (out.code !== 0) {
         throw new Error(`psql via ${conn.host}:${conn.port}: ${out.stderr.trim()}`);
     }
-    return parseHaNodes(out.stdout);
+    return haNodesOf(rowsOf(out.stdout));
+}
+
+/** Rows of a query run on a DB host itself, over SSH as the postgres OS user; `what` names it in an error. */
+async function rowsOnHost(host: LabHost, key: string, port: number, sql: string, what: string, database?: string): Promise<string[][]> {
+    const out = await sshRun({
+        host: host.address, port: host.sshPort, user: host.sshUser, key,
+        command: `runuser -u postgres -- psql -X -t -A -p ${port}${database ? ` -d ${database}` : ""} -c "${sql}"`,
+    });
+    if (out.code !== 0) {
+        throw new Error(`${what} on ${host.name}: ${(out.stdout + out.stderr).trim()}`);
+    }
+    return rowsOf(out.stdout);
 }
 
 /** The same question to the primary itself, as the postgres OS user, when no load balancer or password is at hand. */
 async function haNodesOnPrimary(lab: Topology, primary: LabHost, key: string): Promise<HaNode[]> {
-    const out = await sshRun({
-        host: primary.address, port: primary.sshPort, user: primary.sshUser, key,
-        command: `runuser -u postgres -- psql -X -t -A -p ${lab.config.db.port} -d ${lab.config.db.name} -c "${HA_QUERY}"`,
-    });
-    if (out.code !== 0) {
-        throw new Error(`ha_node on ${primary.name}: ${(out.stdout + out.stderr).trim()}`);
-    }
-    return parseHaNodes(out.stdout);
+    return haNodesOf(await rowsOnHost(primary, key, lab.config.db.port, HA_QUERY, "ha_node", lab.config.db.name));
 }
 
 async function checkUi(lab: Topology, label: string, lb: LabHost, timeoutMs: number): Promise<Check[]> {
@@ -136,14 +143,8 @@ async function checkManagedSessions(lab: Topology, label: string, i: Instance, k
     const managed = i.managed!;
     const host = managed.host;
     return eventually(name, timeoutMs, async () => {
-        const out = await sshRun({
-            host: host.address, port: host.sshPort, user: host.sshUser, key,
-            command: `runuser -u postgres -- psql -X -t -A -p ${managed.port} -c "select a.client_addr, s.ssl from pg_stat_activity a join pg_stat_ssl s using (pid) where a.usename = '${lab.config.db.user}' and a.client_addr is not null"`,
-        });
-        if (out.code !== 0) {
-            throw new Error(`pg_stat_ssl on ${host.name}: ${(out.stdout + out.stderr).trim()}`);
-        }
-        const sessions = out.stdout.trim().split("\n").filter(Boolean).map(l => l.split("|") as [string, string]);
+        const sessions = await rowsOnHost(host, key, managed.port,
+            `select a.client_addr, s.ssl from pg_stat_activity a join pg_stat_ssl s using (pid) where a.usename = '${lab.config.db.user}' and a.client_addr is not null`, "pg_stat_ssl");
         const clients = new Set(sessions.map(([addr]) => addr));
         const servers = i.servers.map(s => lab.hosts.find(h => h.name === s)?.address).filter((a): a is string => a !== undefined);
         const silent = servers.filter(a => !clients.has(a));
@@ -166,14 +167,8 @@ async function checkReplication(lab: Topology, label: string, i: Instance, key: 
         return { name, ok: false, detail: "the instance's DB primary is not a lab host" };
     }
     return eventually(name, timeoutMs, async () => {
-        const out = await sshRun({
-            host: primary.address, port: primary.sshPort, user: primary.sshUser, key,
-            command: `runuser -u postgres -- psql -X -t -A -p ${lab.config.db.port} -c "select application_name, state from pg_stat_replication"`,
-        });
-        if (out.code !== 0) {
-            throw new Error(`pg_stat_replication on ${primary.name}: ${(out.stdout + out.stderr).trim()}`);
-        }
-        const streaming = new Map(out.stdout.trim().split("\n").filter(Boolean).map(l => l.split("|") as [string, string]));
+        const rows = await rowsOnHost(primary, key, lab.config.db.port, "select application_name, state from pg_stat_replication", "pg_stat_replication");
+        const streaming = new Map(rows.map(([application, state]) => [application, state]));
         const missing = i.replicas.filter(r => streaming.get(r) !== "streaming");
         return {
             name, ok: missing.length === 0,
