@@ -29,6 +29,11 @@ export class Reader {
         this.problems.push({ path, message });
     }
 
+    /** How many problems were reported so far (to tell whether a section read cleanly). */
+    problemCount(): number {
+        return this.problems.length;
+    }
+
     /** An object node; reports unknown keys, which are nearly always typos. */
     object(value: unknown, path: string, keys: readonly string[]): Record<string, unknown> | undefined {
         if (value === undefined || value === null) {

@@ -1,11 +1,11 @@
 /**
  * Readers of the stack-wide sections: zabbix, failoverDelay, db, loadBalancer, frontend, load.
  */
-import { platformFor } from "../platform";
+import { PATRONI_MINIMUM_VERSION, compareVersions, platformFor } from "../platform";
 import { parseZabbixDuration } from "./duration";
 import { cidrProblem } from "./network";
 import { Reader } from "./reader";
-import { DbConfig, FrontendConfig, LoadBalancerConfig, LoadConfig, SiteConfig, ZABBIX_VERSIONS, ZabbixConfig, ZabbixVersion } from "./types";
+import { AptRepository, DbConfig, FrontendConfig, LoadBalancerConfig, LoadConfig, SiteConfig, ZABBIX_VERSIONS, ZabbixConfig, ZabbixVersion } from "./types";
 
 export const FAILOVER_DELAY_MIN_SECONDS = 10;
 export const FAILOVER_DELAY_MAX_SECONDS = 15 * 60;
@@ -62,7 +62,7 @@ export function readFailoverDelay(r: Reader, value: unknown): number | undefined
 }
 
 export function readDb(r: Reader, value: unknown, sites: readonly SiteConfig[], selfRun: boolean): DbConfig | undefined {
-    const node = r.object(value, "db", ["primarySite", "replication", "port", "name", "user", "adminNetwork", "fallbackPair", "failover"]);
+    const node = r.object(value, "db", ["primarySite", "replication", "port", "name", "user", "adminNetwork", "fallbackPair", "failover", "patroniRepository"]);
     if (!node) {
         return undefined;
     }
@@ -110,10 +110,85 @@ export function readDb(r: Reader, value: unknown, sites: readonly SiteConfig[], 
             r.problem("db.failover", "patroni and db.fallbackPair both want to move the primary; choose one");
         }
     }
-    if (!primarySite || !replication || port === undefined || !name || !user || adminProblem || fallbackPair === undefined || !failover) {
+    const patroniRepository = node.patroniRepository === undefined ? undefined : readAptRepository(r, node.patroniRepository, "db.patroniRepository");
+    if (failover === "patroni" && selfRun) {
+        checkPatroniSources(r, sites, node.patroniRepository !== undefined);
+    } else if (failover !== "patroni" && node.patroniRepository !== undefined) {
+        r.problem("db.patroniRepository", "is only used with db.failover patroni");
+    }
+    if (!primarySite || !replication || port === undefined || !name || !user || adminProblem || fallbackPair === undefined || !failover
+        || (node.patroniRepository !== undefined && !patroniRepository)) {
         return undefined;
     }
-    return { primarySite, replication, port, name, user, adminNetwork: adminNetwork!, fallbackPair, failover };
+    return { primarySite, replication, port, name, user, adminNetwork: adminNetwork!, fallbackPair, failover, patroniRepository };
+}
+
+/** An extra apt source; a signing key is required unless it is a local repository marked trusted. */
+function readAptRepository(r: Reader, value: unknown, path: string): AptRepository | undefined {
+    const node = r.object(value, path, ["url", "suite", "components", "keyUrl", "trusted"]);
+    if (!node) {
+        return undefined;
+    }
+    const url = r.string(node, "url", path);
+    const suite = r.string(node, "suite", path);
+    const keyUrl = r.string(node, "keyUrl", path, "");
+    const trusted = r.boolean(node, "trusted", path, false);
+    const rawComponents = node.components ?? (suite?.endsWith("/") ? [] : ["main"]);
+    const components = Array.isArray(rawComponents) && rawComponents.every(c => typeof c === "string" && /^[a-z0-9./_-]+$/i.test(c))
+        ? rawComponents as string[] : undefined;
+    if (!components) {
+        r.problem(`${path}.components`, "expected a list of component names, e.g. [main]");
+    }
+    const before = r.problemCount();
+    if (url !== undefined && !/^(https?:\/\/|file:\/)[^\s'"\]\[]+$/.test(url)) {
+        r.problem(`${path}.url`, `"${url}" is not an http(s) or file: URL`);
+    }
+    if (suite !== undefined && !/^[A-Za-z0-9./_-]+$/.test(suite)) {
+        r.problem(`${path}.suite`, `"${suite}" is not a suite name (e.g. bookworm-pgdg) or ./ for a flat repository`);
+    }
+    if (keyUrl && !/^https?:\/\/[^\s'"]+$/.test(keyUrl)) {
+        r.problem(`${path}.keyUrl`, `"${keyUrl}" is not an http(s) URL`);
+    }
+    if (trusted && url !== undefined && !url.startsWith("file:")) {
+        r.problem(`${path}.trusted`, "only a local file: repository may go unsigned; give keyUrl for one reached over the network");
+    }
+    if (!trusted && !keyUrl) {
+        r.problem(`${path}.keyUrl`, "is required: apt checks the repository's signatures against this key (trusted: true is for a local file: repository only)");
+    }
+    if (url === undefined || suite === undefined || !components || trusted === undefined || r.problemCount() > before) {
+        return undefined;
+    }
+    return { url: url.replace(/\/+$/, ""), suite, components, keyUrl: keyUrl || undefined, trusted };
+}
+
+/**
+ * Patroni older than PATRONI_MINIMUM_VERSION can drop acknowledged commits after a site cut, so a
+ * DB host whose distribution ships one needs db.patroniRepository (and apt to use it).
+ */
+function checkPatroniSources(r: Reader, sites: readonly SiteConfig[], hasRepository: boolean): void {
+    const outdated = new Map<string, string[]>();
+    sites.forEach((site, i) => site.hosts.forEach((host, j) => {
+        if (!host.roles.includes("db")) {
+            return;
+        }
+        const platform = platformFor(host.os);
+        if (platform.packageManager !== "apt") {
+            r.problem(`sites[${i}].hosts[${j}].os`, `db.failover patroni runs on Debian and Ubuntu DB hosts: ${platform.label} `
+                + "has no etcd and Patroni packages the library knows how to install");
+            return;
+        }
+        const shipped = platform.distributionPatroni;
+        if (!hasRepository && (!shipped || compareVersions(shipped, PATRONI_MINIMUM_VERSION) < 0)) {
+            const label = `${platform.label} ships ${shipped ? `Patroni ${shipped}` : "no Patroni"}`;
+            outdated.set(label, [...(outdated.get(label) ?? []), host.name]);
+        }
+    }));
+    if (outdated.size > 0) {
+        const why = [...outdated].map(([label, hosts]) => `${hosts.join(", ")}: ${label}`).join("; ");
+        r.problem("db.patroniRepository", `is required (${why}). Before ${PATRONI_MINIMUM_VERSION}, a former primary coming back `
+            + "from a site cut can take the leader key from the promoted replica and drop commits it acknowledged. Name an apt "
+            + "repository with a newer Patroni: the PostgreSQL project's, or your mirror of it");
+    }
 }
 
 export function readLoadBalancer(r: Reader, value: unknown): LoadBalancerConfig | undefined {

@@ -77,10 +77,29 @@ export interface DbConfig {
      */
     readonly failover: "manual" | "patroni";
     /**
+     * An apt repository that offers Patroni 3.0.3 or newer (the PostgreSQL project's, or your mirror
+     * of it), added on the DB hosts before their packages install. Required with patroni where the
+     * distribution's own Patroni is older (Debian 12, Ubuntu 22.04).
+     */
+    readonly patroniRepository?: AptRepository;
+    /**
      * The network `pulumi up` runs from. The PostgreSQL provider connects from there, through the
      * primary site's load balancer, to create roles and the database; the load balancer and hba admit it.
      */
     readonly adminNetwork: string;
+}
+
+/** One extra apt source: `deb [signed-by=...] url suite components`. */
+export interface AptRepository {
+    /** Base URL (http, https, or file: for a local repository). */
+    readonly url: string;
+    /** Suite (`bookworm-pgdg`), or `./` for a flat repository. */
+    readonly suite: string;
+    readonly components: readonly string[];
+    /** URL of the repository's ASCII-armoured signing key, fetched to the host's apt keyrings. */
+    readonly keyUrl?: string;
+    /** An unsigned local (file:) repository you built yourself; never one reached over a network. */
+    readonly trusted: boolean;
 }
 
 export interface LoadBalancerConfig {

@@ -2,7 +2,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { PlacedHost, ZabbixConfig } from "../config/types";
 import { asHostUser, readSecrets, script } from "../shell";
-import { renderPackageStep } from "./render";
+import { ExtraRepository, renderPackageStep } from "./render";
 
 /**
  * HostArgs describe one machine of a site, reached over SSH.
@@ -16,6 +16,8 @@ export interface HostArgs {
     readonly zabbix: ZabbixConfig;
     /** Packages a pattern adds beyond the roles' (a cluster manager, the config sync's tools). */
     readonly extraPackages?: readonly string[];
+    /** apt repositories a pattern adds before the packages install (a newer Patroni). */
+    readonly extraRepositories?: readonly ExtraRepository[];
 }
 
 /** A secret handed to a step's script on stdin and read into a shell variable. */
@@ -67,6 +69,7 @@ export class Host extends pulumi.ComponentResource {
                 packageSource: args.zabbix.packageSource,
                 repositoryUrl: args.zabbix.repositoryUrl,
                 extraPackages: args.extraPackages,
+                extraRepositories: args.extraRepositories,
             }),
         }, { parent: this });
         this.registerOutputs({ packages: this.packages.id });

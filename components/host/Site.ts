@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { SiteConfig, ZabbixConfig } from "../config/types";
 import { Host } from "./Host";
+import { ExtraRepository } from "./render";
 
 /**
  * SiteArgs describe one data centre: an L3 network and the hosts in it.
@@ -14,6 +15,8 @@ export interface SiteArgs {
     readonly zabbix: ZabbixConfig;
     /** Extra packages per host name, which a pattern adds beyond the roles'. */
     readonly extraPackages?: Readonly<Record<string, readonly string[]>>;
+    /** Extra apt repositories per host name, which a pattern adds before the packages install. */
+    readonly extraRepositories?: Readonly<Record<string, readonly ExtraRepository[]>>;
 }
 
 /**
@@ -37,6 +40,7 @@ export class Site extends pulumi.ComponentResource {
                 sshPrivateKey: args.sshPrivateKey,
                 zabbix: args.zabbix,
                 extraPackages: args.extraPackages?.[host.name],
+                extraRepositories: args.extraRepositories?.[host.name],
             }, { parent: this });
         }
         this.hosts = hosts;

@@ -2,7 +2,7 @@
  * The base step of a host: package sources and packages for its roles, for Debian/Ubuntu (apt)
  * and the RHEL 9 family (dnf). Pure: config in, script text out.
  */
-import { PackageSource, Role, ZabbixVersion } from "../config/types";
+import { AptRepository, PackageSource, Role, ZabbixVersion } from "../config/types";
 import { Platform, platformFor, zabbixLayout } from "../platform";
 import { OsFamily } from "../config/types";
 import { shellQuote } from "../shell";
@@ -16,6 +16,57 @@ export interface PackageStepInput {
     readonly repositoryUrl?: string;
     /** Packages a pattern adds beyond the roles' (a cluster manager, the config sync's tools). */
     readonly extraPackages?: readonly string[];
+    /** apt repositories a pattern adds before installing (a newer Patroni than the distribution's). */
+    readonly extraRepositories?: readonly ExtraRepository[];
+}
+
+/** An apt source added on a host, and the packages that must come at their newest from it. */
+export interface ExtraRepository {
+    /** Names the source and key files: /etc/apt/sources.list.d/zabbix-ha-<name>.list. */
+    readonly name: string;
+    readonly repository: AptRepository;
+    /** Installed, or upgraded when the source is added or changes, at the newest version apt sees. */
+    readonly packages: readonly string[];
+}
+
+/** The sources.list line of an extra repository, signed by its own key file unless trusted. */
+export function aptSourceLine(name: string, repository: AptRepository): string {
+    const option = repository.trusted ? "trusted=yes" : `signed-by=/etc/apt/keyrings/zabbix-ha-${name}.asc`;
+    return ["deb", `[${option}]`, repository.url, repository.suite, ...repository.components].join(" ");
+}
+
+/**
+ * Script lines that add extra apt sources (and their keys). When a source is new or changed, the
+ * packages that must come from it are installed or upgraded: a host that already had the
+ * distribution's older version moves to the repository's.
+ */
+function extraRepositorySteps(extras: readonly ExtraRepository[]): string {
+    return extras.map(extra => {
+        const list = `/etc/apt/sources.list.d/zabbix-ha-${extra.name}.list`;
+        const pending = `/var/lib/zabbix-ha/repository-${extra.name}.pending`;
+        const key = extra.repository.keyUrl
+            ? `install -d -m 0755 /etc/apt/keyrings
+zha_key=$(mktemp)
+curl -fsSL -o "$zha_key" ${shellQuote(extra.repository.keyUrl)}
+if ! cmp -s "$zha_key" /etc/apt/keyrings/zabbix-ha-${extra.name}.asc; then
+  install -m 0644 "$zha_key" /etc/apt/keyrings/zabbix-ha-${extra.name}.asc
+  zha_apt_update=1
+fi
+rm -f "$zha_key"
+`
+            : "";
+        return `# Repository ${extra.name}: ${extra.packages.join(", ")} at their newest from it.
+${key}zha_line=${shellQuote(aptSourceLine(extra.name, extra.repository))}
+if [ "$(cat ${list} 2>/dev/null)" != "$zha_line" ]; then
+  printf '%s\\n' "$zha_line" > ${list}
+  # Kept until the packages below install, so a run that fails half-way upgrades them next time.
+  install -d -m 0755 /var/lib/zabbix-ha && : > ${pending}
+fi
+if [ -e ${pending} ]; then
+  zha_apt_update=1
+  zha_newest="$zha_newest ${extra.packages.join(" ")}"
+fi`;
+    }).join("\n");
 }
 
 /** Packages a host needs for its roles on its OS, sorted and without repeats. */
@@ -88,21 +139,29 @@ export function renderPackageStep(input: PackageStepInput): string {
     if (vendor && !input.repositoryUrl) {
         throw new Error("the vendor package source needs a repository URL");
     }
-    const repo = vendor ? vendorRepositorySteps(platform, input.zabbixVersion, input.repositoryUrl!) : "";
+    const extras = input.extraRepositories ?? [];
+    if (extras.length > 0 && platform.packageManager !== "apt") {
+        throw new Error(`extra repositories are apt sources; ${platform.label} installs with ${platform.packageManager}`);
+    }
+    const repo = [vendor ? vendorRepositorySteps(platform, input.zabbixVersion, input.repositoryUrl!) : "", extraRepositorySteps(extras)]
+        .filter(Boolean).join("\n");
+    const needsCurl = vendor || extras.some(e => e.repository.keyUrl);
     if (platform.packageManager === "apt") {
         return `# Packages for roles: ${input.roles.join(", ")} (${platform.label}).
 export DEBIAN_FRONTEND=noninteractive
 zha_apt_update=0
-${vendor ? "command -v curl >/dev/null 2>&1 || { apt-get update -q; apt-get install -y -q --no-install-recommends curl ca-certificates; }\n" : ""}${repo}
+zha_newest=""
+${needsCurl ? "command -v curl >/dev/null 2>&1 || { apt-get update -q; apt-get install -y -q --no-install-recommends curl ca-certificates; }\n" : ""}${repo}
 zha_missing=""
 for zha_pkg in ${list}; do
   dpkg-query -W -f='\${Status}' "$zha_pkg" 2>/dev/null | grep -q 'ok installed' || zha_missing="$zha_missing $zha_pkg"
 done
-if [ -n "$zha_missing" ]; then
-  echo "installing:$zha_missing"
+if [ -n "$zha_missing$zha_newest" ]; then
+  echo "installing:$zha_missing$zha_newest"
   apt-get update -q
   # shellcheck disable=SC2086 # word splitting of the package list is intended
-  apt-get install -y -q --no-install-recommends $zha_missing
+  apt-get install -y -q --no-install-recommends $zha_missing $zha_newest
+  rm -f /var/lib/zabbix-ha/repository-*.pending
 elif [ "$zha_apt_update" = 1 ]; then
   apt-get update -q
 fi${input.roles.includes("frontend") ? DISABLE_NGINX_DEFAULT_SITE : ""}`;

@@ -38,6 +38,8 @@ export interface Platform {
     readonly vendorDistro: { readonly name: "debian" | "ubuntu" | "rhel"; readonly release: string; readonly codename?: string };
     /** The Zabbix series the distribution's own archive ships, if it ships a supported one. */
     readonly distributionZabbix?: ZabbixVersion;
+    /** The Patroni version the distribution's own archive ships, if it ships one. */
+    readonly distributionPatroni?: string;
     readonly postgres: PostgresLayout;
     readonly phpFpm: PhpFpmLayout;
     readonly nginxSiteDir: string;
@@ -47,10 +49,10 @@ export interface Platform {
 
 function debianLike(
     family: OsFamily, label: string, distro: Platform["vendorDistro"], pg: string, php: string,
-    distributionZabbix?: ZabbixVersion,
+    distributionZabbix?: ZabbixVersion, distributionPatroni?: string,
 ): Platform {
     return {
-        family, label, packageManager: "apt", vendorDistro: distro, distributionZabbix,
+        family, label, packageManager: "apt", vendorDistro: distro, distributionZabbix, distributionPatroni,
         postgres: {
             version: pg,
             packages: [`postgresql-${pg}`],
@@ -73,9 +75,9 @@ function debianLike(
 }
 
 const PLATFORMS: Record<OsFamily, Platform> = {
-    "debian12": debianLike("debian12", "Debian 12", { name: "debian", release: "12", codename: "bookworm" }, "15", "8.2", "6.0"),
-    "ubuntu22.04": debianLike("ubuntu22.04", "Ubuntu 22.04", { name: "ubuntu", release: "22.04", codename: "jammy" }, "14", "8.1"),
-    "ubuntu24.04": debianLike("ubuntu24.04", "Ubuntu 24.04", { name: "ubuntu", release: "24.04", codename: "noble" }, "16", "8.3", "6.0"),
+    "debian12": debianLike("debian12", "Debian 12", { name: "debian", release: "12", codename: "bookworm" }, "15", "8.2", "6.0", "3.0.2"),
+    "ubuntu22.04": debianLike("ubuntu22.04", "Ubuntu 22.04", { name: "ubuntu", release: "22.04", codename: "jammy" }, "14", "8.1", undefined, "2.1.2"),
+    "ubuntu24.04": debianLike("ubuntu24.04", "Ubuntu 24.04", { name: "ubuntu", release: "24.04", codename: "noble" }, "16", "8.3", "6.0", "3.2.2"),
     "rhel9": {
         family: "rhel9",
         label: "RHEL 9 family",
@@ -96,6 +98,27 @@ const PLATFORMS: Record<OsFamily, Platform> = {
         postgresClientPackage: "postgresql",
     },
 };
+
+/**
+ * The oldest Patroni the library runs. Before 3.0.3, Patroni's etcd3 code could write the leader key
+ * unconditionally: after a site cut, a former primary that still saw itself as leader in its cut-off
+ * etcd member took the key back from the promoted replica and rewound it, dropping commits the
+ * replica had acknowledged (Patroni PR 2689; the lab's site-isolation drill lost 73 to 83 values).
+ */
+export const PATRONI_MINIMUM_VERSION = "3.0.3";
+
+/** Compares dotted version numbers ("3.0.10" > "3.0.3"); a negative result means a < b. */
+export function compareVersions(a: string, b: string): number {
+    const parts = (v: string) => v.split(/[.+~-]/).map(p => Number.parseInt(p, 10)).map(n => (Number.isNaN(n) ? 0 : n));
+    const [x, y] = [parts(a), parts(b)];
+    for (let i = 0; i < Math.max(x.length, y.length); i++) {
+        const d = (x[i] ?? 0) - (y[i] ?? 0);
+        if (d !== 0) {
+            return d;
+        }
+    }
+    return 0;
+}
 
 export function platformFor(os: OsFamily): Platform {
     return PLATFORMS[os];

@@ -5,11 +5,12 @@
  * so a cut between sites never leaves two writable primaries.
  */
 import { posix } from "path";
-import { Platform } from "../platform";
+import { PATRONI_MINIMUM_VERSION, Platform } from "../platform";
 import { putFile, putSecretFile, shellQuote } from "../shell";
 import { HbaRule, REPLICATION_ROLE } from "./render";
 
-const HEADER = "Rendered by zabbix-ha; `pulumi up` overwrites local edits.";
+// No backticks: patroni.yml goes through an unquoted here-document (for its password variables).
+const HEADER = "Rendered by zabbix-ha; pulumi up overwrites local edits.";
 
 /** Patroni's timing: a primary that cannot renew its leader key for `ttl` seconds loses it. loop_wait + 2 * retry_timeout <= ttl. */
 export const PATRONI_TIMING = { ttl: 20, loopWait: 5, retryTimeout: 7 } as const;
@@ -202,7 +203,9 @@ export function patroniStep(p: PatroniStepInput): string {
         ? [putFile(`${p.platform.postgres.configDir}/start.conf`, "# Rendered by zabbix-ha: Patroni runs PostgreSQL here, not this cluster.\nmanual\n", "0644", "postgres:postgres"),
             `if [ "$ZHA_CHANGED" = 1 ]; then systemctl daemon-reload; fi`]
         : [];
+    const rest = `http://${p.address}:${p.restPort ?? PATRONI_REST_PORT}`;
     return [
+        patroniVersionGuard(),
         `PG_SERVICE=${shellQuote(p.platform.postgres.service)}`,
         ...startConf,
         // Debian starts its own cluster on install; Patroni runs a cluster of its own in another directory.
@@ -211,12 +214,28 @@ export function patroniStep(p: PatroniStepInput): string {
         putSecretFile(layout.config, p.superuserPasswordVariable, "0600", "postgres:postgres", renderPatroniConfig(p).trimEnd()),
         `install -d -o postgres -g postgres -m 0700 ${shellQuote(p.dataDir)}`,
         `systemctl enable ${layout.service}`,
-        `if ! systemctl is-active --quiet ${layout.service}; then systemctl start ${layout.service}; elif [ "$ZHA_CHANGED" = 1 ]; then systemctl reload ${layout.service}; fi`,
+        // A running Patroni older than the installed one (the package step just upgraded it) keeps the old code until restarted.
+        `zha_running=$(curl -fsS ${rest}/patroni 2>/dev/null | sed -n 's/.*"version": *"\\([^"]*\\)".*/\\1/p')`,
+        `if ! systemctl is-active --quiet ${layout.service}; then systemctl start ${layout.service}; `
+            + `elif [ -n "$zha_running" ] && [ "$zha_running" != "$zha_patroni" ]; then echo "restarting patroni $zha_running as $zha_patroni"; systemctl restart ${layout.service}; `
+            + `elif [ "$ZHA_CHANGED" = 1 ]; then systemctl reload ${layout.service}; fi`,
         // Patroni's REST API answers 200 on /primary on the leader and on /replica on a streaming replica.
         // /health answers 200 once PostgreSQL runs, whichever role Patroni gave it; /replica once it streams.
-        `zha_retry 120 curl -fsS -o /dev/null http://${p.address}:${p.restPort ?? PATRONI_REST_PORT}/${p.leader ? "health" : "replica"}`,
+        `zha_retry 120 curl -fsS -o /dev/null ${rest}/${p.leader ? "health" : "replica"}`,
         `echo "patroni runs this host, planned as the ${role}"`,
     ].join("\n");
+}
+
+/**
+ * Stops the step before Patroni is configured when the installed Patroni is older than
+ * PATRONI_MINIMUM_VERSION (see there why); sets zha_patroni to the installed version.
+ */
+export function patroniVersionGuard(minimum = PATRONI_MINIMUM_VERSION): string {
+    return `zha_patroni=$(patroni --version 2>/dev/null | awk '{print $2}')
+if [ -z "$zha_patroni" ] || [ "$(printf '%s\\n%s\\n' ${minimum} "$zha_patroni" | sort -V | head -n 1)" != ${minimum} ]; then
+  echo "patroni \${zha_patroni:-is not installed}: zabbix-ha needs ${minimum} or newer (older ones can drop acknowledged commits after a site cut); set db.patroniRepository to a repository that offers it" >&2
+  exit 1
+fi`;
 }
 
 /** On db.primarySite's host: make it the leader by a planned switchover if another node leads. */

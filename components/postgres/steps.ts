@@ -147,14 +147,14 @@ export function leaderRolesStep(h: DbHostFiles): string {
 /** The admin and check roles, made locally: the provider reaches the DB only through them. */
 function bootstrapRoles(): string {
     return [
-        `zha_sql <<'ZHA_SQL'
+        `zha_sql -f - <<'ZHA_SQL'
 DO $zha$ BEGIN
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${ADMIN_ROLE}') THEN CREATE ROLE ${ADMIN_ROLE} LOGIN SUPERUSER; END IF;
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${CHECK_ROLE}') THEN CREATE ROLE ${CHECK_ROLE} LOGIN; END IF;
 END $zha$;
 ZHA_SQL`,
         // Passwords reach psql on stdin; they are letters and digits only (RandomPassword, special off).
-        `zha_sql <<ZHA_SQL
+        `zha_sql -f - <<ZHA_SQL
 ALTER ROLE ${ADMIN_ROLE} PASSWORD '$ADMIN_PASSWORD';
 ALTER ROLE ${CHECK_ROLE} PASSWORD '$CHECK_PASSWORD';
 ZHA_SQL`,

@@ -58,7 +58,8 @@ export function putFile(path: string, content: string, mode: string, owner: stri
 
 /** A step that installs a file holding the value of a shell variable (a secret read from stdin). */
 export function putSecretFile(path: string, variable: string, mode: string, owner: string, template = `$${variable}`): string {
-    return `mkdir -p ${shellQuote(dirname(path))}\nzha_put_file ${shellQuote(path)} ${mode} ${owner} <<${HEREDOC}\n${template}\n${HEREDOC}`;
+    // The here-document expands $variables (the secrets); a backtick in the text must stay text.
+    return `mkdir -p ${shellQuote(dirname(path))}\nzha_put_file ${shellQuote(path)} ${mode} ${owner} <<${HEREDOC}\n${template.replace(/`/g, "\\`")}\n${HEREDOC}`;
 }
 
 /** Lines that read secrets, one per stdin line, in the order the command's stdin lists them. */

@@ -7,7 +7,7 @@ import { InstanceTopology, Topology } from "../../components/analysis/topology";
 import { CloudConfig, HostConfig, PlacedHost, SiteConfig, StackConfig, hostsWithRole } from "../../components/config";
 import { posix } from "path";
 import { DRBD_RESOURCE, DrbdPair, pacemakerIds } from "../../components/drbd";
-import { Host, Site } from "../../components/host";
+import { ExtraRepository, Host, Site } from "../../components/host";
 import { Backend, SiteLoadBalancer } from "../../components/loadbalancer";
 import { platformFor, zabbixLayout } from "../../components/platform";
 import { ManagedDatabase, PatroniCluster, PostgresCluster, createDbPasswords, hbaRules, randomPassword } from "../../components/postgres";
@@ -19,6 +19,8 @@ export interface SiteOptions {
     readonly hosts?: (site: SiteConfig) => readonly HostConfig[];
     /** Packages a pattern adds per host name. */
     readonly extraPackages?: Readonly<Record<string, readonly string[]>>;
+    /** apt repositories a pattern adds per host name. */
+    readonly extraRepositories?: Readonly<Record<string, readonly ExtraRepository[]>>;
 }
 
 /** Creates the Site components; returns every Host by name. */
@@ -29,7 +31,8 @@ export function buildSites(config: StackConfig, sshPrivateKey: pulumi.Input<stri
         if (chosen.length === 0) {
             continue;
         }
-        const built = new Site(site.name, { site: { ...site, hosts: chosen }, sshPrivateKey, zabbix: config.zabbix, extraPackages: options.extraPackages });
+        const built = new Site(site.name, { site: { ...site, hosts: chosen }, sshPrivateKey, zabbix: config.zabbix,
+            extraPackages: options.extraPackages, extraRepositories: options.extraRepositories });
         Object.entries(built.hosts).forEach(([name, host]) => hosts.set(name, host));
     }
     return hosts;

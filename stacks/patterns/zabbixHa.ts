@@ -20,12 +20,17 @@ export const zabbixHa: PatternModule = {
     deploy(config, secrets) {
         const pairNodes = config.db.fallbackPair ? config.drbd!.nodes : [];
         const patroni = config.db.failover === "patroni";
+        const repository = config.db.patroniRepository;
         const hosts = buildSites(config, secrets.sshPrivateKey, {
             extraPackages: Object.fromEntries([
                 ...pairNodes.map(n => [n, CLUSTER_PACKAGES]),
                 ...(patroni ? hostsWithRole(config, "db").map(h => [h.name, PATRONI_PACKAGES]) : []),
                 ...(patroni ? hostsWithRole(config, "witness").map(h => [h.name, ETCD_PACKAGES]) : []),
             ]),
+            // A Patroni new enough not to lose commits after a site cut, where the distribution's is older.
+            extraRepositories: patroni && repository
+                ? Object.fromEntries(hostsWithRole(config, "db").map(h => [h.name, [{ name: "patroni", repository, packages: ["patroni"] }]]))
+                : undefined,
         });
         // The fallback pair runs PostgreSQL only; servers and frontends stay on their own hosts.
         const pair = config.db.fallbackPair ? buildDrbdPair("zabbix-db-pair", config, hosts, { web: [] }) : undefined;

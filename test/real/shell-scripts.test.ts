@@ -5,6 +5,7 @@
  */
 import * as path from "path";
 import { renderPrimaryCheckScript } from "../../components/loadbalancer/render";
+import { patroniVersionGuard } from "../../components/postgres/patroni";
 import { CHECK_ROLE } from "../../components/postgres/render";
 import { script } from "../../components/shell";
 import { renderConfigSyncScript } from "../../components/zabbix/configSyncRender";
@@ -150,6 +151,13 @@ describe("scripts the stack sends to hosts", () => {
         expect(await lint(scratch, scripts)).toEqual([]);
     });
 
+    test("db.failover patroni with a Patroni repository: every script is shellcheck clean", async () => {
+        const plan = await planEnvironment(readEnvironment(path.join(ROOT, "test", "fixtures", "patroni-three-sites.yaml")), PLAN_OPTIONS);
+        const scripts = hostScripts(plan);
+        expect(Object.values(scripts).some(s => s.includes("/etc/apt/sources.list.d/zabbix-ha-patroni.list"))).toBe(true);
+        expect(await lint(scratch, scripts)).toEqual([]);
+    });
+
     test("Zabbix 6.0 from Debian 12 and Ubuntu 24.04 archives: every script is shellcheck clean", async () => {
         expect(await lint(scratch, hostScripts(await planConfig("distribution", DISTRIBUTION_6_0)))).toEqual([]);
     });
@@ -166,6 +174,24 @@ describe("scripts the stack sends to hosts", () => {
                 passwordInclude: "/etc/zabbix/zabbix_server.db-password.conf", serverService: "zabbix-server",
             }),
         })).toEqual([]);
+    });
+
+    test("the Patroni step stops before configuring anything when the installed Patroni is older than 3.0.3", async () => {
+        const bin = await scratch.dir("fake-patroni");
+        const guard = patroniVersionGuard();
+        const outcome = async (version: string | undefined) => {
+            // A stand-in `patroni` on PATH that prints what `patroni --version` prints.
+            await putFile(path.join(bin, "patroni"), version ? `#!/bin/sh\necho "patroni ${version}"\n` : "#!/bin/sh\nexit 127\n", 0o755);
+            const result = await run("sh", ["-eu", "-c", `${guard}\necho "configuring with $zha_patroni"`], { env: { PATH: `${bin}:${process.env.PATH}` } });
+            return { code: result.code, output: result.output.trim() };
+        };
+        expect(await outcome("3.0.2")).toEqual({ code: 1, output: expect.stringMatching(/^patroni 3\.0\.2: zabbix-ha needs 3\.0\.3 or newer .*db\.patroniRepository/) });
+        expect(await outcome("2.1.2")).toMatchObject({ code: 1 });
+        expect(await outcome(undefined)).toEqual({ code: 1, output: expect.stringMatching(/^patroni is not installed: zabbix-ha needs 3\.0\.3/) });
+        expect(await outcome("3.0.3")).toEqual({ code: 0, output: "configuring with 3.0.3" });
+        // Versions compare by number, not as text: 3.0.10 is newer than 3.0.3.
+        expect(await outcome("3.0.10")).toEqual({ code: 0, output: "configuring with 3.0.10" });
+        expect(await outcome("4.0.7")).toEqual({ code: 0, output: "configuring with 4.0.7" });
     });
 
     test("a script with an unquoted variable is flagged", async () => {

@@ -146,12 +146,59 @@ describe("stack configuration validation", () => {
         expect(problems(raw)).toEqual([]);
     });
 
+    const PGDG = { url: "https://pgdg-mirror.example.net/apt", suite: "bookworm-pgdg", keyUrl: "https://pgdg-mirror.example.net/apt/key.asc" };
+
     test("patroni needs etcd members in three sites, and says why", () => {
         const raw = twoSiteConfig();
         raw.db.failover = "patroni";
+        raw.db.patroniRepository = PGDG;
         expect(problems(raw)).toEqual([expect.stringMatching(/^db\.failover: patroni needs etcd members in at least three sites \(found east, west\): with two, losing either site leaves no majority/)]);
         raw.sites.push({ name: "tie", network: "198.18.3.0/24", hosts: [{ name: "tie-1", address: "198.18.3.10", roles: ["witness"] }] });
         expect(problems(raw)).toEqual([]);
+    });
+
+    test("patroni on a distribution whose Patroni can lose commits after a site cut needs a newer one, and says why", () => {
+        const raw = twoSiteConfig();
+        raw.db.failover = "patroni";
+        raw.sites.push({ name: "tie", network: "198.18.3.0/24", hosts: [{ name: "tie-1", address: "198.18.3.10", roles: ["witness"] }] });
+        raw.sites[1].hosts[0].os = "ubuntu22.04";
+        raw.zabbix = { version: "7.0", packageSource: "vendor", repositoryUrl: "https://mirror.example.net/zabbix-repo" };
+        expect(problems(raw)).toEqual([expect.stringMatching(
+            /^db\.patroniRepository: is required \(east-1: Debian 12 ships Patroni 3\.0\.2; west-1: Ubuntu 22\.04 ships Patroni 2\.1\.2\)\. Before 3\.0\.3, a former primary .* drop commits it acknowledged/)]);
+        // Ubuntu 24.04's own Patroni (3.2.2) is new enough: only the Debian host needs the repository.
+        raw.sites[1].hosts[0].os = "ubuntu24.04";
+        expect(problems(raw)).toEqual([expect.stringMatching(/^db\.patroniRepository: is required \(east-1: Debian 12 ships Patroni 3\.0\.2\)/)]);
+        raw.db.patroniRepository = PGDG;
+        const config = validateStackConfig(raw, HA);
+        expect(config.db.patroniRepository).toEqual({ ...PGDG, components: ["main"], trusted: false });
+    });
+
+    test("a Patroni repository is signed unless it is a local one marked trusted", () => {
+        const raw = twoSiteConfig();
+        raw.db.failover = "patroni";
+        raw.sites.push({ name: "tie", network: "198.18.3.0/24", hosts: [{ name: "tie-1", address: "198.18.3.10", roles: ["witness"] }] });
+        raw.db.patroniRepository = { url: "https://pgdg-mirror.example.net/apt", suite: "bookworm-pgdg", trusted: true };
+        expect(problems(raw)).toEqual([
+            "db.patroniRepository.trusted: only a local file: repository may go unsigned; give keyUrl for one reached over the network",
+        ]);
+        raw.db.patroniRepository = { url: "https://pgdg-mirror.example.net/apt", suite: "bookworm pgdg" };
+        expect(problems(raw)).toEqual([
+            'db.patroniRepository.suite: "bookworm pgdg" is not a suite name (e.g. bookworm-pgdg) or ./ for a flat repository',
+            expect.stringMatching(/^db\.patroniRepository\.keyUrl: is required: apt checks the repository's signatures/),
+        ]);
+        raw.db.patroniRepository = { url: "file:/srv/repo/patroni", suite: "./", trusted: true };
+        expect(validateStackConfig(raw, HA).db.patroniRepository).toEqual({ url: "file:/srv/repo/patroni", suite: "./", components: [], trusted: true });
+        raw.db.failover = "manual";
+        expect(problems(raw)).toEqual(["db.patroniRepository: is only used with db.failover patroni"]);
+    });
+
+    test("patroni runs on Debian and Ubuntu DB hosts only", () => {
+        const raw = twoSiteConfig();
+        raw.db.failover = "patroni";
+        raw.db.patroniRepository = PGDG;
+        raw.sites.push({ name: "tie", network: "198.18.3.0/24", hosts: [{ name: "tie-1", address: "198.18.3.10", roles: ["witness"] }] });
+        raw.sites[1].hosts[0].os = "rhel9";
+        expect(problems(raw)).toContainEqual(expect.stringMatching(/^sites\[1\]\.hosts\[0\]\.os: db\.failover patroni runs on Debian and Ubuntu DB hosts: RHEL 9 family has no etcd/));
     });
 
     test("the Zabbix server port is within what zabbix_server accepts", () => {

@@ -172,7 +172,7 @@ describe("package steps", () => {
 
     test("install only what is missing, so a second run touches nothing", () => {
         const step = renderPackageStep({ ...vendor, packageSource: "distribution", os: "debian12", roles: ["db"] });
-        expect(step).toMatch(/if \[ -n "\$zha_missing" \]; then[\s\S]*apt-get update[\s\S]*apt-get install -y -q --no-install-recommends \$zha_missing/);
+        expect(step).toMatch(/if \[ -n "\$zha_missing\$zha_newest" \]; then[\s\S]*apt-get update[\s\S]*apt-get install -y -q --no-install-recommends \$zha_missing \$zha_newest/);
     });
 });
 

@@ -138,6 +138,26 @@ export function packageSets(plan: CapturedPlan, config: StackConfig): string[][]
     return [...sets.values()];
 }
 
+/** The Debian release whose Patroni (4.0.7) stands in for the operator's newer one on Debian 12 hosts. */
+const NEWER_PATRONI_SUITE = "trixie";
+
+/**
+ * When the config points db.patroniRepository at a directory of the lab's own repository, that
+ * directory is built as an overlay holding a Patroni newer than Debian 12's.
+ */
+export function patroniOverlay(config: StackConfig, sets: readonly (readonly string[])[]): OverlayRepository | undefined {
+    const url = config.db.patroniRepository?.url;
+    const prefix = `file:${REPO_MOUNT}/`;
+    if (!url || !url.startsWith(prefix)) {
+        return undefined;
+    }
+    const subdir = url.slice(prefix.length);
+    if (!/^[a-z0-9-]+$/.test(subdir)) {
+        throw new Error(`db.patroniRepository.url: ${url} must name one directory under ${prefix} (letters, digits, "-")`);
+    }
+    return { subdir, suite: NEWER_PATRONI_SUITE, pinned: ["patroni"], sets: sets.filter(set => set.includes("patroni")) };
+}
+
 /** Repositories kept side by side: the lab's three configs (manual, patroni, cloud) differ in packages, and the lab test runs each. */
 const KEPT_REPOSITORIES = 3;
 
@@ -153,15 +173,84 @@ function pruneRepositories(dir: string, keep: string): void {
 }
 
 /**
+ * A second flat repository inside the pool (its own Packages index, at `<pool>/<subdir>`): the
+ * packages in `pinned` at their versions in Debian `suite`, with whatever they need that the pool
+ * lacks. The lab's stand-in for an operator's repository of newer packages (a Patroni newer than
+ * Debian 12's), built from Debian's own archive on the machine's own mirror.
+ */
+export interface OverlayRepository {
+    readonly subdir: string;
+    readonly suite: string;
+    readonly pinned: readonly string[];
+    /** The package sets to resolve with the overlay in view (those that install a pinned package). */
+    readonly sets: readonly (readonly string[])[];
+}
+
+/** The machine's Debian 12 sources as they are, and its main mirror once more for `suite` (same keys). */
+function overlaySources(suite: string): string {
+    const own = machineSources().filter(s => s.suites.some(x => x === SUITE || x.startsWith(`${SUITE}-`)));
+    const home = own.find(s => s.suites.includes(SUITE) && s.components.includes("main"));
+    if (!home) {
+        throw new Error(`no enabled apt source for Debian ${SUITE} main: the overlay repository reuses its mirror`);
+    }
+    const stanza = (uri: string, suites: readonly string[], components: readonly string[], signedBy?: string) =>
+        `Types: deb\nURIs: ${uri}\nSuites: ${suites.join(" ")}\nComponents: ${components.join(" ")}${signedBy ? `\nSigned-By: ${signedBy}` : ""}\n`;
+    return [...own.map(s => stanza(s.uri, s.suites, s.components, s.signedBy)), stanza(home.uri, [suite], ["main"], home.signedBy)].join("\n");
+}
+
+/** Downloads the overlay's packages next to the pool's and indexes the ones the pool does not have. */
+async function buildOverlay(build: string, base: BaseImage, pool: string, overlay: OverlayRepository, log: CacheLog): Promise<number> {
+    const root = ensureDir(path.join(build, "overlay"));
+    const etc = ensureDir(path.join(root, "etc"));
+    const state = ensureDir(path.join(root, "state"));
+    ensureDir(path.join(state, "lists/partial"));
+    const archives = ensureDir(path.join(root, "archives"));
+    ensureDir(path.join(archives, "partial"));
+    copyFileSync(path.join(base.rootfs, "var/lib/dpkg/status"), path.join(state, "status"));
+    writeFileSync(path.join(etc, "zha.sources"), overlaySources(overlay.suite));
+    ensureDir(path.join(etc, "sources.list.d"));
+    // The other release is a last resort; only the pinned packages are taken from it by preference.
+    writeFileSync(path.join(etc, "preferences"), `Package: *\nPin: release n=${overlay.suite}\nPin-Priority: 50\n\n`
+        + `Package: ${overlay.pinned.join(" ")}\nPin: release n=${overlay.suite}\nPin-Priority: 990\n`);
+    const apt = [
+        "-o", `Dir::Etc::sourcelist=${path.join(etc, "zha.sources")}`, "-o", `Dir::Etc::sourceparts=${path.join(etc, "sources.list.d")}`,
+        "-o", `Dir::Etc::preferences=${path.join(etc, "preferences")}`, "-o", `Dir::Etc::preferencesparts=${path.join(etc, "sources.list.d")}`,
+        "-o", `Dir::State=${state}`, "-o", `Dir::State::Lists=${path.join(state, "lists")}`,
+        "-o", `Dir::State::status=${path.join(state, "status")}`, "-o", `Dir::Cache=${path.join(root, "cache")}`,
+        "-o", `Dir::Cache::archives=${archives}`, "-o", "APT::Get::List-Cleanup=false",
+    ];
+    ensureDir(path.join(root, "cache"));
+    const env = { DEBIAN_FRONTEND: "noninteractive" };
+    log(`overlay repository: ${overlay.pinned.join(", ")} from Debian ${overlay.suite}`);
+    await check("apt-get", [...apt, "update", "-q"], { env, timeoutMs: 10 * 60_000 });
+    for (const set of overlay.sets) {
+        await check("apt-get", [...apt, "install", "-y", "-q", "--download-only", "--no-install-recommends", ...set], { env, timeoutMs: 15 * 60_000 });
+    }
+    const inPool = new Set(readdirSync(pool).filter(f => f.endsWith(".deb")));
+    const target = ensureDir(path.join(pool, overlay.subdir));
+    const added = readdirSync(archives).filter(f => f.endsWith(".deb") && !inPool.has(f));
+    for (const f of added) {
+        renameSync(path.join(archives, f), path.join(target, f));
+    }
+    const index = await check("apt-ftparchive", ["packages", "."], { cwd: target });
+    writeFileSync(path.join(target, "Packages"), index.stdout);
+    const release = await check("apt-ftparchive", ["release", "."], { cwd: target });
+    writeFileSync(path.join(target, "Release"), release.stdout);
+    return added.length;
+}
+
+/**
  * The local repository: apt on this machine (its own sources and settings) downloads each package
  * set and its dependencies against the base's dpkg status, then apt-ftparchive indexes the pool.
  * Each set of inputs has its own directory (named by their hash), so switching configs reuses a pool.
  */
-export async function ensureRepository(dir: string, base: BaseImage, sets: string[][], log: CacheLog): Promise<Repository> {
+export async function ensureRepository(
+    dir: string, base: BaseImage, sets: string[][], log: CacheLog, overlay?: OverlayRepository,
+): Promise<Repository> {
     const sourcesShape = machineSources().map(s => ({ suites: s.suites, components: s.components }));
     // The base's package versions, not only its recipe: a rebuilt base resolves dependencies anew.
     const baseStatus = createHash("sha256").update(readFileSync(path.join(base.rootfs, "var/lib/dpkg/status"))).digest("hex");
-    const hash = hashOf({ base: base.hash, baseStatus, sets, sourcesShape });
+    const hash = hashOf({ base: base.hash, baseStatus, sets, sourcesShape, ...(overlay ? { overlay } : {}) });
     ensureDir(dir);
     const home = path.join(dir, hash);
     const pool = path.join(home, "pool");
@@ -199,6 +288,11 @@ export async function ensureRepository(dir: string, base: BaseImage, sets: strin
     writeFileSync(path.join(archives, "Packages"), index.stdout);
     const release = await check("apt-ftparchive", ["release", "."], { cwd: archives });
     writeFileSync(path.join(archives, "Release"), release.stdout);
+    if (overlay) {
+        // After the pool's own index, which must not list the overlay's packages.
+        const added = await buildOverlay(build, base, archives, overlay, log);
+        log(`overlay repository: ${added} packages in ${overlay.subdir}/`);
+    }
     // The lists (named after the mirror) served their purpose; keep only the pool.
     rmSync(home, { recursive: true, force: true });
     ensureDir(home);

@@ -8,7 +8,7 @@ import * as path from "path";
 import { planEnvironment, readEnvironment, StackPlan } from "../offline";
 import { RANDOM_PASSWORD, applyPlan } from "./apply";
 import { HostMemory, hostMemory, removeLabCgroups, startHosts, stopHost } from "./hosts";
-import { ensureBase, ensureRepository, packageSets } from "./image";
+import { ensureBase, ensureRepository, packageSets, patroniOverlay } from "./image";
 import { setUpNetwork, tearDownNetwork } from "./network";
 import { missingRequirements } from "./requirements";
 import { CachePaths, cachePaths, defaultConfigFile, ensureDir } from "./settings";
@@ -98,7 +98,8 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
         }
 
         const base = await ensureBase(paths.base, log);
-        const repo = await ensureRepository(paths.repo, base, [...packageSets(plan, topo.config), ...(managed.length > 0 ? [MANAGED_DB_PACKAGES] : [])], log);
+        const sets = [...packageSets(plan, topo.config), ...(managed.length > 0 ? [MANAGED_DB_PACKAGES] : [])];
+        const repo = await ensureRepository(paths.repo, base, sets, log, patroniOverlay(topo.config, sets));
 
         const state: LabState = { version: 1, configFile, startedAt: new Date().toISOString(), netns: [], rootLinks: [], hosts: [] };
         file.write(state);

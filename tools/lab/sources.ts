@@ -9,6 +9,8 @@ export interface AptSource {
     readonly uri: string;
     readonly suites: readonly string[];
     readonly components: readonly string[];
+    /** The keyring named by Signed-By (deb822) or [signed-by=] (one-line), if any. */
+    readonly signedBy?: string;
     readonly file: string;
 }
 
@@ -17,9 +19,10 @@ function oneLine(file: string, text: string): AptSource[] {
     for (const raw of text.split("\n")) {
         const line = raw.replace(/#.*/, "").trim();
         // deb [options] uri suite [component...]
-        const match = /^deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+(\S+)\s*(.*)$/.exec(line);
+        const match = /^deb\s+(?:\[([^\]]*)\]\s+)?(\S+)\s+(\S+)\s*(.*)$/.exec(line);
         if (match) {
-            sources.push({ uri: match[1], suites: [match[2]], components: match[3].split(/\s+/).filter(Boolean), file });
+            const signedBy = /(?:^|\s)signed-by=(\S+)/.exec(match[1] ?? "")?.[1];
+            sources.push({ uri: match[2], suites: [match[3]], components: match[4].split(/\s+/).filter(Boolean), signedBy, file });
         }
     }
     return sources;
@@ -51,7 +54,7 @@ function deb822(file: string, text: string): AptSource[] {
         }
         const words = (key: string) => (fields.get(key) ?? "").split(/\s+/).filter(Boolean);
         for (const uri of words("uris")) {
-            sources.push({ uri, suites: words("suites"), components: words("components"), file });
+            sources.push({ uri, suites: words("suites"), components: words("components"), signedBy: fields.get("signed-by"), file });
         }
     }
     return sources;

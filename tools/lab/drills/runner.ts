@@ -1,7 +1,8 @@
 /**
  * One drill, start to end: from a whole lab, values flowing and a configuration change committed,
- * the fault; the recovery measured; the fault undone (always, in a finally block); the lab whole
- * again; then what was stored and what configuration survived, against what was sent and made.
+ * the fault; the recovery measured and a second change committed on the recovered side; the fault
+ * undone (always, in a finally block); the lab whole again; then what was stored and which of the
+ * two changes survived, against what was sent and made.
  */
 import { evaluateFailure, Failure, Topology as ModelTopology } from "../../../components/analysis";
 import { sleep } from "../run";
@@ -37,6 +38,7 @@ export interface DrillResult {
     /** Values a node acknowledged that never reached the database. */
     readonly acceptedLost: number;
     readonly acceptedBy: Readonly<Record<string, number>>;
+    /** Configuration changes missing at the end: the one committed before the fault, the one during it. */
     readonly configLost: number;
     /** Longest time without a login page, per surviving load balancer. */
     readonly uiGapSeconds: Readonly<Record<string, number>>;
@@ -101,6 +103,7 @@ export async function runDrill(lab: DrillLab, drill: Drill, api: ZabbixApi, item
     const gaps = new UiGapWatch(lab, plan.surviving);
     const notes = [...(plan.notes ?? [])];
     let marker: Marker | undefined;
+    let duringMarker: Marker | undefined;
     let recovery: number | null = null;
     let restoreSeconds = 0;
     let after: { active?: LabHost; primary?: LabHost } = {};
@@ -119,6 +122,14 @@ export async function runDrill(lab: DrillLab, drill: Drill, api: ZabbixApi, item
             await plan.fault.inject();
             notes.push(`injected in ${((Date.now() - faultAt) / 1000).toFixed(1)} s`);
             recovery = await awaitRecovery(lab, plan.surviving, stream, itemid, faultAt, { boundMs: boundSeconds * 1000, minObserveMs: OBSERVE_MS, stableMs: STABLE_MS });
+            if (recovery !== null) {
+                // A change committed on the recovered side must survive the undo too: a former primary
+                // that comes back and takes over again would roll it back.
+                duringMarker = await createMarker(api, `${drill.name}-during`).catch(err => {
+                    notes.push(`no configuration change could be committed during the fault: ${(err as Error).message}`);
+                    return undefined;
+                });
+            }
             const hold = (plan.holdSeconds ?? 0) * 1000 - (Date.now() - faultAt);
             if (hold > 0) {
                 await sleep(hold);
@@ -148,9 +159,15 @@ export async function runDrill(lab: DrillLab, drill: Drill, api: ZabbixApi, item
     if (loss.count > 0) {
         notes.push(`acknowledged but not stored: ${loss.runs.join("; ")}`);
     }
-    const present = await markerPresent(api, marker!);
-    if (present) {
-        await removeMarker(api, marker!);
+    const markers = [marker!, ...(duringMarker ? [duringMarker] : [])];
+    let configLost = 0;
+    for (const m of markers) {
+        if (await markerPresent(api, m)) {
+            await removeMarker(api, m);
+        } else {
+            configLost++;
+            notes.push(`configuration lost: item ${m.key}`);
+        }
     }
     return {
         name: drill.name, pattern: lab.model.pattern.name, dbFailover: lab.failover, fault: plan.fault.what,
@@ -158,7 +175,7 @@ export async function runDrill(lab: DrillLab, drill: Drill, api: ZabbixApi, item
         recoverySeconds: recovery, boundSeconds, predictedSeconds: prediction.seconds, predictedRecovery: prediction.recovery,
         splitBrain: splitBrain.maxWritable > 1 || splitBrain.maxActive > 1, splitBrainDetail: splitBrain,
         valuesSent: stats.sent, valuesAccepted: stats.accepted, valuesStored: stored.size, acceptedLost: loss.count,
-        acceptedBy: stats.acceptedBy, configLost: present ? 0 : 1, uiGapSeconds: uiGaps, restoreSeconds, repairs,
+        acceptedBy: stats.acceptedBy, configLost, uiGapSeconds: uiGaps, restoreSeconds, repairs,
         activeAfter: after.active?.name, primaryAfter: after.primary?.name, notes,
     };
 }
