@@ -8,7 +8,11 @@ import { InstanceTopology, Placement, Topology } from "./topology";
 
 /** Seconds the mechanisms take; the README documents the defaults and config overrides them. */
 export interface Timings {
-    /** Zabbix HA heartbeat; a standby needs delay/5+1 unchanged heartbeats before it takes over. */
+    /**
+     * Zabbix HA heartbeat. A standby takes over once the active node's last heartbeat is older than
+     * the failover delay, and it looks every heartbeat: delay + one heartbeat after a crash at most,
+     * less on average. Measured with delay 10 s: 11.7 to 17.8 s to values stored (predicted 15).
+     */
     readonly heartbeatSeconds: number;
     /** A graceful stop of the active node: its shutdown, then the standby's prompt takeover and start. */
     readonly gracefulSwitchSeconds: number;
@@ -236,7 +240,7 @@ function evaluateInstance(instance: InstanceTopology, world: World, t: Timings, 
             server = instance.servers.find(eligible);
             // A node stopped on purpose hands over at once; a crashed or cut-off one only after the failover delay.
             const graceful = (plannedSite !== undefined && world.alive(active)) || (world.failure.serversStopped ?? []).includes(active.host);
-            serverSeconds = server && server !== active ? (graceful ? t.gracefulSwitchSeconds : delay + 2 * t.heartbeatSeconds) : 0;
+            serverSeconds = server && server !== active ? (graceful ? t.gracefulSwitchSeconds : delay + t.heartbeatSeconds) : 0;
         }
         // An active node that still reaches its DB keeps the role even when it cannot reach devices.
         if (!server && world.serverUp(active) && reachesDb(instance, world, active, db)) {

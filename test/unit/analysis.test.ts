@@ -75,7 +75,7 @@ function standalonePair(): Topology {
 describe("native HA across sites", () => {
     test("losing the site of one HA node: the other takes over after the failover delay plus heartbeats", () => {
         const outcome = evaluateFailure(nativeHa(["a", "b"]), { sitesDark: ["b"] });
-        expect(outcome).toMatchObject({ monitoring: "yes", ui: true, recovery: "automatic", recoverySeconds: 10 + 2 * DEFAULT_TIMINGS.heartbeatSeconds });
+        expect(outcome).toMatchObject({ monitoring: "yes", ui: true, recovery: "automatic", recoverySeconds: 10 + DEFAULT_TIMINGS.heartbeatSeconds });
     });
 
     test("both HA nodes in one site turn that site's network loss into an outage", () => {
@@ -93,24 +93,24 @@ describe("native HA across sites", () => {
     test("a dead standby node changes nothing; a dead active node fails over", () => {
         const topology = nativeHa(["a", "b"]);
         expect(evaluateFailure(topology, { hostsDown: ["web-b"] })).toMatchObject({ monitoring: "yes", recovery: "none", recoverySeconds: 0 });
-        expect(evaluateFailure(topology, { hostsDown: ["zbx-2"] })).toMatchObject({ monitoring: "yes", recovery: "automatic", recoverySeconds: 20 });
+        expect(evaluateFailure(topology, { hostsDown: ["zbx-2"] })).toMatchObject({ monitoring: "yes", recovery: "automatic", recoverySeconds: 15 });
     });
 
     test("a crashed server process fails over after the delay; a graceful stop hands over at once", () => {
         const topology = nativeHa(["a", "b"]);
-        expect(evaluateFailure(topology, { serversDown: ["zbx-1"] })).toMatchObject({ monitoring: "yes", recovery: "automatic", recoverySeconds: 20 });
+        expect(evaluateFailure(topology, { serversDown: ["zbx-1"] })).toMatchObject({ monitoring: "yes", recovery: "automatic", recoverySeconds: 15 });
         expect(evaluateFailure(topology, { serversStopped: ["zbx-1"] })).toMatchObject({ monitoring: "yes", recovery: "automatic", recoverySeconds: DEFAULT_TIMINGS.gracefulSwitchSeconds });
     });
 
     test("a known active node narrows the worst case to what happens to it", () => {
         const topology = nativeHa(["a", "b"]);
         expect(evaluateFailure(topology, { serversDown: ["zbx-1"] }, DEFAULT_TIMINGS, undefined, ["zbx-2"])).toMatchObject({ recovery: "none", recoverySeconds: 0 });
-        expect(evaluateFailure(topology, { serversDown: ["zbx-1"] }, DEFAULT_TIMINGS, undefined, ["zbx-1"])).toMatchObject({ recovery: "automatic", recoverySeconds: 20 });
+        expect(evaluateFailure(topology, { serversDown: ["zbx-1"] }, DEFAULT_TIMINGS, undefined, ["zbx-1"])).toMatchObject({ recovery: "automatic", recoverySeconds: 15 });
     });
 
     test("a dead load balancer: its site's servers lose the DB, users use the other site's", () => {
         const outcome = evaluateFailure(nativeHa(["a", "b"]), { loadBalancersDown: ["lb-a"] });
-        expect(outcome).toMatchObject({ monitoring: "yes", ui: true, recovery: "automatic", recoverySeconds: 20 });
+        expect(outcome).toMatchObject({ monitoring: "yes", ui: true, recovery: "automatic", recoverySeconds: 15 });
     });
 
     test("an uplink loss does not move the active node: it still reaches the DB, so monitoring stops until an operator acts", () => {
@@ -138,8 +138,9 @@ describe("native HA across sites", () => {
         // Site b holds the replica; with zbx-2 active there, its takeover can only follow the release.
         const t = DEFAULT_TIMINGS;
         const siteB = { sitesDark: ["b"] };
-        expect(evaluateFailure(withDb("automatic", "async"), siteB, t, undefined, ["zbx-2"]).recoverySeconds).toBe(20);
-        expect(evaluateFailure(withDb("automatic", "sync"), siteB, t, undefined, ["zbx-2"]).recoverySeconds).toBe(t.syncReleaseSeconds + 20);
+        const takeover = 10 + t.heartbeatSeconds;
+        expect(evaluateFailure(withDb("automatic", "async"), siteB, t, undefined, ["zbx-2"]).recoverySeconds).toBe(takeover);
+        expect(evaluateFailure(withDb("automatic", "sync"), siteB, t, undefined, ["zbx-2"]).recoverySeconds).toBe(t.syncReleaseSeconds + takeover);
         // An active node elsewhere keeps its role, but its commits wait too.
         expect(evaluateFailure(withDb("automatic", "sync"), siteB, t, undefined, ["zbx-1"])).toMatchObject({ monitoring: "yes", recovery: "automatic", recoverySeconds: t.syncReleaseSeconds });
         expect(evaluateFailure(withDb("automatic", "async"), siteB, t, undefined, ["zbx-1"])).toMatchObject({ recovery: "none", recoverySeconds: 0 });

@@ -191,7 +191,7 @@ describe("the side-by-side comparison", () => {
         for (const p of ["1 standalone", "2 active-active", "3 pacemaker", "4 cloud", "5 zabbix-ha"]) {
             expect(header).toContain(p);
         }
-        expect(text).toMatch(/^link between sites cut +yes, dup +yes, dup +yes +yes auto 40s +yes auto 40s$/m);
+        expect(text).toMatch(/^link between sites cut +yes, dup +yes, dup +yes +yes auto 35s +yes auto 35s$/m);
     });
 
     test("the Markdown has the table and one balanced Mermaid diagram per pattern", () => {
