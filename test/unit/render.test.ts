@@ -1,4 +1,4 @@
-import { packagesFor, renderPackageStep } from "../../components/host/render";
+import { aptSourceLine, packagesFor, renderPackageStep } from "../../components/host/render";
 import { renderHaproxyCfg } from "../../components/loadbalancer/render";
 import { hbaRules, renderPgHba, renderPostgresRoleConf } from "../../components/postgres/render";
 import { putFile, putSecretFile, shellQuote } from "../../components/shell";
@@ -168,6 +168,18 @@ describe("package steps", () => {
         expect(rhel).toContain("dnf -y -q install");
         expect(renderPackageStep({ ...vendor, os: "debian12", roles: ["lb"] })).not.toContain("zabbix-release");
         expect(renderPackageStep({ ...vendor, packageSource: "distribution", os: "debian12", roles: ["zabbix-server"] })).not.toContain("zabbix-release");
+    });
+
+    test("an extra repository is signed by its own key file unless it is a trusted local one", () => {
+        const signed = { url: "https://pgdg-mirror.example.net/apt", suite: "bookworm-pgdg", components: ["main"], keyUrl: "https://pgdg-mirror.example.net/key.asc", trusted: false };
+        expect(aptSourceLine("patroni", signed)).toBe("deb [signed-by=/etc/apt/keyrings/zabbix-ha-patroni.asc] https://pgdg-mirror.example.net/apt bookworm-pgdg main");
+        expect(aptSourceLine("patroni", { url: "file:/srv/repo/patroni", suite: "./", components: [], trusted: true })).toBe("deb [trusted=yes] file:/srv/repo/patroni ./");
+        const step = renderPackageStep({ ...vendor, packageSource: "distribution", os: "debian12", roles: ["db"], extraPackages: ["patroni"],
+            extraRepositories: [{ name: "patroni", repository: signed, packages: ["patroni"] }] });
+        // The source goes in before the install, so apt sees the newer Patroni when it resolves.
+        expect(step.indexOf("/etc/apt/sources.list.d/zabbix-ha-patroni.list")).toBeLessThan(step.indexOf("apt-get install -y -q --no-install-recommends $zha_missing"));
+        expect(() => renderPackageStep({ ...vendor, os: "rhel9", roles: ["db"], extraRepositories: [{ name: "patroni", repository: signed, packages: ["patroni"] }] }))
+            .toThrow(/extra repositories are apt sources; RHEL 9 family installs with dnf/);
     });
 
     test("install only what is missing, so a second run touches nothing", () => {
