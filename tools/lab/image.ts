@@ -198,44 +198,63 @@ function overlaySources(suite: string): string {
     return [...own.map(s => stanza(s.uri, s.suites, s.components, s.signedBy)), stanza(home.uri, [suite], ["main"], home.signedBy)].join("\n");
 }
 
+/**
+ * apt on this machine downloads each package set and its dependencies against the base's dpkg
+ * status into `<root>/pool`. Only where apt keeps state changes (plus `options`); sources, keys and
+ * Acquire settings stay the machine's unless `options` say otherwise.
+ */
+async function downloadSets(root: string, base: BaseImage, sets: readonly (readonly string[])[], options: readonly string[] = []): Promise<string> {
+    const state = ensureDir(path.join(root, "state"));
+    ensureDir(path.join(state, "lists/partial"));
+    ensureDir(path.join(root, "cache"));
+    const archives = ensureDir(path.join(root, "pool"));
+    ensureDir(path.join(archives, "partial"));
+    copyFileSync(path.join(base.rootfs, "var/lib/dpkg/status"), path.join(state, "status"));
+    const apt = [
+        ...options,
+        "-o", `Dir::State=${state}`, "-o", `Dir::State::Lists=${path.join(state, "lists")}`,
+        "-o", `Dir::State::status=${path.join(state, "status")}`, "-o", `Dir::Cache=${path.join(root, "cache")}`,
+        "-o", `Dir::Cache::archives=${archives}`, "-o", "APT::Get::List-Cleanup=false",
+    ];
+    const env = { DEBIAN_FRONTEND: "noninteractive" };
+    await check("apt-get", [...apt, "update", "-q"], { env, timeoutMs: 10 * 60_000 });
+    for (const set of sets) {
+        await check("apt-get", [...apt, "install", "-y", "-q", "--download-only", "--no-install-recommends", ...set], { env, timeoutMs: 15 * 60_000 });
+    }
+    rmSync(path.join(archives, "partial"), { recursive: true, force: true });
+    rmSync(path.join(archives, "lock"), { force: true });
+    return archives;
+}
+
+/** A flat repository's index (Packages, Release) over the .deb files in `dir`. */
+async function indexFlatRepository(dir: string): Promise<void> {
+    const index = await check("apt-ftparchive", ["packages", "."], { cwd: dir });
+    writeFileSync(path.join(dir, "Packages"), index.stdout);
+    const release = await check("apt-ftparchive", ["release", "."], { cwd: dir });
+    writeFileSync(path.join(dir, "Release"), release.stdout);
+}
+
 /** Downloads the overlay's packages next to the pool's and indexes the ones the pool does not have. */
 async function buildOverlay(build: string, base: BaseImage, pool: string, overlay: OverlayRepository, log: CacheLog): Promise<number> {
     const root = ensureDir(path.join(build, "overlay"));
     const etc = ensureDir(path.join(root, "etc"));
-    const state = ensureDir(path.join(root, "state"));
-    ensureDir(path.join(state, "lists/partial"));
-    const archives = ensureDir(path.join(root, "archives"));
-    ensureDir(path.join(archives, "partial"));
-    copyFileSync(path.join(base.rootfs, "var/lib/dpkg/status"), path.join(state, "status"));
     writeFileSync(path.join(etc, "zha.sources"), overlaySources(overlay.suite));
     ensureDir(path.join(etc, "sources.list.d"));
     // The other release is a last resort; only the pinned packages are taken from it by preference.
     writeFileSync(path.join(etc, "preferences"), `Package: *\nPin: release n=${overlay.suite}\nPin-Priority: 50\n\n`
         + `Package: ${overlay.pinned.join(" ")}\nPin: release n=${overlay.suite}\nPin-Priority: 990\n`);
-    const apt = [
+    log(`overlay repository: ${overlay.pinned.join(", ")} from Debian ${overlay.suite}`);
+    const archives = await downloadSets(root, base, overlay.sets, [
         "-o", `Dir::Etc::sourcelist=${path.join(etc, "zha.sources")}`, "-o", `Dir::Etc::sourceparts=${path.join(etc, "sources.list.d")}`,
         "-o", `Dir::Etc::preferences=${path.join(etc, "preferences")}`, "-o", `Dir::Etc::preferencesparts=${path.join(etc, "sources.list.d")}`,
-        "-o", `Dir::State=${state}`, "-o", `Dir::State::Lists=${path.join(state, "lists")}`,
-        "-o", `Dir::State::status=${path.join(state, "status")}`, "-o", `Dir::Cache=${path.join(root, "cache")}`,
-        "-o", `Dir::Cache::archives=${archives}`, "-o", "APT::Get::List-Cleanup=false",
-    ];
-    ensureDir(path.join(root, "cache"));
-    const env = { DEBIAN_FRONTEND: "noninteractive" };
-    log(`overlay repository: ${overlay.pinned.join(", ")} from Debian ${overlay.suite}`);
-    await check("apt-get", [...apt, "update", "-q"], { env, timeoutMs: 10 * 60_000 });
-    for (const set of overlay.sets) {
-        await check("apt-get", [...apt, "install", "-y", "-q", "--download-only", "--no-install-recommends", ...set], { env, timeoutMs: 15 * 60_000 });
-    }
+    ]);
     const inPool = new Set(readdirSync(pool).filter(f => f.endsWith(".deb")));
     const target = ensureDir(path.join(pool, overlay.subdir));
     const added = readdirSync(archives).filter(f => f.endsWith(".deb") && !inPool.has(f));
     for (const f of added) {
         renameSync(path.join(archives, f), path.join(target, f));
     }
-    const index = await check("apt-ftparchive", ["packages", "."], { cwd: target });
-    writeFileSync(path.join(target, "Packages"), index.stdout);
-    const release = await check("apt-ftparchive", ["release", "."], { cwd: target });
-    writeFileSync(path.join(target, "Release"), release.stdout);
+    await indexFlatRepository(target);
     return added.length;
 }
 
@@ -265,29 +284,8 @@ export async function ensureRepository(
     log(`package repository: downloading ${sets.length} package set(s) with their dependencies`);
     const build = `${home}.build`;
     rmSync(build, { recursive: true, force: true });
-    const state = ensureDir(path.join(build, "state"));
-    ensureDir(path.join(state, "lists/partial"));
-    ensureDir(path.join(build, "cache"));
-    const archives = ensureDir(path.join(build, "pool"));
-    ensureDir(path.join(archives, "partial"));
-    copyFileSync(path.join(base.rootfs, "var/lib/dpkg/status"), path.join(state, "status"));
-    // Only where apt keeps state changes; sources, keys and Acquire settings stay the machine's.
-    const apt = [
-        "-o", `Dir::State=${state}`, "-o", `Dir::State::Lists=${path.join(state, "lists")}`,
-        "-o", `Dir::State::status=${path.join(state, "status")}`, "-o", `Dir::Cache=${path.join(build, "cache")}`,
-        "-o", `Dir::Cache::archives=${archives}`, "-o", "APT::Get::List-Cleanup=false",
-    ];
-    const env = { DEBIAN_FRONTEND: "noninteractive" };
-    await check("apt-get", [...apt, "update", "-q"], { env, timeoutMs: 10 * 60_000 });
-    for (const set of sets) {
-        await check("apt-get", [...apt, "install", "-y", "-q", "--download-only", "--no-install-recommends", ...set], { env, timeoutMs: 15 * 60_000 });
-    }
-    rmSync(path.join(archives, "partial"), { recursive: true, force: true });
-    rmSync(path.join(archives, "lock"), { force: true });
-    const index = await check("apt-ftparchive", ["packages", "."], { cwd: archives });
-    writeFileSync(path.join(archives, "Packages"), index.stdout);
-    const release = await check("apt-ftparchive", ["release", "."], { cwd: archives });
-    writeFileSync(path.join(archives, "Release"), release.stdout);
+    const archives = await downloadSets(build, base, sets);
+    await indexFlatRepository(archives);
     if (overlay) {
         // After the pool's own index, which must not list the overlay's packages.
         const added = await buildOverlay(build, base, archives, overlay, log);
