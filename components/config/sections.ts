@@ -10,6 +10,8 @@ import { AptRepository, DbConfig, FrontendConfig, LoadBalancerConfig, LoadConfig
 export const FAILOVER_DELAY_MIN_SECONDS = 10;
 export const FAILOVER_DELAY_MAX_SECONDS = 15 * 60;
 export const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+/** A URL a host fetches with curl: http(s), nothing that would need quoting. */
+const HTTP_URL = /^https?:\/\/[^\s'"]+$/;
 
 export function readZabbix(r: Reader, value: unknown, sites: readonly SiteConfig[]): ZabbixConfig | undefined {
     const node = r.object(value, "zabbix", ["version", "packageSource", "repositoryUrl", "listenPort"]);
@@ -26,7 +28,7 @@ export function readZabbix(r: Reader, value: unknown, sites: readonly SiteConfig
     const repositoryUrl = r.string(node, "repositoryUrl", "zabbix", "");
     if (packageSource === "vendor" && !repositoryUrl) {
         r.problem("zabbix.repositoryUrl", "is required with packageSource vendor: the base URL of Zabbix's package repository or of your mirror of it");
-    } else if (repositoryUrl && !/^https?:\/\/[^\s'"]+$/.test(repositoryUrl)) {
+    } else if (repositoryUrl && !HTTP_URL.test(repositoryUrl)) {
         r.problem("zabbix.repositoryUrl", `"${repositoryUrl}" is not an http(s) URL`);
     }
     if (packageSource === "distribution" && ZABBIX_VERSIONS.includes(version)) {
@@ -146,7 +148,7 @@ function readAptRepository(r: Reader, value: unknown, path: string): AptReposito
     if (suite !== undefined && !/^[A-Za-z0-9./_-]+$/.test(suite)) {
         r.problem(`${path}.suite`, `"${suite}" is not a suite name (e.g. bookworm-pgdg) or ./ for a flat repository`);
     }
-    if (keyUrl && !/^https?:\/\/[^\s'"]+$/.test(keyUrl)) {
+    if (keyUrl && !HTTP_URL.test(keyUrl)) {
         r.problem(`${path}.keyUrl`, `"${keyUrl}" is not an http(s) URL`);
     }
     if (trusted && url !== undefined && !url.startsWith("file:")) {

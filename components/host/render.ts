@@ -29,9 +29,14 @@ export interface ExtraRepository {
     readonly packages: readonly string[];
 }
 
+/** Where an extra repository's signing key lives on the host. */
+function keyringOf(name: string): string {
+    return `/etc/apt/keyrings/zabbix-ha-${name}.asc`;
+}
+
 /** The sources.list line of an extra repository, signed by its own key file unless trusted. */
 export function aptSourceLine(name: string, repository: AptRepository): string {
-    const option = repository.trusted ? "trusted=yes" : `signed-by=/etc/apt/keyrings/zabbix-ha-${name}.asc`;
+    const option = repository.trusted ? "trusted=yes" : `signed-by=${keyringOf(name)}`;
     return ["deb", `[${option}]`, repository.url, repository.suite, ...repository.components].join(" ");
 }
 
@@ -48,8 +53,8 @@ function extraRepositorySteps(extras: readonly ExtraRepository[]): string {
             ? `install -d -m 0755 /etc/apt/keyrings
 zha_key=$(mktemp)
 curl -fsSL -o "$zha_key" ${shellQuote(extra.repository.keyUrl)}
-if ! cmp -s "$zha_key" /etc/apt/keyrings/zabbix-ha-${extra.name}.asc; then
-  install -m 0644 "$zha_key" /etc/apt/keyrings/zabbix-ha-${extra.name}.asc
+if ! cmp -s "$zha_key" ${keyringOf(extra.name)}; then
+  install -m 0644 "$zha_key" ${keyringOf(extra.name)}
   zha_apt_update=1
 fi
 rm -f "$zha_key"
