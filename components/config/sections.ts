@@ -79,6 +79,9 @@ export function readDb(r: Reader, value: unknown, sites: readonly SiteConfig[], 
             r.problem("db.primarySite", `"${primarySite}" is not a site (sites: ${sites.map(s => s.name).join(", ")})`);
         } else if (!dbSites.includes(site)) {
             r.problem("db.primarySite", `site "${primarySite}" has no host with the db role`);
+        } else if (site.lost) {
+            r.problem("db.primarySite", `site "${primarySite}" is marked lost (sites[${sites.indexOf(site)}].lost): `
+                + "the primary must be where pulumi up can reach it; name a surviving site with a db host");
         }
     }
     const replication = r.oneOf(node, "replication", "db", ["async", "sync"] as const, "async");

@@ -45,6 +45,12 @@ export interface SiteConfig {
     readonly network: string;
     /** Whether the site offers an L2 segment where a VIP could live (only DRBD fallbacks use it). */
     readonly l2Segment: boolean;
+    /**
+     * The site is lost (down, or cut off from where `pulumi up` runs): nothing is changed on its hosts,
+     * so a failover away from it never waits for it. Cleared once it is back, when the next
+     * `pulumi up` brings its hosts up to date (a former primary there rejoins as a replica).
+     */
+    readonly lost: boolean;
     readonly hosts: readonly HostConfig[];
 }
 

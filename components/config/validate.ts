@@ -117,7 +117,7 @@ function readSites(r: Reader, value: unknown, minSites: number): SiteConfig[] {
     const addresses = new Map<string, string>();
     value.forEach((rawSite, i) => {
         const path = `sites[${i}]`;
-        const node = r.object(rawSite, path, ["name", "network", "l2Segment", "hosts"]);
+        const node = r.object(rawSite, path, ["name", "network", "l2Segment", "lost", "hosts"]);
         if (!node) {
             return;
         }
@@ -144,9 +144,10 @@ function readSites(r: Reader, value: unknown, minSites: number): SiteConfig[] {
             });
         }
         const l2Segment = r.boolean(node, "l2Segment", path, false);
+        const lost = r.boolean(node, "lost", path, false);
         const hosts = readHosts(r, node.hosts, path, validNetwork, hostNames, addresses);
-        if (name !== undefined && validNetwork !== undefined && l2Segment !== undefined) {
-            sites.push({ name, network: validNetwork, l2Segment, hosts });
+        if (name !== undefined && validNetwork !== undefined && l2Segment !== undefined && lost !== undefined) {
+            sites.push({ name, network: validNetwork, l2Segment, lost, hosts });
         }
     });
     return sites;

@@ -3,11 +3,13 @@ import * as pulumi from "@pulumi/pulumi";
 import { Host } from "../host";
 import { CHECK_ROLE, pgpassLine } from "../postgres/render";
 import { putFile, putSecretFile } from "../shell";
-import { Backend, renderHaproxyCfg, renderPrimaryCheckScript } from "./render";
+import {
+    NEWEST_PRIMARY_UNIT, NEWEST_PRIMARY_VERDICT, NEWEST_PRIMARY_WATCH, PRIMARY_CHECK, PRIMARY_CHECK_PASSFILE,
+    renderNewestPrimaryUnit, renderNewestPrimaryWatch, renderPrimaryCheckScript,
+} from "./primaryCheck";
+import { Backend, renderHaproxyCfg } from "./render";
 
 export const HAPROXY_CONFIG = "/etc/haproxy/haproxy.cfg";
-export const PRIMARY_CHECK = "/etc/haproxy/pg-is-primary";
-export const PRIMARY_CHECK_PASSFILE = "/etc/haproxy/pg-check.pgpass";
 
 /**
  * SiteLoadBalancerArgs describe the HAProxy of one site.
@@ -23,7 +25,10 @@ export interface SiteLoadBalancerArgs {
     readonly remoteFrontends: readonly Backend[];
     /** Port that forwards to the read-write PostgreSQL primary. */
     readonly dbPort: number;
-    /** Every DB host of the cluster; the check passes only the primary. Empty: no DB port (a managed endpoint). */
+    /**
+     * Every DB host of the cluster, the configured primary first; the check passes only the newest
+     * primary. Empty: no DB port (a managed endpoint).
+     */
     readonly dbServers: readonly Backend[];
     /** Addresses and networks allowed to use the DB port (cluster hosts, the admin network). */
     readonly dbAllowedSources: readonly string[];
@@ -77,6 +82,8 @@ export class SiteLoadBalancer extends pulumi.ComponentResource {
             dbCheck: args.dbCheck,
         });
         const withDb = args.dbServers.length > 0;
+        // The newest-primary watcher serves the query check; Patroni's REST API already names one leader.
+        const byQuery = withDb && args.dbCheck !== "patroni";
         if (withDb && args.checkPassword === undefined) {
             throw new Error(`${name}: a load balancer with DB servers needs the check role's password`);
         }
@@ -84,9 +91,18 @@ export class SiteLoadBalancer extends pulumi.ComponentResource {
             secrets: withDb ? [{ variable: "CHECK_PASSWORD", value: args.checkPassword! }] : [],
             script: [
                 ...(withDb ? [
-                    putFile(PRIMARY_CHECK, renderPrimaryCheckScript({ user: CHECK_ROLE, passfile: PRIMARY_CHECK_PASSFILE }), "0755", "root:root"),
                     putSecretFile(PRIMARY_CHECK_PASSFILE, "CHECK_PASSWORD", "0600", "haproxy:haproxy",
                         pgpassLine("*", "*", "postgres", CHECK_ROLE, "$CHECK_PASSWORD")),
+                ] : []),
+                ...(byQuery ? [
+                    putFile(PRIMARY_CHECK, renderPrimaryCheckScript({ user: CHECK_ROLE, passfile: PRIMARY_CHECK_PASSFILE, verdictFile: NEWEST_PRIMARY_VERDICT }), "0755", "root:root"),
+                    putFile(NEWEST_PRIMARY_WATCH, renderNewestPrimaryWatch({
+                        user: CHECK_ROLE, passfile: PRIMARY_CHECK_PASSFILE, verdictFile: NEWEST_PRIMARY_VERDICT,
+                        servers: args.dbServers.map(b => `${b.address}:${b.port}`),
+                    }), "0755", "root:root"),
+                    putFile(`/etc/systemd/system/${NEWEST_PRIMARY_UNIT}`, renderNewestPrimaryUnit(), "0644", "root:root"),
+                    `if [ "$ZHA_CHANGED" = 1 ]; then systemctl daemon-reload; systemctl enable ${NEWEST_PRIMARY_UNIT}; systemctl restart ${NEWEST_PRIMARY_UNIT}; fi`,
+                    `systemctl is-active --quiet ${NEWEST_PRIMARY_UNIT} || systemctl enable --now ${NEWEST_PRIMARY_UNIT}`,
                 ] : []),
                 putFile(HAPROXY_CONFIG, cfg, "0644", "root:root"),
                 `haproxy -c -q -f ${HAPROXY_CONFIG}`,

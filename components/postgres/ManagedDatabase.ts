@@ -1,8 +1,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { DatabaseTopology } from "../analysis/topology";
-import { zabbixDatabaseObjects } from "./database";
-import { SchemaLoader, loadSchema } from "./PostgresCluster";
+import { SchemaLoader, loadSchema, zabbixDatabaseObjects } from "./database";
 
 /**
  * ManagedDatabaseArgs describe a PostgreSQL endpoint that a cloud provider runs across zones.

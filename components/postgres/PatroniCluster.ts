@@ -4,10 +4,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { DatabaseTopology } from "../analysis/topology";
 import { Host } from "../host";
 import { platformFor } from "../platform";
-import { primaryReachable, zabbixDatabaseObjects } from "./database";
+import { PrimaryEndpoint, SchemaLoader, loadSchema, primaryReachable, zabbixDatabaseObjects } from "./database";
 import { EtcdMember, etcdHealthyStep, etcdStep, patroniLayout, patroniStep, patroniSwitchoverStep } from "./patroni";
 import { DbPasswords } from "./passwords";
-import { PrimaryEndpoint, SchemaLoader, loadSchema } from "./PostgresCluster";
 import { ADMIN_ROLE, HbaRule } from "./render";
 import { DbHostFiles, leaderRolesStep } from "./steps";
 

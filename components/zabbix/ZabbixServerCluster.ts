@@ -5,10 +5,11 @@ import { formatZabbixDuration } from "../config/duration";
 import { LoadConfig, PackageSource } from "../config/types";
 import { Host } from "../host";
 import { platformFor, zabbixLayout } from "../platform";
-import { zabbixSqlClient } from "../postgres/steps";
+import { zabbixSqlClient } from "../postgres/schema";
 import { putFile, putSecretFile } from "../shell";
 import { ServerSizing } from "../sizing";
 import { AgentServerSettings, agentServerSettings, renderServerUnitDropIn, renderZabbixServerConf, zabbixServerPasswordTemplate } from "./render";
+import { nodeRemovalStep } from "./steps";
 import { TAKEOVER_SCRIPT, TAKEOVER_UNIT, TakeoverWatchInput, renderTakeoverScript, renderTakeoverUnit } from "./takeoverRender";
 
 /** One Zabbix server host and the load balancer it reaches the database through. */
@@ -76,9 +77,11 @@ export class ZabbixServerCluster extends pulumi.ComponentResource {
         // Native HA needs two nodes; a lone node runs without HANodeName.
         const nativeHa = !managed && args.nodes.length >= 2;
         const failover: ServerFailover = managed ? "cluster-manager" : nativeHa ? "native-ha" : "none";
-        const agents = agentServerSettings(args.agentAddress ? [args.agentAddress] : args.nodes.map(n => n.host.config.address), args.listenPort);
+        // Canonical order: the same design in any config order declares the same facts and steps.
+        const sorted = [...args.nodes].sort((a, b) => a.host.config.name.localeCompare(b.host.config.name));
+        const agents = agentServerSettings(args.agentAddress ? [args.agentAddress] : sorted.map(n => n.host.config.address), args.listenPort);
         super("zabbix-ha:zabbix:ZabbixServerCluster", name, {
-            nodes: args.nodes.map(n => ({ host: n.host.config.name, site: n.host.config.site, address: n.host.config.address, dbHost: n.dbHost })),
+            nodes: sorted.map(n => ({ host: n.host.config.name, site: n.host.config.site, address: n.host.config.address, dbHost: n.dbHost })),
             failover,
             failoverDelaySeconds: args.failoverDelaySeconds,
             sizing: { ...args.sizing },
@@ -91,10 +94,11 @@ export class ZabbixServerCluster extends pulumi.ComponentResource {
         const password = [{ variable: "ZABBIX_DB_PASSWORD", value: args.dbPassword }];
         this.failover = failover;
         this.agentSettings = agents;
-        this.placements = args.nodes.map(n => ({ host: n.host.config.name, site: n.host.config.site }));
+        this.placements = sorted.map(n => ({ host: n.host.config.name, site: n.host.config.site }));
 
-        // Failover delay is cluster-wide and lives in the DB; set it before any node starts.
-        const first = args.nodes[0];
+        // Failover delay is cluster-wide and lives in the DB; set it before any node starts, from the
+        // first node by name that pulumi up can reach (a lost site's host would hold the change back).
+        const first = sorted.find(n => !n.host.lost) ?? sorted[0];
         const delay = formatZabbixDuration(args.failoverDelaySeconds);
         this.failoverDelay = first.host.step(`${name}-failover-delay`, {
             script: [
@@ -105,7 +109,7 @@ export class ZabbixServerCluster extends pulumi.ComponentResource {
         }, { parent: this, dependsOn: [...args.after] });
 
         const nodes: Record<string, command.remote.Command> = {};
-        for (const node of args.nodes) {
+        for (const node of sorted) {
             const host = node.host.config;
             const layout = zabbixLayout(platformFor(host.os), args.packageSource);
             const conf = renderZabbixServerConf({
@@ -143,6 +147,14 @@ export class ZabbixServerCluster extends pulumi.ComponentResource {
                     ]),
                 ].join("\n"),
                 secrets: password,
+                ...(managed ? {} : {
+                    delete: nodeRemovalStep({
+                        nodeName: host.name, serverService: layout.serverService,
+                        dbHost: node.dbHost, dbPort: node.dbPort, dbTlsRequired: node.dbTlsRequired, dbName: args.dbName, dbUser: args.dbUser,
+                        passwordVariable: "ZABBIX_DB_PASSWORD",
+                        files: [SERVER_PASSWORD_INCLUDE, `/etc/systemd/system/${layout.serverService}.service.d/zabbix-ha.conf`],
+                    }),
+                }),
             }, { parent: this, dependsOn: [this.failoverDelay] });
         }
         this.nodes = nodes;

@@ -142,10 +142,14 @@ export function buildInstance(config: StackConfig, hosts: ReadonlyMap<string, Ho
     const pair = scope.database.kind === "self-run" ? scope.database.pair : undefined;
     const patroni = selfRun && config.db.failover === "patroni";
     const dbHosts = selfRun ? hostsWithRole(config, "db").filter(inScope) : [];
-    // The load balancers reach a fallback pair through its VIP, the other DB hosts directly.
+    // The load balancers reach a fallback pair through its VIP, the other DB hosts directly; the
+    // configured primary first (`balance first` prefers it), the others in name order.
+    const configuredPrimary = scope.database.kind === "self-run" ? scope.database.primarySite : undefined;
     const dbBackends = [
         ...(pair ? [{ name: "db-pair-vip", address: pair.vip, port: config.db.port }] : []),
-        ...dbHosts.filter(h => !pair?.nodes.includes(h.name)).map(backend(config.db.port)),
+        ...dbHosts.filter(h => !pair?.nodes.includes(h.name))
+            .sort((a, b) => Number(b.site === configuredPrimary) - Number(a.site === configuredPrimary) || a.name.localeCompare(b.name))
+            .map(backend(config.db.port)),
     ];
     const frontends = hostsWithRole(config, "frontend").filter(inScope);
     const servers = hostsWithRole(config, "zabbix-server").filter(inScope);

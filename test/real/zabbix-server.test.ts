@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from "fs";
 import * as path from "path";
 import { hbaRules, renderPgHba, renderPostgresConf } from "../../components/postgres/render";
-import { schemaStep } from "../../components/postgres/steps";
+import { schemaStep } from "../../components/postgres/schema";
 import { putSecretFile, readSecrets, script } from "../../components/shell";
 import { postgresMaxConnections, sizeServer } from "../../components/sizing";
 import { renderZabbixServerConf, zabbixServerPasswordTemplate } from "../../components/zabbix/render";
