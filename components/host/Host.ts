@@ -1,7 +1,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { PlacedHost, ZabbixConfig } from "../config/types";
-import { asHostUser, readSecrets, script } from "../shell";
+import { asHostUser, readSecrets, readSecretsForDelete, script } from "../shell";
 import { ExtraRepository, renderPackageStep } from "./render";
 
 /**
@@ -108,7 +108,9 @@ export class Host extends pulumi.ComponentResource {
         return new command.remote.Command(name, {
             connection: this.connection,
             create: asHostUser(text, this.config.sshUser),
-            ...(args.delete !== undefined ? { delete: asHostUser(script(reads, args.delete), this.config.sshUser) } : {}),
+            ...(args.delete !== undefined
+                ? { delete: asHostUser(script(readSecretsForDelete(secrets.map(s => s.variable)), args.delete), this.config.sshUser) }
+                : {}),
             stdin,
             // The provider would pass previous output through SSH setenv, which sshd refuses by default.
             addPreviousOutputInEnv: false,

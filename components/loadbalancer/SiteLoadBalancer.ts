@@ -4,12 +4,13 @@ import { Host } from "../host";
 import { CHECK_ROLE, pgpassLine } from "../postgres/render";
 import { putFile, putSecretFile } from "../shell";
 import {
-    NEWEST_PRIMARY_UNIT, NEWEST_PRIMARY_VERDICT, NEWEST_PRIMARY_WATCH, PRIMARY_CHECK, PRIMARY_CHECK_PASSFILE,
+    NEWEST_PRIMARY_UNIT, NEWEST_PRIMARY_WATCH, PRIMARY_CHECK, PRIMARY_CHECK_PASSFILE,
     renderNewestPrimaryUnit, renderNewestPrimaryWatch, renderPrimaryCheckScript,
 } from "./primaryCheck";
 import { Backend, renderHaproxyCfg } from "./render";
 
 export const HAPROXY_CONFIG = "/etc/haproxy/haproxy.cfg";
+export const HAPROXY_RUN_DIR = "/run/haproxy";
 
 /**
  * SiteLoadBalancerArgs describe the HAProxy of one site.
@@ -77,7 +78,7 @@ export class SiteLoadBalancer extends pulumi.ComponentResource {
             dbServers: args.dbServers,
             dbAllowedSources: args.dbAllowedSources,
             primaryCheckCommand: PRIMARY_CHECK,
-            runDir: "/run/haproxy",
+            runDir: HAPROXY_RUN_DIR,
             runAs: "haproxy",
             dbCheck: args.dbCheck,
         });
@@ -95,11 +96,10 @@ export class SiteLoadBalancer extends pulumi.ComponentResource {
                         pgpassLine("*", "*", "postgres", CHECK_ROLE, "$CHECK_PASSWORD")),
                 ] : []),
                 ...(byQuery ? [
-                    putFile(PRIMARY_CHECK, renderPrimaryCheckScript({ user: CHECK_ROLE, passfile: PRIMARY_CHECK_PASSFILE, verdictFile: NEWEST_PRIMARY_VERDICT }), "0755", "root:root"),
+                    putFile(PRIMARY_CHECK, renderPrimaryCheckScript({ user: CHECK_ROLE, passfile: PRIMARY_CHECK_PASSFILE }), "0755", "root:root"),
                     putFile(NEWEST_PRIMARY_WATCH, renderNewestPrimaryWatch({
-                        user: CHECK_ROLE, passfile: PRIMARY_CHECK_PASSFILE, verdictFile: NEWEST_PRIMARY_VERDICT,
-                        servers: args.dbServers.map(b => `${b.address}:${b.port}`),
-                    }), "0755", "root:root"),
+                        user: CHECK_ROLE, passfile: PRIMARY_CHECK_PASSFILE, servers: args.dbServers, adminSocket: `${HAPROXY_RUN_DIR}/admin.sock`,
+                    }), "0700", "root:root"),
                     putFile(`/etc/systemd/system/${NEWEST_PRIMARY_UNIT}`, renderNewestPrimaryUnit(), "0644", "root:root"),
                     `if [ "$ZHA_CHANGED" = 1 ]; then systemctl daemon-reload; systemctl enable ${NEWEST_PRIMARY_UNIT}; systemctl restart ${NEWEST_PRIMARY_UNIT}; fi`,
                     `systemctl is-active --quiet ${NEWEST_PRIMARY_UNIT} || systemctl enable --now ${NEWEST_PRIMARY_UNIT}`,

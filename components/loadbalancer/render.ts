@@ -4,6 +4,7 @@
  */
 
 import { compareAddresses } from "../config/network";
+import { DB_PROXY } from "./primaryCheck";
 
 const HEADER = "Rendered by zabbix-ha; `pulumi up` overwrites local edits.";
 
@@ -52,6 +53,8 @@ export function renderHaproxyCfg(c: HaproxyInput): string {
     // A site whose Zabbix uses a managed DB endpoint balances the UI only.
     const withDb = c.dbServers.length > 0;
     const viaPatroni = c.dbCheck === "patroni";
+    // With the query check, DB servers start in maintenance: the newest-primary watcher sets one ready.
+    const dbServer = (b: Backend) => server(b, viaPatroni ? "" : " disabled");
     const check = viaPatroni
         ? `    option httpchk GET /primary
     http-check expect status 200
@@ -94,7 +97,7 @@ ${frontends.join("\n")}
 
 ${withDb ? `# PostgreSQL: only the newest primary is up (it accepts writes, and no other server does on a later
 # timeline). A TCP or pgsql-check would also pass a replica, and Zabbix would sit on a read-only database.
-listen postgres_primary
+listen ${DB_PROXY}
     mode tcp
     bind :${c.dbPort}
     # Zabbix keeps its DB connections open; cut them when the primary changes, not before.
@@ -106,6 +109,6 @@ listen postgres_primary
     balance first
     tcp-request connection reject unless { src ${sources} }
 ${check}
-${c.dbServers.map(b => server(b)).join("\n")}
+${c.dbServers.map(dbServer).join("\n")}
 ` : ""}`;
 }

@@ -35,6 +35,8 @@ export interface FenceInput {
     readonly dataDir: string;
     readonly binDir: string;
     readonly service: string;
+    /** This host's PostgreSQL unix socket directory (where the local look goes). */
+    readonly socketDir: string;
     /** Where the library records what it made of this host's PostgreSQL. */
     readonly roleMark: string;
     /** Seconds between two looks while PostgreSQL runs. */
@@ -97,7 +99,7 @@ case "\${1:-}" in
     ;;
   watch)
     while sleep ${c.intervalSeconds ?? 1}; do
-      mine=$(runuser -u postgres -- psql -X -q -t -A -p ${c.port} -d postgres -c "$SQL" 2>/dev/null) || continue
+      mine=$(runuser -u postgres -- psql -X -q -t -A -h ${shellQuote(c.socketDir)} -p ${c.port} -d postgres -c "$SQL" 2>/dev/null) || continue
       [ -n "$mine" ] || continue
       if newer=$(newer_primary "$(printf '%d' "0x$mine")"); then
         log "this primary was superseded: $newer accepts writes on a later timeline; stopping it and keeping it a standby"

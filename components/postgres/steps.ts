@@ -5,6 +5,7 @@
  */
 import { Platform } from "../platform";
 import { putFile, putSecretFile, shellQuote } from "../shell";
+import { POSTGRES_SOCKET_DIR } from "./patroni";
 import { FENCE_PASSFILE, FENCE_SCRIPT, FENCE_UNIT, FenceInput, renderFenceDropIn, renderFenceScript, renderFenceUnit } from "./fence";
 import {
     ADMIN_ROLE, CHECK_ROLE, PostgresConfInput, PostgresRoleConfInput, REPLICATION_ROLE, pgpassLine,
@@ -50,7 +51,7 @@ function sharedFiles(h: DbHostFiles): string {
 }
 
 /** How a DB host of a replicated cluster asks its peers whether one of them superseded it. */
-export interface FenceSettings extends Omit<FenceInput, "port" | "dataDir" | "binDir" | "service" | "roleMark" | "passfile"> {
+export interface FenceSettings extends Omit<FenceInput, "port" | "dataDir" | "binDir" | "service" | "roleMark" | "passfile" | "socketDir"> {
     /** Shell variable holding the check role's password (read from stdin). */
     readonly passwordVariable: string;
 }
@@ -80,10 +81,11 @@ export function configStep(
 # listen_addresses needs a restart (a restart keeps the role: standby.signal, or its absence, stays).
 if zha_pg_running; then
   if [ "$ZHA_CHANGED" = 1 ]; then systemctl restart "$PG_SERVICE"; fi
-elif [ ${role} = primary ] || [ -f "$PGDATA_DIR/standby.signal" ]; then
+${role === "primary" ? `else
+  systemctl start "$PG_SERVICE"` : `elif [ -f "$PGDATA_DIR/standby.signal" ]; then
   systemctl start "$PG_SERVICE"
 else
-  echo "not starting PostgreSQL: it would start as a primary, and db.primarySite is elsewhere (the follow step starts it as a replica)"
+  echo "not starting PostgreSQL: it would start as a primary, and db.primarySite is elsewhere (the follow step starts it as a replica)"`}
 fi`,
     ].filter(Boolean).join("\n");
 }
@@ -93,6 +95,7 @@ function fenceFiles(h: DbHostFiles, f: FenceSettings): string {
     const pg = h.platform.postgres;
     const script = renderFenceScript({
         ...f, port: h.port, dataDir: pg.dataDir, binDir: pg.binDir, service: pg.service, roleMark: ROLE_MARK, passfile: FENCE_PASSFILE,
+        socketDir: POSTGRES_SOCKET_DIR,
     });
     return [
         putSecretFile(FENCE_PASSFILE, f.passwordVariable, "0600", "root:root", pgpassLine("*", "*", "postgres", f.checkUser, `$${f.passwordVariable}`)),

@@ -67,6 +67,15 @@ export function readSecrets(variables: readonly string[]): string {
     return variables.map(v => `IFS= read -r ${v}`).join("\n");
 }
 
+/**
+ * The same reads for a step's delete, which gets the create's stdin (the engine runs it with the
+ * stdin recorded in state) and may not use every secret on it.
+ */
+export function readSecretsForDelete(variables: readonly string[]): string {
+    return variables.length === 0 ? "" : `# shellcheck disable=SC2034 # the create's secrets, in its order; the delete may use only some
+{ ${variables.map(v => `IFS= read -r ${v};`).join(" ")} }`;
+}
+
 /** Joins script parts into one script, prelude first. */
 export function script(...parts: string[]): string {
     return [PRELUDE, ...parts.filter(p => p.length > 0)].join("\n\n") + "\n";
