@@ -23,6 +23,10 @@ export type PackageSource = "vendor" | "distribution";
 
 export type ReplicationMode = "async" | "sync";
 
+/** The DB roles whose passwords the stack generates (Patroni's superuser only with Patroni). */
+export type PasswordRole = "admin" | "check" | "replication" | "zabbix" | "superuser";
+export const PASSWORD_ROLES: readonly PasswordRole[] = ["admin", "check", "replication", "zabbix", "superuser"];
+
 export interface HostConfig {
     /** Host name; unique across all sites, used for HA node names and replication slot names. */
     readonly name: string;
@@ -88,6 +92,12 @@ export interface DbConfig {
      * distribution's own Patroni is older (Debian 12, Ubuntu 22.04).
      */
     readonly patroniRepository?: AptRepository;
+    /**
+     * How many times each generated DB password was rotated (`admin`, `check`, `replication`,
+     * `zabbix`, `superuser`; 0 by default): raising a count makes a new password, which `pulumi up`
+     * sets on the role and on every host that uses it.
+     */
+    readonly passwordRotation: Readonly<Partial<Record<PasswordRole, number>>>;
     /**
      * The network `pulumi up` runs from. The PostgreSQL provider connects from there, through the
      * primary site's load balancer, to create roles and the database; the load balancer and hba admit it.

@@ -112,6 +112,14 @@ export class SiteLoadBalancer extends pulumi.ComponentResource {
                 ...[args.httpPort, ...(withDb ? [args.dbPort] : [])].map(port =>
                     `zha_retry 10 sh -c "ss -Hltn 'sport = :${port}' | grep -q LISTEN" || { echo "haproxy does not listen on port ${port}; is another service bound to it?" >&2; exit 1; }`),
             ].join("\n"),
+            // The host no longer balances this site: HAProxy and the watcher stop for good.
+            delete: [
+                `echo "this host is no longer a load balancer: stopping HAProxy and the newest-primary watcher for good"`,
+                `systemctl disable --now ${NEWEST_PRIMARY_UNIT} 2>/dev/null || true`,
+                "systemctl disable --now haproxy",
+                `rm -f ${NEWEST_PRIMARY_WATCH} /etc/systemd/system/${NEWEST_PRIMARY_UNIT} ${PRIMARY_CHECK} ${PRIMARY_CHECK_PASSFILE}`,
+                "systemctl daemon-reload",
+            ].join("\n"),
         }, { parent: this });
         this.registerOutputs({ address: this.address, httpPort: this.httpPort, dbPort: this.dbPort });
     }

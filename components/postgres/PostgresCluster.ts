@@ -203,6 +203,8 @@ export class PostgresCluster extends pulumi.ComponentResource {
                     ...files(args.primary),
                     roleConf: { role: "primary", synchronousStandbys: replicas.map(h => h.config.name) },
                 }),
+                // Back to async (db.replication, or no replica left): commits stop waiting for a replica.
+                delete: synchronousStep({ ...files(args.primary), roleConf: primaryRole }),
             }, { ...parent, dependsOn: [this.primaryReady, ...Object.values(streaming)] });
         }
 

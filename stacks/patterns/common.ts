@@ -154,7 +154,7 @@ export function buildInstance(config: StackConfig, hosts: ReadonlyMap<string, Ho
     const frontends = hostsWithRole(config, "frontend").filter(inScope);
     const servers = hostsWithRole(config, "zabbix-server").filter(inScope);
     const lbHosts = hostsWithRole(config, "lb").filter(inScope);
-    const passwords = createDbPasswords(`${scope.prefix}zabbix-ha`);
+    const passwords = createDbPasswords(`${scope.prefix}zabbix-ha`, config.db.passwordRotation);
 
     const loadBalancers = new Map<string, SiteLoadBalancer>();
     for (const lb of lbHosts) {
@@ -209,7 +209,7 @@ export function buildInstance(config: StackConfig, hosts: ReadonlyMap<string, Ho
             hbaRules: hba,
             maxConnections: postgresMaxConnections(sizing, frontends.length),
             adminEndpoint: { address: adminLb.address, port: adminLb.dbPort, loadBalancer: adminLb.host, readyAfter: [adminLb.configured] },
-            passwords: { ...passwords, superuser: randomPassword(`${scope.prefix}zabbix-ha`, "superuser") },
+            passwords: { ...passwords, superuser: randomPassword(`${scope.prefix}zabbix-ha`, "superuser", config.db.passwordRotation.superuser) },
             schema,
         });
     } else if (scope.database.kind === "self-run") {

@@ -123,3 +123,25 @@ describe("every step that starts something carries the delete that undoes it", (
         expect(byName(plan, "zabbix-db-east-1-follow").inputs.delete).toBeUndefined();
     });
 });
+
+describe("rotating a generated password (db.passwordRotation)", () => {
+    test("raising a count replaces that password only, where the engine would (its keepers change)", async () => {
+        const before = await planConfig(twoSiteConfig());
+        const raw = twoSiteConfig();
+        raw.db.passwordRotation = { zabbix: 1 };
+        const after = await planConfig(raw);
+        const keepers = (plan: CapturedPlan, role: string) => byName(plan, `zabbix-ha-${role}-password`).inputs.keepers;
+        expect(keepers(before, "zabbix")).toBeUndefined();
+        expect(keepers(after, "zabbix")).toEqual({ rotation: "1" });
+        for (const role of ["admin", "check", "replication"]) {
+            expect(keepers(after, role)).toBeUndefined();
+        }
+    });
+
+    test("a count that is not a whole number, or an unknown role, is a config error naming the path", async () => {
+        const raw = twoSiteConfig();
+        raw.db.passwordRotation = { zabbix: -1, root: 2 };
+        const plan = await planConfig(raw);
+        expect((plan.error as ConfigError).problems.map(p => p.path).sort()).toEqual(["db.passwordRotation.root", "db.passwordRotation.zabbix"]);
+    });
+});
