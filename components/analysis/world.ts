@@ -6,6 +6,7 @@ import { FailureView, OperatorCause, dbCauses, stalledCause } from "./causes";
 import type { Failure, Timings } from "./evaluate";
 import { InstanceTopology, Placement, Topology } from "./topology";
 
+/** What is down in one failure, and what can still reach what. */
 export class World implements FailureView {
     private readonly down: Set<string>;
     private readonly dark: Set<string>;
@@ -70,6 +71,7 @@ function hasQuorum(db: InstanceTopology["database"], world: World, node: Placeme
     return members.filter(m => world.linked(node, m)).length * 2 > members.length;
 }
 
+/** Where the writable DB ends up once its failover mechanism has acted, or why it needs an operator. */
 export function databaseAfter(instance: InstanceTopology, topology: Topology, world: World, t: Timings, plannedSite?: string): DbState {
     const db = instance.database;
     const automatic = db.failover === "automatic";

@@ -10,6 +10,7 @@ import { ComparisonReport, PatternReport } from "./compare";
 export type FootnoteKind = "m" | "d" | "n";
 const KIND_ORDER: readonly FootnoteKind[] = ["m", "d", "n"];
 
+/** One footnote: its code (kind and number) and what it says. */
 export interface Footnote {
     readonly code: string;
     readonly text: string;
@@ -67,6 +68,7 @@ export function cell(s: ScenarioResult | undefined, notes: Footnotes): string {
 export const CONFIGURED_MARK = "*";
 export const STUDY_MARK = "+";
 
+/** A pattern's column heading: its number and name, and its markers. */
 export function patternLabel(report: ComparisonReport, p: PatternReport): string {
     const marks = [p.name === report.configuredPattern ? CONFIGURED_MARK : "", p.name === report.studyChoice?.name ? STUDY_MARK : ""].join("");
     return `${p.id} ${p.name}${marks ? ` ${marks}` : ""}`;

@@ -42,6 +42,7 @@ export interface StudyChoice {
     readonly why: string;
 }
 
+/** The five patterns evaluated on one environment. */
 export interface ComparisonReport {
     readonly environment: string;
     /** The pattern the environment builds (`zabbix-ha:pattern`, or the default). */
