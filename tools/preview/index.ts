@@ -67,7 +67,7 @@ async function main(): Promise<number> {
     const plan = await planEnvironment(env, { placeholderSecrets: true });
     console.log("");
     if (plan.error) {
-        console.error(`${path.basename(env.file)}: ${plan.error.message}`);
+        console.error(fit(`${path.basename(env.file)}: ${plan.error.message}`, 4));
         return 1;
     }
     console.log(fit(summarizePlan(plan), 4));
@@ -75,8 +75,8 @@ async function main(): Promise<number> {
     const configured = (plan.outputs as { topology: { pattern: { name: string } } }).topology.pattern.name;
     const mandatory = blockingViolations(report, configured);
     if (args.explicitConfig && mandatory.length > 0) {
-        console.error(`\n${path.basename(env.file)}: pattern ${configured} breaks ${mandatory.length} mandatory design rule(s):`);
-        mandatory.forEach(v => console.error(`  - ${v.policy}: ${v.message}`));
+        console.error(fit(`\n${path.basename(env.file)}: pattern ${configured} breaks ${mandatory.length} mandatory design rule(s):`));
+        mandatory.forEach(v => console.error(fit(`  - ${v.policy}: ${v.message}`, 4)));
         return 1;
     }
     return 0;
