@@ -8,6 +8,9 @@ import { FailureRates } from "../analysis/availability";
 import { Prices } from "../analysis/cost";
 import { Timings } from "../analysis/evaluate";
 
+/** The pattern a stack builds when `zabbix-ha:pattern` is not set: the study's choice. */
+export const DEFAULT_PATTERN = "zabbix-ha";
+
 export type Role = "db" | "zabbix-server" | "frontend" | "lb" | "witness";
 export const ROLES: readonly Role[] = ["db", "zabbix-server", "frontend", "lb", "witness"];
 

@@ -8,7 +8,7 @@ import { readCloud, readConfigSync, readDrbd, readModel } from "./patternSection
 import { ConfigError, ConfigProblem, Reader, describe } from "./reader";
 import { LABEL, readDb, readFailoverDelay, readFrontend, readLoad, readLoadBalancer, readZabbix } from "./sections";
 import {
-    DbConfig, DrbdConfig, FrontendConfig, HostConfig, LoadBalancerConfig, OS_FAMILIES, OsFamily, ROLES, Role, SiteConfig, StackConfig, ZabbixConfig, isWitnessSite,
+    DEFAULT_PATTERN, DbConfig, DrbdConfig, FrontendConfig, HostConfig, LoadBalancerConfig, OS_FAMILIES, OsFamily, ROLES, Role, SiteConfig, StackConfig, ZabbixConfig, isWitnessSite,
 } from "./types";
 
 /** Raw configuration keys of the `zabbix-ha` namespace, as parsed from YAML or `pulumi config`. */
@@ -96,7 +96,7 @@ export function validateStackConfig(raw: RawStackConfig, options: ValidationOpti
         checkPorts(r, loadBalancer, frontend, db, zabbix);
     }
 
-    const pattern = typeof top.pattern === "string" ? top.pattern : "zabbix-ha";
+    const pattern = typeof top.pattern === "string" ? top.pattern : DEFAULT_PATTERN;
     if (problems.length > 0 || !zabbix || failoverDelaySeconds === undefined || !db || !loadBalancer || !frontend || !load || !model) {
         throw new ConfigError(problems);
     }

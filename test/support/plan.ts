@@ -36,11 +36,23 @@ export async function planConfig(raw: RawStackConfig, sshKey: string | null = TE
     return capturePlan(() => runStack(), { config, secretKeys, stack: "test" });
 }
 
-/** Plans one of the repository's example environments with a test SSH key. */
-export async function planExample(env: "dev" | "prod"): Promise<CapturedPlan> {
+/**
+ * Plans one of the repository's example environments with a test SSH key; `db` replaces keys of its
+ * db section (the rest of the file as it is).
+ */
+export async function planExample(env: "dev" | "prod", db?: Record<string, unknown>): Promise<CapturedPlan> {
     const file = readEnvironment(path.join(ROOT, `Pulumi.${env}.yaml`));
-    return planEnvironment(file, { overrides: { "zabbix-ha:sshPrivateKey": TEST_SSH_KEY } });
+    const overrides: Record<string, string> = { "zabbix-ha:sshPrivateKey": TEST_SSH_KEY };
+    if (db) {
+        const merged: Record<string, unknown> = { ...JSON.parse(file.config["zabbix-ha:db"] ?? "{}"), ...db };
+        Object.keys(merged).filter(k => merged[k] === undefined).forEach(k => delete merged[k]);
+        overrides["zabbix-ha:db"] = JSON.stringify(merged);
+    }
+    return planEnvironment(file, { overrides });
 }
+
+/** The db settings of a manual DB failover (the default), for tests of that path on an example environment. */
+export const MANUAL_DB = { failover: "manual", replication: "async", patroniRepository: undefined };
 
 export function commands(plan: CapturedPlan): CapturedResource[] {
     return ofType(plan, COMMAND);

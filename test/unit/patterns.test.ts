@@ -4,7 +4,8 @@ import { CapturedPlan, ofType } from "../../tools/offline/capture";
 import { readEnvironment } from "../../tools/offline/environment";
 import { planEnvironment } from "../../tools/offline/stack";
 import { ComparisonReport, blockingViolations, comparePatterns, reportJson } from "../../tools/preview/compare";
-import { markdownReport, terminalTable } from "../../tools/preview/table";
+import { markdownReport } from "../../tools/preview/markdown";
+import { terminalTable } from "../../tools/preview/terminal";
 import { ROOT, TEST_SSH_KEY, byName, commands, scriptOf, target } from "../support/plan";
 
 const PROD = path.join(ROOT, "Pulumi.prod.yaml");
@@ -29,7 +30,8 @@ function names(plan: CapturedPlan, type: string): string[] {
 describe("each pattern's graph on the prod environment", () => {
     test("1 standalone: a complete, separate Zabbix per site; no replica, nothing spans sites", async () => {
         const plan = await planPattern("standalone");
-        expect(names(plan, "postgres:PostgresCluster")).toEqual(["osaka-zabbix-db", "tokyo-zabbix-db"]);
+        // One DB cluster per site, whichever kind db.failover selects.
+        expect([...names(plan, "postgres:PostgresCluster"), ...names(plan, "postgres:PatroniCluster")]).toEqual(["osaka-zabbix-db", "tokyo-zabbix-db"]);
         expect(names(plan, "zabbix:ZabbixServerCluster")).toEqual(["osaka-zabbix-server", "tokyo-zabbix-server"]);
         expect(commands(plan).filter(c => c.name.endsWith("-follow"))).toEqual([]);
         // Each load balancer serves only its own site's frontend and database.
@@ -177,33 +179,43 @@ describe("the side-by-side comparison", () => {
                 expect(["automatic", "manual", "none"]).toContain(s.recovery);
                 expect(s.recoverySeconds === null || typeof s.recoverySeconds === "number").toBe(true);
                 expect(typeof s.dataAtRisk).toBe("string");
+                expect(s.dataAtRisk).toBe(s.risks.length > 0 ? s.risks.join("; ") : "none");
+                // Manual recoveries say why; others carry no cause.
+                expect(s.operatorCauses.length > 0).toBe(s.recovery === "manual");
+                for (const c of s.operatorCauses) {
+                    expect(Object.keys(c).sort()).toEqual(["change", "id", "reason", "summary"]);
+                    expect(c.reason.startsWith(c.summary)).toBe(true);
+                }
             }
             expect(typeof p.availability.downtimeMinutesPerYear).toBe("number");
+            expect(typeof p.availability.degradedMinutesPerYear).toBe("number");
             expect(["99.9999%", "99.999%", "99.99%", "99.9%", "99%", "<99%"]).toContain(p.availability.class);
             expect(typeof p.cost.totalYearly).toBe("number");
             expect(Array.isArray(p.violations)).toBe(true);
         }
+        expect(json.configuredPattern).toBe("zabbix-ha");
+        expect(json.studyChoice).toMatchObject({ id: 5, name: "zabbix-ha", why: expect.stringContaining("VIP") });
     });
 
     test("the terminal table has a column per pattern and a row per scenario", () => {
-        const text = terminalTable(report);
-        const header = text.split("\n")[0];
-        for (const p of ["1 standalone", "2 active-active", "3 pacemaker", "4 cloud", "5 zabbix-ha"]) {
+        const text = terminalTable(report, 200);
+        const header = text.split("\n").find(l => l.includes("1 standalone"))!;
+        for (const p of ["1 standalone", "2 active-active", "3 pacemaker", "4 cloud", "5 zabbix-ha *+"]) {
             expect(header).toContain(p);
         }
-        expect(text).toMatch(/^link between sites cut +yes, dup +yes, dup +yes +yes auto 35s +yes auto 35s$/m);
+        expect(text).toMatch(/^link between sites cut +yes, dup +yes, dup +yes +yes auto 35s +no manual m\d+, no UI$/m);
     });
 
     test("the Markdown has the table and one balanced Mermaid diagram per pattern", () => {
         const md = markdownReport(report);
-        expect(md).toContain("|  | 1 standalone | 2 active-active | 3 pacemaker | 4 cloud | 5 zabbix-ha |");
-        const diagrams = md.split("```mermaid\n").slice(1).map(d => d.slice(0, d.indexOf("```")));
+        expect(md).toContain("|  | 1 standalone | 2 active-active | 3 pacemaker | 4 cloud | 5 zabbix-ha \\*+ |");
+        const diagrams = md.split("```mermaid\n").slice(1).map((d: string) => d.slice(0, d.indexOf("```")));
         expect(diagrams).toHaveLength(5);
         for (const d of diagrams) {
             expect(d.match(/^\s*subgraph /gm)?.length).toBe(d.match(/^\s*end$/gm)?.length);
         }
-        expect(diagrams[4]).toContain("osa_db1 -. streams from .-> tyo_db1");
-        expect(diagrams[2]).toContain("{{VIP}}");
+        expect(diagrams[4]).toContain('osa_db1 -.->|"streams from"| tyo_db1');
+        expect(diagrams[2]).toContain('{{"VIP"}}');
     });
 
     test("the policy pack's violations are listed per pattern, and only mandatory ones block", () => {

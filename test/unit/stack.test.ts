@@ -1,6 +1,6 @@
 import { InstanceTopology, Topology } from "../../components/analysis";
 import { CapturedPlan, ofType, transitiveDependencies } from "../../tools/offline/capture";
-import { byName, commands, planConfig, planExample, scriptOf, target, TEST_SSH_KEY, twoSiteConfig } from "../support/plan";
+import { MANUAL_DB, byName, commands, planConfig, planExample, scriptOf, target, TEST_SSH_KEY, twoSiteConfig } from "../support/plan";
 
 const RANDOM = "random:index/randomPassword:RandomPassword";
 
@@ -25,10 +25,11 @@ function assertBefore(plan: CapturedPlan, earlier: string, later: string): void 
     expect({ later, runsAfter: deps.has(byName(plan, earlier).id) }).toEqual({ later, runsAfter: true });
 }
 
-describe("the prod environment (two sites and a witness)", () => {
+// prod with manual DB failover: the promote, follow and stand-down steps of that path (Patroni's are in patterns.test.ts).
+describe("the prod environment (two sites and a witness), manual DB failover", () => {
     let plan: CapturedPlan;
     beforeAll(async () => {
-        plan = await planExample("prod");
+        plan = await planExample("prod", MANUAL_DB);
         expect(plan.error).toBeUndefined();
     });
 
@@ -81,10 +82,10 @@ describe("the prod environment (two sites and a witness)", () => {
     });
 });
 
-describe("dependency order", () => {
+describe("dependency order (prod, manual DB failover)", () => {
     let plan: CapturedPlan;
     beforeAll(async () => {
-        plan = await planExample("prod");
+        plan = await planExample("prod", MANUAL_DB);
     });
 
     test.each([

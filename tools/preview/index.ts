@@ -1,17 +1,21 @@
 /**
  * `npm run preview [-- --config Pulumi.<env>.yaml] [--markdown FILE] [--json FILE]`: plans the
- * five design patterns on one environment offline (the SDK's mock runtime: no CLI, no engine, no
- * network), compares them side by side, and prints the configured pattern's plan.
+ * five design patterns on one environment (Pulumi.prod.yaml, the study's design, unless told
+ * otherwise) offline (the SDK's mock runtime: no CLI, no engine, no network), compares them side by
+ * side within the terminal's width, and prints the configured pattern's plan.
  */
 import { writeFileSync } from "fs";
 import * as path from "path";
 import { readEnvironment } from "../offline/environment";
 import { blockingViolations, comparePatterns, reportJson } from "./compare";
 import { summarizePlan } from "./summary";
-import { markdownReport, terminalTable } from "./table";
+import { markdownReport } from "./markdown";
+import { terminalTable, terminalWidth, wrapText } from "./terminal";
 import { planEnvironment } from "../offline/stack";
 
-const USAGE = "usage: npm run preview [-- --config Pulumi.<env>.yaml] [--markdown FILE] [--json FILE]";
+/** The environment previewed without --config: prod holds the study's design at its intended strength. */
+const DEFAULT_CONFIG = "Pulumi.prod.yaml";
+const USAGE = `usage: npm run preview [-- --config Pulumi.<env>.yaml (default ${DEFAULT_CONFIG})] [--markdown FILE] [--json FILE]`;
 
 interface Args {
     readonly config: string;
@@ -22,7 +26,7 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-    const args: { config: string; markdown?: string; json?: string } = { config: "Pulumi.dev.yaml" };
+    const args: { config: string; markdown?: string; json?: string } = { config: DEFAULT_CONFIG };
     for (let i = 0; i < argv.length; i++) {
         const flag = argv[i];
         const value = argv[i + 1];
@@ -44,11 +48,13 @@ async function main(): Promise<number> {
     const args = parseArgs(process.argv.slice(2));
     const env = readEnvironment(args.config);
     const report = await comparePatterns(env);
+    const width = terminalWidth();
+    const fit = (text: string, indent = 2) => text.split("\n").flatMap(line => wrapText(line, width, indent)).join("\n");
     for (const note of report.notes) {
-        console.log(`note: ${note}`);
+        console.log(fit(`note: ${note}`, 6));
     }
     console.log(`\nDesign patterns on ${path.basename(env.file)}, side by side:\n`);
-    console.log(terminalTable(report));
+    console.log(terminalTable(report, width));
     if (args.markdown) {
         writeFileSync(args.markdown, markdownReport(report));
         console.log(`\nMarkdown report: ${args.markdown}`);
@@ -61,16 +67,16 @@ async function main(): Promise<number> {
     const plan = await planEnvironment(env, { placeholderSecrets: true });
     console.log("");
     if (plan.error) {
-        console.error(`${path.basename(env.file)}: ${plan.error.message}`);
+        console.error(fit(`${path.basename(env.file)}: ${plan.error.message}`, 4));
         return 1;
     }
-    console.log(summarizePlan(plan));
+    console.log(fit(summarizePlan(plan), 4));
     // As `pulumi preview --policy-pack policies` would: a mandatory violation of the configured pattern fails.
     const configured = (plan.outputs as { topology: { pattern: { name: string } } }).topology.pattern.name;
     const mandatory = blockingViolations(report, configured);
     if (args.explicitConfig && mandatory.length > 0) {
-        console.error(`\n${path.basename(env.file)}: pattern ${configured} breaks ${mandatory.length} mandatory design rule(s):`);
-        mandatory.forEach(v => console.error(`  - ${v.policy}: ${v.message}`));
+        console.error(fit(`\n${path.basename(env.file)}: pattern ${configured} breaks ${mandatory.length} mandatory design rule(s):`));
+        mandatory.forEach(v => console.error(fit(`  - ${v.policy}: ${v.message}`, 4)));
         return 1;
     }
     return 0;
