@@ -103,7 +103,8 @@ export function validateStackConfig(raw: RawStackConfig, options: ValidationOpti
     return { pattern, sites, zabbix, failoverDelaySeconds, db, loadBalancer, frontend, load, drbd, configSync, cloud, model };
 }
 
-function readSites(r: Reader, value: unknown, minSites: number): SiteConfig[] {
+/** The sites and their hosts; a site or host that does not read cleanly is reported and left out. */
+export function readSites(r: Reader, value: unknown, minSites: number): SiteConfig[] {
     if (!Array.isArray(value)) {
         r.problem("sites", value === undefined ? "is required: list the sites and their hosts" : `expected a list, got ${describe(value)}`);
         return [];
