@@ -145,7 +145,7 @@ export interface DrbdConfig {
 export interface FencingConfig {
     /** Fence agent, e.g. fence_ipmilan. */
     readonly agent: string;
-    /** One fence device per node, with the agent's parameters (no secrets: use password_script). */
+    /** One fence device per node, with the agent's parameters (no secrets: password_script, a command that prints the password). */
     readonly devices: readonly { readonly node: string; readonly params: Readonly<Record<string, string>> }[];
 }
 

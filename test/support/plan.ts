@@ -5,7 +5,7 @@
 import * as path from "path";
 import { RawStackConfig } from "../../components/config";
 import { CapturedPlan, CapturedResource, capturePlan, ofType } from "../../tools/offline/capture";
-import { readEnvironment, toEngineConfig } from "../../tools/offline/environment";
+import { EnvironmentConfig, readEnvironment, toEngineConfig } from "../../tools/offline/environment";
 import { planEnvironment } from "../../tools/offline/stack";
 import { runStack } from "../../stacks/program";
 
@@ -37,22 +37,22 @@ export async function planConfig(raw: RawStackConfig, sshKey: string | null = TE
 }
 
 /**
- * Plans one of the repository's example environments with a test SSH key; `db` replaces keys of its
- * db section (the rest of the file as it is).
+ * Pulumi.prod.yaml's DB as it was before prod chose Patroni (async replication, failover by changing
+ * db.primarySite): the tests of that path's steps (stand down, promote, follow, a slot per replica)
+ * plan prod's sites and hosts with it.
  */
-export async function planExample(env: "dev" | "prod", db?: Record<string, unknown>): Promise<CapturedPlan> {
+export const MANUAL_DB_FAILOVER = { "zabbix-ha:db": JSON.stringify({ primarySite: "tokyo", replication: "async", adminNetwork: "198.18.100.0/24" }) };
+
+/** One of the repository's example environments, with config values overridden. */
+export function exampleEnvironment(env: "dev" | "prod", overrides: Record<string, string> = {}): EnvironmentConfig {
     const file = readEnvironment(path.join(ROOT, `Pulumi.${env}.yaml`));
-    const overrides: Record<string, string> = { "zabbix-ha:sshPrivateKey": TEST_SSH_KEY };
-    if (db) {
-        const merged: Record<string, unknown> = { ...JSON.parse(file.config["zabbix-ha:db"] ?? "{}"), ...db };
-        Object.keys(merged).filter(k => merged[k] === undefined).forEach(k => delete merged[k]);
-        overrides["zabbix-ha:db"] = JSON.stringify(merged);
-    }
-    return planEnvironment(file, { overrides });
+    return { ...file, config: { ...file.config, ...overrides } };
 }
 
-/** The db settings of a manual DB failover (the default), for tests of that path on an example environment. */
-export const MANUAL_DB = { failover: "manual", replication: "async", patroniRepository: undefined };
+/** Plans one of the repository's example environments with a test SSH key. */
+export async function planExample(env: "dev" | "prod", overrides: Record<string, string> = {}): Promise<CapturedPlan> {
+    return planEnvironment(exampleEnvironment(env, overrides), { overrides: { "zabbix-ha:sshPrivateKey": TEST_SSH_KEY } });
+}
 
 export function commands(plan: CapturedPlan): CapturedResource[] {
     return ofType(plan, COMMAND);

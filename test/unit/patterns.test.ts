@@ -6,14 +6,14 @@ import { planEnvironment } from "../../tools/offline/stack";
 import { ComparisonReport, blockingViolations, comparePatterns, reportJson } from "../../tools/preview/compare";
 import { markdownReport } from "../../tools/preview/markdown";
 import { terminalTable } from "../../tools/preview/terminal";
-import { ROOT, TEST_SSH_KEY, byName, commands, scriptOf, target } from "../support/plan";
+import { MANUAL_DB_FAILOVER, ROOT, TEST_SSH_KEY, byName, commands, exampleEnvironment, scriptOf, target } from "../support/plan";
 
 const PROD = path.join(ROOT, "Pulumi.prod.yaml");
 
-async function planPattern(pattern: string): Promise<CapturedPlan> {
+async function planPattern(pattern: string, overrides: Record<string, string> = {}): Promise<CapturedPlan> {
     const plan = await planEnvironment(readEnvironment(PROD), {
         placeholderSecrets: true,
-        overrides: { "zabbix-ha:pattern": pattern, "zabbix-ha:sshPrivateKey": TEST_SSH_KEY },
+        overrides: { "zabbix-ha:pattern": pattern, "zabbix-ha:sshPrivateKey": TEST_SSH_KEY, ...overrides },
     });
     expect(plan.error).toBeUndefined();
     return plan;
@@ -29,9 +29,8 @@ function names(plan: CapturedPlan, type: string): string[] {
 
 describe("each pattern's graph on the prod environment", () => {
     test("1 standalone: a complete, separate Zabbix per site; no replica, nothing spans sites", async () => {
-        const plan = await planPattern("standalone");
-        // One DB cluster per site, whichever kind db.failover selects.
-        expect([...names(plan, "postgres:PostgresCluster"), ...names(plan, "postgres:PatroniCluster")]).toEqual(["osaka-zabbix-db", "tokyo-zabbix-db"]);
+        const plan = await planPattern("standalone", MANUAL_DB_FAILOVER);
+        expect(names(plan, "postgres:PostgresCluster")).toEqual(["osaka-zabbix-db", "tokyo-zabbix-db"]);
         expect(names(plan, "zabbix:ZabbixServerCluster")).toEqual(["osaka-zabbix-server", "tokyo-zabbix-server"]);
         expect(commands(plan).filter(c => c.name.endsWith("-follow"))).toEqual([]);
         // Each load balancer serves only its own site's frontend and database.
@@ -157,10 +156,10 @@ test("5 zabbix-ha with db.failover patroni: etcd in three sites, Patroni on the 
     expect(matrix.find(s => s.id === "inter-site-cut")).toMatchObject({ monitoring: "no" });
 });
 
-describe("the side-by-side comparison", () => {
+describe("the side-by-side comparison (prod's sites, manual DB failover)", () => {
     let report: ComparisonReport;
     beforeAll(async () => {
-        report = await comparePatterns(readEnvironment(PROD));
+        report = await comparePatterns(exampleEnvironment("prod", MANUAL_DB_FAILOVER));
     }, 30_000);
 
     test("the JSON has the shape tools downstream rely on", () => {
@@ -203,7 +202,8 @@ describe("the side-by-side comparison", () => {
         for (const p of ["1 standalone", "2 active-active", "3 pacemaker", "4 cloud", "5 zabbix-ha *+"]) {
             expect(header).toContain(p);
         }
-        expect(text).toMatch(/^link between sites cut +yes, dup +yes, dup +yes +yes auto 35s +no manual m\d+, no UI$/m);
+        // With a manual DB failover, a cut keeps the primary where it is: the other site's node takes over from its own side.
+        expect(text).toMatch(/^link between sites cut +yes, dup +yes, dup +yes +yes auto 35s +yes auto 35s$/m);
     });
 
     test("the Markdown has the table and one balanced Mermaid diagram per pattern", () => {
@@ -218,18 +218,24 @@ describe("the side-by-side comparison", () => {
         expect(diagrams[2]).toContain('{{"VIP"}}');
     });
 
-    test("the policy pack's violations are listed per pattern, and only mandatory ones block", () => {
-        const json = JSON.parse(reportJson(report));
-        const pacemaker = json.patterns.find((p: { name: string }) => p.name === "pacemaker");
-        expect(pacemaker.violations).toContainEqual({
-            policy: "site-load-balancer", level: "mandatory",
-            message: expect.stringMatching(/Site tokyo has frontend tyo-db1 but no load balancer/),
-            resource: expect.stringMatching(/zabbix-ha:zabbix:Frontend::tyo-db1-frontend$/),
+    test("the policy pack's violations are listed per pattern, and only mandatory ones block", async () => {
+        const oneSite = await comparePatterns(readEnvironment(path.join(ROOT, "test", "fixtures", "ha-nodes-one-site.yaml")));
+        const json = JSON.parse(reportJson(oneSite));
+        const zabbixHa = json.patterns.find((p: { name: string }) => p.name === "zabbix-ha");
+        expect(zabbixHa.violations).toContainEqual({
+            policy: "ha-nodes-span-sites", level: "mandatory",
+            message: expect.stringMatching(/has all 2 nodes in site osaka/),
+            resource: expect.stringMatching(/zabbix-ha:zabbix:ZabbixServerCluster::zabbix-server$/),
         });
-        expect(blockingViolations(report, "pacemaker").length).toBeGreaterThan(0);
+        expect(blockingViolations(oneSite, "zabbix-ha").length).toBeGreaterThan(0);
+        expect(terminalTable(oneSite)).toContain("pattern 5 zabbix-ha breaks design rules:\n  - [mandatory] ha-nodes-span-sites:");
+        // Advisories are listed but do not block.
+        const small = await comparePatterns(readEnvironment(path.join(ROOT, "test", "fixtures", "slow-failover-small-hosts.yaml")));
+        const standalone = small.patterns.find(p => p.name === "standalone")!;
+        expect(standalone.violations).toContainEqual(expect.objectContaining({ policy: "server-host-hardware", level: "advisory" }));
+        expect(blockingViolations(small, "standalone")).toEqual([]);
         expect(blockingViolations(report, "zabbix-ha")).toEqual([]);
-        expect(terminalTable(report)).toContain("pattern 3 pacemaker breaks design rules:\n  - [mandatory] site-load-balancer:");
-    });
+    }, 30_000);
 
     test("a pattern the config cannot form reports its errors while the others still preview", async () => {
         const dev = await comparePatterns(readEnvironment(path.join(ROOT, "Pulumi.dev.yaml")));

@@ -10,7 +10,7 @@ import { mermaidDiagram } from "../../tools/preview/diagram";
 import { markdownReport } from "../../tools/preview/markdown";
 import { summarizePlan } from "../../tools/preview/summary";
 import { terminalTable, terminalWidth, wrapText } from "../../tools/preview/terminal";
-import { MANUAL_DB, ROOT, twoSiteConfig } from "../support/plan";
+import { MANUAL_DB_FAILOVER, ROOT, twoSiteConfig } from "../support/plan";
 
 describe("stack files", () => {
     test("structured values become JSON, secure values a secret placeholder", () => {
@@ -77,7 +77,7 @@ function withConfig(env: EnvironmentConfig, values: Record<string, unknown>): En
 
 const PROD = readEnvironment(path.join(ROOT, "Pulumi.prod.yaml"));
 const DEV = readEnvironment(path.join(ROOT, "Pulumi.dev.yaml"));
-const prodManualDb = () => withConfig(PROD, { db: { ...JSON.parse(PROD.config["zabbix-ha:db"]), ...MANUAL_DB } });
+const prodManualDb = () => ({ ...PROD, config: { ...PROD.config, ...MANUAL_DB_FAILOVER } });
 
 /** The row of a wide terminal table that starts with `label`. */
 function terminalRow(text: string, label: string): string {

@@ -5,12 +5,12 @@
 import {
     AvailabilityEstimate, CostEstimate, ScenarioResult, Topology, estimateAvailability, estimateCost, scenarioMatrix,
 } from "../../components/analysis";
-import { ConfigError, DEFAULT_PATTERN, ModelConfig } from "../../components/config";
+import { DEFAULT_PATTERN, ModelConfig } from "../../components/config";
 import { Violation, runPolicies } from "../../policies/harness";
 import { PATTERNS } from "../../stacks/patterns";
 import { CapturedPlan } from "../offline/capture";
 import { EnvironmentConfig } from "../offline/environment";
-import { planEnvironment } from "../offline/stack";
+import { errorLines, planEnvironment } from "../offline/stack";
 
 export type { Violation };
 
@@ -67,10 +67,7 @@ export function planViolations(plan: CapturedPlan): Promise<Violation[]> {
 /** Evaluates one planned pattern from its exported topology. */
 export async function reportPattern(id: number, name: string, summary: string, plan: CapturedPlan): Promise<PatternReport> {
     if (plan.error) {
-        const errors = plan.error instanceof ConfigError
-            ? plan.error.problems.map(p => `${p.path}: ${p.message}`)
-            : [plan.error.message];
-        return failed(id, name, summary, errors);
+        return failed(id, name, summary, errorLines(plan.error));
     }
     const outputs = plan.outputs as { topology: Topology; model: ModelConfig };
     const topology = outputs.topology;
