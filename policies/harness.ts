@@ -50,8 +50,17 @@ function isStackPolicy(p: ResourceValidationPolicy | StackValidationPolicy): p i
 export async function runPolicy(policy: ResourceValidationPolicy | StackValidationPolicy, resources: readonly ResourceInput[]): Promise<Violation[]> {
     const found: Violation[] = [];
     const level = (policy.enforcementLevel ?? "advisory") === "mandatory" ? "mandatory" : "advisory";
-    const record = (resource?: string) => (message: string, urn?: string) =>
-        found.push({ policy: policy.name, level, message, ...(urn ?? resource ? { resource: urn ?? resource } : {}) });
+    // One finding is one violation, however many times a rule reports it (a rule that walks two
+    // views of the same thing must not double a preview's count).
+    const seen = new Set<string>();
+    const record = (resource?: string) => (message: string, urn?: string) => {
+        const at = urn ?? resource;
+        const key = JSON.stringify([message, at]);
+        if (!seen.has(key)) {
+            seen.add(key);
+            found.push({ policy: policy.name, level, message, ...(at ? { resource: at } : {}) });
+        }
+    };
     if (isStackPolicy(policy)) {
         await policy.validateStack(stackArgs(resources), record());
     } else {

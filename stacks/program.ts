@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, validateStackConfig } from "../components/config";
+import { ConfigError, DEFAULT_PATTERN, validateStackConfig } from "../components/config";
 import { readRawConfig } from "./config";
 import { PATTERNS, StackOutputs, patternNamed } from "./patterns";
 
@@ -10,7 +10,7 @@ import { PATTERNS, StackOutputs, patternNamed } from "./patterns";
  */
 export function runStack(config = new pulumi.Config("zabbix-ha")): StackOutputs {
     const { raw, secrets } = readRawConfig(config);
-    const name = raw.pattern ?? "zabbix-ha";
+    const name = raw.pattern ?? DEFAULT_PATTERN;
     const pattern = typeof name === "string" ? patternNamed(name) : undefined;
     if (!pattern) {
         throw new ConfigError([{ path: "pattern", message: `${JSON.stringify(name)} is not one of ${PATTERNS.map(p => p.name).join(", ")}` }]);

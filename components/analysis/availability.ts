@@ -83,13 +83,31 @@ function downtimeMinutes(outcome: Outcome, causeMinutes: number, rates: FailureR
 export interface AvailabilityEstimate {
     readonly downtimeMinutesPerYear: number;
     readonly class: string;
+    /**
+     * Minutes a year with an installation stopped while another keeps monitoring: not downtime, but
+     * a gap in that installation's own history (independent installations keep separate histories).
+     */
+    readonly degradedMinutesPerYear: number;
 }
 
+/** Minutes one installation stays stopped while the others monitor: until it recovers, or the cause ends. */
+function degradedMinutes(outcome: Outcome, causeMinutes: number): number {
+    if (outcome.monitoring !== "degraded") {
+        return 0;
+    }
+    return outcome.recoverySeconds === null ? causeMinutes : Math.min(outcome.recoverySeconds / 60, causeMinutes);
+}
+
+const hundredths = (minutes: number) => Math.round(minutes * 100) / 100;
+
 export function estimateAvailability(topology: Topology, rates: FailureRates = DEFAULT_RATES, timings: Timings = DEFAULT_TIMINGS): AvailabilityEstimate {
-    const minutes = evaluateAll(topology, timings).reduce((sum, { failure, outcome }) => {
+    let down = 0;
+    let degraded = 0;
+    for (const { failure, outcome } of evaluateAll(topology, timings)) {
         const { perYear, minutes: cause } = exposure(failure.scenario, rates);
-        return sum + perYear * downtimeMinutes(outcome, cause, rates);
-    }, 0);
-    const rounded = Math.round(minutes * 100) / 100;
-    return { downtimeMinutesPerYear: rounded, class: availabilityClass(rounded) };
+        down += perYear * downtimeMinutes(outcome, cause, rates);
+        degraded += perYear * degradedMinutes(outcome, cause);
+    }
+    const rounded = hundredths(down);
+    return { downtimeMinutesPerYear: rounded, class: availabilityClass(rounded), degradedMinutesPerYear: hundredths(degraded) };
 }

@@ -4,7 +4,9 @@
  * reach a UI, and how long the interruption lasts. Generic over the topology: nothing here
  * knows pattern names.
  */
+import { OperatorCause, plannedCause, serverCauses, uniqueCauses } from "./causes";
 import { InstanceTopology, Placement, Topology } from "./topology";
+import { World, databaseAfter, reachesDb } from "./world";
 
 /** Seconds the mechanisms take; the README documents the defaults and config overrides them. */
 export interface Timings {
@@ -77,7 +79,12 @@ export interface Outcome {
     readonly recovery: Recovery;
     /** Seconds until monitoring is back (automatic or planned); null when it waits for an operator or a repair. */
     readonly recoverySeconds: number | null;
+    /** What may be lost, joined into one sentence ("none" when nothing is). */
     readonly dataAtRisk: string;
+    /** The same, one item each: what the report's footnotes cite. */
+    readonly risks: readonly string[];
+    /** When recovery is manual: what makes an operator necessary and what would change it (empty otherwise). */
+    readonly operatorCauses: readonly OperatorCause[];
 }
 
 interface InstanceState {
@@ -89,137 +96,15 @@ interface InstanceState {
     /** Whether an operator acts (a planned switchover, or a repair). */
     readonly operator: boolean;
     readonly risks: readonly string[];
+    /** Why the operator acts, when one does. */
+    readonly causes: readonly OperatorCause[];
 }
 
-class World {
-    private readonly down: Set<string>;
-    private readonly dark: Set<string>;
-    private readonly uplinks: Set<string>;
-
-    constructor(readonly failure: Failure) {
-        this.down = new Set(failure.hostsDown);
-        this.dark = new Set(failure.sitesDark);
-        this.uplinks = new Set(failure.uplinksDown);
-    }
-
-    alive(p: Placement): boolean {
-        return !this.down.has(p.host) && !this.dark.has(p.site);
-    }
-
-    /** Two hosts can talk: both alive, and in one site or with the inter-site link up. */
-    linked(a: Placement, b: Placement): boolean {
-        return this.alive(a) && this.alive(b) && (a.site === b.site || !this.failure.interSiteCut);
-    }
-
-    /** Users and monitored devices reach the site. */
-    served(site: string): boolean {
-        return !this.dark.has(site) && !this.uplinks.has(site);
-    }
-
-    siteDark(site: string): boolean {
-        return this.dark.has(site);
-    }
-
-    serverUp(p: Placement): boolean {
-        return this.alive(p) && !(this.failure.serversDown ?? []).includes(p.host) && !(this.failure.serversStopped ?? []).includes(p.host);
-    }
-
-    loadBalancerUp(p: Placement): boolean {
-        return this.alive(p) && !(this.failure.loadBalancersDown ?? []).includes(p.host);
-    }
-
-    dbProcessUp(p: Placement): boolean {
-        return this.alive(p) && !(this.failure.dbDown ?? []).includes(p.host);
-    }
-}
-
-/** Where the writable DB ends up, and how. */
-interface DbState {
-    readonly writable?: Placement;
-    readonly seconds: number;
-    readonly moved: boolean;
-    readonly manual: boolean;
-    /** Commits wait for a synchronous replica that nothing reaches: the primary stays, writes stall. */
-    readonly stalled?: boolean;
-}
-
-/** Whether a node reaches a majority of the consensus members (itself included when it is one). */
-function hasQuorum(db: InstanceTopology["database"], world: World, node: Placement): boolean {
-    const members = db.quorum ?? [];
-    return members.filter(m => world.linked(node, m)).length * 2 > members.length;
-}
-
-function databaseAfter(instance: InstanceTopology, world: World, t: Timings, plannedSite?: string): DbState {
-    const db = instance.database;
-    const automatic = db.failover === "automatic";
-    // Under Patroni a primary cut off from the majority demotes itself: it is no longer writable.
-    const primaryOk = world.dbProcessUp(db.primary) && db.primary.site !== plannedSite && (!automatic || hasQuorum(db, world, db.primary));
-    if (primaryOk) {
-        const syncLost = db.replication === "sync" && db.standbys.length > 0 && !db.standbys.some(s => world.dbProcessUp(s) && world.linked(db.primary, s));
-        if (syncLost) {
-            // Patroni's synchronous mode drops the lost replica once its member key expires; fixed standby names wait for an operator.
-            return automatic
-                ? { writable: db.primary, seconds: t.syncReleaseSeconds, moved: false, manual: false, stalled: true }
-                : { seconds: 0, moved: false, manual: true, stalled: true };
-        }
-        return { writable: db.primary, seconds: 0, moved: false, manual: false };
-    }
-    // A fallback pair in the primary's site takes over first, once the failed node is fenced.
-    const pair = db.pair;
-    if (pair && pair.fencing && world.dbProcessUp(pair.peer) && pair.peer.site !== plannedSite && !world.siteDark(db.primary.site)) {
-        return { writable: pair.peer, seconds: t.clusterManagerFailoverSeconds, moved: true, manual: false };
-    }
-    const candidates = db.standbys.filter(s => world.dbProcessUp(s) && s.site !== plannedSite && (!automatic || hasQuorum(db, world, s)));
-    // Planned work moves the primary first when the topology allows a switchover at all.
-    if (plannedSite !== undefined && world.dbProcessUp(db.primary) && candidates.length > 0 && db.failover !== "none") {
-        const seconds = db.failover === "managed" ? 0 : db.failover === "cluster-manager" ? t.clusterManagerFailoverSeconds
-            : db.failover === "automatic" ? t.gracefulSwitchSeconds : t.dbSwitchoverSeconds;
-        return { writable: candidates[0], seconds: seconds + t.dbReconnectSeconds, moved: true, manual: db.failover === "manual" };
-    }
-    switch (db.failover) {
-        case "automatic":
-            return candidates.length > 0
-                ? { writable: candidates[0], seconds: t.automaticFailoverSeconds + t.dbReconnectSeconds, moved: true, manual: false }
-                : { seconds: 0, moved: false, manual: true };
-        case "managed":
-            return candidates.length > 0
-                ? { writable: candidates[0], seconds: t.managedFailoverSeconds + t.dbReconnectSeconds, moved: true, manual: false }
-                : { seconds: 0, moved: false, manual: true };
-        case "cluster-manager": {
-            const cm = instance.clusterManager;
-            // Pacemaker takes over only after fencing the failed node, whose fence device sits in its site.
-            const peer = candidates.find(c => cm?.fencing && !world.siteDark(db.primary.site) && world.linked(c, { host: "fence-device", site: db.primary.site }));
-            return peer
-                ? { writable: peer, seconds: t.clusterManagerFailoverSeconds, moved: true, manual: false }
-                : { seconds: 0, moved: false, manual: true };
-        }
-        default:
-            return { seconds: 0, moved: false, manual: true };
-    }
-}
-
-/** Whether a client at `from` reaches the writable DB along the instance's DB path. */
-function reachesDb(instance: InstanceTopology, world: World, from: Placement, db: DbState): boolean {
-    const writable = db.writable;
-    if (!writable || !world.alive(from)) {
-        return false;
-    }
-    switch (instance.dbAccess) {
-        case "site-load-balancer": {
-            const lb = instance.loadBalancers.find(l => l.site === from.site);
-            return !!lb && world.loadBalancerUp(lb) && world.linked(from, lb) && world.linked(lb, writable);
-        }
-        case "vip":
-            // The VIP lives on one site's L2 segment: it is up only while the group runs there.
-            return writable.site === instance.clusterManager?.vipSite && world.linked(from, writable);
-        case "managed-endpoint":
-            return world.linked(from, writable);
-    }
-}
-
-function evaluateInstance(instance: InstanceTopology, world: World, t: Timings, active: Placement, delay: number, plannedSite?: string): InstanceState {
+function evaluateInstance(
+    instance: InstanceTopology, topology: Topology, world: World, t: Timings, active: Placement, plannedSite?: string,
+): InstanceState {
     const risks: string[] = [];
-    const db = databaseAfter(instance, world, t, plannedSite);
+    const db = databaseAfter(instance, topology, world, t, plannedSite);
     // A planned switchover stops the old primary cleanly first, so its last commits reach the replica.
     const toPairPeer = db.writable !== undefined && db.writable === instance.database.pair?.peer;
     if (db.moved && instance.database.replication === "async" && plannedSite === undefined && !toPairPeer) {
@@ -240,7 +125,7 @@ function evaluateInstance(instance: InstanceTopology, world: World, t: Timings, 
             server = instance.servers.find(eligible);
             // A node stopped on purpose hands over at once; a crashed or cut-off one only after the failover delay.
             const graceful = (plannedSite !== undefined && world.alive(active)) || (world.failure.serversStopped ?? []).includes(active.host);
-            serverSeconds = server && server !== active ? (graceful ? t.gracefulSwitchSeconds : delay + t.heartbeatSeconds) : 0;
+            serverSeconds = server && server !== active ? (graceful ? t.gracefulSwitchSeconds : topology.failoverDelaySeconds + t.heartbeatSeconds) : 0;
         }
         // An active node that still reaches its DB keeps the role even when it cannot reach devices.
         if (!server && world.serverUp(active) && reachesDb(instance, world, active, db)) {
@@ -262,6 +147,12 @@ function evaluateInstance(instance: InstanceTopology, world: World, t: Timings, 
     const sequential = (db.moved || !!db.stalled) && serverSeconds > 0 && !planned;
     const seconds = !interrupted ? 0 : monitoring && (!db.manual || planned) ? (sequential ? db.seconds + serverSeconds : Math.max(db.seconds, serverSeconds)) : null;
     const operator = interrupted && (seconds === null || planned);
+    const causes = !operator ? []
+        : seconds !== null ? [plannedCause(instance.database, db.moved, server !== undefined && server.host !== active.host)]
+            : !db.writable ? db.causes ?? []
+                : serverCauses(instance, world, db.writable, server, {
+                    reachesDb: from => reachesDb(instance, world, from, db), plannedSite, gracefulSwitchSeconds: t.gracefulSwitchSeconds,
+                });
 
     const ui = instance.entryPoints.some(entry => {
         if (entry.kind === "vip") {
@@ -272,7 +163,7 @@ function evaluateInstance(instance: InstanceTopology, world: World, t: Timings, 
         return world.loadBalancerUp(lb) && world.served(entry.site)
             && instance.frontends.some(f => world.linked(lb, f) && reachesDb(instance, world, f, db));
     });
-    return { monitoring, ui, interrupted, seconds, operator, risks };
+    return { monitoring, ui, interrupted, seconds, operator, risks, causes };
 }
 
 /** Every choice of initially active node per instance that the worst case must consider (or the known ones). */
@@ -295,7 +186,7 @@ export function evaluateFailure(
     const choices = topology.instances.map(i => activeChoices(i, activeHosts));
     // Instances are independent: the worst outcome of each instance combines into the worst overall.
     const perInstance = topology.instances.map((instance, i) =>
-        choices[i].map(active => evaluateInstance(instance, world, timings, active, topology.failoverDelaySeconds, plannedSite)));
+        choices[i].map(active => evaluateInstance(instance, topology, world, timings, active, plannedSite)));
     const worstOf = (states: InstanceState[]) => states.reduce((a, b) => (rankState(b) > rankState(a) ? b : a));
     const states = perInstance.map(worstOf);
     const working = states.filter(s => s.monitoring).length;
@@ -314,6 +205,8 @@ export function evaluateFailure(
         recovery,
         recoverySeconds: seconds,
         dataAtRisk: risks.length > 0 ? risks.join("; ") : "none",
+        risks,
+        operatorCauses: uniqueCauses(states.filter(s => s.operator).flatMap(s => s.causes)),
     };
 }
 

@@ -1,5 +1,6 @@
 export * from "./topology";
 export * from "./evaluate";
+export * from "./causes";
 export * from "./scenarios";
 export * from "./availability";
 export * from "./cost";

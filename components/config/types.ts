@@ -8,6 +8,9 @@ import { FailureRates } from "../analysis/availability";
 import { Prices } from "../analysis/cost";
 import { Timings } from "../analysis/evaluate";
 
+/** The pattern a stack builds when `zabbix-ha:pattern` is not set: the study's choice. */
+export const DEFAULT_PATTERN = "zabbix-ha";
+
 export type Role = "db" | "zabbix-server" | "frontend" | "lb" | "witness";
 export const ROLES: readonly Role[] = ["db", "zabbix-server", "frontend", "lb", "witness"];
 
@@ -158,7 +161,7 @@ export interface DrbdConfig {
 export interface FencingConfig {
     /** Fence agent, e.g. fence_ipmilan. */
     readonly agent: string;
-    /** One fence device per node, with the agent's parameters (no secrets: use password_script). */
+    /** One fence device per node, with the agent's parameters (no secrets: password_script, a command that prints the password). */
     readonly devices: readonly { readonly node: string; readonly params: Readonly<Record<string, string>> }[];
 }
 

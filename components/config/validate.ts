@@ -8,7 +8,7 @@ import { readCloud, readConfigSync, readDrbd, readModel } from "./patternSection
 import { ConfigError, ConfigProblem, Reader, describe } from "./reader";
 import { LABEL, readDb, readFailoverDelay, readFrontend, readLoad, readLoadBalancer, readZabbix } from "./sections";
 import {
-    DbConfig, DrbdConfig, FrontendConfig, HostConfig, LoadBalancerConfig, OS_FAMILIES, OsFamily, ROLES, Role, SiteConfig, StackConfig, ZabbixConfig, isWitnessSite,
+    DEFAULT_PATTERN, DbConfig, DrbdConfig, FrontendConfig, HostConfig, LoadBalancerConfig, OS_FAMILIES, OsFamily, ROLES, Role, SiteConfig, StackConfig, ZabbixConfig, isWitnessSite,
 } from "./types";
 
 /** Raw configuration keys of the `zabbix-ha` namespace, as parsed from YAML or `pulumi config`. */
@@ -96,14 +96,15 @@ export function validateStackConfig(raw: RawStackConfig, options: ValidationOpti
         checkPorts(r, loadBalancer, frontend, db, zabbix);
     }
 
-    const pattern = typeof top.pattern === "string" ? top.pattern : "zabbix-ha";
+    const pattern = typeof top.pattern === "string" ? top.pattern : DEFAULT_PATTERN;
     if (problems.length > 0 || !zabbix || failoverDelaySeconds === undefined || !db || !loadBalancer || !frontend || !load || !model) {
         throw new ConfigError(problems);
     }
     return { pattern, sites, zabbix, failoverDelaySeconds, db, loadBalancer, frontend, load, drbd, configSync, cloud, model };
 }
 
-function readSites(r: Reader, value: unknown, minSites: number): SiteConfig[] {
+/** The sites and their hosts; a site or host that does not read cleanly is reported and left out. */
+export function readSites(r: Reader, value: unknown, minSites: number): SiteConfig[] {
     if (!Array.isArray(value)) {
         r.problem("sites", value === undefined ? "is required: list the sites and their hosts" : `expected a list, got ${describe(value)}`);
         return [];
@@ -205,22 +206,50 @@ function readHosts(
     return hosts;
 }
 
+/**
+ * The host's roles. A bad entry is a problem but does not discard the others: the cross-checks
+ * (a site's db host, its load balancer) then judge the roles that were given, so one typo is
+ * reported alone. A misspelling of one known role counts as that role for those checks.
+ */
 function readRoles(r: Reader, value: unknown, path: string): Role[] | undefined {
     if (!Array.isArray(value) || value.length === 0) {
         r.problem(path, `expected a non-empty list of roles among ${ROLES.join(", ")}`);
         return undefined;
     }
-    let ok = true;
+    const roles: Role[] = [];
     value.forEach((role, i) => {
         if (!ROLES.includes(role as Role)) {
-            r.problem(`${path}[${i}]`, `unknown role ${JSON.stringify(role)} (known: ${ROLES.join(", ")})`);
-            ok = false;
+            const meant = typeof role === "string" ? misspeltRole(role) : undefined;
+            r.problem(`${path}[${i}]`, `unknown role ${JSON.stringify(role)} (${meant ? `did you mean "${meant}"? ` : ""}known: ${ROLES.join(", ")})`);
+            if (meant && !roles.includes(meant)) {
+                roles.push(meant);
+            }
         } else if (value.indexOf(role) !== i) {
             r.problem(`${path}[${i}]`, `role "${role}" is listed twice`);
-            ok = false;
+        } else if (!roles.includes(role as Role)) {
+            roles.push(role as Role);
         }
     });
-    return ok ? (value as Role[]) : undefined;
+    return roles;
+}
+
+/** The one known role within two edits of `word` (a typo), if exactly one is. */
+function misspeltRole(word: string): Role | undefined {
+    const close = ROLES.filter(role => editDistance(word, role) <= 2);
+    return close.length === 1 ? close[0] : undefined;
+}
+
+/** Levenshtein distance: insertions, deletions and substitutions. */
+function editDistance(a: string, b: string): number {
+    let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+        const row = [i];
+        for (let j = 1; j <= b.length; j++) {
+            row[j] = Math.min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+        }
+        previous = row;
+    }
+    return previous[b.length];
 }
 
 /** One DB host per site (replicas live in other sites), except the two nodes of a fallback pair. */

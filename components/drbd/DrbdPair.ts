@@ -1,6 +1,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import type { PairFacts } from "../../policies/rules/facts";
 import { Host } from "../host";
 import { COROSYNC_AUTHKEY, DrbdNode, pacemakerIds, renderCorosyncConf, renderDrbdResource, renderPacemakerCib } from "./render";
 import { FENCE_PASSWORD_FILE, clusterStep, cibLoadStep, drbdStep, initialSyncStep } from "./steps";
@@ -65,7 +66,7 @@ export class DrbdPair extends pulumi.ComponentResource {
             fencing: { enabled: args.fencing.devices.length > 0, agent: args.fencing.agent, devices: args.fencing.devices.map(d => d.node) },
             disk: args.disk,
             metaDisk: args.metaDisk,
-        }, opts);
+        } satisfies PairFacts, opts);
         this.vip = args.vip.address;
         const hosts = args.nodes;
         const nodes = hosts.map(h => ({ name: h.config.name, address: h.config.address })) as [DrbdNode, DrbdNode];

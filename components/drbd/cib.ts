@@ -5,7 +5,8 @@
  *
  * The document is whole (`<cib>` with an empty status) so crm_verify and crm_simulate read it as
  * it is; the hosts load its `<configuration>`. Secrets never appear here: a fence agent reads its
- * password through a parameter such as password_script, which names a root-only file.
+ * password through a parameter such as password_script, a command it runs that prints the password
+ * (such as `cat` of a root-only file).
  */
 import { DrbdNode } from "./drbd";
 

@@ -1,5 +1,6 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import type { LoadBalancerFacts } from "../../policies/rules/facts";
 import { Host } from "../host";
 import { CHECK_ROLE, pgpassLine } from "../postgres/render";
 import { putFile, putSecretFile } from "../shell";
@@ -61,10 +62,11 @@ export class SiteLoadBalancer extends pulumi.ComponentResource {
             address: args.host.config.address,
             // How the DB port picks its server: by asking each one pg_is_in_recovery(), never a fixed address.
             dbRouting: args.dbServers.length === 0 ? "none" : args.dbCheck === "patroni" ? "patroni-rest" : "primary-check",
+            dbPort: args.dbPort,
             dbServers: args.dbServers.map(b => b.name),
             localFrontends: args.localFrontends.map(b => b.name),
             remoteFrontends: args.remoteFrontends.map(b => b.name),
-        }, opts);
+        } satisfies LoadBalancerFacts, opts);
         this.host = args.host;
         this.address = args.host.config.address;
         this.httpPort = args.httpPort;

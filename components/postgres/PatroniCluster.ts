@@ -1,6 +1,7 @@
 import * as command from "@pulumi/command";
 import * as postgresql from "@pulumi/postgresql";
 import * as pulumi from "@pulumi/pulumi";
+import type { PatroniFacts } from "../../policies/rules/facts";
 import { DatabaseTopology } from "../analysis/topology";
 import { Host } from "../host";
 import { platformFor } from "../platform";
@@ -48,14 +49,15 @@ export class PatroniCluster extends pulumi.ComponentResource {
 
     constructor(name: string, args: PatroniClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         const fact = (h: Host) => ({ host: h.config.name, site: h.config.site, address: h.config.address });
+        const dbHost = (h: Host) => ({ ...fact(h), port: args.port });
         super("zabbix-ha:postgres:PatroniCluster", name, {
-            primary: fact(args.primary),
-            replicas: args.replicas.map(fact),
+            primary: dbHost(args.primary),
+            replicas: args.replicas.map(dbHost),
             // The facts the policy pack checks: who decides (etcd), and where its members sit.
             failover: "patroni",
             quorum: [args.primary, ...args.replicas, ...args.witnesses].map(fact),
             replication: args.synchronous ? "sync" : "async",
-        }, opts);
+        } satisfies PatroniFacts, opts);
         const parent = this;
         const byName = (a: Host, b: Host) => a.config.name.localeCompare(b.config.name);
         const dbHosts = [args.primary, ...[...args.replicas].sort(byName)];

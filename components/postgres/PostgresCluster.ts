@@ -1,6 +1,7 @@
 import * as command from "@pulumi/command";
 import * as postgresql from "@pulumi/postgresql";
 import * as pulumi from "@pulumi/pulumi";
+import type { PostgresFacts } from "../../policies/rules/facts";
 import { DatabaseTopology } from "../analysis/topology";
 import { ReplicationMode } from "../config/types";
 import { Host } from "../host";
@@ -72,7 +73,7 @@ export class PostgresCluster extends pulumi.ComponentResource {
     public readonly topology: DatabaseTopology;
 
     constructor(name: string, args: PostgresClusterArgs, opts?: pulumi.ComponentResourceOptions) {
-        const fact = (h: Host) => ({ host: h.config.name, site: h.config.site, address: h.config.address });
+        const fact = (h: Host) => ({ host: h.config.name, site: h.config.site, address: h.config.address, port: args.port });
         super("zabbix-ha:postgres:PostgresCluster", name, {
             primary: fact(args.primary),
             replicas: args.replicas.map(fact),
@@ -81,7 +82,7 @@ export class PostgresCluster extends pulumi.ComponentResource {
             // Across sites a replica is promoted by changing db.primarySite: manual, and declared so.
             failover: args.pairPeer && args.replicas.length === 0 ? "cluster-manager" : "manual",
             replication: args.pairPeer && args.replicas.length === 0 ? "block-sync" : args.replication,
-        }, opts);
+        } satisfies PostgresFacts, opts);
         const parent = { parent: this };
         const peer = args.pairPeer;
         const inPair = (host: Host) => peer !== undefined && (host === peer || host === args.primary);

@@ -1,6 +1,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { PackageSource } from "../config/types";
+import type { FrontendFacts } from "../../policies/rules/facts";
 import { Host } from "../host";
 import { platformFor, zabbixLayout } from "../platform";
 import { putFile, putSecretFile } from "../shell";
@@ -46,7 +47,8 @@ export class Frontend extends pulumi.ComponentResource {
 
     constructor(name: string, args: FrontendArgs, opts?: pulumi.ComponentResourceOptions) {
         const host = args.host.config;
-        super("zabbix-ha:zabbix:Frontend", name, { host: host.name, site: host.site, dbHost: args.dbHost }, opts);
+        // Declared facts (the component's inputs): the policy pack judges the DB endpoint, address and port.
+        super("zabbix-ha:zabbix:Frontend", name, { host: host.name, site: host.site, dbHost: args.dbHost, dbPort: args.dbPort } satisfies FrontendFacts, opts);
         const platform = platformFor(host.os);
         const layout = zabbixLayout(platform, args.packageSource);
         const php = platform.phpFpm;

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Placement, ServerFailover } from "../analysis/topology";
 import { formatZabbixDuration } from "../config/duration";
 import { LoadConfig, PackageSource } from "../config/types";
+import type { ServerFacts } from "../../policies/rules/facts";
 import { Host } from "../host";
 import { platformFor, zabbixLayout } from "../platform";
 import { zabbixSqlClient } from "../postgres/schema";
@@ -81,13 +82,13 @@ export class ZabbixServerCluster extends pulumi.ComponentResource {
         const sorted = [...args.nodes].sort((a, b) => a.host.config.name.localeCompare(b.host.config.name));
         const agents = agentServerSettings(args.agentAddress ? [args.agentAddress] : sorted.map(n => n.host.config.address), args.listenPort);
         super("zabbix-ha:zabbix:ZabbixServerCluster", name, {
-            nodes: sorted.map(n => ({ host: n.host.config.name, site: n.host.config.site, address: n.host.config.address, dbHost: n.dbHost })),
+            nodes: sorted.map(n => ({ host: n.host.config.name, site: n.host.config.site, address: n.host.config.address, dbHost: n.dbHost, dbPort: n.dbPort })),
             failover,
             failoverDelaySeconds: args.failoverDelaySeconds,
             sizing: { ...args.sizing },
             load: { ...args.load },
             agentSettings: { ...agents },
-        }, opts);
+        } satisfies ServerFacts, opts);
         if (args.nodes.length === 0) {
             throw new Error(`${name}: a Zabbix server cluster needs at least one node`);
         }

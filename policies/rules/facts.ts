@@ -21,23 +21,42 @@ export const TYPES = {
 export interface Placed { readonly host: string; readonly site: string; readonly address: string }
 export interface SiteFacts { readonly site: string; readonly network: string; readonly l2Segment: boolean }
 export interface HostFacts extends Placed { readonly roles: readonly string[]; readonly cpus?: number; readonly memoryGiB?: number }
-export interface LoadBalancerFacts extends Placed { readonly dbRouting: "primary-check" | "patroni-rest" | "none"; readonly dbServers: readonly string[] }
+/** A DB endpoint a client is configured with: an address and a port. */
+export interface DbEndpoint { readonly dbHost: string; readonly dbPort: number }
+export interface LoadBalancerFacts extends Placed {
+    readonly dbRouting: "primary-check" | "patroni-rest" | "none";
+    /** The DB port on the load balancer's address, which leads to the current primary. */
+    readonly dbPort: number;
+    readonly dbServers: readonly string[];
+    readonly localFrontends: readonly string[];
+    readonly remoteFrontends: readonly string[];
+}
+/** A DB host, and the port its PostgreSQL listens on. */
+export interface DbHostFacts extends Placed { readonly port: number }
 export interface PostgresFacts {
-    readonly primary: Placed;
-    readonly replicas: readonly Placed[];
-    readonly pairPeer?: Placed;
+    readonly primary: DbHostFacts;
+    readonly replicas: readonly DbHostFacts[];
+    readonly pairPeer?: DbHostFacts;
     /** "manual" (db.primarySite and pulumi up), "cluster-manager", or an automatic manager such as "patroni". */
     readonly failover?: string;
+    readonly replication: string;
 }
+export interface PatroniFacts extends PostgresFacts {
+    /** The etcd members: the DB hosts and the witnesses. */
+    readonly quorum: readonly Placed[];
+}
+/** A Zabbix server node: where it sits and the DB endpoint in its zabbix_server.conf. */
+export type ServerNodeFacts = Placed & DbEndpoint;
 export interface ServerFacts {
-    readonly nodes: readonly (Placed & { readonly dbHost: string })[];
+    readonly nodes: readonly ServerNodeFacts[];
     readonly failover: "native-ha" | "cluster-manager" | "none";
     readonly failoverDelaySeconds: number;
     readonly sizing: Record<string, number>;
     readonly load: { readonly monitoredHosts: number; readonly items: number; readonly updateIntervalSeconds: number };
     readonly agentSettings: { readonly Server: string; readonly ServerActive: string };
 }
-export interface FrontendFacts { readonly host: string; readonly site: string; readonly dbHost: string }
+/** A frontend: where it sits and the DB endpoint in its zabbix.conf.php. */
+export interface FrontendFacts extends DbEndpoint { readonly host: string; readonly site: string }
 export interface PairFacts {
     readonly nodes: readonly Placed[];
     readonly vip: string;

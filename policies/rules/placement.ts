@@ -3,7 +3,7 @@
  * a load balancer per frontend site whose DB port follows the primary, and a witness for
  * automatic DB failover between two sites.
  */
-import { StackValidationPolicy } from "@pulumi/policy";
+import { StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
 import { cidrContains } from "../../components/config/network";
 import {
     FrontendFacts, LoadBalancerFacts, PairFacts, PostgresFacts, ServerFacts, SiteFacts, TYPES, factsOf, nameOf, witnessSites,
@@ -75,17 +75,66 @@ export const replicasInOtherSites: StackValidationPolicy = {
     },
 };
 
+/** What sits at a DB endpoint (address and port), as the components declare it. */
+type AtEndpoint =
+    | { readonly kind: "load-balancer"; readonly lb: LoadBalancerFacts }
+    | { readonly kind: "pair-vip"; readonly pair: string }
+    | { readonly kind: "fixed-db-host"; readonly host: string; readonly cluster: string };
+
+const endpointKey = (address: string, port: number) => `${address}:${port}`;
+
+/**
+ * Every DB endpoint the stack's components declare: each load balancer's DB port (which follows
+ * the primary), each pair's VIP on its DB's port (which a cluster manager moves with the DB), and
+ * PostgreSQL's own port on each DB host of a cluster in which another host can become primary.
+ * A single DB host is no fixed host: there is nothing to follow.
+ */
+function dbEndpoints(resources: StackValidationArgs["resources"]): Map<string, AtEndpoint> {
+    const at = new Map<string, AtEndpoint>();
+    const clusters = [...factsOf<PostgresFacts>(resources, TYPES.postgres), ...factsOf<PostgresFacts>(resources, TYPES.patroni)];
+    for (const { resource, facts } of clusters) {
+        const hosts = [facts.primary, ...facts.replicas, ...(facts.pairPeer ? [facts.pairPeer] : [])];
+        if (hosts.length > 1) {
+            hosts.forEach(h => at.set(endpointKey(h.address, h.port), { kind: "fixed-db-host", host: h.host, cluster: nameOf(resource) }));
+        }
+    }
+    for (const { resource, facts } of factsOf<PairFacts>(resources, TYPES.pair)) {
+        const db = pairDatabase(resources, facts);
+        if (db) {
+            at.set(endpointKey(facts.vip, db.primary.port), { kind: "pair-vip", pair: nameOf(resource) });
+        }
+    }
+    for (const { facts } of factsOf<LoadBalancerFacts>(resources, TYPES.loadBalancer)) {
+        if (facts.dbServers.length > 0) {
+            at.set(endpointKey(facts.address, facts.dbPort), { kind: "load-balancer", lb: facts });
+        }
+    }
+    return at;
+}
+
+/** The database a pair's cluster manager runs: the cluster whose primary and peer are the pair's nodes. */
+function pairDatabase(resources: StackValidationArgs["resources"], pair: PairFacts): PostgresFacts | undefined {
+    const nodes = new Set(pair.nodes.map(n => n.host));
+    return factsOf<PostgresFacts>(resources, TYPES.postgres).map(c => c.facts)
+        .find(c => c.pairPeer !== undefined && nodes.has(c.primary.host) && nodes.has(c.pairPeer.host));
+}
+
 export const siteLoadBalancers: StackValidationPolicy = {
     name: "site-load-balancer",
-    description: "Every site with a frontend has its own load balancer, whose DB port routes by primary/replica role, not to a fixed address.",
+    description: "Every site with a frontend has its own load balancer (or a VIP a cluster manager moves with the DB), "
+        + "whose DB port routes by primary/replica role, and no server or frontend points at a fixed DB host.",
     enforcementLevel: "mandatory",
     validateStack: (args, report) => {
         const lbs = factsOf<LoadBalancerFacts>(args.resources, TYPES.loadBalancer);
         const lbSites = new Set(lbs.map(l => l.facts.site));
+        // A frontend on a node of a pair whose VIP moves with the DB is reached through that VIP.
+        const pairs = factsOf<PairFacts>(args.resources, TYPES.pair).map(p => p.facts);
+        const onMovingVip = (host: string, site: string) => pairs.some(p =>
+            p.nodes.every(n => n.site === site) && p.nodes.some(n => n.host === host) && pairDatabase(args.resources, p) !== undefined);
         for (const { resource, facts } of factsOf<FrontendFacts>(args.resources, TYPES.frontend)) {
-            if (!lbSites.has(facts.site)) {
-                report(`Site ${facts.site} has frontend ${facts.host} but no load balancer of its own, so its users and servers `
-                    + "have no entry point that follows the primary by role. Give a host of the site the lb role.", resource.urn);
+            if (!lbSites.has(facts.site) && !onMovingVip(facts.host, facts.site)) {
+                report(`Site ${facts.site} has frontend ${facts.host} but no load balancer of its own, nor a VIP that a cluster manager `
+                    + "moves with the DB, so its users and servers have no entry point that follows the primary. Give a host of the site the lb role.", resource.urn);
             }
         }
         for (const { resource, facts } of lbs) {
@@ -95,18 +144,20 @@ export const siteLoadBalancers: StackValidationPolicy = {
             }
         }
         // A Zabbix server or frontend pointed at one DB host of a replicated cluster never follows a failover.
-        const dbAddresses = new Map<string, string>();
-        for (const { facts } of factsOf<PostgresFacts>(args.resources, TYPES.postgres)) {
-            if (facts.replicas.length > 0) {
-                [facts.primary, ...facts.replicas].forEach(h => dbAddresses.set(h.address, h.host));
-            }
-        }
+        // The endpoint is judged whole: on an all-roles host the load balancer's DB port and PostgreSQL's share an address.
+        const endpoints = dbEndpoints(args.resources);
         const clients = [
-            ...factsOf<ServerFacts>(args.resources, TYPES.servers).flatMap(s => s.facts.nodes.map(n => ({ resource: s.resource, host: n.host, dbHost: n.dbHost }))),
-            ...factsOf<FrontendFacts>(args.resources, TYPES.frontend).map(f => ({ resource: f.resource, host: f.facts.host, dbHost: f.facts.dbHost })),
+            ...factsOf<ServerFacts>(args.resources, TYPES.servers).flatMap(s => s.facts.nodes.map(n => ({ kind: "Zabbix server node", resource: s.resource, ...n }))),
+            ...factsOf<FrontendFacts>(args.resources, TYPES.frontend).map(f => ({ kind: "Frontend", resource: f.resource, ...f.facts })),
         ];
-        for (const client of clients.filter(c => dbAddresses.has(c.dbHost))) {
-            report(`${client.host} reaches the DB at ${client.dbHost} (${dbAddresses.get(client.dbHost)}), a fixed DB host: point it at its site's load balancer.`, client.resource.urn);
+        for (const client of clients) {
+            const there = endpoints.get(endpointKey(client.dbHost, client.dbPort));
+            if (there?.kind === "fixed-db-host") {
+                const lb = lbs.find(l => l.facts.site === client.site)?.facts;
+                report(`${client.kind} ${client.host} reaches the DB at ${endpointKey(client.dbHost, client.dbPort)}, PostgreSQL on ${there.host}, `
+                    + `a fixed host of "${there.cluster}" that is a replica or down after a failover: point it at `
+                    + `${lb ? `its site's load balancer's DB port, ${endpointKey(lb.address, lb.dbPort)}` : "its site's load balancer"}.`, client.resource.urn);
+            }
         }
         // The DB port's routing as rendered: an external primary check, never pgsql-check alone.
         for (const command of args.resources.filter(r => r.type === TYPES.command)) {

@@ -28,6 +28,8 @@ export interface PatternModule {
     readonly name: string;
     /** One line for the reader of the comparison. */
     readonly summary: string;
+    /** Set on the pattern the study chose: one line of why, for the comparison's reader. */
+    readonly studyChoice?: string;
     readonly requirements: PatternRequirements;
     deploy(config: StackConfig, secrets: PatternSecrets): PatternOutputs;
 }

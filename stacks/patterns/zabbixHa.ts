@@ -16,6 +16,8 @@ export const zabbixHa: PatternModule = {
     id: 5,
     name: "zabbix-ha",
     summary: "native HA nodes across sites, no VIP; DB primary + streaming replicas; a load balancer per site",
+    studyChoice: "pattern 3 without its VIP: native HA moves the active server between sites joined at L3 only, "
+        + "and a DB and a load balancer in each site keep the UI reachable through the loss of a server, a site's network or its uplink",
     requirements: { minSites: 2, requiredRoles: ["db", "zabbix-server", "frontend", "lb"], selfRunDatabase: true },
     deploy(config, secrets) {
         const pairNodes = config.db.fallbackPair ? config.drbd!.nodes : [];

@@ -1,3 +1,4 @@
+import { StackValidationPolicy } from "@pulumi/policy";
 import * as path from "path";
 import { POLICIES } from "../../policies/rules";
 import {
@@ -40,16 +41,26 @@ const servers = (patch: Record<string, unknown> = {}): ResourceInput => {
     return {
         type: "zabbix-ha:zabbix:ZabbixServerCluster", name: "zabbix-server",
         props: {
-            nodes: [{ ...at("zbx-a", "a", "198.18.1.21"), dbHost: "198.18.1.41" }, { ...at("zbx-b", "b", "198.18.2.21"), dbHost: "198.18.2.41" }],
+            nodes: [{ ...at("zbx-a", "a", "198.18.1.21"), dbHost: "198.18.1.41", dbPort: 5433 }, { ...at("zbx-b", "b", "198.18.2.21"), dbHost: "198.18.2.41", dbPort: 5433 }],
             failover: "native-ha", failoverDelaySeconds: 30, sizing: { ...sizeServer(load) }, load,
             agentSettings: { Server: "198.18.1.21,198.18.2.21", ServerActive: "198.18.1.21:10051;198.18.2.21:10051" },
             ...patch,
         },
     };
 };
+/** A DB host: PostgreSQL on port 5432. */
+const dbAt = (host: string, site: string, address: string) => ({ ...at(host, site, address), port: 5432 });
 const postgres = (patch: Record<string, unknown> = {}): ResourceInput => ({
     type: "zabbix-ha:postgres:PostgresCluster", name: "zabbix-db",
-    props: { primary: at("db-a", "a", "198.18.1.11"), replicas: [at("db-b", "b", "198.18.2.11")], failover: "manual", replication: "async", ...patch },
+    props: { primary: dbAt("db-a", "a", "198.18.1.11"), replicas: [dbAt("db-b", "b", "198.18.2.11")], failover: "manual", replication: "async", ...patch },
+});
+/** A site's load balancer whose DB port (5433) asks each DB host pg_is_in_recovery(). */
+const loadBalancer = (host: string, site: string, address: string): ResourceInput => ({
+    type: "zabbix-ha:loadbalancer:SiteLoadBalancer", name: `${site}-lb`,
+    props: { ...at(host, site, address), dbRouting: "primary-check", dbPort: 5433, dbServers: ["db-a", "db-b"], localFrontends: [], remoteFrontends: [] },
+});
+const frontend = (host: string, site: string, dbHost: string, dbPort: number): ResourceInput => ({
+    type: "zabbix-ha:zabbix:Frontend", name: `${host}-frontend`, props: { host, site, dbHost, dbPort },
 });
 const host = (name: string, site: string, roles: string[]): ResourceInput => ({
     type: "zabbix-ha:host:Host", name: `${site}-${name}`, props: { host: name, site, address: "198.18.9.9", roles },
@@ -73,9 +84,16 @@ describe("the library's own designs pass every rule they should", () => {
         }
     }, 30_000);
 
-    test("prod as pattern 3 keeps fencing, a same-site VIP and a dedicated meta-disk", async () => {
+    test("dev (one all-roles host per site) as pattern 5 breaks no rule: its servers use the co-located load balancer's DB port", async () => {
+        const resources = await resourcesOf(path.join(ROOT, "Pulumi.dev.yaml"));
+        for (const policy of POLICIES) {
+            expect({ policy: policy.name, found: await violations(policy, resources) }).toEqual({ policy: policy.name, found: [] });
+        }
+    }, 30_000);
+
+    test("prod as pattern 3 keeps fencing, a same-site VIP, a dedicated meta-disk, and the VIP as entry point and DB path", async () => {
         const resources = await resourcesOf(PROD, "pacemaker");
-        for (const policy of [pacemakerFencing, drbdDedicatedMetaDisk, noVipAcrossSites, dbFailoverWitness, noPlaintextSecrets]) {
+        for (const policy of [pacemakerFencing, drbdDedicatedMetaDisk, noVipAcrossSites, dbFailoverWitness, noPlaintextSecrets, siteLoadBalancers]) {
             expect({ policy: policy.name, found: await violations(policy, resources) }).toEqual({ policy: policy.name, found: [] });
         }
     }, 30_000);
@@ -105,25 +123,64 @@ describe("placement rules", () => {
 
     test("db-replicas-in-other-sites: a replica beside its primary", async () => {
         expect(await violations(replicasInOtherSites, [postgres()])).toEqual([]);
-        const found = await violations(replicasInOtherSites, [postgres({ replicas: [at("db-a2", "a", "198.18.1.12")] })]);
+        const found = await violations(replicasInOtherSites, [postgres({ replicas: [dbAt("db-a2", "a", "198.18.1.12")] })]);
         expect(found).toEqual([expect.objectContaining({ message: expect.stringMatching(/Replica db-a2 .* site a, the primary's/) })]);
     });
 
     test("site-load-balancer: frontends without a load balancer, a fixed DB address, a pgsql-check", async () => {
-        const pacemaker = await violations(siteLoadBalancers, await resourcesOf(PROD, "pacemaker"));
-        expect(pacemaker.map(v => v.message)).toEqual([
-            expect.stringMatching(/Site tokyo has frontend tyo-db1 but no load balancer/),
-            expect.stringMatching(/Site tokyo has frontend tyo-zbx1 but no load balancer/),
+        const split = await violations(siteLoadBalancers, await resourcesOf(fixture("pair-split-across-sites.yaml")));
+        expect(split.map(v => v.message)).toEqual([
+            expect.stringMatching(/Site tokyo has frontend tyo-1 but no load balancer of its own, nor a VIP that a cluster manager moves with the DB/),
+            expect.stringMatching(/Site osaka has frontend osa-1 but no load balancer/),
         ]);
-        const fixed = await violations(siteLoadBalancers, [postgres(), servers({ nodes: [{ ...at("zbx-a", "a", "198.18.1.21"), dbHost: "198.18.1.11" }] })]);
-        expect(fixed.map(v => v.message)).toEqual([expect.stringMatching(/zbx-a reaches the DB at 198\.18\.1\.11 \(db-a\), a fixed DB host/)]);
+        const fixed = await violations(siteLoadBalancers, [postgres(), servers({ nodes: [{ ...at("zbx-a", "a", "198.18.1.21"), dbHost: "198.18.1.11", dbPort: 5432 }] })]);
+        expect(fixed.map(v => v.message)).toEqual([expect.stringMatching(/^Zabbix server node zbx-a reaches the DB at 198\.18\.1\.11:5432, PostgreSQL on db-a, a fixed host of "zabbix-db"/)]);
         const pgsqlCheck = "listen postgres_primary\n    mode tcp\n    option pgsql-check user zabbix\n    server db-a 198.18.1.11:5432 check\n";
         expect(await violations(siteLoadBalancers, [command("lb-haproxy", pgsqlCheck)])).toEqual([
             expect.objectContaining({ message: expect.stringMatching(/asks neither pg_is_in_recovery\(\) nor Patroni/) }),
         ]);
-        const lb = { type: "zabbix-ha:loadbalancer:SiteLoadBalancer", name: "a-lb", props: { site: "a", host: "lb-a", address: "198.18.1.41", dbRouting: "none", dbServers: ["db-a"] } };
+        const lb = { type: "zabbix-ha:loadbalancer:SiteLoadBalancer", name: "a-lb", props: { site: "a", host: "lb-a", address: "198.18.1.41", dbRouting: "none", dbPort: 5433, dbServers: ["db-a"] } };
         expect((await violations(siteLoadBalancers, [lb])).map(v => v.message)).toEqual([expect.stringMatching(/routes its DB port without asking pg_is_in_recovery/)]);
     }, 30_000);
+
+    test("site-load-balancer judges the DB endpoint whole: address and port", async () => {
+        // One host per site carries every role: PostgreSQL on 5432 and the load balancer's DB port 5433 share its address.
+        const allRoles = [
+            postgres({ primary: dbAt("a-1", "a", "198.18.1.10"), replicas: [dbAt("b-1", "b", "198.18.2.10")] }),
+            loadBalancer("a-1", "a", "198.18.1.10"), loadBalancer("b-1", "b", "198.18.2.10"),
+        ];
+        const colocated = servers({ nodes: [{ ...at("a-1", "a", "198.18.1.10"), dbHost: "198.18.1.10", dbPort: 5433 }, { ...at("b-1", "b", "198.18.2.10"), dbHost: "198.18.2.10", dbPort: 5433 }] });
+        expect(await violations(siteLoadBalancers, [...allRoles, colocated, frontend("a-1", "a", "198.18.1.10", 5433)])).toEqual([]);
+        // The same address on PostgreSQL's own port is the fixed DB host; server and frontend are told apart.
+        const direct = servers({ nodes: [{ ...at("a-1", "a", "198.18.1.10"), dbHost: "198.18.1.10", dbPort: 5432 }] });
+        const found = await violations(siteLoadBalancers, [...allRoles, direct, frontend("a-1", "a", "198.18.1.10", 5432)]);
+        expect(found.map(v => v.message)).toEqual([
+            "Zabbix server node a-1 reaches the DB at 198.18.1.10:5432, PostgreSQL on a-1, a fixed host of \"zabbix-db\" that is a replica or down "
+                + "after a failover: point it at its site's load balancer's DB port, 198.18.1.10:5433.",
+            "Frontend a-1 reaches the DB at 198.18.1.10:5432, PostgreSQL on a-1, a fixed host of \"zabbix-db\" that is a replica or down "
+                + "after a failover: point it at its site's load balancer's DB port, 198.18.1.10:5433.",
+        ]);
+        expect(found.map(v => v.resource)).toEqual([expect.stringMatching(/ZabbixServerCluster::zabbix-server$/), expect.stringMatching(/Frontend::a-1-frontend$/)]);
+    });
+
+    test("site-load-balancer accepts a pair's VIP that a cluster manager moves with the DB, and only that", async () => {
+        // The pair's database: Pacemaker runs PostgreSQL on n1 or n2, and the VIP follows it.
+        const pairDb = postgres({ primary: dbAt("n1", "a", "198.18.1.11"), replicas: [], pairPeer: dbAt("n2", "a", "198.18.1.12"), failover: "cluster-manager" });
+        const onVip = servers({ failover: "cluster-manager", nodes: ["n1", "n2"].map((n, i) => ({ ...at(n, "a", `198.18.1.1${i + 1}`), dbHost: "198.18.1.100", dbPort: 5432 })) });
+        const pairFrontends = [frontend("n1", "a", "198.18.1.100", 5432), frontend("n2", "a", "198.18.1.100", 5432)];
+        expect(await violations(siteLoadBalancers, [pair(), pairDb, onVip, ...pairFrontends])).toEqual([]);
+        // Without a database on the pair, its VIP follows nothing the frontends need.
+        expect((await violations(siteLoadBalancers, [pair(), ...pairFrontends])).map(v => v.message)).toEqual([
+            expect.stringMatching(/^Site a has frontend n1 but no load balancer/), expect.stringMatching(/^Site a has frontend n2 but no load balancer/),
+        ]);
+        // A frontend off the pair's nodes is not behind the VIP; a server on one node's own address is a fixed DB host.
+        const onNode = servers({ failover: "cluster-manager", nodes: [{ ...at("n1", "a", "198.18.1.11"), dbHost: "198.18.1.12", dbPort: 5432 }] });
+        const found = await violations(siteLoadBalancers, [pair(), pairDb, onNode, frontend("web-a", "a", "198.18.1.100", 5432)]);
+        expect(found.map(v => v.message)).toEqual([
+            expect.stringMatching(/^Site a has frontend web-a but no load balancer/),
+            expect.stringMatching(/^Zabbix server node n1 reaches the DB at 198\.18\.1\.12:5432, PostgreSQL on n2, a fixed host/),
+        ]);
+    });
 
     test("db-failover-witness: automatic failover between two sites needs a witness in a third", async () => {
         expect(await violations(dbFailoverWitness, [postgres()])).toEqual([]);
@@ -208,6 +265,23 @@ describe("the pair's rules", () => {
     test("drbd-dedicated-meta-disk is advisory", async () => {
         expect(await violations(drbdDedicatedMetaDisk, [pair()])).toEqual([]);
         expect(await violations(drbdDedicatedMetaDisk, [pair({ metaDisk: "internal" })])).toEqual([expect.objectContaining({ level: "advisory" })]);
+    });
+});
+
+describe("the harness", () => {
+    test("reports one finding once, however often a rule reports it", async () => {
+        const twice: StackValidationPolicy = {
+            name: "reports-twice", description: "reports one finding from two views of it", enforcementLevel: "mandatory",
+            validateStack: (_args, report) => {
+                report("the same finding", "urn:a");
+                report("the same finding", "urn:a");
+                report("the same finding", "urn:b");
+            },
+        };
+        expect(await runPolicy(twice, [])).toEqual([
+            { policy: "reports-twice", level: "mandatory", message: "the same finding", resource: "urn:a" },
+            { policy: "reports-twice", level: "mandatory", message: "the same finding", resource: "urn:b" },
+        ]);
     });
 });
 

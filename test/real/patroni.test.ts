@@ -375,8 +375,8 @@ describe("two Patroni nodes from the rendered patroni.yml, with HAProxy's patron
         const pgB = new PgServer(scratch, "b", b.dir, b.port);
         expect(await pgB.sql("select pg_is_in_recovery()")).toBe("t");
         await waitFor("b's WAL receiver to stream", async () => await pgB.sql("select status from pg_stat_wal_receiver") === "streaming");
-        // The admin role made on the leader reached the replica.
-        expect(await pgB.sql(`select count(*) from pg_roles where rolname = '${ADMIN_ROLE}'`)).toBe("1");
+        // The admin role made on the leader reaches the replica (asynchronously: streaming starts before it is replayed).
+        await waitFor("the admin role to reach b", async () => await pgB.sql(`select count(*) from pg_roles where rolname = '${ADMIN_ROLE}'`) === "1");
     });
 
     test("patronictl list shows the Leader and the Replica", async () => {

@@ -5,7 +5,7 @@
 import * as path from "path";
 import { RawStackConfig } from "../../components/config";
 import { CapturedPlan, CapturedResource, capturePlan, ofType } from "../../tools/offline/capture";
-import { readEnvironment, toEngineConfig } from "../../tools/offline/environment";
+import { EnvironmentConfig, readEnvironment, toEngineConfig } from "../../tools/offline/environment";
 import { planEnvironment } from "../../tools/offline/stack";
 import { runStack } from "../../stacks/program";
 
@@ -36,10 +36,22 @@ export async function planConfig(raw: RawStackConfig, sshKey: string | null = TE
     return capturePlan(() => runStack(), { config, secretKeys, stack: "test" });
 }
 
-/** Plans one of the repository's example environments with a test SSH key. */
-export async function planExample(env: "dev" | "prod"): Promise<CapturedPlan> {
+/**
+ * Pulumi.prod.yaml's DB as it was before prod chose Patroni (async replication, failover by changing
+ * db.primarySite): the tests of that path's steps (stand down, promote, follow, a slot per replica)
+ * plan prod's sites and hosts with it.
+ */
+export const MANUAL_DB_FAILOVER = { "zabbix-ha:db": JSON.stringify({ primarySite: "tokyo", replication: "async", adminNetwork: "198.18.100.0/24" }) };
+
+/** One of the repository's example environments, with config values overridden. */
+export function exampleEnvironment(env: "dev" | "prod", overrides: Record<string, string> = {}): EnvironmentConfig {
     const file = readEnvironment(path.join(ROOT, `Pulumi.${env}.yaml`));
-    return planEnvironment(file, { overrides: { "zabbix-ha:sshPrivateKey": TEST_SSH_KEY } });
+    return { ...file, config: { ...file.config, ...overrides } };
+}
+
+/** Plans one of the repository's example environments with a test SSH key. */
+export async function planExample(env: "dev" | "prod", overrides: Record<string, string> = {}): Promise<CapturedPlan> {
+    return planEnvironment(exampleEnvironment(env, overrides), { overrides: { "zabbix-ha:sshPrivateKey": TEST_SSH_KEY } });
 }
 
 export function commands(plan: CapturedPlan): CapturedResource[] {

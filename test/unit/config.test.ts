@@ -206,6 +206,20 @@ describe("stack configuration validation", () => {
         expect(problems(raw)).toContainEqual('zabbix.listenPort: 40000 is not a whole number from 1024 to 32767');
     });
 
+    test("a typo'd role is reported alone: the host keeps its other roles for the cross-checks", () => {
+        const raw = twoSiteConfig();
+        raw.sites[0].hosts[0].roles = ["db", "zabix-server", "frontend", "lb"];
+        const typo = 'sites[0].hosts[0].roles[1]: unknown role "zabix-server" (did you mean "zabbix-server"? known: db, zabbix-server, frontend, lb, witness)';
+        expect(problems(raw)).toEqual([typo]);
+        // A pattern that needs every role in every site does not follow up with the misspelt one missing.
+        expect(problems(raw, { ...HA, requirements: { ...HA.requirements, rolesInEverySite: ["db", "zabbix-server", "frontend", "lb"] } })).toEqual([typo]);
+        // A role that resembles none is still the only problem when the host's other roles suffice.
+        raw.sites[0].hosts[0].roles = ["db", "zabbix-server", "frontend", "lb", "mail"];
+        expect(problems(raw)).toEqual(['sites[0].hosts[0].roles[4]: unknown role "mail" (known: db, zabbix-server, frontend, lb, witness)']);
+        raw.sites[0].hosts[0].roles = ["db", "db", "zabbix-server", "frontend", "lb"];
+        expect(problems(raw)).toEqual(['sites[0].hosts[0].roles[1]: role "db" is listed twice']);
+    });
+
     test("typos in keys are caught rather than ignored", () => {
         const raw = withHost({ rolez: ["db"] });
         expect(problems(raw)).toContainEqual(expect.stringMatching(/^sites\[1\]\.hosts\[0\]\.rolez: unknown key/));

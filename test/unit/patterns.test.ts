@@ -4,15 +4,16 @@ import { CapturedPlan, ofType } from "../../tools/offline/capture";
 import { readEnvironment } from "../../tools/offline/environment";
 import { planEnvironment } from "../../tools/offline/stack";
 import { ComparisonReport, blockingViolations, comparePatterns, reportJson } from "../../tools/preview/compare";
-import { markdownReport, terminalTable } from "../../tools/preview/table";
-import { ROOT, TEST_SSH_KEY, byName, commands, scriptOf, target } from "../support/plan";
+import { markdownReport } from "../../tools/preview/markdown";
+import { terminalTable } from "../../tools/preview/terminal";
+import { MANUAL_DB_FAILOVER, ROOT, TEST_SSH_KEY, byName, commands, exampleEnvironment, scriptOf, target } from "../support/plan";
 
 const PROD = path.join(ROOT, "Pulumi.prod.yaml");
 
-async function planPattern(pattern: string): Promise<CapturedPlan> {
+async function planPattern(pattern: string, overrides: Record<string, string> = {}): Promise<CapturedPlan> {
     const plan = await planEnvironment(readEnvironment(PROD), {
         placeholderSecrets: true,
-        overrides: { "zabbix-ha:pattern": pattern, "zabbix-ha:sshPrivateKey": TEST_SSH_KEY },
+        overrides: { "zabbix-ha:pattern": pattern, "zabbix-ha:sshPrivateKey": TEST_SSH_KEY, ...overrides },
     });
     expect(plan.error).toBeUndefined();
     return plan;
@@ -28,7 +29,7 @@ function names(plan: CapturedPlan, type: string): string[] {
 
 describe("each pattern's graph on the prod environment", () => {
     test("1 standalone: a complete, separate Zabbix per site; no replica, nothing spans sites", async () => {
-        const plan = await planPattern("standalone");
+        const plan = await planPattern("standalone", MANUAL_DB_FAILOVER);
         expect(names(plan, "postgres:PostgresCluster")).toEqual(["osaka-zabbix-db", "tokyo-zabbix-db"]);
         expect(names(plan, "zabbix:ZabbixServerCluster")).toEqual(["osaka-zabbix-server", "tokyo-zabbix-server"]);
         expect(commands(plan).filter(c => c.name.endsWith("-follow"))).toEqual([]);
@@ -156,10 +157,10 @@ test("5 zabbix-ha with db.failover patroni: etcd in three sites, Patroni on the 
     expect(matrix.find(s => s.id === "inter-site-cut")).toMatchObject({ monitoring: "no" });
 });
 
-describe("the side-by-side comparison", () => {
+describe("the side-by-side comparison (prod's sites, manual DB failover)", () => {
     let report: ComparisonReport;
     beforeAll(async () => {
-        report = await comparePatterns(readEnvironment(PROD));
+        report = await comparePatterns(exampleEnvironment("prod", MANUAL_DB_FAILOVER));
     }, 30_000);
 
     test("the JSON has the shape tools downstream rely on", () => {
@@ -178,47 +179,64 @@ describe("the side-by-side comparison", () => {
                 expect(["automatic", "manual", "none"]).toContain(s.recovery);
                 expect(s.recoverySeconds === null || typeof s.recoverySeconds === "number").toBe(true);
                 expect(typeof s.dataAtRisk).toBe("string");
+                expect(s.dataAtRisk).toBe(s.risks.length > 0 ? s.risks.join("; ") : "none");
+                // Manual recoveries say why; others carry no cause.
+                expect(s.operatorCauses.length > 0).toBe(s.recovery === "manual");
+                for (const c of s.operatorCauses) {
+                    expect(Object.keys(c).sort()).toEqual(["change", "id", "reason", "summary"]);
+                    expect(c.reason.startsWith(c.summary)).toBe(true);
+                }
             }
             expect(typeof p.availability.downtimeMinutesPerYear).toBe("number");
+            expect(typeof p.availability.degradedMinutesPerYear).toBe("number");
             expect(["99.9999%", "99.999%", "99.99%", "99.9%", "99%", "<99%"]).toContain(p.availability.class);
             expect(typeof p.cost.totalYearly).toBe("number");
             expect(Array.isArray(p.violations)).toBe(true);
         }
+        expect(json.configuredPattern).toBe("zabbix-ha");
+        expect(json.studyChoice).toMatchObject({ id: 5, name: "zabbix-ha", why: expect.stringContaining("VIP") });
     });
 
     test("the terminal table has a column per pattern and a row per scenario", () => {
-        const text = terminalTable(report);
-        const header = text.split("\n")[0];
-        for (const p of ["1 standalone", "2 active-active", "3 pacemaker", "4 cloud", "5 zabbix-ha"]) {
+        const text = terminalTable(report, 200);
+        const header = text.split("\n").find(l => l.includes("1 standalone"))!;
+        for (const p of ["1 standalone", "2 active-active", "3 pacemaker", "4 cloud", "5 zabbix-ha *+"]) {
             expect(header).toContain(p);
         }
+        // With a manual DB failover, a cut keeps the primary where it is: the other site's node takes over from its own side.
         expect(text).toMatch(/^link between sites cut +yes, dup +yes, dup +yes +yes auto 35s +yes auto 35s$/m);
     });
 
     test("the Markdown has the table and one balanced Mermaid diagram per pattern", () => {
         const md = markdownReport(report);
-        expect(md).toContain("|  | 1 standalone | 2 active-active | 3 pacemaker | 4 cloud | 5 zabbix-ha |");
-        const diagrams = md.split("```mermaid\n").slice(1).map(d => d.slice(0, d.indexOf("```")));
+        expect(md).toContain("|  | 1 standalone | 2 active-active | 3 pacemaker | 4 cloud | 5 zabbix-ha \\*+ |");
+        const diagrams = md.split("```mermaid\n").slice(1).map((d: string) => d.slice(0, d.indexOf("```")));
         expect(diagrams).toHaveLength(5);
         for (const d of diagrams) {
             expect(d.match(/^\s*subgraph /gm)?.length).toBe(d.match(/^\s*end$/gm)?.length);
         }
-        expect(diagrams[4]).toContain("osa_db1 -. streams from .-> tyo_db1");
-        expect(diagrams[2]).toContain("{{VIP}}");
+        expect(diagrams[4]).toContain('osa_db1 -.->|"streams from"| tyo_db1');
+        expect(diagrams[2]).toContain('{{"VIP"}}');
     });
 
-    test("the policy pack's violations are listed per pattern, and only mandatory ones block", () => {
-        const json = JSON.parse(reportJson(report));
-        const pacemaker = json.patterns.find((p: { name: string }) => p.name === "pacemaker");
-        expect(pacemaker.violations).toContainEqual({
-            policy: "site-load-balancer", level: "mandatory",
-            message: expect.stringMatching(/Site tokyo has frontend tyo-db1 but no load balancer/),
-            resource: expect.stringMatching(/zabbix-ha:zabbix:Frontend::tyo-db1-frontend$/),
+    test("the policy pack's violations are listed per pattern, and only mandatory ones block", async () => {
+        const oneSite = await comparePatterns(readEnvironment(path.join(ROOT, "test", "fixtures", "ha-nodes-one-site.yaml")));
+        const json = JSON.parse(reportJson(oneSite));
+        const zabbixHa = json.patterns.find((p: { name: string }) => p.name === "zabbix-ha");
+        expect(zabbixHa.violations).toContainEqual({
+            policy: "ha-nodes-span-sites", level: "mandatory",
+            message: expect.stringMatching(/has all 2 nodes in site osaka/),
+            resource: expect.stringMatching(/zabbix-ha:zabbix:ZabbixServerCluster::zabbix-server$/),
         });
-        expect(blockingViolations(report, "pacemaker").length).toBeGreaterThan(0);
+        expect(blockingViolations(oneSite, "zabbix-ha").length).toBeGreaterThan(0);
+        expect(terminalTable(oneSite)).toContain("pattern 5 zabbix-ha breaks design rules:\n  - [mandatory] ha-nodes-span-sites:");
+        // Advisories are listed but do not block.
+        const small = await comparePatterns(readEnvironment(path.join(ROOT, "test", "fixtures", "slow-failover-small-hosts.yaml")));
+        const standalone = small.patterns.find(p => p.name === "standalone")!;
+        expect(standalone.violations).toContainEqual(expect.objectContaining({ policy: "server-host-hardware", level: "advisory" }));
+        expect(blockingViolations(small, "standalone")).toEqual([]);
         expect(blockingViolations(report, "zabbix-ha")).toEqual([]);
-        expect(terminalTable(report)).toContain("pattern 3 pacemaker breaks design rules:\n  - [mandatory] site-load-balancer:");
-    });
+    }, 30_000);
 
     test("a pattern the config cannot form reports its errors while the others still preview", async () => {
         const dev = await comparePatterns(readEnvironment(path.join(ROOT, "Pulumi.dev.yaml")));

@@ -1,6 +1,6 @@
 import { InstanceTopology, Topology } from "../../components/analysis";
 import { CapturedPlan, ofType, transitiveDependencies } from "../../tools/offline/capture";
-import { byName, commands, planConfig, planExample, scriptOf, target, TEST_SSH_KEY, twoSiteConfig } from "../support/plan";
+import { MANUAL_DB_FAILOVER, byName, commands, planConfig, planExample, scriptOf, target, TEST_SSH_KEY, twoSiteConfig } from "../support/plan";
 
 const RANDOM = "random:index/randomPassword:RandomPassword";
 
@@ -25,10 +25,20 @@ function assertBefore(plan: CapturedPlan, earlier: string, later: string): void 
     expect({ later, runsAfter: deps.has(byName(plan, earlier).id) }).toEqual({ later, runsAfter: true });
 }
 
-describe("the prod environment (two sites and a witness)", () => {
+describe("the prod environment as shipped: Patroni with etcd on the DB hosts and the witness", () => {
+    test("the witness site's host runs an etcd member and nothing of Zabbix; sync replication", async () => {
+        const plan = await planExample("prod");
+        expect(plan.error).toBeUndefined();
+        expect(stepsOn(plan, "198.18.30.11")).toEqual(["witness-wit-1-packages", "zabbix-db-wit-1-etcd"]);
+        expect(instanceOf(plan).database).toMatchObject({ failover: "automatic", primary: { host: "tyo-db1" } });
+        expect(byName(plan, "zabbix-db").inputs).toMatchObject({ failover: "patroni", replication: "sync" });
+    });
+});
+
+describe("the prod environment's sites (two and a witness) with a manual DB failover", () => {
     let plan: CapturedPlan;
     beforeAll(async () => {
-        plan = await planExample("prod");
+        plan = await planExample("prod", MANUAL_DB_FAILOVER);
         expect(plan.error).toBeUndefined();
     });
 
@@ -85,10 +95,10 @@ describe("the prod environment (two sites and a witness)", () => {
     });
 });
 
-describe("dependency order", () => {
+describe("dependency order (prod, manual DB failover)", () => {
     let plan: CapturedPlan;
     beforeAll(async () => {
-        plan = await planExample("prod");
+        plan = await planExample("prod", MANUAL_DB_FAILOVER);
     });
 
     test.each([

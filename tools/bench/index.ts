@@ -7,6 +7,7 @@
 import { cpus } from "os";
 import * as path from "path";
 import { performance } from "perf_hooks";
+import { argumentsOrExit, noArguments } from "../cli";
 import { EnvironmentConfig, readEnvironment, toEngineConfig } from "../offline/environment";
 import { comparePatterns } from "../preview/compare";
 
@@ -41,7 +42,10 @@ async function median(runs: number, run: () => Promise<unknown>): Promise<number
     return times.sort((a, b) => a - b)[Math.floor(runs / 2)];
 }
 
+const USAGE = "usage: npm run bench   (no options: prints how long the side-by-side preview takes on this machine)";
+
 async function main(): Promise<void> {
+    argumentsOrExit(process.argv.slice(2), USAGE, noArguments);
     console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model ?? "unknown CPU"}), node ${process.version}`);
     const dev = readEnvironment(path.resolve(__dirname, "../../../Pulumi.dev.yaml"));
     await comparePatterns(dev); // warm-up: module loading and JIT

@@ -3,70 +3,13 @@
  * `npm run lab -- down`, `npm run lab -- drill [--json FILE] [--only NAME]...`: a real multi-site lab of
  * systemd hosts on this machine, and failure drills against it (see README.md here).
  */
+import { argumentsOrExit } from "../cli";
+import { USAGE, parseLabArgs } from "./args";
 import { drill } from "./drills";
 import { down, status, up } from "./lab";
 
-const USAGE = `usage: npm run lab -- up [--pattern NAME] [--config FILE] [--jobs N]
-       npm run lab -- status
-       npm run lab -- down
-       npm run lab -- drill [--json FILE] [--only NAME]...   (NAME: a drill, or site-isolation for both of its entries)
-The cache lives in $ZABBIX_HA_LAB_CACHE (default /var/cache/zabbix-ha-lab).`;
-
-interface Args {
-    readonly command: "up" | "status" | "down" | "drill";
-    readonly pattern?: string;
-    readonly config?: string;
-    readonly jobs?: number;
-    readonly json?: string;
-    readonly only?: string[];
-}
-
-/** The flags each command takes. */
-const FLAGS: Record<Args["command"], readonly string[]> = {
-    up: ["--pattern", "--config", "--jobs"],
-    status: [],
-    down: [],
-    drill: ["--json", "--only"],
-};
-
-function parseArgs(argv: string[]): Args {
-    const [command, ...rest] = argv;
-    if (command !== "up" && command !== "status" && command !== "down" && command !== "drill") {
-        throw new UsageError(command ? `unknown command ${command}` : "no command given");
-    }
-    const args: { -readonly [K in keyof Args]: Args[K] } = { command };
-    for (let i = 0; i < rest.length; i++) {
-        const flag = rest[i];
-        if (!FLAGS[command].includes(flag)) {
-            throw new UsageError(Object.values(FLAGS).some(f => f.includes(flag)) ? `${flag} does not apply to ${command}` : `unknown argument ${flag}`);
-        }
-        const value = need(flag, rest[++i]);
-        switch (flag) {
-            case "--pattern": args.pattern = value; break;
-            case "--config": args.config = value; break;
-            case "--jobs": args.jobs = Number(value); break;
-            case "--json": args.json = value; break;
-            // Repeatable, and each may list several names: --only server-crash,db-primary-crash.
-            case "--only": args.only = [...(args.only ?? []), ...value.split(",").filter(Boolean)]; break;
-        }
-    }
-    if (args.jobs !== undefined && (!Number.isInteger(args.jobs) || args.jobs < 1)) {
-        throw new UsageError("--jobs takes a whole number from 1");
-    }
-    return args;
-}
-
-function need(flag: string, value: string | undefined): string {
-    if (!value || value.startsWith("--")) {
-        throw new UsageError(`${flag} needs a value`);
-    }
-    return value;
-}
-
-class UsageError extends Error {}
-
 async function main(): Promise<number> {
-    const args = parseArgs(process.argv.slice(2));
+    const args = argumentsOrExit(process.argv.slice(2), USAGE, parseLabArgs);
     switch (args.command) {
         case "up":
             await up({ configFile: args.config, pattern: args.pattern, jobs: args.jobs });
@@ -86,10 +29,6 @@ async function main(): Promise<number> {
 }
 
 main().then(code => process.exit(code), err => {
-    if (err instanceof UsageError) {
-        console.error(`${err.message}\n${USAGE}`);
-        process.exit(2);
-    }
     console.error(err instanceof Error ? err.message : err);
     process.exit(1);
 });

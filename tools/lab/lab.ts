@@ -14,7 +14,7 @@ import { missingRequirements } from "./requirements";
 import { CachePaths, cachePaths, defaultConfigFile, ensureDir } from "./settings";
 import { ensureKeyPair } from "./ssh";
 import { DeployedFacts, LabState, StateFile, acquireLock } from "./state";
-import { Topology, topologyOf } from "./topology";
+import { Topology, checkLabConfig, topologyOf } from "./topology";
 import { instancesOf } from "./instances";
 import { MANAGED_DB_PACKAGES, managedEndpoints, provisionManagedDatabase } from "./managed";
 import { Check, checkIdempotent, verifyInstances } from "./verify";
@@ -78,10 +78,12 @@ async function withLock<T>(paths: CachePaths, body: () => Promise<T>): Promise<T
 export async function up(options: UpOptions = {}): Promise<UpResult> {
     const started = Date.now();
     const log = options.log ?? (line => console.log(line));
+    const configFile = path.resolve(options.configFile ?? defaultConfigFile());
+    // Every problem of the config, naming the file, before the machine is even looked at.
+    await checkLabConfig(readEnvironment(configFile), options.pattern);
     requireMachine();
     const paths = cachePaths(options.cacheRoot);
     return withLock(paths, async () => {
-        const configFile = path.resolve(options.configFile ?? defaultConfigFile());
         const topo = topologyOf(readEnvironment(configFile));
         const key = await ensureKeyPair(paths.sshKey);
         // Plan first: a config error should surface before a minute of debootstrap, and leave a running lab alone.

@@ -4,8 +4,10 @@
  * own foot in the lab. Only 198.18.0.0/15 is accepted, so the lab can never shadow a real network.
  */
 import * as ipaddr from "ipaddr.js";
-import { Role, StackConfig, cidrContains, cidrsOverlap, validateStackConfig } from "../../components/config";
-import { EnvironmentConfig } from "../offline";
+import {
+    ConfigError, DbConfig, Reader, Role, SiteConfig, StackConfig, ZabbixConfig, cidrContains, cidrsOverlap, readDb, readSites, readZabbix, validateStackConfig,
+} from "../../components/config";
+import { EnvironmentConfig, errorLines, planEnvironment } from "../offline";
 import { LAB_BLOCK, LAB_PREFIX } from "./settings";
 
 export interface LabHost {
@@ -72,33 +74,85 @@ function freeAddresses(network: string, taken: ReadonlySet<string>, count: numbe
     return found;
 }
 
-function inLabBlock(what: string, network: string): void {
+/** Whether a network lies inside the lab's block; a problem line if not. */
+function outsideLabBlock(what: string, network: string): string[] {
     const [, bits] = ipaddr.IPv4.parseCIDR(network);
-    if (bits < 15 || !cidrContains(LAB_BLOCK, network.split("/")[0])) {
-        throw new Error(`${what} ${network} is outside ${LAB_BLOCK}; the lab uses only that block so it never shadows a real network`);
+    return bits < 15 || !cidrContains(LAB_BLOCK, network.split("/")[0])
+        ? [`${what} ${network} is outside ${LAB_BLOCK}; the lab uses only that block so it never shadows a real network`]
+        : [];
+}
+
+/**
+ * What the lab itself cannot play, each problem on its own line. It judges the sections that read
+ * cleanly (a section with problems of its own is the plan's to report), so a broken config still
+ * gets all of the lab's problems at once.
+ */
+function labProblems(config: { readonly sites: readonly SiteConfig[]; readonly zabbix?: ZabbixConfig; readonly db?: DbConfig }): string[] {
+    const adminNetwork = config.db?.adminNetwork;
+    return [
+        ...config.sites.flatMap(site => outsideLabBlock(`sites: site ${site.name}'s network`, site.network)),
+        ...(config.zabbix && config.zabbix.packageSource !== "distribution"
+            ? [`zabbix.packageSource: ${config.zabbix.packageSource}; the lab's hosts reach only a local repository of Debian's own packages: use packageSource distribution (Zabbix 6.0)`]
+            : []),
+        ...(adminNetwork ? outsideLabBlock("db.adminNetwork:", adminNetwork) : []),
+        ...config.sites.filter(site => adminNetwork && cidrsOverlap(site.network, adminNetwork)).map(site =>
+            `db.adminNetwork: ${adminNetwork} overlaps site ${site.name}'s network ${site.network}; the machine needs a network of its own`),
+        // The base image authorizes the lab's key for root only.
+        ...config.sites.flatMap(site => site.hosts.filter(h => h.sshUser !== "root").map(h =>
+            `host ${h.name}: the lab logs in as root; remove sshUser ${h.sshUser} from the lab config`)),
+    ];
+}
+
+/** The sections the lab judges, as far as they read cleanly; their own problems are left to the plan. */
+function readableSections(env: EnvironmentConfig): Parameters<typeof labProblems>[0] {
+    const raw = rawConfig(env);
+    const r = new Reader([]);
+    const sites = readSites(r, raw.sites, 1);
+    return { sites, zabbix: readZabbix(r, raw.zabbix, sites), db: readDb(r, raw.db, sites, false) };
+}
+
+/** The config's shape and defaults; a pattern's own rules (site count, roles, sections) are the plan's to check. */
+function labShape(env: EnvironmentConfig): StackConfig {
+    return validateStackConfig(rawConfig(env), { secrets: { sshPrivateKey: true }, requirements: { minSites: 1, requiredRoles: [], selfRunDatabase: false } });
+}
+
+/** One error that names the file and lists every problem. */
+function problemsError(file: string, problems: readonly string[]): Error {
+    return new Error(`${file}: cannot run the lab from it (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n`
+        + problems.map(p => `  - ${p}`).join("\n"));
+}
+
+/**
+ * Checks a lab config before anything is built: the stack program's own validation for the pattern
+ * (exactly as the plan runs it, every problem with its path) and what the lab itself cannot play.
+ * Throws one error naming the file and listing every problem.
+ */
+export async function checkLabConfig(env: EnvironmentConfig, pattern?: string): Promise<void> {
+    const plan = await planEnvironment(env, { placeholderSecrets: true, overrides: pattern ? { "zabbix-ha:pattern": pattern } : {} });
+    const problems = [...(plan.error ? errorLines(plan.error) : []), ...labProblems(readableSections(env))];
+    if (problems.length > 0) {
+        throw problemsError(env.file, problems);
     }
 }
 
+/** The lab's shape from a stack settings file; throws one error naming the file and every problem. */
 export function topologyOf(env: EnvironmentConfig): Topology {
-    // A pattern's own rules (site count, roles, sections) are the stack program's to check when it
-    // plans; the lab needs only the shape and the defaults.
-    const config = validateStackConfig(rawConfig(env), { secrets: { sshPrivateKey: true }, requirements: { minSites: 1, requiredRoles: [], selfRunDatabase: false } });
+    let config: StackConfig;
+    try {
+        config = labShape(env);
+    } catch (err) {
+        throw err instanceof ConfigError ? problemsError(env.file, errorLines(err)) : err;
+    }
+    const problems = labProblems(config);
+    if (problems.length > 0) {
+        throw problemsError(env.file, problems);
+    }
     const hostAddresses = new Set(config.sites.flatMap(s => s.hosts.map(h => h.address)));
     const sites = config.sites.map(site => {
-        inLabBlock(`site ${site.name}'s network`, site.network);
         const [gateway] = freeAddresses(site.network, hostAddresses, 1);
         return { name: site.name, network: site.network, prefixLength: Number(site.network.split("/")[1]), gateway };
     });
-    if (config.zabbix.packageSource !== "distribution") {
-        throw new Error(`zabbix.packageSource is ${config.zabbix.packageSource}; the lab's hosts reach only a local repository of Debian's own packages: use packageSource distribution (Zabbix 6.0)`);
-    }
     const adminNetwork = config.db.adminNetwork;
-    inLabBlock("db.adminNetwork", adminNetwork);
-    for (const site of sites) {
-        if (cidrsOverlap(site.network, adminNetwork)) {
-            throw new Error(`db.adminNetwork ${adminNetwork} overlaps site ${site.name}'s network ${site.network}; the machine needs a network of its own`);
-        }
-    }
     const [routerAddress, address] = freeAddresses(adminNetwork, new Set(), 2);
     const hosts = config.sites.flatMap(site => site.hosts.map(h => ({
         name: h.name,
@@ -109,12 +163,6 @@ export function topologyOf(env: EnvironmentConfig): Topology {
         sshPort: h.sshPort,
         netns: `${LAB_PREFIX}-${h.name}`,
     })));
-    for (const h of hosts) {
-        if (h.sshUser !== "root") {
-            // The base image authorizes the lab's key for root only.
-            throw new Error(`host ${h.name}: the lab logs in as root; remove sshUser ${h.sshUser} from the lab config`);
-        }
-    }
     return {
         sites,
         hosts,

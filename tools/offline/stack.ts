@@ -3,6 +3,7 @@
  * and the lab share.
  */
 import * as path from "path";
+import { ConfigError } from "../../components/config";
 import { SECRET_KEYS } from "../../stacks/config";
 import { runStack } from "../../stacks/program";
 import { CapturedPlan, capturePlan } from "./capture";
@@ -36,4 +37,9 @@ export async function planEnvironment(env: EnvironmentConfig, options: PlanOptio
     const stack = /Pulumi\.([^/]+)\.yaml$/.exec(env.file)?.[1] ?? "offline";
     const plan = await capturePlan(() => runStack(), { config, secretKeys, stack });
     return { ...plan, notes };
+}
+
+/** A plan's error as lines: each config problem with its path, or the error's own message. */
+export function errorLines(error: Error): string[] {
+    return error instanceof ConfigError ? error.problems.map(p => `${p.path}: ${p.message}`) : [error.message];
 }

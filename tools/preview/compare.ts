@@ -2,14 +2,15 @@
  * Plans every design pattern on one environment and evaluates each: hosts, resources, the failure
  * matrix, availability and cost. The report's JSON shape is what tools downstream rely on.
  */
-import { ConfigError } from "../../components/config";
-import { CostEstimate, ScenarioResult, Topology, estimateAvailability, estimateCost, scenarioMatrix } from "../../components/analysis";
-import { ModelConfig } from "../../components/config";
+import {
+    AvailabilityEstimate, CostEstimate, ScenarioResult, Topology, estimateAvailability, estimateCost, scenarioMatrix,
+} from "../../components/analysis";
+import { DEFAULT_PATTERN, ModelConfig } from "../../components/config";
 import { Violation, runPolicies } from "../../policies/harness";
 import { PATTERNS } from "../../stacks/patterns";
 import { CapturedPlan } from "../offline/capture";
 import { EnvironmentConfig } from "../offline/environment";
-import { planEnvironment } from "../offline/stack";
+import { errorLines, planEnvironment } from "../offline/stack";
 
 export type { Violation };
 
@@ -20,7 +21,7 @@ export interface PatternReport {
     readonly hosts: number | null;
     readonly resources: number | null;
     readonly scenarios: readonly ScenarioResult[];
-    readonly availability: { readonly downtimeMinutesPerYear: number; readonly class: string } | null;
+    readonly availability: AvailabilityEstimate | null;
     readonly cost: CostEstimate | null;
     /** Independent configurations an operator edits (a synced site is not one). */
     readonly configurationPlanes: number | null;
@@ -34,8 +35,19 @@ export interface PatternReport {
     readonly topology?: Topology;
 }
 
+/** The pattern the design study chose, and why. */
+export interface StudyChoice {
+    readonly id: number;
+    readonly name: string;
+    readonly why: string;
+}
+
+/** The five patterns evaluated on one environment. */
 export interface ComparisonReport {
     readonly environment: string;
+    /** The pattern the environment builds (`zabbix-ha:pattern`, or the default). */
+    readonly configuredPattern: string;
+    readonly studyChoice: StudyChoice | null;
     readonly patterns: readonly PatternReport[];
     readonly notes: readonly string[];
 }
@@ -55,10 +67,7 @@ export function planViolations(plan: CapturedPlan): Promise<Violation[]> {
 /** Evaluates one planned pattern from its exported topology. */
 export async function reportPattern(id: number, name: string, summary: string, plan: CapturedPlan): Promise<PatternReport> {
     if (plan.error) {
-        const errors = plan.error instanceof ConfigError
-            ? plan.error.problems.map(p => `${p.path}: ${p.message}`)
-            : [plan.error.message];
-        return failed(id, name, summary, errors);
+        return failed(id, name, summary, errorLines(plan.error));
     }
     const outputs = plan.outputs as { topology: Topology; model: ModelConfig };
     const topology = outputs.topology;
@@ -91,7 +100,14 @@ export async function comparePatterns(env: EnvironmentConfig): Promise<Compariso
         plan.notes.forEach(n => notes.add(n));
         patterns.push(await reportPattern(pattern.id, pattern.name, pattern.summary, plan));
     }
-    return { environment: env.file, patterns, notes: [...notes] };
+    const chosen = PATTERNS.find(p => p.studyChoice);
+    return {
+        environment: env.file,
+        configuredPattern: env.config["zabbix-ha:pattern"] ?? DEFAULT_PATTERN,
+        studyChoice: chosen ? { id: chosen.id, name: chosen.name, why: chosen.studyChoice! } : null,
+        patterns,
+        notes: [...notes],
+    };
 }
 
 /** The mandatory violations of one pattern: what makes `pulumi preview --policy-pack policies` fail. */
@@ -103,6 +119,8 @@ export function blockingViolations(report: ComparisonReport, pattern: string): V
 export function reportJson(report: ComparisonReport): string {
     return JSON.stringify({
         environment: report.environment,
+        configuredPattern: report.configuredPattern,
+        studyChoice: report.studyChoice,
         patterns: report.patterns.map(({ topology: _topology, summary: _summary, ...rest }) => rest),
     }, null, 2);
 }

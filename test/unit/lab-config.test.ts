@@ -1,0 +1,71 @@
+/**
+ * The lab's config check, run on files without touching the machine: every problem at once, and
+ * the file named. (Nothing here boots a host; test/lab does that.)
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "fs";
+import { tmpdir } from "os";
+import * as path from "path";
+import { parse, stringify } from "yaml";
+import { readFileSync } from "fs";
+import { readEnvironment } from "../../tools/offline/environment";
+import { checkLabConfig, topologyOf } from "../../tools/lab/topology";
+import { ROOT } from "../support/plan";
+
+/** The lab's own config with a change, written to a temporary file. */
+function labFileWith(dir: string, change: (config: Record<string, any>) => void): string {
+    const doc = parse(readFileSync(path.join(ROOT, "lab", "Pulumi.lab.yaml"), "utf8"));
+    change(doc.config);
+    const file = path.join(dir, "Pulumi.lab-broken.yaml");
+    writeFileSync(file, stringify(doc));
+    return file;
+}
+
+describe("npm run lab -- up --config F checks F first", () => {
+    let dir: string;
+    beforeEach(() => {
+        dir = mkdtempSync(path.join(tmpdir(), "zha-lab-config-"));
+    });
+    afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+    test("the shipped lab configs pass", async () => {
+        for (const name of ["Pulumi.lab.yaml", "Pulumi.lab-patroni.yaml", "Pulumi.lab-cloud.yaml"]) {
+            await expect(checkLabConfig(readEnvironment(path.join(ROOT, "lab", name)))).resolves.toBeUndefined();
+        }
+        await expect(checkLabConfig(readEnvironment(path.join(ROOT, "lab", "Pulumi.lab.yaml")), "standalone")).resolves.toBeUndefined();
+    });
+
+    test("every problem, the stack program's and the lab's own, in one error that names the file", async () => {
+        const file = labFileWith(dir, config => {
+            config["zabbix-ha:sites"][0].hosts[0].roles = ["db", "zabix-server", "frontend", "lb"];
+            config["zabbix-ha:sites"][1].hosts[0].sshUser = "admin";
+            config["zabbix-ha:sites"][2].network = "10.3.0.0/24";
+            config["zabbix-ha:sites"][2].hosts[0].address = "10.3.0.10";
+        });
+        const error = await checkLabConfig(readEnvironment(file)).then(() => undefined, (err: Error) => err);
+        expect(error?.message.split("\n")).toEqual([
+            `${file}: cannot run the lab from it (3 problems):`,
+            '  - sites[0].hosts[0].roles[1]: unknown role "zabix-server" (did you mean "zabbix-server"? known: db, zabbix-server, frontend, lb, witness)',
+            "  - sites: site witness's network 10.3.0.0/24 is outside 198.18.0.0/15; the lab uses only that block so it never shadows a real network",
+            "  - host osa-zbx1: the lab logs in as root; remove sshUser admin from the lab config",
+        ]);
+    });
+
+    test("a pattern's own needs count: the lab plans what `up --pattern` would", async () => {
+        const file = labFileWith(dir, config => {
+            config["zabbix-ha:sites"][1].hosts[0].roles = ["zabbix-server", "frontend", "lb"];
+        });
+        await expect(checkLabConfig(readEnvironment(file))).resolves.toBeUndefined();
+        await expect(checkLabConfig(readEnvironment(file), "standalone")).rejects.toThrow(
+            new RegExp(`^${file.replace(/[.]/g, "\\.")}: cannot run the lab from it \\(1 problem\\):\\n  - sites\\[1\\]\\.hosts: site "osaka" has no db host`));
+    });
+
+    test("the lab's shape, read by status and the drills, names the file too", () => {
+        const file = labFileWith(dir, config => {
+            config["zabbix-ha:zabbix"] = { version: "7.0", packageSource: "vendor", repositoryUrl: "https://zabbix-packages.example.net" };
+            config["zabbix-ha:db"].adminNetwork = "198.18.1.0/24";
+        });
+        expect(() => topologyOf(readEnvironment(file))).toThrow(`${file}: cannot run the lab from it (2 problems):\n`
+            + "  - zabbix.packageSource: vendor; the lab's hosts reach only a local repository of Debian's own packages: use packageSource distribution (Zabbix 6.0)\n"
+            + "  - db.adminNetwork: 198.18.1.0/24 overlaps site tokyo's network 198.18.1.0/24; the machine needs a network of its own");
+    });
+});

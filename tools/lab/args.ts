@@ -1,0 +1,56 @@
+/** The lab's command line: a command and the flags that command takes. */
+import { UsageError, flagValue } from "../cli";
+
+export const USAGE = `usage: npm run lab -- up [--pattern NAME] [--config FILE] [--jobs N]
+       npm run lab -- status
+       npm run lab -- down
+       npm run lab -- drill [--json FILE] [--only NAME]...   (NAME: a drill, or site-isolation for both of its entries)
+       npm run lab -- [COMMAND] --help
+The cache lives in $ZABBIX_HA_LAB_CACHE (default /var/cache/zabbix-ha-lab).`;
+
+export const COMMANDS = ["up", "status", "down", "drill"] as const;
+
+export interface LabArgs {
+    readonly command: (typeof COMMANDS)[number];
+    readonly pattern?: string;
+    readonly config?: string;
+    readonly jobs?: number;
+    readonly json?: string;
+    readonly only?: string[];
+}
+
+/** The flags each command takes. */
+const FLAGS: Record<LabArgs["command"], readonly string[]> = {
+    up: ["--pattern", "--config", "--jobs"],
+    status: [],
+    down: [],
+    drill: ["--json", "--only"],
+};
+
+/** Reads a lab command line; throws UsageError for an unknown command or flag, or a bad value. */
+export function parseLabArgs(argv: readonly string[]): LabArgs {
+    const [command, ...rest] = argv;
+    if (!(COMMANDS as readonly string[]).includes(command)) {
+        throw new UsageError(command ? `unknown command ${command}` : "no command given");
+    }
+    const args: { -readonly [K in keyof LabArgs]: LabArgs[K] } = { command: command as LabArgs["command"] };
+    for (let i = 0; i < rest.length; i++) {
+        const flag = rest[i];
+        if (!FLAGS[args.command].includes(flag)) {
+            throw new UsageError(Object.values(FLAGS).some(f => f.includes(flag)) ? `${flag} does not apply to ${command}` : `unknown argument ${flag}`);
+        }
+        const value = flagValue(flag, rest[++i]);
+        switch (flag) {
+            case "--pattern": args.pattern = value; break;
+            case "--config": args.config = value; break;
+            case "--jobs": args.jobs = Number(value); break;
+            case "--json": args.json = value; break;
+            // Repeatable, and each may list several names: --only server-crash,db-primary-crash.
+            case "--only": args.only = [...(args.only ?? []), ...value.split(",").filter(Boolean)]; break;
+        }
+    }
+    if (args.jobs !== undefined && (!Number.isInteger(args.jobs) || args.jobs < 1)) {
+        throw new UsageError("--jobs takes a whole number from 1");
+    }
+    return args;
+}
