@@ -140,8 +140,9 @@ export function buildInstance(config: StackConfig, hosts: ReadonlyMap<string, Ho
     const backend = (port: number) => (h: PlacedHost): Backend => ({ name: h.name, address: h.address, port });
     const selfRun = scope.database.kind === "self-run";
     const pair = scope.database.kind === "self-run" ? scope.database.pair : undefined;
-    const patroni = selfRun && config.db.failover === "patroni";
     const dbHosts = selfRun ? hostsWithRole(config, "db").filter(inScope) : [];
+    // Patroni moves a primary between DB hosts; an installation of one site (patterns 1 and 2) has one.
+    const patroni = selfRun && config.db.failover === "patroni" && dbHosts.length > 1;
     // The load balancers reach a fallback pair through its VIP, the other DB hosts directly; the
     // configured primary first (`balance first` prefers it), the others in name order.
     const configuredPrimary = scope.database.kind === "self-run" ? scope.database.primarySite : undefined;

@@ -42,6 +42,13 @@ describe("each pattern's graph on the prod environment", () => {
         expect(scriptOf(byName(plan, "tokyo-zabbix-server-tyo-zbx1"))).not.toContain("zabbix-ha-takeover");
     });
 
+    test("1 standalone on a config with db.failover patroni: each site's one DB host runs plain PostgreSQL (nothing to fail over to)", async () => {
+        const plan = await planPattern("standalone");
+        expect(names(plan, "postgres:PostgresCluster")).toEqual(["osaka-zabbix-db", "tokyo-zabbix-db"]);
+        expect(names(plan, "postgres:PatroniCluster")).toEqual([]);
+        expect(commands(plan).filter(c => c.name.endsWith("-etcd") || c.name.endsWith("-patroni"))).toEqual([]);
+    });
+
     test("2 active-active: pattern 1 plus a timer that copies configuration through the Zabbix API, credentials secret", async () => {
         const plan = await planPattern("active-active");
         const sync = byName(plan, "config-sync-timer");
