@@ -29,5 +29,6 @@ export interface PatternModule {
     /** One line for the reader of the comparison. */
     readonly summary: string;
     readonly requirements: PatternRequirements;
-    deploy(config: StackConfig, secrets: PatternSecrets): PatternOutputs;
+    /** Declares the pattern's resources, yielding between sites so that the SDK registers as it goes. */
+    deploy(config: StackConfig, secrets: PatternSecrets): Promise<PatternOutputs>;
 }

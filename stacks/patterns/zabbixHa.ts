@@ -17,11 +17,11 @@ export const zabbixHa: PatternModule = {
     name: "zabbix-ha",
     summary: "native HA nodes across sites, no VIP; DB primary + streaming replicas; a load balancer per site",
     requirements: { minSites: 2, requiredRoles: ["db", "zabbix-server", "frontend", "lb"], selfRunDatabase: true },
-    deploy(config, secrets) {
+    async deploy(config, secrets) {
         const pairNodes = config.db.fallbackPair ? config.drbd!.nodes : [];
         const patroni = config.db.failover === "patroni";
         const repository = config.db.patroniRepository;
-        const hosts = buildSites(config, secrets.sshPrivateKey, {
+        const hosts = await buildSites(config, secrets.sshPrivateKey, {
             extraPackages: Object.fromEntries([
                 ...pairNodes.map(n => [n, CLUSTER_PACKAGES]),
                 ...(patroni ? hostsWithRole(config, "db").map(h => [h.name, PATRONI_PACKAGES]) : []),
