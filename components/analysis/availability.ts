@@ -3,7 +3,7 @@
  * class of the second seed's table. Every rate is a default the stack config can override.
  */
 import { DEFAULT_TIMINGS, Outcome, Timings } from "./evaluate";
-import { ScenarioId, evaluateAll } from "./scenarios";
+import { EvaluatedFailure, ScenarioId, evaluateAll } from "./scenarios";
 import { Topology } from "./topology";
 
 export interface FailureRates {
@@ -85,8 +85,11 @@ export interface AvailabilityEstimate {
     readonly class: string;
 }
 
-export function estimateAvailability(topology: Topology, rates: FailureRates = DEFAULT_RATES, timings: Timings = DEFAULT_TIMINGS): AvailabilityEstimate {
-    const minutes = evaluateAll(topology, timings).reduce((sum, { failure, outcome }) => {
+/** Yearly downtime over every concrete failure; `evaluated` is `evaluateAll`'s answer when the caller has it. */
+export function estimateAvailability(
+    topology: Topology, rates: FailureRates = DEFAULT_RATES, timings: Timings = DEFAULT_TIMINGS, evaluated: readonly EvaluatedFailure[] = evaluateAll(topology, timings),
+): AvailabilityEstimate {
+    const minutes = evaluated.reduce((sum, { failure, outcome }) => {
         const { perYear, minutes: cause } = exposure(failure.scenario, rates);
         return sum + perYear * downtimeMinutes(outcome, cause, rates);
     }, 0);

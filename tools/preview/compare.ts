@@ -3,7 +3,7 @@
  * matrix, availability and cost. The report's JSON shape is what tools downstream rely on.
  */
 import { ConfigError } from "../../components/config";
-import { CostEstimate, ScenarioResult, Topology, estimateAvailability, estimateCost, scenarioMatrix } from "../../components/analysis";
+import { CostEstimate, ScenarioResult, Topology, estimateAvailability, estimateCost, evaluateAll, scenarioMatrix } from "../../components/analysis";
 import { ModelConfig } from "../../components/config";
 import { Violation, runPolicies } from "../../policies/harness";
 import { PATTERNS } from "../../stacks/patterns";
@@ -64,14 +64,16 @@ export async function reportPattern(id: number, name: string, summary: string, p
     const topology = outputs.topology;
     const model = outputs.model;
     const managers = topology.instances.flatMap(i => (i.clusterManager ? [i.clusterManager] : []));
+    // Every concrete failure, evaluated once for both the matrix and the availability.
+    const evaluated = evaluateAll(topology, model.timings);
     return {
         id,
         name,
         summary,
         hosts: topology.hosts.length,
         resources: plan.resources.filter(r => r.custom).length,
-        scenarios: scenarioMatrix(topology, model.timings),
-        availability: estimateAvailability(topology, model.rates, model.timings),
+        scenarios: scenarioMatrix(topology, model.timings, evaluated),
+        availability: estimateAvailability(topology, model.rates, model.timings, evaluated),
         cost: estimateCost(topology, model.prices),
         configurationPlanes: topology.instances.length - (topology.configSync?.targets.length ?? 0),
         vipNeeded: topology.instances.some(i => i.entryPoints.some(e => e.kind === "vip")),
