@@ -9,7 +9,7 @@ import { Violation, runPolicies } from "../../policies/harness";
 import { PATTERNS } from "../../stacks/patterns";
 import { CapturedPlan } from "../offline/capture";
 import { EnvironmentConfig } from "../offline/environment";
-import { planEnvironment } from "../offline/stack";
+import { StackPlan, planEnvironment } from "../offline/stack";
 
 export type { Violation };
 
@@ -84,12 +84,18 @@ export async function reportPattern(id: number, name: string, summary: string, p
     };
 }
 
+export interface CompareOptions {
+    /** Sees each pattern's plan once it is evaluated (the preview keeps the configured pattern's to print it). */
+    readonly onPlan?: (pattern: string, plan: StackPlan) => void;
+}
+
 /** Plans and evaluates all five patterns on one environment; a pattern the config cannot form reports its errors. */
-export async function comparePatterns(env: EnvironmentConfig): Promise<ComparisonReport> {
+export async function comparePatterns(env: EnvironmentConfig, options: CompareOptions = {}): Promise<ComparisonReport> {
     const patterns: PatternReport[] = [];
     const notes = new Set<string>();
     for (const pattern of PATTERNS) {
         const plan = await planEnvironment(env, { placeholderSecrets: true, overrides: { "zabbix-ha:pattern": pattern.name } });
+        options.onPlan?.(pattern.name, plan);
         plan.notes.forEach(n => notes.add(n));
         patterns.push(await reportPattern(pattern.id, pattern.name, pattern.summary, plan));
     }

@@ -9,7 +9,7 @@ import { readEnvironment } from "../offline/environment";
 import { blockingViolations, comparePatterns, reportJson } from "./compare";
 import { summarizePlan } from "./summary";
 import { markdownReport, terminalTable } from "./table";
-import { planEnvironment } from "../offline/stack";
+import { StackPlan, planEnvironment } from "../offline/stack";
 
 const USAGE = "usage: npm run preview [-- --config Pulumi.<env>.yaml] [--markdown FILE] [--json FILE]";
 
@@ -43,7 +43,10 @@ function parseArgs(argv: string[]): Args {
 async function main(): Promise<number> {
     const args = parseArgs(process.argv.slice(2));
     const env = readEnvironment(args.config);
-    const report = await comparePatterns(env);
+    // The configured pattern as `pulumi up` would build it: the comparison plans it with the same config.
+    const configuredName = env.config["zabbix-ha:pattern"] ?? "zabbix-ha";
+    let configuredPlan: StackPlan | undefined;
+    const report = await comparePatterns(env, { onPlan: (name, plan) => { configuredPlan = name === configuredName ? plan : configuredPlan; } });
     for (const note of report.notes) {
         console.log(`note: ${note}`);
     }
@@ -57,8 +60,8 @@ async function main(): Promise<number> {
         writeFileSync(args.json, `${reportJson(report)}\n`);
         console.log(`JSON report: ${args.json}`);
     }
-    // The configured pattern as `pulumi up` would build it.
-    const plan = await planEnvironment(env, { placeholderSecrets: true });
+    // A pattern name the comparison does not know fails here, with the program's own error.
+    const plan = configuredPlan ?? await planEnvironment(env, { placeholderSecrets: true });
     console.log("");
     if (plan.error) {
         console.error(`${path.basename(env.file)}: ${plan.error.message}`);
