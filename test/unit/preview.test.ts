@@ -3,8 +3,10 @@ import { tmpdir } from "os";
 import * as path from "path";
 import { stringify } from "yaml";
 import { readEnvironment, SECRET_PLACEHOLDER, toEngineConfig } from "../../tools/offline/environment";
-import { planEnvironment } from "../../tools/offline/stack";
+import { StackPlan, planEnvironment } from "../../tools/offline/stack";
+import { comparePatterns } from "../../tools/preview/compare";
 import { summarizePlan } from "../../tools/preview/summary";
+import { PATTERNS } from "../../stacks/patterns";
 import { ROOT, twoSiteConfig } from "../support/plan";
 
 describe("stack files", () => {
@@ -59,4 +61,16 @@ describe("the preview", () => {
             rmSync(dir, { recursive: true, force: true });
         }
     });
+});
+
+test("the comparison hands over each pattern's plan once, planned as that pattern (the preview prints the configured one)", async () => {
+    const seen: { name: string; plan: StackPlan }[] = [];
+    const report = await comparePatterns(readEnvironment(path.join(ROOT, "Pulumi.dev.yaml")), { onPlan: (name, plan) => seen.push({ name, plan }) });
+    expect(seen.map(s => s.name)).toEqual(PATTERNS.map(p => p.name));
+    for (const { name, plan } of seen) {
+        const reported = report.patterns.find(p => p.name === name)!;
+        const planned = (plan.outputs as { topology?: { pattern: { name: string } } } | undefined)?.topology?.pattern.name;
+        expect({ name, planned: plan.error ? "failed" : planned, reportedErrors: reported.errors.length > 0 })
+            .toEqual({ name, planned: plan.error ? "failed" : name, reportedErrors: !!plan.error });
+    }
 });
