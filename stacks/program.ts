@@ -8,7 +8,7 @@ import { PATTERNS, StackOutputs, patternNamed } from "./patterns";
  * configuration against it first (one error listing every problem, before any resource exists),
  * then build it.
  */
-export function runStack(config = new pulumi.Config("zabbix-ha")): StackOutputs {
+export async function runStack(config = new pulumi.Config("zabbix-ha")): Promise<StackOutputs> {
     const { raw, secrets } = readRawConfig(config);
     const name = raw.pattern ?? DEFAULT_PATTERN;
     const pattern = typeof name === "string" ? patternNamed(name) : undefined;
@@ -23,5 +23,5 @@ export function runStack(config = new pulumi.Config("zabbix-ha")): StackOutputs 
         },
         requirements: pattern.requirements,
     });
-    return { ...pattern.deploy(checked, { ...secrets, sshPrivateKey: secrets.sshPrivateKey! }), model: checked.model };
+    return { ...await pattern.deploy(checked, { ...secrets, sshPrivateKey: secrets.sshPrivateKey! }), model: checked.model };
 }

@@ -44,14 +44,6 @@ export function argumentsOrExit<T>(argv: readonly string[], usage: string, parse
     return line.args;
 }
 
-/** The parser of a command that takes no arguments. */
-export function noArguments(argv: readonly string[]): Record<string, never> {
-    if (argv.length > 0) {
-        throw new UsageError(`unknown argument ${argv[0]}`);
-    }
-    return {};
-}
-
 /** A flag's value: the next word, unless it is missing or another flag. */
 export function flagValue(flag: string, value: string | undefined): string {
     if (!value || value.startsWith("--")) {

@@ -3,7 +3,7 @@
  * class of the second seed's table. Every rate is a default the stack config can override.
  */
 import { DEFAULT_TIMINGS, Outcome, Timings } from "./evaluate";
-import { ScenarioId, evaluateAll } from "./scenarios";
+import { EvaluatedFailure, ScenarioId, evaluateAll } from "./scenarios";
 import { Topology } from "./topology";
 
 export interface FailureRates {
@@ -100,10 +100,13 @@ function degradedMinutes(outcome: Outcome, causeMinutes: number): number {
 
 const hundredths = (minutes: number) => Math.round(minutes * 100) / 100;
 
-export function estimateAvailability(topology: Topology, rates: FailureRates = DEFAULT_RATES, timings: Timings = DEFAULT_TIMINGS): AvailabilityEstimate {
+/** Yearly downtime over every concrete failure; `evaluated` is `evaluateAll`'s answer when the caller has it. */
+export function estimateAvailability(
+    topology: Topology, rates: FailureRates = DEFAULT_RATES, timings: Timings = DEFAULT_TIMINGS, evaluated: readonly EvaluatedFailure[] = evaluateAll(topology, timings),
+): AvailabilityEstimate {
     let down = 0;
     let degraded = 0;
-    for (const { failure, outcome } of evaluateAll(topology, timings)) {
+    for (const { failure, outcome } of evaluated) {
         const { perYear, minutes: cause } = exposure(failure.scenario, rates);
         down += perYear * downtimeMinutes(outcome, cause, rates);
         degraded += perYear * degradedMinutes(outcome, cause);

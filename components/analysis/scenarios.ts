@@ -46,14 +46,24 @@ export interface ScenarioResult extends Outcome {
     readonly worstCase: string;
 }
 
+/** A concrete failure with its outcome. */
+export interface EvaluatedFailure {
+    readonly failure: ConcreteFailure;
+    readonly outcome: Outcome;
+}
+
 /** Outcome of each concrete failure. */
-export function evaluateAll(topology: Topology, timings: Timings = DEFAULT_TIMINGS): { failure: ConcreteFailure; outcome: Outcome }[] {
+export function evaluateAll(topology: Topology, timings: Timings = DEFAULT_TIMINGS): EvaluatedFailure[] {
     return concreteFailures(topology).map(failure => ({ failure, outcome: evaluateFailure(topology, failure.failure, timings, failure.plannedSite) }));
 }
 
-/** The failure matrix: the worst outcome of each scenario. */
-export function scenarioMatrix(topology: Topology, timings: Timings = DEFAULT_TIMINGS): ScenarioResult[] {
-    const all = evaluateAll(topology, timings);
+/**
+ * The failure matrix: the worst outcome of each scenario. `all` is `evaluateAll`'s answer, for a
+ * caller that also estimates the availability from it (it is most of the analysis' time).
+ */
+export function scenarioMatrix(
+    topology: Topology, timings: Timings = DEFAULT_TIMINGS, all: readonly EvaluatedFailure[] = evaluateAll(topology, timings),
+): ScenarioResult[] {
     return SCENARIO_IDS.flatMap(id => {
         const cases = all.filter(c => c.failure.scenario === id);
         if (cases.length === 0) {

@@ -13,11 +13,11 @@ export const activeActive: PatternModule = {
     name: "active-active",
     summary: "a complete Zabbix per site with configuration copied from one site through the API; paid per site",
     requirements: { ...PER_SITE_REQUIREMENTS, sections: ["configSync"] },
-    deploy(config, secrets) {
+    async deploy(config, secrets) {
         const sync = config.configSync!;
         const runner = hostsWithRole(config, "zabbix-server").find(h => h.site === sync.sourceSite)!;
-        const hosts = buildSites(config, secrets.sshPrivateKey, { extraPackages: { [runner.name]: ["jq", "curl"] } });
-        const instances = perSiteInstances(config, hosts);
+        const hosts = await buildSites(config, secrets.sshPrivateKey, { extraPackages: { [runner.name]: ["jq", "curl"] } });
+        const instances = await perSiteInstances(config, hosts);
         const api = (site: string) => `${instances.find(i => i.topology.name === site)!.uiUrls[site]}api_jsonrpc.php`;
         const targets = serviceSites(config).map(s => s.name).filter(s => s !== sync.sourceSite);
         new ConfigSync("config-sync", {

@@ -12,9 +12,9 @@ export const cloud: PatternModule = {
     name: "cloud",
     summary: "rented instances in several zones; a managed PostgreSQL the provider keeps redundant",
     requirements: { minSites: 2, requiredRoles: ["zabbix-server", "frontend", "lb"], selfRunDatabase: false, sections: ["cloud"] },
-    deploy(config, secrets) {
+    async deploy(config, secrets) {
         // The managed service is the database: db hosts, if any, stay unused.
-        const hosts = buildSites(config, secrets.sshPrivateKey, {
+        const hosts = await buildSites(config, secrets.sshPrivateKey, {
             hosts: site => site.hosts
                 .map(h => ({ ...h, roles: h.roles.filter(r => r !== "db" && r !== "witness") }))
                 .filter(h => h.roles.length > 0),

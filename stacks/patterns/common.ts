@@ -23,8 +23,18 @@ export interface SiteOptions {
     readonly extraRepositories?: Readonly<Record<string, readonly ExtraRepository[]>>;
 }
 
-/** Creates the Site components; returns every Host by name. */
-export function buildSites(config: StackConfig, sshPrivateKey: pulumi.Input<string>, options: SiteOptions = {}): Map<string, Host> {
+/**
+ * Lets the SDK register the resources declared so far before the program declares more. The SDK
+ * registers nothing until the program yields, and a resource waiting for its registration holds
+ * about 100 kB of promises and closures: a 100-site plan declared in one go peaked at 300 MB of
+ * them under the preview's mocks. The patterns yield once per site.
+ */
+export function registerDeclared(): Promise<void> {
+    return new Promise(resolve => setImmediate(resolve));
+}
+
+/** Creates the Site components, one site at a time; returns every Host by name. */
+export async function buildSites(config: StackConfig, sshPrivateKey: pulumi.Input<string>, options: SiteOptions = {}): Promise<Map<string, Host>> {
     const hosts = new Map<string, Host>();
     for (const site of config.sites) {
         const chosen = options.hosts ? options.hosts(site) : site.hosts;
@@ -34,6 +44,7 @@ export function buildSites(config: StackConfig, sshPrivateKey: pulumi.Input<stri
         const built = new Site(site.name, { site: { ...site, hosts: chosen }, sshPrivateKey, zabbix: config.zabbix,
             extraPackages: options.extraPackages, extraRepositories: options.extraRepositories });
         Object.entries(built.hosts).forEach(([name, host]) => hosts.set(name, host));
+        await registerDeclared();
     }
     return hosts;
 }
@@ -136,11 +147,13 @@ export function frontendSettings(config: StackConfig, dbPassword: pulumi.Input<s
  */
 export function buildInstance(config: StackConfig, hosts: ReadonlyMap<string, Host>, scope: InstanceScope): BuiltInstance {
     const inScope = (h: PlacedHost) => scope.sites.includes(h.site);
+    // The scope's sites only: each of a per-site pattern's instances would otherwise walk every host.
+    const scoped = { sites: config.sites.filter(s => scope.sites.includes(s.name)) };
     const host = (name: string) => hosts.get(name)!;
     const backend = (port: number) => (h: PlacedHost): Backend => ({ name: h.name, address: h.address, port });
     const selfRun = scope.database.kind === "self-run";
     const pair = scope.database.kind === "self-run" ? scope.database.pair : undefined;
-    const dbHosts = selfRun ? hostsWithRole(config, "db").filter(inScope) : [];
+    const dbHosts = selfRun ? hostsWithRole(scoped, "db") : [];
     // Patroni moves a primary between DB hosts; an installation of one site (patterns 1 and 2) has one.
     const patroni = selfRun && config.db.failover === "patroni" && dbHosts.length > 1;
     // The load balancers reach a fallback pair through its VIP, the other DB hosts directly; the
@@ -152,9 +165,10 @@ export function buildInstance(config: StackConfig, hosts: ReadonlyMap<string, Ho
             .sort((a, b) => Number(b.site === configuredPrimary) - Number(a.site === configuredPrimary) || a.name.localeCompare(b.name))
             .map(backend(config.db.port)),
     ];
-    const frontends = hostsWithRole(config, "frontend").filter(inScope);
-    const servers = hostsWithRole(config, "zabbix-server").filter(inScope);
-    const lbHosts = hostsWithRole(config, "lb").filter(inScope);
+    const frontends = hostsWithRole(scoped, "frontend");
+    const servers = hostsWithRole(scoped, "zabbix-server");
+    const lbHosts = hostsWithRole(scoped, "lb");
+    const dbClients = [...hosts.values()].map(h => h.config).filter(inScope).map(h => h.address);
     const passwords = createDbPasswords(`${scope.prefix}zabbix-ha`, config.db.passwordRotation);
 
     const loadBalancers = new Map<string, SiteLoadBalancer>();
@@ -166,7 +180,7 @@ export function buildInstance(config: StackConfig, hosts: ReadonlyMap<string, Ho
             remoteFrontends: frontends.filter(f => f.site !== lb.site).map(backend(config.frontend.port)),
             dbPort: config.loadBalancer.dbPort,
             dbServers: dbBackends,
-            dbAllowedSources: [...[...hosts.values()].map(h => h.config).filter(inScope).map(h => h.address), config.db.adminNetwork],
+            dbAllowedSources: [...dbClients, config.db.adminNetwork],
             checkPassword: selfRun ? passwords.check : undefined,
             dbCheck: patroni ? "patroni" : "query",
         }));
@@ -202,7 +216,7 @@ export function buildInstance(config: StackConfig, hosts: ReadonlyMap<string, Ho
         database = new PatroniCluster(`${scope.prefix}zabbix-db`, {
             primary: host(primary.name),
             replicas: dbHosts.filter(h => h !== primary).map(h => host(h.name)),
-            witnesses: hostsWithRole(config, "witness").filter(inScope).map(h => host(h.name)),
+            witnesses: hostsWithRole(scoped, "witness").map(h => host(h.name)),
             port: config.db.port,
             dbName: config.db.name,
             dbUser: config.db.user,

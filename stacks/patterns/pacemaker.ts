@@ -20,9 +20,9 @@ export const pacemaker: PatternModule = {
     name: "pacemaker",
     summary: "DRBD + Pacemaker pair with a VIP in one site; the other site gets nothing automatic",
     requirements: { minSites: 1, requiredRoles: [], selfRunDatabase: false, sections: ["drbd"] },
-    deploy(config, secrets) {
+    async deploy(config, secrets) {
         const drbd = config.drbd!;
-        const hosts = buildSites(config, secrets.sshPrivateKey, {
+        const hosts = await buildSites(config, secrets.sshPrivateKey, {
             hosts: site => site.hosts.filter(h => drbd.nodes.includes(h.name)).map(h => ({ ...h, roles: PAIR_ROLES })),
             extraPackages: Object.fromEntries(drbd.nodes.map(n => [n, CLUSTER_PACKAGES])),
         });

@@ -1,15 +1,21 @@
 import { serviceSites } from "../../components/config";
+import { Host } from "../../components/host";
 import { PatternModule } from "./types";
-import { buildInstance, buildSites, stackTopology } from "./common";
+import { BuiltInstance, buildInstance, buildSites, registerDeclared, stackTopology } from "./common";
 
-/** Every site's complete installation, as patterns 1 and 2 build it. */
-export function perSiteInstances(config: Parameters<PatternModule["deploy"]>[0], hosts: ReturnType<typeof buildSites>) {
-    return serviceSites(config).map(site => buildInstance(config, hosts, {
-        prefix: `${site.name}-`,
-        name: site.name,
-        sites: [site.name],
-        database: { kind: "self-run", primarySite: site.name },
-    }));
+/** Every site's complete installation, as patterns 1 and 2 build it, one site at a time. */
+export async function perSiteInstances(config: Parameters<PatternModule["deploy"]>[0], hosts: ReadonlyMap<string, Host>): Promise<BuiltInstance[]> {
+    const instances: BuiltInstance[] = [];
+    for (const site of serviceSites(config)) {
+        instances.push(buildInstance(config, hosts, {
+            prefix: `${site.name}-`,
+            name: site.name,
+            sites: [site.name],
+            database: { kind: "self-run", primarySite: site.name },
+        }));
+        await registerDeclared();
+    }
+    return instances;
 }
 
 /** A complete Zabbix in every site (but witness sites): patterns 1 and 2. */
@@ -29,9 +35,9 @@ export const standalone: PatternModule = {
     name: "standalone",
     summary: "a complete Zabbix per site; no failover; duplicated data and alerts, double management",
     requirements: PER_SITE_REQUIREMENTS,
-    deploy(config, secrets) {
-        const hosts = buildSites(config, secrets.sshPrivateKey);
-        const instances = perSiteInstances(config, hosts);
+    async deploy(config, secrets) {
+        const hosts = await buildSites(config, secrets.sshPrivateKey);
+        const instances = await perSiteInstances(config, hosts);
         return {
             topology: stackTopology(config, this, hosts, instances.map(i => i.topology)),
             uiUrls: Object.assign({}, ...instances.map(i => i.uiUrls)),

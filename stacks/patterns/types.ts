@@ -31,5 +31,6 @@ export interface PatternModule {
     /** Set on the pattern the study chose: one line of why, for the comparison's reader. */
     readonly studyChoice?: string;
     readonly requirements: PatternRequirements;
-    deploy(config: StackConfig, secrets: PatternSecrets): PatternOutputs;
+    /** Declares the pattern's resources, yielding between sites so that the SDK registers as it goes. */
+    deploy(config: StackConfig, secrets: PatternSecrets): Promise<PatternOutputs>;
 }

@@ -19,11 +19,11 @@ export const zabbixHa: PatternModule = {
     studyChoice: "pattern 3 without its VIP: native HA moves the active server between sites joined at L3 only, "
         + "and a DB and a load balancer in each site keep the UI reachable through the loss of a server, a site's network or its uplink",
     requirements: { minSites: 2, requiredRoles: ["db", "zabbix-server", "frontend", "lb"], selfRunDatabase: true },
-    deploy(config, secrets) {
+    async deploy(config, secrets) {
         const pairNodes = config.db.fallbackPair ? config.drbd!.nodes : [];
         const patroni = config.db.failover === "patroni";
         const repository = config.db.patroniRepository;
-        const hosts = buildSites(config, secrets.sshPrivateKey, {
+        const hosts = await buildSites(config, secrets.sshPrivateKey, {
             extraPackages: Object.fromEntries([
                 ...pairNodes.map(n => [n, CLUSTER_PACKAGES]),
                 ...(patroni ? hostsWithRole(config, "db").map(h => [h.name, PATRONI_PACKAGES]) : []),

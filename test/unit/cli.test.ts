@@ -3,7 +3,8 @@
  * lab's commands are never executed here.
  */
 import * as path from "path";
-import { argumentsOrExit, noArguments, readCommandLine } from "../../tools/cli";
+import { argumentsOrExit, readCommandLine } from "../../tools/cli";
+import { parseBenchArgs } from "../../tools/bench/args";
 import { USAGE as LAB_USAGE, parseLabArgs } from "../../tools/lab/args";
 import { parsePreviewArgs } from "../../tools/preview/args";
 
@@ -11,7 +12,7 @@ describe("--help and -h answer with the usage, whatever the command", () => {
     test.each([
         ["preview", ["--help"], parsePreviewArgs],
         ["preview", ["--config", "Pulumi.prod.yaml", "-h"], parsePreviewArgs],
-        ["bench", ["--help"], noArguments],
+        ["bench", ["--help"], parseBenchArgs],
         ["lab", ["--help"], parseLabArgs],
         ["lab", ["-h"], parseLabArgs],
         ["lab up", ["up", "--help"], parseLabArgs],
@@ -29,7 +30,8 @@ describe("an unknown flag, a missing value or an unknown command is a usage erro
         ["preview", ["--cofig", "Pulumi.prod.yaml"], parsePreviewArgs, "unknown argument --cofig"],
         ["preview", ["--config"], parsePreviewArgs, "--config needs a value"],
         ["preview", ["--json", "--markdown", "x.md"], parsePreviewArgs, "--json needs a value"],
-        ["bench", ["--sites", "50"], noArguments, "unknown argument --sites"],
+        ["bench", ["--sites", "50"], parseBenchArgs, "unknown argument --sites"],
+        ["bench", ["--runs", "0"], parseBenchArgs, "--runs takes a whole number from 1"],
         ["lab", [], parseLabArgs, "no command given"],
         ["lab", ["start"], parseLabArgs, "unknown command start"],
         ["lab up", ["up", "--confg", "lab/Pulumi.lab.yaml"], parseLabArgs, "unknown argument --confg"],

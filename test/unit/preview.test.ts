@@ -4,12 +4,13 @@ import { tmpdir } from "os";
 import * as path from "path";
 import { stringify } from "yaml";
 import { EnvironmentConfig, readEnvironment, SECRET_PLACEHOLDER, toEngineConfig } from "../../tools/offline/environment";
-import { planEnvironment } from "../../tools/offline/stack";
+import { StackPlan, planEnvironment } from "../../tools/offline/stack";
 import { ComparisonReport, comparePatterns } from "../../tools/preview/compare";
 import { mermaidDiagram } from "../../tools/preview/diagram";
 import { markdownReport } from "../../tools/preview/markdown";
 import { summarizePlan } from "../../tools/preview/summary";
 import { terminalTable, terminalWidth, wrapText } from "../../tools/preview/terminal";
+import { PATTERNS } from "../../stacks/patterns";
 import { MANUAL_DB_FAILOVER, ROOT, twoSiteConfig } from "../support/plan";
 
 describe("stack files", () => {
@@ -302,4 +303,16 @@ describe("the comparison report", () => {
         expect(d.nodes.get("wit_1")).toBe("wit-1<br/>witness, unused (no consensus store)");
         expect(d.edges.filter(e => e.includes("o--o"))).toEqual([]);
     }, 30_000);
+});
+
+test("the comparison hands over each pattern's plan once, planned as that pattern (the preview prints the configured one)", async () => {
+    const seen: { name: string; plan: StackPlan }[] = [];
+    const report = await comparePatterns(readEnvironment(path.join(ROOT, "Pulumi.dev.yaml")), { onPlan: (name, plan) => seen.push({ name, plan }) });
+    expect(seen.map(s => s.name)).toEqual(PATTERNS.map(p => p.name));
+    for (const { name, plan } of seen) {
+        const reported = report.patterns.find(p => p.name === name)!;
+        const planned = (plan.outputs as { topology?: { pattern: { name: string } } } | undefined)?.topology?.pattern.name;
+        expect({ name, planned: plan.error ? "failed" : planned, reportedErrors: reported.errors.length > 0 })
+            .toEqual({ name, planned: plan.error ? "failed" : name, reportedErrors: !!plan.error });
+    }
 });

@@ -3,14 +3,14 @@
  * matrix, availability and cost. The report's JSON shape is what tools downstream rely on.
  */
 import {
-    AvailabilityEstimate, CostEstimate, ScenarioResult, Topology, estimateAvailability, estimateCost, scenarioMatrix,
+    AvailabilityEstimate, CostEstimate, ScenarioResult, Topology, estimateAvailability, estimateCost, evaluateAll, scenarioMatrix,
 } from "../../components/analysis";
 import { DEFAULT_PATTERN, ModelConfig } from "../../components/config";
 import { Violation, runPolicies } from "../../policies/harness";
 import { PATTERNS } from "../../stacks/patterns";
 import { CapturedPlan } from "../offline/capture";
 import { EnvironmentConfig } from "../offline/environment";
-import { errorLines, planEnvironment } from "../offline/stack";
+import { StackPlan, errorLines, planEnvironment } from "../offline/stack";
 
 export type { Violation };
 
@@ -73,14 +73,16 @@ export async function reportPattern(id: number, name: string, summary: string, p
     const topology = outputs.topology;
     const model = outputs.model;
     const managers = topology.instances.flatMap(i => (i.clusterManager ? [i.clusterManager] : []));
+    // Every concrete failure, evaluated once for both the matrix and the availability.
+    const evaluated = evaluateAll(topology, model.timings);
     return {
         id,
         name,
         summary,
         hosts: topology.hosts.length,
         resources: plan.resources.filter(r => r.custom).length,
-        scenarios: scenarioMatrix(topology, model.timings),
-        availability: estimateAvailability(topology, model.rates, model.timings),
+        scenarios: scenarioMatrix(topology, model.timings, evaluated),
+        availability: estimateAvailability(topology, model.rates, model.timings, evaluated),
         cost: estimateCost(topology, model.prices),
         configurationPlanes: topology.instances.length - (topology.configSync?.targets.length ?? 0),
         vipNeeded: topology.instances.some(i => i.entryPoints.some(e => e.kind === "vip")),
@@ -91,12 +93,18 @@ export async function reportPattern(id: number, name: string, summary: string, p
     };
 }
 
+export interface CompareOptions {
+    /** Sees each pattern's plan once it is evaluated (the preview keeps the configured pattern's to print it). */
+    readonly onPlan?: (pattern: string, plan: StackPlan) => void;
+}
+
 /** Plans and evaluates all five patterns on one environment; a pattern the config cannot form reports its errors. */
-export async function comparePatterns(env: EnvironmentConfig): Promise<ComparisonReport> {
+export async function comparePatterns(env: EnvironmentConfig, options: CompareOptions = {}): Promise<ComparisonReport> {
     const patterns: PatternReport[] = [];
     const notes = new Set<string>();
     for (const pattern of PATTERNS) {
         const plan = await planEnvironment(env, { placeholderSecrets: true, overrides: { "zabbix-ha:pattern": pattern.name } });
+        options.onPlan?.(pattern.name, plan);
         plan.notes.forEach(n => notes.add(n));
         patterns.push(await reportPattern(pattern.id, pattern.name, pattern.summary, plan));
     }

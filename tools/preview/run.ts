@@ -5,7 +5,8 @@
 import { writeFileSync } from "fs";
 import * as path from "path";
 import { readEnvironment } from "../offline/environment";
-import { planEnvironment } from "../offline/stack";
+import { StackPlan, planEnvironment } from "../offline/stack";
+import { DEFAULT_PATTERN } from "../../components/config";
 import { PreviewArgs } from "./args";
 import { ComparisonReport, blockingViolations, comparePatterns, reportJson } from "./compare";
 import { markdownReport } from "./markdown";
@@ -29,7 +30,10 @@ export async function runPreview(args: PreviewArgs, width = terminalWidth()): Pr
     const fit = (text: string, indent = 2) => text.split("\n").flatMap(line => wrapText(line, width, indent)).join("\n");
     const env = readEnvironment(args.config);
     const file = path.basename(env.file);
-    const report = await comparePatterns(env);
+    // The configured pattern as `pulumi up` would build it: the comparison plans it with the same config.
+    const configuredName = env.config["zabbix-ha:pattern"] ?? DEFAULT_PATTERN;
+    let configuredPlan: StackPlan | undefined;
+    const report = await comparePatterns(env, { onPlan: (name, plan) => { configuredPlan = name === configuredName ? plan : configuredPlan; } });
     stdout.push(...report.notes.map(note => fit(`note: ${note}`, 6)));
     stdout.push(`\nDesign patterns on ${file}, side by side:\n`, terminalTable(report, width));
     if (args.markdown) {
@@ -40,8 +44,8 @@ export async function runPreview(args: PreviewArgs, width = terminalWidth()): Pr
         writeFileSync(args.json, `${reportJson(report)}\n`);
         stdout.push(`JSON report: ${args.json}`);
     }
-    // The configured pattern as `pulumi up` would build it.
-    const plan = await planEnvironment(env, { placeholderSecrets: true });
+    // A pattern name the comparison does not know fails here, with the program's own error.
+    const plan = configuredPlan ?? await planEnvironment(env, { placeholderSecrets: true });
     stdout.push("");
     if (plan.error) {
         stderr.push(fit(`${file}: ${plan.error.message}`, 4));
