@@ -220,7 +220,8 @@ function readRoles(r: Reader, value: unknown, path: string): Role[] | undefined 
             ok = false;
         }
     });
-    return ok ? (value as Role[]) : undefined;
+    // A set, kept in one canonical order: the same roles in another order plan the same steps.
+    return ok ? ROLES.filter(role => value.includes(role)) : undefined;
 }
 
 /** One DB host per site (replicas live in other sites), except the two nodes of a fallback pair. */
