@@ -178,9 +178,11 @@ export function buildInstance(config: StackConfig, hosts: ReadonlyMap<string, Ho
         : { dbHost: siteLb(site).address, dbPort: config.loadBalancer.dbPort };
 
     const sizing = sizeServer(config.load);
-    // The schema loads from a server host, preferably in the primary's site (shortest path).
-    const primarySite = scope.database.kind === "self-run" ? scope.database.primarySite : scope.sites[0];
-    const loader = servers.find(s => s.site === primarySite) ?? servers[0];
+    // The schema loads from a server host, preferably in the primary's site (shortest path); the
+    // first by name, so the same design in any config order loads it from the same host.
+    const primarySite = scope.database.kind === "self-run" ? scope.database.primarySite : undefined;
+    const serversByName = [...servers].sort((a, b) => a.name.localeCompare(b.name));
+    const loader = serversByName.find(s => s.site === primarySite) ?? serversByName[0];
     const schema = {
         host: host(loader.name),
         ...dbPath(loader.site),
@@ -197,7 +199,7 @@ export function buildInstance(config: StackConfig, hosts: ReadonlyMap<string, Ho
     });
     if (patroni) {
         const primary = dbHosts.find(h => h.site === primarySite)!;
-        const adminLb = loadBalancers.get(primary.site) ?? [...loadBalancers.values()][0];
+        const adminLb = loadBalancers.get(primary.site) ?? firstLoadBalancer(loadBalancers);
         database = new PatroniCluster(`${scope.prefix}zabbix-db`, {
             primary: host(primary.name),
             replicas: dbHosts.filter(h => h !== primary).map(h => host(h.name)),
@@ -214,7 +216,7 @@ export function buildInstance(config: StackConfig, hosts: ReadonlyMap<string, Ho
         });
     } else if (scope.database.kind === "self-run") {
         const primary = pair ? dbHosts.find(h => h.name === pair.nodes[0])! : dbHosts.find(h => h.site === primarySite)!;
-        const adminLb = loadBalancers.get(primary.site) ?? [...loadBalancers.values()][0];
+        const adminLb = loadBalancers.get(primary.site) ?? firstLoadBalancer(loadBalancers);
         database = new PostgresCluster(`${scope.prefix}zabbix-db`, {
             primary: host(primary.name),
             replicas: dbHosts.filter(h => h !== primary && !pair?.nodes.includes(h.name)).map(h => host(h.name)),
@@ -273,6 +275,11 @@ export function buildInstance(config: StackConfig, hosts: ReadonlyMap<string, Ho
         servers: cluster,
         uiUrls: Object.fromEntries([...loadBalancers].map(([site, lb]) => [site, `http://${lb.address}:${lb.httpPort}/`])),
     };
+}
+
+/** Where the provider goes when the primary's site has no load balancer: the first site's by name, whatever the config order. */
+function firstLoadBalancer(loadBalancers: ReadonlyMap<string, SiteLoadBalancer>): SiteLoadBalancer {
+    return [...loadBalancers].sort(([a], [b]) => a.localeCompare(b))[0][1];
 }
 
 /** The stack-wide topology around the instances a pattern built. */
