@@ -198,7 +198,7 @@ export function buildInstance(config: StackConfig, hosts: ReadonlyMap<string, Ho
         adminNetwork: config.db.adminNetwork,
     });
     if (patroni) {
-        const primary = dbHosts.find(h => h.site === primarySite)!;
+        const primary = primaryHost(config, dbHosts, primarySite!);
         const adminLb = loadBalancers.get(primary.site) ?? firstLoadBalancer(loadBalancers);
         database = new PatroniCluster(`${scope.prefix}zabbix-db`, {
             primary: host(primary.name),
@@ -215,7 +215,7 @@ export function buildInstance(config: StackConfig, hosts: ReadonlyMap<string, Ho
             schema,
         });
     } else if (scope.database.kind === "self-run") {
-        const primary = pair ? dbHosts.find(h => h.name === pair.nodes[0])! : dbHosts.find(h => h.site === primarySite)!;
+        const primary = pair ? dbHosts.find(h => h.name === pair.nodes[0])! : primaryHost(config, dbHosts, primarySite!);
         const adminLb = loadBalancers.get(primary.site) ?? firstLoadBalancer(loadBalancers);
         database = new PostgresCluster(`${scope.prefix}zabbix-db`, {
             primary: host(primary.name),
@@ -275,6 +275,15 @@ export function buildInstance(config: StackConfig, hosts: ReadonlyMap<string, Ho
         servers: cluster,
         uiUrls: Object.fromEntries([...loadBalancers].map(([site, lb]) => [site, `http://${lb.address}:${lb.httpPort}/`])),
     };
+}
+
+/**
+ * The primary site's DB host. A site holds two only as the drbd section's pair: its preferred node
+ * (drbd.nodes is a preference), else the first by name, whatever the config order.
+ */
+function primaryHost(config: StackConfig, dbHosts: readonly PlacedHost[], site: string): PlacedHost {
+    const preference = (h: PlacedHost) => { const i = config.drbd?.nodes.indexOf(h.name) ?? -1; return i < 0 ? Number.MAX_SAFE_INTEGER : i; };
+    return dbHosts.filter(h => h.site === site).sort((a, b) => preference(a) - preference(b) || a.name.localeCompare(b.name))[0];
 }
 
 /** Where the provider goes when the primary's site has no load balancer: the first site's by name, whatever the config order. */
