@@ -5,7 +5,8 @@
  */
 import * as net from "net";
 import * as path from "path";
-import { HaproxyInput, renderHaproxyCfg, renderPrimaryCheckScript } from "../../components/loadbalancer/render";
+import { renderPrimaryCheckScript } from "../../components/loadbalancer/primaryCheck";
+import { HaproxyInput, renderHaproxyCfg } from "../../components/loadbalancer/render";
 import { CHECK_ROLE, REPLICATION_ROLE, hbaRules, pgpassLine, renderPgHba, renderPostgresConf } from "../../components/postgres/render";
 import {
     FileCheck, PgServer, basebackup, checkFile, expectAccepted, expectRejected, freePort, includeInPostgresConf,
@@ -147,7 +148,7 @@ describe("HAProxy running the rendered configuration in front of two PostgreSQL 
         // The check script and its .pgpass, as the lb step installs them, in scratch paths.
         const lbDir = await scratch.dir("haproxy");
         checkPassfile = await putFile(path.join(lbDir, "pg-check.pgpass"), `${pgpassLine("*", "*", "postgres", CHECK_ROLE, checkPassword)}\n`, 0o600);
-        checkScript = await putFile(path.join(lbDir, "pg-is-primary"), renderPrimaryCheckScript({ user: CHECK_ROLE, passfile: checkPassfile }), 0o755);
+        checkScript = await putFile(path.join(lbDir, "pg-is-primary"), renderPrimaryCheckScript({ user: CHECK_ROLE, passfile: checkPassfile, verdictFile: path.join(lbDir, "newest-primary") }), 0o755);
         lbDbPort = await freePort();
         const cfg = await putFile(path.join(lbDir, "haproxy.cfg"), renderHaproxyCfg(haproxyInput({
             httpPort: await freePort(),

@@ -4,7 +4,8 @@
  * /bin/sh) parses it. Covers the two example environments and the other OS families.
  */
 import * as path from "path";
-import { renderPrimaryCheckScript } from "../../components/loadbalancer/render";
+import { NEWEST_PRIMARY_VERDICT, renderNewestPrimaryWatch, renderPrimaryCheckScript } from "../../components/loadbalancer/primaryCheck";
+import { FENCE_PASSFILE, renderFenceScript } from "../../components/postgres/fence";
 import { patroniVersionGuard } from "../../components/postgres/patroni";
 import { CHECK_ROLE } from "../../components/postgres/render";
 import { script } from "../../components/shell";
@@ -162,9 +163,16 @@ describe("scripts the stack sends to hosts", () => {
         expect(await lint(scratch, hostScripts(await planConfig("distribution", DISTRIBUTION_6_0)))).toEqual([]);
     });
 
-    test("scripts installed on hosts (the load balancer's primary check, the config sync, the takeover watcher) are shellcheck clean", async () => {
+    test("scripts installed on hosts (the load balancer's primary check and its watcher, the DB fence, the config sync, the takeover watcher) are shellcheck clean", async () => {
         expect(await lint(scratch, {
-            "pg-is-primary": renderPrimaryCheckScript({ user: CHECK_ROLE, passfile: "/etc/haproxy/pg-check.pgpass" }),
+            "pg-is-primary": renderPrimaryCheckScript({ user: CHECK_ROLE, passfile: "/etc/haproxy/pg-check.pgpass", verdictFile: NEWEST_PRIMARY_VERDICT }),
+            "newest-primary-watch": renderNewestPrimaryWatch({
+                user: CHECK_ROLE, passfile: "/etc/haproxy/pg-check.pgpass", verdictFile: NEWEST_PRIMARY_VERDICT, servers: ["198.18.1.10:5432", "198.18.2.10:5432"],
+            }),
+            "pg-fence": renderFenceScript({
+                peers: ["198.18.2.10:5432"], checkUser: CHECK_ROLE, passfile: FENCE_PASSFILE, port: 5432, dataDir: "/var/lib/postgresql/15/main",
+                binDir: "/usr/lib/postgresql/15/bin", service: "postgresql@15-main", roleMark: "/var/lib/zabbix-ha/postgres-role",
+            }),
             "config-sync": renderConfigSyncScript({
                 sourceUrl: "http://198.18.1.10/api_jsonrpc.php", targetUrls: ["http://198.18.2.10/api_jsonrpc.php", "http://198.18.3.10/api_jsonrpc.php"],
                 apiUser: "Admin", passwordFile: "/etc/zabbix-ha/api-password",
