@@ -80,10 +80,11 @@ export function configStep(
 # listen_addresses needs a restart (a restart keeps the role: standby.signal, or its absence, stays).
 if zha_pg_running; then
   if [ "$ZHA_CHANGED" = 1 ]; then systemctl restart "$PG_SERVICE"; fi
-elif [ ${role} = primary ] || [ -f "$PGDATA_DIR/standby.signal" ]; then
+${role === "primary" ? `else
+  systemctl start "$PG_SERVICE"` : `elif [ -f "$PGDATA_DIR/standby.signal" ]; then
   systemctl start "$PG_SERVICE"
 else
-  echo "not starting PostgreSQL: it would start as a primary, and db.primarySite is elsewhere (the follow step starts it as a replica)"
+  echo "not starting PostgreSQL: it would start as a primary, and db.primarySite is elsewhere (the follow step starts it as a replica)"`}
 fi`,
     ].filter(Boolean).join("\n");
 }
