@@ -30,7 +30,9 @@ function helpers(h: DbHostFiles): string {
 PG_SERVICE=${shellQuote(pg.service)}
 zha_sql() { runuser -u postgres -- psql -X -q -t -A -v ON_ERROR_STOP=1 -p ${h.port} "$@"; }
 zha_pg_running() { runuser -u postgres -- ${shellQuote(`${pg.binDir}/pg_ctl`)} status -D "$PGDATA_DIR" >/dev/null 2>&1; }
-zha_mark() { cat ${ROLE_MARK} 2>/dev/null || echo none; }`;
+zha_mark() { cat ${ROLE_MARK} 2>/dev/null || echo none; }
+# A new host's cluster holds only template0, template1 and postgres; anything more is someone's data.
+zha_fresh_cluster() { [ "$(find "$PGDATA_DIR/base" -mindepth 1 -maxdepth 1 | wc -l)" -le 3 ]; }`;
 }
 
 function confDropIn(h: DbHostFiles, file: string): string {
@@ -139,7 +141,14 @@ export function standDownStep(h: DbHostFiles, newPrimary: NewPrimary | "this hos
     const readOnly = confDropIn(h, "zabbix-ha-read-only.conf");
     return [
         helpers(h),
-        `if zha_pg_running && [ "$(zha_sql -c 'select pg_is_in_recovery()')" = f ]; then
+        `if [ "$(zha_mark)" = none ] && zha_fresh_cluster; then
+  # A new host: the package's own cluster runs writable, but zabbix-ha never made it a primary and it
+  # holds no data; there is nothing to hand over, and the follow step copies ${newPrimary.name} over it.
+  if zha_pg_running; then
+    echo "a new cluster with no data runs here: stopping it, the follow step copies ${newPrimary.name}"
+    systemctl stop "$PG_SERVICE"
+  fi
+elif zha_pg_running && [ "$(zha_sql -c 'select pg_is_in_recovery()')" = f ]; then
   echo "a primary runs here but db.primarySite is ${newPrimary.name}'s: handing over without losing a commit"
   # No new writes: every new transaction is read-only, and the sessions under way end (uncommitted).
   zha_put_file ${shellQuote(readOnly)} 0644 postgres:postgres <<'ZHA_EOF'
@@ -307,8 +316,7 @@ case "$(zha_mark)" in
     zha_copy_primary
     ;;
   *)
-    # A new host's cluster holds only template0, template1 and postgres; anything more is someone's data.
-    if [ "$(find "$PGDATA_DIR/base" -mindepth 1 -maxdepth 1 | wc -l)" -gt 3 ]; then
+    if ! zha_fresh_cluster; then
       echo "refusing to replace $PGDATA_DIR: it holds databases zabbix-ha did not create (to rebuild it as a replica: echo rebuild > ${ROLE_MARK}, then pulumi up --replace this step)" >&2
       exit 1
     fi
