@@ -76,6 +76,7 @@ export function configStep(
         putSecretFile(`${pg.home}/.pgpass`, "REPLICATION_PASSWORD", "0600", "postgres:postgres",
             pgpassLine("*", "*", "replication", REPLICATION_ROLE, "$REPLICATION_PASSWORD")),
         fence ? fenceFiles(h, fence) : "",
+        runBy === "systemd" && role === "replica" ? standbyCatchUp(h) : "",
         runBy === "cluster-manager"
             ? `if [ "$ZHA_CHANGED" = 1 ] && zha_pg_running; then systemctl restart "$PG_SERVICE"; fi`
             : `systemctl enable "$PG_SERVICE"
@@ -89,6 +90,32 @@ else
   echo "not starting PostgreSQL: it would start as a primary, and db.primarySite is elsewhere (the follow step starts it as a replica)"`}
 fi`,
     ].filter(Boolean).join("\n");
+}
+
+/**
+ * A standby never runs with fewer connections than its primary last declared: PostgreSQL refuses to
+ * replay then, and the standby stays down. When max_connections goes down (a frontend fewer), the
+ * primary's own config step lowers it there; this standby first runs with the value the primary last
+ * declared (its control file keeps it) until it has replayed the primary's change, then lowers its own.
+ */
+function standbyCatchUp(h: DbHostFiles): string {
+    const pg = h.platform.postgres;
+    // Read last (conf.d goes in file name order), so it overrides zabbix-ha.conf's value while it exists.
+    const dropIn = confDropIn(h, "zz-zabbix-ha-catch-up.conf");
+    const wanted = h.conf.maxConnections;
+    return `zha_declared() { ${shellQuote(`${pg.binDir}/pg_controldata`)} -D "$PGDATA_DIR" 2>/dev/null | sed -n 's/^max_connections setting: *//p'; }
+if [ -f "$PGDATA_DIR/standby.signal" ] && [ "$(zha_declared)" -gt ${wanted} ] 2>/dev/null; then
+  echo "updated ${dropIn}: the primary last declared max_connections $(zha_declared), more than ${wanted}: following its change first"
+  printf 'max_connections = %s\n' "$(zha_declared)" | zha_put_file ${shellQuote(dropIn)} 0644 postgres:postgres >/dev/null
+  systemctl restart "$PG_SERVICE"
+  zha_lowered() { [ "$(zha_declared)" -le ${wanted} ]; }
+  if ! zha_retry 120 zha_lowered; then
+    echo "the primary still declares max_connections $(zha_declared) after 2 minutes (its config step lowers it): this standby keeps that many until it does" >&2
+    exit 1
+  fi
+  rm -f ${shellQuote(dropIn)}
+  ZHA_CHANGED=1
+fi`;
 }
 
 /** The fence's script, its look before every start, its watcher, and the check role's password for it. */
