@@ -46,13 +46,7 @@ export interface CapturedOptions {
 }
 
 /** What `prior` is asked about a resource as the mock registers it. */
-export interface PriorQuery {
-    readonly id: string;
-    readonly type: string;
-    readonly name: string;
-    readonly custom: boolean;
-    /** Resolved inputs, secrets revealed. */
-    readonly inputs: Record<string, unknown>;
+export interface PriorQuery extends Pick<CapturedResource, "id" | "type" | "name" | "custom" | "inputs"> {
     /** Ids of its parents, the outermost first (the stack itself excluded). */
     readonly ancestors: readonly string[];
     readonly options: CapturedOptions;

@@ -4,7 +4,7 @@
  * deploys through it from an empty state (every resource a create), `apply` from the recorded one.
  */
 import { CapturedPlan } from "../../offline";
-import { planSecrets } from "../apply";
+import { ApplyOptions, planSecrets } from "../apply";
 import { LabState, StateFile } from "../state";
 import { RunResult, runSchedule } from "./apply";
 import { Step } from "./diff";
@@ -12,14 +12,8 @@ import { LabExecutor, reachesTheWorld } from "./executor";
 import { scheduleOf } from "./schedule";
 import { ResourceState, StackState } from "./state";
 
-export interface DeployOptions {
-    readonly keyFile: string;
-    readonly privateKey: string;
-    readonly hostNames: ReadonlyMap<string, string>;
-    /** Units or deletes under way at once at most. */
-    readonly jobs: number;
-    readonly log: (line: string) => void;
-}
+/** SSH and parallelism as the replay takes them (`jobs`: units or deletes under way at once at most). */
+export type DeployOptions = Omit<ApplyOptions, "pass">;
 
 export interface Deployed {
     readonly result: RunResult;

@@ -5,19 +5,11 @@
  * dependencies deletes are ordered by, and the provider. It lives in the lab's state file (root's,
  * 0600: inputs hold secrets, as the engine's state does, encrypted there).
  */
-import { CapturedPlan, CapturedResource } from "../../offline";
+import { CapturedOptions, CapturedPlan, CapturedResource } from "../../offline";
 import { defaultProviderUrn, isProviderType, urnOf } from "./urn";
 
-/** Resource options that decide how a later change diffs, replaces and deletes the resource. */
-export interface ResourceOptions {
-    readonly ignoreChanges?: readonly string[];
-    readonly replaceOnChanges?: readonly string[];
-    readonly deleteBeforeReplace?: boolean;
-    readonly retainOnDelete?: boolean;
-    readonly protect?: boolean;
-    /** URN of the resource whose deletion also deletes this one. */
-    readonly deletedWith?: string;
-}
+/** The options a later change is planned and deleted by, as captured; `deletedWith` holds a URN here. */
+export type ResourceOptions = CapturedOptions;
 
 export interface ResourceState {
     readonly urn: string;
