@@ -1,8 +1,8 @@
 /**
  * The PostgreSQL provider's resources, applied as the provider would: SQL over the network from
  * the machine (db.adminNetwork) through the primary site's load balancer. Creates are idempotent
- * (`up` replays them); updates and deletes are the provider's own statements (research-engine.md
- * 2): a delete never looks first, so a missing object fails it, as it fails the provider. The
+ * (`up` replays them); updates and deletes are the provider's own statements (tools/lab/README.md,
+ * E5 and E6): a delete never looks first, so a missing object fails it, as it fails the provider. The
  * password travels in PGPASSWORD and SQL on stdin; neither appears on a command line.
  */
 import { existsSync } from "fs";

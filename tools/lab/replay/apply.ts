@@ -1,5 +1,5 @@
 /**
- * Runs a schedule as `pulumi up` does (tools/lab/README.md, "Engine facts"): units once what they
+ * Runs a schedule as `pulumi up` does (tools/lab/README.md, "Engine facts" E8, E9): units once what they
  * depend on has finished, a few at a time; then the delete antichains, each to its end. The first
  * failure stops the scheduling of anything new; what is under way finishes. The state is recorded
  * after every finished action, exactly as far as the apply got, so the next apply resumes from it:

@@ -42,7 +42,7 @@ export async function runSteps(state: LabState, file: StateFile, goals: readonly
     const executor = new LabExecutor({
         ...opts,
         secrets: planSecrets({ resources: [...goals, ...prior.resources] }),
-        // A provider is used as configured now: its goal, or its record once the plan no longer has it (research-engine.md 1).
+        // A provider is used as configured now: its goal, or its record once the plan no longer has it (README E5).
         provider: urn => (goal.get(urn) ?? recorded.get(urn))?.inputs,
         total: [...schedule.units.flatMap(u => u.actions), ...schedule.deletes.flat()].filter(reachesTheWorld).length,
     });

@@ -1,6 +1,6 @@
 /**
  * What `pulumi up` does with each resource of a changed program, decided as the engine and these
- * providers decide it (tools/lab/README.md, "Engine facts", from research-engine.md 1-5): ignored
+ * providers decide it (tools/lab/README.md, "Engine facts" E2 to E7): ignored
  * properties take their old values first; a component is updated when its inputs differ; a custom
  * resource is replaced when its provider says a changed property forces it (or `replaceOnChanges`
  * names it, or `--replace` asks), updated when anything else changed, and left alone otherwise.
@@ -42,11 +42,11 @@ interface ProviderRules {
     readonly deleteBeforeReplace: (inputs: Record<string, unknown>) => boolean;
 }
 
-/** The bridge deletes first any replacement of a resource whose name is set explicitly (research-engine.md 2). */
+/** The bridge deletes first any replacement of a resource whose name is set explicitly (README E5). */
 const named = (inputs: Record<string, unknown>) => typeof inputs.name === "string" && inputs.name !== "";
 const never = () => false;
 
-/** research-engine.md 1-4. */
+/** The providers' rules (README E5). */
 const RULES: Readonly<Record<string, ProviderRules>> = {
     // Only triggers force a replacement; anything else runs `update` (or `create`) again.
     [COMMAND]: { replaces: p => p === "triggers", deleteBeforeReplace: never },
@@ -114,7 +114,7 @@ function pathMatches(pattern: string, path: string): boolean {
     return p.slice(0, n).every((part, i) => part === "*" || part === q[i]);
 }
 
-/** The goal with each ignored property set back to its old value, or removed where it had none (research-engine.md 4). */
+/** The goal with each ignored property set back to its old value, or removed where it had none (README E2). */
 export function withIgnoredChanges(old: ResourceState, goal: ResourceState): ResourceState {
     const paths = goal.options.ignoreChanges ?? [];
     if (paths.length === 0) {

@@ -1,9 +1,9 @@
 /**
  * The providers' operations on the lab's real hosts: a Command's create, update and delete over SSH
- * as pulumi-command sends them (research-engine.md 4: an update runs `update` if set, else `create`,
+ * as pulumi-command sends them (tools/lab/README.md, E5: an update runs `update` if set, else `create`,
  * with the new inputs; a delete runs the recorded `delete` over the recorded connection with the
  * recorded stdin, nothing if unset), the PostgreSQL provider's statements through its configured
- * connection (research-engine.md 1-2), RandomPassword as the capture generated it (research-engine.md 3).
+ * connection (E5, E6), RandomPassword as the capture generated it (E5).
  */
 import { COMMAND, PG_PROVIDER, RANDOM_PASSWORD, StepFailed, StepReport, changeLines, redact, runRemote, targetOf } from "../apply";
 import { POSTGRES_TYPES, PgConnection, applyPostgresResource, connectionOf, deletePostgresResource, updatePostgresResource } from "../pg";

@@ -1,5 +1,5 @@
 /**
- * The order the engine applies a plan's steps in (tools/lab/README.md, "Engine facts"):
+ * The order the engine applies a plan's steps in (tools/lab/README.md, "Engine facts" E8):
  *  - one unit per goal, started once every unit it depends on (dependencies, parent, provider,
  *    deletedWith) has finished: a create, an update, nothing for a same, the create half of a
  *    create-before-delete replacement, or a delete-before-replace chain (the dependents it must

@@ -89,7 +89,7 @@ export function goalsOf(plan: CapturedPlan): ResourceState[] {
 
 /**
  * Every URN a resource must wait for, or be deleted before: its dependencies, its parent, its
- * explicit provider and deletedWith (research-engine.md 4: the dependencies deletes are ordered by).
+ * explicit provider and deletedWith (tools/lab/README.md, E8: the dependencies deletes are ordered by).
  */
 export function edgesOf(r: ResourceState): string[] {
     return [...new Set([

@@ -1,5 +1,5 @@
 /**
- * Resource names as the engine makes them (tools/lab/README.md, "Engine facts"):
+ * Resource names as the engine makes them (tools/lab/README.md, "Engine facts" E1):
  * `urn:pulumi:<stack>::<project>::<qualified type>::<name>`, the qualified type being the parent
  * chain's types joined by `$` and ending with the resource's own, the root `pulumi:pulumi:Stack`
  * left out. A resource without an explicit provider uses its package's default provider,
