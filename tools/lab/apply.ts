@@ -1,7 +1,8 @@
 /**
- * Replays a captured plan the way the engine would apply it: every custom resource once all it
- * depends on is done, with a little parallelism, stopping at the first failure. Remote commands
- * run over real SSH exactly as the command provider sends them; PostgreSQL resources become SQL.
+ * Runs every step of a captured plan once more, as `up`'s idempotence pass: every custom resource
+ * once all it depends on is done, with a little parallelism, stopping at the first failure. Remote
+ * commands run over real SSH exactly as the command provider sends them; PostgreSQL resources become
+ * SQL. Also the pieces the change replay (replay/) shares: the SSH runner, secrets, step reports.
  */
 import { CapturedPlan, CapturedResource } from "../offline";
 import { PgConnection, POSTGRES_TYPES, applyPostgresResource, connectionOf } from "./pg";

@@ -186,7 +186,7 @@ export function deployedFacts(plan: StackPlan): DeployedFacts {
     return { outputs: { ...(plan.outputs ?? {}) }, passwords };
 }
 
-export async function verify(topo: Topology, plan: StackPlan, keyFile: string, log: Log): Promise<Check[]> {
+async function verify(topo: Topology, plan: StackPlan, keyFile: string, log: Log): Promise<Check[]> {
     const checks: Check[] = [];
     await verifyInstances(topo, instancesOf(plan, topo), keyFile, c => {
         checks.push(c);
