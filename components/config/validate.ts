@@ -230,7 +230,8 @@ function readRoles(r: Reader, value: unknown, path: string): Role[] | undefined 
             roles.push(role as Role);
         }
     });
-    return roles;
+    // A set, kept in one canonical order: the same roles in another order plan the same steps.
+    return ROLES.filter(role => roles.includes(role));
 }
 
 /** The one known role within two edits of `word` (a typo), if exactly one is. */

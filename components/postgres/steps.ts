@@ -31,7 +31,9 @@ function helpers(h: DbHostFiles): string {
 PG_SERVICE=${shellQuote(pg.service)}
 zha_sql() { runuser -u postgres -- psql -X -q -t -A -v ON_ERROR_STOP=1 -p ${h.port} "$@"; }
 zha_pg_running() { runuser -u postgres -- ${shellQuote(`${pg.binDir}/pg_ctl`)} status -D "$PGDATA_DIR" >/dev/null 2>&1; }
-zha_mark() { cat ${ROLE_MARK} 2>/dev/null || echo none; }`;
+zha_mark() { cat ${ROLE_MARK} 2>/dev/null || echo none; }
+# A new host's cluster holds only template0, template1 and postgres; anything more is someone's data.
+zha_fresh_cluster() { [ "$(find "$PGDATA_DIR/base" -mindepth 1 -maxdepth 1 | wc -l)" -le 3 ]; }`;
 }
 
 function confDropIn(h: DbHostFiles, file: string): string {
@@ -75,6 +77,7 @@ export function configStep(
         putSecretFile(`${pg.home}/.pgpass`, "REPLICATION_PASSWORD", "0600", "postgres:postgres",
             pgpassLine("*", "*", "replication", REPLICATION_ROLE, "$REPLICATION_PASSWORD")),
         fence ? fenceFiles(h, fence) : "",
+        runBy === "systemd" && role === "replica" ? standbyCatchUp(h) : "",
         runBy === "cluster-manager"
             ? `if [ "$ZHA_CHANGED" = 1 ] && zha_pg_running; then systemctl restart "$PG_SERVICE"; fi`
             : `systemctl enable "$PG_SERVICE"
@@ -88,6 +91,32 @@ else
   echo "not starting PostgreSQL: it would start as a primary, and db.primarySite is elsewhere (the follow step starts it as a replica)"`}
 fi`,
     ].filter(Boolean).join("\n");
+}
+
+/**
+ * A standby never runs with fewer connections than its primary last declared: PostgreSQL refuses to
+ * replay then, and the standby stays down. When max_connections goes down (a frontend fewer), the
+ * primary's own config step lowers it there; this standby first runs with the value the primary last
+ * declared (its control file keeps it) until it has replayed the primary's change, then lowers its own.
+ */
+function standbyCatchUp(h: DbHostFiles): string {
+    const pg = h.platform.postgres;
+    // Read last (conf.d goes in file name order), so it overrides zabbix-ha.conf's value while it exists.
+    const dropIn = confDropIn(h, "zz-zabbix-ha-catch-up.conf");
+    const wanted = h.conf.maxConnections;
+    return `zha_declared() { ${shellQuote(`${pg.binDir}/pg_controldata`)} -D "$PGDATA_DIR" 2>/dev/null | sed -n 's/^max_connections setting: *//p'; }
+if [ -f "$PGDATA_DIR/standby.signal" ] && [ "$(zha_declared)" -gt ${wanted} ] 2>/dev/null; then
+  echo "updated ${dropIn}: the primary last declared max_connections $(zha_declared), more than ${wanted}: following its change first"
+  printf 'max_connections = %s\n' "$(zha_declared)" | zha_put_file ${shellQuote(dropIn)} 0644 postgres:postgres >/dev/null
+  systemctl restart "$PG_SERVICE"
+  zha_lowered() { [ "$(zha_declared)" -le ${wanted} ]; }
+  if ! zha_retry 120 zha_lowered; then
+    echo "the primary still declares max_connections $(zha_declared) after 2 minutes (its config step lowers it): this standby keeps that many until it does" >&2
+    exit 1
+  fi
+  rm -f ${shellQuote(dropIn)}
+  ZHA_CHANGED=1
+fi`;
 }
 
 /** The fence's script, its look before every start, its watcher, and the check role's password for it. */
@@ -141,7 +170,14 @@ export function standDownStep(h: DbHostFiles, newPrimary: NewPrimary | "this hos
     const readOnly = confDropIn(h, "zabbix-ha-read-only.conf");
     return [
         helpers(h),
-        `if zha_pg_running && [ "$(zha_sql -c 'select pg_is_in_recovery()')" = f ]; then
+        `if [ "$(zha_mark)" = none ] && zha_fresh_cluster; then
+  # A new host: the package's own cluster runs writable, but zabbix-ha never made it a primary and it
+  # holds no data; there is nothing to hand over, and the follow step copies ${newPrimary.name} over it.
+  if zha_pg_running; then
+    echo "a new cluster with no data runs here: stopping it, the follow step copies ${newPrimary.name}"
+    systemctl stop "$PG_SERVICE"
+  fi
+elif zha_pg_running && [ "$(zha_sql -c 'select pg_is_in_recovery()')" = f ]; then
   echo "a primary runs here but db.primarySite is ${newPrimary.name}'s: handing over without losing a commit"
   # No new writes: every new transaction is read-only, and the sessions under way end (uncommitted).
   zha_put_file ${shellQuote(readOnly)} 0644 postgres:postgres <<'ZHA_EOF'
@@ -309,8 +345,7 @@ case "$(zha_mark)" in
     zha_copy_primary
     ;;
   *)
-    # A new host's cluster holds only template0, template1 and postgres; anything more is someone's data.
-    if [ "$(find "$PGDATA_DIR/base" -mindepth 1 -maxdepth 1 | wc -l)" -gt 3 ]; then
+    if ! zha_fresh_cluster; then
       echo "refusing to replace $PGDATA_DIR: it holds databases zabbix-ha did not create (to rebuild it as a replica: echo rebuild > ${ROLE_MARK}, then pulumi up --replace this step)" >&2
       exit 1
     fi

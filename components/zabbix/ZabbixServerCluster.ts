@@ -10,7 +10,7 @@ import { zabbixSqlClient } from "../postgres/schema";
 import { putFile, putSecretFile } from "../shell";
 import { ServerSizing } from "../sizing";
 import { AgentServerSettings, agentServerSettings, renderServerUnitDropIn, renderZabbixServerConf, zabbixServerPasswordTemplate } from "./render";
-import { nodeRemovalStep } from "./steps";
+import { nodeRemovalStep, takeoverRemoval } from "./steps";
 import { TAKEOVER_SCRIPT, TAKEOVER_UNIT, TakeoverWatchInput, renderTakeoverScript, renderTakeoverUnit } from "./takeoverRender";
 
 /** One Zabbix server host and the load balancer it reaches the database through. */
@@ -141,10 +141,11 @@ export class ZabbixServerCluster extends pulumi.ComponentResource {
                         `systemctl enable ${layout.serverService}`,
                         `if [ "$ZHA_CHANGED" = 1 ] || ! systemctl is-active --quiet ${layout.serverService}; then systemctl restart ${layout.serverService}; fi`,
                         `zha_retry 30 systemctl is-active --quiet ${layout.serverService}`,
-                        ...(nativeHa ? [promptTakeover({
+                        // A lone node (the cluster shrank to one) keeps no watcher from its native-HA days.
+                        nativeHa ? promptTakeover({
                             nodeName: host.name, dbHost: node.dbHost, dbPort: node.dbPort, dbName: args.dbName, dbUser: args.dbUser,
                             dbTlsRequired: node.dbTlsRequired, passwordInclude: SERVER_PASSWORD_INCLUDE, serverService: layout.serverService,
-                        })] : []),
+                        }) : takeoverRemoval(),
                     ]),
                 ].join("\n"),
                 secrets: password,

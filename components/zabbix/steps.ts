@@ -5,6 +5,16 @@ import { DbClientInput, zabbixSqlClient } from "../postgres/schema";
 import { shellQuote } from "../shell";
 import { TAKEOVER_SCRIPT, TAKEOVER_UNIT } from "./takeoverRender";
 
+/** Stops and removes the prompt-takeover watcher where one was installed (a node that leaves, or is left alone). */
+export function takeoverRemoval(): string {
+    return `if [ -e /etc/systemd/system/${TAKEOVER_UNIT} ]; then
+  systemctl disable --now ${TAKEOVER_UNIT} 2>/dev/null || true
+  rm -f ${TAKEOVER_SCRIPT} /etc/systemd/system/${TAKEOVER_UNIT}
+  systemctl daemon-reload
+  echo "updated /etc/systemd/system/${TAKEOVER_UNIT}: removed, there is no other HA node to take over from"
+fi`;
+}
+
 export interface NodeRemovalInput extends DbClientInput {
     /** The node's HANodeName. */
     readonly nodeName: string;
@@ -26,12 +36,12 @@ export function nodeRemovalStep(c: NodeRemovalInput): string {
     return [
         zabbixSqlClient(c),
         `echo "this host no longer runs Zabbix HA node ${c.nodeName}: stopping it for good and removing it from ha_node"`,
-        `systemctl disable --now ${TAKEOVER_UNIT} 2>/dev/null || true`,
+        takeoverRemoval(),
         `systemctl disable --now ${c.serverService}`,
         `zha_stopped() { [ "$(zha_zabbix_sql -c "select count(*) from ${row} and status not in (1, 2)")" = 0 ]; }`,
         `zha_retry 30 zha_stopped`,
         `zha_zabbix_sql -c "delete from ${row} and status in (1, 2)" >/dev/null`,
-        `rm -f ${TAKEOVER_SCRIPT} /etc/systemd/system/${TAKEOVER_UNIT} ${c.files.map(shellQuote).join(" ")}`,
+        `rm -f ${c.files.map(shellQuote).join(" ")}`,
         "systemctl daemon-reload",
     ].join("\n");
 }

@@ -193,9 +193,11 @@ export function buildInstance(config: StackConfig, hosts: ReadonlyMap<string, Ho
         : { dbHost: siteLb(site).address, dbPort: config.loadBalancer.dbPort };
 
     const sizing = sizeServer(config.load);
-    // The schema loads from a server host, preferably in the primary's site (shortest path).
-    const primarySite = scope.database.kind === "self-run" ? scope.database.primarySite : scope.sites[0];
-    const loader = servers.find(s => s.site === primarySite) ?? servers[0];
+    // The schema loads from a server host, preferably in the primary's site (shortest path); the
+    // first by name, so the same design in any config order loads it from the same host.
+    const primarySite = scope.database.kind === "self-run" ? scope.database.primarySite : undefined;
+    const serversByName = [...servers].sort((a, b) => a.name.localeCompare(b.name));
+    const loader = serversByName.find(s => s.site === primarySite) ?? serversByName[0];
     const schema = {
         host: host(loader.name),
         ...dbPath(loader.site),
@@ -211,8 +213,8 @@ export function buildInstance(config: StackConfig, hosts: ReadonlyMap<string, Ho
         adminNetwork: config.db.adminNetwork,
     });
     if (patroni) {
-        const primary = dbHosts.find(h => h.site === primarySite)!;
-        const adminLb = loadBalancers.get(primary.site) ?? [...loadBalancers.values()][0];
+        const primary = primaryHost(config, dbHosts, primarySite!);
+        const adminLb = loadBalancers.get(primary.site) ?? firstLoadBalancer(loadBalancers);
         database = new PatroniCluster(`${scope.prefix}zabbix-db`, {
             primary: host(primary.name),
             replicas: dbHosts.filter(h => h !== primary).map(h => host(h.name)),
@@ -228,8 +230,8 @@ export function buildInstance(config: StackConfig, hosts: ReadonlyMap<string, Ho
             schema,
         });
     } else if (scope.database.kind === "self-run") {
-        const primary = pair ? dbHosts.find(h => h.name === pair.nodes[0])! : dbHosts.find(h => h.site === primarySite)!;
-        const adminLb = loadBalancers.get(primary.site) ?? [...loadBalancers.values()][0];
+        const primary = pair ? dbHosts.find(h => h.name === pair.nodes[0])! : primaryHost(config, dbHosts, primarySite!);
+        const adminLb = loadBalancers.get(primary.site) ?? firstLoadBalancer(loadBalancers);
         database = new PostgresCluster(`${scope.prefix}zabbix-db`, {
             primary: host(primary.name),
             replicas: dbHosts.filter(h => h !== primary && !pair?.nodes.includes(h.name)).map(h => host(h.name)),
@@ -288,6 +290,20 @@ export function buildInstance(config: StackConfig, hosts: ReadonlyMap<string, Ho
         servers: cluster,
         uiUrls: Object.fromEntries([...loadBalancers].map(([site, lb]) => [site, `http://${lb.address}:${lb.httpPort}/`])),
     };
+}
+
+/**
+ * The primary site's DB host. A site holds two only as the drbd section's pair: its preferred node
+ * (drbd.nodes is a preference), else the first by name, whatever the config order.
+ */
+function primaryHost(config: StackConfig, dbHosts: readonly PlacedHost[], site: string): PlacedHost {
+    const preference = (h: PlacedHost) => { const i = config.drbd?.nodes.indexOf(h.name) ?? -1; return i < 0 ? Number.MAX_SAFE_INTEGER : i; };
+    return dbHosts.filter(h => h.site === site).sort((a, b) => preference(a) - preference(b) || a.name.localeCompare(b.name))[0];
+}
+
+/** Where the provider goes when the primary's site has no load balancer: the first site's by name, whatever the config order. */
+function firstLoadBalancer(loadBalancers: ReadonlyMap<string, SiteLoadBalancer>): SiteLoadBalancer {
+    return [...loadBalancers].sort(([a], [b]) => a.localeCompare(b))[0][1];
 }
 
 /** The stack-wide topology around the instances a pattern built. */

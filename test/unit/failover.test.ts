@@ -40,7 +40,9 @@ describe("moving the primary (db.primarySite)", () => {
         expect(standDown).toContain("default_transaction_read_only = on");
         expect(standDown).toMatch(/replay_lsn >= '\$zha_target' from pg_stat_replication where application_name = 'west-1'/);
         // It stops only once west-1 has replayed the last commit, and leaves the data a standby's.
-        expect(standDown.indexOf("zha_retry 120 zha_caught_up")).toBeLessThan(standDown.indexOf('systemctl stop "$PG_SERVICE"'));
+        const handOver = standDown.slice(standDown.indexOf("handing over without losing a commit"));
+        expect(handOver.indexOf("zha_retry 120 zha_caught_up")).toBeGreaterThan(0);
+        expect(handOver.indexOf("zha_retry 120 zha_caught_up")).toBeLessThan(handOver.indexOf('systemctl stop "$PG_SERVICE"'));
         expect(standDown).toContain('touch "$PGDATA_DIR/standby.signal"');
         // On the configured primary the stand-down does nothing; there the promote step works.
         expect(scriptOf(byName(west, "zabbix-db-west-1-stand-down"))).toContain("nothing to stand down");
