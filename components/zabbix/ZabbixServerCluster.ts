@@ -75,7 +75,7 @@ export class ZabbixServerCluster extends pulumi.ComponentResource {
 
     constructor(name: string, args: ZabbixServerClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         const managed = args.runBy === "cluster-manager";
-        // Native HA needs two nodes; a lone node runs without HANodeName.
+        // Failing over needs two nodes: a lone node (still an HA node, see below) has no standby.
         const nativeHa = !managed && args.nodes.length >= 2;
         const failover: ServerFailover = managed ? "cluster-manager" : nativeHa ? "native-ha" : "none";
         // Canonical order: the same design in any config order declares the same facts and steps.
@@ -114,7 +114,10 @@ export class ZabbixServerCluster extends pulumi.ComponentResource {
             const host = node.host.config;
             const layout = zabbixLayout(platformFor(host.os), args.packageSource);
             const conf = renderZabbixServerConf({
-                nodeName: nativeHa ? host.name : undefined,
+                // Every node systemd runs is an HA node, a lone one too: Zabbix refuses to switch a node
+                // between HA and standalone while another node's row stands by, which shrinking a
+                // cluster to one (the removed node goes last) or growing one from one would need.
+                nodeName: managed ? undefined : host.name,
                 nodeAddress: host.address,
                 listenPort: args.listenPort,
                 dbHost: node.dbHost,
