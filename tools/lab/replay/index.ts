@@ -32,6 +32,8 @@ export interface ApplyLabOptions {
     readonly jobs?: number;
     readonly cacheRoot?: string;
     readonly log?: Log;
+    /** The caller already holds the lab's lock (a drill applying a change). */
+    readonly locked?: boolean;
 }
 
 export interface ApplyLabResult {
@@ -47,7 +49,8 @@ export async function applyLab(options: ApplyLabOptions = {}): Promise<ApplyLabR
     const log = options.log ?? (line => console.log(line));
     requireMachine();
     const paths = cachePaths(options.cacheRoot);
-    return withLock(paths, async () => {
+    const locked = <T>(body: () => Promise<T>) => (options.locked ? body() : withLock(paths, body));
+    return locked(async () => {
         const file = new StateFile(paths.state);
         const state = file.read();
         if (!state?.stack || !state.image) {
