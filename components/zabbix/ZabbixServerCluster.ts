@@ -148,6 +148,7 @@ export class ZabbixServerCluster extends pulumi.ComponentResource {
                         nativeHa ? promptTakeover({
                             nodeName: host.name, dbHost: node.dbHost, dbPort: node.dbPort, dbName: args.dbName, dbUser: args.dbUser,
                             dbTlsRequired: node.dbTlsRequired, passwordInclude: SERVER_PASSWORD_INCLUDE, serverService: layout.serverService,
+                            failoverDelaySeconds: args.failoverDelaySeconds,
                         }) : takeoverRemoval(),
                     ]),
                 ].join("\n"),

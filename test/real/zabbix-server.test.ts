@@ -154,7 +154,7 @@ describe("zabbix_server with the rendered configuration", () => {
             const include = await putFile(path.join(dir, "db-password.conf"), `${zabbixServerPasswordTemplate("X").replace("$X", dbPassword)}\n`, 0o600);
             watcher = await putFile(path.join(dir, "takeover-watch"), renderTakeoverScript({
                 nodeName: "node-b", dbHost: "127.0.0.1", dbPort: db.port, dbName: "zabbix_takeover", dbUser: "zabbix",
-                passwordInclude: include, serverService: "zabbix-server",
+                passwordInclude: include, serverService: "zabbix-server", failoverDelaySeconds: 10,
             }), 0o700);
             // systemd is the one part not here: a systemctl that records what it was asked (the lab's drills run the real one).
             stubDir = await scratch.dir("takeover-bin");
@@ -175,8 +175,15 @@ describe("zabbix_server with the rendered configuration", () => {
                 .toEqual(["--no-block restart zabbix-server"]);
         });
 
+        test("restarts its own node when another node is active too, fresh, and sorts first (the later name stands down)", async () => {
+            expect(await watchOver([{ name: "node-a", status: 3, secondsAgo: 1 }, { name: "node-b", status: 3, secondsAgo: 0 }]))
+                .toEqual(["--no-block restart zabbix-server"]);
+        });
+
         test.each([
             ["another node is active", [{ name: "node-a", status: 3, secondsAgo: 1 }, { name: "node-b", status: 0, secondsAgo: 1 }]],
+            ["it is active and the other active node sorts after it (that one's watcher acts)", [{ name: "node-b", status: 3, secondsAgo: 1 }, { name: "node-c", status: 3, secondsAgo: 1 }]],
+            ["it is active and the other active row is stale (Zabbix's failover delay handles that)", [{ name: "node-a", status: 3, secondsAgo: 30 }, { name: "node-b", status: 3, secondsAgo: 1 }]],
             ["the active node crashed (unavailable: the failover delay's case)", [{ name: "node-a", status: 2, secondsAgo: 20 }, { name: "node-b", status: 0, secondsAgo: 1 }]],
             ["the stop was long ago", [{ name: "node-a", status: 1, secondsAgo: 120 }, { name: "node-b", status: 0, secondsAgo: 1 }]],
             ["this node is itself stopped", [{ name: "node-a", status: 1, secondsAgo: 3 }, { name: "node-b", status: 1, secondsAgo: 2 }]],

@@ -281,6 +281,7 @@ const siteLost: ChangeDrill = {
         const rejoin = await ctx.apply(`site ${lostSite.name} back (lost cleared), db.primarySite ${to}`, withPrimary(ctx, "site-back", to)).then(
             r => ({ ok: true, detail: `${old.name} rejoined as a replica (${r.plan})` }),
             err => ({ ok: false, detail: (err as Error).message.split("\n").slice(0, 6).join(" | ") }));
+        ctx.log(`    rejoin: ${rejoin.detail}`);
         if (!rejoin.ok) {
             notes.push(`${old.name} held down: ${rejoin.detail}; rebuilt from ${promoted.name} to make the lab whole again`);
             await mustOnHost(ctx.lab(), old, "echo rebuild > /var/lib/zabbix-ha/postgres-role");
