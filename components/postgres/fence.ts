@@ -39,7 +39,7 @@ export interface FenceInput {
     readonly socketDir: string;
     /** Where the library records what it made of this host's PostgreSQL. */
     readonly roleMark: string;
-    /** Seconds between two looks while PostgreSQL runs. */
+    /** Seconds between two looks while PostgreSQL runs (a fraction: the window a healed cut leaves open). */
     readonly intervalSeconds?: number;
 }
 
@@ -66,16 +66,25 @@ SQL=${shellQuote(PRIMARY_TIMELINE_SQL)}
 
 log() { echo "pg-fence: $*"; }
 
-# A peer that accepts writes on a timeline later than $1 (decimal): prints it, or fails.
+# A peer that accepts writes on a timeline later than $1 (decimal): prints it, or fails. Every peer is
+# asked at once, each for a second at most: one that cannot be reached proves nothing and must not
+# delay the look at the others (the fence acts within a fraction of a second of a cut healing).
 newer_primary() {
+  zha_dir=$(mktemp -d)
   for peer in $PEERS; do
-    timeline=$(psql -X -q -t -A -w -h "\${peer%:*}" -p "\${peer##*:}" -U ${shellQuote(c.checkUser)} -d postgres -c "$SQL" 2>/dev/null) || continue
+    timeout 1 psql -X -q -t -A -w -h "\${peer%:*}" -p "\${peer##*:}" -U ${shellQuote(c.checkUser)} -d postgres -c "$SQL" >"$zha_dir/$peer" 2>/dev/null &
+  done
+  wait
+  zha_found=1
+  for peer in $PEERS; do
+    timeline=$(cat "$zha_dir/$peer" 2>/dev/null)
     case "$timeline" in
       [0-9A-F][0-9A-F][0-9A-F][0-9A-F][0-9A-F][0-9A-F][0-9A-F][0-9A-F])
-        if [ "$(printf '%d' "0x$timeline")" -gt "$1" ]; then echo "$peer (timeline $(printf '%d' "0x$timeline"))"; return 0; fi ;;
+        if [ "$(printf '%d' "0x$timeline")" -gt "$1" ]; then echo "$peer (timeline $(printf '%d' "0x$timeline"))"; zha_found=0; break; fi ;;
     esac
   done
-  return 1
+  rm -rf "$zha_dir"
+  return $zha_found
 }
 
 # Kept a standby from now on; the follow step decides whether it can rejoin.
@@ -98,7 +107,7 @@ case "\${1:-}" in
     exit 0
     ;;
   watch)
-    while sleep ${c.intervalSeconds ?? 1}; do
+    while sleep ${c.intervalSeconds ?? 0.3}; do
       mine=$(runuser -u postgres -- psql -X -q -t -A -h ${shellQuote(c.socketDir)} -p ${c.port} -d postgres -c "$SQL" 2>/dev/null) || continue
       [ -n "$mine" ] || continue
       if newer=$(newer_primary "$(printf '%d' "0x$mine")"); then

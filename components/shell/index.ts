@@ -21,6 +21,8 @@ export function shellQuote(value: string): string {
  */
 export const PRELUDE = `set -eu
 umask 077
+# Steps run programs as other users (runuser -u postgres): start where every user may be.
+cd /
 # ZHA_CHANGED is read by the steps that install files; shellcheck would call it unused in the others.
 # shellcheck disable=SC2034
 ZHA_CHANGED=0
