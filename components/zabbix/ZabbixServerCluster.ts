@@ -21,6 +21,8 @@ export interface ServerNode {
     readonly dbPort: number;
     /** Refuse a database session without TLS (a managed endpoint across zones). */
     readonly dbTlsRequired?: boolean;
+    /** What must be in place before that path leads to the DB (its balancer's config step). */
+    readonly dbReadyAfter?: readonly pulumi.Resource[];
 }
 
 /**
@@ -107,7 +109,7 @@ export class ZabbixServerCluster extends pulumi.ComponentResource {
                 `zha_zabbix_sql -c "update config set ha_failover_delay = '${delay}' where ha_failover_delay <> '${delay}'"`,
             ].join("\n"),
             secrets: password,
-        }, { parent: this, dependsOn: [...args.after] });
+        }, { parent: this, dependsOn: [...args.after, ...(first.dbReadyAfter ?? [])] });
 
         const nodes: Record<string, command.remote.Command> = {};
         for (const node of sorted) {
@@ -161,7 +163,7 @@ export class ZabbixServerCluster extends pulumi.ComponentResource {
                         files: [SERVER_PASSWORD_INCLUDE, `/etc/systemd/system/${layout.serverService}.service.d/zabbix-ha.conf`],
                     }),
                 }),
-            }, { parent: this, dependsOn: [this.failoverDelay] });
+            }, { parent: this, dependsOn: [this.failoverDelay, ...(node.dbReadyAfter ?? [])] });
         }
         this.nodes = nodes;
         this.registerOutputs({ nodes: Object.keys(nodes), failoverDelay: delay, agentSettings: agents });

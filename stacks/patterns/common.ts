@@ -264,7 +264,8 @@ export function buildInstance(config: StackConfig, hosts: ReadonlyMap<string, Ho
 
     const cluster = new ZabbixServerCluster(`${scope.prefix}zabbix-server`, {
         ...serverSettings(config, passwords.zabbix),
-        nodes: servers.map(s => ({ host: host(s.name), ...dbPath(s.site) })),
+        // A node (and the failover delay, set from one) reaches the DB only once its site's balancer is configured.
+        nodes: servers.map(s => ({ host: host(s.name), ...dbPath(s.site), dbReadyAfter: selfRun ? [siteLb(s.site).configured] : [] })),
         after: [database.schemaLoaded],
     });
     const builtFrontends = frontends.map(f => new Frontend(`${f.name}-frontend`, {

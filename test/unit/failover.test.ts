@@ -5,7 +5,7 @@
  * starts something carries the delete that undoes it.
  */
 import { ConfigError } from "../../components/config";
-import { CapturedPlan } from "../../tools/offline/capture";
+import { CapturedPlan, transitiveDependencies } from "../../tools/offline/capture";
 import { byName, commands, planConfig, scriptOf, target, twoSiteConfig } from "../support/plan";
 
 /** Names of the plan's remote steps, sorted. */
@@ -146,4 +146,15 @@ describe("rotating a generated password (db.passwordRotation)", () => {
         const plan = await planConfig(raw);
         expect((plan.error as ConfigError).problems.map(p => p.path).sort()).toEqual(["db.passwordRotation.root", "db.passwordRotation.zabbix"]);
     });
+});
+
+test("a server node, and the failover delay set from one, run after their own site's load balancer is configured", async () => {
+    const raw = twoSiteConfig();
+    raw.sites.push({ name: "aaa", network: "198.18.4.0/24", hosts: [{ name: "aaa-1", address: "198.18.4.10", roles: ["zabbix-server", "frontend", "lb"] }] });
+    const plan = await planConfig(raw);
+    // aaa-1 sorts first, so it carries the failover delay; a new site's balancer must come before it.
+    expect(target(byName(plan, "zabbix-server-failover-delay"))).toBe("198.18.4.10");
+    const deps = (name: string) => transitiveDependencies(plan, byName(plan, name).id);
+    expect(deps("zabbix-server-failover-delay").has(byName(plan, "aaa-lb-haproxy").id)).toBe(true);
+    expect(deps("zabbix-server-aaa-1").has(byName(plan, "aaa-lb-haproxy").id)).toBe(true);
 });
