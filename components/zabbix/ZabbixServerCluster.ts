@@ -10,7 +10,7 @@ import { zabbixSqlClient } from "../postgres/schema";
 import { putFile, putSecretFile } from "../shell";
 import { ServerSizing } from "../sizing";
 import { AgentServerSettings, agentServerSettings, renderServerUnitDropIn, renderZabbixServerConf, zabbixServerPasswordTemplate } from "./render";
-import { nodeRemovalStep, takeoverRemoval } from "./steps";
+import { nodeRemovalStep } from "./steps";
 import { TAKEOVER_SCRIPT, TAKEOVER_UNIT, TakeoverWatchInput, renderTakeoverScript, renderTakeoverUnit } from "./takeoverRender";
 
 /** One Zabbix server host and the load balancer it reaches the database through. */
@@ -146,20 +146,19 @@ export class ZabbixServerCluster extends pulumi.ComponentResource {
                         `systemctl enable ${layout.serverService}`,
                         `if [ "$ZHA_CHANGED" = 1 ] || ! systemctl is-active --quiet ${layout.serverService}; then systemctl restart ${layout.serverService}; fi`,
                         `zha_retry 30 systemctl is-active --quiet ${layout.serverService}`,
-                        // A lone node (the cluster shrank to one) keeps no watcher from its native-HA days.
-                        nativeHa ? promptTakeover({
+                        // A lone node runs it too: it removes the rows of nodes that left (a cluster shrunk to one).
+                        haWatcher({
                             nodeName: host.name, dbHost: node.dbHost, dbPort: node.dbPort, dbName: args.dbName, dbUser: args.dbUser,
                             dbTlsRequired: node.dbTlsRequired, passwordInclude: SERVER_PASSWORD_INCLUDE, serverService: layout.serverService,
-                            failoverDelaySeconds: args.failoverDelaySeconds,
-                        }) : takeoverRemoval(),
+                            failoverDelaySeconds: args.failoverDelaySeconds, clusterNodes: sorted.map(n => n.host.config.name),
+                            serverConfig: layout.serverConfig,
+                        }),
                     ]),
                 ].join("\n"),
                 secrets: password,
                 ...(managed ? {} : {
                     delete: nodeRemovalStep({
                         nodeName: host.name, serverService: layout.serverService,
-                        dbHost: node.dbHost, dbPort: node.dbPort, dbTlsRequired: node.dbTlsRequired, dbName: args.dbName, dbUser: args.dbUser,
-                        passwordVariable: "ZABBIX_DB_PASSWORD",
                         files: [SERVER_PASSWORD_INCLUDE, `/etc/systemd/system/${layout.serverService}.service.d/zabbix-ha.conf`],
                     }),
                 }),
@@ -170,8 +169,8 @@ export class ZabbixServerCluster extends pulumi.ComponentResource {
     }
 }
 
-/** Installs and runs the prompt-takeover watcher beside a native-HA node (its own change flag: the server is not restarted for it). */
-function promptTakeover(input: TakeoverWatchInput): string {
+/** Installs and runs the HA watcher beside a node (its own change flag: the server is not restarted for it). */
+function haWatcher(input: TakeoverWatchInput): string {
     const unit = `/etc/systemd/system/${TAKEOVER_UNIT}`;
     return [
         "ZHA_CHANGED=0",

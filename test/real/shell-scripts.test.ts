@@ -185,6 +185,7 @@ describe("scripts the stack sends to hosts", () => {
             "takeover-watch": renderTakeoverScript({
                 nodeName: "tyo-zbx1", dbHost: "198.18.1.10", dbPort: 5433, dbName: "zabbix", dbUser: "zabbix", dbTlsRequired: true,
                 passwordInclude: "/etc/zabbix/zabbix_server.db-password.conf", serverService: "zabbix-server", failoverDelaySeconds: 30,
+                clusterNodes: ["osa-zbx1", "tyo-zbx1"], serverConfig: "/etc/zabbix/zabbix_server.conf",
             }),
         })).toEqual([]);
     });

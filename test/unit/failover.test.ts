@@ -108,12 +108,15 @@ describe("every step that starts something carries the delete that undoes it", (
         plan = await planConfig(withPrimary("east"));
     });
 
-    test("a removed Zabbix node stops for good and leaves ha_node", () => {
+    test("a removed Zabbix node stops for good, and the active node's watcher removes it from ha_node", () => {
         const removal = scriptOf(byName(plan, "zabbix-server-west-1"), "delete");
         expect(removal).toContain("systemctl disable --now zabbix-server");
-        expect(removal).toMatch(/delete from ha_node where name = 'west-1' and status in \(1, 2\)/);
-        // It reads the DB password the create was given, from the same stdin.
-        expect(removal).toContain("IFS= read -r ZABBIX_DB_PASSWORD;");
+        // It runs last, when the hba rules may no longer admit it: it asks nothing of the database.
+        expect(removal).not.toMatch(/psql|ha_node where/);
+        // Every remaining node's watcher knows the cluster and removes any other stopped or unavailable row.
+        const node = scriptOf(byName(plan, "zabbix-server-east-1"));
+        expect(node).toContain("status in (1, 2) and name not in ('\\''east-1'\\'', '\\''west-1'\\'')");
+        expect(node).toContain('zabbix_server -c \'/etc/zabbix/zabbix_server.conf\' -R "ha_remove_node=$node"');
     });
 
     test("a removed replica stops for good and drops its slot on the primary; a removed DB host stops its PostgreSQL", () => {

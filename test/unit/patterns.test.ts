@@ -38,10 +38,11 @@ describe("each pattern's graph on the prod environment", () => {
         expect(haproxy).toContain("server osa-web1 198.18.20.31:8080 check");
         expect(haproxy).not.toContain("198.18.10.");
         expect(topologyOf(plan).instances.map(i => i.name)).toEqual(["tokyo", "osaka"]);
-        // A lone node has no standby to hand over to: no takeover watcher, and one left from native-HA days goes.
+        // A lone node is still an HA node, so that the cluster can grow (or shrink back to it) without
+        // Zabbix's refused switch of mode; its watcher knows it is the cluster's only node.
         const lone = scriptOf(byName(plan, "tokyo-zabbix-server-tyo-zbx1"));
-        expect(lone).not.toContain("systemctl enable --quiet zabbix-ha-takeover.service");
-        expect(lone).toContain("systemctl disable --now zabbix-ha-takeover.service");
+        expect(lone).toMatch(/^HANodeName=tyo-zbx1$/m);
+        expect(lone).toContain("name not in ('\\''tyo-zbx1'\\'')");
     });
 
     test("1 standalone on a config with db.failover patroni: each site's one DB host runs plain PostgreSQL (nothing to fail over to)", async () => {
