@@ -78,7 +78,7 @@ const DB = "zabbix-ha:db";
 
 /** A context for one drill, bound to a lab's cache and configuration; it keeps the drill's applies. */
 export function changeContext(paths: DrillLab["paths"], api: ZabbixApi, itemid: string, log: (line: string) => void): ChangeContext & { applies: ChangeDrillResult["applies"][number][] } {
-    const home = loadLab(paths).state.configFile;
+    const home = loadLab(paths, false).state.configFile;
     const dir = path.join(paths.root, "drill-configs");
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const applies: ChangeDrillResult["applies"][number][] = [];
@@ -89,7 +89,8 @@ export function changeContext(paths: DrillLab["paths"], api: ZabbixApi, itemid: 
         api,
         itemid,
         log,
-        lab: () => loadLab(paths),
+        // A change may leave a lone server node for a while (remove-server-node).
+        lab: () => loadLab(paths, false),
         changed(label, edit) {
             const doc = parse(readFileSync(home, "utf8")) as { config: Record<string, unknown> };
             edit(doc.config as Record<string, any>);
@@ -385,6 +386,18 @@ function dayTwo(name: string, summary: string, change: (ctx: ChangeContext) => D
 
 const haNodes = async (lab: DrillLab) => (await query(viaLoadBalancer(lab, lab.loadBalancers[0]), "select name, status from ha_node order by name")).map(([n, s]) => `${n}=${s}`);
 
+/** A check asked again until it passes or a minute is up (a change settles: a node registers, a row goes). */
+async function settled(check: () => Promise<ChangeCheck>, timeoutMs = 60_000): Promise<ChangeCheck> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+        const result = await check().catch(err => ({ name: "check", ok: false, detail: (err as Error).message }));
+        if (result.ok || Date.now() > deadline) {
+            return result;
+        }
+        await sleep(2000);
+    }
+}
+
 const addSite = dayTwo("add-server-site", "a new site with a Zabbix server node, frontend and load balancer added, then removed",
     () => ({
         label: "site nagoya added (zabbix-server, frontend, lb)",
@@ -392,13 +405,12 @@ const addSite = dayTwo("add-server-site", "a new site with a Zabbix server node,
             c[SITES] = [...c[SITES], { name: "nagoya", network: "198.18.4.0/24", hosts: [{ name: "ngo-zbx1", address: "198.18.4.10", roles: ["zabbix-server", "frontend", "lb"] }] }];
         },
     }),
-    async (ctx, { phase }) => {
+    async (ctx, { phase }) => [await settled(async () => {
         const nodes = await haNodes(ctx.lab());
-        const present = nodes.some(n => n.startsWith("ngo-zbx1="));
-        return [phase === "changed"
+        return phase === "changed"
             ? { name: "the new node stands by", ok: nodes.includes("ngo-zbx1=0"), detail: nodes.join(", ") }
-            : { name: "the removed node left ha_node", ok: !present, detail: nodes.join(", ") }];
-    });
+            : { name: "the removed node left ha_node", ok: !nodes.some(n => n.startsWith("ngo-zbx1=")), detail: nodes.join(", ") };
+    })]);
 
 const failoverDelay = dayTwo("failover-delay-change", "failoverDelay changed",
     ctx => {
@@ -425,14 +437,19 @@ const removeNode = dayTwo("remove-server-node", "the zabbix-server role removed 
     },
     async (ctx, { phase, subject }) => {
         const lab = ctx.lab();
-        const nodes = await haNodes(lab);
         if (phase === "restored") {
-            return [{ name: "every node registered again", ok: lab.servers.every(s => nodes.some(n => n.startsWith(`${s.name}=`))), detail: nodes.join(", ") }];
+            return [await settled(async () => {
+                const nodes = await haNodes(ctx.lab());
+                return { name: "every node registered again", ok: ctx.lab().servers.every(s => nodes.some(n => n.startsWith(`${s.name}=`))), detail: nodes.join(", ") };
+            })];
         }
         const host = lab.topo.hosts.find(h => h.name === subject)!;
         const unit = await onHost(lab, host, "systemctl is-active zabbix-server; systemctl is-enabled zabbix-server", 10_000);
         return [
-            { name: "the removed node left ha_node", ok: !nodes.some(n => n.startsWith(`${subject}=`)), detail: nodes.join(", ") },
+            await settled(async () => {
+                const nodes = await haNodes(ctx.lab());
+                return { name: "the removed node left ha_node", ok: !nodes.some(n => n.startsWith(`${subject}=`)), detail: nodes.join(", ") };
+            }),
             { name: "its server is stopped and disabled", ok: /inactive|failed/.test(unit.stdout) && /disabled/.test(unit.stdout), detail: unit.stdout.trim().replace(/\n/g, ", ") },
         ];
     });
