@@ -136,6 +136,7 @@ export class ZabbixServerCluster extends pulumi.ComponentResource {
             nodes[host.name] = node.host.step(`${name}-${host.name}`, {
                 script: [
                     putSecretFile(SERVER_PASSWORD_INCLUDE, "ZABBIX_DB_PASSWORD", "0640", "root:zabbix", zabbixServerPasswordTemplate("ZABBIX_DB_PASSWORD")),
+                    ...(managed ? [] : ["zha_password_changed=$ZHA_CHANGED"]),
                     putFile(layout.serverConfig, conf, "0640", "root:zabbix"),
                     ...(managed ? [
                         // The cluster manager starts the server; restart it only where it runs now.
@@ -144,6 +145,13 @@ export class ZabbixServerCluster extends pulumi.ComponentResource {
                         putFile(`/etc/systemd/system/${layout.serverService}.service.d/zabbix-ha.conf`, renderServerUnitDropIn(), "0644", "root:root"),
                         `if [ "$ZHA_CHANGED" = 1 ]; then systemctl daemon-reload; fi`,
                         `systemctl enable ${layout.serverService}`,
+                        // After a password rotation the running server holds the old password: its stop waits for a
+                        // final sync the database now refuses (90 s in the lab). What it cannot flush is lost either
+                        // way, so that stop is bounded; any other restart stays a plain graceful one.
+                        `if [ "$zha_password_changed" = 1 ] && systemctl is-active --quiet ${layout.serverService}; then
+  echo "the DB password changed: stopping the server (it cannot flush with the old one) within 20 s"
+  timeout 20 systemctl stop ${layout.serverService} || systemctl kill --signal=SIGKILL ${layout.serverService} || true
+fi`,
                         `if [ "$ZHA_CHANGED" = 1 ] || ! systemctl is-active --quiet ${layout.serverService}; then systemctl restart ${layout.serverService}; fi`,
                         `zha_retry 30 systemctl is-active --quiet ${layout.serverService}`,
                         // A lone node runs it too: it removes the rows of nodes that left (a cluster shrunk to one).

@@ -9,6 +9,7 @@
  *    servers seen in one second, across all of them, is that second's count (`maxWritable` must
  *    stay at most 1: the review saw one balancer alternate sessions between two writable primaries).
  */
+import { ADMIN_ROLE } from "../../../components/postgres/render";
 import { sleep } from "../run";
 import { LabHost } from "../topology";
 import { DrillLab } from "./context";
@@ -74,7 +75,7 @@ export class WriteProbe {
     async commitsLost(): Promise<number[]> {
         for (const lb of this.lab.loadBalancers) {
             try {
-                const rows = await query(viaLoadBalancer(this.lab, lb), `select seq from ${TABLE} where run = '${this.run}'`, 10_000);
+                const rows = await query({ ...viaLoadBalancer(this.lab, lb), user: ADMIN_ROLE, password: this.lab.adminPassword }, `select seq from ${TABLE} where run = '${this.run}'`, 10_000);
                 const present = new Set(rows.map(r => Number(r[0])));
                 return [...this.acked.keys()].filter(seq => !present.has(seq)).sort((a, b) => a - b);
             } catch {
@@ -84,8 +85,12 @@ export class WriteProbe {
         throw new Error("no load balancer answered the commit check");
     }
 
+    /**
+     * As the admin role through each balancer's DB port, to the Zabbix database: the same path as
+     * Zabbix's, with a login that a rotation of the zabbix role's password leaves alone.
+     */
     private targets(): SqlTarget[] {
-        return this.through.map(lb => viaLoadBalancer(this.lab, lb));
+        return this.through.map(lb => ({ ...viaLoadBalancer(this.lab, lb), user: ADMIN_ROLE, password: this.lab.adminPassword }));
     }
 
     private async write(): Promise<void> {
