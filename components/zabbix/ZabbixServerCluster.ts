@@ -149,8 +149,8 @@ export class ZabbixServerCluster extends pulumi.ComponentResource {
                         // final sync the database now refuses (90 s in the lab). What it cannot flush is lost either
                         // way, so that stop is bounded; any other restart stays a plain graceful one.
                         `if [ "$zha_password_changed" = 1 ] && systemctl is-active --quiet ${layout.serverService}; then
-  echo "the DB password changed: stopping the server (it cannot flush with the old one) within 20 s"
-  timeout 20 systemctl stop ${layout.serverService} || systemctl kill --signal=SIGKILL ${layout.serverService} || true
+  echo "the DB password changed: stopping the server (it cannot flush with the old one) within 5 s"
+  timeout 5 systemctl stop ${layout.serverService} || systemctl kill --signal=SIGKILL ${layout.serverService} || true
 fi`,
                         `if [ "$ZHA_CHANGED" = 1 ] || ! systemctl is-active --quiet ${layout.serverService}; then systemctl restart ${layout.serverService}; fi`,
                         `zha_retry 30 systemctl is-active --quiet ${layout.serverService}`,
