@@ -31,3 +31,9 @@ export function cidrsOverlap(a: string, b: string): boolean {
     // Two aligned networks overlap exactly when the shorter prefix contains the other's base.
     return bitsA <= bitsB ? addrB.match(addrA, bitsA) : addrA.match(addrB, bitsB);
 }
+
+/** Orders addresses and networks numerically (198.18.2.10 before 198.18.10.10), for canonical renders. */
+export function compareAddresses(a: string, b: string): number {
+    const key = (s: string) => s.split(/[./]/).map(n => n.padStart(3, "0")).join(".");
+    return key(a).localeCompare(key(b));
+}

@@ -5,7 +5,7 @@ import { PATRONI_MINIMUM_VERSION, compareVersions, platformFor } from "../platfo
 import { parseZabbixDuration } from "./duration";
 import { cidrProblem } from "./network";
 import { Reader } from "./reader";
-import { AptRepository, DbConfig, FrontendConfig, LoadBalancerConfig, LoadConfig, SiteConfig, ZABBIX_VERSIONS, ZabbixConfig, ZabbixVersion } from "./types";
+import { AptRepository, DbConfig, PASSWORD_ROLES, FrontendConfig, LoadBalancerConfig, LoadConfig, SiteConfig, ZABBIX_VERSIONS, ZabbixConfig, ZabbixVersion } from "./types";
 
 export const FAILOVER_DELAY_MIN_SECONDS = 10;
 export const FAILOVER_DELAY_MAX_SECONDS = 15 * 60;
@@ -64,7 +64,7 @@ export function readFailoverDelay(r: Reader, value: unknown): number | undefined
 }
 
 export function readDb(r: Reader, value: unknown, sites: readonly SiteConfig[], selfRun: boolean): DbConfig | undefined {
-    const node = r.object(value, "db", ["primarySite", "replication", "port", "name", "user", "adminNetwork", "fallbackPair", "failover", "patroniRepository"]);
+    const node = r.object(value, "db", ["primarySite", "replication", "port", "name", "user", "adminNetwork", "fallbackPair", "failover", "patroniRepository", "passwordRotation"]);
     if (!node) {
         return undefined;
     }
@@ -79,6 +79,9 @@ export function readDb(r: Reader, value: unknown, sites: readonly SiteConfig[], 
             r.problem("db.primarySite", `"${primarySite}" is not a site (sites: ${sites.map(s => s.name).join(", ")})`);
         } else if (!dbSites.includes(site)) {
             r.problem("db.primarySite", `site "${primarySite}" has no host with the db role`);
+        } else if (site.lost) {
+            r.problem("db.primarySite", `site "${primarySite}" is marked lost (sites[${sites.indexOf(site)}].lost): `
+                + "the primary must be where pulumi up can reach it; name a surviving site with a db host");
         }
     }
     const replication = r.oneOf(node, "replication", "db", ["async", "sync"] as const, "async");
@@ -118,11 +121,24 @@ export function readDb(r: Reader, value: unknown, sites: readonly SiteConfig[], 
     } else if (failover !== "patroni" && node.patroniRepository !== undefined) {
         r.problem("db.patroniRepository", "is only used with db.failover patroni");
     }
+    const passwordRotation = readPasswordRotation(r, node.passwordRotation);
     if (!primarySite || !replication || port === undefined || !name || !user || adminProblem || fallbackPair === undefined || !failover
-        || (node.patroniRepository !== undefined && !patroniRepository)) {
+        || (node.patroniRepository !== undefined && !patroniRepository) || !passwordRotation) {
         return undefined;
     }
-    return { primarySite, replication, port, name, user, adminNetwork: adminNetwork!, fallbackPair, failover, patroniRepository };
+    return { primarySite, replication, port, name, user, adminNetwork: adminNetwork!, fallbackPair, failover, patroniRepository, passwordRotation };
+}
+
+/** db.passwordRotation: a count per generated password; raising one rotates it. */
+function readPasswordRotation(r: Reader, value: unknown): DbConfig["passwordRotation"] | undefined {
+    const node = r.object(value, "db.passwordRotation", PASSWORD_ROLES);
+    if (!node) {
+        return undefined;
+    }
+    const before = r.problemCount();
+    const counts = Object.fromEntries(PASSWORD_ROLES.filter(role => node[role] !== undefined)
+        .map(role => [role, r.integer(node, role, "db.passwordRotation", 0, 0, 1_000_000)]));
+    return r.problemCount() > before ? undefined : counts;
 }
 
 /** An extra apt source; a signing key is required unless it is a local repository marked trusted. */

@@ -26,6 +26,10 @@ export type PackageSource = "vendor" | "distribution";
 
 export type ReplicationMode = "async" | "sync";
 
+/** The DB roles whose passwords the stack generates (Patroni's superuser only with Patroni). */
+export type PasswordRole = "admin" | "check" | "replication" | "zabbix" | "superuser";
+export const PASSWORD_ROLES: readonly PasswordRole[] = ["admin", "check", "replication", "zabbix", "superuser"];
+
 export interface HostConfig {
     /** Host name; unique across all sites, used for HA node names and replication slot names. */
     readonly name: string;
@@ -48,6 +52,12 @@ export interface SiteConfig {
     readonly network: string;
     /** Whether the site offers an L2 segment where a VIP could live (only DRBD fallbacks use it). */
     readonly l2Segment: boolean;
+    /**
+     * The site is lost (down, or cut off from where `pulumi up` runs): nothing is changed on its hosts,
+     * so a failover away from it never waits for it. Cleared once it is back, when the next
+     * `pulumi up` brings its hosts up to date (a former primary there rejoins as a replica).
+     */
+    readonly lost: boolean;
     readonly hosts: readonly HostConfig[];
 }
 
@@ -85,6 +95,12 @@ export interface DbConfig {
      * distribution's own Patroni is older (Debian 12, Ubuntu 22.04).
      */
     readonly patroniRepository?: AptRepository;
+    /**
+     * How many times each generated DB password was rotated (`admin`, `check`, `replication`,
+     * `zabbix`, `superuser`; 0 by default): raising a count makes a new password, which `pulumi up`
+     * sets on the role and on every host that uses it.
+     */
+    readonly passwordRotation: Readonly<Partial<Record<PasswordRole, number>>>;
     /**
      * The network `pulumi up` runs from. The PostgreSQL provider connects from there, through the
      * primary site's load balancer, to create roles and the database; the load balancer and hba admit it.

@@ -118,7 +118,7 @@ export function readSites(r: Reader, value: unknown, minSites: number): SiteConf
     const addresses = new Map<string, string>();
     value.forEach((rawSite, i) => {
         const path = `sites[${i}]`;
-        const node = r.object(rawSite, path, ["name", "network", "l2Segment", "hosts"]);
+        const node = r.object(rawSite, path, ["name", "network", "l2Segment", "lost", "hosts"]);
         if (!node) {
             return;
         }
@@ -145,9 +145,10 @@ export function readSites(r: Reader, value: unknown, minSites: number): SiteConf
             });
         }
         const l2Segment = r.boolean(node, "l2Segment", path, false);
+        const lost = r.boolean(node, "lost", path, false);
         const hosts = readHosts(r, node.hosts, path, validNetwork, hostNames, addresses);
-        if (name !== undefined && validNetwork !== undefined && l2Segment !== undefined) {
-            sites.push({ name, network: validNetwork, l2Segment, hosts });
+        if (name !== undefined && validNetwork !== undefined && l2Segment !== undefined && lost !== undefined) {
+            sites.push({ name, network: validNetwork, l2Segment, lost, hosts });
         }
     });
     return sites;
@@ -229,7 +230,8 @@ function readRoles(r: Reader, value: unknown, path: string): Role[] | undefined 
             roles.push(role as Role);
         }
     });
-    return roles;
+    // A set, kept in one canonical order: the same roles in another order plan the same steps.
+    return ROLES.filter(role => roles.includes(role));
 }
 
 /** The one known role within two edits of `word` (a typo), if exactly one is. */

@@ -59,11 +59,13 @@ export class DrbdPair extends pulumi.ComponentResource {
     public readonly configured: command.remote.Command;
 
     constructor(name: string, args: DrbdPairArgs, opts?: pulumi.ComponentResourceOptions) {
+        // One device per node, a set: in node order, the same fencing in any config order plans the same CIB.
+        const devices = [...args.fencing.devices].sort((a, b) => a.node.localeCompare(b.node));
         // Declared facts (the component's inputs): the policy pack reads them.
         super("zabbix-ha:drbd:DrbdPair", name, {
             nodes: args.nodes.map(h => ({ host: h.config.name, site: h.config.site, address: h.config.address })),
             vip: args.vip.address,
-            fencing: { enabled: args.fencing.devices.length > 0, agent: args.fencing.agent, devices: args.fencing.devices.map(d => d.node) },
+            fencing: { enabled: devices.length > 0, agent: args.fencing.agent, devices: devices.map(d => d.node) },
             disk: args.disk,
             metaDisk: args.metaDisk,
         } satisfies PairFacts, opts);
@@ -92,7 +94,7 @@ export class DrbdPair extends pulumi.ComponentResource {
             services: args.services,
             fencing: {
                 agent: args.fencing.agent,
-                devices: args.fencing.devices.map(d => ({
+                devices: devices.map(d => ({
                     node: d.node,
                     params: args.fencing.password !== undefined && !("password_script" in d.params) && !("passwd_script" in d.params)
                         ? { ...d.params, password_script: passwordScript }

@@ -1,7 +1,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { PlacedHost, ZabbixConfig } from "../config/types";
-import { asHostUser, readSecrets, script } from "../shell";
+import { asHostUser, readSecrets, readSecretsForDelete, script } from "../shell";
 import { ExtraRepository, renderPackageStep } from "./render";
 
 /**
@@ -18,6 +18,11 @@ export interface HostArgs {
     readonly extraPackages?: readonly string[];
     /** apt repositories a pattern adds before the packages install (a newer Patroni). */
     readonly extraRepositories?: readonly ExtraRepository[];
+    /**
+     * The host's site is lost (down or cut off, `sites[i].lost`): `pulumi up` changes nothing on it
+     * and so never waits for it; its steps keep what they last applied until the site is back.
+     */
+    readonly lost?: boolean;
 }
 
 /** A secret handed to a step's script on stdin and read into a shell variable. */
@@ -33,7 +38,16 @@ export interface HostStepArgs {
     readonly script: string;
     /** Secrets for the script, passed on stdin in this order; never part of the command text. */
     readonly secrets?: readonly StepSecret[];
+    /**
+     * What undoes the step when it leaves the stack (the host, its role or the step removed) or is
+     * replaced. It runs as the engine runs a Command's delete: the text and connection recorded at the
+     * last create or update, with the same stdin, so it reads the same secrets in the same order.
+     */
+    readonly delete?: string;
 }
+
+/** Every input of a remote Command: on a lost site's host, a change to any of them is held back. */
+const COMMAND_INPUTS = ["create", "update", "delete", "stdin", "connection", "environment", "triggers", "logging", "addPreviousOutputInEnv"];
 
 /**
  * Host is one machine reached by `remote.Command` over SSH. Its base step installs the packages its
@@ -47,6 +61,8 @@ export class Host extends pulumi.ComponentResource {
     public readonly connection: command.types.input.remote.ConnectionArgs;
     /** The base step: package sources and packages. */
     public readonly packages: command.remote.Command;
+    /** Whether the host's site is declared lost: its steps' changes are held back. */
+    public readonly lost: boolean;
 
     constructor(name: string, args: HostArgs, opts?: pulumi.ComponentResourceOptions) {
         const h = args.host;
@@ -55,6 +71,7 @@ export class Host extends pulumi.ComponentResource {
             ...(h.cpus !== undefined ? { cpus: h.cpus } : {}), ...(h.memoryGiB !== undefined ? { memoryGiB: h.memoryGiB } : {}),
         }, opts);
         this.config = args.host;
+        this.lost = args.lost ?? false;
         this.connection = {
             host: args.host.address,
             port: args.host.sshPort,
@@ -81,7 +98,8 @@ export class Host extends pulumi.ComponentResource {
      */
     public step(name: string, args: HostStepArgs, opts: StepOptions): command.remote.Command {
         const secrets = args.secrets ?? [];
-        const text = script(readSecrets(secrets.map(s => s.variable)), args.script);
+        const reads = readSecrets(secrets.map(s => s.variable));
+        const text = script(reads, args.script);
         const stdin = secrets.length === 0
             ? undefined
             : pulumi.secret(pulumi.all(secrets.map(s => s.value)).apply(values => values.map(v => `${v}\n`).join("")));
@@ -90,10 +108,19 @@ export class Host extends pulumi.ComponentResource {
         return new command.remote.Command(name, {
             connection: this.connection,
             create: asHostUser(text, this.config.sshUser),
+            ...(args.delete !== undefined
+                ? { delete: asHostUser(script(readSecretsForDelete(secrets.map(s => s.variable)), args.delete), this.config.sshUser) }
+                : {}),
             stdin,
             // The provider would pass previous output through SSH setenv, which sshd refuses by default.
             addPreviousOutputInEnv: false,
-        }, { parent: opts.parent, dependsOn: [...after, ...(opts.dependsOn ?? [])] });
+        }, {
+            parent: opts.parent,
+            dependsOn: [...after, ...(opts.dependsOn ?? [])],
+            ...(opts.deleteBeforeReplace ? { deleteBeforeReplace: true } : {}),
+            // Nothing reaches a lost site: what its hosts last applied stays recorded, unchanged, until it is back.
+            ...(this.lost ? { ignoreChanges: COMMAND_INPUTS } : {}),
+        });
     }
 }
 
@@ -101,4 +128,6 @@ export class Host extends pulumi.ComponentResource {
 export interface StepOptions {
     readonly parent: pulumi.Resource;
     readonly dependsOn?: readonly pulumi.Resource[];
+    /** Undo the old step before the new one runs when it is replaced (its delete stops what the create starts). */
+    readonly deleteBeforeReplace?: boolean;
 }

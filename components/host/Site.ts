@@ -31,7 +31,7 @@ export class Site extends pulumi.ComponentResource {
 
     constructor(name: string, args: SiteArgs, opts?: pulumi.ComponentResourceOptions) {
         // Declared facts (the component's inputs): the policy pack reads them.
-        super("zabbix-ha:host:Site", name, { site: args.site.name, network: args.site.network, l2Segment: args.site.l2Segment }, opts);
+        super("zabbix-ha:host:Site", name, { site: args.site.name, network: args.site.network, l2Segment: args.site.l2Segment, lost: args.site.lost }, opts);
         this.config = args.site;
         const hosts: Record<string, Host> = {};
         for (const host of args.site.hosts) {
@@ -41,6 +41,7 @@ export class Site extends pulumi.ComponentResource {
                 zabbix: args.zabbix,
                 extraPackages: args.extraPackages?.[host.name],
                 extraRepositories: args.extraRepositories?.[host.name],
+                lost: args.site.lost,
             }, { parent: this });
         }
         this.hosts = hosts;

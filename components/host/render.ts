@@ -85,7 +85,8 @@ export function packagesFor(input: PackageStepInput): string[] {
             case "db": add(platform.postgres.packages); break;
             case "zabbix-server": add([...zabbix.serverPackages, platform.postgresClientPackage]); break;
             case "frontend": add(["nginx", ...platform.phpFpm.packages, ...zabbix.frontendPackages]); break;
-            case "lb": add(["haproxy", platform.postgresClientPackage]); break;
+            // socat: the newest-primary watcher talks to HAProxy's admin socket.
+            case "lb": add(["haproxy", platform.postgresClientPackage, "socat"]); break;
             case "witness": break;
         }
     }

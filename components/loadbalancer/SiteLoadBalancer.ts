@@ -4,11 +4,14 @@ import type { LoadBalancerFacts } from "../../policies/rules/facts";
 import { Host } from "../host";
 import { CHECK_ROLE, pgpassLine } from "../postgres/render";
 import { putFile, putSecretFile } from "../shell";
-import { Backend, renderHaproxyCfg, renderPrimaryCheckScript } from "./render";
+import {
+    NEWEST_PRIMARY_UNIT, NEWEST_PRIMARY_WATCH, PRIMARY_CHECK, PRIMARY_CHECK_PASSFILE,
+    renderNewestPrimaryUnit, renderNewestPrimaryWatch, renderPrimaryCheckScript,
+} from "./primaryCheck";
+import { Backend, renderHaproxyCfg } from "./render";
 
 export const HAPROXY_CONFIG = "/etc/haproxy/haproxy.cfg";
-export const PRIMARY_CHECK = "/etc/haproxy/pg-is-primary";
-export const PRIMARY_CHECK_PASSFILE = "/etc/haproxy/pg-check.pgpass";
+export const HAPROXY_RUN_DIR = "/run/haproxy";
 
 /**
  * SiteLoadBalancerArgs describe the HAProxy of one site.
@@ -24,7 +27,10 @@ export interface SiteLoadBalancerArgs {
     readonly remoteFrontends: readonly Backend[];
     /** Port that forwards to the read-write PostgreSQL primary. */
     readonly dbPort: number;
-    /** Every DB host of the cluster; the check passes only the primary. Empty: no DB port (a managed endpoint). */
+    /**
+     * Every DB host of the cluster, the configured primary first; the check passes only the newest
+     * primary. Empty: no DB port (a managed endpoint).
+     */
     readonly dbServers: readonly Backend[];
     /** Addresses and networks allowed to use the DB port (cluster hosts, the admin network). */
     readonly dbAllowedSources: readonly string[];
@@ -74,11 +80,13 @@ export class SiteLoadBalancer extends pulumi.ComponentResource {
             dbServers: args.dbServers,
             dbAllowedSources: args.dbAllowedSources,
             primaryCheckCommand: PRIMARY_CHECK,
-            runDir: "/run/haproxy",
+            runDir: HAPROXY_RUN_DIR,
             runAs: "haproxy",
             dbCheck: args.dbCheck,
         });
         const withDb = args.dbServers.length > 0;
+        // The newest-primary watcher serves the query check; Patroni's REST API already names one leader.
+        const byQuery = withDb && args.dbCheck !== "patroni";
         if (withDb && args.checkPassword === undefined) {
             throw new Error(`${name}: a load balancer with DB servers needs the check role's password`);
         }
@@ -86,9 +94,17 @@ export class SiteLoadBalancer extends pulumi.ComponentResource {
             secrets: withDb ? [{ variable: "CHECK_PASSWORD", value: args.checkPassword! }] : [],
             script: [
                 ...(withDb ? [
-                    putFile(PRIMARY_CHECK, renderPrimaryCheckScript({ user: CHECK_ROLE, passfile: PRIMARY_CHECK_PASSFILE }), "0755", "root:root"),
                     putSecretFile(PRIMARY_CHECK_PASSFILE, "CHECK_PASSWORD", "0600", "haproxy:haproxy",
                         pgpassLine("*", "*", "postgres", CHECK_ROLE, "$CHECK_PASSWORD")),
+                ] : []),
+                ...(byQuery ? [
+                    putFile(PRIMARY_CHECK, renderPrimaryCheckScript({ user: CHECK_ROLE, passfile: PRIMARY_CHECK_PASSFILE }), "0755", "root:root"),
+                    putFile(NEWEST_PRIMARY_WATCH, renderNewestPrimaryWatch({
+                        user: CHECK_ROLE, passfile: PRIMARY_CHECK_PASSFILE, servers: args.dbServers, adminSocket: `${HAPROXY_RUN_DIR}/admin.sock`,
+                    }), "0700", "root:root"),
+                    putFile(`/etc/systemd/system/${NEWEST_PRIMARY_UNIT}`, renderNewestPrimaryUnit(), "0644", "root:root"),
+                    `if [ "$ZHA_CHANGED" = 1 ]; then systemctl daemon-reload; systemctl enable ${NEWEST_PRIMARY_UNIT}; systemctl restart ${NEWEST_PRIMARY_UNIT}; fi`,
+                    `systemctl is-active --quiet ${NEWEST_PRIMARY_UNIT} || systemctl enable --now ${NEWEST_PRIMARY_UNIT}`,
                 ] : []),
                 putFile(HAPROXY_CONFIG, cfg, "0644", "root:root"),
                 `haproxy -c -q -f ${HAPROXY_CONFIG}`,
@@ -97,6 +113,14 @@ export class SiteLoadBalancer extends pulumi.ComponentResource {
                 // A reload whose new sockets cannot bind keeps the old worker running and still succeeds: prove the listeners.
                 ...[args.httpPort, ...(withDb ? [args.dbPort] : [])].map(port =>
                     `zha_retry 10 sh -c "ss -Hltn 'sport = :${port}' | grep -q LISTEN" || { echo "haproxy does not listen on port ${port}; is another service bound to it?" >&2; exit 1; }`),
+            ].join("\n"),
+            // The host no longer balances this site: HAProxy and the watcher stop for good.
+            delete: [
+                `echo "this host is no longer a load balancer: stopping HAProxy and the newest-primary watcher for good"`,
+                `systemctl disable --now ${NEWEST_PRIMARY_UNIT} 2>/dev/null || true`,
+                "systemctl disable --now haproxy",
+                `rm -f ${NEWEST_PRIMARY_WATCH} /etc/systemd/system/${NEWEST_PRIMARY_UNIT} ${PRIMARY_CHECK} ${PRIMARY_CHECK_PASSFILE}`,
+                "systemctl daemon-reload",
             ].join("\n"),
         }, { parent: this });
         this.registerOutputs({ address: this.address, httpPort: this.httpPort, dbPort: this.dbPort });

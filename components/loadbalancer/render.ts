@@ -3,6 +3,9 @@
  * sites' frontends as backups) and a PostgreSQL port that reaches only the read-write primary.
  */
 
+import { compareAddresses } from "../config/network";
+import { DB_PROXY } from "./primaryCheck";
+
 const HEADER = "Rendered by zabbix-ha; `pulumi up` overwrites local edits.";
 
 export interface Backend {
@@ -20,7 +23,10 @@ export interface HaproxyInput {
     /** Frontends of other sites: used only when no local one is up. */
     readonly remoteFrontends: readonly Backend[];
     readonly dbPort: number;
-    /** Every DB host; the check lets only the current primary through. */
+    /**
+     * Every DB host, the configured primary first: the check lets only the newest primary through, and
+     * `balance first` sends every session to the first server that passes.
+     */
     readonly dbServers: readonly Backend[];
     /** Who may use the DB port: the cluster's hosts and the admin network. */
     readonly dbAllowedSources: readonly string[];
@@ -39,11 +45,16 @@ export interface HaproxyInput {
     readonly runAs?: string;
 }
 
+const byName = (a: Backend, b: Backend) => a.name.localeCompare(b.name);
+
+
 export function renderHaproxyCfg(c: HaproxyInput): string {
     const server = (b: Backend, extra = "") => `    server ${b.name} ${b.address}:${b.port} check${extra}`;
     // A site whose Zabbix uses a managed DB endpoint balances the UI only.
     const withDb = c.dbServers.length > 0;
     const viaPatroni = c.dbCheck === "patroni";
+    // With the query check, DB servers start in maintenance: the newest-primary watcher sets one ready.
+    const dbServer = (b: Backend) => server(b, viaPatroni ? "" : " disabled");
     const check = viaPatroni
         ? `    option httpchk GET /primary
     http-check expect status 200
@@ -52,7 +63,9 @@ export function renderHaproxyCfg(c: HaproxyInput): string {
     external-check path "/usr/bin:/bin"
     external-check command ${c.primaryCheckCommand}
     default-server inter 1s fall 2 rise 1 on-marked-down shutdown-sessions`;
-    const sources = c.dbAllowedSources.map(s => (s.includes("/") ? s : `${s}/32`)).join(" ");
+    // Canonical: the same design in any order renders the same file (a reordered config plans nothing).
+    const sources = [...new Set(c.dbAllowedSources.map(s => (s.includes("/") ? s : `${s}/32`)))].sort(compareAddresses).join(" ");
+    const frontends = [...[...c.localFrontends].sort(byName).map(b => server(b)), ...[...c.remoteFrontends].sort(byName).map(b => server(b, " backup"))];
     return `# ${HEADER}
 # Load balancer of site "${c.site}".
 global
@@ -80,39 +93,22 @@ backend zabbix_frontends
     http-check send meth GET uri /index.php ver HTTP/1.1 hdr Host zabbix
     http-check expect status 200
     default-server inter 2s fall 2 rise 2
-${[...c.localFrontends.map(b => server(b)), ...c.remoteFrontends.map(b => server(b, " backup"))].join("\n")}
+${frontends.join("\n")}
 
-${withDb ? `# PostgreSQL: only the server that answers pg_is_in_recovery() = false is up. A TCP or
-# pgsql-check would also pass a replica, and Zabbix would then sit on a read-only database.
-listen postgres_primary
+${withDb ? `# PostgreSQL: only the newest primary is up (it accepts writes, and no other server does on a later
+# timeline). A TCP or pgsql-check would also pass a replica, and Zabbix would sit on a read-only database.
+listen ${DB_PROXY}
     mode tcp
     bind :${c.dbPort}
     # Zabbix keeps its DB connections open; cut them when the primary changes, not before.
     timeout client 30m
     timeout server 30m
     option tcpka
+    # Every session to the first server that passes its check (the configured primary is listed
+    # first): even two servers claiming to be primaries never take sessions at once through here.
+    balance first
     tcp-request connection reject unless { src ${sources} }
 ${check}
-${c.dbServers.map(b => server(b)).join("\n")}
+${c.dbServers.map(dbServer).join("\n")}
 ` : ""}`;
-}
-
-export interface PrimaryCheckInput {
-    /** Role the check logs in as; it needs no privilege beyond connecting. */
-    readonly user: string;
-    /** .pgpass file readable by the haproxy user only. */
-    readonly passfile: string;
-}
-
-/** External check: HAProxy passes the server's address and port as $3 and $4. */
-export function renderPrimaryCheckScript(c: PrimaryCheckInput): string {
-    return `#!/bin/sh
-# ${HEADER}
-# Exit 0 only when the server at $3:$4 accepts writes: a replica answers "t".
-PGPASSFILE='${c.passfile}'
-PGCONNECT_TIMEOUT=2
-export PGPASSFILE PGCONNECT_TIMEOUT
-answer=$(psql -X -q -t -A -w -h "$3" -p "$4" -U '${c.user}' -d postgres -c 'select pg_is_in_recovery()' 2>/dev/null) || exit 1
-[ "$answer" = f ]
-`;
 }

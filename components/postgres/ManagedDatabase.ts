@@ -1,8 +1,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { DatabaseTopology } from "../analysis/topology";
-import { zabbixDatabaseObjects } from "./database";
-import { SchemaLoader, loadSchema } from "./PostgresCluster";
+import { SchemaLoader, loadSchema, zabbixDatabaseObjects } from "./database";
 
 /**
  * ManagedDatabaseArgs describe a PostgreSQL endpoint that a cloud provider runs across zones.
@@ -35,7 +34,9 @@ export class ManagedDatabase extends pulumi.ComponentResource {
     public readonly topology: DatabaseTopology;
 
     constructor(name: string, args: ManagedDatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("zabbix-ha:postgres:ManagedDatabase", name, { endpoint: `${args.host}:${args.port}`, zones: [...args.zones], failover: "managed" }, opts);
+        // Which zone the provider keeps the primary in is its own affair: by name, the same in any config order.
+        const zones = [...args.zones].sort();
+        super("zabbix-ha:postgres:ManagedDatabase", name, { endpoint: `${args.host}:${args.port}`, zones, failover: "managed" }, opts);
         // Managed services do not hand out superuser.
         const { zabbixRole, database, grants } = zabbixDatabaseObjects(this, name, {
             address: args.host, port: args.port, user: args.adminUser, password: args.adminPassword, superuser: false, sslmode: args.sslmode,
@@ -43,8 +44,8 @@ export class ManagedDatabase extends pulumi.ComponentResource {
         this.schemaLoaded = loadSchema(this, name, args.schema, args.dbName, args.dbUser, args.dbPassword, [database, zabbixRole, ...grants]);
         const zone = (site: string) => ({ host: `managed-postgresql@${site}`, site });
         this.topology = {
-            primary: zone(args.zones[0]),
-            standbys: args.zones.slice(1).map(zone),
+            primary: zone(zones[0]),
+            standbys: zones.slice(1).map(zone),
             failover: "managed",
             replication: "managed",
         };

@@ -5,10 +5,9 @@ import type { PatroniFacts } from "../../policies/rules/facts";
 import { DatabaseTopology } from "../analysis/topology";
 import { Host } from "../host";
 import { platformFor } from "../platform";
-import { primaryReachable, zabbixDatabaseObjects } from "./database";
-import { EtcdMember, etcdHealthyStep, etcdStep, patroniLayout, patroniStep, patroniSwitchoverStep } from "./patroni";
+import { PrimaryEndpoint, SchemaLoader, loadSchema, primaryReachable, zabbixDatabaseObjects } from "./database";
+import { EtcdMember, etcdHealthyStep, etcdStep, etcdStepDelete, patroniLayout, patroniStep, patroniStepDelete, patroniSwitchoverStep } from "./patroni";
 import { DbPasswords } from "./passwords";
-import { PrimaryEndpoint, SchemaLoader, loadSchema } from "./PostgresCluster";
 import { ADMIN_ROLE, HbaRule } from "./render";
 import { DbHostFiles, leaderRolesStep } from "./steps";
 
@@ -60,11 +59,15 @@ export class PatroniCluster extends pulumi.ComponentResource {
             replication: args.synchronous ? "sync" : "async",
         } satisfies PatroniFacts, opts);
         const parent = this;
-        const dbHosts = [args.primary, ...args.replicas];
-        const members: EtcdMember[] = [...dbHosts, ...args.witnesses].map(h => ({ name: h.config.name, address: h.config.address }));
+        const byName = (a: Host, b: Host) => a.config.name.localeCompare(b.config.name);
+        const dbHosts = [args.primary, ...[...args.replicas].sort(byName)];
+        // In name order: the members' settings must not change with db.primarySite (every member would restart at once).
+        const memberHosts = [...dbHosts, ...args.witnesses].sort(byName);
+        const members: EtcdMember[] = memberHosts.map(h => ({ name: h.config.name, address: h.config.address }));
 
-        const etcd = [...dbHosts, ...args.witnesses].map(host => host.step(`${name}-${host.config.name}-etcd`, {
+        const etcd = memberHosts.map(host => host.step(`${name}-${host.config.name}-etcd`, {
             script: etcdStep({ name: host.config.name, address: host.config.address }, members, `${name}-etcd`),
+            delete: etcdStepDelete({ name: host.config.name, address: host.config.address }, members),
         }, { parent }));
         const quorum = args.primary.step(`${name}-etcd-healthy`, { script: etcdHealthyStep(members) }, { parent, dependsOn: etcd });
 
@@ -89,17 +92,18 @@ export class PatroniCluster extends pulumi.ComponentResource {
                     synchronous: args.synchronous,
                     maxConnections: args.maxConnections,
                     hba: args.hbaRules,
-                    rewindSources: dbHosts.map(h => h.config.address),
+                    rewindSources: [...dbHosts].sort(byName).map(h => h.config.address),
                     superuserPasswordVariable: "SUPERUSER_PASSWORD",
                     replicationPasswordVariable: "REPLICATION_PASSWORD",
                 }),
                 secrets,
+                delete: patroniStepDelete(platform),
             }, { parent, dependsOn: [...after] });
         };
         // The planned leader starts first and bootstraps the cluster; the others join it as replicas.
         const leader = patroniOn(args.primary, true, [quorum]);
         const streaming: Record<string, command.remote.Command> = {};
-        for (const host of args.replicas) {
+        for (const host of dbHosts.slice(1)) {
             streaming[host.config.name] = patroniOn(host, false, [leader]);
         }
         this.replicasStreaming = streaming;

@@ -6,54 +6,13 @@ import { DatabaseTopology } from "../analysis/topology";
 import { ReplicationMode } from "../config/types";
 import { Host } from "../host";
 import { platformFor } from "../platform";
-import { primaryReachable, zabbixDatabaseObjects } from "./database";
-import { ADMIN_ROLE, HbaRule, REPLICATION_ROLE, replicationSlotName } from "./render";
-import { DbHostFiles, configStep, followStep, pairBootstrapStep, promoteStep, schemaStep, standDownStep, synchronousStep } from "./steps";
+import { PrimaryEndpoint, SchemaLoader, loadSchema, primaryReachable, zabbixDatabaseObjects } from "./database";
+import { ADMIN_ROLE, CHECK_ROLE, HbaRule, REPLICATION_ROLE, replicationSlotName } from "./render";
+import {
+    DbHostFiles, FollowStepInput, NewPrimary, configStep, configStepDelete, followStep, followStepDelete, notFollowingStep,
+    notPromotedStep, pairBootstrapStep, promoteStep, standDownStep, synchronousStep,
+} from "./steps";
 import { DbPasswords } from "./passwords";
-
-/** An endpoint that leads to the read-write primary: a site load balancer's DB port, or a pair's VIP. */
-export interface PrimaryEndpoint {
-    readonly address: string;
-    readonly port: number;
-    /** The load balancer host behind the address, where the path to the primary is checked first. */
-    readonly loadBalancer?: Host;
-    /** Resources that must exist before the endpoint works (the load balancer's config step). */
-    readonly readyAfter: readonly pulumi.Resource[];
-}
-
-/** Where and how the Zabbix schema is loaded. */
-export interface SchemaLoader {
-    /** A host with the schema files and psql (a Zabbix server host). */
-    readonly host: Host;
-    /** Its site's load balancer endpoint. */
-    readonly dbHost: string;
-    readonly dbPort: number;
-    /** Refuse a session without TLS (a managed endpoint). */
-    readonly dbTlsRequired?: boolean;
-    /** Schema files in load order. */
-    readonly files: readonly string[];
-    /** Steps the loader host needs first (none beyond its packages, usually). */
-    readonly after?: readonly pulumi.Resource[];
-}
-
-/** The step that loads the Zabbix schema once, through the loader's DB path, as the zabbix role. */
-export function loadSchema(
-    parent: pulumi.Resource, name: string, loader: SchemaLoader, dbName: string, dbUser: string,
-    password: pulumi.Input<string>, after: readonly pulumi.Resource[],
-): command.remote.Command {
-    return loader.host.step(`${name}-schema`, {
-        script: schemaStep({
-            dbHost: loader.dbHost,
-            dbPort: loader.dbPort,
-            dbTlsRequired: loader.dbTlsRequired,
-            dbName,
-            dbUser,
-            passwordVariable: "ZABBIX_DB_PASSWORD",
-            schemaFiles: loader.files,
-        }),
-        secrets: [{ variable: "ZABBIX_DB_PASSWORD", value: password }],
-    }, { parent, dependsOn: [...after, ...(loader.after ?? [])] });
-}
 
 /**
  * PostgresClusterArgs describe the Zabbix database: a primary in one site, replicas in others.
@@ -127,6 +86,8 @@ export class PostgresCluster extends pulumi.ComponentResource {
         const parent = { parent: this };
         const peer = args.pairPeer;
         const inPair = (host: Host) => peer !== undefined && (host === peer || host === args.primary);
+        // Canonical order: the same design in any config order plans the same steps.
+        const replicas = [...args.replicas].sort((a, b) => a.config.name.localeCompare(b.config.name));
         const files = (host: Host): DbHostFiles => ({
             platform: platformFor(host.config.os),
             port: args.port,
@@ -134,26 +95,57 @@ export class PostgresCluster extends pulumi.ComponentResource {
             conf: { listenAddresses: inPair(host) ? ["*"] : ["localhost", host.config.address], port: args.port, maxConnections: args.maxConnections },
             hba: args.hbaRules,
         });
-        const all = [args.primary, ...args.replicas, ...(peer ? [peer] : [])];
-        const replicationSecret = [{ variable: "REPLICATION_PASSWORD", value: args.passwords.replication }];
+        const replicaConf = (host: Host): FollowStepInput => ({
+            ...files(host),
+            roleConf: {
+                role: "replica",
+                // With a pair, the VIP leads to whichever node runs PostgreSQL.
+                primaryAddress: args.pairStorage?.vip ?? args.primary.config.address,
+                primaryPort: args.port,
+                replicationUser: REPLICATION_ROLE,
+                applicationName: host.config.name,
+                slotName: replicationSlotName(host.config.name),
+                passfile: `${platformFor(host.config.os).postgres.home}/.pgpass`,
+            },
+        });
         const roleSecrets = [
             { variable: "ADMIN_PASSWORD", value: args.passwords.admin },
             { variable: "CHECK_PASSWORD", value: args.passwords.check },
         ];
+        const primaryRole = { role: "primary" as const, synchronousStandbys: [] };
+        const newPrimary: NewPrimary = { name: args.primary.config.name, address: args.pairStorage?.vip ?? args.primary.config.address };
 
-        const configured = new Map(all.map(host => [host, host.step(`${name}-${host.config.name}-config`, {
-            script: configStep(files(host), inPair(host) ? "cluster-manager" : "systemd"),
-            secrets: replicationSecret,
-        }, { ...parent, dependsOn: inPair(host) ? [...(args.startAfter ?? [])] : [] })]));
-        const stoodDown = args.replicas.map(host => host.step(`${name}-${host.config.name}-stand-down`, {
-            script: standDownStep(files(host)),
+        // Without a pair, every DB host carries the same steps whatever its role, so moving the primary
+        // changes what they do, never which exist: nothing is created on, or deleted from, a host that
+        // cannot be reached (a lost site's old primary), and its unchanged steps wait for nothing.
+        const dbHosts = peer ? [args.primary, peer, ...replicas] : [args.primary, ...replicas];
+        const fenced = !peer && replicas.length > 0;
+        const configured = new Map(dbHosts.map(host => {
+            const isPrimary = host === args.primary;
+            const fence = fenced ? {
+                peers: dbHosts.filter(h => h !== host).map(h => `${h.config.address}:${args.port}`),
+                checkUser: CHECK_ROLE,
+                passwordVariable: "CHECK_PASSWORD",
+            } : undefined;
+            return [host, host.step(`${name}-${host.config.name}-config`, {
+                script: configStep(files(host), inPair(host) ? "cluster-manager" : "systemd", isPrimary || inPair(host) ? "primary" : "replica", fence),
+                secrets: [
+                    { variable: "REPLICATION_PASSWORD", value: args.passwords.replication },
+                    ...(fence ? [{ variable: "CHECK_PASSWORD", value: args.passwords.check }] : []),
+                ],
+                delete: configStepDelete(files(host)),
+            }, { ...parent, dependsOn: inPair(host) ? [...(args.startAfter ?? [])] : [] })];
+        }));
+        // A lone primary (no replica anywhere) has nothing to stand down or follow.
+        const standsDown = replicas.length === 0 ? [] : dbHosts.filter(h => !inPair(h));
+        const stoodDown = standsDown.map(host => host.step(`${name}-${host.config.name}-stand-down`, {
+            script: standDownStep(files(host), host === args.primary ? "this host" : newPrimary),
         }, { ...parent, dependsOn: [configured.get(host)!] }));
 
-        const primaryRole = { role: "primary" as const, synchronousStandbys: [] };
         if (peer) {
             // Pacemaker decides where PostgreSQL runs; the node that has it bootstraps the roles.
             if (!args.pairStorage) {
-                throw new Error(`${name}: a pair's database needs pairStorage (mount point and DB resource)`);
+                throw new pulumi.ResourceError(`${name}: a pair's database needs pairStorage (mount point and DB resource)`, this);
             }
             const storage = args.pairStorage;
             const onPeer = peer.step(`${name}-${peer.config.name}-bootstrap`, {
@@ -165,10 +157,11 @@ export class PostgresCluster extends pulumi.ComponentResource {
                 secrets: roleSecrets,
             }, { ...parent, dependsOn: [configured.get(args.primary)!, onPeer] });
         } else {
-            this.primaryReady = args.primary.step(`${name}-${args.primary.config.name}-promote`, {
-                script: promoteStep({ ...files(args.primary), roleConf: primaryRole }),
-                secrets: roleSecrets,
-            }, { ...parent, dependsOn: [configured.get(args.primary)!, ...stoodDown] });
+            const promoted = dbHosts.map(host => host.step(`${name}-${host.config.name}-promote`, host === args.primary
+                ? { script: promoteStep({ ...files(host), roleConf: primaryRole }), secrets: roleSecrets }
+                : { script: notPromotedStep(args.primary.config.name) },
+            { ...parent, dependsOn: [configured.get(host)!, ...stoodDown] }));
+            this.primaryReady = promoted[0];
         }
 
         // The provider may connect only once the load balancer routes to the new primary.
@@ -182,60 +175,54 @@ export class PostgresCluster extends pulumi.ComponentResource {
         }, { dbName: args.dbName, dbUser: args.dbUser, password: args.passwords.zabbix }, [reachable, ...endpoint.readyAfter]);
         this.provider = objects.provider;
         this.database = objects.database;
-        const viaProvider = { parent: this, provider: this.provider, dependsOn: [reachable] };
         const replicationRole = new postgresql.Role(`${name}-replication-role`, {
             name: REPLICATION_ROLE,
             login: true,
             replication: true,
             password: pulumi.secret(args.passwords.replication),
-        }, viaProvider);
+        }, { parent: this, provider: this.provider, dependsOn: [reachable] });
 
+        // Each replica makes its own slot on the primary as it follows, and drops it when it leaves.
         const streaming: Record<string, command.remote.Command> = {};
-        for (const host of args.replicas) {
-            const slotName = replicationSlotName(host.config.name);
-            const slot = new postgresql.PhysicalReplicationSlot(`${name}-${host.config.name}-slot`, { name: slotName }, viaProvider);
-            streaming[host.config.name] = host.step(`${name}-${host.config.name}-follow`, {
-                script: followStep({
-                    ...files(host),
-                    roleConf: {
-                        role: "replica",
-                        // With a pair, the VIP leads to whichever node runs PostgreSQL.
-                        primaryAddress: args.pairStorage?.vip ?? args.primary.config.address,
-                        primaryPort: args.port,
-                        replicationUser: REPLICATION_ROLE,
-                        applicationName: host.config.name,
-                        slotName,
-                        passfile: `${platformFor(host.config.os).postgres.home}/.pgpass`,
-                    },
-                }),
-            }, { ...parent, dependsOn: [slot, replicationRole, this.primaryReady] });
+        for (const host of standsDown) {
+            const follows = host !== args.primary;
+            const step = host.step(`${name}-${host.config.name}-follow`, follows
+                ? { script: followStep(replicaConf(host)), delete: followStepDelete(replicaConf(host)) }
+                : { script: notFollowingStep() },
+            // Rebuilt (--replace): the old copy stops and lets go of its slot before the new one is made.
+            { ...parent, dependsOn: [replicationRole, this.primaryReady], deleteBeforeReplace: true });
+            if (follows) {
+                streaming[host.config.name] = step;
+            }
         }
         this.replicasStreaming = streaming;
 
-        if (args.replication === "sync" && args.replicas.length > 0) {
+        if (args.replication === "sync" && replicas.length > 0) {
             // Only now: a synchronous primary without a streaming replica would block every commit.
             args.primary.step(`${name}-synchronous`, {
                 script: synchronousStep({
                     ...files(args.primary),
-                    roleConf: { role: "primary", synchronousStandbys: args.replicas.map(h => h.config.name) },
+                    roleConf: { role: "primary", synchronousStandbys: replicas.map(h => h.config.name) },
                 }),
+                // Back to async (db.replication, or no replica left): commits stop waiting for a replica.
+                delete: synchronousStep({ ...files(args.primary), roleConf: primaryRole }),
             }, { ...parent, dependsOn: [this.primaryReady, ...Object.values(streaming)] });
         }
 
         this.schemaLoaded = loadSchema(this, name, args.schema, args.dbName, args.dbUser, args.passwords.zabbix, [objects.database, objects.zabbixRole, ...objects.grants]);
 
         const placement = (h: Host) => ({ host: h.config.name, site: h.config.site });
-        this.topology = peer && args.replicas.length > 0
+        this.topology = peer && replicas.length > 0
             ? {
-                primary: placement(args.primary), standbys: args.replicas.map(placement), failover: "manual", replication: args.replication,
+                primary: placement(args.primary), standbys: replicas.map(placement), failover: "manual", replication: args.replication,
                 pair: { peer: placement(peer), fencing: true },
             }
             : peer
             ? { primary: placement(args.primary), standbys: [placement(peer)], failover: "cluster-manager", replication: "block-sync" }
-            : { primary: placement(args.primary), standbys: args.replicas.map(placement), failover: "manual", replication: args.replication };
+            : { primary: placement(args.primary), standbys: replicas.map(placement), failover: "manual", replication: args.replication };
         this.registerOutputs({
             primary: args.primary.config.name,
-            replicas: args.replicas.map(h => h.config.name),
+            replicas: replicas.map(h => h.config.name),
             database: this.database.name,
         });
     }

@@ -8,6 +8,7 @@ import * as postgresql from "@pulumi/postgresql";
 import * as pulumi from "@pulumi/pulumi";
 import { Host } from "../host";
 import { CHECK_ROLE } from "./render";
+import { schemaStep } from "./schema";
 
 /** How the provider logs in. */
 export interface AdminLogin {
@@ -84,4 +85,48 @@ export function zabbixDatabaseObjects(
         }, onDatabase),
     ];
     return { provider, zabbixRole, database, grants };
+}
+
+/** An endpoint that leads to the read-write primary: a site load balancer's DB port, or a pair's VIP. */
+export interface PrimaryEndpoint {
+    readonly address: string;
+    readonly port: number;
+    /** The load balancer host behind the address, where the path to the primary is checked first. */
+    readonly loadBalancer?: Host;
+    /** Resources that must exist before the endpoint works (the load balancer's config step). */
+    readonly readyAfter: readonly pulumi.Resource[];
+}
+
+/** Where and how the Zabbix schema is loaded. */
+export interface SchemaLoader {
+    /** A host with the schema files and psql (a Zabbix server host). */
+    readonly host: Host;
+    /** Its site's load balancer endpoint. */
+    readonly dbHost: string;
+    readonly dbPort: number;
+    /** Refuse a session without TLS (a managed endpoint). */
+    readonly dbTlsRequired?: boolean;
+    /** Schema files in load order. */
+    readonly files: readonly string[];
+    /** Steps the loader host needs first (none beyond its packages, usually). */
+    readonly after?: readonly pulumi.Resource[];
+}
+
+/** The step that loads the Zabbix schema once, through the loader's DB path, as the zabbix role. */
+export function loadSchema(
+    parent: pulumi.Resource, name: string, loader: SchemaLoader, dbName: string, dbUser: string,
+    password: pulumi.Input<string>, after: readonly pulumi.Resource[],
+): command.remote.Command {
+    return loader.host.step(`${name}-schema`, {
+        script: schemaStep({
+            dbHost: loader.dbHost,
+            dbPort: loader.dbPort,
+            dbTlsRequired: loader.dbTlsRequired,
+            dbName,
+            dbUser,
+            passwordVariable: "ZABBIX_DB_PASSWORD",
+            schemaFiles: loader.files,
+        }),
+        secrets: [{ variable: "ZABBIX_DB_PASSWORD", value: password }],
+    }, { parent, dependsOn: [...after, ...(loader.after ?? [])] });
 }

@@ -1,5 +1,7 @@
 export * from "./render";
 export * from "./steps";
+export * from "./schema";
+export * from "./fence";
 export * from "./passwords";
 export * from "./PostgresCluster";
 export * from "./ManagedDatabase";

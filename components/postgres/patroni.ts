@@ -178,6 +178,29 @@ export function etcdStep(member: EtcdMember, members: readonly EtcdMember[], clu
     ].join("\n");
 }
 
+/**
+ * Undoes an etcd member (its host leaves the stack, or no longer carries db or witness): it leaves
+ * the cluster first, so the majority is counted among the members that stay, then stops for good;
+ * its data directory is moved aside (a member that left must never come back with its old identity).
+ */
+export function etcdStepDelete(member: EtcdMember, members: readonly EtcdMember[]): string {
+    const others = members.filter(m => m.name !== member.name).map(m => `http://${m.address}:${ETCD_CLIENT_PORT}`).join(",");
+    return `ETCDCTL_API=3
+export ETCDCTL_API
+echo "etcd member ${member.name} leaves the cluster"
+zha_id=$(etcdctl --endpoints=${others} --dial-timeout=2s member list 2>/dev/null | awk -F', ' '$3 == "${member.name}" { print $1 }')
+if [ -n "$zha_id" ]; then etcdctl --endpoints=${others} --dial-timeout=2s member remove "$zha_id"; fi
+systemctl disable --now etcd
+if [ -d ${ETCD_DATA_DIR} ]; then mv ${ETCD_DATA_DIR} "${ETCD_DATA_DIR}.removed-$(date +%Y%m%d%H%M%S)"; fi`;
+}
+
+/** Undoes a DB host's Patroni: it stops for good (Patroni's other members carry on; its data stays). */
+export function patroniStepDelete(platform: Platform): string {
+    const layout = patroniLayout(platform);
+    return `echo "this host leaves the Patroni cluster: stopping Patroni (and its PostgreSQL) for good; its data stays in ${layout.dataDir}"
+systemctl disable --now ${layout.service}`;
+}
+
 /** Waits until etcd has a healthy majority. */
 export function etcdHealthyStep(members: readonly EtcdMember[]): string {
     const endpoints = members.map(m => `http://${m.address}:${ETCD_CLIENT_PORT}`).join(",");

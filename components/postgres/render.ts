@@ -3,6 +3,8 @@
  * host's role (primary or replica), and pg_hba.conf. Tests and a scratch `initdb` cluster consume them.
  */
 
+import { compareAddresses } from "../config/network";
+
 const HEADER = "Rendered by zabbix-ha; `pulumi up` overwrites local edits.";
 
 /** Role names the library creates; fixed so that policies and operators can recognise them. */
@@ -117,16 +119,23 @@ export interface HbaPlan {
     readonly adminNetwork: string;
 }
 
-/** Who may connect: Zabbix and the admin via the load balancers, replicas among DB hosts. */
+/**
+ * Who may connect: Zabbix and the admin via the load balancers, replicas among DB hosts, and the
+ * check role from the load balancers and the DB hosts (the fence asks its peers). Sorted, so that
+ * the same design in any config order renders the same file.
+ */
 export function hbaRules(p: HbaPlan): HbaRule[] {
+    const sorted = (sources: readonly string[]) => [...new Set(sources)].sort(compareAddresses);
+    const lbs = sorted(p.loadBalancers);
     return [
-        ...p.loadBalancers.map(source => ({ database: p.dbName, user: p.dbUser, source })),
-        ...p.loadBalancers.map(source => ({ database: "postgres", user: CHECK_ROLE, source })),
-        ...p.loadBalancers.map(source => ({ database: "all", user: ADMIN_ROLE, source })),
+        ...lbs.map(source => ({ database: p.dbName, user: p.dbUser, source })),
+        ...sorted([...p.loadBalancers, ...p.dbHosts]).map(source => ({ database: "postgres", user: CHECK_ROLE, source })),
+        ...lbs.map(source => ({ database: "all", user: ADMIN_ROLE, source })),
         { database: "all", user: ADMIN_ROLE, source: p.adminNetwork },
-        ...p.dbHosts.map(source => ({ database: "replication", user: REPLICATION_ROLE, source })),
+        ...sorted(p.dbHosts).map(source => ({ database: "replication", user: REPLICATION_ROLE, source })),
     ];
 }
+
 
 /** A .pgpass line; ':' and '\' in fields must be escaped. */
 export function pgpassLine(host: string, port: string, database: string, user: string, password: string): string {

@@ -5,6 +5,8 @@
  */
 import { Platform } from "../platform";
 import { putFile, putSecretFile, shellQuote } from "../shell";
+import { POSTGRES_SOCKET_DIR } from "./patroni";
+import { FENCE_PASSFILE, FENCE_SCRIPT, FENCE_UNIT, FenceInput, renderFenceDropIn, renderFenceScript, renderFenceUnit } from "./fence";
 import {
     ADMIN_ROLE, CHECK_ROLE, PostgresConfInput, PostgresRoleConfInput, REPLICATION_ROLE, pgpassLine,
     renderPgHba, renderPostgresConf, renderPostgresRoleConf, HbaRule,
@@ -29,7 +31,9 @@ function helpers(h: DbHostFiles): string {
 PG_SERVICE=${shellQuote(pg.service)}
 zha_sql() { runuser -u postgres -- psql -X -q -t -A -v ON_ERROR_STOP=1 -p ${h.port} "$@"; }
 zha_pg_running() { runuser -u postgres -- ${shellQuote(`${pg.binDir}/pg_ctl`)} status -D "$PGDATA_DIR" >/dev/null 2>&1; }
-zha_mark() { cat ${ROLE_MARK} 2>/dev/null || echo none; }`;
+zha_mark() { cat ${ROLE_MARK} 2>/dev/null || echo none; }
+# A new host's cluster holds only template0, template1 and postgres; anything more is someone's data.
+zha_fresh_cluster() { [ "$(find "$PGDATA_DIR/base" -mindepth 1 -maxdepth 1 | wc -l)" -le 3 ]; }`;
 }
 
 function confDropIn(h: DbHostFiles, file: string): string {
@@ -48,37 +52,157 @@ function sharedFiles(h: DbHostFiles): string {
     ].join("\n");
 }
 
+/** How a DB host of a replicated cluster asks its peers whether one of them superseded it. */
+export interface FenceSettings extends Omit<FenceInput, "port" | "dataDir" | "binDir" | "service" | "roleMark" | "passfile" | "socketDir"> {
+    /** Shell variable holding the check role's password (read from stdin). */
+    readonly passwordVariable: string;
+}
+
 /**
  * Base step of a DB host: a cluster exists, with the shared settings, and runs. On a pair that a
  * cluster manager runs, PostgreSQL is started by the manager, so the step only restarts a running one.
+ * With `fence` (a replicated cluster whose failover an operator makes), the fence is installed
+ * first, and PostgreSQL is started only where it cannot come up as a second writer: on the
+ * configured primary, or as a standby.
  */
-export function configStep(h: DbHostFiles, runBy: "systemd" | "cluster-manager" = "systemd"): string {
+export function configStep(
+    h: DbHostFiles, runBy: "systemd" | "cluster-manager" = "systemd", role: "primary" | "replica" = "primary", fence?: FenceSettings,
+): string {
     const pg = h.platform.postgres;
     return [
         helpers(h),
-        "mkdir -p /var/lib/zabbix-ha",
+        "install -d -m 0755 /var/lib/zabbix-ha",
         pg.initCommand ? `[ -f "$PGDATA_DIR/PG_VERSION" ] || ${pg.initCommand}` : "",
         sharedFiles(h),
         putSecretFile(`${pg.home}/.pgpass`, "REPLICATION_PASSWORD", "0600", "postgres:postgres",
             pgpassLine("*", "*", "replication", REPLICATION_ROLE, "$REPLICATION_PASSWORD")),
+        fence ? fenceFiles(h, fence) : "",
+        runBy === "systemd" && role === "replica" ? standbyCatchUp(h) : "",
         runBy === "cluster-manager"
             ? `if [ "$ZHA_CHANGED" = 1 ] && zha_pg_running; then systemctl restart "$PG_SERVICE"; fi`
             : `systemctl enable "$PG_SERVICE"
-# listen_addresses needs a restart; a replica that stood down stays down until it follows.
-if [ "$(zha_mark)" != stood-down ]; then
-  if [ "$ZHA_CHANGED" = 1 ] || ! zha_pg_running; then systemctl restart "$PG_SERVICE"; fi
+# listen_addresses needs a restart (a restart keeps the role: standby.signal, or its absence, stays).
+if zha_pg_running; then
+  if [ "$ZHA_CHANGED" = 1 ]; then systemctl restart "$PG_SERVICE"; fi
+${role === "primary" ? `else
+  systemctl start "$PG_SERVICE"` : `elif [ -f "$PGDATA_DIR/standby.signal" ]; then
+  systemctl start "$PG_SERVICE"
+else
+  echo "not starting PostgreSQL: it would start as a primary, and db.primarySite is elsewhere (the follow step starts it as a replica)"`}
 fi`,
     ].filter(Boolean).join("\n");
 }
 
-/** On a host that is not the primary site's DB: stop any primary running here, cleanly. */
-export function standDownStep(h: DbHostFiles): string {
+/**
+ * A standby never runs with fewer connections than its primary last declared: PostgreSQL refuses to
+ * replay then, and the standby stays down. When max_connections goes down (a frontend fewer), the
+ * primary's own config step lowers it there; this standby first runs with the value the primary last
+ * declared (its control file keeps it) until it has replayed the primary's change, then lowers its own.
+ */
+function standbyCatchUp(h: DbHostFiles): string {
+    const pg = h.platform.postgres;
+    // Read last (conf.d goes in file name order), so it overrides zabbix-ha.conf's value while it exists.
+    const dropIn = confDropIn(h, "zz-zabbix-ha-catch-up.conf");
+    const wanted = h.conf.maxConnections;
+    return `zha_declared() { ${shellQuote(`${pg.binDir}/pg_controldata`)} -D "$PGDATA_DIR" 2>/dev/null | sed -n 's/^max_connections setting: *//p'; }
+if [ -f "$PGDATA_DIR/standby.signal" ] && [ "$(zha_declared)" -gt ${wanted} ] 2>/dev/null; then
+  echo "updated ${dropIn}: the primary last declared max_connections $(zha_declared), more than ${wanted}: following its change first"
+  printf 'max_connections = %s\n' "$(zha_declared)" | zha_put_file ${shellQuote(dropIn)} 0644 postgres:postgres >/dev/null
+  systemctl restart "$PG_SERVICE"
+  zha_lowered() { [ "$(zha_declared)" -le ${wanted} ]; }
+  if ! zha_retry 120 zha_lowered; then
+    echo "the primary still declares max_connections $(zha_declared) after 2 minutes (its config step lowers it): this standby keeps that many until it does" >&2
+    exit 1
+  fi
+  rm -f ${shellQuote(dropIn)}
+  ZHA_CHANGED=1
+fi`;
+}
+
+/** The fence's script, its look before every start, its watcher, and the check role's password for it. */
+function fenceFiles(h: DbHostFiles, f: FenceSettings): string {
+    const pg = h.platform.postgres;
+    const script = renderFenceScript({
+        ...f, port: h.port, dataDir: pg.dataDir, binDir: pg.binDir, service: pg.service, roleMark: ROLE_MARK, passfile: FENCE_PASSFILE,
+        socketDir: POSTGRES_SOCKET_DIR,
+    });
+    return [
+        putSecretFile(FENCE_PASSFILE, f.passwordVariable, "0600", "root:root", pgpassLine("*", "*", "postgres", f.checkUser, `$${f.passwordVariable}`)),
+        putFile(FENCE_SCRIPT, script, "0755", "root:root"),
+        putFile(`/etc/systemd/system/${pg.service}.service.d/zabbix-ha-fence.conf`, renderFenceDropIn(), "0644", "root:root"),
+        putFile(`/etc/systemd/system/${FENCE_UNIT}`, renderFenceUnit({ service: pg.service }), "0644", "root:root"),
+        `if [ "$ZHA_CHANGED" = 1 ]; then systemctl daemon-reload; systemctl enable ${FENCE_UNIT}; systemctl restart ${FENCE_UNIT}; fi`,
+        `systemctl is-active --quiet ${FENCE_UNIT} || systemctl enable --now ${FENCE_UNIT}`,
+    ].join("\n");
+}
+
+/** Undoes the base step on a host that no longer carries the db role: its PostgreSQL stops for good, its data stays. */
+export function configStepDelete(h: DbHostFiles): string {
+    const pg = h.platform.postgres;
     return [
         helpers(h),
-        `if zha_pg_running && [ "$(zha_sql -c 'select pg_is_in_recovery()')" = f ]; then
-  echo "a primary runs here but db.primarySite is elsewhere: stopping it cleanly so its last WAL reaches the replicas"
+        `echo "this host no longer carries the db role: stopping and disabling PostgreSQL (its data stays in $PGDATA_DIR)"`,
+        `systemctl disable --now ${FENCE_UNIT} 2>/dev/null || true`,
+        `rm -f ${FENCE_SCRIPT} ${FENCE_PASSFILE} /etc/systemd/system/${FENCE_UNIT} ${shellQuote(`/etc/systemd/system/${pg.service}.service.d/zabbix-ha-fence.conf`)}`,
+        `systemctl disable --now "$PG_SERVICE"`,
+        "systemctl daemon-reload",
+        `echo removed > ${ROLE_MARK}`,
+    ].join("\n");
+}
+
+/** What the configured primary is to the others. */
+export interface NewPrimary {
+    readonly name: string;
+    readonly address: string;
+}
+
+/**
+ * On a DB host that is not db.primarySite's: a primary running here hands over without losing a
+ * commit. It stops taking writes, waits until the new primary has replayed everything it wrote, and
+ * stops cleanly (its shutdown checkpoint reaches the connected replicas); from then on it can only
+ * start as a standby. A primary's data at rest (crashed, or stopped by hand) is kept a standby too.
+ * On the configured primary the step does nothing.
+ */
+export function standDownStep(h: DbHostFiles, newPrimary: NewPrimary | "this host"): string {
+    if (newPrimary === "this host") {
+        return `echo "this host is db.primarySite's DB host: nothing to stand down"`;
+    }
+    const readOnly = confDropIn(h, "zabbix-ha-read-only.conf");
+    return [
+        helpers(h),
+        `if [ "$(zha_mark)" = none ] && zha_fresh_cluster; then
+  # A new host: the package's own cluster runs writable, but zabbix-ha never made it a primary and it
+  # holds no data; there is nothing to hand over, and the follow step copies ${newPrimary.name} over it.
+  if zha_pg_running; then
+    echo "a new cluster with no data runs here: stopping it, the follow step copies ${newPrimary.name}"
+    systemctl stop "$PG_SERVICE"
+  fi
+elif zha_pg_running && [ "$(zha_sql -c 'select pg_is_in_recovery()')" = f ]; then
+  echo "a primary runs here but db.primarySite is ${newPrimary.name}'s: handing over without losing a commit"
+  # No new writes: every new transaction is read-only, and the sessions under way end (uncommitted).
+  zha_put_file ${shellQuote(readOnly)} 0644 postgres:postgres <<'ZHA_EOF'
+# Rendered by zabbix-ha while this primary hands over to ${newPrimary.name}; removed when it is promoted again.
+default_transaction_read_only = on
+ZHA_EOF
+  zha_sql -c 'select pg_reload_conf()' >/dev/null
+  zha_sql -c "select count(pg_terminate_backend(pid)) from pg_stat_activity where backend_type = 'client backend' and pid <> pg_backend_pid() and usename <> 'postgres'" >/dev/null
+  zha_target=$(zha_sql -c 'select pg_current_wal_lsn()')
+  zha_caught_up() { [ "$(zha_sql -c "select coalesce((select replay_lsn >= '$zha_target' from pg_stat_replication where application_name = '${newPrimary.name}'), false)")" = t ]; }
+  if ! zha_retry 120 zha_caught_up; then
+    rm -f ${shellQuote(readOnly)}
+    zha_sql -c 'select pg_reload_conf()' >/dev/null
+    echo "${newPrimary.name} did not replay this primary's last commit ($zha_target) within 2 minutes (is it streaming from here?): not handing over, this host stays the writable primary" >&2
+    exit 1
+  fi
+  echo "${newPrimary.name} has replayed up to $zha_target: stopping this primary cleanly"
   systemctl stop "$PG_SERVICE"
-  if [ "$(zha_mark)" = primary ]; then echo stood-down > ${ROLE_MARK}; fi
+  runuser -u postgres -- touch "$PGDATA_DIR/standby.signal"
+  echo stood-down > ${ROLE_MARK}
+elif ! zha_pg_running && [ -f "$PGDATA_DIR/global/pg_control" ] && [ ! -f "$PGDATA_DIR/standby.signal" ]; then
+  # A primary's data at rest may hold commits ${newPrimary.name} never received: never start it writable.
+  echo "a primary's data rests here, and db.primarySite is ${newPrimary.name}'s: it will only start as a standby"
+  runuser -u postgres -- touch "$PGDATA_DIR/standby.signal"
+  echo superseded > ${ROLE_MARK}
 fi`,
     ].join("\n");
 }
@@ -90,23 +214,37 @@ export interface PromoteStepInput extends DbHostFiles {
 
 /**
  * On the primary site's DB host: promote it if it is a replica (after it has replayed all it
- * received), then create the admin and check roles that the load balancers and provider use.
+ * received), then create the admin and check roles that the load balancers and provider use. A host
+ * the fence found superseded is not promoted: its history may hold writes no other host has, and
+ * its later timeline would then supersede the real primary; it rejoins as a replica first.
  */
 export function promoteStep(p: PromoteStepInput): string {
     return [
         helpers(p),
+        `if [ "$(zha_mark)" = superseded ]; then
+  echo "not promoting: this host was a primary superseded by a later one (see the fence's log), and its history may have diverged; make it follow the current primary first (db.primarySite there), then switch over" >&2
+  exit 1
+fi`,
         'zha_pg_running || systemctl start "$PG_SERVICE"',
         `zha_retry 30 zha_sql -c 'select 1' >/dev/null`,
         `if [ "$(zha_sql -c 'select pg_is_in_recovery()')" = t ]; then
   echo "promoting: waiting until everything received is replayed"
-  zha_retry 120 sh -c "[ \\"\\$(runuser -u postgres -- psql -X -t -A -p ${p.port} -c 'select coalesce(pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn(), true)')\\" = t ]"
+  zha_replayed() { [ "$(zha_sql -c 'select coalesce(pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn(), true)')" = t ]; }
+  zha_retry 120 zha_replayed
   zha_sql -c 'select pg_promote(true, 60)' | grep -q t
 fi`,
+        // A former primary's hand-over left every new transaction read-only.
+        `if [ -e ${shellQuote(confDropIn(p, "zabbix-ha-read-only.conf"))} ]; then rm -f ${shellQuote(confDropIn(p, "zabbix-ha-read-only.conf"))}; ZHA_CHANGED=1; fi`,
         putFile(confDropIn(p, "zabbix-ha-role.conf"), renderPostgresRoleConf(p.roleConf), "0644", "postgres:postgres"),
         `if [ "$ZHA_CHANGED" = 1 ]; then zha_sql -c 'select pg_reload_conf()' >/dev/null; fi`,
         bootstrapRoles(),
         `echo primary > ${ROLE_MARK}`,
     ].join("\n");
+}
+
+/** The promote step of a host that is not db.primarySite's: it stays a replica. */
+export function notPromotedStep(primary: string): string {
+    return `echo "db.primarySite is ${primary}'s: nothing to promote here"`;
 }
 
 /**
@@ -165,15 +303,30 @@ export interface FollowStepInput extends DbHostFiles {
     readonly roleConf: Extract<PostgresRoleConfInput, { role: "replica" }>;
 }
 
+/** Runs a replication-protocol command (a slot's creation or removal) on the primary, as the replication role. */
+function replicationClient(f: FollowStepInput): string {
+    const r = f.roleConf;
+    const conninfo = `host=${r.primaryAddress} port=${r.primaryPort} user=${r.replicationUser} dbname=replication replication=true connect_timeout=5`;
+    return `zha_on_primary() { runuser -u postgres -- env PGPASSFILE=${shellQuote(r.passfile)} psql -X -q -t -A -w ${shellQuote(conninfo)} -c "$1"; }`;
+}
+
 /**
  * On a replica: copy the primary with pg_basebackup when the host is new, or keep the data of a
- * host that was a replica or stood down cleanly; point it at the primary and wait until it streams.
+ * host that was a replica, stood down cleanly or was superseded; point it at the primary and wait
+ * until it streams. Its replication slot lives on the primary, made here (the replica's own step
+ * knows when it needs one); slots this host kept from a time it was primary are dropped, since
+ * they would hold WAL here for replicas that now stream from elsewhere.
  */
 export function followStep(f: FollowStepInput): string {
     const pg = f.platform.postgres;
     const r = f.roleConf;
     return [
         helpers(f),
+        replicationClient(f),
+        `zha_out=$(zha_on_primary "CREATE_REPLICATION_SLOT ${r.slotName} PHYSICAL RESERVE_WAL" 2>&1) || case "$zha_out" in
+  *"already exists"*) ;;
+  *) echo "cannot make this replica's slot ${r.slotName} on ${r.primaryAddress}: $zha_out" >&2; exit 1 ;;
+esac`,
         `zha_copy_primary() {
   echo "copying the primary ${r.primaryAddress} with pg_basebackup"
   runuser -u postgres -- env PGPASSFILE=${shellQuote(r.passfile)} ${shellQuote(`${pg.binDir}/pg_basebackup`)} \\
@@ -181,7 +334,7 @@ export function followStep(f: FollowStepInput): string {
     -X stream -S ${r.slotName} -w --checkpoint=fast
 }
 case "$(zha_mark)" in
-  replica|stood-down) echo "keeping the data here and following ${r.primaryAddress}" ;;
+  replica|stood-down|superseded) echo "keeping the data here and following ${r.primaryAddress}" ;;
   rebuild)
     # Asked for by an operator (a former primary whose history diverged): keep the old data aside, copy afresh.
     systemctl stop "$PG_SERVICE"
@@ -192,8 +345,7 @@ case "$(zha_mark)" in
     zha_copy_primary
     ;;
   *)
-    # A new host's cluster holds only template0, template1 and postgres; anything more is someone's data.
-    if [ "$(find "$PGDATA_DIR/base" -mindepth 1 -maxdepth 1 | wc -l)" -gt 3 ]; then
+    if ! zha_fresh_cluster; then
       echo "refusing to replace $PGDATA_DIR: it holds databases zabbix-ha did not create (to rebuild it as a replica: echo rebuild > ${ROLE_MARK}, then pulumi up --replace this step)" >&2
       exit 1
     fi
@@ -205,10 +357,45 @@ esac`,
         sharedFiles(f),
         putFile(confDropIn(f, "zabbix-ha-role.conf"), renderPostgresRoleConf(r), "0644", "postgres:postgres"),
         `[ -f "$PGDATA_DIR/standby.signal" ] || { runuser -u postgres -- touch "$PGDATA_DIR/standby.signal"; ZHA_CHANGED=1; }`,
-        `echo replica > ${ROLE_MARK}`,
         `if [ "$ZHA_CHANGED" = 1 ] || ! zha_pg_running; then systemctl restart "$PG_SERVICE"; fi`,
-        `if ! zha_retry 60 sh -c "runuser -u postgres -- psql -X -t -A -p ${f.port} -c 'select status from pg_stat_wal_receiver' | grep -qx streaming"; then
-  echo "this replica does not stream from ${r.primaryAddress}; if its history diverged, rebuild it: echo rebuild > ${ROLE_MARK}, then pulumi up --replace this step (the old data is kept aside)" >&2
+        `zha_streaming() { [ "$(zha_sql -c 'select status from pg_stat_wal_receiver')" = streaming ]; }
+if ! zha_retry 60 zha_streaming; then
+  case "$(zha_mark)" in
+    superseded|stood-down) echo "this former primary does not stream from ${r.primaryAddress}: its history diverged (it took writes the new primary never received). It stays a read-only standby; to rebuild it from the primary: echo rebuild > ${ROLE_MARK}, then pulumi up --replace this step (the old data is kept aside)" >&2 ;;
+    *) echo "this replica does not stream from ${r.primaryAddress}; if its history diverged, rebuild it: echo rebuild > ${ROLE_MARK}, then pulumi up --replace this step (the old data is kept aside)" >&2 ;;
+  esac
+  exit 1
+fi`,
+        `zha_sql -c "select count(pg_drop_replication_slot(slot_name)) from pg_replication_slots where left(slot_name, 10) = 'zabbix_ha_' and not active" >/dev/null`,
+        `echo replica > ${ROLE_MARK}`,
+    ].join("\n");
+}
+
+/** The follow step of db.primarySite's host: it is the primary, it follows nobody. */
+export function notFollowingStep(): string {
+    return `echo "this host is db.primarySite's DB host: it follows nobody"`;
+}
+
+/**
+ * Undoes a replica's follow step (the host leaves the cluster, or the step is rebuilt): PostgreSQL
+ * stops for good here (its data stays), then its slot on the primary is dropped, or it would hold
+ * WAL there for ever.
+ */
+export function followStepDelete(f: FollowStepInput): string {
+    const r = f.roleConf;
+    return [
+        helpers(f),
+        replicationClient(f),
+        `echo "this replica leaves the cluster: stopping PostgreSQL here (its data stays) and dropping its slot ${r.slotName} on ${r.primaryAddress}"`,
+        `systemctl disable --now "$PG_SERVICE"`,
+        `zha_drop_slot() {
+  zha_out=$(zha_on_primary "DROP_REPLICATION_SLOT ${r.slotName} WAIT" 2>&1) && return 0
+  case "$zha_out" in *"does not exist"*) return 0 ;; esac
+  echo "$zha_out" >&2
+  return 1
+}
+if ! zha_retry 30 zha_drop_slot; then
+  echo "could not drop the slot ${r.slotName} on ${r.primaryAddress}; drop it there (select pg_drop_replication_slot('${r.slotName}')), or it keeps WAL for ever" >&2
   exit 1
 fi`,
     ].join("\n");
@@ -220,54 +407,5 @@ export function synchronousStep(p: PromoteStepInput): string {
         helpers(p),
         putFile(confDropIn(p, "zabbix-ha-role.conf"), renderPostgresRoleConf(p.roleConf), "0644", "postgres:postgres"),
         `if [ "$ZHA_CHANGED" = 1 ]; then zha_sql -c 'select pg_reload_conf()' >/dev/null; fi`,
-    ].join("\n");
-}
-
-/** How a host outside the cluster reaches the Zabbix database: through its site's load balancer. */
-export interface DbClientInput {
-    /** The load balancer's address and DB port, which lead to the read-write primary. */
-    readonly dbHost: string;
-    readonly dbPort: number;
-    readonly dbName: string;
-    readonly dbUser: string;
-    /** Shell variable holding the zabbix role's password (read from stdin). */
-    readonly passwordVariable: string;
-    /** Refuse a session without TLS (a managed endpoint). */
-    readonly dbTlsRequired?: boolean;
-}
-
-/** A `zha_zabbix_sql` function that runs psql as the zabbix role through the load balancer. */
-export function zabbixSqlClient(c: DbClientInput): string {
-    return `PGPASSWORD="$${c.passwordVariable}"
-export PGPASSWORD${c.dbTlsRequired ? "\nPGSSLMODE=require\nexport PGSSLMODE" : ""}
-zha_zabbix_sql() { psql -X -q -t -A -w -v ON_ERROR_STOP=1 -h ${c.dbHost} -p ${c.dbPort} -U ${c.dbUser} -d ${c.dbName} "$@"; }`;
-}
-
-export interface SchemaStepInput extends DbClientInput {
-    /** Gzip-compressed SQL files in load order (7.0: server.sql.gz; Debian 6.0: schema, images, data). */
-    readonly schemaFiles: readonly string[];
-}
-
-/**
- * Loads the Zabbix schema once, in one transaction, onto the primary. It runs on a Zabbix server
- * host (which has the schema files and psql) as the zabbix role, so that role owns every table.
- */
-export function schemaStep(s: SchemaStepInput): string {
-    const files = s.schemaFiles.map(shellQuote).join(" ");
-    return [
-        zabbixSqlClient(s),
-        `zha_retry 30 zha_zabbix_sql -c 'select 1' >/dev/null
-if [ "$(zha_zabbix_sql -c "select to_regclass('public.dbversion') is not null")" = t ]; then
-  echo "Zabbix schema already loaded"
-else
-  # The files as positional parameters: a for loop over a single quoted name reads as a mistake to shellcheck.
-  set -- ${files}
-  # sh has no pipefail: prove every file reads whole before piping them, so a broken one cannot load half.
-  for zha_f in "$@"; do gzip -t "$zha_f" || { echo "missing or damaged schema file $zha_f: is the Zabbix server package installed?" >&2; exit 1; }; done
-  echo "loading the Zabbix schema"
-  for zha_f in "$@"; do zcat "$zha_f"; done | zha_zabbix_sql --single-transaction -f - >/dev/null
-  # Planner statistics now, not when autovacuum gets round to it: the API's template linking crawls without them.
-  zha_zabbix_sql -c 'ANALYZE' >/dev/null
-fi`,
     ].join("\n");
 }

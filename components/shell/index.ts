@@ -21,6 +21,8 @@ export function shellQuote(value: string): string {
  */
 export const PRELUDE = `set -eu
 umask 077
+# Steps run programs as other users (runuser -u postgres): start where every user may be.
+cd /
 # ZHA_CHANGED is read by the steps that install files; shellcheck would call it unused in the others.
 # shellcheck disable=SC2034
 ZHA_CHANGED=0
@@ -65,6 +67,15 @@ export function putSecretFile(path: string, variable: string, mode: string, owne
 /** Lines that read secrets, one per stdin line, in the order the command's stdin lists them. */
 export function readSecrets(variables: readonly string[]): string {
     return variables.map(v => `IFS= read -r ${v}`).join("\n");
+}
+
+/**
+ * The same reads for a step's delete, which gets the create's stdin (the engine runs it with the
+ * stdin recorded in state) and may not use every secret on it.
+ */
+export function readSecretsForDelete(variables: readonly string[]): string {
+    return variables.length === 0 ? "" : `# shellcheck disable=SC2034 # the create's secrets, in its order; the delete may use only some
+{ ${variables.map(v => `IFS= read -r ${v};`).join(" ")} }`;
 }
 
 /** Joins script parts into one script, prelude first. */

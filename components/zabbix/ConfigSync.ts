@@ -54,6 +54,12 @@ export class ConfigSync extends pulumi.ComponentResource {
                 "systemctl enable --now zabbix-ha-config-sync.timer",
             ].join("\n"),
             secrets: [{ variable: "API_PASSWORD", value: args.apiPassword }],
+            delete: [
+                `echo "the configuration sync leaves this host: its timer stops for good"`,
+                "systemctl disable --now zabbix-ha-config-sync.timer",
+                `rm -f ${CONFIG_SYNC_SCRIPT} ${CONFIG_SYNC_PASSWORD} /etc/systemd/system/zabbix-ha-config-sync.service /etc/systemd/system/zabbix-ha-config-sync.timer`,
+                "systemctl daemon-reload",
+            ].join("\n"),
         }, { parent: this, dependsOn: [...args.after] });
         this.registerOutputs({ source: args.sourceUrl, targets: [...args.targetUrls] });
     }

@@ -79,6 +79,13 @@ export class Frontend extends pulumi.ComponentResource {
                 ]),
             ].join("\n"),
             secrets: [{ variable: "ZABBIX_DB_PASSWORD", value: args.dbPassword }],
+            // The host no longer serves the UI: its site, pool and DB settings go; nginx and php-fpm serve nothing of Zabbix.
+            delete: [
+                `echo "this host no longer serves the Zabbix UI: removing its site, pool and settings"`,
+                `rm -f ${[`${platform.nginxSiteDir}/zabbix.conf`, `${php.poolDir}/zabbix.conf`, layout.frontendConfig, FRONTEND_PASSWORD_FILE].join(" ")}`,
+                `if systemctl is-active --quiet nginx; then systemctl reload nginx; fi`,
+                `if systemctl is-active --quiet ${php.service}; then systemctl restart ${php.service}; fi`,
+            ].join("\n"),
         }, { parent: this, dependsOn: [...args.after] });
         this.registerOutputs({ url: `http://${host.address}:${args.port}/` });
     }

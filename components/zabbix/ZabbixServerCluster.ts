@@ -6,10 +6,11 @@ import { LoadConfig, PackageSource } from "../config/types";
 import type { ServerFacts } from "../../policies/rules/facts";
 import { Host } from "../host";
 import { platformFor, zabbixLayout } from "../platform";
-import { zabbixSqlClient } from "../postgres/steps";
+import { zabbixSqlClient } from "../postgres/schema";
 import { putFile, putSecretFile } from "../shell";
 import { ServerSizing } from "../sizing";
 import { AgentServerSettings, agentServerSettings, renderServerUnitDropIn, renderZabbixServerConf, zabbixServerPasswordTemplate } from "./render";
+import { nodeRemovalStep } from "./steps";
 import { TAKEOVER_SCRIPT, TAKEOVER_UNIT, TakeoverWatchInput, renderTakeoverScript, renderTakeoverUnit } from "./takeoverRender";
 
 /** One Zabbix server host and the load balancer it reaches the database through. */
@@ -20,6 +21,8 @@ export interface ServerNode {
     readonly dbPort: number;
     /** Refuse a database session without TLS (a managed endpoint across zones). */
     readonly dbTlsRequired?: boolean;
+    /** What must be in place before that path leads to the DB (its balancer's config step). */
+    readonly dbReadyAfter?: readonly pulumi.Resource[];
 }
 
 /**
@@ -74,12 +77,14 @@ export class ZabbixServerCluster extends pulumi.ComponentResource {
 
     constructor(name: string, args: ZabbixServerClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         const managed = args.runBy === "cluster-manager";
-        // Native HA needs two nodes; a lone node runs without HANodeName.
+        // Failing over needs two nodes: a lone node (still an HA node, see below) has no standby.
         const nativeHa = !managed && args.nodes.length >= 2;
         const failover: ServerFailover = managed ? "cluster-manager" : nativeHa ? "native-ha" : "none";
-        const agents = agentServerSettings(args.agentAddress ? [args.agentAddress] : args.nodes.map(n => n.host.config.address), args.listenPort);
+        // Canonical order: the same design in any config order declares the same facts and steps.
+        const sorted = [...args.nodes].sort((a, b) => a.host.config.name.localeCompare(b.host.config.name));
+        const agents = agentServerSettings(args.agentAddress ? [args.agentAddress] : sorted.map(n => n.host.config.address), args.listenPort);
         super("zabbix-ha:zabbix:ZabbixServerCluster", name, {
-            nodes: args.nodes.map(n => ({ host: n.host.config.name, site: n.host.config.site, address: n.host.config.address, dbHost: n.dbHost, dbPort: n.dbPort })),
+            nodes: sorted.map(n => ({ host: n.host.config.name, site: n.host.config.site, address: n.host.config.address, dbHost: n.dbHost, dbPort: n.dbPort })),
             failover,
             failoverDelaySeconds: args.failoverDelaySeconds,
             sizing: { ...args.sizing },
@@ -92,10 +97,11 @@ export class ZabbixServerCluster extends pulumi.ComponentResource {
         const password = [{ variable: "ZABBIX_DB_PASSWORD", value: args.dbPassword }];
         this.failover = failover;
         this.agentSettings = agents;
-        this.placements = args.nodes.map(n => ({ host: n.host.config.name, site: n.host.config.site }));
+        this.placements = sorted.map(n => ({ host: n.host.config.name, site: n.host.config.site }));
 
-        // Failover delay is cluster-wide and lives in the DB; set it before any node starts.
-        const first = args.nodes[0];
+        // Failover delay is cluster-wide and lives in the DB; set it before any node starts, from the
+        // first node by name that pulumi up can reach (a lost site's host would hold the change back).
+        const first = sorted.find(n => !n.host.lost) ?? sorted[0];
         const delay = formatZabbixDuration(args.failoverDelaySeconds);
         this.failoverDelay = first.host.step(`${name}-failover-delay`, {
             script: [
@@ -103,14 +109,17 @@ export class ZabbixServerCluster extends pulumi.ComponentResource {
                 `zha_zabbix_sql -c "update config set ha_failover_delay = '${delay}' where ha_failover_delay <> '${delay}'"`,
             ].join("\n"),
             secrets: password,
-        }, { parent: this, dependsOn: [...args.after] });
+        }, { parent: this, dependsOn: [...args.after, ...(first.dbReadyAfter ?? [])] });
 
         const nodes: Record<string, command.remote.Command> = {};
-        for (const node of args.nodes) {
+        for (const node of sorted) {
             const host = node.host.config;
             const layout = zabbixLayout(platformFor(host.os), args.packageSource);
             const conf = renderZabbixServerConf({
-                nodeName: nativeHa ? host.name : undefined,
+                // Every node systemd runs is an HA node, a lone one too: Zabbix refuses to switch a node
+                // between HA and standalone while another node's row stands by, which shrinking a
+                // cluster to one (the removed node goes last) or growing one from one would need.
+                nodeName: managed ? undefined : host.name,
                 nodeAddress: host.address,
                 listenPort: args.listenPort,
                 dbHost: node.dbHost,
@@ -127,6 +136,7 @@ export class ZabbixServerCluster extends pulumi.ComponentResource {
             nodes[host.name] = node.host.step(`${name}-${host.name}`, {
                 script: [
                     putSecretFile(SERVER_PASSWORD_INCLUDE, "ZABBIX_DB_PASSWORD", "0640", "root:zabbix", zabbixServerPasswordTemplate("ZABBIX_DB_PASSWORD")),
+                    ...(managed ? [] : ["zha_password_changed=$ZHA_CHANGED"]),
                     putFile(layout.serverConfig, conf, "0640", "root:zabbix"),
                     ...(managed ? [
                         // The cluster manager starts the server; restart it only where it runs now.
@@ -135,24 +145,40 @@ export class ZabbixServerCluster extends pulumi.ComponentResource {
                         putFile(`/etc/systemd/system/${layout.serverService}.service.d/zabbix-ha.conf`, renderServerUnitDropIn(), "0644", "root:root"),
                         `if [ "$ZHA_CHANGED" = 1 ]; then systemctl daemon-reload; fi`,
                         `systemctl enable ${layout.serverService}`,
+                        // After a password rotation the running server holds the old password: its stop waits for a
+                        // final sync the database now refuses (90 s in the lab). What it cannot flush is lost either
+                        // way, so that stop is bounded; any other restart stays a plain graceful one.
+                        `if [ "$zha_password_changed" = 1 ] && systemctl is-active --quiet ${layout.serverService}; then
+  echo "the DB password changed: stopping the server (it cannot flush with the old one) within 5 s"
+  timeout 5 systemctl stop ${layout.serverService} || systemctl kill --signal=SIGKILL ${layout.serverService} || true
+fi`,
                         `if [ "$ZHA_CHANGED" = 1 ] || ! systemctl is-active --quiet ${layout.serverService}; then systemctl restart ${layout.serverService}; fi`,
                         `zha_retry 30 systemctl is-active --quiet ${layout.serverService}`,
-                        ...(nativeHa ? [promptTakeover({
+                        // A lone node runs it too: it removes the rows of nodes that left (a cluster shrunk to one).
+                        haWatcher({
                             nodeName: host.name, dbHost: node.dbHost, dbPort: node.dbPort, dbName: args.dbName, dbUser: args.dbUser,
                             dbTlsRequired: node.dbTlsRequired, passwordInclude: SERVER_PASSWORD_INCLUDE, serverService: layout.serverService,
-                        })] : []),
+                            failoverDelaySeconds: args.failoverDelaySeconds, clusterNodes: sorted.map(n => n.host.config.name),
+                            serverConfig: layout.serverConfig,
+                        }),
                     ]),
                 ].join("\n"),
                 secrets: password,
-            }, { parent: this, dependsOn: [this.failoverDelay] });
+                ...(managed ? {} : {
+                    delete: nodeRemovalStep({
+                        nodeName: host.name, serverService: layout.serverService,
+                        files: [SERVER_PASSWORD_INCLUDE, `/etc/systemd/system/${layout.serverService}.service.d/zabbix-ha.conf`],
+                    }),
+                }),
+            }, { parent: this, dependsOn: [this.failoverDelay, ...(node.dbReadyAfter ?? [])] });
         }
         this.nodes = nodes;
         this.registerOutputs({ nodes: Object.keys(nodes), failoverDelay: delay, agentSettings: agents });
     }
 }
 
-/** Installs and runs the prompt-takeover watcher beside a native-HA node (its own change flag: the server is not restarted for it). */
-function promptTakeover(input: TakeoverWatchInput): string {
+/** Installs and runs the HA watcher beside a node (its own change flag: the server is not restarted for it). */
+function haWatcher(input: TakeoverWatchInput): string {
     const unit = `/etc/systemd/system/${TAKEOVER_UNIT}`;
     return [
         "ZHA_CHANGED=0",

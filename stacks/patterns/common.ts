@@ -153,18 +153,23 @@ export function buildInstance(config: StackConfig, hosts: ReadonlyMap<string, Ho
     const backend = (port: number) => (h: PlacedHost): Backend => ({ name: h.name, address: h.address, port });
     const selfRun = scope.database.kind === "self-run";
     const pair = scope.database.kind === "self-run" ? scope.database.pair : undefined;
-    const patroni = selfRun && config.db.failover === "patroni";
     const dbHosts = selfRun ? hostsWithRole(scoped, "db") : [];
-    // The load balancers reach a fallback pair through its VIP, the other DB hosts directly.
+    // Patroni moves a primary between DB hosts; an installation of one site (patterns 1 and 2) has one.
+    const patroni = selfRun && config.db.failover === "patroni" && dbHosts.length > 1;
+    // The load balancers reach a fallback pair through its VIP, the other DB hosts directly; the
+    // configured primary first (`balance first` prefers it), the others in name order.
+    const configuredPrimary = scope.database.kind === "self-run" ? scope.database.primarySite : undefined;
     const dbBackends = [
         ...(pair ? [{ name: "db-pair-vip", address: pair.vip, port: config.db.port }] : []),
-        ...dbHosts.filter(h => !pair?.nodes.includes(h.name)).map(backend(config.db.port)),
+        ...dbHosts.filter(h => !pair?.nodes.includes(h.name))
+            .sort((a, b) => Number(b.site === configuredPrimary) - Number(a.site === configuredPrimary) || a.name.localeCompare(b.name))
+            .map(backend(config.db.port)),
     ];
     const frontends = hostsWithRole(scoped, "frontend");
     const servers = hostsWithRole(scoped, "zabbix-server");
     const lbHosts = hostsWithRole(scoped, "lb");
     const dbClients = [...hosts.values()].map(h => h.config).filter(inScope).map(h => h.address);
-    const passwords = createDbPasswords(`${scope.prefix}zabbix-ha`);
+    const passwords = createDbPasswords(`${scope.prefix}zabbix-ha`, config.db.passwordRotation);
 
     const loadBalancers = new Map<string, SiteLoadBalancer>();
     for (const lb of lbHosts) {
@@ -188,9 +193,11 @@ export function buildInstance(config: StackConfig, hosts: ReadonlyMap<string, Ho
         : { dbHost: siteLb(site).address, dbPort: config.loadBalancer.dbPort };
 
     const sizing = sizeServer(config.load);
-    // The schema loads from a server host, preferably in the primary's site (shortest path).
-    const primarySite = scope.database.kind === "self-run" ? scope.database.primarySite : scope.sites[0];
-    const loader = servers.find(s => s.site === primarySite) ?? servers[0];
+    // The schema loads from a server host, preferably in the primary's site (shortest path); the
+    // first by name, so the same design in any config order loads it from the same host.
+    const primarySite = scope.database.kind === "self-run" ? scope.database.primarySite : undefined;
+    const serversByName = [...servers].sort((a, b) => a.name.localeCompare(b.name));
+    const loader = serversByName.find(s => s.site === primarySite) ?? serversByName[0];
     const schema = {
         host: host(loader.name),
         ...dbPath(loader.site),
@@ -206,8 +213,8 @@ export function buildInstance(config: StackConfig, hosts: ReadonlyMap<string, Ho
         adminNetwork: config.db.adminNetwork,
     });
     if (patroni) {
-        const primary = dbHosts.find(h => h.site === primarySite)!;
-        const adminLb = loadBalancers.get(primary.site) ?? [...loadBalancers.values()][0];
+        const primary = primaryHost(config, dbHosts, primarySite!);
+        const adminLb = loadBalancers.get(primary.site) ?? firstLoadBalancer(loadBalancers);
         database = new PatroniCluster(`${scope.prefix}zabbix-db`, {
             primary: host(primary.name),
             replicas: dbHosts.filter(h => h !== primary).map(h => host(h.name)),
@@ -219,12 +226,12 @@ export function buildInstance(config: StackConfig, hosts: ReadonlyMap<string, Ho
             hbaRules: hba,
             maxConnections: postgresMaxConnections(sizing, frontends.length),
             adminEndpoint: { address: adminLb.address, port: adminLb.dbPort, loadBalancer: adminLb.host, readyAfter: [adminLb.configured] },
-            passwords: { ...passwords, superuser: randomPassword(`${scope.prefix}zabbix-ha`, "superuser") },
+            passwords: { ...passwords, superuser: randomPassword(`${scope.prefix}zabbix-ha`, "superuser", config.db.passwordRotation.superuser) },
             schema,
         });
     } else if (scope.database.kind === "self-run") {
-        const primary = pair ? dbHosts.find(h => h.name === pair.nodes[0])! : dbHosts.find(h => h.site === primarySite)!;
-        const adminLb = loadBalancers.get(primary.site) ?? [...loadBalancers.values()][0];
+        const primary = pair ? dbHosts.find(h => h.name === pair.nodes[0])! : primaryHost(config, dbHosts, primarySite!);
+        const adminLb = loadBalancers.get(primary.site) ?? firstLoadBalancer(loadBalancers);
         database = new PostgresCluster(`${scope.prefix}zabbix-db`, {
             primary: host(primary.name),
             replicas: dbHosts.filter(h => h !== primary && !pair?.nodes.includes(h.name)).map(h => host(h.name)),
@@ -257,7 +264,8 @@ export function buildInstance(config: StackConfig, hosts: ReadonlyMap<string, Ho
 
     const cluster = new ZabbixServerCluster(`${scope.prefix}zabbix-server`, {
         ...serverSettings(config, passwords.zabbix),
-        nodes: servers.map(s => ({ host: host(s.name), ...dbPath(s.site) })),
+        // A node (and the failover delay, set from one) reaches the DB only once its site's balancer is configured.
+        nodes: servers.map(s => ({ host: host(s.name), ...dbPath(s.site), dbReadyAfter: selfRun ? [siteLb(s.site).configured] : [] })),
         after: [database.schemaLoaded],
     });
     const builtFrontends = frontends.map(f => new Frontend(`${f.name}-frontend`, {
@@ -283,6 +291,20 @@ export function buildInstance(config: StackConfig, hosts: ReadonlyMap<string, Ho
         servers: cluster,
         uiUrls: Object.fromEntries([...loadBalancers].map(([site, lb]) => [site, `http://${lb.address}:${lb.httpPort}/`])),
     };
+}
+
+/**
+ * The primary site's DB host. A site holds two only as the drbd section's pair: its preferred node
+ * (drbd.nodes is a preference), else the first by name, whatever the config order.
+ */
+function primaryHost(config: StackConfig, dbHosts: readonly PlacedHost[], site: string): PlacedHost {
+    const preference = (h: PlacedHost) => { const i = config.drbd?.nodes.indexOf(h.name) ?? -1; return i < 0 ? Number.MAX_SAFE_INTEGER : i; };
+    return dbHosts.filter(h => h.site === site).sort((a, b) => preference(a) - preference(b) || a.name.localeCompare(b.name))[0];
+}
+
+/** Where the provider goes when the primary's site has no load balancer: the first site's by name, whatever the config order. */
+function firstLoadBalancer(loadBalancers: ReadonlyMap<string, SiteLoadBalancer>): SiteLoadBalancer {
+    return [...loadBalancers].sort(([a], [b]) => a.localeCompare(b))[0][1];
 }
 
 /** The stack-wide topology around the instances a pattern built. */

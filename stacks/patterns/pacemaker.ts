@@ -30,7 +30,7 @@ export const pacemaker: PatternModule = {
         const layout = zabbixLayout(platform, config.zabbix.packageSource);
         const pair = buildDrbdPair("zabbix-pair", config, hosts, { zabbixServer: layout.serverService, web: [platform.phpFpm.service, "nginx"] });
         const [first, second] = pair.hosts;
-        const passwords = createDbPasswords("zabbix-ha");
+        const passwords = createDbPasswords("zabbix-ha", config.db.passwordRotation);
         const nodes = [first, second].map(h => h.config.address);
         const sizing = sizeServer(config.load);
         const db = new PostgresCluster("zabbix-db", {

@@ -2,7 +2,9 @@
  * The real lab: Debian 12 hosts with systemd and sshd in L3 sites on this machine, onto which the
  * lab's stack (lab/Pulumi.lab.yaml) is deployed by replaying the captured plan over SSH and SQL,
  * then verified (UI and API through every load balancer, one active HA node, streaming replicas,
- * an idempotent second replay). `down` runs in afterAll whatever happened.
+ * an idempotent second replay, the same config planning nothing), then changed as `pulumi up` would
+ * change it: `apply` of the same config plans nothing, `apply` of a longer failover delay is one
+ * command's update that reaches the database. `down` runs in afterAll whatever happened.
  *
  * Then the cloud lab (lab/Pulumi.lab-cloud.yaml, pattern 4): the lab plays the provider of the
  * managed PostgreSQL on a host the stack never logs into; every Zabbix session must reach it over TLS.
@@ -17,10 +19,15 @@
  * It replaces a lab that `npm run lab -- up` left running, and takes it down at the end. The three
  * describe blocks run one after the other (Jest runs a file's blocks in order), never side by side.
  */
+import { mkdtempSync, readFileSync, writeFileSync } from "fs";
+import { tmpdir } from "os";
 import * as path from "path";
-import { DrillResult, drill } from "../../tools/lab/drills";
+import { ChangeDrillResult, DrillResult, drill } from "../../tools/lab/drills";
 import { UpResult, down, up } from "../../tools/lab/lab";
+import { ApplyLabResult, applyLab } from "../../tools/lab/replay";
 import { missingRequirements } from "../../tools/lab/requirements";
+import { cachePaths } from "../../tools/lab/settings";
+import { sshRun } from "../../tools/lab/ssh";
 
 // Cold (no cache) takes a few minutes on 2 cores; leave room for a busy machine.
 jest.setTimeout(30 * 60_000);
@@ -69,8 +76,41 @@ function labFor<T = undefined>(configFile?: string, exercise?: () => Promise<T>)
 /** The checks `up` ran that failed, as "name: detail". */
 const failedChecks = (result: UpResult) => result.checks.filter(c => !c.ok).map(c => `${c.name}: ${c.detail}`);
 
+/** The lab config with another failover delay, in a file of its own (as `pulumi up --config-file`). */
+function delayConfig(delay: string): string {
+    const text = readFileSync(path.join(__dirname, "..", "..", "lab", "Pulumi.lab.yaml"), "utf8").replace(/failoverDelay: \S+/, `failoverDelay: ${delay}`);
+    const file = path.join(mkdtempSync(path.join(tmpdir(), "zha-lab-")), "Pulumi.lab-delay.yaml");
+    writeFileSync(file, text);
+    return file;
+}
+
+/** ha_failover_delay as the primary (tyo-zbx1, the lab config's db.primarySite) stores it. */
+async function storedFailoverDelay(): Promise<string> {
+    const out = await sshRun({
+        host: "198.18.1.10", port: 22, user: "root", key: cachePaths().sshKey,
+        command: "cd /tmp && runuser -u postgres -- psql -X -t -A -d zabbix -c 'select ha_failover_delay from config'",
+    });
+    return out.stdout.trim();
+}
+
+/** The manual lab's drills: the failover this lab exists for, and a reboot after a planned switchover. */
+const MANUAL_DRILLED = ["manual-failover-site-lost", "stood-down-reboot"];
+
 describe("the multi-site lab", () => {
-    const lab = labFor();
+    const lab = labFor(undefined, async () => {
+        const same = await applyLab({ log });
+        const longer = await applyLab({ configFile: delayConfig("20s"), log });
+        const delay = await storedFailoverDelay();
+        // Back to the lab's own configuration before the drills, which apply changes of their own.
+        await applyLab({ log });
+        const drills = await drill({ only: MANUAL_DRILLED, log });
+        return { same, longer, delay, drills };
+    });
+    const changeDrill = (name: string): ChangeDrillResult => {
+        const result = lab.exercised().drills.find(r => r.name === name);
+        expect(result).toBeDefined();
+        return result as ChangeDrillResult;
+    };
 
     it("can run on this machine", () => {
         if (missing.length > 0) {
@@ -81,11 +121,26 @@ describe("the multi-site lab", () => {
     it("deploys the stack and passes every check", () => {
         const result = lab.result();
         expect(failedChecks(result)).toEqual([]);
-        expect(result.checks.map(c => c.name)).toEqual(expect.arrayContaining(["HA nodes", "replication", "idempotence"]));
+        expect(result.checks.map(c => c.name)).toEqual(expect.arrayContaining(["HA nodes", "replication", "idempotence", "no changes planned"]));
+    });
+
+    it("applies changes as pulumi up would: the same config plans nothing, a longer failover delay updates one command", () => {
+        const { same, longer, delay } = lab.exercised();
+        const changed = (r: ApplyLabResult) => ({ create: r.summary.create, update: r.summary.update, replace: r.summary.replace, delete: r.summary.delete });
+        expect(changed(same)).toEqual({ create: [], update: [], replace: [], delete: [] });
+        // The cluster component's declared inputs change with it; the one step that runs is the delay's.
+        expect(changed(longer)).toEqual({ create: [], update: ["zabbix-server", "zabbix-server-failover-delay"], replace: [], delete: [] });
+        expect(delay).toBe("20s");
     });
 
     it("stays within the memory budget of 3 GiB", () => {
         expect(lab.result().memoryMiB).toBeLessThan(3 * 1024);
+    });
+
+    it.each(MANUAL_DRILLED)("%s: never two writers through the balancers, nothing lost that was promised, every check of the drill holds", name => {
+        const result = changeDrill(name);
+        expect({ name, splitBrain: result.splitBrain, commitsLost: result.commitsLost, failed: result.checks.filter(c => !c.ok).map(c => `${c.name}: ${c.detail}`) })
+            .toEqual({ name, splitBrain: false, commitsLost: 0, failed: [] });
     });
 });
 
@@ -106,9 +161,9 @@ describe("failure drills on the Patroni lab", () => {
     const DRILLED = ["server-crash", "server-switchover", "site-isolation:active", "site-isolation:db", "db-primary-crash"];
     const lab = labFor("Pulumi.lab-patroni.yaml", () => drill({ only: DRILLED, log }));
     const resultOf = (name: string): DrillResult => {
-        const result = lab.exercised().find((r: DrillResult) => r.name === name);
+        const result = lab.exercised().find(r => r.name === name);
         expect(result).toBeDefined();
-        return result!;
+        return result as DrillResult;
     };
 
     it.each(DRILLED)("%s: monitoring comes back by itself, with never two writers or two active nodes", name => {

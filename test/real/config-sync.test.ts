@@ -15,7 +15,7 @@ import { mkdir } from "fs/promises";
 import * as http from "http";
 import * as path from "path";
 import { hbaRules, renderPgHba, renderPostgresConf } from "../../components/postgres/render";
-import { schemaStep } from "../../components/postgres/steps";
+import { schemaStep } from "../../components/postgres/schema";
 import { readSecrets, script } from "../../components/shell";
 import { postgresMaxConnections, sizeServer } from "../../components/sizing";
 import { platformFor, zabbixLayout } from "../../components/platform";

@@ -5,11 +5,12 @@
  */
 import * as net from "net";
 import * as path from "path";
-import { HaproxyInput, renderHaproxyCfg, renderPrimaryCheckScript } from "../../components/loadbalancer/render";
+import { renderNewestPrimaryWatch, renderPrimaryCheckScript } from "../../components/loadbalancer/primaryCheck";
+import { HaproxyInput, renderHaproxyCfg } from "../../components/loadbalancer/render";
 import { CHECK_ROLE, REPLICATION_ROLE, hbaRules, pgpassLine, renderPgHba, renderPostgresConf } from "../../components/postgres/render";
 import {
     FileCheck, PgServer, basebackup, checkFile, expectAccepted, expectRejected, freePort, includeInPostgresConf,
-    initPostgres, ok, password, psqlTcp, putFile, run, scratchSpace, waitFor,
+    initPostgres, ok, password, psqlTcp, putFile, run, scratchSpace, serverStatus, waitFor,
 } from "./support";
 
 jest.setTimeout(120_000);
@@ -60,29 +61,6 @@ describe("haproxy.cfg as HAProxy reads it", () => {
         expectRejected(await checkFile(HAPROXY_CHECK, broken), /unknown keyword 'no-such-keyword'/);
     });
 });
-
-/** Status of each server of a proxy, from the stats socket's `show stat` CSV. */
-function serverStatus(socket: string, proxy: string): Promise<Record<string, string>> {
-    return new Promise((resolve, reject) => {
-        const chunks: Buffer[] = [];
-        const conn = net.createConnection({ path: socket }, () => conn.end("show stat\n"));
-        conn.setTimeout(5_000, () => conn.destroy(new Error(`no answer on ${socket}`)));
-        conn.on("data", b => chunks.push(b));
-        conn.on("error", reject);
-        conn.on("close", () => {
-            const [header, ...rows] = Buffer.concat(chunks).toString().trim().split("\n");
-            const columns = header.replace(/^# /, "").split(",");
-            const col = (name: string) => columns.indexOf(name);
-            const status: Record<string, string> = {};
-            for (const row of rows.map(r => r.split(","))) {
-                if (row[col("pxname")] === proxy && !["FRONTEND", "BACKEND"].includes(row[col("svname")])) {
-                    status[row[col("svname")]] = row[col("status")];
-                }
-            }
-            resolve(status);
-        });
-    });
-}
 
 /**
  * Opens a TCP connection from `source` and sends PostgreSQL's SSLRequest: a server answers one
@@ -149,25 +127,30 @@ describe("HAProxy running the rendered configuration in front of two PostgreSQL 
         checkPassfile = await putFile(path.join(lbDir, "pg-check.pgpass"), `${pgpassLine("*", "*", "postgres", CHECK_ROLE, checkPassword)}\n`, 0o600);
         checkScript = await putFile(path.join(lbDir, "pg-is-primary"), renderPrimaryCheckScript({ user: CHECK_ROLE, passfile: checkPassfile }), 0o755);
         lbDbPort = await freePort();
+        const dbServers = [
+            { name: "db-primary", address: "127.0.0.1", port: primaryPort },
+            { name: "db-standby", address: "127.0.0.1", port: standbyPort },
+        ];
         const cfg = await putFile(path.join(lbDir, "haproxy.cfg"), renderHaproxyCfg(haproxyInput({
             httpPort: await freePort(),
             localFrontends: [{ name: "web-local", address: "127.0.0.1", port: await freePort() }],
             remoteFrontends: [{ name: "web-remote", address: "127.0.0.1", port: await freePort() }],
             dbPort: lbDbPort,
-            dbServers: [
-                { name: "db-primary", address: "127.0.0.1", port: primaryPort },
-                { name: "db-standby", address: "127.0.0.1", port: standbyPort },
-            ],
+            dbServers,
             primaryCheckCommand: checkScript,
             runDir: lbDir,
         })));
         statsSocket = path.join(lbDir, "admin.sock");
         const haproxy = scratch.daemon("haproxy", "haproxy", ["-db", "-f", cfg], { cwd: lbDir });
-        // Servers start out UP until their checks fail: wait until the checks have decided.
-        await waitFor("HAProxy to mark db-primary UP and db-standby DOWN", async () => {
+        // The newest-primary watcher, as it runs beside HAProxy: the DB servers start in maintenance until it decides.
+        const watch = await putFile(path.join(lbDir, "newest-primary-watch"), renderNewestPrimaryWatch({
+            user: CHECK_ROLE, passfile: checkPassfile, servers: dbServers, adminSocket: statsSocket,
+        }), 0o755);
+        const watcher = scratch.daemon("newest-primary-watch", watch, []);
+        await waitFor("the watcher and the checks to mark db-primary UP and db-standby in maintenance", async () => {
             const status = await serverStatus(statsSocket, "postgres_primary");
-            return status["db-primary"] === "UP" && status["db-standby"] === "DOWN";
-        }, { detail: () => `haproxy output:\n${haproxy.output()}` });
+            return status["db-primary"] === "UP" && status["db-standby"] === "MAINT";
+        }, { detail: () => `haproxy output:\n${haproxy.output()}\nwatcher output:\n${watcher.output()}` });
     });
 
     test("the check script passes the primary and fails the standby", async () => {

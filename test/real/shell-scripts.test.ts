@@ -4,7 +4,8 @@
  * /bin/sh) parses it. Covers the two example environments and the other OS families.
  */
 import * as path from "path";
-import { renderPrimaryCheckScript } from "../../components/loadbalancer/render";
+import { renderNewestPrimaryWatch, renderPrimaryCheckScript } from "../../components/loadbalancer/primaryCheck";
+import { renderFenceScript } from "../../components/postgres/fence";
 import { patroniVersionGuard } from "../../components/postgres/patroni";
 import { CHECK_ROLE } from "../../components/postgres/render";
 import { script } from "../../components/shell";
@@ -65,14 +66,17 @@ function prefixed(prefix: string, scripts: Record<string, string>): Record<strin
     return Object.fromEntries(Object.entries(scripts).map(([name, text]) => [`${prefix}${name}`, text]));
 }
 
-/** The host scripts of a plan, by resource name. */
+/** The host scripts of a plan, by resource name: each step's create, and its delete where it has one. */
 function hostScripts(plan: CapturedPlan): Record<string, string> {
     if (plan.error) {
         throw plan.error;
     }
     const commands = ofType(plan, "command:remote:Command");
     expect(commands.length).toBeGreaterThan(0);
-    return Object.fromEntries(commands.map(c => [c.name, scriptOf(String(c.inputs.create))]));
+    return Object.fromEntries(commands.flatMap(c => [
+        [c.name, scriptOf(String(c.inputs.create))],
+        ...(c.inputs.delete !== undefined ? [[`${c.name}.delete`, scriptOf(String(c.inputs.delete))]] : []),
+    ]));
 }
 
 /** A config with every OS family in every role, vendor packages and non-root SSH users. */
@@ -162,16 +166,26 @@ describe("scripts the stack sends to hosts", () => {
         expect(await lint(scratch, hostScripts(await planConfig("distribution", DISTRIBUTION_6_0)))).toEqual([]);
     });
 
-    test("scripts installed on hosts (the load balancer's primary check, the config sync, the takeover watcher) are shellcheck clean", async () => {
+    test("scripts installed on hosts (the load balancer's primary check and its watcher, the DB fence, the config sync, the takeover watcher) are shellcheck clean", async () => {
         expect(await lint(scratch, {
             "pg-is-primary": renderPrimaryCheckScript({ user: CHECK_ROLE, passfile: "/etc/haproxy/pg-check.pgpass" }),
+            "newest-primary-watch": renderNewestPrimaryWatch({
+                user: CHECK_ROLE, passfile: "/etc/haproxy/pg-check.pgpass", adminSocket: "/run/haproxy/admin.sock",
+                servers: [{ name: "tyo-db1", address: "198.18.1.10", port: 5432 }, { name: "osa-db1", address: "198.18.2.10", port: 5432 }],
+            }),
+            "pg-fence": renderFenceScript({
+                peers: ["198.18.2.10:5432", "198.18.3.10:5432"], checkUser: CHECK_ROLE, passfile: "/etc/zabbix-ha/pg-fence.pgpass", port: 5432,
+                dataDir: "/var/lib/postgresql/15/main", binDir: "/usr/lib/postgresql/15/bin", service: "postgresql@15-main",
+                socketDir: "/var/run/postgresql", roleMark: "/var/lib/zabbix-ha/postgres-role",
+            }),
             "config-sync": renderConfigSyncScript({
                 sourceUrl: "http://198.18.1.10/api_jsonrpc.php", targetUrls: ["http://198.18.2.10/api_jsonrpc.php", "http://198.18.3.10/api_jsonrpc.php"],
                 apiUser: "Admin", passwordFile: "/etc/zabbix-ha/api-password",
             }),
             "takeover-watch": renderTakeoverScript({
                 nodeName: "tyo-zbx1", dbHost: "198.18.1.10", dbPort: 5433, dbName: "zabbix", dbUser: "zabbix", dbTlsRequired: true,
-                passwordInclude: "/etc/zabbix/zabbix_server.db-password.conf", serverService: "zabbix-server",
+                passwordInclude: "/etc/zabbix/zabbix_server.db-password.conf", serverService: "zabbix-server", failoverDelaySeconds: 30,
+                clusterNodes: ["osa-zbx1", "tyo-zbx1"], serverConfig: "/etc/zabbix/zabbix_server.conf",
             }),
         })).toEqual([]);
     });

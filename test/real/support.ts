@@ -645,3 +645,26 @@ ${["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map(t => `    ${t}_temp_p
 }
 `);
 }
+
+/** Status of each server of a proxy, from the stats socket's `show stat` CSV. */
+export function serverStatus(socket: string, proxy: string): Promise<Record<string, string>> {
+    return new Promise((resolve, reject) => {
+        const chunks: Buffer[] = [];
+        const conn = net.createConnection({ path: socket }, () => conn.end("show stat\n"));
+        conn.setTimeout(5_000, () => conn.destroy(new Error(`no answer on ${socket}`)));
+        conn.on("data", b => chunks.push(b));
+        conn.on("error", reject);
+        conn.on("close", () => {
+            const [header, ...rows] = Buffer.concat(chunks).toString().trim().split("\n");
+            const columns = header.replace(/^# /, "").split(",");
+            const col = (name: string) => columns.indexOf(name);
+            const status: Record<string, string> = {};
+            for (const row of rows.map(r => r.split(","))) {
+                if (row[col("pxname")] === proxy && !["FRONTEND", "BACKEND"].includes(row[col("svname")])) {
+                    status[row[col("svname")]] = row[col("status")];
+                }
+            }
+            resolve(status);
+        });
+    });
+}

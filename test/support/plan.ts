@@ -72,11 +72,11 @@ export function byName(plan: CapturedPlan, name: string): CapturedResource {
 }
 
 /** Unwraps `sh -c '<script>'` (or its sudo form) back into the script. */
-export function scriptOf(resource: CapturedResource): string {
-    const create = String(resource.inputs.create);
-    const match = /^(?:sudo -n )?sh -c '([\s\S]*)'$/.exec(create);
+export function scriptOf(resource: CapturedResource, operation: "create" | "delete" = "create"): string {
+    const text = String(resource.inputs[operation]);
+    const match = /^(?:sudo -n )?sh -c '([\s\S]*)'$/.exec(text);
     if (!match) {
-        throw new Error(`${resource.name}: create is not an sh -c command`);
+        throw new Error(`${resource.name}: ${operation} is not an sh -c command`);
     }
     return match[1].replace(/'\\''/g, "'");
 }

@@ -38,8 +38,18 @@ describe("each pattern's graph on the prod environment", () => {
         expect(haproxy).toContain("server osa-web1 198.18.20.31:8080 check");
         expect(haproxy).not.toContain("198.18.10.");
         expect(topologyOf(plan).instances.map(i => i.name)).toEqual(["tokyo", "osaka"]);
-        // A lone node has no standby to hand over to: no takeover watcher.
-        expect(scriptOf(byName(plan, "tokyo-zabbix-server-tyo-zbx1"))).not.toContain("zabbix-ha-takeover");
+        // A lone node is still an HA node, so that the cluster can grow (or shrink back to it) without
+        // Zabbix's refused switch of mode; its watcher knows it is the cluster's only node.
+        const lone = scriptOf(byName(plan, "tokyo-zabbix-server-tyo-zbx1"));
+        expect(lone).toMatch(/^HANodeName=tyo-zbx1$/m);
+        expect(lone).toContain("name not in ('\\''tyo-zbx1'\\'')");
+    });
+
+    test("1 standalone on a config with db.failover patroni: each site's one DB host runs plain PostgreSQL (nothing to fail over to)", async () => {
+        const plan = await planPattern("standalone");
+        expect(names(plan, "postgres:PostgresCluster")).toEqual(["osaka-zabbix-db", "tokyo-zabbix-db"]);
+        expect(names(plan, "postgres:PatroniCluster")).toEqual([]);
+        expect(commands(plan).filter(c => c.name.endsWith("-etcd") || c.name.endsWith("-patroni"))).toEqual([]);
     });
 
     test("2 active-active: pattern 1 plus a timer that copies configuration through the Zabbix API, credentials secret", async () => {
@@ -132,7 +142,8 @@ test("5 zabbix-ha with db.failover patroni: etcd in three sites, Patroni on the 
     expect(names(plan, "postgres:PostgresCluster")).toEqual([]);
     const etcd = commands(plan).filter(c => c.name.endsWith("-etcd"));
     expect(etcd.map(target).sort()).toEqual(["198.18.1.10", "198.18.2.10", "198.18.3.10"]);
-    expect(scriptOf(etcd[0])).toContain('ETCD_INITIAL_CLUSTER="tyo-1=http://198.18.1.10:2380,osa-1=http://198.18.2.10:2380,wit-1=http://198.18.3.10:2380"');
+    // In name order, so that moving db.primarySite does not change (and restart) every member at once.
+    expect(scriptOf(etcd[0])).toContain('ETCD_INITIAL_CLUSTER="osa-1=http://198.18.2.10:2380,tyo-1=http://198.18.1.10:2380,wit-1=http://198.18.3.10:2380"');
     // A member back from a cut must not depose the leader (and so demote a healthy primary).
     expect(scriptOf(etcd[0])).toContain('ETCD_PRE_VOTE="true"');
     const patroni = scriptOf(byName(plan, "zabbix-db-osa-1-patroni"));

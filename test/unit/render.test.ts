@@ -136,15 +136,16 @@ describe("haproxy.cfg", () => {
         expect(servers).toEqual(["server tyo-web1 198.18.10.31:8080 check", "server osa-web1 198.18.20.31:8080 check backup"]);
     });
 
-    test("routes the DB port by role (the external primary check), to every DB host, none as a fixed backup", () => {
+    test("routes the DB port by role (the external primary check), to every DB host, none as a fixed backup, each in maintenance until the newest-primary watcher decides", () => {
         const db = section(cfg, "listen postgres_primary");
         expect(db).toContain("bind :5433");
         expect(db).toContain("option external-check");
         expect(db).toContain("external-check command /etc/haproxy/pg-is-primary");
         expect(db).not.toContain("option pgsql-check");
         expect(db.filter(l => l.startsWith("server "))).toEqual([
-            "server tyo-db1 198.18.10.11:5432 check", "server osa-db1 198.18.20.11:5432 check",
+            "server tyo-db1 198.18.10.11:5432 check disabled", "server osa-db1 198.18.20.11:5432 check disabled",
         ]);
+        expect(db).toContain("balance first");
         expect(db).toContain("tcp-request connection reject unless { src 198.18.10.21/32 198.18.100.0/24 }");
     });
 });

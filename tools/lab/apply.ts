@@ -1,7 +1,8 @@
 /**
- * Replays a captured plan the way the engine would apply it: every custom resource once all it
- * depends on is done, with a little parallelism, stopping at the first failure. Remote commands
- * run over real SSH exactly as the command provider sends them; PostgreSQL resources become SQL.
+ * Runs every step of a captured plan once more, as `up`'s idempotence pass: every custom resource
+ * once all it depends on is done, with a little parallelism, stopping at the first failure. Remote
+ * commands run over real SSH exactly as the command provider sends them; PostgreSQL resources become
+ * SQL. Also the pieces the change replay (replay/) shares: the SSH runner, secrets, step reports.
  */
 import { CapturedPlan, CapturedResource } from "../offline";
 import { PgConnection, POSTGRES_TYPES, applyPostgresResource, connectionOf } from "./pg";
@@ -13,7 +14,7 @@ export const RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword";
 export const PG_PROVIDER = "pulumi:providers:postgresql";
 
 export interface StepReport {
-    readonly resource: CapturedResource;
+    readonly resource: Pick<CapturedResource, "name" | "type">;
     /** Host name (commands) or endpoint (SQL) the step ran against. */
     readonly target: string;
     readonly seconds: number;
@@ -48,7 +49,7 @@ export interface ApplyOptions {
  * so that no output the lab prints can carry one. Only strings that are secrets themselves count:
  * a connection is secret as a whole because of its key, but its address is not.
  */
-export function planSecrets(plan: CapturedPlan): string[] {
+export function planSecrets(plan: { readonly resources: readonly Pick<CapturedResource, "type" | "inputs" | "secretInputs" | "outputs">[] }): string[] {
     const values = new Set<string>();
     const add = (v: unknown) => {
         if (typeof v === "string") {
@@ -78,23 +79,34 @@ export function redact(text: string, secrets: readonly string[]): string {
 }
 
 /** Lines of step output worth showing as progress: what changed. None carries a secret. */
-function changeLines(output: string): string[] {
+export function changeLines(output: string): string[] {
     return output.split("\n").filter(l => /^(updated |installing:|loading the Zabbix schema|copying the primary|promoting|a primary runs here)/.test(l));
 }
 
-interface Connection { host: string; port: number; user: string; privateKey?: string }
+/** A remote Command's connection input. */
+export interface Connection { host: string; port: number; user: string; privateKey?: string; dialErrorLimit?: number }
 
-async function runCommand(r: CapturedResource, opts: ApplyOptions): Promise<RunResult> {
-    const conn = r.inputs.connection as Connection;
+/** The host a command runs on, for step lines: its lab name and address. */
+export function targetOf(inputs: Record<string, unknown>, hostNames: ReadonlyMap<string, string>): string {
+    const host = (inputs.connection as Connection).host;
+    return `${hostNames.get(host) ?? "?"} (${host})`;
+}
+
+/**
+ * Runs one of a Command's texts (create, update or delete) the way the provider does: over its
+ * connection, with its stdin; dialing is retried, the command never.
+ */
+export async function runRemote(name: string, inputs: Record<string, unknown>, text: string, opts: Pick<ApplyOptions, "keyFile" | "privateKey">): Promise<RunResult> {
+    const conn = inputs.connection as Connection;
     if (conn.privateKey !== undefined && conn.privateKey.trim() !== opts.privateKey.trim()) {
-        throw new Error(`${r.name}: the plan's SSH key is not the lab's key; plan with the override zabbix-ha:sshPrivateKey`);
+        throw new Error(`${name}: the plan's SSH key is not the lab's key; plan with the override zabbix-ha:sshPrivateKey`);
     }
-    const dialLimit = Number((r.inputs.connection as { dialErrorLimit?: number }).dialErrorLimit ?? 10);
+    const dialLimit = Number(conn.dialErrorLimit ?? 10);
     for (let attempt = 1; ; attempt++) {
         const result = await sshRun({
             host: conn.host, port: Number(conn.port ?? 22), user: conn.user ?? "root", key: opts.keyFile,
-            command: String(r.inputs.create),
-            input: typeof r.inputs.stdin === "string" ? r.inputs.stdin : undefined,
+            command: text,
+            input: typeof inputs.stdin === "string" ? inputs.stdin : undefined,
             timeoutMs: 20 * 60_000,
         });
         // Like the provider: retry dialing, never the command itself.
@@ -128,9 +140,8 @@ export async function applyPlan(plan: CapturedPlan, opts: ApplyOptions): Promise
         let target = "-";
         let result: RunResult | undefined;
         if (r.type === COMMAND) {
-            const host = (r.inputs.connection as Connection).host;
-            target = `${opts.hostNames.get(host) ?? "?"} (${host})`;
-            result = await runCommand(r, opts);
+            target = targetOf(r.inputs, opts.hostNames);
+            result = await runRemote(r.name, r.inputs, String(r.inputs.create), opts);
         } else if (r.type === PG_PROVIDER) {
             providers.set(r.id, connectionOf(r.inputs));
         } else if ((POSTGRES_TYPES as readonly string[]).includes(r.type)) {

@@ -2,13 +2,14 @@
 import { UsageError, flagValue } from "../cli";
 
 export const USAGE = `usage: npm run lab -- up [--pattern NAME] [--config FILE] [--jobs N]
+       npm run lab -- apply [--config FILE] [--pattern NAME] [--replace NAME]... [--preview] [--jobs N]
        npm run lab -- status
        npm run lab -- down
        npm run lab -- drill [--json FILE] [--only NAME]...   (NAME: a drill, or site-isolation for both of its entries)
        npm run lab -- [COMMAND] --help
 The cache lives in $ZABBIX_HA_LAB_CACHE (default /var/cache/zabbix-ha-lab).`;
 
-export const COMMANDS = ["up", "status", "down", "drill"] as const;
+export const COMMANDS = ["up", "apply", "status", "down", "drill"] as const;
 
 export interface LabArgs {
     readonly command: (typeof COMMANDS)[number];
@@ -17,11 +18,16 @@ export interface LabArgs {
     readonly jobs?: number;
     readonly json?: string;
     readonly only?: string[];
+    /** apply: resources (URN or name) to replace, as `pulumi up --replace`. */
+    readonly replace?: string[];
+    /** apply: print what would change, and stop. */
+    readonly preview?: boolean;
 }
 
 /** The flags each command takes. */
 const FLAGS: Record<LabArgs["command"], readonly string[]> = {
     up: ["--pattern", "--config", "--jobs"],
+    apply: ["--pattern", "--config", "--jobs", "--replace", "--preview"],
     status: [],
     down: [],
     drill: ["--json", "--only"],
@@ -39,6 +45,10 @@ export function parseLabArgs(argv: readonly string[]): LabArgs {
         if (!FLAGS[args.command].includes(flag)) {
             throw new UsageError(Object.values(FLAGS).some(f => f.includes(flag)) ? `${flag} does not apply to ${command}` : `unknown argument ${flag}`);
         }
+        if (flag === "--preview") {
+            args.preview = true;
+            continue;
+        }
         const value = flagValue(flag, rest[++i]);
         switch (flag) {
             case "--pattern": args.pattern = value; break;
@@ -47,6 +57,8 @@ export function parseLabArgs(argv: readonly string[]): LabArgs {
             case "--json": args.json = value; break;
             // Repeatable, and each may list several names: --only server-crash,db-primary-crash.
             case "--only": args.only = [...(args.only ?? []), ...value.split(",").filter(Boolean)]; break;
+            // Repeatable, one resource (URN or name) each, as pulumi up --replace.
+            case "--replace": args.replace = [...(args.replace ?? []), value]; break;
         }
     }
     if (args.jobs !== undefined && (!Number.isInteger(args.jobs) || args.jobs < 1)) {

@@ -53,11 +53,16 @@ async function prepareRoot(rec: HostRecord, base: string, topo: Topology, public
     const at = (p: string) => path.join(rec.rootDir, p);
     writeFileSync(at("etc/machine-id"), `${randomBytes(16).toString("hex")}\n`);
     writeFileSync(at("etc/hostname"), `${rec.name}\n`);
-    const peers = topo.hosts.map(h => `${h.address}\t${h.name}`).join("\n");
-    writeFileSync(at("etc/hosts"), `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n${peers}\n`);
+    writePeers(rec, topo);
     await check("ssh-keygen", ["-A", "-f", rec.rootDir]);
     writeFileSync(at("root/.ssh/authorized_keys"), publicKey, { mode: 0o600 });
     chmodSync(at("root/.ssh/authorized_keys"), 0o600);
+}
+
+/** The host's /etc/hosts: every lab host by name (rewritten in running hosts when the lab's hosts change). */
+export function writePeers(rec: HostRecord, topo: Pick<Topology, "hosts">): void {
+    const peers = topo.hosts.map(h => `${h.address}\t${h.name}`).join("\n");
+    writeFileSync(path.join(rec.rootDir, "etc/hosts"), `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n${peers}\n`);
 }
 
 /** Starts systemd-nspawn detached, after moving itself into the host's own cgroups. */
@@ -110,13 +115,20 @@ export async function waitForSsh(rec: HostRecord, key: string, timeoutMs: number
     }
 }
 
-/** Prepares, boots and waits for every host; records each before it exists. */
-export async function startHosts(
-    topo: Topology, file: StateFile, state: LabState,
-    opts: { base: string; repoPool: string; key: string; publicKey: string; runRoot: string; logs: string },
-): Promise<void> {
+/** Where a host's pieces come from: the base, the repository, the lab's key, the run and log directories. */
+export interface BootInputs {
+    readonly base: string;
+    readonly repoPool: string;
+    readonly key: string;
+    readonly publicKey: string;
+    readonly runRoot: string;
+    readonly logs: string;
+}
+
+/** Prepares, boots and waits for the given hosts (default: every host); records each before it exists. */
+export async function startHosts(topo: Topology, file: StateFile, state: LabState, opts: BootInputs, hosts: readonly LabHost[] = topo.hosts): Promise<void> {
     ensureDir(opts.logs);
-    const records = topo.hosts.map(h => hostRecord(h, opts.runRoot, opts.logs));
+    const records = hosts.map(h => hostRecord(h, opts.runRoot, opts.logs));
     for (const rec of records) {
         state.hosts.push(rec);
         file.write(state);

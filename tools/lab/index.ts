@@ -1,12 +1,15 @@
 /**
- * `npm run lab -- up [--pattern NAME] [--config FILE] [--jobs N]`, `npm run lab -- status`,
+ * `npm run lab -- up [--pattern NAME] [--config FILE] [--jobs N]`, `npm run lab -- apply [--config FILE]
+ * [--pattern NAME] [--replace NAME]... [--preview] [--jobs N]`, `npm run lab -- status`,
  * `npm run lab -- down`, `npm run lab -- drill [--json FILE] [--only NAME]...`: a real multi-site lab of
- * systemd hosts on this machine, and failure drills against it (see README.md here).
+ * systemd hosts on this machine, changes applied to it as `pulumi up` would, and failure drills
+ * against it (see README.md here).
  */
 import { argumentsOrExit } from "../cli";
 import { USAGE, parseLabArgs } from "./args";
 import { drill } from "./drills";
 import { down, status, up } from "./lab";
+import { applyLab } from "./replay";
 
 async function main(): Promise<number> {
     const args = argumentsOrExit(process.argv.slice(2), USAGE, parseLabArgs);
@@ -14,6 +17,9 @@ async function main(): Promise<number> {
         case "up":
             await up({ configFile: args.config, pattern: args.pattern, jobs: args.jobs });
             console.log("the lab is up; `npm run lab -- status` shows it, `npm run lab -- down` removes it");
+            return 0;
+        case "apply":
+            await applyLab({ configFile: args.config, pattern: args.pattern, replace: args.replace, preview: args.preview, jobs: args.jobs });
             return 0;
         case "status":
             return (await status()) ? 0 : 1;

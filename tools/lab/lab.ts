@@ -1,11 +1,13 @@
 /**
- * The lab's three commands. `up` builds (or reuses) the cached base and repository, plans the stack
- * under the mock runtime with the lab's key, boots the hosts, replays the plan, verifies and
- * replays again; `down` undoes everything the state file records; `status` reports what runs.
+ * The lab's commands. `up` builds (or reuses) the cached base and repository, plans the stack
+ * under the mock runtime with the lab's key, boots the hosts, deploys the plan as the engine would
+ * (recording the state per URN), verifies, replays every step again and plans the same config
+ * once more (it must plan nothing); `down` undoes everything the state file records; `status`
+ * reports what runs. `apply` (replay/index.ts) applies a changed config to the running lab.
  */
 import { randomBytes } from "crypto";
 import * as path from "path";
-import { planEnvironment, readEnvironment, StackPlan } from "../offline";
+import { PlanOptions, planEnvironment, readEnvironment, StackPlan } from "../offline";
 import { RANDOM_PASSWORD, applyPlan } from "./apply";
 import { HostMemory, hostMemory, removeLabCgroups, startHosts, stopHost } from "./hosts";
 import { ensureBase, ensureRepository, packageSets, patroniOverlay } from "./image";
@@ -18,6 +20,9 @@ import { Topology, checkLabConfig, topologyOf } from "./topology";
 import { instancesOf } from "./instances";
 import { MANAGED_DB_PACKAGES, managedEndpoints, provisionManagedDatabase } from "./managed";
 import { Check, checkIdempotent, verifyInstances } from "./verify";
+import { emptyStack, runSteps } from "./replay/deploy";
+import { priorOutputs, stepsFor } from "./replay/plan";
+import { renderSummary, summaryOf, unchanged } from "./replay/summary";
 
 export type Log = (line: string) => void;
 
@@ -41,15 +46,20 @@ export interface UpResult {
     readonly cold: { readonly base: boolean; readonly repository: boolean };
 }
 
-function requireMachine(): void {
+export function requireMachine(): void {
     const missing = missingRequirements();
     if (missing.length > 0) {
         throw new Error(`this machine cannot run the lab:\n  - ${missing.join("\n  - ")}`);
     }
 }
 
-/** Plans the stack exactly as the preview does, with the lab's key and pattern as overrides. */
-export async function planLab(configFile: string, privateKey: string, pattern?: string, cloudDbAdminPassword?: string): Promise<StackPlan> {
+/**
+ * Plans the stack exactly as the preview does, with the lab's key and pattern as overrides; `apply`
+ * also names the stack and hands the recorded outputs in (`extra`).
+ */
+export async function planLab(
+    configFile: string, privateKey: string, pattern?: string, cloudDbAdminPassword?: string, extra: Pick<PlanOptions, "stack" | "prior"> = {},
+): Promise<StackPlan> {
     const overrides: Record<string, string> = { "zabbix-ha:sshPrivateKey": privateKey };
     if (cloudDbAdminPassword) {
         // The lab plays the cloud provider, so it also makes up the admin password the provider would hand out.
@@ -58,14 +68,14 @@ export async function planLab(configFile: string, privateKey: string, pattern?: 
     if (pattern) {
         overrides["zabbix-ha:pattern"] = pattern;
     }
-    const plan = await planEnvironment(readEnvironment(configFile), { overrides });
+    const plan = await planEnvironment(readEnvironment(configFile), { overrides, ...extra });
     if (plan.error) {
         throw new Error(`${path.basename(configFile)}: the stack program failed: ${plan.error.message}`);
     }
     return plan;
 }
 
-async function withLock<T>(paths: CachePaths, body: () => Promise<T>): Promise<T> {
+export async function withLock<T>(paths: CachePaths, body: () => Promise<T>): Promise<T> {
     ensureDir(paths.root);
     const release = acquireLock(paths.lock);
     try {
@@ -103,7 +113,11 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
         const sets = [...packageSets(plan, topo.config), ...(managed.length > 0 ? [MANAGED_DB_PACKAGES] : [])];
         const repo = await ensureRepository(paths.repo, base, sets, log, patroniOverlay(topo.config, sets));
 
-        const state: LabState = { version: 1, configFile, startedAt: new Date().toISOString(), netns: [], rootLinks: [], hosts: [] };
+        const plannedWith = { ...(options.pattern ? { pattern: options.pattern } : {}), ...(managed.length > 0 ? { managedAdminPassword } : {}) };
+        const state: LabState = {
+            version: 1, configFile, startedAt: new Date().toISOString(), netns: [], rootLinks: [], hosts: [],
+            plannedWith, image: { base: base.rootfs, repository: repo.dir }, stack: emptyStack(plan),
+        };
         file.write(state);
         let phase = Date.now();
         await setUpNetwork(topo, file, state);
@@ -119,18 +133,34 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
         const hostNames = new Map(topo.hosts.map(h => [h.address, h.name]));
         const applyOptions = { keyFile: key.privateKeyFile, privateKey: key.privateKey, hostNames, jobs: options.jobs ?? 3, log };
         phase = Date.now();
-        await applyPlan(plan, { ...applyOptions, pass: "deploy" });
+        // The engine's first `pulumi up`: every resource a create, in dependency order, recorded per URN as it completes.
+        const deploy = stepsFor(state.stack, plan);
+        await runSteps(state, file, deploy.goals, deploy.steps, applyOptions);
         state.deployed = { at: new Date().toISOString(), pattern: options.pattern ?? "(from config)" };
         state.facts = deployedFacts(plan);
         file.write(state);
         log(`deploy: applied in ${((Date.now() - phase) / 1000).toFixed(1)} s`);
 
         const checks = await verify(topo, plan, key.privateKeyFile, log);
+        // Every step run once more must change nothing: a Command's update runs its create again.
         phase = Date.now();
         const replay = await applyPlan(plan, { ...applyOptions, pass: "replay" });
         const idempotent = checkIdempotent(replay);
         log(`${idempotent.ok ? "ok  " : "FAIL"} ${idempotent.name}: ${idempotent.detail} (${((Date.now() - phase) / 1000).toFixed(1)} s)`);
         checks.push(idempotent);
+        // And `pulumi up` of the same config must plan nothing.
+        phase = Date.now();
+        const again = await planLab(configFile, key.privateKey, options.pattern, managedAdminPassword, { stack: plan.stack, prior: priorOutputs(state.stack) });
+        const againSteps = stepsFor(state.stack, again).steps;
+        const summary = summaryOf(againSteps);
+        const nothing: Check = {
+            name: "no changes planned",
+            ok: unchanged(summary),
+            detail: unchanged(summary) ? `the same config plans ${summary.same.length} resources the same`
+                : renderSummary(againSteps, "the same config plans changes:").join("\n      "),
+        };
+        log(`${nothing.ok ? "ok  " : "FAIL"} ${nothing.name}: ${nothing.detail} (${((Date.now() - phase) / 1000).toFixed(1)} s)`);
+        checks.push(nothing);
 
         const memory = hostMemory(state.hosts);
         const pss = [...memory.values()].reduce((a, m) => a + m.pssMiB, 0);
@@ -150,7 +180,7 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
 }
 
 /** The plan's outputs and generated passwords, kept in the state file for `drill`. */
-function deployedFacts(plan: StackPlan): DeployedFacts {
+export function deployedFacts(plan: StackPlan): DeployedFacts {
     const passwords: Record<string, string> = {};
     for (const r of plan.resources.filter(r => r.type === RANDOM_PASSWORD && typeof r.outputs.result === "string")) {
         passwords[r.name] = r.outputs.result as string;

@@ -1,6 +1,8 @@
 /**
  * The PostgreSQL provider's resources, applied as the provider would: SQL over the network from
- * the machine (db.adminNetwork) through the primary site's load balancer, idempotently. The
+ * the machine (db.adminNetwork) through the primary site's load balancer. Creates are idempotent
+ * (`up` replays them); updates and deletes are the provider's own statements (tools/lab/README.md,
+ * E5 and E6): a delete never looks first, so a missing object fails it, as it fails the provider. The
  * password travels in PGPASSWORD and SQL on stdin; neither appears on a command line.
  */
 import { existsSync } from "fs";
@@ -85,30 +87,31 @@ async function database(conn: PgConnection, inputs: Record<string, unknown>): Pr
     return psql(conn, `CREATE DATABASE ${ident(name)} ${options};\n`);
 }
 
-/** Grants are authoritative in the provider: revoke everything, grant exactly the listed privileges. */
-function grant(conn: PgConnection, inputs: Record<string, unknown>): Promise<RunResult> {
-    const db = str(inputs, "database");
-    const role = str(inputs, "role");
-    const privileges = (inputs.privileges as string[] | undefined ?? []).map(p => p.toUpperCase());
-    const list = privileges.length > 0 ? privileges.join(", ") : undefined;
+/** The object a grant is on, as SQL (`DATABASE "zabbix"`), and the database its statements run in. */
+function grantTarget(inputs: Record<string, unknown>): { on: string; database?: string } {
     switch (inputs.objectType) {
         case "database":
-            return psql(conn, `BEGIN;
-REVOKE ALL PRIVILEGES ON DATABASE ${ident(db)} FROM ${ident(role)};
-${list ? `GRANT ${list} ON DATABASE ${ident(db)} TO ${ident(role)};` : ""}
-COMMIT;
-`);
-        case "schema": {
-            const schema = str(inputs, "schema");
-            return psql(conn, `BEGIN;
-REVOKE ALL PRIVILEGES ON SCHEMA ${ident(schema)} FROM ${ident(role)};
-${list ? `GRANT ${list} ON SCHEMA ${ident(schema)} TO ${ident(role)};` : ""}
-COMMIT;
-`, db);
-        }
+            return { on: `DATABASE ${ident(str(inputs, "database"))}` };
+        case "schema":
+            return { on: `SCHEMA ${ident(str(inputs, "schema"))}`, database: str(inputs, "database") };
         default:
             throw new Error(`Grant objectType ${JSON.stringify(inputs.objectType)} is not one the lab applies (database, schema); add it to tools/lab/pg.ts`);
     }
+}
+
+/**
+ * Grants are authoritative in the provider: one transaction revokes what the role had on the object
+ * and grants exactly the listed privileges (create and update alike: only privileges can change).
+ */
+function grant(conn: PgConnection, inputs: Record<string, unknown>): Promise<RunResult> {
+    const role = str(inputs, "role");
+    const privileges = (inputs.privileges as string[] | undefined ?? []).map(p => p.toUpperCase());
+    const { on, database } = grantTarget(inputs);
+    return psql(conn, `BEGIN;
+REVOKE ALL PRIVILEGES ON ${on} FROM ${ident(role)};
+${privileges.length > 0 ? `GRANT ${privileges.join(", ")} ON ${on} TO ${ident(role)};` : ""}
+COMMIT;
+`, database);
 }
 
 function slot(conn: PgConnection, inputs: Record<string, unknown>): Promise<RunResult> {
@@ -124,6 +127,92 @@ export const POSTGRES_TYPES = [
     "postgresql:index/grant:Grant",
     "postgresql:index/physicalReplicationSlot:PhysicalReplicationSlot",
 ] as const;
+
+/** Role attributes the provider sets per input (its default when the input is unset). */
+const ROLE_FLAGS: readonly { input: string; flag: string; default: boolean }[] = [
+    { input: "login", flag: "LOGIN", default: false },
+    { input: "replication", flag: "REPLICATION", default: false },
+    { input: "superuser", flag: "SUPERUSER", default: false },
+    { input: "createDatabase", flag: "CREATEDB", default: false },
+    { input: "createRole", flag: "CREATEROLE", default: false },
+    { input: "inherit", flag: "INHERIT", default: true },
+    { input: "bypassRowLevelSecurity", flag: "BYPASSRLS", default: false },
+];
+
+const flagOf = (inputs: Record<string, unknown>, f: typeof ROLE_FLAGS[number]) => typeof inputs[f.input] === "boolean" ? inputs[f.input] as boolean : f.default;
+const listOf = (value: unknown) => Array.isArray(value) ? value.map(String) : [];
+
+/** One transaction: the rename, the password (when it or the name changed), each changed attribute, the memberships. */
+function roleUpdateSql(old: Record<string, unknown>, next: Record<string, unknown>): string {
+    const from = str(old, "name");
+    const name = str(next, "name");
+    const lines = ["BEGIN;"];
+    if (from !== name) {
+        lines.push(`ALTER ROLE ${ident(from)} RENAME TO ${ident(name)};`);
+    }
+    if (old.password !== next.password || from !== name) {
+        lines.push(`ALTER ROLE ${ident(name)} PASSWORD ${typeof next.password === "string" ? literal(next.password) : "NULL"};`);
+    }
+    for (const f of ROLE_FLAGS.filter(f => flagOf(old, f) !== flagOf(next, f))) {
+        lines.push(`ALTER ROLE ${ident(name)} WITH ${flagOf(next, f) ? "" : "NO"}${f.flag};`);
+    }
+    if (JSON.stringify(listOf(old.roles)) !== JSON.stringify(listOf(next.roles))) {
+        lines.push(...listOf(old.roles).map(r => `REVOKE ${ident(r)} FROM ${ident(name)};`), ...listOf(next.roles).map(r => `GRANT ${ident(r)} TO ${ident(name)};`));
+    }
+    return [...lines, "COMMIT;", ""].join("\n");
+}
+
+/** A database's updatable settings: name, owner, connection limit, whether it takes connections, whether it is a template. */
+function databaseUpdateSql(old: Record<string, unknown>, next: Record<string, unknown>): string {
+    const from = str(old, "name");
+    const name = str(next, "name");
+    const changed = (key: string) => next[key] !== undefined && JSON.stringify(old[key]) !== JSON.stringify(next[key]);
+    return [
+        from !== name ? `ALTER DATABASE ${ident(from)} RENAME TO ${ident(name)};` : "",
+        changed("owner") ? `ALTER DATABASE ${ident(name)} OWNER TO ${ident(String(next.owner))};` : "",
+        changed("connectionLimit") ? `ALTER DATABASE ${ident(name)} CONNECTION LIMIT ${Number(next.connectionLimit)};` : "",
+        changed("allowConnections") ? `ALTER DATABASE ${ident(name)} ALLOW_CONNECTIONS ${next.allowConnections ? "true" : "false"};` : "",
+        changed("isTemplate") ? `ALTER DATABASE ${ident(name)} IS_TEMPLATE ${next.isTemplate ? "true" : "false"};` : "",
+        // Something to send when only an input the provider does not apply changed.
+        "SELECT 1;",
+    ].filter(Boolean).join("\n") + "\n";
+}
+
+/** Changes one PostgreSQL resource in place to its new inputs, with the provider's statements. */
+export function updatePostgresResource(type: string, old: Record<string, unknown>, next: Record<string, unknown>, conn: PgConnection): Promise<RunResult> {
+    switch (type) {
+        case "postgresql:index/role:Role": return psql(conn, roleUpdateSql(old, next));
+        case "postgresql:index/database:Database": return psql(conn, databaseUpdateSql(old, next));
+        case "postgresql:index/grant:Grant": return grant(conn, next);
+        default: throw new Error(`the provider cannot update a ${type} in place (every change replaces it)`);
+    }
+}
+
+/** Removes one PostgreSQL resource as recorded, with the provider's statements (no existence check first). */
+export function deletePostgresResource(type: string, old: Record<string, unknown>, conn: PgConnection): Promise<RunResult> {
+    switch (type) {
+        case "postgresql:index/role:Role": {
+            const name = ident(str(old, "name"));
+            return psql(conn, `REASSIGN OWNED BY ${name} TO ${ident(conn.username)};\nDROP OWNED BY ${name};\nDROP ROLE ${name};\n`);
+        }
+        case "postgresql:index/database:Database": {
+            const name = str(old, "name");
+            // DROP DATABASE runs outside a transaction: psql sends each statement on its own.
+            return psql(conn, `ALTER DATABASE ${ident(name)} ALLOW_CONNECTIONS false;
+SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = ${literal(name)} AND pid <> pg_backend_pid();
+DROP DATABASE ${ident(name)} WITH (FORCE);
+`);
+        }
+        case "postgresql:index/grant:Grant": {
+            const { on, database } = grantTarget(old);
+            return psql(conn, `REVOKE ALL PRIVILEGES ON ${on} FROM ${ident(str(old, "role"))};\n`, database);
+        }
+        case "postgresql:index/physicalReplicationSlot:PhysicalReplicationSlot":
+            return psql(conn, `SELECT pg_drop_replication_slot(${literal(str(old, "name"))});\n`);
+        default:
+            throw new Error(`the lab does not know how to delete ${type}; add it to tools/lab/pg.ts`);
+    }
+}
 
 /** Applies one PostgreSQL resource; the result carries psql's output for the failure report. */
 export function applyPostgresResource(type: string, inputs: Record<string, unknown>, conn: PgConnection): Promise<RunResult> {

@@ -5,6 +5,7 @@
  */
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "fs";
 import { Role } from "../../components/config";
+import { StackState } from "./replay/state";
 
 export interface HostRecord {
     readonly name: string;
@@ -30,14 +31,23 @@ export interface HostRecord {
     readonly consoleLog: string;
 }
 
+export interface SiteRecord {
+    readonly name: string;
+    readonly network: string;
+    readonly bridge: string;
+}
+
 export interface LabState {
     readonly version: 1;
-    readonly configFile: string;
+    /** The stack settings file the lab runs (`apply --config` changes it). */
+    configFile: string;
     readonly startedAt: string;
     /** Network namespaces made, the router's first. */
     netns: string[];
     /** Links made in the root namespace (the admin veth). */
     rootLinks: string[];
+    /** Each site's bridge in the router namespace (the machine routes the site's network to it). */
+    sites?: SiteRecord[];
     hosts: HostRecord[];
     /** Set once the plan has been applied. */
     deployed?: { readonly at: string; readonly pattern: string };
@@ -46,6 +56,20 @@ export interface LabState {
      * generated passwords, which differ every time the stack is planned. The file is root's, 0600.
      */
     facts?: DeployedFacts;
+    /**
+     * The stack's record per resource URN (tools/lab/replay/state.ts), written after every finished
+     * step of `up`'s deploy and of every `apply`: what `apply` plans the next change against.
+     */
+    stack?: StackState;
+    /** The overrides the lab planned with, which `apply` plans with again. */
+    plannedWith?: {
+        /** `--pattern`, when given. */
+        readonly pattern?: string;
+        /** The managed PostgreSQL's admin password the lab made up (pattern 4). */
+        readonly managedAdminPassword?: string;
+    };
+    /** What the running hosts boot from: the base's root and the repository's pool (bind-mounted in every host). */
+    image?: { readonly base: string; readonly repository: string };
 }
 
 export interface DeployedFacts {

@@ -26,6 +26,30 @@ export interface CapturedResource {
      * behind its Output-valued inputs, components expanded to their custom descendants, and its provider.
      */
     readonly dependsOn: readonly string[];
+    /** Ids behind each Output-valued top-level input (components expanded), as the engine's property dependencies. */
+    readonly propertyDependencies?: Readonly<Record<string, readonly string[]>>;
+    /** The explicit provider's id, when the resource names one. */
+    readonly provider?: string;
+    /** The resource options a later change is planned and applied by (absent ones unset). */
+    readonly options?: CapturedOptions;
+}
+
+/** Resource options that decide how the engine diffs, replaces and deletes a resource. */
+export interface CapturedOptions {
+    readonly ignoreChanges?: readonly string[];
+    readonly replaceOnChanges?: readonly string[];
+    readonly deleteBeforeReplace?: boolean;
+    readonly retainOnDelete?: boolean;
+    readonly protect?: boolean;
+    /** Id of the resource whose deletion also deletes this one. */
+    readonly deletedWith?: string;
+}
+
+/** What `prior` is asked about a resource as the mock registers it. */
+export interface PriorQuery extends Pick<CapturedResource, "id" | "type" | "name" | "custom" | "inputs"> {
+    /** Ids of its parents, the outermost first (the stack itself excluded). */
+    readonly ancestors: readonly string[];
+    readonly options: CapturedOptions;
 }
 
 export interface CapturedPlan {
@@ -45,6 +69,11 @@ export interface CaptureOptions {
     readonly secretKeys?: readonly string[];
     readonly project?: string;
     readonly stack?: string;
+    /**
+     * Outputs a previous deployment recorded for this resource, when the engine would keep them (it
+     * is unchanged): a RandomPassword keeps its result. Undefined plans it afresh, as a create.
+     */
+    readonly prior?: (query: PriorQuery) => Record<string, unknown> | undefined;
 }
 
 const ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -88,6 +117,9 @@ interface Declared {
     /** Resources behind Output-valued inputs (a role's name in a grant): the engine orders by them too. */
     readonly implied: readonly pulumi.Resource[];
     readonly provider?: pulumi.ProviderResource;
+    /** Resources behind each top-level input. */
+    readonly byProperty: ReadonlyMap<string, ReadonlySet<pulumi.Resource>>;
+    readonly options: CapturedOptions;
 }
 
 /** The resources an input value depends on through the Outputs inside it. */
@@ -105,6 +137,18 @@ function impliedDependencies(value: unknown, found = new Set<pulumi.Resource>(),
         impliedDependencies(inner, found, depth + 1);
     }
     return found;
+}
+
+/** The options that matter to a later change, as set (unset ones left out); deletedWith by its id. */
+function capturedOptions(opts: pulumi.CustomResourceOptions, idOf: (r: pulumi.Resource) => string | undefined): CapturedOptions {
+    return Object.fromEntries(Object.entries({
+        ignoreChanges: opts.ignoreChanges,
+        replaceOnChanges: opts.replaceOnChanges,
+        deleteBeforeReplace: opts.deleteBeforeReplace,
+        retainOnDelete: opts.retainOnDelete,
+        protect: opts.protect,
+        deletedWith: opts.deletedWith && idOf(opts.deletedWith),
+    }).filter(([, v]) => v !== undefined));
 }
 
 function dependsOnList(value: unknown): pulumi.Resource[] {
@@ -145,11 +189,23 @@ async function captureOnce(program: () => unknown, options: CaptureOptions): Pro
     const project = options.project ?? "zabbix-ha";
     const stack = options.stack ?? "offline";
     const registered = new Map<string, { inputs: Record<string, unknown>; outputs: Record<string, unknown>; secrets: string[]; custom: boolean }>();
+    const prior = options.prior;
+    const declaredIds = new Map<string, Declared>();
+    const declaredOf = new Map<pulumi.Resource, Declared>();
+    const priorQuery = (d: Declared, custom: boolean, inputs: Record<string, unknown>): PriorQuery => {
+        const ancestors: string[] = [];
+        for (let p = d.parent && declaredOf.get(d.parent); p; p = p.parent && declaredOf.get(p.parent)) {
+            ancestors.unshift(p.id);
+        }
+        return { id: d.id, type: d.id.split("::")[0], name: d.id.slice(d.id.indexOf("::") + 2), custom, inputs, ancestors, options: d.options };
+    };
     await pulumi.runtime.setMocks({
         newResource(args) {
             const secrets: string[] = [];
             const inputs = Object.fromEntries(Object.entries(args.inputs ?? {}).map(([k, v]) => [k, reveal(v, () => secrets.push(k))]));
-            const outputs = mockOutputs(args.type, inputs);
+            const id = `${args.type}::${args.name}`;
+            const query = prior && declaredIds.get(id);
+            const outputs = (query && prior(priorQuery(query, args.custom ?? true, inputs))) || mockOutputs(args.type, inputs);
             registered.set(`${args.type}::${args.name}`, { inputs, outputs, secrets, custom: args.custom ?? true });
             return { id: `${args.name}-id`, state: outputs };
         },
@@ -166,14 +222,20 @@ async function captureOnce(program: () => unknown, options: CaptureOptions): Pro
         outputs = await pulumi.runtime.runInPulumiStack(async () => {
             pulumi.runtime.registerStackTransformation(args => {
                 const opts = args.opts as pulumi.CustomResourceOptions;
-                declared.push({
+                const byProperty = new Map(Object.entries(args.props ?? {}).map(([k, v]) => [k, impliedDependencies(v)]));
+                const entry: Declared = {
                     resource: args.resource,
                     id: `${args.type}::${args.name}`,
                     parent: args.opts.parent,
                     dependsOn: dependsOnList(args.opts.dependsOn),
-                    implied: [...impliedDependencies(args.props)],
+                    implied: [...new Set([...byProperty.values()].flatMap(s => [...s]))],
                     provider: opts.provider,
-                });
+                    byProperty,
+                    options: capturedOptions(opts, r => declaredOf.get(r)?.id),
+                };
+                declared.push(entry);
+                declaredIds.set(entry.id, entry);
+                declaredOf.set(entry.resource, entry);
                 return undefined;
             });
             // Caught here, not outside: a failing init would also reject the stack's own registration.
@@ -242,6 +304,10 @@ function assemble(
             outputs: reg?.outputs ?? {},
             parent: d.parent && idOf.get(d.parent),
             dependsOn: [...deps].filter(Boolean),
+            propertyDependencies: Object.fromEntries([...d.byProperty].filter(([, rs]) => rs.size > 0)
+                .map(([k, rs]) => [k, [...new Set([...rs].flatMap(r => expand(idOf.get(r) ?? "")))].filter(Boolean)])),
+            ...(providerId ? { provider: providerId } : {}),
+            options: d.options,
         };
     });
 }

@@ -6,7 +6,7 @@ import * as path from "path";
 import { ConfigError } from "../../components/config";
 import { SECRET_KEYS } from "../../stacks/config";
 import { runStack } from "../../stacks/program";
-import { CapturedPlan, capturePlan } from "./capture";
+import { CaptureOptions, CapturedPlan, capturePlan } from "./capture";
 import { EnvironmentConfig, SECRET_PLACEHOLDER } from "./environment";
 
 export interface StackPlan extends CapturedPlan {
@@ -19,6 +19,10 @@ export interface PlanOptions {
     readonly placeholderSecrets?: boolean;
     /** Config values that override the file's (`project:key` to engine string). */
     readonly overrides?: Record<string, string>;
+    /** The stack's name (default: from the file name, Pulumi.<stack>.yaml), as `pulumi up --config-file` keeps the selected one. */
+    readonly stack?: string;
+    /** Outputs of a previous deployment to keep, as the engine keeps them for unchanged resources. */
+    readonly prior?: CaptureOptions["prior"];
 }
 
 export async function planEnvironment(env: EnvironmentConfig, options: PlanOptions = {}): Promise<StackPlan> {
@@ -34,12 +38,17 @@ export async function planEnvironment(env: EnvironmentConfig, options: PlanOptio
                 + `set it before \`pulumi up\` with \`pulumi config set --secret ${name}\` if the pattern uses it`);
         }
     }
-    const stack = /Pulumi\.([^/]+)\.yaml$/.exec(env.file)?.[1] ?? "offline";
-    const plan = await capturePlan(() => runStack(), { config, secretKeys, stack });
+    const stack = options.stack ?? stackOfFile(env.file);
+    const plan = await capturePlan(() => runStack(), { config, secretKeys, stack, prior: options.prior });
     return { ...plan, notes };
 }
 
 /** A plan's error as lines: each config problem with its path, or the error's own message. */
 export function errorLines(error: Error): string[] {
     return error instanceof ConfigError ? error.problems.map(p => `${p.path}: ${p.message}`) : [error.message];
+}
+
+/** The stack a settings file belongs to: `Pulumi.<stack>.yaml`. */
+export function stackOfFile(file: string): string {
+    return /Pulumi\.([^/]+)\.yaml$/.exec(file)?.[1] ?? "offline";
 }

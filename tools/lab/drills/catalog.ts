@@ -120,13 +120,13 @@ export const DRILLS: readonly Drill[] = [
 ];
 
 /** The drills a --only list names: a full name, or the part before ":" (site-isolation names both). */
-export function selectDrills(only: readonly string[] | undefined): Drill[] {
+export function selectDrills(only: readonly string[] | undefined, alsoKnown: readonly string[] = []): Drill[] {
     if (!only || only.length === 0) {
         return [...DRILLS];
     }
-    const unknown = only.filter(n => !DRILLS.some(d => d.name === n || d.name.split(":")[0] === n));
+    const unknown = only.filter(n => !alsoKnown.includes(n) && !DRILLS.some(d => d.name === n || d.name.split(":")[0] === n));
     if (unknown.length > 0) {
-        throw new Error(`unknown drill(s) ${unknown.join(", ")}; the drills are ${DRILLS.map(d => d.name).join(", ")}`);
+        throw new Error(`unknown drill(s) ${unknown.join(", ")}; the drills are ${[...DRILLS.map(d => d.name), ...alsoKnown].join(", ")}`);
     }
     return DRILLS.filter(d => only.some(n => d.name === n || d.name.split(":")[0] === n));
 }

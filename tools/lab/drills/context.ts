@@ -35,7 +35,8 @@ export interface DrillLab {
 const ZABBIX_PASSWORD = "zabbix-ha-zabbix-password";
 const ADMIN_PASSWORD = "zabbix-ha-admin-password";
 
-export function loadLab(paths: CachePaths): DrillLab {
+/** The running lab; `nativeHa`: refuse one without a native-HA cluster (the fault drills need one). */
+export function loadLab(paths: CachePaths, nativeHa = true): DrillLab {
     const stateFile = new StateFile(paths.state);
     const state = stateFile.read();
     if (!state) {
@@ -49,7 +50,7 @@ export function loadLab(paths: CachePaths): DrillLab {
     }
     const topo = topologyOf(readEnvironment(state.configFile));
     const model = state.facts.outputs.topology as ModelTopology | undefined;
-    if (!model || model.instances.length !== 1 || model.instances[0].serverFailover !== "native-ha") {
+    if (!model || model.instances.length !== 1 || (nativeHa && model.instances[0].serverFailover !== "native-ha")) {
         throw new Error("the drills need one Zabbix installation with native HA (pattern zabbix-ha); this lab has "
             + (model ? `${model.instances.length} installation(s), server failover ${model.instances.map(i => i.serverFailover).join(", ")}` : "no topology output"));
     }

@@ -4,6 +4,8 @@
  * load balancer serves the login page. A drill starts only from a whole lab and waits for one after
  * its fault is undone, so no drill inherits the previous one's damage.
  */
+import { NEWEST_PRIMARY_UNIT } from "../../../components/loadbalancer/primaryCheck";
+import { FENCE_UNIT } from "../../../components/postgres/fence";
 import { sleep } from "../run";
 import { isAlive } from "../state";
 import { LabHost } from "../topology";
@@ -23,12 +25,14 @@ export interface LabHealth {
 /** Units each role runs, by the DB failover mode (Patroni runs PostgreSQL; etcd runs beside it and on witnesses). */
 function unitsOf(lab: DrillLab, host: LabHost): string[] {
     const patroni = lab.failover === "patroni";
+    // Manual failover across sites: every DB host runs the fence, every load balancer the newest-primary watcher.
+    const fenced = !patroni && lab.dbHosts.length > 1;
     return host.roles.flatMap(role => {
         switch (role) {
-            case "db": return patroni ? [postgresUnit(lab, host), "etcd"] : [postgresUnit(lab, host)];
+            case "db": return patroni ? [postgresUnit(lab, host), "etcd"] : [postgresUnit(lab, host), ...(fenced ? [FENCE_UNIT] : [])];
             case "zabbix-server": return ["zabbix-server"];
             case "frontend": return ["nginx", "php8.2-fpm"];
-            case "lb": return ["haproxy"];
+            case "lb": return ["haproxy", ...(fenced ? [NEWEST_PRIMARY_UNIT] : [])];
             case "witness": return patroni ? ["etcd"] : [];
         }
     });

@@ -6,13 +6,19 @@
 import { cachePaths, ensureDir } from "../settings";
 import { acquireLock } from "../state";
 import { ZabbixApi, ensureDrillItem } from "./api";
-import { selectDrills } from "./catalog";
+import { CHANGE_DRILLS, ChangeDrillResult, formatChange, runChangeDrill } from "./changes";
+import { DRILLS, selectDrills } from "./catalog";
 import { loadLab, onHost } from "./context";
 import { formatNotes, formatTable, writeJson } from "./report";
 import { DrillResult, runDrill } from "./runner";
 
 export { DRILLS } from "./catalog";
+export { CHANGE_DRILLS } from "./changes";
+export type { ChangeDrillResult } from "./changes";
 export type { DrillResult } from "./runner";
+
+/** Every drill by name: the faults first, then the configuration changes. */
+export const DRILL_NAMES: readonly string[] = [...DRILLS.map(d => d.name), ...CHANGE_DRILLS.map(d => d.name)];
 
 export interface DrillOptions {
     /** Drill names (or "site-isolation" for both of its entries); all when absent. */
@@ -23,9 +29,10 @@ export interface DrillOptions {
     readonly log?: (line: string) => void;
 }
 
-export async function drill(options: DrillOptions = {}): Promise<DrillResult[]> {
+export async function drill(options: DrillOptions = {}): Promise<(DrillResult | ChangeDrillResult)[]> {
     const log = options.log ?? (line => console.log(line));
-    const drills = selectDrills(options.only);
+    const drills = selectDrills(options.only, CHANGE_DRILLS.map(d => d.name));
+    const changes = CHANGE_DRILLS.filter(d => !options.only?.length || options.only.includes(d.name));
     const paths = cachePaths(options.cacheRoot);
     ensureDir(paths.root);
     const release = acquireLock(paths.lock);
@@ -36,22 +43,39 @@ export async function drill(options: DrillOptions = {}): Promise<DrillResult[]> 
         const itemid = await ensureDrillItem(api);
         // Only the active node answers; a standby reads the whole configuration when it takes over anyway.
         await Promise.all(lab.servers.map(s => onHost(lab, s, "zabbix_server -R config_cache_reload")));
-        log(`drills on ${lab.state.configFile} (db.failover ${lab.failover}, failover delay ${lab.model.failoverDelaySeconds} s): ${drills.map(d => d.name).join(", ")}`);
-        const results: DrillResult[] = [];
+        const applicable = changes.filter(c => {
+            const why = c.notFor(lab);
+            if (why) {
+                log(`${c.name}: does not apply to this lab (${why})`);
+            }
+            return !why;
+        });
+        log(`drills on ${lab.state.configFile} (db.failover ${lab.failover}, failover delay ${lab.model.failoverDelaySeconds} s): `
+            + `${[...drills, ...applicable].map(d => d.name).join(", ")}`);
+        const faults: DrillResult[] = [];
+        const changed: ChangeDrillResult[] = [];
+        const save = () => options.json && writeJson(options.json, [...faults, ...changed], commandLine(options));
         for (const d of drills) {
             const result = await runDrill(lab, d, api, itemid, log);
             log(`${d.name}: recovery ${result.recoverySeconds === null ? `none within ${result.boundSeconds} s` : `${result.recoverySeconds.toFixed(1)} s`}, `
                 + `predicted ${result.predictedSeconds ?? "manual"}, split-brain ${result.splitBrain ? "YES" : "no"}, `
                 + `sent ${result.valuesSent}, stored ${result.valuesStored}, config lost ${result.configLost}, whole again ${result.restoreSeconds.toFixed(0)} s after the undo`);
-            results.push(result);
-            if (options.json) {
-                // Written after every drill: a drill set that stops half-way still leaves its figures.
-                writeJson(options.json, results, commandLine(options));
-            }
+            faults.push(result);
+            // Written after every drill: a drill set that stops half-way still leaves its figures.
+            save();
         }
-        log(formatTable(results));
-        log(formatNotes(results));
-        return results;
+        for (const c of applicable) {
+            const result = await runChangeDrill(c, paths, api, itemid, log);
+            log(formatChange(result));
+            changed.push(result);
+            save();
+        }
+        if (faults.length > 0) {
+            log(formatTable(faults));
+            log(formatNotes(faults));
+        }
+        changed.forEach(r => log(formatChange(r)));
+        return [...faults, ...changed];
     } finally {
         release();
     }

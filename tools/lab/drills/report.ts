@@ -2,6 +2,7 @@
  * The drills' results as a table for people and as JSON for tools (`--json FILE`).
  */
 import { writeFileSync } from "fs";
+import type { ChangeDrillResult } from "./changes";
 import { DrillResult } from "./runner";
 
 const num = (v: number | null, digits = 1) => (v === null ? "-" : v.toFixed(digits));
@@ -41,6 +42,6 @@ export function formatNotes(results: readonly DrillResult[]): string {
         + `${r.notes.length > 0 ? `; ${r.notes.join("; ")}` : ""}`).join("\n");
 }
 
-export function writeJson(file: string, results: readonly DrillResult[], command: string): void {
+export function writeJson(file: string, results: readonly (DrillResult | ChangeDrillResult)[], command: string): void {
     writeFileSync(file, JSON.stringify({ command, at: new Date().toISOString(), drills: results }, null, 2) + "\n");
 }
