@@ -1,4 +1,3 @@
-export * as analysis from "./analysis";
 export * as config from "./config";
 export * as platform from "./platform";
 export * as sizing from "./sizing";

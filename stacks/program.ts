@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, DEFAULT_PATTERN, validateStackConfig } from "../components/config";
-import { readRawConfig } from "./config";
+import { ConfigError, DEFAULT_PATTERN } from "../components/config";
+import { topologyOf } from "../model";
+import { checkStackConfig, readRawConfig } from "./config";
 import { PATTERNS, StackOutputs, patternNamed } from "./patterns";
 
 /**
@@ -15,7 +16,7 @@ export async function runStack(config = new pulumi.Config("zabbix-ha")): Promise
     if (!pattern) {
         throw new ConfigError([{ path: "pattern", message: `${JSON.stringify(name)} is not one of ${PATTERNS.map(p => p.name).join(", ")}` }]);
     }
-    const checked = validateStackConfig(raw, {
+    const checked = checkStackConfig(raw, {
         secrets: {
             sshPrivateKey: secrets.sshPrivateKey !== undefined,
             zabbixApiPassword: secrets.zabbixApiPassword !== undefined,
@@ -23,5 +24,6 @@ export async function runStack(config = new pulumi.Config("zabbix-ha")): Promise
         },
         requirements: pattern.requirements,
     });
-    return { ...await pattern.deploy(checked, { ...secrets, sshPrivateKey: secrets.sshPrivateKey! }), model: checked.model };
+    const outputs = await pattern.deploy(checked, { ...secrets, sshPrivateKey: secrets.sshPrivateKey! });
+    return { ...outputs, topology: topologyOf(outputs.design), model: checked.sections.model };
 }

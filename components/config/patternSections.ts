@@ -1,13 +1,9 @@
 /**
- * Readers of the sections only some patterns use (drbd, configSync, cloud) and of the preview's
- * model (failure rates, timings, prices), which every pattern accepts.
+ * Readers of the sections only some patterns use: drbd, configSync, cloud.
  */
-import { DEFAULT_RATES } from "../analysis/availability";
-import { DEFAULT_PRICES } from "../analysis/cost";
-import { DEFAULT_TIMINGS } from "../analysis/evaluate";
 import { cidrContains, isIPv4 } from "./network";
 import { Reader, join } from "./reader";
-import { CloudConfig, ConfigSyncConfig, DrbdConfig, ModelConfig, SiteConfig } from "./types";
+import { CloudConfig, ConfigSyncConfig, DrbdConfig, SiteConfig } from "./types";
 
 export function readDrbd(r: Reader, value: unknown, sites: readonly SiteConfig[], required: boolean): DrbdConfig | undefined {
     if (value === undefined) {
@@ -138,37 +134,4 @@ export function readCloud(r: Reader, value: unknown, required: boolean): CloudCo
     const adminUser = r.string(db, "adminUser", "cloud.database", "postgres");
     const sslmode = r.oneOf(db, "sslmode", "cloud.database", ["require", "verify-full", "disable"] as const, "require");
     return host && port !== undefined && adminUser && sslmode ? { database: { host, port, adminUser, sslmode } } : undefined;
-}
-
-/** Numbers that override the defaults of a model section, each a non-negative number. */
-function readNumbers<T extends object>(r: Reader, value: unknown, path: string, defaults: T): T | undefined {
-    const base = { ...defaults } as Record<string, unknown>;
-    const numeric = Object.entries(base).filter(([, v]) => typeof v === "number").map(([k]) => k);
-    const textual = Object.entries(base).filter(([, v]) => typeof v === "string").map(([k]) => k);
-    const node = r.object(value, path, [...numeric, ...textual]);
-    if (!node) {
-        return undefined;
-    }
-    const result = { ...base };
-    for (const [key, v] of Object.entries(node)) {
-        if (textual.includes(key) && typeof v === "string") {
-            result[key] = v;
-        } else if (numeric.includes(key) && typeof v === "number" && Number.isFinite(v) && v >= 0) {
-            result[key] = v;
-        } else if (numeric.includes(key) || textual.includes(key)) {
-            r.problem(join(path, key), `${JSON.stringify(v)} is not a ${numeric.includes(key) ? "non-negative number" : "string"}`);
-        }
-    }
-    return result as unknown as T;
-}
-
-export function readModel(r: Reader, value: unknown): ModelConfig | undefined {
-    const node = r.object(value, "model", ["rates", "timings", "prices"]);
-    if (!node) {
-        return undefined;
-    }
-    const rates = readNumbers(r, node.rates, "model.rates", DEFAULT_RATES);
-    const timings = readNumbers(r, node.timings, "model.timings", DEFAULT_TIMINGS);
-    const prices = readNumbers(r, node.prices, "model.prices", DEFAULT_PRICES);
-    return rates && timings && prices ? { rates, timings, prices } : undefined;
 }

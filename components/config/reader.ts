@@ -106,3 +106,25 @@ export function describe(value: unknown): string {
     return Array.isArray(value) ? "a list" : value === null ? "null" : `${typeof value} ${JSON.stringify(value)}`;
 }
 
+
+/** A section of values that override the given defaults: numbers non-negative, strings as they are. */
+export function readOverrides<T extends object>(r: Reader, value: unknown, path: string, defaults: T): T | undefined {
+    const base = { ...defaults } as Record<string, unknown>;
+    const numeric = Object.entries(base).filter(([, v]) => typeof v === "number").map(([k]) => k);
+    const textual = Object.entries(base).filter(([, v]) => typeof v === "string").map(([k]) => k);
+    const node = r.object(value, path, [...numeric, ...textual]);
+    if (!node) {
+        return undefined;
+    }
+    const result = { ...base };
+    for (const [key, v] of Object.entries(node)) {
+        if (textual.includes(key) && typeof v === "string") {
+            result[key] = v;
+        } else if (numeric.includes(key) && typeof v === "number" && Number.isFinite(v) && v >= 0) {
+            result[key] = v;
+        } else if (numeric.includes(key) || textual.includes(key)) {
+            r.problem(join(path, key), `${JSON.stringify(v)} is not a ${numeric.includes(key) ? "non-negative number" : "string"}`);
+        }
+    }
+    return result as unknown as T;
+}

@@ -4,9 +4,6 @@
  */
 
 /** What a host does. A host may carry several roles (a small site puts all of them on one host). */
-import { FailureRates } from "../analysis/availability";
-import { Prices } from "../analysis/cost";
-import { Timings } from "../analysis/evaluate";
 
 /** The pattern a stack builds when `zabbix-ha:pattern` is not set: the study's choice. */
 export const DEFAULT_PATTERN = "zabbix-ha";
@@ -197,14 +194,6 @@ export interface StackConfig {
     readonly drbd?: DrbdConfig;
     readonly configSync?: ConfigSyncConfig;
     readonly cloud?: CloudConfig;
-    /** Failure rates, mechanism timings and prices for the preview's analysis. */
-    readonly model: ModelConfig;
-}
-
-export interface ModelConfig {
-    readonly rates: FailureRates;
-    readonly timings: Timings;
-    readonly prices: Prices;
 }
 
 /** A host together with the site it sits in, the shape most components iterate over. */

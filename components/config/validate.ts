@@ -4,7 +4,7 @@
  * and the stack program throws before it creates any resource.
  */
 import { cidrContains, cidrProblem, cidrsOverlap, isIPv4 } from "./network";
-import { readCloud, readConfigSync, readDrbd, readModel } from "./patternSections";
+import { readCloud, readConfigSync, readDrbd } from "./patternSections";
 import { ConfigError, ConfigProblem, Reader, describe } from "./reader";
 import { LABEL, readDb, readFailoverDelay, readFrontend, readLoad, readLoadBalancer, readZabbix } from "./sections";
 import {
@@ -30,6 +30,12 @@ export interface PatternRequirements {
     readonly sections?: readonly ("drbd" | "configSync" | "cloud")[];
 }
 
+/**
+ * A top-level section that another layer defines and reads (the preview model's `model`): it reads
+ * with the same Reader, so its problems join the one error.
+ */
+export type SectionReader<T> = (r: Reader, value: unknown) => T | undefined;
+
 export interface ValidationOptions {
     /** Which secrets are set; their values are never read here. */
     readonly secrets: { readonly sshPrivateKey: boolean; readonly zabbixApiPassword?: boolean; readonly cloudDbAdminPassword?: boolean };
@@ -38,14 +44,20 @@ export interface ValidationOptions {
 
 export const TOP_LEVEL_KEYS = [
     "pattern", "sites", "sshPrivateKey", "zabbix", "failoverDelay", "db", "loadBalancer", "frontend", "load",
-    "drbd", "configSync", "zabbixApiPassword", "cloud", "cloudDbAdminPassword", "model",
+    "drbd", "configSync", "zabbixApiPassword", "cloud", "cloudDbAdminPassword",
 ];
 
-/** Validates raw configuration; throws ConfigError listing every problem, or returns the checked config. */
-export function validateStackConfig(raw: RawStackConfig, options: ValidationOptions): StackConfig {
+/**
+ * Validates raw configuration; throws ConfigError listing every problem, or returns the checked
+ * config, with what each of the given readers read from its own top-level section.
+ */
+export function validateStackConfig<S extends object = Record<never, never>>(
+    raw: RawStackConfig, options: ValidationOptions, readers?: { readonly [K in keyof S]: SectionReader<S[K]> },
+): StackConfig & { readonly sections: S } {
     const problems: ConfigProblem[] = [];
     const r = new Reader(problems);
-    const top = r.object(raw, "", TOP_LEVEL_KEYS) ?? {};
+    const extraKeys = Object.keys(readers ?? {});
+    const top = r.object(raw, "", [...TOP_LEVEL_KEYS, ...extraKeys]) ?? {};
     const needs = options.requirements;
     const sections = new Set(needs.sections ?? []);
 
@@ -79,7 +91,7 @@ export function validateStackConfig(raw: RawStackConfig, options: ValidationOpti
     if (sections.has("cloud") && !options.secrets.cloudDbAdminPassword) {
         r.problem("cloudDbAdminPassword", "is required by this pattern: the managed PostgreSQL admin password (pulumi config set --secret)");
     }
-    const model = readModel(r, top.model);
+    const read = Object.fromEntries(extraKeys.map(key => [key, (readers as Record<string, SectionReader<unknown>>)[key](r, top[key])]));
     checkSiteServices(r, sites);
     for (const role of needs.requiredRoles) {
         if (sites.length > 0 && !sites.some(site => site.hosts.some(host => host.roles.includes(role)))) {
@@ -97,10 +109,10 @@ export function validateStackConfig(raw: RawStackConfig, options: ValidationOpti
     }
 
     const pattern = typeof top.pattern === "string" ? top.pattern : DEFAULT_PATTERN;
-    if (problems.length > 0 || !zabbix || failoverDelaySeconds === undefined || !db || !loadBalancer || !frontend || !load || !model) {
+    if (problems.length > 0 || !zabbix || failoverDelaySeconds === undefined || !db || !loadBalancer || !frontend || !load || Object.values(read).some(v => v === undefined)) {
         throw new ConfigError(problems);
     }
-    return { pattern, sites, zabbix, failoverDelaySeconds, db, loadBalancer, frontend, load, drbd, configSync, cloud, model };
+    return { pattern, sites, zabbix, failoverDelaySeconds, db, loadBalancer, frontend, load, drbd, configSync, cloud, sections: read as S };
 }
 
 /** The sites and their hosts; a site or host that does not read cleanly is reported and left out. */

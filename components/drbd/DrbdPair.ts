@@ -1,7 +1,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import type { PairFacts } from "../../policies/rules/facts";
+import { DRBD_PAIR, PairFacts } from "../facts";
 import { Host } from "../host";
 import { COROSYNC_AUTHKEY, DrbdNode, pacemakerIds, renderCorosyncConf, renderDrbdResource, renderPacemakerCib } from "./render";
 import { FENCE_PASSWORD_FILE, clusterStep, cibLoadStep, drbdStep, initialSyncStep } from "./steps";
@@ -21,8 +21,8 @@ export interface DrbdPairArgs {
     readonly nodes: readonly [Host, Host];
     /** Host name of the node that runs the services while both are up. */
     readonly preferredNode: string;
-    /** The service address that follows the services, on the nodes' L2 segment. */
-    readonly vip: { readonly address: string; readonly cidrNetmask: number };
+    /** The service address that follows the services, on the L2 segment of the nodes' site. */
+    readonly vip: { readonly address: string; readonly cidrNetmask: number; readonly site: string };
     /** Backing partition of the DRBD device, the same name on both nodes. */
     readonly disk: string;
     /** A dedicated partition for DRBD's meta data (never internal: image backups of `disk` then restore as they are). */
@@ -57,18 +57,23 @@ export class DrbdPair extends pulumi.ComponentResource {
     public readonly vip: string;
     /** The step that loads the CIB; services run after it. */
     public readonly configured: command.remote.Command;
+    /** What it declares: its nodes, the VIP and its site, fencing, the disks. */
+    public readonly facts: PairFacts;
 
     constructor(name: string, args: DrbdPairArgs, opts?: pulumi.ComponentResourceOptions) {
         // One device per node, a set: in node order, the same fencing in any config order plans the same CIB.
         const devices = [...args.fencing.devices].sort((a, b) => a.node.localeCompare(b.node));
         // Declared facts (the component's inputs): the policy pack reads them.
-        super("zabbix-ha:drbd:DrbdPair", name, {
+        const facts: PairFacts = {
             nodes: args.nodes.map(h => ({ host: h.config.name, site: h.config.site, address: h.config.address })),
             vip: args.vip.address,
+            vipSite: args.vip.site,
             fencing: { enabled: devices.length > 0, agent: args.fencing.agent, devices: devices.map(d => d.node) },
             disk: args.disk,
             metaDisk: args.metaDisk,
-        } satisfies PairFacts, opts);
+        };
+        super(DRBD_PAIR.token, name, facts, opts);
+        this.facts = facts;
         this.vip = args.vip.address;
         const hosts = args.nodes;
         const nodes = hosts.map(h => ({ name: h.config.name, address: h.config.address })) as [DrbdNode, DrbdNode];

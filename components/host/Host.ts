@@ -1,6 +1,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { PlacedHost, ZabbixConfig } from "../config/types";
+import { HOST, HostFacts } from "../facts";
 import { asHostUser, readSecrets, readSecretsForDelete, script } from "../shell";
 import { ExtraRepository, renderPackageStep } from "./render";
 
@@ -63,13 +64,17 @@ export class Host extends pulumi.ComponentResource {
     public readonly packages: command.remote.Command;
     /** Whether the host's site is declared lost: its steps' changes are held back. */
     public readonly lost: boolean;
+    /** What it declares: where it sits, its roles and OS, its size. */
+    public readonly facts: HostFacts;
 
     constructor(name: string, args: HostArgs, opts?: pulumi.ComponentResourceOptions) {
         const h = args.host;
-        super("zabbix-ha:host:Host", name, {
+        const facts: HostFacts = {
             host: h.name, site: h.site, address: h.address, roles: [...h.roles], os: h.os,
             ...(h.cpus !== undefined ? { cpus: h.cpus } : {}), ...(h.memoryGiB !== undefined ? { memoryGiB: h.memoryGiB } : {}),
-        }, opts);
+        };
+        super(HOST.token, name, facts, opts);
+        this.facts = facts;
         this.config = args.host;
         this.lost = args.lost ?? false;
         this.connection = {

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { SiteConfig, ZabbixConfig } from "../config/types";
+import { SITE, SiteFacts } from "../facts";
 import { Host } from "./Host";
 import { ExtraRepository } from "./render";
 
@@ -31,7 +32,8 @@ export class Site extends pulumi.ComponentResource {
 
     constructor(name: string, args: SiteArgs, opts?: pulumi.ComponentResourceOptions) {
         // Declared facts (the component's inputs): the policy pack reads them.
-        super("zabbix-ha:host:Site", name, { site: args.site.name, network: args.site.network, l2Segment: args.site.l2Segment, lost: args.site.lost }, opts);
+        const facts: SiteFacts = { site: args.site.name, network: args.site.network, l2Segment: args.site.l2Segment, lost: args.site.lost };
+        super(SITE.token, name, facts, opts);
         this.config = args.site;
         const hosts: Record<string, Host> = {};
         for (const host of args.site.hosts) {

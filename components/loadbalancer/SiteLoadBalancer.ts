@@ -1,6 +1,6 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import type { LoadBalancerFacts } from "../../policies/rules/facts";
+import { LOAD_BALANCER, LoadBalancerFacts } from "../facts";
 import { Host } from "../host";
 import { CHECK_ROLE, pgpassLine } from "../postgres/render";
 import { putFile, putSecretFile } from "../shell";
@@ -54,9 +54,11 @@ export class SiteLoadBalancer extends pulumi.ComponentResource {
     public readonly dbPort: number;
     /** The step that configures and (re)starts HAProxy. */
     public readonly configured: command.remote.Command;
+    /** What it declares: where it sits, how its DB port finds the primary, its backends. */
+    public readonly facts: LoadBalancerFacts;
 
     constructor(name: string, args: SiteLoadBalancerArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("zabbix-ha:loadbalancer:SiteLoadBalancer", name, {
+        const facts: LoadBalancerFacts = {
             site: args.host.config.site,
             host: args.host.config.name,
             address: args.host.config.address,
@@ -66,7 +68,9 @@ export class SiteLoadBalancer extends pulumi.ComponentResource {
             dbServers: args.dbServers.map(b => b.name),
             localFrontends: args.localFrontends.map(b => b.name),
             remoteFrontends: args.remoteFrontends.map(b => b.name),
-        } satisfies LoadBalancerFacts, opts);
+        };
+        super(LOAD_BALANCER.token, name, facts, opts);
+        this.facts = facts;
         this.host = args.host;
         this.address = args.host.config.address;
         this.httpPort = args.httpPort;

@@ -1,6 +1,6 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { DatabaseTopology } from "../analysis/topology";
+import { MANAGED_DATABASE, ManagedDatabaseFacts } from "../facts";
 import { SchemaLoader, loadSchema, zabbixDatabaseObjects } from "./database";
 
 /**
@@ -31,24 +31,20 @@ export interface ManagedDatabaseArgs {
  */
 export class ManagedDatabase extends pulumi.ComponentResource {
     public readonly schemaLoaded: command.remote.Command;
-    public readonly topology: DatabaseTopology;
+    /** What it declares: the endpoint, the zones and that the provider fails over. */
+    public readonly facts: ManagedDatabaseFacts;
 
     constructor(name: string, args: ManagedDatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
         // Which zone the provider keeps the primary in is its own affair: by name, the same in any config order.
         const zones = [...args.zones].sort();
-        super("zabbix-ha:postgres:ManagedDatabase", name, { endpoint: `${args.host}:${args.port}`, zones, failover: "managed" }, opts);
+        const facts: ManagedDatabaseFacts = { endpoint: `${args.host}:${args.port}`, zones, failover: "managed", replication: "managed" };
+        super(MANAGED_DATABASE.token, name, facts, opts);
+        this.facts = facts;
         // Managed services do not hand out superuser.
         const { zabbixRole, database, grants } = zabbixDatabaseObjects(this, name, {
             address: args.host, port: args.port, user: args.adminUser, password: args.adminPassword, superuser: false, sslmode: args.sslmode,
         }, { dbName: args.dbName, dbUser: args.dbUser, password: args.dbPassword }, []);
         this.schemaLoaded = loadSchema(this, name, args.schema, args.dbName, args.dbUser, args.dbPassword, [database, zabbixRole, ...grants]);
-        const zone = (site: string) => ({ host: `managed-postgresql@${site}`, site });
-        this.topology = {
-            primary: zone(zones[0]),
-            standbys: zones.slice(1).map(zone),
-            failover: "managed",
-            replication: "managed",
-        };
         this.registerOutputs({ endpoint: `${args.host}:${args.port}` });
     }
 }

@@ -1,8 +1,7 @@
 import * as command from "@pulumi/command";
 import * as postgresql from "@pulumi/postgresql";
 import * as pulumi from "@pulumi/pulumi";
-import type { PatroniFacts } from "../../policies/rules/facts";
-import { DatabaseTopology } from "../analysis/topology";
+import { DbHostFacts, PATRONI, Placed, SelfRunDatabaseFacts } from "../facts";
 import { Host } from "../host";
 import { platformFor } from "../platform";
 import { PrimaryEndpoint, SchemaLoader, loadSchema, primaryReachable, zabbixDatabaseObjects } from "./database";
@@ -45,19 +44,23 @@ export class PatroniCluster extends pulumi.ComponentResource {
     public readonly schemaLoaded: command.remote.Command;
     public readonly replicasStreaming: Readonly<Record<string, command.remote.Command>>;
     public readonly database: postgresql.Database;
-    public readonly topology: DatabaseTopology;
+    /** What it declares: where the primary, its replicas and etcd's members sit, and that Patroni promotes. */
+    public readonly facts: SelfRunDatabaseFacts;
 
     constructor(name: string, args: PatroniClusterArgs, opts?: pulumi.ComponentResourceOptions) {
-        const fact = (h: Host) => ({ host: h.config.name, site: h.config.site, address: h.config.address });
-        const dbHost = (h: Host) => ({ ...fact(h), port: args.port });
-        super("zabbix-ha:postgres:PatroniCluster", name, {
+        const fact = (h: Host): Placed => ({ host: h.config.name, site: h.config.site, address: h.config.address });
+        const dbHost = (h: Host): DbHostFacts => ({ ...fact(h), port: args.port });
+        const facts: SelfRunDatabaseFacts = {
             primary: dbHost(args.primary),
             replicas: args.replicas.map(dbHost),
-            // The facts the policy pack checks: who decides (etcd), and where its members sit.
-            failover: "patroni",
+            // Who decides (Patroni, by etcd's majority), and where etcd's members sit.
+            failover: "automatic",
+            manager: "patroni",
             quorum: [args.primary, ...args.replicas, ...args.witnesses].map(fact),
             replication: args.synchronous ? "sync" : "async",
-        } satisfies PatroniFacts, opts);
+        };
+        super(PATRONI.token, name, facts, opts);
+        this.facts = facts;
         const parent = this;
         const byName = (a: Host, b: Host) => a.config.name.localeCompare(b.config.name);
         const dbHosts = [args.primary, ...[...args.replicas].sort(byName)];
@@ -135,14 +138,6 @@ export class PatroniCluster extends pulumi.ComponentResource {
         this.database = objects.database;
         this.schemaLoaded = loadSchema(this, name, args.schema, args.dbName, args.dbUser, args.passwords.zabbix, [objects.database, objects.zabbixRole, ...objects.grants]);
 
-        const placement = (h: Host) => ({ host: h.config.name, site: h.config.site });
-        this.topology = {
-            primary: placement(args.primary),
-            standbys: args.replicas.map(placement),
-            failover: "automatic",
-            replication: args.synchronous ? "sync" : "async",
-            quorum: [...dbHosts, ...args.witnesses].map(placement),
-        };
         this.registerOutputs({ primary: args.primary.config.name, replicas: args.replicas.map(h => h.config.name), database: objects.database.name });
     }
 }

@@ -1,9 +1,8 @@
 import * as command from "@pulumi/command";
 import * as postgresql from "@pulumi/postgresql";
 import * as pulumi from "@pulumi/pulumi";
-import type { PostgresFacts } from "../../policies/rules/facts";
-import { DatabaseTopology } from "../analysis/topology";
 import { ReplicationMode } from "../config/types";
+import { DbHostFacts, POSTGRES, SelfRunDatabaseFacts } from "../facts";
 import { Host } from "../host";
 import { platformFor } from "../platform";
 import { PrimaryEndpoint, SchemaLoader, loadSchema, primaryReachable, zabbixDatabaseObjects } from "./database";
@@ -69,20 +68,22 @@ export class PostgresCluster extends pulumi.ComponentResource {
     /** Each replica's follow step, by host name. */
     public readonly replicasStreaming: Readonly<Record<string, command.remote.Command>>;
     public readonly database: postgresql.Database;
-    /** Where the primary and its standbys sit, and how a new primary appears. */
-    public readonly topology: DatabaseTopology;
+    /** What it declares: where the primary and its standbys sit, and how a new primary appears. */
+    public readonly facts: SelfRunDatabaseFacts;
 
     constructor(name: string, args: PostgresClusterArgs, opts?: pulumi.ComponentResourceOptions) {
-        const fact = (h: Host) => ({ host: h.config.name, site: h.config.site, address: h.config.address, port: args.port });
-        super("zabbix-ha:postgres:PostgresCluster", name, {
+        const fact = (h: Host): DbHostFacts => ({ host: h.config.name, site: h.config.site, address: h.config.address, port: args.port });
+        const facts: SelfRunDatabaseFacts = {
             primary: fact(args.primary),
             replicas: args.replicas.map(fact),
             ...(args.pairPeer ? { pairPeer: fact(args.pairPeer) } : {}),
-            // Streaming replicas are promoted by changing db.primarySite: the failover is manual, and says so.
-            // Across sites a replica is promoted by changing db.primarySite: manual, and declared so.
+            // A pair alone moves its disk with Pacemaker; a replica in another site is promoted by
+            // changing db.primarySite (manual, and declared so), a pair beside replicas included.
             failover: args.pairPeer && args.replicas.length === 0 ? "cluster-manager" : "manual",
             replication: args.pairPeer && args.replicas.length === 0 ? "block-sync" : args.replication,
-        } satisfies PostgresFacts, opts);
+        };
+        super(POSTGRES.token, name, facts, opts);
+        this.facts = facts;
         const parent = { parent: this };
         const peer = args.pairPeer;
         const inPair = (host: Host) => peer !== undefined && (host === peer || host === args.primary);
@@ -211,15 +212,6 @@ export class PostgresCluster extends pulumi.ComponentResource {
 
         this.schemaLoaded = loadSchema(this, name, args.schema, args.dbName, args.dbUser, args.passwords.zabbix, [objects.database, objects.zabbixRole, ...objects.grants]);
 
-        const placement = (h: Host) => ({ host: h.config.name, site: h.config.site });
-        this.topology = peer && replicas.length > 0
-            ? {
-                primary: placement(args.primary), standbys: replicas.map(placement), failover: "manual", replication: args.replication,
-                pair: { peer: placement(peer), fencing: true },
-            }
-            : peer
-            ? { primary: placement(args.primary), standbys: [placement(peer)], failover: "cluster-manager", replication: "block-sync" }
-            : { primary: placement(args.primary), standbys: replicas.map(placement), failover: "manual", replication: args.replication };
         this.registerOutputs({
             primary: args.primary.config.name,
             replicas: replicas.map(h => h.config.name),

@@ -1,5 +1,6 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import { CONFIG_SYNC, ConfigSyncFacts } from "../facts";
 import { Host } from "../host";
 import { putFile, putSecretFile } from "../shell";
 import { renderConfigSyncScript, renderConfigSyncService, renderConfigSyncTimer } from "./configSyncRender";
@@ -35,9 +36,13 @@ export const CONFIG_SYNC_PASSWORD = "/etc/zabbix-ha/config-sync.password";
 export class ConfigSync extends pulumi.ComponentResource {
     /** The step that installs and starts the timer. */
     public readonly configured: command.remote.Command;
+    /** What it declares: the API it copies from, those it copies to, how often. */
+    public readonly facts: ConfigSyncFacts;
 
     constructor(name: string, args: ConfigSyncArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("zabbix-ha:zabbix:ConfigSync", name, { source: args.sourceUrl, targets: [...args.targetUrls] }, opts);
+        const facts: ConfigSyncFacts = { source: args.sourceUrl, targets: [...args.targetUrls], intervalSeconds: args.intervalMinutes * 60 };
+        super(CONFIG_SYNC.token, name, facts, opts);
+        this.facts = facts;
         const units = { scriptPath: CONFIG_SYNC_SCRIPT, intervalMinutes: args.intervalMinutes };
         this.configured = args.host.step(`${name}-timer`, {
             script: [

@@ -1,7 +1,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { PackageSource } from "../config/types";
-import type { FrontendFacts } from "../../policies/rules/facts";
+import { FRONTEND, FrontendFacts } from "../facts";
 import { Host } from "../host";
 import { platformFor, zabbixLayout } from "../platform";
 import { putFile, putSecretFile } from "../shell";
@@ -44,11 +44,15 @@ export const FRONTEND_PASSWORD_FILE = "/etc/zabbix/web-db-password";
 export class Frontend extends pulumi.ComponentResource {
     /** The step that configures and starts nginx and php-fpm. */
     public readonly configured: command.remote.Command;
+    /** What it declares: where it sits, the DB endpoint it is configured with, who runs it. */
+    public readonly facts: FrontendFacts;
 
     constructor(name: string, args: FrontendArgs, opts?: pulumi.ComponentResourceOptions) {
         const host = args.host.config;
         // Declared facts (the component's inputs): the policy pack judges the DB endpoint, address and port.
-        super("zabbix-ha:zabbix:Frontend", name, { host: host.name, site: host.site, dbHost: args.dbHost, dbPort: args.dbPort } satisfies FrontendFacts, opts);
+        const facts: FrontendFacts = { host: host.name, site: host.site, dbHost: args.dbHost, dbPort: args.dbPort, runBy: args.runBy ?? "systemd" };
+        super(FRONTEND.token, name, facts, opts);
+        this.facts = facts;
         const platform = platformFor(host.os);
         const layout = zabbixLayout(platform, args.packageSource);
         const php = platform.phpFpm;

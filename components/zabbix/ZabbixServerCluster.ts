@@ -1,9 +1,8 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { Placement, ServerFailover } from "../analysis/topology";
 import { formatZabbixDuration } from "../config/duration";
 import { LoadConfig, PackageSource } from "../config/types";
-import type { ServerFacts } from "../../policies/rules/facts";
+import { SERVER_CLUSTER, ServerClusterFacts, ServerFailover } from "../facts";
 import { Host } from "../host";
 import { platformFor, zabbixLayout } from "../platform";
 import { zabbixSqlClient } from "../postgres/schema";
@@ -68,10 +67,8 @@ export class ZabbixServerCluster extends pulumi.ComponentResource {
     public readonly failoverDelay: command.remote.Command;
     /** Each node's configure-and-start step, by host name. */
     public readonly nodes: Readonly<Record<string, command.remote.Command>>;
-    /** Where the nodes sit. */
-    public readonly placements: readonly Placement[];
-    /** How a standby node takes over. */
-    public readonly failover: ServerFailover;
+    /** What it declares: where the nodes sit, how a standby takes over, the sizing and the load. */
+    public readonly facts: ServerClusterFacts;
     /** Server and ServerActive for the agents and proxies that report to this cluster. */
     public readonly agentSettings: AgentServerSettings;
 
@@ -83,21 +80,21 @@ export class ZabbixServerCluster extends pulumi.ComponentResource {
         // Canonical order: the same design in any config order declares the same facts and steps.
         const sorted = [...args.nodes].sort((a, b) => a.host.config.name.localeCompare(b.host.config.name));
         const agents = agentServerSettings(args.agentAddress ? [args.agentAddress] : sorted.map(n => n.host.config.address), args.listenPort);
-        super("zabbix-ha:zabbix:ZabbixServerCluster", name, {
+        const facts: ServerClusterFacts = {
             nodes: sorted.map(n => ({ host: n.host.config.name, site: n.host.config.site, address: n.host.config.address, dbHost: n.dbHost, dbPort: n.dbPort })),
             failover,
             failoverDelaySeconds: args.failoverDelaySeconds,
             sizing: { ...args.sizing },
             load: { ...args.load },
             agentSettings: { ...agents },
-        } satisfies ServerFacts, opts);
+        };
+        super(SERVER_CLUSTER.token, name, facts, opts);
+        this.facts = facts;
         if (args.nodes.length === 0) {
             throw new Error(`${name}: a Zabbix server cluster needs at least one node`);
         }
         const password = [{ variable: "ZABBIX_DB_PASSWORD", value: args.dbPassword }];
-        this.failover = failover;
         this.agentSettings = agents;
-        this.placements = sorted.map(n => ({ host: n.host.config.name, site: n.host.config.site }));
 
         // Failover delay is cluster-wide and lives in the DB; set it before any node starts, from the
         // first node by name that pulumi up can reach (a lost site's host would hold the change back).

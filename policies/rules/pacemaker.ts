@@ -2,14 +2,14 @@
  * The second seed's pair: fencing is mandatory, and DRBD's meta-disk gets a partition of its own.
  */
 import { ResourceValidationPolicy } from "@pulumi/policy";
-import { PairFacts, TYPES } from "./facts";
+import { DRBD_PAIR, PairFacts } from "./facts";
 
 export const pacemakerFencing: ResourceValidationPolicy = {
     name: "pacemaker-fencing",
     description: "A Pacemaker pair has fencing enabled, with a fence device for each node.",
     enforcementLevel: "mandatory",
     validateResource: (args, report) => {
-        if (args.type !== TYPES.pair) {
+        if (args.type !== DRBD_PAIR.token) {
             return;
         }
         const facts = args.props as PairFacts;
@@ -27,7 +27,7 @@ export const drbdDedicatedMetaDisk: ResourceValidationPolicy = {
     enforcementLevel: "advisory",
     validateResource: (args, report) => {
         const facts = args.props as PairFacts;
-        if (args.type === TYPES.pair && (facts.metaDisk === "internal" || facts.metaDisk === facts.disk)) {
+        if (args.type === DRBD_PAIR.token && (facts.metaDisk === "internal" || facts.metaDisk === facts.disk)) {
             report(`Pair ${args.name} keeps DRBD's meta-data on the data disk ${facts.disk}; put it on a dedicated partition (drbd.metaDisk).`);
         }
     },

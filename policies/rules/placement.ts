@@ -6,7 +6,8 @@
 import { StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
 import { cidrContains } from "../../components/config/network";
 import {
-    FrontendFacts, LoadBalancerFacts, PairFacts, PostgresFacts, ServerFacts, SiteFacts, TYPES, factsOf, nameOf, witnessSites,
+    DRBD_PAIR, FRONTEND, LOAD_BALANCER, LoadBalancerFacts, PATRONI, POSTGRES, PairFacts, RESOURCE_TYPES, SERVER_CLUSTER, SITE, HOST,
+    SelfRunDatabaseFacts, factsOf, nameOf, witnessSites,
 } from "./facts";
 
 export const haNodesSpanSites: StackValidationPolicy = {
@@ -14,7 +15,7 @@ export const haNodesSpanSites: StackValidationPolicy = {
     description: "Zabbix HA nodes of one cluster span at least two sites.",
     enforcementLevel: "mandatory",
     validateStack: (args, report) => {
-        for (const { resource, facts } of factsOf<ServerFacts>(args.resources, TYPES.servers)) {
+        for (const { resource, facts } of factsOf(args.resources, SERVER_CLUSTER)) {
             const sites = new Set(facts.nodes.map(n => n.site));
             if (facts.failover === "native-ha" && sites.size < 2) {
                 report(`Zabbix HA cluster "${nameOf(resource)}" has all ${facts.nodes.length} nodes in site ${[...sites][0]}: `
@@ -29,8 +30,8 @@ export const noVipAcrossSites: StackValidationPolicy = {
     description: "No VIP (IPaddr2 or keepalived) whose members sit in different L3 sites, or in a site without an L2 segment.",
     enforcementLevel: "mandatory",
     validateStack: (args, report) => {
-        const sites = factsOf<SiteFacts>(args.resources, TYPES.site).map(s => s.facts);
-        for (const { resource, facts } of factsOf<PairFacts>(args.resources, TYPES.pair)) {
+        const sites = factsOf(args.resources, SITE).map(s => s.facts);
+        for (const { resource, facts } of factsOf(args.resources, DRBD_PAIR)) {
             const memberSites = [...new Set(facts.nodes.map(n => n.site))];
             if (memberSites.length > 1) {
                 report(`VIP ${facts.vip} of "${nameOf(resource)}" has members in sites ${memberSites.join(" and ")}, joined at L3 only: `
@@ -44,8 +45,8 @@ export const noVipAcrossSites: StackValidationPolicy = {
         }
         // keepalived configurations sent to hosts: one virtual address served from several sites.
         const vipSites = new Map<string, Set<string>>();
-        const hostSite = new Map(factsOf<{ address: string; site: string }>(args.resources, TYPES.host).map(h => [h.facts.address, h.facts.site]));
-        for (const command of args.resources.filter(r => r.type === TYPES.command)) {
+        const hostSite = new Map(factsOf(args.resources, HOST).map(h => [h.facts.address, h.facts.site]));
+        for (const command of args.resources.filter(r => r.type === RESOURCE_TYPES.command)) {
             const text = String(command.props.create ?? "");
             const block = /virtual_ipaddress\s*\{([^}]*)\}/.exec(text);
             const site = hostSite.get(String(command.props.connection?.host));
@@ -66,7 +67,7 @@ export const replicasInOtherSites: StackValidationPolicy = {
     description: "Every DB replica sits in a different site from the primary.",
     enforcementLevel: "mandatory",
     validateStack: (args, report) => {
-        for (const { resource, facts } of factsOf<PostgresFacts>(args.resources, TYPES.postgres)) {
+        for (const { resource, facts } of factsOf(args.resources, POSTGRES)) {
             for (const replica of facts.replicas.filter(r => r.site === facts.primary.site)) {
                 report(`Replica ${replica.host} of "${nameOf(resource)}" is in site ${replica.site}, the primary's: `
                     + "losing that site loses both. Move the replica's host to another site.", resource.urn);
@@ -91,20 +92,20 @@ const endpointKey = (address: string, port: number) => `${address}:${port}`;
  */
 function dbEndpoints(resources: StackValidationArgs["resources"]): Map<string, AtEndpoint> {
     const at = new Map<string, AtEndpoint>();
-    const clusters = [...factsOf<PostgresFacts>(resources, TYPES.postgres), ...factsOf<PostgresFacts>(resources, TYPES.patroni)];
+    const clusters = selfRunDatabases(resources);
     for (const { resource, facts } of clusters) {
         const hosts = [facts.primary, ...facts.replicas, ...(facts.pairPeer ? [facts.pairPeer] : [])];
         if (hosts.length > 1) {
             hosts.forEach(h => at.set(endpointKey(h.address, h.port), { kind: "fixed-db-host", host: h.host, cluster: nameOf(resource) }));
         }
     }
-    for (const { resource, facts } of factsOf<PairFacts>(resources, TYPES.pair)) {
+    for (const { resource, facts } of factsOf(resources, DRBD_PAIR)) {
         const db = pairDatabase(resources, facts);
         if (db) {
             at.set(endpointKey(facts.vip, db.primary.port), { kind: "pair-vip", pair: nameOf(resource) });
         }
     }
-    for (const { facts } of factsOf<LoadBalancerFacts>(resources, TYPES.loadBalancer)) {
+    for (const { facts } of factsOf(resources, LOAD_BALANCER)) {
         if (facts.dbServers.length > 0) {
             at.set(endpointKey(facts.address, facts.dbPort), { kind: "load-balancer", lb: facts });
         }
@@ -112,10 +113,15 @@ function dbEndpoints(resources: StackValidationArgs["resources"]): Map<string, A
     return at;
 }
 
+/** Every self-run database: plain PostgreSQL clusters and Patroni's. */
+function selfRunDatabases(resources: StackValidationArgs["resources"]) {
+    return [...factsOf(resources, POSTGRES), ...factsOf(resources, PATRONI)];
+}
+
 /** The database a pair's cluster manager runs: the cluster whose primary and peer are the pair's nodes. */
-function pairDatabase(resources: StackValidationArgs["resources"], pair: PairFacts): PostgresFacts | undefined {
+function pairDatabase(resources: StackValidationArgs["resources"], pair: PairFacts): SelfRunDatabaseFacts | undefined {
     const nodes = new Set(pair.nodes.map(n => n.host));
-    return factsOf<PostgresFacts>(resources, TYPES.postgres).map(c => c.facts)
+    return factsOf(resources, POSTGRES).map(c => c.facts)
         .find(c => c.pairPeer !== undefined && nodes.has(c.primary.host) && nodes.has(c.pairPeer.host));
 }
 
@@ -125,13 +131,13 @@ export const siteLoadBalancers: StackValidationPolicy = {
         + "whose DB port routes by primary/replica role, and no server or frontend points at a fixed DB host.",
     enforcementLevel: "mandatory",
     validateStack: (args, report) => {
-        const lbs = factsOf<LoadBalancerFacts>(args.resources, TYPES.loadBalancer);
+        const lbs = factsOf(args.resources, LOAD_BALANCER);
         const lbSites = new Set(lbs.map(l => l.facts.site));
         // A frontend on a node of a pair whose VIP moves with the DB is reached through that VIP.
-        const pairs = factsOf<PairFacts>(args.resources, TYPES.pair).map(p => p.facts);
+        const pairs = factsOf(args.resources, DRBD_PAIR).map(p => p.facts);
         const onMovingVip = (host: string, site: string) => pairs.some(p =>
             p.nodes.every(n => n.site === site) && p.nodes.some(n => n.host === host) && pairDatabase(args.resources, p) !== undefined);
-        for (const { resource, facts } of factsOf<FrontendFacts>(args.resources, TYPES.frontend)) {
+        for (const { resource, facts } of factsOf(args.resources, FRONTEND)) {
             if (!lbSites.has(facts.site) && !onMovingVip(facts.host, facts.site)) {
                 report(`Site ${facts.site} has frontend ${facts.host} but no load balancer of its own, nor a VIP that a cluster manager `
                     + "moves with the DB, so its users and servers have no entry point that follows the primary. Give a host of the site the lb role.", resource.urn);
@@ -147,8 +153,8 @@ export const siteLoadBalancers: StackValidationPolicy = {
         // The endpoint is judged whole: on an all-roles host the load balancer's DB port and PostgreSQL's share an address.
         const endpoints = dbEndpoints(args.resources);
         const clients = [
-            ...factsOf<ServerFacts>(args.resources, TYPES.servers).flatMap(s => s.facts.nodes.map(n => ({ kind: "Zabbix server node", resource: s.resource, ...n }))),
-            ...factsOf<FrontendFacts>(args.resources, TYPES.frontend).map(f => ({ kind: "Frontend", resource: f.resource, ...f.facts })),
+            ...factsOf(args.resources, SERVER_CLUSTER).flatMap(s => s.facts.nodes.map(n => ({ kind: "Zabbix server node", resource: s.resource, ...n }))),
+            ...factsOf(args.resources, FRONTEND).map(f => ({ kind: "Frontend", resource: f.resource, ...f.facts })),
         ];
         for (const client of clients) {
             const there = endpoints.get(endpointKey(client.dbHost, client.dbPort));
@@ -160,7 +166,7 @@ export const siteLoadBalancers: StackValidationPolicy = {
             }
         }
         // The DB port's routing as rendered: an external primary check, never pgsql-check alone.
-        for (const command of args.resources.filter(r => r.type === TYPES.command)) {
+        for (const command of args.resources.filter(r => r.type === RESOURCE_TYPES.command)) {
             const text = String(command.props.create ?? "");
             const section = /listen postgres\w*\n([\s\S]*?)(?:\n\S|$)/.exec(text)?.[1];
             const byRole = /option external-check/.test(section ?? "") || /option httpchk GET \/primary/.test(section ?? "");
@@ -177,8 +183,9 @@ export const dbFailoverWitness: StackValidationPolicy = {
     enforcementLevel: "mandatory",
     validateStack: (args, report) => {
         const witnesses = witnessSites(args.resources);
-        const clusters = [...factsOf<PostgresFacts>(args.resources, TYPES.postgres), ...factsOf<PostgresFacts>(args.resources, TYPES.patroni)];
+        const clusters = selfRunDatabases(args.resources);
         for (const { resource, facts } of clusters) {
+            // A database another program declares may leave it out; the contract test holds ours to it.
             if (facts.failover === undefined) {
                 report(`"${nameOf(resource)}" does not declare how its DB fails over (manual or automatic).`, resource.urn);
                 continue;
@@ -189,12 +196,12 @@ export const dbFailoverWitness: StackValidationPolicy = {
             const dbSites = new Set([facts.primary, ...facts.replicas, ...(facts.pairPeer ? [facts.pairPeer] : [])].map(h => h.site));
             const thirdSite = [...witnesses].some(site => !dbSites.has(site));
             if (dbSites.size === 2 && !thirdSite) {
-                report(`"${nameOf(resource)}" fails over automatically (${facts.failover}) between sites ${[...dbSites].join(" and ")} `
+                report(`"${nameOf(resource)}" fails over automatically (${facts.manager ?? facts.failover}) between sites ${[...dbSites].join(" and ")} `
                     + "with no witness in a third site: a cut between them can promote both sides (split brain). "
                     + "Add a witness site, or make failover manual.", resource.urn);
             }
         }
-        for (const { resource, facts } of factsOf<PairFacts>(args.resources, TYPES.pair)) {
+        for (const { resource, facts } of factsOf(args.resources, DRBD_PAIR)) {
             const sites = new Set(facts.nodes.map(n => n.site));
             if (sites.size === 2 && ![...witnesses].some(site => !sites.has(site))) {
                 report(`DRBD pair "${nameOf(resource)}" fails over automatically between sites ${[...sites].join(" and ")} with no witness in a third site.`, resource.urn);

@@ -2,7 +2,7 @@
  * Secrets stay secret: nothing in clear in what is sent to hosts, passwords from @pulumi/random.
  */
 import { ResourceValidationPolicy } from "@pulumi/policy";
-import { TYPES } from "./facts";
+import { RESOURCE_TYPES } from "./facts";
 
 /** Text that carries a secret value rather than a reference to one ($VAR, a file, stdin). */
 const CLEAR_SECRETS: readonly { readonly what: string; readonly pattern: RegExp }[] = [
@@ -18,7 +18,7 @@ export const noPlaintextSecrets: ResourceValidationPolicy = {
     description: "No plaintext secret in any command, script, file content or config value sent to a host.",
     enforcementLevel: "mandatory",
     validateResource: (args, report) => {
-        if (args.type !== TYPES.command) {
+        if (args.type !== RESOURCE_TYPES.command) {
             return;
         }
         for (const field of ["create", "update", "delete"]) {
@@ -43,7 +43,7 @@ export const randomPasswordLength: ResourceValidationPolicy = {
     description: "Passwords come from @pulumi/random with at least 20 characters.",
     enforcementLevel: "mandatory",
     validateResource: (args, report) => {
-        if (args.type === TYPES.randomPassword && !(Number(args.props.length) >= 20)) {
+        if (args.type === RESOURCE_TYPES.randomPassword && !(Number(args.props.length) >= 20)) {
             report(`${args.name} generates ${args.props.length} characters; use at least 20.`);
         }
     },

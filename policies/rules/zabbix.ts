@@ -4,17 +4,17 @@
 import { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { FAILOVER_DELAY_MAX_SECONDS, FAILOVER_DELAY_MIN_SECONDS } from "../../components/config/sections";
 import { hardwareTier, sizeServer } from "../../components/sizing";
-import { HostFacts, ServerFacts, TYPES, factsOf, nameOf } from "./facts";
+import { HOST, RESOURCE_TYPES, SERVER_CLUSTER, ServerClusterFacts, factsOf, nameOf } from "./facts";
 
 export const failoverDelayRange: ResourceValidationPolicy = {
     name: "failover-delay-range",
     description: "The Zabbix HA failover delay is within Zabbix's range, 10 s to 15 min.",
     enforcementLevel: "mandatory",
     validateResource: (args, report) => {
-        if (args.type !== TYPES.servers) {
+        if (args.type !== SERVER_CLUSTER.token) {
             return;
         }
-        const delay = (args.props as ServerFacts).failoverDelaySeconds;
+        const delay = (args.props as ServerClusterFacts).failoverDelaySeconds;
         if (!(delay >= FAILOVER_DELAY_MIN_SECONDS && delay <= FAILOVER_DELAY_MAX_SECONDS)) {
             report(`Failover delay ${delay} s of "${args.name}" is outside Zabbix's range (10 s to 15 min): set failoverDelay within it.`);
         }
@@ -26,8 +26,8 @@ export const failoverDelayAdvisory: ResourceValidationPolicy = {
     description: "An HA cluster's failover delay stays at 60 s or less, so a crash is covered within about a minute.",
     enforcementLevel: "advisory",
     validateResource: (args, report) => {
-        const facts = args.props as ServerFacts;
-        if (args.type === TYPES.servers && facts.failover === "native-ha" && facts.failoverDelaySeconds > 60) {
+        const facts = args.props as ServerClusterFacts;
+        if (args.type === SERVER_CLUSTER.token && facts.failover === "native-ha" && facts.failoverDelaySeconds > 60) {
             report(`Failover delay ${facts.failoverDelaySeconds} s of "${args.name}": a crashed active node is replaced only after `
                 + `about ${facts.failoverDelaySeconds + 10} s. The study wanted well under the old cluster's five minutes; consider 60 s or less.`);
         }
@@ -44,7 +44,7 @@ export const agentServerLists: StackValidationPolicy = {
     description: "Agents' and proxies' ServerActive name the nodes of one HA cluster separated by \";\", not \",\".",
     enforcementLevel: "mandatory",
     validateStack: (args, report) => {
-        const clusters = factsOf<ServerFacts>(args.resources, TYPES.servers).filter(c => c.facts.failover === "native-ha");
+        const clusters = factsOf(args.resources, SERVER_CLUSTER).filter(c => c.facts.failover === "native-ha");
         const check = (value: string, where: string, urn: string) => {
             const groups = serverGroups(value);
             for (const { resource, facts } of clusters) {
@@ -59,7 +59,7 @@ export const agentServerLists: StackValidationPolicy = {
         for (const { resource, facts } of clusters) {
             check(facts.agentSettings.ServerActive, `"${nameOf(resource)}"'s agent settings`, resource.urn);
         }
-        for (const command of args.resources.filter(r => r.type === TYPES.command)) {
+        for (const command of args.resources.filter(r => r.type === RESOURCE_TYPES.command)) {
             for (const match of String(command.props.create ?? "").matchAll(/^ServerActive=(.*)$/gm)) {
                 check(match[1], `the agent configuration sent by ${nameOf(command)}`, command.urn);
             }
@@ -72,10 +72,10 @@ export const sizingFitsLoad: ResourceValidationPolicy = {
     description: "Zabbix server caches and process counts fit the expected load.",
     enforcementLevel: "mandatory",
     validateResource: (args, report) => {
-        if (args.type !== TYPES.servers) {
+        if (args.type !== SERVER_CLUSTER.token) {
             return;
         }
-        const facts = args.props as ServerFacts;
+        const facts = args.props as ServerClusterFacts;
         const needed = sizeServer(facts.load) as unknown as Record<string, number>;
         const short = Object.entries(needed).filter(([key, value]) => key !== "nvps" && (facts.sizing[key] ?? 0) < value);
         if (short.length > 0) {
@@ -90,8 +90,8 @@ export const serverHostHardware: StackValidationPolicy = {
     description: "Zabbix server hosts meet Zabbix's hardware table for the expected load (where their size is configured).",
     enforcementLevel: "advisory",
     validateStack: (args, report) => {
-        const hosts = factsOf<HostFacts>(args.resources, TYPES.host);
-        for (const { facts } of factsOf<ServerFacts>(args.resources, TYPES.servers)) {
+        const hosts = factsOf(args.resources, HOST);
+        for (const { facts } of factsOf(args.resources, SERVER_CLUSTER)) {
             const tier = hardwareTier(facts.load);
             for (const node of facts.nodes) {
                 const host = hosts.find(h => h.facts.host === node.host);

@@ -1,7 +1,7 @@
 import { hostsWithRole, serviceSites } from "../../components/config";
 import { ConfigSync } from "../../components/zabbix";
 import { PatternModule } from "./types";
-import { buildSites, stackTopology } from "./common";
+import { buildSites, stackDesign } from "./common";
 import { PER_SITE_REQUIREMENTS, perSiteInstances } from "./standalone";
 
 /**
@@ -18,9 +18,9 @@ export const activeActive: PatternModule = {
         const runner = hostsWithRole(config, "zabbix-server").find(h => h.site === sync.sourceSite)!;
         const hosts = await buildSites(config, secrets.sshPrivateKey, { extraPackages: { [runner.name]: ["jq", "curl"] } });
         const instances = await perSiteInstances(config, hosts);
-        const api = (site: string) => `${instances.find(i => i.topology.name === site)!.uiUrls[site]}api_jsonrpc.php`;
+        const api = (site: string) => `${instances.find(i => i.design.name === site)!.uiUrls[site]}api_jsonrpc.php`;
         const targets = serviceSites(config).map(s => s.name).filter(s => s !== sync.sourceSite);
-        new ConfigSync("config-sync", {
+        const copy = new ConfigSync("config-sync", {
             host: hosts.get(runner.name)!,
             sourceUrl: api(sync.sourceSite),
             targetUrls: targets.map(api),
@@ -30,8 +30,8 @@ export const activeActive: PatternModule = {
             after: instances.flatMap(i => i.frontends),
         });
         return {
-            topology: stackTopology(config, this, hosts, instances.map(i => i.topology), {
-                configSync: { source: sync.sourceSite, targets, intervalSeconds: sync.intervalMinutes * 60 },
+            design: stackDesign(config, this, hosts, instances.map(i => i.design), {
+                configSync: { source: sync.sourceSite, targets, intervalSeconds: copy.facts.intervalSeconds },
             }),
             uiUrls: Object.assign({}, ...instances.map(i => i.uiUrls)),
         };

@@ -1,6 +1,6 @@
 import { serviceSites } from "../../components/config";
 import { PatternModule } from "./types";
-import { buildInstance, buildSites, stackTopology } from "./common";
+import { buildInstance, buildSites, stackDesign } from "./common";
 
 /**
  * Pattern 4: hosts rented in two or more cloud zones (the sites), reached over SSH, with native HA
@@ -27,7 +27,7 @@ export const cloud: PatternModule = {
             database: { kind: "managed", endpoint: config.cloud!.database, adminPassword: secrets.cloudDbAdminPassword! },
         });
         return {
-            topology: stackTopology(config, this, hosts, [instance.topology], { cloud: true, managedDatabases: 1 }),
+            design: stackDesign(config, this, hosts, [instance.design], { cloud: true }),
             uiUrls: instance.uiUrls,
         };
     },

@@ -3,10 +3,11 @@
  * (load balancers, database, server nodes, frontends) over a set of sites.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { InstanceTopology, Topology } from "../../components/analysis/topology";
+import { InstanceDesign, StackDesign } from "../../model";
 import { CloudConfig, HostConfig, PlacedHost, SiteConfig, StackConfig, hostsWithRole } from "../../components/config";
 import { posix } from "path";
 import { DRBD_RESOURCE, DrbdPair, pacemakerIds } from "../../components/drbd";
+import { PairFacts } from "../../components/facts";
 import { ExtraRepository, Host, Site } from "../../components/host";
 import { Backend, SiteLoadBalancer } from "../../components/loadbalancer";
 import { platformFor, zabbixLayout } from "../../components/platform";
@@ -70,7 +71,7 @@ export function buildDrbdPair(
     const component = new DrbdPair(name, {
         nodes: [first, second],
         preferredNode: first.config.name,
-        vip: { address: drbd.vip, cidrNetmask: drbd.vipPrefixLength },
+        vip: { address: drbd.vip, cidrNetmask: drbd.vipPrefixLength, site: drbd.site },
         disk: drbd.disk,
         metaDisk: drbd.metaDisk,
         port: drbd.port,
@@ -80,7 +81,7 @@ export function buildDrbdPair(
     });
     return {
         nodes: drbd.nodes, vip: drbd.vip, mountPoint, dbResource: pacemakerIds({ drbdResource: DRBD_RESOURCE, services: all }).db,
-        ready: component.configured, hosts: [first, second], component,
+        ready: component.configured, facts: component.facts, hosts: [first, second], component,
     };
 }
 
@@ -93,6 +94,8 @@ export interface FallbackPair {
     readonly dbResource: string;
     /** The pair's CIB step: PostgreSQL runs on the pair only after it. */
     readonly ready: pulumi.Resource;
+    /** What the pair declares, for the model. */
+    readonly facts: PairFacts;
 }
 
 export interface InstanceScope {
@@ -106,14 +109,13 @@ export interface InstanceScope {
 }
 
 export interface BuiltInstance {
-    readonly topology: InstanceTopology;
+    /** Its components' facts, for the model. */
+    readonly design: InstanceDesign;
     readonly loadBalancers: ReadonlyMap<string, SiteLoadBalancer>;
     readonly frontends: readonly Frontend[];
     readonly servers: ZabbixServerCluster;
     readonly uiUrls: Record<string, string>;
 }
-
-const placement = (h: PlacedHost) => ({ host: h.name, site: h.site });
 
 /** The settings of the server nodes that every pattern takes from the config as they are. */
 export function serverSettings(config: StackConfig, dbPassword: pulumi.Input<string>) {
@@ -276,15 +278,13 @@ export function buildInstance(config: StackConfig, hosts: ReadonlyMap<string, Ho
     }));
 
     return {
-        topology: {
+        design: {
             name: scope.name,
-            servers: cluster.placements,
-            serverFailover: cluster.failover,
-            database: database.topology,
-            frontends: frontends.map(placement),
-            entryPoints: lbHosts.map(lb => ({ kind: "load-balancer" as const, host: lb.name, site: lb.site })),
-            dbAccess: selfRun ? "site-load-balancer" : "managed-endpoint",
-            loadBalancers: lbHosts.map(placement),
+            servers: cluster.facts,
+            database: database instanceof ManagedDatabase ? { managed: database.facts } : { selfRun: database.facts },
+            frontends: builtFrontends.map(f => f.facts),
+            loadBalancers: [...loadBalancers.values()].map(lb => lb.facts),
+            ...(pair ? { pair: pair.facts } : {}),
         },
         loadBalancers,
         frontends: builtFrontends,
@@ -307,18 +307,17 @@ function firstLoadBalancer(loadBalancers: ReadonlyMap<string, SiteLoadBalancer>)
     return [...loadBalancers].sort(([a], [b]) => a.localeCompare(b))[0][1];
 }
 
-/** The stack-wide topology around the instances a pattern built. */
-export function stackTopology(
+/** What a pattern built, by its components' facts: the model derives the topology from it. */
+export function stackDesign(
     config: StackConfig, pattern: { id: number; name: string }, hosts: ReadonlyMap<string, Host>,
-    instances: readonly InstanceTopology[], extra: Partial<Pick<Topology, "configSync" | "managedDatabases">> & { cloud?: boolean } = {},
-): Topology {
+    instances: readonly InstanceDesign[], extra: Partial<Pick<StackDesign, "configSync" | "cloud">> = {},
+): StackDesign {
     return {
-        pattern,
-        sites: config.sites.map(s => ({ name: s.name, l2Segment: s.l2Segment })),
-        hosts: [...hosts.values()].map(h => ({ host: h.config.name, site: h.config.site, roles: [...h.config.roles], cloud: extra.cloud ?? false })),
+        pattern: { id: pattern.id, name: pattern.name },
+        sites: config.sites.map(s => ({ site: s.name, l2Segment: s.l2Segment })),
+        hosts: [...hosts.values()].map(h => h.facts),
+        cloud: extra.cloud ?? false,
         instances,
         configSync: extra.configSync,
-        managedDatabases: extra.managedDatabases ?? 0,
-        failoverDelaySeconds: config.failoverDelaySeconds,
     };
 }

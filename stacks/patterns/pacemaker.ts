@@ -4,7 +4,7 @@ import { PostgresCluster, createDbPasswords, hbaRules } from "../../components/p
 import { postgresMaxConnections, sizeServer } from "../../components/sizing";
 import { Frontend, ZabbixServerCluster } from "../../components/zabbix";
 import { PatternModule } from "./types";
-import { buildDrbdPair, buildSites, frontendSettings, serverSettings, stackTopology } from "./common";
+import { buildDrbdPair, buildSites, frontendSettings, serverSettings, stackDesign } from "./common";
 
 /** What every node of the pair runs: Pacemaker starts DB, server and web on one node at a time. */
 const PAIR_ROLES: readonly Role[] = ["db", "zabbix-server", "frontend"];
@@ -57,7 +57,7 @@ export const pacemaker: PatternModule = {
             after: [db.schemaLoaded],
             runBy: "cluster-manager",
         });
-        for (const host of [first, second]) {
+        const frontends = [first, second].map(host =>
             new Frontend(`${host.config.name}-frontend`, {
                 ...frontendSettings(config, passwords.zabbix),
                 host,
@@ -65,20 +65,15 @@ export const pacemaker: PatternModule = {
                 dbPort: config.db.port,
                 after: Object.values(servers.nodes),
                 runBy: "cluster-manager",
-            });
-        }
-        const placements = [first, second].map(h => ({ host: h.config.name, site: h.config.site }));
+            }));
         return {
-            topology: stackTopology(config, this, hosts, [{
+            design: stackDesign(config, this, hosts, [{
                 name: "zabbix",
-                servers: servers.placements,
-                serverFailover: servers.failover,
-                database: db.topology,
-                frontends: placements,
-                entryPoints: [{ kind: "vip", site: drbd.site }],
-                dbAccess: "vip",
+                servers: servers.facts,
+                database: { selfRun: db.facts },
+                frontends: frontends.map(f => f.facts),
                 loadBalancers: [],
-                clusterManager: { nodes: placements, vipSite: drbd.site, fencing: drbd.fencing.devices.length > 0 },
+                pair: pair.facts,
             }]),
             uiUrls: { [drbd.site]: `http://${drbd.vip}:${config.frontend.port}/` },
         };

@@ -1,7 +1,7 @@
 import { serviceSites } from "../../components/config";
 import { Host } from "../../components/host";
 import { PatternModule } from "./types";
-import { BuiltInstance, buildInstance, buildSites, registerDeclared, stackTopology } from "./common";
+import { BuiltInstance, buildInstance, buildSites, registerDeclared, stackDesign } from "./common";
 
 /** Every site's complete installation, as patterns 1 and 2 build it, one site at a time. */
 export async function perSiteInstances(config: Parameters<PatternModule["deploy"]>[0], hosts: ReadonlyMap<string, Host>): Promise<BuiltInstance[]> {
@@ -39,7 +39,7 @@ export const standalone: PatternModule = {
         const hosts = await buildSites(config, secrets.sshPrivateKey);
         const instances = await perSiteInstances(config, hosts);
         return {
-            topology: stackTopology(config, this, hosts, instances.map(i => i.topology)),
+            design: stackDesign(config, this, hosts, instances.map(i => i.design)),
             uiUrls: Object.assign({}, ...instances.map(i => i.uiUrls)),
         };
     },

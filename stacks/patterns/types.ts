@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
-import { Topology } from "../../components/analysis/topology";
-import { ModelConfig, PatternRequirements, StackConfig } from "../../components/config";
+import { StackDesign, Topology } from "../../model";
+import { PatternRequirements, StackConfig } from "../../components/config";
+import { ModelConfig } from "../../model";
 
 /** Secrets a pattern may need, from config; all are Pulumi secrets. */
 export interface PatternSecrets {
@@ -11,14 +12,19 @@ export interface PatternSecrets {
 
 /** What every pattern's stack exports. */
 export interface PatternOutputs {
-    /** Where each piece sits and how it fails over: the preview's analysis reads this. */
-    readonly topology: Topology;
+    /** What it built, by its components' declared facts. */
+    readonly design: StackDesign;
     /** The Zabbix UI through each entry point. */
     readonly uiUrls: Record<string, string>;
 }
 
-/** What the stack program exports: the pattern's outputs and the model the preview evaluates them with. */
+/**
+ * What the stack program exports: the pattern's outputs, the topology the model derives from its
+ * design (where each piece sits and how it fails over: the preview's analysis and the lab's drills
+ * read it), and the model's settings.
+ */
 export interface StackOutputs extends PatternOutputs {
+    readonly topology: Topology;
     readonly model: ModelConfig;
 }
 

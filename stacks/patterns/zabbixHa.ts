@@ -1,5 +1,5 @@
 import { hostsWithRole } from "../../components/config";
-import { buildDrbdPair, buildInstance, buildSites, stackTopology } from "./common";
+import { buildDrbdPair, buildInstance, buildSites, stackDesign } from "./common";
 import { CLUSTER_PACKAGES } from "./pacemaker";
 import { PatternModule } from "./types";
 
@@ -43,7 +43,7 @@ export const zabbixHa: PatternModule = {
             database: { kind: "self-run", primarySite: config.db.primarySite, pair },
         });
         return {
-            topology: stackTopology(config, this, hosts, [instance.topology]),
+            design: stackDesign(config, this, hosts, [instance.design]),
             uiUrls: instance.uiUrls,
         };
     },

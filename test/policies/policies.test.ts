@@ -7,6 +7,7 @@ import {
     siteLoadBalancers, sizingFitsLoad,
 } from "../../policies/rules";
 import { ResourceInput, Violation, runPolicy } from "../../policies/harness";
+import { DRBD_PAIR, FRONTEND, HOST, LOAD_BALANCER, PATRONI, POSTGRES, SERVER_CLUSTER } from "../../components/facts";
 import { sizeServer } from "../../components/sizing";
 import { readEnvironment } from "../../tools/offline/environment";
 import { planEnvironment } from "../../tools/offline/stack";
@@ -39,7 +40,7 @@ const at = (host: string, site: string, address: string) => ({ host, site, addre
 const servers = (patch: Record<string, unknown> = {}): ResourceInput => {
     const load = { monitoredHosts: 100, items: 10_000, updateIntervalSeconds: 60 };
     return {
-        type: "zabbix-ha:zabbix:ZabbixServerCluster", name: "zabbix-server",
+        type: SERVER_CLUSTER.token, name: "zabbix-server",
         props: {
             nodes: [{ ...at("zbx-a", "a", "198.18.1.21"), dbHost: "198.18.1.41", dbPort: 5433 }, { ...at("zbx-b", "b", "198.18.2.21"), dbHost: "198.18.2.41", dbPort: 5433 }],
             failover: "native-ha", failoverDelaySeconds: 30, sizing: { ...sizeServer(load) }, load,
@@ -51,25 +52,25 @@ const servers = (patch: Record<string, unknown> = {}): ResourceInput => {
 /** A DB host: PostgreSQL on port 5432. */
 const dbAt = (host: string, site: string, address: string) => ({ ...at(host, site, address), port: 5432 });
 const postgres = (patch: Record<string, unknown> = {}): ResourceInput => ({
-    type: "zabbix-ha:postgres:PostgresCluster", name: "zabbix-db",
+    type: POSTGRES.token, name: "zabbix-db",
     props: { primary: dbAt("db-a", "a", "198.18.1.11"), replicas: [dbAt("db-b", "b", "198.18.2.11")], failover: "manual", replication: "async", ...patch },
 });
 /** A site's load balancer whose DB port (5433) asks each DB host pg_is_in_recovery(). */
 const loadBalancer = (host: string, site: string, address: string): ResourceInput => ({
-    type: "zabbix-ha:loadbalancer:SiteLoadBalancer", name: `${site}-lb`,
+    type: LOAD_BALANCER.token, name: `${site}-lb`,
     props: { ...at(host, site, address), dbRouting: "primary-check", dbPort: 5433, dbServers: ["db-a", "db-b"], localFrontends: [], remoteFrontends: [] },
 });
 const frontend = (host: string, site: string, dbHost: string, dbPort: number): ResourceInput => ({
-    type: "zabbix-ha:zabbix:Frontend", name: `${host}-frontend`, props: { host, site, dbHost, dbPort },
+    type: FRONTEND.token, name: `${host}-frontend`, props: { host, site, dbHost, dbPort },
 });
 const host = (name: string, site: string, roles: string[]): ResourceInput => ({
-    type: "zabbix-ha:host:Host", name: `${site}-${name}`, props: { host: name, site, address: "198.18.9.9", roles },
+    type: HOST.token, name: `${site}-${name}`, props: { host: name, site, address: "198.18.9.9", roles },
 });
 const command = (name: string, create: string, address = "198.18.1.21"): ResourceInput => ({
     type: "command:remote:Command", name, props: { create, connection: { host: address } },
 });
 const pair = (patch: Record<string, unknown> = {}): ResourceInput => ({
-    type: "zabbix-ha:drbd:DrbdPair", name: "zabbix-pair",
+    type: DRBD_PAIR.token, name: "zabbix-pair",
     props: {
         nodes: [at("n1", "a", "198.18.1.11"), at("n2", "a", "198.18.1.12")], vip: "198.18.1.100",
         fencing: { enabled: true, agent: "fence_ipmilan", devices: ["n1", "n2"] }, disk: "/dev/vg0/data", metaDisk: "/dev/vg0/md", ...patch,
@@ -113,8 +114,8 @@ describe("placement rules", () => {
         ]);
         const keepalived = "vrrp_instance VI_1 {\n  virtual_ipaddress {\n    198.18.1.200/24\n  }\n}";
         const hosts = [
-            { type: "zabbix-ha:host:Host", name: "a-h1", props: { host: "h1", site: "a", address: "198.18.1.21", roles: ["lb"] } },
-            { type: "zabbix-ha:host:Host", name: "b-h2", props: { host: "h2", site: "b", address: "198.18.2.21", roles: ["lb"] } },
+            { type: HOST.token, name: "a-h1", props: { host: "h1", site: "a", address: "198.18.1.21", roles: ["lb"] } },
+            { type: HOST.token, name: "b-h2", props: { host: "h2", site: "b", address: "198.18.2.21", roles: ["lb"] } },
         ];
         const spanning = await violations(noVipAcrossSites, [...hosts, command("ka-a", keepalived, "198.18.1.21"), command("ka-b", keepalived, "198.18.2.21")]);
         expect(spanning.map(v => v.message)).toEqual([expect.stringMatching(/keepalived VIP 198\.18\.1\.200 is configured on hosts in sites a and b/)]);
@@ -139,7 +140,7 @@ describe("placement rules", () => {
         expect(await violations(siteLoadBalancers, [command("lb-haproxy", pgsqlCheck)])).toEqual([
             expect.objectContaining({ message: expect.stringMatching(/asks neither pg_is_in_recovery\(\) nor Patroni/) }),
         ]);
-        const lb = { type: "zabbix-ha:loadbalancer:SiteLoadBalancer", name: "a-lb", props: { site: "a", host: "lb-a", address: "198.18.1.41", dbRouting: "none", dbPort: 5433, dbServers: ["db-a"] } };
+        const lb = { type: LOAD_BALANCER.token, name: "a-lb", props: { site: "a", host: "lb-a", address: "198.18.1.41", dbRouting: "none", dbPort: 5433, dbServers: ["db-a"] } };
         expect((await violations(siteLoadBalancers, [lb])).map(v => v.message)).toEqual([expect.stringMatching(/routes its DB port without asking pg_is_in_recovery/)]);
     }, 30_000);
 
@@ -184,13 +185,13 @@ describe("placement rules", () => {
 
     test("db-failover-witness: automatic failover between two sites needs a witness in a third", async () => {
         expect(await violations(dbFailoverWitness, [postgres()])).toEqual([]);
-        const automatic = postgres({ failover: "patroni" });
+        const automatic = postgres({ failover: "automatic", manager: "patroni" });
         expect((await violations(dbFailoverWitness, [automatic])).map(v => v.message)).toEqual([expect.stringMatching(/no witness in a third site/)]);
         expect(await violations(dbFailoverWitness, [automatic, host("wit-1", "c", ["witness"])])).toEqual([]);
         expect((await violations(dbFailoverWitness, [postgres({ failover: undefined })])).map(v => v.message)).toEqual([expect.stringMatching(/does not declare how its DB fails over/)]);
         // Patroni's cluster as planned: a witness site holds the third etcd member.
         expect(await violations(dbFailoverWitness, await resourcesOf(fixture("patroni-three-sites.yaml")))).toEqual([]);
-        const patroniTwoSites = { ...postgres({ failover: "patroni" }), type: "zabbix-ha:postgres:PatroniCluster" };
+        const patroniTwoSites = { ...postgres({ failover: "automatic", manager: "patroni" }), type: PATRONI.token };
         expect((await violations(dbFailoverWitness, [patroniTwoSites])).map(v => v.message)).toEqual([expect.stringMatching(/fails over automatically \(patroni\)/)]);
         const split = await violations(dbFailoverWitness, await resourcesOf(fixture("pair-split-across-sites.yaml")));
         expect(split.map(v => v.message)).toContainEqual(expect.stringMatching(/fails over automatically \(cluster-manager\) between sites tokyo and osaka/));

@@ -4,13 +4,14 @@
  */
 import * as path from "path";
 import { RawStackConfig } from "../../components/config";
+import { RESOURCE_TYPES } from "../../components/facts";
 import { CapturedPlan, CapturedResource, capturePlan, ofType } from "../../tools/offline/capture";
 import { EnvironmentConfig, readEnvironment, toEngineConfig } from "../../tools/offline/environment";
 import { planEnvironment } from "../../tools/offline/stack";
 import { runStack } from "../../stacks/program";
 
 export const ROOT = path.resolve(__dirname, "../..");
-export const COMMAND = "command:remote:Command";
+export const COMMAND = RESOURCE_TYPES.command;
 export const TEST_SSH_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\ntest-key-material-not-real\n-----END OPENSSH PRIVATE KEY-----";
 
 /** Two sites with one all-roles host each: the smallest valid pattern-5 config. */

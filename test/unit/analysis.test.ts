@@ -1,7 +1,7 @@
 import {
     AVAILABILITY_CLASSES, DEFAULT_PRICES, DEFAULT_RATES, DEFAULT_TIMINGS, InstanceTopology, Placement, Topology,
     availabilityClass, estimateAvailability, estimateCost, evaluateFailure, scenarioMatrix,
-} from "../../components/analysis";
+} from "../../model";
 
 const at = (host: string, site: string): Placement => ({ host, site });
 
@@ -55,7 +55,7 @@ function standalonePair(): Topology {
         name: s,
         servers: [at(`zbx-${s}`, s)],
         serverFailover: "native-ha",
-        database: { primary: at(`db-${s}`, s), standbys: [], failover: "none", replication: "none" },
+        database: { primary: at(`db-${s}`, s), standbys: [], failover: "manual", replication: "async" },
         frontends: [at(`web-${s}`, s)],
         entryPoints: [{ kind: "load-balancer", host: `lb-${s}`, site: s }],
         dbAccess: "site-load-balancer",

@@ -1,5 +1,5 @@
 import * as path from "path";
-import { SCENARIO_IDS, Topology, scenarioMatrix } from "../../components/analysis";
+import { SCENARIO_IDS, Topology, scenarioMatrix } from "../../model";
 import { CapturedPlan, ofType } from "../../tools/offline/capture";
 import { readEnvironment } from "../../tools/offline/environment";
 import { planEnvironment } from "../../tools/offline/stack";

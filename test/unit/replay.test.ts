@@ -7,6 +7,7 @@
  */
 import * as command from "@pulumi/command";
 import * as random from "@pulumi/random";
+import { HOST, SITE } from "../../components/facts";
 import { capturePlan } from "../../tools/offline/capture";
 import { COMMAND, RANDOM_PASSWORD } from "../../tools/lab/apply";
 import { ResourceExecutor, runSchedule } from "../../tools/lab/replay/apply";
@@ -115,7 +116,7 @@ describe("diff by the providers' rules", () => {
     });
 
     test("a component is updated when its inputs change and never replaced by them", () => {
-        const site = (lost: boolean) => res("site", { type: "zabbix-ha:host:Site", custom: false, inputs: { site: "tokyo", lost } });
+        const site = (lost: boolean) => res("site", { type: SITE.token, custom: false, inputs: { site: "tokyo", lost } });
         expect(planChanges(stack([site(false)]), [site(true)])[0].op).toBe("update");
     });
 
@@ -176,7 +177,7 @@ describe("the engine's order", () => {
     });
 
     test("creates follow dependencies, and a delete of a component or a retained resource calls no provider", async () => {
-        const parent = res("host", { type: "zabbix-ha:host:Host", custom: false, inputs: { host: "h" } });
+        const parent = res("host", { type: HOST.token, custom: false, inputs: { host: "h" } });
         const old = stack([parent, res("kept", { options: { retainOnDelete: true } })]);
         const executor = new Recording();
         const goals = [res("second", { after: ["first"] }), res("first", { parent: parent.urn }), parent];

@@ -1,4 +1,4 @@
-import { InstanceTopology, Topology } from "../../components/analysis";
+import { InstanceTopology, Topology } from "../../model";
 import { CapturedPlan, ofType, transitiveDependencies } from "../../tools/offline/capture";
 import { MANUAL_DB_FAILOVER, byName, commands, planConfig, planExample, scriptOf, target, TEST_SSH_KEY, twoSiteConfig } from "../support/plan";
 
@@ -31,7 +31,7 @@ describe("the prod environment as shipped: Patroni with etcd on the DB hosts and
         expect(plan.error).toBeUndefined();
         expect(stepsOn(plan, "198.18.30.11")).toEqual(["witness-wit-1-packages", "zabbix-db-wit-1-etcd"]);
         expect(instanceOf(plan).database).toMatchObject({ failover: "automatic", primary: { host: "tyo-db1" } });
-        expect(byName(plan, "zabbix-db").inputs).toMatchObject({ failover: "patroni", replication: "sync" });
+        expect(byName(plan, "zabbix-db").inputs).toMatchObject({ failover: "automatic", manager: "patroni", replication: "sync" });
     });
 });
 

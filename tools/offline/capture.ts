@@ -5,6 +5,7 @@
  */
 import { randomInt } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
+import { RESOURCE_TYPES } from "../../components/facts";
 
 export interface CapturedResource {
     /** `type::name`, unique within a plan. */
@@ -80,12 +81,12 @@ const ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
 /** What the mock providers return: real random passwords (the lab uses them), inputs echoed otherwise. */
 function mockOutputs(type: string, inputs: Record<string, unknown>): Record<string, unknown> {
-    if (type === "random:index/randomPassword:RandomPassword") {
+    if (type === RESOURCE_TYPES.randomPassword) {
         const length = Number(inputs.length ?? 32);
         const result = Array.from({ length }, () => ALNUM[randomInt(ALNUM.length)]).join("");
         return { ...inputs, result, bcryptHash: "" };
     }
-    if (type === "command:remote:Command") {
+    if (type === RESOURCE_TYPES.command) {
         return { ...inputs, stdout: "", stderr: "" };
     }
     return inputs;

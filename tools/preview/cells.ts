@@ -3,7 +3,7 @@
  * footnote list their codes point into: why an operator is needed (m), what data is at risk (d),
  * and what a figure leaves out (n).
  */
-import { OperatorCause, SCENARIO_IDS, SCENARIO_TITLES, ScenarioResult } from "../../components/analysis";
+import { OperatorCause, SCENARIO_IDS, SCENARIO_TITLES, ScenarioResult } from "../../model";
 import { ComparisonReport, PatternReport } from "./compare";
 
 /** m: why an operator is needed; d: data at risk; n: what a figure leaves out. */

@@ -3,9 +3,9 @@
  * matrix, availability and cost. The report's JSON shape is what tools downstream rely on.
  */
 import {
-    AvailabilityEstimate, CostEstimate, ScenarioResult, Topology, estimateAvailability, estimateCost, evaluateAll, scenarioMatrix,
-} from "../../components/analysis";
-import { DEFAULT_PATTERN, ModelConfig } from "../../components/config";
+    AvailabilityEstimate, CostEstimate, ModelConfig, ScenarioResult, Topology, estimateAvailability, estimateCost, evaluateAll, scenarioMatrix,
+} from "../../model";
+import { DEFAULT_PATTERN } from "../../components/config";
 import { Violation, runPolicies } from "../../policies/harness";
 import { PATTERNS } from "../../stacks/patterns";
 import { CapturedPlan } from "../offline/capture";

@@ -4,7 +4,7 @@
  * implies. No edge joins two boxes (GitHub draws none); self-edges are left out (the host's label
  * says what it carries).
  */
-import { InstanceTopology, Placement, Topology } from "../../components/analysis";
+import { InstanceTopology, Placement, Topology } from "../../model";
 
 /** How to read the diagrams, once per report. */
 export const DIAGRAM_LEGEND = "Diagrams: solid arrows carry requests (users to an entry point, an entry point to its site's frontends, "

@@ -3,7 +3,7 @@
  * one footnote list, then each pattern's scenarios, design rules and diagram folded in a
  * `<details>` block so the comparison fits a screen.
  */
-import { SCENARIO_TITLES } from "../../components/analysis";
+import { SCENARIO_TITLES } from "../../model";
 import { CELL_LEGEND, Footnotes, cell, comparisonRows, markerLines, patternLabel, riskCodes } from "./cells";
 import { ComparisonReport, PatternReport } from "./compare";
 import { DIAGRAM_LEGEND, mermaidDiagram, sitesWithoutHosts } from "./diagram";

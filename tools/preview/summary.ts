@@ -1,12 +1,13 @@
 /**
  * Text rendering of a captured plan: sites, hosts, components and their resources.
  */
+import { COMPONENTS, HOST, RESOURCE_TYPES, SITE } from "../../components/facts";
 import { CapturedPlan, CapturedResource } from "../offline/capture";
 
 const TYPE_LABELS: Record<string, string> = {
-    "command:remote:Command": "remote command",
-    "random:index/randomPassword:RandomPassword": "random password",
-    "pulumi:providers:postgresql": "postgresql provider",
+    [RESOURCE_TYPES.command]: "remote command",
+    [RESOURCE_TYPES.randomPassword]: "random password",
+    [RESOURCE_TYPES.postgresqlProvider]: "postgresql provider",
 };
 
 function label(type: string): string {
@@ -21,13 +22,13 @@ function customDescendants(plan: CapturedPlan, id: string): CapturedResource[] {
 
 export function summarizePlan(plan: CapturedPlan): string {
     const lines: string[] = [];
-    const sites = plan.resources.filter(r => r.type === "zabbix-ha:host:Site");
+    const sites = plan.resources.filter(r => r.type === SITE.token);
     lines.push(`Stack ${plan.project}/${plan.stack}`);
     lines.push("");
     lines.push("Sites and hosts:");
     for (const site of sites) {
         lines.push(`  ${site.name}`);
-        for (const host of plan.resources.filter(r => r.parent === site.id && r.type === "zabbix-ha:host:Host")) {
+        for (const host of plan.resources.filter(r => r.parent === site.id && r.type === HOST.token)) {
             const steps = customDescendants(plan, host.id);
             const pkg = steps.find(s => s.name.endsWith("-packages"));
             const connection = (pkg?.inputs.connection ?? {}) as { host?: string; user?: string };
@@ -36,7 +37,8 @@ export function summarizePlan(plan: CapturedPlan): string {
     }
     lines.push("");
     lines.push("Components:");
-    const components = plan.resources.filter(r => !r.custom && r.type.startsWith("zabbix-ha:") && r.type !== "zabbix-ha:host:Host");
+    const tokens = new Set<string>(COMPONENTS.filter(c => c !== HOST).map(c => c.token));
+    const components = plan.resources.filter(r => tokens.has(r.type));
     for (const component of components) {
         const own = customDescendants(plan, component.id);
         lines.push(`  ${component.type.padEnd(42)} ${component.name.padEnd(22)} ${own.length} resources`);

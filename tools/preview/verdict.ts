@@ -3,7 +3,7 @@
  * and failure matrix: hosts that carry what should fail apart, what waits for an operator and why,
  * and how fast the rest recovers by itself.
  */
-import { SCENARIO_TITLES, ScenarioResult, Topology } from "../../components/analysis";
+import { SCENARIO_TITLES, ScenarioResult, Topology } from "../../model";
 import { causeCodes, Footnotes } from "./cells";
 import { ComparisonReport } from "./compare";
 

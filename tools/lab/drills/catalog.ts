@@ -1,9 +1,9 @@
 /**
  * The drills: for each, the fault to inject given who is active and who is primary right now, the
- * failure the model evaluates for it (components/analysis), and the load balancers whose users keep
+ * failure the model evaluates for it (model), and the load balancers whose users keep
  * being served (through which recovery is judged).
  */
-import { Failure } from "../../../components/analysis";
+import { Failure } from "../../../model";
 import { LabHost, LabSite } from "../topology";
 import { DrillLab, postgresUnit } from "./context";
 import { Fault, cutBetweenSites, isolateSite, killUnit, killUnitAndHoldDown, powerOff, stopUnit } from "./faults";

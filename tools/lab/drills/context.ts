@@ -5,7 +5,7 @@
  * back since every plan generates new passwords.
  */
 import { existsSync } from "fs";
-import { DEFAULT_TIMINGS, Timings, Topology as ModelTopology } from "../../../components/analysis";
+import { DEFAULT_TIMINGS, Timings, Topology as ModelTopology } from "../../../model";
 import { platformFor } from "../../../components/platform";
 import { patroniLayout } from "../../../components/postgres/patroni";
 import { readEnvironment } from "../../offline";

@@ -4,7 +4,7 @@
  * undone (always, in a finally block); the lab whole again; then what was stored and which of the
  * two changes survived, against what was sent and made.
  */
-import { evaluateFailure, Failure, Topology as ModelTopology } from "../../../components/analysis";
+import { evaluateFailure, Failure, Topology as ModelTopology } from "../../../model";
 import { sleep } from "../run";
 import { LabHost } from "../topology";
 import { DRILL_HOST, DRILL_KEY, Marker, ZabbixApi, createMarker, markerPresent, removeMarker } from "./api";

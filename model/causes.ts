@@ -147,7 +147,6 @@ const SWITCHOVER: Record<DbFailover, string> = {
     automatic: "db.primarySite, then pulumi up",
     managed: "the provider's switchover",
     "cluster-manager": "a Pacemaker move",
-    none: "",
 };
 
 /** Planned work: the operator's step is the plan, and its time is known. */

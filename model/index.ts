@@ -4,3 +4,5 @@ export * from "./causes";
 export * from "./scenarios";
 export * from "./availability";
 export * from "./cost";
+export * from "./config";
+export * from "./design";

@@ -94,7 +94,7 @@ export function databaseAfter(instance: InstanceTopology, topology: Topology, wo
     }
     const candidates = db.standbys.filter(s => world.dbProcessUp(s) && s.site !== plannedSite && (!automatic || hasQuorum(db, world, s)));
     // Planned work moves the primary first when the topology allows a switchover at all.
-    if (plannedSite !== undefined && world.dbProcessUp(db.primary) && candidates.length > 0 && db.failover !== "none") {
+    if (plannedSite !== undefined && world.dbProcessUp(db.primary) && candidates.length > 0) {
         const seconds = db.failover === "managed" ? 0 : db.failover === "cluster-manager" ? t.clusterManagerFailoverSeconds
             : db.failover === "automatic" ? t.gracefulSwitchSeconds : t.dbSwitchoverSeconds;
         return { writable: candidates[0], seconds: seconds + t.dbReconnectSeconds, moved: true, manual: db.failover === "manual" };

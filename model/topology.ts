@@ -1,26 +1,12 @@
 /**
  * What a stack built, in terms the failure analysis understands: where each Zabbix server node,
  * database, frontend and entry point sits, and which mechanism moves each one when it fails.
- * Every pattern's stack exports one (stack output `topology`), assembled from its components'
- * own facts, so the analysis follows the topology, never the pattern's name.
+ * Every pattern's stack exports one (stack output `topology`), derived from its components'
+ * declared facts (`design.ts`), so the analysis follows the topology, never the pattern's name.
  */
+import type { DbFailover, Placement, ReplicationKind, ServerFailover } from "../components/facts";
 
-export interface Placement {
-    readonly host: string;
-    readonly site: string;
-}
-
-/** How a standby server node takes over: Zabbix's native HA, a cluster manager moving the service, or nothing. */
-export type ServerFailover = "native-ha" | "cluster-manager" | "none";
-
-/**
- * How a new DB primary appears: by an operator (config change), a cluster manager, the cloud provider,
- * a manager that needs a majority of its consensus store (Patroni with etcd), or not at all.
- */
-export type DbFailover = "manual" | "cluster-manager" | "managed" | "automatic" | "none";
-
-/** What a failover may lose: async streaming, synchronous streaming, DRBD protocol C, or the provider's scheme. */
-export type ReplicationKind = "async" | "sync" | "block-sync" | "managed" | "none";
+export type { DbFailover, Placement, ReplicationKind, ServerFailover };
 
 export interface DatabaseTopology {
     /** The primary; for a managed database, a pseudo-host in its first zone. */

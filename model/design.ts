@@ -1,0 +1,98 @@
+/**
+ * The model's topology, derived from what the components declare and nothing else: a stack names
+ * which components form each installation (its design), and the mechanisms, standbys and entry
+ * points follow from their facts. The components never speak the model's vocabulary themselves.
+ */
+import type {
+    FrontendFacts, HostFacts, LoadBalancerFacts, ManagedDatabaseFacts, PairFacts, Placement, SelfRunDatabaseFacts, ServerClusterFacts, SiteFacts,
+} from "../components/facts";
+import { ClusterManagerTopology, DatabaseTopology, InstanceTopology, Topology } from "./topology";
+
+/** One installation's components, by their facts. */
+export interface InstanceDesign {
+    /** The installation's name (a site's, for a per-site pattern). */
+    readonly name: string;
+    readonly servers: ServerClusterFacts;
+    readonly database: { readonly selfRun: SelfRunDatabaseFacts } | { readonly managed: ManagedDatabaseFacts };
+    readonly frontends: readonly FrontendFacts[];
+    readonly loadBalancers: readonly LoadBalancerFacts[];
+    /** A DRBD pair under the database: the fallback pair, or pattern 3's whole pair. */
+    readonly pair?: PairFacts;
+}
+
+/** A stack's design: its sites and hosts, its installations, and what joins them. */
+export interface StackDesign {
+    readonly pattern: { readonly id: number; readonly name: string };
+    /** Every configured site, those the pattern deploys nothing to included. */
+    readonly sites: readonly Pick<SiteFacts, "site" | "l2Segment">[];
+    readonly hosts: readonly HostFacts[];
+    /** Whether the hosts are rented cloud instances. */
+    readonly cloud: boolean;
+    readonly instances: readonly InstanceDesign[];
+    /** Configuration copied from one installation to the others, by installation name. */
+    readonly configSync?: { readonly source: string; readonly targets: readonly string[]; readonly intervalSeconds: number };
+}
+
+const placement = (p: Placement): Placement => ({ host: p.host, site: p.site });
+
+/** The pseudo-host the model places a managed database's primary or standby on, one per zone. */
+export function managedZoneHost(zone: string): Placement {
+    return { host: `managed-postgresql@${zone}`, site: zone };
+}
+
+/** Where the primary and its standbys are, and how a new primary appears, from the database's facts. */
+export function databaseTopology(database: InstanceDesign["database"], pair?: PairFacts): DatabaseTopology {
+    if ("managed" in database) {
+        const zones = database.managed.zones;
+        return { primary: managedZoneHost(zones[0]), standbys: zones.slice(1).map(managedZoneHost), failover: "managed", replication: "managed" };
+    }
+    const db = database.selfRun;
+    const base = { primary: placement(db.primary), failover: db.failover, replication: db.replication };
+    if (db.failover === "cluster-manager") {
+        // The pair alone: its peer is the standby, the disk moves with the manager.
+        return { ...base, standbys: db.pairPeer ? [placement(db.pairPeer)] : [] };
+    }
+    return {
+        ...base,
+        standbys: db.replicas.map(placement),
+        ...(db.quorum ? { quorum: db.quorum.map(placement) } : {}),
+        ...(db.pairPeer ? { pair: { peer: placement(db.pairPeer), fencing: pair?.fencing.enabled ?? false } } : {}),
+    };
+}
+
+/** The installation as the model reads it. */
+export function instanceTopology(design: InstanceDesign): InstanceTopology {
+    const { servers, pair } = design;
+    const managedDb = "managed" in design.database;
+    // A cluster manager that runs the server runs the whole group behind the pair's VIP.
+    const clusterManager: ClusterManagerTopology | undefined = servers.failover === "cluster-manager" && pair
+        ? { nodes: pair.nodes.map(placement), vipSite: pair.vipSite, fencing: pair.fencing.enabled }
+        : undefined;
+    return {
+        name: design.name,
+        servers: servers.nodes.map(placement),
+        serverFailover: servers.failover,
+        database: databaseTopology(design.database, pair),
+        frontends: design.frontends.map(placement),
+        entryPoints: clusterManager
+            ? [{ kind: "vip", site: clusterManager.vipSite }]
+            : design.loadBalancers.map(lb => ({ kind: "load-balancer" as const, host: lb.host, site: lb.site })),
+        dbAccess: managedDb ? "managed-endpoint" : clusterManager ? "vip" : "site-load-balancer",
+        loadBalancers: design.loadBalancers.map(placement),
+        ...(clusterManager ? { clusterManager } : {}),
+    };
+}
+
+/** The stack's topology from its design. */
+export function topologyOf(design: StackDesign): Topology {
+    return {
+        pattern: design.pattern,
+        sites: design.sites.map(s => ({ name: s.site, l2Segment: s.l2Segment })),
+        hosts: design.hosts.map(h => ({ host: h.host, site: h.site, roles: [...h.roles], cloud: design.cloud })),
+        instances: design.instances.map(instanceTopology),
+        configSync: design.configSync,
+        managedDatabases: design.instances.filter(i => "managed" in i.database).length,
+        // One setting of the stack's, which every installation's servers declare.
+        failoverDelaySeconds: Math.max(0, ...design.instances.map(i => i.servers.failoverDelaySeconds)),
+    };
+}
