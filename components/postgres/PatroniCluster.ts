@@ -118,7 +118,9 @@ export class PatroniCluster extends pulumi.ComponentResource {
             hba: args.hbaRules,
         });
         const switchover = args.primary.step(`${name}-switchover`, {
-            script: patroniSwitchoverStep({ platform: platformFor(args.primary.config.os), name: args.primary.config.name, address: args.primary.config.address }),
+            script: patroniSwitchoverStep({
+                platform: platformFor(args.primary.config.os), name: args.primary.config.name, address: args.primary.config.address, synchronous: args.synchronous,
+            }),
         }, { parent, dependsOn: [leader, ...Object.values(streaming)] });
         this.primaryReady = args.primary.step(`${name}-${args.primary.config.name}-roles`, {
             script: leaderRolesStep(files(args.primary)),

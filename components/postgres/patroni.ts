@@ -15,6 +15,8 @@ const HEADER = "Rendered by zabbix-ha; pulumi up overwrites local edits.";
 /** Patroni's timing: a primary that cannot renew its leader key for `ttl` seconds loses it. loop_wait + 2 * retry_timeout <= ttl. */
 export const PATRONI_TIMING = { ttl: 20, loopWait: 5, retryTimeout: 7 } as const;
 export const PATRONI_REST_PORT = 8008;
+/** How far behind (bytes of WAL) a replica may be and still be promoted or handed the lead. */
+export const MAXIMUM_LAG_ON_FAILOVER = 1048576;
 export const ETCD_CLIENT_PORT = 2379;
 export const ETCD_PEER_PORT = 2380;
 export const ETCD_DATA_DIR = "/var/lib/etcd/zabbix-ha";
@@ -111,7 +113,7 @@ bootstrap:
     ttl: ${t.ttl}
     loop_wait: ${t.loopWait}
     retry_timeout: ${t.retryTimeout}
-    maximum_lag_on_failover: 1048576
+    maximum_lag_on_failover: ${MAXIMUM_LAG_ON_FAILOVER}
     synchronous_mode: ${c.synchronous}
     postgresql:
       use_pg_rewind: true
@@ -244,7 +246,11 @@ export function patroniStep(p: PatroniStepInput): string {
             + `elif [ "$ZHA_CHANGED" = 1 ]; then systemctl reload ${layout.service}; fi`,
         // Patroni's REST API answers 200 on /primary on the leader and on /replica on a streaming replica.
         // /health answers 200 once PostgreSQL runs, whichever role Patroni gave it; /replica once it streams.
-        `zha_retry 120 curl -fsS -o /dev/null ${rest}/${p.leader ? "health" : "replica"}`,
+        // A planned replica that still leads (db.primarySite just moved) keeps the lead until the
+        // switchover step on the new primary, which runs after this one, hands it over.
+        p.leader
+            ? `zha_retry 120 curl -fsS -o /dev/null ${rest}/health`
+            : `zha_retry 120 sh -c "curl -fsS -o /dev/null ${rest}/replica || curl -fsS -o /dev/null ${rest}/primary"`,
         `echo "patroni runs this host, planned as the ${role}"`,
     ].join("\n");
 }
@@ -261,12 +267,20 @@ if [ -z "$zha_patroni" ] || [ "$(printf '%s\\n%s\\n' ${minimum} "$zha_patroni" |
 fi`;
 }
 
-/** On db.primarySite's host: make it the leader by a planned switchover if another node leads. */
-export function patroniSwitchoverStep(p: Pick<PatroniStepInput, "platform" | "name" | "address">): string {
+/**
+ * On db.primarySite's host: make it the leader by a planned switchover if another node leads.
+ * Patroni hands the lead only to a candidate that is in sync (synchronous mode) or streams within
+ * maximum_lag_on_failover, so the step waits for that first: a former leader that just rejoined
+ * (the previous switchover) is a replica before it is a synchronous one again.
+ */
+export function patroniSwitchoverStep(p: Pick<PatroniStepInput, "platform" | "name" | "address" | "synchronous">): string {
     const layout = patroniLayout(p.platform);
-    return `if ! curl -fsS -o /dev/null http://${p.address}:${PATRONI_REST_PORT}/primary; then
+    const rest = `http://${p.address}:${PATRONI_REST_PORT}`;
+    const eligible = p.synchronous ? `${rest}/sync` : `${rest}/replica?lag=${MAXIMUM_LAG_ON_FAILOVER}`;
+    return `if ! curl -fsS -o /dev/null ${rest}/primary; then
+  zha_retry 120 curl -fsS -o /dev/null ${shellQuote(eligible)}
   echo "switching the primary over to ${p.name}"
-  patronictl -c ${shellQuote(layout.config)} switchover --candidate ${p.name} --force
-  zha_retry 60 curl -fsS -o /dev/null http://${p.address}:${PATRONI_REST_PORT}/primary
+  zha_retry 5 patronictl -c ${shellQuote(layout.config)} switchover --candidate ${p.name} --force
+  zha_retry 60 curl -fsS -o /dev/null ${rest}/primary
 fi`;
 }
