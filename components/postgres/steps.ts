@@ -157,6 +157,19 @@ export interface NewPrimary {
 }
 
 /**
+ * Where a handing-over primary's last write ends: a WAL record written for the purpose (allowed while
+ * every transaction is read-only), after every commit. Only a replica that streams now can replay it;
+ * the walsender of a replica whose host died lingers for wal_sender_timeout with the position it last
+ * reported, which may well be the current one when nothing was written since.
+ */
+export const HANDOVER_MARK_SQL = "select pg_logical_emit_message(false, 'zabbix-ha', 'handing over')";
+
+/** Whether the replica named (its application_name) has replayed up to `target`, as the primary sees it. */
+export function replayedUpToSql(name: string, target: string): string {
+    return `select coalesce(bool_or(replay_lsn >= '${target}'), false) from pg_stat_replication where application_name = '${name}'`;
+}
+
+/**
  * On a DB host that is not db.primarySite's: a primary running here hands over without losing a
  * commit. It stops taking writes, waits until the new primary has replayed everything it wrote, and
  * stops cleanly (its shutdown checkpoint reaches the connected replicas); from then on it can only
@@ -186,8 +199,8 @@ default_transaction_read_only = on
 ZHA_EOF
   zha_sql -c 'select pg_reload_conf()' >/dev/null
   zha_sql -c "select count(pg_terminate_backend(pid)) from pg_stat_activity where backend_type = 'client backend' and pid <> pg_backend_pid() and usename <> 'postgres'" >/dev/null
-  zha_target=$(zha_sql -c 'select pg_current_wal_lsn()')
-  zha_caught_up() { [ "$(zha_sql -c "select coalesce((select replay_lsn >= '$zha_target' from pg_stat_replication where application_name = '${newPrimary.name}'), false)")" = t ]; }
+  zha_target=$(zha_sql -c ${shellQuote(HANDOVER_MARK_SQL)})
+  zha_caught_up() { [ "$(zha_sql -c "${replayedUpToSql(newPrimary.name, "$zha_target")}")" = t ]; }
   if ! zha_retry 120 zha_caught_up; then
     rm -f ${shellQuote(readOnly)}
     zha_sql -c 'select pg_reload_conf()' >/dev/null
@@ -206,6 +219,16 @@ elif ! zha_pg_running && [ -f "$PGDATA_DIR/global/pg_control" ] && [ ! -f "$PGDA
 fi`,
     ].join("\n");
 }
+
+/**
+ * Whether a replica has replayed everything it received. A replica's received position is where its
+ * WAL receiver started, rounded down to a segment, until it streams again: one restarted while its
+ * primary is gone reports less than it replayed, so the test is "at least", never "equal".
+ */
+export const REPLAYED_ALL_RECEIVED_SQL = "select coalesce(pg_last_wal_replay_lsn() >= pg_last_wal_receive_lsn(), true)";
+
+/** How long the promote step lets replay catch up before it promotes anyway. */
+const REPLAY_WAIT_SECONDS = 30;
 
 export interface PromoteStepInput extends DbHostFiles {
     /** Role settings for the primary (asynchronous until every replica follows). */
@@ -229,8 +252,12 @@ fi`,
         `zha_retry 30 zha_sql -c 'select 1' >/dev/null`,
         `if [ "$(zha_sql -c 'select pg_is_in_recovery()')" = t ]; then
   echo "promoting: waiting until everything received is replayed"
-  zha_replayed() { [ "$(zha_sql -c 'select coalesce(pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn(), true)')" = t ]; }
-  zha_retry 120 zha_replayed
+  zha_replayed() { [ "$(zha_sql -c ${shellQuote(REPLAYED_ALL_RECEIVED_SQL)})" = t ]; }
+  if ! zha_retry ${REPLAY_WAIT_SECONDS} zha_replayed; then
+    # The promotion itself replays every complete record in pg_wal first; what cannot be replayed is
+    # an incomplete last record, cut off with the primary that was sending it.
+    echo "replay stands at $(zha_sql -c 'select pg_last_wal_replay_lsn()') with $(zha_sql -c 'select pg_last_wal_receive_lsn()') received after ${REPLAY_WAIT_SECONDS} s: promoting with every complete record received"
+  fi
   zha_sql -c 'select pg_promote(true, 60)' | grep -q t
 fi`,
         // A former primary's hand-over left every new transaction read-only.

@@ -5,6 +5,8 @@
  * starts something carries the delete that undoes it.
  */
 import { ConfigError } from "../../components/config";
+import { HANDOVER_MARK_SQL, replayedUpToSql } from "../../components/postgres/steps";
+import { shellQuote } from "../../components/shell";
 import { CapturedPlan, transitiveDependencies } from "../../tools/offline/capture";
 import { byName, commands, planConfig, scriptOf, target, twoSiteConfig } from "../support/plan";
 
@@ -38,7 +40,9 @@ describe("moving the primary (db.primarySite)", () => {
     test("the old primary hands over to the new one without losing a commit, then can only start as a standby", () => {
         const standDown = scriptOf(byName(west, "zabbix-db-east-1-stand-down"));
         expect(standDown).toContain("default_transaction_read_only = on");
-        expect(standDown).toMatch(/replay_lsn >= '\$zha_target' from pg_stat_replication where application_name = 'west-1'/);
+        // The target is a record written for the hand-over, which only a replica streaming now can replay.
+        expect(standDown).toContain(`zha_target=$(zha_sql -c ${shellQuote(HANDOVER_MARK_SQL)})`);
+        expect(standDown).toContain(replayedUpToSql("west-1", "$zha_target"));
         // It stops only once west-1 has replayed the last commit, and leaves the data a standby's.
         const handOver = standDown.slice(standDown.indexOf("handing over without losing a commit"));
         expect(handOver.indexOf("zha_retry 120 zha_caught_up")).toBeGreaterThan(0);
