@@ -3,8 +3,8 @@
  * lab's stack (lab/Pulumi.lab.yaml) is deployed by replaying the captured plan over SSH and SQL,
  * then verified (UI and API through every load balancer, one active HA node, streaming replicas,
  * an idempotent second replay, the same config planning nothing), then changed as `pulumi up` would
- * change it: `apply` of the same config plans nothing, `apply` of a longer failover delay is one
- * command's update that reaches the database. `down` runs in afterAll whatever happened.
+ * change it: `apply` of the same config plans nothing, `apply` of a longer failover delay updates the
+ * step that stores it in the database and each node's takeover watcher, nothing else. `down` runs in afterAll whatever happened.
  *
  * Then the cloud lab (lab/Pulumi.lab-cloud.yaml, pattern 4): the lab plays the provider of the
  * managed PostgreSQL on a host the stack never logs into; every Zabbix session must reach it over TLS.
@@ -77,9 +77,12 @@ function labFor<T = undefined>(configFile?: string, exercise?: () => Promise<T>)
 /** The checks `up` ran that failed, as "name: detail". */
 const failedChecks = (result: UpResult) => result.checks.filter(c => !c.ok).map(c => `${c.name}: ${c.detail}`);
 
+/** The lab's own configuration. */
+const LAB_CONFIG = path.join(__dirname, "..", "..", "lab", "Pulumi.lab.yaml");
+
 /** The lab config with another failover delay, in a file of its own (as `pulumi up --config-file`). */
 function delayConfig(delay: string): string {
-    const text = readFileSync(path.join(__dirname, "..", "..", "lab", "Pulumi.lab.yaml"), "utf8").replace(/failoverDelay: \S+/, `failoverDelay: ${delay}`);
+    const text = readFileSync(LAB_CONFIG, "utf8").replace(/failoverDelay: \S+/, `failoverDelay: ${delay}`);
     const file = path.join(mkdtempSync(path.join(tmpdir(), "zha-lab-")), "Pulumi.lab-delay.yaml");
     writeFileSync(file, text);
     return file;
@@ -102,8 +105,9 @@ describe("the multi-site lab", () => {
         const same = await applyLab({ log });
         const longer = await applyLab({ configFile: delayConfig("20s"), log });
         const delay = await storedFailoverDelay();
-        // Back to the lab's own configuration before the drills, which apply changes of their own.
-        await applyLab({ log });
+        // Back to the lab's own configuration before the drills, which apply changes of their own
+        // (without a file, apply takes the one applied last).
+        await applyLab({ configFile: LAB_CONFIG, log });
         const drills = await drill({ only: MANUAL_DRILLED, log });
         return { same, longer, delay, drills };
     });
@@ -125,12 +129,15 @@ describe("the multi-site lab", () => {
         expect(result.checks.map(c => c.name)).toEqual(expect.arrayContaining(["HA nodes", "replication", "idempotence", "no changes planned"]));
     });
 
-    it("applies changes as pulumi up would: the same config plans nothing, a longer failover delay updates one command", () => {
+    it("applies changes as pulumi up would: the same config plans nothing, a longer failover delay updates the delay's step and the nodes' watchers", () => {
         const { same, longer, delay } = lab.exercised();
         const changed = (r: ApplyLabResult) => ({ create: r.summary.create, update: r.summary.update, replace: r.summary.replace, delete: r.summary.delete });
         expect(changed(same)).toEqual({ create: [], update: [], replace: [], delete: [] });
-        // The cluster component's declared inputs change with it; the one step that runs is the delay's.
-        expect(changed(longer)).toEqual({ create: [], update: ["zabbix-server", "zabbix-server-failover-delay"], replace: [], delete: [] });
+        // The cluster component's declared inputs change with it; the steps that run are the delay's and
+        // each node's (its takeover watcher judges the other nodes' heartbeats by the delay).
+        expect(changed(longer)).toEqual({
+            create: [], update: ["zabbix-server", "zabbix-server-failover-delay", "zabbix-server-osa-zbx1", "zabbix-server-tyo-zbx1"], replace: [], delete: [],
+        });
         expect(delay).toBe("20s");
     });
 
