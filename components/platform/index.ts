@@ -4,6 +4,15 @@
  */
 import { OsFamily, PackageSource, ZabbixVersion } from "../config/types";
 
+/** Where systemd reads the units and drop-ins an administrator (here, the library) adds. */
+export const SYSTEMD_UNIT_DIR = "/etc/systemd/system";
+
+/**
+ * The site Debian's nginx package enables on port 80, where a co-located load balancer binds: the
+ * host's package step and the frontend's step remove it.
+ */
+export const NGINX_DEFAULT_SITE = "/etc/nginx/sites-enabled/default";
+
 export interface PostgresLayout {
     readonly version: string;
     readonly packages: readonly string[];

@@ -7,6 +7,9 @@
 
 const HEREDOC = "ZHA_EOF";
 
+/** The first comment of every file the library renders, so whoever reads it on a host knows not to edit it. */
+export const RENDERED_HEADER = "Rendered by zabbix-ha; `pulumi up` overwrites local edits.";
+
 /** Quotes a value for sh: safe for any string. */
 export function shellQuote(value: string): string {
     return `'${value.replace(/'/g, `'\\''`)}'`;

@@ -19,7 +19,7 @@ import { schemaStep } from "../../components/postgres/schema";
 import { readSecrets, script } from "../../components/shell";
 import { postgresMaxConnections, sizeServer } from "../../components/sizing";
 import { platformFor, zabbixLayout } from "../../components/platform";
-import { renderConfigSyncScript, renderConfigSyncService, renderConfigSyncTimer } from "../../components/zabbix/configSyncRender";
+import { renderConfigSyncScript, renderConfigSyncService, renderConfigSyncTimer } from "../../components/zabbix/render";
 import { renderNginxSite, renderPhpFpmPool, renderZabbixConfPhp } from "../../components/zabbix/render";
 import {
     PgServer, Scratch, freePort, includeInPostgresConf, initPostgres, ok, password, putFile, requireFile,

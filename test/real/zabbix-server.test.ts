@@ -10,7 +10,7 @@ import { schemaStep } from "../../components/postgres/schema";
 import { putSecretFile, readSecrets, script } from "../../components/shell";
 import { postgresMaxConnections, sizeServer } from "../../components/sizing";
 import { renderZabbixServerConf, zabbixServerPasswordTemplate } from "../../components/zabbix/render";
-import { renderTakeoverScript } from "../../components/zabbix/takeoverRender";
+import { renderTakeoverScript } from "../../components/zabbix/render";
 import { platformFor, zabbixLayout } from "../../components/platform";
 import {
     Daemon, PgServer, freePort, includeInPostgresConf, initPostgres, ok, password, putFile, requireFile, run,
