@@ -7,7 +7,7 @@ import * as command from "@pulumi/command";
 import * as postgresql from "@pulumi/postgresql";
 import * as pulumi from "@pulumi/pulumi";
 import { Host } from "../host";
-import { CHECK_ROLE } from "./render";
+import { CHECK_PASSFILE, CHECK_ROLE } from "./render";
 import { schemaStep } from "./schema";
 
 /** How the provider logs in. */
@@ -32,7 +32,7 @@ export interface ZabbixDatabaseObjects {
 export function primaryReachable(parent: pulumi.Resource, name: string, lb: Host, address: string, port: number, after: readonly pulumi.Resource[]): command.remote.Command {
     return lb.step(`${name}-primary-reachable`, {
         script: [
-            `PGPASSFILE=/etc/haproxy/pg-check.pgpass PGCONNECT_TIMEOUT=2; export PGPASSFILE PGCONNECT_TIMEOUT`,
+            `PGPASSFILE=${CHECK_PASSFILE} PGCONNECT_TIMEOUT=2; export PGPASSFILE PGCONNECT_TIMEOUT`,
             `zha_retry 60 sh -c "[ \\"\\$(psql -X -t -A -w -h ${address} -p ${port} -U ${CHECK_ROLE} -d postgres -c 'select pg_is_in_recovery()')\\" = f ]"`,
         ].join("\n"),
     }, { parent, dependsOn: [...after] });

@@ -12,6 +12,12 @@ export const ADMIN_ROLE = "zabbix_ha_admin";
 export const CHECK_ROLE = "zabbix_ha_check";
 export const REPLICATION_ROLE = "zabbix_ha_replicator";
 
+/**
+ * Where a load balancer keeps the check role's password (a .pgpass only the haproxy user reads): its
+ * DB checks and the wait for a writable primary through it read this file.
+ */
+export const CHECK_PASSFILE = "/etc/haproxy/pg-check.pgpass";
+
 /** The physical replication slot a replica streams from; slot names allow [a-z0-9_] only. */
 export function replicationSlotName(hostName: string): string {
     return `zabbix_ha_${hostName.replace(/[^a-z0-9]/g, "_")}`;

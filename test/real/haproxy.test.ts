@@ -5,7 +5,7 @@
  */
 import * as net from "net";
 import * as path from "path";
-import { renderNewestPrimaryWatch, renderPrimaryCheckScript } from "../../components/loadbalancer/primaryCheck";
+import { renderNewestPrimaryWatch, renderPrimaryCheckScript } from "../../components/loadbalancer/render";
 import { HaproxyInput, renderHaproxyCfg } from "../../components/loadbalancer/render";
 import { CHECK_ROLE, REPLICATION_ROLE, hbaRules, pgpassLine, renderPgHba, renderPostgresConf } from "../../components/postgres/render";
 import {

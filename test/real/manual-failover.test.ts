@@ -13,7 +13,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from "fs";
 import * as path from "path";
-import { DB_PROXY, renderNewestPrimaryWatch, renderPrimaryCheckScript } from "../../components/loadbalancer/primaryCheck";
+import { DB_PROXY, renderNewestPrimaryWatch, renderPrimaryCheckScript } from "../../components/loadbalancer/render";
 import { renderHaproxyCfg } from "../../components/loadbalancer/render";
 import { PRIMARY_TIMELINE_SQL, renderFenceScript } from "../../components/postgres/fence";
 import { CHECK_ROLE, REPLICATION_ROLE, hbaRules, pgpassLine, renderPgHba, renderPostgresConf } from "../../components/postgres/render";

@@ -4,7 +4,7 @@
  * /bin/sh) parses it. Covers the two example environments and the other OS families.
  */
 import * as path from "path";
-import { renderNewestPrimaryWatch, renderPrimaryCheckScript } from "../../components/loadbalancer/primaryCheck";
+import { renderNewestPrimaryWatch, renderPrimaryCheckScript } from "../../components/loadbalancer/render";
 import { renderFenceScript } from "../../components/postgres/fence";
 import { patroniVersionGuard } from "../../components/postgres/patroni";
 import { CHECK_ROLE } from "../../components/postgres/render";
