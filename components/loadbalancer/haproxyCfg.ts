@@ -2,8 +2,8 @@
  * haproxy.cfg of a site's load balancer, a pure renderer: the Zabbix UI (this site's frontends first,
  * the other sites' frontends as backups) and a PostgreSQL port that reaches only the read-write primary.
  */
-import { compareAddresses } from "../config/network";
-import { PATRONI_REST_PORT } from "../postgres/patroni";
+import { compareAddresses, hostCidr } from "../config/network";
+import { PATRONI_REST_PORT } from "../postgres/patroniYml";
 import { RENDERED_HEADER } from "../shell";
 
 /** Where HAProxy reads its configuration, and the directory of its admin socket. */
@@ -78,7 +78,7 @@ export function renderHaproxyCfg(c: HaproxyInput): string {
     external-check command ${c.primaryCheckCommand}
     default-server inter 1s fall 2 rise 1 on-marked-down shutdown-sessions`;
     // Canonical: the same design in any order renders the same file (a reordered config plans nothing).
-    const sources = [...new Set(c.dbAllowedSources.map(s => (s.includes("/") ? s : `${s}/32`)))].sort(compareAddresses).join(" ");
+    const sources = [...new Set(c.dbAllowedSources.map(hostCidr))].sort(compareAddresses).join(" ");
     const frontends = [...[...c.localFrontends].sort(byName).map(b => server(b)), ...[...c.remoteFrontends].sort(byName).map(b => server(b, " backup"))];
     return `# ${RENDERED_HEADER}
 # Load balancer of site "${c.site}".

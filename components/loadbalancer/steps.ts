@@ -4,7 +4,8 @@
  * to run again: files are rewritten only when they change, and HAProxy reloads only then.
  */
 import { SYSTEMD_UNIT_DIR } from "../platform";
-import { CHECK_PASSFILE, CHECK_ROLE, pgpassLine } from "../postgres/render";
+import { pgpassLine } from "../postgres/pgpass";
+import { CHECK_PASSFILE, CHECK_ROLE } from "../postgres/roles";
 import { putFile, putSecretFile } from "../shell";
 import { HAPROXY_CONFIG, HaproxyInput, adminSocket, renderHaproxyCfg } from "./haproxyCfg";
 import { renderNewestPrimaryUnit } from "./newestPrimaryUnit";

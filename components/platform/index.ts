@@ -2,7 +2,11 @@
  * Facts about the operating systems and package sources the library deploys onto: package names,
  * file locations and service names. Renderers and validation read these; nothing here touches a host.
  */
+import { posix } from "path";
 import { OsFamily, PackageSource, ZabbixVersion } from "../config/types";
+
+/** Where the library keeps what it records on a host (a DB host's role mark, a repository pending its packages). */
+export const STATE_DIR = "/var/lib/zabbix-ha";
 
 /** Where systemd reads the units and drop-ins an administrator (here, the library) adds. */
 export const SYSTEMD_UNIT_DIR = "/etc/systemd/system";
@@ -132,6 +136,17 @@ export function compareVersions(a: string, b: string): number {
 export function platformFor(os: OsFamily): Platform {
     return PLATFORMS[os];
 }
+
+/** Where Patroni keeps its files on a platform (Debian's per-cluster unit and config). */
+export function patroniLayout(platform: Platform): { readonly service: string; readonly config: string; readonly dataDir: string } {
+    const instance = `${platform.postgres.version}-main`;
+    return platform.packageManager === "apt"
+        ? { service: `patroni@${instance}`, config: `/etc/patroni/${instance}.yml`, dataDir: `${posix.dirname(platform.postgres.dataDir)}/patroni` }
+        : { service: "patroni", config: "/etc/patroni/patroni.yml", dataDir: "/var/lib/pgsql/patroni" };
+}
+
+/** Where PostgreSQL puts its unix socket on Debian (and where local psql looks for it). */
+export const POSTGRES_SOCKET_DIR = "/var/run/postgresql";
 
 /** Where a Zabbix install keeps its files: the vendor's packages and Debian's differ. */
 export interface ZabbixLayout {

@@ -3,11 +3,13 @@ import * as postgresql from "@pulumi/postgresql";
 import * as pulumi from "@pulumi/pulumi";
 import { DbHostFacts, PATRONI, Placed, SelfRunDatabaseFacts } from "../facts";
 import { Host } from "../host";
-import { platformFor } from "../platform";
+import { patroniLayout, platformFor } from "../platform";
 import { PrimaryEndpoint, SchemaLoader, loadSchema, primaryReachable, zabbixDatabaseObjects } from "./database";
-import { EtcdMember, etcdHealthyStep, etcdStep, etcdStepDelete, patroniLayout, patroniStep, patroniStepDelete, patroniSwitchoverStep } from "./patroni";
+import { EtcdMember } from "./etcdEnvironment";
+import { etcdHealthyStep, etcdStep, etcdStepDelete, patroniStep, patroniStepDelete, patroniSwitchoverStep } from "./patroniSteps";
 import { DbPasswords } from "./passwords";
-import { ADMIN_ROLE, HbaRule } from "./render";
+import { HbaRule } from "./pgHba";
+import { ADMIN_ROLE } from "./roles";
 import { DbHostFiles, leaderRolesStep } from "./steps";
 
 /**

@@ -6,7 +6,8 @@ import { DbHostFacts, POSTGRES, SelfRunDatabaseFacts } from "../facts";
 import { Host } from "../host";
 import { platformFor } from "../platform";
 import { PrimaryEndpoint, SchemaLoader, loadSchema, primaryReachable, zabbixDatabaseObjects } from "./database";
-import { ADMIN_ROLE, CHECK_ROLE, HbaRule, REPLICATION_ROLE, replicationSlotName } from "./render";
+import { HbaRule } from "./pgHba";
+import { ADMIN_ROLE, CHECK_ROLE, REPLICATION_ROLE, replicationSlotName } from "./roles";
 import {
     DbHostFiles, FollowStepInput, NewPrimary, configStep, configStepDelete, followStep, followStepDelete, notFollowingStep,
     notPromotedStep, pairBootstrapStep, promoteStep, standDownStep, synchronousStep,

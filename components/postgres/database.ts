@@ -7,7 +7,7 @@ import * as command from "@pulumi/command";
 import * as postgresql from "@pulumi/postgresql";
 import * as pulumi from "@pulumi/pulumi";
 import { Host } from "../host";
-import { CHECK_PASSFILE, CHECK_ROLE } from "./render";
+import { CHECK_PASSFILE, CHECK_ROLE } from "./roles";
 import { schemaStep } from "./schema";
 
 /** How the provider logs in. */

@@ -3,17 +3,20 @@
  * deploy run the same graph: every non-primary host stands down, the primary promotes, then each
  * replica follows it. Each step is safe to run again and refuses to destroy data it did not make.
  */
-import { Platform } from "../platform";
+import { POSTGRES_SOCKET_DIR, Platform, STATE_DIR, SYSTEMD_UNIT_DIR } from "../platform";
 import { putFile, putSecretFile, shellQuote } from "../shell";
-import { POSTGRES_SOCKET_DIR } from "./patroni";
-import { FENCE_PASSFILE, FENCE_SCRIPT, FENCE_UNIT, FenceInput, renderFenceDropIn, renderFenceScript, renderFenceUnit } from "./fence";
-import {
-    ADMIN_ROLE, CHECK_ROLE, PostgresConfInput, PostgresRoleConfInput, REPLICATION_ROLE, pgpassLine,
-    renderPgHba, renderPostgresConf, renderPostgresRoleConf, HbaRule,
-} from "./render";
+import { FENCE_PASSFILE, FENCE_SCRIPT, FENCE_UNIT, FenceInput, renderFenceScript } from "./fence";
+import { fenceDropInPath, renderFenceDropIn } from "./fenceDropIn";
+import { renderFenceUnit } from "./fenceUnit";
+import { HbaRule, renderPgHba } from "./pgHba";
+import { pgpassLine } from "./pgpass";
+import { POSTGRES_CONF_DROP_IN, PostgresConfInput, renderPostgresConf } from "./postgresConf";
+import { READ_ONLY_DROP_IN, renderReadOnlyConf } from "./readOnlyConf";
+import { ROLE_CONF_DROP_IN, PostgresRoleConfInput, renderPostgresRoleConf } from "./roleConf";
+import { ADMIN_ROLE, CHECK_ROLE, REPLICATION_ROLE, SLOT_PREFIX } from "./roles";
 
 /** Where the library records what it last made of a host's PostgreSQL (primary, replica, stood-down). */
-export const ROLE_MARK = "/var/lib/zabbix-ha/postgres-role";
+export const ROLE_MARK = `${STATE_DIR}/postgres-role`;
 
 export interface DbHostFiles {
     readonly platform: Platform;
@@ -45,7 +48,7 @@ function sharedFiles(h: DbHostFiles): string {
     const pg = h.platform.postgres;
     const includeDir = `${pg.configDir}/postgresql.conf`;
     return [
-        putFile(confDropIn(h, "zabbix-ha.conf"), renderPostgresConf(h.conf), "0644", "postgres:postgres"),
+        putFile(confDropIn(h, POSTGRES_CONF_DROP_IN), renderPostgresConf(h.conf), "0644", "postgres:postgres"),
         putFile(`${pg.configDir}/pg_hba.conf`, renderPgHba({ rules: h.hba }), "0640", "postgres:postgres"),
         // Debian's postgresql.conf reads conf.d already; RHEL's does not.
         `grep -q "^include_dir = 'conf.d'" ${shellQuote(includeDir)} || { echo "include_dir = 'conf.d'" >> ${shellQuote(includeDir)}; ZHA_CHANGED=1; }`,
@@ -71,7 +74,7 @@ export function configStep(
     const pg = h.platform.postgres;
     return [
         helpers(h),
-        "install -d -m 0755 /var/lib/zabbix-ha",
+        `install -d -m 0755 ${STATE_DIR}`,
         pg.initCommand ? `[ -f "$PGDATA_DIR/PG_VERSION" ] || ${pg.initCommand}` : "",
         sharedFiles(h),
         putSecretFile(`${pg.home}/.pgpass`, "REPLICATION_PASSWORD", "0600", "postgres:postgres",
@@ -129,8 +132,8 @@ function fenceFiles(h: DbHostFiles, f: FenceSettings): string {
     return [
         putSecretFile(FENCE_PASSFILE, f.passwordVariable, "0600", "root:root", pgpassLine("*", "*", "postgres", f.checkUser, `$${f.passwordVariable}`)),
         putFile(FENCE_SCRIPT, script, "0755", "root:root"),
-        putFile(`/etc/systemd/system/${pg.service}.service.d/zabbix-ha-fence.conf`, renderFenceDropIn(), "0644", "root:root"),
-        putFile(`/etc/systemd/system/${FENCE_UNIT}`, renderFenceUnit({ service: pg.service }), "0644", "root:root"),
+        putFile(fenceDropInPath(pg.service), renderFenceDropIn(), "0644", "root:root"),
+        putFile(`${SYSTEMD_UNIT_DIR}/${FENCE_UNIT}`, renderFenceUnit({ service: pg.service }), "0644", "root:root"),
         `if [ "$ZHA_CHANGED" = 1 ]; then systemctl daemon-reload; systemctl enable ${FENCE_UNIT}; systemctl restart ${FENCE_UNIT}; fi`,
         `systemctl is-active --quiet ${FENCE_UNIT} || systemctl enable --now ${FENCE_UNIT}`,
     ].join("\n");
@@ -143,7 +146,7 @@ export function configStepDelete(h: DbHostFiles): string {
         helpers(h),
         `echo "this host no longer carries the db role: stopping and disabling PostgreSQL (its data stays in $PGDATA_DIR)"`,
         `systemctl disable --now ${FENCE_UNIT} 2>/dev/null || true`,
-        `rm -f ${FENCE_SCRIPT} ${FENCE_PASSFILE} /etc/systemd/system/${FENCE_UNIT} ${shellQuote(`/etc/systemd/system/${pg.service}.service.d/zabbix-ha-fence.conf`)}`,
+        `rm -f ${FENCE_SCRIPT} ${FENCE_PASSFILE} ${SYSTEMD_UNIT_DIR}/${FENCE_UNIT} ${shellQuote(fenceDropInPath(pg.service))}`,
         `systemctl disable --now "$PG_SERVICE"`,
         "systemctl daemon-reload",
         `echo removed > ${ROLE_MARK}`,
@@ -167,7 +170,7 @@ export function standDownStep(h: DbHostFiles, newPrimary: NewPrimary | "this hos
     if (newPrimary === "this host") {
         return `echo "this host is db.primarySite's DB host: nothing to stand down"`;
     }
-    const readOnly = confDropIn(h, "zabbix-ha-read-only.conf");
+    const readOnly = confDropIn(h, READ_ONLY_DROP_IN);
     return [
         helpers(h),
         `if [ "$(zha_mark)" = none ] && zha_fresh_cluster; then
@@ -181,9 +184,7 @@ elif zha_pg_running && [ "$(zha_sql -c 'select pg_is_in_recovery()')" = f ]; the
   echo "a primary runs here but db.primarySite is ${newPrimary.name}'s: handing over without losing a commit"
   # No new writes: every new transaction is read-only, and the sessions under way end (uncommitted).
   zha_put_file ${shellQuote(readOnly)} 0644 postgres:postgres <<'ZHA_EOF'
-# Rendered by zabbix-ha while this primary hands over to ${newPrimary.name}; removed when it is promoted again.
-default_transaction_read_only = on
-ZHA_EOF
+${renderReadOnlyConf(newPrimary.name)}ZHA_EOF
   zha_sql -c 'select pg_reload_conf()' >/dev/null
   zha_sql -c "select count(pg_terminate_backend(pid)) from pg_stat_activity where backend_type = 'client backend' and pid <> pg_backend_pid() and usename <> 'postgres'" >/dev/null
   zha_target=$(zha_sql -c 'select pg_current_wal_lsn()')
@@ -234,8 +235,8 @@ fi`,
   zha_sql -c 'select pg_promote(true, 60)' | grep -q t
 fi`,
         // A former primary's hand-over left every new transaction read-only.
-        `if [ -e ${shellQuote(confDropIn(p, "zabbix-ha-read-only.conf"))} ]; then rm -f ${shellQuote(confDropIn(p, "zabbix-ha-read-only.conf"))}; ZHA_CHANGED=1; fi`,
-        putFile(confDropIn(p, "zabbix-ha-role.conf"), renderPostgresRoleConf(p.roleConf), "0644", "postgres:postgres"),
+        `if [ -e ${shellQuote(confDropIn(p, READ_ONLY_DROP_IN))} ]; then rm -f ${shellQuote(confDropIn(p, READ_ONLY_DROP_IN))}; ZHA_CHANGED=1; fi`,
+        putFile(confDropIn(p, ROLE_CONF_DROP_IN), renderPostgresRoleConf(p.roleConf), "0644", "postgres:postgres"),
         `if [ "$ZHA_CHANGED" = 1 ]; then zha_sql -c 'select pg_reload_conf()' >/dev/null; fi`,
         bootstrapRoles(),
         `echo primary > ${ROLE_MARK}`,
@@ -267,7 +268,7 @@ fi`,
   echo "PostgreSQL runs on the other node of the pair: nothing to do here"
   exit 0
 fi`,
-        putFile(confDropIn(p, "zabbix-ha-role.conf"), renderPostgresRoleConf(p.roleConf), "0644", "postgres:postgres"),
+        putFile(confDropIn(p, ROLE_CONF_DROP_IN), renderPostgresRoleConf(p.roleConf), "0644", "postgres:postgres"),
         `if [ "$ZHA_CHANGED" = 1 ]; then zha_sql -c 'select pg_reload_conf()' >/dev/null; fi`,
         bootstrapRoles(),
     ].join("\n");
@@ -355,7 +356,7 @@ case "$(zha_mark)" in
     ;;
 esac`,
         sharedFiles(f),
-        putFile(confDropIn(f, "zabbix-ha-role.conf"), renderPostgresRoleConf(r), "0644", "postgres:postgres"),
+        putFile(confDropIn(f, ROLE_CONF_DROP_IN), renderPostgresRoleConf(r), "0644", "postgres:postgres"),
         `[ -f "$PGDATA_DIR/standby.signal" ] || { runuser -u postgres -- touch "$PGDATA_DIR/standby.signal"; ZHA_CHANGED=1; }`,
         `if [ "$ZHA_CHANGED" = 1 ] || ! zha_pg_running; then systemctl restart "$PG_SERVICE"; fi`,
         `zha_streaming() { [ "$(zha_sql -c 'select status from pg_stat_wal_receiver')" = streaming ]; }
@@ -366,7 +367,7 @@ if ! zha_retry 60 zha_streaming; then
   esac
   exit 1
 fi`,
-        `zha_sql -c "select count(pg_drop_replication_slot(slot_name)) from pg_replication_slots where left(slot_name, 10) = 'zabbix_ha_' and not active" >/dev/null`,
+        `zha_sql -c "select count(pg_drop_replication_slot(slot_name)) from pg_replication_slots where left(slot_name, ${SLOT_PREFIX.length}) = '${SLOT_PREFIX}' and not active" >/dev/null`,
         `echo replica > ${ROLE_MARK}`,
     ].join("\n");
 }
@@ -405,7 +406,7 @@ fi`,
 export function synchronousStep(p: PromoteStepInput): string {
     return [
         helpers(p),
-        putFile(confDropIn(p, "zabbix-ha-role.conf"), renderPostgresRoleConf(p.roleConf), "0644", "postgres:postgres"),
+        putFile(confDropIn(p, ROLE_CONF_DROP_IN), renderPostgresRoleConf(p.roleConf), "0644", "postgres:postgres"),
         `if [ "$ZHA_CHANGED" = 1 ]; then zha_sql -c 'select pg_reload_conf()' >/dev/null; fi`,
     ].join("\n");
 }

@@ -43,7 +43,10 @@ export const pacemaker: PatternModule = {
             dbUser: config.db.user,
             replication: config.db.replication,
             // Clients are the pair's own nodes, connecting to the VIP from their address or the VIP itself.
-            hbaRules: hbaRules({ dbName: config.db.name, dbUser: config.db.user, dbHosts: nodes, loadBalancers: [...nodes, drbd.vip], adminNetwork: config.db.adminNetwork }),
+            hbaRules: hbaRules({
+                dbName: config.db.name, dbUser: config.db.user, dbHosts: nodes, adminNetwork: config.db.adminNetwork,
+                clients: [...nodes.map(address => ({ address, kind: "pair-node" as const })), { address: drbd.vip, kind: "pair-vip" }],
+            }),
             maxConnections: postgresMaxConnections(sizing, 2),
             adminEndpoint: { address: drbd.vip, port: config.db.port, readyAfter: [pair.ready] },
             passwords,

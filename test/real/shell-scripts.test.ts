@@ -6,7 +6,7 @@
 import * as path from "path";
 import { renderNewestPrimaryWatch, renderPrimaryCheckScript } from "../../components/loadbalancer/render";
 import { renderFenceScript } from "../../components/postgres/fence";
-import { patroniVersionGuard } from "../../components/postgres/patroni";
+import { patroniVersionGuard } from "../../components/postgres/patroniSteps";
 import { CHECK_ROLE } from "../../components/postgres/render";
 import { script } from "../../components/shell";
 import { renderConfigSyncScript } from "../../components/zabbix/render";
