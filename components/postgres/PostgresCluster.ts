@@ -8,11 +8,11 @@ import { platformFor } from "../platform";
 import { PrimaryEndpoint, SchemaLoader, loadSchema, primaryReachable, zabbixDatabaseObjects } from "./database";
 import { HbaRule } from "./pgHba";
 import { ADMIN_ROLE, CHECK_ROLE, REPLICATION_ROLE, replicationSlotName } from "./roles";
-import {
-    DbHostFiles, FollowStepInput, NewPrimary, configStep, configStepDelete, followStep, followStepDelete, notFollowingStep,
-    notPromotedStep, pairBootstrapStep, promoteStep, standDownStep, synchronousStep,
-} from "./steps";
 import { DbPasswords } from "./passwords";
+import { FollowStepInput, followStep, followStepDelete, notFollowingStep } from "./replicaSteps";
+import {
+    DbHostFiles, NewPrimary, configStep, configStepDelete, notPromotedStep, pairBootstrapStep, promoteStep, standDownStep, synchronousStep,
+} from "./steps";
 
 /**
  * PostgresClusterArgs describe the Zabbix database: a primary in one site, replicas in others.

@@ -1,5 +1,6 @@
 export * from "./render";
 export * from "./steps";
+export * from "./replicaSteps";
 export * from "./patroniSteps";
 export * from "./schema";
 export * from "./passwords";
