@@ -15,12 +15,13 @@
  * then only confirms that the ready server still accepts writes. With `balance first`, one balancer
  * never hands sessions to two servers at once.
  */
+import { LIBEXEC_DIR } from "../platform";
 import { RENDERED_HEADER, shellQuote } from "../shell";
 
 /** The check HAProxy runs per DB server; its role's password is in CHECK_PASSFILE (postgres). */
 export const PRIMARY_CHECK = "/etc/haproxy/pg-is-primary";
 /** The newest-primary watcher and its unit. */
-export const NEWEST_PRIMARY_WATCH = "/usr/local/libexec/zabbix-ha/newest-primary-watch";
+export const NEWEST_PRIMARY_WATCH = `${LIBEXEC_DIR}/newest-primary-watch`;
 export const NEWEST_PRIMARY_UNIT = "zabbix-ha-newest-primary.service";
 
 export interface PrimaryCheckInput {

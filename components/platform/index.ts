@@ -7,6 +7,10 @@ import { OsFamily, PackageSource, ZabbixVersion } from "../config/types";
 
 /** Where the library keeps what it records on a host (a DB host's role mark, a repository pending its packages). */
 export const STATE_DIR = "/var/lib/zabbix-ha";
+/** Where the library keeps its own settings and secrets on a host (root-only password files, the CIB). */
+export const CONFIG_DIR = "/etc/zabbix-ha";
+/** Where the library installs the programs it runs beside the services (watchers, the fence). */
+export const LIBEXEC_DIR = "/usr/local/libexec/zabbix-ha";
 
 /** Where systemd reads the units and drop-ins an administrator (here, the library) adds. */
 export const SYSTEMD_UNIT_DIR = "/etc/systemd/system";
@@ -144,6 +148,9 @@ export function patroniLayout(platform: Platform): { readonly service: string; r
         ? { service: `patroni@${instance}`, config: `/etc/patroni/${instance}.yml`, dataDir: `${posix.dirname(platform.postgres.dataDir)}/patroni` }
         : { service: "patroni", config: "/etc/patroni/patroni.yml", dataDir: "/var/lib/pgsql/patroni" };
 }
+
+/** PostgreSQL's own port, the default of db.port and of a managed endpoint's cloud.database.port. */
+export const POSTGRES_DEFAULT_PORT = 5432;
 
 /** Where PostgreSQL puts its unix socket on Debian (and where local psql looks for it). */
 export const POSTGRES_SOCKET_DIR = "/var/run/postgresql";

@@ -15,13 +15,14 @@
  * allows, or holds it down with a message (a crashed or cut-off primary may hold commits the new one
  * never received). A peer it cannot reach proves nothing, so the fence then leaves things alone.
  */
+import { CONFIG_DIR, LIBEXEC_DIR } from "../platform";
 import { RENDERED_HEADER, shellQuote } from "../shell";
 
 /** Where the fence is installed. */
-export const FENCE_SCRIPT = "/usr/local/libexec/zabbix-ha/pg-fence";
+export const FENCE_SCRIPT = `${LIBEXEC_DIR}/pg-fence`;
 export const FENCE_UNIT = "zabbix-ha-pg-fence.service";
 /** The check role's password for asking the peers, readable by root only. */
-export const FENCE_PASSFILE = "/etc/zabbix-ha/pg-fence.pgpass";
+export const FENCE_PASSFILE = `${CONFIG_DIR}/pg-fence.pgpass`;
 
 export interface FenceInput {
     /** The other DB hosts of the cluster, as `address:port`. */

@@ -1,5 +1,5 @@
 /**
- * Pattern 2's configuration sync script (/usr/local/sbin/zabbix-ha-config-sync): it exports
+ * Pattern 2's configuration sync script (CONFIG_SYNC_SCRIPT, steps.ts): it exports
  * configuration from the source site's Zabbix API (configuration.export) and imports it into the
  * others (configuration.import). Pure renderer.
  */

@@ -3,7 +3,7 @@
  * (POSIX sh bodies for Host.step): input in, text out. Each is safe to run again: files are rewritten
  * only when their content changes, and services restart only then (or when they are not running).
  */
-import { NGINX_DEFAULT_SITE, Platform, SYSTEMD_UNIT_DIR, ZabbixLayout } from "../platform";
+import { CONFIG_DIR, NGINX_DEFAULT_SITE, Platform, SYSTEMD_UNIT_DIR, ZabbixLayout } from "../platform";
 import { DbClientInput, zabbixSqlClient } from "../postgres/schema";
 import { putFile, putSecretFile, shellQuote } from "../shell";
 import { renderConfigSyncScript } from "./configSyncScript";
@@ -26,7 +26,7 @@ export const FRONTEND_PASSWORD_FILE = "/etc/zabbix/web-db-password";
 
 /** Pattern 2's sync script, its API password (root only) and its systemd units. */
 export const CONFIG_SYNC_SCRIPT = "/usr/local/sbin/zabbix-ha-config-sync";
-export const CONFIG_SYNC_PASSWORD = "/etc/zabbix-ha/config-sync.password";
+export const CONFIG_SYNC_PASSWORD = `${CONFIG_DIR}/config-sync.password`;
 export const CONFIG_SYNC_SERVICE = "zabbix-ha-config-sync.service";
 export const CONFIG_SYNC_TIMER = "zabbix-ha-config-sync.timer";
 

@@ -23,11 +23,12 @@
  * stopped). Of two fresh active nodes the one whose name sorts later restarts; registering again, it
  * finds the other active and stands by. Both watchers see the same rows, so exactly one acts.
  */
+import { LIBEXEC_DIR } from "../platform";
 import { RENDERED_HEADER, shellQuote } from "../shell";
 import { ZabbixServerConfInput } from "./zabbixServerConf";
 
 /** Where the watcher is installed. */
-export const TAKEOVER_SCRIPT = "/usr/local/libexec/zabbix-ha/takeover-watch";
+export const TAKEOVER_SCRIPT = `${LIBEXEC_DIR}/takeover-watch`;
 
 /** The node's own DB path and password include, exactly as its zabbix_server.conf has them. */
 export interface TakeoverWatchInput extends Pick<ZabbixServerConfInput, "dbHost" | "dbPort" | "dbName" | "dbUser" | "dbTlsRequired" | "passwordInclude"> {
