@@ -62,7 +62,18 @@ export interface Platform {
     readonly nginxSiteDir: string;
     /** PostgreSQL client package, for the load balancer's primary check. */
     readonly postgresClientPackage: string;
+    /** Packages of a node of a DRBD + Pacemaker pair (pattern 3, pattern 5's fallback pair). */
+    readonly pairPackages: readonly string[];
+    /** Packages of an etcd member (a witness host, or a DB host under Patroni). */
+    readonly etcdPackages: readonly string[];
+    /** Packages of a DB host Patroni runs, its etcd member's included. */
+    readonly patroniPackages: readonly string[];
 }
+
+/** The cluster packages as Debian and Ubuntu name them (RHEL 9 is given the same names for now: not yet checked there). */
+const PAIR_PACKAGES = ["drbd-utils", "pacemaker", "pacemaker-cli-utils", "corosync", "resource-agents", "fence-agents"];
+const ETCD_PACKAGES = ["etcd-server", "etcd-client"];
+const PATRONI_PACKAGES = [...ETCD_PACKAGES, "patroni", "python3-etcd"];
 
 function debianLike(
     family: OsFamily, label: string, distro: Platform["vendorDistro"], pg: string, php: string,
@@ -88,6 +99,9 @@ function debianLike(
         },
         nginxSiteDir: "/etc/nginx/conf.d",
         postgresClientPackage: `postgresql-client-${pg}`,
+        pairPackages: PAIR_PACKAGES,
+        etcdPackages: ETCD_PACKAGES,
+        patroniPackages: PATRONI_PACKAGES,
     };
 }
 
@@ -113,6 +127,9 @@ const PLATFORMS: Record<OsFamily, Platform> = {
         phpFpm: { packages: ["php-fpm", "php-pgsql"], poolDir: "/etc/php-fpm.d", service: "php-fpm", socketDir: "/run/php-fpm", webUser: "nginx" },
         nginxSiteDir: "/etc/nginx/conf.d",
         postgresClientPackage: "postgresql",
+        pairPackages: PAIR_PACKAGES,
+        etcdPackages: ETCD_PACKAGES,
+        patroniPackages: PATRONI_PACKAGES,
     },
 };
 
