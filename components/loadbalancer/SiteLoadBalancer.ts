@@ -55,7 +55,7 @@ export class SiteLoadBalancer extends pulumi.ComponentResource {
         this.dbPort = args.dbPort;
         const withDb = args.dbServers.length > 0;
         if (withDb && args.checkPassword === undefined) {
-            throw new Error(`${name}: a load balancer with DB servers needs the check role's password`);
+            throw new pulumi.ResourceError(`${name}: a load balancer with DB servers needs the check role's password`, this);
         }
         this.configured = args.host.step(`${name}-haproxy`, {
             secrets: withDb ? [{ variable: "CHECK_PASSWORD", value: args.checkPassword! }] : [],

@@ -87,7 +87,7 @@ export class ZabbixServerCluster extends pulumi.ComponentResource {
         super(SERVER_CLUSTER.token, name, facts, opts);
         this.facts = facts;
         if (args.nodes.length === 0) {
-            throw new Error(`${name}: a Zabbix server cluster needs at least one node`);
+            throw new pulumi.ResourceError(`${name}: a Zabbix server cluster needs at least one node`, this);
         }
         const password = [{ variable: DB_PASSWORD_VARIABLE, value: args.dbPassword }];
         this.agentSettings = agents;
