@@ -26,6 +26,11 @@ export interface DbHostFiles {
     readonly hba: readonly HbaRule[];
 }
 
+/** The postgres user's .pgpass, which holds the replication role's password. */
+export function replicationPassfile(platform: Platform): string {
+    return `${platform.postgres.home}/.pgpass`;
+}
+
 /** Shell helpers shared by the PostgreSQL steps. */
 export function helpers(h: DbHostFiles): string {
     const pg = h.platform.postgres;
@@ -79,7 +84,7 @@ export function configStep(
         `install -d -m 0755 ${STATE_DIR}`,
         pg.initCommand ? `[ -f "$PGDATA_DIR/PG_VERSION" ] || ${pg.initCommand}` : "",
         sharedFiles(h),
-        putSecretFile(`${pg.home}/.pgpass`, "REPLICATION_PASSWORD", "0600", "postgres:postgres",
+        putSecretFile(replicationPassfile(h.platform), "REPLICATION_PASSWORD", "0600", "postgres:postgres",
             pgpassLine("*", "*", "replication", REPLICATION_ROLE, "$REPLICATION_PASSWORD")),
         fence ? fenceFiles(h, fence) : "",
         runBy === "systemd" && role === "replica" ? standbyCatchUp(h) : "",
