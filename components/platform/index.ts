@@ -38,8 +38,11 @@ export interface PostgresLayout {
 }
 
 export interface PhpFpmLayout {
+    /** php-fpm and PHP's PostgreSQL module. */
     readonly packages: readonly string[];
+    /** Where php-fpm reads its pools. */
     readonly poolDir: string;
+    /** php-fpm's systemd unit. */
     readonly service: string;
     /** Directory for the pool's unix socket. */
     readonly socketDir: string;
@@ -47,8 +50,10 @@ export interface PhpFpmLayout {
     readonly webUser: string;
 }
 
+/** One operating system's facts: its packages, where they keep their files, and their services. */
 export interface Platform {
     readonly family: OsFamily;
+    /** The OS as operators name it, for messages ("Debian 12"). */
     readonly label: string;
     readonly packageManager: "apt" | "dnf";
     /** The vendor repository's path segment and release name for this OS ("debian", "12"). */
@@ -57,8 +62,11 @@ export interface Platform {
     readonly distributionZabbix?: ZabbixVersion;
     /** The Patroni version the distribution's own archive ships, if it ships one. */
     readonly distributionPatroni?: string;
+    /** The distribution's PostgreSQL: packages, directories, unit. */
     readonly postgres: PostgresLayout;
+    /** The distribution's php-fpm, which serves the Zabbix frontend. */
     readonly phpFpm: PhpFpmLayout;
+    /** Where nginx reads the sites it includes. */
     readonly nginxSiteDir: string;
     /** PostgreSQL client package, for the load balancer's primary check. */
     readonly postgresClientPackage: string;

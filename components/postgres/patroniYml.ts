@@ -19,17 +19,22 @@ export const MAXIMUM_LAG_ON_FAILOVER = 1048576;
 export interface PatroniInput {
     /** The cluster's scope (one per Zabbix database). */
     readonly scope: string;
-    /** This node: its host name and address. */
+    /** This node: its host name and address, and PostgreSQL's port. */
     readonly name: string;
     readonly address: string;
     readonly port: number;
+    /** Addresses of every etcd member, the witnesses' included. */
     readonly etcdHosts: readonly string[];
+    /** Patroni's own data directory, and the PostgreSQL binaries it runs. */
     readonly dataDir: string;
     readonly binDir: string;
     /** Where the postgres user's Patroni-managed .pgpass lives. */
     readonly pgpass: string;
+    /** Patroni's synchronous mode (db.replication: sync). */
     readonly synchronous: boolean;
+    /** max_connections, sized for the Zabbix servers and frontends. */
     readonly maxConnections: number;
+    /** Who may connect, as for every DB host (pgHba.ts); Patroni adds the rewind and its own replication rules. */
     readonly hba: readonly HbaRule[];
     /** DB hosts that may rewind from this one (as the superuser). */
     readonly rewindSources: readonly string[];

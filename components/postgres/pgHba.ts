@@ -71,7 +71,7 @@ export function loadBalancerClients(addresses: readonly string[]): HbaClient[] {
 }
 
 export interface HbaPlan {
-    /** The Zabbix database and its owner role. */
+    /** The Zabbix database, and its owner role: Zabbix's servers and frontends log in as it. */
     readonly dbName: string;
     readonly dbUser: string;
     /** Addresses of every DB host: replicas connect to the primary for streaming, the fence asks its peers. */
