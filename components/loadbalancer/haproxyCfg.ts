@@ -25,6 +25,7 @@ export interface Backend {
     readonly port: number;
 }
 
+/** What haproxy.cfg says: the UI's frontends, the DB port's servers, and how the primary is told. */
 export interface HaproxyInput {
     /** The site this load balancer serves (named in the file's header). */
     readonly site: string;

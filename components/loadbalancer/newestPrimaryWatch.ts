@@ -8,6 +8,7 @@ import { RENDERED_HEADER, shellQuote } from "../shell";
 import { Backend, DB_PROXY } from "./haproxyCfg";
 import { PrimaryCheckInput } from "./primaryCheck";
 
+/** The watcher's DB servers and HAProxy socket, and how it logs in (as the check). */
 export interface NewestPrimaryWatchInput extends PrimaryCheckInput {
     /** Every DB server of the DB port, the configured primary first (it wins a tie of timelines). */
     readonly servers: readonly Backend[];

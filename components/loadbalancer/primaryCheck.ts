@@ -24,6 +24,7 @@ export const PRIMARY_CHECK = "/etc/haproxy/pg-is-primary";
 export const NEWEST_PRIMARY_WATCH = `${LIBEXEC_DIR}/newest-primary-watch`;
 export const NEWEST_PRIMARY_UNIT = "zabbix-ha-newest-primary.service";
 
+/** How the check logs in to each DB server. */
 export interface PrimaryCheckInput {
     /** Role the check logs in as; it needs no privilege beyond connecting. */
     readonly user: string;

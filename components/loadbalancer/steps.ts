@@ -12,6 +12,7 @@ import { renderNewestPrimaryUnit } from "./newestPrimaryUnit";
 import { renderNewestPrimaryWatch } from "./newestPrimaryWatch";
 import { NEWEST_PRIMARY_UNIT, NEWEST_PRIMARY_WATCH, PRIMARY_CHECK, renderPrimaryCheckScript } from "./primaryCheck";
 
+/** What the load balancer's step installs. */
 export interface HaproxyStepInput {
     /** haproxy.cfg's settings; with DB servers the step also installs what the DB check needs. */
     readonly haproxy: HaproxyInput;

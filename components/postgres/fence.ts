@@ -24,6 +24,7 @@ export const FENCE_UNIT = "zabbix-ha-pg-fence.service";
 /** The check role's password for asking the peers, readable by root only. */
 export const FENCE_PASSFILE = `${CONFIG_DIR}/pg-fence.pgpass`;
 
+/** What the fence asks, and about which PostgreSQL. */
 export interface FenceInput {
     /** The other DB hosts of the cluster, as `address:port`. */
     readonly peers: readonly string[];

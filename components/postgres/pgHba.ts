@@ -70,6 +70,7 @@ export function loadBalancerClients(addresses: readonly string[]): HbaClient[] {
     return addresses.map(address => ({ address, kind: "load-balancer" }));
 }
 
+/** Who connects to a DB host, from where. */
 export interface HbaPlan {
     /** The Zabbix database, and its owner role: Zabbix's servers and frontends log in as it. */
     readonly dbName: string;

@@ -6,6 +6,7 @@ import { RENDERED_HEADER } from "../shell";
 /** The drop-in's name in PostgreSQL's conf.d. */
 export const POSTGRES_CONF_DROP_IN = "zabbix-ha.conf";
 
+/** What the shared settings say. */
 export interface PostgresConfInput {
     /** Addresses PostgreSQL listens on: the host's own address and loopback. */
     readonly listenAddresses: readonly string[];

@@ -5,6 +5,7 @@
  */
 import { RENDERED_HEADER } from "../shell";
 
+/** Where the sync script copies from and to, and how it logs in. */
 export interface ConfigSyncScriptInput {
     /** JSON-RPC endpoint of the source site (through its load balancer). */
     readonly sourceUrl: string;

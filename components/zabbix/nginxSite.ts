@@ -3,6 +3,7 @@
  */
 import { RENDERED_HEADER } from "../shell";
 
+/** The nginx site's port, document root and PHP socket. */
 export interface NginxSiteInput {
     readonly listenPort: number;
     /** Document root of the Zabbix frontend. */

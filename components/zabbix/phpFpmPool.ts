@@ -3,6 +3,7 @@
  */
 import { RENDERED_HEADER } from "../shell";
 
+/** The pool's socket, user and PHP time zone. */
 export interface PhpFpmPoolInput {
     readonly socket: string;
     /** User php-fpm and nginx run as (www-data on Debian, nginx on RHEL). */

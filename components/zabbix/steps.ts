@@ -38,6 +38,7 @@ export function failoverDelayStep(db: Omit<DbClientInput, "passwordVariable">, d
     ].join("\n");
 }
 
+/** What a server node's step installs. */
 export interface ServerNodeStepInput {
     /** The node's zabbix_server.conf (its password include is SERVER_PASSWORD_INCLUDE). */
     readonly conf: ZabbixServerConfInput;
@@ -102,6 +103,7 @@ export function takeoverRemoval(): string {
 fi`;
 }
 
+/** The node a server step's delete removes. */
 export interface NodeRemovalInput {
     /** The node's HANodeName. */
     readonly nodeName: string;
@@ -136,6 +138,7 @@ function frontendFiles(platform: Platform, layout: ZabbixLayout) {
     };
 }
 
+/** What a frontend's step installs. */
 export interface FrontendStepInput {
     readonly platform: Platform;
     readonly layout: ZabbixLayout;
@@ -183,6 +186,7 @@ export function frontendStepDelete(platform: Platform, layout: ZabbixLayout): st
     ].join("\n");
 }
 
+/** What the configuration sync's step installs. */
 export interface ConfigSyncStepInput {
     /** JSON-RPC URL of the source site's Zabbix. */
     readonly sourceUrl: string;

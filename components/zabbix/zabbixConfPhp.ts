@@ -3,6 +3,7 @@
  */
 import { RENDERED_HEADER } from "../shell";
 
+/** What zabbix.conf.php says: the DB path and login, and the name the UI shows. */
 export interface ZabbixFrontendConfInput {
     /** The local site's load balancer, which forwards to the read-write primary. */
     readonly dbHost: string;

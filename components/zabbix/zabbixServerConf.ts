@@ -5,6 +5,7 @@
 import { RENDERED_HEADER } from "../shell";
 import { ServerSizing } from "../sizing";
 
+/** What zabbix_server.conf says about one node. */
 export interface ZabbixServerConfInput {
     /** HA node name (HANodeName): unique in the cluster, turns native HA on. Omitted when a cluster manager runs the server. */
     readonly nodeName?: string;
