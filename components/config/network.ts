@@ -37,3 +37,8 @@ export function compareAddresses(a: string, b: string): number {
     const key = (s: string) => s.split(/[./]/).map(n => n.padStart(3, "0")).join(".");
     return key(a).localeCompare(key(b));
 }
+
+/** An address as a one-host network (198.18.1.10/32); a network in CIDR form stays as it is. */
+export function hostCidr(source: string): string {
+    return source.includes("/") ? source : `${source}/32`;
+}

@@ -1,6 +1,7 @@
 /**
  * Readers of the sections only some patterns use: drbd, configSync, cloud.
  */
+import { POSTGRES_DEFAULT_PORT } from "../platform";
 import { cidrContains, isIPv4 } from "./network";
 import { Reader, join } from "./reader";
 import { CloudConfig, ConfigSyncConfig, DrbdConfig, SiteConfig } from "./types";
@@ -130,7 +131,7 @@ export function readCloud(r: Reader, value: unknown, required: boolean): CloudCo
     if (host !== undefined && !/^[A-Za-z0-9.-]+$/.test(host)) {
         r.problem("cloud.database.host", `"${host}" is not a host name or address`);
     }
-    const port = r.integer(db, "port", "cloud.database", 5432, 1, 65535);
+    const port = r.integer(db, "port", "cloud.database", POSTGRES_DEFAULT_PORT, 1, 65535);
     const adminUser = r.string(db, "adminUser", "cloud.database", "postgres");
     const sslmode = r.oneOf(db, "sslmode", "cloud.database", ["require", "verify-full", "disable"] as const, "require");
     return host && port !== undefined && adminUser && sslmode ? { database: { host, port, adminUser, sslmode } } : undefined;

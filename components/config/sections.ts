@@ -1,7 +1,7 @@
 /**
  * Readers of the stack-wide sections: zabbix, failoverDelay, db, loadBalancer, frontend, load.
  */
-import { PATRONI_MINIMUM_VERSION, compareVersions, platformFor } from "../platform";
+import { PATRONI_MINIMUM_VERSION, POSTGRES_DEFAULT_PORT, compareVersions, platformFor } from "../platform";
 import { parseZabbixDuration } from "./duration";
 import { cidrProblem } from "./network";
 import { Reader } from "./reader";
@@ -88,7 +88,7 @@ export function readDb(r: Reader, value: unknown, sites: readonly SiteConfig[], 
     if (selfRun && replication === "sync" && dbSites.length < 2) {
         r.problem("db.replication", "sync needs a replica in another site; with none the primary would wait forever on commit");
     }
-    const port = r.integer(node, "port", "db", 5432, 1, 65535);
+    const port = r.integer(node, "port", "db", POSTGRES_DEFAULT_PORT, 1, 65535);
     const name = r.string(node, "name", "db", "zabbix");
     const user = r.string(node, "user", "db", "zabbix");
     for (const [key, v] of [["name", name], ["user", user]] as const) {

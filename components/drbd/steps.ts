@@ -4,14 +4,15 @@
  * none, the first sync and mkfs happen only while both copies are still blank, and the CIB is
  * loaded only when it changed and never while DRBD's fencing constraint protects a degraded pair.
  */
+import { CONFIG_DIR, STATE_DIR } from "../platform";
 import { putFile, putSecretFile, shellQuote } from "../shell";
 import { DrbdVersion } from "./drbd";
 
 /** Where the rendered CIB is kept on the preferred node, and the copy of what was last loaded. */
-export const CIB_FILE = "/etc/zabbix-ha/pacemaker/cib.xml";
-export const CIB_LOADED = "/var/lib/zabbix-ha/pacemaker-cib.loaded.xml";
+export const CIB_FILE = `${CONFIG_DIR}/pacemaker/cib.xml`;
+export const CIB_LOADED = `${STATE_DIR}/pacemaker-cib.loaded.xml`;
 /** Root-only file holding the fence devices' password; their password_script reads it. */
-export const FENCE_PASSWORD_FILE = "/etc/zabbix-ha/fence-password";
+export const FENCE_PASSWORD_FILE = `${CONFIG_DIR}/fence-password`;
 export const COROSYNC_CONF = "/etc/corosync/corosync.conf";
 
 export interface DrbdStepInput {

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { PlacedHost, ZabbixConfig } from "../config/types";
 import { HOST, HostFacts } from "../facts";
 import { asHostUser, readSecrets, readSecretsForDelete, script } from "../shell";
+import { renderFor } from "./errors";
 import { ExtraRepository, renderPackageStep } from "./render";
 
 /**
@@ -84,7 +85,7 @@ export class Host extends pulumi.ComponentResource {
             privateKey: pulumi.secret(args.sshPrivateKey),
         };
         this.packages = this.step(`${name}-packages`, {
-            script: renderPackageStep({
+            script: renderFor(this, () => renderPackageStep({
                 os: args.host.os,
                 roles: args.host.roles,
                 zabbixVersion: args.zabbix.version,
@@ -92,7 +93,7 @@ export class Host extends pulumi.ComponentResource {
                 repositoryUrl: args.zabbix.repositoryUrl,
                 extraPackages: args.extraPackages,
                 extraRepositories: args.extraRepositories,
-            }),
+            })),
         }, { parent: this });
         this.registerOutputs({ packages: this.packages.id });
     }

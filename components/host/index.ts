@@ -1,3 +1,4 @@
 export * from "./Host";
 export * from "./Site";
 export * from "./render";
+export * from "./errors";

@@ -3,7 +3,7 @@
  * and the RHEL 9 family (dnf). Pure: config in, script text out.
  */
 import { AptRepository, PackageSource, Role, ZabbixVersion } from "../config/types";
-import { Platform, platformFor, zabbixLayout } from "../platform";
+import { NGINX_DEFAULT_SITE, Platform, STATE_DIR, platformFor, zabbixLayout } from "../platform";
 import { OsFamily } from "../config/types";
 import { shellQuote } from "../shell";
 
@@ -29,6 +29,11 @@ export interface ExtraRepository {
     readonly packages: readonly string[];
 }
 
+/** Marks an extra repository whose packages have yet to install from it (`*`: every such mark). */
+function pendingRepositoryMark(name: string): string {
+    return `${STATE_DIR}/repository-${name}.pending`;
+}
+
 /** Where an extra repository's signing key lives on the host. */
 function keyringOf(name: string): string {
     return `/etc/apt/keyrings/zabbix-ha-${name}.asc`;
@@ -48,7 +53,7 @@ export function aptSourceLine(name: string, repository: AptRepository): string {
 function extraRepositorySteps(extras: readonly ExtraRepository[]): string {
     return extras.map(extra => {
         const list = `/etc/apt/sources.list.d/zabbix-ha-${extra.name}.list`;
-        const pending = `/var/lib/zabbix-ha/repository-${extra.name}.pending`;
+        const pending = pendingRepositoryMark(extra.name);
         const key = extra.repository.keyUrl
             ? `install -d -m 0755 /etc/apt/keyrings
 zha_key=$(mktemp)
@@ -65,7 +70,7 @@ ${key}zha_line=${shellQuote(aptSourceLine(extra.name, extra.repository))}
 if [ "$(cat ${list} 2>/dev/null)" != "$zha_line" ]; then
   printf '%s\\n' "$zha_line" > ${list}
   # Kept until the packages below install, so a run that fails half-way upgrades them next time.
-  install -d -m 0755 /var/lib/zabbix-ha && : > ${pending}
+  install -d -m 0755 ${STATE_DIR} && : > ${pending}
 fi
 if [ -e ${pending} ]; then
   zha_apt_update=1
@@ -131,8 +136,8 @@ fi`;
  * as nginx is installed (the frontend step would be too late).
  */
 const DISABLE_NGINX_DEFAULT_SITE = `
-if [ -e /etc/nginx/sites-enabled/default ]; then
-  rm -f /etc/nginx/sites-enabled/default
+if [ -e ${NGINX_DEFAULT_SITE} ]; then
+  rm -f ${NGINX_DEFAULT_SITE}
   if systemctl is-active --quiet nginx; then systemctl restart nginx; fi
 fi`;
 
@@ -167,7 +172,7 @@ if [ -n "$zha_missing$zha_newest" ]; then
   apt-get update -q
   # shellcheck disable=SC2086 # word splitting of the package list is intended
   apt-get install -y -q --no-install-recommends $zha_missing $zha_newest
-  rm -f /var/lib/zabbix-ha/repository-*.pending
+  rm -f ${pendingRepositoryMark("*")}
 elif [ "$zha_apt_update" = 1 ]; then
   apt-get update -q
 fi${input.roles.includes("frontend") ? DISABLE_NGINX_DEFAULT_SITE : ""}`;

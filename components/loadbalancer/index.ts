@@ -1,3 +1,3 @@
 export * from "./render";
-export * from "./primaryCheck";
+export * from "./steps";
 export * from "./SiteLoadBalancer";

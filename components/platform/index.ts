@@ -2,7 +2,24 @@
  * Facts about the operating systems and package sources the library deploys onto: package names,
  * file locations and service names. Renderers and validation read these; nothing here touches a host.
  */
+import { posix } from "path";
 import { OsFamily, PackageSource, ZabbixVersion } from "../config/types";
+
+/** Where the library keeps what it records on a host (a DB host's role mark, a repository pending its packages). */
+export const STATE_DIR = "/var/lib/zabbix-ha";
+/** Where the library keeps its own settings and secrets on a host (root-only password files, the CIB). */
+export const CONFIG_DIR = "/etc/zabbix-ha";
+/** Where the library installs the programs it runs beside the services (watchers, the fence). */
+export const LIBEXEC_DIR = "/usr/local/libexec/zabbix-ha";
+
+/** Where systemd reads the units and drop-ins an administrator (here, the library) adds. */
+export const SYSTEMD_UNIT_DIR = "/etc/systemd/system";
+
+/**
+ * The site Debian's nginx package enables on port 80, where a co-located load balancer binds: the
+ * host's package step and the frontend's step remove it.
+ */
+export const NGINX_DEFAULT_SITE = "/etc/nginx/sites-enabled/default";
 
 export interface PostgresLayout {
     readonly version: string;
@@ -21,8 +38,11 @@ export interface PostgresLayout {
 }
 
 export interface PhpFpmLayout {
+    /** php-fpm and PHP's PostgreSQL module. */
     readonly packages: readonly string[];
+    /** Where php-fpm reads its pools. */
     readonly poolDir: string;
+    /** php-fpm's systemd unit. */
     readonly service: string;
     /** Directory for the pool's unix socket. */
     readonly socketDir: string;
@@ -30,8 +50,10 @@ export interface PhpFpmLayout {
     readonly webUser: string;
 }
 
+/** One operating system's facts: its packages, where they keep their files, and their services. */
 export interface Platform {
     readonly family: OsFamily;
+    /** The OS as operators name it, for messages ("Debian 12"). */
     readonly label: string;
     readonly packageManager: "apt" | "dnf";
     /** The vendor repository's path segment and release name for this OS ("debian", "12"). */
@@ -40,12 +62,26 @@ export interface Platform {
     readonly distributionZabbix?: ZabbixVersion;
     /** The Patroni version the distribution's own archive ships, if it ships one. */
     readonly distributionPatroni?: string;
+    /** The distribution's PostgreSQL: packages, directories, unit. */
     readonly postgres: PostgresLayout;
+    /** The distribution's php-fpm, which serves the Zabbix frontend. */
     readonly phpFpm: PhpFpmLayout;
+    /** Where nginx reads the sites it includes. */
     readonly nginxSiteDir: string;
     /** PostgreSQL client package, for the load balancer's primary check. */
     readonly postgresClientPackage: string;
+    /** Packages of a node of a DRBD + Pacemaker pair (pattern 3, pattern 5's fallback pair). */
+    readonly pairPackages: readonly string[];
+    /** Packages of an etcd member (a witness host, or a DB host under Patroni). */
+    readonly etcdPackages: readonly string[];
+    /** Packages of a DB host Patroni runs, its etcd member's included. */
+    readonly patroniPackages: readonly string[];
 }
+
+/** The cluster packages as Debian and Ubuntu name them (RHEL 9 is given the same names for now: not yet checked there). */
+const PAIR_PACKAGES = ["drbd-utils", "pacemaker", "pacemaker-cli-utils", "corosync", "resource-agents", "fence-agents"];
+const ETCD_PACKAGES = ["etcd-server", "etcd-client"];
+const PATRONI_PACKAGES = [...ETCD_PACKAGES, "patroni", "python3-etcd"];
 
 function debianLike(
     family: OsFamily, label: string, distro: Platform["vendorDistro"], pg: string, php: string,
@@ -71,6 +107,9 @@ function debianLike(
         },
         nginxSiteDir: "/etc/nginx/conf.d",
         postgresClientPackage: `postgresql-client-${pg}`,
+        pairPackages: PAIR_PACKAGES,
+        etcdPackages: ETCD_PACKAGES,
+        patroniPackages: PATRONI_PACKAGES,
     };
 }
 
@@ -96,6 +135,9 @@ const PLATFORMS: Record<OsFamily, Platform> = {
         phpFpm: { packages: ["php-fpm", "php-pgsql"], poolDir: "/etc/php-fpm.d", service: "php-fpm", socketDir: "/run/php-fpm", webUser: "nginx" },
         nginxSiteDir: "/etc/nginx/conf.d",
         postgresClientPackage: "postgresql",
+        pairPackages: PAIR_PACKAGES,
+        etcdPackages: ETCD_PACKAGES,
+        patroniPackages: PATRONI_PACKAGES,
     },
 };
 
@@ -123,6 +165,20 @@ export function compareVersions(a: string, b: string): number {
 export function platformFor(os: OsFamily): Platform {
     return PLATFORMS[os];
 }
+
+/** Where Patroni keeps its files on a platform (Debian's per-cluster unit and config). */
+export function patroniLayout(platform: Platform): { readonly service: string; readonly config: string; readonly dataDir: string } {
+    const instance = `${platform.postgres.version}-main`;
+    return platform.packageManager === "apt"
+        ? { service: `patroni@${instance}`, config: `/etc/patroni/${instance}.yml`, dataDir: `${posix.dirname(platform.postgres.dataDir)}/patroni` }
+        : { service: "patroni", config: "/etc/patroni/patroni.yml", dataDir: "/var/lib/pgsql/patroni" };
+}
+
+/** PostgreSQL's own port, the default of db.port and of a managed endpoint's cloud.database.port. */
+export const POSTGRES_DEFAULT_PORT = 5432;
+
+/** Where PostgreSQL puts its unix socket on Debian (and where local psql looks for it). */
+export const POSTGRES_SOCKET_DIR = "/var/run/postgresql";
 
 /** Where a Zabbix install keeps its files: the vendor's packages and Debian's differ. */
 export interface ZabbixLayout {

@@ -3,35 +3,23 @@ import * as postgresql from "@pulumi/postgresql";
 import * as pulumi from "@pulumi/pulumi";
 import { DbHostFacts, PATRONI, Placed, SelfRunDatabaseFacts } from "../facts";
 import { Host } from "../host";
-import { platformFor } from "../platform";
-import { PrimaryEndpoint, SchemaLoader, loadSchema, primaryReachable, zabbixDatabaseObjects } from "./database";
-import { EtcdMember, etcdHealthyStep, etcdStep, etcdStepDelete, patroniLayout, patroniStep, patroniStepDelete, patroniSwitchoverStep } from "./patroni";
+import { patroniLayout, platformFor } from "../platform";
+import { SelfRunDatabaseArgs, loadSchema, selfRunDatabaseObjects } from "./database";
+import { EtcdMember } from "./etcdEnvironment";
+import { etcdHealthyStep, etcdStep, etcdStepDelete, patroniStep, patroniStepDelete, patroniSwitchoverStep } from "./patroniSteps";
 import { DbPasswords } from "./passwords";
-import { ADMIN_ROLE, HbaRule } from "./render";
 import { DbHostFiles, leaderRolesStep } from "./steps";
 
 /**
  * PatroniClusterArgs describe a Zabbix database whose primary Patroni moves by itself.
  */
-export interface PatroniClusterArgs {
-    /** db.primarySite's DB host: it leads at first, and a planned switchover brings the lead back to it. */
-    readonly primary: Host;
-    /** DB hosts of the other sites: Patroni replicas, each a failover candidate. */
-    readonly replicas: readonly Host[];
+export interface PatroniClusterArgs extends SelfRunDatabaseArgs {
     /** Witness hosts: etcd members only, so that a majority survives the loss of one DB site. */
     readonly witnesses: readonly Host[];
-    readonly port: number;
-    readonly dbName: string;
-    readonly dbUser: string;
     /** Patroni's synchronous mode: commits wait for one replica, and only a synchronous one is promoted. */
     readonly synchronous: boolean;
-    readonly hbaRules: readonly HbaRule[];
-    readonly maxConnections: number;
-    /** The primary site's load balancer DB port, which follows Patroni's leader. */
-    readonly adminEndpoint: PrimaryEndpoint;
     /** Passwords of the roles, with Patroni's superuser; Pulumi secrets. */
     readonly passwords: DbPasswords & { readonly superuser: pulumi.Output<string> };
-    readonly schema: SchemaLoader;
 }
 
 /**
@@ -40,9 +28,13 @@ export interface PatroniClusterArgs {
  * within Patroni's TTL, and the load balancers follow it through Patroni's REST API.
  */
 export class PatroniCluster extends pulumi.ComponentResource {
+    /** The step that makes the admin and check roles on the leader, once db.primarySite's host leads. */
     public readonly primaryReady: command.remote.Command;
+    /** The schema step: Zabbix servers start after it. */
     public readonly schemaLoaded: command.remote.Command;
+    /** Each replica's Patroni step (it joins the leader and streams), by host name. */
     public readonly replicasStreaming: Readonly<Record<string, command.remote.Command>>;
+    /** The Zabbix database, made through the provider. */
     public readonly database: postgresql.Database;
     /** What it declares: where the primary, its replicas and etcd's members sit, and that Patroni promotes. */
     public readonly facts: SelfRunDatabaseFacts;
@@ -130,13 +122,8 @@ export class PatroniCluster extends pulumi.ComponentResource {
             ],
         }, { parent, dependsOn: [switchover] });
 
-        const endpoint = args.adminEndpoint;
-        const reachable = endpoint.loadBalancer
-            ? primaryReachable(this, name, endpoint.loadBalancer, endpoint.address, endpoint.port, [this.primaryReady, ...endpoint.readyAfter])
-            : this.primaryReady;
-        const objects = zabbixDatabaseObjects(this, name, {
-            address: endpoint.address, port: endpoint.port, user: ADMIN_ROLE, password: args.passwords.admin, superuser: true, sslmode: "disable",
-        }, { dbName: args.dbName, dbUser: args.dbUser, password: args.passwords.zabbix }, [reachable, ...endpoint.readyAfter]);
+        // The admin endpoint follows Patroni's leader.
+        const objects = selfRunDatabaseObjects(this, name, args.adminEndpoint, this.primaryReady, args.passwords, args);
         this.database = objects.database;
         this.schemaLoaded = loadSchema(this, name, args.schema, args.dbName, args.dbUser, args.passwords.zabbix, [objects.database, objects.zabbixRole, ...objects.grants]);
 

@@ -7,7 +7,9 @@ import * as command from "@pulumi/command";
 import * as postgresql from "@pulumi/postgresql";
 import * as pulumi from "@pulumi/pulumi";
 import { Host } from "../host";
-import { CHECK_ROLE } from "./render";
+import { DbPasswords } from "./passwords";
+import { HbaRule } from "./pgHba";
+import { ADMIN_ROLE, CHECK_PASSFILE, CHECK_ROLE } from "./roles";
 import { schemaStep } from "./schema";
 
 /** How the provider logs in. */
@@ -32,7 +34,7 @@ export interface ZabbixDatabaseObjects {
 export function primaryReachable(parent: pulumi.Resource, name: string, lb: Host, address: string, port: number, after: readonly pulumi.Resource[]): command.remote.Command {
     return lb.step(`${name}-primary-reachable`, {
         script: [
-            `PGPASSFILE=/etc/haproxy/pg-check.pgpass PGCONNECT_TIMEOUT=2; export PGPASSFILE PGCONNECT_TIMEOUT`,
+            `PGPASSFILE=${CHECK_PASSFILE} PGCONNECT_TIMEOUT=2; export PGPASSFILE PGCONNECT_TIMEOUT`,
             `zha_retry 60 sh -c "[ \\"\\$(psql -X -t -A -w -h ${address} -p ${port} -U ${CHECK_ROLE} -d postgres -c 'select pg_is_in_recovery()')\\" = f ]"`,
         ].join("\n"),
     }, { parent, dependsOn: [...after] });
@@ -85,6 +87,50 @@ export function zabbixDatabaseObjects(
         }, onDatabase),
     ];
     return { provider, zabbixRole, database, grants };
+}
+
+/**
+ * A self-run cluster's Zabbix role, database and grants through the provider, which logs in as the
+ * admin role (a superuser) once the admin endpoint leads to the writable primary: checked first on
+ * its load balancer, when it has one. Returns those objects and what marks the primary reachable.
+ */
+export function selfRunDatabaseObjects(
+    parent: pulumi.Resource, name: string, endpoint: PrimaryEndpoint, primaryReady: pulumi.Resource, passwords: DbPasswords,
+    zabbix: { readonly dbName: string; readonly dbUser: string },
+): ZabbixDatabaseObjects & { readonly reachable: pulumi.Resource } {
+    // The provider may connect only once the load balancer routes to the new primary.
+    const reachable = endpoint.loadBalancer
+        ? primaryReachable(parent, name, endpoint.loadBalancer, endpoint.address, endpoint.port, [primaryReady, ...endpoint.readyAfter])
+        : primaryReady;
+    // The cluster serves no TLS yet; SCRAM keeps the password itself off the wire.
+    const objects = zabbixDatabaseObjects(parent, name, {
+        address: endpoint.address, port: endpoint.port, user: ADMIN_ROLE, password: passwords.admin, superuser: true, sslmode: "disable",
+    }, { ...zabbix, password: passwords.zabbix }, [reachable, ...endpoint.readyAfter]);
+    return { ...objects, reachable };
+}
+
+/** What every self-run Zabbix database takes, whoever moves its primary (an operator, a cluster manager, Patroni). */
+export interface SelfRunDatabaseArgs {
+    /**
+     * db.primarySite's DB host: the primary, or under Patroni the leader it starts with and a planned
+     * switchover brings the lead back to.
+     */
+    readonly primary: Host;
+    /** DB hosts of the other sites, each streaming from the primary (under Patroni, each a failover candidate). */
+    readonly replicas: readonly Host[];
+    /** PostgreSQL's port on the DB hosts. */
+    readonly port: number;
+    /** Zabbix database and owner role names. */
+    readonly dbName: string;
+    readonly dbUser: string;
+    /** Who may connect, rendered into every DB host's pg_hba. */
+    readonly hbaRules: readonly HbaRule[];
+    /** max_connections, sized for the Zabbix servers and frontends. */
+    readonly maxConnections: number;
+    /** Where the provider reaches the writable primary: the primary site's load balancer DB port, or a pair's VIP. */
+    readonly adminEndpoint: PrimaryEndpoint;
+    /** How the schema is loaded. */
+    readonly schema: SchemaLoader;
 }
 
 /** An endpoint that leads to the read-write primary: a site load balancer's DB port, or a pair's VIP. */

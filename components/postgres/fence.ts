@@ -1,6 +1,7 @@
 /**
- * Never two writers with manual DB failover: pure renderers for the fence that runs on every DB
- * host of a replicated cluster.
+ * Never two writers with manual DB failover: the fence's script (pg-fence), a pure renderer, which
+ * runs on every DB host of a replicated cluster from PostgreSQL's unit (fenceDropIn.ts) and from
+ * its own watcher unit (fenceUnit.ts).
  *
  * Why: after the primary's site is lost, an operator promotes a replica elsewhere without reaching
  * the old primary (it may be down, or only cut off and still running). When that old primary comes
@@ -14,16 +15,16 @@
  * allows, or holds it down with a message (a crashed or cut-off primary may hold commits the new one
  * never received). A peer it cannot reach proves nothing, so the fence then leaves things alone.
  */
-import { shellQuote } from "../shell";
-
-const HEADER = "Rendered by zabbix-ha; `pulumi up` overwrites local edits.";
+import { CONFIG_DIR, LIBEXEC_DIR } from "../platform";
+import { RENDERED_HEADER, shellQuote } from "../shell";
 
 /** Where the fence is installed. */
-export const FENCE_SCRIPT = "/usr/local/libexec/zabbix-ha/pg-fence";
+export const FENCE_SCRIPT = `${LIBEXEC_DIR}/pg-fence`;
 export const FENCE_UNIT = "zabbix-ha-pg-fence.service";
 /** The check role's password for asking the peers, readable by root only. */
-export const FENCE_PASSFILE = "/etc/zabbix-ha/pg-fence.pgpass";
+export const FENCE_PASSFILE = `${CONFIG_DIR}/pg-fence.pgpass`;
 
+/** What the fence asks, and about which PostgreSQL. */
 export interface FenceInput {
     /** The other DB hosts of the cluster, as `address:port`. */
     readonly peers: readonly string[];
@@ -49,9 +50,10 @@ export interface FenceInput {
  */
 export const PRIMARY_TIMELINE_SQL = "select case when pg_is_in_recovery() then '' else substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8) end";
 
+/** The fence script: `pg-fence boot` before PostgreSQL starts, `pg-fence watch` while it runs. */
 export function renderFenceScript(c: FenceInput): string {
     return `#!/bin/sh
-# ${HEADER}
+# ${RENDERED_HEADER}
 # Fence of a manual-failover DB host: a PostgreSQL that would accept writes here starts as, or becomes,
 # a standby as soon as another DB host accepts writes on a later timeline (promoted after this one).
 # Usage: pg-fence boot   (before PostgreSQL starts)   |   pg-fence watch   (while it runs)
@@ -122,30 +124,5 @@ case "\${1:-}" in
     exit 2
     ;;
 esac
-`;
-}
-
-/** A drop-in for PostgreSQL's unit: the fence looks before every start (the "+" runs it as root). */
-export function renderFenceDropIn(): string {
-    return `# ${HEADER}
-[Service]
-ExecStartPre=+${FENCE_SCRIPT} boot
-`;
-}
-
-/** The watcher runs on its own, so that stopping PostgreSQL (which it may do) does not stop it. */
-export function renderFenceUnit(c: Pick<FenceInput, "service">): string {
-    return `# ${HEADER}
-[Unit]
-Description=zabbix-ha fence: a superseded PostgreSQL primary never takes writes
-After=${c.service}.service
-
-[Service]
-ExecStart=${FENCE_SCRIPT} watch
-Restart=always
-RestartSec=2
-
-[Install]
-WantedBy=multi-user.target
 `;
 }

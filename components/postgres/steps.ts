@@ -1,19 +1,23 @@
 /**
  * Pure step scripts for the PostgreSQL cluster. A switchover (a new `db.primarySite`) and a first
  * deploy run the same graph: every non-primary host stands down, the primary promotes, then each
- * replica follows it. Each step is safe to run again and refuses to destroy data it did not make.
+ * replica follows it (replicaSteps.ts). Each step is safe to run again and refuses to destroy data
+ * it did not make.
  */
-import { Platform } from "../platform";
+import { POSTGRES_SOCKET_DIR, Platform, STATE_DIR, SYSTEMD_UNIT_DIR } from "../platform";
 import { putFile, putSecretFile, shellQuote } from "../shell";
-import { POSTGRES_SOCKET_DIR } from "./patroni";
-import { FENCE_PASSFILE, FENCE_SCRIPT, FENCE_UNIT, FenceInput, renderFenceDropIn, renderFenceScript, renderFenceUnit } from "./fence";
-import {
-    ADMIN_ROLE, CHECK_ROLE, PostgresConfInput, PostgresRoleConfInput, REPLICATION_ROLE, pgpassLine,
-    renderPgHba, renderPostgresConf, renderPostgresRoleConf, HbaRule,
-} from "./render";
+import { FENCE_PASSFILE, FENCE_SCRIPT, FENCE_UNIT, FenceInput, renderFenceScript } from "./fence";
+import { fenceDropInPath, renderFenceDropIn } from "./fenceDropIn";
+import { renderFenceUnit } from "./fenceUnit";
+import { HbaRule, renderPgHba } from "./pgHba";
+import { pgpassLine } from "./pgpass";
+import { POSTGRES_CONF_DROP_IN, PostgresConfInput, renderPostgresConf } from "./postgresConf";
+import { READ_ONLY_DROP_IN, renderReadOnlyConf } from "./readOnlyConf";
+import { ROLE_CONF_DROP_IN, PostgresRoleConfInput, renderPostgresRoleConf } from "./roleConf";
+import { ADMIN_ROLE, CHECK_ROLE, REPLICATION_ROLE } from "./roles";
 
 /** Where the library records what it last made of a host's PostgreSQL (primary, replica, stood-down). */
-export const ROLE_MARK = "/var/lib/zabbix-ha/postgres-role";
+export const ROLE_MARK = `${STATE_DIR}/postgres-role`;
 
 export interface DbHostFiles {
     readonly platform: Platform;
@@ -22,8 +26,13 @@ export interface DbHostFiles {
     readonly hba: readonly HbaRule[];
 }
 
+/** The postgres user's .pgpass, which holds the replication role's password. */
+export function replicationPassfile(platform: Platform): string {
+    return `${platform.postgres.home}/.pgpass`;
+}
+
 /** Shell helpers shared by the PostgreSQL steps. */
-function helpers(h: DbHostFiles): string {
+export function helpers(h: DbHostFiles): string {
     const pg = h.platform.postgres;
     return `PGDATA_DIR=${shellQuote(pg.dataDir)}
 # Not every step (re)starts the service.
@@ -36,16 +45,17 @@ zha_mark() { cat ${ROLE_MARK} 2>/dev/null || echo none; }
 zha_fresh_cluster() { [ "$(find "$PGDATA_DIR/base" -mindepth 1 -maxdepth 1 | wc -l)" -le 3 ]; }`;
 }
 
-function confDropIn(h: DbHostFiles, file: string): string {
+/** Where a drop-in of PostgreSQL's conf.d lives on the host. */
+export function confDropIn(h: DbHostFiles, file: string): string {
     return `${h.platform.postgres.configDir}/conf.d/${file}`;
 }
 
 /** Files shared by every DB host: the server settings and the hba rules. */
-function sharedFiles(h: DbHostFiles): string {
+export function sharedFiles(h: DbHostFiles): string {
     const pg = h.platform.postgres;
     const includeDir = `${pg.configDir}/postgresql.conf`;
     return [
-        putFile(confDropIn(h, "zabbix-ha.conf"), renderPostgresConf(h.conf), "0644", "postgres:postgres"),
+        putFile(confDropIn(h, POSTGRES_CONF_DROP_IN), renderPostgresConf(h.conf), "0644", "postgres:postgres"),
         putFile(`${pg.configDir}/pg_hba.conf`, renderPgHba({ rules: h.hba }), "0640", "postgres:postgres"),
         // Debian's postgresql.conf reads conf.d already; RHEL's does not.
         `grep -q "^include_dir = 'conf.d'" ${shellQuote(includeDir)} || { echo "include_dir = 'conf.d'" >> ${shellQuote(includeDir)}; ZHA_CHANGED=1; }`,
@@ -71,10 +81,10 @@ export function configStep(
     const pg = h.platform.postgres;
     return [
         helpers(h),
-        "install -d -m 0755 /var/lib/zabbix-ha",
+        `install -d -m 0755 ${STATE_DIR}`,
         pg.initCommand ? `[ -f "$PGDATA_DIR/PG_VERSION" ] || ${pg.initCommand}` : "",
         sharedFiles(h),
-        putSecretFile(`${pg.home}/.pgpass`, "REPLICATION_PASSWORD", "0600", "postgres:postgres",
+        putSecretFile(replicationPassfile(h.platform), "REPLICATION_PASSWORD", "0600", "postgres:postgres",
             pgpassLine("*", "*", "replication", REPLICATION_ROLE, "$REPLICATION_PASSWORD")),
         fence ? fenceFiles(h, fence) : "",
         runBy === "systemd" && role === "replica" ? standbyCatchUp(h) : "",
@@ -129,8 +139,8 @@ function fenceFiles(h: DbHostFiles, f: FenceSettings): string {
     return [
         putSecretFile(FENCE_PASSFILE, f.passwordVariable, "0600", "root:root", pgpassLine("*", "*", "postgres", f.checkUser, `$${f.passwordVariable}`)),
         putFile(FENCE_SCRIPT, script, "0755", "root:root"),
-        putFile(`/etc/systemd/system/${pg.service}.service.d/zabbix-ha-fence.conf`, renderFenceDropIn(), "0644", "root:root"),
-        putFile(`/etc/systemd/system/${FENCE_UNIT}`, renderFenceUnit({ service: pg.service }), "0644", "root:root"),
+        putFile(fenceDropInPath(pg.service), renderFenceDropIn(), "0644", "root:root"),
+        putFile(`${SYSTEMD_UNIT_DIR}/${FENCE_UNIT}`, renderFenceUnit({ service: pg.service }), "0644", "root:root"),
         `if [ "$ZHA_CHANGED" = 1 ]; then systemctl daemon-reload; systemctl enable ${FENCE_UNIT}; systemctl restart ${FENCE_UNIT}; fi`,
         `systemctl is-active --quiet ${FENCE_UNIT} || systemctl enable --now ${FENCE_UNIT}`,
     ].join("\n");
@@ -143,7 +153,7 @@ export function configStepDelete(h: DbHostFiles): string {
         helpers(h),
         `echo "this host no longer carries the db role: stopping and disabling PostgreSQL (its data stays in $PGDATA_DIR)"`,
         `systemctl disable --now ${FENCE_UNIT} 2>/dev/null || true`,
-        `rm -f ${FENCE_SCRIPT} ${FENCE_PASSFILE} /etc/systemd/system/${FENCE_UNIT} ${shellQuote(`/etc/systemd/system/${pg.service}.service.d/zabbix-ha-fence.conf`)}`,
+        `rm -f ${FENCE_SCRIPT} ${FENCE_PASSFILE} ${SYSTEMD_UNIT_DIR}/${FENCE_UNIT} ${shellQuote(fenceDropInPath(pg.service))}`,
         `systemctl disable --now "$PG_SERVICE"`,
         "systemctl daemon-reload",
         `echo removed > ${ROLE_MARK}`,
@@ -180,7 +190,7 @@ export function standDownStep(h: DbHostFiles, newPrimary: NewPrimary | "this hos
     if (newPrimary === "this host") {
         return `echo "this host is db.primarySite's DB host: nothing to stand down"`;
     }
-    const readOnly = confDropIn(h, "zabbix-ha-read-only.conf");
+    const readOnly = confDropIn(h, READ_ONLY_DROP_IN);
     return [
         helpers(h),
         `if [ "$(zha_mark)" = none ] && zha_fresh_cluster; then
@@ -194,9 +204,7 @@ elif zha_pg_running && [ "$(zha_sql -c 'select pg_is_in_recovery()')" = f ]; the
   echo "a primary runs here but db.primarySite is ${newPrimary.name}'s: handing over without losing a commit"
   # No new writes: every new transaction is read-only, and the sessions under way end (uncommitted).
   zha_put_file ${shellQuote(readOnly)} 0644 postgres:postgres <<'ZHA_EOF'
-# Rendered by zabbix-ha while this primary hands over to ${newPrimary.name}; removed when it is promoted again.
-default_transaction_read_only = on
-ZHA_EOF
+${renderReadOnlyConf(newPrimary.name)}ZHA_EOF
   zha_sql -c 'select pg_reload_conf()' >/dev/null
   zha_sql -c "select count(pg_terminate_backend(pid)) from pg_stat_activity where backend_type = 'client backend' and pid <> pg_backend_pid() and usename <> 'postgres'" >/dev/null
   zha_target=$(zha_sql -c ${shellQuote(HANDOVER_MARK_SQL)})
@@ -261,8 +269,8 @@ fi`,
   zha_sql -c 'select pg_promote(true, 60)' | grep -q t
 fi`,
         // A former primary's hand-over left every new transaction read-only.
-        `if [ -e ${shellQuote(confDropIn(p, "zabbix-ha-read-only.conf"))} ]; then rm -f ${shellQuote(confDropIn(p, "zabbix-ha-read-only.conf"))}; ZHA_CHANGED=1; fi`,
-        putFile(confDropIn(p, "zabbix-ha-role.conf"), renderPostgresRoleConf(p.roleConf), "0644", "postgres:postgres"),
+        `if [ -e ${shellQuote(confDropIn(p, READ_ONLY_DROP_IN))} ]; then rm -f ${shellQuote(confDropIn(p, READ_ONLY_DROP_IN))}; ZHA_CHANGED=1; fi`,
+        putFile(confDropIn(p, ROLE_CONF_DROP_IN), renderPostgresRoleConf(p.roleConf), "0644", "postgres:postgres"),
         `if [ "$ZHA_CHANGED" = 1 ]; then zha_sql -c 'select pg_reload_conf()' >/dev/null; fi`,
         bootstrapRoles(),
         `echo primary > ${ROLE_MARK}`,
@@ -294,7 +302,7 @@ fi`,
   echo "PostgreSQL runs on the other node of the pair: nothing to do here"
   exit 0
 fi`,
-        putFile(confDropIn(p, "zabbix-ha-role.conf"), renderPostgresRoleConf(p.roleConf), "0644", "postgres:postgres"),
+        putFile(confDropIn(p, ROLE_CONF_DROP_IN), renderPostgresRoleConf(p.roleConf), "0644", "postgres:postgres"),
         `if [ "$ZHA_CHANGED" = 1 ]; then zha_sql -c 'select pg_reload_conf()' >/dev/null; fi`,
         bootstrapRoles(),
     ].join("\n");
@@ -326,113 +334,11 @@ ZHA_SQL`,
     ].join("\n");
 }
 
-export interface FollowStepInput extends DbHostFiles {
-    readonly roleConf: Extract<PostgresRoleConfInput, { role: "replica" }>;
-}
-
-/** Runs a replication-protocol command (a slot's creation or removal) on the primary, as the replication role. */
-function replicationClient(f: FollowStepInput): string {
-    const r = f.roleConf;
-    const conninfo = `host=${r.primaryAddress} port=${r.primaryPort} user=${r.replicationUser} dbname=replication replication=true connect_timeout=5`;
-    return `zha_on_primary() { runuser -u postgres -- env PGPASSFILE=${shellQuote(r.passfile)} psql -X -q -t -A -w ${shellQuote(conninfo)} -c "$1"; }`;
-}
-
-/**
- * On a replica: copy the primary with pg_basebackup when the host is new, or keep the data of a
- * host that was a replica, stood down cleanly or was superseded; point it at the primary and wait
- * until it streams. Its replication slot lives on the primary, made here (the replica's own step
- * knows when it needs one); slots this host kept from a time it was primary are dropped, since
- * they would hold WAL here for replicas that now stream from elsewhere.
- */
-export function followStep(f: FollowStepInput): string {
-    const pg = f.platform.postgres;
-    const r = f.roleConf;
-    return [
-        helpers(f),
-        replicationClient(f),
-        `zha_out=$(zha_on_primary "CREATE_REPLICATION_SLOT ${r.slotName} PHYSICAL RESERVE_WAL" 2>&1) || case "$zha_out" in
-  *"already exists"*) ;;
-  *) echo "cannot make this replica's slot ${r.slotName} on ${r.primaryAddress}: $zha_out" >&2; exit 1 ;;
-esac`,
-        `zha_copy_primary() {
-  echo "copying the primary ${r.primaryAddress} with pg_basebackup"
-  runuser -u postgres -- env PGPASSFILE=${shellQuote(r.passfile)} ${shellQuote(`${pg.binDir}/pg_basebackup`)} \\
-    -h ${r.primaryAddress} -p ${r.primaryPort} -U ${r.replicationUser} -D "$PGDATA_DIR" \\
-    -X stream -S ${r.slotName} -w --checkpoint=fast
-}
-case "$(zha_mark)" in
-  replica|stood-down|superseded) echo "keeping the data here and following ${r.primaryAddress}" ;;
-  rebuild)
-    # Asked for by an operator (a former primary whose history diverged): keep the old data aside, copy afresh.
-    systemctl stop "$PG_SERVICE"
-    zha_aside="$PGDATA_DIR.before-rebuild-$(date +%Y%m%d%H%M%S)"
-    mv "$PGDATA_DIR" "$zha_aside"
-    echo "kept the former data in $zha_aside"
-    install -d -o postgres -g postgres -m 0700 "$PGDATA_DIR"
-    zha_copy_primary
-    ;;
-  *)
-    if ! zha_fresh_cluster; then
-      echo "refusing to replace $PGDATA_DIR: it holds databases zabbix-ha did not create (to rebuild it as a replica: echo rebuild > ${ROLE_MARK}, then pulumi up --replace this step)" >&2
-      exit 1
-    fi
-    systemctl stop "$PG_SERVICE"
-    find "$PGDATA_DIR" -mindepth 1 -delete
-    zha_copy_primary
-    ;;
-esac`,
-        sharedFiles(f),
-        putFile(confDropIn(f, "zabbix-ha-role.conf"), renderPostgresRoleConf(r), "0644", "postgres:postgres"),
-        `[ -f "$PGDATA_DIR/standby.signal" ] || { runuser -u postgres -- touch "$PGDATA_DIR/standby.signal"; ZHA_CHANGED=1; }`,
-        `if [ "$ZHA_CHANGED" = 1 ] || ! zha_pg_running; then systemctl restart "$PG_SERVICE"; fi`,
-        `zha_streaming() { [ "$(zha_sql -c 'select status from pg_stat_wal_receiver')" = streaming ]; }
-if ! zha_retry 60 zha_streaming; then
-  case "$(zha_mark)" in
-    superseded|stood-down) echo "this former primary does not stream from ${r.primaryAddress}: its history diverged (it took writes the new primary never received). It stays a read-only standby; to rebuild it from the primary: echo rebuild > ${ROLE_MARK}, then pulumi up --replace this step (the old data is kept aside)" >&2 ;;
-    *) echo "this replica does not stream from ${r.primaryAddress}; if its history diverged, rebuild it: echo rebuild > ${ROLE_MARK}, then pulumi up --replace this step (the old data is kept aside)" >&2 ;;
-  esac
-  exit 1
-fi`,
-        `zha_sql -c "select count(pg_drop_replication_slot(slot_name)) from pg_replication_slots where left(slot_name, 10) = 'zabbix_ha_' and not active" >/dev/null`,
-        `echo replica > ${ROLE_MARK}`,
-    ].join("\n");
-}
-
-/** The follow step of db.primarySite's host: it is the primary, it follows nobody. */
-export function notFollowingStep(): string {
-    return `echo "this host is db.primarySite's DB host: it follows nobody"`;
-}
-
-/**
- * Undoes a replica's follow step (the host leaves the cluster, or the step is rebuilt): PostgreSQL
- * stops for good here (its data stays), then its slot on the primary is dropped, or it would hold
- * WAL there for ever.
- */
-export function followStepDelete(f: FollowStepInput): string {
-    const r = f.roleConf;
-    return [
-        helpers(f),
-        replicationClient(f),
-        `echo "this replica leaves the cluster: stopping PostgreSQL here (its data stays) and dropping its slot ${r.slotName} on ${r.primaryAddress}"`,
-        `systemctl disable --now "$PG_SERVICE"`,
-        `zha_drop_slot() {
-  zha_out=$(zha_on_primary "DROP_REPLICATION_SLOT ${r.slotName} WAIT" 2>&1) && return 0
-  case "$zha_out" in *"does not exist"*) return 0 ;; esac
-  echo "$zha_out" >&2
-  return 1
-}
-if ! zha_retry 30 zha_drop_slot; then
-  echo "could not drop the slot ${r.slotName} on ${r.primaryAddress}; drop it there (select pg_drop_replication_slot('${r.slotName}')), or it keeps WAL for ever" >&2
-  exit 1
-fi`,
-    ].join("\n");
-}
-
 /** On the primary, once every replica streams: make commits wait for one of them. */
 export function synchronousStep(p: PromoteStepInput): string {
     return [
         helpers(p),
-        putFile(confDropIn(p, "zabbix-ha-role.conf"), renderPostgresRoleConf(p.roleConf), "0644", "postgres:postgres"),
+        putFile(confDropIn(p, ROLE_CONF_DROP_IN), renderPostgresRoleConf(p.roleConf), "0644", "postgres:postgres"),
         `if [ "$ZHA_CHANGED" = 1 ]; then zha_sql -c 'select pg_reload_conf()' >/dev/null; fi`,
     ].join("\n");
 }

@@ -7,6 +7,11 @@
 
 const HEREDOC = "ZHA_EOF";
 
+/** The first comment of every file the library renders, so whoever reads it on a host knows not to edit it. */
+export const RENDERED_HEADER = "Rendered by zabbix-ha; `pulumi up` overwrites local edits.";
+/** The same without backticks: patroni.yml goes through an unquoted here-document (for its password variables), and etcd's settings beside it say it alike. */
+export const RENDERED_HEADER_NO_BACKTICKS = RENDERED_HEADER.replace(/`/g, "");
+
 /** Quotes a value for sh: safe for any string. */
 export function shellQuote(value: string): string {
     return `'${value.replace(/'/g, `'\\''`)}'`;

@@ -4,8 +4,7 @@ import { PackageSource } from "../config/types";
 import { FRONTEND, FrontendFacts } from "../facts";
 import { Host } from "../host";
 import { platformFor, zabbixLayout } from "../platform";
-import { putFile, putSecretFile } from "../shell";
-import { renderNginxSite, renderPhpFpmPool, renderZabbixConfPhp } from "./render";
+import { DB_PASSWORD_VARIABLE, frontendStep, frontendStepDelete } from "./steps";
 
 /**
  * FrontendArgs describe one Zabbix web frontend host.
@@ -34,8 +33,6 @@ export interface FrontendArgs {
     readonly runBy?: "systemd" | "cluster-manager";
 }
 
-export const FRONTEND_PASSWORD_FILE = "/etc/zabbix/web-db-password";
-
 /**
  * Frontend is nginx, php-fpm and the Zabbix UI on one host, in HA mode: zabbix.conf.php names no
  * server, so the UI asks the database which node is active. It reaches the DB through its own
@@ -55,41 +52,25 @@ export class Frontend extends pulumi.ComponentResource {
         this.facts = facts;
         const platform = platformFor(host.os);
         const layout = zabbixLayout(platform, args.packageSource);
-        const php = platform.phpFpm;
-        const socket = `${php.socketDir}/zabbix.sock`;
-        const webUser = php.webUser;
         this.configured = args.host.step(`${name}-web`, {
-            script: [
-                putSecretFile(FRONTEND_PASSWORD_FILE, "ZABBIX_DB_PASSWORD", "0640", `root:${webUser}`),
-                putFile(layout.frontendConfig, renderZabbixConfPhp({
+            script: frontendStep({
+                platform,
+                layout,
+                conf: {
                     dbHost: args.dbHost,
                     dbPort: args.dbPort,
                     dbTlsRequired: args.dbTlsRequired,
                     dbName: args.dbName,
                     dbUser: args.dbUser,
-                    passwordFile: FRONTEND_PASSWORD_FILE,
                     serverName: `Zabbix ${host.site}`,
-                }), "0640", `root:${webUser}`),
-                putFile(`${php.poolDir}/zabbix.conf`, renderPhpFpmPool({ socket, user: webUser, timezone: args.timezone }), "0644", "root:root"),
-                putFile(`${platform.nginxSiteDir}/zabbix.conf`, renderNginxSite({ listenPort: args.port, root: layout.frontendRoot, phpSocket: socket }), "0644", "root:root"),
-                // The distribution's default site listens on port 80, which a co-located load balancer uses.
-                "if [ -e /etc/nginx/sites-enabled/default ]; then rm -f /etc/nginx/sites-enabled/default; ZHA_CHANGED=1; fi",
-                "nginx -t -q",
-                ...(args.runBy === "cluster-manager" ? [
-                    `if [ "$ZHA_CHANGED" = 1 ] && systemctl is-active --quiet nginx; then systemctl restart ${php.service} nginx; fi`,
-                ] : [
-                    `systemctl enable ${php.service} nginx`,
-                    `if [ "$ZHA_CHANGED" = 1 ] || ! systemctl is-active --quiet ${php.service} || ! systemctl is-active --quiet nginx; then systemctl restart ${php.service} nginx; fi`,
-                ]),
-            ].join("\n"),
-            secrets: [{ variable: "ZABBIX_DB_PASSWORD", value: args.dbPassword }],
+                },
+                port: args.port,
+                timezone: args.timezone,
+                runBy: args.runBy ?? "systemd",
+            }),
+            secrets: [{ variable: DB_PASSWORD_VARIABLE, value: args.dbPassword }],
             // The host no longer serves the UI: its site, pool and DB settings go; nginx and php-fpm serve nothing of Zabbix.
-            delete: [
-                `echo "this host no longer serves the Zabbix UI: removing its site, pool and settings"`,
-                `rm -f ${[`${platform.nginxSiteDir}/zabbix.conf`, `${php.poolDir}/zabbix.conf`, layout.frontendConfig, FRONTEND_PASSWORD_FILE].join(" ")}`,
-                `if systemctl is-active --quiet nginx; then systemctl reload nginx; fi`,
-                `if systemctl is-active --quiet ${php.service}; then systemctl restart ${php.service}; fi`,
-            ].join("\n"),
+            delete: frontendStepDelete(platform, layout),
         }, { parent: this, dependsOn: [...args.after] });
         this.registerOutputs({ url: `http://${host.address}:${args.port}/` });
     }

@@ -5,12 +5,10 @@ import { LoadConfig, PackageSource } from "../config/types";
 import { SERVER_CLUSTER, ServerClusterFacts, ServerFailover } from "../facts";
 import { Host } from "../host";
 import { platformFor, zabbixLayout } from "../platform";
-import { zabbixSqlClient } from "../postgres/schema";
-import { putFile, putSecretFile } from "../shell";
 import { ServerSizing } from "../sizing";
-import { AgentServerSettings, agentServerSettings, renderServerUnitDropIn, renderZabbixServerConf, zabbixServerPasswordTemplate } from "./render";
-import { nodeRemovalStep } from "./steps";
-import { TAKEOVER_SCRIPT, TAKEOVER_UNIT, TakeoverWatchInput, renderTakeoverScript, renderTakeoverUnit } from "./takeoverRender";
+import { AgentServerSettings, agentServerSettings } from "./agentSettings";
+import { SERVER_PASSWORD_INCLUDE } from "./serverPasswordInclude";
+import { DB_PASSWORD_VARIABLE, failoverDelayStep, nodeRemovalStep, serverNodeStep } from "./steps";
 
 /** One Zabbix server host and the load balancer it reaches the database through. */
 export interface ServerNode {
@@ -55,8 +53,6 @@ export interface ZabbixServerClusterArgs {
     readonly runBy?: "systemd" | "cluster-manager";
 }
 
-export const SERVER_PASSWORD_INCLUDE = "/etc/zabbix/zabbix_server.db-password.conf";
-
 /**
  * ZabbixServerCluster is Zabbix's native HA: every node runs with HANodeName and NodeAddress,
  * one is active and the others stand by, and no VIP is needed. Each node reaches the DB through
@@ -91,9 +87,9 @@ export class ZabbixServerCluster extends pulumi.ComponentResource {
         super(SERVER_CLUSTER.token, name, facts, opts);
         this.facts = facts;
         if (args.nodes.length === 0) {
-            throw new Error(`${name}: a Zabbix server cluster needs at least one node`);
+            throw new pulumi.ResourceError(`${name}: a Zabbix server cluster needs at least one node`, this);
         }
-        const password = [{ variable: "ZABBIX_DB_PASSWORD", value: args.dbPassword }];
+        const password = [{ variable: DB_PASSWORD_VARIABLE, value: args.dbPassword }];
         this.agentSettings = agents;
 
         // Failover delay is cluster-wide and lives in the DB; set it before any node starts, from the
@@ -101,10 +97,7 @@ export class ZabbixServerCluster extends pulumi.ComponentResource {
         const first = sorted.find(n => !n.host.lost) ?? sorted[0];
         const delay = formatZabbixDuration(args.failoverDelaySeconds);
         this.failoverDelay = first.host.step(`${name}-failover-delay`, {
-            script: [
-                zabbixSqlClient({ dbHost: first.dbHost, dbPort: first.dbPort, dbTlsRequired: first.dbTlsRequired, dbName: args.dbName, dbUser: args.dbUser, passwordVariable: "ZABBIX_DB_PASSWORD" }),
-                `zha_zabbix_sql -c "update config set ha_failover_delay = '${delay}' where ha_failover_delay <> '${delay}'"`,
-            ].join("\n"),
+            script: failoverDelayStep({ dbHost: first.dbHost, dbPort: first.dbPort, dbTlsRequired: first.dbTlsRequired, dbName: args.dbName, dbUser: args.dbUser }, delay),
             secrets: password,
         }, { parent: this, dependsOn: [...args.after, ...(first.dbReadyAfter ?? [])] });
 
@@ -112,61 +105,32 @@ export class ZabbixServerCluster extends pulumi.ComponentResource {
         for (const node of sorted) {
             const host = node.host.config;
             const layout = zabbixLayout(platformFor(host.os), args.packageSource);
-            const conf = renderZabbixServerConf({
-                // Every node systemd runs is an HA node, a lone one too: Zabbix refuses to switch a node
-                // between HA and standalone while another node's row stands by, which shrinking a
-                // cluster to one (the removed node goes last) or growing one from one would need.
-                nodeName: managed ? undefined : host.name,
-                nodeAddress: host.address,
-                listenPort: args.listenPort,
-                dbHost: node.dbHost,
-                dbPort: node.dbPort,
-                dbTlsRequired: node.dbTlsRequired,
-                dbName: args.dbName,
-                dbUser: args.dbUser,
-                passwordInclude: SERVER_PASSWORD_INCLUDE,
-                logFile: layout.logFile,
-                pidFile: layout.pidFile,
-                socketDir: layout.socketDir,
-                sizing: args.sizing,
-            });
+            const db = { dbHost: node.dbHost, dbPort: node.dbPort, dbTlsRequired: node.dbTlsRequired, dbName: args.dbName, dbUser: args.dbUser };
             nodes[host.name] = node.host.step(`${name}-${host.name}`, {
-                script: [
-                    putSecretFile(SERVER_PASSWORD_INCLUDE, "ZABBIX_DB_PASSWORD", "0640", "root:zabbix", zabbixServerPasswordTemplate("ZABBIX_DB_PASSWORD")),
-                    ...(managed ? [] : ["zha_password_changed=$ZHA_CHANGED"]),
-                    putFile(layout.serverConfig, conf, "0640", "root:zabbix"),
-                    ...(managed ? [
-                        // The cluster manager starts the server; restart it only where it runs now.
-                        `if [ "$ZHA_CHANGED" = 1 ] && systemctl is-active --quiet ${layout.serverService}; then systemctl restart ${layout.serverService}; fi`,
-                    ] : [
-                        putFile(`/etc/systemd/system/${layout.serverService}.service.d/zabbix-ha.conf`, renderServerUnitDropIn(), "0644", "root:root"),
-                        `if [ "$ZHA_CHANGED" = 1 ]; then systemctl daemon-reload; fi`,
-                        `systemctl enable ${layout.serverService}`,
-                        // After a password rotation the running server holds the old password: its stop waits for a
-                        // final sync the database now refuses (90 s in the lab). What it cannot flush is lost either
-                        // way, so that stop is bounded; any other restart stays a plain graceful one.
-                        `if [ "$zha_password_changed" = 1 ] && systemctl is-active --quiet ${layout.serverService}; then
-  echo "the DB password changed: stopping the server (it cannot flush with the old one) within 5 s"
-  timeout 5 systemctl stop ${layout.serverService} || systemctl kill --signal=SIGKILL ${layout.serverService} || true
-fi`,
-                        `if [ "$ZHA_CHANGED" = 1 ] || ! systemctl is-active --quiet ${layout.serverService}; then systemctl restart ${layout.serverService}; fi`,
-                        `zha_retry 30 systemctl is-active --quiet ${layout.serverService}`,
-                        // A lone node runs it too: it removes the rows of nodes that left (a cluster shrunk to one).
-                        haWatcher({
-                            nodeName: host.name, dbHost: node.dbHost, dbPort: node.dbPort, dbName: args.dbName, dbUser: args.dbUser,
-                            dbTlsRequired: node.dbTlsRequired, passwordInclude: SERVER_PASSWORD_INCLUDE, serverService: layout.serverService,
-                            failoverDelaySeconds: args.failoverDelaySeconds, clusterNodes: sorted.map(n => n.host.config.name),
-                            serverConfig: layout.serverConfig,
-                        }),
-                    ]),
-                ].join("\n"),
-                secrets: password,
-                ...(managed ? {} : {
-                    delete: nodeRemovalStep({
-                        nodeName: host.name, serverService: layout.serverService,
-                        files: [SERVER_PASSWORD_INCLUDE, `/etc/systemd/system/${layout.serverService}.service.d/zabbix-ha.conf`],
-                    }),
+                script: serverNodeStep({
+                    conf: {
+                        // Every node systemd runs is an HA node, a lone one too: Zabbix refuses to switch a node
+                        // between HA and standalone while another node's row stands by, which shrinking a
+                        // cluster to one (the removed node goes last) or growing one from one would need.
+                        nodeName: managed ? undefined : host.name,
+                        nodeAddress: host.address,
+                        listenPort: args.listenPort,
+                        ...db,
+                        passwordInclude: SERVER_PASSWORD_INCLUDE,
+                        logFile: layout.logFile,
+                        pidFile: layout.pidFile,
+                        socketDir: layout.socketDir,
+                        sizing: args.sizing,
+                    },
+                    layout,
+                    watcher: managed ? undefined : {
+                        nodeName: host.name, ...db, passwordInclude: SERVER_PASSWORD_INCLUDE, serverService: layout.serverService,
+                        failoverDelaySeconds: args.failoverDelaySeconds, clusterNodes: sorted.map(n => n.host.config.name),
+                        serverConfig: layout.serverConfig,
+                    },
                 }),
+                secrets: password,
+                ...(managed ? {} : { delete: nodeRemovalStep({ nodeName: host.name, serverService: layout.serverService }) }),
             }, { parent: this, dependsOn: [this.failoverDelay, ...(node.dbReadyAfter ?? [])] });
         }
         this.nodes = nodes;
@@ -174,15 +138,3 @@ fi`,
     }
 }
 
-/** Installs and runs the HA watcher beside a node (its own change flag: the server is not restarted for it). */
-function haWatcher(input: TakeoverWatchInput): string {
-    const unit = `/etc/systemd/system/${TAKEOVER_UNIT}`;
-    return [
-        "ZHA_CHANGED=0",
-        putFile(TAKEOVER_SCRIPT, renderTakeoverScript(input), "0700", "root:root"),
-        putFile(unit, renderTakeoverUnit(input), "0644", "root:root"),
-        `if [ "$ZHA_CHANGED" = 1 ]; then systemctl daemon-reload; fi`,
-        `systemctl enable --quiet ${TAKEOVER_UNIT}`,
-        `if [ "$ZHA_CHANGED" = 1 ] || ! systemctl is-active --quiet ${TAKEOVER_UNIT}; then systemctl restart ${TAKEOVER_UNIT}; fi`,
-    ].join("\n");
-}

@@ -1,5 +1,5 @@
 export * from "./render";
+export * from "./steps";
 export * from "./ZabbixServerCluster";
 export * from "./Frontend";
-export * from "./configSyncRender";
 export * from "./ConfigSync";

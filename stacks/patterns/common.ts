@@ -11,7 +11,7 @@ import { PairFacts } from "../../components/facts";
 import { ExtraRepository, Host, Site } from "../../components/host";
 import { Backend, SiteLoadBalancer } from "../../components/loadbalancer";
 import { platformFor, zabbixLayout } from "../../components/platform";
-import { ManagedDatabase, PatroniCluster, PostgresCluster, createDbPasswords, hbaRules, randomPassword } from "../../components/postgres";
+import { ManagedDatabase, PatroniCluster, PostgresCluster, createDbPasswords, hbaRules, loadBalancerClients, randomPassword } from "../../components/postgres";
 import { postgresMaxConnections, sizeServer } from "../../components/sizing";
 import { Frontend, ZabbixServerCluster } from "../../components/zabbix";
 
@@ -211,7 +211,7 @@ export function buildInstance(config: StackConfig, hosts: ReadonlyMap<string, Ho
         dbName: config.db.name,
         dbUser: config.db.user,
         dbHosts: dbHosts.map(h => h.address),
-        loadBalancers: lbHosts.map(h => h.address),
+        clients: loadBalancerClients(lbHosts.map(h => h.address)),
         adminNetwork: config.db.adminNetwork,
     });
     if (patroni) {

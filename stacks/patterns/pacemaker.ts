@@ -1,4 +1,4 @@
-import { Role } from "../../components/config";
+import { Role, allHosts } from "../../components/config";
 import { platformFor, zabbixLayout } from "../../components/platform";
 import { PostgresCluster, createDbPasswords, hbaRules } from "../../components/postgres";
 import { postgresMaxConnections, sizeServer } from "../../components/sizing";
@@ -8,7 +8,6 @@ import { buildDrbdPair, buildSites, frontendSettings, serverSettings, stackDesig
 
 /** What every node of the pair runs: Pacemaker starts DB, server and web on one node at a time. */
 const PAIR_ROLES: readonly Role[] = ["db", "zabbix-server", "frontend"];
-export const CLUSTER_PACKAGES = ["drbd-utils", "pacemaker", "pacemaker-cli-utils", "corosync", "resource-agents", "fence-agents"];
 
 /**
  * Pattern 3: the second seed's classic pair in ONE site. DRBD mirrors the DB disk; Pacemaker moves
@@ -24,7 +23,7 @@ export const pacemaker: PatternModule = {
         const drbd = config.drbd!;
         const hosts = await buildSites(config, secrets.sshPrivateKey, {
             hosts: site => site.hosts.filter(h => drbd.nodes.includes(h.name)).map(h => ({ ...h, roles: PAIR_ROLES })),
-            extraPackages: Object.fromEntries(drbd.nodes.map(n => [n, CLUSTER_PACKAGES])),
+            extraPackages: Object.fromEntries(allHosts(config).filter(h => drbd.nodes.includes(h.name)).map(h => [h.name, platformFor(h.os).pairPackages])),
         });
         const platform = platformFor(hosts.get(drbd.nodes[0])!.config.os);
         const layout = zabbixLayout(platform, config.zabbix.packageSource);
@@ -43,7 +42,10 @@ export const pacemaker: PatternModule = {
             dbUser: config.db.user,
             replication: config.db.replication,
             // Clients are the pair's own nodes, connecting to the VIP from their address or the VIP itself.
-            hbaRules: hbaRules({ dbName: config.db.name, dbUser: config.db.user, dbHosts: nodes, loadBalancers: [...nodes, drbd.vip], adminNetwork: config.db.adminNetwork }),
+            hbaRules: hbaRules({
+                dbName: config.db.name, dbUser: config.db.user, dbHosts: nodes, adminNetwork: config.db.adminNetwork,
+                clients: [...nodes.map(address => ({ address, kind: "pair-node" as const })), { address: drbd.vip, kind: "pair-vip" }],
+            }),
             maxConnections: postgresMaxConnections(sizing, 2),
             adminEndpoint: { address: drbd.vip, port: config.db.port, readyAfter: [pair.ready] },
             passwords,

@@ -1,11 +1,7 @@
-import { hostsWithRole } from "../../components/config";
+import { allHosts, hostsWithRole } from "../../components/config";
+import { platformFor } from "../../components/platform";
 import { buildDrbdPair, buildInstance, buildSites, stackDesign } from "./common";
-import { CLUSTER_PACKAGES } from "./pacemaker";
 import { PatternModule } from "./types";
-
-/** etcd members (DB hosts and witnesses) and Patroni (DB hosts), from the distribution's packages. */
-export const ETCD_PACKAGES = ["etcd-server", "etcd-client"];
-export const PATRONI_PACKAGES = [...ETCD_PACKAGES, "patroni", "python3-etcd"];
 
 /**
  * Pattern 5, the one the study chose: Zabbix native HA nodes across L3 sites with no VIP, a
@@ -20,14 +16,15 @@ export const zabbixHa: PatternModule = {
         + "and a DB and a load balancer in each site keep the UI reachable through the loss of a server, a site's network or its uplink",
     requirements: { minSites: 2, requiredRoles: ["db", "zabbix-server", "frontend", "lb"], selfRunDatabase: true },
     async deploy(config, secrets) {
-        const pairNodes = config.db.fallbackPair ? config.drbd!.nodes : [];
+        const pairNodes: readonly string[] = config.db.fallbackPair ? config.drbd!.nodes : [];
         const patroni = config.db.failover === "patroni";
         const repository = config.db.patroniRepository;
         const hosts = await buildSites(config, secrets.sshPrivateKey, {
             extraPackages: Object.fromEntries([
-                ...pairNodes.map(n => [n, CLUSTER_PACKAGES]),
-                ...(patroni ? hostsWithRole(config, "db").map(h => [h.name, PATRONI_PACKAGES]) : []),
-                ...(patroni ? hostsWithRole(config, "witness").map(h => [h.name, ETCD_PACKAGES]) : []),
+                ...allHosts(config).filter(h => pairNodes.includes(h.name)).map(h => [h.name, platformFor(h.os).pairPackages]),
+                // etcd members (DB hosts and witnesses) and Patroni (DB hosts), from the distribution's packages.
+                ...(patroni ? hostsWithRole(config, "db").map(h => [h.name, platformFor(h.os).patroniPackages]) : []),
+                ...(patroni ? hostsWithRole(config, "witness").map(h => [h.name, platformFor(h.os).etcdPackages]) : []),
             ]),
             // A Patroni new enough not to lose commits after a site cut, where the distribution's is older.
             extraRepositories: patroni && repository

@@ -14,12 +14,12 @@ import { existsSync, readFileSync } from "fs";
 import { mkdir } from "fs/promises";
 import * as http from "http";
 import * as path from "path";
-import { hbaRules, renderPgHba, renderPostgresConf } from "../../components/postgres/render";
+import { hbaRules, loadBalancerClients, renderPgHba, renderPostgresConf } from "../../components/postgres/render";
 import { schemaStep } from "../../components/postgres/schema";
 import { readSecrets, script } from "../../components/shell";
 import { postgresMaxConnections, sizeServer } from "../../components/sizing";
 import { platformFor, zabbixLayout } from "../../components/platform";
-import { renderConfigSyncScript, renderConfigSyncService, renderConfigSyncTimer } from "../../components/zabbix/configSyncRender";
+import { renderConfigSyncScript, renderConfigSyncService, renderConfigSyncTimer } from "../../components/zabbix/render";
 import { renderNginxSite, renderPhpFpmPool, renderZabbixConfPhp } from "../../components/zabbix/render";
 import {
     PgServer, Scratch, freePort, includeInPostgresConf, initPostgres, ok, password, putFile, requireFile,
@@ -213,7 +213,7 @@ describe("the config sync script between two real Zabbix 6.0 frontends", () => {
         const db = await initPostgres(scratch, "zabbix-sites", await freePort());
         const sizing = sizeServer({ monitoredHosts: 10, items: 100, updateIntervalSeconds: 60 });
         await db.writeDataFile("zabbix-ha.conf", renderPostgresConf({ listenAddresses: ["127.0.0.1"], port: db.port, maxConnections: postgresMaxConnections(sizing, 1) }));
-        const rules = (dbName: string) => hbaRules({ dbName, dbUser: "zabbix", dbHosts: ["127.0.0.1"], loadBalancers: ["127.0.0.1"], adminNetwork: "198.18.100.0/24" });
+        const rules = (dbName: string) => hbaRules({ dbName, dbUser: "zabbix", dbHosts: ["127.0.0.1"], clients: loadBalancerClients(["127.0.0.1"]), adminNetwork: "198.18.100.0/24" });
         await db.writeDataFile("pg_hba.conf", renderPgHba({ rules: [...rules("zabbix_source"), ...rules("zabbix_target")] }));
         await includeInPostgresConf(db, ["zabbix-ha.conf"]);
         await db.start();

@@ -5,9 +5,9 @@
  */
 import * as net from "net";
 import * as path from "path";
-import { renderNewestPrimaryWatch, renderPrimaryCheckScript } from "../../components/loadbalancer/primaryCheck";
+import { renderNewestPrimaryWatch, renderPrimaryCheckScript } from "../../components/loadbalancer/render";
 import { HaproxyInput, renderHaproxyCfg } from "../../components/loadbalancer/render";
-import { CHECK_ROLE, REPLICATION_ROLE, hbaRules, pgpassLine, renderPgHba, renderPostgresConf } from "../../components/postgres/render";
+import { CHECK_ROLE, REPLICATION_ROLE, hbaRules, loadBalancerClients, pgpassLine, renderPgHba, renderPostgresConf } from "../../components/postgres/render";
 import {
     FileCheck, PgServer, basebackup, checkFile, expectAccepted, expectRejected, freePort, includeInPostgresConf,
     initPostgres, ok, password, psqlTcp, putFile, run, scratchSpace, serverStatus, waitFor,
@@ -100,7 +100,7 @@ describe("HAProxy running the rendered configuration in front of two PostgreSQL 
         const [primaryPort, standbyPort] = [await freePort(), await freePort()];
         // The cluster's own settings and hba, as a DB host gets them; HAProxy and the check come from 127.0.0.1.
         const hba = renderPgHba({
-            rules: hbaRules({ dbName: "zabbix", dbUser: "zabbix", dbHosts: ["127.0.0.1"], loadBalancers: ["127.0.0.1"], adminNetwork: "198.18.100.0/24" }),
+            rules: hbaRules({ dbName: "zabbix", dbUser: "zabbix", dbHosts: ["127.0.0.1"], clients: loadBalancerClients(["127.0.0.1"]), adminNetwork: "198.18.100.0/24" }),
         });
         const conf = (port: number) => renderPostgresConf({ listenAddresses: ["127.0.0.1"], port, maxConnections: 50 });
 

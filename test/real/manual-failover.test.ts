@@ -13,10 +13,10 @@
  */
 import { existsSync, readFileSync, writeFileSync } from "fs";
 import * as path from "path";
-import { DB_PROXY, renderNewestPrimaryWatch, renderPrimaryCheckScript } from "../../components/loadbalancer/primaryCheck";
+import { DB_PROXY, renderNewestPrimaryWatch, renderPrimaryCheckScript } from "../../components/loadbalancer/render";
 import { renderHaproxyCfg } from "../../components/loadbalancer/render";
 import { PRIMARY_TIMELINE_SQL, renderFenceScript } from "../../components/postgres/fence";
-import { CHECK_ROLE, REPLICATION_ROLE, hbaRules, pgpassLine, renderPgHba, renderPostgresConf } from "../../components/postgres/render";
+import { CHECK_ROLE, REPLICATION_ROLE, hbaRules, loadBalancerClients, pgpassLine, renderPgHba, renderPostgresConf } from "../../components/postgres/render";
 import {
     PG_BIN, PgServer, basebackup, freePort, includeInPostgresConf, initPostgres, ok, password, psqlTcp, putFile, run, scratchSpace, serverStatus, waitFor,
 } from "./support";
@@ -40,7 +40,7 @@ describe("a superseded primary that comes back writable", () => {
     beforeAll(async () => {
         const [oldPort, promotedPort] = [await freePort(), await freePort()];
         const hba = renderPgHba({
-            rules: hbaRules({ dbName: "zabbix", dbUser: "zabbix", dbHosts: ["127.0.0.1"], loadBalancers: ["127.0.0.1"], adminNetwork: "198.18.100.0/24" }),
+            rules: hbaRules({ dbName: "zabbix", dbUser: "zabbix", dbHosts: ["127.0.0.1"], clients: loadBalancerClients(["127.0.0.1"]), adminNetwork: "198.18.100.0/24" }),
         });
         const conf = (port: number) => renderPostgresConf({ listenAddresses: ["127.0.0.1"], port, maxConnections: 50 });
         old = await initPostgres(scratch, "old-primary", oldPort);

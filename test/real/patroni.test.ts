@@ -13,8 +13,7 @@ import * as net from "net";
 import { existsSync, readFileSync } from "fs";
 import * as path from "path";
 import { renderHaproxyCfg } from "../../components/loadbalancer/render";
-import { EtcdMember, EtcdOptions, PATRONI_TIMING, PatroniInput, renderEtcdEnvironment, renderPatroniConfig } from "../../components/postgres/patroni";
-import { ADMIN_ROLE, hbaRules } from "../../components/postgres/render";
+import { ADMIN_ROLE, EtcdMember, EtcdOptions, PATRONI_TIMING, PatroniInput, hbaRules, loadBalancerClients, renderEtcdEnvironment, renderPatroniConfig } from "../../components/postgres/render";
 import { putSecretFile, readSecrets, script } from "../../components/shell";
 import {
     Daemon, FileCheck, PG_BIN, PgServer, Scratch, checkFile, expectAccepted, expectRejected, freePort, groupAlive, ok, password,
@@ -128,7 +127,7 @@ describe("etcd with the rendered /etc/default/etcd", () => {
 // Patroni
 
 /** Who may connect, as the stack derives it; on loopback every client and peer is 127.0.0.1. */
-const rules = hbaRules({ dbName: "zabbix", dbUser: "zabbix", dbHosts: ["127.0.0.1"], loadBalancers: ["127.0.0.1"], adminNetwork: "198.18.100.0/24" });
+const rules = hbaRules({ dbName: "zabbix", dbUser: "zabbix", dbHosts: ["127.0.0.1"], clients: loadBalancerClients(["127.0.0.1"]), adminNetwork: "198.18.100.0/24" });
 
 interface Node {
     readonly name: string;

@@ -5,7 +5,7 @@
  */
 import * as path from "path";
 import {
-    ADMIN_ROLE, CHECK_ROLE, REPLICATION_ROLE, hbaRules, pgpassLine, renderPgHba, renderPostgresConf,
+    ADMIN_ROLE, CHECK_ROLE, REPLICATION_ROLE, hbaRules, loadBalancerClients, pgpassLine, renderPgHba, renderPostgresConf,
     renderPostgresRoleConf, replicationSlotName,
 } from "../../components/postgres/render";
 import { postgresMaxConnections, sizeServer } from "../../components/sizing";
@@ -24,7 +24,7 @@ const SETTINGS = "zabbix-ha.conf";
 const ROLE_SETTINGS = "zabbix-ha-role.conf";
 
 /** Only 127.0.0.1 is a cluster host: a connection from 127.0.0.2 must be refused. */
-const rules = hbaRules({ dbName: "zabbix", dbUser: "zabbix", dbHosts: ["127.0.0.1"], loadBalancers: ["127.0.0.1"], adminNetwork: "198.18.100.0/24" });
+const rules = hbaRules({ dbName: "zabbix", dbUser: "zabbix", dbHosts: ["127.0.0.1"], clients: loadBalancerClients(["127.0.0.1"]), adminNetwork: "198.18.100.0/24" });
 const maxConnections = postgresMaxConnections(sizeServer({ monitoredHosts: 10, items: 100, updateIntervalSeconds: 60 }), 2);
 
 function settings(port: number, hbaFile: string): string {

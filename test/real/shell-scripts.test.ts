@@ -4,13 +4,13 @@
  * /bin/sh) parses it. Covers the two example environments and the other OS families.
  */
 import * as path from "path";
-import { renderNewestPrimaryWatch, renderPrimaryCheckScript } from "../../components/loadbalancer/primaryCheck";
+import { renderNewestPrimaryWatch, renderPrimaryCheckScript } from "../../components/loadbalancer/render";
 import { renderFenceScript } from "../../components/postgres/fence";
-import { patroniVersionGuard } from "../../components/postgres/patroni";
+import { patroniVersionGuard } from "../../components/postgres/patroniSteps";
 import { CHECK_ROLE } from "../../components/postgres/render";
 import { script } from "../../components/shell";
-import { renderConfigSyncScript } from "../../components/zabbix/configSyncRender";
-import { renderTakeoverScript } from "../../components/zabbix/takeoverRender";
+import { renderConfigSyncScript } from "../../components/zabbix/render";
+import { renderTakeoverScript } from "../../components/zabbix/render";
 import { PATTERNS } from "../../stacks/patterns";
 import { CapturedPlan, PlanOptions, ofType, planEnvironment, readEnvironment, toEngineConfig } from "../../tools/offline";
 import { Scratch, putFile, run, scratchSpace } from "./support";

@@ -5,12 +5,12 @@
  */
 import { existsSync, readFileSync } from "fs";
 import * as path from "path";
-import { hbaRules, renderPgHba, renderPostgresConf } from "../../components/postgres/render";
+import { hbaRules, loadBalancerClients, renderPgHba, renderPostgresConf } from "../../components/postgres/render";
 import { schemaStep } from "../../components/postgres/schema";
 import { putSecretFile, readSecrets, script } from "../../components/shell";
 import { postgresMaxConnections, sizeServer } from "../../components/sizing";
 import { renderZabbixServerConf, zabbixServerPasswordTemplate } from "../../components/zabbix/render";
-import { renderTakeoverScript } from "../../components/zabbix/takeoverRender";
+import { renderTakeoverScript } from "../../components/zabbix/render";
 import { platformFor, zabbixLayout } from "../../components/platform";
 import {
     Daemon, PgServer, freePort, includeInPostgresConf, initPostgres, ok, password, putFile, requireFile, run,
@@ -66,7 +66,7 @@ describe("zabbix_server with the rendered configuration", () => {
         db = await initPostgres(scratch, "zabbix-db", await freePort());
         // The servers connect from 127.0.0.1, where in production the site's load balancer is.
         await db.writeDataFile("zabbix-ha.conf", renderPostgresConf({ listenAddresses: ["127.0.0.1"], port: db.port, maxConnections: postgresMaxConnections(sizing, 1) }));
-        const rules = (dbName: string) => hbaRules({ dbName, dbUser: "zabbix", dbHosts: ["127.0.0.1"], loadBalancers: ["127.0.0.1"], adminNetwork: "198.18.100.0/24" });
+        const rules = (dbName: string) => hbaRules({ dbName, dbUser: "zabbix", dbHosts: ["127.0.0.1"], clients: loadBalancerClients(["127.0.0.1"]), adminNetwork: "198.18.100.0/24" });
         await db.writeDataFile("pg_hba.conf", renderPgHba({ rules: [...rules("zabbix"), ...rules("zabbix_single"), ...rules("zabbix_takeover")] }));
         await includeInPostgresConf(db, ["zabbix-ha.conf"]);
         await db.start();

@@ -1,6 +1,6 @@
 import { aptSourceLine, packagesFor, renderPackageStep } from "../../components/host/render";
 import { renderHaproxyCfg } from "../../components/loadbalancer/render";
-import { hbaRules, renderPgHba, renderPostgresRoleConf } from "../../components/postgres/render";
+import { hbaRules, loadBalancerClients, renderPgHba, renderPostgresRoleConf } from "../../components/postgres/render";
 import { putFile, putSecretFile, shellQuote } from "../../components/shell";
 import { HARDWARE_TABLE, hardwareTier, postgresMaxConnections, sizeServer } from "../../components/sizing";
 import { renderZabbixConfPhp, renderZabbixServerConf } from "../../components/zabbix/render";
@@ -91,7 +91,7 @@ describe("zabbix.conf.php", () => {
 describe("pg_hba.conf", () => {
     const rules = hbaRules({
         dbName: "zabbix", dbUser: "zabbix", dbHosts: ["198.18.10.11", "198.18.20.11"],
-        loadBalancers: ["198.18.10.41", "198.18.20.41"], adminNetwork: "198.18.100.0/24",
+        clients: loadBalancerClients(["198.18.10.41", "198.18.20.41"]), adminNetwork: "198.18.100.0/24",
     });
     const lines = renderPgHba({ rules }).split("\n").filter(l => l.startsWith("host")).map(l => l.split(/\s+/));
 

@@ -2,6 +2,7 @@
  * What the bench previews: the dev environment and generated stack files of many sites.
  */
 import * as path from "path";
+import { FENCE_PASSWORD_FILE } from "../../components/drbd";
 import { EnvironmentConfig, readEnvironment, toEngineConfig } from "../offline/environment";
 
 /** Roles of the hosts of one generated site, by how many hosts it has. */
@@ -27,7 +28,7 @@ export function generatedEnvironment(sites: number, hostsPerSite: 1 | 4 = 1): En
             disk: "/dev/vg0/zabbix-data",
             metaDisk: "/dev/vg0/zabbix-drbd-md",
             fencing: {
-                devices: [0, 1].map(h => ({ node: hostName(1, h), params: { ip: `198.19.1.${h + 11}`, username: "fence", password_script: "/etc/zabbix-ha/fence-password" } })),
+                devices: [0, 1].map(h => ({ node: hostName(1, h), params: { ip: `198.19.1.${h + 11}`, username: "fence", password_script: FENCE_PASSWORD_FILE } })),
             },
         },
     } : {};

@@ -6,8 +6,7 @@
  */
 import { existsSync } from "fs";
 import { DEFAULT_TIMINGS, Timings, Topology as ModelTopology } from "../../../model";
-import { platformFor } from "../../../components/platform";
-import { patroniLayout } from "../../../components/postgres/patroni";
+import { patroniLayout, platformFor } from "../../../components/platform";
 import { readEnvironment } from "../../offline";
 import { RunResult } from "../run";
 import { CachePaths } from "../settings";

@@ -1,11 +1,11 @@
 /**
- * Pure renderers for pattern 2's configuration sync: a script that exports configuration from the
- * source site's Zabbix API (configuration.export) and imports it into the others
- * (configuration.import), and the systemd units that run it on a timer.
+ * Pattern 2's configuration sync script (CONFIG_SYNC_SCRIPT, steps.ts): it exports
+ * configuration from the source site's Zabbix API (configuration.export) and imports it into the
+ * others (configuration.import). Pure renderer.
  */
+import { RENDERED_HEADER } from "../shell";
 
-const HEADER = "Rendered by zabbix-ha; `pulumi up` overwrites local edits.";
-
+/** Where the sync script copies from and to, and how it logs in. */
 export interface ConfigSyncScriptInput {
     /** JSON-RPC endpoint of the source site (through its load balancer). */
     readonly sourceUrl: string;
@@ -26,9 +26,10 @@ const SYNC_RULES = `{createMissing: true, updateExisting: true}`;
  */
 const BATCH = 20;
 
+/** The sync script: one run copies every batch of objects from the source to each target. */
 export function renderConfigSyncScript(c: ConfigSyncScriptInput): string {
     return `#!/bin/sh
-# ${HEADER}
+# ${RENDERED_HEADER}
 # Copies hosts, templates and groups from the source site's Zabbix to the others.
 set -eu
 umask 077
@@ -122,37 +123,5 @@ for target in $TARGETS; do
   logout "$target"
   echo "synchronised configuration from $SOURCE to $target"
 done
-`;
-}
-
-export interface ConfigSyncUnitsInput {
-    readonly scriptPath: string;
-    readonly intervalMinutes: number;
-}
-
-export function renderConfigSyncService(c: ConfigSyncUnitsInput): string {
-    return `# ${HEADER}
-[Unit]
-Description=Copy Zabbix configuration to the other sites (zabbix-ha pattern 2)
-Wants=network-online.target
-After=network-online.target
-
-[Service]
-Type=oneshot
-ExecStart=${c.scriptPath}
-`;
-}
-
-export function renderConfigSyncTimer(c: ConfigSyncUnitsInput): string {
-    return `# ${HEADER}
-[Unit]
-Description=Copy Zabbix configuration to the other sites every ${c.intervalMinutes} min
-
-[Timer]
-OnBootSec=5min
-OnUnitActiveSec=${c.intervalMinutes}min
-
-[Install]
-WantedBy=timers.target
 `;
 }

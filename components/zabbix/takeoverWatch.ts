@@ -1,5 +1,5 @@
 /**
- * Prompt takeover after a graceful stop: pure renderers for a small watcher that runs beside each
+ * Prompt takeover after a graceful stop: the pure renderer of a small watcher that runs beside each
  * native-HA node.
  *
  * Why: a standby's HA manager reads ha_node every 5 s (compiled in), and the stopping node marks
@@ -23,13 +23,12 @@
  * stopped). Of two fresh active nodes the one whose name sorts later restarts; registering again, it
  * finds the other active and stands by. Both watchers see the same rows, so exactly one acts.
  */
-
-import { shellQuote } from "../shell";
-import { ZabbixServerConfInput } from "./render";
+import { LIBEXEC_DIR } from "../platform";
+import { RENDERED_HEADER, shellQuote } from "../shell";
+import { ZabbixServerConfInput } from "./zabbixServerConf";
 
 /** Where the watcher is installed. */
-export const TAKEOVER_SCRIPT = "/usr/local/libexec/zabbix-ha/takeover-watch";
-export const TAKEOVER_UNIT = "zabbix-ha-takeover.service";
+export const TAKEOVER_SCRIPT = `${LIBEXEC_DIR}/takeover-watch`;
 
 /** The node's own DB path and password include, exactly as its zabbix_server.conf has them. */
 export interface TakeoverWatchInput extends Pick<ZabbixServerConfInput, "dbHost" | "dbPort" | "dbName" | "dbUser" | "dbTlsRequired" | "passwordInclude"> {
@@ -51,6 +50,7 @@ function sqlString(value: string): string {
     return `'${value.replace(/'/g, "''")}'`;
 }
 
+/** The watcher script: twice a second it reads ha_node through the node's own DB path and acts. */
 export function renderTakeoverScript(c: TakeoverWatchInput): string {
     const recent = c.recentStopSeconds ?? 15;
     // ha_node.status: 0 standby, 1 stopped, 2 unavailable, 3 active; lastaccess is the DB's clock.
@@ -61,7 +61,7 @@ export function renderTakeoverScript(c: TakeoverWatchInput): string {
     // ha_node.status: 1 stopped, 2 unavailable; names are labels (lower-case letters, digits, "-").
     const departedQuery = `select name from ha_node where status in (1, 2) and name not in (${c.clusterNodes.map(sqlString).join(", ")})`;
     return `#!/bin/sh
-# Rendered by zabbix-ha; \`pulumi up\` overwrites local edits.
+# ${RENDERED_HEADER}
 # Prompt takeover: restarts this standby node when the active node has stopped gracefully and no
 # node is active, so it registers as active at once instead of at its next 5 s poll.
 set -u
@@ -94,23 +94,5 @@ while sleep 0.5; do
       ;;
   esac
 done
-`;
-}
-
-/** The watcher runs exactly while the server runs: an operator who stops a node stops its watcher too. */
-export function renderTakeoverUnit(c: Pick<TakeoverWatchInput, "serverService">): string {
-    return `# Rendered by zabbix-ha; \`pulumi up\` overwrites local edits.
-[Unit]
-Description=zabbix-ha prompt takeover after a graceful stop of the active Zabbix node
-After=${c.serverService}.service
-PartOf=${c.serverService}.service
-
-[Service]
-ExecStart=${TAKEOVER_SCRIPT}
-Restart=always
-RestartSec=2
-
-[Install]
-WantedBy=${c.serverService}.service
 `;
 }

@@ -1,0 +1,129 @@
+/**
+ * haproxy.cfg of a site's load balancer, a pure renderer: the Zabbix UI (this site's frontends first,
+ * the other sites' frontends as backups) and a PostgreSQL port that reaches only the read-write primary.
+ */
+import { compareAddresses, hostCidr } from "../config/network";
+import { PATRONI_REST_PORT } from "../postgres/patroniYml";
+import { RENDERED_HEADER } from "../shell";
+
+/** Where HAProxy reads its configuration, and the directory of its admin socket. */
+export const HAPROXY_CONFIG = "/etc/haproxy/haproxy.cfg";
+export const HAPROXY_RUN_DIR = "/run/haproxy";
+/** HAProxy's section of the DB port, whose servers the newest-primary watcher sets ready or in maintenance. */
+export const DB_PROXY = "postgres_primary";
+
+/** HAProxy's admin socket in `runDir`: the stats socket the watcher sets server states through. */
+export function adminSocket(runDir: string): string {
+    return `${runDir}/admin.sock`;
+}
+
+/** A server of an HAProxy backend. */
+export interface Backend {
+    /** Host name; HAProxy server names must be unique within a backend. */
+    readonly name: string;
+    readonly address: string;
+    readonly port: number;
+}
+
+/** What haproxy.cfg says: the UI's frontends, the DB port's servers, and how the primary is told. */
+export interface HaproxyInput {
+    /** The site this load balancer serves (named in the file's header). */
+    readonly site: string;
+    /** HTTP port the Zabbix UI is served on. */
+    readonly httpPort: number;
+    /** Frontends of this site: they take the traffic. */
+    readonly localFrontends: readonly Backend[];
+    /** Frontends of other sites: used only when no local one is up. */
+    readonly remoteFrontends: readonly Backend[];
+    /** Port that forwards to the read-write PostgreSQL primary. */
+    readonly dbPort: number;
+    /**
+     * Every DB host, the configured primary first: the check lets only the newest primary through, and
+     * `balance first` sends every session to the first server that passes. Empty: no DB port (a
+     * managed endpoint).
+     */
+    readonly dbServers: readonly Backend[];
+    /** Who may use the DB port: addresses and networks of the cluster's hosts and the admin network. */
+    readonly dbAllowedSources: readonly string[];
+    /** Script HAProxy runs to ask a DB host whether it is the read-write primary. */
+    readonly primaryCheckCommand: string;
+    /**
+     * How the DB port tells the primary: `query` asks each server pg_is_in_recovery() (an external
+     * check), `patroni` asks Patroni's REST API (GET /primary answers 200 on the leader only).
+     */
+    readonly dbCheck?: "query" | "patroni";
+    /** Patroni's REST port, for the `patroni` check. */
+    readonly patroniPort?: number;
+    /** Directory for the stats socket (per-instance, so tests can run side by side). */
+    readonly runDir: string;
+    /** User HAProxy drops to after binding; the DB check runs as this user. */
+    readonly runAs?: string;
+}
+
+const byName = (a: Backend, b: Backend) => a.name.localeCompare(b.name);
+
+/** haproxy.cfg: the UI on `httpPort`, and with DB servers the port that leads to the newest primary only. */
+export function renderHaproxyCfg(c: HaproxyInput): string {
+    const server = (b: Backend, extra = "") => `    server ${b.name} ${b.address}:${b.port} check${extra}`;
+    // A site whose Zabbix uses a managed DB endpoint balances the UI only.
+    const withDb = c.dbServers.length > 0;
+    const viaPatroni = c.dbCheck === "patroni";
+    // With the query check, DB servers start in maintenance: the newest-primary watcher sets one ready.
+    const dbServer = (b: Backend) => server(b, viaPatroni ? "" : " disabled");
+    const check = viaPatroni
+        ? `    option httpchk GET /primary
+    http-check expect status 200
+    default-server inter 1s fall 2 rise 1 on-marked-down shutdown-sessions port ${c.patroniPort ?? PATRONI_REST_PORT}`
+        : `    option external-check
+    external-check path "/usr/bin:/bin"
+    external-check command ${c.primaryCheckCommand}
+    default-server inter 1s fall 2 rise 1 on-marked-down shutdown-sessions`;
+    // Canonical: the same design in any order renders the same file (a reordered config plans nothing).
+    const sources = [...new Set(c.dbAllowedSources.map(hostCidr))].sort(compareAddresses).join(" ");
+    const frontends = [...[...c.localFrontends].sort(byName).map(b => server(b)), ...[...c.remoteFrontends].sort(byName).map(b => server(b, " backup"))];
+    return `# ${RENDERED_HEADER}
+# Load balancer of site "${c.site}".
+global
+    log stdout format raw local0 notice
+    maxconn 4096
+    stats socket ${adminSocket(c.runDir)} mode 600 level admin
+${c.runAs ? `    user ${c.runAs}\n    group ${c.runAs}\n` : ""}${withDb && !viaPatroni ? "    # The DB check runs psql: HAProxy needs fork for external checks.\n    external-check\n    insecure-fork-wanted\n" : ""}
+defaults
+    log global
+    timeout connect 3s
+    timeout client 1m
+    timeout server 1m
+    default-server init-addr last,libc,none
+
+frontend zabbix_ui
+    mode http
+    option httplog
+    bind :${c.httpPort}
+    default_backend zabbix_frontends
+
+backend zabbix_frontends
+    mode http
+    balance roundrobin
+    option httpchk
+    http-check send meth GET uri /index.php ver HTTP/1.1 hdr Host zabbix
+    http-check expect status 200
+    default-server inter 2s fall 2 rise 2
+${frontends.join("\n")}
+
+${withDb ? `# PostgreSQL: only the newest primary is up (it accepts writes, and no other server does on a later
+# timeline). A TCP or pgsql-check would also pass a replica, and Zabbix would sit on a read-only database.
+listen ${DB_PROXY}
+    mode tcp
+    bind :${c.dbPort}
+    # Zabbix keeps its DB connections open; cut them when the primary changes, not before.
+    timeout client 30m
+    timeout server 30m
+    option tcpka
+    # Every session to the first server that passes its check (the configured primary is listed
+    # first): even two servers claiming to be primaries never take sessions at once through here.
+    balance first
+    tcp-request connection reject unless { src ${sources} }
+${check}
+${c.dbServers.map(dbServer).join("\n")}
+` : ""}`;
+}

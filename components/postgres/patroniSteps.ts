@@ -1,0 +1,125 @@
+/**
+ * Pure step scripts of the Patroni cluster (db.failover: patroni): etcd's members, Patroni on each DB
+ * host, the wait for a healthy etcd, and the planned switchover to db.primarySite. Each is safe to run again.
+ */
+import { posix } from "path";
+import { PATRONI_MINIMUM_VERSION, Platform, patroniLayout } from "../platform";
+import { putFile, putSecretFile, shellQuote } from "../shell";
+import { ETCD_CLIENT_PORT, ETCD_DATA_DIR, ETCD_ENVIRONMENT_FILE, EtcdMember, renderEtcdEnvironment } from "./etcdEnvironment";
+import { MAXIMUM_LAG_ON_FAILOVER, PATRONI_REST_PORT, PatroniInput, renderPatroniConfig } from "./patroniYml";
+import { renderManualStartConf } from "./startConf";
+
+/** An etcd member's step: its settings, and a start that does not wait for a quorum not yet formed. */
+export function etcdStep(member: EtcdMember, members: readonly EtcdMember[], clusterToken: string): string {
+    return [
+        putFile(ETCD_ENVIRONMENT_FILE, renderEtcdEnvironment(member, members, clusterToken), "0644", "root:root"),
+        "systemctl enable etcd",
+        // The first member would wait for the others forever: start without blocking, check health later.
+        `if [ "$ZHA_CHANGED" = 1 ] || ! systemctl is-active --quiet etcd; then systemctl restart --no-block etcd; fi`,
+    ].join("\n");
+}
+
+/**
+ * Undoes an etcd member (its host leaves the stack, or no longer carries db or witness): it leaves
+ * the cluster first, so the majority is counted among the members that stay, then stops for good;
+ * its data directory is moved aside (a member that left must never come back with its old identity).
+ */
+export function etcdStepDelete(member: EtcdMember, members: readonly EtcdMember[]): string {
+    const others = members.filter(m => m.name !== member.name).map(m => `http://${m.address}:${ETCD_CLIENT_PORT}`).join(",");
+    return `ETCDCTL_API=3
+export ETCDCTL_API
+echo "etcd member ${member.name} leaves the cluster"
+zha_id=$(etcdctl --endpoints=${others} --dial-timeout=2s member list 2>/dev/null | awk -F', ' '$3 == "${member.name}" { print $1 }')
+if [ -n "$zha_id" ]; then etcdctl --endpoints=${others} --dial-timeout=2s member remove "$zha_id"; fi
+systemctl disable --now etcd
+if [ -d ${ETCD_DATA_DIR} ]; then mv ${ETCD_DATA_DIR} "${ETCD_DATA_DIR}.removed-$(date +%Y%m%d%H%M%S)"; fi`;
+}
+
+/** Undoes a DB host's Patroni: it stops for good (Patroni's other members carry on; its data stays). */
+export function patroniStepDelete(platform: Platform): string {
+    const layout = patroniLayout(platform);
+    return `echo "this host leaves the Patroni cluster: stopping Patroni (and its PostgreSQL) for good; its data stays in ${layout.dataDir}"
+systemctl disable --now ${layout.service}`;
+}
+
+/** Waits until etcd has a healthy majority. */
+export function etcdHealthyStep(members: readonly EtcdMember[]): string {
+    const endpoints = members.map(m => `http://${m.address}:${ETCD_CLIENT_PORT}`).join(",");
+    return `ETCDCTL_API=3
+export ETCDCTL_API
+zha_retry 120 etcdctl --endpoints=${endpoints} --dial-timeout=2s endpoint status >/dev/null`;
+}
+
+export interface PatroniStepInput extends PatroniInput {
+    readonly platform: Platform;
+    /** Whether this node should lead at first (db.primarySite); the others join as replicas. */
+    readonly leader: boolean;
+}
+
+/** A DB host's Patroni step: the distribution's own cluster stays down, Patroni runs PostgreSQL. */
+export function patroniStep(p: PatroniStepInput): string {
+    const layout = patroniLayout(p.platform);
+    const role = p.leader ? "primary" : "replica";
+    // Debian's postgresql.service starts every cluster whose start.conf says "auto" at boot (a generator
+    // makes the unit enabled-runtime), so `disable` alone does not keep it down: after a reboot it would
+    // hold port 5432 and the socket lock, and Patroni's PostgreSQL would not start (found in the lab).
+    const startConf = p.platform.packageManager === "apt"
+        ? [putFile(`${p.platform.postgres.configDir}/start.conf`, renderManualStartConf(), "0644", "postgres:postgres"),
+            `if [ "$ZHA_CHANGED" = 1 ]; then systemctl daemon-reload; fi`]
+        : [];
+    const rest = `http://${p.address}:${p.restPort ?? PATRONI_REST_PORT}`;
+    return [
+        patroniVersionGuard(),
+        `PG_SERVICE=${shellQuote(p.platform.postgres.service)}`,
+        ...startConf,
+        // Debian starts its own cluster on install; Patroni runs a cluster of its own in another directory.
+        `if systemctl is-enabled --quiet "$PG_SERVICE" 2>/dev/null || systemctl is-active --quiet "$PG_SERVICE"; then systemctl disable --now "$PG_SERVICE"; fi`,
+        `mkdir -p ${shellQuote(posix.dirname(layout.config))}`,
+        putSecretFile(layout.config, p.superuserPasswordVariable, "0600", "postgres:postgres", renderPatroniConfig(p).trimEnd()),
+        `install -d -o postgres -g postgres -m 0700 ${shellQuote(p.dataDir)}`,
+        `systemctl enable ${layout.service}`,
+        // A running Patroni older than the installed one (the package step just upgraded it) keeps the old code until restarted.
+        `zha_running=$(curl -fsS ${rest}/patroni 2>/dev/null | sed -n 's/.*"version": *"\\([^"]*\\)".*/\\1/p')`,
+        `if ! systemctl is-active --quiet ${layout.service}; then systemctl start ${layout.service}; `
+            + `elif [ -n "$zha_running" ] && [ "$zha_running" != "$zha_patroni" ]; then echo "restarting patroni $zha_running as $zha_patroni"; systemctl restart ${layout.service}; `
+            + `elif [ "$ZHA_CHANGED" = 1 ]; then systemctl reload ${layout.service}; fi`,
+        // Patroni's REST API answers 200 on /primary on the leader and on /replica on a streaming replica.
+        // /health answers 200 once PostgreSQL runs, whichever role Patroni gave it; /replica once it streams.
+        // A planned replica that still leads (db.primarySite just moved) keeps the lead until the
+        // switchover step on the new primary, which runs after this one, hands it over.
+        p.leader
+            ? `zha_retry 120 curl -fsS -o /dev/null ${rest}/health`
+            : `zha_retry 120 sh -c "curl -fsS -o /dev/null ${rest}/replica || curl -fsS -o /dev/null ${rest}/primary"`,
+        `echo "patroni runs this host, planned as the ${role}"`,
+    ].join("\n");
+}
+
+/**
+ * Stops the step before Patroni is configured when the installed Patroni is older than
+ * PATRONI_MINIMUM_VERSION (see there why); sets zha_patroni to the installed version.
+ */
+export function patroniVersionGuard(minimum = PATRONI_MINIMUM_VERSION): string {
+    return `zha_patroni=$(patroni --version 2>/dev/null | awk '{print $2}')
+if [ -z "$zha_patroni" ] || [ "$(printf '%s\\n%s\\n' ${minimum} "$zha_patroni" | sort -V | head -n 1)" != ${minimum} ]; then
+  echo "patroni \${zha_patroni:-is not installed}: zabbix-ha needs ${minimum} or newer (older ones can drop acknowledged commits after a site cut); set db.patroniRepository to a repository that offers it" >&2
+  exit 1
+fi`;
+}
+
+/**
+ * On db.primarySite's host: make it the leader by a planned switchover if another node leads.
+ * Patroni hands the lead only to a candidate that is in sync (synchronous mode) or streams within
+ * maximum_lag_on_failover, so the step waits for that first: a former leader that just rejoined
+ * (the previous switchover) is a replica before it is a synchronous one again.
+ */
+export function patroniSwitchoverStep(p: Pick<PatroniStepInput, "platform" | "name" | "address" | "synchronous">): string {
+    const layout = patroniLayout(p.platform);
+    const rest = `http://${p.address}:${PATRONI_REST_PORT}`;
+    const eligible = p.synchronous ? `${rest}/sync` : `${rest}/replica?lag=${MAXIMUM_LAG_ON_FAILOVER}`;
+    return `if ! curl -fsS -o /dev/null ${rest}/primary; then
+  zha_retry 120 curl -fsS -o /dev/null ${shellQuote(eligible)}
+  echo "switching the primary over to ${p.name}"
+  zha_retry 5 patronictl -c ${shellQuote(layout.config)} switchover --candidate ${p.name} --force
+  zha_retry 60 curl -fsS -o /dev/null ${rest}/primary
+fi`;
+}

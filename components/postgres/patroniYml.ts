@@ -1,0 +1,124 @@
+/**
+ * Automatic DB failover (db.failover: patroni): patroni.yml for one DB host, a pure renderer. Patroni
+ * promotes a replica only while it reaches a majority of etcd, and demotes a primary that cannot, so
+ * a cut between sites never leaves two writable primaries.
+ */
+import { POSTGRES_SOCKET_DIR } from "../platform";
+import { RENDERED_HEADER_NO_BACKTICKS } from "../shell";
+import { ETCD_CLIENT_PORT } from "./etcdEnvironment";
+import { HbaRule, patroniHbaLines } from "./pgHba";
+import { REPLICATION_ROLE } from "./roles";
+
+/** Patroni's timing: a primary that cannot renew its leader key for `ttl` seconds loses it. loop_wait + 2 * retry_timeout <= ttl. */
+export const PATRONI_TIMING = { ttl: 20, loopWait: 5, retryTimeout: 7 } as const;
+export const PATRONI_REST_PORT = 8008;
+/** How far behind (bytes of WAL) a replica may be and still be promoted or handed the lead. */
+export const MAXIMUM_LAG_ON_FAILOVER = 1048576;
+
+/** What patroni.yml says about one node of the cluster. */
+export interface PatroniInput {
+    /** The cluster's scope (one per Zabbix database). */
+    readonly scope: string;
+    /** This node: its host name and address, and PostgreSQL's port. */
+    readonly name: string;
+    readonly address: string;
+    readonly port: number;
+    /** Addresses of every etcd member, the witnesses' included. */
+    readonly etcdHosts: readonly string[];
+    /** Patroni's own data directory, and the PostgreSQL binaries it runs. */
+    readonly dataDir: string;
+    readonly binDir: string;
+    /** Where the postgres user's Patroni-managed .pgpass lives. */
+    readonly pgpass: string;
+    /** Patroni's synchronous mode (db.replication: sync). */
+    readonly synchronous: boolean;
+    /** max_connections, sized for the Zabbix servers and frontends. */
+    readonly maxConnections: number;
+    /** Who may connect, as for every DB host (pgHba.ts); Patroni adds the rewind and its own replication rules. */
+    readonly hba: readonly HbaRule[];
+    /** DB hosts that may rewind from this one (as the superuser). */
+    readonly rewindSources: readonly string[];
+    /** Shell variables holding the superuser and replication passwords (the file is written by a here-document). */
+    readonly superuserPasswordVariable: string;
+    readonly replicationPasswordVariable: string;
+    /** Patroni's REST API port (PATRONI_REST_PORT by default; the load balancers' check asks it). */
+    readonly restPort?: number;
+    /** The etcd members' client port (ETCD_CLIENT_PORT by default). */
+    readonly etcdPort?: number;
+    /** PostgreSQL's unix socket directory (POSTGRES_SOCKET_DIR by default). */
+    readonly socketDir?: string;
+}
+
+/** patroni.yml. Passwords appear as shell variable references, filled in on the host from stdin. */
+export function renderPatroniConfig(c: PatroniInput): string {
+    const hba = patroniHbaLines([
+        ...c.hba,
+        // pg_rewind from a former primary connects as the superuser to the new one.
+        ...c.rewindSources.map(source => ({ database: "all", user: "postgres", source })),
+        // Patroni's own replication connection to the local server (timeline checks, rewind) arrives over TCP from loopback.
+        { database: "replication", user: REPLICATION_ROLE, source: "127.0.0.1" },
+    ]);
+    const t = PATRONI_TIMING;
+    const rest = `${c.address}:${c.restPort ?? PATRONI_REST_PORT}`;
+    return `# ${RENDERED_HEADER_NO_BACKTICKS}
+scope: ${c.scope}
+namespace: /zabbix-ha/
+name: ${c.name}
+restapi:
+  listen: ${rest}
+  connect_address: ${rest}
+etcd3:
+  hosts: [${c.etcdHosts.map(h => `'${h}:${c.etcdPort ?? ETCD_CLIENT_PORT}'`).join(", ")}]
+bootstrap:
+  dcs:
+    ttl: ${t.ttl}
+    loop_wait: ${t.loopWait}
+    retry_timeout: ${t.retryTimeout}
+    maximum_lag_on_failover: ${MAXIMUM_LAG_ON_FAILOVER}
+    synchronous_mode: ${c.synchronous}
+    postgresql:
+      use_pg_rewind: true
+      use_slots: true
+      parameters:
+        wal_level: replica
+        hot_standby: "on"
+        wal_log_hints: "on"
+        max_wal_senders: 10
+        max_replication_slots: 10
+        wal_keep_size: 1GB
+        max_connections: ${c.maxConnections}
+        password_encryption: scram-sha-256
+  initdb:
+    - encoding: UTF8
+    - data-checksums
+  # Patroni 3.0's validator still asks for the bootstrap copy of the rules.
+  pg_hba:
+${hba.map(line => `    - ${line}`).join("\n")}
+postgresql:
+  listen: 127.0.0.1,${c.address}:${c.port}
+  connect_address: ${c.address}:${c.port}
+  data_dir: ${c.dataDir}
+  bin_dir: ${c.binDir}
+  pgpass: ${c.pgpass}
+  # Patroni's own superuser connection goes over the unix socket (local all postgres peer): over TCP
+  # it would come from 127.0.0.1, which the hba rules do not admit, and bootstrap would fail.
+  use_unix_socket: true
+  authentication:
+    superuser:
+      username: postgres
+      password: "$${c.superuserPasswordVariable}"
+    replication:
+      username: ${REPLICATION_ROLE}
+      password: "$${c.replicationPasswordVariable}"
+    rewind:
+      username: postgres
+      password: "$${c.superuserPasswordVariable}"
+  parameters:
+    unix_socket_directories: ${c.socketDir ?? POSTGRES_SOCKET_DIR}
+  pg_hba:
+${hba.map(line => `    - ${line}`).join("\n")}
+tags:
+  nofailover: false
+  noloadbalance: false
+`;
+}

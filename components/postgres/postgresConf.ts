@@ -1,0 +1,40 @@
+/**
+ * The PostgreSQL settings every DB host shares (conf.d/zabbix-ha.conf), a pure renderer.
+ */
+import { RENDERED_HEADER } from "../shell";
+
+/** The drop-in's name in PostgreSQL's conf.d. */
+export const POSTGRES_CONF_DROP_IN = "zabbix-ha.conf";
+
+/** What the shared settings say. */
+export interface PostgresConfInput {
+    /** Addresses PostgreSQL listens on: the host's own address and loopback. */
+    readonly listenAddresses: readonly string[];
+    /** Port PostgreSQL listens on. */
+    readonly port: number;
+    /** max_connections, sized for the Zabbix servers and frontends. */
+    readonly maxConnections: number;
+    /** File of the hba rules, when not the distribution's default place. */
+    readonly hbaFile?: string;
+}
+
+/** Settings shared by every DB host, whichever its role: a replica can be promoted as it is. */
+export function renderPostgresConf(c: PostgresConfInput): string {
+    return `# ${RENDERED_HEADER}
+listen_addresses = '${c.listenAddresses.join(",")}'
+port = ${c.port}
+max_connections = ${c.maxConnections}
+password_encryption = 'scram-sha-256'
+${c.hbaFile ? `hba_file = '${c.hbaFile}'\n` : ""}
+# Streaming replication across sites; every host can be primary or replica.
+wal_level = replica
+max_wal_senders = 10
+max_replication_slots = 10
+wal_keep_size = '1GB'
+hot_standby = on
+hot_standby_feedback = on
+# pg_rewind needs hint bits in WAL to rewind an old primary instead of copying it whole.
+wal_log_hints = on
+recovery_target_timeline = 'latest'
+`;
+}

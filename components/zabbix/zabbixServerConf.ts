@@ -1,0 +1,71 @@
+/**
+ * zabbix_server.conf of one Zabbix server node: pure renderer, typed input in, file text out.
+ * The real-program tests start zabbix_server with it.
+ */
+import { RENDERED_HEADER } from "../shell";
+import { ServerSizing } from "../sizing";
+
+/** What zabbix_server.conf says about one node. */
+export interface ZabbixServerConfInput {
+    /** HA node name (HANodeName): unique in the cluster, turns native HA on. Omitted when a cluster manager runs the server. */
+    readonly nodeName?: string;
+    /** Address other nodes and the frontend use to reach this node (NodeAddress). */
+    readonly nodeAddress: string;
+    readonly listenPort: number;
+    /** Where the DB is reached: the local site's load balancer, never a fixed primary. */
+    readonly dbHost: string;
+    readonly dbPort: number;
+    readonly dbName: string;
+    readonly dbUser: string;
+    /** Refuse a database connection without TLS (a managed endpoint reached across zones). */
+    readonly dbTlsRequired?: boolean;
+    /** File that holds `DBPassword=...`, included so this file holds no secret. */
+    readonly passwordInclude: string;
+    readonly logFile: string;
+    readonly pidFile: string;
+    readonly socketDir: string;
+    readonly sizing: ServerSizing;
+}
+
+/** zabbix_server.conf: HA node settings (unless a cluster manager runs it), the DB path through the site's load balancer, the sizing. */
+export function renderZabbixServerConf(c: ZabbixServerConfInput): string {
+    const s = c.sizing;
+    const ha = c.nodeName === undefined
+        ? "# A cluster manager starts this server on one node at a time: no native HA.\n"
+        : `# Native HA: no VIP. The frontend and agents find the active node through the database.
+HANodeName=${c.nodeName}
+NodeAddress=${c.nodeAddress}:${c.listenPort}
+`;
+    return `# ${RENDERED_HEADER}
+# Zabbix server${c.nodeName === undefined ? "" : ` HA node "${c.nodeName}"`}.
+LogFile=${c.logFile}
+LogFileSize=0
+PidFile=${c.pidFile}
+SocketDir=${c.socketDir}
+ListenPort=${c.listenPort}
+
+${ha}
+# The local site's load balancer forwards to whichever PostgreSQL is the read-write primary;
+# a fixed primary address would leave both nodes in standby after a DB failover.
+DBHost=${c.dbHost}
+DBPort=${c.dbPort}
+DBName=${c.dbName}
+DBUser=${c.dbUser}
+${c.dbTlsRequired ? "# The endpoint is reached over networks we do not own: no cleartext session.\nDBTLSConnect=required\n" : ""}Include=${c.passwordInclude}
+
+# Sized for ${s.nvps} new values per second.
+CacheSize=${s.cacheSizeMiB}M
+HistoryCacheSize=${s.historyCacheSizeMiB}M
+HistoryIndexCacheSize=${s.historyIndexCacheSizeMiB}M
+TrendCacheSize=${s.trendCacheSizeMiB}M
+ValueCacheSize=${s.valueCacheSizeMiB}M
+StartPollers=${s.startPollers}
+StartPreprocessors=${s.startPreprocessors}
+StartDBSyncers=${s.startDbSyncers}
+StartTrappers=${s.startTrappers}
+
+Timeout=4
+LogSlowQueries=3000
+StatsAllowedIP=127.0.0.1
+`;
+}
