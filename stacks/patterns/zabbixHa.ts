@@ -1,5 +1,6 @@
 import { hostsWithRole } from "../../components/config";
-import { buildDrbdPair, buildInstance, buildSites, stackDesign } from "./common";
+import { buildDrbdPair, buildSites, stackDesign } from "./common";
+import { buildInstance } from "./instance";
 import { CLUSTER_PACKAGES } from "./pacemaker";
 import { PatternModule } from "./types";
 
