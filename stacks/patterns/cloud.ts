@@ -1,6 +1,7 @@
 import { serviceSites } from "../../components/config";
 import { PatternModule } from "./types";
-import { buildInstance, buildSites, stackDesign } from "./common";
+import { buildSites, stackDesign } from "./common";
+import { buildInstance } from "./instance";
 
 /**
  * Pattern 4: hosts rented in two or more cloud zones (the sites), reached over SSH, with native HA

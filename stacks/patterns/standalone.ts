@@ -1,7 +1,8 @@
 import { serviceSites } from "../../components/config";
 import { Host } from "../../components/host";
 import { PatternModule } from "./types";
-import { BuiltInstance, buildInstance, buildSites, registerDeclared, stackDesign } from "./common";
+import { buildSites, registerDeclared, stackDesign } from "./common";
+import { BuiltInstance, buildInstance } from "./instance";
 
 /** Every site's complete installation, as patterns 1 and 2 build it, one site at a time. */
 export async function perSiteInstances(config: Parameters<PatternModule["deploy"]>[0], hosts: ReadonlyMap<string, Host>): Promise<BuiltInstance[]> {

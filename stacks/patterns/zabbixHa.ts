@@ -1,6 +1,7 @@
 import { allHosts, hostsWithRole } from "../../components/config";
 import { platformFor } from "../../components/platform";
-import { buildDrbdPair, buildInstance, buildSites, stackDesign } from "./common";
+import { buildDrbdPair, buildSites, stackDesign } from "./common";
+import { buildInstance } from "./instance";
 import { PatternModule } from "./types";
 
 /**
