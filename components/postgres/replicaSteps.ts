@@ -8,6 +8,9 @@ import { ROLE_CONF_DROP_IN, PostgresRoleConfInput, renderPostgresRoleConf } from
 import { SLOT_PREFIX } from "./roles";
 import { DbHostFiles, ROLE_MARK, confDropIn, helpers, sharedFiles } from "./steps";
 
+/** A replica's WAL receiver as "status:timeline" (the timeline of what it last received), empty when none runs. */
+export const RECEIVER_SQL = "select status || ':' || received_tli from pg_stat_wal_receiver";
+
 export interface FollowStepInput extends DbHostFiles {
     readonly roleConf: Extract<PostgresRoleConfInput, { role: "replica" }>;
 }
@@ -67,7 +70,10 @@ esac`,
         putFile(confDropIn(f, ROLE_CONF_DROP_IN), renderPostgresRoleConf(r), "0644", "postgres:postgres"),
         `[ -f "$PGDATA_DIR/standby.signal" ] || { runuser -u postgres -- touch "$PGDATA_DIR/standby.signal"; ZHA_CHANGED=1; }`,
         `if [ "$ZHA_CHANGED" = 1 ] || ! zha_pg_running; then systemctl restart "$PG_SERVICE"; fi`,
-        `zha_streaming() { [ "$(zha_sql -c 'select status from pg_stat_wal_receiver')" = streaming ]; }
+        // Streaming on the primary's own timeline: a former primary whose history diverged streams the old
+        // timeline up to the fork for a moment, then stops there for good.
+        `zha_primary_timeline=$(zha_on_primary IDENTIFY_SYSTEM | cut -d '|' -f 2)
+zha_streaming() { [ "$(zha_sql -c ${shellQuote(RECEIVER_SQL)})" = "streaming:$zha_primary_timeline" ]; }
 if ! zha_retry 60 zha_streaming; then
   case "$(zha_mark)" in
     superseded|stood-down) echo "this former primary does not stream from ${r.primaryAddress}: its history diverged (it took writes the new primary never received). It stays a read-only standby; to rebuild it from the primary: echo rebuild > ${ROLE_MARK}, then pulumi up --replace this step (the old data is kept aside)" >&2 ;;

@@ -40,7 +40,8 @@ async function streamingPair(label: string): Promise<{ primary: PgServer; replic
     // The walreceiver's application_name is the cluster's name, as a host's is its own.
     await serveOn(replica, [`cluster_name = '${REPLICA_NAME}'`]);
     await primary.sql("create table kept as select generate_series(1, 1000) as n");
-    const written = await primary.sql("select pg_current_wal_flush_lsn()");
+    // The scratch servers commit without waiting for the flush: wait for the insert position, the commit included.
+    const written = await primary.sql("select pg_current_wal_insert_lsn()");
     await waitFor("the replica to replay the primary's rows", async () => await replica.sql(`select pg_last_wal_replay_lsn() >= '${written}'`) === "t");
     return { primary, replica };
 }

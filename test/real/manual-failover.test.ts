@@ -16,9 +16,10 @@ import * as path from "path";
 import { DB_PROXY, renderNewestPrimaryWatch, renderPrimaryCheckScript } from "../../components/loadbalancer/render";
 import { renderHaproxyCfg } from "../../components/loadbalancer/render";
 import { PRIMARY_TIMELINE_SQL, renderFenceScript } from "../../components/postgres/fence";
+import { RECEIVER_SQL } from "../../components/postgres/replicaSteps";
 import { CHECK_ROLE, REPLICATION_ROLE, hbaRules, loadBalancerClients, pgpassLine, renderPgHba, renderPostgresConf } from "../../components/postgres/render";
 import {
-    PG_BIN, PgServer, basebackup, freePort, includeInPostgresConf, initPostgres, ok, password, psqlTcp, putFile, run, scratchSpace, serverStatus, waitFor,
+    PG_BIN, PgServer, basebackup, freePort, includeInPostgresConf, initPostgres, ok, password, psqlTcp, putFile, run, scratchSpace, serverStatus, sleep, waitFor,
 } from "./support";
 
 jest.setTimeout(180_000);
@@ -34,6 +35,8 @@ describe("a superseded primary that comes back writable", () => {
     let checkPassfile: string;
     let checkScript: string;
     let lbDbPort: number;
+    /** The postgres user's .pgpass with the replication role's password, as a DB host has it. */
+    let replicationPassfile: string;
 
     const timeline = async (pg: PgServer) => pg.sql(PRIMARY_TIMELINE_SQL);
 
@@ -52,7 +55,7 @@ describe("a superseded primary that comes back writable", () => {
         await old.sql(`create role ${REPLICATION_ROLE} login replication password '${replicationPassword}'`);
 
         const pgpassDir = await scratch.dir("pgpass", "postgres");
-        const replicationPassfile = await putFile(path.join(pgpassDir, ".pgpass"),
+        replicationPassfile = await putFile(path.join(pgpassDir, ".pgpass"),
             `${pgpassLine("*", "*", "replication", REPLICATION_ROLE, replicationPassword)}\n`, 0o600, "postgres");
         promoted = await basebackup(scratch, "promoted", promotedPort,
             { host: "127.0.0.1", port: oldPort, user: REPLICATION_ROLE, passfile: replicationPassfile, writeRecoveryConf: true });
@@ -176,6 +179,32 @@ describe("a superseded primary that comes back writable", () => {
         expect(await old.sql("select pg_is_in_recovery()")).toBe("t");
         expect(await old.sql("select count(pg_drop_replication_slot(slot_name)) from pg_replication_slots where left(slot_name, 10) = 'zabbix_ha_' and not active")).toBe("1");
         expect(await old.sql("select count(*) from pg_replication_slots")).toBe("0");
+    });
+
+    test("the follow step's check: a superseded primary pointed at the promoted one never streams on its timeline, a copy of the promoted one does", async () => {
+        const identify = ok(await run("psql", ["-X", "-q", "-t", "-A", "-w",
+            `host=127.0.0.1 port=${promoted.port} user=${REPLICATION_ROLE} dbname=replication replication=true connect_timeout=5`, "-c", "IDENTIFY_SYSTEM"],
+        { user: "postgres", cwd: "/", env: { PGPASSFILE: replicationPassfile } }));
+        const following = `streaming:${identify.stdout.trim().split("|")[1]}`;
+        expect(following).toBe("streaming:2");
+
+        // The old primary, a standby on timeline 1 with writes past the fork, told to follow the promoted one.
+        await old.stop("fast");
+        await old.writeDataFile("zabbix-ha-follow.conf",
+            `primary_conninfo = 'host=127.0.0.1 port=${promoted.port} user=${REPLICATION_ROLE} passfile=${replicationPassfile} application_name=old'\n`);
+        await includeInPostgresConf(old, ["zabbix-ha-follow.conf"]);
+        await old.start();
+        const seen = new Set<string>();
+        for (const until = Date.now() + 10_000; Date.now() < until; await sleep(200)) {
+            seen.add(await old.sql(RECEIVER_SQL));
+        }
+        expect([...seen]).not.toContain(following);
+
+        const copy = await basebackup(scratch, "copy-of-promoted", await freePort(),
+            { host: "127.0.0.1", port: promoted.port, user: REPLICATION_ROLE, passfile: replicationPassfile, writeRecoveryConf: true });
+        await copy.writeDataFile("zabbix-ha.conf", renderPostgresConf({ listenAddresses: ["127.0.0.1"], port: copy.port, maxConnections: 50 }));
+        await copy.start();
+        await waitFor("the copy to stream on the promoted one's timeline", async () => await copy.sql(RECEIVER_SQL) === following, { timeoutMs: 30_000 });
     });
 
     function renderFence(self: PgServer, peer: PgServer, dir: string, mark: string): string {
