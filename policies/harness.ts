@@ -17,7 +17,8 @@ export interface Violation {
 export interface ResourceInput {
     readonly type: string;
     readonly name: string;
-    readonly props: Record<string, any>;
+    // As the engine hands them to a policy: untyped, whatever the resource declared.
+    readonly props: PolicyResource["props"];
     readonly parent?: string;
 }
 

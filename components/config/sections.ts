@@ -158,7 +158,7 @@ function readAptRepository(r: Reader, value: unknown, path: string): AptReposito
         r.problem(`${path}.components`, "expected a list of component names, e.g. [main]");
     }
     const before = r.problemCount();
-    if (url !== undefined && !/^(https?:\/\/|file:\/)[^\s'"\]\[]+$/.test(url)) {
+    if (url !== undefined && !/^(https?:\/\/|file:\/)[^\s'"\][]+$/.test(url)) {
         r.problem(`${path}.url`, `"${url}" is not an http(s) or file: URL`);
     }
     if (suite !== undefined && !/^[A-Za-z0-9./_-]+$/.test(suite)) {

@@ -53,7 +53,6 @@ export class PatroniCluster extends pulumi.ComponentResource {
         };
         super(PATRONI.token, name, facts, opts);
         this.facts = facts;
-        const parent = this;
         const byName = (a: Host, b: Host) => a.config.name.localeCompare(b.config.name);
         const dbHosts = [args.primary, ...[...args.replicas].sort(byName)];
         // In name order: the members' settings must not change with db.primarySite (every member would restart at once).
@@ -63,8 +62,8 @@ export class PatroniCluster extends pulumi.ComponentResource {
         const etcd = memberHosts.map(host => host.step(`${name}-${host.config.name}-etcd`, {
             script: etcdStep({ name: host.config.name, address: host.config.address }, members, `${name}-etcd`),
             delete: etcdStepDelete({ name: host.config.name, address: host.config.address }, members),
-        }, { parent }));
-        const quorum = args.primary.step(`${name}-etcd-healthy`, { script: etcdHealthyStep(members) }, { parent, dependsOn: etcd });
+        }, { parent: this }));
+        const quorum = args.primary.step(`${name}-etcd-healthy`, { script: etcdHealthyStep(members) }, { parent: this, dependsOn: etcd });
 
         const secrets = [
             { variable: "SUPERUSER_PASSWORD", value: args.passwords.superuser },
@@ -93,7 +92,7 @@ export class PatroniCluster extends pulumi.ComponentResource {
                 }),
                 secrets,
                 delete: patroniStepDelete(platform),
-            }, { parent, dependsOn: [...after] });
+            }, { parent: this, dependsOn: [...after] });
         };
         // The planned leader starts first and bootstraps the cluster; the others join it as replicas.
         const leader = patroniOn(args.primary, true, [quorum]);
@@ -113,14 +112,14 @@ export class PatroniCluster extends pulumi.ComponentResource {
             script: patroniSwitchoverStep({
                 platform: platformFor(args.primary.config.os), name: args.primary.config.name, address: args.primary.config.address, synchronous: args.synchronous,
             }),
-        }, { parent, dependsOn: [leader, ...Object.values(streaming)] });
+        }, { parent: this, dependsOn: [leader, ...Object.values(streaming)] });
         this.primaryReady = args.primary.step(`${name}-${args.primary.config.name}-roles`, {
             script: leaderRolesStep(files(args.primary)),
             secrets: [
                 { variable: "ADMIN_PASSWORD", value: args.passwords.admin },
                 { variable: "CHECK_PASSWORD", value: args.passwords.check },
             ],
-        }, { parent, dependsOn: [switchover] });
+        }, { parent: this, dependsOn: [switchover] });
 
         // The admin endpoint follows Patroni's leader.
         const objects = selfRunDatabaseObjects(this, name, args.adminEndpoint, this.primaryReady, args.passwords, args);

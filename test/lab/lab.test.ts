@@ -65,7 +65,7 @@ function labFor<T = undefined>(configFile?: string, exercise?: () => Promise<T>)
             throw new Error(`the lab cannot run here:\n  - ${missing.join("\n  - ")}`);
         }
         if (failure) {
-            throw failure;
+            throw failure instanceof Error ? failure : new Error(String(failure));
         }
     };
     return {

@@ -50,7 +50,9 @@ async function lint(s: Scratch, scripts: Record<string, string>): Promise<Findin
             byFile.set(file, [...(byFile.get(file) ?? []), line.replace(`${dir}/`, "")]);
         }
         // An exit code with nothing printed would be a finding too.
-        byFile.size === 0 && byFile.set("(shellcheck)", [`exited ${checked.code}: ${checked.output}`]);
+        if (byFile.size === 0) {
+            byFile.set("(shellcheck)", [`exited ${checked.code}: ${checked.output}`]);
+        }
         byFile.forEach((lines, file) => findings.push({ script: path.basename(file, ".sh"), problems: lines.join("\n") }));
     }
     for (const file of files) {
