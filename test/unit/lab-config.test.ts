@@ -8,7 +8,7 @@ import * as path from "path";
 import { parse, stringify } from "yaml";
 import { readFileSync } from "fs";
 import { readEnvironment } from "../../tools/offline/environment";
-import { checkLabConfig, topologyOf } from "../../tools/lab/topology";
+import { checkLabConfig, topologyOf } from "../../tools/lab/machines";
 import { ROOT } from "../support/plan";
 
 /** The lab's own config with a change, written to a temporary file. */

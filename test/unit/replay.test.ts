@@ -9,7 +9,7 @@ import * as command from "@pulumi/command";
 import * as random from "@pulumi/random";
 import { HOST, SITE } from "../../components/facts";
 import { capturePlan } from "../../tools/offline/capture";
-import { COMMAND, RANDOM_PASSWORD } from "../../tools/lab/apply";
+import { COMMAND, RANDOM_PASSWORD } from "../../tools/lab/replay/steps";
 import { ResourceExecutor, runSchedule } from "../../tools/lab/replay/apply";
 import { Step, planChanges } from "../../tools/lab/replay/diff";
 import { commandOutputInputs, priorOutputs, stepsFor } from "../../tools/lab/replay/plan";

@@ -4,7 +4,7 @@
  * being served (through which recovery is judged).
  */
 import { Failure } from "../../../model";
-import { LabHost, LabSite } from "../topology";
+import { LabHost, LabSite } from "../machines";
 import { DrillLab, postgresUnit } from "./context";
 import { Fault, cutBetweenSites, isolateSite, killUnit, killUnitAndHoldDown, powerOff, stopUnit } from "./faults";
 

@@ -8,9 +8,8 @@
 import { mkdirSync, readFileSync, writeFileSync } from "fs";
 import * as path from "path";
 import { parse, stringify } from "yaml";
+import { LabHost, LabSite, sleep } from "../machines";
 import { applyLab } from "../replay";
-import { sleep } from "../run";
-import { LabHost, LabSite } from "../topology";
 import { DRILL_HOST, DRILL_KEY, ZabbixApi } from "./api";
 import { DrillLab, loadLab, mustOnHost, onHost } from "./context";
 import { acceptedLoss, storedValues } from "./data";
@@ -20,7 +19,7 @@ import { awaitRecovery } from "./observe";
 import { ValueStream } from "./sender";
 import { SplitBrainWatch } from "./splitbrain";
 import { adminOn, query, viaLoadBalancer } from "./sql";
-import { WriteReport, WriteProbe, ensureCommitTable } from "./writes";
+import { WriteProbe, WriteReport, ensureCommitTable } from "./writes";
 
 /** One check a change drill makes, reported with its evidence. */
 export interface ChangeCheck {

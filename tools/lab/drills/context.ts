@@ -5,15 +5,11 @@
  * back since every plan generates new passwords.
  */
 import { existsSync } from "fs";
-import { DEFAULT_TIMINGS, Timings, Topology as ModelTopology } from "../../../model";
 import { platformFor } from "../../../components/platform";
 import { patroniLayout } from "../../../components/postgres/patroni";
+import { DEFAULT_TIMINGS, Timings, Topology as ModelTopology } from "../../../model";
 import { readEnvironment } from "../../offline";
-import { RunResult } from "../run";
-import { CachePaths } from "../settings";
-import { sshRun } from "../ssh";
-import { HostRecord, LabState, StateFile } from "../state";
-import { LabHost, Topology, topologyOf } from "../topology";
+import { CachePaths, HostRecord, LabHost, LabState, RunResult, StateFile, Topology, sshRun, topologyOf } from "../machines";
 
 export interface DrillLab {
     readonly paths: CachePaths;

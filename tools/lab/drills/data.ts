@@ -3,7 +3,7 @@
  * syncers have written what they keep, and, for a value a node acknowledged but the database does
  * not hold, when it was sent and which node took it: that says where data is lost.
  */
-import { sleep } from "../run";
+import { sleep } from "../machines";
 import { DrillLab } from "./context";
 import { ValueStream } from "./sender";
 import { query, viaLoadBalancer } from "./sql";

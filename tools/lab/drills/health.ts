@@ -6,9 +6,7 @@
  */
 import { NEWEST_PRIMARY_UNIT } from "../../../components/loadbalancer/primaryCheck";
 import { FENCE_UNIT } from "../../../components/postgres/fence";
-import { sleep } from "../run";
-import { isAlive } from "../state";
-import { LabHost } from "../topology";
+import { LabHost, isAlive, sleep } from "../machines";
 import { loginPageAnswers } from "./api";
 import { DrillLab, onHost, patroniConfig, postgresUnit, recordOf } from "./context";
 import { adminOn, dbView, haNodes, query, viaLoadBalancer } from "./sql";

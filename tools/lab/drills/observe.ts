@@ -2,8 +2,7 @@
  * What a drill watches while a fault lasts: when service is back (recovery), and the longest time
  * the users of each surviving load balancer went without a login page (the gap).
  */
-import { sleep } from "../run";
-import { LabHost } from "../topology";
+import { LabHost, sleep } from "../machines";
 import { loginPageAnswers } from "./api";
 import { DrillLab } from "./context";
 import { ValueStream } from "./sender";

@@ -4,9 +4,8 @@
  * undone (always, in a finally block); the lab whole again; then what was stored and which of the
  * two changes survived, against what was sent and made.
  */
-import { evaluateFailure, Failure, Topology as ModelTopology } from "../../../model";
-import { sleep } from "../run";
-import { LabHost } from "../topology";
+import { Failure, Topology as ModelTopology, evaluateFailure } from "../../../model";
+import { LabHost, sleep } from "../machines";
 import { DRILL_HOST, DRILL_KEY, Marker, ZabbixApi, createMarker, markerPresent, removeMarker } from "./api";
 import { Drill, Situation } from "./catalog";
 import { DrillLab, onHost } from "./context";
@@ -14,9 +13,9 @@ import { acceptedLoss, storedValues } from "./data";
 import { startStoppedUnits, waitHealthy } from "./health";
 import { UiGapWatch, awaitRecovery } from "./observe";
 import { ValueStream } from "./sender";
-import { recoveryTimeline } from "./timeline";
 import { SplitBrainReport, SplitBrainWatch } from "./splitbrain";
 import { query, viaLoadBalancer } from "./sql";
+import { recoveryTimeline } from "./timeline";
 
 export interface DrillResult {
     readonly name: string;

@@ -5,7 +5,7 @@
  * cut off) is asked from inside its own network namespace, since a cut-off old primary is exactly
  * where a second writer would hide.
  */
-import { sleep } from "../run";
+import { sleep } from "../machines";
 import { DrillLab } from "./context";
 import { DbView, adminOn, dbView, fromInside } from "./sql";
 

@@ -7,8 +7,7 @@
  * the host's site is cut off from the machine.
  */
 import { existsSync } from "fs";
-import { run } from "../run";
-import { LabHost } from "../topology";
+import { LabHost, run } from "../machines";
 import { DrillLab } from "./context";
 
 const PSQL = ["/usr/lib/postgresql/15/bin/psql", "/usr/bin/psql"].find(existsSync) ?? "psql";

@@ -3,7 +3,7 @@
  * when Patroni promoted a database, relative to the fault. The hosts share the machine's clock
  * (containers, UTC), so their log times compare with the drill's own.
  */
-import { LabHost } from "../topology";
+import { LabHost } from "../machines";
 import { DrillLab, onHost } from "./context";
 
 const ZABBIX_LOG = "/var/log/zabbix-server/zabbix_server.log";

@@ -10,8 +10,7 @@
  *    stay at most 1: the review saw one balancer alternate sessions between two writable primaries).
  */
 import { ADMIN_ROLE } from "../../../components/postgres/render";
-import { sleep } from "../run";
-import { LabHost } from "../topology";
+import { LabHost, sleep } from "../machines";
 import { DrillLab } from "./context";
 import { SqlTarget, query, viaLoadBalancer } from "./sql";
 

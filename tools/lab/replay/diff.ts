@@ -7,8 +7,8 @@
  * A delete-before-replace replacement also deletes first the dependents its replacement would
  * replace. Only property names reach a step, never values (they may be secrets).
  */
-import { COMMAND, PG_PROVIDER, RANDOM_PASSWORD } from "../apply";
 import { ResourceState, StackState } from "./state";
+import { COMMAND, PG_PROVIDER, RANDOM_PASSWORD } from "./steps";
 
 export type Op = "create" | "update" | "replace" | "delete" | "same";
 

@@ -5,12 +5,12 @@
  * recorded stdin, nothing if unset), the PostgreSQL provider's statements through its configured
  * connection (E5, E6), RandomPassword as the capture generated it (E5).
  */
-import { COMMAND, PG_PROVIDER, RANDOM_PASSWORD, StepFailed, StepReport, changeLines, redact, runRemote, targetOf } from "../apply";
-import { POSTGRES_TYPES, PgConnection, applyPostgresResource, connectionOf, deletePostgresResource, updatePostgresResource } from "../pg";
-import { RunResult, seconds } from "../run";
+import { RunResult, seconds } from "../machines";
 import { ResourceExecutor } from "./apply";
+import { POSTGRES_TYPES, PgConnection, applyPostgresResource, connectionOf, deletePostgresResource, updatePostgresResource } from "./pg";
 import { Action } from "./schedule";
 import { ResourceState } from "./state";
+import { COMMAND, PG_PROVIDER, RANDOM_PASSWORD, StepFailed, StepReport, changeLines, redact, runRemote, targetOf } from "./steps";
 
 export interface LabExecutorOptions {
     readonly keyFile: string;

@@ -5,19 +5,18 @@
  * (tools/lab/replay/state.ts), each resource diffed by its provider's rules, the summary printed as
  * `pulumi preview` prints it, then the lab's machines follow the config and the steps run in the
  * engine's order, the state recorded after each. See tools/lab/README.md, "apply".
+ *
+ * The layer's pieces that `up`, the checks and the drills use are exported from here too.
  */
 import * as path from "path";
 import { readEnvironment } from "../../offline";
-import { Log, deployedFacts, planLab, requireMachine, withLock } from "../lab";
-import { managedEndpoints, provisionManagedDatabase } from "../managed";
-import { cachePaths } from "../settings";
-import { ensureKeyPair } from "../ssh";
-import { StateFile } from "../state";
-import { topologyOf } from "../topology";
-import { runSteps } from "./deploy";
+import {
+    Log, StateFile, cachePaths, ensureKeyPair, managedEndpoints, provisionManagedDatabase, requireMachine, topologyOf, withLock,
+} from "../machines";
+import { deployedFacts, runSteps } from "./deploy";
 import { Step } from "./diff";
 import { bootNew, machineChanges, removeGone, requireRepositoryHolds } from "./machines";
-import { priorOutputs, resolveReplaceTargets, stepsFor } from "./plan";
+import { planLab, priorOutputs, resolveReplaceTargets, stepsFor } from "./plan";
 import { Summary, renderSummary, summaryOf, unchanged } from "./summary";
 
 export interface ApplyLabOptions {
@@ -106,3 +105,10 @@ export async function applyLab(options: ApplyLabOptions = {}): Promise<ApplyLabR
         return { steps, summary, applied: true, elapsedSeconds: elapsed };
     });
 }
+
+export { deployedFacts, emptyStack, runSteps } from "./deploy";
+export { planLab, priorOutputs, stepsFor } from "./plan";
+export { PgConnection, psql } from "./pg";
+export { applyPlan } from "./rerun";
+export { COMMAND, RANDOM_PASSWORD, StepReport } from "./steps";
+export { renderSummary, summaryOf, unchanged } from "./summary";

@@ -1,13 +1,15 @@
 /**
- * Planning a change against the recorded state, as `pulumi up` plans it: the program runs with the
+ * Planning the stack for the lab (`planLab`: as the preview plans it, with the lab's key and pattern),
+ * and planning a change against the recorded state, as `pulumi up` plans it: the program runs with the
  * outputs of every resource the engine would leave alone (a RandomPassword keeps its result, so the
  * steps that read it do not change), and a plan whose inputs wait for a command's output is refused,
  * since neither the lab nor a preview can know that output before the command runs.
  */
-import { CaptureOptions, CapturedPlan, PriorQuery } from "../../offline";
-import { COMMAND } from "../apply";
+import * as path from "path";
+import { CaptureOptions, CapturedPlan, PlanOptions, PriorQuery, StackPlan, planEnvironment, readEnvironment } from "../../offline";
 import { Step, diffResource, planChanges, withIgnoredChanges } from "./diff";
 import { ResourceState, StackState, goalsOf } from "./state";
+import { COMMAND } from "./steps";
 import { urnOf } from "./urn";
 
 /** The URN a capture query will have, in the recorded stack. */
@@ -73,4 +75,26 @@ export function stepsFor(state: StackState | undefined, plan: CapturedPlan, repl
     refuseCommandOutputInputs(plan);
     const goals = goalsOf(plan);
     return { goals, steps: planChanges(state, goals, { replace }) };
+}
+
+/**
+ * Plans the stack exactly as the preview does, with the lab's key and pattern as overrides; `apply`
+ * also names the stack and hands the recorded outputs in (`extra`).
+ */
+export async function planLab(
+    configFile: string, privateKey: string, pattern?: string, cloudDbAdminPassword?: string, extra: Pick<PlanOptions, "stack" | "prior"> = {},
+): Promise<StackPlan> {
+    const overrides: Record<string, string> = { "zabbix-ha:sshPrivateKey": privateKey };
+    if (cloudDbAdminPassword) {
+        // The lab plays the cloud provider, so it also makes up the admin password the provider would hand out.
+        overrides["zabbix-ha:cloudDbAdminPassword"] = cloudDbAdminPassword;
+    }
+    if (pattern) {
+        overrides["zabbix-ha:pattern"] = pattern;
+    }
+    const plan = await planEnvironment(readEnvironment(configFile), { overrides, ...extra });
+    if (plan.error) {
+        throw new Error(`${path.basename(configFile)}: the stack program failed: ${plan.error.message}`);
+    }
+    return plan;
 }

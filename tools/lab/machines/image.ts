@@ -7,9 +7,9 @@
 import { createHash } from "crypto";
 import { chmodSync, copyFileSync, existsSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "fs";
 import * as path from "path";
-import { StackConfig } from "../../components/config";
-import { packagesFor } from "../../components/host";
-import { CapturedPlan } from "../offline";
+import { StackConfig } from "../../../components/config";
+import { packagesFor } from "../../../components/host";
+import { CapturedPlan } from "../../offline";
 import { check } from "./run";
 import { REPO_MOUNT, ensureDir } from "./settings";
 import { debianMirror, machineSources } from "./sources";

@@ -1,13 +1,10 @@
 /**
- * Runs every step of a captured plan once more, as `up`'s idempotence pass: every custom resource
- * once all it depends on is done, with a little parallelism, stopping at the first failure. Remote
- * commands run over real SSH exactly as the command provider sends them; PostgreSQL resources become
- * SQL. Also the pieces the change replay (replay/) shares: the SSH runner, secrets, step reports.
+ * What every way of running a plan's steps shares (`up`'s idempotence pass in rerun.ts, the
+ * engine's loop in apply.ts and executor.ts): a remote Command run over real SSH exactly as the
+ * command provider sends it, the plan's secrets and their redaction, and the report of a step.
  */
-import { CapturedPlan, CapturedResource } from "../offline";
-import { PgConnection, POSTGRES_TYPES, applyPostgresResource, connectionOf } from "./pg";
-import { RunResult, indent, seconds, sleep } from "./run";
-import { isDialFailure, sshRun } from "./ssh";
+import { CapturedResource } from "../../offline";
+import { RunResult, indent, isDialFailure, seconds, sleep, sshRun } from "../machines";
 
 export const COMMAND = "command:remote:Command";
 export const RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword";
@@ -115,85 +112,4 @@ export async function runRemote(name: string, inputs: Record<string, unknown>, t
         }
         await sleep(1000);
     }
-}
-
-/** Applies the plan's custom resources in dependency order; returns a report per step. */
-export async function applyPlan(plan: CapturedPlan, opts: ApplyOptions): Promise<StepReport[]> {
-    const secrets = planSecrets(plan);
-    const steps = plan.resources.filter(r => r.custom);
-    const ids = new Set(steps.map(r => r.id));
-    const pending = new Map(steps.map(r => [r.id, new Set(r.dependsOn.filter(d => ids.has(d)))]));
-    const unknown = steps.flatMap(r => r.dependsOn.filter(d => !ids.has(d)).map(d => `${r.name} -> ${d}`));
-    if (unknown.length > 0) {
-        throw new Error(`the plan has dependencies on resources it does not list: ${unknown.join(", ")}`);
-    }
-    const providers = new Map<string, PgConnection>();
-    const reports: StepReport[] = [];
-    const done = new Set<string>();
-    const running = new Map<string, Promise<void>>();
-    let failure: Error | undefined;
-    let counter = 0;
-    const total = steps.filter(r => r.type !== RANDOM_PASSWORD).length;
-
-    const execute = async (r: CapturedResource): Promise<void> => {
-        const started = Date.now();
-        let target = "-";
-        let result: RunResult | undefined;
-        if (r.type === COMMAND) {
-            target = targetOf(r.inputs, opts.hostNames);
-            result = await runRemote(r.name, r.inputs, String(r.inputs.create), opts);
-        } else if (r.type === PG_PROVIDER) {
-            providers.set(r.id, connectionOf(r.inputs));
-        } else if ((POSTGRES_TYPES as readonly string[]).includes(r.type)) {
-            const providerId = r.dependsOn.find(d => d.startsWith(`${PG_PROVIDER}::`));
-            const conn = providerId && providers.get(providerId);
-            if (!conn) {
-                throw new Error(`${r.name}: no PostgreSQL provider among its dependencies`);
-            }
-            target = `postgresql://${conn.host}:${conn.port}`;
-            result = await applyPostgresResource(r.type, r.inputs, conn);
-        } else if (r.type !== RANDOM_PASSWORD) {
-            throw new Error(`${r.name}: the lab does not know how to apply a ${r.type}`);
-        }
-        if (r.type === RANDOM_PASSWORD) {
-            return; // the capture's mock already generated the value
-        }
-        const report: StepReport = {
-            resource: r, target, seconds: (Date.now() - started) / 1000,
-            output: result ? redact(result.stdout + result.stderr, secrets) : "",
-        };
-        reports.push(report);
-        counter++;
-        const kind = r.type === COMMAND ? "" : ` [${r.type.split(":").pop()}]`;
-        opts.log(`${opts.pass} ${String(counter).padStart(2)}/${total} ${r.name}${kind} @ ${target} ${seconds(report.seconds)}`);
-        for (const line of changeLines(report.output)) {
-            opts.log(`    ${line}`);
-        }
-        if (result && result.code !== 0) {
-            throw new StepFailed(report, `exit code ${result.code}`);
-        }
-    };
-
-    while (done.size < steps.length && !failure) {
-        const ready = steps.filter(r => !done.has(r.id) && !running.has(r.id) && [...pending.get(r.id)!].every(d => done.has(d)));
-        for (const r of ready.slice(0, Math.max(0, opts.jobs - running.size))) {
-            running.set(r.id, execute(r).then(
-                () => { done.add(r.id); },
-                err => { failure ??= err instanceof Error ? err : new Error(String(err)); },
-            ).finally(() => running.delete(r.id)));
-        }
-        if (running.size === 0) {
-            if (!failure && done.size < steps.length) {
-                throw new Error("the plan's dependencies form a cycle; nothing can run");
-            }
-            break;
-        }
-        await Promise.race(running.values());
-    }
-    // Let steps already under way finish, as the engine does, before reporting the failure.
-    await Promise.all(running.values());
-    if (failure) {
-        throw failure;
-    }
-    return reports;
 }

@@ -4,8 +4,9 @@
  * crashed half-way, and never has to guess by name what is its own.
  */
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "fs";
-import { Role } from "../../components/config";
-import { StackState } from "./replay/state";
+import { Role } from "../../../components/config";
+import type { StackState } from "../replay/state";
+import { CachePaths, ensureDir } from "./settings";
 
 export interface HostRecord {
     readonly name: string;
@@ -115,6 +116,17 @@ export function acquireLock(file: string): () => void {
     }
     writeFileSync(file, `${process.pid}\n`);
     return () => rmSync(file, { force: true });
+}
+
+/** Runs `body` holding the lab's lock (made in the cache, which is made first). */
+export async function withLock<T>(paths: CachePaths, body: () => Promise<T>): Promise<T> {
+    ensureDir(paths.root);
+    const release = acquireLock(paths.lock);
+    try {
+        return await body();
+    } finally {
+        release();
+    }
 }
 
 /** Whether a process runs; a zombie (exited, not yet reaped by its parent) does not. */

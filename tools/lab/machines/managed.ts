@@ -5,8 +5,8 @@
  * own certificate would be), SCRAM logins over TLS only from the lab's networks, and the admin
  * password the plan was given as cloudDbAdminPassword.
  */
-import { CapturedPlan } from "../offline";
-import { asHostUser } from "../../components/shell";
+import { asHostUser } from "../../../components/shell";
+import { CapturedPlan } from "../../offline";
 import { LAB_BLOCK } from "./settings";
 import { sshRun } from "./ssh";
 import { LabHost, Topology } from "./topology";

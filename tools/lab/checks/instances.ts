@@ -3,11 +3,10 @@
  * pattern exports one), so the checks follow what the stack built, not the pattern's name. A stack
  * without that output is taken as one installation over every host of the config.
  */
-import { Role } from "../../components/config";
-import { CapturedPlan } from "../offline";
-import { RANDOM_PASSWORD } from "./apply";
-import { ManagedEndpoint, managedEndpoints } from "./managed";
-import { LabHost, Topology as LabTopology } from "./topology";
+import { Role } from "../../../components/config";
+import { CapturedPlan } from "../../offline";
+import { LabHost, ManagedEndpoint, Topology as LabTopology, managedEndpoints } from "../machines";
+import { RANDOM_PASSWORD } from "../replay";
 
 export interface Instance {
     readonly name: string;

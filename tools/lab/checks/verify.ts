@@ -5,12 +5,9 @@
  * changes nothing.
  */
 import * as http from "http";
-import { COMMAND, StepReport } from "./apply";
+import { LabHost, Topology, sleep, sshRun } from "../machines";
+import { COMMAND, PgConnection, StepReport, psql } from "../replay";
 import { Instance } from "./instances";
-import { PgConnection, psql } from "./pg";
-import { sleep } from "./run";
-import { sshRun } from "./ssh";
-import { LabHost, Topology } from "./topology";
 
 export interface Check {
     readonly name: string;

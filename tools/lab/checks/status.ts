@@ -3,12 +3,8 @@
  * needed: the DB questions go to the postgres OS user on the DB hosts).
  */
 import { existsSync } from "fs";
-import { readEnvironment } from "../offline";
-import { hostMemory } from "./hosts";
-import { cachePaths } from "./settings";
-import { sshRun } from "./ssh";
-import { HostRecord, StateFile, isAlive } from "./state";
-import { topologyOf } from "./topology";
+import { readEnvironment } from "../../offline";
+import { HostRecord, StateFile, cachePaths, hostMemory, isAlive, sshRun, topologyOf } from "../machines";
 
 const ROLE_SERVICES: Record<string, string[]> = {
     "db": ["postgresql@15-main"],

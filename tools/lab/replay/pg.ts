@@ -6,7 +6,7 @@
  * password travels in PGPASSWORD and SQL on stdin; neither appears on a command line.
  */
 import { existsSync } from "fs";
-import { RunResult, run } from "./run";
+import { RunResult, run } from "../machines";
 
 export interface PgConnection {
     readonly host: string;
@@ -95,7 +95,7 @@ function grantTarget(inputs: Record<string, unknown>): { on: string; database?: 
         case "schema":
             return { on: `SCHEMA ${ident(str(inputs, "schema"))}`, database: str(inputs, "database") };
         default:
-            throw new Error(`Grant objectType ${JSON.stringify(inputs.objectType)} is not one the lab applies (database, schema); add it to tools/lab/pg.ts`);
+            throw new Error(`Grant objectType ${JSON.stringify(inputs.objectType)} is not one the lab applies (database, schema); add it to tools/lab/replay/pg.ts`);
     }
 }
 
@@ -210,7 +210,7 @@ DROP DATABASE ${ident(name)} WITH (FORCE);
         case "postgresql:index/physicalReplicationSlot:PhysicalReplicationSlot":
             return psql(conn, `SELECT pg_drop_replication_slot(${literal(str(old, "name"))});\n`);
         default:
-            throw new Error(`the lab does not know how to delete ${type}; add it to tools/lab/pg.ts`);
+            throw new Error(`the lab does not know how to delete ${type}; add it to tools/lab/replay/pg.ts`);
     }
 }
 
@@ -221,6 +221,6 @@ export function applyPostgresResource(type: string, inputs: Record<string, unkno
         case "postgresql:index/database:Database": return database(conn, inputs);
         case "postgresql:index/grant:Grant": return grant(conn, inputs);
         case "postgresql:index/physicalReplicationSlot:PhysicalReplicationSlot": return slot(conn, inputs);
-        default: throw new Error(`the lab does not know how to apply ${type}; add it to tools/lab/pg.ts`);
+        default: throw new Error(`the lab does not know how to apply ${type}; add it to tools/lab/replay/pg.ts`);
     }
 }

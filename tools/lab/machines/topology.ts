@@ -5,9 +5,10 @@
  */
 import * as ipaddr from "ipaddr.js";
 import {
-    ConfigError, DbConfig, Reader, Role, SiteConfig, StackConfig, ZabbixConfig, cidrContains, cidrsOverlap, readDb, readSites, readZabbix, validateStackConfig,
-} from "../../components/config";
-import { EnvironmentConfig, errorLines, planEnvironment } from "../offline";
+    ConfigError, DbConfig, Reader, Role, SiteConfig, StackConfig, ZabbixConfig, cidrContains, cidrsOverlap, readDb, readSites, readZabbix,
+    validateStackConfig,
+} from "../../../components/config";
+import { EnvironmentConfig, errorLines, planEnvironment } from "../../offline";
 import { LAB_BLOCK, LAB_PREFIX } from "./settings";
 
 export interface LabHost {
