@@ -4,9 +4,9 @@
  * without that output is taken as one installation over every host of the config.
  */
 import { Role } from "../../../components/config";
+import { RESOURCE_TYPES } from "../../../components/facts";
 import { CapturedPlan } from "../../offline";
 import { LabHost, ManagedEndpoint, Topology as LabTopology, managedEndpoints } from "../machines";
-import { RANDOM_PASSWORD } from "../replay";
 
 export interface Instance {
     readonly name: string;
@@ -36,7 +36,7 @@ interface InstanceOutput {
 /** The zabbix password of an instance: `zabbix-ha-zabbix-password`, prefixed by the instance's name when there are several. */
 function passwordOf(plan: CapturedPlan, instance: string, only: boolean): string | undefined {
     const names = only ? ["zabbix-ha-zabbix-password", `${instance}-zabbix-ha-zabbix-password`] : [`${instance}-zabbix-ha-zabbix-password`];
-    const found = plan.resources.find(r => r.type === RANDOM_PASSWORD && names.includes(r.name));
+    const found = plan.resources.find(r => r.type === RESOURCE_TYPES.randomPassword && names.includes(r.name));
     return typeof found?.outputs.result === "string" ? found.outputs.result : undefined;
 }
 

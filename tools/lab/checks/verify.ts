@@ -5,8 +5,9 @@
  * changes nothing.
  */
 import * as http from "http";
+import { RESOURCE_TYPES } from "../../../components/facts";
 import { LabHost, Topology, sleep, sshRun } from "../machines";
-import { COMMAND, PgConnection, StepReport, psql } from "../replay";
+import { PgConnection, StepReport, psql } from "../replay";
 import { Instance } from "./instances";
 
 export interface Check {
@@ -196,7 +197,7 @@ const CHANGE = /^(updated \S|installing:|loading the Zabbix schema)/;
 
 /** The second replay must change nothing: no file rewritten, no package installed, no schema loaded. */
 export function checkIdempotent(reports: readonly StepReport[]): Check {
-    const changed = reports.filter(r => r.resource.type === COMMAND).flatMap(r =>
+    const changed = reports.filter(r => r.resource.type === RESOURCE_TYPES.command).flatMap(r =>
         r.output.split("\n").filter(l => CHANGE.test(l)).map(l => `${r.resource.name} @ ${r.target}: ${l}`));
     return {
         name: "idempotence",

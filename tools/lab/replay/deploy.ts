@@ -3,6 +3,7 @@
  * run on the lab's hosts and database, the per-URN state written after every finished action. `up`
  * deploys through it from an empty state (every resource a create), `apply` from the recorded one.
  */
+import { RESOURCE_TYPES } from "../../../components/facts";
 import { CapturedPlan, StackPlan } from "../../offline";
 import { DeployedFacts, LabState, StateFile } from "../machines";
 import { RunResult, runSchedule } from "./apply";
@@ -10,7 +11,7 @@ import { Step } from "./diff";
 import { LabExecutor, reachesTheWorld } from "./executor";
 import { scheduleOf } from "./schedule";
 import { ResourceState, StackState } from "./state";
-import { ApplyOptions, RANDOM_PASSWORD, planSecrets } from "./steps";
+import { ApplyOptions, planSecrets } from "./steps";
 
 /** SSH and parallelism as the replay takes them (`jobs`: units or deletes under way at once at most). */
 export type DeployOptions = Omit<ApplyOptions, "pass">;
@@ -65,7 +66,7 @@ export async function runSteps(state: LabState, file: StateFile, goals: readonly
 /** The plan's outputs and generated passwords, kept in the state file for `drill`. */
 export function deployedFacts(plan: StackPlan): DeployedFacts {
     const passwords: Record<string, string> = {};
-    for (const r of plan.resources.filter(r => r.type === RANDOM_PASSWORD && typeof r.outputs.result === "string")) {
+    for (const r of plan.resources.filter(r => r.type === RESOURCE_TYPES.randomPassword && typeof r.outputs.result === "string")) {
         passwords[r.name] = r.outputs.result as string;
     }
     return { outputs: { ...(plan.outputs ?? {}) }, passwords };

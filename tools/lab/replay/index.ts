@@ -110,5 +110,5 @@ export { deployedFacts, emptyStack, runSteps } from "./deploy";
 export { planLab, priorOutputs, stepsFor } from "./plan";
 export { PgConnection, psql } from "./pg";
 export { applyPlan } from "./rerun";
-export { COMMAND, RANDOM_PASSWORD, StepReport } from "./steps";
+export { StepReport } from "./steps";
 export { renderSummary, summaryOf, unchanged } from "./summary";

@@ -6,10 +6,10 @@
  * since neither the lab nor a preview can know that output before the command runs.
  */
 import * as path from "path";
+import { RESOURCE_TYPES } from "../../../components/facts";
 import { CaptureOptions, CapturedPlan, PlanOptions, PriorQuery, StackPlan, planEnvironment, readEnvironment } from "../../offline";
 import { Step, diffResource, planChanges, withIgnoredChanges } from "./diff";
 import { ResourceState, StackState, goalsOf } from "./state";
-import { COMMAND } from "./steps";
 import { urnOf } from "./urn";
 
 /** The URN a capture query will have, in the recorded stack. */
@@ -41,7 +41,7 @@ export function priorOutputs(state: StackState | undefined, replace: ReadonlySet
 
 /** Every input of the plan that is computed from a remote command's output (stdout, stderr). */
 export function commandOutputInputs(plan: CapturedPlan): string[] {
-    const commands = new Set(plan.resources.filter(r => r.type === COMMAND).map(r => r.id));
+    const commands = new Set(plan.resources.filter(r => r.type === RESOURCE_TYPES.command).map(r => r.id));
     return plan.resources.flatMap(r => Object.entries(r.propertyDependencies ?? {})
         .filter(([, ids]) => ids.some(id => commands.has(id)))
         .map(([key, ids]) => `${r.name}.${key} <- ${ids.filter(id => commands.has(id)).map(id => id.split("::")[1]).join(", ")}`));

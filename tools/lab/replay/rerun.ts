@@ -4,12 +4,11 @@
  * commands run over real SSH exactly as the command provider sends them; PostgreSQL resources become
  * SQL.
  */
+import { RESOURCE_TYPES } from "../../../components/facts";
 import { CapturedPlan, CapturedResource } from "../../offline";
 import { RunResult, seconds } from "../machines";
-import { POSTGRES_TYPES, PgConnection, applyPostgresResource, connectionOf } from "./pg";
-import {
-    ApplyOptions, COMMAND, PG_PROVIDER, RANDOM_PASSWORD, StepFailed, StepReport, changeLines, planSecrets, redact, runRemote, targetOf,
-} from "./steps";
+import { PgConnection, applyPostgresResource, connectionOf, isPostgresObject } from "./pg";
+import { ApplyOptions, StepFailed, StepReport, changeLines, planSecrets, redact, runRemote, targetOf } from "./steps";
 
 /** Applies the plan's custom resources in dependency order; returns a report per step. */
 export async function applyPlan(plan: CapturedPlan, opts: ApplyOptions): Promise<StepReport[]> {
@@ -27,29 +26,29 @@ export async function applyPlan(plan: CapturedPlan, opts: ApplyOptions): Promise
     const running = new Map<string, Promise<void>>();
     let failure: Error | undefined;
     let counter = 0;
-    const total = steps.filter(r => r.type !== RANDOM_PASSWORD).length;
+    const total = steps.filter(r => r.type !== RESOURCE_TYPES.randomPassword).length;
 
     const execute = async (r: CapturedResource): Promise<void> => {
         const started = Date.now();
         let target = "-";
         let result: RunResult | undefined;
-        if (r.type === COMMAND) {
+        if (r.type === RESOURCE_TYPES.command) {
             target = targetOf(r.inputs, opts.hostNames);
             result = await runRemote(r.name, r.inputs, String(r.inputs.create), opts);
-        } else if (r.type === PG_PROVIDER) {
+        } else if (r.type === RESOURCE_TYPES.postgresqlProvider) {
             providers.set(r.id, connectionOf(r.inputs));
-        } else if ((POSTGRES_TYPES as readonly string[]).includes(r.type)) {
-            const providerId = r.dependsOn.find(d => d.startsWith(`${PG_PROVIDER}::`));
+        } else if (isPostgresObject(r.type)) {
+            const providerId = r.dependsOn.find(d => d.startsWith(`${RESOURCE_TYPES.postgresqlProvider}::`));
             const conn = providerId && providers.get(providerId);
             if (!conn) {
                 throw new Error(`${r.name}: no PostgreSQL provider among its dependencies`);
             }
             target = `postgresql://${conn.host}:${conn.port}`;
             result = await applyPostgresResource(r.type, r.inputs, conn);
-        } else if (r.type !== RANDOM_PASSWORD) {
+        } else if (r.type !== RESOURCE_TYPES.randomPassword) {
             throw new Error(`${r.name}: the lab does not know how to apply a ${r.type}`);
         }
-        if (r.type === RANDOM_PASSWORD) {
+        if (r.type === RESOURCE_TYPES.randomPassword) {
             return; // the capture's mock already generated the value
         }
         const report: StepReport = {
@@ -58,7 +57,7 @@ export async function applyPlan(plan: CapturedPlan, opts: ApplyOptions): Promise
         };
         reports.push(report);
         counter++;
-        const kind = r.type === COMMAND ? "" : ` [${r.type.split(":").pop()}]`;
+        const kind = r.type === RESOURCE_TYPES.command ? "" : ` [${r.type.split(":").pop()}]`;
         opts.log(`${opts.pass} ${String(counter).padStart(2)}/${total} ${r.name}${kind} @ ${target} ${seconds(report.seconds)}`);
         for (const line of changeLines(report.output)) {
             opts.log(`    ${line}`);

@@ -3,12 +3,9 @@
  * engine's loop in apply.ts and executor.ts): a remote Command run over real SSH exactly as the
  * command provider sends it, the plan's secrets and their redaction, and the report of a step.
  */
+import { RESOURCE_TYPES } from "../../../components/facts";
 import { CapturedResource } from "../../offline";
 import { RunResult, indent, isDialFailure, seconds, sleep, sshRun } from "../machines";
-
-export const COMMAND = "command:remote:Command";
-export const RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword";
-export const PG_PROVIDER = "pulumi:providers:postgresql";
 
 export interface StepReport {
     readonly resource: Pick<CapturedResource, "name" | "type">;
@@ -64,7 +61,7 @@ export function planSecrets(plan: { readonly resources: readonly Pick<CapturedRe
                 add(value);
             }
         }
-        if (r.type === RANDOM_PASSWORD) {
+        if (r.type === RESOURCE_TYPES.randomPassword) {
             add(r.outputs.result);
         }
     }
