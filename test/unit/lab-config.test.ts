@@ -68,4 +68,12 @@ describe("npm run lab -- up --config F checks F first", () => {
             + "  - zabbix.packageSource: vendor; the lab's hosts reach only a local repository of Debian's own packages: use packageSource distribution (Zabbix 6.0)\n"
             + "  - db.adminNetwork: 198.18.1.0/24 overlaps site tokyo's network 198.18.1.0/24; the machine needs a network of its own");
     });
+
+    test("the lab's shape reads the config as the stack program does, the model's section included", async () => {
+        const file = labFileWith(dir, config => {
+            config["zabbix-ha:model"] = { timings: { automaticFailoverSeconds: 20 } };
+        });
+        await expect(checkLabConfig(readEnvironment(file))).resolves.toBeUndefined();
+        expect(topologyOf(readEnvironment(file)).hosts.map(h => h.name)).toEqual(["tyo-zbx1", "osa-zbx1", "wit-1"]);
+    });
 });
