@@ -8,8 +8,8 @@
  */
 import { randomBytes } from "crypto";
 import * as path from "path";
-import { StackPlan, readEnvironment } from "../offline";
-import { Check, checkIdempotent, instancesOf, verifyInstances } from "./checks";
+import { readEnvironment } from "../offline";
+import { Check, Instance, checkIdempotent, instancesOf, verifyInstances } from "./checks";
 import {
     HostMemory, LabState, Log, MANAGED_DB_PACKAGES, StateFile, Topology, cachePaths, checkLabConfig, defaultConfigFile, ensureBase,
     ensureKeyPair, ensureRepository, hostMemory, managedEndpoints, packageSets, patroniOverlay, provisionManagedDatabase, removeLabCgroups,
@@ -95,7 +95,7 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
         file.write(state);
         log(`deploy: applied in ${((Date.now() - phase) / 1000).toFixed(1)} s`);
 
-        const checks = await verify(topo, plan, key.privateKeyFile, log);
+        const checks = await verify(topo, instancesOf(deploy.goals, plan.outputs, topo, managed), key.privateKeyFile, log);
         // Every step run once more must change nothing: a Command's update runs its create again.
         phase = Date.now();
         const replay = await applyPlan(plan, { ...applyOptions, pass: "replay" });
@@ -133,9 +133,9 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
     });
 }
 
-async function verify(topo: Topology, plan: StackPlan, keyFile: string, log: Log): Promise<Check[]> {
+async function verify(topo: Topology, instances: readonly Instance[], keyFile: string, log: Log): Promise<Check[]> {
     const checks: Check[] = [];
-    await verifyInstances(topo, instancesOf(plan, topo), keyFile, c => {
+    await verifyInstances(topo, instances, keyFile, c => {
         checks.push(c);
         log(`${c.ok ? "ok  " : "FAIL"} ${c.name}: ${c.detail}`);
     });

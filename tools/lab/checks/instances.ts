@@ -4,9 +4,8 @@
  * without that output is taken as one installation over every host of the config.
  */
 import { Role } from "../../../components/config";
-import { RESOURCE_TYPES } from "../../../components/facts";
-import { CapturedPlan } from "../../offline";
-import { LabHost, ManagedEndpoint, Topology as LabTopology, managedEndpoints } from "../machines";
+import { LabHost, ManagedEndpoint, Topology as LabTopology } from "../machines";
+import { ResourceState, instanceDatabases, stackOutputs } from "../replay";
 
 export interface Instance {
     readonly name: string;
@@ -24,39 +23,32 @@ export interface Instance {
     readonly zabbixPassword?: string;
 }
 
-interface Placement { readonly host: string; readonly site: string }
-interface InstanceOutput {
-    readonly name: string;
-    readonly servers: readonly Placement[];
-    readonly serverFailover: string;
-    readonly database: { readonly primary: Placement; readonly standbys: readonly Placement[]; readonly replication: string };
-    readonly entryPoints: readonly { readonly kind: string; readonly host?: string }[];
-}
-
-/** The zabbix password of an instance: `zabbix-ha-zabbix-password`, prefixed by the instance's name when there are several. */
-function passwordOf(plan: CapturedPlan, instance: string, only: boolean): string | undefined {
-    const names = only ? ["zabbix-ha-zabbix-password", `${instance}-zabbix-ha-zabbix-password`] : [`${instance}-zabbix-ha-zabbix-password`];
-    const found = plan.resources.find(r => r.type === RESOURCE_TYPES.randomPassword && names.includes(r.name));
-    return typeof found?.outputs.result === "string" ? found.outputs.result : undefined;
-}
-
-export function instancesOf(plan: CapturedPlan, lab: LabTopology): Instance[] {
+/**
+ * The installations of an applied plan: its resources (as goals or as recorded) and its outputs;
+ * `managed` are the endpoints the lab plays (`managedEndpoints`), found again by the provider's host.
+ */
+export function instancesOf(
+    resources: readonly ResourceState[], outputs: Record<string, unknown> | undefined, lab: LabTopology, managed: readonly ManagedEndpoint[],
+): Instance[] {
     const host = (name: string) => lab.hosts.find(h => h.name === name);
-    const output = (plan.outputs?.topology as { instances?: InstanceOutput[] } | undefined)?.instances;
-    if (output && output.length > 0) {
-        // Managed endpoints in the order the instances were built (one per managed instance).
-        const managed = [...managedEndpoints(plan, lab)];
-        return output.map(i => ({
-            name: i.name,
-            servers: i.servers.map(s => s.host),
-            nativeHa: i.serverFailover === "native-ha",
-            primary: host(i.database.primary.host),
-            // Only streaming replicas are PostgreSQL's to report; a DRBD peer or a managed standby is not.
-            replicas: ["async", "sync"].includes(i.database.replication) ? i.database.standbys.map(s => s.host).filter(h => host(h)) : [],
-            managed: i.database.replication === "managed" ? managed.shift() : undefined,
-            entryPoints: i.entryPoints.filter(e => e.kind === "load-balancer" && e.host && host(e.host)).map(e => host(e.host!)!),
-            zabbixPassword: passwordOf(plan, i.name, output.length === 1),
-        }));
+    const stack = stackOutputs(outputs);
+    const databases = instanceDatabases(resources, stack, lab.config.db.user);
+    const topology = stack.topology?.instances;
+    if (topology && topology.length > 0) {
+        return topology.map(i => {
+            const database = databases.get(i.name);
+            return {
+                name: i.name,
+                servers: i.servers.map(s => s.host),
+                nativeHa: i.serverFailover === "native-ha",
+                primary: host(i.database.primary.host),
+                // Only streaming replicas are PostgreSQL's to report; a DRBD peer or a managed standby is not.
+                replicas: ["async", "sync"].includes(i.database.replication) ? i.database.standbys.map(s => s.host).filter(h => host(h)) : [],
+                managed: i.database.replication === "managed" ? managed.find(e => e.host.address === database?.provider?.host) : undefined,
+                entryPoints: i.entryPoints.flatMap(e => (e.kind === "load-balancer" && host(e.host) ? [host(e.host)!] : [])),
+                zabbixPassword: database?.zabbix?.password,
+            };
+        });
     }
     const withRole = (role: Role) => lab.hosts.filter(h => h.roles.includes(role));
     const primary = withRole("db").find(h => h.site === lab.config.db.primarySite);
@@ -66,7 +58,7 @@ export function instancesOf(plan: CapturedPlan, lab: LabTopology): Instance[] {
         nativeHa: withRole("zabbix-server").length > 1,
         primary,
         replicas: withRole("db").filter(h => h !== primary).map(h => h.name),
+        // Without the stack's design the lab cannot tell whose role a login is: the checks ask the primary over SSH.
         entryPoints: withRole("lb"),
-        zabbixPassword: passwordOf(plan, "zabbix", true),
     }];
 }

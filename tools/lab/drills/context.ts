@@ -1,8 +1,9 @@
 /**
  * What a drill knows about the running lab: the state file's records (hosts, PIDs), the lab's
- * shape from the config it was built from, and the facts `up` kept of the applied plan (the stack's
- * `topology` output, the model's timings, the generated passwords), which a new plan could not give
- * back since every plan generates new passwords.
+ * shape from the config it was built from, and the applied plan as `up` and `apply` kept it (the
+ * stack's outputs: `topology`, the model's timings; the resources per URN, whose inputs hold the
+ * logins the plan set up), which a new plan could not give back since every plan generates new
+ * passwords.
  */
 import { existsSync } from "fs";
 import { platformFor } from "../../../components/platform";
@@ -10,6 +11,7 @@ import { patroniLayout } from "../../../components/postgres/patroni";
 import { DEFAULT_TIMINGS, Timings, Topology as ModelTopology } from "../../../model";
 import { readEnvironment } from "../../offline";
 import { CachePaths, HostRecord, LabHost, LabState, RunResult, StateFile, Topology, sshRun, topologyOf } from "../machines";
+import { Login, instanceDatabases, stackOutputs } from "../replay";
 
 export interface DrillLab {
     readonly paths: CachePaths;
@@ -23,13 +25,11 @@ export interface DrillLab {
     readonly servers: readonly LabHost[];
     readonly dbHosts: readonly LabHost[];
     readonly loadBalancers: readonly LabHost[];
+    /** The zabbix role's password, as the plan set it. */
     readonly zabbixPassword: string;
-    readonly adminPassword: string;
+    /** The PostgreSQL provider's login (the admin role): what the program creates the database with. */
+    readonly admin: Login;
 }
-
-/** Password names the stack gives its RandomPassword resources (one installation: no instance prefix). */
-const ZABBIX_PASSWORD = "zabbix-ha-zabbix-password";
-const ADMIN_PASSWORD = "zabbix-ha-admin-password";
 
 /** The running lab; `nativeHa`: refuse one without a native-HA cluster (the fault drills need one). */
 export function loadLab(paths: CachePaths, nativeHa = true): DrillLab {
@@ -38,14 +38,15 @@ export function loadLab(paths: CachePaths, nativeHa = true): DrillLab {
     if (!state) {
         throw new Error(`no lab recorded in ${paths.state}: run \`npm run lab -- up --config lab/Pulumi.lab-patroni.yaml\` first`);
     }
-    if (!state.deployed || !state.facts) {
+    if (!state.deployed || !state.facts || !state.stack) {
         throw new Error("the recorded lab was not deployed by this version of `up` (no plan facts in its state): run `npm run lab -- up` again");
     }
     if (!existsSync(state.configFile)) {
         throw new Error(`the lab's config ${state.configFile} is gone; the drills read the lab's shape from it`);
     }
     const topo = topologyOf(readEnvironment(state.configFile));
-    const model = state.facts.outputs.topology as ModelTopology | undefined;
+    const outputs = stackOutputs(state.facts.outputs);
+    const model = outputs.topology;
     if (!model || model.instances.length !== 1 || (nativeHa && model.instances[0].serverFailover !== "native-ha")) {
         throw new Error("the drills need one Zabbix installation with native HA (pattern zabbix-ha); this lab has "
             + (model ? `${model.instances.length} installation(s), server failover ${model.instances.map(i => i.serverFailover).join(", ")}` : "no topology output"));
@@ -58,22 +59,21 @@ export function loadLab(paths: CachePaths, nativeHa = true): DrillLab {
         }
         return found;
     };
-    const password = (name: string) => {
-        const value = state.facts!.passwords[name];
-        if (!value) {
-            throw new Error(`the plan kept in the lab's state has no RandomPassword ${name}`);
-        }
-        return value;
-    };
-    const timings = (state.facts.outputs.model as { timings?: Timings } | undefined)?.timings ?? DEFAULT_TIMINGS;
+    const database = instanceDatabases(state.stack.resources, outputs, topo.config.db.user).get(instance.name);
+    const zabbix = database?.zabbix;
+    const admin = database?.provider && { user: database.provider.username, password: database.provider.password };
+    if (!zabbix || !admin) {
+        throw new Error(`the plan kept in the lab's state gives installation ${instance.name} no ${zabbix ? "PostgreSQL provider login" : `role ${topo.config.db.user}`}`);
+    }
+    const timings = outputs.model?.timings ?? DEFAULT_TIMINGS;
     return {
         paths, stateFile, state, topo, model, timings,
         failover: topo.config.db.failover,
         servers: instance.servers.map(s => host(s.host)),
         dbHosts: [instance.database.primary, ...instance.database.standbys].map(p => host(p.host)),
         loadBalancers: instance.loadBalancers.map(p => host(p.host)),
-        zabbixPassword: password(ZABBIX_PASSWORD),
-        adminPassword: password(ADMIN_PASSWORD),
+        zabbixPassword: zabbix.password,
+        admin,
     };
 }
 

@@ -46,7 +46,7 @@ export function viaLoadBalancer(lab: DrillLab, lb: LabHost): SqlTarget {
 
 /** A DB host itself, as the admin role from the machine. */
 export function adminOn(lab: DrillLab, db: LabHost): SqlTarget {
-    return { host: db.address, port: lab.topo.config.db.port, user: "zabbix_ha_admin", password: lab.adminPassword, database: lab.topo.config.db.name };
+    return { host: db.address, port: lab.topo.config.db.port, user: lab.admin.user, password: lab.admin.password, database: lab.topo.config.db.name };
 }
 
 /** A DB host from inside its own network namespace, as the zabbix role (pg_hba admits it from the host's address). */

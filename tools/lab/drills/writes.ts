@@ -9,7 +9,6 @@
  *    servers seen in one second, across all of them, is that second's count (`maxWritable` must
  *    stay at most 1: the review saw one balancer alternate sessions between two writable primaries).
  */
-import { ADMIN_ROLE } from "../../../components/postgres/render";
 import { LabHost, sleep } from "../machines";
 import { DrillLab } from "./context";
 import { SqlTarget, query, viaLoadBalancer } from "./sql";
@@ -74,7 +73,7 @@ export class WriteProbe {
     async commitsLost(): Promise<number[]> {
         for (const lb of this.lab.loadBalancers) {
             try {
-                const rows = await query({ ...viaLoadBalancer(this.lab, lb), user: ADMIN_ROLE, password: this.lab.adminPassword }, `select seq from ${TABLE} where run = '${this.run}'`, 10_000);
+                const rows = await query({ ...viaLoadBalancer(this.lab, lb), user: this.lab.admin.user, password: this.lab.admin.password }, `select seq from ${TABLE} where run = '${this.run}'`, 10_000);
                 const present = new Set(rows.map(r => Number(r[0])));
                 return [...this.acked.keys()].filter(seq => !present.has(seq)).sort((a, b) => a - b);
             } catch {
@@ -89,7 +88,7 @@ export class WriteProbe {
      * Zabbix's, with a login that a rotation of the zabbix role's password leaves alone.
      */
     private targets(): SqlTarget[] {
-        return this.through.map(lb => ({ ...viaLoadBalancer(this.lab, lb), user: ADMIN_ROLE, password: this.lab.adminPassword }));
+        return this.through.map(lb => ({ ...viaLoadBalancer(this.lab, lb), user: this.lab.admin.user, password: this.lab.admin.password }));
     }
 
     private async write(): Promise<void> {

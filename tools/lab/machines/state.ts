@@ -53,13 +53,15 @@ export interface LabState {
     /** Set once the plan has been applied. */
     deployed?: { readonly at: string; readonly pattern: string };
     /**
-     * What later commands (drills) need of the applied plan and cannot plan again: its outputs and the
-     * generated passwords, which differ every time the stack is planned. The file is root's, 0600.
+     * What later commands (drills) need of the applied plan and cannot plan again: its outputs (the
+     * passwords it generated, which differ every time the stack is planned, are in `stack`). The
+     * file is root's, 0600.
      */
     facts?: DeployedFacts;
     /**
      * The stack's record per resource URN (tools/lab/replay/state.ts), written after every finished
-     * step of `up`'s deploy and of every `apply`: what `apply` plans the next change against.
+     * step of `up`'s deploy and of every `apply`: what `apply` plans the next change against, and
+     * where the drills find the logins the plan set up.
      */
     stack?: StackState;
     /** The overrides the lab planned with, which `apply` plans with again. */
@@ -74,10 +76,8 @@ export interface LabState {
 }
 
 export interface DeployedFacts {
-    /** The plan's stack outputs (topology, model). */
+    /** The plan's stack outputs (topology, model, design). */
     readonly outputs: Record<string, unknown>;
-    /** RandomPassword results by resource name. */
-    readonly passwords: Record<string, string>;
 }
 
 export class StateFile {

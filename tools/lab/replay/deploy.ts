@@ -3,9 +3,8 @@
  * run on the lab's hosts and database, the per-URN state written after every finished action. `up`
  * deploys through it from an empty state (every resource a create), `apply` from the recorded one.
  */
-import { RESOURCE_TYPES } from "../../../components/facts";
-import { CapturedPlan, StackPlan } from "../../offline";
-import { DeployedFacts, LabState, StateFile } from "../machines";
+import { CapturedPlan } from "../../offline";
+import { LabState, StateFile } from "../machines";
 import { RunResult, runSchedule } from "./apply";
 import { Step } from "./diff";
 import { LabExecutor, reachesTheWorld } from "./executor";
@@ -61,13 +60,4 @@ export async function runSteps(state: LabState, file: StateFile, goals: readonly
         });
     }
     return { result, executor, seconds: (Date.now() - started) / 1000 };
-}
-
-/** The plan's outputs and generated passwords, kept in the state file for `drill`. */
-export function deployedFacts(plan: StackPlan): DeployedFacts {
-    const passwords: Record<string, string> = {};
-    for (const r of plan.resources.filter(r => r.type === RESOURCE_TYPES.randomPassword && typeof r.outputs.result === "string")) {
-        passwords[r.name] = r.outputs.result as string;
-    }
-    return { outputs: { ...(plan.outputs ?? {}) }, passwords };
 }

@@ -13,8 +13,9 @@ import { readEnvironment } from "../../offline";
 import {
     Log, StateFile, cachePaths, ensureKeyPair, managedEndpoints, provisionManagedDatabase, requireMachine, topologyOf, withLock,
 } from "../machines";
-import { deployedFacts, runSteps } from "./deploy";
+import { runSteps } from "./deploy";
 import { Step } from "./diff";
+import { deployedFacts } from "./facts";
 import { bootNew, machineChanges, removeGone, requireRepositoryHolds } from "./machines";
 import { planLab, priorOutputs, resolveReplaceTargets, stepsFor } from "./plan";
 import { Summary, renderSummary, summaryOf, unchanged } from "./summary";
@@ -106,9 +107,11 @@ export async function applyLab(options: ApplyLabOptions = {}): Promise<ApplyLabR
     });
 }
 
-export { deployedFacts, emptyStack, runSteps } from "./deploy";
+export { emptyStack, runSteps } from "./deploy";
+export { InstanceDatabase, Login, deployedFacts, instanceDatabases, stackOutputs } from "./facts";
 export { planLab, priorOutputs, stepsFor } from "./plan";
 export { PgConnection, psql } from "./pg";
 export { applyPlan } from "./rerun";
+export { ResourceState, StackState, goalsOf } from "./state";
 export { StepReport } from "./steps";
 export { renderSummary, summaryOf, unchanged } from "./summary";
