@@ -10,9 +10,9 @@ import * as path from "path";
 import { parse, stringify } from "yaml";
 import { LabHost, LabSite, sleep } from "../machines";
 import { applyLab } from "../replay";
-import { DRILL_HOST, DRILL_KEY, ZabbixApi } from "./api";
+import { ZabbixApi } from "./api";
 import { DrillLab, loadLab, mustOnHost, onHost } from "./context";
-import { acceptedLoss, storedValues } from "./data";
+import { acceptedLoss, drillValues, storedValues } from "./data";
 import { isolateSite, powerOff } from "./faults";
 import { waitHealthy } from "./health";
 import { awaitRecovery } from "./observe";
@@ -129,7 +129,7 @@ function withPrimary(ctx: ChangeContext, label: string, site: string, lost: read
 async function measured<T>(ctx: ChangeContext, through: readonly LabHost[], run: string, body: (probe: WriteProbe, stream: ValueStream) => Promise<T>) {
     const lab = ctx.lab();
     await ensureCommitTable(lab);
-    const stream = new ValueStream(lab.servers.map(s => ({ name: s.name, address: s.address, port: lab.topo.config.zabbix.listenPort })), DRILL_HOST, DRILL_KEY, Date.now() * 1000);
+    const stream = drillValues(lab);
     const probe = new WriteProbe(lab, through, run);
     stream.start();
     probe.start();
