@@ -18,7 +18,8 @@ import { waitHealthy } from "./health";
 import { awaitRecovery } from "./observe";
 import { ValueStream } from "./sender";
 import { SplitBrainWatch } from "./splitbrain";
-import { adminOn, query, viaLoadBalancer } from "./sql";
+import { haNodes, inRecovery, onHostAsPostgres, walReceiverStatus, walWriter } from "../checks";
+import { adminOn, ask, query, viaLoadBalancer } from "./sql";
 import { WriteProbe, WriteReport, ensureCommitTable } from "./writes";
 
 /** One check a change drill makes, reported with its evidence. */
@@ -203,13 +204,12 @@ async function watchWritable(lab: DrillLab, host: LabHost, until: () => boolean)
         const started = Date.now();
         samples++;
         try {
-            const [[recovery, lsn]] = await query(adminOn(lab, host),
-                "select pg_is_in_recovery(), case when pg_is_in_recovery() then '' else pg_current_wal_insert_lsn()::text end", 1500);
+            const wal = await walWriter(ask(adminOn(lab, host), 1500));
             answered++;
-            last = recovery === "f" ? "writable" : "read-only";
-            if (recovery === "f") {
+            last = wal.writable ? "writable" : "read-only";
+            if (wal.insertLsn !== undefined) {
                 writable++;
-                seen.push({ at: Date.now(), lsn });
+                seen.push({ at: Date.now(), lsn: wal.insertLsn });
             }
         } catch (err) {
             last = `no answer (${(err as Error).message.slice(0, 80)})`;
@@ -245,7 +245,10 @@ const stoodDownReboot: ChangeDrill = {
         await sleep(30_000);
         done = true;
         const seen = await watch;
-        const role = await onHost(ctx.lab(), old, "runuser -u postgres -- psql -X -t -A -c 'select pg_is_in_recovery(), (select status from pg_stat_wal_receiver)'", 10_000);
+        const onOld = onHostAsPostgres(old, ctx.lab().paths.sshKey, ctx.lab().topo.config.db.port, { connectTimeout: 3, timeoutMs: 10_000 });
+        // Either answer holds: a replica again, or PostgreSQL down (held down by its follow step).
+        const role = await Promise.all([inRecovery(onOld), walReceiverStatus(onOld)]).then(
+            ([replica, receiver]) => ({ ok: replica, detail: `in recovery ${replica}, receiver ${receiver}` }), () => ({ ok: true, detail: "PostgreSQL down" }));
         await waitHealthy(ctx.lab(), 300_000);
         await ctx.apply("the lab's own configuration again (a switchover back)", ctx.home);
         return {
@@ -254,7 +257,7 @@ const stoodDownReboot: ChangeDrill = {
             valuesSent: 0, valuesStored: 0,
             checks: [
                 { name: "the old primary never accepted a write", ok: seen.writable === 0, detail: `${seen.samples} samples, ${seen.answered} answered, ${seen.writable} writable; last: ${seen.last}` },
-                { name: "it came back a replica or stayed down", ok: role.code !== 0 || /^t\|/.test(role.stdout.trim()), detail: role.code === 0 ? `in recovery|receiver: ${role.stdout.trim()}` : "PostgreSQL down" },
+                { name: "it came back a replica or stayed down", ...role },
             ],
             notes: [],
         };
@@ -383,7 +386,8 @@ function dayTwo(name: string, summary: string, change: (ctx: ChangeContext) => D
     };
 }
 
-const haNodes = async (lab: DrillLab) => (await query(viaLoadBalancer(lab, lab.loadBalancers[0]), "select name, status from ha_node order by name")).map(([n, s]) => `${n}=${s}`);
+/** "name=status" for every node in ha_node, through the first balancer. */
+const nodeStates = async (lab: DrillLab) => (await haNodes(ask(viaLoadBalancer(lab, lab.loadBalancers[0])))).map(n => `${n.name}=${n.status}`);
 
 /** A check asked again until it passes or a minute is up (a change settles: a node registers, a row goes). */
 async function settled(check: () => Promise<ChangeCheck>, timeoutMs = 60_000): Promise<ChangeCheck> {
@@ -405,9 +409,9 @@ const addSite = dayTwo("add-server-site", "a new site with a Zabbix server node,
         },
     }),
     async (ctx, { phase }) => [await settled(async () => {
-        const nodes = await haNodes(ctx.lab());
+        const nodes = await nodeStates(ctx.lab());
         return phase === "changed"
-            ? { name: "the new node stands by", ok: nodes.includes("ngo-zbx1=0"), detail: nodes.join(", ") }
+            ? { name: "the new node stands by", ok: nodes.includes("ngo-zbx1=standby"), detail: nodes.join(", ") }
             : { name: "the removed node left ha_node", ok: !nodes.some(n => n.startsWith("ngo-zbx1=")), detail: nodes.join(", ") };
     })]);
 
@@ -438,7 +442,7 @@ const removeNode = dayTwo("remove-server-node", "the zabbix-server role removed 
         const lab = ctx.lab();
         if (phase === "restored") {
             return [await settled(async () => {
-                const nodes = await haNodes(ctx.lab());
+                const nodes = await nodeStates(ctx.lab());
                 return { name: "every node registered again", ok: ctx.lab().servers.every(s => nodes.some(n => n.startsWith(`${s.name}=`))), detail: nodes.join(", ") };
             })];
         }
@@ -446,7 +450,7 @@ const removeNode = dayTwo("remove-server-node", "the zabbix-server role removed 
         const unit = await onHost(lab, host, "systemctl is-active zabbix-server; systemctl is-enabled zabbix-server", 10_000);
         return [
             await settled(async () => {
-                const nodes = await haNodes(ctx.lab());
+                const nodes = await nodeStates(ctx.lab());
                 return { name: "the removed node left ha_node", ok: !nodes.some(n => n.startsWith(`${subject}=`)), detail: nodes.join(", ") };
             }),
             { name: "its server is stopped and disabled", ok: /inactive|failed/.test(unit.stdout) && /disabled/.test(unit.stdout), detail: unit.stdout.trim().replace(/\n/g, ", ") },

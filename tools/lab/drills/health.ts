@@ -9,7 +9,8 @@ import { FENCE_UNIT } from "../../../components/postgres/fence";
 import { LabHost, isAlive, sleep } from "../machines";
 import { loginPageAnswers } from "./api";
 import { DrillLab, onHost, patroniConfig, postgresUnit, recordOf } from "./context";
-import { adminOn, dbView, haNodes, query, viaLoadBalancer } from "./sql";
+import { dbView, haNodes, walReceiverStatus } from "../checks";
+import { adminOn, ask, viaLoadBalancer } from "./sql";
 
 export interface LabHealth {
     readonly ok: boolean;
@@ -56,7 +57,7 @@ async function databaseProblems(lab: DrillLab): Promise<{ problems: string[]; pr
     const problems: string[] = [];
     const views = await Promise.all(lab.dbHosts.map(async db => {
         try {
-            return { db, view: await dbView(adminOn(lab, db), lab.model.failoverDelaySeconds) };
+            return { db, view: await dbView(ask(adminOn(lab, db)), lab.model.failoverDelaySeconds) };
         } catch (err) {
             problems.push(`${db.name}: ${(err as Error).message}`);
             return { db, view: undefined };
@@ -67,9 +68,9 @@ async function databaseProblems(lab: DrillLab): Promise<{ problems: string[]; pr
         problems.push(`${writable.length} writable databases (${writable.map(d => d.name).join(", ") || "none"})`);
     }
     for (const replica of views.filter(v => v.view && !v.view.writable).map(v => v.db)) {
-        const rows = await query(adminOn(lab, replica), "select coalesce((select status from pg_stat_wal_receiver), 'no receiver')").catch(err => [[(err as Error).message]]);
-        if (rows[0]?.[0] !== "streaming") {
-            problems.push(`${replica.name} does not stream (${rows[0]?.[0]})`);
+        const receiver = await walReceiverStatus(ask(adminOn(lab, replica))).catch(err => (err as Error).message);
+        if (receiver !== "streaming") {
+            problems.push(`${replica.name} does not stream (${receiver})`);
         }
     }
     return { problems, primary: writable.length === 1 ? writable[0] : undefined };
@@ -81,7 +82,7 @@ async function serverProblems(lab: DrillLab): Promise<{ problems: string[]; acti
     let active: LabHost | undefined;
     for (const lb of lab.loadBalancers) {
         try {
-            const nodes = await haNodes(viaLoadBalancer(lab, lb));
+            const nodes = await haNodes(ask(viaLoadBalancer(lab, lb)));
             const actives = nodes.filter(n => n.status === "active" && n.age < lab.model.failoverDelaySeconds);
             const others = nodes.filter(n => !actives.includes(n));
             if (actives.length !== 1 || others.some(n => n.status !== "standby") || nodes.length !== lab.servers.length) {

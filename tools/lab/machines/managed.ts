@@ -8,6 +8,7 @@
 import { MANAGED_DATABASE, RESOURCE_TYPES } from "../../../components/facts";
 import { asHostUser } from "../../../components/shell";
 import { CapturedPlan } from "../../offline";
+import { connectionOf } from "./psql";
 import { LAB_BLOCK } from "./settings";
 import { sshRun } from "./ssh";
 import { LabHost, Topology } from "./topology";
@@ -31,7 +32,8 @@ export function managedEndpoints(plan: CapturedPlan, lab: Topology): ManagedEndp
         if (!host) {
             throw new Error(`the managed database's endpoint ${String(provider.inputs.host)} is not a lab host: give cloud.database.host the address of a db-only host of the lab config`);
         }
-        found.push({ host, port: Number(provider.inputs.port ?? 5432), adminUser: String(provider.inputs.username ?? "postgres"), sslmode: String(provider.inputs.sslmode ?? "prefer") });
+        const conn = connectionOf(provider.inputs);
+        found.push({ host, port: Number(conn.port), adminUser: conn.username, sslmode: conn.sslmode });
     }
     return found;
 }

@@ -6,9 +6,9 @@
  * connection (E5, E6), RandomPassword as the capture generated it (E5).
  */
 import { RESOURCE_TYPES } from "../../../components/facts";
-import { RunResult, seconds } from "../machines";
+import { PgConnection, RunResult, connectionOf, seconds } from "../machines";
 import { ResourceExecutor } from "./apply";
-import { PgConnection, applyPostgresResource, connectionOf, deletePostgresResource, isPostgresObject, updatePostgresResource } from "./pg";
+import { applyPostgresResource, deletePostgresResource, isPostgresObject, updatePostgresResource } from "./pg";
 import { Action } from "./schedule";
 import { ResourceState } from "./state";
 import { StepFailed, StepReport, changeLines, redact, runRemote, targetOf } from "./steps";

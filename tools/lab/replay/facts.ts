@@ -10,9 +10,8 @@ import { MANAGED_DATABASE, PATRONI, POSTGRES, RESOURCE_TYPES } from "../../../co
 import type { InstanceDesign } from "../../../model";
 import type { StackOutputs } from "../../../stacks/patterns";
 import { StackPlan } from "../../offline";
-import { DeployedFacts } from "../machines";
+import { DeployedFacts, PgConnection, connectionOf } from "../machines";
 import { deepEqual } from "./diff";
-import { PgConnection, connectionOf } from "./pg";
 import { ResourceState } from "./state";
 
 /** The stack program's outputs (topology, model, design, UI URLs); a program that failed has none. */

@@ -110,7 +110,6 @@ export async function applyLab(options: ApplyLabOptions = {}): Promise<ApplyLabR
 export { emptyStack, runSteps } from "./deploy";
 export { InstanceDatabase, Login, deployedFacts, instanceDatabases, stackOutputs } from "./facts";
 export { planLab, priorOutputs, stepsFor } from "./plan";
-export { PgConnection, psql } from "./pg";
 export { applyPlan } from "./rerun";
 export { ResourceState, StackState, goalsOf } from "./state";
 export { StepReport } from "./steps";

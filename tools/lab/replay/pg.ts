@@ -2,50 +2,17 @@
  * The PostgreSQL provider's resources, applied as the provider would: SQL over the network from
  * the machine (db.adminNetwork) through the primary site's load balancer. Creates are idempotent
  * (`up` replays them); updates and deletes are the provider's own statements (tools/lab/README.md,
- * E5 and E6): a delete never looks first, so a missing object fails it, as it fails the provider. The
- * password travels in PGPASSWORD and SQL on stdin; neither appears on a command line.
+ * E5 and E6): a delete never looks first, so a missing object fails it, as it fails the provider.
  */
-import { existsSync } from "fs";
 import { RESOURCE_TYPES } from "../../../components/facts";
-import { RunResult, run } from "../machines";
-
-export interface PgConnection {
-    readonly host: string;
-    readonly port: string;
-    readonly username: string;
-    readonly password: string;
-    readonly database: string;
-    readonly sslmode: string;
-    readonly connectTimeout: string;
-}
-
-/** The provider resource's inputs, as the engine would hand them to the provider (strings). */
-export function connectionOf(inputs: Record<string, unknown>): PgConnection {
-    const text = (key: string, fallback?: string) => {
-        const value = inputs[key] ?? fallback;
-        if (value === undefined) {
-            throw new Error(`postgresql provider: input ${key} is missing`);
-        }
-        return String(value);
-    };
-    return {
-        host: text("host"), port: text("port", "5432"), username: text("username", "postgres"), password: text("password"),
-        database: text("database", "postgres"), sslmode: text("sslmode", "prefer"), connectTimeout: text("connectTimeout", "15"),
-    };
-}
-
-const PSQL = ["/usr/lib/postgresql/15/bin/psql", "/usr/bin/psql"].find(existsSync) ?? "psql";
+import { PgConnection, RunResult, psql as runPsql } from "../machines";
 
 export const ident = (name: string) => `"${name.replace(/"/g, '""')}"`;
 export const literal = (value: string) => `'${value.replace(/'/g, "''")}'`;
 
-/** Runs SQL (on stdin) against a database of the provider's server. */
-export function psql(conn: PgConnection, sql: string, database = conn.database): Promise<RunResult> {
-    return run(PSQL, ["-X", "-q", "-t", "-A", "-w", "-v", "ON_ERROR_STOP=1", "-h", conn.host, "-p", conn.port, "-U", conn.username, "-d", database, "-f", "-"], {
-        input: sql,
-        env: { PGPASSWORD: conn.password, PGSSLMODE: conn.sslmode, PGCONNECT_TIMEOUT: conn.connectTimeout, PGAPPNAME: "zabbix-ha-lab" },
-        timeoutMs: 120_000,
-    });
+/** Runs SQL against a database of the provider's server, as the provider's session. */
+function psql(conn: PgConnection, sql: string, database = conn.database): Promise<RunResult> {
+    return runPsql(conn, sql, { database, application: "zabbix-ha-lab", timeoutMs: 120_000 });
 }
 
 const str = (inputs: Record<string, unknown>, key: string) => {

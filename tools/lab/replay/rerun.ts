@@ -6,8 +6,8 @@
  */
 import { RESOURCE_TYPES } from "../../../components/facts";
 import { CapturedPlan, CapturedResource } from "../../offline";
-import { RunResult, seconds } from "../machines";
-import { PgConnection, applyPostgresResource, connectionOf, isPostgresObject } from "./pg";
+import { PgConnection, RunResult, connectionOf, seconds } from "../machines";
+import { applyPostgresResource, isPostgresObject } from "./pg";
 import { ApplyOptions, StepFailed, StepReport, changeLines, planSecrets, redact, runRemote, targetOf } from "./steps";
 
 /** Applies the plan's custom resources in dependency order; returns a report per step. */
