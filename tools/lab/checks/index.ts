@@ -7,4 +7,5 @@
 export * from "./instances";
 export * from "./probe";
 export * from "./status";
+export * from "./units";
 export * from "./verify";

@@ -6,17 +6,7 @@ import { existsSync } from "fs";
 import { readEnvironment } from "../../offline";
 import { HostRecord, StateFile, cachePaths, hostMemory, isAlive, sshRun, topologyOf } from "../machines";
 import { haNodes, inRecovery, onHostAsPostgres, replicationStates } from "./probe";
-
-const ROLE_SERVICES: Record<string, string[]> = {
-    "db": ["postgresql@15-main"],
-    "zabbix-server": ["zabbix-server"],
-    "frontend": ["nginx", "php8.2-fpm"],
-    "lb": ["haproxy"],
-    "witness": [],
-};
-
-/** Under db.failover patroni, Patroni runs PostgreSQL (Debian's own cluster unit stays down) and etcd runs beside it and on witnesses. */
-const PATRONI_SERVICES: Record<string, string[]> = { "db": ["patroni@15-main", "etcd"], "witness": ["etcd"] };
+import { unitsOf } from "./units";
 
 async function remote(rec: HostRecord, key: string, command: string): Promise<{ ok: boolean; text: string }> {
     const out = await sshRun({ host: rec.address, port: 22, user: "root", key, command, connectTimeout: 3, timeoutMs: 20_000 });
@@ -44,8 +34,9 @@ export async function status(options: { cacheRoot?: string; log?: (line: string)
     for (const rec of state.hosts) {
         const running = rec.pid !== undefined && isAlive(rec.pid);
         const ssh = running ? await remote(rec, paths.sshKey, "true") : { ok: false, text: "" };
-        const patroni = topo?.config.db.failover === "patroni";
-        const services = rec.roles.flatMap(r => (patroni ? PATRONI_SERVICES[r] : undefined) ?? ROLE_SERVICES[r] ?? []);
+        const services = unitsOf({ os: topo?.hosts.find(h => h.name === rec.name)?.os ?? "debian12", roles: rec.roles }, {
+            failover: topo?.config.db.failover ?? "manual", packageSource: topo?.config.zabbix.packageSource ?? "distribution",
+        });
         let detail = "";
         if (ssh.ok && services.length > 0) {
             const active = await remote(rec, paths.sshKey, `for s in ${services.join(" ")}; do printf '%s=%s ' "$s" "$(systemctl is-active "$s")"; done`);

@@ -100,17 +100,13 @@ export async function mustOnHost(lab: DrillLab, host: LabHost, command: string, 
     return out.stdout;
 }
 
-function platformOf(lab: DrillLab, host: LabHost) {
-    return platformFor(lab.topo.config.sites.flatMap(s => s.hosts).find(h => h.name === host.name)?.os ?? "debian12");
-}
-
 /** The unit that runs PostgreSQL on a DB host: Patroni (which runs it) or the distribution's cluster unit. */
 export function postgresUnit(lab: DrillLab, host: LabHost): string {
-    const platform = platformOf(lab, host);
+    const platform = platformFor(host.os);
     return lab.failover === "patroni" ? patroniLayout(platform).service : platform.postgres.service;
 }
 
 /** Patroni's configuration file on a DB host (for patronictl). */
-export function patroniConfig(lab: DrillLab, host: LabHost): string {
-    return patroniLayout(platformOf(lab, host)).config;
+export function patroniConfig(host: LabHost): string {
+    return patroniLayout(platformFor(host.os)).config;
 }

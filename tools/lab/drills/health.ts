@@ -4,12 +4,10 @@
  * load balancer serves the login page. A drill starts only from a whole lab and waits for one after
  * its fault is undone, so no drill inherits the previous one's damage.
  */
-import { NEWEST_PRIMARY_UNIT } from "../../../components/loadbalancer/primaryCheck";
-import { FENCE_UNIT } from "../../../components/postgres/fence";
 import { LabHost, isAlive, sleep } from "../machines";
 import { loginPageAnswers } from "./api";
 import { DrillLab, onHost, patroniConfig, postgresUnit, recordOf } from "./context";
-import { dbView, haNodes, walReceiverStatus } from "../checks";
+import { dbView, haNodes, unitsOf, walReceiverStatus } from "../checks";
 import { adminOn, ask, viaLoadBalancer } from "./sql";
 
 export interface LabHealth {
@@ -21,20 +19,9 @@ export interface LabHealth {
     readonly primary?: LabHost;
 }
 
-/** Units each role runs, by the DB failover mode (Patroni runs PostgreSQL; etcd runs beside it and on witnesses). */
-function unitsOf(lab: DrillLab, host: LabHost): string[] {
-    const patroni = lab.failover === "patroni";
-    // Manual failover across sites: every DB host runs the fence, every load balancer the newest-primary watcher.
-    const fenced = !patroni && lab.dbHosts.length > 1;
-    return host.roles.flatMap(role => {
-        switch (role) {
-            case "db": return patroni ? [postgresUnit(lab, host), "etcd"] : [postgresUnit(lab, host), ...(fenced ? [FENCE_UNIT] : [])];
-            case "zabbix-server": return ["zabbix-server"];
-            case "frontend": return ["nginx", "php8.2-fpm"];
-            case "lb": return ["haproxy", ...(fenced ? [NEWEST_PRIMARY_UNIT] : [])];
-            case "witness": return patroni ? ["etcd"] : [];
-        }
-    });
+/** Units each role of a host runs; with manual failover across sites, the fence and the newest-primary watcher too. */
+function labUnits(lab: DrillLab, host: LabHost): string[] {
+    return unitsOf(host, { failover: lab.failover, packageSource: lab.topo.config.zabbix.packageSource, fenced: lab.dbHosts.length > 1 });
 }
 
 const UNIT_STATES = (units: readonly string[]) => `for u in ${units.join(" ")}; do printf '%s=%s\\n' "$u" "$(systemctl is-active "$u")"; done`;
@@ -44,7 +31,7 @@ async function hostProblems(lab: DrillLab, host: LabHost): Promise<string[]> {
     if (!rec.pid || !isAlive(rec.pid)) {
         return [`${host.name} is not running`];
     }
-    const units = unitsOf(lab, host);
+    const units = labUnits(lab, host);
     const out = await onHost(lab, host, UNIT_STATES(units), 10_000);
     if (out.code !== 0) {
         return [`${host.name}: no SSH (${out.stderr.trim().split("\n")[0]})`];
@@ -126,7 +113,7 @@ async function patroniView(lab: DrillLab): Promise<string> {
         return "";
     }
     for (const db of lab.dbHosts) {
-        const out = await onHost(lab, db, `patronictl -c ${patroniConfig(lab, db)} list; journalctl -q -u ${postgresUnit(lab, db)} --no-pager -n 15 | cut -c1-220`, 15_000);
+        const out = await onHost(lab, db, `patronictl -c ${patroniConfig(db)} list; journalctl -q -u ${postgresUnit(lab, db)} --no-pager -n 15 | cut -c1-220`, 15_000);
         if (out.code === 0) {
             return `\n  Patroni, as ${db.name} sees it:\n${out.stdout.trimEnd().split("\n").map(l => `    ${l}`).join("\n")}`;
         }
@@ -142,7 +129,7 @@ async function patroniView(lab: DrillLab): Promise<string> {
 export async function startStoppedUnits(lab: DrillLab): Promise<string[]> {
     const started: string[] = [];
     for (const host of lab.topo.hosts) {
-        const out = await onHost(lab, host, UNIT_STATES(unitsOf(lab, host)), 10_000);
+        const out = await onHost(lab, host, UNIT_STATES(labUnits(lab, host)), 10_000);
         const stopped = out.stdout.trim().split("\n").filter(l => l.includes("=") && !l.endsWith("=active")).map(l => l.split("=")[0]);
         for (const unit of stopped) {
             const start = await onHost(lab, host, `systemctl reset-failed ${unit} 2>/dev/null; systemctl start ${unit}`, 120_000);

@@ -5,7 +5,7 @@
  */
 import * as ipaddr from "ipaddr.js";
 import {
-    ConfigError, DbConfig, Reader, Role, SiteConfig, StackConfig, ZabbixConfig, cidrContains, cidrsOverlap, readDb, readSites, readZabbix,
+    ConfigError, DbConfig, OsFamily, Reader, Role, SiteConfig, StackConfig, ZabbixConfig, cidrContains, cidrsOverlap, readDb, readSites, readZabbix,
 } from "../../../components/config";
 import { checkStackConfig, rawFromSettings } from "../../../stacks/config";
 import { EnvironmentConfig, errorLines, planEnvironment } from "../../offline";
@@ -16,6 +16,8 @@ export interface LabHost {
     readonly site: string;
     readonly address: string;
     readonly roles: readonly Role[];
+    /** The operating system the config says it runs (the lab's hosts are Debian 12 whatever it says). */
+    readonly os: OsFamily;
     readonly sshUser: string;
     readonly sshPort: number;
     /** Network namespace the host's container lives in. */
@@ -149,6 +151,7 @@ export function topologyOf(env: EnvironmentConfig): Topology {
         site: site.name,
         address: h.address,
         roles: h.roles,
+        os: h.os,
         sshUser: h.sshUser,
         sshPort: h.sshPort,
         netns: `${LAB_PREFIX}-${h.name}`,
