@@ -14,8 +14,9 @@ import { PgServer, basebackup, freePort, includeInPostgresConf, initPostgres, pa
 jest.setTimeout(120_000);
 
 const scratch = scratchSpace();
-const adminPassword = password();
-const replicationPassword = password();
+/** The roles the test makes, each with a generated password: the lab's admin login, and replication. */
+const passwords = { admin: password(), replicator: password() };
+/** The replica's application_name, by which the primary reports it. */
 const REPLICA = "replica-1";
 
 /** Only TCP from 127.0.0.1, by SCRAM: the way the lab's machine reaches a DB host. */
@@ -30,7 +31,7 @@ async function configure(pg: PgServer, extra = ""): Promise<void> {
 describe("the lab's probe against PostgreSQL 15", () => {
     let primary: PgServer;
     let replica: PgServer;
-    const as = (pg: PgServer, pw = adminPassword, database = "zabbix") => ({
+    const as = (pg: PgServer, pw = passwords.admin, database = "zabbix") => ({
         host: "127.0.0.1", port: String(pg.port), username: "admin", password: pw, database, sslmode: "disable", connectTimeout: "2",
     });
     const ask = (pg: PgServer, statementTimeoutMs?: number): Ask => fromMachine(as(pg), { application: "zabbix-ha-probe-test", timeoutMs: 10_000, statementTimeoutMs });
@@ -39,14 +40,14 @@ describe("the lab's probe against PostgreSQL 15", () => {
         primary = await initPostgres(scratch, "probe-primary", await freePort());
         await configure(primary);
         await primary.start();
-        await primary.sql(`create role admin login superuser password '${adminPassword}'`);
-        await primary.sql(`create role replicator login replication password '${replicationPassword}'`);
+        await primary.sql(`create role admin login superuser password '${passwords.admin}'`);
+        await primary.sql(`create role replicator login replication password '${passwords.replicator}'`);
         await primary.sql("create database zabbix owner admin");
         // Zabbix's ha_node, as far as the probe reads it: the name, the status code and the heartbeat's epoch second.
         await primary.sql("create table ha_node (name varchar(255) primary key, status integer not null, lastaccess integer not null)", "zabbix");
         await primary.sql(`insert into ha_node values ('node-a', 3, extract(epoch from now())::integer), ('node-b', 0, extract(epoch from now())::integer - 100)`, "zabbix");
         const home = await scratch.dir("probe-home", "postgres");
-        const passfile = await putFile(path.join(home, ".pgpass"), `*:*:replication:replicator:${replicationPassword}\n`, 0o600, "postgres");
+        const passfile = await putFile(path.join(home, ".pgpass"), `*:*:replication:replicator:${passwords.replicator}\n`, 0o600, "postgres");
         replica = await basebackup(scratch, "probe-replica", await freePort(), { host: "127.0.0.1", port: primary.port, user: "replicator", passfile });
         await configure(replica, `primary_conninfo = 'host=127.0.0.1 port=${primary.port} user=replicator passfile=${passfile} application_name=${REPLICA}'\n`);
         await replica.writeDataFile("standby.signal", "");

@@ -6,7 +6,7 @@
  * passwords.
  */
 import { existsSync } from "fs";
-import { platformFor } from "../../../components/platform";
+import { platformFor, zabbixLayout } from "../../../components/platform";
 import { patroniLayout } from "../../../components/postgres/patroni";
 import { DEFAULT_TIMINGS, Timings, Topology as ModelTopology } from "../../../model";
 import { readEnvironment } from "../../offline";
@@ -98,6 +98,11 @@ export async function mustOnHost(lab: DrillLab, host: LabHost, command: string, 
         throw new Error(`${host.name}: \`${command}\` exited ${out.code}: ${(out.stdout + out.stderr).trim().slice(0, 500)}`);
     }
     return out.stdout;
+}
+
+/** The unit that runs the Zabbix server on a server host. */
+export function serverUnit(lab: DrillLab, host: LabHost): string {
+    return zabbixLayout(platformFor(host.os), lab.topo.config.zabbix.packageSource).serverService;
 }
 
 /** The unit that runs PostgreSQL on a DB host: Patroni (which runs it) or the distribution's cluster unit. */

@@ -4,10 +4,10 @@
  * load balancer serves the login page. A drill starts only from a whole lab and waits for one after
  * its fault is undone, so no drill inherits the previous one's damage.
  */
+import { dbView, haNodes, unitsOf, walReceiverStatus } from "../checks";
 import { LabHost, isAlive, sleep } from "../machines";
 import { loginPageAnswers } from "./api";
 import { DrillLab, onHost, patroniConfig, postgresUnit, recordOf } from "./context";
-import { dbView, haNodes, unitsOf, walReceiverStatus } from "../checks";
 import { adminOn, ask, viaLoadBalancer } from "./sql";
 
 export interface LabHealth {

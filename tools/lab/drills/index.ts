@@ -5,14 +5,13 @@
  */
 import { cachePaths, withLock } from "../machines";
 import { ZabbixApi, ensureDrillItem } from "./api";
-import { DRILLS, selectDrills } from "./catalog";
-import { CHANGE_DRILLS, ChangeDrillResult, formatChange, runChangeDrill } from "./changes";
+import { CHANGE_DRILLS, DRILLS, selectDrills } from "./catalog";
+import { ChangeDrillResult, formatChange, runChangeDrill } from "./changes";
 import { loadLab, onHost } from "./context";
 import { formatNotes, formatTable, writeJson } from "./report";
 import { DrillResult, runDrill } from "./runner";
 
-export { DRILLS } from "./catalog";
-export { CHANGE_DRILLS } from "./changes";
+export { CHANGE_DRILLS, DRILLS } from "./catalog";
 export type { ChangeDrillResult } from "./changes";
 export type { DrillResult } from "./runner";
 

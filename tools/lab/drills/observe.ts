@@ -2,11 +2,11 @@
  * What a drill watches while a fault lasts: when service is back (recovery), and the longest time
  * the users of each surviving load balancer went without a login page (the gap).
  */
+import { freshActive, haNodes } from "../checks";
 import { LabHost, sleep } from "../machines";
 import { loginPageAnswers } from "./api";
 import { DrillLab } from "./context";
 import { ValueStream } from "./sender";
-import { freshActive, haNodes } from "../checks";
 import { ask, query, viaLoadBalancer } from "./sql";
 
 /** A stored value is fresh when it was sent less than this long before the probe (history syncers write every second). */

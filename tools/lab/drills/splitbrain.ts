@@ -5,9 +5,9 @@
  * cut off) is asked from inside its own network namespace, since a cut-off old primary is exactly
  * where a second writer would hide.
  */
+import { DbView, dbView } from "../checks";
 import { sleep } from "../machines";
 import { DrillLab } from "./context";
-import { DbView, dbView } from "../checks";
 import { adminOn, ask, fromInside } from "./sql";
 
 export interface SplitBrainReport {

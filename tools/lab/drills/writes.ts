@@ -9,9 +9,9 @@
  *    servers seen in one second, across all of them, is that second's count (`maxWritable` must
  *    stay at most 1: the review saw one balancer alternate sessions between two writable primaries).
  */
+import { answeringServer } from "../checks";
 import { LabHost, sleep } from "../machines";
 import { DrillLab } from "./context";
-import { answeringServer } from "../checks";
 import { SqlTarget, adminViaLoadBalancer, ask, query, viaLoadBalancer } from "./sql";
 
 const TABLE = "zha_drill_commits";
