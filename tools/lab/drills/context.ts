@@ -6,7 +6,7 @@
  * passwords.
  */
 import { existsSync } from "fs";
-import { platformFor, zabbixLayout } from "../../../components/platform";
+import { ZabbixLayout, platformFor, zabbixLayout } from "../../../components/platform";
 import { patroniLayout } from "../../../components/postgres/patroni";
 import { DEFAULT_TIMINGS, Timings, Topology as ModelTopology } from "../../../model";
 import { readEnvironment } from "../../offline";
@@ -100,9 +100,14 @@ export async function mustOnHost(lab: DrillLab, host: LabHost, command: string, 
     return out.stdout;
 }
 
+/** Where a server host keeps the Zabbix server's files (its unit, its log), as the packages the config names install them. */
+export function serverLayout(lab: DrillLab, host: LabHost): ZabbixLayout {
+    return zabbixLayout(platformFor(host.os), lab.topo.config.zabbix.packageSource);
+}
+
 /** The unit that runs the Zabbix server on a server host. */
 export function serverUnit(lab: DrillLab, host: LabHost): string {
-    return zabbixLayout(platformFor(host.os), lab.topo.config.zabbix.packageSource).serverService;
+    return serverLayout(lab, host).serverService;
 }
 
 /** The unit that runs PostgreSQL on a DB host: Patroni (which runs it) or the distribution's cluster unit. */
