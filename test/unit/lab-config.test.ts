@@ -1,7 +1,8 @@
 /**
  * The lab's config check, run on files without touching the machine: every problem at once, and
  * the file named; and what the lab reads off a lab config's plan: each installation's database and
- * the logins the plan set up for it. (Nothing here boots a host; test/lab does that.)
+ * the logins the plan set up for it; the units `status` and the drills wait for, which the stack's
+ * steps must name. (Nothing here boots a host; test/lab does that.)
  */
 import { mkdtempSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
@@ -14,6 +15,7 @@ import { readEnvironment } from "../../tools/offline/environment";
 import { planEnvironment } from "../../tools/offline/stack";
 import { checkLabConfig, topologyOf } from "../../tools/lab/machines";
 import { goalsOf, instanceDatabases, stackOutputs } from "../../tools/lab/replay";
+import { unitsOf } from "../../tools/lab/checks";
 import { ROOT, TEST_SSH_KEY } from "../support/plan";
 
 /** The lab's own config with a change, written to a temporary file. */
@@ -115,5 +117,20 @@ describe("the lab reads each installation's logins off the plan, by what the pro
         }
         // Each installation has logins of its own.
         expect(new Set([...databases.values()].map(d => d.zabbix?.password)).size).toBe(names.length);
+    });
+});
+
+describe("the units status and the drills wait for are the ones the stack's steps set up", () => {
+    test.each(["Pulumi.lab.yaml", "Pulumi.lab-patroni.yaml"])("%s", async file => {
+        const env = readEnvironment(path.join(ROOT, "lab", file));
+        const plan = await planEnvironment(env, { overrides: { "zabbix-ha:sshPrivateKey": TEST_SSH_KEY } });
+        const lab = topologyOf(env);
+        const fenced = lab.hosts.filter(h => h.roles.includes("db")).length > 1;
+        for (const host of lab.hosts) {
+            const steps = plan.resources.filter(r => r.type === RESOURCE_TYPES.command && (r.inputs.connection as { host: string }).host === host.address)
+                .map(r => String(r.inputs.create)).join("\n");
+            const units = unitsOf(host, { failover: lab.config.db.failover, packageSource: lab.config.zabbix.packageSource, fenced });
+            expect({ host: host.name, unnamed: units.filter(u => !steps.includes(u.replace(/\.service$/, ""))) }).toEqual({ host: host.name, unnamed: [] });
+        }
     });
 });
