@@ -26,9 +26,7 @@ import * as path from "path";
 import { ChangeDrillResult, DrillResult, drill } from "../../tools/lab/drills";
 import { UpResult, down, up } from "../../tools/lab/lab";
 import { ApplyLabResult, applyLab } from "../../tools/lab/replay";
-import { missingRequirements } from "../../tools/lab/requirements";
-import { cachePaths } from "../../tools/lab/settings";
-import { sshRun } from "../../tools/lab/ssh";
+import { cachePaths, missingRequirements, sshRun } from "../../tools/lab/machines";
 
 // Cold (no cache) takes a few minutes on 2 cores; leave room for a busy machine.
 jest.setTimeout(30 * 60_000);

@@ -7,9 +7,8 @@
  */
 import * as command from "@pulumi/command";
 import * as random from "@pulumi/random";
-import { HOST, SITE } from "../../components/facts";
+import { HOST, RESOURCE_TYPES, SITE } from "../../components/facts";
 import { capturePlan } from "../../tools/offline/capture";
-import { COMMAND, RANDOM_PASSWORD } from "../../tools/lab/apply";
 import { ResourceExecutor, runSchedule } from "../../tools/lab/replay/apply";
 import { Step, planChanges } from "../../tools/lab/replay/diff";
 import { commandOutputInputs, priorOutputs, stepsFor } from "../../tools/lab/replay/plan";
@@ -17,10 +16,12 @@ import { scheduleOf } from "../../tools/lab/replay/schedule";
 import { ResourceState, StackState, goalsOf } from "../../tools/lab/replay/state";
 import { summaryOf } from "../../tools/lab/replay/summary";
 
-const ROLE = "postgresql:index/role:Role";
-const GRANT = "postgresql:index/grant:Grant";
-const DATABASE = "postgresql:index/database:Database";
-const PROVIDER = "pulumi:providers:postgresql";
+const COMMAND: string = RESOURCE_TYPES.command;
+const RANDOM_PASSWORD = RESOURCE_TYPES.randomPassword;
+const ROLE = RESOURCE_TYPES.postgresqlRole;
+const GRANT = RESOURCE_TYPES.postgresqlGrant;
+const DATABASE = RESOURCE_TYPES.postgresqlDatabase;
+const PROVIDER = RESOURCE_TYPES.postgresqlProvider;
 
 const urn = (name: string, type = COMMAND) => `urn:pulumi:t::p::${type}::${name}`;
 

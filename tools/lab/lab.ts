@@ -2,29 +2,22 @@
  * The lab's commands. `up` builds (or reuses) the cached base and repository, plans the stack
  * under the mock runtime with the lab's key, boots the hosts, deploys the plan as the engine would
  * (recording the state per URN), verifies, replays every step again and plans the same config
- * once more (it must plan nothing); `down` undoes everything the state file records; `status`
- * reports what runs. `apply` (replay/index.ts) applies a changed config to the running lab.
+ * once more (it must plan nothing); `down` undoes everything the state file records. `status`
+ * (checks/status.ts) reports what runs; `apply` (replay/index.ts) applies a changed config to the
+ * running lab.
  */
 import { randomBytes } from "crypto";
 import * as path from "path";
-import { PlanOptions, planEnvironment, readEnvironment, StackPlan } from "../offline";
-import { RANDOM_PASSWORD, applyPlan } from "./apply";
-import { HostMemory, hostMemory, removeLabCgroups, startHosts, stopHost } from "./hosts";
-import { ensureBase, ensureRepository, packageSets, patroniOverlay } from "./image";
-import { setUpNetwork, tearDownNetwork } from "./network";
-import { missingRequirements } from "./requirements";
-import { CachePaths, cachePaths, defaultConfigFile, ensureDir } from "./settings";
-import { ensureKeyPair } from "./ssh";
-import { DeployedFacts, LabState, StateFile, acquireLock } from "./state";
-import { Topology, checkLabConfig, topologyOf } from "./topology";
-import { instancesOf } from "./instances";
-import { MANAGED_DB_PACKAGES, managedEndpoints, provisionManagedDatabase } from "./managed";
-import { Check, checkIdempotent, verifyInstances } from "./verify";
-import { emptyStack, runSteps } from "./replay/deploy";
-import { priorOutputs, stepsFor } from "./replay/plan";
-import { renderSummary, summaryOf, unchanged } from "./replay/summary";
-
-export type Log = (line: string) => void;
+import { readEnvironment } from "../offline";
+import { Check, Instance, checkIdempotent, instancesOf, verifyInstances } from "./checks";
+import {
+    HostMemory, LabState, Log, MANAGED_DB_PACKAGES, StateFile, Topology, cachePaths, checkLabConfig, defaultConfigFile, ensureBase,
+    ensureKeyPair, ensureRepository, hostMemory, managedEndpoints, packageSets, patroniOverlay, provisionManagedDatabase, removeLabCgroups,
+    requireMachine, setUpNetwork, startHosts, stopHost, tearDownNetwork, topologyOf, withLock,
+} from "./machines";
+import {
+    applyPlan, deployedFacts, emptyStack, planLab, priorOutputs, renderSummary, runSteps, stepsFor, summaryOf, unchanged,
+} from "./replay";
 
 export interface UpOptions {
     readonly configFile?: string;
@@ -44,45 +37,6 @@ export interface UpResult {
     /** Sum over the hosts of their processes' PSS, MiB: the lab's memory figure. */
     readonly memoryMiB: number;
     readonly cold: { readonly base: boolean; readonly repository: boolean };
-}
-
-export function requireMachine(): void {
-    const missing = missingRequirements();
-    if (missing.length > 0) {
-        throw new Error(`this machine cannot run the lab:\n  - ${missing.join("\n  - ")}`);
-    }
-}
-
-/**
- * Plans the stack exactly as the preview does, with the lab's key and pattern as overrides; `apply`
- * also names the stack and hands the recorded outputs in (`extra`).
- */
-export async function planLab(
-    configFile: string, privateKey: string, pattern?: string, cloudDbAdminPassword?: string, extra: Pick<PlanOptions, "stack" | "prior"> = {},
-): Promise<StackPlan> {
-    const overrides: Record<string, string> = { "zabbix-ha:sshPrivateKey": privateKey };
-    if (cloudDbAdminPassword) {
-        // The lab plays the cloud provider, so it also makes up the admin password the provider would hand out.
-        overrides["zabbix-ha:cloudDbAdminPassword"] = cloudDbAdminPassword;
-    }
-    if (pattern) {
-        overrides["zabbix-ha:pattern"] = pattern;
-    }
-    const plan = await planEnvironment(readEnvironment(configFile), { overrides, ...extra });
-    if (plan.error) {
-        throw new Error(`${path.basename(configFile)}: the stack program failed: ${plan.error.message}`);
-    }
-    return plan;
-}
-
-export async function withLock<T>(paths: CachePaths, body: () => Promise<T>): Promise<T> {
-    ensureDir(paths.root);
-    const release = acquireLock(paths.lock);
-    try {
-        return await body();
-    } finally {
-        release();
-    }
 }
 
 export async function up(options: UpOptions = {}): Promise<UpResult> {
@@ -141,7 +95,7 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
         file.write(state);
         log(`deploy: applied in ${((Date.now() - phase) / 1000).toFixed(1)} s`);
 
-        const checks = await verify(topo, plan, key.privateKeyFile, log);
+        const checks = await verify(topo, instancesOf(deploy.goals, plan.outputs, topo, managed), key.privateKeyFile, log);
         // Every step run once more must change nothing: a Command's update runs its create again.
         phase = Date.now();
         const replay = await applyPlan(plan, { ...applyOptions, pass: "replay" });
@@ -179,18 +133,9 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
     });
 }
 
-/** The plan's outputs and generated passwords, kept in the state file for `drill`. */
-export function deployedFacts(plan: StackPlan): DeployedFacts {
-    const passwords: Record<string, string> = {};
-    for (const r of plan.resources.filter(r => r.type === RANDOM_PASSWORD && typeof r.outputs.result === "string")) {
-        passwords[r.name] = r.outputs.result as string;
-    }
-    return { outputs: { ...(plan.outputs ?? {}) }, passwords };
-}
-
-async function verify(topo: Topology, plan: StackPlan, keyFile: string, log: Log): Promise<Check[]> {
+async function verify(topo: Topology, instances: readonly Instance[], keyFile: string, log: Log): Promise<Check[]> {
     const checks: Check[] = [];
-    await verifyInstances(topo, instancesOf(plan, topo), keyFile, c => {
+    await verifyInstances(topo, instances, keyFile, c => {
         checks.push(c);
         log(`${c.ok ? "ok  " : "FAIL"} ${c.name}: ${c.detail}`);
     });
@@ -227,4 +172,4 @@ export async function down(options: { cacheRoot?: string; log?: Log } = {}): Pro
     });
 }
 
-export { status } from "./status";
+export { status } from "./checks";

@@ -6,7 +6,7 @@
  * failover loses it.
  */
 import * as http from "http";
-import { LabHost } from "../topology";
+import { LabHost } from "../machines";
 
 export const DRILL_HOST = "zha-drill";
 export const DRILL_KEY = "drill.seq";

@@ -4,9 +4,12 @@
  * being served (through which recovery is judged).
  */
 import { Failure } from "../../../model";
-import { LabHost, LabSite } from "../topology";
-import { DrillLab, postgresUnit } from "./context";
+import { LabHost, LabSite } from "../machines";
+import { ChangeDrill } from "./changes";
+import { DrillLab, postgresUnit, serverUnit } from "./context";
+import { DAY_TWO_DRILLS } from "./dayTwo";
 import { Fault, cutBetweenSites, isolateSite, killUnit, killUnitAndHoldDown, powerOff, stopUnit } from "./faults";
+import { SWITCHOVER_DRILLS } from "./switchovers";
 
 /** Who holds the roles when a drill starts. */
 export interface Situation {
@@ -52,25 +55,26 @@ function isolation(which: "active" | "db"): Drill {
     };
 }
 
+/** A fault to one unit of the host in a role now (the active node, the primary); every balancer's users stay served. */
+function unitFault(
+    name: string, summary: string, target: (now: Situation) => LabHost, unit: (lab: DrillLab, host: LabHost) => string,
+    fault: (lab: DrillLab, host: LabHost, unit: string) => Fault, failure: (host: string) => Failure, notes: (lab: DrillLab) => string[] = () => [],
+): Drill {
+    return {
+        name, summary,
+        plan: (lab, now) => {
+            const host = target(now);
+            return { fault: fault(lab, host, unit(lab, host)), failure: failure(host.name), surviving: lab.loadBalancers, notes: notes(lab) };
+        },
+    };
+}
+
+const active = (now: Situation) => now.active;
+const primary = (now: Situation) => now.primary;
+
 export const DRILLS: readonly Drill[] = [
-    {
-        name: "server-crash",
-        summary: "the active Zabbix server's whole unit killed",
-        plan: (lab, now) => ({
-            fault: killUnit(lab, now.active, "zabbix-server"),
-            failure: { serversDown: [now.active.name] },
-            surviving: lab.loadBalancers,
-        }),
-    },
-    {
-        name: "server-switchover",
-        summary: "graceful stop of the active node",
-        plan: (lab, now) => ({
-            fault: stopUnit(lab, now.active, "zabbix-server"),
-            failure: { serversStopped: [now.active.name] },
-            surviving: lab.loadBalancers,
-        }),
-    },
+    unitFault("server-crash", "the active Zabbix server's whole unit killed", active, serverUnit, killUnit, host => ({ serversDown: [host] })),
+    unitFault("server-switchover", "graceful stop of the active node", active, serverUnit, stopUnit, host => ({ serversStopped: [host] })),
     isolation("active"),
     isolation("db"),
     {
@@ -82,16 +86,8 @@ export const DRILLS: readonly Drill[] = [
             surviving: lab.loadBalancers,
         }),
     },
-    {
-        name: "db-primary-crash",
-        summary: "PostgreSQL on the primary killed (with Patroni: Patroni and PostgreSQL)",
-        plan: (lab, now) => ({
-            fault: killUnit(lab, now.primary, postgresUnit(lab, now.primary)),
-            failure: { dbDown: [now.primary.name] },
-            surviving: lab.loadBalancers,
-            notes: lab.failover === "manual" ? ["manual failover: the primary comes back only when the drill restarts it"] : [],
-        }),
-    },
+    unitFault("db-primary-crash", "PostgreSQL on the primary killed (with Patroni: Patroni and PostgreSQL)", primary, postgresUnit, killUnit,
+        host => ({ dbDown: [host] }), lab => (lab.failover === "manual" ? ["manual failover: the primary comes back only when the drill restarts it"] : [])),
     {
         name: "lb-crash",
         summary: "the HAProxy of the active node's site killed and held down; the other site's users watched",
@@ -118,6 +114,9 @@ export const DRILLS: readonly Drill[] = [
         }),
     },
 ];
+
+/** The drills that change the configuration: the primary moved first, then the day-2 changes. */
+export const CHANGE_DRILLS: readonly ChangeDrill[] = [...SWITCHOVER_DRILLS, ...DAY_TWO_DRILLS];
 
 /** The drills a --only list names: a full name, or the part before ":" (site-isolation names both). */
 export function selectDrills(only: readonly string[] | undefined, alsoKnown: readonly string[] = []): Drill[] {

@@ -1,26 +1,23 @@
 /**
  * Drills that change the stack's configuration on the running lab, as an operator's `pulumi up`
- * would (tools/lab/replay): a planned switchover, a reboot of the old primary after one, a failover
- * away from a lost site and its return, and day-2 changes. Each starts from a whole lab, measures
- * what Zabbix and its database saw while the change ran, and applies the lab's own configuration
- * again at the end (the lab is whole again for the next drill).
+ * would (tools/lab/replay): what they share. Each starts from a whole lab, measures what Zabbix and
+ * its database saw while the change ran (values sent and stored, writes through the balancers), and
+ * applies the lab's own configuration again at the end (the lab is whole again for the next drill).
+ * The drills themselves: switchovers.ts (a planned switchover, a reboot of the old primary after
+ * one, a failover away from a lost site and its return) and dayTwo.ts (day-2 changes).
  */
 import { mkdirSync, readFileSync, writeFileSync } from "fs";
 import * as path from "path";
 import { parse, stringify } from "yaml";
+import { LabHost, LabSite, sleep } from "../machines";
 import { applyLab } from "../replay";
-import { sleep } from "../run";
-import { LabHost, LabSite } from "../topology";
-import { DRILL_HOST, DRILL_KEY, ZabbixApi } from "./api";
-import { DrillLab, loadLab, mustOnHost, onHost } from "./context";
-import { acceptedLoss, storedValues } from "./data";
-import { isolateSite, powerOff } from "./faults";
+import { ZabbixApi } from "./api";
+import { DrillLab, loadLab } from "./context";
+import { drillValues, storedValues } from "./data";
 import { waitHealthy } from "./health";
 import { awaitRecovery } from "./observe";
 import { ValueStream } from "./sender";
-import { SplitBrainWatch } from "./splitbrain";
-import { adminOn, query, viaLoadBalancer } from "./sql";
-import { WriteReport, WriteProbe, ensureCommitTable } from "./writes";
+import { WriteProbe, WriteReport, ensureCommitTable } from "./writes";
 
 /** One check a change drill makes, reported with its evidence. */
 export interface ChangeCheck {
@@ -73,8 +70,9 @@ export interface ChangeContext {
     apply(what: string, file: string): Promise<{ seconds: number; plan: string }>;
 }
 
-const SITES = "zabbix-ha:sites";
-const DB = "zabbix-ha:db";
+/** The configuration keys the drills edit. */
+export const SITES = "zabbix-ha:sites";
+export const DB = "zabbix-ha:db";
 
 /** A context for one drill, bound to a lab's cache and configuration; it keeps the drill's applies. */
 export function changeContext(paths: DrillLab["paths"], api: ZabbixApi, itemid: string, log: (line: string) => void): ChangeContext & { applies: ChangeDrillResult["applies"][number][] } {
@@ -108,18 +106,46 @@ export function changeContext(paths: DrillLab["paths"], api: ZabbixApi, itemid: 
 }
 
 /** The site of a host, as the lab was built. */
-const siteOf = (lab: DrillLab, host: LabHost): LabSite => lab.topo.sites.find(s => s.name === host.site)!;
+export const siteOf = (lab: DrillLab, host: LabHost): LabSite => lab.topo.sites.find(s => s.name === host.site)!;
 
-/** Another DB host's site than the primary's: where a switchover goes. */
-function otherDbSite(lab: DrillLab, primary: LabHost): string {
-    const other = lab.dbHosts.find(h => h.site !== primary.site);
-    if (!other) {
-        throw new Error("the lab has DB hosts in one site only: there is nowhere to move the primary");
-    }
-    return other.site;
+/**
+ * A drill that moves the primary away from where it is now: from a whole lab, `run` gets the
+ * primary and another DB host's site, where it goes.
+ */
+export function movingPrimary(name: string, summary: string, notFor: ChangeDrill["notFor"],
+    run: (ctx: ChangeContext, primary: LabHost, to: string) => ReturnType<ChangeDrill["run"]>): ChangeDrill {
+    return {
+        name, summary, notFor,
+        async run(ctx) {
+            const primary = (await waitHealthy(ctx.lab(), 300_000)).primary!;
+            const other = ctx.lab().dbHosts.find(h => h.site !== primary.site);
+            if (!other) {
+                throw new Error("the lab has DB hosts in one site only: there is nowhere to move the primary");
+            }
+            if (other.site === configuredPrimarySite(ctx)) {
+                // Patroni moved the primary away from db.primarySite (an earlier failover): naming the site it
+                // went to is a change the engine applies (its switchover finds the leader there), and makes the
+                // move measured next one that runs.
+                await ctx.apply(`db.primarySite -> ${primary.site}, where the primary is now`, withPrimary(ctx, "where-it-is", primary.site));
+            }
+            return run(ctx, primary, other.site);
+        },
+    };
 }
 
-function withPrimary(ctx: ChangeContext, label: string, site: string, lost: readonly string[] = []): string {
+/** db.primarySite as the lab's own configuration names it. */
+function configuredPrimarySite(ctx: ChangeContext): string {
+    const doc = parse(readFileSync(ctx.home, "utf8")) as { config: Record<string, { primarySite?: string }> };
+    return String(doc.config[DB]?.primarySite);
+}
+
+/** Why a drill of a manual failover does not apply: Patroni's lab (`patroni` says why), or one DB host. */
+export function manualFailoverOnly(patroni: string): ChangeDrill["notFor"] {
+    return lab => (lab.failover !== "manual" ? patroni : lab.dbHosts.length < 2 ? "one DB host" : undefined);
+}
+
+/** A copy of the lab's configuration with db.primarySite moved, and the sites in `lost` declared lost. */
+export function withPrimary(ctx: ChangeContext, label: string, site: string, lost: readonly string[] = []): string {
     return ctx.changed(label, config => {
         config[DB] = { ...config[DB], primarySite: site };
         config[SITES] = (config[SITES] as Record<string, unknown>[]).map(s => (lost.includes(String(s.name)) ? { ...s, lost: true } : s));
@@ -127,10 +153,10 @@ function withPrimary(ctx: ChangeContext, label: string, site: string, lost: read
 }
 
 /** Values to the servers and writes through the given balancers, for the length of `body`. */
-async function measured<T>(ctx: ChangeContext, through: readonly LabHost[], run: string, body: (probe: WriteProbe, stream: ValueStream) => Promise<T>) {
+export async function measured<T>(ctx: ChangeContext, through: readonly LabHost[], run: string, body: (probe: WriteProbe, stream: ValueStream) => Promise<T>) {
     const lab = ctx.lab();
     await ensureCommitTable(lab);
-    const stream = new ValueStream(lab.servers.map(s => ({ name: s.name, address: s.address, port: lab.topo.config.zabbix.listenPort })), DRILL_HOST, DRILL_KEY, Date.now() * 1000);
+    const stream = drillValues(lab);
     const probe = new WriteProbe(lab, through, run);
     stream.start();
     probe.start();
@@ -149,333 +175,9 @@ async function measured<T>(ctx: ChangeContext, through: readonly LabHost[], run:
 }
 
 /** Recovery from `at`: the UI through the balancers, an active node, values stored again. */
-function recoveryFrom(ctx: ChangeContext, through: readonly LabHost[], stream: ValueStream, at: number, boundSeconds = 120): Promise<number | null> {
+export function recoveryFrom(ctx: ChangeContext, through: readonly LabHost[], stream: ValueStream, at: number, boundSeconds = 120): Promise<number | null> {
     return awaitRecovery(ctx.lab(), through, stream, ctx.itemid, at, { boundMs: boundSeconds * 1000, minObserveMs: 10_000, stableMs: 10_000 });
 }
-
-const plannedSwitchover: ChangeDrill = {
-    name: "planned-switchover",
-    summary: "db.primarySite moved to another site and applied with writes running",
-    notFor: lab => (lab.dbHosts.length < 2 ? "one DB host: no switchover" : undefined),
-    async run(ctx) {
-        const before = await waitHealthy(ctx.lab(), 300_000);
-        const from = before.primary!;
-        const to = otherDbSite(ctx.lab(), from);
-        const m = await measured(ctx, ctx.lab().loadBalancers, `switchover-${Date.now()}`, async (_probe, stream) => {
-            const at = Date.now();
-            await ctx.apply(`db.primarySite ${from.site} -> ${to}`, withPrimary(ctx, "switchover", to));
-            return recoveryFrom(ctx, ctx.lab().loadBalancers, stream, at);
-        });
-        const recovery = m.value;
-        const lost = await m.probe.commitsLost();
-        const after = await waitHealthy(ctx.lab(), 300_000);
-        await ctx.apply("the lab's own configuration again (a switchover back)", ctx.home);
-        return {
-            recoverySeconds: recovery, commitsLost: lost.length, promise: "every acknowledged commit (a planned switchover)", writes: m.writes,
-            splitBrain: m.writes.maxWritable > 1, valuesSent: m.stats.sent, valuesStored: m.stored.size,
-            checks: [
-                { name: "the primary moved", ok: after.primary?.site === to, detail: `primary ${from.name} -> ${after.primary?.name}` },
-                { name: "no commit lost", ok: lost.length === 0, detail: `${m.writes.acknowledged} acknowledged, ${lost.length} missing${lost.length ? ` (${lost.slice(0, 5).join(", ")}...)` : ""}` },
-            ],
-            notes: [`longest without a writer ${m.writes.longestWithoutWriterSeconds.toFixed(1)} s`, `acknowledged by ${JSON.stringify(m.writes.acknowledgedBy)}`],
-        };
-    },
-};
-
-interface WritableWatch {
-    readonly samples: number;
-    readonly answered: number;
-    /** Samples in which the host accepted writes, and the span from the first to the last of them. */
-    readonly writable: number;
-    readonly writableSeconds: number;
-    /** WAL the host wrote between its first and last writable sample: 0 means it took no write then. */
-    readonly walBytes: number;
-    readonly last?: string;
-}
-
-/** Samples one DB host directly five times a second: any moment it accepts writes, and the WAL it writes then. */
-async function watchWritable(lab: DrillLab, host: LabHost, until: () => boolean): Promise<WritableWatch> {
-    let samples = 0;
-    let answered = 0;
-    let writable = 0;
-    let last: string | undefined;
-    const seen: { at: number; lsn: string }[] = [];
-    while (!until()) {
-        const started = Date.now();
-        samples++;
-        try {
-            const [[recovery, lsn]] = await query(adminOn(lab, host),
-                "select pg_is_in_recovery(), case when pg_is_in_recovery() then '' else pg_current_wal_insert_lsn()::text end", 1500);
-            answered++;
-            last = recovery === "f" ? "writable" : "read-only";
-            if (recovery === "f") {
-                writable++;
-                seen.push({ at: Date.now(), lsn });
-            }
-        } catch (err) {
-            last = `no answer (${(err as Error).message.slice(0, 80)})`;
-        }
-        await sleep(Math.max(0, 200 - (Date.now() - started)));
-    }
-    const bytes = (lsn: string) => { const [hi, lo] = lsn.split("/").map(x => parseInt(x, 16)); return hi * 2 ** 32 + lo; };
-    const first = seen[0];
-    const final = seen[seen.length - 1];
-    return {
-        samples, answered, writable, last,
-        writableSeconds: first ? (final.at - first.at) / 1000 : 0,
-        walBytes: first ? bytes(final.lsn) - bytes(first.lsn) : 0,
-    };
-}
-
-const stoodDownReboot: ChangeDrill = {
-    name: "stood-down-reboot",
-    summary: "after a planned switchover, the old primary's host powered off and booted again",
-    notFor: lab => (lab.failover !== "manual" ? "Patroni decides where its primary runs" : lab.dbHosts.length < 2 ? "one DB host" : undefined),
-    async run(ctx) {
-        const before = await waitHealthy(ctx.lab(), 300_000);
-        const old = before.primary!;
-        const to = otherDbSite(ctx.lab(), old);
-        await ctx.apply(`db.primarySite ${old.site} -> ${to}`, withPrimary(ctx, "switchover", to));
-        await waitHealthy(ctx.lab(), 300_000);
-        let done = false;
-        const watch = watchWritable(ctx.lab(), old, () => done);
-        const fault = powerOff(ctx.lab(), old);
-        await fault.inject();
-        await sleep(2000);
-        await fault.undo();
-        await sleep(30_000);
-        done = true;
-        const seen = await watch;
-        const role = await onHost(ctx.lab(), old, "runuser -u postgres -- psql -X -t -A -c 'select pg_is_in_recovery(), (select status from pg_stat_wal_receiver)'", 10_000);
-        await waitHealthy(ctx.lab(), 300_000);
-        await ctx.apply("the lab's own configuration again (a switchover back)", ctx.home);
-        return {
-            recoverySeconds: null, commitsLost: 0, promise: "none (no writes measured)", splitBrain: seen.writable > 0,
-            // (a stood-down primary that starts writable would be a second writer)
-            valuesSent: 0, valuesStored: 0,
-            checks: [
-                { name: "the old primary never accepted a write", ok: seen.writable === 0, detail: `${seen.samples} samples, ${seen.answered} answered, ${seen.writable} writable; last: ${seen.last}` },
-                { name: "it came back a replica or stayed down", ok: role.code !== 0 || /^t\|/.test(role.stdout.trim()), detail: role.code === 0 ? `in recovery|receiver: ${role.stdout.trim()}` : "PostgreSQL down" },
-            ],
-            notes: [],
-        };
-    },
-};
-
-const siteLost: ChangeDrill = {
-    name: "manual-failover-site-lost",
-    summary: "the primary's site cut off; db.primarySite moved away, the site declared lost, applied during the cut; then the cut heals and the site rejoins",
-    notFor: lab => (lab.failover !== "manual" ? "Patroni fails over by itself" : lab.dbHosts.length < 2 ? "one DB host" : undefined),
-    async run(ctx) {
-        const before = await waitHealthy(ctx.lab(), 300_000);
-        const old = before.primary!;
-        const lostSite = siteOf(ctx.lab(), old);
-        const to = otherDbSite(ctx.lab(), old);
-        const surviving = ctx.lab().loadBalancers.filter(lb => lb.site !== lostSite.name);
-        const watch = new SplitBrainWatch(ctx.lab(), () => cutAt);
-        let cutAt = Date.now();
-        let applyAt = 0;
-        let healAt = 0;
-        const cut = isolateSite(ctx.lab(), lostSite);
-        const notes: string[] = [];
-        watch.start();
-        const m = await measured(ctx, surviving, `site-lost-${Date.now()}`, async (_probe, stream) => {
-            cutAt = Date.now();
-            await cut.inject();
-            let recovery: number | null = null;
-            try {
-                // The operator sees the site gone and declares it lost.
-                await sleep(10_000);
-                applyAt = Date.now();
-                await ctx.apply(`site ${lostSite.name} lost, db.primarySite -> ${to}`, withPrimary(ctx, "site-lost", to, [lostSite.name]));
-                recovery = await recoveryFrom(ctx, surviving, stream, applyAt);
-                await sleep(Math.max(0, 40_000 - (Date.now() - cutAt)));
-            } finally {
-                healAt = Date.now();
-                await cut.undo();
-            }
-            // From the heal on, the old primary must never take a write.
-            const until = Date.now() + 30_000;
-            return { recovery, afterHeal: await watchWritable(ctx.lab(), old, () => Date.now() > until) };
-        });
-        const { recovery, afterHeal } = m.value;
-        const split = await watch.stop();
-        // Only what the promoted primary acknowledged is promised: with async replication the old one's last commits may be gone.
-        const promoted = ctx.lab().dbHosts.find(h => h.site === to)!;
-        const lostRows = await m.probe.commitsLost();
-        const rejoin = await ctx.apply(`site ${lostSite.name} back (lost cleared), db.primarySite ${to}`, withPrimary(ctx, "site-back", to)).then(
-            r => ({ ok: true, detail: `${old.name} rejoined as a replica (${r.plan})` }),
-            err => ({ ok: false, detail: (err as Error).message.split("\n").filter(l => /^\s*(step |this |.*diverged|.*rebuild)/.test(l)).join(" | ") }));
-        ctx.log(`    rejoin: ${rejoin.detail}`);
-        if (!rejoin.ok) {
-            notes.push(`${old.name} held down: ${rejoin.detail}; rebuilt from ${promoted.name} to make the lab whole again`);
-            await mustOnHost(ctx.lab(), old, "echo rebuild > /var/lib/zabbix-ha/postgres-role");
-            const rebuilt = await applyLab({ configFile: ctx.changed("site-back-rebuild", c => { c[DB] = { ...c[DB], primarySite: to }; }), locked: true,
-                cacheRoot: ctx.lab().paths.root, replace: [`zabbix-db-${old.name}-follow`], log: line => ctx.log(`    ${line}`) });
-            notes.push(`rebuild: ${rebuilt.elapsedSeconds.toFixed(1)} s`);
-        }
-        await waitHealthy(ctx.lab(), 300_000);
-        await ctx.apply("the lab's own configuration again (a switchover back)", ctx.home);
-        notes.push(`cut ${((healAt - cutAt) / 1000).toFixed(0)} s; applied at +${((applyAt - cutAt) / 1000).toFixed(1)} s`,
-            `writable anywhere (from inside the cut site too): max ${split.maxWritable}, the cut-off old primary accepting its own site's writes is what a manual failover cannot prevent`);
-        return {
-            recoverySeconds: recovery, commitsLost: lostRows.length, promise: `every commit ${promoted.name} acknowledged (async: ${old.name}'s last ones may be lost)`,
-            writes: m.writes, splitBrain: m.writes.maxWritable > 1,
-            valuesSent: m.stats.sent, valuesStored: m.stored.size,
-            checks: [
-                { name: "promoted without waiting for the lost site", ok: recovery !== null, detail: `values stored again ${recovery === null ? "not within the bound" : `${recovery.toFixed(1)} s after the apply`}` },
-                { name: "one writer through the surviving balancers", ok: m.writes.maxWritable <= 1, detail: `max ${m.writes.maxWritable}; seen ${m.writes.writableSeen.join(", ")}` },
-                // A manual failover cannot tell the old primary it was superseded before the cut heals: the
-                // fence stops it as soon as it sees the new one. What it wrote in that moment is on a
-                // superseded timeline (with async replication, never promised), and the rejoin drops it.
-                { name: "the old primary was fenced within 2 s of the heal", ok: afterHeal.writableSeconds <= 2,
-                    detail: `${afterHeal.samples} samples, ${afterHeal.writable} writable over ${afterHeal.writableSeconds.toFixed(1)} s, ${afterHeal.walBytes} bytes of WAL written then; last: ${afterHeal.last}` },
-                { name: "no commit the new primary acknowledged was lost", ok: lostRows.length === 0, detail: `${m.writes.acknowledged} acknowledged, ${lostRows.length} missing` },
-                { name: "the old primary rejoined, or was held down with a message", ok: true, detail: rejoin.detail },
-            ],
-            notes,
-        };
-    },
-};
-
-/** A day-2 change: apply it, check it, apply the lab's own configuration again and check that. */
-interface DayTwoChange {
-    readonly label: string;
-    readonly edit: (config: Record<string, any>) => void;
-    /** What the change is about (a host name), for the checks. */
-    readonly subject?: string;
-}
-
-/** What a day-2 check knows: the phase, the change's subject, and the zabbix password before the change. */
-interface DayTwoFacts {
-    readonly phase: "changed" | "restored";
-    readonly subject?: string;
-    readonly oldPassword: string;
-}
-
-function dayTwo(name: string, summary: string, change: (ctx: ChangeContext) => DayTwoChange,
-    checks: (ctx: ChangeContext, facts: DayTwoFacts) => Promise<ChangeCheck[]>): ChangeDrill {
-    return {
-        name, summary, notFor: () => undefined,
-        async run(ctx) {
-            await waitHealthy(ctx.lab(), 300_000);
-            const { label, edit, subject } = change(ctx);
-            const oldPassword = ctx.lab().zabbixPassword;
-            const found: ChangeCheck[] = [];
-            const m = await measured(ctx, ctx.lab().loadBalancers, `${name}-${Date.now()}`, async (_p, stream) => {
-                const at = Date.now();
-                await ctx.apply(label, ctx.changed(name, edit));
-                const back = await recoveryFrom(ctx, ctx.lab().loadBalancers, stream, at);
-                found.push(...await checks(ctx, { phase: "changed", subject, oldPassword }));
-                return back;
-            });
-            const recovery = m.value;
-            await ctx.apply("the lab's own configuration again", ctx.home);
-            await waitHealthy(ctx.lab(), 300_000);
-            found.push(...await checks(ctx, { phase: "restored", subject, oldPassword }));
-            const lost = await m.probe.commitsLost();
-            return {
-                recoverySeconds: recovery, commitsLost: lost.length, promise: "every acknowledged commit", writes: m.writes,
-                splitBrain: m.writes.maxWritable > 1, valuesSent: m.stats.sent, valuesStored: m.stored.size,
-                checks: [{ name: "monitoring kept or got back to storing values", ok: recovery !== null, detail: `${recovery ?? "not"} s` }, ...found],
-                notes: [`acknowledged values lost: ${acceptedLoss(m.stream, m.stored, 0).count}`],
-            };
-        },
-    };
-}
-
-const haNodes = async (lab: DrillLab) => (await query(viaLoadBalancer(lab, lab.loadBalancers[0]), "select name, status from ha_node order by name")).map(([n, s]) => `${n}=${s}`);
-
-/** A check asked again until it passes or a minute is up (a change settles: a node registers, a row goes). */
-async function settled(check: () => Promise<ChangeCheck>, timeoutMs = 60_000): Promise<ChangeCheck> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-        const result = await check().catch(err => ({ name: "check", ok: false, detail: (err as Error).message }));
-        if (result.ok || Date.now() > deadline) {
-            return result;
-        }
-        await sleep(2000);
-    }
-}
-
-const addSite = dayTwo("add-server-site", "a new site with a Zabbix server node, frontend and load balancer added, then removed",
-    () => ({
-        label: "site nagoya added (zabbix-server, frontend, lb)",
-        edit: c => {
-            c[SITES] = [...c[SITES], { name: "nagoya", network: "198.18.4.0/24", hosts: [{ name: "ngo-zbx1", address: "198.18.4.10", roles: ["zabbix-server", "frontend", "lb"] }] }];
-        },
-    }),
-    async (ctx, { phase }) => [await settled(async () => {
-        const nodes = await haNodes(ctx.lab());
-        return phase === "changed"
-            ? { name: "the new node stands by", ok: nodes.includes("ngo-zbx1=0"), detail: nodes.join(", ") }
-            : { name: "the removed node left ha_node", ok: !nodes.some(n => n.startsWith("ngo-zbx1=")), detail: nodes.join(", ") };
-    })]);
-
-const failoverDelay = dayTwo("failover-delay-change", "failoverDelay changed",
-    ctx => {
-        const now = ctx.lab().model.failoverDelaySeconds;
-        return { label: `failoverDelay ${now}s -> ${now + 10}s`, edit: c => { c["zabbix-ha:failoverDelay"] = `${now + 10}s`; } };
-    },
-    async ctx => {
-        const [[value]] = await query(viaLoadBalancer(ctx.lab(), ctx.lab().loadBalancers[0]), "select ha_failover_delay from config");
-        const wanted = `${ctx.lab().model.failoverDelaySeconds}s`;
-        return [{ name: "the database holds the configured delay", ok: value === wanted, detail: `ha_failover_delay ${value}, configured ${wanted}` }];
-    });
-
-const removeNode = dayTwo("remove-server-node", "the zabbix-server role removed from a node's host, then given back",
-    ctx => {
-        const victim = ctx.lab().servers[ctx.lab().servers.length - 1].name;
-        return {
-            label: `zabbix-server role removed from ${victim}`,
-            subject: victim,
-            edit: c => {
-                c[SITES] = c[SITES].map((s: Record<string, any>) => ({ ...s, hosts: s.hosts.map((h: Record<string, any>) =>
-                    (h.name === victim ? { ...h, roles: h.roles.filter((r: string) => r !== "zabbix-server") } : h)) }));
-            },
-        };
-    },
-    async (ctx, { phase, subject }) => {
-        const lab = ctx.lab();
-        if (phase === "restored") {
-            return [await settled(async () => {
-                const nodes = await haNodes(ctx.lab());
-                return { name: "every node registered again", ok: ctx.lab().servers.every(s => nodes.some(n => n.startsWith(`${s.name}=`))), detail: nodes.join(", ") };
-            })];
-        }
-        const host = lab.topo.hosts.find(h => h.name === subject)!;
-        const unit = await onHost(lab, host, "systemctl is-active zabbix-server; systemctl is-enabled zabbix-server", 10_000);
-        return [
-            await settled(async () => {
-                const nodes = await haNodes(ctx.lab());
-                return { name: "the removed node left ha_node", ok: !nodes.some(n => n.startsWith(`${subject}=`)), detail: nodes.join(", ") };
-            }),
-            { name: "its server is stopped and disabled", ok: /inactive|failed/.test(unit.stdout) && /disabled/.test(unit.stdout), detail: unit.stdout.trim().replace(/\n/g, ", ") },
-        ];
-    });
-
-const rotatePassword = dayTwo("rotate-db-password", "the zabbix role's generated password rotated (db.passwordRotation.zabbix)",
-    ctx => {
-        const now = Number((readConfigDb(ctx.home).passwordRotation as Record<string, number> | undefined)?.zabbix ?? 0);
-        return { label: `db.passwordRotation.zabbix ${now} -> ${now + 1}`, edit: c => { c[DB] = { ...c[DB], passwordRotation: { ...(c[DB].passwordRotation ?? {}), zabbix: now + 1 } }; } };
-    },
-    async (ctx, { phase, oldPassword }) => {
-        const lab = ctx.lab();
-        const through = viaLoadBalancer(lab, lab.loadBalancers[0]);
-        const works = await query(through, "select 1").then(() => true, () => false);
-        const checks: ChangeCheck[] = [{ name: `the current password works (${phase})`, ok: works, detail: works ? "select 1 through a balancer" : "refused" }];
-        if (phase === "changed") {
-            const old = await query({ ...through, password: oldPassword }, "select 1").then(() => "accepted", err => `refused (${(err as Error).message.slice(0, 60)})`);
-            checks.push({ name: "the old password no longer works", ok: old.startsWith("refused"), detail: old });
-        }
-        return checks;
-    });
-
-function readConfigDb(file: string): Record<string, unknown> {
-    return ((parse(readFileSync(file, "utf8")) as { config: Record<string, unknown> }).config[DB] ?? {}) as Record<string, unknown>;
-}
-
-export const CHANGE_DRILLS: readonly ChangeDrill[] = [plannedSwitchover, stoodDownReboot, siteLost, addSite, failoverDelay, removeNode, rotatePassword];
 
 /** Runs one change drill in a context of its own and completes its result. */
 export async function runChangeDrill(drill: ChangeDrill, paths: DrillLab["paths"], api: ZabbixApi, itemid: string, log: (line: string) => void): Promise<ChangeDrillResult> {

@@ -1,18 +1,16 @@
 /**
  * What a drill knows about the running lab: the state file's records (hosts, PIDs), the lab's
- * shape from the config it was built from, and the facts `up` kept of the applied plan (the stack's
- * `topology` output, the model's timings, the generated passwords), which a new plan could not give
- * back since every plan generates new passwords.
+ * shape from the config it was built from, and the applied plan as `up` and `apply` kept it (the
+ * stack's outputs: `topology`, the model's timings; the resources per URN, whose inputs hold the
+ * logins the plan set up), which a new plan could not give back since every plan generates new
+ * passwords.
  */
 import { existsSync } from "fs";
+import { ZabbixLayout, patroniLayout, platformFor, zabbixLayout } from "../../../components/platform";
 import { DEFAULT_TIMINGS, Timings, Topology as ModelTopology } from "../../../model";
-import { patroniLayout, platformFor } from "../../../components/platform";
 import { readEnvironment } from "../../offline";
-import { RunResult } from "../run";
-import { CachePaths } from "../settings";
-import { sshRun } from "../ssh";
-import { HostRecord, LabState, StateFile } from "../state";
-import { LabHost, Topology, topologyOf } from "../topology";
+import { CachePaths, HostRecord, LabHost, LabState, RunResult, StateFile, Topology, sshRun, topologyOf } from "../machines";
+import { Login, instanceDatabases, stackOutputs } from "../replay";
 
 export interface DrillLab {
     readonly paths: CachePaths;
@@ -26,13 +24,11 @@ export interface DrillLab {
     readonly servers: readonly LabHost[];
     readonly dbHosts: readonly LabHost[];
     readonly loadBalancers: readonly LabHost[];
+    /** The zabbix role's password, as the plan set it. */
     readonly zabbixPassword: string;
-    readonly adminPassword: string;
+    /** The PostgreSQL provider's login (the admin role): what the program creates the database with. */
+    readonly admin: Login;
 }
-
-/** Password names the stack gives its RandomPassword resources (one installation: no instance prefix). */
-const ZABBIX_PASSWORD = "zabbix-ha-zabbix-password";
-const ADMIN_PASSWORD = "zabbix-ha-admin-password";
 
 /** The running lab; `nativeHa`: refuse one without a native-HA cluster (the fault drills need one). */
 export function loadLab(paths: CachePaths, nativeHa = true): DrillLab {
@@ -41,14 +37,15 @@ export function loadLab(paths: CachePaths, nativeHa = true): DrillLab {
     if (!state) {
         throw new Error(`no lab recorded in ${paths.state}: run \`npm run lab -- up --config lab/Pulumi.lab-patroni.yaml\` first`);
     }
-    if (!state.deployed || !state.facts) {
+    if (!state.deployed || !state.facts || !state.stack) {
         throw new Error("the recorded lab was not deployed by this version of `up` (no plan facts in its state): run `npm run lab -- up` again");
     }
     if (!existsSync(state.configFile)) {
         throw new Error(`the lab's config ${state.configFile} is gone; the drills read the lab's shape from it`);
     }
     const topo = topologyOf(readEnvironment(state.configFile));
-    const model = state.facts.outputs.topology as ModelTopology | undefined;
+    const outputs = stackOutputs(state.facts.outputs);
+    const model = outputs.topology;
     if (!model || model.instances.length !== 1 || (nativeHa && model.instances[0].serverFailover !== "native-ha")) {
         throw new Error("the drills need one Zabbix installation with native HA (pattern zabbix-ha); this lab has "
             + (model ? `${model.instances.length} installation(s), server failover ${model.instances.map(i => i.serverFailover).join(", ")}` : "no topology output"));
@@ -61,22 +58,21 @@ export function loadLab(paths: CachePaths, nativeHa = true): DrillLab {
         }
         return found;
     };
-    const password = (name: string) => {
-        const value = state.facts!.passwords[name];
-        if (!value) {
-            throw new Error(`the plan kept in the lab's state has no RandomPassword ${name}`);
-        }
-        return value;
-    };
-    const timings = (state.facts.outputs.model as { timings?: Timings } | undefined)?.timings ?? DEFAULT_TIMINGS;
+    const database = instanceDatabases(state.stack.resources, outputs, topo.config.db.user).get(instance.name);
+    const zabbix = database?.zabbix;
+    const admin = database?.provider && { user: database.provider.username, password: database.provider.password };
+    if (!zabbix || !admin) {
+        throw new Error(`the plan kept in the lab's state gives installation ${instance.name} no ${zabbix ? "PostgreSQL provider login" : `role ${topo.config.db.user}`}`);
+    }
+    const timings = outputs.model?.timings ?? DEFAULT_TIMINGS;
     return {
         paths, stateFile, state, topo, model, timings,
         failover: topo.config.db.failover,
         servers: instance.servers.map(s => host(s.host)),
         dbHosts: [instance.database.primary, ...instance.database.standbys].map(p => host(p.host)),
         loadBalancers: instance.loadBalancers.map(p => host(p.host)),
-        zabbixPassword: password(ZABBIX_PASSWORD),
-        adminPassword: password(ADMIN_PASSWORD),
+        zabbixPassword: zabbix.password,
+        admin,
     };
 }
 
@@ -103,17 +99,23 @@ export async function mustOnHost(lab: DrillLab, host: LabHost, command: string, 
     return out.stdout;
 }
 
-function platformOf(lab: DrillLab, host: LabHost) {
-    return platformFor(lab.topo.config.sites.flatMap(s => s.hosts).find(h => h.name === host.name)?.os ?? "debian12");
+/** Where a server host keeps the Zabbix server's files (its unit, its log), as the packages the config names install them. */
+export function serverLayout(lab: DrillLab, host: LabHost): ZabbixLayout {
+    return zabbixLayout(platformFor(host.os), lab.topo.config.zabbix.packageSource);
+}
+
+/** The unit that runs the Zabbix server on a server host. */
+export function serverUnit(lab: DrillLab, host: LabHost): string {
+    return serverLayout(lab, host).serverService;
 }
 
 /** The unit that runs PostgreSQL on a DB host: Patroni (which runs it) or the distribution's cluster unit. */
 export function postgresUnit(lab: DrillLab, host: LabHost): string {
-    const platform = platformOf(lab, host);
+    const platform = platformFor(host.os);
     return lab.failover === "patroni" ? patroniLayout(platform).service : platform.postgres.service;
 }
 
 /** Patroni's configuration file on a DB host (for patronictl). */
-export function patroniConfig(lab: DrillLab, host: LabHost): string {
-    return patroniLayout(platformOf(lab, host)).config;
+export function patroniConfig(host: LabHost): string {
+    return patroniLayout(platformFor(host.os)).config;
 }

@@ -1,12 +1,19 @@
 /**
- * The data check: which of the values sent during a drill the database holds once the history
- * syncers have written what they keep, and, for a value a node acknowledged but the database does
- * not hold, when it was sent and which node took it: that says where data is lost.
+ * The data check: the values a drill sends to the server nodes, which of them the database holds
+ * once the history syncers have written what they keep, and, for a value a node acknowledged but the
+ * database does not hold, when it was sent and which node took it: that says where data is lost.
  */
-import { sleep } from "../run";
+import { sleep } from "../machines";
+import { DRILL_HOST, DRILL_KEY } from "./api";
 import { DrillLab } from "./context";
 import { ValueStream } from "./sender";
 import { query, viaLoadBalancer } from "./sql";
+
+/** A stream of sequence numbers to the drill item, sent to every server node's trapper (zabbix.listenPort), starting now. */
+export function drillValues(lab: DrillLab): ValueStream {
+    const port = lab.topo.config.zabbix.listenPort;
+    return new ValueStream(lab.servers.map(s => ({ name: s.name, address: s.address, port })), DRILL_HOST, DRILL_KEY, Date.now() * 1000);
+}
 
 /** Distinct sequence numbers stored, read again until two reads agree (the syncers flush every second). */
 export async function storedValues(lab: DrillLab, itemid: string, first: number, last: number): Promise<Set<number>> {

@@ -3,11 +3,7 @@
  * inject (half done, not done, done twice): the drill runner calls it in a finally block.
  */
 import { existsSync, readFileSync, rmSync } from "fs";
-import { boot, hostPids, waitForSsh } from "../hosts";
-import { check, run, sleep } from "../run";
-import { REPO_MOUNT } from "../settings";
-import { isAlive } from "../state";
-import { LabHost, LabSite } from "../topology";
+import { LabHost, LabSite, REPO_MOUNT, boot, check, hostPids, isAlive, run, sleep, waitForSsh } from "../machines";
 import { DrillLab, mustOnHost, onHost, recordOf } from "./context";
 
 export interface Fault {

@@ -4,14 +4,11 @@
  * load balancer serves the login page. A drill starts only from a whole lab and waits for one after
  * its fault is undone, so no drill inherits the previous one's damage.
  */
-import { NEWEST_PRIMARY_UNIT } from "../../../components/loadbalancer/primaryCheck";
-import { FENCE_UNIT } from "../../../components/postgres/fence";
-import { sleep } from "../run";
-import { isAlive } from "../state";
-import { LabHost } from "../topology";
+import { dbView, haNodes, unitsOf, walReceiverStatus } from "../checks";
+import { LabHost, isAlive, sleep } from "../machines";
 import { loginPageAnswers } from "./api";
 import { DrillLab, onHost, patroniConfig, postgresUnit, recordOf } from "./context";
-import { adminOn, dbView, haNodes, query, viaLoadBalancer } from "./sql";
+import { adminOn, ask, viaLoadBalancer } from "./sql";
 
 export interface LabHealth {
     readonly ok: boolean;
@@ -22,20 +19,9 @@ export interface LabHealth {
     readonly primary?: LabHost;
 }
 
-/** Units each role runs, by the DB failover mode (Patroni runs PostgreSQL; etcd runs beside it and on witnesses). */
-function unitsOf(lab: DrillLab, host: LabHost): string[] {
-    const patroni = lab.failover === "patroni";
-    // Manual failover across sites: every DB host runs the fence, every load balancer the newest-primary watcher.
-    const fenced = !patroni && lab.dbHosts.length > 1;
-    return host.roles.flatMap(role => {
-        switch (role) {
-            case "db": return patroni ? [postgresUnit(lab, host), "etcd"] : [postgresUnit(lab, host), ...(fenced ? [FENCE_UNIT] : [])];
-            case "zabbix-server": return ["zabbix-server"];
-            case "frontend": return ["nginx", "php8.2-fpm"];
-            case "lb": return ["haproxy", ...(fenced ? [NEWEST_PRIMARY_UNIT] : [])];
-            case "witness": return patroni ? ["etcd"] : [];
-        }
-    });
+/** Units each role of a host runs; with manual failover across sites, the fence and the newest-primary watcher too. */
+function labUnits(lab: DrillLab, host: LabHost): string[] {
+    return unitsOf(host, { failover: lab.failover, packageSource: lab.topo.config.zabbix.packageSource, fenced: lab.dbHosts.length > 1 });
 }
 
 const UNIT_STATES = (units: readonly string[]) => `for u in ${units.join(" ")}; do printf '%s=%s\\n' "$u" "$(systemctl is-active "$u")"; done`;
@@ -45,7 +31,7 @@ async function hostProblems(lab: DrillLab, host: LabHost): Promise<string[]> {
     if (!rec.pid || !isAlive(rec.pid)) {
         return [`${host.name} is not running`];
     }
-    const units = unitsOf(lab, host);
+    const units = labUnits(lab, host);
     const out = await onHost(lab, host, UNIT_STATES(units), 10_000);
     if (out.code !== 0) {
         return [`${host.name}: no SSH (${out.stderr.trim().split("\n")[0]})`];
@@ -58,7 +44,7 @@ async function databaseProblems(lab: DrillLab): Promise<{ problems: string[]; pr
     const problems: string[] = [];
     const views = await Promise.all(lab.dbHosts.map(async db => {
         try {
-            return { db, view: await dbView(adminOn(lab, db), lab.model.failoverDelaySeconds) };
+            return { db, view: await dbView(ask(adminOn(lab, db)), lab.model.failoverDelaySeconds) };
         } catch (err) {
             problems.push(`${db.name}: ${(err as Error).message}`);
             return { db, view: undefined };
@@ -69,9 +55,9 @@ async function databaseProblems(lab: DrillLab): Promise<{ problems: string[]; pr
         problems.push(`${writable.length} writable databases (${writable.map(d => d.name).join(", ") || "none"})`);
     }
     for (const replica of views.filter(v => v.view && !v.view.writable).map(v => v.db)) {
-        const rows = await query(adminOn(lab, replica), "select coalesce((select status from pg_stat_wal_receiver), 'no receiver')").catch(err => [[(err as Error).message]]);
-        if (rows[0]?.[0] !== "streaming") {
-            problems.push(`${replica.name} does not stream (${rows[0]?.[0]})`);
+        const receiver = await walReceiverStatus(ask(adminOn(lab, replica))).catch(err => (err as Error).message);
+        if (receiver !== "streaming") {
+            problems.push(`${replica.name} does not stream (${receiver})`);
         }
     }
     return { problems, primary: writable.length === 1 ? writable[0] : undefined };
@@ -83,7 +69,7 @@ async function serverProblems(lab: DrillLab): Promise<{ problems: string[]; acti
     let active: LabHost | undefined;
     for (const lb of lab.loadBalancers) {
         try {
-            const nodes = await haNodes(viaLoadBalancer(lab, lb));
+            const nodes = await haNodes(ask(viaLoadBalancer(lab, lb)));
             const actives = nodes.filter(n => n.status === "active" && n.age < lab.model.failoverDelaySeconds);
             const others = nodes.filter(n => !actives.includes(n));
             if (actives.length !== 1 || others.some(n => n.status !== "standby") || nodes.length !== lab.servers.length) {
@@ -127,7 +113,7 @@ async function patroniView(lab: DrillLab): Promise<string> {
         return "";
     }
     for (const db of lab.dbHosts) {
-        const out = await onHost(lab, db, `patronictl -c ${patroniConfig(lab, db)} list; journalctl -q -u ${postgresUnit(lab, db)} --no-pager -n 15 | cut -c1-220`, 15_000);
+        const out = await onHost(lab, db, `patronictl -c ${patroniConfig(db)} list; journalctl -q -u ${postgresUnit(lab, db)} --no-pager -n 15 | cut -c1-220`, 15_000);
         if (out.code === 0) {
             return `\n  Patroni, as ${db.name} sees it:\n${out.stdout.trimEnd().split("\n").map(l => `    ${l}`).join("\n")}`;
         }
@@ -143,7 +129,7 @@ async function patroniView(lab: DrillLab): Promise<string> {
 export async function startStoppedUnits(lab: DrillLab): Promise<string[]> {
     const started: string[] = [];
     for (const host of lab.topo.hosts) {
-        const out = await onHost(lab, host, UNIT_STATES(unitsOf(lab, host)), 10_000);
+        const out = await onHost(lab, host, UNIT_STATES(labUnits(lab, host)), 10_000);
         const stopped = out.stdout.trim().split("\n").filter(l => l.includes("=") && !l.endsWith("=active")).map(l => l.split("=")[0]);
         for (const unit of stopped) {
             const start = await onHost(lab, host, `systemctl reset-failed ${unit} 2>/dev/null; systemctl start ${unit}`, 120_000);

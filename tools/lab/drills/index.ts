@@ -3,17 +3,15 @@
  * after another, each from a whole lab and back to one (see tools/lab/README.md, "Failure drills").
  * The lab's lock is held throughout, so `up` or `down` cannot pull the lab away mid-drill.
  */
-import { cachePaths, ensureDir } from "../settings";
-import { acquireLock } from "../state";
+import { cachePaths, withLock } from "../machines";
 import { ZabbixApi, ensureDrillItem } from "./api";
-import { CHANGE_DRILLS, ChangeDrillResult, formatChange, runChangeDrill } from "./changes";
-import { DRILLS, selectDrills } from "./catalog";
+import { CHANGE_DRILLS, DRILLS, selectDrills } from "./catalog";
+import { ChangeDrillResult, formatChange, runChangeDrill } from "./changes";
 import { loadLab, onHost } from "./context";
 import { formatNotes, formatTable, writeJson } from "./report";
 import { DrillResult, runDrill } from "./runner";
 
-export { DRILLS } from "./catalog";
-export { CHANGE_DRILLS } from "./changes";
+export { CHANGE_DRILLS, DRILLS } from "./catalog";
 export type { ChangeDrillResult } from "./changes";
 export type { DrillResult } from "./runner";
 
@@ -34,9 +32,7 @@ export async function drill(options: DrillOptions = {}): Promise<(DrillResult | 
     const drills = selectDrills(options.only, CHANGE_DRILLS.map(d => d.name));
     const changes = CHANGE_DRILLS.filter(d => !options.only?.length || options.only.includes(d.name));
     const paths = cachePaths(options.cacheRoot);
-    ensureDir(paths.root);
-    const release = acquireLock(paths.lock);
-    try {
+    return withLock(paths, async () => {
         const lab = loadLab(paths);
         const port = lab.topo.config.loadBalancer.httpPort;
         const api = new ZabbixApi(lab.loadBalancers.map(lb => `http://${lb.address}:${port}/api_jsonrpc.php`));
@@ -76,9 +72,7 @@ export async function drill(options: DrillOptions = {}): Promise<(DrillResult | 
         }
         changed.forEach(r => log(formatChange(r)));
         return [...faults, ...changed];
-    } finally {
-        release();
-    }
+    });
 }
 
 function commandLine(options: DrillOptions): string {

@@ -2,12 +2,12 @@
  * What a drill watches while a fault lasts: when service is back (recovery), and the longest time
  * the users of each surviving load balancer went without a login page (the gap).
  */
-import { sleep } from "../run";
-import { LabHost } from "../topology";
+import { freshActive, haNodes } from "../checks";
+import { LabHost, sleep } from "../machines";
 import { loginPageAnswers } from "./api";
 import { DrillLab } from "./context";
 import { ValueStream } from "./sender";
-import { freshActive, haNodes, query, viaLoadBalancer } from "./sql";
+import { ask, query, viaLoadBalancer } from "./sql";
 
 /** A stored value is fresh when it was sent less than this long before the probe (history syncers write every second). */
 const FRESH_MS = 2500;
@@ -19,7 +19,7 @@ async function throughDb(lab: DrillLab, surviving: readonly LabHost[], itemid: s
         try {
             const target = viaLoadBalancer(lab, lb);
             const [nodes, rows] = await Promise.all([
-                haNodes(target),
+                haNodes(ask(target)),
                 query(target, `select coalesce(max(value), 0) from history_uint where itemid = ${Number(itemid)} and value >= ${first}`, 3000),
             ]);
             return { stored: Number(rows[0][0]), active: freshActive(nodes, lab.model.failoverDelaySeconds).length > 0 };

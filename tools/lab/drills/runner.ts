@@ -4,19 +4,18 @@
  * undone (always, in a finally block); the lab whole again; then what was stored and which of the
  * two changes survived, against what was sent and made.
  */
-import { evaluateFailure, Failure, Topology as ModelTopology } from "../../../model";
-import { sleep } from "../run";
-import { LabHost } from "../topology";
+import { Failure, Topology as ModelTopology, evaluateFailure } from "../../../model";
+import { LabHost, sleep } from "../machines";
 import { DRILL_HOST, DRILL_KEY, Marker, ZabbixApi, createMarker, markerPresent, removeMarker } from "./api";
 import { Drill, Situation } from "./catalog";
 import { DrillLab, onHost } from "./context";
-import { acceptedLoss, storedValues } from "./data";
+import { acceptedLoss, drillValues, storedValues } from "./data";
 import { startStoppedUnits, waitHealthy } from "./health";
 import { UiGapWatch, awaitRecovery } from "./observe";
 import { ValueStream } from "./sender";
-import { recoveryTimeline } from "./timeline";
 import { SplitBrainReport, SplitBrainWatch } from "./splitbrain";
 import { query, viaLoadBalancer } from "./sql";
+import { recoveryTimeline } from "./timeline";
 
 export interface DrillResult {
     readonly name: string;
@@ -96,8 +95,7 @@ export async function runDrill(lab: DrillLab, drill: Drill, api: ZabbixApi, item
     const boundSeconds = prediction.seconds === null ? 60 : Math.max(60, Math.ceil(prediction.seconds * 3));
     log(`${drill.name}: ${plan.fault.what} (active ${now.active.name}, primary ${now.primary.name}; predicted ${prediction.seconds ?? "manual"} s)`);
 
-    const targets = lab.servers.map(s => ({ name: s.name, address: s.address, port: 10051 }));
-    const stream = new ValueStream(targets, DRILL_HOST, DRILL_KEY, Date.now() * 1000);
+    const stream = drillValues(lab);
     let faultAt = Date.now();
     const watch = new SplitBrainWatch(lab, () => faultAt);
     const gaps = new UiGapWatch(lab, plan.surviving);

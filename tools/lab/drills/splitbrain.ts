@@ -5,9 +5,10 @@
  * cut off) is asked from inside its own network namespace, since a cut-off old primary is exactly
  * where a second writer would hide.
  */
-import { sleep } from "../run";
+import { DbView, dbView } from "../checks";
+import { sleep } from "../machines";
 import { DrillLab } from "./context";
-import { DbView, adminOn, dbView, fromInside } from "./sql";
+import { adminOn, ask, fromInside } from "./sql";
 
 export interface SplitBrainReport {
     readonly samples: number;
@@ -58,10 +59,10 @@ export class SplitBrainWatch {
     private async view(host: DrillLab["dbHosts"][number]): Promise<{ view?: DbView; inside: boolean }> {
         const delay = this.lab.model.failoverDelaySeconds;
         try {
-            return { view: await dbView(adminOn(this.lab, host), delay, 2500), inside: false };
+            return { view: await dbView(ask(adminOn(this.lab, host), 2500), delay), inside: false };
         } catch {
             try {
-                return { view: await dbView(fromInside(this.lab, host), delay, 2500), inside: true };
+                return { view: await dbView(ask(fromInside(this.lab, host), 2500), delay), inside: true };
             } catch {
                 return { inside: false };
             }

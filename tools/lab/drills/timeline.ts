@@ -3,10 +3,8 @@
  * when Patroni promoted a database, relative to the fault. The hosts share the machine's clock
  * (containers, UTC), so their log times compare with the drill's own.
  */
-import { LabHost } from "../topology";
-import { DrillLab, onHost } from "./context";
-
-const ZABBIX_LOG = "/var/log/zabbix-server/zabbix_server.log";
+import { LabHost } from "../machines";
+import { DrillLab, onHost, serverLayout } from "./context";
 
 /** " 14935:20261122:020336.807 ..." -> ms since the epoch. */
 function zabbixTime(line: string): number | undefined {
@@ -30,7 +28,7 @@ export async function recoveryTimeline(lab: DrillLab, faultAt: number): Promise<
     const parts: string[] = [];
     const rel = (t: number) => `+${((t - faultAt) / 1000).toFixed(1)} s`;
     for (const server of lab.servers) {
-        const at = await firstAfter(lab, server, `grep -aE 'node (switched to|started in) "active" mode' ${ZABBIX_LOG} | tail -20`, zabbixTime, faultAt).catch(() => undefined);
+        const at = await firstAfter(lab, server, `grep -aE 'node (switched to|started in) "active" mode' ${serverLayout(lab, server).logFile} | tail -20`, zabbixTime, faultAt).catch(() => undefined);
         if (at !== undefined) {
             parts.push(`zabbix: ${server.name} active ${rel(at)}`);
         }

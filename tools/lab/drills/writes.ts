@@ -9,11 +9,10 @@
  *    servers seen in one second, across all of them, is that second's count (`maxWritable` must
  *    stay at most 1: the review saw one balancer alternate sessions between two writable primaries).
  */
-import { ADMIN_ROLE } from "../../../components/postgres/render";
-import { sleep } from "../run";
-import { LabHost } from "../topology";
+import { answeringServer } from "../checks";
+import { LabHost, sleep } from "../machines";
 import { DrillLab } from "./context";
-import { SqlTarget, query, viaLoadBalancer } from "./sql";
+import { SqlTarget, adminViaLoadBalancer, ask, query, viaLoadBalancer } from "./sql";
 
 const TABLE = "zha_drill_commits";
 
@@ -75,7 +74,7 @@ export class WriteProbe {
     async commitsLost(): Promise<number[]> {
         for (const lb of this.lab.loadBalancers) {
             try {
-                const rows = await query({ ...viaLoadBalancer(this.lab, lb), user: ADMIN_ROLE, password: this.lab.adminPassword }, `select seq from ${TABLE} where run = '${this.run}'`, 10_000);
+                const rows = await query(adminViaLoadBalancer(this.lab, lb), `select seq from ${TABLE} where run = '${this.run}'`, 10_000);
                 const present = new Set(rows.map(r => Number(r[0])));
                 return [...this.acked.keys()].filter(seq => !present.has(seq)).sort((a, b) => a - b);
             } catch {
@@ -85,12 +84,9 @@ export class WriteProbe {
         throw new Error("no load balancer answered the commit check");
     }
 
-    /**
-     * As the admin role through each balancer's DB port, to the Zabbix database: the same path as
-     * Zabbix's, with a login that a rotation of the zabbix role's password leaves alone.
-     */
+    /** As the admin role through each balancer's DB port, to the Zabbix database: the same path as Zabbix's. */
     private targets(): SqlTarget[] {
-        return this.through.map(lb => ({ ...viaLoadBalancer(this.lab, lb), user: ADMIN_ROLE, password: this.lab.adminPassword }));
+        return this.through.map(lb => adminViaLoadBalancer(this.lab, lb));
     }
 
     private async write(): Promise<void> {
@@ -114,9 +110,8 @@ export class WriteProbe {
     private async sample(): Promise<void> {
         while (this.running) {
             const started = Date.now();
-            const answers = await Promise.all(this.targets().flatMap(t => [0, 1, 2].map(() => query(t,
-                "select host(inet_server_addr()), not pg_is_in_recovery() and current_setting('transaction_read_only') = 'off'", 2500).catch(() => []))));
-            const writable = new Set(answers.flatMap(rows => rows.filter(([, w]) => w === "t").map(([server]) => server)));
+            const answers = await Promise.all(this.targets().flatMap(t => [0, 1, 2].map(() => answeringServer(ask(t, 2500)).catch(() => undefined))));
+            const writable = new Set(answers.flatMap(a => (a?.writable ? [a.server] : [])));
             writable.forEach(s => this.seen.add(s));
             this.samples++;
             this.maxWritable = Math.max(this.maxWritable, writable.size);

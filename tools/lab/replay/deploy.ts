@@ -4,13 +4,13 @@
  * deploys through it from an empty state (every resource a create), `apply` from the recorded one.
  */
 import { CapturedPlan } from "../../offline";
-import { ApplyOptions, planSecrets } from "../apply";
-import { LabState, StateFile } from "../state";
+import { LabState, StateFile } from "../machines";
 import { RunResult, runSchedule } from "./apply";
 import { Step } from "./diff";
 import { LabExecutor, reachesTheWorld } from "./executor";
 import { scheduleOf } from "./schedule";
 import { ResourceState, StackState } from "./state";
+import { ApplyOptions, planSecrets } from "./steps";
 
 /** SSH and parallelism as the replay takes them (`jobs`: units or deletes under way at once at most). */
 export type DeployOptions = Omit<ApplyOptions, "pass">;

@@ -7,7 +7,7 @@
  * A delete-before-replace replacement also deletes first the dependents its replacement would
  * replace. Only property names reach a step, never values (they may be secrets).
  */
-import { COMMAND, PG_PROVIDER, RANDOM_PASSWORD } from "../apply";
+import { RESOURCE_TYPES } from "../../../components/facts";
 import { ResourceState, StackState } from "./state";
 
 export type Op = "create" | "update" | "replace" | "delete" | "same";
@@ -49,15 +49,15 @@ const never = () => false;
 /** The providers' rules (README E5). */
 const RULES: Readonly<Record<string, ProviderRules>> = {
     // Only triggers force a replacement; anything else runs `update` (or `create`) again.
-    [COMMAND]: { replaces: p => p === "triggers", deleteBeforeReplace: never },
+    [RESOURCE_TYPES.command]: { replaces: p => p === "triggers", deleteBeforeReplace: never },
     // Every input forces a new password.
-    [RANDOM_PASSWORD]: { replaces: () => true, deleteBeforeReplace: never },
+    [RESOURCE_TYPES.randomPassword]: { replaces: () => true, deleteBeforeReplace: never },
     // A provider is reconfigured in place; its resources keep it.
-    [PG_PROVIDER]: { replaces: never, deleteBeforeReplace: never },
-    "postgresql:index/role:Role": { replaces: never, deleteBeforeReplace: named },
-    "postgresql:index/database:Database": { replaces: p => ["template", "encoding", "lcCollate", "lcCtype"].includes(p), deleteBeforeReplace: named },
-    "postgresql:index/grant:Grant": { replaces: p => p !== "privileges", deleteBeforeReplace: () => true },
-    "postgresql:index/physicalReplicationSlot:PhysicalReplicationSlot": { replaces: () => true, deleteBeforeReplace: named },
+    [RESOURCE_TYPES.postgresqlProvider]: { replaces: never, deleteBeforeReplace: never },
+    [RESOURCE_TYPES.postgresqlRole]: { replaces: never, deleteBeforeReplace: named },
+    [RESOURCE_TYPES.postgresqlDatabase]: { replaces: p => ["template", "encoding", "lcCollate", "lcCtype"].includes(p), deleteBeforeReplace: named },
+    [RESOURCE_TYPES.postgresqlGrant]: { replaces: p => p !== "privileges", deleteBeforeReplace: () => true },
+    [RESOURCE_TYPES.postgresqlReplicationSlot]: { replaces: () => true, deleteBeforeReplace: named },
 };
 
 function rulesFor(type: string): ProviderRules {

@@ -5,19 +5,19 @@
  * (tools/lab/replay/state.ts), each resource diffed by its provider's rules, the summary printed as
  * `pulumi preview` prints it, then the lab's machines follow the config and the steps run in the
  * engine's order, the state recorded after each. See tools/lab/README.md, "apply".
+ *
+ * The layer's pieces that `up`, the checks and the drills use are exported from here too.
  */
 import * as path from "path";
 import { readEnvironment } from "../../offline";
-import { Log, deployedFacts, planLab, requireMachine, withLock } from "../lab";
-import { managedEndpoints, provisionManagedDatabase } from "../managed";
-import { cachePaths } from "../settings";
-import { ensureKeyPair } from "../ssh";
-import { StateFile } from "../state";
-import { topologyOf } from "../topology";
+import {
+    Log, StateFile, cachePaths, ensureKeyPair, managedEndpoints, provisionManagedDatabase, requireMachine, topologyOf, withLock,
+} from "../machines";
 import { runSteps } from "./deploy";
 import { Step } from "./diff";
+import { deployedFacts } from "./facts";
 import { bootNew, machineChanges, removeGone, requireRepositoryHolds } from "./machines";
-import { priorOutputs, resolveReplaceTargets, stepsFor } from "./plan";
+import { planLab, priorOutputs, resolveReplaceTargets, stepsFor } from "./plan";
 import { Summary, renderSummary, summaryOf, unchanged } from "./summary";
 
 export interface ApplyLabOptions {
@@ -106,3 +106,11 @@ export async function applyLab(options: ApplyLabOptions = {}): Promise<ApplyLabR
         return { steps, summary, applied: true, elapsedSeconds: elapsed };
     });
 }
+
+export { emptyStack, runSteps } from "./deploy";
+export { InstanceDatabase, Login, deployedFacts, instanceDatabases, stackOutputs } from "./facts";
+export { planLab, priorOutputs, stepsFor } from "./plan";
+export { applyPlan } from "./rerun";
+export { ResourceState, StackState, goalsOf } from "./state";
+export { StepReport } from "./steps";
+export { renderSummary, summaryOf, unchanged } from "./summary";

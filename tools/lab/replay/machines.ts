@@ -7,11 +7,10 @@
 import { existsSync, readFileSync, readdirSync, statSync } from "fs";
 import * as path from "path";
 import { CapturedPlan } from "../../offline";
-import { BootInputs, startHosts, stopHost, writePeers } from "../hosts";
-import { packageSets } from "../image";
-import { addHosts, addSites, removeHostNetwork, removeSite } from "../network";
-import { HostRecord, LabState, StateFile } from "../state";
-import { LabHost, LabSite, Topology } from "../topology";
+import {
+    BootInputs, HostRecord, LabHost, LabSite, LabState, StateFile, Topology, addHosts, addSites, packageSets, removeHostNetwork, removeSite,
+    startHosts, stopHost, writePeers,
+} from "../machines";
 
 export interface MachineChanges {
     readonly newSites: readonly LabSite[];

@@ -1,11 +1,13 @@
 /**
- * Planning a change against the recorded state, as `pulumi up` plans it: the program runs with the
+ * Planning the stack for the lab (`planLab`: as the preview plans it, with the lab's key and pattern),
+ * and planning a change against the recorded state, as `pulumi up` plans it: the program runs with the
  * outputs of every resource the engine would leave alone (a RandomPassword keeps its result, so the
  * steps that read it do not change), and a plan whose inputs wait for a command's output is refused,
  * since neither the lab nor a preview can know that output before the command runs.
  */
-import { CaptureOptions, CapturedPlan, PriorQuery } from "../../offline";
-import { COMMAND } from "../apply";
+import * as path from "path";
+import { RESOURCE_TYPES } from "../../../components/facts";
+import { CaptureOptions, CapturedPlan, PlanOptions, PriorQuery, StackPlan, planEnvironment, readEnvironment } from "../../offline";
 import { Step, diffResource, planChanges, withIgnoredChanges } from "./diff";
 import { ResourceState, StackState, goalsOf } from "./state";
 import { urnOf } from "./urn";
@@ -39,7 +41,7 @@ export function priorOutputs(state: StackState | undefined, replace: ReadonlySet
 
 /** Every input of the plan that is computed from a remote command's output (stdout, stderr). */
 export function commandOutputInputs(plan: CapturedPlan): string[] {
-    const commands = new Set(plan.resources.filter(r => r.type === COMMAND).map(r => r.id));
+    const commands = new Set(plan.resources.filter(r => r.type === RESOURCE_TYPES.command).map(r => r.id));
     return plan.resources.flatMap(r => Object.entries(r.propertyDependencies ?? {})
         .filter(([, ids]) => ids.some(id => commands.has(id)))
         .map(([key, ids]) => `${r.name}.${key} <- ${ids.filter(id => commands.has(id)).map(id => id.split("::")[1]).join(", ")}`));
@@ -73,4 +75,26 @@ export function stepsFor(state: StackState | undefined, plan: CapturedPlan, repl
     refuseCommandOutputInputs(plan);
     const goals = goalsOf(plan);
     return { goals, steps: planChanges(state, goals, { replace }) };
+}
+
+/**
+ * Plans the stack exactly as the preview does, with the lab's key and pattern as overrides; `apply`
+ * also names the stack and hands the recorded outputs in (`extra`).
+ */
+export async function planLab(
+    configFile: string, privateKey: string, pattern?: string, cloudDbAdminPassword?: string, extra: Pick<PlanOptions, "stack" | "prior"> = {},
+): Promise<StackPlan> {
+    const overrides: Record<string, string> = { "zabbix-ha:sshPrivateKey": privateKey };
+    if (cloudDbAdminPassword) {
+        // The lab plays the cloud provider, so it also makes up the admin password the provider would hand out.
+        overrides["zabbix-ha:cloudDbAdminPassword"] = cloudDbAdminPassword;
+    }
+    if (pattern) {
+        overrides["zabbix-ha:pattern"] = pattern;
+    }
+    const plan = await planEnvironment(readEnvironment(configFile), { overrides, ...extra });
+    if (plan.error) {
+        throw new Error(`${path.basename(configFile)}: the stack program failed: ${plan.error.message}`);
+    }
+    return plan;
 }

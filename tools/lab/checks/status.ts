@@ -1,27 +1,12 @@
 /**
  * `npm run lab -- status`: what the lab's records say runs, checked live over SSH (no password
- * needed: the DB questions go to the postgres OS user on the DB hosts).
+ * needed: the DB questions, the probe's, go to the postgres OS user on the DB hosts).
  */
 import { existsSync } from "fs";
-import { readEnvironment } from "../offline";
-import { hostMemory } from "./hosts";
-import { cachePaths } from "./settings";
-import { sshRun } from "./ssh";
-import { HostRecord, StateFile, isAlive } from "./state";
-import { topologyOf } from "./topology";
-
-const ROLE_SERVICES: Record<string, string[]> = {
-    "db": ["postgresql@15-main"],
-    "zabbix-server": ["zabbix-server"],
-    "frontend": ["nginx", "php8.2-fpm"],
-    "lb": ["haproxy"],
-    "witness": [],
-};
-
-/** Under db.failover patroni, Patroni runs PostgreSQL (Debian's own cluster unit stays down) and etcd runs beside it and on witnesses. */
-const PATRONI_SERVICES: Record<string, string[]> = { "db": ["patroni@15-main", "etcd"], "witness": ["etcd"] };
-
-const HA_STATUS: Record<string, string> = { 0: "standby", 1: "stopped", 2: "unavailable", 3: "active" };
+import { readEnvironment } from "../../offline";
+import { HostRecord, StateFile, cachePaths, hostMemory, isAlive, sshRun, topologyOf } from "../machines";
+import { haNodes, inRecovery, onHostAsPostgres, replicationStates } from "./probe";
+import { unitsOf } from "./units";
 
 async function remote(rec: HostRecord, key: string, command: string): Promise<{ ok: boolean; text: string }> {
     const out = await sshRun({ host: rec.address, port: 22, user: "root", key, command, connectTimeout: 3, timeoutMs: 20_000 });
@@ -49,8 +34,9 @@ export async function status(options: { cacheRoot?: string; log?: (line: string)
     for (const rec of state.hosts) {
         const running = rec.pid !== undefined && isAlive(rec.pid);
         const ssh = running ? await remote(rec, paths.sshKey, "true") : { ok: false, text: "" };
-        const patroni = topo?.config.db.failover === "patroni";
-        const services = rec.roles.flatMap(r => (patroni ? PATRONI_SERVICES[r] : undefined) ?? ROLE_SERVICES[r] ?? []);
+        const services = unitsOf({ os: topo?.hosts.find(h => h.name === rec.name)?.os ?? "debian12", roles: rec.roles }, {
+            failover: topo?.config.db.failover ?? "manual", packageSource: topo?.config.zabbix.packageSource ?? "distribution",
+        });
         let detail = "";
         if (ssh.ok && services.length > 0) {
             const active = await remote(rec, paths.sshKey, `for s in ${services.join(" ")}; do printf '%s=%s ' "$s" "$(systemctl is-active "$s")"; done`);
@@ -64,19 +50,17 @@ export async function status(options: { cacheRoot?: string; log?: (line: string)
     if (topo && state.deployed) {
         // Whichever DB hosts are primaries now (one per installation): what they say about servers and replicas.
         for (const db of state.hosts.filter(h => h.roles.includes("db"))) {
-            const sql = (q: string, database = "postgres") =>
-                remote(db, paths.sshKey, `runuser -u postgres -- psql -X -t -A -p ${topo.config.db.port} -d ${database} -c "${q}"`);
-            const role = await sql("select pg_is_in_recovery()");
-            if (!role.ok || role.text !== "f") {
-                log(`database on ${db.name}: ${role.ok ? "replica" : `unknown (${role.text})`}`);
+            const host = { ...db, sshPort: 22, sshUser: "root" };
+            const on = (database?: string) => onHostAsPostgres(host, paths.sshKey, topo.config.db.port, { database, connectTimeout: 3, timeoutMs: 20_000 });
+            const unknown = (err: unknown) => `unknown (${(err as Error).message})`;
+            const role = await inRecovery(on()).then(replica => (replica ? "replica" : "primary"), unknown);
+            if (role !== "primary") {
+                log(`database on ${db.name}: ${role}`);
                 continue;
             }
-            const ha = await sql("select name, status from ha_node order by name", topo.config.db.name);
-            const nodes = ha.text.split("\n").filter(Boolean).map(l => { const [n, st] = l.split("|"); return `${n || "(standalone)"}=${HA_STATUS[st] ?? st}`; });
-            const rep = await sql("select application_name, state from pg_stat_replication");
-            const replicas = rep.text.split("\n").filter(Boolean).map(l => l.replace("|", "="));
-            log(`database on ${db.name}: primary; HA nodes ${ha.ok ? nodes.join(", ") || "none" : `unknown (${ha.text})`}; `
-                + `replicas ${rep.ok ? replicas.join(", ") || "none" : `unknown (${rep.text})`}`);
+            const nodes = await haNodes(on(topo.config.db.name)).then(n => n.map(h => `${h.name || "(standalone)"}=${h.status}`).join(", ") || "none", unknown);
+            const replicas = await replicationStates(on()).then(r => [...r].map(([name, state]) => `${name}=${state}`).join(", ") || "none", unknown);
+            log(`database on ${db.name}: primary; HA nodes ${nodes}; replicas ${replicas}`);
         }
     }
     return healthy;

@@ -5,12 +5,11 @@
  * changes nothing.
  */
 import * as http from "http";
-import { COMMAND, StepReport } from "./apply";
+import { RESOURCE_TYPES } from "../../../components/facts";
+import { LabHost, Topology, sleep } from "../machines";
+import { StepReport } from "../replay";
 import { Instance } from "./instances";
-import { PgConnection, psql } from "./pg";
-import { sleep } from "./run";
-import { sshRun } from "./ssh";
-import { LabHost, Topology } from "./topology";
+import { Ask, fromMachine, haNodes, onHostAsPostgres, replicationStates, sessionsOf } from "./probe";
 
 export interface Check {
     readonly name: string;
@@ -52,55 +51,13 @@ async function eventually(name: string, timeoutMs: number, probe: () => Promise<
     }
 }
 
-const HA_STATUS: Record<string, string> = { 0: "standby", 1: "stopped", 2: "unavailable", 3: "active" };
-
-interface HaNode { readonly name: string; readonly status: string }
-
-/** psql's unaligned tuples-only output as rows of fields. */
-function rowsOf(text: string): string[][] {
-    return text.trim().split("\n").filter(Boolean).map(line => line.split("|"));
-}
-
-function haNodesOf(rows: readonly string[][]): HaNode[] {
-    return rows.map(([name, status]) => ({ name, status: HA_STATUS[status] ?? `status ${status}` }));
-}
-
-const HA_QUERY = "select name, status from ha_node order by name";
-
-/** How the frontends of an instance reach its database: the managed endpoint, or a site's load balancer. */
-function zabbixConnection(lab: Topology, i: Instance, password: string): PgConnection | undefined {
+/** How the frontends of an instance reach its database, as the zabbix role: the managed endpoint, or a site's load balancer. */
+function asZabbix(lab: Topology, i: Instance, password: string): Ask | undefined {
     const as = { username: lab.config.db.user, password, database: lab.config.db.name, connectTimeout: "5" };
-    if (i.managed) {
-        return { ...as, host: i.managed.host.address, port: String(i.managed.port), sslmode: i.managed.sslmode };
-    }
     const lb = i.entryPoints[0];
-    return lb ? { ...as, host: lb.address, port: String(lab.config.loadBalancer.dbPort), sslmode: "disable" } : undefined;
-}
-
-/** ha_node as the zabbix role, the way the frontends read it. */
-async function haNodesVia(conn: PgConnection): Promise<HaNode[]> {
-    const out = await psql(conn, `${HA_QUERY};\n`);
-    if (out.code !== 0) {
-        throw new Error(`psql via ${conn.host}:${conn.port}: ${out.stderr.trim()}`);
-    }
-    return haNodesOf(rowsOf(out.stdout));
-}
-
-/** Rows of a query run on a DB host itself, over SSH as the postgres OS user; `what` names it in an error. */
-async function rowsOnHost(host: LabHost, key: string, port: number, sql: string, what: string, database?: string): Promise<string[][]> {
-    const out = await sshRun({
-        host: host.address, port: host.sshPort, user: host.sshUser, key,
-        command: `runuser -u postgres -- psql -X -t -A -p ${port}${database ? ` -d ${database}` : ""} -c "${sql}"`,
-    });
-    if (out.code !== 0) {
-        throw new Error(`${what} on ${host.name}: ${(out.stdout + out.stderr).trim()}`);
-    }
-    return rowsOf(out.stdout);
-}
-
-/** The same question to the primary itself, as the postgres OS user, when no load balancer or password is at hand. */
-async function haNodesOnPrimary(lab: Topology, primary: LabHost, key: string): Promise<HaNode[]> {
-    return haNodesOf(await rowsOnHost(primary, key, lab.config.db.port, HA_QUERY, "ha_node", lab.config.db.name));
+    const conn = i.managed ? { ...as, host: i.managed.host.address, port: String(i.managed.port), sslmode: i.managed.sslmode }
+        : lb ? { ...as, host: lb.address, port: String(lab.config.loadBalancer.dbPort), sslmode: "disable" } : undefined;
+    return conn && fromMachine(conn, { application: "zabbix-ha-lab", timeoutMs: 120_000 });
 }
 
 async function checkUi(lab: Topology, label: string, lb: LabHost, timeoutMs: number): Promise<Check[]> {
@@ -122,10 +79,11 @@ async function checkUi(lab: Topology, label: string, lb: LabHost, timeoutMs: num
 /** Native HA: every server registered, one active, the others standing by. Otherwise one active server. */
 async function checkServers(lab: Topology, label: string, i: Instance, key: string, timeoutMs: number): Promise<Check> {
     const name = `${label}${i.nativeHa ? "HA nodes" : "server node"}`;
-    const conn = i.zabbixPassword ? zabbixConnection(lab, i, i.zabbixPassword) : undefined;
+    // As the frontends read ha_node; without a password at hand, on the primary itself as the postgres OS user.
+    const ask = (i.zabbixPassword ? asZabbix(lab, i, i.zabbixPassword) : undefined)
+        ?? (i.primary ? onHostAsPostgres(i.primary, key, lab.config.db.port, { database: lab.config.db.name }) : undefined);
     return eventually(name, timeoutMs, async () => {
-        const nodes = conn ? await haNodesVia(conn)
-            : i.primary ? await haNodesOnPrimary(lab, i.primary, key) : [];
+        const nodes = ask ? await haNodes(ask) : [];
         const active = nodes.filter(n => n.status === "active");
         const standby = nodes.filter(n => n.status === "standby");
         const registered = JSON.stringify(nodes.map(n => n.name).sort()) === JSON.stringify([...i.servers].sort());
@@ -143,12 +101,11 @@ async function checkManagedSessions(lab: Topology, label: string, i: Instance, k
     const managed = i.managed!;
     const host = managed.host;
     return eventually(name, timeoutMs, async () => {
-        const sessions = await rowsOnHost(host, key, managed.port,
-            `select a.client_addr, s.ssl from pg_stat_activity a join pg_stat_ssl s using (pid) where a.usename = '${lab.config.db.user}' and a.client_addr is not null`, "pg_stat_ssl");
-        const clients = new Set(sessions.map(([addr]) => addr));
+        const sessions = await sessionsOf(onHostAsPostgres(host, key, managed.port), lab.config.db.user);
+        const clients = new Set(sessions.map(s => s.client));
         const servers = i.servers.map(s => lab.hosts.find(h => h.name === s)?.address).filter((a): a is string => a !== undefined);
         const silent = servers.filter(a => !clients.has(a));
-        const cleartext = [...new Set(sessions.filter(([, ssl]) => ssl !== "t").map(([addr]) => addr))];
+        const cleartext = [...new Set(sessions.filter(s => !s.ssl).map(s => s.client))];
         const wantTls = managed.sslmode !== "disable";
         const ok = silent.length === 0 && (!wantTls || cleartext.length === 0);
         return {
@@ -167,8 +124,7 @@ async function checkReplication(lab: Topology, label: string, i: Instance, key: 
         return { name, ok: false, detail: "the instance's DB primary is not a lab host" };
     }
     return eventually(name, timeoutMs, async () => {
-        const rows = await rowsOnHost(primary, key, lab.config.db.port, "select application_name, state from pg_stat_replication", "pg_stat_replication");
-        const streaming = new Map(rows.map(([application, state]) => [application, state]));
+        const streaming = await replicationStates(onHostAsPostgres(primary, key, lab.config.db.port));
         const missing = i.replicas.filter(r => streaming.get(r) !== "streaming");
         return {
             name, ok: missing.length === 0,
@@ -199,7 +155,7 @@ const CHANGE = /^(updated \S|installing:|loading the Zabbix schema)/;
 
 /** The second replay must change nothing: no file rewritten, no package installed, no schema loaded. */
 export function checkIdempotent(reports: readonly StepReport[]): Check {
-    const changed = reports.filter(r => r.resource.type === COMMAND).flatMap(r =>
+    const changed = reports.filter(r => r.resource.type === RESOURCE_TYPES.command).flatMap(r =>
         r.output.split("\n").filter(l => CHANGE.test(l)).map(l => `${r.resource.name} @ ${r.target}: ${l}`));
     return {
         name: "idempotence",

@@ -2,49 +2,17 @@
  * The PostgreSQL provider's resources, applied as the provider would: SQL over the network from
  * the machine (db.adminNetwork) through the primary site's load balancer. Creates are idempotent
  * (`up` replays them); updates and deletes are the provider's own statements (tools/lab/README.md,
- * E5 and E6): a delete never looks first, so a missing object fails it, as it fails the provider. The
- * password travels in PGPASSWORD and SQL on stdin; neither appears on a command line.
+ * E5 and E6): a delete never looks first, so a missing object fails it, as it fails the provider.
  */
-import { existsSync } from "fs";
-import { RunResult, run } from "./run";
-
-export interface PgConnection {
-    readonly host: string;
-    readonly port: string;
-    readonly username: string;
-    readonly password: string;
-    readonly database: string;
-    readonly sslmode: string;
-    readonly connectTimeout: string;
-}
-
-/** The provider resource's inputs, as the engine would hand them to the provider (strings). */
-export function connectionOf(inputs: Record<string, unknown>): PgConnection {
-    const text = (key: string, fallback?: string) => {
-        const value = inputs[key] ?? fallback;
-        if (value === undefined) {
-            throw new Error(`postgresql provider: input ${key} is missing`);
-        }
-        return String(value);
-    };
-    return {
-        host: text("host"), port: text("port", "5432"), username: text("username", "postgres"), password: text("password"),
-        database: text("database", "postgres"), sslmode: text("sslmode", "prefer"), connectTimeout: text("connectTimeout", "15"),
-    };
-}
-
-const PSQL = ["/usr/lib/postgresql/15/bin/psql", "/usr/bin/psql"].find(existsSync) ?? "psql";
+import { RESOURCE_TYPES } from "../../../components/facts";
+import { PgConnection, RunResult, psql as runPsql } from "../machines";
 
 export const ident = (name: string) => `"${name.replace(/"/g, '""')}"`;
 export const literal = (value: string) => `'${value.replace(/'/g, "''")}'`;
 
-/** Runs SQL (on stdin) against a database of the provider's server. */
-export function psql(conn: PgConnection, sql: string, database = conn.database): Promise<RunResult> {
-    return run(PSQL, ["-X", "-q", "-t", "-A", "-w", "-v", "ON_ERROR_STOP=1", "-h", conn.host, "-p", conn.port, "-U", conn.username, "-d", database, "-f", "-"], {
-        input: sql,
-        env: { PGPASSWORD: conn.password, PGSSLMODE: conn.sslmode, PGCONNECT_TIMEOUT: conn.connectTimeout, PGAPPNAME: "zabbix-ha-lab" },
-        timeoutMs: 120_000,
-    });
+/** Runs SQL against a database of the provider's server, as the provider's session. */
+function psql(conn: PgConnection, sql: string, database = conn.database): Promise<RunResult> {
+    return runPsql(conn, sql, { database, application: "zabbix-ha-lab", timeoutMs: 120_000 });
 }
 
 const str = (inputs: Record<string, unknown>, key: string) => {
@@ -95,7 +63,7 @@ function grantTarget(inputs: Record<string, unknown>): { on: string; database?: 
         case "schema":
             return { on: `SCHEMA ${ident(str(inputs, "schema"))}`, database: str(inputs, "database") };
         default:
-            throw new Error(`Grant objectType ${JSON.stringify(inputs.objectType)} is not one the lab applies (database, schema); add it to tools/lab/pg.ts`);
+            throw new Error(`Grant objectType ${JSON.stringify(inputs.objectType)} is not one the lab applies (database, schema); add it to tools/lab/replay/pg.ts`);
     }
 }
 
@@ -121,12 +89,15 @@ WHERE NOT EXISTS (SELECT FROM pg_replication_slots WHERE slot_name = ${literal(n
 `);
 }
 
-export const POSTGRES_TYPES = [
-    "postgresql:index/role:Role",
-    "postgresql:index/database:Database",
-    "postgresql:index/grant:Grant",
-    "postgresql:index/physicalReplicationSlot:PhysicalReplicationSlot",
-] as const;
+/** The PostgreSQL provider's objects, which the lab applies as SQL. */
+const POSTGRES_OBJECTS: readonly string[] = [
+    RESOURCE_TYPES.postgresqlRole, RESOURCE_TYPES.postgresqlDatabase, RESOURCE_TYPES.postgresqlGrant, RESOURCE_TYPES.postgresqlReplicationSlot,
+];
+
+/** Whether a resource is one of the PostgreSQL provider's objects (a role, database, grant or slot). */
+export function isPostgresObject(type: string): boolean {
+    return POSTGRES_OBJECTS.includes(type);
+}
 
 /** Role attributes the provider sets per input (its default when the input is unset). */
 const ROLE_FLAGS: readonly { input: string; flag: string; default: boolean }[] = [
@@ -181,9 +152,9 @@ function databaseUpdateSql(old: Record<string, unknown>, next: Record<string, un
 /** Changes one PostgreSQL resource in place to its new inputs, with the provider's statements. */
 export function updatePostgresResource(type: string, old: Record<string, unknown>, next: Record<string, unknown>, conn: PgConnection): Promise<RunResult> {
     switch (type) {
-        case "postgresql:index/role:Role": return psql(conn, roleUpdateSql(old, next));
-        case "postgresql:index/database:Database": return psql(conn, databaseUpdateSql(old, next));
-        case "postgresql:index/grant:Grant": return grant(conn, next);
+        case RESOURCE_TYPES.postgresqlRole: return psql(conn, roleUpdateSql(old, next));
+        case RESOURCE_TYPES.postgresqlDatabase: return psql(conn, databaseUpdateSql(old, next));
+        case RESOURCE_TYPES.postgresqlGrant: return grant(conn, next);
         default: throw new Error(`the provider cannot update a ${type} in place (every change replaces it)`);
     }
 }
@@ -191,11 +162,11 @@ export function updatePostgresResource(type: string, old: Record<string, unknown
 /** Removes one PostgreSQL resource as recorded, with the provider's statements (no existence check first). */
 export function deletePostgresResource(type: string, old: Record<string, unknown>, conn: PgConnection): Promise<RunResult> {
     switch (type) {
-        case "postgresql:index/role:Role": {
+        case RESOURCE_TYPES.postgresqlRole: {
             const name = ident(str(old, "name"));
             return psql(conn, `REASSIGN OWNED BY ${name} TO ${ident(conn.username)};\nDROP OWNED BY ${name};\nDROP ROLE ${name};\n`);
         }
-        case "postgresql:index/database:Database": {
+        case RESOURCE_TYPES.postgresqlDatabase: {
             const name = str(old, "name");
             // DROP DATABASE runs outside a transaction: psql sends each statement on its own.
             return psql(conn, `ALTER DATABASE ${ident(name)} ALLOW_CONNECTIONS false;
@@ -203,24 +174,24 @@ SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = ${
 DROP DATABASE ${ident(name)} WITH (FORCE);
 `);
         }
-        case "postgresql:index/grant:Grant": {
+        case RESOURCE_TYPES.postgresqlGrant: {
             const { on, database } = grantTarget(old);
             return psql(conn, `REVOKE ALL PRIVILEGES ON ${on} FROM ${ident(str(old, "role"))};\n`, database);
         }
-        case "postgresql:index/physicalReplicationSlot:PhysicalReplicationSlot":
+        case RESOURCE_TYPES.postgresqlReplicationSlot:
             return psql(conn, `SELECT pg_drop_replication_slot(${literal(str(old, "name"))});\n`);
         default:
-            throw new Error(`the lab does not know how to delete ${type}; add it to tools/lab/pg.ts`);
+            throw new Error(`the lab does not know how to delete ${type}; add it to tools/lab/replay/pg.ts`);
     }
 }
 
 /** Applies one PostgreSQL resource; the result carries psql's output for the failure report. */
 export function applyPostgresResource(type: string, inputs: Record<string, unknown>, conn: PgConnection): Promise<RunResult> {
     switch (type) {
-        case "postgresql:index/role:Role": return psql(conn, roleSql(inputs));
-        case "postgresql:index/database:Database": return database(conn, inputs);
-        case "postgresql:index/grant:Grant": return grant(conn, inputs);
-        case "postgresql:index/physicalReplicationSlot:PhysicalReplicationSlot": return slot(conn, inputs);
-        default: throw new Error(`the lab does not know how to apply ${type}; add it to tools/lab/pg.ts`);
+        case RESOURCE_TYPES.postgresqlRole: return psql(conn, roleSql(inputs));
+        case RESOURCE_TYPES.postgresqlDatabase: return database(conn, inputs);
+        case RESOURCE_TYPES.postgresqlGrant: return grant(conn, inputs);
+        case RESOURCE_TYPES.postgresqlReplicationSlot: return slot(conn, inputs);
+        default: throw new Error(`the lab does not know how to apply ${type}; add it to tools/lab/replay/pg.ts`);
     }
 }

@@ -5,43 +5,44 @@
 import { existsSync, mkdirSync, readFileSync } from "fs";
 import * as path from "path";
 
-export const DEFAULT_CACHE = "/var/cache/zabbix-ha-lab";
-
 /** Prefix of the lab's network namespaces, cgroups and machine names. */
 export const LAB_PREFIX = "zhalab";
 
 /** Where each host sees the local package repository (bind-mounted read-only). */
 export const REPO_MOUNT = "/srv/zha-lab-repo";
 
-/** Only this block may be used by the lab: RFC 2544 benchmarking addresses, never routed outside. */
+/**
+ * Only this block may be used by the lab: RFC 2544 benchmarking addresses, never routed outside,
+ * so the lab can never shadow a real network (its config check refuses any other).
+ */
 export const LAB_BLOCK = "198.18.0.0/15";
 
-export interface CachePaths {
-    readonly root: string;
-    readonly base: string;
-    readonly repo: string;
-    readonly sshKey: string;
-    readonly run: string;
-    readonly logs: string;
-    readonly state: string;
-    readonly lock: string;
-}
+/** The cache when $ZABBIX_HA_LAB_CACHE is unset: outside the repository, never committed. */
+export const DEFAULT_CACHE = "/var/cache/zabbix-ha-lab";
 
-/** The cache directory (env ZABBIX_HA_LAB_CACHE overrides the default) and its layout. */
-export function cachePaths(root = process.env.ZABBIX_HA_LAB_CACHE || DEFAULT_CACHE): CachePaths {
+/** The cache directory ($ZABBIX_HA_LAB_CACHE overrides the default) and what it holds. */
+export function cachePaths(root = process.env.ZABBIX_HA_LAB_CACHE || DEFAULT_CACHE) {
     const dir = path.resolve(root);
     return {
         root: dir,
+        // The debootstrap'd base every host's overlay lies on, and the flat apt repositories (one per hash of their inputs).
         base: path.join(dir, "base"),
         repo: path.join(dir, "repo"),
+        // The lab's SSH private key, its public key beside it.
         sshKey: path.join(dir, "ssh", "id_ed25519"),
+        // The hosts' overlays and console logs.
         run: path.join(dir, "run"),
         logs: path.join(dir, "logs"),
+        // What the lab made and the stack's state per URN; the lock of the lab command that runs.
         state: path.join(dir, "state.json"),
         lock: path.join(dir, "lock"),
-    };
+    } as const;
 }
 
+/** Where the lab's cache keeps each of its parts. */
+export type CachePaths = ReturnType<typeof cachePaths>;
+
+/** Makes a directory and its parents (`mode` for those it makes); returns it. */
 export function ensureDir(dir: string, mode = 0o755): string {
     mkdirSync(dir, { recursive: true, mode });
     return dir;

@@ -5,9 +5,10 @@
  */
 import * as ipaddr from "ipaddr.js";
 import {
-    ConfigError, DbConfig, Reader, Role, SiteConfig, StackConfig, ZabbixConfig, cidrContains, cidrsOverlap, readDb, readSites, readZabbix, validateStackConfig,
-} from "../../components/config";
-import { EnvironmentConfig, errorLines, planEnvironment } from "../offline";
+    ConfigError, DbConfig, OsFamily, Reader, Role, SiteConfig, StackConfig, ZabbixConfig, cidrContains, cidrsOverlap, readDb, readSites, readZabbix,
+} from "../../../components/config";
+import { checkStackConfig, rawFromSettings } from "../../../stacks/config";
+import { EnvironmentConfig, errorLines, planEnvironment } from "../../offline";
 import { LAB_BLOCK, LAB_PREFIX } from "./settings";
 
 export interface LabHost {
@@ -15,6 +16,8 @@ export interface LabHost {
     readonly site: string;
     readonly address: string;
     readonly roles: readonly Role[];
+    /** The operating system the config says it runs (the lab's hosts are Debian 12 whatever it says). */
+    readonly os: OsFamily;
     readonly sshUser: string;
     readonly sshPort: number;
     /** Network namespace the host's container lives in. */
@@ -37,22 +40,6 @@ export interface Topology {
     readonly routerNetns: string;
     /** The validated stack config (defaults filled in): ports, DB names, primary site. */
     readonly config: StackConfig;
-}
-
-/** Structured values arrive as JSON text; plain strings stay as they are (as stacks/config.ts reads them). */
-function rawConfig(env: EnvironmentConfig): Record<string, unknown> {
-    const raw: Record<string, unknown> = {};
-    for (const [key, text] of Object.entries(env.config)) {
-        if (!key.startsWith("zabbix-ha:") || key === "zabbix-ha:sshPrivateKey") {
-            continue;
-        }
-        try {
-            raw[key.slice("zabbix-ha:".length)] = JSON.parse(text);
-        } catch {
-            raw[key.slice("zabbix-ha:".length)] = text;
-        }
-    }
-    return raw;
 }
 
 /** Usable addresses of a network, lowest first, skipping the taken ones. */
@@ -105,15 +92,20 @@ function labProblems(config: { readonly sites: readonly SiteConfig[]; readonly z
 
 /** The sections the lab judges, as far as they read cleanly; their own problems are left to the plan. */
 function readableSections(env: EnvironmentConfig): Parameters<typeof labProblems>[0] {
-    const raw = rawConfig(env);
+    const raw = rawFromSettings(env.config);
     const r = new Reader([]);
     const sites = readSites(r, raw.sites, 1);
     return { sites, zabbix: readZabbix(r, raw.zabbix, sites), db: readDb(r, raw.db, sites, false) };
 }
 
-/** The config's shape and defaults; a pattern's own rules (site count, roles, sections) are the plan's to check. */
+/**
+ * The config read exactly as the stack program reads it (its raw values, then every section checked,
+ * the model's included); a pattern's own rules (site count, roles, sections) are the plan's to check.
+ */
 function labShape(env: EnvironmentConfig): StackConfig {
-    return validateStackConfig(rawConfig(env), { secrets: { sshPrivateKey: true }, requirements: { minSites: 1, requiredRoles: [], selfRunDatabase: false } });
+    return checkStackConfig(rawFromSettings(env.config), {
+        secrets: { sshPrivateKey: true }, requirements: { minSites: 1, requiredRoles: [], selfRunDatabase: false },
+    });
 }
 
 /** One error that names the file and lists every problem. */
@@ -159,6 +151,7 @@ export function topologyOf(env: EnvironmentConfig): Topology {
         site: site.name,
         address: h.address,
         roles: h.roles,
+        os: h.os,
         sshUser: h.sshUser,
         sshPort: h.sshPort,
         netns: `${LAB_PREFIX}-${h.name}`,

@@ -7,9 +7,10 @@
 import { createHash } from "crypto";
 import { chmodSync, copyFileSync, existsSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "fs";
 import * as path from "path";
-import { StackConfig } from "../../components/config";
-import { packagesFor } from "../../components/host";
-import { CapturedPlan } from "../offline";
+import { StackConfig } from "../../../components/config";
+import { RESOURCE_TYPES } from "../../../components/facts";
+import { packagesFor } from "../../../components/host";
+import { CapturedPlan } from "../../offline";
 import { check } from "./run";
 import { REPO_MOUNT, ensureDir } from "./settings";
 import { debianMirror, machineSources } from "./sources";
@@ -120,7 +121,7 @@ export interface Repository {
 export function packageSets(plan: CapturedPlan, config: StackConfig): string[][] {
     const sets = new Map<string, string[]>();
     const add = (list: string[]) => sets.set([...list].sort().join(" "), [...list].sort());
-    for (const r of plan.resources.filter(r => r.type === "command:remote:Command")) {
+    for (const r of plan.resources.filter(r => r.type === RESOURCE_TYPES.command)) {
         const create = String(r.inputs.create ?? "");
         const match = /for zha_pkg in ([^;\n]+); do/.exec(create);
         if (match && create.includes("apt-get install")) {

@@ -5,9 +5,9 @@
  * since the provider sends no environment either.
  */
 import { existsSync, readFileSync, rmSync } from "fs";
+import * as path from "path";
 import { RunResult, check, run } from "./run";
 import { ensureDir } from "./settings";
-import * as path from "path";
 
 export interface SshCall {
     readonly host: string;

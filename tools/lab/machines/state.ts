@@ -4,8 +4,9 @@
  * crashed half-way, and never has to guess by name what is its own.
  */
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "fs";
-import { Role } from "../../components/config";
-import { StackState } from "./replay/state";
+import { Role } from "../../../components/config";
+import type { StackState } from "../replay/state";
+import { CachePaths, ensureDir } from "./settings";
 
 export interface HostRecord {
     readonly name: string;
@@ -52,13 +53,15 @@ export interface LabState {
     /** Set once the plan has been applied. */
     deployed?: { readonly at: string; readonly pattern: string };
     /**
-     * What later commands (drills) need of the applied plan and cannot plan again: its outputs and the
-     * generated passwords, which differ every time the stack is planned. The file is root's, 0600.
+     * What later commands (drills) need of the applied plan and cannot plan again: its outputs (the
+     * passwords it generated, which differ every time the stack is planned, are in `stack`). The
+     * file is root's, 0600.
      */
     facts?: DeployedFacts;
     /**
      * The stack's record per resource URN (tools/lab/replay/state.ts), written after every finished
-     * step of `up`'s deploy and of every `apply`: what `apply` plans the next change against.
+     * step of `up`'s deploy and of every `apply`: what `apply` plans the next change against, and
+     * where the drills find the logins the plan set up.
      */
     stack?: StackState;
     /** The overrides the lab planned with, which `apply` plans with again. */
@@ -73,10 +76,8 @@ export interface LabState {
 }
 
 export interface DeployedFacts {
-    /** The plan's stack outputs (topology, model). */
+    /** The plan's stack outputs (topology, model, design). */
     readonly outputs: Record<string, unknown>;
-    /** RandomPassword results by resource name. */
-    readonly passwords: Record<string, string>;
 }
 
 export class StateFile {
@@ -115,6 +116,17 @@ export function acquireLock(file: string): () => void {
     }
     writeFileSync(file, `${process.pid}\n`);
     return () => rmSync(file, { force: true });
+}
+
+/** Runs `body` holding the lab's lock (made in the cache, which is made first). */
+export async function withLock<T>(paths: CachePaths, body: () => Promise<T>): Promise<T> {
+    ensureDir(paths.root);
+    const release = acquireLock(paths.lock);
+    try {
+        return await body();
+    } finally {
+        release();
+    }
 }
 
 /** Whether a process runs; a zombie (exited, not yet reaped by its parent) does not. */

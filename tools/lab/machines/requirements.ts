@@ -42,3 +42,11 @@ export function missingRequirements(): string[] {
     }
     return problems;
 }
+
+/** Throws, naming every missing piece, unless this machine can run the lab. */
+export function requireMachine(): void {
+    const missing = missingRequirements();
+    if (missing.length > 0) {
+        throw new Error(`this machine cannot run the lab:\n  - ${missing.join("\n  - ")}`);
+    }
+}

@@ -5,7 +5,7 @@
  * router. The router has no default route and the root namespace gets routes to the site networks
  * only, so nothing in the lab reaches past it and the machine's own default route is never touched.
  */
-import { cidrsOverlap } from "../../components/config";
+import { cidrsOverlap } from "../../../components/config";
 import { check, run, sleep } from "./run";
 import { LabState, StateFile } from "./state";
 import { LabHost, LabSite, Topology } from "./topology";

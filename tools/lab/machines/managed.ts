@@ -5,8 +5,10 @@
  * own certificate would be), SCRAM logins over TLS only from the lab's networks, and the admin
  * password the plan was given as cloudDbAdminPassword.
  */
-import { CapturedPlan } from "../offline";
-import { asHostUser } from "../../components/shell";
+import { MANAGED_DATABASE, RESOURCE_TYPES } from "../../../components/facts";
+import { asHostUser } from "../../../components/shell";
+import { CapturedPlan } from "../../offline";
+import { connectionOf } from "./psql";
 import { LAB_BLOCK } from "./settings";
 import { sshRun } from "./ssh";
 import { LabHost, Topology } from "./topology";
@@ -23,14 +25,15 @@ export interface ManagedEndpoint {
 
 /** The lab hosts that a plan's managed-database providers connect to (none for the other patterns). */
 export function managedEndpoints(plan: CapturedPlan, lab: Topology): ManagedEndpoint[] {
-    const managed = new Set(plan.resources.filter(r => r.type === "zabbix-ha:postgres:ManagedDatabase").map(r => r.id));
+    const managed = new Set(plan.resources.filter(r => r.type === MANAGED_DATABASE.token).map(r => r.id));
     const found: ManagedEndpoint[] = [];
-    for (const provider of plan.resources.filter(r => r.type === "pulumi:providers:postgresql" && r.parent !== undefined && managed.has(r.parent))) {
+    for (const provider of plan.resources.filter(r => r.type === RESOURCE_TYPES.postgresqlProvider && r.parent !== undefined && managed.has(r.parent))) {
         const host = lab.hosts.find(h => h.address === String(provider.inputs.host));
         if (!host) {
             throw new Error(`the managed database's endpoint ${String(provider.inputs.host)} is not a lab host: give cloud.database.host the address of a db-only host of the lab config`);
         }
-        found.push({ host, port: Number(provider.inputs.port ?? 5432), adminUser: String(provider.inputs.username ?? "postgres"), sslmode: String(provider.inputs.sslmode ?? "prefer") });
+        const conn = connectionOf(provider.inputs);
+        found.push({ host, port: Number(conn.port), adminUser: conn.username, sslmode: conn.sslmode });
     }
     return found;
 }

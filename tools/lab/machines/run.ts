@@ -4,6 +4,9 @@
  */
 import { spawn } from "child_process";
 
+/** Where the lab's commands write their progress, a line at a time. */
+export type Log = (line: string) => void;
+
 export interface RunOptions {
     /** Written to the program's stdin, then closed. */
     readonly input?: string;

@@ -1,0 +1,64 @@
+/**
+ * What to verify, per Zabbix installation: read from the stack's own `topology` output (every
+ * pattern exports one), so the checks follow what the stack built, not the pattern's name. A stack
+ * without that output is taken as one installation over every host of the config.
+ */
+import { Role } from "../../../components/config";
+import { LabHost, ManagedEndpoint, Topology as LabTopology } from "../machines";
+import { ResourceState, instanceDatabases, stackOutputs } from "../replay";
+
+export interface Instance {
+    readonly name: string;
+    /** Zabbix server hosts; with native HA exactly one is active, the others stand by. */
+    readonly servers: readonly string[];
+    readonly nativeHa: boolean;
+    /** The DB primary and the replicas that stream from it (by PostgreSQL replication). */
+    readonly primary?: LabHost;
+    readonly replicas: readonly string[];
+    /** The lab host that plays the instance's managed PostgreSQL (pattern 4), reached directly. */
+    readonly managed?: ManagedEndpoint;
+    /** Load balancers users reach the UI and the DB through. */
+    readonly entryPoints: readonly LabHost[];
+    /** The zabbix role's password (a RandomPassword of the plan), when the plan generated one. */
+    readonly zabbixPassword?: string;
+}
+
+/**
+ * The installations of an applied plan: its resources (as goals or as recorded) and its outputs;
+ * `managed` are the endpoints the lab plays (`managedEndpoints`), found again by the provider's host.
+ */
+export function instancesOf(
+    resources: readonly ResourceState[], outputs: Record<string, unknown> | undefined, lab: LabTopology, managed: readonly ManagedEndpoint[],
+): Instance[] {
+    const host = (name: string) => lab.hosts.find(h => h.name === name);
+    const stack = stackOutputs(outputs);
+    const databases = instanceDatabases(resources, stack, lab.config.db.user);
+    const topology = stack.topology?.instances;
+    if (topology && topology.length > 0) {
+        return topology.map(i => {
+            const database = databases.get(i.name);
+            return {
+                name: i.name,
+                servers: i.servers.map(s => s.host),
+                nativeHa: i.serverFailover === "native-ha",
+                primary: host(i.database.primary.host),
+                // Only streaming replicas are PostgreSQL's to report; a DRBD peer or a managed standby is not.
+                replicas: ["async", "sync"].includes(i.database.replication) ? i.database.standbys.map(s => s.host).filter(h => host(h)) : [],
+                managed: i.database.replication === "managed" ? managed.find(e => e.host.address === database?.provider?.host) : undefined,
+                entryPoints: i.entryPoints.flatMap(e => (e.kind === "load-balancer" && host(e.host) ? [host(e.host)!] : [])),
+                zabbixPassword: database?.zabbix?.password,
+            };
+        });
+    }
+    const withRole = (role: Role) => lab.hosts.filter(h => h.roles.includes(role));
+    const primary = withRole("db").find(h => h.site === lab.config.db.primarySite);
+    return [{
+        name: "zabbix",
+        servers: withRole("zabbix-server").map(h => h.name),
+        nativeHa: withRole("zabbix-server").length > 1,
+        primary,
+        replicas: withRole("db").filter(h => h !== primary).map(h => h.name),
+        // Without the stack's design the lab cannot tell whose role a login is: the checks ask the primary over SSH.
+        entryPoints: withRole("lb"),
+    }];
+}
