@@ -57,6 +57,13 @@ export interface ChangeDrill {
 }
 
 /** What a change drill works with; `lab()` reads the lab again after a change (passwords, hosts). */
+/**
+ * A settings file's `config:` mapping as the YAML holds it: the drills edit it freely, and the stack
+ * program validates it when the lab applies it.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- raw YAML, checked by the program on apply
+export type RawConfig = Record<string, any>;
+
 export interface ChangeContext {
     lab(): DrillLab;
     readonly api: ZabbixApi;
@@ -65,7 +72,7 @@ export interface ChangeContext {
     /** The lab's own configuration, which every drill applies again at the end. */
     readonly home: string;
     /** Writes a copy of the lab's configuration with `edit` applied to its `config:` mapping. */
-    changed(label: string, edit: (config: Record<string, any>) => void): string;
+    changed(label: string, edit: (config: RawConfig) => void): string;
     /** Applies a configuration file to the running lab (the lab's lock is the drill's). */
     apply(what: string, file: string): Promise<{ seconds: number; plan: string }>;
 }
@@ -91,7 +98,7 @@ export function changeContext(paths: DrillLab["paths"], api: ZabbixApi, itemid: 
         lab: () => loadLab(paths, false),
         changed(label, edit) {
             const doc = parse(readFileSync(home, "utf8")) as { config: Record<string, unknown> };
-            edit(doc.config as Record<string, any>);
+            edit(doc.config as RawConfig);
             const file = path.join(dir, `${String(++counter).padStart(2, "0")}-${label}.yaml`);
             writeFileSync(file, `# ${label}: the lab's configuration (${path.basename(home)}) as a drill changed it\n${stringify(doc)}`, { mode: 0o600 });
             return file;

@@ -8,7 +8,7 @@ import { readFileSync } from "fs";
 import { parse } from "yaml";
 import { haNodes } from "../checks";
 import { sleep } from "../machines";
-import { ChangeCheck, ChangeContext, ChangeDrill, DB, SITES, measured, recoveryFrom } from "./changes";
+import { ChangeCheck, ChangeContext, ChangeDrill, DB, RawConfig, SITES, measured, recoveryFrom } from "./changes";
 import { DrillLab, onHost, serverUnit } from "./context";
 import { acceptedLoss } from "./data";
 import { waitHealthy } from "./health";
@@ -17,7 +17,7 @@ import { ask, query, viaLoadBalancer } from "./sql";
 /** A day-2 change: apply it, check it, apply the lab's own configuration again and check that. */
 interface DayTwoChange {
     readonly label: string;
-    readonly edit: (config: Record<string, any>) => void;
+    readonly edit: (config: RawConfig) => void;
     /** What the change is about (a host name), for the checks. */
     readonly subject?: string;
 }
@@ -107,7 +107,7 @@ const removeNode = dayTwo("remove-server-node", "the zabbix-server role removed 
             label: `zabbix-server role removed from ${victim}`,
             subject: victim,
             edit: c => {
-                c[SITES] = c[SITES].map((s: Record<string, any>) => ({ ...s, hosts: s.hosts.map((h: Record<string, any>) =>
+                c[SITES] = c[SITES].map((s: RawConfig) => ({ ...s, hosts: s.hosts.map((h: RawConfig) =>
                     (h.name === victim ? { ...h, roles: h.roles.filter((r: string) => r !== "zabbix-server") } : h)) }));
             },
         };
