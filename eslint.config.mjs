@@ -18,12 +18,15 @@ export default tseslint.config(
             // An async function passed where a callback's result is ignored (forEach, setTimeout) loses its errors.
             "@typescript-eslint/no-misused-promises": ["error", { checksVoidReturn: { arguments: false } }],
             // `==` between config values and numbers hides a type mix-up.
-            "eqeqeq": ["error", "always"],
+            eqeqeq: ["error", "always"],
             "prefer-const": "error",
             // Only errors are thrown: callers read `.message` and the config path in it.
             "@typescript-eslint/only-throw-error": "error",
             // `_`-prefixed names say "unused on purpose" (callbacks with a fixed signature).
-            "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrors: "none" }],
+            "@typescript-eslint/no-unused-vars": [
+                "error",
+                { argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrors: "none" },
+            ],
         },
     },
     {

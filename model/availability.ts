@@ -61,12 +61,18 @@ export function availabilityClass(downtimeMinutesPerYear: number): string {
 /** How often a scenario happens per place, and how long the cause lasts (minutes). */
 function exposure(scenario: ScenarioId, rates: FailureRates): { perYear: number; minutes: number } {
     switch (scenario) {
-        case "server-down": return { perYear: rates.hostFailuresPerYear, minutes: rates.hostRepairHours * 60 };
-        case "db-primary-down": return { perYear: rates.dbCrashesPerYear, minutes: rates.dbRestartMinutes };
-        case "site-down": return { perYear: rates.siteOutagesPerYear, minutes: rates.siteOutageHours * 60 };
-        case "uplink-down": return { perYear: rates.uplinkOutagesPerYear, minutes: rates.uplinkOutageHours * 60 };
-        case "inter-site-cut": return { perYear: rates.interSiteCutsPerYear, minutes: rates.interSiteCutHours * 60 };
-        case "site-maintenance": return { perYear: rates.maintenanceWindowsPerSitePerYear, minutes: rates.maintenanceHours * 60 };
+        case "server-down":
+            return { perYear: rates.hostFailuresPerYear, minutes: rates.hostRepairHours * 60 };
+        case "db-primary-down":
+            return { perYear: rates.dbCrashesPerYear, minutes: rates.dbRestartMinutes };
+        case "site-down":
+            return { perYear: rates.siteOutagesPerYear, minutes: rates.siteOutageHours * 60 };
+        case "uplink-down":
+            return { perYear: rates.uplinkOutagesPerYear, minutes: rates.uplinkOutageHours * 60 };
+        case "inter-site-cut":
+            return { perYear: rates.interSiteCutsPerYear, minutes: rates.interSiteCutHours * 60 };
+        case "site-maintenance":
+            return { perYear: rates.maintenanceWindowsPerSitePerYear, minutes: rates.maintenanceHours * 60 };
     }
 }
 
@@ -102,7 +108,10 @@ const hundredths = (minutes: number) => Math.round(minutes * 100) / 100;
 
 /** Yearly downtime over every concrete failure; `evaluated` is `evaluateAll`'s answer when the caller has it. */
 export function estimateAvailability(
-    topology: Topology, rates: FailureRates = DEFAULT_RATES, timings: Timings = DEFAULT_TIMINGS, evaluated: readonly EvaluatedFailure[] = evaluateAll(topology, timings),
+    topology: Topology,
+    rates: FailureRates = DEFAULT_RATES,
+    timings: Timings = DEFAULT_TIMINGS,
+    evaluated: readonly EvaluatedFailure[] = evaluateAll(topology, timings),
 ): AvailabilityEstimate {
     let down = 0;
     let degraded = 0;
@@ -112,5 +121,9 @@ export function estimateAvailability(
         degraded += perYear * degradedMinutes(outcome, cause);
     }
     const rounded = hundredths(down);
-    return { downtimeMinutesPerYear: rounded, class: availabilityClass(rounded), degradedMinutesPerYear: hundredths(degraded) };
+    return {
+        downtimeMinutesPerYear: rounded,
+        class: availabilityClass(rounded),
+        degradedMinutesPerYear: hundredths(degraded),
+    };
 }

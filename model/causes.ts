@@ -7,9 +7,20 @@ import { DbFailover, InstanceTopology, Placement, Topology } from "./topology";
 
 /** The kinds of cause, stable for tools that read the JSON report. */
 export type OperatorCauseId =
-    | "db-failover-manual" | "db-no-standby" | "db-standbys-lost" | "db-no-quorum" | "db-sync-stalled"
-    | "pair-no-fencing" | "cluster-no-fencing" | "fence-device-lost" | "vip-bound-to-site"
-    | "one-server-node" | "servers-lost" | "no-db-path" | "active-node-stays" | "planned-work";
+    | "db-failover-manual"
+    | "db-no-standby"
+    | "db-standbys-lost"
+    | "db-no-quorum"
+    | "db-sync-stalled"
+    | "pair-no-fencing"
+    | "cluster-no-fencing"
+    | "fence-device-lost"
+    | "vip-bound-to-site"
+    | "one-server-node"
+    | "servers-lost"
+    | "no-db-path"
+    | "active-node-stays"
+    | "planned-work";
 
 export interface OperatorCause {
     readonly id: OperatorCauseId;
@@ -37,11 +48,17 @@ function cause(id: OperatorCauseId, summary: string, detail: string, change: str
 
 const ANOTHER_SITE_SERVER = "the zabbix-server role on a host in another site (native HA)";
 const FENCING = "fencing in the drbd section: a fence device per node";
-const ONE_NODE = cause("one-server-node", "the Zabbix server has one node", "no standby takes over", ANOTHER_SITE_SERVER);
+const ONE_NODE = cause(
+    "one-server-node",
+    "the Zabbix server has one node",
+    "no standby takes over",
+    ANOTHER_SITE_SERVER,
+);
 
 /** Sites holding hosts that could run etcd members: DB hosts and witnesses. */
 function consensusSites(topology: Topology): number {
-    return new Set(topology.hosts.filter(h => h.roles.includes("db") || h.roles.includes("witness")).map(h => h.site)).size;
+    return new Set(topology.hosts.filter(h => h.roles.includes("db") || h.roles.includes("witness")).map(h => h.site))
+        .size;
 }
 
 function patroniChange(topology: Topology): string {
@@ -54,19 +71,35 @@ function patroniChange(topology: Topology): string {
 /** No standby can become the primary: none exists, none survived, or none may lead. */
 function noCandidate(db: InstanceTopology["database"], view: FailureView, plannedSite?: string): OperatorCause {
     if (db.standbys.length === 0) {
-        return cause("db-no-standby", "the installation's only DB has no standby", "it is back once repaired",
-            "one installation across the sites, with a DB replica in another site");
+        return cause(
+            "db-no-standby",
+            "the installation's only DB has no standby",
+            "it is back once repaired",
+            "one installation across the sites, with a DB replica in another site",
+        );
     }
     const survivors = db.standbys.filter(s => view.dbProcessUp(s) && s.site !== plannedSite);
     if (db.failover === "automatic" && survivors.length > 0) {
         const memberSites = new Set(db.quorum?.map(m => m.site)).size;
-        return cause("db-no-quorum", `no DB node reaches a majority of the ${db.quorum?.length ?? 0} etcd members`, "none may lead (no split brain)",
-            memberSites < 3 ? "etcd members in three sites (a witness host in a third site)"
-                : view.interSiteCut ? "none: with every site cut off, stopped writes are what prevents two primaries; Patroni resumes when the link returns"
-                    : "more etcd members in the surviving sites");
+        return cause(
+            "db-no-quorum",
+            `no DB node reaches a majority of the ${db.quorum?.length ?? 0} etcd members`,
+            "none may lead (no split brain)",
+            memberSites < 3
+                ? "etcd members in three sites (a witness host in a third site)"
+                : view.interSiteCut
+                  ? "none: with every site cut off, stopped writes are what prevents two primaries; Patroni resumes when the link returns"
+                  : "more etcd members in the surviving sites",
+        );
     }
-    return cause("db-standbys-lost", "no standby DB survives",
-        plannedSite !== undefined ? "every one is in the site under maintenance" : "every one is lost along with the primary", "a DB host in another site");
+    return cause(
+        "db-standbys-lost",
+        "no standby DB survives",
+        plannedSite !== undefined
+            ? "every one is in the site under maintenance"
+            : "every one is lost along with the primary",
+        "a DB host in another site",
+    );
 }
 
 /**
@@ -74,30 +107,50 @@ function noCandidate(db: InstanceTopology["database"], view: FailureView, planne
  * (alive, outside the site under maintenance, with quorum where it needs one).
  */
 export function dbCauses(
-    instance: InstanceTopology, topology: Topology, view: FailureView, candidates: readonly Placement[], plannedSite?: string,
+    instance: InstanceTopology,
+    topology: Topology,
+    view: FailureView,
+    candidates: readonly Placement[],
+    plannedSite?: string,
 ): OperatorCause[] {
     const db = instance.database;
     const causes: OperatorCause[] = [];
     // A fallback pair that would have taken over but for its missing fencing.
     if (db.pair && !db.pair.fencing && view.dbProcessUp(db.pair.peer) && !view.siteDark(db.primary.site)) {
-        causes.push(cause("pair-no-fencing", "the DB's fallback pair has no fencing", "Pacemaker must not take over", FENCING));
+        causes.push(
+            cause("pair-no-fencing", "the DB's fallback pair has no fencing", "Pacemaker must not take over", FENCING),
+        );
     }
     switch (db.standbys.length > 0 ? db.failover : "none") {
         case "manual":
-            causes.push(cause("db-failover-manual", "the DB's failover is manual", "an operator promotes a replica (db.primarySite, then pulumi up)",
-                patroniChange(topology)));
+            causes.push(
+                cause(
+                    "db-failover-manual",
+                    "the DB's failover is manual",
+                    "an operator promotes a replica (db.primarySite, then pulumi up)",
+                    patroniChange(topology),
+                ),
+            );
             if (candidates.length === 0) {
                 causes.push(noCandidate(db, view, plannedSite));
             }
             break;
         case "cluster-manager":
             if (!instance.clusterManager?.fencing) {
-                causes.push(cause("cluster-no-fencing", "the cluster has no fencing", "Pacemaker must not take over", FENCING));
+                causes.push(
+                    cause("cluster-no-fencing", "the cluster has no fencing", "Pacemaker must not take over", FENCING),
+                );
             } else if (candidates.length === 0) {
                 causes.push(noCandidate(db, view, plannedSite));
             } else {
-                causes.push(cause("fence-device-lost", "the failed node cannot be fenced",
-                    "its fence device is in its lost site, so Pacemaker does not take over", "none within one pair: a VIP cannot follow the DB to another site"));
+                causes.push(
+                    cause(
+                        "fence-device-lost",
+                        "the failed node cannot be fenced",
+                        "its fence device is in its lost site, so Pacemaker does not take over",
+                        "none within one pair: a VIP cannot follow the DB to another site",
+                    ),
+                );
             }
             break;
         default:
@@ -108,14 +161,25 @@ export function dbCauses(
 
 /** Synchronous replication lost its only reachable replica and nothing releases it. */
 export function stalledCause(): OperatorCause {
-    return cause("db-sync-stalled", "commits wait for the lost sync replica", "with manual failover only an operator releases it",
-        "db.failover: patroni (it drops the lost replica once its member key expires), or db.replication: async");
+    return cause(
+        "db-sync-stalled",
+        "commits wait for the lost sync replica",
+        "with manual failover only an operator releases it",
+        "db.failover: patroni (it drops the lost replica once its member key expires), or db.replication: async",
+    );
 }
 
 /** The DB is writable but no Zabbix server node monitors with it; `server` is the node that ended up active, if any. */
 export function serverCauses(
-    instance: InstanceTopology, view: FailureView, writable: Placement, server: Placement | undefined,
-    { reachesDb, plannedSite, gracefulSwitchSeconds }: { reachesDb: (from: Placement) => boolean; plannedSite?: string; gracefulSwitchSeconds: number },
+    instance: InstanceTopology,
+    view: FailureView,
+    writable: Placement,
+    server: Placement | undefined,
+    {
+        reachesDb,
+        plannedSite,
+        gracefulSwitchSeconds,
+    }: { reachesDb: (from: Placement) => boolean; plannedSite?: string; gracefulSwitchSeconds: number },
 ): OperatorCause[] {
     if (server && reachesDb(server)) {
         // It runs and writes, but its site's devices do not reach it.
@@ -123,23 +187,52 @@ export function serverCauses(
         if (instance.servers.length === 1) {
             return [ONE_NODE];
         }
-        return [instance.serverFailover === "cluster-manager"
-            ? cause("active-node-stays", "Pacemaker keeps the group where it is", "it watches the nodes, not the site's uplink",
-                elsewhere ? "none: a VIP cannot follow the group to another site" : "none: the peer sits behind the same uplink")
-            : cause("active-node-stays", "the active node keeps its role",
-                "it still reaches the DB, and native HA moves a node only once it stops, not when its site's uplink is down",
-                elsewhere ? `none in config: stop zabbix-server on it and a node in another site takes over in about ${gracefulSwitchSeconds} s` : ANOTHER_SITE_SERVER)];
+        return [
+            instance.serverFailover === "cluster-manager"
+                ? cause(
+                      "active-node-stays",
+                      "Pacemaker keeps the group where it is",
+                      "it watches the nodes, not the site's uplink",
+                      elsewhere
+                          ? "none: a VIP cannot follow the group to another site"
+                          : "none: the peer sits behind the same uplink",
+                  )
+                : cause(
+                      "active-node-stays",
+                      "the active node keeps its role",
+                      "it still reaches the DB, and native HA moves a node only once it stops, not when its site's uplink is down",
+                      elsewhere
+                          ? `none in config: stop zabbix-server on it and a node in another site takes over in about ${gracefulSwitchSeconds} s`
+                          : ANOTHER_SITE_SERVER,
+                  ),
+        ];
     }
     const vipSite = instance.clusterManager?.vipSite;
     if (instance.dbAccess === "vip" && writable.site !== vipSite) {
-        return [cause("vip-bound-to-site", `the VIP cannot leave ${vipSite}`, "it lives on that site's L2 segment, so with the DB elsewhere nothing reaches it",
-            "none with a VIP, which cannot span L3 sites: reach the DB through each site's load balancer instead")];
+        return [
+            cause(
+                "vip-bound-to-site",
+                `the VIP cannot leave ${vipSite}`,
+                "it lives on that site's L2 segment, so with the DB elsewhere nothing reaches it",
+                "none with a VIP, which cannot span L3 sites: reach the DB through each site's load balancer instead",
+            ),
+        ];
     }
     if (!instance.servers.some(s => view.serverUp(s) && s.site !== plannedSite)) {
-        return [instance.servers.length === 1 ? ONE_NODE : cause("servers-lost", "every Zabbix server node is lost", "", ANOTHER_SITE_SERVER)];
+        return [
+            instance.servers.length === 1
+                ? ONE_NODE
+                : cause("servers-lost", "every Zabbix server node is lost", "", ANOTHER_SITE_SERVER),
+        ];
     }
-    return [cause("no-db-path", "no surviving server node reaches the writable DB", "not through its site's load balancer",
-        "a load balancer in every site that has a Zabbix server node")];
+    return [
+        cause(
+            "no-db-path",
+            "no surviving server node reaches the writable DB",
+            "not through its site's load balancer",
+            "a load balancer in every site that has a Zabbix server node",
+        ),
+    ];
 }
 
 const SWITCHOVER: Record<DbFailover, string> = {
@@ -151,9 +244,18 @@ const SWITCHOVER: Record<DbFailover, string> = {
 
 /** Planned work: the operator's step is the plan, and its time is known. */
 export function plannedCause(db: InstanceTopology["database"], dbMoved: boolean, serverMoved: boolean): OperatorCause {
-    const what = [dbMoved ? `the DB primary (${SWITCHOVER[db.failover]})` : "", serverMoved ? "the active Zabbix server (a graceful stop)" : ""]
-        .filter(Boolean).join(" and ");
-    return cause("planned-work", "planned work", `operators move ${what || "the site's services"} off the site first`, "");
+    const what = [
+        dbMoved ? `the DB primary (${SWITCHOVER[db.failover]})` : "",
+        serverMoved ? "the active Zabbix server (a graceful stop)" : "",
+    ]
+        .filter(Boolean)
+        .join(" and ");
+    return cause(
+        "planned-work",
+        "planned work",
+        `operators move ${what || "the site's services"} off the site first`,
+        "",
+    );
 }
 
 /** Causes of several instances or active choices, each once. */

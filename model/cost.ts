@@ -43,7 +43,10 @@ export function estimateCost(topology: Topology, prices: Prices = DEFAULT_PRICES
     const ownedServers = topology.hosts.length - cloudInstances;
     const licensedSites = topology.configSync ? 1 + topology.configSync.targets.length : 0;
     const hardwareYearly = ownedServers * prices.serverYearly;
-    const cloudYearly = Math.round((cloudInstances * prices.cloudInstanceHourly + topology.managedDatabases * prices.managedDatabaseHourly) * HOURS_PER_YEAR);
+    const cloudYearly = Math.round(
+        (cloudInstances * prices.cloudInstanceHourly + topology.managedDatabases * prices.managedDatabaseHourly) *
+            HOURS_PER_YEAR,
+    );
     const licencesYearly = licensedSites * prices.syncLicencePerSiteYearly;
     return {
         currency: prices.currency,

@@ -4,7 +4,15 @@
  * points follow from their facts. The components never speak the model's vocabulary themselves.
  */
 import type {
-    FrontendFacts, HostFacts, LoadBalancerFacts, ManagedDatabaseFacts, PairFacts, Placement, SelfRunDatabaseFacts, ServerClusterFacts, SiteFacts,
+    FrontendFacts,
+    HostFacts,
+    LoadBalancerFacts,
+    ManagedDatabaseFacts,
+    PairFacts,
+    Placement,
+    SelfRunDatabaseFacts,
+    ServerClusterFacts,
+    SiteFacts,
 } from "../components/facts";
 import { ClusterManagerTopology, DatabaseTopology, InstanceTopology, Topology } from "./topology";
 
@@ -30,7 +38,11 @@ export interface StackDesign {
     readonly cloud: boolean;
     readonly instances: readonly InstanceDesign[];
     /** Configuration copied from one installation to the others, by installation name. */
-    readonly configSync?: { readonly source: string; readonly targets: readonly string[]; readonly intervalSeconds: number };
+    readonly configSync?: {
+        readonly source: string;
+        readonly targets: readonly string[];
+        readonly intervalSeconds: number;
+    };
 }
 
 const placement = (p: Placement): Placement => ({ host: p.host, site: p.site });
@@ -44,7 +56,12 @@ export function managedZoneHost(zone: string): Placement {
 export function databaseTopology(database: InstanceDesign["database"], pair?: PairFacts): DatabaseTopology {
     if ("managed" in database) {
         const zones = database.managed.zones;
-        return { primary: managedZoneHost(zones[0]), standbys: zones.slice(1).map(managedZoneHost), failover: "managed", replication: "managed" };
+        return {
+            primary: managedZoneHost(zones[0]),
+            standbys: zones.slice(1).map(managedZoneHost),
+            failover: "managed",
+            replication: "managed",
+        };
     }
     const db = database.selfRun;
     const base = { primary: placement(db.primary), failover: db.failover, replication: db.replication };
@@ -65,9 +82,10 @@ export function instanceTopology(design: InstanceDesign): InstanceTopology {
     const { servers, pair } = design;
     const managedDb = "managed" in design.database;
     // A cluster manager that runs the server runs the whole group behind the pair's VIP.
-    const clusterManager: ClusterManagerTopology | undefined = servers.failover === "cluster-manager" && pair
-        ? { nodes: pair.nodes.map(placement), vipSite: pair.vipSite, fencing: pair.fencing.enabled }
-        : undefined;
+    const clusterManager: ClusterManagerTopology | undefined =
+        servers.failover === "cluster-manager" && pair
+            ? { nodes: pair.nodes.map(placement), vipSite: pair.vipSite, fencing: pair.fencing.enabled }
+            : undefined;
     return {
         name: design.name,
         servers: servers.nodes.map(placement),

@@ -101,7 +101,12 @@ interface InstanceState {
 }
 
 function evaluateInstance(
-    instance: InstanceTopology, topology: Topology, world: World, t: Timings, active: Placement, plannedSite?: string,
+    instance: InstanceTopology,
+    topology: Topology,
+    world: World,
+    t: Timings,
+    active: Placement,
+    plannedSite?: string,
 ): InstanceState {
     const risks: string[] = [];
     const db = databaseAfter(instance, topology, world, t, plannedSite);
@@ -118,14 +123,22 @@ function evaluateInstance(
         // The group (DB, server, web) runs together on the writable node.
         server = db.writable && instance.servers.find(s => s.host === db.writable!.host);
     } else {
-        const eligible = (s: Placement) => world.serverUp(s) && reachesDb(instance, world, s, db) && s.site !== plannedSite;
+        const eligible = (s: Placement) =>
+            world.serverUp(s) && reachesDb(instance, world, s, db) && s.site !== plannedSite;
         if (eligible(active)) {
             server = active;
         } else if (instance.serverFailover === "native-ha") {
             server = instance.servers.find(eligible);
             // A node stopped on purpose hands over at once; a crashed or cut-off one only after the failover delay.
-            const graceful = (plannedSite !== undefined && world.alive(active)) || (world.failure.serversStopped ?? []).includes(active.host);
-            serverSeconds = server && server !== active ? (graceful ? t.gracefulSwitchSeconds : topology.failoverDelaySeconds + t.heartbeatSeconds) : 0;
+            const graceful =
+                (plannedSite !== undefined && world.alive(active)) ||
+                (world.failure.serversStopped ?? []).includes(active.host);
+            serverSeconds =
+                server && server !== active
+                    ? graceful
+                        ? t.gracefulSwitchSeconds
+                        : topology.failoverDelaySeconds + t.heartbeatSeconds
+                    : 0;
         }
         // An active node that still reaches its DB keeps the role even when it cannot reach devices.
         if (!server && world.serverUp(active) && reachesDb(instance, world, active, db)) {
@@ -133,11 +146,14 @@ function evaluateInstance(
         }
     }
     const monitoring = !!server && reachesDb(instance, world, server, db) && world.served(server.site);
-    const interrupted = !monitoring || db.moved || !!db.stalled || (server !== undefined && server.host !== active.host);
+    const interrupted =
+        !monitoring || db.moved || !!db.stalled || (server !== undefined && server.host !== active.host);
     if (interrupted) {
-        risks.push(monitoring
-            ? "values collected during the switch (passive checks are lost; active agents buffer)"
-            : "values while monitoring is stopped (passive checks are lost; active agents buffer for a while)");
+        risks.push(
+            monitoring
+                ? "values collected during the switch (passive checks are lost; active agents buffer)"
+                : "values while monitoring is stopped (passive checks are lost; active agents buffer for a while)",
+        );
     }
     const planned = plannedSite !== undefined;
     // Planned work is done by operators but takes a known time; an unplanned manual step has no predictable time.
@@ -145,23 +161,43 @@ function evaluateInstance(
     // follows the other (the lab measured 39 s for a site holding both, against 21 s for the DB and 18 s
     // for a server alone; and 40 s for the active node's site holding the only sync replica).
     const sequential = (db.moved || !!db.stalled) && serverSeconds > 0 && !planned;
-    const seconds = !interrupted ? 0 : monitoring && (!db.manual || planned) ? (sequential ? db.seconds + serverSeconds : Math.max(db.seconds, serverSeconds)) : null;
+    const seconds = !interrupted
+        ? 0
+        : monitoring && (!db.manual || planned)
+          ? sequential
+              ? db.seconds + serverSeconds
+              : Math.max(db.seconds, serverSeconds)
+          : null;
     const operator = interrupted && (seconds === null || planned);
-    const causes = !operator ? []
-        : seconds !== null ? [plannedCause(instance.database, db.moved, server !== undefined && server.host !== active.host)]
-            : !db.writable ? db.causes ?? []
-                : serverCauses(instance, world, db.writable, server, {
-                    reachesDb: from => reachesDb(instance, world, from, db), plannedSite, gracefulSwitchSeconds: t.gracefulSwitchSeconds,
-                });
+    const causes = !operator
+        ? []
+        : seconds !== null
+          ? [plannedCause(instance.database, db.moved, server !== undefined && server.host !== active.host)]
+          : !db.writable
+            ? (db.causes ?? [])
+            : serverCauses(instance, world, db.writable, server, {
+                  reachesDb: from => reachesDb(instance, world, from, db),
+                  plannedSite,
+                  gracefulSwitchSeconds: t.gracefulSwitchSeconds,
+              });
 
     const ui = instance.entryPoints.some(entry => {
         if (entry.kind === "vip") {
             const node = db.writable;
-            return !!node && node.site === entry.site && world.served(entry.site) && world.alive(node) && reachesDb(instance, world, node, db);
+            return (
+                !!node &&
+                node.site === entry.site &&
+                world.served(entry.site) &&
+                world.alive(node) &&
+                reachesDb(instance, world, node, db)
+            );
         }
         const lb = { host: entry.host, site: entry.site };
-        return world.loadBalancerUp(lb) && world.served(entry.site)
-            && instance.frontends.some(f => world.linked(lb, f) && reachesDb(instance, world, f, db));
+        return (
+            world.loadBalancerUp(lb) &&
+            world.served(entry.site) &&
+            instance.frontends.some(f => world.linked(lb, f) && reachesDb(instance, world, f, db))
+        );
     });
     return { monitoring, ui, interrupted, seconds, operator, risks, causes };
 }
@@ -180,20 +216,28 @@ function activeChoices(instance: InstanceTopology, known?: readonly string[]): P
  * `activeHosts` pins the nodes known to be active (a drill on a running lab knows them).
  */
 export function evaluateFailure(
-    topology: Topology, failure: Failure, timings: Timings = DEFAULT_TIMINGS, plannedSite?: string, activeHosts?: readonly string[],
+    topology: Topology,
+    failure: Failure,
+    timings: Timings = DEFAULT_TIMINGS,
+    plannedSite?: string,
+    activeHosts?: readonly string[],
 ): Outcome {
     const world = new World(failure);
     const choices = topology.instances.map(i => activeChoices(i, activeHosts));
     // Instances are independent: the worst outcome of each instance combines into the worst overall.
     const perInstance = topology.instances.map((instance, i) =>
-        choices[i].map(active => evaluateInstance(instance, topology, world, timings, active, plannedSite)));
+        choices[i].map(active => evaluateInstance(instance, topology, world, timings, active, plannedSite)),
+    );
     const worstOf = (states: InstanceState[]) => states.reduce((a, b) => (rankState(b) > rankState(a) ? b : a));
     const states = perInstance.map(worstOf);
     const working = states.filter(s => s.monitoring).length;
     const monitoring: Monitoring = working === states.length ? "yes" : working > 0 ? "degraded" : "no";
     const interrupted = states.filter(s => s.interrupted);
-    const recovery: Recovery = interrupted.length === 0 ? "none" : interrupted.some(s => s.operator) ? "manual" : "automatic";
-    const seconds = interrupted.some(s => s.seconds === null) ? null : Math.max(0, ...interrupted.map(s => s.seconds ?? 0));
+    const recovery: Recovery =
+        interrupted.length === 0 ? "none" : interrupted.some(s => s.operator) ? "manual" : "automatic";
+    const seconds = interrupted.some(s => s.seconds === null)
+        ? null
+        : Math.max(0, ...interrupted.map(s => s.seconds ?? 0));
     const risks = [...new Set(states.flatMap(s => s.risks))];
     if (working > 0 && working < states.length) {
         risks.push("the stopped instance's history for the outage (the others keep their own)");
@@ -211,7 +255,12 @@ export function evaluateFailure(
 }
 
 function rankState(s: InstanceState): number {
-    return (s.monitoring ? 0 : 1000) + (s.ui ? 0 : 100) + (s.seconds === null ? 50 : Math.min(49, s.seconds / 60)) + (s.interrupted ? 1 : 0);
+    return (
+        (s.monitoring ? 0 : 1000) +
+        (s.ui ? 0 : 100) +
+        (s.seconds === null ? 50 : Math.min(49, s.seconds / 60)) +
+        (s.interrupted ? 1 : 0)
+    );
 }
 
 const MONITORING_RANK: Record<Monitoring, number> = { yes: 0, degraded: 1, no: 2 };
@@ -219,9 +268,11 @@ const RECOVERY_RANK: Record<Recovery, number> = { none: 0, automatic: 1, manual:
 
 /** Orders outcomes from best to worst: monitoring first, then the UI, then recovery and its time. */
 export function compareOutcomes(a: Outcome, b: Outcome): number {
-    return MONITORING_RANK[a.monitoring] - MONITORING_RANK[b.monitoring]
-        || Number(b.ui) - Number(a.ui)
-        || RECOVERY_RANK[a.recovery] - RECOVERY_RANK[b.recovery]
-        || (a.recoverySeconds ?? Infinity) - (b.recoverySeconds ?? Infinity)
-        || Number(a.duplicateAlerts) - Number(b.duplicateAlerts);
+    return (
+        MONITORING_RANK[a.monitoring] - MONITORING_RANK[b.monitoring] ||
+        Number(b.ui) - Number(a.ui) ||
+        RECOVERY_RANK[a.recovery] - RECOVERY_RANK[b.recovery] ||
+        (a.recoverySeconds ?? Infinity) - (b.recoverySeconds ?? Infinity) ||
+        Number(a.duplicateAlerts) - Number(b.duplicateAlerts)
+    );
 }

@@ -5,7 +5,14 @@
 import { DEFAULT_TIMINGS, Failure, Outcome, Timings, compareOutcomes, evaluateFailure } from "./evaluate";
 import { Topology } from "./topology";
 
-export const SCENARIO_IDS = ["server-down", "site-down", "uplink-down", "inter-site-cut", "db-primary-down", "site-maintenance"] as const;
+export const SCENARIO_IDS = [
+    "server-down",
+    "site-down",
+    "uplink-down",
+    "inter-site-cut",
+    "db-primary-down",
+    "site-maintenance",
+] as const;
 export type ScenarioId = (typeof SCENARIO_IDS)[number];
 
 export const SCENARIO_TITLES: Record<ScenarioId, string> = {
@@ -31,12 +38,23 @@ export function concreteFailures(topology: Topology): ConcreteFailure[] {
     const sites = topology.sites.map(s => s.name);
     const primaries = [...new Set(topology.instances.map(i => i.database.primary.host))];
     return [
-        ...topology.hosts.map(h => ({ scenario: "server-down" as const, where: h.host, failure: { hostsDown: [h.host] } })),
+        ...topology.hosts.map(h => ({
+            scenario: "server-down" as const,
+            where: h.host,
+            failure: { hostsDown: [h.host] },
+        })),
         ...sites.map(site => ({ scenario: "site-down" as const, where: site, failure: { sitesDark: [site] } })),
         ...sites.map(site => ({ scenario: "uplink-down" as const, where: site, failure: { uplinksDown: [site] } })),
-        ...(sites.length > 1 ? [{ scenario: "inter-site-cut" as const, where: "between sites", failure: { interSiteCut: true } }] : []),
+        ...(sites.length > 1
+            ? [{ scenario: "inter-site-cut" as const, where: "between sites", failure: { interSiteCut: true } }]
+            : []),
         ...primaries.map(host => ({ scenario: "db-primary-down" as const, where: host, failure: { dbDown: [host] } })),
-        ...sites.map(site => ({ scenario: "site-maintenance" as const, where: site, failure: { uplinksDown: [site], planned: true }, plannedSite: site })),
+        ...sites.map(site => ({
+            scenario: "site-maintenance" as const,
+            where: site,
+            failure: { uplinksDown: [site], planned: true },
+            plannedSite: site,
+        })),
     ];
 }
 
@@ -54,7 +72,10 @@ export interface EvaluatedFailure {
 
 /** Outcome of each concrete failure. */
 export function evaluateAll(topology: Topology, timings: Timings = DEFAULT_TIMINGS): EvaluatedFailure[] {
-    return concreteFailures(topology).map(failure => ({ failure, outcome: evaluateFailure(topology, failure.failure, timings, failure.plannedSite) }));
+    return concreteFailures(topology).map(failure => ({
+        failure,
+        outcome: evaluateFailure(topology, failure.failure, timings, failure.plannedSite),
+    }));
 }
 
 /**
@@ -62,7 +83,9 @@ export function evaluateAll(topology: Topology, timings: Timings = DEFAULT_TIMIN
  * caller that also estimates the availability from it (it is most of the analysis' time).
  */
 export function scenarioMatrix(
-    topology: Topology, timings: Timings = DEFAULT_TIMINGS, all: readonly EvaluatedFailure[] = evaluateAll(topology, timings),
+    topology: Topology,
+    timings: Timings = DEFAULT_TIMINGS,
+    all: readonly EvaluatedFailure[] = evaluateAll(topology, timings),
 ): ScenarioResult[] {
     return SCENARIO_IDS.flatMap(id => {
         const cases = all.filter(c => c.failure.scenario === id);

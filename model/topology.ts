@@ -59,7 +59,11 @@ export interface Topology {
     readonly hosts: readonly (Placement & { readonly roles: readonly string[]; readonly cloud: boolean })[];
     readonly instances: readonly InstanceTopology[];
     /** Configuration copied from one instance to the others on a timer (the vendor's paid sync). */
-    readonly configSync?: { readonly source: string; readonly targets: readonly string[]; readonly intervalSeconds: number };
+    readonly configSync?: {
+        readonly source: string;
+        readonly targets: readonly string[];
+        readonly intervalSeconds: number;
+    };
     /** Managed databases rented from a cloud provider. */
     readonly managedDatabases: number;
     readonly failoverDelaySeconds: number;

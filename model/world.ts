@@ -41,7 +41,11 @@ export class World implements FailureView {
     }
 
     serverUp(p: Placement): boolean {
-        return this.alive(p) && !(this.failure.serversDown ?? []).includes(p.host) && !(this.failure.serversStopped ?? []).includes(p.host);
+        return (
+            this.alive(p) &&
+            !(this.failure.serversDown ?? []).includes(p.host) &&
+            !(this.failure.serversStopped ?? []).includes(p.host)
+        );
     }
 
     loadBalancerUp(p: Placement): boolean {
@@ -72,13 +76,25 @@ function hasQuorum(db: InstanceTopology["database"], world: World, node: Placeme
 }
 
 /** Where the writable DB ends up once its failover mechanism has acted, or why it needs an operator. */
-export function databaseAfter(instance: InstanceTopology, topology: Topology, world: World, t: Timings, plannedSite?: string): DbState {
+export function databaseAfter(
+    instance: InstanceTopology,
+    topology: Topology,
+    world: World,
+    t: Timings,
+    plannedSite?: string,
+): DbState {
     const db = instance.database;
     const automatic = db.failover === "automatic";
     // Under Patroni a primary cut off from the majority demotes itself: it is no longer writable.
-    const primaryOk = world.dbProcessUp(db.primary) && db.primary.site !== plannedSite && (!automatic || hasQuorum(db, world, db.primary));
+    const primaryOk =
+        world.dbProcessUp(db.primary) &&
+        db.primary.site !== plannedSite &&
+        (!automatic || hasQuorum(db, world, db.primary));
     if (primaryOk) {
-        const syncLost = db.replication === "sync" && db.standbys.length > 0 && !db.standbys.some(s => world.dbProcessUp(s) && world.linked(db.primary, s));
+        const syncLost =
+            db.replication === "sync" &&
+            db.standbys.length > 0 &&
+            !db.standbys.some(s => world.dbProcessUp(s) && world.linked(db.primary, s));
         if (syncLost) {
             // Patroni's synchronous mode drops the lost replica once its member key expires; fixed standby names wait for an operator.
             return automatic
@@ -89,31 +105,72 @@ export function databaseAfter(instance: InstanceTopology, topology: Topology, wo
     }
     // A fallback pair in the primary's site takes over first, once the failed node is fenced.
     const pair = db.pair;
-    if (pair && pair.fencing && world.dbProcessUp(pair.peer) && pair.peer.site !== plannedSite && !world.siteDark(db.primary.site)) {
+    if (
+        pair &&
+        pair.fencing &&
+        world.dbProcessUp(pair.peer) &&
+        pair.peer.site !== plannedSite &&
+        !world.siteDark(db.primary.site)
+    ) {
         return { writable: pair.peer, seconds: t.clusterManagerFailoverSeconds, moved: true, manual: false };
     }
-    const candidates = db.standbys.filter(s => world.dbProcessUp(s) && s.site !== plannedSite && (!automatic || hasQuorum(db, world, s)));
+    const candidates = db.standbys.filter(
+        s => world.dbProcessUp(s) && s.site !== plannedSite && (!automatic || hasQuorum(db, world, s)),
+    );
     // Planned work moves the primary first when the topology allows a switchover at all.
     if (plannedSite !== undefined && world.dbProcessUp(db.primary) && candidates.length > 0) {
-        const seconds = db.failover === "managed" ? 0 : db.failover === "cluster-manager" ? t.clusterManagerFailoverSeconds
-            : db.failover === "automatic" ? t.gracefulSwitchSeconds : t.dbSwitchoverSeconds;
-        return { writable: candidates[0], seconds: seconds + t.dbReconnectSeconds, moved: true, manual: db.failover === "manual" };
+        const seconds =
+            db.failover === "managed"
+                ? 0
+                : db.failover === "cluster-manager"
+                  ? t.clusterManagerFailoverSeconds
+                  : db.failover === "automatic"
+                    ? t.gracefulSwitchSeconds
+                    : t.dbSwitchoverSeconds;
+        return {
+            writable: candidates[0],
+            seconds: seconds + t.dbReconnectSeconds,
+            moved: true,
+            manual: db.failover === "manual",
+        };
     }
-    const stuck = (): DbState => ({ seconds: 0, moved: false, manual: true, causes: dbCauses(instance, topology, world, candidates, plannedSite) });
+    const stuck = (): DbState => ({
+        seconds: 0,
+        moved: false,
+        manual: true,
+        causes: dbCauses(instance, topology, world, candidates, plannedSite),
+    });
     switch (db.failover) {
         case "automatic":
             return candidates.length > 0
-                ? { writable: candidates[0], seconds: t.automaticFailoverSeconds + t.dbReconnectSeconds, moved: true, manual: false }
+                ? {
+                      writable: candidates[0],
+                      seconds: t.automaticFailoverSeconds + t.dbReconnectSeconds,
+                      moved: true,
+                      manual: false,
+                  }
                 : stuck();
         case "managed":
             return candidates.length > 0
-                ? { writable: candidates[0], seconds: t.managedFailoverSeconds + t.dbReconnectSeconds, moved: true, manual: false }
+                ? {
+                      writable: candidates[0],
+                      seconds: t.managedFailoverSeconds + t.dbReconnectSeconds,
+                      moved: true,
+                      manual: false,
+                  }
                 : stuck();
         case "cluster-manager": {
             const cm = instance.clusterManager;
             // Pacemaker takes over only after fencing the failed node, whose fence device sits in its site.
-            const peer = candidates.find(c => cm?.fencing && !world.siteDark(db.primary.site) && world.linked(c, { host: "fence-device", site: db.primary.site }));
-            return peer ? { writable: peer, seconds: t.clusterManagerFailoverSeconds, moved: true, manual: false } : stuck();
+            const peer = candidates.find(
+                c =>
+                    cm?.fencing &&
+                    !world.siteDark(db.primary.site) &&
+                    world.linked(c, { host: "fence-device", site: db.primary.site }),
+            );
+            return peer
+                ? { writable: peer, seconds: t.clusterManagerFailoverSeconds, moved: true, manual: false }
+                : stuck();
         }
         default:
             return stuck();

@@ -3,7 +3,13 @@
  * AWS policy packs' tests do) and collects violations. The tests and the preview use it; neither
  * imports the pack's entry point, which starts a gRPC server.
  */
-import { PolicyResource, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
+import {
+    PolicyResource,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+} from "@pulumi/policy";
 import { POLICIES } from "./rules";
 
 export interface Violation {
@@ -26,21 +32,40 @@ const urnOf = (r: ResourceInput) => `urn:pulumi:offline::zabbix-ha::${r.type}::$
 
 export function policyResources(resources: readonly ResourceInput[]): PolicyResource[] {
     const built = resources.map(r => ({
-        type: r.type, name: r.name, props: r.props, urn: urnOf(r), opts: {} as PolicyResource["opts"],
-        dependencies: [], propertyDependencies: {}, isType: () => false, asType: () => undefined,
+        type: r.type,
+        name: r.name,
+        props: r.props,
+        urn: urnOf(r),
+        opts: {} as PolicyResource["opts"],
+        dependencies: [],
+        propertyDependencies: {},
+        isType: () => false,
+        asType: () => undefined,
     })) as unknown as PolicyResource[];
     return built;
 }
 
 export function resourceArgs(r: ResourceInput): ResourceValidationArgs {
     return {
-        type: r.type, name: r.name, props: r.props, urn: urnOf(r), opts: {} as ResourceValidationArgs["opts"],
-        stackTags: new Map(), isType: () => false, asType: () => undefined, getConfig: () => ({}) as never, notApplicable: () => undefined as never,
+        type: r.type,
+        name: r.name,
+        props: r.props,
+        urn: urnOf(r),
+        opts: {} as ResourceValidationArgs["opts"],
+        stackTags: new Map(),
+        isType: () => false,
+        asType: () => undefined,
+        getConfig: () => ({}) as never,
+        notApplicable: () => undefined as never,
     } as unknown as ResourceValidationArgs;
 }
 
 export function stackArgs(resources: readonly ResourceInput[]): StackValidationArgs {
-    return { resources: policyResources(resources), stackTags: new Map(), getConfig: () => ({}) as never } as unknown as StackValidationArgs;
+    return {
+        resources: policyResources(resources),
+        stackTags: new Map(),
+        getConfig: () => ({}) as never,
+    } as unknown as StackValidationArgs;
 }
 
 function isStackPolicy(p: ResourceValidationPolicy | StackValidationPolicy): p is StackValidationPolicy {
@@ -48,7 +73,10 @@ function isStackPolicy(p: ResourceValidationPolicy | StackValidationPolicy): p i
 }
 
 /** Runs one rule on the resources; returns its violations. */
-export async function runPolicy(policy: ResourceValidationPolicy | StackValidationPolicy, resources: readonly ResourceInput[]): Promise<Violation[]> {
+export async function runPolicy(
+    policy: ResourceValidationPolicy | StackValidationPolicy,
+    resources: readonly ResourceInput[],
+): Promise<Violation[]> {
     const found: Violation[] = [];
     const level = (policy.enforcementLevel ?? "advisory") === "mandatory" ? "mandatory" : "advisory";
     // One finding is one violation, however many times a rule reports it (a rule that walks two
@@ -80,7 +108,7 @@ export async function runPolicy(policy: ResourceValidationPolicy | StackValidati
 export async function runPolicies(resources: readonly ResourceInput[]): Promise<Violation[]> {
     const all: Violation[] = [];
     for (const policy of POLICIES) {
-        all.push(...await runPolicy(policy, resources));
+        all.push(...(await runPolicy(policy, resources)));
     }
     return all;
 }

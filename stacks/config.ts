@@ -24,14 +24,18 @@ export function readRawConfig(config: pulumi.Config): RawStack {
     const raw: Record<string, unknown> = {};
     // Every key of the namespace, known or not, so that validation can name a misspelt one.
     const prefix = `${config.name}:`;
-    const keys = Object.keys(pulumi.runtime.allConfig()).filter(k => k.startsWith(prefix)).map(k => k.slice(prefix.length));
+    const keys = Object.keys(pulumi.runtime.allConfig())
+        .filter(k => k.startsWith(prefix))
+        .map(k => k.slice(prefix.length));
     for (const key of keys.filter(k => !(SECRET_KEYS as readonly string[]).includes(k))) {
         const text = config.get(key);
         if (text !== undefined) {
             raw[key] = parseValue(text);
         }
     }
-    const secrets = Object.fromEntries(SECRET_KEYS.map(key => [key, config.getSecret(key)]).filter(([, v]) => v !== undefined));
+    const secrets = Object.fromEntries(
+        SECRET_KEYS.map(key => [key, config.getSecret(key)]).filter(([, v]) => v !== undefined),
+    );
     return { raw, secrets };
 }
 
@@ -41,9 +45,14 @@ export function readRawConfig(config: pulumi.Config): RawStack {
  */
 export function rawFromSettings(config: Readonly<Record<string, string>>, namespace = "zabbix-ha"): RawStackConfig {
     const prefix = `${namespace}:`;
-    return Object.fromEntries(Object.entries(config)
-        .filter(([key]) => key.startsWith(prefix) && !(SECRET_KEYS as readonly string[]).includes(key.slice(prefix.length)))
-        .map(([key, text]) => [key.slice(prefix.length), parseValue(text)]));
+    return Object.fromEntries(
+        Object.entries(config)
+            .filter(
+                ([key]) =>
+                    key.startsWith(prefix) && !(SECRET_KEYS as readonly string[]).includes(key.slice(prefix.length)),
+            )
+            .map(([key, text]) => [key.slice(prefix.length), parseValue(text)]),
+    );
 }
 
 /** The whole checked configuration: the stack's own sections and the preview model's. */

@@ -14,7 +14,12 @@ export async function runStack(config = new pulumi.Config("zabbix-ha")): Promise
     const name = raw.pattern ?? DEFAULT_PATTERN;
     const pattern = typeof name === "string" ? patternNamed(name) : undefined;
     if (!pattern) {
-        throw new ConfigError([{ path: "pattern", message: `${JSON.stringify(name)} is not one of ${PATTERNS.map(p => p.name).join(", ")}` }]);
+        throw new ConfigError([
+            {
+                path: "pattern",
+                message: `${JSON.stringify(name)} is not one of ${PATTERNS.map(p => p.name).join(", ")}`,
+            },
+        ]);
     }
     const checked = checkStackConfig(raw, {
         secrets: {

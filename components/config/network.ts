@@ -34,7 +34,11 @@ export function cidrsOverlap(a: string, b: string): boolean {
 
 /** Orders addresses and networks numerically (198.18.2.10 before 198.18.10.10), for canonical renders. */
 export function compareAddresses(a: string, b: string): number {
-    const key = (s: string) => s.split(/[./]/).map(n => n.padStart(3, "0")).join(".");
+    const key = (s: string) =>
+        s
+            .split(/[./]/)
+            .map(n => n.padStart(3, "0"))
+            .join(".");
     return key(a).localeCompare(key(b));
 }
 

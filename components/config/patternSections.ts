@@ -6,7 +6,12 @@ import { cidrContains, isIPv4 } from "./network";
 import { Reader, join } from "./reader";
 import { CloudConfig, ConfigSyncConfig, DrbdConfig, SiteConfig } from "./types";
 
-export function readDrbd(r: Reader, value: unknown, sites: readonly SiteConfig[], required: boolean): DrbdConfig | undefined {
+export function readDrbd(
+    r: Reader,
+    value: unknown,
+    sites: readonly SiteConfig[],
+    required: boolean,
+): DrbdConfig | undefined {
     if (value === undefined) {
         if (required) {
             r.problem("drbd", "is required by this pattern: the pair's site, nodes, vip, disk, metaDisk and fencing");
@@ -51,21 +56,45 @@ export function readDrbd(r: Reader, value: unknown, sites: readonly SiteConfig[]
     const disk = r.string(node, "disk", "drbd");
     const metaDisk = r.string(node, "metaDisk", "drbd");
     if (metaDisk === "internal") {
-        r.problem("drbd.metaDisk", "use a dedicated partition, not internal meta-data, so that image backups of the data restore cleanly");
+        r.problem(
+            "drbd.metaDisk",
+            "use a dedicated partition, not internal meta-data, so that image backups of the data restore cleanly",
+        );
     } else if (metaDisk !== undefined && metaDisk === disk) {
         r.problem("drbd.metaDisk", "must be a partition of its own, not the data disk");
     }
     const port = r.integer(node, "port", "drbd", 7788, 1, 65535);
     const fencing = readFencing(r, node.fencing, pair ?? []);
-    if (!site || !pair || vip === undefined || !disk || !metaDisk || metaDisk === "internal" || port === undefined || !fencing) {
+    if (
+        !site ||
+        !pair ||
+        vip === undefined ||
+        !disk ||
+        !metaDisk ||
+        metaDisk === "internal" ||
+        port === undefined ||
+        !fencing
+    ) {
         return undefined;
     }
-    return { site: site.name, nodes: pair, vip, vipPrefixLength: Number(site.network.split("/")[1]), disk, metaDisk, port, fencing };
+    return {
+        site: site.name,
+        nodes: pair,
+        vip,
+        vipPrefixLength: Number(site.network.split("/")[1]),
+        disk,
+        metaDisk,
+        port,
+        fencing,
+    };
 }
 
 function readFencing(r: Reader, value: unknown, nodes: readonly string[]): DrbdConfig["fencing"] | undefined {
     if (value === undefined) {
-        r.problem("drbd.fencing", "is required: a two-node cluster without fencing can promote both sides (split brain)");
+        r.problem(
+            "drbd.fencing",
+            "is required: a two-node cluster without fencing can promote both sides (split brain)",
+        );
         return undefined;
     }
     const node = r.object(value, "drbd.fencing", ["agent", "devices"]);
@@ -83,7 +112,11 @@ function readFencing(r: Reader, value: unknown, nodes: readonly string[]): DrbdC
         const d = r.object(device, path, ["node", "params"]);
         const name = d && r.string(d, "node", path);
         const params = d?.params ?? {};
-        if (typeof params !== "object" || Array.isArray(params) || Object.values(params as object).some(v => typeof v !== "string")) {
+        if (
+            typeof params !== "object" ||
+            Array.isArray(params) ||
+            Object.values(params as object).some(v => typeof v !== "string")
+        ) {
             r.problem(join(path, "params"), "expected a mapping of the agent's parameters to strings");
             return [];
         }
@@ -101,7 +134,12 @@ function readFencing(r: Reader, value: unknown, nodes: readonly string[]): DrbdC
     return agent ? { agent, devices: parsed } : undefined;
 }
 
-export function readConfigSync(r: Reader, value: unknown, sites: readonly SiteConfig[], defaultSource: string | undefined): ConfigSyncConfig | undefined {
+export function readConfigSync(
+    r: Reader,
+    value: unknown,
+    sites: readonly SiteConfig[],
+    defaultSource: string | undefined,
+): ConfigSyncConfig | undefined {
     const node = r.object(value, "configSync", ["sourceSite", "intervalMinutes", "apiUser"]);
     if (!node) {
         return undefined;
@@ -112,13 +150,18 @@ export function readConfigSync(r: Reader, value: unknown, sites: readonly SiteCo
     }
     const intervalMinutes = r.integer(node, "intervalMinutes", "configSync", 10, 1, 1440);
     const apiUser = r.string(node, "apiUser", "configSync", "Admin");
-    return sourceSite && intervalMinutes !== undefined && apiUser ? { sourceSite, intervalMinutes, apiUser } : undefined;
+    return sourceSite && intervalMinutes !== undefined && apiUser
+        ? { sourceSite, intervalMinutes, apiUser }
+        : undefined;
 }
 
 export function readCloud(r: Reader, value: unknown, required: boolean): CloudConfig | undefined {
     if (value === undefined) {
         if (required) {
-            r.problem("cloud", "is required by this pattern: cloud.database.host names the managed PostgreSQL endpoint");
+            r.problem(
+                "cloud",
+                "is required by this pattern: cloud.database.host names the managed PostgreSQL endpoint",
+            );
         }
         return undefined;
     }
@@ -134,5 +177,7 @@ export function readCloud(r: Reader, value: unknown, required: boolean): CloudCo
     const port = r.integer(db, "port", "cloud.database", POSTGRES_DEFAULT_PORT, 1, 65535);
     const adminUser = r.string(db, "adminUser", "cloud.database", "postgres");
     const sslmode = r.oneOf(db, "sslmode", "cloud.database", ["require", "verify-full", "disable"] as const, "require");
-    return host && port !== undefined && adminUser && sslmode ? { database: { host, port, adminUser, sslmode } } : undefined;
+    return host && port !== undefined && adminUser && sslmode
+        ? { database: { host, port, adminUser, sslmode } }
+        : undefined;
 }

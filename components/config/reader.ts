@@ -15,8 +15,10 @@ export interface ConfigProblem {
  */
 export class ConfigError extends pulumi.RunError {
     constructor(public readonly problems: readonly ConfigProblem[]) {
-        super(`invalid zabbix-ha configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n`
-            + problems.map(p => `  - ${p.path}: ${p.message}`).join("\n"));
+        super(
+            `invalid zabbix-ha configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
+                problems.map(p => `  - ${p.path}: ${p.message}`).join("\n"),
+        );
         this.name = "ConfigError";
     }
 }
@@ -66,7 +68,13 @@ export class Reader {
         return value;
     }
 
-    oneOf<T extends string>(node: Record<string, unknown>, key: string, path: string, allowed: readonly T[], fallback: T): T | undefined {
+    oneOf<T extends string>(
+        node: Record<string, unknown>,
+        key: string,
+        path: string,
+        allowed: readonly T[],
+        fallback: T,
+    ): T | undefined {
         const value = this.string(node, key, path, fallback);
         if (value !== undefined && !allowed.includes(value as T)) {
             this.problem(join(path, key), `"${value}" is not one of ${allowed.join(", ")}`);
@@ -75,7 +83,14 @@ export class Reader {
         return value as T | undefined;
     }
 
-    integer(node: Record<string, unknown>, key: string, path: string, fallback: number, min: number, max: number): number | undefined {
+    integer(
+        node: Record<string, unknown>,
+        key: string,
+        path: string,
+        fallback: number,
+        min: number,
+        max: number,
+    ): number | undefined {
         const value = node[key] ?? fallback;
         const number = typeof value === "string" && /^\d+$/.test(value) ? Number(value) : value;
         if (typeof number !== "number" || !Number.isInteger(number) || number < min || number > max) {
@@ -106,12 +121,15 @@ export function describe(value: unknown): string {
     return Array.isArray(value) ? "a list" : value === null ? "null" : `${typeof value} ${JSON.stringify(value)}`;
 }
 
-
 /** A section of values that override the given defaults: numbers non-negative, strings as they are. */
 export function readOverrides<T extends object>(r: Reader, value: unknown, path: string, defaults: T): T | undefined {
     const base = { ...defaults } as Record<string, unknown>;
-    const numeric = Object.entries(base).filter(([, v]) => typeof v === "number").map(([k]) => k);
-    const textual = Object.entries(base).filter(([, v]) => typeof v === "string").map(([k]) => k);
+    const numeric = Object.entries(base)
+        .filter(([, v]) => typeof v === "number")
+        .map(([k]) => k);
+    const textual = Object.entries(base)
+        .filter(([, v]) => typeof v === "string")
+        .map(([k]) => k);
     const node = r.object(value, path, [...numeric, ...textual]);
     if (!node) {
         return undefined;
@@ -123,7 +141,10 @@ export function readOverrides<T extends object>(r: Reader, value: unknown, path:
         } else if (numeric.includes(key) && typeof v === "number" && Number.isFinite(v) && v >= 0) {
             result[key] = v;
         } else if (numeric.includes(key) || textual.includes(key)) {
-            r.problem(join(path, key), `${JSON.stringify(v)} is not a ${numeric.includes(key) ? "non-negative number" : "string"}`);
+            r.problem(
+                join(path, key),
+                `${JSON.stringify(v)} is not a ${numeric.includes(key) ? "non-negative number" : "string"}`,
+            );
         }
     }
     return result as unknown as T;

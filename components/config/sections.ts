@@ -5,7 +5,18 @@ import { PATRONI_MINIMUM_VERSION, POSTGRES_DEFAULT_PORT, compareVersions, platfo
 import { parseZabbixDuration } from "./duration";
 import { cidrProblem } from "./network";
 import { Reader } from "./reader";
-import { AptRepository, DbConfig, PASSWORD_ROLES, FrontendConfig, LoadBalancerConfig, LoadConfig, SiteConfig, ZABBIX_VERSIONS, ZabbixConfig, ZabbixVersion } from "./types";
+import {
+    AptRepository,
+    DbConfig,
+    PASSWORD_ROLES,
+    FrontendConfig,
+    LoadBalancerConfig,
+    LoadConfig,
+    SiteConfig,
+    ZABBIX_VERSIONS,
+    ZabbixConfig,
+    ZabbixVersion,
+} from "./types";
 
 export const FAILOVER_DELAY_MIN_SECONDS = 10;
 export const FAILOVER_DELAY_MAX_SECONDS = 15 * 60;
@@ -22,25 +33,36 @@ export function readZabbix(r: Reader, value: unknown, sites: readonly SiteConfig
     const rawVersion = node.version ?? "7.0";
     const version = (typeof rawVersion === "number" ? rawVersion.toFixed(1) : rawVersion) as ZabbixVersion;
     if (!ZABBIX_VERSIONS.includes(version)) {
-        r.problem("zabbix.version", `unknown Zabbix version ${JSON.stringify(rawVersion)} (supported: ${ZABBIX_VERSIONS.join(", ")})`);
+        r.problem(
+            "zabbix.version",
+            `unknown Zabbix version ${JSON.stringify(rawVersion)} (supported: ${ZABBIX_VERSIONS.join(", ")})`,
+        );
     }
     const packageSource = r.oneOf(node, "packageSource", "zabbix", ["vendor", "distribution"] as const, "vendor");
     const repositoryUrl = r.string(node, "repositoryUrl", "zabbix", "");
     if (packageSource === "vendor" && !repositoryUrl) {
-        r.problem("zabbix.repositoryUrl", "is required with packageSource vendor: the base URL of Zabbix's package repository or of your mirror of it");
+        r.problem(
+            "zabbix.repositoryUrl",
+            "is required with packageSource vendor: the base URL of Zabbix's package repository or of your mirror of it",
+        );
     } else if (repositoryUrl && !HTTP_URL.test(repositoryUrl)) {
         r.problem("zabbix.repositoryUrl", `"${repositoryUrl}" is not an http(s) URL`);
     }
     if (packageSource === "distribution" && ZABBIX_VERSIONS.includes(version)) {
-        sites.forEach((site, i) => site.hosts.forEach((host, j) => {
-            const shipped = platformFor(host.os).distributionZabbix;
-            const needsZabbix = host.roles.includes("zabbix-server") || host.roles.includes("frontend");
-            if (needsZabbix && shipped !== version) {
-                r.problem(`sites[${i}].hosts[${j}].os`, `${platformFor(host.os).label} does not ship Zabbix ${version} `
-                    + `(it ships ${shipped ?? "no supported series"}); use zabbix.packageSource vendor`
-                    + (shipped ? ` or zabbix.version ${shipped}` : ""));
-            }
-        }));
+        sites.forEach((site, i) =>
+            site.hosts.forEach((host, j) => {
+                const shipped = platformFor(host.os).distributionZabbix;
+                const needsZabbix = host.roles.includes("zabbix-server") || host.roles.includes("frontend");
+                if (needsZabbix && shipped !== version) {
+                    r.problem(
+                        `sites[${i}].hosts[${j}].os`,
+                        `${platformFor(host.os).label} does not ship Zabbix ${version} ` +
+                            `(it ships ${shipped ?? "no supported series"}); use zabbix.packageSource vendor` +
+                            (shipped ? ` or zabbix.version ${shipped}` : ""),
+                    );
+                }
+            }),
+        );
     }
     // zabbix_server accepts ListenPort from 1024 to 32767 only.
     const listenPort = r.integer(node, "listenPort", "zabbix", 10051, 1024, 32767);
@@ -63,8 +85,24 @@ export function readFailoverDelay(r: Reader, value: unknown): number | undefined
     return seconds;
 }
 
-export function readDb(r: Reader, value: unknown, sites: readonly SiteConfig[], selfRun: boolean): DbConfig | undefined {
-    const node = r.object(value, "db", ["primarySite", "replication", "port", "name", "user", "adminNetwork", "fallbackPair", "failover", "patroniRepository", "passwordRotation"]);
+export function readDb(
+    r: Reader,
+    value: unknown,
+    sites: readonly SiteConfig[],
+    selfRun: boolean,
+): DbConfig | undefined {
+    const node = r.object(value, "db", [
+        "primarySite",
+        "replication",
+        "port",
+        "name",
+        "user",
+        "adminNetwork",
+        "fallbackPair",
+        "failover",
+        "patroniRepository",
+        "passwordRotation",
+    ]);
     if (!node) {
         return undefined;
     }
@@ -80,18 +118,27 @@ export function readDb(r: Reader, value: unknown, sites: readonly SiteConfig[], 
         } else if (!dbSites.includes(site)) {
             r.problem("db.primarySite", `site "${primarySite}" has no host with the db role`);
         } else if (site.lost) {
-            r.problem("db.primarySite", `site "${primarySite}" is marked lost (sites[${sites.indexOf(site)}].lost): `
-                + "the primary must be where pulumi up can reach it; name a surviving site with a db host");
+            r.problem(
+                "db.primarySite",
+                `site "${primarySite}" is marked lost (sites[${sites.indexOf(site)}].lost): ` +
+                    "the primary must be where pulumi up can reach it; name a surviving site with a db host",
+            );
         }
     }
     const replication = r.oneOf(node, "replication", "db", ["async", "sync"] as const, "async");
     if (selfRun && replication === "sync" && dbSites.length < 2) {
-        r.problem("db.replication", "sync needs a replica in another site; with none the primary would wait forever on commit");
+        r.problem(
+            "db.replication",
+            "sync needs a replica in another site; with none the primary would wait forever on commit",
+        );
     }
     const port = r.integer(node, "port", "db", POSTGRES_DEFAULT_PORT, 1, 65535);
     const name = r.string(node, "name", "db", "zabbix");
     const user = r.string(node, "user", "db", "zabbix");
-    for (const [key, v] of [["name", name], ["user", user]] as const) {
+    for (const [key, v] of [
+        ["name", name],
+        ["user", user],
+    ] as const) {
         if (v !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(v)) {
             r.problem(`db.${key}`, `"${v}" is not a plain PostgreSQL identifier (lower-case letters, digits, "_")`);
         }
@@ -107,26 +154,53 @@ export function readDb(r: Reader, value: unknown, sites: readonly SiteConfig[], 
         // etcd decides who leads; its members live on the DB hosts and witness hosts, one quorum across sites.
         const memberSites = sites.filter(s => s.hosts.some(h => h.roles.includes("db") || h.roles.includes("witness")));
         if (memberSites.length < 3) {
-            r.problem("db.failover", `patroni needs etcd members in at least three sites (found ${memberSites.map(s => s.name).join(", ") || "none"}): `
-                + "with two, losing either site leaves no majority and no primary, and a cut between them cannot be told from a site loss. "
-                + "Add a third site with a witness host, or keep failover manual");
+            r.problem(
+                "db.failover",
+                `patroni needs etcd members in at least three sites (found ${memberSites.map(s => s.name).join(", ") || "none"}): ` +
+                    "with two, losing either site leaves no majority and no primary, and a cut between them cannot be told from a site loss. " +
+                    "Add a third site with a witness host, or keep failover manual",
+            );
         }
         if (fallbackPair) {
             r.problem("db.failover", "patroni and db.fallbackPair both want to move the primary; choose one");
         }
     }
-    const patroniRepository = node.patroniRepository === undefined ? undefined : readAptRepository(r, node.patroniRepository, "db.patroniRepository");
+    const patroniRepository =
+        node.patroniRepository === undefined
+            ? undefined
+            : readAptRepository(r, node.patroniRepository, "db.patroniRepository");
     if (failover === "patroni" && selfRun) {
         checkPatroniSources(r, sites, node.patroniRepository !== undefined);
     } else if (failover !== "patroni" && node.patroniRepository !== undefined) {
         r.problem("db.patroniRepository", "is only used with db.failover patroni");
     }
     const passwordRotation = readPasswordRotation(r, node.passwordRotation);
-    if (!primarySite || !replication || port === undefined || !name || !user || adminProblem || fallbackPair === undefined || !failover
-        || (node.patroniRepository !== undefined && !patroniRepository) || !passwordRotation) {
+    if (
+        !primarySite ||
+        !replication ||
+        port === undefined ||
+        !name ||
+        !user ||
+        adminProblem ||
+        fallbackPair === undefined ||
+        !failover ||
+        (node.patroniRepository !== undefined && !patroniRepository) ||
+        !passwordRotation
+    ) {
         return undefined;
     }
-    return { primarySite, replication, port, name, user, adminNetwork: adminNetwork!, fallbackPair, failover, patroniRepository, passwordRotation };
+    return {
+        primarySite,
+        replication,
+        port,
+        name,
+        user,
+        adminNetwork: adminNetwork!,
+        fallbackPair,
+        failover,
+        patroniRepository,
+        passwordRotation,
+    };
 }
 
 /** db.passwordRotation: a count per generated password; raising one rotates it. */
@@ -136,8 +210,12 @@ function readPasswordRotation(r: Reader, value: unknown): DbConfig["passwordRota
         return undefined;
     }
     const before = r.problemCount();
-    const counts = Object.fromEntries(PASSWORD_ROLES.filter(role => node[role] !== undefined)
-        .map(role => [role, r.integer(node, role, "db.passwordRotation", 0, 0, 1_000_000)]));
+    const counts = Object.fromEntries(
+        PASSWORD_ROLES.filter(role => node[role] !== undefined).map(role => [
+            role,
+            r.integer(node, role, "db.passwordRotation", 0, 0, 1_000_000),
+        ]),
+    );
     return r.problemCount() > before ? undefined : counts;
 }
 
@@ -152,8 +230,10 @@ function readAptRepository(r: Reader, value: unknown, path: string): AptReposito
     const keyUrl = r.string(node, "keyUrl", path, "");
     const trusted = r.boolean(node, "trusted", path, false);
     const rawComponents = node.components ?? (suite?.endsWith("/") ? [] : ["main"]);
-    const components = Array.isArray(rawComponents) && rawComponents.every(c => typeof c === "string" && /^[a-z0-9./_-]+$/i.test(c))
-        ? rawComponents as string[] : undefined;
+    const components =
+        Array.isArray(rawComponents) && rawComponents.every(c => typeof c === "string" && /^[a-z0-9./_-]+$/i.test(c))
+            ? (rawComponents as string[])
+            : undefined;
     if (!components) {
         r.problem(`${path}.components`, "expected a list of component names, e.g. [main]");
     }
@@ -168,10 +248,16 @@ function readAptRepository(r: Reader, value: unknown, path: string): AptReposito
         r.problem(`${path}.keyUrl`, `"${keyUrl}" is not an http(s) URL`);
     }
     if (trusted && url !== undefined && !url.startsWith("file:")) {
-        r.problem(`${path}.trusted`, "only a local file: repository may go unsigned; give keyUrl for one reached over the network");
+        r.problem(
+            `${path}.trusted`,
+            "only a local file: repository may go unsigned; give keyUrl for one reached over the network",
+        );
     }
     if (!trusted && !keyUrl) {
-        r.problem(`${path}.keyUrl`, "is required: apt checks the repository's signatures against this key (trusted: true is for a local file: repository only)");
+        r.problem(
+            `${path}.keyUrl`,
+            "is required: apt checks the repository's signatures against this key (trusted: true is for a local file: repository only)",
+        );
     }
     if (url === undefined || suite === undefined || !components || trusted === undefined || r.problemCount() > before) {
         return undefined;
@@ -185,27 +271,35 @@ function readAptRepository(r: Reader, value: unknown, path: string): AptReposito
  */
 function checkPatroniSources(r: Reader, sites: readonly SiteConfig[], hasRepository: boolean): void {
     const outdated = new Map<string, string[]>();
-    sites.forEach((site, i) => site.hosts.forEach((host, j) => {
-        if (!host.roles.includes("db")) {
-            return;
-        }
-        const platform = platformFor(host.os);
-        if (platform.packageManager !== "apt") {
-            r.problem(`sites[${i}].hosts[${j}].os`, `db.failover patroni runs on Debian and Ubuntu DB hosts: ${platform.label} `
-                + "has no etcd and Patroni packages the library knows how to install");
-            return;
-        }
-        const shipped = platform.distributionPatroni;
-        if (!hasRepository && (!shipped || compareVersions(shipped, PATRONI_MINIMUM_VERSION) < 0)) {
-            const label = `${platform.label} ships ${shipped ? `Patroni ${shipped}` : "no Patroni"}`;
-            outdated.set(label, [...(outdated.get(label) ?? []), host.name]);
-        }
-    }));
+    sites.forEach((site, i) =>
+        site.hosts.forEach((host, j) => {
+            if (!host.roles.includes("db")) {
+                return;
+            }
+            const platform = platformFor(host.os);
+            if (platform.packageManager !== "apt") {
+                r.problem(
+                    `sites[${i}].hosts[${j}].os`,
+                    `db.failover patroni runs on Debian and Ubuntu DB hosts: ${platform.label} ` +
+                        "has no etcd and Patroni packages the library knows how to install",
+                );
+                return;
+            }
+            const shipped = platform.distributionPatroni;
+            if (!hasRepository && (!shipped || compareVersions(shipped, PATRONI_MINIMUM_VERSION) < 0)) {
+                const label = `${platform.label} ships ${shipped ? `Patroni ${shipped}` : "no Patroni"}`;
+                outdated.set(label, [...(outdated.get(label) ?? []), host.name]);
+            }
+        }),
+    );
     if (outdated.size > 0) {
         const why = [...outdated].map(([label, hosts]) => `${hosts.join(", ")}: ${label}`).join("; ");
-        r.problem("db.patroniRepository", `is required (${why}). Before ${PATRONI_MINIMUM_VERSION}, a former primary coming back `
-            + "from a site cut can take the leader key from the promoted replica and drop commits it acknowledged. Name an apt "
-            + "repository with a newer Patroni: the PostgreSQL project's, or your mirror of it");
+        r.problem(
+            "db.patroniRepository",
+            `is required (${why}). Before ${PATRONI_MINIMUM_VERSION}, a former primary coming back ` +
+                "from a site cut can take the leader key from the promoted replica and drop commits it acknowledged. Name an apt " +
+                "repository with a newer Patroni: the PostgreSQL project's, or your mirror of it",
+        );
     }
 }
 
@@ -246,4 +340,3 @@ export function readLoad(r: Reader, value: unknown): LoadConfig | undefined {
     }
     return { monitoredHosts, items, updateIntervalSeconds };
 }
-

@@ -8,7 +8,20 @@ import { readCloud, readConfigSync, readDrbd } from "./patternSections";
 import { ConfigError, ConfigProblem, Reader, describe } from "./reader";
 import { LABEL, readDb, readFailoverDelay, readFrontend, readLoad, readLoadBalancer, readZabbix } from "./sections";
 import {
-    DEFAULT_PATTERN, DbConfig, DrbdConfig, FrontendConfig, HostConfig, LoadBalancerConfig, OS_FAMILIES, OsFamily, ROLES, Role, SiteConfig, StackConfig, ZabbixConfig, isWitnessSite,
+    DEFAULT_PATTERN,
+    DbConfig,
+    DrbdConfig,
+    FrontendConfig,
+    HostConfig,
+    LoadBalancerConfig,
+    OS_FAMILIES,
+    OsFamily,
+    ROLES,
+    Role,
+    SiteConfig,
+    StackConfig,
+    ZabbixConfig,
+    isWitnessSite,
 } from "./types";
 
 /** Raw configuration keys of the `zabbix-ha` namespace, as parsed from YAML or `pulumi config`. */
@@ -38,13 +51,29 @@ export type SectionReader<T> = (r: Reader, value: unknown) => T | undefined;
 
 export interface ValidationOptions {
     /** Which secrets are set; their values are never read here. */
-    readonly secrets: { readonly sshPrivateKey: boolean; readonly zabbixApiPassword?: boolean; readonly cloudDbAdminPassword?: boolean };
+    readonly secrets: {
+        readonly sshPrivateKey: boolean;
+        readonly zabbixApiPassword?: boolean;
+        readonly cloudDbAdminPassword?: boolean;
+    };
     readonly requirements: PatternRequirements;
 }
 
 export const TOP_LEVEL_KEYS = [
-    "pattern", "sites", "sshPrivateKey", "zabbix", "failoverDelay", "db", "loadBalancer", "frontend", "load",
-    "drbd", "configSync", "zabbixApiPassword", "cloud", "cloudDbAdminPassword",
+    "pattern",
+    "sites",
+    "sshPrivateKey",
+    "zabbix",
+    "failoverDelay",
+    "db",
+    "loadBalancer",
+    "frontend",
+    "load",
+    "drbd",
+    "configSync",
+    "zabbixApiPassword",
+    "cloud",
+    "cloudDbAdminPassword",
 ];
 
 /**
@@ -52,7 +81,9 @@ export const TOP_LEVEL_KEYS = [
  * config, with what each of the given readers read from its own top-level section.
  */
 export function validateStackConfig<S extends object = Record<never, never>>(
-    raw: RawStackConfig, options: ValidationOptions, readers?: { readonly [K in keyof S]: SectionReader<S[K]> },
+    raw: RawStackConfig,
+    options: ValidationOptions,
+    readers?: { readonly [K in keyof S]: SectionReader<S[K]> },
 ): StackConfig & { readonly sections: S } {
     const problems: ConfigProblem[] = [];
     const r = new Reader(problems);
@@ -75,7 +106,10 @@ export function validateStackConfig<S extends object = Record<never, never>>(
     checkDbHostsPerSite(r, sites, db?.fallbackPair ? drbd : undefined);
     if (db?.fallbackPair && drbd) {
         if (drbd.site !== db.primarySite) {
-            r.problem("db.fallbackPair", `the fallback pair is in site "${drbd.site}" but db.primarySite is "${db.primarySite}": the pair holds the primary`);
+            r.problem(
+                "db.fallbackPair",
+                `the fallback pair is in site "${drbd.site}" but db.primarySite is "${db.primarySite}": the pair holds the primary`,
+            );
         }
         drbd.nodes.forEach((name, i) => {
             if (!sites.some(s => s.hosts.some(h => h.name === name && h.roles.includes("db")))) {
@@ -83,15 +117,25 @@ export function validateStackConfig<S extends object = Record<never, never>>(
             }
         });
     }
-    const configSync = sections.has("configSync") ? readConfigSync(r, top.configSync, sites, db?.primarySite) : undefined;
+    const configSync = sections.has("configSync")
+        ? readConfigSync(r, top.configSync, sites, db?.primarySite)
+        : undefined;
     if (sections.has("configSync") && !options.secrets.zabbixApiPassword) {
-        r.problem("zabbixApiPassword", "is required by this pattern: the Zabbix API password of configSync.apiUser on every site (pulumi config set --secret)");
+        r.problem(
+            "zabbixApiPassword",
+            "is required by this pattern: the Zabbix API password of configSync.apiUser on every site (pulumi config set --secret)",
+        );
     }
     const cloud = readCloud(r, top.cloud, sections.has("cloud"));
     if (sections.has("cloud") && !options.secrets.cloudDbAdminPassword) {
-        r.problem("cloudDbAdminPassword", "is required by this pattern: the managed PostgreSQL admin password (pulumi config set --secret)");
+        r.problem(
+            "cloudDbAdminPassword",
+            "is required by this pattern: the managed PostgreSQL admin password (pulumi config set --secret)",
+        );
     }
-    const read = Object.fromEntries(extraKeys.map(key => [key, (readers as Record<string, SectionReader<unknown>>)[key](r, top[key])]));
+    const read = Object.fromEntries(
+        extraKeys.map(key => [key, (readers as Record<string, SectionReader<unknown>>)[key](r, top[key])]),
+    );
     checkSiteServices(r, sites);
     for (const role of needs.requiredRoles) {
         if (sites.length > 0 && !sites.some(site => site.hosts.some(host => host.roles.includes(role)))) {
@@ -99,9 +143,14 @@ export function validateStackConfig<S extends object = Record<never, never>>(
         }
     }
     sites.forEach((site, i) => {
-        const missing = isWitnessSite(site) ? [] : (needs.rolesInEverySite ?? []).filter(role => !site.hosts.some(h => h.roles.includes(role)));
+        const missing = isWitnessSite(site)
+            ? []
+            : (needs.rolesInEverySite ?? []).filter(role => !site.hosts.some(h => h.roles.includes(role)));
         if (missing.length > 0) {
-            r.problem(`sites[${i}].hosts`, `site "${site.name}" has no ${missing.join(", ")} host; this pattern runs a complete Zabbix in every site`);
+            r.problem(
+                `sites[${i}].hosts`,
+                `site "${site.name}" has no ${missing.join(", ")} host; this pattern runs a complete Zabbix in every site`,
+            );
         }
     });
     if (loadBalancer && frontend && db) {
@@ -109,20 +158,50 @@ export function validateStackConfig<S extends object = Record<never, never>>(
     }
 
     const pattern = typeof top.pattern === "string" ? top.pattern : DEFAULT_PATTERN;
-    if (problems.length > 0 || !zabbix || failoverDelaySeconds === undefined || !db || !loadBalancer || !frontend || !load || Object.values(read).some(v => v === undefined)) {
+    if (
+        problems.length > 0 ||
+        !zabbix ||
+        failoverDelaySeconds === undefined ||
+        !db ||
+        !loadBalancer ||
+        !frontend ||
+        !load ||
+        Object.values(read).some(v => v === undefined)
+    ) {
         throw new ConfigError(problems);
     }
-    return { pattern, sites, zabbix, failoverDelaySeconds, db, loadBalancer, frontend, load, drbd, configSync, cloud, sections: read as S };
+    return {
+        pattern,
+        sites,
+        zabbix,
+        failoverDelaySeconds,
+        db,
+        loadBalancer,
+        frontend,
+        load,
+        drbd,
+        configSync,
+        cloud,
+        sections: read as S,
+    };
 }
 
 /** The sites and their hosts; a site or host that does not read cleanly is reported and left out. */
 export function readSites(r: Reader, value: unknown, minSites: number): SiteConfig[] {
     if (!Array.isArray(value)) {
-        r.problem("sites", value === undefined ? "is required: list the sites and their hosts" : `expected a list, got ${describe(value)}`);
+        r.problem(
+            "sites",
+            value === undefined
+                ? "is required: list the sites and their hosts"
+                : `expected a list, got ${describe(value)}`,
+        );
         return [];
     }
     if (value.length < minSites) {
-        r.problem("sites", `${value.length} site${value.length === 1 ? "" : "s"} given; this pattern needs at least ${minSites} so that losing one site leaves monitoring running`);
+        r.problem(
+            "sites",
+            `${value.length} site${value.length === 1 ? "" : "s"} given; this pattern needs at least ${minSites} so that losing one site leaves monitoring running`,
+        );
     }
     const sites: SiteConfig[] = [];
     const siteNames = new Map<string, string>();
@@ -152,7 +231,10 @@ export function readSites(r: Reader, value: unknown, minSites: number): SiteConf
         if (validNetwork) {
             sites.forEach((other, j) => {
                 if (cidrsOverlap(other.network, validNetwork)) {
-                    r.problem(`${path}.network`, `${validNetwork} overlaps sites[${j}].network ${other.network}; L3 sites need separate networks`);
+                    r.problem(
+                        `${path}.network`,
+                        `${validNetwork} overlaps sites[${j}].network ${other.network}; L3 sites need separate networks`,
+                    );
                 }
             });
         }
@@ -167,25 +249,44 @@ export function readSites(r: Reader, value: unknown, minSites: number): SiteConf
 }
 
 function readHosts(
-    r: Reader, value: unknown, sitePath: string, network: string | undefined,
-    hostNames: Map<string, string>, addresses: Map<string, string>,
+    r: Reader,
+    value: unknown,
+    sitePath: string,
+    network: string | undefined,
+    hostNames: Map<string, string>,
+    addresses: Map<string, string>,
 ): HostConfig[] {
     const path = `${sitePath}.hosts`;
     if (!Array.isArray(value) || value.length === 0) {
-        r.problem(path, value === undefined ? "is required: a site needs at least one host" : "expected a non-empty list of hosts");
+        r.problem(
+            path,
+            value === undefined ? "is required: a site needs at least one host" : "expected a non-empty list of hosts",
+        );
         return [];
     }
     const hosts: HostConfig[] = [];
     value.forEach((rawHost, i) => {
         const hostPath = `${path}[${i}]`;
-        const node = r.object(rawHost, hostPath, ["name", "address", "roles", "sshUser", "sshPort", "os", "cpus", "memoryGiB"]);
+        const node = r.object(rawHost, hostPath, [
+            "name",
+            "address",
+            "roles",
+            "sshUser",
+            "sshPort",
+            "os",
+            "cpus",
+            "memoryGiB",
+        ]);
         if (!node) {
             return;
         }
         const name = r.string(node, "name", hostPath);
         if (name !== undefined) {
             if (!LABEL.test(name)) {
-                r.problem(`${hostPath}.name`, `"${name}" is not a valid host name (lower-case letters, digits and "-")`);
+                r.problem(
+                    `${hostPath}.name`,
+                    `"${name}" is not a valid host name (lower-case letters, digits and "-")`,
+                );
             } else if (hostNames.has(name)) {
                 r.problem(`${hostPath}.name`, `duplicate host name "${name}" (also ${hostNames.get(name)})`);
             }
@@ -210,9 +311,19 @@ function readHosts(
         const sshPort = r.integer(node, "sshPort", hostPath, 22, 1, 65535);
         const os = r.oneOf<OsFamily>(node, "os", hostPath, OS_FAMILIES, "debian12");
         const cpus = node.cpus === undefined ? undefined : r.integer(node, "cpus", hostPath, 0, 1, 4096);
-        const memoryGiB = node.memoryGiB === undefined ? undefined : r.integer(node, "memoryGiB", hostPath, 0, 1, 65536);
+        const memoryGiB =
+            node.memoryGiB === undefined ? undefined : r.integer(node, "memoryGiB", hostPath, 0, 1, 65536);
         if (name !== undefined && addressOk && roles && sshUser !== undefined && sshPort !== undefined && os) {
-            hosts.push({ name, address: address!, roles, sshUser, sshPort, os, ...(cpus ? { cpus } : {}), ...(memoryGiB ? { memoryGiB } : {}) });
+            hosts.push({
+                name,
+                address: address!,
+                roles,
+                sshUser,
+                sshPort,
+                os,
+                ...(cpus ? { cpus } : {}),
+                ...(memoryGiB ? { memoryGiB } : {}),
+            });
         }
     });
     return hosts;
@@ -232,7 +343,10 @@ function readRoles(r: Reader, value: unknown, path: string): Role[] | undefined 
     value.forEach((role, i) => {
         if (!ROLES.includes(role as Role)) {
             const meant = typeof role === "string" ? misspeltRole(role) : undefined;
-            r.problem(`${path}[${i}]`, `unknown role ${JSON.stringify(role)} (${meant ? `did you mean "${meant}"? ` : ""}known: ${ROLES.join(", ")})`);
+            r.problem(
+                `${path}[${i}]`,
+                `unknown role ${JSON.stringify(role)} (${meant ? `did you mean "${meant}"? ` : ""}known: ${ROLES.join(", ")})`,
+            );
             if (meant && !roles.includes(meant)) {
                 roles.push(meant);
             }
@@ -268,10 +382,15 @@ function editDistance(a: string, b: string): number {
 /** One DB host per site (replicas live in other sites), except the two nodes of a fallback pair. */
 function checkDbHostsPerSite(r: Reader, sites: readonly SiteConfig[], pair: DrbdConfig | undefined): void {
     sites.forEach((site, i) => {
-        const dbHosts = site.hosts.filter(host => host.roles.includes("db") && !(pair?.site === site.name && pair.nodes.slice(1).includes(host.name)));
+        const dbHosts = site.hosts.filter(
+            host => host.roles.includes("db") && !(pair?.site === site.name && pair.nodes.slice(1).includes(host.name)),
+        );
         if (dbHosts.length > 1) {
-            r.problem(`sites[${i}].hosts`, `site "${site.name}" has ${dbHosts.length} db hosts (${dbHosts.map(h => h.name).join(", ")}); `
-                + "a site holds one DB host, and replicas live in other sites (or two, as the db.fallbackPair)");
+            r.problem(
+                `sites[${i}].hosts`,
+                `site "${site.name}" has ${dbHosts.length} db hosts (${dbHosts.map(h => h.name).join(", ")}); ` +
+                    "a site holds one DB host, and replicas live in other sites (or two, as the db.fallbackPair)",
+            );
         }
     });
 }
@@ -280,22 +399,38 @@ function checkDbHostsPerSite(r: Reader, sites: readonly SiteConfig[], pair: Drbd
 function checkSiteServices(r: Reader, sites: readonly SiteConfig[]): void {
     sites.forEach((site, i) => {
         const lbs = site.hosts.filter(host => host.roles.includes("lb"));
-        const clients = site.hosts.filter(host => host.roles.includes("zabbix-server") || host.roles.includes("frontend"));
+        const clients = site.hosts.filter(
+            host => host.roles.includes("zabbix-server") || host.roles.includes("frontend"),
+        );
         if (lbs.length > 1) {
-            r.problem(`sites[${i}].hosts`, `site "${site.name}" has ${lbs.length} lb hosts; one load balancer per site (no VIP across hosts)`);
+            r.problem(
+                `sites[${i}].hosts`,
+                `site "${site.name}" has ${lbs.length} lb hosts; one load balancer per site (no VIP across hosts)`,
+            );
         }
         if (clients.length > 0 && lbs.length === 0) {
-            r.problem(`sites[${i}].hosts`, `site "${site.name}" runs ${clients.map(h => h.name).join(", ")} but has no lb host; `
-                + "Zabbix servers and frontends reach the DB through their own site's load balancer");
+            r.problem(
+                `sites[${i}].hosts`,
+                `site "${site.name}" runs ${clients.map(h => h.name).join(", ")} but has no lb host; ` +
+                    "Zabbix servers and frontends reach the DB through their own site's load balancer",
+            );
         }
     });
 }
 
 /** Services that can share a host must not share a port. */
-function checkPorts(r: Reader, lb: LoadBalancerConfig, frontend: FrontendConfig, db: DbConfig, zabbix: ZabbixConfig | undefined): void {
+function checkPorts(
+    r: Reader,
+    lb: LoadBalancerConfig,
+    frontend: FrontendConfig,
+    db: DbConfig,
+    zabbix: ZabbixConfig | undefined,
+): void {
     const ports: Array<[string, number]> = [
-        ["loadBalancer.httpPort", lb.httpPort], ["loadBalancer.dbPort", lb.dbPort],
-        ["frontend.port", frontend.port], ["db.port", db.port],
+        ["loadBalancer.httpPort", lb.httpPort],
+        ["loadBalancer.dbPort", lb.dbPort],
+        ["frontend.port", frontend.port],
+        ["db.port", db.port],
     ];
     if (zabbix) {
         ports.push(["zabbix.listenPort", zabbix.listenPort]);

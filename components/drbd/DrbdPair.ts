@@ -3,7 +3,15 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { DRBD_PAIR, PairFacts } from "../facts";
 import { Host, renderFor } from "../host";
-import { COROSYNC_AUTHKEY, DrbdNode, DrbdVersion, pacemakerIds, renderCorosyncConf, renderDrbdResource, renderPacemakerCib } from "./render";
+import {
+    COROSYNC_AUTHKEY,
+    DrbdNode,
+    DrbdVersion,
+    pacemakerIds,
+    renderCorosyncConf,
+    renderDrbdResource,
+    renderPacemakerCib,
+} from "./render";
 import { FENCE_PASSWORD_FILE, clusterStep, cibLoadStep, drbdStep, initialSyncStep } from "./steps";
 
 /** The DRBD resource and device the pair replicates. */
@@ -79,54 +87,106 @@ export class DrbdPair extends pulumi.ComponentResource {
         const nodes = hosts.map(h => ({ name: h.config.name, address: h.config.address })) as [DrbdNode, DrbdNode];
         const preferred = hosts.find(h => h.config.name === args.preferredNode);
         if (!preferred) {
-            throw new pulumi.ResourceError(`DrbdPair ${name}: preferred node ${args.preferredNode} is not one of ${nodes.map(n => n.name).join(", ")}`, this);
+            throw new pulumi.ResourceError(
+                `DrbdPair ${name}: preferred node ${args.preferredNode} is not one of ${nodes.map(n => n.name).join(", ")}`,
+                this,
+            );
         }
         const clusterName = name.replace(/[^A-Za-z0-9_-]/g, "-").slice(0, 64);
         const ids = pacemakerIds({ drbdResource: DRBD_RESOURCE, services: args.services });
         const { files, corosyncConf, cib } = renderFor(this, () => renderPairFiles(clusterName, args, nodes, devices));
         // corosync's knet key: letters and digits, long enough for any cipher it offers.
-        const corosyncKey = new random.RandomPassword(`${name}-corosync-key`, { length: 256, special: false }, { parent: this });
-        const units = [args.services.postgres, ...(args.services.zabbixServer ? [args.services.zabbixServer] : []), ...args.services.web];
+        const corosyncKey = new random.RandomPassword(
+            `${name}-corosync-key`,
+            { length: 256, special: false },
+            { parent: this },
+        );
+        const units = [
+            args.services.postgres,
+            ...(args.services.zabbixServer ? [args.services.zabbixServer] : []),
+            ...args.services.web,
+        ];
 
-        const drbdSteps = hosts.map(host => host.step(`${name}-${host.config.name}-drbd`, {
-            script: drbdStep({ node: host.config.name, resource: DRBD_RESOURCE, pacemakerId: ids.drbd, files }),
-        }, { parent: this, dependsOn: [...(args.after ?? [])] }));
-        const clusterSteps = hosts.map((host, i) => host.step(`${name}-${host.config.name}-cluster`, {
-            secrets: [
-                { variable: "COROSYNC_KEY", value: corosyncKey.result },
-                ...(args.fencing.password !== undefined ? [{ variable: "FENCE_PASSWORD", value: args.fencing.password }] : []),
-            ],
-            script: clusterStep({
-                node: host.config.name, corosyncConf, keyVariable: "COROSYNC_KEY", keyFile: COROSYNC_AUTHKEY,
-                fencePasswordVariable: args.fencing.password !== undefined ? "FENCE_PASSWORD" : undefined,
-                mountPoint: args.mountPoint, units,
-            }),
-        }, { parent: this, dependsOn: [drbdSteps[i]] }));
-        const initialSync = preferred.step(`${name}-initial-sync`, {
-            script: initialSyncStep({ resource: DRBD_RESOURCE, device: DRBD_DEVICE, fsType: DRBD_FS_TYPE }),
-        }, { parent: this, dependsOn: drbdSteps });
-        this.configured = preferred.step(`${name}-cib`, {
-            script: renderFor(this, () => cibLoadStep({ cib })),
-        }, { parent: this, dependsOn: [initialSync, ...clusterSteps] });
+        const drbdSteps = hosts.map(host =>
+            host.step(
+                `${name}-${host.config.name}-drbd`,
+                {
+                    script: drbdStep({ node: host.config.name, resource: DRBD_RESOURCE, pacemakerId: ids.drbd, files }),
+                },
+                { parent: this, dependsOn: [...(args.after ?? [])] },
+            ),
+        );
+        const clusterSteps = hosts.map((host, i) =>
+            host.step(
+                `${name}-${host.config.name}-cluster`,
+                {
+                    secrets: [
+                        { variable: "COROSYNC_KEY", value: corosyncKey.result },
+                        ...(args.fencing.password !== undefined
+                            ? [{ variable: "FENCE_PASSWORD", value: args.fencing.password }]
+                            : []),
+                    ],
+                    script: clusterStep({
+                        node: host.config.name,
+                        corosyncConf,
+                        keyVariable: "COROSYNC_KEY",
+                        keyFile: COROSYNC_AUTHKEY,
+                        fencePasswordVariable: args.fencing.password !== undefined ? "FENCE_PASSWORD" : undefined,
+                        mountPoint: args.mountPoint,
+                        units,
+                    }),
+                },
+                { parent: this, dependsOn: [drbdSteps[i]] },
+            ),
+        );
+        const initialSync = preferred.step(
+            `${name}-initial-sync`,
+            {
+                script: initialSyncStep({ resource: DRBD_RESOURCE, device: DRBD_DEVICE, fsType: DRBD_FS_TYPE }),
+            },
+            { parent: this, dependsOn: drbdSteps },
+        );
+        this.configured = preferred.step(
+            `${name}-cib`,
+            {
+                script: renderFor(this, () => cibLoadStep({ cib })),
+            },
+            { parent: this, dependsOn: [initialSync, ...clusterSteps] },
+        );
         this.registerOutputs({ vip: this.vip, configured: this.configured.id });
     }
 }
 
 /** The pair's files, each in every form its readers take: DRBD's resource per dialect, corosync.conf, the CIB. */
 function renderPairFiles(
-    clusterName: string, args: DrbdPairArgs, nodes: [DrbdNode, DrbdNode], devices: DrbdPairArgs["fencing"]["devices"],
+    clusterName: string,
+    args: DrbdPairArgs,
+    nodes: [DrbdNode, DrbdNode],
+    devices: DrbdPairArgs["fencing"]["devices"],
 ): { readonly files: Readonly<Record<DrbdVersion, string>>; readonly corosyncConf: string; readonly cib: string } {
-    const drbd = (version: "8.4" | "9") => renderDrbdResource({
-        resource: DRBD_RESOURCE, device: DRBD_DEVICE, disk: args.disk, metaDisk: args.metaDisk, port: args.port,
-        nodes, version, fencing: true,
-    });
+    const drbd = (version: "8.4" | "9") =>
+        renderDrbdResource({
+            resource: DRBD_RESOURCE,
+            device: DRBD_DEVICE,
+            disk: args.disk,
+            metaDisk: args.metaDisk,
+            port: args.port,
+            nodes,
+            version,
+            fencing: true,
+        });
     const files = { "8.4": drbd("8.4"), "9": drbd("9") };
     const corosyncConf = renderCorosyncConf({
-        clusterName, nodes: nodes.map((n, i) => ({ ...n, nodeId: i + 1 })),
+        clusterName,
+        nodes: nodes.map((n, i) => ({ ...n, nodeId: i + 1 })),
     });
     const passwordScript = `cat ${FENCE_PASSWORD_FILE}`;
     const cib = renderPacemakerCib({
-        clusterName, nodes, preferredNode: args.preferredNode, drbdResource: DRBD_RESOURCE, drbdDevice: DRBD_DEVICE,
+        clusterName,
+        nodes,
+        preferredNode: args.preferredNode,
+        drbdResource: DRBD_RESOURCE,
+        drbdDevice: DRBD_DEVICE,
         filesystem: { mountPoint: args.mountPoint, fsType: DRBD_FS_TYPE },
         vip: args.vip,
         services: args.services,
@@ -134,9 +194,12 @@ function renderPairFiles(
             agent: args.fencing.agent,
             devices: devices.map(d => ({
                 node: d.node,
-                params: args.fencing.password !== undefined && !("password_script" in d.params) && !("passwd_script" in d.params)
-                    ? { ...d.params, password_script: passwordScript }
-                    : d.params,
+                params:
+                    args.fencing.password !== undefined &&
+                    !("password_script" in d.params) &&
+                    !("passwd_script" in d.params)
+                        ? { ...d.params, password_script: passwordScript }
+                        : d.params,
             })),
         },
     });

@@ -59,7 +59,10 @@ export function xmlId(text: string): string {
 
 /** Escapes text for a double-quoted XML attribute value. */
 export function xmlAttr(value: string | number): string {
-    return String(value).replace(/[&<>"']/g, ch => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" })[ch]!);
+    return String(value).replace(
+        /[&<>"']/g,
+        ch => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" })[ch]!,
+    );
 }
 
 export function pacemakerIds(c: Pick<PacemakerCibInput, "drbdResource" | "services">): CibIds {
@@ -68,7 +71,15 @@ export function pacemakerIds(c: Pick<PacemakerCibInput, "drbdResource" | "servic
     const web = c.services.web.map(unit => xmlId(`web-${unit.replace(/\.service$/, "")}`));
     const members = ["fs", "vip", "db", ...(zabbixServer ? [zabbixServer] : []), ...web];
     return {
-        drbd, drbdClone: `${drbd}-clone`, group: "zabbix", filesystem: "fs", vip: "vip", db: "db", zabbixServer, web, members,
+        drbd,
+        drbdClone: `${drbd}-clone`,
+        group: "zabbix",
+        filesystem: "fs",
+        vip: "vip",
+        db: "db",
+        zabbixServer,
+        web,
+        members,
         fence: node => xmlId(`fence-${node}`),
     };
 }
@@ -76,7 +87,12 @@ export function pacemakerIds(c: Pick<PacemakerCibInput, "drbdResource" | "servic
 /** Parameters of fence agents that hold a password in clear; the CIB must not. */
 const CLEAR_SECRETS = ["password", "passwd", "snmp_priv_passwd"];
 
-interface Op { readonly name: string; readonly interval: string; readonly timeout: string; readonly role?: "Promoted" | "Unpromoted" }
+interface Op {
+    readonly name: string;
+    readonly interval: string;
+    readonly timeout: string;
+    readonly role?: "Promoted" | "Unpromoted";
+}
 
 interface Primitive {
     readonly id: string;
@@ -94,8 +110,10 @@ function nvpairs(setTag: string, setId: string, values: Record<string, string>, 
     }
     return [
         `${indent}<${setTag} id="${xmlAttr(setId)}">`,
-        ...entries.map(([name, value]) =>
-            `${indent}  <nvpair id="${xmlAttr(xmlId(`${setId}-${name}`))}" name="${xmlAttr(name)}" value="${xmlAttr(value)}"/>`),
+        ...entries.map(
+            ([name, value]) =>
+                `${indent}  <nvpair id="${xmlAttr(xmlId(`${setId}-${name}`))}" name="${xmlAttr(name)}" value="${xmlAttr(value)}"/>`,
+        ),
         `${indent}</${setTag}>`,
     ];
 }
@@ -146,7 +164,9 @@ function checkCibInput(c: PacemakerCibInput): void {
     for (const d of c.fencing.devices) {
         const secret = Object.keys(d.params).find(k => CLEAR_SECRETS.includes(k.toLowerCase()));
         if (secret) {
-            throw new Error(`fence device for ${d.node}: parameter ${secret} would put a secret in the CIB; use password_script with a root-only file`);
+            throw new Error(
+                `fence device for ${d.node}: parameter ${secret} would put a secret in the CIB; use password_script with a root-only file`,
+            );
         }
     }
     if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(c.vip.address)) {
@@ -155,7 +175,11 @@ function checkCibInput(c: PacemakerCibInput): void {
     if (!Number.isInteger(c.vip.cidrNetmask) || c.vip.cidrNetmask < 1 || c.vip.cidrNetmask > 32) {
         throw new Error(`VIP netmask /${c.vip.cidrNetmask} is not an IPv4 prefix length`);
     }
-    const units = [c.services.postgres, ...(c.services.zabbixServer ? [c.services.zabbixServer] : []), ...c.services.web];
+    const units = [
+        c.services.postgres,
+        ...(c.services.zabbixServer ? [c.services.zabbixServer] : []),
+        ...c.services.web,
+    ];
     const badUnit = units.find(u => !/^[A-Za-z0-9:_.@\\-]+$/.test(u));
     if (badUnit !== undefined) {
         throw new Error(`"${badUnit}" is not a systemd unit name`);
@@ -184,11 +208,21 @@ function fencingResources(c: PacemakerCibInput, ids: CibIds): { primitives: stri
         }
         Object.assign(params, d.params);
         const id = ids.fence(d.node);
-        primitives.push(...primitive({
-            id, class: "stonith", type: c.fencing.agent, params,
-            ops: [{ name: "monitor", interval: "60s", timeout: "60s" }],
-        }, "      "));
-        constraints.push(`      <rsc_location id="${xmlAttr(xmlId(`location-${id}-avoids-${d.node}`))}" rsc="${xmlAttr(id)}" node="${xmlAttr(d.node)}" score="-INFINITY"/>`);
+        primitives.push(
+            ...primitive(
+                {
+                    id,
+                    class: "stonith",
+                    type: c.fencing.agent,
+                    params,
+                    ops: [{ name: "monitor", interval: "60s", timeout: "60s" }],
+                },
+                "      ",
+            ),
+        );
+        constraints.push(
+            `      <rsc_location id="${xmlAttr(xmlId(`location-${id}-avoids-${d.node}`))}" rsc="${xmlAttr(id)}" node="${xmlAttr(d.node)}" score="-INFINITY"/>`,
+        );
     }
     return { primitives, constraints };
 }
@@ -197,7 +231,10 @@ function fencingResources(c: PacemakerCibInput, ids: CibIds): { primitives: stri
 function groupMembers(c: PacemakerCibInput, ids: CibIds): string[] {
     const members: Primitive[] = [
         {
-            id: ids.filesystem, class: "ocf", provider: "heartbeat", type: "Filesystem",
+            id: ids.filesystem,
+            class: "ocf",
+            provider: "heartbeat",
+            type: "Filesystem",
             params: { device: c.drbdDevice, directory: c.filesystem.mountPoint, fstype: c.filesystem.fsType },
             ops: [
                 { name: "start", interval: "0s", timeout: "60s" },
@@ -206,15 +243,34 @@ function groupMembers(c: PacemakerCibInput, ids: CibIds): string[] {
             ],
         },
         {
-            id: ids.vip, class: "ocf", provider: "heartbeat", type: "IPaddr2",
-            params: { ip: c.vip.address, cidr_netmask: String(c.vip.cidrNetmask), ...(c.vip.nic ? { nic: c.vip.nic } : {}) },
+            id: ids.vip,
+            class: "ocf",
+            provider: "heartbeat",
+            type: "IPaddr2",
+            params: {
+                ip: c.vip.address,
+                cidr_netmask: String(c.vip.cidrNetmask),
+                ...(c.vip.nic ? { nic: c.vip.nic } : {}),
+            },
             ops: [{ name: "monitor", interval: "10s", timeout: "20s" }],
         },
         { id: ids.db, class: "systemd", type: c.services.postgres, ops: serviceOps("300s") },
         ...(c.services.zabbixServer && ids.zabbixServer
-            ? [{ id: ids.zabbixServer, class: "systemd" as const, type: c.services.zabbixServer, ops: serviceOps("120s") }]
+            ? [
+                  {
+                      id: ids.zabbixServer,
+                      class: "systemd" as const,
+                      type: c.services.zabbixServer,
+                      ops: serviceOps("120s"),
+                  },
+              ]
             : []),
-        ...c.services.web.map((unit, i) => ({ id: ids.web[i], class: "systemd" as const, type: unit, ops: serviceOps("60s") })),
+        ...c.services.web.map((unit, i) => ({
+            id: ids.web[i],
+            class: "systemd" as const,
+            type: unit,
+            ops: serviceOps("60s"),
+        })),
     ];
     return members.flatMap(m => primitive(m, "        "));
 }
@@ -223,42 +279,63 @@ export function renderPacemakerCib(c: PacemakerCibInput): string {
     checkCibInput(c);
     const ids = pacemakerIds(c);
     const fencing = fencingResources(c, ids);
-    const drbd = primitive({
-        id: ids.drbd, class: "ocf", provider: "linbit", type: "drbd",
-        params: { drbd_resource: c.drbdResource },
-        ops: [
-            { name: "monitor", interval: "29s", timeout: "20s", role: "Promoted" },
-            { name: "monitor", interval: "31s", timeout: "20s", role: "Unpromoted" },
-            { name: "start", interval: "0s", timeout: "240s" },
-            { name: "stop", interval: "0s", timeout: "100s" },
-            { name: "promote", interval: "0s", timeout: "90s" },
-            { name: "demote", interval: "0s", timeout: "90s" },
-            { name: "notify", interval: "0s", timeout: "90s" },
-        ],
-    }, "        ");
+    const drbd = primitive(
+        {
+            id: ids.drbd,
+            class: "ocf",
+            provider: "linbit",
+            type: "drbd",
+            params: { drbd_resource: c.drbdResource },
+            ops: [
+                { name: "monitor", interval: "29s", timeout: "20s", role: "Promoted" },
+                { name: "monitor", interval: "31s", timeout: "20s", role: "Unpromoted" },
+                { name: "start", interval: "0s", timeout: "240s" },
+                { name: "stop", interval: "0s", timeout: "100s" },
+                { name: "promote", interval: "0s", timeout: "90s" },
+                { name: "demote", interval: "0s", timeout: "90s" },
+                { name: "notify", interval: "0s", timeout: "90s" },
+            ],
+        },
+        "        ",
+    );
     const a = xmlAttr;
     return `<?xml version="1.0" encoding="UTF-8"?>
 <!-- Rendered by zabbix-ha; \`pulumi up\` overwrites local edits. -->
 <cib validate-with="${CIB_SCHEMA}" admin_epoch="0" epoch="1" num_updates="0">
   <configuration>
     <crm_config>
-${nvpairs("cluster_property_set", "cib-bootstrap-options", {
+${nvpairs(
+    "cluster_property_set",
+    "cib-bootstrap-options",
+    {
         "cluster-name": c.clusterName,
         // Fencing is mandatory: DRBD's resource-and-stonith waits on it before a peer may promote.
         "stonith-enabled": "true",
         // corosync's two_node keeps the survivor quorate; a node booted alone (wait_for_all, no quorum)
         // must stop rather than run on data that may be stale.
         "no-quorum-policy": "stop",
-    }, "      ").join("\n")}
+    },
+    "      ",
+).join("\n")}
     </crm_config>
     <!-- Nodes join as corosync names them (uname -n); constraints refer to those names. -->
     <nodes/>
     <resources>
 ${fencing.primitives.join("\n")}
       <clone id="${a(ids.drbdClone)}">
-${nvpairs("meta_attributes", `${ids.drbdClone}-meta`, {
-        promotable: "true", "promoted-max": "1", "promoted-node-max": "1", "clone-max": "2", "clone-node-max": "1", notify: "true",
-    }, "        ").join("\n")}
+${nvpairs(
+    "meta_attributes",
+    `${ids.drbdClone}-meta`,
+    {
+        promotable: "true",
+        "promoted-max": "1",
+        "promoted-node-max": "1",
+        "clone-max": "2",
+        "clone-node-max": "1",
+        notify: "true",
+    },
+    "        ",
+).join("\n")}
 ${drbd.join("\n")}
       </clone>
       <group id="${a(ids.group)}">
@@ -272,12 +349,17 @@ ${groupMembers(c, ids).join("\n")}
 ${fencing.constraints.join("\n")}
     </constraints>
     <rsc_defaults>
-${nvpairs("meta_attributes", "rsc-defaults", {
+${nvpairs(
+    "meta_attributes",
+    "rsc-defaults",
+    {
         // Higher than the location preference: after a failover the services stay where they run
         // until an operator moves them back at a quiet moment.
         "resource-stickiness": "100",
         "migration-threshold": "3",
-    }, "      ").join("\n")}
+    },
+    "      ",
+).join("\n")}
     </rsc_defaults>
   </configuration>
   <status/>

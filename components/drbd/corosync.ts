@@ -34,7 +34,9 @@ export function renderCorosyncConf(c: CorosyncConfInput): string {
     const ids = new Set(c.nodes.map(n => n.nodeId));
     const names = new Set(c.nodes.map(n => n.name));
     if (ids.size !== c.nodes.length || names.size !== c.nodes.length) {
-        throw new Error(`corosync node names and ids must be unique: ${c.nodes.map(n => `${n.name}=${n.nodeId}`).join(", ")}`);
+        throw new Error(
+            `corosync node names and ids must be unique: ${c.nodes.map(n => `${n.name}=${n.nodeId}`).join(", ")}`,
+        );
     }
     for (const n of c.nodes) {
         if (!Number.isInteger(n.nodeId) || n.nodeId < 1) {
@@ -44,12 +46,16 @@ export function renderCorosyncConf(c: CorosyncConfInput): string {
             throw new Error(`corosync node "${n.name}" needs a host name and an IPv4 address, got "${n.address}"`);
         }
     }
-    const nodes = c.nodes.map(n => `    node {
+    const nodes = c.nodes
+        .map(
+            n => `    node {
         name: ${n.name}
         nodeid: ${n.nodeId}
         ring0_addr: ${n.address}
     }
-`).join("");
+`,
+        )
+        .join("");
     return `# ${HEADER}
 totem {
     version: 2

@@ -44,9 +44,17 @@ export interface DrbdResourceInput {
 /** The handler scripts drbd-utils ships for Pacemaker, per dialect. */
 export const CRM_HANDLERS: Readonly<Record<DrbdVersion, { fence: string; unfence: string; unfenceHandler: string }>> = {
     // DRBD 9 calls unfence-peer itself once the peer is back in sync.
-    "9": { fence: "/usr/lib/drbd/crm-fence-peer.9.sh", unfence: "/usr/lib/drbd/crm-unfence-peer.9.sh", unfenceHandler: "unfence-peer" },
+    "9": {
+        fence: "/usr/lib/drbd/crm-fence-peer.9.sh",
+        unfence: "/usr/lib/drbd/crm-unfence-peer.9.sh",
+        unfenceHandler: "unfence-peer",
+    },
     // DRBD 8.4 has no unfence-peer event: the constraint goes once this node has resynced.
-    "8.4": { fence: "/usr/lib/drbd/crm-fence-peer.sh", unfence: "/usr/lib/drbd/crm-unfence-peer.sh", unfenceHandler: "after-resync-target" },
+    "8.4": {
+        fence: "/usr/lib/drbd/crm-fence-peer.sh",
+        unfence: "/usr/lib/drbd/crm-unfence-peer.sh",
+        unfenceHandler: "after-resync-target",
+    },
 };
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
@@ -57,7 +65,11 @@ function checkDrbdInput(c: DrbdResourceInput): void {
     if (!NAME.test(c.resource)) {
         throw new Error(`DRBD resource name "${c.resource}" must be letters, digits, '_', '.' or '-'`);
     }
-    for (const [what, value] of [["device", c.device], ["disk", c.disk], ["metaDisk", c.metaDisk]] as const) {
+    for (const [what, value] of [
+        ["device", c.device],
+        ["disk", c.disk],
+        ["metaDisk", c.metaDisk],
+    ] as const) {
         if (!DEVICE.test(value)) {
             throw new Error(`DRBD ${what} "${value}" must be a block device path under /dev`);
         }
@@ -78,14 +90,18 @@ function checkDrbdInput(c: DrbdResourceInput): void {
         }
     }
     if (a.name === b.name || a.address === b.address) {
-        throw new Error(`the two DRBD nodes need different names and addresses (${a.name} ${a.address}, ${b.name} ${b.address})`);
+        throw new Error(
+            `the two DRBD nodes need different names and addresses (${a.name} ${a.address}, ${b.name} ${b.address})`,
+        );
     }
 }
 
 /** /etc/drbd.d/<resource>.res for one resource replicated between two nodes. */
 export function renderDrbdResource(c: DrbdResourceInput): string {
     if ((c.metaDisk as string) === "internal") {
-        throw new Error("DRBD meta-disk internal is refused: give a dedicated partition, so that image backups of the data restore as they are");
+        throw new Error(
+            "DRBD meta-disk internal is refused: give a dedicated partition, so that image backups of the data restore as they are",
+        );
     }
     checkDrbdInput(c);
     const v9 = c.version === "9";
@@ -104,13 +120,17 @@ ${c.fencing && v9 ? fencing : ""}    }
     }
 `
         : "";
-    const on = c.nodes.map((node, i) => `    on ${node.name} {
+    const on = c.nodes
+        .map(
+            (node, i) => `    on ${node.name} {
 ${v9 ? `        node-id ${i};\n` : ""}        device ${c.device};
         disk ${c.disk};
         meta-disk ${c.metaDisk};
         address ipv4 ${node.address}:${c.port};
     }
-`).join("");
+`,
+        )
+        .join("");
     return `# ${HEADER}
 # DRBD ${c.version} dialect; meta data on the dedicated partition ${c.metaDisk}.
 resource ${c.resource} {

@@ -126,7 +126,9 @@ elif [ "$ZHA_CHANGED" = 1 ]; then
   corosync-cfgtool -R
 fi
 systemctl is-active --quiet pacemaker || systemctl start pacemaker`,
-    ].filter(Boolean).join("\n");
+    ]
+        .filter(Boolean)
+        .join("\n");
 }
 
 export interface InitialSyncStepInput {

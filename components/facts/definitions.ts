@@ -16,7 +16,10 @@ export interface ComponentDefinition<Token extends string, Facts extends z.ZodOb
 /** The facts of a component definition, as a TypeScript type. */
 export type FactsOf<D extends ComponentDefinition<string, z.ZodObject>> = z.infer<D["facts"]>;
 
-function component<const Token extends string, Facts extends z.ZodObject>(token: Token, facts: Facts): ComponentDefinition<Token, Facts> {
+function component<const Token extends string, Facts extends z.ZodObject>(
+    token: Token,
+    facts: Facts,
+): ComponentDefinition<Token, Facts> {
     // Strict: a fact a component declares but the schema lacks is a drift the contract test reports.
     return { token, facts: facts.strict() as unknown as Facts };
 }
@@ -41,30 +44,39 @@ export const dbFailover = z.enum(["manual", "cluster-manager", "automatic", "man
 /** What a failover may lose: async streaming, synchronous streaming, DRBD protocol C, or the provider's scheme. */
 export const replicationKind = z.enum(["async", "sync", "block-sync", "managed"]);
 
-export const SITE = component("zabbix-ha:host:Site", z.object({
-    site: z.string(),
-    network: z.string(),
-    l2Segment: z.boolean(),
-    /** The operator declared the site lost: its hosts are left as they are. */
-    lost: z.boolean().optional(),
-}));
+export const SITE = component(
+    "zabbix-ha:host:Site",
+    z.object({
+        site: z.string(),
+        network: z.string(),
+        l2Segment: z.boolean(),
+        /** The operator declared the site lost: its hosts are left as they are. */
+        lost: z.boolean().optional(),
+    }),
+);
 
-export const HOST = component("zabbix-ha:host:Host", placed.extend({
-    roles: z.array(z.string()),
-    os: z.string(),
-    cpus: z.number().optional(),
-    memoryGiB: z.number().optional(),
-}));
+export const HOST = component(
+    "zabbix-ha:host:Host",
+    placed.extend({
+        roles: z.array(z.string()),
+        os: z.string(),
+        cpus: z.number().optional(),
+        memoryGiB: z.number().optional(),
+    }),
+);
 
-export const LOAD_BALANCER = component("zabbix-ha:loadbalancer:SiteLoadBalancer", placed.extend({
-    /** How the DB port picks its server: by asking each one pg_is_in_recovery(), Patroni's REST API, or not at all. */
-    dbRouting: z.enum(["primary-check", "patroni-rest", "none"]),
-    /** The DB port on the load balancer's address, which leads to the current primary. */
-    dbPort: z.number(),
-    dbServers: z.array(z.string()),
-    localFrontends: z.array(z.string()),
-    remoteFrontends: z.array(z.string()),
-}));
+export const LOAD_BALANCER = component(
+    "zabbix-ha:loadbalancer:SiteLoadBalancer",
+    placed.extend({
+        /** How the DB port picks its server: by asking each one pg_is_in_recovery(), Patroni's REST API, or not at all. */
+        dbRouting: z.enum(["primary-check", "patroni-rest", "none"]),
+        /** The DB port on the load balancer's address, which leads to the current primary. */
+        dbPort: z.number(),
+        dbServers: z.array(z.string()),
+        localFrontends: z.array(z.string()),
+        remoteFrontends: z.array(z.string()),
+    }),
+);
 
 /** A self-run database: where its primary and standbys are, who promotes a standby, how commits travel. */
 const selfRunDatabase = z.object({
@@ -84,52 +96,78 @@ const selfRunDatabase = z.object({
 export const POSTGRES = component("zabbix-ha:postgres:PostgresCluster", selfRunDatabase);
 export const PATRONI = component("zabbix-ha:postgres:PatroniCluster", selfRunDatabase);
 
-export const MANAGED_DATABASE = component("zabbix-ha:postgres:ManagedDatabase", z.object({
-    /** host:port of the provider's endpoint. */
-    endpoint: z.string(),
-    /** The provider's zones, the primary's first. */
-    zones: z.array(z.string()),
-    failover: z.literal("managed"),
-    replication: z.literal("managed"),
-}));
+export const MANAGED_DATABASE = component(
+    "zabbix-ha:postgres:ManagedDatabase",
+    z.object({
+        /** host:port of the provider's endpoint. */
+        endpoint: z.string(),
+        /** The provider's zones, the primary's first. */
+        zones: z.array(z.string()),
+        failover: z.literal("managed"),
+        replication: z.literal("managed"),
+    }),
+);
 
-export const SERVER_CLUSTER = component("zabbix-ha:zabbix:ZabbixServerCluster", z.object({
-    /** Each node: where it sits and the DB endpoint in its zabbix_server.conf. */
-    nodes: z.array(placed.extend(dbEndpoint)),
-    failover: serverFailover,
-    failoverDelaySeconds: z.number(),
-    sizing: z.record(z.string(), z.number()),
-    load: z.object({ monitoredHosts: z.number(), items: z.number(), updateIntervalSeconds: z.number() }),
-    /** What agents are told: Server and ServerActive. */
-    agentSettings: z.object({ Server: z.string(), ServerActive: z.string() }),
-}));
+export const SERVER_CLUSTER = component(
+    "zabbix-ha:zabbix:ZabbixServerCluster",
+    z.object({
+        /** Each node: where it sits and the DB endpoint in its zabbix_server.conf. */
+        nodes: z.array(placed.extend(dbEndpoint)),
+        failover: serverFailover,
+        failoverDelaySeconds: z.number(),
+        sizing: z.record(z.string(), z.number()),
+        load: z.object({ monitoredHosts: z.number(), items: z.number(), updateIntervalSeconds: z.number() }),
+        /** What agents are told: Server and ServerActive. */
+        agentSettings: z.object({ Server: z.string(), ServerActive: z.string() }),
+    }),
+);
 
-export const FRONTEND = component("zabbix-ha:zabbix:Frontend", placement.extend({
-    ...dbEndpoint,
-    /** Who runs it: systemd, or a cluster manager on one pair node at a time. */
-    runBy: z.enum(["systemd", "cluster-manager"]),
-}));
+export const FRONTEND = component(
+    "zabbix-ha:zabbix:Frontend",
+    placement.extend({
+        ...dbEndpoint,
+        /** Who runs it: systemd, or a cluster manager on one pair node at a time. */
+        runBy: z.enum(["systemd", "cluster-manager"]),
+    }),
+);
 
-export const CONFIG_SYNC = component("zabbix-ha:zabbix:ConfigSync", z.object({
-    /** The API URL configuration is read from. */
-    source: z.string(),
-    /** The API URLs it is copied to. */
-    targets: z.array(z.string()),
-    intervalSeconds: z.number(),
-}));
+export const CONFIG_SYNC = component(
+    "zabbix-ha:zabbix:ConfigSync",
+    z.object({
+        /** The API URL configuration is read from. */
+        source: z.string(),
+        /** The API URLs it is copied to. */
+        targets: z.array(z.string()),
+        intervalSeconds: z.number(),
+    }),
+);
 
-export const DRBD_PAIR = component("zabbix-ha:drbd:DrbdPair", z.object({
-    nodes: z.array(placed),
-    vip: z.string(),
-    /** The site whose L2 segment carries the VIP. */
-    vipSite: z.string(),
-    fencing: z.object({ enabled: z.boolean(), agent: z.string(), devices: z.array(z.string()) }),
-    disk: z.string(),
-    metaDisk: z.string(),
-}));
+export const DRBD_PAIR = component(
+    "zabbix-ha:drbd:DrbdPair",
+    z.object({
+        nodes: z.array(placed),
+        vip: z.string(),
+        /** The site whose L2 segment carries the VIP. */
+        vipSite: z.string(),
+        fencing: z.object({ enabled: z.boolean(), agent: z.string(), devices: z.array(z.string()) }),
+        disk: z.string(),
+        metaDisk: z.string(),
+    }),
+);
 
 /** Every component the library defines, for the contract test and the tools that list them. */
-export const COMPONENTS = [SITE, HOST, LOAD_BALANCER, POSTGRES, PATRONI, MANAGED_DATABASE, SERVER_CLUSTER, FRONTEND, CONFIG_SYNC, DRBD_PAIR] as const;
+export const COMPONENTS = [
+    SITE,
+    HOST,
+    LOAD_BALANCER,
+    POSTGRES,
+    PATRONI,
+    MANAGED_DATABASE,
+    SERVER_CLUSTER,
+    FRONTEND,
+    CONFIG_SYNC,
+    DRBD_PAIR,
+] as const;
 
 export type SiteFacts = FactsOf<typeof SITE>;
 export type HostFacts = FactsOf<typeof HOST>;

@@ -13,16 +13,22 @@ export interface DeclaredResource {
 
 /** The facts of every resource of one component, with the resource for reporting. */
 export function factsOf<R extends DeclaredResource, D extends ComponentDefinition<string, z.ZodObject>>(
-    resources: readonly R[], definition: D,
+    resources: readonly R[],
+    definition: D,
 ): { readonly resource: R; readonly facts: FactsOf<D> }[] {
-    return resources.filter(r => r.type === definition.token).map(resource => ({ resource, facts: resource.props as FactsOf<D> }));
+    return resources
+        .filter(r => r.type === definition.token)
+        .map(resource => ({ resource, facts: resource.props as FactsOf<D> }));
 }
 
 /**
  * Where a resource's props break its definition's schema (a missing fact, a wrong kind, an
  * undeclared one), as `path: message` lines; none for a resource of another type.
  */
-export function factProblems(resource: DeclaredResource, definition: ComponentDefinition<string, z.ZodObject>): string[] {
+export function factProblems(
+    resource: DeclaredResource,
+    definition: ComponentDefinition<string, z.ZodObject>,
+): string[] {
     if (resource.type !== definition.token) {
         return [];
     }

@@ -49,7 +49,17 @@ export interface HostStepArgs {
 }
 
 /** Every input of a remote Command: on a lost site's host, a change to any of them is held back. */
-const COMMAND_INPUTS = ["create", "update", "delete", "stdin", "connection", "environment", "triggers", "logging", "addPreviousOutputInEnv"];
+const COMMAND_INPUTS = [
+    "create",
+    "update",
+    "delete",
+    "stdin",
+    "connection",
+    "environment",
+    "triggers",
+    "logging",
+    "addPreviousOutputInEnv",
+];
 
 /**
  * Host is one machine reached by `remote.Command` over SSH. Its base step installs the packages its
@@ -71,8 +81,13 @@ export class Host extends pulumi.ComponentResource {
     constructor(name: string, args: HostArgs, opts?: pulumi.ComponentResourceOptions) {
         const h = args.host;
         const facts: HostFacts = {
-            host: h.name, site: h.site, address: h.address, roles: [...h.roles], os: h.os,
-            ...(h.cpus !== undefined ? { cpus: h.cpus } : {}), ...(h.memoryGiB !== undefined ? { memoryGiB: h.memoryGiB } : {}),
+            host: h.name,
+            site: h.site,
+            address: h.address,
+            roles: [...h.roles],
+            os: h.os,
+            ...(h.cpus !== undefined ? { cpus: h.cpus } : {}),
+            ...(h.memoryGiB !== undefined ? { memoryGiB: h.memoryGiB } : {}),
         };
         super(HOST.token, name, facts, opts);
         this.facts = facts;
@@ -84,17 +99,23 @@ export class Host extends pulumi.ComponentResource {
             user: args.host.sshUser,
             privateKey: pulumi.secret(args.sshPrivateKey),
         };
-        this.packages = this.step(`${name}-packages`, {
-            script: renderFor(this, () => renderPackageStep({
-                os: args.host.os,
-                roles: args.host.roles,
-                zabbixVersion: args.zabbix.version,
-                packageSource: args.zabbix.packageSource,
-                repositoryUrl: args.zabbix.repositoryUrl,
-                extraPackages: args.extraPackages,
-                extraRepositories: args.extraRepositories,
-            })),
-        }, { parent: this });
+        this.packages = this.step(
+            `${name}-packages`,
+            {
+                script: renderFor(this, () =>
+                    renderPackageStep({
+                        os: args.host.os,
+                        roles: args.host.roles,
+                        zabbixVersion: args.zabbix.version,
+                        packageSource: args.zabbix.packageSource,
+                        repositoryUrl: args.zabbix.repositoryUrl,
+                        extraPackages: args.extraPackages,
+                        extraRepositories: args.extraRepositories,
+                    }),
+                ),
+            },
+            { parent: this },
+        );
         this.registerOutputs({ packages: this.packages.id });
     }
 
@@ -106,27 +127,39 @@ export class Host extends pulumi.ComponentResource {
         const secrets = args.secrets ?? [];
         const reads = readSecrets(secrets.map(s => s.variable));
         const text = script(reads, args.script);
-        const stdin = secrets.length === 0
-            ? undefined
-            : pulumi.secret(pulumi.all(secrets.map(s => s.value)).apply(values => values.map(v => `${v}\n`).join("")));
+        const stdin =
+            secrets.length === 0
+                ? undefined
+                : pulumi.secret(
+                      pulumi.all(secrets.map(s => s.value)).apply(values => values.map(v => `${v}\n`).join("")),
+                  );
         // The base step itself is created first, with nothing before it.
         const after = this.packages ? [this.packages] : [];
-        return new command.remote.Command(name, {
-            connection: this.connection,
-            create: asHostUser(text, this.config.sshUser),
-            ...(args.delete !== undefined
-                ? { delete: asHostUser(script(readSecretsForDelete(secrets.map(s => s.variable)), args.delete), this.config.sshUser) }
-                : {}),
-            stdin,
-            // The provider would pass previous output through SSH setenv, which sshd refuses by default.
-            addPreviousOutputInEnv: false,
-        }, {
-            parent: opts.parent,
-            dependsOn: [...after, ...(opts.dependsOn ?? [])],
-            ...(opts.deleteBeforeReplace ? { deleteBeforeReplace: true } : {}),
-            // Nothing reaches a lost site: what its hosts last applied stays recorded, unchanged, until it is back.
-            ...(this.lost ? { ignoreChanges: COMMAND_INPUTS } : {}),
-        });
+        return new command.remote.Command(
+            name,
+            {
+                connection: this.connection,
+                create: asHostUser(text, this.config.sshUser),
+                ...(args.delete !== undefined
+                    ? {
+                          delete: asHostUser(
+                              script(readSecretsForDelete(secrets.map(s => s.variable)), args.delete),
+                              this.config.sshUser,
+                          ),
+                      }
+                    : {}),
+                stdin,
+                // The provider would pass previous output through SSH setenv, which sshd refuses by default.
+                addPreviousOutputInEnv: false,
+            },
+            {
+                parent: opts.parent,
+                dependsOn: [...after, ...(opts.dependsOn ?? [])],
+                ...(opts.deleteBeforeReplace ? { deleteBeforeReplace: true } : {}),
+                // Nothing reaches a lost site: what its hosts last applied stays recorded, unchanged, until it is back.
+                ...(this.lost ? { ignoreChanges: COMMAND_INPUTS } : {}),
+            },
+        );
     }
 }
 

@@ -32,19 +32,28 @@ export class Site extends pulumi.ComponentResource {
 
     constructor(name: string, args: SiteArgs, opts?: pulumi.ComponentResourceOptions) {
         // Declared facts (the component's inputs): the policy pack reads them.
-        const facts: SiteFacts = { site: args.site.name, network: args.site.network, l2Segment: args.site.l2Segment, lost: args.site.lost };
+        const facts: SiteFacts = {
+            site: args.site.name,
+            network: args.site.network,
+            l2Segment: args.site.l2Segment,
+            lost: args.site.lost,
+        };
         super(SITE.token, name, facts, opts);
         this.config = args.site;
         const hosts: Record<string, Host> = {};
         for (const host of args.site.hosts) {
-            hosts[host.name] = new Host(`${name}-${host.name}`, {
-                host: { ...host, site: args.site.name },
-                sshPrivateKey: args.sshPrivateKey,
-                zabbix: args.zabbix,
-                extraPackages: args.extraPackages?.[host.name],
-                extraRepositories: args.extraRepositories?.[host.name],
-                lost: args.site.lost,
-            }, { parent: this });
+            hosts[host.name] = new Host(
+                `${name}-${host.name}`,
+                {
+                    host: { ...host, site: args.site.name },
+                    sshPrivateKey: args.sshPrivateKey,
+                    zabbix: args.zabbix,
+                    extraPackages: args.extraPackages?.[host.name],
+                    extraRepositories: args.extraRepositories?.[host.name],
+                    lost: args.site.lost,
+                },
+                { parent: this },
+            );
         }
         this.hosts = hosts;
         this.registerOutputs({ hosts: Object.keys(hosts) });

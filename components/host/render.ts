@@ -51,11 +51,12 @@ export function aptSourceLine(name: string, repository: AptRepository): string {
  * distribution's older version moves to the repository's.
  */
 function extraRepositorySteps(extras: readonly ExtraRepository[]): string {
-    return extras.map(extra => {
-        const list = `/etc/apt/sources.list.d/zabbix-ha-${extra.name}.list`;
-        const pending = pendingRepositoryMark(extra.name);
-        const key = extra.repository.keyUrl
-            ? `install -d -m 0755 /etc/apt/keyrings
+    return extras
+        .map(extra => {
+            const list = `/etc/apt/sources.list.d/zabbix-ha-${extra.name}.list`;
+            const pending = pendingRepositoryMark(extra.name);
+            const key = extra.repository.keyUrl
+                ? `install -d -m 0755 /etc/apt/keyrings
 zha_key=$(mktemp)
 curl -fsSL -o "$zha_key" ${shellQuote(extra.repository.keyUrl)}
 if ! cmp -s "$zha_key" ${keyringOf(extra.name)}; then
@@ -64,8 +65,8 @@ if ! cmp -s "$zha_key" ${keyringOf(extra.name)}; then
 fi
 rm -f "$zha_key"
 `
-            : "";
-        return `# Repository ${extra.name}: ${extra.packages.join(", ")} at their newest from it.
+                : "";
+            return `# Repository ${extra.name}: ${extra.packages.join(", ")} at their newest from it.
 ${key}zha_line=${shellQuote(aptSourceLine(extra.name, extra.repository))}
 if [ "$(cat ${list} 2>/dev/null)" != "$zha_line" ]; then
   printf '%s\\n' "$zha_line" > ${list}
@@ -76,7 +77,8 @@ if [ -e ${pending} ]; then
   zha_apt_update=1
   zha_newest="$zha_newest ${extra.packages.join(" ")}"
 fi`;
-    }).join("\n");
+        })
+        .join("\n");
 }
 
 /** Packages a host needs for its roles on its OS, sorted and without repeats. */
@@ -87,12 +89,21 @@ export function packagesFor(input: PackageStepInput): string[] {
     const add = (names: readonly string[]) => names.forEach(n => wanted.add(n));
     for (const role of input.roles) {
         switch (role) {
-            case "db": add(platform.postgres.packages); break;
-            case "zabbix-server": add([...zabbix.serverPackages, platform.postgresClientPackage]); break;
-            case "frontend": add(["nginx", ...platform.phpFpm.packages, ...zabbix.frontendPackages]); break;
+            case "db":
+                add(platform.postgres.packages);
+                break;
+            case "zabbix-server":
+                add([...zabbix.serverPackages, platform.postgresClientPackage]);
+                break;
+            case "frontend":
+                add(["nginx", ...platform.phpFpm.packages, ...zabbix.frontendPackages]);
+                break;
             // socat: the newest-primary watcher talks to HAProxy's admin socket.
-            case "lb": add(["haproxy", platform.postgresClientPackage, "socat"]); break;
-            case "witness": break;
+            case "lb":
+                add(["haproxy", platform.postgresClientPackage, "socat"]);
+                break;
+            case "witness":
+                break;
         }
     }
     return [...wanted].sort();
@@ -152,10 +163,16 @@ export function renderPackageStep(input: PackageStepInput): string {
     }
     const extras = input.extraRepositories ?? [];
     if (extras.length > 0 && platform.packageManager !== "apt") {
-        throw new Error(`extra repositories are apt sources; ${platform.label} installs with ${platform.packageManager}`);
+        throw new Error(
+            `extra repositories are apt sources; ${platform.label} installs with ${platform.packageManager}`,
+        );
     }
-    const repo = [vendor ? vendorRepositorySteps(platform, input.zabbixVersion, input.repositoryUrl!) : "", extraRepositorySteps(extras)]
-        .filter(Boolean).join("\n");
+    const repo = [
+        vendor ? vendorRepositorySteps(platform, input.zabbixVersion, input.repositoryUrl!) : "",
+        extraRepositorySteps(extras),
+    ]
+        .filter(Boolean)
+        .join("\n");
     const needsCurl = vendor || extras.some(e => e.repository.keyUrl);
     if (platform.packageManager === "apt") {
         return `# Packages for roles: ${input.roles.join(", ")} (${platform.label}).

@@ -10,8 +10,10 @@ import { haproxyStep, haproxyStepDelete } from "./steps";
  * SiteLoadBalancerArgs describe the HAProxy of one site: the UI and DB settings as haproxy.cfg
  * takes them (documented there), the host it runs on and the DB check's password.
  */
-export interface SiteLoadBalancerArgs
-    extends Pick<HaproxyInput, "httpPort" | "localFrontends" | "remoteFrontends" | "dbPort" | "dbServers" | "dbAllowedSources" | "dbCheck"> {
+export interface SiteLoadBalancerArgs extends Pick<
+    HaproxyInput,
+    "httpPort" | "localFrontends" | "remoteFrontends" | "dbPort" | "dbServers" | "dbAllowedSources" | "dbCheck"
+> {
     /** The site's lb host. */
     readonly host: Host;
     /** Password of the check role that asks each DB host `pg_is_in_recovery()`; a secret. Needed with DB servers. */
@@ -41,7 +43,8 @@ export class SiteLoadBalancer extends pulumi.ComponentResource {
             host: args.host.config.name,
             address: args.host.config.address,
             // How the DB port picks its server: by asking each one pg_is_in_recovery(), never a fixed address.
-            dbRouting: args.dbServers.length === 0 ? "none" : args.dbCheck === "patroni" ? "patroni-rest" : "primary-check",
+            dbRouting:
+                args.dbServers.length === 0 ? "none" : args.dbCheck === "patroni" ? "patroni-rest" : "primary-check",
             dbPort: args.dbPort,
             dbServers: args.dbServers.map(b => b.name),
             localFrontends: args.localFrontends.map(b => b.name),
@@ -55,29 +58,36 @@ export class SiteLoadBalancer extends pulumi.ComponentResource {
         this.dbPort = args.dbPort;
         const withDb = args.dbServers.length > 0;
         if (withDb && args.checkPassword === undefined) {
-            throw new pulumi.ResourceError(`${name}: a load balancer with DB servers needs the check role's password`, this);
+            throw new pulumi.ResourceError(
+                `${name}: a load balancer with DB servers needs the check role's password`,
+                this,
+            );
         }
-        this.configured = args.host.step(`${name}-haproxy`, {
-            secrets: withDb ? [{ variable: "CHECK_PASSWORD", value: args.checkPassword! }] : [],
-            script: haproxyStep({
-                haproxy: {
-                    site: args.host.config.site,
-                    httpPort: args.httpPort,
-                    localFrontends: args.localFrontends,
-                    remoteFrontends: args.remoteFrontends,
-                    dbPort: args.dbPort,
-                    dbServers: args.dbServers,
-                    dbAllowedSources: args.dbAllowedSources,
-                    primaryCheckCommand: PRIMARY_CHECK,
-                    runDir: HAPROXY_RUN_DIR,
-                    runAs: "haproxy",
-                    dbCheck: args.dbCheck,
-                },
-                checkPasswordVariable: "CHECK_PASSWORD",
-            }),
-            // The host no longer balances this site: HAProxy and the watcher stop for good.
-            delete: haproxyStepDelete(),
-        }, { parent: this });
+        this.configured = args.host.step(
+            `${name}-haproxy`,
+            {
+                secrets: withDb ? [{ variable: "CHECK_PASSWORD", value: args.checkPassword! }] : [],
+                script: haproxyStep({
+                    haproxy: {
+                        site: args.host.config.site,
+                        httpPort: args.httpPort,
+                        localFrontends: args.localFrontends,
+                        remoteFrontends: args.remoteFrontends,
+                        dbPort: args.dbPort,
+                        dbServers: args.dbServers,
+                        dbAllowedSources: args.dbAllowedSources,
+                        primaryCheckCommand: PRIMARY_CHECK,
+                        runDir: HAPROXY_RUN_DIR,
+                        runAs: "haproxy",
+                        dbCheck: args.dbCheck,
+                    },
+                    checkPasswordVariable: "CHECK_PASSWORD",
+                }),
+                // The host no longer balances this site: HAProxy and the watcher stop for good.
+                delete: haproxyStepDelete(),
+            },
+            { parent: this },
+        );
         this.registerOutputs({ address: this.address, httpPort: this.httpPort, dbPort: this.dbPort });
     }
 }

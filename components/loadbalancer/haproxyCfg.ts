@@ -80,7 +80,10 @@ export function renderHaproxyCfg(c: HaproxyInput): string {
     default-server inter 1s fall 2 rise 1 on-marked-down shutdown-sessions`;
     // Canonical: the same design in any order renders the same file (a reordered config plans nothing).
     const sources = [...new Set(c.dbAllowedSources.map(hostCidr))].sort(compareAddresses).join(" ");
-    const frontends = [...[...c.localFrontends].sort(byName).map(b => server(b)), ...[...c.remoteFrontends].sort(byName).map(b => server(b, " backup"))];
+    const frontends = [
+        ...[...c.localFrontends].sort(byName).map(b => server(b)),
+        ...[...c.remoteFrontends].sort(byName).map(b => server(b, " backup")),
+    ];
     return `# ${RENDERED_HEADER}
 # Load balancer of site "${c.site}".
 global
@@ -110,7 +113,9 @@ backend zabbix_frontends
     default-server inter 2s fall 2 rise 2
 ${frontends.join("\n")}
 
-${withDb ? `# PostgreSQL: only the newest primary is up (it accepts writes, and no other server does on a later
+${
+    withDb
+        ? `# PostgreSQL: only the newest primary is up (it accepts writes, and no other server does on a later
 # timeline). A TCP or pgsql-check would also pass a replica, and Zabbix would sit on a read-only database.
 listen ${DB_PROXY}
     mode tcp
@@ -125,5 +130,7 @@ listen ${DB_PROXY}
     tcp-request connection reject unless { src ${sources} }
 ${check}
 ${c.dbServers.map(dbServer).join("\n")}
-` : ""}`;
+`
+        : ""
+}`;
 }

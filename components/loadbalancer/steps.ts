@@ -31,26 +31,50 @@ export function haproxyStep(s: HaproxyStepInput): string {
     // The newest-primary watcher serves the query check; Patroni's REST API already names one leader.
     const byQuery = withDb && c.dbCheck !== "patroni";
     return [
-        ...(withDb ? [
-            putSecretFile(CHECK_PASSFILE, s.checkPasswordVariable, "0600", "haproxy:haproxy",
-                pgpassLine("*", "*", "postgres", CHECK_ROLE, `$${s.checkPasswordVariable}`)),
-        ] : []),
-        ...(byQuery ? [
-            putFile(PRIMARY_CHECK, renderPrimaryCheckScript({ user: CHECK_ROLE, passfile: CHECK_PASSFILE }), "0755", "root:root"),
-            putFile(NEWEST_PRIMARY_WATCH, renderNewestPrimaryWatch({
-                user: CHECK_ROLE, passfile: CHECK_PASSFILE, servers: c.dbServers, adminSocket: adminSocket(c.runDir),
-            }), "0700", "root:root"),
-            putFile(`${SYSTEMD_UNIT_DIR}/${NEWEST_PRIMARY_UNIT}`, renderNewestPrimaryUnit(), "0644", "root:root"),
-            `if [ "$ZHA_CHANGED" = 1 ]; then systemctl daemon-reload; systemctl enable ${NEWEST_PRIMARY_UNIT}; systemctl restart ${NEWEST_PRIMARY_UNIT}; fi`,
-            `systemctl is-active --quiet ${NEWEST_PRIMARY_UNIT} || systemctl enable --now ${NEWEST_PRIMARY_UNIT}`,
-        ] : []),
+        ...(withDb
+            ? [
+                  putSecretFile(
+                      CHECK_PASSFILE,
+                      s.checkPasswordVariable,
+                      "0600",
+                      "haproxy:haproxy",
+                      pgpassLine("*", "*", "postgres", CHECK_ROLE, `$${s.checkPasswordVariable}`),
+                  ),
+              ]
+            : []),
+        ...(byQuery
+            ? [
+                  putFile(
+                      PRIMARY_CHECK,
+                      renderPrimaryCheckScript({ user: CHECK_ROLE, passfile: CHECK_PASSFILE }),
+                      "0755",
+                      "root:root",
+                  ),
+                  putFile(
+                      NEWEST_PRIMARY_WATCH,
+                      renderNewestPrimaryWatch({
+                          user: CHECK_ROLE,
+                          passfile: CHECK_PASSFILE,
+                          servers: c.dbServers,
+                          adminSocket: adminSocket(c.runDir),
+                      }),
+                      "0700",
+                      "root:root",
+                  ),
+                  putFile(`${SYSTEMD_UNIT_DIR}/${NEWEST_PRIMARY_UNIT}`, renderNewestPrimaryUnit(), "0644", "root:root"),
+                  `if [ "$ZHA_CHANGED" = 1 ]; then systemctl daemon-reload; systemctl enable ${NEWEST_PRIMARY_UNIT}; systemctl restart ${NEWEST_PRIMARY_UNIT}; fi`,
+                  `systemctl is-active --quiet ${NEWEST_PRIMARY_UNIT} || systemctl enable --now ${NEWEST_PRIMARY_UNIT}`,
+              ]
+            : []),
         putFile(HAPROXY_CONFIG, renderHaproxyCfg(c), "0644", "root:root"),
         `haproxy -c -q -f ${HAPROXY_CONFIG}`,
         "systemctl enable haproxy",
         `if [ "$ZHA_CHANGED" = 1 ] || ! systemctl is-active --quiet haproxy; then systemctl reload-or-restart haproxy; fi`,
         // A reload whose new sockets cannot bind keeps the old worker running and still succeeds: prove the listeners.
-        ...[c.httpPort, ...(withDb ? [c.dbPort] : [])].map(port =>
-            `zha_retry 10 sh -c "ss -Hltn 'sport = :${port}' | grep -q LISTEN" || { echo "haproxy does not listen on port ${port}; is another service bound to it?" >&2; exit 1; }`),
+        ...[c.httpPort, ...(withDb ? [c.dbPort] : [])].map(
+            port =>
+                `zha_retry 10 sh -c "ss -Hltn 'sport = :${port}' | grep -q LISTEN" || { echo "haproxy does not listen on port ${port}; is another service bound to it?" >&2; exit 1; }`,
+        ),
     ].join("\n");
 }
 

@@ -57,7 +57,11 @@ export interface Platform {
     readonly label: string;
     readonly packageManager: "apt" | "dnf";
     /** The vendor repository's path segment and release name for this OS ("debian", "12"). */
-    readonly vendorDistro: { readonly name: "debian" | "ubuntu" | "rhel"; readonly release: string; readonly codename?: string };
+    readonly vendorDistro: {
+        readonly name: "debian" | "ubuntu" | "rhel";
+        readonly release: string;
+        readonly codename?: string;
+    };
     /** The Zabbix series the distribution's own archive ships, if it ships a supported one. */
     readonly distributionZabbix?: ZabbixVersion;
     /** The Patroni version the distribution's own archive ships, if it ships one. */
@@ -84,11 +88,21 @@ const ETCD_PACKAGES = ["etcd-server", "etcd-client"];
 const PATRONI_PACKAGES = [...ETCD_PACKAGES, "patroni", "python3-etcd"];
 
 function debianLike(
-    family: OsFamily, label: string, distro: Platform["vendorDistro"], pg: string, php: string,
-    distributionZabbix?: ZabbixVersion, distributionPatroni?: string,
+    family: OsFamily,
+    label: string,
+    distro: Platform["vendorDistro"],
+    pg: string,
+    php: string,
+    distributionZabbix?: ZabbixVersion,
+    distributionPatroni?: string,
 ): Platform {
     return {
-        family, label, packageManager: "apt", vendorDistro: distro, distributionZabbix, distributionPatroni,
+        family,
+        label,
+        packageManager: "apt",
+        vendorDistro: distro,
+        distributionZabbix,
+        distributionPatroni,
         postgres: {
             version: pg,
             packages: [`postgresql-${pg}`],
@@ -114,10 +128,34 @@ function debianLike(
 }
 
 const PLATFORMS: Record<OsFamily, Platform> = {
-    "debian12": debianLike("debian12", "Debian 12", { name: "debian", release: "12", codename: "bookworm" }, "15", "8.2", "6.0", "3.0.2"),
-    "ubuntu22.04": debianLike("ubuntu22.04", "Ubuntu 22.04", { name: "ubuntu", release: "22.04", codename: "jammy" }, "14", "8.1", undefined, "2.1.2"),
-    "ubuntu24.04": debianLike("ubuntu24.04", "Ubuntu 24.04", { name: "ubuntu", release: "24.04", codename: "noble" }, "16", "8.3", "6.0", "3.2.2"),
-    "rhel9": {
+    debian12: debianLike(
+        "debian12",
+        "Debian 12",
+        { name: "debian", release: "12", codename: "bookworm" },
+        "15",
+        "8.2",
+        "6.0",
+        "3.0.2",
+    ),
+    "ubuntu22.04": debianLike(
+        "ubuntu22.04",
+        "Ubuntu 22.04",
+        { name: "ubuntu", release: "22.04", codename: "jammy" },
+        "14",
+        "8.1",
+        undefined,
+        "2.1.2",
+    ),
+    "ubuntu24.04": debianLike(
+        "ubuntu24.04",
+        "Ubuntu 24.04",
+        { name: "ubuntu", release: "24.04", codename: "noble" },
+        "16",
+        "8.3",
+        "6.0",
+        "3.2.2",
+    ),
+    rhel9: {
         family: "rhel9",
         label: "RHEL 9 family",
         packageManager: "dnf",
@@ -132,7 +170,13 @@ const PLATFORMS: Record<OsFamily, Platform> = {
             home: "/var/lib/pgsql",
             initCommand: "postgresql-setup --initdb",
         },
-        phpFpm: { packages: ["php-fpm", "php-pgsql"], poolDir: "/etc/php-fpm.d", service: "php-fpm", socketDir: "/run/php-fpm", webUser: "nginx" },
+        phpFpm: {
+            packages: ["php-fpm", "php-pgsql"],
+            poolDir: "/etc/php-fpm.d",
+            service: "php-fpm",
+            socketDir: "/run/php-fpm",
+            webUser: "nginx",
+        },
         nginxSiteDir: "/etc/nginx/conf.d",
         postgresClientPackage: "postgresql",
         pairPackages: PAIR_PACKAGES,
@@ -151,7 +195,11 @@ export const PATRONI_MINIMUM_VERSION = "3.0.3";
 
 /** Compares dotted version numbers ("3.0.10" > "3.0.3"); a negative result means a < b. */
 export function compareVersions(a: string, b: string): number {
-    const parts = (v: string) => v.split(/[.+~-]/).map(p => Number.parseInt(p, 10)).map(n => (Number.isNaN(n) ? 0 : n));
+    const parts = (v: string) =>
+        v
+            .split(/[.+~-]/)
+            .map(p => Number.parseInt(p, 10))
+            .map(n => (Number.isNaN(n) ? 0 : n));
     const [x, y] = [parts(a), parts(b)];
     for (let i = 0; i < Math.max(x.length, y.length); i++) {
         const d = (x[i] ?? 0) - (y[i] ?? 0);
@@ -167,10 +215,18 @@ export function platformFor(os: OsFamily): Platform {
 }
 
 /** Where Patroni keeps its files on a platform (Debian's per-cluster unit and config). */
-export function patroniLayout(platform: Platform): { readonly service: string; readonly config: string; readonly dataDir: string } {
+export function patroniLayout(platform: Platform): {
+    readonly service: string;
+    readonly config: string;
+    readonly dataDir: string;
+} {
     const instance = `${platform.postgres.version}-main`;
     return platform.packageManager === "apt"
-        ? { service: `patroni@${instance}`, config: `/etc/patroni/${instance}.yml`, dataDir: `${posix.dirname(platform.postgres.dataDir)}/patroni` }
+        ? {
+              service: `patroni@${instance}`,
+              config: `/etc/patroni/${instance}.yml`,
+              dataDir: `${posix.dirname(platform.postgres.dataDir)}/patroni`,
+          }
         : { service: "patroni", config: "/etc/patroni/patroni.yml", dataDir: "/var/lib/pgsql/patroni" };
 }
 

@@ -37,14 +37,34 @@ export class ManagedDatabase extends pulumi.ComponentResource {
     constructor(name: string, args: ManagedDatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
         // Which zone the provider keeps the primary in is its own affair: by name, the same in any config order.
         const zones = [...args.zones].sort();
-        const facts: ManagedDatabaseFacts = { endpoint: `${args.host}:${args.port}`, zones, failover: "managed", replication: "managed" };
+        const facts: ManagedDatabaseFacts = {
+            endpoint: `${args.host}:${args.port}`,
+            zones,
+            failover: "managed",
+            replication: "managed",
+        };
         super(MANAGED_DATABASE.token, name, facts, opts);
         this.facts = facts;
         // Managed services do not hand out superuser.
-        const { zabbixRole, database, grants } = zabbixDatabaseObjects(this, name, {
-            address: args.host, port: args.port, user: args.adminUser, password: args.adminPassword, superuser: false, sslmode: args.sslmode,
-        }, { dbName: args.dbName, dbUser: args.dbUser, password: args.dbPassword }, []);
-        this.schemaLoaded = loadSchema(this, name, args.schema, args.dbName, args.dbUser, args.dbPassword, [database, zabbixRole, ...grants]);
+        const { zabbixRole, database, grants } = zabbixDatabaseObjects(
+            this,
+            name,
+            {
+                address: args.host,
+                port: args.port,
+                user: args.adminUser,
+                password: args.adminPassword,
+                superuser: false,
+                sslmode: args.sslmode,
+            },
+            { dbName: args.dbName, dbUser: args.dbUser, password: args.dbPassword },
+            [],
+        );
+        this.schemaLoaded = loadSchema(this, name, args.schema, args.dbName, args.dbUser, args.dbPassword, [
+            database,
+            zabbixRole,
+            ...grants,
+        ]);
         this.registerOutputs({ endpoint: `${args.host}:${args.port}` });
     }
 }

@@ -6,7 +6,14 @@ import { Host } from "../host";
 import { patroniLayout, platformFor } from "../platform";
 import { SelfRunDatabaseArgs, loadSchema, selfRunDatabaseObjects } from "./database";
 import { EtcdMember } from "./etcdEnvironment";
-import { etcdHealthyStep, etcdStep, etcdStepDelete, patroniStep, patroniStepDelete, patroniSwitchoverStep } from "./patroniSteps";
+import {
+    etcdHealthyStep,
+    etcdStep,
+    etcdStepDelete,
+    patroniStep,
+    patroniStepDelete,
+    patroniSwitchoverStep,
+} from "./patroniSteps";
 import { DbPasswords } from "./passwords";
 import { DbHostFiles, leaderRolesStep } from "./steps";
 
@@ -59,11 +66,21 @@ export class PatroniCluster extends pulumi.ComponentResource {
         const memberHosts = [...dbHosts, ...args.witnesses].sort(byName);
         const members: EtcdMember[] = memberHosts.map(h => ({ name: h.config.name, address: h.config.address }));
 
-        const etcd = memberHosts.map(host => host.step(`${name}-${host.config.name}-etcd`, {
-            script: etcdStep({ name: host.config.name, address: host.config.address }, members, `${name}-etcd`),
-            delete: etcdStepDelete({ name: host.config.name, address: host.config.address }, members),
-        }, { parent: this }));
-        const quorum = args.primary.step(`${name}-etcd-healthy`, { script: etcdHealthyStep(members) }, { parent: this, dependsOn: etcd });
+        const etcd = memberHosts.map(host =>
+            host.step(
+                `${name}-${host.config.name}-etcd`,
+                {
+                    script: etcdStep({ name: host.config.name, address: host.config.address }, members, `${name}-etcd`),
+                    delete: etcdStepDelete({ name: host.config.name, address: host.config.address }, members),
+                },
+                { parent: this },
+            ),
+        );
+        const quorum = args.primary.step(
+            `${name}-etcd-healthy`,
+            { script: etcdHealthyStep(members) },
+            { parent: this, dependsOn: etcd },
+        );
 
         const secrets = [
             { variable: "SUPERUSER_PASSWORD", value: args.passwords.superuser },
@@ -71,28 +88,32 @@ export class PatroniCluster extends pulumi.ComponentResource {
         ];
         const patroniOn = (host: Host, leader: boolean, after: readonly pulumi.Resource[]) => {
             const platform = platformFor(host.config.os);
-            return host.step(`${name}-${host.config.name}-patroni`, {
-                script: patroniStep({
-                    platform,
-                    leader,
-                    scope: name,
-                    name: host.config.name,
-                    address: host.config.address,
-                    port: args.port,
-                    etcdHosts: members.map(m => m.address),
-                    dataDir: patroniLayout(platform).dataDir,
-                    binDir: platform.postgres.binDir,
-                    pgpass: `${platform.postgres.home}/.pgpass.patroni`,
-                    synchronous: args.synchronous,
-                    maxConnections: args.maxConnections,
-                    hba: args.hbaRules,
-                    rewindSources: [...dbHosts].sort(byName).map(h => h.config.address),
-                    superuserPasswordVariable: "SUPERUSER_PASSWORD",
-                    replicationPasswordVariable: "REPLICATION_PASSWORD",
-                }),
-                secrets,
-                delete: patroniStepDelete(platform),
-            }, { parent: this, dependsOn: [...after] });
+            return host.step(
+                `${name}-${host.config.name}-patroni`,
+                {
+                    script: patroniStep({
+                        platform,
+                        leader,
+                        scope: name,
+                        name: host.config.name,
+                        address: host.config.address,
+                        port: args.port,
+                        etcdHosts: members.map(m => m.address),
+                        dataDir: patroniLayout(platform).dataDir,
+                        binDir: platform.postgres.binDir,
+                        pgpass: `${platform.postgres.home}/.pgpass.patroni`,
+                        synchronous: args.synchronous,
+                        maxConnections: args.maxConnections,
+                        hba: args.hbaRules,
+                        rewindSources: [...dbHosts].sort(byName).map(h => h.config.address),
+                        superuserPasswordVariable: "SUPERUSER_PASSWORD",
+                        replicationPasswordVariable: "REPLICATION_PASSWORD",
+                    }),
+                    secrets,
+                    delete: patroniStepDelete(platform),
+                },
+                { parent: this, dependsOn: [...after] },
+            );
         };
         // The planned leader starts first and bootstraps the cluster; the others join it as replicas.
         const leader = patroniOn(args.primary, true, [quorum]);
@@ -108,24 +129,43 @@ export class PatroniCluster extends pulumi.ComponentResource {
             conf: { listenAddresses: [host.config.address], port: args.port, maxConnections: args.maxConnections },
             hba: args.hbaRules,
         });
-        const switchover = args.primary.step(`${name}-switchover`, {
-            script: patroniSwitchoverStep({
-                platform: platformFor(args.primary.config.os), name: args.primary.config.name, address: args.primary.config.address, synchronous: args.synchronous,
-            }),
-        }, { parent: this, dependsOn: [leader, ...Object.values(streaming)] });
-        this.primaryReady = args.primary.step(`${name}-${args.primary.config.name}-roles`, {
-            script: leaderRolesStep(files(args.primary)),
-            secrets: [
-                { variable: "ADMIN_PASSWORD", value: args.passwords.admin },
-                { variable: "CHECK_PASSWORD", value: args.passwords.check },
-            ],
-        }, { parent: this, dependsOn: [switchover] });
+        const switchover = args.primary.step(
+            `${name}-switchover`,
+            {
+                script: patroniSwitchoverStep({
+                    platform: platformFor(args.primary.config.os),
+                    name: args.primary.config.name,
+                    address: args.primary.config.address,
+                    synchronous: args.synchronous,
+                }),
+            },
+            { parent: this, dependsOn: [leader, ...Object.values(streaming)] },
+        );
+        this.primaryReady = args.primary.step(
+            `${name}-${args.primary.config.name}-roles`,
+            {
+                script: leaderRolesStep(files(args.primary)),
+                secrets: [
+                    { variable: "ADMIN_PASSWORD", value: args.passwords.admin },
+                    { variable: "CHECK_PASSWORD", value: args.passwords.check },
+                ],
+            },
+            { parent: this, dependsOn: [switchover] },
+        );
 
         // The admin endpoint follows Patroni's leader.
         const objects = selfRunDatabaseObjects(this, name, args.adminEndpoint, this.primaryReady, args.passwords, args);
         this.database = objects.database;
-        this.schemaLoaded = loadSchema(this, name, args.schema, args.dbName, args.dbUser, args.passwords.zabbix, [objects.database, objects.zabbixRole, ...objects.grants]);
+        this.schemaLoaded = loadSchema(this, name, args.schema, args.dbName, args.dbUser, args.passwords.zabbix, [
+            objects.database,
+            objects.zabbixRole,
+            ...objects.grants,
+        ]);
 
-        this.registerOutputs({ primary: args.primary.config.name, replicas: args.replicas.map(h => h.config.name), database: objects.database.name });
+        this.registerOutputs({
+            primary: args.primary.config.name,
+            replicas: args.replicas.map(h => h.config.name),
+            database: objects.database.name,
+        });
     }
 }

@@ -10,8 +10,17 @@ import { DbPasswords } from "./passwords";
 import { FollowStepInput, followStep, followStepDelete, notFollowingStep } from "./replicaSteps";
 import { CHECK_ROLE, REPLICATION_ROLE, replicationSlotName } from "./roles";
 import {
-    DbHostFiles, FenceSettings, NewPrimary, configStep, configStepDelete, notPromotedStep, pairBootstrapStep, promoteStep,
-    replicationPassfile, standDownStep, synchronousStep,
+    DbHostFiles,
+    FenceSettings,
+    NewPrimary,
+    configStep,
+    configStepDelete,
+    notPromotedStep,
+    pairBootstrapStep,
+    promoteStep,
+    replicationPassfile,
+    standDownStep,
+    synchronousStep,
 } from "./steps";
 
 /**
@@ -88,9 +97,15 @@ export class PostgresCluster extends pulumi.ComponentResource {
         const configured = this.configSteps(name, args, hosts);
         // A lone primary (no replica anywhere) has nothing to stand down or follow.
         const standsDown = hosts.replicas.length === 0 ? [] : hosts.all.filter(h => !hosts.inPair(h));
-        const stoodDown = standsDown.map(host => host.step(`${name}-${host.config.name}-stand-down`, {
-            script: standDownStep(hosts.files(host), host === hosts.primary ? "this host" : hosts.newPrimary),
-        }, { parent: this, dependsOn: [configured.get(host)!] }));
+        const stoodDown = standsDown.map(host =>
+            host.step(
+                `${name}-${host.config.name}-stand-down`,
+                {
+                    script: standDownStep(hosts.files(host), host === hosts.primary ? "this host" : hosts.newPrimary),
+                },
+                { parent: this, dependsOn: [configured.get(host)!] },
+            ),
+        );
         this.primaryReady = hosts.peer
             ? this.pairBootstrapSteps(name, args, hosts, hosts.peer, configured)
             : this.promoteSteps(name, args, hosts, configured, stoodDown);
@@ -98,17 +113,25 @@ export class PostgresCluster extends pulumi.ComponentResource {
         const objects = selfRunDatabaseObjects(this, name, args.adminEndpoint, this.primaryReady, args.passwords, args);
         this.provider = objects.provider;
         this.database = objects.database;
-        const replicationRole = new postgresql.Role(`${name}-replication-role`, {
-            name: REPLICATION_ROLE,
-            login: true,
-            replication: true,
-            password: pulumi.secret(args.passwords.replication),
-        }, { parent: this, provider: this.provider, dependsOn: [objects.reachable] });
+        const replicationRole = new postgresql.Role(
+            `${name}-replication-role`,
+            {
+                name: REPLICATION_ROLE,
+                login: true,
+                replication: true,
+                password: pulumi.secret(args.passwords.replication),
+            },
+            { parent: this, provider: this.provider, dependsOn: [objects.reachable] },
+        );
         this.replicasStreaming = this.followSteps(name, hosts, standsDown, [replicationRole, this.primaryReady]);
         if (args.replication === "sync" && hosts.replicas.length > 0) {
             this.synchronousStep(name, hosts, Object.values(this.replicasStreaming));
         }
-        this.schemaLoaded = loadSchema(this, name, args.schema, args.dbName, args.dbUser, args.passwords.zabbix, [objects.database, objects.zabbixRole, ...objects.grants]);
+        this.schemaLoaded = loadSchema(this, name, args.schema, args.dbName, args.dbUser, args.passwords.zabbix, [
+            objects.database,
+            objects.zabbixRole,
+            ...objects.grants,
+        ]);
 
         this.registerOutputs({
             primary: args.primary.config.name,
@@ -118,70 +141,125 @@ export class PostgresCluster extends pulumi.ComponentResource {
     }
 
     /** Every DB host's base step: its settings, hba and .pgpass, the fence where replicas exist, PostgreSQL running. */
-    private configSteps(name: string, args: PostgresClusterArgs, hosts: ClusterHosts): Map<Host, command.remote.Command> {
+    private configSteps(
+        name: string,
+        args: PostgresClusterArgs,
+        hosts: ClusterHosts,
+    ): Map<Host, command.remote.Command> {
         const fenced = !hosts.peer && hosts.replicas.length > 0;
-        return new Map(hosts.all.map(host => {
-            const isPrimary = host === hosts.primary;
-            const fence: FenceSettings | undefined = fenced ? {
-                peers: hosts.all.filter(h => h !== host).map(h => `${h.config.address}:${args.port}`),
-                checkUser: CHECK_ROLE,
-                passwordVariable: "CHECK_PASSWORD",
-            } : undefined;
-            const inPair = hosts.inPair(host);
-            return [host, host.step(`${name}-${host.config.name}-config`, {
-                script: configStep(hosts.files(host), inPair ? "cluster-manager" : "systemd", isPrimary || inPair ? "primary" : "replica", fence),
-                secrets: [
-                    { variable: "REPLICATION_PASSWORD", value: args.passwords.replication },
-                    ...(fence ? [{ variable: "CHECK_PASSWORD", value: args.passwords.check }] : []),
-                ],
-                delete: configStepDelete(hosts.files(host)),
-            }, { parent: this, dependsOn: inPair ? [...(args.startAfter ?? [])] : [] })];
-        }));
+        return new Map(
+            hosts.all.map(host => {
+                const isPrimary = host === hosts.primary;
+                const fence: FenceSettings | undefined = fenced
+                    ? {
+                          peers: hosts.all.filter(h => h !== host).map(h => `${h.config.address}:${args.port}`),
+                          checkUser: CHECK_ROLE,
+                          passwordVariable: "CHECK_PASSWORD",
+                      }
+                    : undefined;
+                const inPair = hosts.inPair(host);
+                return [
+                    host,
+                    host.step(
+                        `${name}-${host.config.name}-config`,
+                        {
+                            script: configStep(
+                                hosts.files(host),
+                                inPair ? "cluster-manager" : "systemd",
+                                isPrimary || inPair ? "primary" : "replica",
+                                fence,
+                            ),
+                            secrets: [
+                                { variable: "REPLICATION_PASSWORD", value: args.passwords.replication },
+                                ...(fence ? [{ variable: "CHECK_PASSWORD", value: args.passwords.check }] : []),
+                            ],
+                            delete: configStepDelete(hosts.files(host)),
+                        },
+                        { parent: this, dependsOn: inPair ? [...(args.startAfter ?? [])] : [] },
+                    ),
+                ];
+            }),
+        );
     }
 
     /** A pair: Pacemaker decides where PostgreSQL runs; the node that has it bootstraps the roles. */
     private pairBootstrapSteps(
-        name: string, args: PostgresClusterArgs, hosts: ClusterHosts, peer: Host, configured: Map<Host, command.remote.Command>,
+        name: string,
+        args: PostgresClusterArgs,
+        hosts: ClusterHosts,
+        peer: Host,
+        configured: Map<Host, command.remote.Command>,
     ): command.remote.Command {
         if (!args.pairStorage) {
-            throw new pulumi.ResourceError(`${name}: a pair's database needs pairStorage (mount point and DB resource)`, this);
+            throw new pulumi.ResourceError(
+                `${name}: a pair's database needs pairStorage (mount point and DB resource)`,
+                this,
+            );
         }
         const storage = args.pairStorage;
         const secrets = roleSecrets(args.passwords);
-        const onPeer = peer.step(`${name}-${peer.config.name}-bootstrap`, {
-            script: pairBootstrapStep({ ...hosts.files(peer), roleConf: PRIMARY_ROLE, ...storage }),
-            secrets,
-        }, { parent: this, dependsOn: [configured.get(peer)!] });
-        return hosts.primary.step(`${name}-${hosts.primary.config.name}-bootstrap`, {
-            script: pairBootstrapStep({ ...hosts.files(hosts.primary), roleConf: PRIMARY_ROLE, ...storage }),
-            secrets,
-        }, { parent: this, dependsOn: [configured.get(hosts.primary)!, onPeer] });
+        const onPeer = peer.step(
+            `${name}-${peer.config.name}-bootstrap`,
+            {
+                script: pairBootstrapStep({ ...hosts.files(peer), roleConf: PRIMARY_ROLE, ...storage }),
+                secrets,
+            },
+            { parent: this, dependsOn: [configured.get(peer)!] },
+        );
+        return hosts.primary.step(
+            `${name}-${hosts.primary.config.name}-bootstrap`,
+            {
+                script: pairBootstrapStep({ ...hosts.files(hosts.primary), roleConf: PRIMARY_ROLE, ...storage }),
+                secrets,
+            },
+            { parent: this, dependsOn: [configured.get(hosts.primary)!, onPeer] },
+        );
     }
 
     /** Every DB host's promote step, once the others stood down: a no-op but on the configured primary. */
     private promoteSteps(
-        name: string, args: PostgresClusterArgs, hosts: ClusterHosts, configured: Map<Host, command.remote.Command>,
+        name: string,
+        args: PostgresClusterArgs,
+        hosts: ClusterHosts,
+        configured: Map<Host, command.remote.Command>,
         stoodDown: readonly command.remote.Command[],
     ): command.remote.Command {
-        const promoted = hosts.all.map(host => host.step(`${name}-${host.config.name}-promote`, host === hosts.primary
-            ? { script: promoteStep({ ...hosts.files(host), roleConf: PRIMARY_ROLE }), secrets: roleSecrets(args.passwords) }
-            : { script: notPromotedStep(hosts.primary.config.name) },
-        { parent: this, dependsOn: [configured.get(host)!, ...stoodDown] }));
+        const promoted = hosts.all.map(host =>
+            host.step(
+                `${name}-${host.config.name}-promote`,
+                host === hosts.primary
+                    ? {
+                          script: promoteStep({ ...hosts.files(host), roleConf: PRIMARY_ROLE }),
+                          secrets: roleSecrets(args.passwords),
+                      }
+                    : { script: notPromotedStep(hosts.primary.config.name) },
+                { parent: this, dependsOn: [configured.get(host)!, ...stoodDown] },
+            ),
+        );
         return promoted[0];
     }
 
     /** Each replica makes its own slot on the primary as it follows, and drops it when it leaves. */
     private followSteps(
-        name: string, hosts: ClusterHosts, standsDown: readonly Host[], after: readonly pulumi.Resource[],
+        name: string,
+        hosts: ClusterHosts,
+        standsDown: readonly Host[],
+        after: readonly pulumi.Resource[],
     ): Record<string, command.remote.Command> {
         const streaming: Record<string, command.remote.Command> = {};
         for (const host of standsDown) {
             const follows = host !== hosts.primary;
-            const step = host.step(`${name}-${host.config.name}-follow`, follows
-                ? { script: followStep(replicaConf(hosts, host)), delete: followStepDelete(replicaConf(hosts, host)) }
-                : { script: notFollowingStep() },
-            // Rebuilt (--replace): the old copy stops and lets go of its slot before the new one is made.
-            { parent: this, dependsOn: [...after], deleteBeforeReplace: true });
+            const step = host.step(
+                `${name}-${host.config.name}-follow`,
+                follows
+                    ? {
+                          script: followStep(replicaConf(hosts, host)),
+                          delete: followStepDelete(replicaConf(hosts, host)),
+                      }
+                    : { script: notFollowingStep() },
+                // Rebuilt (--replace): the old copy stops and lets go of its slot before the new one is made.
+                { parent: this, dependsOn: [...after], deleteBeforeReplace: true },
+            );
             if (follows) {
                 streaming[host.config.name] = step;
             }
@@ -192,20 +270,29 @@ export class PostgresCluster extends pulumi.ComponentResource {
     /** Only once every replica streams: a synchronous primary without a streaming replica would block every commit. */
     private synchronousStep(name: string, hosts: ClusterHosts, streaming: readonly command.remote.Command[]): void {
         const files = hosts.files(hosts.primary);
-        hosts.primary.step(`${name}-synchronous`, {
-            script: synchronousStep({
-                ...files,
-                roleConf: { role: "primary", synchronousStandbys: hosts.replicas.map(h => h.config.name) },
-            }),
-            // Back to async (db.replication, or no replica left): commits stop waiting for a replica.
-            delete: synchronousStep({ ...files, roleConf: PRIMARY_ROLE }),
-        }, { parent: this, dependsOn: [this.primaryReady, ...streaming] });
+        hosts.primary.step(
+            `${name}-synchronous`,
+            {
+                script: synchronousStep({
+                    ...files,
+                    roleConf: { role: "primary", synchronousStandbys: hosts.replicas.map(h => h.config.name) },
+                }),
+                // Back to async (db.replication, or no replica left): commits stop waiting for a replica.
+                delete: synchronousStep({ ...files, roleConf: PRIMARY_ROLE }),
+            },
+            { parent: this, dependsOn: [this.primaryReady, ...streaming] },
+        );
     }
 }
 
 /** What the cluster declares: where the primary, its replicas and the pair's peer sit, and who fails it over. */
 function declaredFacts(args: PostgresClusterArgs): SelfRunDatabaseFacts {
-    const fact = (h: Host): DbHostFacts => ({ host: h.config.name, site: h.config.site, address: h.config.address, port: args.port });
+    const fact = (h: Host): DbHostFacts => ({
+        host: h.config.name,
+        site: h.config.site,
+        address: h.config.address,
+        port: args.port,
+    });
     return {
         primary: fact(args.primary),
         replicas: args.replicas.map(fact),
@@ -233,7 +320,11 @@ function clusterHosts(args: PostgresClusterArgs): ClusterHosts {
             platform: platformFor(host.config.os),
             port: args.port,
             // A pair's node must also answer on the VIP, which only the running node holds: listen on all, hba decides.
-            conf: { listenAddresses: inPair(host) ? ["*"] : ["localhost", host.config.address], port: args.port, maxConnections: args.maxConnections },
+            conf: {
+                listenAddresses: inPair(host) ? ["*"] : ["localhost", host.config.address],
+                port: args.port,
+                maxConnections: args.maxConnections,
+            },
             hba: args.hbaRules,
         }),
         newPrimary: { name: args.primary.config.name, address: args.pairStorage?.vip ?? args.primary.config.address },

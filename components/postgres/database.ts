@@ -31,60 +31,93 @@ export interface ZabbixDatabaseObjects {
 }
 
 /** Waits on a load balancer host until its DB port answers from a writable primary. */
-export function primaryReachable(parent: pulumi.Resource, name: string, lb: Host, address: string, port: number, after: readonly pulumi.Resource[]): command.remote.Command {
-    return lb.step(`${name}-primary-reachable`, {
-        script: [
-            `PGPASSFILE=${CHECK_PASSFILE} PGCONNECT_TIMEOUT=2; export PGPASSFILE PGCONNECT_TIMEOUT`,
-            `zha_retry 60 sh -c "[ \\"\\$(psql -X -t -A -w -h ${address} -p ${port} -U ${CHECK_ROLE} -d postgres -c 'select pg_is_in_recovery()')\\" = f ]"`,
-        ].join("\n"),
-    }, { parent, dependsOn: [...after] });
+export function primaryReachable(
+    parent: pulumi.Resource,
+    name: string,
+    lb: Host,
+    address: string,
+    port: number,
+    after: readonly pulumi.Resource[],
+): command.remote.Command {
+    return lb.step(
+        `${name}-primary-reachable`,
+        {
+            script: [
+                `PGPASSFILE=${CHECK_PASSFILE} PGCONNECT_TIMEOUT=2; export PGPASSFILE PGCONNECT_TIMEOUT`,
+                `zha_retry 60 sh -c "[ \\"\\$(psql -X -t -A -w -h ${address} -p ${port} -U ${CHECK_ROLE} -d postgres -c 'select pg_is_in_recovery()')\\" = f ]"`,
+            ].join("\n"),
+        },
+        { parent, dependsOn: [...after] },
+    );
 }
 
 export function zabbixDatabaseObjects(
-    parent: pulumi.Resource, name: string, login: AdminLogin,
+    parent: pulumi.Resource,
+    name: string,
+    login: AdminLogin,
     zabbix: { readonly dbName: string; readonly dbUser: string; readonly password: pulumi.Input<string> },
     after: readonly pulumi.Resource[],
 ): ZabbixDatabaseObjects {
-    const provider = new postgresql.Provider(`${name}-provider`, {
-        host: login.address,
-        port: login.port,
-        username: login.user,
-        password: pulumi.secret(login.password),
-        database: "postgres",
-        superuser: login.superuser,
-        sslmode: login.sslmode,
-        connectTimeout: 15,
-    }, { parent, dependsOn: [...after] });
+    const provider = new postgresql.Provider(
+        `${name}-provider`,
+        {
+            host: login.address,
+            port: login.port,
+            username: login.user,
+            password: pulumi.secret(login.password),
+            database: "postgres",
+            superuser: login.superuser,
+            sslmode: login.sslmode,
+            connectTimeout: 15,
+        },
+        { parent, dependsOn: [...after] },
+    );
     const viaProvider = { parent, provider, dependsOn: [...after] };
-    const zabbixRole = new postgresql.Role(`${name}-zabbix-role`, {
-        name: zabbix.dbUser,
-        login: true,
-        password: pulumi.secret(zabbix.password),
-    }, viaProvider);
+    const zabbixRole = new postgresql.Role(
+        `${name}-zabbix-role`,
+        {
+            name: zabbix.dbUser,
+            login: true,
+            password: pulumi.secret(zabbix.password),
+        },
+        viaProvider,
+    );
     // The order below is listed, not only implied by the name inputs, so tools that read the graph (the lab) see it.
-    const database = new postgresql.Database(`${name}-database`, {
-        name: zabbix.dbName,
-        owner: zabbixRole.name,
-        encoding: "UTF8",
-        lcCollate: "C",
-        lcCtype: "C",
-        template: "template0",
-    }, { ...viaProvider, dependsOn: [...after, zabbixRole] });
+    const database = new postgresql.Database(
+        `${name}-database`,
+        {
+            name: zabbix.dbName,
+            owner: zabbixRole.name,
+            encoding: "UTF8",
+            lcCollate: "C",
+            lcCtype: "C",
+            template: "template0",
+        },
+        { ...viaProvider, dependsOn: [...after, zabbixRole] },
+    );
     const onDatabase = { ...viaProvider, dependsOn: [...after, database, zabbixRole] };
     const grants = [
-        new postgresql.Grant(`${name}-zabbix-connect`, {
-            database: database.name,
-            role: zabbixRole.name,
-            objectType: "database",
-            privileges: ["CONNECT", "TEMPORARY"],
-        }, onDatabase),
-        new postgresql.Grant(`${name}-zabbix-schema`, {
-            database: database.name,
-            role: zabbixRole.name,
-            schema: "public",
-            objectType: "schema",
-            privileges: ["USAGE", "CREATE"],
-        }, onDatabase),
+        new postgresql.Grant(
+            `${name}-zabbix-connect`,
+            {
+                database: database.name,
+                role: zabbixRole.name,
+                objectType: "database",
+                privileges: ["CONNECT", "TEMPORARY"],
+            },
+            onDatabase,
+        ),
+        new postgresql.Grant(
+            `${name}-zabbix-schema`,
+            {
+                database: database.name,
+                role: zabbixRole.name,
+                schema: "public",
+                objectType: "schema",
+                privileges: ["USAGE", "CREATE"],
+            },
+            onDatabase,
+        ),
     ];
     return { provider, zabbixRole, database, grants };
 }
@@ -95,17 +128,35 @@ export function zabbixDatabaseObjects(
  * its load balancer, when it has one. Returns those objects and what marks the primary reachable.
  */
 export function selfRunDatabaseObjects(
-    parent: pulumi.Resource, name: string, endpoint: PrimaryEndpoint, primaryReady: pulumi.Resource, passwords: DbPasswords,
+    parent: pulumi.Resource,
+    name: string,
+    endpoint: PrimaryEndpoint,
+    primaryReady: pulumi.Resource,
+    passwords: DbPasswords,
     zabbix: { readonly dbName: string; readonly dbUser: string },
 ): ZabbixDatabaseObjects & { readonly reachable: pulumi.Resource } {
     // The provider may connect only once the load balancer routes to the new primary.
     const reachable = endpoint.loadBalancer
-        ? primaryReachable(parent, name, endpoint.loadBalancer, endpoint.address, endpoint.port, [primaryReady, ...endpoint.readyAfter])
+        ? primaryReachable(parent, name, endpoint.loadBalancer, endpoint.address, endpoint.port, [
+              primaryReady,
+              ...endpoint.readyAfter,
+          ])
         : primaryReady;
     // The cluster serves no TLS yet; SCRAM keeps the password itself off the wire.
-    const objects = zabbixDatabaseObjects(parent, name, {
-        address: endpoint.address, port: endpoint.port, user: ADMIN_ROLE, password: passwords.admin, superuser: true, sslmode: "disable",
-    }, { ...zabbix, password: passwords.zabbix }, [reachable, ...endpoint.readyAfter]);
+    const objects = zabbixDatabaseObjects(
+        parent,
+        name,
+        {
+            address: endpoint.address,
+            port: endpoint.port,
+            user: ADMIN_ROLE,
+            password: passwords.admin,
+            superuser: true,
+            sslmode: "disable",
+        },
+        { ...zabbix, password: passwords.zabbix },
+        [reachable, ...endpoint.readyAfter],
+    );
     return { ...objects, reachable };
 }
 
@@ -160,19 +211,28 @@ export interface SchemaLoader {
 
 /** The step that loads the Zabbix schema once, through the loader's DB path, as the zabbix role. */
 export function loadSchema(
-    parent: pulumi.Resource, name: string, loader: SchemaLoader, dbName: string, dbUser: string,
-    password: pulumi.Input<string>, after: readonly pulumi.Resource[],
+    parent: pulumi.Resource,
+    name: string,
+    loader: SchemaLoader,
+    dbName: string,
+    dbUser: string,
+    password: pulumi.Input<string>,
+    after: readonly pulumi.Resource[],
 ): command.remote.Command {
-    return loader.host.step(`${name}-schema`, {
-        script: schemaStep({
-            dbHost: loader.dbHost,
-            dbPort: loader.dbPort,
-            dbTlsRequired: loader.dbTlsRequired,
-            dbName,
-            dbUser,
-            passwordVariable: "ZABBIX_DB_PASSWORD",
-            schemaFiles: loader.files,
-        }),
-        secrets: [{ variable: "ZABBIX_DB_PASSWORD", value: password }],
-    }, { parent, dependsOn: [...after, ...(loader.after ?? [])] });
+    return loader.host.step(
+        `${name}-schema`,
+        {
+            script: schemaStep({
+                dbHost: loader.dbHost,
+                dbPort: loader.dbPort,
+                dbTlsRequired: loader.dbTlsRequired,
+                dbName,
+                dbUser,
+                passwordVariable: "ZABBIX_DB_PASSWORD",
+                schemaFiles: loader.files,
+            }),
+            secrets: [{ variable: "ZABBIX_DB_PASSWORD", value: password }],
+        },
+        { parent, dependsOn: [...after, ...(loader.after ?? [])] },
+    );
 }

@@ -25,7 +25,12 @@ export interface EtcdOptions {
 }
 
 /** /etc/default/etcd for one member of the cluster-wide etcd. */
-export function renderEtcdEnvironment(member: EtcdMember, members: readonly EtcdMember[], clusterToken: string, options: EtcdOptions = {}): string {
+export function renderEtcdEnvironment(
+    member: EtcdMember,
+    members: readonly EtcdMember[],
+    clusterToken: string,
+    options: EtcdOptions = {},
+): string {
     const clientPort = options.clientPort ?? ETCD_CLIENT_PORT;
     const peer = (m: EtcdMember) => `http://${m.address}:${options.peerPort ?? ETCD_PEER_PORT}`;
     return `# ${RENDERED_HEADER_NO_BACKTICKS}

@@ -48,7 +48,8 @@ export interface FenceInput {
  * The SQL every side asks: nothing on a standby, and on a primary the timeline it writes on (the
  * first 8 hex digits of its current WAL file's name; pg_walfile_name refuses to run in recovery).
  */
-export const PRIMARY_TIMELINE_SQL = "select case when pg_is_in_recovery() then '' else substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8) end";
+export const PRIMARY_TIMELINE_SQL =
+    "select case when pg_is_in_recovery() then '' else substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8) end";
 
 /** The fence script: `pg-fence boot` before PostgreSQL starts, `pg-fence watch` while it runs. */
 export function renderFenceScript(c: FenceInput): string {

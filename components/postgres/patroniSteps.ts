@@ -5,7 +5,13 @@
 import { posix } from "path";
 import { PATRONI_MINIMUM_VERSION, Platform, patroniLayout } from "../platform";
 import { putFile, putSecretFile, shellQuote } from "../shell";
-import { ETCD_CLIENT_PORT, ETCD_DATA_DIR, ETCD_ENVIRONMENT_FILE, EtcdMember, renderEtcdEnvironment } from "./etcdEnvironment";
+import {
+    ETCD_CLIENT_PORT,
+    ETCD_DATA_DIR,
+    ETCD_ENVIRONMENT_FILE,
+    EtcdMember,
+    renderEtcdEnvironment,
+} from "./etcdEnvironment";
 import { MAXIMUM_LAG_ON_FAILOVER, PATRONI_REST_PORT, PatroniInput, renderPatroniConfig } from "./patroniYml";
 import { renderManualStartConf } from "./startConf";
 
@@ -25,7 +31,10 @@ export function etcdStep(member: EtcdMember, members: readonly EtcdMember[], clu
  * its data directory is moved aside (a member that left must never come back with its old identity).
  */
 export function etcdStepDelete(member: EtcdMember, members: readonly EtcdMember[]): string {
-    const others = members.filter(m => m.name !== member.name).map(m => `http://${m.address}:${ETCD_CLIENT_PORT}`).join(",");
+    const others = members
+        .filter(m => m.name !== member.name)
+        .map(m => `http://${m.address}:${ETCD_CLIENT_PORT}`)
+        .join(",");
     return `ETCDCTL_API=3
 export ETCDCTL_API
 echo "etcd member ${member.name} leaves the cluster"
@@ -63,10 +72,18 @@ export function patroniStep(p: PatroniStepInput): string {
     // Debian's postgresql.service starts every cluster whose start.conf says "auto" at boot (a generator
     // makes the unit enabled-runtime), so `disable` alone does not keep it down: after a reboot it would
     // hold port 5432 and the socket lock, and Patroni's PostgreSQL would not start (found in the lab).
-    const startConf = p.platform.packageManager === "apt"
-        ? [putFile(`${p.platform.postgres.configDir}/start.conf`, renderManualStartConf(), "0644", "postgres:postgres"),
-            `if [ "$ZHA_CHANGED" = 1 ]; then systemctl daemon-reload; fi`]
-        : [];
+    const startConf =
+        p.platform.packageManager === "apt"
+            ? [
+                  putFile(
+                      `${p.platform.postgres.configDir}/start.conf`,
+                      renderManualStartConf(),
+                      "0644",
+                      "postgres:postgres",
+                  ),
+                  `if [ "$ZHA_CHANGED" = 1 ]; then systemctl daemon-reload; fi`,
+              ]
+            : [];
     const rest = `http://${p.address}:${p.restPort ?? PATRONI_REST_PORT}`;
     return [
         patroniVersionGuard(),
@@ -75,14 +92,20 @@ export function patroniStep(p: PatroniStepInput): string {
         // Debian starts its own cluster on install; Patroni runs a cluster of its own in another directory.
         `if systemctl is-enabled --quiet "$PG_SERVICE" 2>/dev/null || systemctl is-active --quiet "$PG_SERVICE"; then systemctl disable --now "$PG_SERVICE"; fi`,
         `mkdir -p ${shellQuote(posix.dirname(layout.config))}`,
-        putSecretFile(layout.config, p.superuserPasswordVariable, "0600", "postgres:postgres", renderPatroniConfig(p).trimEnd()),
+        putSecretFile(
+            layout.config,
+            p.superuserPasswordVariable,
+            "0600",
+            "postgres:postgres",
+            renderPatroniConfig(p).trimEnd(),
+        ),
         `install -d -o postgres -g postgres -m 0700 ${shellQuote(p.dataDir)}`,
         `systemctl enable ${layout.service}`,
         // A running Patroni older than the installed one (the package step just upgraded it) keeps the old code until restarted.
         `zha_running=$(curl -fsS ${rest}/patroni 2>/dev/null | sed -n 's/.*"version": *"\\([^"]*\\)".*/\\1/p')`,
-        `if ! systemctl is-active --quiet ${layout.service}; then systemctl start ${layout.service}; `
-            + `elif [ -n "$zha_running" ] && [ "$zha_running" != "$zha_patroni" ]; then echo "restarting patroni $zha_running as $zha_patroni"; systemctl restart ${layout.service}; `
-            + `elif [ "$ZHA_CHANGED" = 1 ]; then systemctl reload ${layout.service}; fi`,
+        `if ! systemctl is-active --quiet ${layout.service}; then systemctl start ${layout.service}; ` +
+            `elif [ -n "$zha_running" ] && [ "$zha_running" != "$zha_patroni" ]; then echo "restarting patroni $zha_running as $zha_patroni"; systemctl restart ${layout.service}; ` +
+            `elif [ "$ZHA_CHANGED" = 1 ]; then systemctl reload ${layout.service}; fi`,
         // Patroni's REST API answers 200 on /primary on the leader and on /replica on a streaming replica.
         // /health answers 200 once PostgreSQL runs, whichever role Patroni gave it; /replica once it streams.
         // A planned replica that still leads (db.primarySite just moved) keeps the lead until the
@@ -112,7 +135,9 @@ fi`;
  * maximum_lag_on_failover, so the step waits for that first: a former leader that just rejoined
  * (the previous switchover) is a replica before it is a synchronous one again.
  */
-export function patroniSwitchoverStep(p: Pick<PatroniStepInput, "platform" | "name" | "address" | "synchronous">): string {
+export function patroniSwitchoverStep(
+    p: Pick<PatroniStepInput, "platform" | "name" | "address" | "synchronous">,
+): string {
     const layout = patroniLayout(p.platform);
     const rest = `http://${p.address}:${PATRONI_REST_PORT}`;
     const eligible = p.synchronous ? `${rest}/sync` : `${rest}/replica?lag=${MAXIMUM_LAG_ON_FAILOVER}`;

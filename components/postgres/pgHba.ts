@@ -29,7 +29,13 @@ interface HbaEntry {
 function hbaEntries(rules: readonly HbaRule[]): HbaEntry[] {
     return [
         { type: "local", database: "all", user: "postgres", address: "", method: "peer" },
-        ...rules.map(r => ({ type: "host" as const, database: r.database, user: r.user, address: hostCidr(r.source), method: "scram-sha-256" as const })),
+        ...rules.map(r => ({
+            type: "host" as const,
+            database: r.database,
+            user: r.user,
+            address: hostCidr(r.source),
+            method: "scram-sha-256" as const,
+        })),
     ];
 }
 
@@ -40,8 +46,9 @@ export interface PgHbaInput {
 
 /** pg_hba.conf: local peer access for postgres, then only the cluster's own hosts, by password (SCRAM). */
 export function renderPgHba(c: PgHbaInput): string {
-    const lines = hbaEntries(c.rules).map(e =>
-        `${e.type.padEnd(7)} ${e.database.padEnd(12)} ${e.user.padEnd(22)} ${e.address.padEnd(18)} ${e.method}`);
+    const lines = hbaEntries(c.rules).map(
+        e => `${e.type.padEnd(7)} ${e.database.padEnd(12)} ${e.user.padEnd(22)} ${e.address.padEnd(18)} ${e.method}`,
+    );
     return `# ${RENDERED_HEADER}
 # TYPE  DATABASE     USER                   ADDRESS            METHOD
 ${lines.join("\n")}
@@ -50,7 +57,9 @@ ${lines.join("\n")}
 
 /** The same entries as Patroni's `pg_hba` list takes them: one line each, fields one space apart. */
 export function patroniHbaLines(rules: readonly HbaRule[]): string[] {
-    return hbaEntries(rules).map(e => [e.type, e.database, e.user, ...(e.address ? [e.address] : []), e.method].join(" "));
+    return hbaEntries(rules).map(e =>
+        [e.type, e.database, e.user, ...(e.address ? [e.address] : []), e.method].join(" "),
+    );
 }
 
 /** Who a DB host's Zabbix, admin and check sessions come from, besides its DB peers and the admin network. */

@@ -11,31 +11,36 @@ export const ROLE_CONF_DROP_IN = "zabbix-ha-role.conf";
 export type PostgresRoleConfInput =
     | { readonly role: "primary"; readonly synchronousStandbys: readonly string[] }
     | {
-        readonly role: "replica";
-        readonly primaryAddress: string;
-        readonly primaryPort: number;
-        readonly replicationUser: string;
-        /** This host's name, sent as application_name: sync replication names standbys by it. */
-        readonly applicationName: string;
-        readonly slotName: string;
-        /** The postgres user's .pgpass, where the replication password lives. */
-        readonly passfile: string;
-    };
+          readonly role: "replica";
+          readonly primaryAddress: string;
+          readonly primaryPort: number;
+          readonly replicationUser: string;
+          /** This host's name, sent as application_name: sync replication names standbys by it. */
+          readonly applicationName: string;
+          readonly slotName: string;
+          /** The postgres user's .pgpass, where the replication password lives. */
+          readonly passfile: string;
+      };
 
 /** Settings that depend on the host's current role. On a replica the primary's address lives here. */
 export function renderPostgresRoleConf(c: PostgresRoleConfInput): string {
     if (c.role === "primary") {
-        const sync = c.synchronousStandbys.length > 0
-            ? `ANY 1 (${c.synchronousStandbys.map(name => `"${name}"`).join(", ")})`
-            : "";
+        const sync =
+            c.synchronousStandbys.length > 0
+                ? `ANY 1 (${c.synchronousStandbys.map(name => `"${name}"`).join(", ")})`
+                : "";
         return `# ${RENDERED_HEADER}
 # This host is the primary.
 synchronous_standby_names = '${sync}'
 `;
     }
     const conninfo = [
-        `host=${c.primaryAddress}`, `port=${c.primaryPort}`, `user=${c.replicationUser}`,
-        `application_name=${c.applicationName}`, `passfile=${c.passfile}`, "connect_timeout=5",
+        `host=${c.primaryAddress}`,
+        `port=${c.primaryPort}`,
+        `user=${c.replicationUser}`,
+        `application_name=${c.applicationName}`,
+        `passfile=${c.passfile}`,
+        "connect_timeout=5",
     ].join(" ");
     return `# ${RENDERED_HEADER}
 # This host is a replica of ${c.primaryAddress}.

@@ -63,7 +63,10 @@ export function sharedFiles(h: DbHostFiles): string {
 }
 
 /** How a DB host of a replicated cluster asks its peers whether one of them superseded it. */
-export interface FenceSettings extends Omit<FenceInput, "port" | "dataDir" | "binDir" | "service" | "roleMark" | "passfile" | "socketDir"> {
+export interface FenceSettings extends Omit<
+    FenceInput,
+    "port" | "dataDir" | "binDir" | "service" | "roleMark" | "passfile" | "socketDir"
+> {
     /** Shell variable holding the check role's password (read from stdin). */
     readonly passwordVariable: string;
 }
@@ -76,7 +79,10 @@ export interface FenceSettings extends Omit<FenceInput, "port" | "dataDir" | "bi
  * configured primary, or as a standby.
  */
 export function configStep(
-    h: DbHostFiles, runBy: "systemd" | "cluster-manager" = "systemd", role: "primary" | "replica" = "primary", fence?: FenceSettings,
+    h: DbHostFiles,
+    runBy: "systemd" | "cluster-manager" = "systemd",
+    role: "primary" | "replica" = "primary",
+    fence?: FenceSettings,
 ): string {
     const pg = h.platform.postgres;
     return [
@@ -84,8 +90,13 @@ export function configStep(
         `install -d -m 0755 ${STATE_DIR}`,
         pg.initCommand ? `[ -f "$PGDATA_DIR/PG_VERSION" ] || ${pg.initCommand}` : "",
         sharedFiles(h),
-        putSecretFile(replicationPassfile(h.platform), "REPLICATION_PASSWORD", "0600", "postgres:postgres",
-            pgpassLine("*", "*", "replication", REPLICATION_ROLE, "$REPLICATION_PASSWORD")),
+        putSecretFile(
+            replicationPassfile(h.platform),
+            "REPLICATION_PASSWORD",
+            "0600",
+            "postgres:postgres",
+            pgpassLine("*", "*", "replication", REPLICATION_ROLE, "$REPLICATION_PASSWORD"),
+        ),
         fence ? fenceFiles(h, fence) : "",
         runBy === "systemd" && role === "replica" ? standbyCatchUp(h) : "",
         runBy === "cluster-manager"
@@ -94,13 +105,19 @@ export function configStep(
 # listen_addresses needs a restart (a restart keeps the role: standby.signal, or its absence, stays).
 if zha_pg_running; then
   if [ "$ZHA_CHANGED" = 1 ]; then systemctl restart "$PG_SERVICE"; fi
-${role === "primary" ? `else
-  systemctl start "$PG_SERVICE"` : `elif [ -f "$PGDATA_DIR/standby.signal" ]; then
+${
+    role === "primary"
+        ? `else
+  systemctl start "$PG_SERVICE"`
+        : `elif [ -f "$PGDATA_DIR/standby.signal" ]; then
   systemctl start "$PG_SERVICE"
 else
-  echo "not starting PostgreSQL: it would start as a primary, and db.primarySite is elsewhere (the follow step starts it as a replica)"`}
+  echo "not starting PostgreSQL: it would start as a primary, and db.primarySite is elsewhere (the follow step starts it as a replica)"`
+}
 fi`,
-    ].filter(Boolean).join("\n");
+    ]
+        .filter(Boolean)
+        .join("\n");
 }
 
 /**
@@ -133,11 +150,23 @@ fi`;
 function fenceFiles(h: DbHostFiles, f: FenceSettings): string {
     const pg = h.platform.postgres;
     const script = renderFenceScript({
-        ...f, port: h.port, dataDir: pg.dataDir, binDir: pg.binDir, service: pg.service, roleMark: ROLE_MARK, passfile: FENCE_PASSFILE,
+        ...f,
+        port: h.port,
+        dataDir: pg.dataDir,
+        binDir: pg.binDir,
+        service: pg.service,
+        roleMark: ROLE_MARK,
+        passfile: FENCE_PASSFILE,
         socketDir: POSTGRES_SOCKET_DIR,
     });
     return [
-        putSecretFile(FENCE_PASSFILE, f.passwordVariable, "0600", "root:root", pgpassLine("*", "*", "postgres", f.checkUser, `$${f.passwordVariable}`)),
+        putSecretFile(
+            FENCE_PASSFILE,
+            f.passwordVariable,
+            "0600",
+            "root:root",
+            pgpassLine("*", "*", "postgres", f.checkUser, `$${f.passwordVariable}`),
+        ),
         putFile(FENCE_SCRIPT, script, "0755", "root:root"),
         putFile(fenceDropInPath(pg.service), renderFenceDropIn(), "0644", "root:root"),
         putFile(`${SYSTEMD_UNIT_DIR}/${FENCE_UNIT}`, renderFenceUnit({ service: pg.service }), "0644", "root:root"),
@@ -286,7 +315,9 @@ export function notPromotedStep(primary: string): string {
  * On each node of a cluster-manager pair: where the DRBD filesystem is mounted and holds no cluster
  * yet, create it and let Pacemaker start PostgreSQL; then bootstrap the roles where it runs.
  */
-export function pairBootstrapStep(p: PromoteStepInput & { readonly mountPoint: string; readonly dbResource: string }): string {
+export function pairBootstrapStep(
+    p: PromoteStepInput & { readonly mountPoint: string; readonly dbResource: string },
+): string {
     const pg = p.platform.postgres;
     return [
         helpers(p),

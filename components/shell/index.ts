@@ -64,7 +64,13 @@ export function putFile(path: string, content: string, mode: string, owner: stri
 }
 
 /** A step that installs a file holding the value of a shell variable (a secret read from stdin). */
-export function putSecretFile(path: string, variable: string, mode: string, owner: string, template = `$${variable}`): string {
+export function putSecretFile(
+    path: string,
+    variable: string,
+    mode: string,
+    owner: string,
+    template = `$${variable}`,
+): string {
     // The here-document expands $variables (the secrets); a backtick in the text must stay text.
     return `mkdir -p ${shellQuote(dirname(path))}\nzha_put_file ${shellQuote(path)} ${mode} ${owner} <<${HEREDOC}\n${template.replace(/`/g, "\\`")}\n${HEREDOC}`;
 }
@@ -79,7 +85,9 @@ export function readSecrets(variables: readonly string[]): string {
  * stdin recorded in state) and may not use every secret on it.
  */
 export function readSecretsForDelete(variables: readonly string[]): string {
-    return variables.length === 0 ? "" : `# shellcheck disable=SC2034 # the create's secrets, in its order; the delete may use only some
+    return variables.length === 0
+        ? ""
+        : `# shellcheck disable=SC2034 # the create's secrets, in its order; the delete may use only some
 { ${variables.map(v => `IFS= read -r ${v};`).join(" ")} }`;
 }
 

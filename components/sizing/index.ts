@@ -81,7 +81,9 @@ export function sizeServer(load: LoadConfig): ServerSizing {
 
 /** Shared memory the caches need, for checking a host against its RAM. */
 export function sizingMemoryMiB(s: ServerSizing): number {
-    return s.cacheSizeMiB + s.historyCacheSizeMiB + s.historyIndexCacheSizeMiB + s.trendCacheSizeMiB + s.valueCacheSizeMiB;
+    return (
+        s.cacheSizeMiB + s.historyCacheSizeMiB + s.historyIndexCacheSizeMiB + s.trendCacheSizeMiB + s.valueCacheSizeMiB
+    );
 }
 
 /**

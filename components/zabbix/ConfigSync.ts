@@ -36,20 +36,28 @@ export class ConfigSync extends pulumi.ComponentResource {
     public readonly facts: ConfigSyncFacts;
 
     constructor(name: string, args: ConfigSyncArgs, opts?: pulumi.ComponentResourceOptions) {
-        const facts: ConfigSyncFacts = { source: args.sourceUrl, targets: [...args.targetUrls], intervalSeconds: args.intervalMinutes * 60 };
+        const facts: ConfigSyncFacts = {
+            source: args.sourceUrl,
+            targets: [...args.targetUrls],
+            intervalSeconds: args.intervalMinutes * 60,
+        };
         super(CONFIG_SYNC.token, name, facts, opts);
         this.facts = facts;
-        this.configured = args.host.step(`${name}-timer`, {
-            script: configSyncStep({
-                sourceUrl: args.sourceUrl,
-                targetUrls: args.targetUrls,
-                apiUser: args.apiUser,
-                passwordVariable: "API_PASSWORD",
-                intervalMinutes: args.intervalMinutes,
-            }),
-            secrets: [{ variable: "API_PASSWORD", value: args.apiPassword }],
-            delete: configSyncStepDelete(),
-        }, { parent: this, dependsOn: [...args.after] });
+        this.configured = args.host.step(
+            `${name}-timer`,
+            {
+                script: configSyncStep({
+                    sourceUrl: args.sourceUrl,
+                    targetUrls: args.targetUrls,
+                    apiUser: args.apiUser,
+                    passwordVariable: "API_PASSWORD",
+                    intervalMinutes: args.intervalMinutes,
+                }),
+                secrets: [{ variable: "API_PASSWORD", value: args.apiPassword }],
+                delete: configSyncStepDelete(),
+            },
+            { parent: this, dependsOn: [...args.after] },
+        );
         this.registerOutputs({ source: args.sourceUrl, targets: [...args.targetUrls] });
     }
 }

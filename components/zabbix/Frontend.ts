@@ -47,31 +47,41 @@ export class Frontend extends pulumi.ComponentResource {
     constructor(name: string, args: FrontendArgs, opts?: pulumi.ComponentResourceOptions) {
         const host = args.host.config;
         // Declared facts (the component's inputs): the policy pack judges the DB endpoint, address and port.
-        const facts: FrontendFacts = { host: host.name, site: host.site, dbHost: args.dbHost, dbPort: args.dbPort, runBy: args.runBy ?? "systemd" };
+        const facts: FrontendFacts = {
+            host: host.name,
+            site: host.site,
+            dbHost: args.dbHost,
+            dbPort: args.dbPort,
+            runBy: args.runBy ?? "systemd",
+        };
         super(FRONTEND.token, name, facts, opts);
         this.facts = facts;
         const platform = platformFor(host.os);
         const layout = zabbixLayout(platform, args.packageSource);
-        this.configured = args.host.step(`${name}-web`, {
-            script: frontendStep({
-                platform,
-                layout,
-                conf: {
-                    dbHost: args.dbHost,
-                    dbPort: args.dbPort,
-                    dbTlsRequired: args.dbTlsRequired,
-                    dbName: args.dbName,
-                    dbUser: args.dbUser,
-                    serverName: `Zabbix ${host.site}`,
-                },
-                port: args.port,
-                timezone: args.timezone,
-                runBy: args.runBy ?? "systemd",
-            }),
-            secrets: [{ variable: DB_PASSWORD_VARIABLE, value: args.dbPassword }],
-            // The host no longer serves the UI: its site, pool and DB settings go; nginx and php-fpm serve nothing of Zabbix.
-            delete: frontendStepDelete(platform, layout),
-        }, { parent: this, dependsOn: [...args.after] });
+        this.configured = args.host.step(
+            `${name}-web`,
+            {
+                script: frontendStep({
+                    platform,
+                    layout,
+                    conf: {
+                        dbHost: args.dbHost,
+                        dbPort: args.dbPort,
+                        dbTlsRequired: args.dbTlsRequired,
+                        dbName: args.dbName,
+                        dbUser: args.dbUser,
+                        serverName: `Zabbix ${host.site}`,
+                    },
+                    port: args.port,
+                    timezone: args.timezone,
+                    runBy: args.runBy ?? "systemd",
+                }),
+                secrets: [{ variable: DB_PASSWORD_VARIABLE, value: args.dbPassword }],
+                // The host no longer serves the UI: its site, pool and DB settings go; nginx and php-fpm serve nothing of Zabbix.
+                delete: frontendStepDelete(platform, layout),
+            },
+            { parent: this, dependsOn: [...args.after] },
+        );
         this.registerOutputs({ url: `http://${host.address}:${args.port}/` });
     }
 }

@@ -75,9 +75,18 @@ export class ZabbixServerCluster extends pulumi.ComponentResource {
         const failover: ServerFailover = managed ? "cluster-manager" : nativeHa ? "native-ha" : "none";
         // Canonical order: the same design in any config order declares the same facts and steps.
         const sorted = [...args.nodes].sort((a, b) => a.host.config.name.localeCompare(b.host.config.name));
-        const agents = agentServerSettings(args.agentAddress ? [args.agentAddress] : sorted.map(n => n.host.config.address), args.listenPort);
+        const agents = agentServerSettings(
+            args.agentAddress ? [args.agentAddress] : sorted.map(n => n.host.config.address),
+            args.listenPort,
+        );
         const facts: ServerClusterFacts = {
-            nodes: sorted.map(n => ({ host: n.host.config.name, site: n.host.config.site, address: n.host.config.address, dbHost: n.dbHost, dbPort: n.dbPort })),
+            nodes: sorted.map(n => ({
+                host: n.host.config.name,
+                site: n.host.config.site,
+                address: n.host.config.address,
+                dbHost: n.dbHost,
+                dbPort: n.dbPort,
+            })),
             failover,
             failoverDelaySeconds: args.failoverDelaySeconds,
             sizing: { ...args.sizing },
@@ -96,45 +105,75 @@ export class ZabbixServerCluster extends pulumi.ComponentResource {
         // first node by name that pulumi up can reach (a lost site's host would hold the change back).
         const first = sorted.find(n => !n.host.lost) ?? sorted[0];
         const delay = formatZabbixDuration(args.failoverDelaySeconds);
-        this.failoverDelay = first.host.step(`${name}-failover-delay`, {
-            script: failoverDelayStep({ dbHost: first.dbHost, dbPort: first.dbPort, dbTlsRequired: first.dbTlsRequired, dbName: args.dbName, dbUser: args.dbUser }, delay),
-            secrets: password,
-        }, { parent: this, dependsOn: [...args.after, ...(first.dbReadyAfter ?? [])] });
+        this.failoverDelay = first.host.step(
+            `${name}-failover-delay`,
+            {
+                script: failoverDelayStep(
+                    {
+                        dbHost: first.dbHost,
+                        dbPort: first.dbPort,
+                        dbTlsRequired: first.dbTlsRequired,
+                        dbName: args.dbName,
+                        dbUser: args.dbUser,
+                    },
+                    delay,
+                ),
+                secrets: password,
+            },
+            { parent: this, dependsOn: [...args.after, ...(first.dbReadyAfter ?? [])] },
+        );
 
         const nodes: Record<string, command.remote.Command> = {};
         for (const node of sorted) {
             const host = node.host.config;
             const layout = zabbixLayout(platformFor(host.os), args.packageSource);
-            const db = { dbHost: node.dbHost, dbPort: node.dbPort, dbTlsRequired: node.dbTlsRequired, dbName: args.dbName, dbUser: args.dbUser };
-            nodes[host.name] = node.host.step(`${name}-${host.name}`, {
-                script: serverNodeStep({
-                    conf: {
-                        // Every node systemd runs is an HA node, a lone one too: Zabbix refuses to switch a node
-                        // between HA and standalone while another node's row stands by, which shrinking a
-                        // cluster to one (the removed node goes last) or growing one from one would need.
-                        nodeName: managed ? undefined : host.name,
-                        nodeAddress: host.address,
-                        listenPort: args.listenPort,
-                        ...db,
-                        passwordInclude: SERVER_PASSWORD_INCLUDE,
-                        logFile: layout.logFile,
-                        pidFile: layout.pidFile,
-                        socketDir: layout.socketDir,
-                        sizing: args.sizing,
-                    },
-                    layout,
-                    watcher: managed ? undefined : {
-                        nodeName: host.name, ...db, passwordInclude: SERVER_PASSWORD_INCLUDE, serverService: layout.serverService,
-                        failoverDelaySeconds: args.failoverDelaySeconds, clusterNodes: sorted.map(n => n.host.config.name),
-                        serverConfig: layout.serverConfig,
-                    },
-                }),
-                secrets: password,
-                ...(managed ? {} : { delete: nodeRemovalStep({ nodeName: host.name, serverService: layout.serverService }) }),
-            }, { parent: this, dependsOn: [this.failoverDelay, ...(node.dbReadyAfter ?? [])] });
+            const db = {
+                dbHost: node.dbHost,
+                dbPort: node.dbPort,
+                dbTlsRequired: node.dbTlsRequired,
+                dbName: args.dbName,
+                dbUser: args.dbUser,
+            };
+            nodes[host.name] = node.host.step(
+                `${name}-${host.name}`,
+                {
+                    script: serverNodeStep({
+                        conf: {
+                            // Every node systemd runs is an HA node, a lone one too: Zabbix refuses to switch a node
+                            // between HA and standalone while another node's row stands by, which shrinking a
+                            // cluster to one (the removed node goes last) or growing one from one would need.
+                            nodeName: managed ? undefined : host.name,
+                            nodeAddress: host.address,
+                            listenPort: args.listenPort,
+                            ...db,
+                            passwordInclude: SERVER_PASSWORD_INCLUDE,
+                            logFile: layout.logFile,
+                            pidFile: layout.pidFile,
+                            socketDir: layout.socketDir,
+                            sizing: args.sizing,
+                        },
+                        layout,
+                        watcher: managed
+                            ? undefined
+                            : {
+                                  nodeName: host.name,
+                                  ...db,
+                                  passwordInclude: SERVER_PASSWORD_INCLUDE,
+                                  serverService: layout.serverService,
+                                  failoverDelaySeconds: args.failoverDelaySeconds,
+                                  clusterNodes: sorted.map(n => n.host.config.name),
+                                  serverConfig: layout.serverConfig,
+                              },
+                    }),
+                    secrets: password,
+                    ...(managed
+                        ? {}
+                        : { delete: nodeRemovalStep({ nodeName: host.name, serverService: layout.serverService }) }),
+                },
+                { parent: this, dependsOn: [this.failoverDelay, ...(node.dbReadyAfter ?? [])] },
+            );
         }
         this.nodes = nodes;
         this.registerOutputs({ nodes: Object.keys(nodes), failoverDelay: delay, agentSettings: agents });
     }
 }
-

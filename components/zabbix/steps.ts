@@ -56,28 +56,36 @@ export function serverNodeStep(s: ServerNodeStepInput): string {
     const service = s.layout.serverService;
     const byClusterManager = s.watcher === undefined;
     return [
-        putSecretFile(SERVER_PASSWORD_INCLUDE, DB_PASSWORD_VARIABLE, "0640", "root:zabbix", zabbixServerPasswordTemplate(DB_PASSWORD_VARIABLE)),
+        putSecretFile(
+            SERVER_PASSWORD_INCLUDE,
+            DB_PASSWORD_VARIABLE,
+            "0640",
+            "root:zabbix",
+            zabbixServerPasswordTemplate(DB_PASSWORD_VARIABLE),
+        ),
         ...(byClusterManager ? [] : ["zha_password_changed=$ZHA_CHANGED"]),
         putFile(s.layout.serverConfig, renderZabbixServerConf(s.conf), "0640", "root:zabbix"),
-        ...(byClusterManager ? [
-            // The cluster manager starts the server; restart it only where it runs now.
-            `if [ "$ZHA_CHANGED" = 1 ] && systemctl is-active --quiet ${service}; then systemctl restart ${service}; fi`,
-        ] : [
-            putFile(serverUnitDropInPath(service), renderServerUnitDropIn(), "0644", "root:root"),
-            `if [ "$ZHA_CHANGED" = 1 ]; then systemctl daemon-reload; fi`,
-            `systemctl enable ${service}`,
-            // After a password rotation the running server holds the old password: its stop waits for a
-            // final sync the database now refuses (90 s in the lab). What it cannot flush is lost either
-            // way, so that stop is bounded; any other restart stays a plain graceful one.
-            `if [ "$zha_password_changed" = 1 ] && systemctl is-active --quiet ${service}; then
+        ...(byClusterManager
+            ? [
+                  // The cluster manager starts the server; restart it only where it runs now.
+                  `if [ "$ZHA_CHANGED" = 1 ] && systemctl is-active --quiet ${service}; then systemctl restart ${service}; fi`,
+              ]
+            : [
+                  putFile(serverUnitDropInPath(service), renderServerUnitDropIn(), "0644", "root:root"),
+                  `if [ "$ZHA_CHANGED" = 1 ]; then systemctl daemon-reload; fi`,
+                  `systemctl enable ${service}`,
+                  // After a password rotation the running server holds the old password: its stop waits for a
+                  // final sync the database now refuses (90 s in the lab). What it cannot flush is lost either
+                  // way, so that stop is bounded; any other restart stays a plain graceful one.
+                  `if [ "$zha_password_changed" = 1 ] && systemctl is-active --quiet ${service}; then
   echo "the DB password changed: stopping the server (it cannot flush with the old one) within 5 s"
   timeout 5 systemctl stop ${service} || systemctl kill --signal=SIGKILL ${service} || true
 fi`,
-            `if [ "$ZHA_CHANGED" = 1 ] || ! systemctl is-active --quiet ${service}; then systemctl restart ${service}; fi`,
-            `zha_retry 30 systemctl is-active --quiet ${service}`,
-            // A lone node runs it too: it removes the rows of nodes that left (a cluster shrunk to one).
-            haWatcher(s.watcher),
-        ]),
+                  `if [ "$ZHA_CHANGED" = 1 ] || ! systemctl is-active --quiet ${service}; then systemctl restart ${service}; fi`,
+                  `zha_retry 30 systemctl is-active --quiet ${service}`,
+                  // A lone node runs it too: it removes the rows of nodes that left (a cluster shrunk to one).
+                  haWatcher(s.watcher),
+              ]),
     ].join("\n");
 }
 
@@ -159,18 +167,35 @@ export function frontendStep(f: FrontendStepInput): string {
     const webUser = php.webUser;
     return [
         putSecretFile(FRONTEND_PASSWORD_FILE, DB_PASSWORD_VARIABLE, "0640", `root:${webUser}`),
-        putFile(files.conf, renderZabbixConfPhp({ ...f.conf, passwordFile: FRONTEND_PASSWORD_FILE }), "0640", `root:${webUser}`),
-        putFile(files.pool, renderPhpFpmPool({ socket: files.socket, user: webUser, timezone: f.timezone }), "0644", "root:root"),
-        putFile(files.site, renderNginxSite({ listenPort: f.port, root: f.layout.frontendRoot, phpSocket: files.socket }), "0644", "root:root"),
+        putFile(
+            files.conf,
+            renderZabbixConfPhp({ ...f.conf, passwordFile: FRONTEND_PASSWORD_FILE }),
+            "0640",
+            `root:${webUser}`,
+        ),
+        putFile(
+            files.pool,
+            renderPhpFpmPool({ socket: files.socket, user: webUser, timezone: f.timezone }),
+            "0644",
+            "root:root",
+        ),
+        putFile(
+            files.site,
+            renderNginxSite({ listenPort: f.port, root: f.layout.frontendRoot, phpSocket: files.socket }),
+            "0644",
+            "root:root",
+        ),
         // The distribution's default site listens on port 80, which a co-located load balancer uses.
         `if [ -e ${NGINX_DEFAULT_SITE} ]; then rm -f ${NGINX_DEFAULT_SITE}; ZHA_CHANGED=1; fi`,
         "nginx -t -q",
-        ...(f.runBy === "cluster-manager" ? [
-            `if [ "$ZHA_CHANGED" = 1 ] && systemctl is-active --quiet nginx; then systemctl restart ${php.service} nginx; fi`,
-        ] : [
-            `systemctl enable ${php.service} nginx`,
-            `if [ "$ZHA_CHANGED" = 1 ] || ! systemctl is-active --quiet ${php.service} || ! systemctl is-active --quiet nginx; then systemctl restart ${php.service} nginx; fi`,
-        ]),
+        ...(f.runBy === "cluster-manager"
+            ? [
+                  `if [ "$ZHA_CHANGED" = 1 ] && systemctl is-active --quiet nginx; then systemctl restart ${php.service} nginx; fi`,
+              ]
+            : [
+                  `systemctl enable ${php.service} nginx`,
+                  `if [ "$ZHA_CHANGED" = 1 ] || ! systemctl is-active --quiet ${php.service} || ! systemctl is-active --quiet nginx; then systemctl restart ${php.service} nginx; fi`,
+              ]),
     ].join("\n");
 }
 
@@ -205,12 +230,17 @@ export function configSyncStep(c: ConfigSyncStepInput): string {
     const units = { scriptPath: CONFIG_SYNC_SCRIPT, intervalMinutes: c.intervalMinutes };
     return [
         putSecretFile(CONFIG_SYNC_PASSWORD, c.passwordVariable, "0600", "root:root"),
-        putFile(CONFIG_SYNC_SCRIPT, renderConfigSyncScript({
-            sourceUrl: c.sourceUrl,
-            targetUrls: c.targetUrls,
-            apiUser: c.apiUser,
-            passwordFile: CONFIG_SYNC_PASSWORD,
-        }), "0755", "root:root"),
+        putFile(
+            CONFIG_SYNC_SCRIPT,
+            renderConfigSyncScript({
+                sourceUrl: c.sourceUrl,
+                targetUrls: c.targetUrls,
+                apiUser: c.apiUser,
+                passwordFile: CONFIG_SYNC_PASSWORD,
+            }),
+            "0755",
+            "root:root",
+        ),
         putFile(`${SYSTEMD_UNIT_DIR}/${CONFIG_SYNC_SERVICE}`, renderConfigSyncService(units), "0644", "root:root"),
         putFile(`${SYSTEMD_UNIT_DIR}/${CONFIG_SYNC_TIMER}`, renderConfigSyncTimer(units), "0644", "root:root"),
         `if [ "$ZHA_CHANGED" = 1 ]; then systemctl daemon-reload; fi`,

@@ -31,7 +31,10 @@ import { ZabbixServerConfInput } from "./zabbixServerConf";
 export const TAKEOVER_SCRIPT = `${LIBEXEC_DIR}/takeover-watch`;
 
 /** The node's own DB path and password include, exactly as its zabbix_server.conf has them. */
-export interface TakeoverWatchInput extends Pick<ZabbixServerConfInput, "dbHost" | "dbPort" | "dbName" | "dbUser" | "dbTlsRequired" | "passwordInclude"> {
+export interface TakeoverWatchInput extends Pick<
+    ZabbixServerConfInput,
+    "dbHost" | "dbPort" | "dbName" | "dbUser" | "dbTlsRequired" | "passwordInclude"
+> {
     /** This node's HANodeName. */
     readonly nodeName: string;
     /** The server's systemd unit, which the watcher restarts. */
@@ -54,10 +57,13 @@ function sqlString(value: string): string {
 export function renderTakeoverScript(c: TakeoverWatchInput): string {
     const recent = c.recentStopSeconds ?? 15;
     // ha_node.status: 0 standby, 1 stopped, 2 unavailable, 3 active; lastaccess is the DB's clock.
-    const query = "select (select status from ha_node where name = " + sqlString(c.nodeName) + "),"
-        + " (select count(*) from ha_node where status = 3),"
-        + ` (select count(*) from ha_node where status = 1 and lastaccess >= extract(epoch from now())::int - ${recent}),`
-        + ` (select count(*) from ha_node where status = 3 and name < ${sqlString(c.nodeName)} and lastaccess >= extract(epoch from now())::int - ${c.failoverDelaySeconds})`;
+    const query =
+        "select (select status from ha_node where name = " +
+        sqlString(c.nodeName) +
+        ")," +
+        " (select count(*) from ha_node where status = 3)," +
+        ` (select count(*) from ha_node where status = 1 and lastaccess >= extract(epoch from now())::int - ${recent}),` +
+        ` (select count(*) from ha_node where status = 3 and name < ${sqlString(c.nodeName)} and lastaccess >= extract(epoch from now())::int - ${c.failoverDelaySeconds})`;
     // ha_node.status: 1 stopped, 2 unavailable; names are labels (lower-case letters, digits, "-").
     const departedQuery = `select name from ha_node where status in (1, 2) and name not in (${c.clusterNodes.map(sqlString).join(", ")})`;
     return `#!/bin/sh

@@ -30,9 +30,10 @@ export interface ZabbixServerConfInput {
 /** zabbix_server.conf: HA node settings (unless a cluster manager runs it), the DB path through the site's load balancer, the sizing. */
 export function renderZabbixServerConf(c: ZabbixServerConfInput): string {
     const s = c.sizing;
-    const ha = c.nodeName === undefined
-        ? "# A cluster manager starts this server on one node at a time: no native HA.\n"
-        : `# Native HA: no VIP. The frontend and agents find the active node through the database.
+    const ha =
+        c.nodeName === undefined
+            ? "# A cluster manager starts this server on one node at a time: no native HA.\n"
+            : `# Native HA: no VIP. The frontend and agents find the active node through the database.
 HANodeName=${c.nodeName}
 NodeAddress=${c.nodeAddress}:${c.listenPort}
 `;

@@ -16,5 +16,7 @@ export function nameOf(resource: { urn: string; name?: string }): string {
 export function witnessSites(resources: readonly PolicyResource[]): Set<string> {
     const hosts = factsOf(resources, HOST).map(h => h.facts);
     const sites = new Set(hosts.map(h => h.site));
-    return new Set([...sites].filter(site => hosts.filter(h => h.site === site).every(h => h.roles.every(r => r === "witness"))));
+    return new Set(
+        [...sites].filter(site => hosts.filter(h => h.site === site).every(h => h.roles.every(r => r === "witness"))),
+    );
 }

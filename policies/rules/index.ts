@@ -1,8 +1,20 @@
 import { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { drbdDedicatedMetaDisk, pacemakerFencing } from "./pacemaker";
-import { dbFailoverWitness, haNodesSpanSites, noVipAcrossSites, replicasInOtherSites, siteLoadBalancers } from "./placement";
+import {
+    dbFailoverWitness,
+    haNodesSpanSites,
+    noVipAcrossSites,
+    replicasInOtherSites,
+    siteLoadBalancers,
+} from "./placement";
 import { noPlaintextSecrets, randomPasswordLength } from "./secrets";
-import { agentServerLists, failoverDelayAdvisory, failoverDelayRange, serverHostHardware, sizingFitsLoad } from "./zabbix";
+import {
+    agentServerLists,
+    failoverDelayAdvisory,
+    failoverDelayRange,
+    serverHostHardware,
+    sizingFitsLoad,
+} from "./zabbix";
 
 export * from "./facts";
 export * from "./pacemaker";
@@ -12,7 +24,18 @@ export * from "./zabbix";
 
 /** Every rule of the pack, in the order the design study motivates them. */
 export const POLICIES: readonly (ResourceValidationPolicy | StackValidationPolicy)[] = [
-    haNodesSpanSites, noVipAcrossSites, replicasInOtherSites, siteLoadBalancers, dbFailoverWitness,
-    failoverDelayRange, failoverDelayAdvisory, agentServerLists, noPlaintextSecrets, randomPasswordLength,
-    pacemakerFencing, drbdDedicatedMetaDisk, sizingFitsLoad, serverHostHardware,
+    haNodesSpanSites,
+    noVipAcrossSites,
+    replicasInOtherSites,
+    siteLoadBalancers,
+    dbFailoverWitness,
+    failoverDelayRange,
+    failoverDelayAdvisory,
+    agentServerLists,
+    noPlaintextSecrets,
+    randomPasswordLength,
+    pacemakerFencing,
+    drbdDedicatedMetaDisk,
+    sizingFitsLoad,
+    serverHostHardware,
 ];

@@ -15,8 +15,10 @@ export const pacemakerFencing: ResourceValidationPolicy = {
         const facts = args.props as PairFacts;
         const unfenced = facts.nodes.filter(n => !facts.fencing.devices.includes(n.host)).map(n => n.host);
         if (!facts.fencing.enabled || unfenced.length > 0) {
-            report(`Pair ${args.name} can promote both sides after a split: ${unfenced.length > 0 ? `${unfenced.join(", ")} has no fence device` : "fencing is off"}. `
-                + "Configure drbd.fencing with a device per node.");
+            report(
+                `Pair ${args.name} can promote both sides after a split: ${unfenced.length > 0 ? `${unfenced.join(", ")} has no fence device` : "fencing is off"}. ` +
+                    "Configure drbd.fencing with a device per node.",
+            );
         }
     },
 };
@@ -28,7 +30,9 @@ export const drbdDedicatedMetaDisk: ResourceValidationPolicy = {
     validateResource: (args, report) => {
         const facts = args.props as PairFacts;
         if (args.type === DRBD_PAIR.token && (facts.metaDisk === "internal" || facts.metaDisk === facts.disk)) {
-            report(`Pair ${args.name} keeps DRBD's meta-data on the data disk ${facts.disk}; put it on a dedicated partition (drbd.metaDisk).`);
+            report(
+                `Pair ${args.name} keeps DRBD's meta-data on the data disk ${facts.disk}; put it on a dedicated partition (drbd.metaDisk).`,
+            );
         }
     },
 };

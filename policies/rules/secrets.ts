@@ -25,14 +25,18 @@ export const noPlaintextSecrets: ResourceValidationPolicy = {
             const text = String(args.props[field] ?? "");
             for (const { what, pattern } of CLEAR_SECRETS) {
                 if (pattern.test(text)) {
-                    report(`The ${field} command of ${args.name} holds ${what} in clear; the command text is logged and stored. `
-                        + "Pass the secret on stdin (HostStepArgs.secrets) and refer to it as a shell variable.");
+                    report(
+                        `The ${field} command of ${args.name} holds ${what} in clear; the command text is logged and stored. ` +
+                            "Pass the secret on stdin (HostStepArgs.secrets) and refer to it as a shell variable.",
+                    );
                 }
             }
         }
         for (const key of Object.keys(args.props.environment ?? {})) {
             if (/PASSWORD|SECRET|TOKEN|KEY/i.test(key)) {
-                report(`${args.name} passes ${key} in its environment, which sshd may refuse and logs may show; pass it on stdin.`);
+                report(
+                    `${args.name} passes ${key} in its environment, which sshd may refuse and logs may show; pass it on stdin.`,
+                );
             }
         }
     },

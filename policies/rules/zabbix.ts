@@ -16,7 +16,9 @@ export const failoverDelayRange: ResourceValidationPolicy = {
         }
         const delay = (args.props as ServerClusterFacts).failoverDelaySeconds;
         if (!(delay >= FAILOVER_DELAY_MIN_SECONDS && delay <= FAILOVER_DELAY_MAX_SECONDS)) {
-            report(`Failover delay ${delay} s of "${args.name}" is outside Zabbix's range (10 s to 15 min): set failoverDelay within it.`);
+            report(
+                `Failover delay ${delay} s of "${args.name}" is outside Zabbix's range (10 s to 15 min): set failoverDelay within it.`,
+            );
         }
     },
 };
@@ -28,20 +30,27 @@ export const failoverDelayAdvisory: ResourceValidationPolicy = {
     validateResource: (args, report) => {
         const facts = args.props as ServerClusterFacts;
         if (args.type === SERVER_CLUSTER.token && facts.failover === "native-ha" && facts.failoverDelaySeconds > 60) {
-            report(`Failover delay ${facts.failoverDelaySeconds} s of "${args.name}": a crashed active node is replaced only after `
-                + `about ${facts.failoverDelaySeconds + 10} s. The study wanted well under the old cluster's five minutes; consider 60 s or less.`);
+            report(
+                `Failover delay ${facts.failoverDelaySeconds} s of "${args.name}": a crashed active node is replaced only after ` +
+                    `about ${facts.failoverDelaySeconds + 10} s. The study wanted well under the old cluster's five minutes; consider 60 s or less.`,
+            );
         }
     },
 };
 
 /** Node addresses an agent setting lists, grouped: "," separates servers, ";" the nodes of one. */
 function serverGroups(value: string): string[][] {
-    return value.split(",").map(group => group.split(";").map(entry => entry.trim().replace(/:\d+$/, "")).filter(Boolean));
+    return value.split(",").map(group =>
+        group
+            .split(";")
+            .map(entry => entry.trim().replace(/:\d+$/, ""))
+            .filter(Boolean),
+    );
 }
 
 export const agentServerLists: StackValidationPolicy = {
     name: "agent-server-lists",
-    description: "Agents' and proxies' ServerActive name the nodes of one HA cluster separated by \";\", not \",\".",
+    description: 'Agents\' and proxies\' ServerActive name the nodes of one HA cluster separated by ";", not ",".',
     enforcementLevel: "mandatory",
     validateStack: (args, report) => {
         const clusters = factsOf(args.resources, SERVER_CLUSTER).filter(c => c.facts.failover === "native-ha");
@@ -51,8 +60,11 @@ export const agentServerLists: StackValidationPolicy = {
                 const addresses = new Set(facts.nodes.map(n => n.address));
                 const holding = groups.filter(g => g.some(a => addresses.has(a)));
                 if (holding.length > 1) {
-                    report(`${where}: ServerActive=${value} separates nodes of HA cluster "${nameOf(resource)}" with ",", so agents `
-                        + "treat them as separate servers and send to each (duplicated data, errors from the standby). Use \";\" between them.", urn);
+                    report(
+                        `${where}: ServerActive=${value} separates nodes of HA cluster "${nameOf(resource)}" with ",", so agents ` +
+                            'treat them as separate servers and send to each (duplicated data, errors from the standby). Use ";" between them.',
+                        urn,
+                    );
                 }
             }
         };
@@ -77,17 +89,22 @@ export const sizingFitsLoad: ResourceValidationPolicy = {
         }
         const facts = args.props as ServerClusterFacts;
         const needed = sizeServer(facts.load) as unknown as Record<string, number>;
-        const short = Object.entries(needed).filter(([key, value]) => key !== "nvps" && (facts.sizing[key] ?? 0) < value);
+        const short = Object.entries(needed).filter(
+            ([key, value]) => key !== "nvps" && (facts.sizing[key] ?? 0) < value,
+        );
         if (short.length > 0) {
-            report(`"${args.name}" is sized below its load (${facts.load.items} items every ${facts.load.updateIntervalSeconds} s): `
-                + short.map(([key, value]) => `${key} ${facts.sizing[key]} < ${value}`).join(", "));
+            report(
+                `"${args.name}" is sized below its load (${facts.load.items} items every ${facts.load.updateIntervalSeconds} s): ` +
+                    short.map(([key, value]) => `${key} ${facts.sizing[key]} < ${value}`).join(", "),
+            );
         }
     },
 };
 
 export const serverHostHardware: StackValidationPolicy = {
     name: "server-host-hardware",
-    description: "Zabbix server hosts meet Zabbix's hardware table for the expected load (where their size is configured).",
+    description:
+        "Zabbix server hosts meet Zabbix's hardware table for the expected load (where their size is configured).",
     enforcementLevel: "advisory",
     validateStack: (args, report) => {
         const hosts = factsOf(args.resources, HOST);
@@ -96,9 +113,16 @@ export const serverHostHardware: StackValidationPolicy = {
             for (const node of facts.nodes) {
                 const host = hosts.find(h => h.facts.host === node.host);
                 const { cpus, memoryGiB } = host?.facts ?? {};
-                if (host && ((cpus !== undefined && cpus < tier.cpuCores) || (memoryGiB !== undefined && memoryGiB < tier.memoryGiB))) {
-                    report(`${node.host} has ${cpus ?? "?"} cores and ${memoryGiB ?? "?"} GiB; Zabbix's ${tier.name} tier (${facts.load.items} items) `
-                        + `suggests ${tier.cpuCores} cores and ${tier.memoryGiB} GiB.`, host.resource.urn);
+                if (
+                    host &&
+                    ((cpus !== undefined && cpus < tier.cpuCores) ||
+                        (memoryGiB !== undefined && memoryGiB < tier.memoryGiB))
+                ) {
+                    report(
+                        `${node.host} has ${cpus ?? "?"} cores and ${memoryGiB ?? "?"} GiB; Zabbix's ${tier.name} tier (${facts.load.items} items) ` +
+                            `suggests ${tier.cpuCores} cores and ${tier.memoryGiB} GiB.`,
+                        host.resource.urn,
+                    );
                 }
             }
         }

@@ -16,10 +16,14 @@ export const activeActive: PatternModule = {
     async deploy(config, secrets) {
         const sync = config.configSync!;
         const runner = hostsWithRole(config, "zabbix-server").find(h => h.site === sync.sourceSite)!;
-        const hosts = await buildSites(config, secrets.sshPrivateKey, { extraPackages: { [runner.name]: ["jq", "curl"] } });
+        const hosts = await buildSites(config, secrets.sshPrivateKey, {
+            extraPackages: { [runner.name]: ["jq", "curl"] },
+        });
         const instances = await perSiteInstances(config, hosts);
         const api = (site: string) => `${instances.find(i => i.design.name === site)!.uiUrls[site]}api_jsonrpc.php`;
-        const targets = serviceSites(config).map(s => s.name).filter(s => s !== sync.sourceSite);
+        const targets = serviceSites(config)
+            .map(s => s.name)
+            .filter(s => s !== sync.sourceSite);
         const copy = new ConfigSync("config-sync", {
             host: hosts.get(runner.name)!,
             sourceUrl: api(sync.sourceSite),
@@ -30,9 +34,15 @@ export const activeActive: PatternModule = {
             after: instances.flatMap(i => i.frontends),
         });
         return {
-            design: stackDesign(config, this, hosts, instances.map(i => i.design), {
-                configSync: { source: sync.sourceSite, targets, intervalSeconds: copy.facts.intervalSeconds },
-            }),
+            design: stackDesign(
+                config,
+                this,
+                hosts,
+                instances.map(i => i.design),
+                {
+                    configSync: { source: sync.sourceSite, targets, intervalSeconds: copy.facts.intervalSeconds },
+                },
+            ),
             uiUrls: Object.assign({}, ...instances.map(i => i.uiUrls)),
         };
     },

@@ -12,20 +12,30 @@ export const cloud: PatternModule = {
     id: 4,
     name: "cloud",
     summary: "rented instances in several zones; a managed PostgreSQL the provider keeps redundant",
-    requirements: { minSites: 2, requiredRoles: ["zabbix-server", "frontend", "lb"], selfRunDatabase: false, sections: ["cloud"] },
+    requirements: {
+        minSites: 2,
+        requiredRoles: ["zabbix-server", "frontend", "lb"],
+        selfRunDatabase: false,
+        sections: ["cloud"],
+    },
     async deploy(config, secrets) {
         // The managed service is the database: db hosts, if any, stay unused.
         const hosts = await buildSites(config, secrets.sshPrivateKey, {
-            hosts: site => site.hosts
-                .map(h => ({ ...h, roles: h.roles.filter(r => r !== "db" && r !== "witness") }))
-                .filter(h => h.roles.length > 0),
+            hosts: site =>
+                site.hosts
+                    .map(h => ({ ...h, roles: h.roles.filter(r => r !== "db" && r !== "witness") }))
+                    .filter(h => h.roles.length > 0),
         });
         const instance = buildInstance(config, hosts, {
             prefix: "",
             name: "zabbix",
             // Zones that run instances; a witness site is not a zone.
             sites: serviceSites(config).map(s => s.name),
-            database: { kind: "managed", endpoint: config.cloud!.database, adminPassword: secrets.cloudDbAdminPassword! },
+            database: {
+                kind: "managed",
+                endpoint: config.cloud!.database,
+                adminPassword: secrets.cloudDbAdminPassword!,
+            },
         });
         return {
             design: stackDesign(config, this, hosts, [instance.design], { cloud: true }),

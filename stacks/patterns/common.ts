@@ -32,15 +32,24 @@ export function registerDeclared(): Promise<void> {
 }
 
 /** Creates the Site components, one site at a time; returns every Host by name. */
-export async function buildSites(config: StackConfig, sshPrivateKey: pulumi.Input<string>, options: SiteOptions = {}): Promise<Map<string, Host>> {
+export async function buildSites(
+    config: StackConfig,
+    sshPrivateKey: pulumi.Input<string>,
+    options: SiteOptions = {},
+): Promise<Map<string, Host>> {
     const hosts = new Map<string, Host>();
     for (const site of config.sites) {
         const chosen = options.hosts ? options.hosts(site) : site.hosts;
         if (chosen.length === 0) {
             continue;
         }
-        const built = new Site(site.name, { site: { ...site, hosts: chosen }, sshPrivateKey, zabbix: config.zabbix,
-            extraPackages: options.extraPackages, extraRepositories: options.extraRepositories });
+        const built = new Site(site.name, {
+            site: { ...site, hosts: chosen },
+            sshPrivateKey,
+            zabbix: config.zabbix,
+            extraPackages: options.extraPackages,
+            extraRepositories: options.extraRepositories,
+        });
         Object.entries(built.hosts).forEach(([name, host]) => hosts.set(name, host));
         await registerDeclared();
     }
@@ -50,7 +59,11 @@ export async function buildSites(config: StackConfig, sshPrivateKey: pulumi.Inpu
 /** Where an instance's database comes from. */
 export type DatabaseChoice =
     | { readonly kind: "self-run"; readonly primarySite: string; readonly pair?: FallbackPair }
-    | { readonly kind: "managed"; readonly endpoint: CloudConfig["database"]; readonly adminPassword: pulumi.Input<string> };
+    | {
+          readonly kind: "managed";
+          readonly endpoint: CloudConfig["database"];
+          readonly adminPassword: pulumi.Input<string>;
+      };
 
 /**
  * The drbd section's pair: DRBD under PostgreSQL's data, Pacemaker running the given services. The
@@ -58,7 +71,10 @@ export type DatabaseChoice =
  * and is root's, so the data directory is created inside it).
  */
 export function buildDrbdPair(
-    name: string, config: StackConfig, hosts: ReadonlyMap<string, Host>, services: { zabbixServer?: string; web: readonly string[] },
+    name: string,
+    config: StackConfig,
+    hosts: ReadonlyMap<string, Host>,
+    services: { zabbixServer?: string; web: readonly string[] },
 ): FallbackPair & { readonly hosts: readonly [Host, Host]; readonly component: DrbdPair } {
     const drbd = config.drbd!;
     const [first, second] = drbd.nodes.map(n => hosts.get(n)!);
@@ -77,8 +93,14 @@ export function buildDrbdPair(
         fencing: drbd.fencing,
     });
     return {
-        nodes: drbd.nodes, vip: drbd.vip, mountPoint, dbResource: pacemakerIds({ drbdResource: DRBD_RESOURCE, services: all }).db,
-        ready: component.configured, facts: component.facts, hosts: [first, second], component,
+        nodes: drbd.nodes,
+        vip: drbd.vip,
+        mountPoint,
+        dbResource: pacemakerIds({ drbdResource: DRBD_RESOURCE, services: all }).db,
+        ready: component.configured,
+        facts: component.facts,
+        hosts: [first, second],
+        component,
     };
 }
 
@@ -123,8 +145,11 @@ export function frontendSettings(config: StackConfig, dbPassword: pulumi.Input<s
 
 /** What a pattern built, by its components' facts: the model derives the topology from it. */
 export function stackDesign(
-    config: StackConfig, pattern: { id: number; name: string }, hosts: ReadonlyMap<string, Host>,
-    instances: readonly InstanceDesign[], extra: Partial<Pick<StackDesign, "configSync" | "cloud">> = {},
+    config: StackConfig,
+    pattern: { id: number; name: string },
+    hosts: ReadonlyMap<string, Host>,
+    instances: readonly InstanceDesign[],
+    extra: Partial<Pick<StackDesign, "configSync" | "cloud">> = {},
 ): StackDesign {
     return {
         pattern: { id: pattern.id, name: pattern.name },

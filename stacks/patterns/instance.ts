@@ -10,7 +10,16 @@ import { Host } from "../../components/host";
 import { Backend, SiteLoadBalancer } from "../../components/loadbalancer";
 import { platformFor, zabbixLayout } from "../../components/platform";
 import {
-    DbPasswords, HbaRule, ManagedDatabase, PatroniCluster, PostgresCluster, SchemaLoader, createDbPasswords, hbaRules, loadBalancerClients, randomPassword,
+    DbPasswords,
+    HbaRule,
+    ManagedDatabase,
+    PatroniCluster,
+    PostgresCluster,
+    SchemaLoader,
+    createDbPasswords,
+    hbaRules,
+    loadBalancerClients,
+    randomPassword,
 } from "../../components/postgres";
 import { postgresMaxConnections, sizeServer } from "../../components/sizing";
 import { Frontend, ZabbixServerCluster } from "../../components/zabbix";
@@ -60,20 +69,27 @@ interface DbPath {
 }
 
 const selfRun = (scope: InstanceScope) => (scope.database.kind === "self-run" ? scope.database : undefined);
-const backend = (port: number) => (h: PlacedHost): Backend => ({ name: h.name, address: h.address, port });
+const backend =
+    (port: number) =>
+    (h: PlacedHost): Backend => ({ name: h.name, address: h.address, port });
 
 function instanceOf(config: StackConfig, hosts: ReadonlyMap<string, Host>, scope: InstanceScope): Instance {
     // The scope's sites only: each of a per-site pattern's instances would otherwise walk every host.
     const scoped = { sites: config.sites.filter(s => scope.sites.includes(s.name)) };
     const dbHosts = selfRun(scope) ? hostsWithRole(scoped, "db") : [];
     return {
-        config, scope, dbHosts,
+        config,
+        scope,
+        dbHosts,
         host: name => hosts.get(name)!,
         frontends: hostsWithRole(scoped, "frontend"),
         servers: hostsWithRole(scoped, "zabbix-server"),
         lbHosts: hostsWithRole(scoped, "lb"),
         witnesses: hostsWithRole(scoped, "witness"),
-        dbClients: [...hosts.values()].map(h => h.config).filter(h => scope.sites.includes(h.site)).map(h => h.address),
+        dbClients: [...hosts.values()]
+            .map(h => h.config)
+            .filter(h => scope.sites.includes(h.site))
+            .map(h => h.address),
         passwords: createDbPasswords(`${scope.prefix}zabbix-ha`, config.db.passwordRotation),
         patroni: selfRun(scope) !== undefined && config.db.failover === "patroni" && dbHosts.length > 1,
     };
@@ -89,8 +105,13 @@ function dbBackends(i: Instance): Backend[] {
     const port = i.config.db.port;
     return [
         ...(pair ? [{ name: "db-pair-vip", address: pair.vip, port }] : []),
-        ...i.dbHosts.filter(h => !pair?.nodes.includes(h.name))
-            .sort((a, b) => Number(b.site === db?.primarySite) - Number(a.site === db?.primarySite) || a.name.localeCompare(b.name))
+        ...i.dbHosts
+            .filter(h => !pair?.nodes.includes(h.name))
+            .sort(
+                (a, b) =>
+                    Number(b.site === db?.primarySite) - Number(a.site === db?.primarySite) ||
+                    a.name.localeCompare(b.name),
+            )
             .map(backend(port)),
     ];
 }
@@ -101,17 +122,20 @@ function buildLoadBalancers(i: Instance): Map<string, SiteLoadBalancer> {
     const dbServers = dbBackends(i);
     const loadBalancers = new Map<string, SiteLoadBalancer>();
     for (const lb of i.lbHosts) {
-        loadBalancers.set(lb.site, new SiteLoadBalancer(`${lb.site}-lb`, {
-            host: i.host(lb.name),
-            httpPort: config.loadBalancer.httpPort,
-            localFrontends: frontends.filter(f => f.site === lb.site).map(backend(config.frontend.port)),
-            remoteFrontends: frontends.filter(f => f.site !== lb.site).map(backend(config.frontend.port)),
-            dbPort: config.loadBalancer.dbPort,
-            dbServers,
-            dbAllowedSources: [...i.dbClients, config.db.adminNetwork],
-            checkPassword: selfRun(i.scope) ? i.passwords.check : undefined,
-            dbCheck: i.patroni ? "patroni" : "query",
-        }));
+        loadBalancers.set(
+            lb.site,
+            new SiteLoadBalancer(`${lb.site}-lb`, {
+                host: i.host(lb.name),
+                httpPort: config.loadBalancer.httpPort,
+                localFrontends: frontends.filter(f => f.site === lb.site).map(backend(config.frontend.port)),
+                remoteFrontends: frontends.filter(f => f.site !== lb.site).map(backend(config.frontend.port)),
+                dbPort: config.loadBalancer.dbPort,
+                dbServers,
+                dbAllowedSources: [...i.dbClients, config.db.adminNetwork],
+                checkPassword: selfRun(i.scope) ? i.passwords.check : undefined,
+                dbCheck: i.patroni ? "patroni" : "query",
+            }),
+        );
     }
     return loadBalancers;
 }
@@ -130,7 +154,11 @@ function dbPathIn(i: Instance, loadBalancers: ReadonlyMap<string, SiteLoadBalanc
 }
 
 /** The steps that may reach the DB through a site's balancer run only once it is configured. */
-function balancerReady(i: Instance, loadBalancers: ReadonlyMap<string, SiteLoadBalancer>, site: string): pulumi.Resource[] {
+function balancerReady(
+    i: Instance,
+    loadBalancers: ReadonlyMap<string, SiteLoadBalancer>,
+    site: string,
+): pulumi.Resource[] {
     return selfRun(i.scope) ? [loadBalancers.get(site)!.configured] : [];
 }
 
@@ -138,7 +166,11 @@ function balancerReady(i: Instance, loadBalancers: ReadonlyMap<string, SiteLoadB
  * The schema loads from a server host, preferably in the primary's site (shortest path); the first
  * by name, so the same design in any config order loads it from the same host.
  */
-function schemaLoad(i: Instance, loadBalancers: ReadonlyMap<string, SiteLoadBalancer>, dbPath: (site: string) => DbPath): SchemaLoader {
+function schemaLoad(
+    i: Instance,
+    loadBalancers: ReadonlyMap<string, SiteLoadBalancer>,
+    dbPath: (site: string) => DbPath,
+): SchemaLoader {
     const serversByName = [...i.servers].sort((a, b) => a.name.localeCompare(b.name));
     const loader = serversByName.find(s => s.site === selfRun(i.scope)?.primarySite) ?? serversByName[0];
     return {
@@ -150,7 +182,12 @@ function schemaLoad(i: Instance, loadBalancers: ReadonlyMap<string, SiteLoadBala
 }
 
 /** What the self-run clusters share: the DB's settings, who may connect, and the provider's way in. */
-function selfRunSettings(i: Instance, loadBalancers: ReadonlyMap<string, SiteLoadBalancer>, primary: PlacedHost, hba: HbaRule[]) {
+function selfRunSettings(
+    i: Instance,
+    loadBalancers: ReadonlyMap<string, SiteLoadBalancer>,
+    primary: PlacedHost,
+    hba: HbaRule[],
+) {
     const { config } = i;
     const adminLb = loadBalancers.get(primary.site) ?? firstLoadBalancer(loadBalancers);
     return {
@@ -159,11 +196,20 @@ function selfRunSettings(i: Instance, loadBalancers: ReadonlyMap<string, SiteLoa
         dbUser: config.db.user,
         hbaRules: hba,
         maxConnections: postgresMaxConnections(sizeServer(config.load), i.frontends.length),
-        adminEndpoint: { address: adminLb.address, port: adminLb.dbPort, loadBalancer: adminLb.host, readyAfter: [adminLb.configured] },
+        adminEndpoint: {
+            address: adminLb.address,
+            port: adminLb.dbPort,
+            loadBalancer: adminLb.host,
+            readyAfter: [adminLb.configured],
+        },
     };
 }
 
-function buildDatabase(i: Instance, loadBalancers: ReadonlyMap<string, SiteLoadBalancer>, schema: SchemaLoader): PostgresCluster | PatroniCluster | ManagedDatabase {
+function buildDatabase(
+    i: Instance,
+    loadBalancers: ReadonlyMap<string, SiteLoadBalancer>,
+    schema: SchemaLoader,
+): PostgresCluster | PatroniCluster | ManagedDatabase {
     const { config, scope, passwords } = i;
     const name = `${scope.prefix}zabbix-db`;
     const db = scope.database;
@@ -193,21 +239,32 @@ function buildDatabase(i: Instance, loadBalancers: ReadonlyMap<string, SiteLoadB
             replicas: i.dbHosts.filter(h => h !== primary).map(h => i.host(h.name)),
             witnesses: i.witnesses.map(h => i.host(h.name)),
             synchronous: config.db.replication === "sync",
-            passwords: { ...passwords, superuser: randomPassword(`${scope.prefix}zabbix-ha`, "superuser", config.db.passwordRotation.superuser) },
+            passwords: {
+                ...passwords,
+                superuser: randomPassword(
+                    `${scope.prefix}zabbix-ha`,
+                    "superuser",
+                    config.db.passwordRotation.superuser,
+                ),
+            },
             schema,
         });
     }
     const pair = db.pair;
-    const primary = pair ? i.dbHosts.find(h => h.name === pair.nodes[0])! : primaryHost(config, i.dbHosts, db.primarySite);
+    const primary = pair
+        ? i.dbHosts.find(h => h.name === pair.nodes[0])!
+        : primaryHost(config, i.dbHosts, db.primarySite);
     return new PostgresCluster(name, {
         ...selfRunSettings(i, loadBalancers, primary, hba),
         primary: i.host(primary.name),
         replicas: i.dbHosts.filter(h => h !== primary && !pair?.nodes.includes(h.name)).map(h => i.host(h.name)),
-        ...(pair ? {
-            pairPeer: i.host(pair.nodes[1]),
-            pairStorage: { mountPoint: pair.mountPoint, dbResource: pair.dbResource, vip: pair.vip },
-            startAfter: [pair.ready],
-        } : {}),
+        ...(pair
+            ? {
+                  pairPeer: i.host(pair.nodes[1]),
+                  pairStorage: { mountPoint: pair.mountPoint, dbResource: pair.dbResource, vip: pair.vip },
+                  startAfter: [pair.ready],
+              }
+            : {}),
         replication: config.db.replication,
         passwords,
         schema,
@@ -218,7 +275,11 @@ function buildDatabase(i: Instance, loadBalancers: ReadonlyMap<string, SiteLoadB
  * One complete Zabbix over the given sites: a load balancer per site (the UI, and the DB port that
  * follows the primary), the database, one server node per zabbix-server host, the frontends.
  */
-export function buildInstance(config: StackConfig, hosts: ReadonlyMap<string, Host>, scope: InstanceScope): BuiltInstance {
+export function buildInstance(
+    config: StackConfig,
+    hosts: ReadonlyMap<string, Host>,
+    scope: InstanceScope,
+): BuiltInstance {
     const i = instanceOf(config, hosts, scope);
     const loadBalancers = buildLoadBalancers(i);
     const dbPath = dbPathIn(i, loadBalancers);
@@ -226,15 +287,22 @@ export function buildInstance(config: StackConfig, hosts: ReadonlyMap<string, Ho
     const cluster = new ZabbixServerCluster(`${scope.prefix}zabbix-server`, {
         ...serverSettings(config, i.passwords.zabbix),
         // A node (and the failover delay, set from one) reaches the DB only once its site's balancer is configured.
-        nodes: i.servers.map(s => ({ host: i.host(s.name), ...dbPath(s.site), dbReadyAfter: balancerReady(i, loadBalancers, s.site) })),
+        nodes: i.servers.map(s => ({
+            host: i.host(s.name),
+            ...dbPath(s.site),
+            dbReadyAfter: balancerReady(i, loadBalancers, s.site),
+        })),
         after: [database.schemaLoaded],
     });
-    const frontends = i.frontends.map(f => new Frontend(`${f.name}-frontend`, {
-        ...frontendSettings(config, i.passwords.zabbix),
-        host: i.host(f.name),
-        ...dbPath(f.site),
-        after: [...Object.values(cluster.nodes), loadBalancers.get(f.site)!.configured],
-    }));
+    const frontends = i.frontends.map(
+        f =>
+            new Frontend(`${f.name}-frontend`, {
+                ...frontendSettings(config, i.passwords.zabbix),
+                host: i.host(f.name),
+                ...dbPath(f.site),
+                after: [...Object.values(cluster.nodes), loadBalancers.get(f.site)!.configured],
+            }),
+    );
     const pair = selfRun(scope)?.pair;
     return {
         design: {
@@ -248,7 +316,9 @@ export function buildInstance(config: StackConfig, hosts: ReadonlyMap<string, Ho
         loadBalancers,
         frontends,
         servers: cluster,
-        uiUrls: Object.fromEntries([...loadBalancers].map(([site, lb]) => [site, `http://${lb.address}:${lb.httpPort}/`])),
+        uiUrls: Object.fromEntries(
+            [...loadBalancers].map(([site, lb]) => [site, `http://${lb.address}:${lb.httpPort}/`]),
+        ),
     };
 }
 
@@ -257,8 +327,13 @@ export function buildInstance(config: StackConfig, hosts: ReadonlyMap<string, Ho
  * (drbd.nodes is a preference), else the first by name, whatever the config order.
  */
 function primaryHost(config: StackConfig, dbHosts: readonly PlacedHost[], site: string): PlacedHost {
-    const preference = (h: PlacedHost) => { const i = config.drbd?.nodes.indexOf(h.name) ?? -1; return i < 0 ? Number.MAX_SAFE_INTEGER : i; };
-    return dbHosts.filter(h => h.site === site).sort((a, b) => preference(a) - preference(b) || a.name.localeCompare(b.name))[0];
+    const preference = (h: PlacedHost) => {
+        const i = config.drbd?.nodes.indexOf(h.name) ?? -1;
+        return i < 0 ? Number.MAX_SAFE_INTEGER : i;
+    };
+    return dbHosts
+        .filter(h => h.site === site)
+        .sort((a, b) => preference(a) - preference(b) || a.name.localeCompare(b.name))[0];
 }
 
 /** Where the provider goes when the primary's site has no load balancer: the first site's by name, whatever the config order. */

@@ -23,11 +23,18 @@ export const pacemaker: PatternModule = {
         const drbd = config.drbd!;
         const hosts = await buildSites(config, secrets.sshPrivateKey, {
             hosts: site => site.hosts.filter(h => drbd.nodes.includes(h.name)).map(h => ({ ...h, roles: PAIR_ROLES })),
-            extraPackages: Object.fromEntries(allHosts(config).filter(h => drbd.nodes.includes(h.name)).map(h => [h.name, platformFor(h.os).pairPackages])),
+            extraPackages: Object.fromEntries(
+                allHosts(config)
+                    .filter(h => drbd.nodes.includes(h.name))
+                    .map(h => [h.name, platformFor(h.os).pairPackages]),
+            ),
         });
         const platform = platformFor(hosts.get(drbd.nodes[0])!.config.os);
         const layout = zabbixLayout(platform, config.zabbix.packageSource);
-        const pair = buildDrbdPair("zabbix-pair", config, hosts, { zabbixServer: layout.serverService, web: [platform.phpFpm.service, "nginx"] });
+        const pair = buildDrbdPair("zabbix-pair", config, hosts, {
+            zabbixServer: layout.serverService,
+            web: [platform.phpFpm.service, "nginx"],
+        });
         const [first, second] = pair.hosts;
         const passwords = createDbPasswords("zabbix-ha", config.db.passwordRotation);
         const nodes = [first, second].map(h => h.config.address);
@@ -43,13 +50,25 @@ export const pacemaker: PatternModule = {
             replication: config.db.replication,
             // Clients are the pair's own nodes, connecting to the VIP from their address or the VIP itself.
             hbaRules: hbaRules({
-                dbName: config.db.name, dbUser: config.db.user, dbHosts: nodes, adminNetwork: config.db.adminNetwork,
-                clients: [...nodes.map(address => ({ address, kind: "pair-node" as const })), { address: drbd.vip, kind: "pair-vip" }],
+                dbName: config.db.name,
+                dbUser: config.db.user,
+                dbHosts: nodes,
+                adminNetwork: config.db.adminNetwork,
+                clients: [
+                    ...nodes.map(address => ({ address, kind: "pair-node" as const })),
+                    { address: drbd.vip, kind: "pair-vip" },
+                ],
             }),
             maxConnections: postgresMaxConnections(sizing, 2),
             adminEndpoint: { address: drbd.vip, port: config.db.port, readyAfter: [pair.ready] },
             passwords,
-            schema: { host: first, dbHost: drbd.vip, dbPort: config.db.port, files: layout.schemaFiles, after: [pair.ready] },
+            schema: {
+                host: first,
+                dbHost: drbd.vip,
+                dbPort: config.db.port,
+                files: layout.schemaFiles,
+                after: [pair.ready],
+            },
             startAfter: [pair.ready],
         });
         const servers = new ZabbixServerCluster("zabbix-server", {
@@ -59,24 +78,28 @@ export const pacemaker: PatternModule = {
             after: [db.schemaLoaded],
             runBy: "cluster-manager",
         });
-        const frontends = [first, second].map(host =>
-            new Frontend(`${host.config.name}-frontend`, {
-                ...frontendSettings(config, passwords.zabbix),
-                host,
-                dbHost: drbd.vip,
-                dbPort: config.db.port,
-                after: Object.values(servers.nodes),
-                runBy: "cluster-manager",
-            }));
+        const frontends = [first, second].map(
+            host =>
+                new Frontend(`${host.config.name}-frontend`, {
+                    ...frontendSettings(config, passwords.zabbix),
+                    host,
+                    dbHost: drbd.vip,
+                    dbPort: config.db.port,
+                    after: Object.values(servers.nodes),
+                    runBy: "cluster-manager",
+                }),
+        );
         return {
-            design: stackDesign(config, this, hosts, [{
-                name: "zabbix",
-                servers: servers.facts,
-                database: { selfRun: db.facts },
-                frontends: frontends.map(f => f.facts),
-                loadBalancers: [],
-                pair: pair.facts,
-            }]),
+            design: stackDesign(config, this, hosts, [
+                {
+                    name: "zabbix",
+                    servers: servers.facts,
+                    database: { selfRun: db.facts },
+                    frontends: frontends.map(f => f.facts),
+                    loadBalancers: [],
+                    pair: pair.facts,
+                },
+            ]),
             uiUrls: { [drbd.site]: `http://${drbd.vip}:${config.frontend.port}/` },
         };
     },

@@ -5,15 +5,20 @@ import { buildSites, registerDeclared, stackDesign } from "./common";
 import { BuiltInstance, buildInstance } from "./instance";
 
 /** Every site's complete installation, as patterns 1 and 2 build it, one site at a time. */
-export async function perSiteInstances(config: Parameters<PatternModule["deploy"]>[0], hosts: ReadonlyMap<string, Host>): Promise<BuiltInstance[]> {
+export async function perSiteInstances(
+    config: Parameters<PatternModule["deploy"]>[0],
+    hosts: ReadonlyMap<string, Host>,
+): Promise<BuiltInstance[]> {
     const instances: BuiltInstance[] = [];
     for (const site of serviceSites(config)) {
-        instances.push(buildInstance(config, hosts, {
-            prefix: `${site.name}-`,
-            name: site.name,
-            sites: [site.name],
-            database: { kind: "self-run", primarySite: site.name },
-        }));
+        instances.push(
+            buildInstance(config, hosts, {
+                prefix: `${site.name}-`,
+                name: site.name,
+                sites: [site.name],
+                database: { kind: "self-run", primarySite: site.name },
+            }),
+        );
         await registerDeclared();
     }
     return instances;
@@ -40,7 +45,12 @@ export const standalone: PatternModule = {
         const hosts = await buildSites(config, secrets.sshPrivateKey);
         const instances = await perSiteInstances(config, hosts);
         return {
-            design: stackDesign(config, this, hosts, instances.map(i => i.design)),
+            design: stackDesign(
+                config,
+                this,
+                hosts,
+                instances.map(i => i.design),
+            ),
             uiUrls: Object.assign({}, ...instances.map(i => i.uiUrls)),
         };
     },

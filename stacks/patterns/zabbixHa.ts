@@ -13,8 +13,9 @@ export const zabbixHa: PatternModule = {
     id: 5,
     name: "zabbix-ha",
     summary: "native HA nodes across sites, no VIP; DB primary + streaming replicas; a load balancer per site",
-    studyChoice: "pattern 3 without its VIP: native HA moves the active server between sites joined at L3 only, "
-        + "and a DB and a load balancer in each site keep the UI reachable through the loss of a server, a site's network or its uplink",
+    studyChoice:
+        "pattern 3 without its VIP: native HA moves the active server between sites joined at L3 only, " +
+        "and a DB and a load balancer in each site keep the UI reachable through the loss of a server, a site's network or its uplink",
     requirements: { minSites: 2, requiredRoles: ["db", "zabbix-server", "frontend", "lb"], selfRunDatabase: true },
     async deploy(config, secrets) {
         const pairNodes: readonly string[] = config.db.fallbackPair ? config.drbd!.nodes : [];
@@ -22,15 +23,23 @@ export const zabbixHa: PatternModule = {
         const repository = config.db.patroniRepository;
         const hosts = await buildSites(config, secrets.sshPrivateKey, {
             extraPackages: Object.fromEntries([
-                ...allHosts(config).filter(h => pairNodes.includes(h.name)).map(h => [h.name, platformFor(h.os).pairPackages]),
+                ...allHosts(config)
+                    .filter(h => pairNodes.includes(h.name))
+                    .map(h => [h.name, platformFor(h.os).pairPackages]),
                 // etcd members (DB hosts and witnesses) and Patroni (DB hosts), from the distribution's packages.
                 ...(patroni ? hostsWithRole(config, "db").map(h => [h.name, platformFor(h.os).patroniPackages]) : []),
                 ...(patroni ? hostsWithRole(config, "witness").map(h => [h.name, platformFor(h.os).etcdPackages]) : []),
             ]),
             // A Patroni new enough not to lose commits after a site cut, where the distribution's is older.
-            extraRepositories: patroni && repository
-                ? Object.fromEntries(hostsWithRole(config, "db").map(h => [h.name, [{ name: "patroni", repository, packages: ["patroni"] }]]))
-                : undefined,
+            extraRepositories:
+                patroni && repository
+                    ? Object.fromEntries(
+                          hostsWithRole(config, "db").map(h => [
+                              h.name,
+                              [{ name: "patroni", repository, packages: ["patroni"] }],
+                          ]),
+                      )
+                    : undefined,
         });
         // The fallback pair runs PostgreSQL only; servers and frontends stay on their own hosts.
         const pair = config.db.fallbackPair ? buildDrbdPair("zabbix-db-pair", config, hosts, { web: [] }) : undefined;

@@ -38,7 +38,10 @@ const missing = missingRequirements();
  * Brings a lab up before a block's tests (a config file, or the default one), then runs `exercise`
  * against it, and always takes it down after them.
  */
-function labFor<T = undefined>(configFile?: string, exercise?: () => Promise<T>): { result: () => UpResult; exercised: () => T } {
+function labFor<T = undefined>(
+    configFile?: string,
+    exercise?: () => Promise<T>,
+): { result: () => UpResult; exercised: () => T } {
     let result: UpResult | undefined;
     let exercised: T | undefined;
     let failure: unknown;
@@ -89,7 +92,10 @@ function delayConfig(delay: string): string {
 /** ha_failover_delay as the primary (tyo-zbx1, the lab config's db.primarySite) stores it. */
 async function storedFailoverDelay(): Promise<string> {
     const out = await sshRun({
-        host: "198.18.1.10", port: 22, user: "root", key: cachePaths().sshKey,
+        host: "198.18.1.10",
+        port: 22,
+        user: "root",
+        key: cachePaths().sshKey,
         command: "cd /tmp && runuser -u postgres -- psql -X -t -A -d zabbix -c 'select ha_failover_delay from config'",
     });
     return out.stdout.trim();
@@ -124,17 +130,32 @@ describe("the multi-site lab", () => {
     it("deploys the stack and passes every check", () => {
         const result = lab.result();
         expect(failedChecks(result)).toEqual([]);
-        expect(result.checks.map(c => c.name)).toEqual(expect.arrayContaining(["HA nodes", "replication", "idempotence", "no changes planned"]));
+        expect(result.checks.map(c => c.name)).toEqual(
+            expect.arrayContaining(["HA nodes", "replication", "idempotence", "no changes planned"]),
+        );
     });
 
     it("applies changes as pulumi up would: the same config plans nothing, a longer failover delay updates the delay's step and the nodes' watchers", () => {
         const { same, longer, delay } = lab.exercised();
-        const changed = (r: ApplyLabResult) => ({ create: r.summary.create, update: r.summary.update, replace: r.summary.replace, delete: r.summary.delete });
+        const changed = (r: ApplyLabResult) => ({
+            create: r.summary.create,
+            update: r.summary.update,
+            replace: r.summary.replace,
+            delete: r.summary.delete,
+        });
         expect(changed(same)).toEqual({ create: [], update: [], replace: [], delete: [] });
         // The cluster component's declared inputs change with it; the steps that run are the delay's and
         // each node's (its takeover watcher judges the other nodes' heartbeats by the delay).
         expect(changed(longer)).toEqual({
-            create: [], update: ["zabbix-server", "zabbix-server-failover-delay", "zabbix-server-osa-zbx1", "zabbix-server-tyo-zbx1"], replace: [], delete: [],
+            create: [],
+            update: [
+                "zabbix-server",
+                "zabbix-server-failover-delay",
+                "zabbix-server-osa-zbx1",
+                "zabbix-server-tyo-zbx1",
+            ],
+            replace: [],
+            delete: [],
         });
         expect(delay).toBe("20s");
     });
@@ -143,11 +164,18 @@ describe("the multi-site lab", () => {
         expect(lab.result().memoryMiB).toBeLessThan(3 * 1024);
     });
 
-    it.each(MANUAL_DRILLED)("%s: never two writers through the balancers, nothing lost that was promised, every check of the drill holds", name => {
-        const result = changeDrill(name);
-        expect({ name, splitBrain: result.splitBrain, commitsLost: result.commitsLost, failed: result.checks.filter(c => !c.ok).map(c => `${c.name}: ${c.detail}`) })
-            .toEqual({ name, splitBrain: false, commitsLost: 0, failed: [] });
-    });
+    it.each(MANUAL_DRILLED)(
+        "%s: never two writers through the balancers, nothing lost that was promised, every check of the drill holds",
+        name => {
+            const result = changeDrill(name);
+            expect({
+                name,
+                splitBrain: result.splitBrain,
+                commitsLost: result.commitsLost,
+                failed: result.checks.filter(c => !c.ok).map(c => `${c.name}: ${c.detail}`),
+            }).toEqual({ name, splitBrain: false, commitsLost: 0, failed: [] });
+        },
+    );
 });
 
 describe("the cloud lab (pattern 4, a managed PostgreSQL played by the lab)", () => {
@@ -156,7 +184,9 @@ describe("the cloud lab (pattern 4, a managed PostgreSQL played by the lab)", ()
     it("deploys through the PostgreSQL provider only, and every Zabbix session reaches the endpoint over TLS", () => {
         const result = lab.result();
         expect(failedChecks(result)).toEqual([]);
-        expect(result.checks.map(c => c.name)).toEqual(expect.arrayContaining(["HA nodes", "managed database", "idempotence"]));
+        expect(result.checks.map(c => c.name)).toEqual(
+            expect.arrayContaining(["HA nodes", "managed database", "idempotence"]),
+        );
     });
 });
 
@@ -164,7 +194,13 @@ describe("failure drills on the Patroni lab", () => {
     // The two the issue names; the graceful switchover (the takeover watcher on real systemd); the cut
     // of the active node's site (a demote that outlasted the cut once handed the primary back); the cut
     // of the primary's site (Patroni before 3.0.3 took the primary back when it healed, losing commits).
-    const DRILLED = ["server-crash", "server-switchover", "site-isolation:active", "site-isolation:db", "db-primary-crash"];
+    const DRILLED = [
+        "server-crash",
+        "server-switchover",
+        "site-isolation:active",
+        "site-isolation:db",
+        "db-primary-crash",
+    ];
     // db.primarySite moved with writes running: Patroni hands the lead over (a former leader that
     // still led once waited for ever to become a replica, found by this drill).
     const CHANGED = ["planned-switchover"];
@@ -177,20 +213,37 @@ describe("failure drills on the Patroni lab", () => {
 
     it.each(DRILLED)("%s: monitoring comes back by itself, with never two writers or two active nodes", name => {
         const result = resultOf(name);
-        expect({ name, recovered: result.recoverySeconds !== null, splitBrain: result.splitBrain, violations: result.splitBrainDetail.violations })
-            .toEqual({ name, recovered: true, splitBrain: false, violations: [] });
+        expect({
+            name,
+            recovered: result.recoverySeconds !== null,
+            splitBrain: result.splitBrain,
+            violations: result.splitBrainDetail.violations,
+        }).toEqual({ name, recovered: true, splitBrain: false, violations: [] });
     });
 
-    it.each(DRILLED)("%s: with sync replication, configuration committed before and during the fault is all there afterwards", name => {
-        const result = resultOf(name);
-        expect({ name, configLost: result.configLost, notes: result.notes.filter(n => /configuration/.test(n)) })
-            .toEqual({ name, configLost: 0, notes: [] });
-    });
+    it.each(DRILLED)(
+        "%s: with sync replication, configuration committed before and during the fault is all there afterwards",
+        name => {
+            const result = resultOf(name);
+            expect({
+                name,
+                configLost: result.configLost,
+                notes: result.notes.filter(n => /configuration/.test(n)),
+            }).toEqual({ name, configLost: 0, notes: [] });
+        },
+    );
 
-    it.each(CHANGED)("%s: never two writers through the balancers, every acknowledged commit kept, every check of the drill holds", name => {
-        const result = lab.exercised().find(r => r.name === name) as ChangeDrillResult | undefined;
-        expect(result).toBeDefined();
-        expect({ name, splitBrain: result!.splitBrain, commitsLost: result!.commitsLost, failed: result!.checks.filter(c => !c.ok).map(c => `${c.name}: ${c.detail}`) })
-            .toEqual({ name, splitBrain: false, commitsLost: 0, failed: [] });
-    });
+    it.each(CHANGED)(
+        "%s: never two writers through the balancers, every acknowledged commit kept, every check of the drill holds",
+        name => {
+            const result = lab.exercised().find(r => r.name === name) as ChangeDrillResult | undefined;
+            expect(result).toBeDefined();
+            expect({
+                name,
+                splitBrain: result!.splitBrain,
+                commitsLost: result!.commitsLost,
+                failed: result!.checks.filter(c => !c.ok).map(c => `${c.name}: ${c.detail}`),
+            }).toEqual({ name, splitBrain: false, commitsLost: 0, failed: [] });
+        },
+    );
 });

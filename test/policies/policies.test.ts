@@ -2,9 +2,20 @@ import { StackValidationPolicy } from "@pulumi/policy";
 import * as path from "path";
 import { POLICIES } from "../../policies/rules";
 import {
-    agentServerLists, dbFailoverWitness, drbdDedicatedMetaDisk, failoverDelayAdvisory, failoverDelayRange, haNodesSpanSites,
-    noPlaintextSecrets, noVipAcrossSites, pacemakerFencing, randomPasswordLength, replicasInOtherSites, serverHostHardware,
-    siteLoadBalancers, sizingFitsLoad,
+    agentServerLists,
+    dbFailoverWitness,
+    drbdDedicatedMetaDisk,
+    failoverDelayAdvisory,
+    failoverDelayRange,
+    haNodesSpanSites,
+    noPlaintextSecrets,
+    noVipAcrossSites,
+    pacemakerFencing,
+    randomPasswordLength,
+    replicasInOtherSites,
+    serverHostHardware,
+    siteLoadBalancers,
+    sizingFitsLoad,
 } from "../../policies/rules";
 import { ResourceInput, Violation, runPolicy } from "../../policies/harness";
 import { DRBD_PAIR, FRONTEND, HOST, LOAD_BALANCER, PATRONI, POSTGRES, SERVER_CLUSTER } from "../../components/facts";
@@ -24,7 +35,9 @@ async function resourcesOf(file: string, pattern?: string): Promise<ResourceInpu
     if (plan.error) {
         throw plan.error;
     }
-    return plan.resources.filter(r => r.type !== "pulumi:pulumi:Stack").map(r => ({ type: r.type, name: r.name, props: r.inputs }));
+    return plan.resources
+        .filter(r => r.type !== "pulumi:pulumi:Stack")
+        .map(r => ({ type: r.type, name: r.name, props: r.inputs }));
 }
 
 const fixture = (name: string) => path.join(ROOT, "test", "fixtures", name);
@@ -40,10 +53,17 @@ const at = (host: string, site: string, address: string) => ({ host, site, addre
 const servers = (patch: Record<string, unknown> = {}): ResourceInput => {
     const load = { monitoredHosts: 100, items: 10_000, updateIntervalSeconds: 60 };
     return {
-        type: SERVER_CLUSTER.token, name: "zabbix-server",
+        type: SERVER_CLUSTER.token,
+        name: "zabbix-server",
         props: {
-            nodes: [{ ...at("zbx-a", "a", "198.18.1.21"), dbHost: "198.18.1.41", dbPort: 5433 }, { ...at("zbx-b", "b", "198.18.2.21"), dbHost: "198.18.2.41", dbPort: 5433 }],
-            failover: "native-ha", failoverDelaySeconds: 30, sizing: { ...sizeServer(load) }, load,
+            nodes: [
+                { ...at("zbx-a", "a", "198.18.1.21"), dbHost: "198.18.1.41", dbPort: 5433 },
+                { ...at("zbx-b", "b", "198.18.2.21"), dbHost: "198.18.2.41", dbPort: 5433 },
+            ],
+            failover: "native-ha",
+            failoverDelaySeconds: 30,
+            sizing: { ...sizeServer(load) },
+            load,
             agentSettings: { Server: "198.18.1.21,198.18.2.21", ServerActive: "198.18.1.21:10051;198.18.2.21:10051" },
             ...patch,
         },
@@ -52,28 +72,54 @@ const servers = (patch: Record<string, unknown> = {}): ResourceInput => {
 /** A DB host: PostgreSQL on port 5432. */
 const dbAt = (host: string, site: string, address: string) => ({ ...at(host, site, address), port: 5432 });
 const postgres = (patch: Record<string, unknown> = {}): ResourceInput => ({
-    type: POSTGRES.token, name: "zabbix-db",
-    props: { primary: dbAt("db-a", "a", "198.18.1.11"), replicas: [dbAt("db-b", "b", "198.18.2.11")], failover: "manual", replication: "async", ...patch },
+    type: POSTGRES.token,
+    name: "zabbix-db",
+    props: {
+        primary: dbAt("db-a", "a", "198.18.1.11"),
+        replicas: [dbAt("db-b", "b", "198.18.2.11")],
+        failover: "manual",
+        replication: "async",
+        ...patch,
+    },
 });
 /** A site's load balancer whose DB port (5433) asks each DB host pg_is_in_recovery(). */
 const loadBalancer = (host: string, site: string, address: string): ResourceInput => ({
-    type: LOAD_BALANCER.token, name: `${site}-lb`,
-    props: { ...at(host, site, address), dbRouting: "primary-check", dbPort: 5433, dbServers: ["db-a", "db-b"], localFrontends: [], remoteFrontends: [] },
+    type: LOAD_BALANCER.token,
+    name: `${site}-lb`,
+    props: {
+        ...at(host, site, address),
+        dbRouting: "primary-check",
+        dbPort: 5433,
+        dbServers: ["db-a", "db-b"],
+        localFrontends: [],
+        remoteFrontends: [],
+    },
 });
 const frontend = (host: string, site: string, dbHost: string, dbPort: number): ResourceInput => ({
-    type: FRONTEND.token, name: `${host}-frontend`, props: { host, site, dbHost, dbPort },
+    type: FRONTEND.token,
+    name: `${host}-frontend`,
+    props: { host, site, dbHost, dbPort },
 });
 const host = (name: string, site: string, roles: string[]): ResourceInput => ({
-    type: HOST.token, name: `${site}-${name}`, props: { host: name, site, address: "198.18.9.9", roles },
+    type: HOST.token,
+    name: `${site}-${name}`,
+    props: { host: name, site, address: "198.18.9.9", roles },
 });
 const command = (name: string, create: string, address = "198.18.1.21"): ResourceInput => ({
-    type: "command:remote:Command", name, props: { create, connection: { host: address } },
+    type: "command:remote:Command",
+    name,
+    props: { create, connection: { host: address } },
 });
 const pair = (patch: Record<string, unknown> = {}): ResourceInput => ({
-    type: DRBD_PAIR.token, name: "zabbix-pair",
+    type: DRBD_PAIR.token,
+    name: "zabbix-pair",
     props: {
-        nodes: [at("n1", "a", "198.18.1.11"), at("n2", "a", "198.18.1.12")], vip: "198.18.1.100",
-        fencing: { enabled: true, agent: "fence_ipmilan", devices: ["n1", "n2"] }, disk: "/dev/vg0/data", metaDisk: "/dev/vg0/md", ...patch,
+        nodes: [at("n1", "a", "198.18.1.11"), at("n2", "a", "198.18.1.12")],
+        vip: "198.18.1.100",
+        fencing: { enabled: true, agent: "fence_ipmilan", devices: ["n1", "n2"] },
+        disk: "/dev/vg0/data",
+        metaDisk: "/dev/vg0/md",
+        ...patch,
     },
 });
 
@@ -81,21 +127,37 @@ describe("the library's own designs pass every rule they should", () => {
     test("prod as pattern 5 breaks no rule at all", async () => {
         const resources = await resourcesOf(PROD);
         for (const policy of POLICIES) {
-            expect({ policy: policy.name, found: await violations(policy, resources) }).toEqual({ policy: policy.name, found: [] });
+            expect({ policy: policy.name, found: await violations(policy, resources) }).toEqual({
+                policy: policy.name,
+                found: [],
+            });
         }
     }, 30_000);
 
     test("dev (one all-roles host per site) as pattern 5 breaks no rule: its servers use the co-located load balancer's DB port", async () => {
         const resources = await resourcesOf(path.join(ROOT, "Pulumi.dev.yaml"));
         for (const policy of POLICIES) {
-            expect({ policy: policy.name, found: await violations(policy, resources) }).toEqual({ policy: policy.name, found: [] });
+            expect({ policy: policy.name, found: await violations(policy, resources) }).toEqual({
+                policy: policy.name,
+                found: [],
+            });
         }
     }, 30_000);
 
     test("prod as pattern 3 keeps fencing, a same-site VIP, a dedicated meta-disk, and the VIP as entry point and DB path", async () => {
         const resources = await resourcesOf(PROD, "pacemaker");
-        for (const policy of [pacemakerFencing, drbdDedicatedMetaDisk, noVipAcrossSites, dbFailoverWitness, noPlaintextSecrets, siteLoadBalancers]) {
-            expect({ policy: policy.name, found: await violations(policy, resources) }).toEqual({ policy: policy.name, found: [] });
+        for (const policy of [
+            pacemakerFencing,
+            drbdDedicatedMetaDisk,
+            noVipAcrossSites,
+            dbFailoverWitness,
+            noPlaintextSecrets,
+            siteLoadBalancers,
+        ]) {
+            expect({ policy: policy.name, found: await violations(policy, resources) }).toEqual({
+                policy: policy.name,
+                found: [],
+            });
         }
     }, 30_000);
 });
@@ -103,7 +165,12 @@ describe("the library's own designs pass every rule they should", () => {
 describe("placement rules", () => {
     test("ha-nodes-span-sites: both HA nodes in one site", async () => {
         const found = await violations(haNodesSpanSites, await resourcesOf(fixture("ha-nodes-one-site.yaml")));
-        expect(found).toEqual([expect.objectContaining({ level: "mandatory", message: expect.stringMatching(/all 2 nodes in site osaka/) })]);
+        expect(found).toEqual([
+            expect.objectContaining({
+                level: "mandatory",
+                message: expect.stringMatching(/all 2 nodes in site osaka/),
+            }),
+        ]);
     });
 
     test("no-vip-across-l3-sites: a pair split across sites, its VIP in a site without L2, a keepalived VIP on two sites", async () => {
@@ -117,119 +184,234 @@ describe("placement rules", () => {
             { type: HOST.token, name: "a-h1", props: { host: "h1", site: "a", address: "198.18.1.21", roles: ["lb"] } },
             { type: HOST.token, name: "b-h2", props: { host: "h2", site: "b", address: "198.18.2.21", roles: ["lb"] } },
         ];
-        const spanning = await violations(noVipAcrossSites, [...hosts, command("ka-a", keepalived, "198.18.1.21"), command("ka-b", keepalived, "198.18.2.21")]);
-        expect(spanning.map(v => v.message)).toEqual([expect.stringMatching(/keepalived VIP 198\.18\.1\.200 is configured on hosts in sites a and b/)]);
+        const spanning = await violations(noVipAcrossSites, [
+            ...hosts,
+            command("ka-a", keepalived, "198.18.1.21"),
+            command("ka-b", keepalived, "198.18.2.21"),
+        ]);
+        expect(spanning.map(v => v.message)).toEqual([
+            expect.stringMatching(/keepalived VIP 198\.18\.1\.200 is configured on hosts in sites a and b/),
+        ]);
         expect(await violations(noVipAcrossSites, [...hosts, command("ka-a", keepalived, "198.18.1.21")])).toEqual([]);
     });
 
     test("db-replicas-in-other-sites: a replica beside its primary", async () => {
         expect(await violations(replicasInOtherSites, [postgres()])).toEqual([]);
-        const found = await violations(replicasInOtherSites, [postgres({ replicas: [dbAt("db-a2", "a", "198.18.1.12")] })]);
-        expect(found).toEqual([expect.objectContaining({ message: expect.stringMatching(/Replica db-a2 .* site a, the primary's/) })]);
+        const found = await violations(replicasInOtherSites, [
+            postgres({ replicas: [dbAt("db-a2", "a", "198.18.1.12")] }),
+        ]);
+        expect(found).toEqual([
+            expect.objectContaining({ message: expect.stringMatching(/Replica db-a2 .* site a, the primary's/) }),
+        ]);
     });
 
     test("site-load-balancer: frontends without a load balancer, a fixed DB address, a pgsql-check", async () => {
         const split = await violations(siteLoadBalancers, await resourcesOf(fixture("pair-split-across-sites.yaml")));
         expect(split.map(v => v.message)).toEqual([
-            expect.stringMatching(/Site tokyo has frontend tyo-1 but no load balancer of its own, nor a VIP that a cluster manager moves with the DB/),
+            expect.stringMatching(
+                /Site tokyo has frontend tyo-1 but no load balancer of its own, nor a VIP that a cluster manager moves with the DB/,
+            ),
             expect.stringMatching(/Site osaka has frontend osa-1 but no load balancer/),
         ]);
-        const fixed = await violations(siteLoadBalancers, [postgres(), servers({ nodes: [{ ...at("zbx-a", "a", "198.18.1.21"), dbHost: "198.18.1.11", dbPort: 5432 }] })]);
-        expect(fixed.map(v => v.message)).toEqual([expect.stringMatching(/^Zabbix server node zbx-a reaches the DB at 198\.18\.1\.11:5432, PostgreSQL on db-a, a fixed host of "zabbix-db"/)]);
-        const pgsqlCheck = "listen postgres_primary\n    mode tcp\n    option pgsql-check user zabbix\n    server db-a 198.18.1.11:5432 check\n";
-        expect(await violations(siteLoadBalancers, [command("lb-haproxy", pgsqlCheck)])).toEqual([
-            expect.objectContaining({ message: expect.stringMatching(/asks neither pg_is_in_recovery\(\) nor Patroni/) }),
+        const fixed = await violations(siteLoadBalancers, [
+            postgres(),
+            servers({ nodes: [{ ...at("zbx-a", "a", "198.18.1.21"), dbHost: "198.18.1.11", dbPort: 5432 }] }),
         ]);
-        const lb = { type: LOAD_BALANCER.token, name: "a-lb", props: { site: "a", host: "lb-a", address: "198.18.1.41", dbRouting: "none", dbPort: 5433, dbServers: ["db-a"] } };
-        expect((await violations(siteLoadBalancers, [lb])).map(v => v.message)).toEqual([expect.stringMatching(/routes its DB port without asking pg_is_in_recovery/)]);
+        expect(fixed.map(v => v.message)).toEqual([
+            expect.stringMatching(
+                /^Zabbix server node zbx-a reaches the DB at 198\.18\.1\.11:5432, PostgreSQL on db-a, a fixed host of "zabbix-db"/,
+            ),
+        ]);
+        const pgsqlCheck =
+            "listen postgres_primary\n    mode tcp\n    option pgsql-check user zabbix\n    server db-a 198.18.1.11:5432 check\n";
+        expect(await violations(siteLoadBalancers, [command("lb-haproxy", pgsqlCheck)])).toEqual([
+            expect.objectContaining({
+                message: expect.stringMatching(/asks neither pg_is_in_recovery\(\) nor Patroni/),
+            }),
+        ]);
+        const lb = {
+            type: LOAD_BALANCER.token,
+            name: "a-lb",
+            props: {
+                site: "a",
+                host: "lb-a",
+                address: "198.18.1.41",
+                dbRouting: "none",
+                dbPort: 5433,
+                dbServers: ["db-a"],
+            },
+        };
+        expect((await violations(siteLoadBalancers, [lb])).map(v => v.message)).toEqual([
+            expect.stringMatching(/routes its DB port without asking pg_is_in_recovery/),
+        ]);
     }, 30_000);
 
     test("site-load-balancer judges the DB endpoint whole: address and port", async () => {
         // One host per site carries every role: PostgreSQL on 5432 and the load balancer's DB port 5433 share its address.
         const allRoles = [
             postgres({ primary: dbAt("a-1", "a", "198.18.1.10"), replicas: [dbAt("b-1", "b", "198.18.2.10")] }),
-            loadBalancer("a-1", "a", "198.18.1.10"), loadBalancer("b-1", "b", "198.18.2.10"),
+            loadBalancer("a-1", "a", "198.18.1.10"),
+            loadBalancer("b-1", "b", "198.18.2.10"),
         ];
-        const colocated = servers({ nodes: [{ ...at("a-1", "a", "198.18.1.10"), dbHost: "198.18.1.10", dbPort: 5433 }, { ...at("b-1", "b", "198.18.2.10"), dbHost: "198.18.2.10", dbPort: 5433 }] });
-        expect(await violations(siteLoadBalancers, [...allRoles, colocated, frontend("a-1", "a", "198.18.1.10", 5433)])).toEqual([]);
+        const colocated = servers({
+            nodes: [
+                { ...at("a-1", "a", "198.18.1.10"), dbHost: "198.18.1.10", dbPort: 5433 },
+                { ...at("b-1", "b", "198.18.2.10"), dbHost: "198.18.2.10", dbPort: 5433 },
+            ],
+        });
+        expect(
+            await violations(siteLoadBalancers, [...allRoles, colocated, frontend("a-1", "a", "198.18.1.10", 5433)]),
+        ).toEqual([]);
         // The same address on PostgreSQL's own port is the fixed DB host; server and frontend are told apart.
         const direct = servers({ nodes: [{ ...at("a-1", "a", "198.18.1.10"), dbHost: "198.18.1.10", dbPort: 5432 }] });
-        const found = await violations(siteLoadBalancers, [...allRoles, direct, frontend("a-1", "a", "198.18.1.10", 5432)]);
-        expect(found.map(v => v.message)).toEqual([
-            "Zabbix server node a-1 reaches the DB at 198.18.1.10:5432, PostgreSQL on a-1, a fixed host of \"zabbix-db\" that is a replica or down "
-                + "after a failover: point it at its site's load balancer's DB port, 198.18.1.10:5433.",
-            "Frontend a-1 reaches the DB at 198.18.1.10:5432, PostgreSQL on a-1, a fixed host of \"zabbix-db\" that is a replica or down "
-                + "after a failover: point it at its site's load balancer's DB port, 198.18.1.10:5433.",
+        const found = await violations(siteLoadBalancers, [
+            ...allRoles,
+            direct,
+            frontend("a-1", "a", "198.18.1.10", 5432),
         ]);
-        expect(found.map(v => v.resource)).toEqual([expect.stringMatching(/ZabbixServerCluster::zabbix-server$/), expect.stringMatching(/Frontend::a-1-frontend$/)]);
+        expect(found.map(v => v.message)).toEqual([
+            'Zabbix server node a-1 reaches the DB at 198.18.1.10:5432, PostgreSQL on a-1, a fixed host of "zabbix-db" that is a replica or down ' +
+                "after a failover: point it at its site's load balancer's DB port, 198.18.1.10:5433.",
+            'Frontend a-1 reaches the DB at 198.18.1.10:5432, PostgreSQL on a-1, a fixed host of "zabbix-db" that is a replica or down ' +
+                "after a failover: point it at its site's load balancer's DB port, 198.18.1.10:5433.",
+        ]);
+        expect(found.map(v => v.resource)).toEqual([
+            expect.stringMatching(/ZabbixServerCluster::zabbix-server$/),
+            expect.stringMatching(/Frontend::a-1-frontend$/),
+        ]);
     });
 
     test("site-load-balancer accepts a pair's VIP that a cluster manager moves with the DB, and only that", async () => {
         // The pair's database: Pacemaker runs PostgreSQL on n1 or n2, and the VIP follows it.
-        const pairDb = postgres({ primary: dbAt("n1", "a", "198.18.1.11"), replicas: [], pairPeer: dbAt("n2", "a", "198.18.1.12"), failover: "cluster-manager" });
-        const onVip = servers({ failover: "cluster-manager", nodes: ["n1", "n2"].map((n, i) => ({ ...at(n, "a", `198.18.1.1${i + 1}`), dbHost: "198.18.1.100", dbPort: 5432 })) });
+        const pairDb = postgres({
+            primary: dbAt("n1", "a", "198.18.1.11"),
+            replicas: [],
+            pairPeer: dbAt("n2", "a", "198.18.1.12"),
+            failover: "cluster-manager",
+        });
+        const onVip = servers({
+            failover: "cluster-manager",
+            nodes: ["n1", "n2"].map((n, i) => ({
+                ...at(n, "a", `198.18.1.1${i + 1}`),
+                dbHost: "198.18.1.100",
+                dbPort: 5432,
+            })),
+        });
         const pairFrontends = [frontend("n1", "a", "198.18.1.100", 5432), frontend("n2", "a", "198.18.1.100", 5432)];
         expect(await violations(siteLoadBalancers, [pair(), pairDb, onVip, ...pairFrontends])).toEqual([]);
         // Without a database on the pair, its VIP follows nothing the frontends need.
         expect((await violations(siteLoadBalancers, [pair(), ...pairFrontends])).map(v => v.message)).toEqual([
-            expect.stringMatching(/^Site a has frontend n1 but no load balancer/), expect.stringMatching(/^Site a has frontend n2 but no load balancer/),
+            expect.stringMatching(/^Site a has frontend n1 but no load balancer/),
+            expect.stringMatching(/^Site a has frontend n2 but no load balancer/),
         ]);
         // A frontend off the pair's nodes is not behind the VIP; a server on one node's own address is a fixed DB host.
-        const onNode = servers({ failover: "cluster-manager", nodes: [{ ...at("n1", "a", "198.18.1.11"), dbHost: "198.18.1.12", dbPort: 5432 }] });
-        const found = await violations(siteLoadBalancers, [pair(), pairDb, onNode, frontend("web-a", "a", "198.18.1.100", 5432)]);
+        const onNode = servers({
+            failover: "cluster-manager",
+            nodes: [{ ...at("n1", "a", "198.18.1.11"), dbHost: "198.18.1.12", dbPort: 5432 }],
+        });
+        const found = await violations(siteLoadBalancers, [
+            pair(),
+            pairDb,
+            onNode,
+            frontend("web-a", "a", "198.18.1.100", 5432),
+        ]);
         expect(found.map(v => v.message)).toEqual([
             expect.stringMatching(/^Site a has frontend web-a but no load balancer/),
-            expect.stringMatching(/^Zabbix server node n1 reaches the DB at 198\.18\.1\.12:5432, PostgreSQL on n2, a fixed host/),
+            expect.stringMatching(
+                /^Zabbix server node n1 reaches the DB at 198\.18\.1\.12:5432, PostgreSQL on n2, a fixed host/,
+            ),
         ]);
     });
 
     test("db-failover-witness: automatic failover between two sites needs a witness in a third", async () => {
         expect(await violations(dbFailoverWitness, [postgres()])).toEqual([]);
         const automatic = postgres({ failover: "automatic", manager: "patroni" });
-        expect((await violations(dbFailoverWitness, [automatic])).map(v => v.message)).toEqual([expect.stringMatching(/no witness in a third site/)]);
+        expect((await violations(dbFailoverWitness, [automatic])).map(v => v.message)).toEqual([
+            expect.stringMatching(/no witness in a third site/),
+        ]);
         expect(await violations(dbFailoverWitness, [automatic, host("wit-1", "c", ["witness"])])).toEqual([]);
-        expect((await violations(dbFailoverWitness, [postgres({ failover: undefined })])).map(v => v.message)).toEqual([expect.stringMatching(/does not declare how its DB fails over/)]);
+        expect((await violations(dbFailoverWitness, [postgres({ failover: undefined })])).map(v => v.message)).toEqual([
+            expect.stringMatching(/does not declare how its DB fails over/),
+        ]);
         // Patroni's cluster as planned: a witness site holds the third etcd member.
         expect(await violations(dbFailoverWitness, await resourcesOf(fixture("patroni-three-sites.yaml")))).toEqual([]);
         const patroniTwoSites = { ...postgres({ failover: "automatic", manager: "patroni" }), type: PATRONI.token };
-        expect((await violations(dbFailoverWitness, [patroniTwoSites])).map(v => v.message)).toEqual([expect.stringMatching(/fails over automatically \(patroni\)/)]);
+        expect((await violations(dbFailoverWitness, [patroniTwoSites])).map(v => v.message)).toEqual([
+            expect.stringMatching(/fails over automatically \(patroni\)/),
+        ]);
         const split = await violations(dbFailoverWitness, await resourcesOf(fixture("pair-split-across-sites.yaml")));
-        expect(split.map(v => v.message)).toContainEqual(expect.stringMatching(/fails over automatically \(cluster-manager\) between sites tokyo and osaka/));
+        expect(split.map(v => v.message)).toContainEqual(
+            expect.stringMatching(/fails over automatically \(cluster-manager\) between sites tokyo and osaka/),
+        );
     });
 });
 
 describe("Zabbix server rules", () => {
     test("failover-delay-range", async () => {
         expect(await violations(failoverDelayRange, [servers()])).toEqual([]);
-        expect(await violations(failoverDelayRange, [servers({ failoverDelaySeconds: 5 })])).toEqual([expect.objectContaining({ level: "mandatory" })]);
+        expect(await violations(failoverDelayRange, [servers({ failoverDelaySeconds: 5 })])).toEqual([
+            expect.objectContaining({ level: "mandatory" }),
+        ]);
         expect(await violations(failoverDelayRange, [servers({ failoverDelaySeconds: 901 })])).toHaveLength(1);
     });
 
     test("failover-delay-short is advisory above 60 s", async () => {
         expect(await violations(failoverDelayAdvisory, [servers({ failoverDelaySeconds: 60 })])).toEqual([]);
-        const found = await violations(failoverDelayAdvisory, await resourcesOf(fixture("slow-failover-small-hosts.yaml")));
-        expect(found).toEqual([expect.objectContaining({ level: "advisory", message: expect.stringMatching(/Failover delay 300 s/) })]);
+        const found = await violations(
+            failoverDelayAdvisory,
+            await resourcesOf(fixture("slow-failover-small-hosts.yaml")),
+        );
+        expect(found).toEqual([
+            expect.objectContaining({ level: "advisory", message: expect.stringMatching(/Failover delay 300 s/) }),
+        ]);
     });
 
     test("agent-server-lists: the nodes of one cluster joined by ',' in settings or a sent agent config", async () => {
         expect(await violations(agentServerLists, [servers()])).toEqual([]);
-        const comma = servers({ agentSettings: { Server: "198.18.1.21,198.18.2.21", ServerActive: "198.18.1.21:10051,198.18.2.21:10051" } });
+        const comma = servers({
+            agentSettings: { Server: "198.18.1.21,198.18.2.21", ServerActive: "198.18.1.21:10051,198.18.2.21:10051" },
+        });
         expect(await violations(agentServerLists, [comma])).toHaveLength(1);
-        const sent = command("agent", "cat > /etc/zabbix/zabbix_agentd.d/server.conf <<'EOF'\nServerActive=198.18.1.21,198.18.2.21\nEOF");
-        expect((await violations(agentServerLists, [servers(), sent])).map(v => v.message)).toEqual([expect.stringMatching(/the agent configuration sent by agent/)]);
+        const sent = command(
+            "agent",
+            "cat > /etc/zabbix/zabbix_agentd.d/server.conf <<'EOF'\nServerActive=198.18.1.21,198.18.2.21\nEOF",
+        );
+        expect((await violations(agentServerLists, [servers(), sent])).map(v => v.message)).toEqual([
+            expect.stringMatching(/the agent configuration sent by agent/),
+        ]);
         // Two separate installations may well be listed with ",".
-        expect(await violations(agentServerLists, [servers(), command("agent", "ServerActive=198.18.1.21;198.18.2.21,203.0.113.5")])).toEqual([]);
+        expect(
+            await violations(agentServerLists, [
+                servers(),
+                command("agent", "ServerActive=198.18.1.21;198.18.2.21,203.0.113.5"),
+            ]),
+        ).toEqual([]);
     });
 
     test("sizing-fits-load", async () => {
         expect(await violations(sizingFitsLoad, [servers()])).toEqual([]);
-        const undersized = servers({ sizing: { ...sizeServer({ monitoredHosts: 100, items: 10_000, updateIntervalSeconds: 60 }), cacheSizeMiB: 8 } });
-        expect((await violations(sizingFitsLoad, [undersized])).map(v => v.message)).toEqual([expect.stringMatching(/cacheSizeMiB 8 < 64/)]);
+        const undersized = servers({
+            sizing: {
+                ...sizeServer({ monitoredHosts: 100, items: 10_000, updateIntervalSeconds: 60 }),
+                cacheSizeMiB: 8,
+            },
+        });
+        expect((await violations(sizingFitsLoad, [undersized])).map(v => v.message)).toEqual([
+            expect.stringMatching(/cacheSizeMiB 8 < 64/),
+        ]);
     });
 
     test("server-host-hardware is advisory and only judges hosts whose size is known", async () => {
-        const found = await violations(serverHostHardware, await resourcesOf(fixture("slow-failover-small-hosts.yaml")));
-        expect(found).toEqual([expect.objectContaining({ level: "advisory", message: expect.stringMatching(/^tyo-1 has 2 cores and 4 GiB; Zabbix's large tier/) })]);
+        const found = await violations(
+            serverHostHardware,
+            await resourcesOf(fixture("slow-failover-small-hosts.yaml")),
+        );
+        expect(found).toEqual([
+            expect.objectContaining({
+                level: "advisory",
+                message: expect.stringMatching(/^tyo-1 has 2 cores and 4 GiB; Zabbix's large tier/),
+            }),
+        ]);
     });
 });
 
@@ -244,35 +426,51 @@ describe("secrets", () => {
     });
 
     test("no-plaintext-secrets accepts references to secrets read from stdin", async () => {
-        const create = "IFS= read -r PW\nPGPASSWORD=\"$PW\"\nexport PGPASSWORD\npsql -c \"ALTER ROLE x PASSWORD '$PW'\"";
+        const create = 'IFS= read -r PW\nPGPASSWORD="$PW"\nexport PGPASSWORD\npsql -c "ALTER ROLE x PASSWORD \'$PW\'"';
         expect(await violations(noPlaintextSecrets, [command("step", create)])).toEqual([]);
     });
 
     test("random-password-length", async () => {
-        const password = (length: number): ResourceInput => ({ type: "random:index/randomPassword:RandomPassword", name: "pw", props: { length } });
+        const password = (length: number): ResourceInput => ({
+            type: "random:index/randomPassword:RandomPassword",
+            name: "pw",
+            props: { length },
+        });
         expect(await violations(randomPasswordLength, [password(32)])).toEqual([]);
-        expect(await violations(randomPasswordLength, [password(12)])).toEqual([expect.objectContaining({ message: "pw generates 12 characters; use at least 20." })]);
+        expect(await violations(randomPasswordLength, [password(12)])).toEqual([
+            expect.objectContaining({ message: "pw generates 12 characters; use at least 20." }),
+        ]);
     });
 });
 
 describe("the pair's rules", () => {
     test("pacemaker-fencing", async () => {
         expect(await violations(pacemakerFencing, [pair()])).toEqual([]);
-        expect(await violations(pacemakerFencing, [pair({ fencing: { enabled: false, agent: "fence_ipmilan", devices: [] } })])).toHaveLength(1);
-        const oneDevice = await violations(pacemakerFencing, [pair({ fencing: { enabled: true, agent: "fence_ipmilan", devices: ["n1"] } })]);
+        expect(
+            await violations(pacemakerFencing, [
+                pair({ fencing: { enabled: false, agent: "fence_ipmilan", devices: [] } }),
+            ]),
+        ).toHaveLength(1);
+        const oneDevice = await violations(pacemakerFencing, [
+            pair({ fencing: { enabled: true, agent: "fence_ipmilan", devices: ["n1"] } }),
+        ]);
         expect(oneDevice.map(v => v.message)).toEqual([expect.stringMatching(/n2 has no fence device/)]);
     });
 
     test("drbd-dedicated-meta-disk is advisory", async () => {
         expect(await violations(drbdDedicatedMetaDisk, [pair()])).toEqual([]);
-        expect(await violations(drbdDedicatedMetaDisk, [pair({ metaDisk: "internal" })])).toEqual([expect.objectContaining({ level: "advisory" })]);
+        expect(await violations(drbdDedicatedMetaDisk, [pair({ metaDisk: "internal" })])).toEqual([
+            expect.objectContaining({ level: "advisory" }),
+        ]);
     });
 });
 
 describe("the harness", () => {
     test("reports one finding once, however often a rule reports it", async () => {
         const twice: StackValidationPolicy = {
-            name: "reports-twice", description: "reports one finding from two views of it", enforcementLevel: "mandatory",
+            name: "reports-twice",
+            description: "reports one finding from two views of it",
+            enforcementLevel: "mandatory",
             validateStack: (_args, report) => {
                 report("the same finding", "urn:a");
                 report("the same finding", "urn:a");

@@ -10,19 +10,19 @@ import { RunOptions, RunResult, run } from "./support";
 
 /** The Debian 12 package of each program these checks run; .ci/debian-packages lists them all. */
 export const CLUSTER_TOOL_PACKAGES: Readonly<Record<string, string>> = {
-    "xmllint": "libxml2-utils",
-    "crm_verify": "pacemaker-cli-utils",
-    "crm_simulate": "pacemaker-cli-utils",
-    "crm_resource": "pacemaker-cli-utils",
-    "crm_attribute": "pacemaker-cli-utils",
-    "cibadmin": "pacemaker-cli-utils",
+    xmllint: "libxml2-utils",
+    crm_verify: "pacemaker-cli-utils",
+    crm_simulate: "pacemaker-cli-utils",
+    crm_resource: "pacemaker-cli-utils",
+    crm_attribute: "pacemaker-cli-utils",
+    cibadmin: "pacemaker-cli-utils",
     "pacemaker-fenced": "pacemaker",
-    "drbdadm": "drbd-utils",
-    "corosync": "corosync",
+    drbdadm: "drbd-utils",
+    corosync: "corosync",
     "corosync-quorumtool": "corosync",
     "corosync-cmapctl": "corosync",
-    "shellcheck": "shellcheck",
-    "sh": "dash",
+    shellcheck: "shellcheck",
+    sh: "dash",
 };
 
 /** Files the checks read (agents, shipped configuration), with the package that ships them. */
@@ -41,7 +41,9 @@ export const CLUSTER_FILE_PACKAGES: Readonly<Record<string, string>> = {
 const SEARCH = ["/usr/sbin", "/usr/bin", "/sbin", "/bin", "/usr/lib/pacemaker"];
 
 function missing(what: string, pkg: string | undefined): Error {
-    return new Error(`${what} not found: apt-get install --no-install-recommends ${pkg ?? "(no package known: add it to CLUSTER_TOOL_PACKAGES in test/real/cluster-support.ts)"}`);
+    return new Error(
+        `${what} not found: apt-get install --no-install-recommends ${pkg ?? "(no package known: add it to CLUSTER_TOOL_PACKAGES in test/real/cluster-support.ts)"}`,
+    );
 }
 
 /** Absolute path of a program; throws naming its Debian package when it is missing. */
@@ -94,37 +96,67 @@ export function parseXml(text: string): XmlElement {
     const stack: XmlElement[] = [];
     let root: XmlElement | undefined;
     let i = 0;
-    const fail = (why: string): never => { throw new Error(`XML: ${why} at offset ${i}`); };
+    const fail = (why: string): never => {
+        throw new Error(`XML: ${why} at offset ${i}`);
+    };
     while (i < text.length) {
         const lt = text.indexOf("<", i);
         if (lt < 0) {
-            if (text.slice(i).trim() !== "") { fail("text after the root element"); }
+            if (text.slice(i).trim() !== "") {
+                fail("text after the root element");
+            }
             break;
         }
-        if (stack.length === 0 && text.slice(i, lt).trim() !== "") { fail("text outside the root element"); }
+        if (stack.length === 0 && text.slice(i, lt).trim() !== "") {
+            fail("text outside the root element");
+        }
         i = lt;
         const skip = (open: string, close: string) => {
             const end = text.indexOf(close, i + open.length);
-            if (end < 0) { fail(`unterminated ${open}`); }
+            if (end < 0) {
+                fail(`unterminated ${open}`);
+            }
             i = end + close.length;
         };
-        if (text.startsWith("<!--", i)) { skip("<!--", "-->"); continue; }
-        if (text.startsWith("<?", i)) { skip("<?", "?>"); continue; }
-        if (text.startsWith("<![CDATA[", i)) { skip("<![CDATA[", "]]>"); continue; }
-        if (text.startsWith("<!DOCTYPE", i)) { skip("<!DOCTYPE", ">"); continue; }
+        if (text.startsWith("<!--", i)) {
+            skip("<!--", "-->");
+            continue;
+        }
+        if (text.startsWith("<?", i)) {
+            skip("<?", "?>");
+            continue;
+        }
+        if (text.startsWith("<![CDATA[", i)) {
+            skip("<![CDATA[", "]]>");
+            continue;
+        }
+        if (text.startsWith("<!DOCTYPE", i)) {
+            skip("<!DOCTYPE", ">");
+            continue;
+        }
         if (text.startsWith("</", i)) {
             const m = /^<\/([A-Za-z_][\w.:-]*)\s*>/.exec(text.slice(i));
-            if (!m) { fail("bad end tag"); }
+            if (!m) {
+                fail("bad end tag");
+            }
             const open = stack.pop();
-            if (!open || open.name !== m![1]) { fail(`</${m![1]}> closes <${open?.name ?? "nothing"}>`); }
+            if (!open || open.name !== m![1]) {
+                fail(`</${m![1]}> closes <${open?.name ?? "nothing"}>`);
+            }
             i += m![0].length;
             continue;
         }
-        const m = /^<([A-Za-z_][\w.:-]*)((?:\s+[A-Za-z_][\w.:-]*\s*=\s*(?:"[^"<]*"|'[^'<]*'))*)\s*(\/?)>/.exec(text.slice(i));
-        if (!m) { fail("bad start tag"); }
+        const m = /^<([A-Za-z_][\w.:-]*)((?:\s+[A-Za-z_][\w.:-]*\s*=\s*(?:"[^"<]*"|'[^'<]*'))*)\s*(\/?)>/.exec(
+            text.slice(i),
+        );
+        if (!m) {
+            fail("bad start tag");
+        }
         const attrs: Record<string, string> = {};
         for (const a of m![2].matchAll(/([A-Za-z_][\w.:-]*)\s*=\s*(?:"([^"]*)"|'([^']*)')/g)) {
-            if (a[1] in attrs) { fail(`attribute ${a[1]} given twice`); }
+            if (a[1] in attrs) {
+                fail(`attribute ${a[1]} given twice`);
+            }
             attrs[a[1]] = decodeEntities(a[2] ?? a[3]);
         }
         const el: XmlElement = { name: m![1], attrs, children: [] };
@@ -140,8 +172,12 @@ export function parseXml(text: string): XmlElement {
         }
         i += m![0].length;
     }
-    if (stack.length > 0) { fail(`<${stack[stack.length - 1].name}> is never closed`); }
-    if (!root) { fail("no root element"); }
+    if (stack.length > 0) {
+        fail(`<${stack[stack.length - 1].name}> is never closed`);
+    }
+    if (!root) {
+        fail("no root element");
+    }
     return root!;
 }
 
@@ -205,10 +241,14 @@ export function agentParameters(agent: string): Promise<Map<string, AgentParamet
 export async function parameterProblems(cib: string): Promise<string[]> {
     const problems: string[] = [];
     for (const p of findAll(parseXml(cib), "primitive")) {
-        const given = (child(p, "instance_attributes")?.children ?? []).filter(c => c.name === "nvpair").map(c => c.attrs.name);
+        const given = (child(p, "instance_attributes")?.children ?? [])
+            .filter(c => c.name === "nvpair")
+            .map(c => c.attrs.name);
         const cls = p.attrs.class;
         if (cls === "systemd") {
-            problems.push(...given.map(name => `${p.attrs.id}: systemd:${p.attrs.type} takes no parameter, got ${name}`));
+            problems.push(
+                ...given.map(name => `${p.attrs.id}: systemd:${p.attrs.type} takes no parameter, got ${name}`),
+            );
             continue;
         }
         const agent = [cls, p.attrs.provider, p.attrs.type].filter(Boolean).join(":");
@@ -248,8 +288,9 @@ export interface DrbdSection {
 
 /** Parses drbd.conf syntax (as `drbdadm dump` prints it); comments dropped, quotes removed. */
 export function parseDrbdConf(text: string): DrbdSection {
-    const tokens = [...text.replace(/#.*$/gm, "").matchAll(/"([^"]*)"|([{};])|([^\s{};"]+)/g)]
-        .map(m => m[1] !== undefined ? { word: m[1] } : m[2] ? { punct: m[2] } : { word: m[3] });
+    const tokens = [...text.replace(/#.*$/gm, "").matchAll(/"([^"]*)"|([{};])|([^\s{};"]+)/g)].map(m =>
+        m[1] !== undefined ? { word: m[1] } : m[2] ? { punct: m[2] } : { word: m[3] },
+    );
     let pos = 0;
     const parse = (keyword: string, args: string[]): DrbdSection => {
         const section: DrbdSection = { keyword, args, options: [], sections: [] };
@@ -260,18 +301,25 @@ export function parseDrbdConf(text: string): DrbdSection {
                 words.push(t.word);
             } else if (t.punct === ";") {
                 if (words.length > 0) {
-                    (section.options as Array<{ key: string; values: string[] }>).push({ key: words[0], values: words.slice(1) });
+                    (section.options as Array<{ key: string; values: string[] }>).push({
+                        key: words[0],
+                        values: words.slice(1),
+                    });
                 }
                 words.length = 0;
             } else if (t.punct === "{") {
                 section.sections.push(parse(words[0], words.slice(1)));
                 words.length = 0;
             } else if (t.punct === "}") {
-                if (keyword === "(top)") { throw new Error("drbd conf: unbalanced }"); }
+                if (keyword === "(top)") {
+                    throw new Error("drbd conf: unbalanced }");
+                }
                 return section;
             }
         }
-        if (keyword !== "(top)") { throw new Error(`drbd conf: section ${keyword} is never closed`); }
+        if (keyword !== "(top)") {
+            throw new Error(`drbd conf: section ${keyword} is never closed`);
+        }
         return section;
     };
     return parse("(top)", []);

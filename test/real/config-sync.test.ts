@@ -22,8 +22,21 @@ import { platformFor, zabbixLayout } from "../../components/platform";
 import { renderConfigSyncScript, renderConfigSyncService, renderConfigSyncTimer } from "../../components/zabbix/render";
 import { renderNginxSite, renderPhpFpmPool, renderZabbixConfPhp } from "../../components/zabbix/render";
 import {
-    PgServer, Scratch, freePort, includeInPostgresConf, initPostgres, ok, password, putFile, requireFile,
-    requirePhpExtension, requireTool, run, scratchSpace, waitFor, writeNginxPrefix,
+    PgServer,
+    Scratch,
+    freePort,
+    includeInPostgresConf,
+    initPostgres,
+    ok,
+    password,
+    putFile,
+    requireFile,
+    requirePhpExtension,
+    requireTool,
+    run,
+    scratchSpace,
+    waitFor,
+    writeNginxPrefix,
 } from "./support";
 
 jest.setTimeout(150_000);
@@ -45,10 +58,16 @@ describe("config sync systemd units", () => {
         const s = new Scratch();
         try {
             const dir = await s.dir("units");
-            const scriptPath = await putFile(path.join(dir, "zabbix-ha-config-sync"), renderConfigSyncScript({
-                sourceUrl: "http://127.0.0.1:1/api_jsonrpc.php", targetUrls: ["http://127.0.0.1:2/api_jsonrpc.php"],
-                apiUser: "sync", passwordFile: path.join(dir, "password"),
-            }), 0o755);
+            const scriptPath = await putFile(
+                path.join(dir, "zabbix-ha-config-sync"),
+                renderConfigSyncScript({
+                    sourceUrl: "http://127.0.0.1:1/api_jsonrpc.php",
+                    targetUrls: ["http://127.0.0.1:2/api_jsonrpc.php"],
+                    apiUser: "sync",
+                    passwordFile: path.join(dir, "password"),
+                }),
+                0o755,
+            );
             const files = [
                 await putFile(path.join(dir, "zabbix-ha-config-sync.service"), service(scriptPath)),
                 await putFile(path.join(dir, "zabbix-ha-config-sync.timer"), timer),
@@ -60,47 +79,63 @@ describe("config sync systemd units", () => {
     }
 
     test("systemd-analyze verify accepts the rendered service and timer without a word", async () => {
-        const result = await verify(scriptPath => renderConfigSyncService({ ...units, scriptPath }),
-            renderConfigSyncTimer({ ...units, scriptPath: "/unused" }));
+        const result = await verify(
+            scriptPath => renderConfigSyncService({ ...units, scriptPath }),
+            renderConfigSyncTimer({ ...units, scriptPath: "/unused" }),
+        );
         // It exits 0 on unknown keys and only warns: silence is the acceptance.
         expect(result.output.trim()).toBe("");
         expect(result.code).toBe(0);
     });
 
     test("systemd-analyze verify reports a misspelt key (and still exits 0, hence the silence check)", async () => {
-        const result = await verify(scriptPath => renderConfigSyncService({ ...units, scriptPath }).replace("Wants=", "Want="),
-            renderConfigSyncTimer({ ...units, scriptPath: "/unused" }).replace("OnUnitActiveSec=", "OnUnitActivSec="));
-        expect(result.output).toMatch(/zabbix-ha-config-sync\.service:\d+: Unknown key '?Want'? in section \[?Unit\]?, ignoring/);
-        expect(result.output).toMatch(/zabbix-ha-config-sync\.timer:\d+: Unknown key '?OnUnitActivSec'? in section \[?Timer\]?, ignoring/);
+        const result = await verify(
+            scriptPath => renderConfigSyncService({ ...units, scriptPath }).replace("Wants=", "Want="),
+            renderConfigSyncTimer({ ...units, scriptPath: "/unused" }).replace("OnUnitActiveSec=", "OnUnitActivSec="),
+        );
+        expect(result.output).toMatch(
+            /zabbix-ha-config-sync\.service:\d+: Unknown key '?Want'? in section \[?Unit\]?, ignoring/,
+        );
+        expect(result.output).toMatch(
+            /zabbix-ha-config-sync\.timer:\d+: Unknown key '?OnUnitActivSec'? in section \[?Timer\]?, ignoring/,
+        );
     });
 });
 
 // ---------------------------------------------------------------------------------------------
 // 2. The script against two real Zabbix 6.0 frontends.
 
-interface RpcError { code: number; message: string; data: string }
+interface RpcError {
+    code: number;
+    message: string;
+    data: string;
+}
 
 /** One JSON-RPC call to a frontend; throws with the API's error. */
 function api<T = any>(url: string, method: string, params: unknown, auth?: string): Promise<T> {
     const body = JSON.stringify({ jsonrpc: "2.0", method, params, id: 1, ...(auth ? { auth } : {}) });
     return new Promise((resolve, reject) => {
-        const req = http.request(url, { method: "POST", headers: { "Content-Type": "application/json-rpc" }, timeout: 60_000 }, res => {
-            const chunks: Buffer[] = [];
-            res.on("data", b => chunks.push(b));
-            res.on("end", () => {
-                const text = Buffer.concat(chunks).toString();
-                try {
-                    const reply = JSON.parse(text) as { result?: T; error?: RpcError };
-                    if (reply.error) {
-                        reject(new Error(`${method}: ${JSON.stringify(reply.error)}`));
-                    } else {
-                        resolve(reply.result as T);
+        const req = http.request(
+            url,
+            { method: "POST", headers: { "Content-Type": "application/json-rpc" }, timeout: 60_000 },
+            res => {
+                const chunks: Buffer[] = [];
+                res.on("data", b => chunks.push(b));
+                res.on("end", () => {
+                    const text = Buffer.concat(chunks).toString();
+                    try {
+                        const reply = JSON.parse(text) as { result?: T; error?: RpcError };
+                        if (reply.error) {
+                            reject(new Error(`${method}: ${JSON.stringify(reply.error)}`));
+                        } else {
+                            resolve(reply.result as T);
+                        }
+                    } catch {
+                        reject(new Error(`${method}: HTTP ${res.statusCode}, not JSON-RPC: ${text.slice(0, 500)}`));
                     }
-                } catch {
-                    reject(new Error(`${method}: HTTP ${res.statusCode}, not JSON-RPC: ${text.slice(0, 500)}`));
-                }
-            });
-        });
+                });
+            },
+        );
         req.on("timeout", () => req.destroy(new Error(`${method}: no answer from ${url}`)));
         req.on("error", reject);
         req.end(body);
@@ -113,8 +148,7 @@ interface Site {
     readonly logs: () => string;
 }
 
-
-const readIf = (file: string) => existsSync(file) ? readFileSync(file, "utf8") : "(none)";
+const readIf = (file: string) => (existsSync(file) ? readFileSync(file, "utf8") : "(none)");
 
 /**
  * One frontend: php-fpm with the rendered pool in a private mount namespace whose /etc/zabbix is
@@ -125,53 +159,104 @@ async function startFrontend(name: string, db: PgServer, dbName: string): Promis
     // Readable by the web user only, as /etc/zabbix's conf and password are on a frontend host.
     const etc = await scratch.dir(`zabbix-etc-${name}`, WEB_USER);
     const passwordFile = await putFile(path.join(etc, "web-db-password"), `${dbPassword}\n`, 0o600, WEB_USER);
-    await putFile(path.join(etc, "zabbix.conf.php"), renderZabbixConfPhp({
-        dbHost: "127.0.0.1", dbPort: db.port, dbName, dbUser: "zabbix", passwordFile, serverName: `Zabbix ${name}`,
-    }), 0o600, WEB_USER);
+    await putFile(
+        path.join(etc, "zabbix.conf.php"),
+        renderZabbixConfPhp({
+            dbHost: "127.0.0.1",
+            dbPort: db.port,
+            dbName,
+            dbUser: "zabbix",
+            passwordFile,
+            serverName: `Zabbix ${name}`,
+        }),
+        0o600,
+        WEB_USER,
+    );
 
     const runDir = await scratch.dir(`php-run-${name}`, WEB_USER);
     const socket = path.join(runDir, "zabbix.sock");
     const fpmDir = await scratch.dir(`php-fpm-${name}`);
     await mkdir(path.join(fpmDir, "pool.d"));
-    await putFile(path.join(fpmDir, "pool.d", "zabbix.conf"), renderPhpFpmPool({ socket, user: WEB_USER, timezone: "UTC" }));
-    const fpmConf = await putFile(path.join(fpmDir, "php-fpm.conf"), `[global]
+    await putFile(
+        path.join(fpmDir, "pool.d", "zabbix.conf"),
+        renderPhpFpmPool({ socket, user: WEB_USER, timezone: "UTC" }),
+    );
+    const fpmConf = await putFile(
+        path.join(fpmDir, "php-fpm.conf"),
+        `[global]
 pid = ${fpmDir}/php-fpm.pid
 error_log = ${fpmDir}/php-fpm.log
 daemonize = no
 include = ${fpmDir}/pool.d/*.conf
-`);
+`,
+    );
     // unshare execs sh, which execs php-fpm: one process group, stopped whole at teardown.
-    const fpm = scratch.daemon(`php-fpm ${name}`, "unshare", [
-        "--mount", "--propagation", "private", "--", requireTool("sh"), "-c",
-        'mount --bind "$1" /etc/zabbix && exec "$2" -F -y "$3"', "sh", etc, requireTool("php-fpm8.2"), fpmConf,
-    ], { env: { PATH: path.dirname(requireTool("mount")) + ":/usr/sbin:/usr/bin:/sbin:/bin" } });
-    await waitFor(`php-fpm ${name} to create its socket`, () => existsSync(socket),
-        { watch: [fpm], detail: () => readIf(`${fpmDir}/php-fpm.log`) });
+    const fpm = scratch.daemon(
+        `php-fpm ${name}`,
+        "unshare",
+        [
+            "--mount",
+            "--propagation",
+            "private",
+            "--",
+            requireTool("sh"),
+            "-c",
+            'mount --bind "$1" /etc/zabbix && exec "$2" -F -y "$3"',
+            "sh",
+            etc,
+            requireTool("php-fpm8.2"),
+            fpmConf,
+        ],
+        { env: { PATH: path.dirname(requireTool("mount")) + ":/usr/sbin:/usr/bin:/sbin:/bin" } },
+    );
+    await waitFor(`php-fpm ${name} to create its socket`, () => existsSync(socket), {
+        watch: [fpm],
+        detail: () => readIf(`${fpmDir}/php-fpm.log`),
+    });
 
     const port = await freePort();
     // Owned by the web user: nginx's workers write request bodies over 16k to client_body_temp there.
     const nginxDir = await scratch.dir(`nginx-${name}`, WEB_USER);
     const rendered = renderNginxSite({ listenPort: port, root: FRONTEND_ROOT, phpSocket: socket });
     // Loopback only: the rendered site listens on every address, which this shared host must not do.
-    const site = rendered.replace(`listen ${port};`, `listen 127.0.0.1:${port};`).replace(`    listen [::]:${port};\n`, "");
+    const site = rendered
+        .replace(`listen ${port};`, `listen 127.0.0.1:${port};`)
+        .replace(`    listen [::]:${port};\n`, "");
     expect(site.match(/^\s*listen .*$/gm)).toEqual([`    listen 127.0.0.1:${port};`]);
     await writeNginxPrefix(nginxDir, site, WEB_USER);
-    const nginx = scratch.daemon(`nginx ${name}`, "nginx", ["-p", `${nginxDir}/`, "-c", `${nginxDir}/nginx.conf`, "-e", `${nginxDir}/error.log`, "-g", "daemon off;"]);
+    const nginx = scratch.daemon(`nginx ${name}`, "nginx", [
+        "-p",
+        `${nginxDir}/`,
+        "-c",
+        `${nginxDir}/nginx.conf`,
+        "-e",
+        `${nginxDir}/error.log`,
+        "-g",
+        "daemon off;",
+    ]);
 
     const url = `http://127.0.0.1:${port}/api_jsonrpc.php`;
-    const logs = () => `--- ${name} nginx error.log:\n${readIf(`${nginxDir}/error.log`)}\n--- ${name} php-fpm.log:\n${readIf(`${fpmDir}/php-fpm.log`)}`;
-    const version = await waitFor(`the ${name} frontend's API to answer`, () => api<string>(url, "apiinfo.version", []),
-        { watch: [fpm, nginx], detail: logs });
+    const logs = () =>
+        `--- ${name} nginx error.log:\n${readIf(`${nginxDir}/error.log`)}\n--- ${name} php-fpm.log:\n${readIf(`${fpmDir}/php-fpm.log`)}`;
+    const version = await waitFor(
+        `the ${name} frontend's API to answer`,
+        () => api<string>(url, "apiinfo.version", []),
+        { watch: [fpm, nginx], detail: logs },
+    );
     expect(version).toMatch(/^6\.0\./);
     return { name, url, logs };
 }
 
 /** A command shim that logs its arguments, one call a line, then runs the real program. */
 async function argvShim(dir: string, tool: string, log: string): Promise<void> {
-    await putFile(path.join(dir, tool), `#!/bin/sh
+    await putFile(
+        path.join(dir, tool),
+        `#!/bin/sh
 printf '%s\\n' "${tool} $*" >> '${log}'
 exec '${requireTool(tool)}' "$@"
-`, 0o755);
+`,
+        0o755,
+    );
 }
 
 describe("the config sync script between two real Zabbix 6.0 frontends", () => {
@@ -194,9 +279,17 @@ describe("the config sync script between two real Zabbix 6.0 frontends", () => {
         const argvLog = path.join(shims, "argv.log");
         await argvShim(shims, "jq", argvLog);
         await argvShim(shims, "curl", argvLog);
-        const text = renderConfigSyncScript({ sourceUrl: source.url, targetUrls: [target.url], apiUser: "Admin", passwordFile: file });
+        const text = renderConfigSyncScript({
+            sourceUrl: source.url,
+            targetUrls: [target.url],
+            apiUser: "Admin",
+            passwordFile: file,
+        });
         syncScript = await putFile(path.join(work, "zabbix-ha-config-sync"), text, 0o755);
-        const result = await run("sh", [syncScript], { env: { PATH: `${shims}:/usr/sbin:/usr/bin:/sbin:/bin` }, timeoutMs: 120_000 });
+        const result = await run("sh", [syncScript], {
+            env: { PATH: `${shims}:/usr/sbin:/usr/bin:/sbin:/bin` },
+            timeoutMs: 120_000,
+        });
         return { ...result, argv: readIf(argvLog) };
     }
 
@@ -206,33 +299,80 @@ describe("the config sync script between two real Zabbix 6.0 frontends", () => {
         requireFile(`${FRONTEND_ROOT}/api_jsonrpc.php`);
         await requirePhpExtension("pgsql");
         if (!existsSync("/etc/zabbix")) {
-            throw new Error("/etc/zabbix (the frontend's fixed config dir, bound over per instance) not found: apt-get install --no-install-recommends zabbix-frontend-php");
+            throw new Error(
+                "/etc/zabbix (the frontend's fixed config dir, bound over per instance) not found: apt-get install --no-install-recommends zabbix-frontend-php",
+            );
         }
         work = await scratch.dir("config-sync");
 
         const db = await initPostgres(scratch, "zabbix-sites", await freePort());
         const sizing = sizeServer({ monitoredHosts: 10, items: 100, updateIntervalSeconds: 60 });
-        await db.writeDataFile("zabbix-ha.conf", renderPostgresConf({ listenAddresses: ["127.0.0.1"], port: db.port, maxConnections: postgresMaxConnections(sizing, 1) }));
-        const rules = (dbName: string) => hbaRules({ dbName, dbUser: "zabbix", dbHosts: ["127.0.0.1"], clients: loadBalancerClients(["127.0.0.1"]), adminNetwork: "198.18.100.0/24" });
-        await db.writeDataFile("pg_hba.conf", renderPgHba({ rules: [...rules("zabbix_source"), ...rules("zabbix_target")] }));
+        await db.writeDataFile(
+            "zabbix-ha.conf",
+            renderPostgresConf({
+                listenAddresses: ["127.0.0.1"],
+                port: db.port,
+                maxConnections: postgresMaxConnections(sizing, 1),
+            }),
+        );
+        const rules = (dbName: string) =>
+            hbaRules({
+                dbName,
+                dbUser: "zabbix",
+                dbHosts: ["127.0.0.1"],
+                clients: loadBalancerClients(["127.0.0.1"]),
+                adminNetwork: "198.18.100.0/24",
+            });
+        await db.writeDataFile(
+            "pg_hba.conf",
+            renderPgHba({ rules: [...rules("zabbix_source"), ...rules("zabbix_target")] }),
+        );
         await includeInPostgresConf(db, ["zabbix-ha.conf"]);
         await db.start();
         await db.sql(`create role zabbix login password '${dbPassword}'`);
         for (const name of ["zabbix_source", "zabbix_target"]) {
-            await db.sql(`create database ${name} owner zabbix encoding 'UTF8' lc_collate 'C' lc_ctype 'C' template template0`);
+            await db.sql(
+                `create database ${name} owner zabbix encoding 'UTF8' lc_collate 'C' lc_ctype 'C' template template0`,
+            );
         }
         // The schema once, by the library's own step; the second site's database from a pg_dump -Fc copy.
-        const step = schemaStep({ dbHost: "127.0.0.1", dbPort: db.port, dbName: "zabbix_source", dbUser: "zabbix", passwordVariable: "ZABBIX_DB_PASSWORD", schemaFiles: SCHEMA_FILES });
-        ok(await run("sh", ["-c", script(readSecrets(["ZABBIX_DB_PASSWORD"]), step)], { input: `${dbPassword}\n`, timeoutMs: 120_000 }));
+        const step = schemaStep({
+            dbHost: "127.0.0.1",
+            dbPort: db.port,
+            dbName: "zabbix_source",
+            dbUser: "zabbix",
+            passwordVariable: "ZABBIX_DB_PASSWORD",
+            schemaFiles: SCHEMA_FILES,
+        });
+        ok(
+            await run("sh", ["-c", script(readSecrets(["ZABBIX_DB_PASSWORD"]), step)], {
+                input: `${dbPassword}\n`,
+                timeoutMs: 120_000,
+            }),
+        );
         const dump = path.join(db.dir, "zabbix.dump");
-        ok(await run("pg_dump", ["-Fc", "-h", db.dir, "-p", String(db.port), "-d", "zabbix_source", "-f", dump], { user: "postgres", cwd: db.dir }));
-        ok(await run("pg_restore", ["--exit-on-error", "-h", db.dir, "-p", String(db.port), "-d", "zabbix_target", dump], { user: "postgres", cwd: db.dir, timeoutMs: 120_000 }));
+        ok(
+            await run("pg_dump", ["-Fc", "-h", db.dir, "-p", String(db.port), "-d", "zabbix_source", "-f", dump], {
+                user: "postgres",
+                cwd: db.dir,
+            }),
+        );
+        ok(
+            await run(
+                "pg_restore",
+                ["--exit-on-error", "-h", db.dir, "-p", String(db.port), "-d", "zabbix_target", dump],
+                { user: "postgres", cwd: db.dir, timeoutMs: 120_000 },
+            ),
+        );
         // Neither the load nor the restore leaves planner statistics, and until autovacuum gets to them
         // (a minute on a real host) 6.0's template-linking queries take minutes: analyze now.
         await db.sql("analyze", "zabbix_source");
         await db.sql("analyze", "zabbix_target");
 
-        [source, target] = await Promise.all([startFrontend("source", db, "zabbix_source"), startFrontend("target", db, "zabbix_target")]);
+        [source, target] = await Promise.all([
+            startFrontend("source", db, "zabbix_source"),
+            startFrontend("target", db, "zabbix_target"),
+        ]);
         for (const site of [source, target]) {
             const auth = await api<string>(site.url, "user.login", { username: "Admin", password: "zabbix" });
             await api(site.url, "user.update", { userid: "1", passwd: adminPassword }, auth);
@@ -243,33 +383,85 @@ describe("the config sync script between two real Zabbix 6.0 frontends", () => {
         // in the group with a trapper item, linked to that template and to a stock one.
         const auth = await api<string>(source.url, "user.login", { username: "Admin", password: adminPassword });
         const [groupid] = (await api(source.url, "hostgroup.create", { name: GROUP }, auth)).groupids;
-        const [stock] = await api(source.url, "template.get", { output: ["templateid"], filter: { host: ["Linux by Zabbix agent"] } }, auth);
+        const [stock] = await api(
+            source.url,
+            "template.get",
+            { output: ["templateid"], filter: { host: ["Linux by Zabbix agent"] } },
+            auth,
+        );
         expect(stock).toBeDefined();
-        const [templateid] = (await api(source.url, "template.create", { host: TEMPLATE, groups: [{ groupid }] }, auth)).templateids;
-        await api(source.url, "item.create", { hostid: templateid, name: "zha template trapper", key_: "zha.template.trapper", type: 2, value_type: 3 }, auth);
-        const [hostid] = (await api(source.url, "host.create", {
-            host: HOST, groups: [{ groupid }],
-            interfaces: [{ type: 1, main: 1, useip: 1, ip: "127.0.0.1", dns: "", port: "10050" }],
-            templates: [{ templateid }, { templateid: stock.templateid }],
-        }, auth)).hostids;
-        await api(source.url, "item.create", { hostid, name: "zha sync trapper", key_: "zha.sync.trapper", type: 2, value_type: 3 }, auth);
+        const [templateid] = (await api(source.url, "template.create", { host: TEMPLATE, groups: [{ groupid }] }, auth))
+            .templateids;
+        await api(
+            source.url,
+            "item.create",
+            { hostid: templateid, name: "zha template trapper", key_: "zha.template.trapper", type: 2, value_type: 3 },
+            auth,
+        );
+        const [hostid] = (
+            await api(
+                source.url,
+                "host.create",
+                {
+                    host: HOST,
+                    groups: [{ groupid }],
+                    interfaces: [{ type: 1, main: 1, useip: 1, ip: "127.0.0.1", dns: "", port: "10050" }],
+                    templates: [{ templateid }, { templateid: stock.templateid }],
+                },
+                auth,
+            )
+        ).hostids;
+        await api(
+            source.url,
+            "item.create",
+            { hostid, name: "zha sync trapper", key_: "zha.sync.trapper", type: 2, value_type: 3 },
+            auth,
+        );
 
         // A trigger that depends on another host's, that host a whole batch later (the script
         // exports and imports hosts BATCH at a time, oldest first): the dependent one's batch fails
         // to import until the other batch is in.
-        const batch = Number(/^BATCH=(\d+)$/m.exec(renderConfigSyncScript({ sourceUrl: "", targetUrls: [], apiUser: "", passwordFile: "" }))?.[1]);
+        const batch = Number(
+            /^BATCH=(\d+)$/m.exec(
+                renderConfigSyncScript({ sourceUrl: "", targetUrls: [], apiUser: "", passwordFile: "" }),
+            )?.[1],
+        );
         expect(batch).toBeGreaterThan(0);
         const trapperHost = async (name: string) => {
             const [id] = (await api(source.url, "host.create", { host: name, groups: [{ groupid }] }, auth)).hostids;
-            await api(source.url, "item.create", { hostid: id, name: "zha dependency trapper", key_: "zha.dep", type: 2, value_type: 3 }, auth);
+            await api(
+                source.url,
+                "item.create",
+                { hostid: id, name: "zha dependency trapper", key_: "zha.dep", type: 2, value_type: 3 },
+                auth,
+            );
         };
         await trapperHost(DEPENDENT);
-        await api(source.url, "host.create", Array.from({ length: batch }, (_, i) => ({ host: `zha-filler-${i}`, groups: [{ groupid }] })), auth);
+        await api(
+            source.url,
+            "host.create",
+            Array.from({ length: batch }, (_, i) => ({ host: `zha-filler-${i}`, groups: [{ groupid }] })),
+            auth,
+        );
         await trapperHost(DEPENDED_ON);
-        const [upstream] = (await api(source.url, "trigger.create", { description: "zha upstream down", expression: `last(/${DEPENDED_ON}/zha.dep)=0` }, auth)).triggerids;
-        await api(source.url, "trigger.create", {
-            description: "zha dependent down", expression: `last(/${DEPENDENT}/zha.dep)=0`, dependencies: [{ triggerid: upstream }],
-        }, auth);
+        const [upstream] = (
+            await api(
+                source.url,
+                "trigger.create",
+                { description: "zha upstream down", expression: `last(/${DEPENDED_ON}/zha.dep)=0` },
+                auth,
+            )
+        ).triggerids;
+        await api(
+            source.url,
+            "trigger.create",
+            {
+                description: "zha dependent down",
+                expression: `last(/${DEPENDENT}/zha.dep)=0`,
+                dependencies: [{ triggerid: upstream }],
+            },
+            auth,
+        );
         await api(source.url, "user.logout", [], auth);
     });
 
@@ -277,11 +469,26 @@ describe("the config sync script between two real Zabbix 6.0 frontends", () => {
     async function targetHost() {
         const auth = await api<string>(target.url, "user.login", { username: "Admin", password: adminPassword });
         try {
-            const [host] = await api(target.url, "host.get", {
-                filter: { host: [HOST] }, output: ["host"], selectGroups: ["name"],
-                selectItems: ["key_", "name", "type", "value_type", "templateid"], selectParentTemplates: ["host"],
-            }, auth);
-            return host as { host: string; groups: { name: string }[]; items: { key_: string; name: string; type: string; value_type: string; templateid: string }[]; parentTemplates: { host: string }[] } | undefined;
+            const [host] = await api(
+                target.url,
+                "host.get",
+                {
+                    filter: { host: [HOST] },
+                    output: ["host"],
+                    selectGroups: ["name"],
+                    selectItems: ["key_", "name", "type", "value_type", "templateid"],
+                    selectParentTemplates: ["host"],
+                },
+                auth,
+            );
+            return host as
+                | {
+                      host: string;
+                      groups: { name: string }[];
+                      items: { key_: string; name: string; type: string; value_type: string; templateid: string }[];
+                      parentTemplates: { host: string }[];
+                  }
+                | undefined;
         } finally {
             await api(target.url, "user.logout", [], auth);
         }
@@ -296,7 +503,9 @@ describe("the config sync script between two real Zabbix 6.0 frontends", () => {
     test("the script copies the group, the template and the host with its item and template links", async () => {
         firstRun = await runSync();
         if (firstRun.code !== 0) {
-            throw new Error(`the sync exited ${firstRun.code ?? firstRun.signal}:\n${firstRun.output}\n${source.logs()}\n${target.logs()}`);
+            throw new Error(
+                `the sync exited ${firstRun.code ?? firstRun.signal}:\n${firstRun.output}\n${source.logs()}\n${target.logs()}`,
+            );
         }
         expect(firstRun.output).toContain(`synchronised configuration from ${source.url} to ${target.url}`);
 
@@ -313,9 +522,17 @@ describe("the config sync script between two real Zabbix 6.0 frontends", () => {
 
     test("a trigger dependency across batches arrives: its batch is imported again after the other", async () => {
         const auth = await api<string>(target.url, "user.login", { username: "Admin", password: adminPassword });
-        const [dependent] = await api(target.url, "trigger.get", { host: DEPENDENT, output: ["description"], selectDependencies: ["description"], selectHosts: ["host"] }, auth);
+        const [dependent] = await api(
+            target.url,
+            "trigger.get",
+            { host: DEPENDENT, output: ["description"], selectDependencies: ["description"], selectHosts: ["host"] },
+            auth,
+        );
         await api(target.url, "user.logout", [], auth);
-        expect(dependent).toMatchObject({ description: "zha dependent down", dependencies: [{ description: "zha upstream down" }] });
+        expect(dependent).toMatchObject({
+            description: "zha dependent down",
+            dependencies: [{ description: "zha upstream down" }],
+        });
         // One export per batch, one import per batch, and one more: the retry of the dependent's batch.
         const count = (re: RegExp) => firstRun.argv.split("\n").filter(l => re.test(l)).length;
         const exports = count(/^jq -c \{format: "json", options: \.\}$/);
@@ -337,13 +554,26 @@ describe("the config sync script between two real Zabbix 6.0 frontends", () => {
         const auth = await api<string>(source.url, "user.login", { username: "Admin", password: adminPassword });
         // The first run carried all of a stock 6.0 database's templates (half a minute or more);
         // to keep this file's run time down the second carries only those a host uses.
-        const unused = (await api<{ templateid: string; hosts: unknown[] }[]>(source.url, "template.get", { output: ["templateid"], selectHosts: ["hostid"] }, auth))
-            .filter(t => t.hosts.length === 0).map(t => t.templateid);
+        const unused = (
+            await api<{ templateid: string; hosts: unknown[] }[]>(
+                source.url,
+                "template.get",
+                { output: ["templateid"], selectHosts: ["hostid"] },
+                auth,
+            )
+        )
+            .filter(t => t.hosts.length === 0)
+            .map(t => t.templateid);
         expect(unused.length).toBeGreaterThan(100);
         for (let i = 0; i < unused.length; i += 50) {
             await api(source.url, "template.delete", unused.slice(i, i + 50), auth);
         }
-        const [item] = await api(source.url, "item.get", { output: ["itemid"], host: HOST, filter: { key_: "zha.sync.trapper" } }, auth);
+        const [item] = await api(
+            source.url,
+            "item.get",
+            { output: ["itemid"], host: HOST, filter: { key_: "zha.sync.trapper" } },
+            auth,
+        );
         await api(source.url, "item.update", { itemid: item.itemid, name: "zha sync trapper renamed" }, auth);
         await api(source.url, "user.logout", [], auth);
 
@@ -351,13 +581,20 @@ describe("the config sync script between two real Zabbix 6.0 frontends", () => {
         expect(result.output).toContain(`synchronised configuration from ${source.url} to ${target.url}`);
         expect(result.code).toBe(0);
         const host = await targetHost();
-        expect(host!.items.filter(i => i.key_ === "zha.sync.trapper").map(i => i.name)).toEqual(["zha sync trapper renamed"]);
+        expect(host!.items.filter(i => i.key_ === "zha.sync.trapper").map(i => i.name)).toEqual([
+            "zha sync trapper renamed",
+        ]);
     });
 
     test("a target that does not answer the API fails the run, naming the target and the call", async () => {
         // The source's own nginx, at a path it does not serve: HTTP 404.
         const broken = source.url.replace("api_jsonrpc.php", "no-such-api.php");
-        const text = renderConfigSyncScript({ sourceUrl: source.url, targetUrls: [broken], apiUser: "Admin", passwordFile });
+        const text = renderConfigSyncScript({
+            sourceUrl: source.url,
+            targetUrls: [broken],
+            apiUser: "Admin",
+            passwordFile,
+        });
         const result = await run("sh", ["-c", text], { timeoutMs: 120_000 });
         expect(result.code).not.toBe(0);
         expect(result.stderr).toContain(`${broken} user.login: request failed`);

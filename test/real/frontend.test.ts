@@ -9,8 +9,20 @@ import * as http from "http";
 import * as path from "path";
 import { renderNginxSite, renderPhpFpmPool, renderZabbixConfPhp } from "../../components/zabbix/render";
 import {
-    FileCheck, Scratch, checkFile, expectAccepted, expectRejected, freePort, putFile, requireFile, run,
-    requirePhpExtension, scratchSpace, userInfo, waitFor, writeNginxPrefix,
+    FileCheck,
+    Scratch,
+    checkFile,
+    expectAccepted,
+    expectRejected,
+    freePort,
+    putFile,
+    requireFile,
+    run,
+    requirePhpExtension,
+    scratchSpace,
+    userInfo,
+    waitFor,
+    writeNginxPrefix,
 } from "./support";
 
 jest.setTimeout(60_000);
@@ -33,12 +45,15 @@ async function phpFpmConf(s: Scratch, pool: string): Promise<string> {
     const dir = await s.dir("php-fpm");
     await mkdir(path.join(dir, "pool.d"));
     await putFile(path.join(dir, "pool.d", "zabbix.conf"), pool);
-    return putFile(path.join(dir, "php-fpm.conf"), `[global]
+    return putFile(
+        path.join(dir, "php-fpm.conf"),
+        `[global]
 pid = ${dir}/php-fpm.pid
 error_log = ${dir}/php-fpm.log
 daemonize = no
 include = ${dir}/pool.d/*.conf
-`);
+`,
+    );
 }
 
 async function phpFpmCheck(pool: string) {
@@ -46,7 +61,10 @@ async function phpFpmCheck(pool: string) {
     try {
         const conf = await phpFpmConf(s, pool);
         const result = await run("php-fpm8.2", ["-t", "-y", conf]);
-        return { ...result, accepted: result.code === 0 && /configuration file .* test is successful/.test(result.output) };
+        return {
+            ...result,
+            accepted: result.code === 0 && /configuration file .* test is successful/.test(result.output),
+        };
     } finally {
         await s.cleanup();
     }
@@ -57,7 +75,10 @@ async function nginxCheck(site: string) {
     try {
         const dir = await nginxPrefix(s, site);
         const result = await run("nginx", ["-t", ...nginxArgs(dir)]);
-        return { ...result, accepted: result.code === 0 && /configuration file .* test is successful/.test(result.output) };
+        return {
+            ...result,
+            accepted: result.code === 0 && /configuration file .* test is successful/.test(result.output),
+        };
     } finally {
         await s.cleanup();
     }
@@ -75,9 +96,15 @@ const site = (over: Partial<Parameters<typeof renderNginxSite>[0]> = {}) =>
     renderNginxSite({ listenPort: 8080, root: FRONTEND_ROOT, phpSocket: "/run/php/zabbix.sock", ...over });
 const pool = (over: Partial<Parameters<typeof renderPhpFpmPool>[0]> = {}) =>
     renderPhpFpmPool({ socket: "/run/php/zabbix.sock", user: WEB_USER, timezone: "Asia/Tokyo", ...over });
-const confPhp = (passwordFile: string) => renderZabbixConfPhp({
-    dbHost: "198.18.10.41", dbPort: 5433, dbName: "zabbix", dbUser: "zabbix", passwordFile, serverName: "Zabbix tokyo",
-});
+const confPhp = (passwordFile: string) =>
+    renderZabbixConfPhp({
+        dbHost: "198.18.10.41",
+        dbPort: 5433,
+        dbName: "zabbix",
+        dbUser: "zabbix",
+        passwordFile,
+        serverName: "Zabbix tokyo",
+    });
 
 describe("nginx site", () => {
     test("nginx -t accepts the rendered site", async () => {
@@ -133,12 +160,28 @@ describe("zabbix.conf.php", () => {
 include $argv[1];
 echo json_encode(['DB' => $DB, 'ZBX_SERVER' => isset($ZBX_SERVER), 'ZBX_SERVER_PORT' => isset($ZBX_SERVER_PORT),
     'ZBX_SERVER_NAME' => $ZBX_SERVER_NAME, 'IMAGE_FORMAT_DEFAULT' => $IMAGE_FORMAT_DEFAULT]);`;
-        const result = await run("php", ["-d", "display_errors=stderr", "-d", "error_reporting=-1", "-r", probe, confFile], { user: WEB_USER });
+        const result = await run(
+            "php",
+            ["-d", "display_errors=stderr", "-d", "error_reporting=-1", "-r", probe, confFile],
+            { user: WEB_USER },
+        );
         expect(result.stderr).toBe("");
         expect(result.code).toBe(0);
         const seen = JSON.parse(result.stdout);
-        expect(seen.DB).toMatchObject({ TYPE: "POSTGRESQL", SERVER: "198.18.10.41", PORT: "5433", DATABASE: "zabbix", USER: "zabbix", PASSWORD: dbPassword });
-        expect(seen).toMatchObject({ ZBX_SERVER: false, ZBX_SERVER_PORT: false, ZBX_SERVER_NAME: "Zabbix tokyo", IMAGE_FORMAT_DEFAULT: "PNG" });
+        expect(seen.DB).toMatchObject({
+            TYPE: "POSTGRESQL",
+            SERVER: "198.18.10.41",
+            PORT: "5433",
+            DATABASE: "zabbix",
+            USER: "zabbix",
+            PASSWORD: dbPassword,
+        });
+        expect(seen).toMatchObject({
+            ZBX_SERVER: false,
+            ZBX_SERVER_PORT: false,
+            ZBX_SERVER_NAME: "Zabbix tokyo",
+            IMAGE_FORMAT_DEFAULT: "PNG",
+        });
     });
 
     /** Loads a config file through the Zabbix frontend's own CConfigFile, as the web user. */
@@ -168,13 +211,21 @@ echo json_encode(['DB' => $config['DB'], 'ZBX_SERVER' => $config['ZBX_SERVER'], 
         expect(result.stderr).toBe("");
         expect(result.code).toBe(0);
         const config = JSON.parse(result.stdout);
-        expect(config.DB).toMatchObject({ TYPE: "POSTGRESQL", SERVER: "198.18.10.41", PORT: "5433", PASSWORD: dbPassword });
+        expect(config.DB).toMatchObject({
+            TYPE: "POSTGRESQL",
+            SERVER: "198.18.10.41",
+            PORT: "5433",
+            PASSWORD: dbPassword,
+        });
         expect(config.ZBX_SERVER).toBeNull();
         expect(config.ZBX_SERVER_PORT).toBeNull();
     });
 
     test("the Zabbix frontend's loader rejects a file without the database name", async () => {
-        const broken = await putFile(path.join(dir, "broken.conf.php"), confPhp(passwordFile).replace(/^\$DB\['DATABASE'\].*\n/m, ""));
+        const broken = await putFile(
+            path.join(dir, "broken.conf.php"),
+            confPhp(passwordFile).replace(/^\$DB\['DATABASE'\].*\n/m, ""),
+        );
         const result = await zabbixLoads(broken);
         expect(result.code).not.toBe(0);
         expect(result.output).toMatch(/rejected: DB database is not set/);
@@ -184,24 +235,28 @@ echo json_encode(['DB' => $config['DB'], 'ZBX_SERVER' => $config['ZBX_SERVER'], 
 describe("nginx and php-fpm running the rendered site and pool", () => {
     let port: number;
 
-    const get = (urlPath: string) => new Promise<{ status: number; body: string }>((resolve, reject) => {
-        const req = http.get({ host: "127.0.0.1", port, path: urlPath, timeout: 5_000 }, res => {
-            const chunks: Buffer[] = [];
-            res.on("data", b => chunks.push(b));
-            res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+    const get = (urlPath: string) =>
+        new Promise<{ status: number; body: string }>((resolve, reject) => {
+            const req = http.get({ host: "127.0.0.1", port, path: urlPath, timeout: 5_000 }, res => {
+                const chunks: Buffer[] = [];
+                res.on("data", b => chunks.push(b));
+                res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+            });
+            req.on("timeout", () => req.destroy(new Error(`no answer for ${urlPath}`)));
+            req.on("error", reject);
         });
-        req.on("timeout", () => req.destroy(new Error(`no answer for ${urlPath}`)));
-        req.on("error", reject);
-    });
 
     beforeAll(async () => {
         // A document root the web user can read, holding a page that reports what PHP runs with.
         const root = await scratch.dir("docroot", WEB_USER);
-        await putFile(path.join(root, "index.php"), `<?php
+        await putFile(
+            path.join(root, "index.php"),
+            `<?php
 echo json_encode(['script' => $_SERVER['SCRIPT_FILENAME'], 'user' => posix_getpwuid(posix_geteuid())['name'] ?? '?',
     'timezone' => date_default_timezone_get(), 'max_execution_time' => ini_get('max_execution_time'),
     'memory_limit' => ini_get('memory_limit'), 'post_max_size' => ini_get('post_max_size')]);
-`);
+`,
+        );
         await putFile(path.join(root, "include.php"), "<?php echo 'must not be served';\n");
         // The pool's socket dir must be reachable by nginx's workers (www-data).
         const socketDir = await scratch.dir("php-run", WEB_USER);
@@ -212,8 +267,10 @@ echo json_encode(['script' => $_SERVER['SCRIPT_FILENAME'], 'user' => posix_getpw
         port = await freePort();
         const dir = await nginxPrefix(scratch, site({ listenPort: port, root, phpSocket: socket }));
         const nginx = scratch.daemon("nginx", "nginx", [...nginxArgs(dir), "-g", "daemon off;"]);
-        await waitFor("nginx to answer", async () => (await get("/")).status > 0,
-            { watch: [nginx], detail: () => readFileSync(`${dir}/error.log`, "utf8") });
+        await waitFor("nginx to answer", async () => (await get("/")).status > 0, {
+            watch: [nginx],
+            detail: () => readFileSync(`${dir}/error.log`, "utf8"),
+        });
     });
 
     test("a PHP page is served by the pool, as the web user, with the pool's PHP settings", async () => {
@@ -221,7 +278,11 @@ echo json_encode(['script' => $_SERVER['SCRIPT_FILENAME'], 'user' => posix_getpw
         expect(res.status).toBe(200);
         const seen = JSON.parse(res.body);
         expect(seen).toMatchObject({
-            user: WEB_USER, timezone: "Asia/Tokyo", max_execution_time: "300", memory_limit: "128M", post_max_size: "16M",
+            user: WEB_USER,
+            timezone: "Asia/Tokyo",
+            max_execution_time: "300",
+            memory_limit: "128M",
+            post_max_size: "16M",
         });
         expect(seen.script).toMatch(/\/index\.php$/);
         expect((await get("/")).body).toBe(res.body); // index index.php

@@ -7,10 +7,33 @@ import * as net from "net";
 import * as path from "path";
 import { renderNewestPrimaryWatch, renderPrimaryCheckScript } from "../../components/loadbalancer/render";
 import { HaproxyInput, renderHaproxyCfg } from "../../components/loadbalancer/render";
-import { CHECK_ROLE, REPLICATION_ROLE, hbaRules, loadBalancerClients, pgpassLine, renderPgHba, renderPostgresConf } from "../../components/postgres/render";
 import {
-    FileCheck, PgServer, basebackup, checkFile, expectAccepted, expectRejected, freePort, includeInPostgresConf,
-    initPostgres, ok, password, psqlTcp, putFile, run, scratchSpace, serverStatus, waitFor,
+    CHECK_ROLE,
+    REPLICATION_ROLE,
+    hbaRules,
+    loadBalancerClients,
+    pgpassLine,
+    renderPgHba,
+    renderPostgresConf,
+} from "../../components/postgres/render";
+import {
+    FileCheck,
+    PgServer,
+    basebackup,
+    checkFile,
+    expectAccepted,
+    expectRejected,
+    freePort,
+    includeInPostgresConf,
+    initPostgres,
+    ok,
+    password,
+    psqlTcp,
+    putFile,
+    run,
+    scratchSpace,
+    serverStatus,
+    waitFor,
 } from "./support";
 
 jest.setTimeout(120_000);
@@ -35,7 +58,10 @@ function haproxyInput(over: Partial<HaproxyInput> = {}): HaproxyInput {
         localFrontends: [{ name: "web-local", address: "127.0.0.1", port: 18081 }],
         remoteFrontends: [{ name: "web-remote", address: "127.0.0.1", port: 18082 }],
         dbPort: 15433,
-        dbServers: [{ name: "db-a", address: "127.0.0.1", port: 15432 }, { name: "db-b", address: "127.0.0.1", port: 15434 }],
+        dbServers: [
+            { name: "db-a", address: "127.0.0.1", port: 15432 },
+            { name: "db-b", address: "127.0.0.1", port: 15434 },
+        ],
         dbAllowedSources: ["127.0.0.1"],
         primaryCheckCommand: "/etc/haproxy/pg-is-primary",
         runDir: "/run/haproxy",
@@ -51,13 +77,19 @@ describe("haproxy.cfg as HAProxy reads it", () => {
     });
 
     test("haproxy -c accepts the UI-only configuration of a site without DB servers", async () => {
-        const result = await checkFile(HAPROXY_CHECK, renderHaproxyCfg(haproxyInput({ runAs: "haproxy", dbServers: [] })));
+        const result = await checkFile(
+            HAPROXY_CHECK,
+            renderHaproxyCfg(haproxyInput({ runAs: "haproxy", dbServers: [] })),
+        );
         expectAccepted(result);
         expect(result.output).not.toMatch(/\[(ALERT|WARNING)\]/);
     });
 
     test("haproxy -c rejects a configuration with an unknown keyword", async () => {
-        const broken = renderHaproxyCfg(haproxyInput()).replace("    option tcpka\n", "    option tcpka\n    no-such-keyword on\n");
+        const broken = renderHaproxyCfg(haproxyInput()).replace(
+            "    option tcpka\n",
+            "    option tcpka\n    no-such-keyword on\n",
+        );
         expectRejected(await checkFile(HAPROXY_CHECK, broken), /unknown keyword 'no-such-keyword'/);
     });
 });
@@ -76,8 +108,11 @@ function sslRequestFrom(source: string, port: number): Promise<string> {
             conn.write(request);
         });
         conn.setTimeout(5_000, () => conn.destroy(new Error(`no answer from 127.0.0.1:${port} (source ${source})`)));
-        conn.on("data", b => { chunks.push(b); conn.end(); });
-        conn.on("error", e => (e as NodeJS.ErrnoException).code === "ECONNRESET" ? undefined : reject(e));
+        conn.on("data", b => {
+            chunks.push(b);
+            conn.end();
+        });
+        conn.on("error", e => ((e as NodeJS.ErrnoException).code === "ECONNRESET" ? undefined : reject(e)));
         conn.on("close", () => resolve(Buffer.concat(chunks).toString()));
     });
 }
@@ -91,16 +126,25 @@ describe("HAProxy running the rendered configuration in front of two PostgreSQL 
     let statsSocket: string;
 
     /** What a client gets through HAProxy's DB port: "<server port>|<in recovery>". */
-    const throughHaproxy = async () => ok(await psqlTcp(
-        { host: "127.0.0.1", port: lbDbPort, user: CHECK_ROLE, db: "postgres", passfile: checkPassfile },
-        "select inet_server_port(), pg_is_in_recovery()",
-    )).stdout.trim();
+    const throughHaproxy = async () =>
+        ok(
+            await psqlTcp(
+                { host: "127.0.0.1", port: lbDbPort, user: CHECK_ROLE, db: "postgres", passfile: checkPassfile },
+                "select inet_server_port(), pg_is_in_recovery()",
+            ),
+        ).stdout.trim();
 
     beforeAll(async () => {
         const [primaryPort, standbyPort] = [await freePort(), await freePort()];
         // The cluster's own settings and hba, as a DB host gets them; HAProxy and the check come from 127.0.0.1.
         const hba = renderPgHba({
-            rules: hbaRules({ dbName: "zabbix", dbUser: "zabbix", dbHosts: ["127.0.0.1"], clients: loadBalancerClients(["127.0.0.1"]), adminNetwork: "198.18.100.0/24" }),
+            rules: hbaRules({
+                dbName: "zabbix",
+                dbUser: "zabbix",
+                dbHosts: ["127.0.0.1"],
+                clients: loadBalancerClients(["127.0.0.1"]),
+                adminNetwork: "198.18.100.0/24",
+            }),
         });
         const conf = (port: number) => renderPostgresConf({ listenAddresses: ["127.0.0.1"], port, maxConnections: 50 });
 
@@ -114,48 +158,82 @@ describe("HAProxy running the rendered configuration in front of two PostgreSQL 
 
         // The standby: pg_basebackup -R (it writes primary_conninfo and standby.signal), on its own port.
         const pgDir = await scratch.dir("pgpass", "postgres");
-        const replicationPassfile = await putFile(path.join(pgDir, ".pgpass"),
-            `${pgpassLine("*", "*", "replication", REPLICATION_ROLE, replicationPassword)}\n`, 0o600, "postgres");
-        standby = await basebackup(scratch, "standby", standbyPort,
-            { host: "127.0.0.1", port: primaryPort, user: REPLICATION_ROLE, passfile: replicationPassfile, writeRecoveryConf: true });
+        const replicationPassfile = await putFile(
+            path.join(pgDir, ".pgpass"),
+            `${pgpassLine("*", "*", "replication", REPLICATION_ROLE, replicationPassword)}\n`,
+            0o600,
+            "postgres",
+        );
+        standby = await basebackup(scratch, "standby", standbyPort, {
+            host: "127.0.0.1",
+            port: primaryPort,
+            user: REPLICATION_ROLE,
+            passfile: replicationPassfile,
+            writeRecoveryConf: true,
+        });
         await standby.writeDataFile("zabbix-ha.conf", conf(standbyPort));
         await standby.start();
         expect(await standby.sql("select pg_is_in_recovery()")).toBe("t");
 
         // The check script and its .pgpass, as the lb step installs them, in scratch paths.
         const lbDir = await scratch.dir("haproxy");
-        checkPassfile = await putFile(path.join(lbDir, "pg-check.pgpass"), `${pgpassLine("*", "*", "postgres", CHECK_ROLE, checkPassword)}\n`, 0o600);
-        checkScript = await putFile(path.join(lbDir, "pg-is-primary"), renderPrimaryCheckScript({ user: CHECK_ROLE, passfile: checkPassfile }), 0o755);
+        checkPassfile = await putFile(
+            path.join(lbDir, "pg-check.pgpass"),
+            `${pgpassLine("*", "*", "postgres", CHECK_ROLE, checkPassword)}\n`,
+            0o600,
+        );
+        checkScript = await putFile(
+            path.join(lbDir, "pg-is-primary"),
+            renderPrimaryCheckScript({ user: CHECK_ROLE, passfile: checkPassfile }),
+            0o755,
+        );
         lbDbPort = await freePort();
         const dbServers = [
             { name: "db-primary", address: "127.0.0.1", port: primaryPort },
             { name: "db-standby", address: "127.0.0.1", port: standbyPort },
         ];
-        const cfg = await putFile(path.join(lbDir, "haproxy.cfg"), renderHaproxyCfg(haproxyInput({
-            httpPort: await freePort(),
-            localFrontends: [{ name: "web-local", address: "127.0.0.1", port: await freePort() }],
-            remoteFrontends: [{ name: "web-remote", address: "127.0.0.1", port: await freePort() }],
-            dbPort: lbDbPort,
-            dbServers,
-            primaryCheckCommand: checkScript,
-            runDir: lbDir,
-        })));
+        const cfg = await putFile(
+            path.join(lbDir, "haproxy.cfg"),
+            renderHaproxyCfg(
+                haproxyInput({
+                    httpPort: await freePort(),
+                    localFrontends: [{ name: "web-local", address: "127.0.0.1", port: await freePort() }],
+                    remoteFrontends: [{ name: "web-remote", address: "127.0.0.1", port: await freePort() }],
+                    dbPort: lbDbPort,
+                    dbServers,
+                    primaryCheckCommand: checkScript,
+                    runDir: lbDir,
+                }),
+            ),
+        );
         statsSocket = path.join(lbDir, "admin.sock");
         const haproxy = scratch.daemon("haproxy", "haproxy", ["-db", "-f", cfg], { cwd: lbDir });
         // The newest-primary watcher, as it runs beside HAProxy: the DB servers start in maintenance until it decides.
-        const watch = await putFile(path.join(lbDir, "newest-primary-watch"), renderNewestPrimaryWatch({
-            user: CHECK_ROLE, passfile: checkPassfile, servers: dbServers, adminSocket: statsSocket,
-        }), 0o755);
+        const watch = await putFile(
+            path.join(lbDir, "newest-primary-watch"),
+            renderNewestPrimaryWatch({
+                user: CHECK_ROLE,
+                passfile: checkPassfile,
+                servers: dbServers,
+                adminSocket: statsSocket,
+            }),
+            0o755,
+        );
         const watcher = scratch.daemon("newest-primary-watch", watch, []);
-        await waitFor("the watcher and the checks to mark db-primary UP and db-standby in maintenance", async () => {
-            const status = await serverStatus(statsSocket, "postgres_primary");
-            return status["db-primary"] === "UP" && status["db-standby"] === "MAINT";
-        }, { detail: () => `haproxy output:\n${haproxy.output()}\nwatcher output:\n${watcher.output()}` });
+        await waitFor(
+            "the watcher and the checks to mark db-primary UP and db-standby in maintenance",
+            async () => {
+                const status = await serverStatus(statsSocket, "postgres_primary");
+                return status["db-primary"] === "UP" && status["db-standby"] === "MAINT";
+            },
+            { detail: () => `haproxy output:\n${haproxy.output()}\nwatcher output:\n${watcher.output()}` },
+        );
     });
 
     test("the check script passes the primary and fails the standby", async () => {
         // HAProxy calls it with <proxy addr> <proxy port> <server addr> <server port>.
-        const check = (port: number) => run("sh", [checkScript, "0.0.0.0", String(lbDbPort), "127.0.0.1", String(port)]);
+        const check = (port: number) =>
+            run("sh", [checkScript, "0.0.0.0", String(lbDbPort), "127.0.0.1", String(port)]);
         expect((await check(primary.port)).code).toBe(0);
         expect((await check(standby.port)).code).toBe(1);
     });
@@ -174,8 +252,17 @@ describe("HAProxy running the rendered configuration in front of two PostgreSQL 
     test("after the primary stops and the standby is promoted, the DB port reaches the new primary", async () => {
         await primary.stop("fast");
         ok(await run("pg_ctl", ["-w", "-D", standby.data, "promote"], { user: "postgres", cwd: standby.dir }));
-        await waitFor("HAProxy's DB port to reach the promoted standby", async () => await throughHaproxy() === `${standby.port}|f`,
-            { timeoutMs: 30_000, detail: async () => JSON.stringify(await serverStatus(statsSocket, "postgres_primary")) });
-        expect(await serverStatus(statsSocket, "postgres_primary")).toEqual({ "db-primary": "DOWN", "db-standby": "UP" });
+        await waitFor(
+            "HAProxy's DB port to reach the promoted standby",
+            async () => (await throughHaproxy()) === `${standby.port}|f`,
+            {
+                timeoutMs: 30_000,
+                detail: async () => JSON.stringify(await serverStatus(statsSocket, "postgres_primary")),
+            },
+        );
+        expect(await serverStatus(statsSocket, "postgres_primary")).toEqual({
+            "db-primary": "DOWN",
+            "db-standby": "UP",
+        });
     });
 });

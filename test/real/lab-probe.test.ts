@@ -7,9 +7,29 @@
  */
 import * as path from "path";
 import {
-    Ask, answeringServer, dbView, freshActive, fromMachine, haNodes, inRecovery, replicationStates, sessionsOf, walReceiverStatus, walWriter,
+    Ask,
+    answeringServer,
+    dbView,
+    freshActive,
+    fromMachine,
+    haNodes,
+    inRecovery,
+    replicationStates,
+    sessionsOf,
+    walReceiverStatus,
+    walWriter,
 } from "../../tools/lab/checks";
-import { PgServer, basebackup, freePort, includeInPostgresConf, initPostgres, password, putFile, scratchSpace, waitFor } from "./support";
+import {
+    PgServer,
+    basebackup,
+    freePort,
+    includeInPostgresConf,
+    initPostgres,
+    password,
+    putFile,
+    scratchSpace,
+    waitFor,
+} from "./support";
 
 jest.setTimeout(120_000);
 
@@ -20,11 +40,15 @@ const passwords = { admin: password(), replicator: password() };
 const REPLICA = "replica-1";
 
 /** Only TCP from 127.0.0.1, by SCRAM: the way the lab's machine reaches a DB host. */
-const HBA = "local all postgres peer\nhost all all 127.0.0.1/32 scram-sha-256\nhost replication replicator 127.0.0.1/32 scram-sha-256\n";
+const HBA =
+    "local all postgres peer\nhost all all 127.0.0.1/32 scram-sha-256\nhost replication replicator 127.0.0.1/32 scram-sha-256\n";
 
 async function configure(pg: PgServer, extra = ""): Promise<void> {
     await putFile(path.join(pg.data, "pg_hba.conf"), HBA, 0o600, "postgres");
-    await pg.writeDataFile("probe.conf", `listen_addresses = '127.0.0.1'\nport = ${pg.port}\npassword_encryption = 'scram-sha-256'\n${extra}`);
+    await pg.writeDataFile(
+        "probe.conf",
+        `listen_addresses = '127.0.0.1'\nport = ${pg.port}\npassword_encryption = 'scram-sha-256'\n${extra}`,
+    );
     await includeInPostgresConf(pg, ["probe.conf"]);
 }
 
@@ -32,9 +56,16 @@ describe("the lab's probe against PostgreSQL 15", () => {
     let primary: PgServer;
     let replica: PgServer;
     const as = (pg: PgServer, pw = passwords.admin, database = "zabbix") => ({
-        host: "127.0.0.1", port: String(pg.port), username: "admin", password: pw, database, sslmode: "disable", connectTimeout: "2",
+        host: "127.0.0.1",
+        port: String(pg.port),
+        username: "admin",
+        password: pw,
+        database,
+        sslmode: "disable",
+        connectTimeout: "2",
     });
-    const ask = (pg: PgServer, statementTimeoutMs?: number): Ask => fromMachine(as(pg), { application: "zabbix-ha-probe-test", timeoutMs: 10_000, statementTimeoutMs });
+    const ask = (pg: PgServer, statementTimeoutMs?: number): Ask =>
+        fromMachine(as(pg), { application: "zabbix-ha-probe-test", timeoutMs: 10_000, statementTimeoutMs });
 
     beforeAll(async () => {
         primary = await initPostgres(scratch, "probe-primary", await freePort());
@@ -44,21 +75,48 @@ describe("the lab's probe against PostgreSQL 15", () => {
         await primary.sql(`create role replicator login replication password '${passwords.replicator}'`);
         await primary.sql("create database zabbix owner admin");
         // Zabbix's ha_node, as far as the probe reads it: the name, the status code and the heartbeat's epoch second.
-        await primary.sql("create table ha_node (name varchar(255) primary key, status integer not null, lastaccess integer not null)", "zabbix");
-        await primary.sql(`insert into ha_node values ('node-a', 3, extract(epoch from now())::integer), ('node-b', 0, extract(epoch from now())::integer - 100)`, "zabbix");
+        await primary.sql(
+            "create table ha_node (name varchar(255) primary key, status integer not null, lastaccess integer not null)",
+            "zabbix",
+        );
+        await primary.sql(
+            `insert into ha_node values ('node-a', 3, extract(epoch from now())::integer), ('node-b', 0, extract(epoch from now())::integer - 100)`,
+            "zabbix",
+        );
         const home = await scratch.dir("probe-home", "postgres");
-        const passfile = await putFile(path.join(home, ".pgpass"), `*:*:replication:replicator:${passwords.replicator}\n`, 0o600, "postgres");
-        replica = await basebackup(scratch, "probe-replica", await freePort(), { host: "127.0.0.1", port: primary.port, user: "replicator", passfile });
-        await configure(replica, `primary_conninfo = 'host=127.0.0.1 port=${primary.port} user=replicator passfile=${passfile} application_name=${REPLICA}'\n`);
+        const passfile = await putFile(
+            path.join(home, ".pgpass"),
+            `*:*:replication:replicator:${passwords.replicator}\n`,
+            0o600,
+            "postgres",
+        );
+        replica = await basebackup(scratch, "probe-replica", await freePort(), {
+            host: "127.0.0.1",
+            port: primary.port,
+            user: "replicator",
+            passfile,
+        });
+        await configure(
+            replica,
+            `primary_conninfo = 'host=127.0.0.1 port=${primary.port} user=replicator passfile=${passfile} application_name=${REPLICA}'\n`,
+        );
         await replica.writeDataFile("standby.signal", "");
         await replica.start();
-        await waitFor("the replica to stream", async () => await replica.sql("select status from pg_stat_wal_receiver") === "streaming"
-            && await primary.sql("select state from pg_stat_replication") === "streaming", { detail: () => replica.log() });
+        await waitFor(
+            "the replica to stream",
+            async () =>
+                (await replica.sql("select status from pg_stat_wal_receiver")) === "streaming" &&
+                (await primary.sql("select state from pg_stat_replication")) === "streaming",
+            { detail: () => replica.log() },
+        );
     });
 
     test("a primary: not in recovery, writing WAL, taking writes, streaming to the replica by its application name", async () => {
         expect(await inRecovery(ask(primary))).toBe(false);
-        expect(await walWriter(ask(primary))).toEqual({ writable: true, insertLsn: expect.stringMatching(/^[0-9A-F]+\/[0-9A-F]+$/) });
+        expect(await walWriter(ask(primary))).toEqual({
+            writable: true,
+            insertLsn: expect.stringMatching(/^[0-9A-F]+\/[0-9A-F]+$/),
+        });
         expect(await answeringServer(ask(primary))).toEqual({ server: "127.0.0.1", writable: true });
         expect(await replicationStates(ask(primary))).toEqual(new Map([[REPLICA, "streaming"]]));
         expect(await walReceiverStatus(ask(primary))).toBe("no receiver");
@@ -74,7 +132,10 @@ describe("the lab's probe against PostgreSQL 15", () => {
 
     test("Zabbix's HA nodes: status by name, heartbeat age, the fresh active one", async () => {
         const nodes = await haNodes(ask(primary));
-        expect(nodes.map(n => [n.name, n.status])).toEqual([["node-a", "active"], ["node-b", "standby"]]);
+        expect(nodes.map(n => [n.name, n.status])).toEqual([
+            ["node-a", "active"],
+            ["node-b", "standby"],
+        ]);
         expect(nodes[0].age).toBeLessThan(5);
         expect(nodes[1].age).toBeGreaterThanOrEqual(100);
         expect(freshActive(nodes, 10)).toEqual(["node-a"]);
@@ -82,13 +143,22 @@ describe("the lab's probe against PostgreSQL 15", () => {
     });
 
     test("a role's sessions and whether they are encrypted (this one is not: sslmode disable)", async () => {
-        expect(await sessionsOf(ask(primary), "admin")).toEqual(expect.arrayContaining([{ client: "127.0.0.1", ssl: false }]));
+        expect(await sessionsOf(ask(primary), "admin")).toEqual(
+            expect.arrayContaining([{ client: "127.0.0.1", ssl: false }]),
+        );
         expect(await sessionsOf(ask(primary), "nobody")).toEqual([]);
     });
 
     test("a refused login and a question past its statement timeout are errors naming the server", async () => {
-        const wrong = fromMachine(as(primary, "not-the-password"), { application: "zabbix-ha-probe-test", timeoutMs: 10_000 });
-        await expect(inRecovery(wrong)).rejects.toThrow(new RegExp(`^127\\.0\\.0\\.1:${primary.port}: .*password authentication failed for user "admin"`));
-        await expect(ask(primary, 500)("select pg_sleep(3)")).rejects.toThrow(/canceling statement due to statement timeout/);
+        const wrong = fromMachine(as(primary, "not-the-password"), {
+            application: "zabbix-ha-probe-test",
+            timeoutMs: 10_000,
+        });
+        await expect(inRecovery(wrong)).rejects.toThrow(
+            new RegExp(`^127\\.0\\.0\\.1:${primary.port}: .*password authentication failed for user "admin"`),
+        );
+        await expect(ask(primary, 500)("select pg_sleep(3)")).rejects.toThrow(
+            /canceling statement due to statement timeout/,
+        );
     });
 });

@@ -17,9 +17,31 @@ import { DB_PROXY, renderNewestPrimaryWatch, renderPrimaryCheckScript } from "..
 import { renderHaproxyCfg } from "../../components/loadbalancer/render";
 import { PRIMARY_TIMELINE_SQL, renderFenceScript } from "../../components/postgres/fence";
 import { RECEIVER_SQL } from "../../components/postgres/replicaSteps";
-import { CHECK_ROLE, REPLICATION_ROLE, hbaRules, loadBalancerClients, pgpassLine, renderPgHba, renderPostgresConf } from "../../components/postgres/render";
 import {
-    PG_BIN, PgServer, basebackup, freePort, includeInPostgresConf, initPostgres, ok, password, psqlTcp, putFile, run, scratchSpace, serverStatus, sleep, waitFor,
+    CHECK_ROLE,
+    REPLICATION_ROLE,
+    hbaRules,
+    loadBalancerClients,
+    pgpassLine,
+    renderPgHba,
+    renderPostgresConf,
+} from "../../components/postgres/render";
+import {
+    PG_BIN,
+    PgServer,
+    basebackup,
+    freePort,
+    includeInPostgresConf,
+    initPostgres,
+    ok,
+    password,
+    psqlTcp,
+    putFile,
+    run,
+    scratchSpace,
+    serverStatus,
+    sleep,
+    waitFor,
 } from "./support";
 
 jest.setTimeout(180_000);
@@ -43,7 +65,13 @@ describe("a superseded primary that comes back writable", () => {
     beforeAll(async () => {
         const [oldPort, promotedPort] = [await freePort(), await freePort()];
         const hba = renderPgHba({
-            rules: hbaRules({ dbName: "zabbix", dbUser: "zabbix", dbHosts: ["127.0.0.1"], clients: loadBalancerClients(["127.0.0.1"]), adminNetwork: "198.18.100.0/24" }),
+            rules: hbaRules({
+                dbName: "zabbix",
+                dbUser: "zabbix",
+                dbHosts: ["127.0.0.1"],
+                clients: loadBalancerClients(["127.0.0.1"]),
+                adminNetwork: "198.18.100.0/24",
+            }),
         });
         const conf = (port: number) => renderPostgresConf({ listenAddresses: ["127.0.0.1"], port, maxConnections: 50 });
         old = await initPostgres(scratch, "old-primary", oldPort);
@@ -55,10 +83,19 @@ describe("a superseded primary that comes back writable", () => {
         await old.sql(`create role ${REPLICATION_ROLE} login replication password '${replicationPassword}'`);
 
         const pgpassDir = await scratch.dir("pgpass", "postgres");
-        replicationPassfile = await putFile(path.join(pgpassDir, ".pgpass"),
-            `${pgpassLine("*", "*", "replication", REPLICATION_ROLE, replicationPassword)}\n`, 0o600, "postgres");
-        promoted = await basebackup(scratch, "promoted", promotedPort,
-            { host: "127.0.0.1", port: oldPort, user: REPLICATION_ROLE, passfile: replicationPassfile, writeRecoveryConf: true });
+        replicationPassfile = await putFile(
+            path.join(pgpassDir, ".pgpass"),
+            `${pgpassLine("*", "*", "replication", REPLICATION_ROLE, replicationPassword)}\n`,
+            0o600,
+            "postgres",
+        );
+        promoted = await basebackup(scratch, "promoted", promotedPort, {
+            host: "127.0.0.1",
+            port: oldPort,
+            user: REPLICATION_ROLE,
+            passfile: replicationPassfile,
+            writeRecoveryConf: true,
+        });
         await promoted.writeDataFile("zabbix-ha.conf", conf(promotedPort));
         await promoted.start();
         expect(await promoted.sql("select pg_is_in_recovery()")).toBe("t");
@@ -66,13 +103,24 @@ describe("a superseded primary that comes back writable", () => {
         // The lost site: its primary stops, the replica is promoted (a new timeline), then it starts again as it was.
         await old.stop("immediate");
         ok(await run("pg_ctl", ["-w", "-D", promoted.data, "promote"], { user: "postgres", cwd: promoted.dir }));
-        await waitFor("the promoted server to accept writes", async () => await promoted.sql("select pg_is_in_recovery()") === "f");
+        await waitFor(
+            "the promoted server to accept writes",
+            async () => (await promoted.sql("select pg_is_in_recovery()")) === "f",
+        );
         await old.start();
         expect(await old.sql("select pg_is_in_recovery()")).toBe("f");
 
         lbDir = await scratch.dir("lb");
-        checkPassfile = await putFile(path.join(lbDir, "pg-check.pgpass"), `${pgpassLine("*", "*", "postgres", CHECK_ROLE, checkPassword)}\n`, 0o600);
-        checkScript = await putFile(path.join(lbDir, "pg-is-primary"), renderPrimaryCheckScript({ user: CHECK_ROLE, passfile: checkPassfile }), 0o755);
+        checkPassfile = await putFile(
+            path.join(lbDir, "pg-check.pgpass"),
+            `${pgpassLine("*", "*", "postgres", CHECK_ROLE, checkPassword)}\n`,
+            0o600,
+        );
+        checkScript = await putFile(
+            path.join(lbDir, "pg-is-primary"),
+            renderPrimaryCheckScript({ user: CHECK_ROLE, passfile: checkPassfile }),
+            0o755,
+        );
         lbDbPort = await freePort();
     });
 
@@ -84,23 +132,45 @@ describe("a superseded primary that comes back writable", () => {
 
     test("HAProxy's DB port leads only to the promoted one from the moment it starts, though the superseded one is listed first", async () => {
         // The stale configuration's order: the superseded one first, as it was the configured primary.
-        const dbServers = [{ name: "superseded", address: "127.0.0.1", port: old.port }, { name: "promoted", address: "127.0.0.1", port: promoted.port }];
+        const dbServers = [
+            { name: "superseded", address: "127.0.0.1", port: old.port },
+            { name: "promoted", address: "127.0.0.1", port: promoted.port },
+        ];
         const socket = path.join(lbDir, "admin.sock");
-        const cfg = await putFile(path.join(lbDir, "haproxy.cfg"), renderHaproxyCfg({
-            site: "test", httpPort: await freePort(),
-            localFrontends: [{ name: "web", address: "127.0.0.1", port: await freePort() }], remoteFrontends: [],
-            dbPort: lbDbPort, dbServers, dbAllowedSources: ["127.0.0.1"], primaryCheckCommand: checkScript, runDir: lbDir,
-        }));
-        const watch = await putFile(path.join(lbDir, "newest-primary-watch"),
-            renderNewestPrimaryWatch({ user: CHECK_ROLE, passfile: checkPassfile, servers: dbServers, adminSocket: socket }), 0o755);
+        const cfg = await putFile(
+            path.join(lbDir, "haproxy.cfg"),
+            renderHaproxyCfg({
+                site: "test",
+                httpPort: await freePort(),
+                localFrontends: [{ name: "web", address: "127.0.0.1", port: await freePort() }],
+                remoteFrontends: [],
+                dbPort: lbDbPort,
+                dbServers,
+                dbAllowedSources: ["127.0.0.1"],
+                primaryCheckCommand: checkScript,
+                runDir: lbDir,
+            }),
+        );
+        const watch = await putFile(
+            path.join(lbDir, "newest-primary-watch"),
+            renderNewestPrimaryWatch({
+                user: CHECK_ROLE,
+                passfile: checkPassfile,
+                servers: dbServers,
+                adminSocket: socket,
+            }),
+            0o755,
+        );
         // The watcher first (it waits for HAProxy's socket), then HAProxy; clients knock from the first moment.
         const watcher = scratch.daemon("newest-primary-watch", watch, []);
         const haproxy = scratch.daemon("haproxy", "haproxy", ["-db", "-f", cfg], { cwd: lbDir });
         const answers: string[] = [];
         const until = Date.now() + 6000;
         while (Date.now() < until) {
-            const answer = await psqlTcp({ host: "127.0.0.1", port: lbDbPort, user: CHECK_ROLE, db: "postgres", passfile: checkPassfile },
-                "select inet_server_port(), pg_is_in_recovery()");
+            const answer = await psqlTcp(
+                { host: "127.0.0.1", port: lbDbPort, user: CHECK_ROLE, db: "postgres", passfile: checkPassfile },
+                "select inet_server_port(), pg_is_in_recovery()",
+            );
             if (answer.code === 0) {
                 answers.push(answer.stdout.trim());
             }
@@ -108,7 +178,8 @@ describe("a superseded primary that comes back writable", () => {
         expect(answers.length).toBeGreaterThan(5);
         expect([...new Set(answers)]).toEqual([`${promoted.port}|f`]);
         // The superseded one is held in maintenance, though its own check alone would pass it.
-        const check = (port: number) => run("sh", [checkScript, "0.0.0.0", String(lbDbPort), "127.0.0.1", String(port)]);
+        const check = (port: number) =>
+            run("sh", [checkScript, "0.0.0.0", String(lbDbPort), "127.0.0.1", String(port)]);
         expect((await check(old.port)).code).toBe(0);
         expect(await serverStatus(socket, DB_PROXY)).toEqual({ superseded: "MAINT", promoted: "UP" });
         await haproxy.stop();
@@ -121,7 +192,9 @@ describe("a superseded primary that comes back writable", () => {
         const mark = path.join(fenceDir, "postgres-role");
         const fence = await putFile(path.join(fenceDir, "pg-fence"), renderFence(old, promoted, fenceDir, mark), 0o755);
         const booted = ok(await run("sh", [fence, "boot"]));
-        expect(booted.stdout).toMatch(/not starting as a primary: 127\.0\.0\.1:\d+ \(timeline 2\) accepts writes on a later timeline than this one \(1\)/);
+        expect(booted.stdout).toMatch(
+            /not starting as a primary: 127\.0\.0\.1:\d+ \(timeline 2\) accepts writes on a later timeline than this one \(1\)/,
+        );
         expect(existsSync(path.join(old.data, "standby.signal"))).toBe(true);
         expect(readFileSync(mark, "utf8").trim()).toBe("superseded");
         await old.start();
@@ -140,12 +213,23 @@ describe("a superseded primary that comes back writable", () => {
         const mark = path.join(fenceDir, "postgres-role");
         // `systemctl stop <unit>` on a host; here a stand-in that stops the scratch cluster the same way.
         const bin = await scratch.dir("fake-systemctl");
-        await putFile(path.join(bin, "systemctl"), `#!/bin/sh\n[ "$1" = stop ] && exec runuser -u postgres -- ${PG_BIN}/pg_ctl -w -D '${old.data}' -m fast stop\nexit 1\n`, 0o755);
+        await putFile(
+            path.join(bin, "systemctl"),
+            `#!/bin/sh\n[ "$1" = stop ] && exec runuser -u postgres -- ${PG_BIN}/pg_ctl -w -D '${old.data}' -m fast stop\nexit 1\n`,
+            0o755,
+        );
         const fence = await putFile(path.join(fenceDir, "pg-fence"), renderFence(old, promoted, fenceDir, mark), 0o755);
-        const watcher = scratch.daemon("pg-fence watch", fence, ["watch"], { env: { PATH: `${bin}:${process.env.PATH}` } });
-        await waitFor("the fence to stop the superseded primary", () => !existsSync(path.join(old.data, "postmaster.pid")) && existsSync(mark),
-            { timeoutMs: 30_000, detail: () => watcher.output() });
-        expect(watcher.output()).toMatch(/this primary was superseded: 127\.0\.0\.1:\d+ \(timeline 2\) accepts writes on a later timeline/);
+        const watcher = scratch.daemon("pg-fence watch", fence, ["watch"], {
+            env: { PATH: `${bin}:${process.env.PATH}` },
+        });
+        await waitFor(
+            "the fence to stop the superseded primary",
+            () => !existsSync(path.join(old.data, "postmaster.pid")) && existsSync(mark),
+            { timeoutMs: 30_000, detail: () => watcher.output() },
+        );
+        expect(watcher.output()).toMatch(
+            /this primary was superseded: 127\.0\.0\.1:\d+ \(timeline 2\) accepts writes on a later timeline/,
+        );
         expect(existsSync(path.join(old.data, "standby.signal"))).toBe(true);
         expect(readFileSync(mark, "utf8").trim()).toBe("superseded");
         await watcher.stop();
@@ -156,14 +240,35 @@ describe("a superseded primary that comes back writable", () => {
     });
 
     test("a replica makes and drops its own slot through its replication connection; a standby drops slots it kept", async () => {
-        const replicationPassfile = await putFile(path.join(await scratch.dir("repl"), ".pgpass"),
-            `${pgpassLine("*", "*", "replication", REPLICATION_ROLE, replicationPassword)}\n`, 0o600);
-        const onPrimary = (command: string) => run("psql", ["-X", "-q", "-t", "-A", "-w",
-            `host=127.0.0.1 port=${promoted.port} user=${REPLICATION_ROLE} dbname=replication replication=true connect_timeout=5`, "-c", command],
-        { env: { PGPASSFILE: replicationPassfile } });
+        const replicationPassfile = await putFile(
+            path.join(await scratch.dir("repl"), ".pgpass"),
+            `${pgpassLine("*", "*", "replication", REPLICATION_ROLE, replicationPassword)}\n`,
+            0o600,
+        );
+        const onPrimary = (command: string) =>
+            run(
+                "psql",
+                [
+                    "-X",
+                    "-q",
+                    "-t",
+                    "-A",
+                    "-w",
+                    `host=127.0.0.1 port=${promoted.port} user=${REPLICATION_ROLE} dbname=replication replication=true connect_timeout=5`,
+                    "-c",
+                    command,
+                ],
+                { env: { PGPASSFILE: replicationPassfile } },
+            );
         ok(await onPrimary("CREATE_REPLICATION_SLOT zabbix_ha_test PHYSICAL RESERVE_WAL"));
-        expect((await onPrimary("CREATE_REPLICATION_SLOT zabbix_ha_test PHYSICAL RESERVE_WAL")).output).toMatch(/already exists/);
-        expect(await promoted.sql("select slot_type, restart_lsn is not null from pg_replication_slots where slot_name = 'zabbix_ha_test'")).toBe("physical|t");
+        expect((await onPrimary("CREATE_REPLICATION_SLOT zabbix_ha_test PHYSICAL RESERVE_WAL")).output).toMatch(
+            /already exists/,
+        );
+        expect(
+            await promoted.sql(
+                "select slot_type, restart_lsn is not null from pg_replication_slots where slot_name = 'zabbix_ha_test'",
+            ),
+        ).toBe("physical|t");
         ok(await onPrimary("DROP_REPLICATION_SLOT zabbix_ha_test WAIT"));
         expect(await promoted.sql("select count(*) from pg_replication_slots")).toBe("0");
         expect((await onPrimary("DROP_REPLICATION_SLOT zabbix_ha_test WAIT")).output).toMatch(/does not exist/);
@@ -177,21 +282,40 @@ describe("a superseded primary that comes back writable", () => {
         await old.writeDataFile("standby.signal", "");
         await old.start();
         expect(await old.sql("select pg_is_in_recovery()")).toBe("t");
-        expect(await old.sql("select count(pg_drop_replication_slot(slot_name)) from pg_replication_slots where left(slot_name, 10) = 'zabbix_ha_' and not active")).toBe("1");
+        expect(
+            await old.sql(
+                "select count(pg_drop_replication_slot(slot_name)) from pg_replication_slots where left(slot_name, 10) = 'zabbix_ha_' and not active",
+            ),
+        ).toBe("1");
         expect(await old.sql("select count(*) from pg_replication_slots")).toBe("0");
     });
 
     test("the follow step's check: a superseded primary pointed at the promoted one never streams on its timeline, a copy of the promoted one does", async () => {
-        const identify = ok(await run("psql", ["-X", "-q", "-t", "-A", "-w",
-            `host=127.0.0.1 port=${promoted.port} user=${REPLICATION_ROLE} dbname=replication replication=true connect_timeout=5`, "-c", "IDENTIFY_SYSTEM"],
-        { user: "postgres", cwd: "/", env: { PGPASSFILE: replicationPassfile } }));
+        const identify = ok(
+            await run(
+                "psql",
+                [
+                    "-X",
+                    "-q",
+                    "-t",
+                    "-A",
+                    "-w",
+                    `host=127.0.0.1 port=${promoted.port} user=${REPLICATION_ROLE} dbname=replication replication=true connect_timeout=5`,
+                    "-c",
+                    "IDENTIFY_SYSTEM",
+                ],
+                { user: "postgres", cwd: "/", env: { PGPASSFILE: replicationPassfile } },
+            ),
+        );
         const following = `streaming:${identify.stdout.trim().split("|")[1]}`;
         expect(following).toBe("streaming:2");
 
         // The old primary, a standby on timeline 1 with writes past the fork, told to follow the promoted one.
         await old.stop("fast");
-        await old.writeDataFile("zabbix-ha-follow.conf",
-            `primary_conninfo = 'host=127.0.0.1 port=${promoted.port} user=${REPLICATION_ROLE} passfile=${replicationPassfile} application_name=old'\n`);
+        await old.writeDataFile(
+            "zabbix-ha-follow.conf",
+            `primary_conninfo = 'host=127.0.0.1 port=${promoted.port} user=${REPLICATION_ROLE} passfile=${replicationPassfile} application_name=old'\n`,
+        );
         await includeInPostgresConf(old, ["zabbix-ha-follow.conf"]);
         await old.start();
         const seen = new Set<string>();
@@ -200,11 +324,23 @@ describe("a superseded primary that comes back writable", () => {
         }
         expect([...seen]).not.toContain(following);
 
-        const copy = await basebackup(scratch, "copy-of-promoted", await freePort(),
-            { host: "127.0.0.1", port: promoted.port, user: REPLICATION_ROLE, passfile: replicationPassfile, writeRecoveryConf: true });
-        await copy.writeDataFile("zabbix-ha.conf", renderPostgresConf({ listenAddresses: ["127.0.0.1"], port: copy.port, maxConnections: 50 }));
+        const copy = await basebackup(scratch, "copy-of-promoted", await freePort(), {
+            host: "127.0.0.1",
+            port: promoted.port,
+            user: REPLICATION_ROLE,
+            passfile: replicationPassfile,
+            writeRecoveryConf: true,
+        });
+        await copy.writeDataFile(
+            "zabbix-ha.conf",
+            renderPostgresConf({ listenAddresses: ["127.0.0.1"], port: copy.port, maxConnections: 50 }),
+        );
         await copy.start();
-        await waitFor("the copy to stream on the promoted one's timeline", async () => await copy.sql(RECEIVER_SQL) === following, { timeoutMs: 30_000 });
+        await waitFor(
+            "the copy to stream on the promoted one's timeline",
+            async () => (await copy.sql(RECEIVER_SQL)) === following,
+            { timeoutMs: 30_000 },
+        );
     });
 
     function renderFence(self: PgServer, peer: PgServer, dir: string, mark: string): string {
@@ -212,8 +348,15 @@ describe("a superseded primary that comes back writable", () => {
         const passfile = path.join(dir, "pg-fence.pgpass");
         writeFileSync(passfile, `${pgpassLine("*", "*", "postgres", CHECK_ROLE, checkPassword)}\n`, { mode: 0o600 });
         return renderFenceScript({
-            peers: [`127.0.0.1:${peer.port}`], checkUser: CHECK_ROLE, passfile, port: self.port, dataDir: self.data, binDir: PG_BIN,
-            service: "postgresql@test", socketDir: self.dir, roleMark: mark,
+            peers: [`127.0.0.1:${peer.port}`],
+            checkUser: CHECK_ROLE,
+            passfile,
+            port: self.port,
+            dataDir: self.data,
+            binDir: PG_BIN,
+            service: "postgresql@test",
+            socketDir: self.dir,
+            roleMark: mark,
         });
     }
 });

@@ -12,21 +12,35 @@ import { PacemakerCibInput, pacemakerIds, renderCorosyncConf, renderPacemakerCib
 import { cibLoadStep } from "../../components/drbd/steps";
 import { script } from "../../components/shell";
 import {
-    CLUSTER_FILE_PACKAGES, CLUSTER_TOOL_PACKAGES, XmlElement, child, clusterTool, findAll, parameterProblems,
-    parseXml, requireClusterFile, runTool,
+    CLUSTER_FILE_PACKAGES,
+    CLUSTER_TOOL_PACKAGES,
+    XmlElement,
+    child,
+    clusterTool,
+    findAll,
+    parameterProblems,
+    parseXml,
+    requireClusterFile,
+    runTool,
 } from "./cluster-support";
 import { RunResult, scratchSpace, waitFor } from "./support";
 
 jest.setTimeout(60_000);
 
 const scratch = scratchSpace();
-const ids = pacemakerIds({ drbdResource: "zabbix", services: { postgres: "x", zabbixServer: "x", web: ["php8.2-fpm", "nginx"] } });
+const ids = pacemakerIds({
+    drbdResource: "zabbix",
+    services: { postgres: "x", zabbixServer: "x", web: ["php8.2-fpm", "nginx"] },
+});
 const MEMBERS = ["fs", "vip", "db", "zabbix-server", "web-php8.2-fpm", "web-nginx"];
 
 function cibInput(over: Partial<PacemakerCibInput> = {}): PacemakerCibInput {
     return {
         clusterName: "zabbix-east",
-        nodes: [{ name: "n1", address: "10.0.0.1" }, { name: "n2", address: "10.0.0.2" }],
+        nodes: [
+            { name: "n1", address: "10.0.0.1" },
+            { name: "n2", address: "10.0.0.2" },
+        ],
         preferredNode: "n1",
         drbdResource: "zabbix",
         drbdDevice: "/dev/drbd0",
@@ -37,7 +51,12 @@ function cibInput(over: Partial<PacemakerCibInput> = {}): PacemakerCibInput {
             agent: "fence_ipmilan",
             devices: ["n1", "n2"].map((node, i) => ({
                 node,
-                params: { ip: `10.0.1.${i + 1}`, username: "admin", password_script: "cat /etc/zabbix-ha/fence-password", lanplus: "1" },
+                params: {
+                    ip: `10.0.1.${i + 1}`,
+                    username: "admin",
+                    password_script: "cat /etc/zabbix-ha/fence-password",
+                    lanplus: "1",
+                },
             })),
         },
         ...over,
@@ -64,10 +83,14 @@ function edited(cib: string, pattern: RegExp, replacement: string): string {
 }
 
 test("every package these checks need is listed in .ci/debian-packages", () => {
-    const listed = readFileSync(path.resolve(__dirname, "../../.ci/debian-packages"), "utf8").split("\n").map(l => l.trim());
+    const listed = readFileSync(path.resolve(__dirname, "../../.ci/debian-packages"), "utf8")
+        .split("\n")
+        .map(l => l.trim());
     const needed = new Set([...Object.values(CLUSTER_TOOL_PACKAGES), ...Object.values(CLUSTER_FILE_PACKAGES)]);
     expect([...needed].filter(p => !listed.includes(p))).toEqual([]);
-    expect(() => clusterTool("no-such-cluster-tool")).toThrow("no-such-cluster-tool not found: apt-get install --no-install-recommends");
+    expect(() => clusterTool("no-such-cluster-tool")).toThrow(
+        "no-such-cluster-tool not found: apt-get install --no-install-recommends",
+    );
 });
 
 describe("the CIB as XML (xmllint)", () => {
@@ -85,9 +108,17 @@ describe("the CIB as XML (xmllint)", () => {
     });
 
     test("values are escaped, so a stray quote or ampersand cannot break the document", async () => {
-        const cib = renderPacemakerCib(cibInput({
-            fencing: { agent: "fence_ipmilan", devices: cibInput().fencing.devices.map(d => ({ ...d, params: { ...d.params, username: `a"d<m>i&n'` } })) },
-        }));
+        const cib = renderPacemakerCib(
+            cibInput({
+                fencing: {
+                    agent: "fence_ipmilan",
+                    devices: cibInput().fencing.devices.map(d => ({
+                        ...d,
+                        params: { ...d.params, username: `a"d<m>i&n'` },
+                    })),
+                },
+            }),
+        );
         const r = await runTool("xmllint", ["--noout", await tempFile("cib.xml", cib)]);
         expect(r.code).toBe(0);
         const user = findAll(parseXml(cib), "nvpair").find(n => n.attrs.id === "fence-n1-params-username");
@@ -105,18 +136,27 @@ describe("the CIB as Pacemaker reads it (crm_verify)", () => {
     });
 
     test("fencing is mandatory: the renderer refuses a node without a fence device, and crm_verify a CIB without any", async () => {
-        expect(() => renderPacemakerCib(cibInput({ fencing: { agent: "fence_ipmilan", devices: [] } })))
-            .toThrow("fencing is mandatory: no fence device for n1, n2");
-        const withoutFencing = edited(edited(renderPacemakerCib(cibInput()),
-            /\n {6}<primitive id="fence-[^"]*" class="stonith"[\s\S]*?\n {6}<\/primitive>/g, ""),
-        /\n {6}<rsc_location id="location-fence-[^\n]*/g, "");
+        expect(() => renderPacemakerCib(cibInput({ fencing: { agent: "fence_ipmilan", devices: [] } }))).toThrow(
+            "fencing is mandatory: no fence device for n1, n2",
+        );
+        const withoutFencing = edited(
+            edited(
+                renderPacemakerCib(cibInput()),
+                /\n {6}<primitive id="fence-[^"]*" class="stonith"[\s\S]*?\n {6}<\/primitive>/g,
+                "",
+            ),
+            /\n {6}<rsc_location id="location-fence-[^\n]*/g,
+            "",
+        );
         const r = await verify(withoutFencing);
         expect(r.code).not.toBe(0);
         expect(r.output).toMatch(/no STONITH resources have been defined/);
     });
 
-    test("crm_verify rejects role=\"Promoted\" under a schema older than pacemaker-3.7", async () => {
-        const r = await verify(edited(renderPacemakerCib(cibInput()), /validate-with="pacemaker-3\.7"/, 'validate-with="pacemaker-3.6"'));
+    test('crm_verify rejects role="Promoted" under a schema older than pacemaker-3.7', async () => {
+        const r = await verify(
+            edited(renderPacemakerCib(cibInput()), /validate-with="pacemaker-3\.7"/, 'validate-with="pacemaker-3.6"'),
+        );
         expect(r.code).not.toBe(0);
         expect(r.output).toMatch(/did not pass schema validation/);
     });
@@ -124,8 +164,12 @@ describe("the CIB as Pacemaker reads it (crm_verify)", () => {
 
 describe("every primitive's parameters against its agent's metadata (crm_resource --show-metadata)", () => {
     beforeAll(() => {
-        for (const file of ["/usr/lib/ocf/resource.d/linbit/drbd", "/usr/lib/ocf/resource.d/heartbeat/Filesystem",
-            "/usr/lib/ocf/resource.d/heartbeat/IPaddr2", "/usr/sbin/fence_ipmilan"]) {
+        for (const file of [
+            "/usr/lib/ocf/resource.d/linbit/drbd",
+            "/usr/lib/ocf/resource.d/heartbeat/Filesystem",
+            "/usr/lib/ocf/resource.d/heartbeat/IPaddr2",
+            "/usr/sbin/fence_ipmilan",
+        ]) {
             requireClusterFile(file);
         }
     });
@@ -146,7 +190,9 @@ describe("every primitive's parameters against its agent's metadata (crm_resourc
         expect(await parameterProblems(edited(cib, /type="IPaddr2"/, 'type="IPaddr3"'))).toEqual([
             expect.stringMatching(/^vip: unknown agent ocf:heartbeat:IPaddr3/),
         ]);
-        expect(await parameterProblems(edited(cib, /name="username" value="admin"/g, 'name="login" value="admin"'))).toEqual([
+        expect(
+            await parameterProblems(edited(cib, /name="username" value="admin"/g, 'name="login" value="admin"')),
+        ).toEqual([
             "fence-n1: stonith:fence_ipmilan parameter login is deprecated",
             "fence-n2: stonith:fence_ipmilan parameter login is deprecated",
         ]);
@@ -156,9 +202,13 @@ describe("every primitive's parameters against its agent's metadata (crm_resourc
     });
 
     test("no secret goes into the CIB: a clear-text password parameter is refused", () => {
-        const devices = cibInput().fencing.devices.map(d => ({ ...d, params: { ip: d.params.ip, password: "secret" } }));
-        expect(() => renderPacemakerCib(cibInput({ fencing: { agent: "fence_ipmilan", devices } })))
-            .toThrow("parameter password would put a secret in the CIB");
+        const devices = cibInput().fencing.devices.map(d => ({
+            ...d,
+            params: { ip: d.params.ip, password: "secret" },
+        }));
+        expect(() => renderPacemakerCib(cibInput({ fencing: { agent: "fence_ipmilan", devices } }))).toThrow(
+            "parameter password would put a secret in the CIB",
+        );
     });
 });
 
@@ -187,7 +237,11 @@ async function simulate(cibFile: string, args: readonly string[]): Promise<Simul
 
 async function setPromotionScores(cibFile: string, nodes: readonly string[]): Promise<void> {
     for (const node of nodes) {
-        const r = await runTool("crm_attribute", ["-N", node, "-l", "reboot", "-n", `master-${ids.drbd}`, "-v", "10000"], { env: { CIB_file: cibFile } });
+        const r = await runTool(
+            "crm_attribute",
+            ["-N", node, "-l", "reboot", "-n", `master-${ids.drbd}`, "-v", "10000"],
+            { env: { CIB_file: cibFile } },
+        );
         if (r.code !== 0) {
             throw new Error(describeRun(r));
         }
@@ -232,7 +286,11 @@ function dependencies(graph: XmlElement): Map<string, Set<string>> {
     const deps = new Map<string, Set<string>>();
     for (const synapse of findAll(graph, "synapse")) {
         const action = child(synapse, "action_set")!.children[0];
-        const inputs = new Set((child(synapse, "inputs")?.children ?? []).flatMap(t => t.children.map(a => byId.get(a.attrs.id) ?? key(a))));
+        const inputs = new Set(
+            (child(synapse, "inputs")?.children ?? []).flatMap(t =>
+                t.children.map(a => byId.get(a.attrs.id) ?? key(a)),
+            ),
+        );
         deps.set(key(action), inputs);
     }
     return deps;
@@ -333,8 +391,9 @@ describe("where the services run, and in what order (crm_simulate)", () => {
     test("a CIB without the promote-then-start order fails the ordering check", async () => {
         const unordered = edited(renderPacemakerCib(cibInput()), /\n *<rsc_order [^\n]*/, "");
         const { promoted } = await runningCluster(unordered);
-        expect(() => expectStartChain(dependencies(promoted.graph), "n1"))
-            .toThrow(`fs_start_0@n1 does not wait for ${ids.drbd}_promote_0@n1`);
+        expect(() => expectStartChain(dependencies(promoted.graph), "n1")).toThrow(
+            `fs_start_0@n1 does not wait for ${ids.drbd}_promote_0@n1`,
+        );
     });
 });
 
@@ -366,8 +425,11 @@ describe("the CIB load step against a file-backed CIB (cibadmin)", () => {
         expect(first.output).toMatch(/loaded the Pacemaker configuration/);
         const doc = parseXml(readFileSync(live, "utf8"));
         expect(Number(doc.attrs["validate-with"].replace("pacemaker-", ""))).toBeGreaterThanOrEqual(3.7);
-        expect(findAll(doc, "primitive").map(p => p.attrs.id).sort())
-            .toEqual([ids.drbd, "fence-n1", "fence-n2", ...MEMBERS].sort());
+        expect(
+            findAll(doc, "primitive")
+                .map(p => p.attrs.id)
+                .sort(),
+        ).toEqual([ids.drbd, "fence-n1", "fence-n2", ...MEMBERS].sort());
         const verified = await runTool("crm_verify", ["--xml-file", live, "-V"]);
         expect(describeRun(verified)).toMatch(/exited 0/);
         const before = epoch(live);
@@ -382,8 +444,11 @@ describe("the CIB load step against a file-backed CIB (cibadmin)", () => {
         const live = await liveCib("pacemaker-3.9");
         expect((await loadStep(live, renderPacemakerCib(cibInput()))).code).toBe(0);
         // What crm-fence-peer adds when DRBD loses its peer: the peer may not be promoted until it resyncs.
-        const fenced = edited(readFileSync(live, "utf8"), /<constraints>/,
-            `<constraints>\n      <rsc_location id="drbd-fence-by-handler-zabbix-${ids.drbdClone}" rsc="${ids.drbdClone}" role="Promoted" node="n2" score="-INFINITY"/>`);
+        const fenced = edited(
+            readFileSync(live, "utf8"),
+            /<constraints>/,
+            `<constraints>\n      <rsc_location id="drbd-fence-by-handler-zabbix-${ids.drbdClone}" rsc="${ids.drbdClone}" role="Promoted" node="n2" score="-INFINITY"/>`,
+        );
         await writeFile(live, fenced);
         const r = await loadStep(live, renderPacemakerCib(cibInput({ preferredNode: "n2" })));
         expect(r.code).not.toBe(0);
@@ -400,8 +465,12 @@ describe("corosync.conf as corosync reads it", () => {
     /** Loopback addresses: `corosync -t` insists that one of the nodes is this host. */
     async function rendered(keyFile: string): Promise<string> {
         return renderCorosyncConf({
-            clusterName: "zabbix-east", keyFile,
-            nodes: [{ name: "n1", address: "127.0.0.1", nodeId: 1 }, { name: "n2", address: "127.0.0.2", nodeId: 2 }],
+            clusterName: "zabbix-east",
+            keyFile,
+            nodes: [
+                { name: "n1", address: "127.0.0.1", nodeId: 1 },
+                { name: "n2", address: "127.0.0.2", nodeId: 2 },
+            ],
         });
     }
 
@@ -418,9 +487,15 @@ describe("corosync.conf as corosync reads it", () => {
     test("corosync -t rejects two nodes with one node id", async () => {
         const broken = edited(await rendered(await keyFile()), /nodeid: 2/, "nodeid: 1");
         expect((await check(broken)).code).not.toBe(0);
-        expect(() => renderCorosyncConf({
-            clusterName: "c", nodes: [{ name: "a", address: "10.0.0.1", nodeId: 1 }, { name: "b", address: "10.0.0.2", nodeId: 1 }],
-        })).toThrow("must be unique");
+        expect(() =>
+            renderCorosyncConf({
+                clusterName: "c",
+                nodes: [
+                    { name: "a", address: "10.0.0.1", nodeId: 1 },
+                    { name: "b", address: "10.0.0.2", nodeId: 1 },
+                ],
+            }),
+        ).toThrow("must be unique");
     });
 
     /** Runs corosync on loopback as node n1 and asks votequorum what it made of the file. */
@@ -431,12 +506,20 @@ describe("corosync.conf as corosync reads it", () => {
         }
         const ringId = "/var/lib/corosync/ringid_1";
         const hadRingId = existsSync(ringId);
-        const daemon = scratch.daemon("corosync", clusterTool("corosync"), ["-f", "-c", await tempFile("corosync.conf", conf)]);
+        const daemon = scratch.daemon("corosync", clusterTool("corosync"), [
+            "-f",
+            "-c",
+            await tempFile("corosync.conf", conf),
+        ]);
         try {
-            const status = await waitFor("corosync to answer corosync-quorumtool", async () => {
-                const r = await runTool("corosync-quorumtool", ["-s"], { timeoutMs: 10_000 });
-                return /Flags:/.test(r.stdout) ? r.stdout : undefined;
-            }, { timeoutMs: 30_000, detail: () => daemon.output() });
+            const status = await waitFor(
+                "corosync to answer corosync-quorumtool",
+                async () => {
+                    const r = await runTool("corosync-quorumtool", ["-s"], { timeoutMs: 10_000 });
+                    return /Flags:/.test(r.stdout) ? r.stdout : undefined;
+                },
+                { timeoutMs: 30_000, detail: () => daemon.output() },
+            );
             return status;
         } finally {
             await daemon.stop();

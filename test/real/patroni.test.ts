@@ -13,11 +13,38 @@ import * as net from "net";
 import { existsSync, readFileSync } from "fs";
 import * as path from "path";
 import { renderHaproxyCfg } from "../../components/loadbalancer/render";
-import { ADMIN_ROLE, EtcdMember, EtcdOptions, PATRONI_TIMING, PatroniInput, hbaRules, loadBalancerClients, renderEtcdEnvironment, renderPatroniConfig } from "../../components/postgres/render";
+import {
+    ADMIN_ROLE,
+    EtcdMember,
+    EtcdOptions,
+    PATRONI_TIMING,
+    PatroniInput,
+    hbaRules,
+    loadBalancerClients,
+    renderEtcdEnvironment,
+    renderPatroniConfig,
+} from "../../components/postgres/render";
 import { putSecretFile, readSecrets, script } from "../../components/shell";
 import {
-    Daemon, FileCheck, PG_BIN, PgServer, Scratch, checkFile, expectAccepted, expectRejected, freePort, groupAlive, ok, password,
-    psqlTcp, putFile, requireFile, requireTool, run, scratchSpace, waitFor,
+    Daemon,
+    FileCheck,
+    PG_BIN,
+    PgServer,
+    Scratch,
+    checkFile,
+    expectAccepted,
+    expectRejected,
+    freePort,
+    groupAlive,
+    ok,
+    password,
+    psqlTcp,
+    putFile,
+    requireFile,
+    requireTool,
+    run,
+    scratchSpace,
+    waitFor,
 } from "./support";
 
 jest.setTimeout(120_000);
@@ -63,7 +90,10 @@ interface Etcd {
 }
 
 /** Renders the member's environment with scratch ports and data dir (the stack's defaults are 2379, 2380 and /var/lib/etcd/zabbix-ha). */
-async function etcdEnvironment(s: Scratch, members: readonly EtcdMember[]): Promise<{ environment: string; options: Required<EtcdOptions> }> {
+async function etcdEnvironment(
+    s: Scratch,
+    members: readonly EtcdMember[],
+): Promise<{ environment: string; options: Required<EtcdOptions> }> {
     const dir = await s.dir("etcd", "etcd");
     const options = { clientPort: await freePort(), peerPort: await freePort(), dataDir: path.join(dir, "data") };
     return { environment: renderEtcdEnvironment(ETCD_MEMBER, members, ETCD_TOKEN, options), options };
@@ -75,7 +105,10 @@ function etcdDaemon(s: Scratch, name: string, vars: Record<string, string>): Dae
 }
 
 function etcdctl(args: readonly string[]): ReturnType<typeof run> {
-    return run("etcdctl", ["--dial-timeout=2s", "--command-timeout=5s", ...args], { env: { ETCDCTL_API: "3" }, timeoutMs: 20_000 });
+    return run("etcdctl", ["--dial-timeout=2s", "--command-timeout=5s", ...args], {
+        env: { ETCDCTL_API: "3" },
+        timeoutMs: 20_000,
+    });
 }
 
 let etcd: Etcd;
@@ -87,8 +120,11 @@ beforeAll(async () => {
     const vars = parseEnvironmentFile(environment);
     const endpoints = [`http://127.0.0.2:${options.clientPort}`, `http://127.0.0.1:${options.clientPort}`];
     const daemon = etcdDaemon(scratch, "etcd", vars);
-    await waitFor("etcd to answer on its client URLs", async () => (await etcdctl([`--endpoints=${endpoints.join(",")}`, "endpoint", "health"])).code === 0,
-        { watch: [daemon] });
+    await waitFor(
+        "etcd to answer on its client URLs",
+        async () => (await etcdctl([`--endpoints=${endpoints.join(",")}`, "endpoint", "health"])).code === 0,
+        { watch: [daemon] },
+    );
     etcd = { clientPort: options.clientPort, environment, vars, daemon, endpoints };
 });
 
@@ -98,7 +134,12 @@ describe("etcd with the rendered /etc/default/etcd", () => {
         const dir = await scratch.dir("etcd-env");
         const file = await putFile(path.join(dir, "etcd"), etcd.environment);
         const shell = ok(await run("sh", ["-c", `set -a; . "$1"; exec env`, "sh", file]));
-        const fromSh = Object.fromEntries(shell.stdout.split("\n").filter(l => l.startsWith("ETCD_")).map(l => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+        const fromSh = Object.fromEntries(
+            shell.stdout
+                .split("\n")
+                .filter(l => l.startsWith("ETCD_"))
+                .map(l => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+        );
         expect(fromSh).toEqual(etcd.vars);
     });
 
@@ -107,9 +148,18 @@ describe("etcd with the rendered /etc/default/etcd", () => {
         for (const endpoint of etcd.endpoints) {
             expect(result.output).toMatch(new RegExp(`${endpoint.replace(/\./g, "\\.")} is healthy`));
         }
-        const members = JSON.parse(ok(await etcdctl([`--endpoints=${etcd.endpoints[0]}`, "member", "list", "-w", "json"])).stdout);
-        expect(members.members.map((m: { name: string; peerURLs: string[]; clientURLs: string[] }) => [m.name, m.peerURLs, m.clientURLs]))
-            .toEqual([[ETCD_MEMBER.name, [etcd.vars.ETCD_INITIAL_ADVERTISE_PEER_URLS], [etcd.vars.ETCD_ADVERTISE_CLIENT_URLS]]]);
+        const members = JSON.parse(
+            ok(await etcdctl([`--endpoints=${etcd.endpoints[0]}`, "member", "list", "-w", "json"])).stdout,
+        );
+        expect(
+            members.members.map((m: { name: string; peerURLs: string[]; clientURLs: string[] }) => [
+                m.name,
+                m.peerURLs,
+                m.clientURLs,
+            ]),
+        ).toEqual([
+            [ETCD_MEMBER.name, [etcd.vars.ETCD_INITIAL_ADVERTISE_PEER_URLS], [etcd.vars.ETCD_ADVERTISE_CLIENT_URLS]],
+        ]);
     });
 
     test("an ETCD_INITIAL_CLUSTER that omits the member stops etcd from starting", async () => {
@@ -119,7 +169,9 @@ describe("etcd with the rendered /etc/default/etcd", () => {
         expect(vars.ETCD_INITIAL_CLUSTER).not.toContain(ETCD_MEMBER.name);
         const result = await run("etcd", [], { user: "etcd", env: vars, timeoutMs: 30_000 });
         expect(result.code).not.toBe(0);
-        expect(result.output).toMatch(new RegExp(`couldn't find local name "${ETCD_MEMBER.name}" in the initial cluster configuration`));
+        expect(result.output).toMatch(
+            new RegExp(`couldn't find local name "${ETCD_MEMBER.name}" in the initial cluster configuration`),
+        );
     });
 });
 
@@ -127,7 +179,13 @@ describe("etcd with the rendered /etc/default/etcd", () => {
 // Patroni
 
 /** Who may connect, as the stack derives it; on loopback every client and peer is 127.0.0.1. */
-const rules = hbaRules({ dbName: "zabbix", dbUser: "zabbix", dbHosts: ["127.0.0.1"], clients: loadBalancerClients(["127.0.0.1"]), adminNetwork: "198.18.100.0/24" });
+const rules = hbaRules({
+    dbName: "zabbix",
+    dbUser: "zabbix",
+    dbHosts: ["127.0.0.1"],
+    clients: loadBalancerClients(["127.0.0.1"]),
+    adminNetwork: "198.18.100.0/24",
+});
 
 interface Node {
     readonly name: string;
@@ -165,7 +223,14 @@ function patroniInput(node: Node, restPort: number, over: Partial<PatroniInput> 
 
 async function newNode(name: string, address: string): Promise<Node> {
     const dir = await scratch.dir(`patroni-${name}`, "postgres");
-    return { name, address, port: await freePort(), dir, config: path.join(dir, "patroni.yml"), data: path.join(dir, "data") };
+    return {
+        name,
+        address,
+        port: await freePort(),
+        dir,
+        config: path.join(dir, "patroni.yml"),
+        data: path.join(dir, "data"),
+    };
 }
 
 /**
@@ -173,7 +238,10 @@ async function newNode(name: string, address: string): Promise<Node> {
  * passwords read from stdin the way every step receives its secrets.
  */
 async function installConfig(file: string, rendered: string): Promise<string> {
-    const text = script(readSecrets(SECRETS), putSecretFile(file, "SUPERUSER_PASSWORD", "0600", "postgres:postgres", rendered.trimEnd()));
+    const text = script(
+        readSecrets(SECRETS),
+        putSecretFile(file, "SUPERUSER_PASSWORD", "0600", "postgres:postgres", rendered.trimEnd()),
+    );
     ok(await run("sh", ["-c", text], { input: `${superuserPassword}\n${replicationPassword}\n` }));
     return readFileSync(file, "utf8");
 }
@@ -229,14 +297,22 @@ describe("patroni --validate-config with the rendered patroni.yml", () => {
 
     test("an etcd that does not answer is rejected", async () => {
         const broken = renderPatroniConfig(patroniInput(node, await freePort(), { etcdPort: await freePort() }));
-        expectRejected(await checkFile(PATRONI_VALIDATE, broken), /etcd3\.hosts\.0 .* didn't pass validation: '127\.0\.0\.2:\d+ is not reachable'/);
+        expectRejected(
+            await checkFile(PATRONI_VALIDATE, broken),
+            /etcd3\.hosts\.0 .* didn't pass validation: '127\.0\.0\.2:\d+ is not reachable'/,
+        );
     });
 
     test("a host address of 127.0.0.1 is refused as a connect address", async () => {
         const broken = renderPatroniConfig(patroniInput(node, await freePort(), { address: "127.0.0.1" }));
         const result = await checkFile(PATRONI_VALIDATE, broken);
-        expectRejected(result, /restapi\.connect_address 127\.0\.0\.1:\d+ didn't pass validation: 'must not contain "127\.0\.0\.1"/);
-        expect(result.output).toMatch(/postgresql\.connect_address 127\.0\.0\.1:\d+ didn't pass validation: 'must not contain "127\.0\.0\.1"/);
+        expectRejected(
+            result,
+            /restapi\.connect_address 127\.0\.0\.1:\d+ didn't pass validation: 'must not contain "127\.0\.0\.1"/,
+        );
+        expect(result.output).toMatch(
+            /postgresql\.connect_address 127\.0\.0\.1:\d+ didn't pass validation: 'must not contain "127\.0\.0\.1"/,
+        );
     });
 });
 
@@ -251,10 +327,13 @@ const HAPROXY_CHECK: FileCheck = {
 /** GET on Patroni's REST API: the status code. */
 function restStatus(node: Node, restPort: number, what: string): Promise<number> {
     return new Promise((resolve, reject) => {
-        const req = http.get({ host: node.address, port: restPort, path: `/${what}`, agent: false, timeout: 3_000 }, res => {
-            res.resume();
-            resolve(res.statusCode ?? 0);
-        });
+        const req = http.get(
+            { host: node.address, port: restPort, path: `/${what}`, agent: false, timeout: 3_000 },
+            res => {
+                res.resume();
+                resolve(res.statusCode ?? 0);
+            },
+        );
         req.on("timeout", () => req.destroy(new Error(`no answer from ${node.address}:${restPort}/${what}`)));
         req.on("error", reject);
     });
@@ -329,12 +408,24 @@ describe("two Patroni nodes from the rendered patroni.yml, with HAProxy's patron
     let haproxy: Daemon;
 
     const members = async (node: Node): Promise<Member[]> =>
-        JSON.parse(ok(await run("patronictl", ["-c", node.config, "list", "--format", "json"], { user: "postgres", cwd: node.dir })).stdout);
+        JSON.parse(
+            ok(
+                await run("patronictl", ["-c", node.config, "list", "--format", "json"], {
+                    user: "postgres",
+                    cwd: node.dir,
+                }),
+            ).stdout,
+        );
     const status = (node: Node, what: string) => restStatus(node, restPort, what);
-    const logs = () => Object.entries(patroni).map(([name, d]) => `--- patroni ${name}:\n${d.output().slice(-6000)}`).join("\n");
+    const logs = () =>
+        Object.entries(patroni)
+            .map(([name, d]) => `--- patroni ${name}:\n${d.output().slice(-6000)}`)
+            .join("\n");
     const throughHaproxy = async () => {
-        const result = await psqlTcp({ host: "127.0.0.1", port: lbDbPort, user: ADMIN_ROLE, db: "postgres", password: adminPassword },
-            "select pg_is_in_recovery(), inet_server_port()");
+        const result = await psqlTcp(
+            { host: "127.0.0.1", port: lbDbPort, user: ADMIN_ROLE, db: "postgres", password: adminPassword },
+            "select pg_is_in_recovery(), inet_server_port()",
+        );
         return result.code === 0 ? result.stdout.trim() : `psql exited ${result.code}: ${result.output.trim()}`;
     };
 
@@ -347,7 +438,10 @@ describe("two Patroni nodes from the rendered patroni.yml, with HAProxy's patron
                 await killGroupNow(pgid, `PostgreSQL of ${node.name}`);
             }
         });
-        patroni[node.name] = scratch.daemon(`patroni ${node.name}`, "patroni", [node.config], { user: "postgres", cwd: node.dir });
+        patroni[node.name] = scratch.daemon(`patroni ${node.name}`, "patroni", [node.config], {
+            user: "postgres",
+            cwd: node.dir,
+        });
     }
 
     beforeAll(async () => {
@@ -357,13 +451,21 @@ describe("two Patroni nodes from the rendered patroni.yml, with HAProxy's patron
         b = await newNode("b", "127.0.0.3");
         // As the stack does it: the planned leader first, the other once the leader runs.
         await startNode(a);
-        await waitFor("patroni a to bootstrap and lead", async () => await status(a, "primary") === 200,
-            { timeoutMs: 60_000, watch: [patroni.a], detail: logs });
+        await waitFor("patroni a to bootstrap and lead", async () => (await status(a, "primary")) === 200, {
+            timeoutMs: 60_000,
+            watch: [patroni.a],
+            detail: logs,
+        });
         await startNode(b);
-        await waitFor("patroni b to stream from a", async () => await status(b, "replica") === 200,
-            { timeoutMs: 60_000, watch: [patroni.a, patroni.b], detail: logs });
+        await waitFor("patroni b to stream from a", async () => (await status(b, "replica")) === 200, {
+            timeoutMs: 60_000,
+            watch: [patroni.a, patroni.b],
+            detail: logs,
+        });
         // The admin role, as leaderRolesStep makes it: the client for the checks through HAProxy.
-        await new PgServer(scratch, "a", a.dir, a.port).sql(`create role ${ADMIN_ROLE} login superuser password '${adminPassword}'`);
+        await new PgServer(scratch, "a", a.dir, a.port).sql(
+            `create role ${ADMIN_ROLE} login superuser password '${adminPassword}'`,
+        );
     });
 
     test("one node leads and the other is a streaming replica", async () => {
@@ -373,17 +475,27 @@ describe("two Patroni nodes from the rendered patroni.yml, with HAProxy's patron
         expect(await status(a, "replica")).toBe(503);
         const pgB = new PgServer(scratch, "b", b.dir, b.port);
         expect(await pgB.sql("select pg_is_in_recovery()")).toBe("t");
-        await waitFor("b's WAL receiver to stream", async () => await pgB.sql("select status from pg_stat_wal_receiver") === "streaming");
+        await waitFor(
+            "b's WAL receiver to stream",
+            async () => (await pgB.sql("select status from pg_stat_wal_receiver")) === "streaming",
+        );
         // The admin role made on the leader reaches the replica (asynchronously: streaming starts before it is replayed).
-        await waitFor("the admin role to reach b", async () => await pgB.sql(`select count(*) from pg_roles where rolname = '${ADMIN_ROLE}'`) === "1");
+        await waitFor(
+            "the admin role to reach b",
+            async () => (await pgB.sql(`select count(*) from pg_roles where rolname = '${ADMIN_ROLE}'`)) === "1",
+        );
     });
 
     test("patronictl list shows the Leader and the Replica", async () => {
         // Patroni 3.0 says "running" of a replica that streams (3.0.4 and later say "streaming").
-        const list = await waitFor("patronictl to list both members running", async () => {
-            const m = await members(a);
-            return m.length === 2 && m.every(x => x.State === "running") && m;
-        }, { detail: logs });
+        const list = await waitFor(
+            "patronictl to list both members running",
+            async () => {
+                const m = await members(a);
+                return m.length === 2 && m.every(x => x.State === "running") && m;
+            },
+            { detail: logs },
+        );
         expect(list.map(m => [m.Member, m.Host, m.Role])).toEqual([
             ["a", `127.0.0.2:${a.port}`, "Leader"],
             ["b", `127.0.0.3:${b.port}`, "Replica"],
@@ -392,11 +504,19 @@ describe("two Patroni nodes from the rendered patroni.yml, with HAProxy's patron
 
     test("the PostgreSQL Patroni runs reads the rendered settings", async () => {
         const pgA = new PgServer(scratch, "a", a.dir, a.port);
-        expect(await pgA.sql("select current_setting('listen_addresses'), current_setting('port'), current_setting('unix_socket_directories')"))
-            .toBe(`127.0.0.1,127.0.0.2|${a.port}|${a.dir}`);
-        expect(await pgA.sql("select current_setting('wal_level'), current_setting('wal_log_hints'), current_setting('password_encryption'), current_setting('data_checksums')"))
-            .toBe("replica|on|scram-sha-256|on");
-        const hba = await pgA.sql("select type, database[1], user_name[1], coalesce(address, ''), auth_method, coalesce(error, '') from pg_hba_file_rules order by line_number");
+        expect(
+            await pgA.sql(
+                "select current_setting('listen_addresses'), current_setting('port'), current_setting('unix_socket_directories')",
+            ),
+        ).toBe(`127.0.0.1,127.0.0.2|${a.port}|${a.dir}`);
+        expect(
+            await pgA.sql(
+                "select current_setting('wal_level'), current_setting('wal_log_hints'), current_setting('password_encryption'), current_setting('data_checksums')",
+            ),
+        ).toBe("replica|on|scram-sha-256|on");
+        const hba = await pgA.sql(
+            "select type, database[1], user_name[1], coalesce(address, ''), auth_method, coalesce(error, '') from pg_hba_file_rules order by line_number",
+        );
         expect(hba.split("\n")).toEqual([
             "local|all|postgres||peer|",
             ...rules.map(r => `host|${r.database}|${r.user}|${r.source.split("/")[0]}|scram-sha-256|`),
@@ -415,7 +535,10 @@ describe("two Patroni nodes from the rendered patroni.yml, with HAProxy's patron
             localFrontends: [{ name: "web-local", address: "127.0.0.1", port: await freePort() }],
             remoteFrontends: [],
             dbPort: lbDbPort,
-            dbServers: [{ name: "db-a", address: a.address, port: a.port }, { name: "db-b", address: b.address, port: b.port }],
+            dbServers: [
+                { name: "db-a", address: a.address, port: a.port },
+                { name: "db-b", address: b.address, port: b.port },
+            ],
             dbAllowedSources: ["127.0.0.1"],
             primaryCheckCommand: "/nonexistent/unused-with-patroni",
             dbCheck: "patroni",
@@ -435,10 +558,14 @@ describe("two Patroni nodes from the rendered patroni.yml, with HAProxy's patron
         const cfg = await putFile(path.join(lbDir, "haproxy.cfg"), loopback);
         statsSocket = path.join(lbDir, "admin.sock");
         haproxy = scratch.daemon("haproxy", "haproxy", ["-db", "-f", cfg], { cwd: lbDir });
-        await waitFor("HAProxy to mark db-a UP and db-b DOWN", async () => {
-            const s = await serverStatus(statsSocket, "postgres_primary");
-            return s["db-a"] === "UP" && s["db-b"] === "DOWN";
-        }, { watch: [haproxy], detail: () => `haproxy output:\n${haproxy.output()}` });
+        await waitFor(
+            "HAProxy to mark db-a UP and db-b DOWN",
+            async () => {
+                const s = await serverStatus(statsSocket, "postgres_primary");
+                return s["db-a"] === "UP" && s["db-b"] === "DOWN";
+            },
+            { watch: [haproxy], detail: () => `haproxy output:\n${haproxy.output()}` },
+        );
         for (let i = 0; i < 4; i++) {
             expect(await throughHaproxy()).toBe(`f|${a.port}`);
         }
@@ -450,14 +577,23 @@ describe("two Patroni nodes from the rendered patroni.yml, with HAProxy's patron
         const killed = Date.now();
         await killGroupNow(patroni.a.pid, "patroni a");
         await killGroupNow(pgid!, "PostgreSQL of a");
-        await waitFor("b to be promoted", async () => await status(b, "primary") === 200,
-            { timeoutMs: 90_000, intervalMs: 500, watch: [patroni.b], detail: logs });
+        await waitFor("b to be promoted", async () => (await status(b, "primary")) === 200, {
+            timeoutMs: 90_000,
+            intervalMs: 500,
+            watch: [patroni.b],
+            detail: logs,
+        });
         const seconds = (Date.now() - killed) / 1000;
-        console.log(`Patroni failover: b answered 200 on /primary ${seconds.toFixed(1)} s after a's Patroni and PostgreSQL were killed (ttl ${PATRONI_TIMING.ttl} s, loop_wait ${PATRONI_TIMING.loopWait} s)`);
+        console.log(
+            `Patroni failover: b answered 200 on /primary ${seconds.toFixed(1)} s after a's Patroni and PostgreSQL were killed (ttl ${PATRONI_TIMING.ttl} s, loop_wait ${PATRONI_TIMING.loopWait} s)`,
+        );
         expect(await new PgServer(scratch, "b", b.dir, b.port).sql("select pg_is_in_recovery()")).toBe("f");
 
-        await waitFor("HAProxy's DB port to reach b", async () => await throughHaproxy() === `f|${b.port}`,
-            { timeoutMs: 30_000, watch: [haproxy], detail: async () => JSON.stringify(await serverStatus(statsSocket, "postgres_primary")) });
+        await waitFor("HAProxy's DB port to reach b", async () => (await throughHaproxy()) === `f|${b.port}`, {
+            timeoutMs: 30_000,
+            watch: [haproxy],
+            detail: async () => JSON.stringify(await serverStatus(statsSocket, "postgres_primary")),
+        });
         expect(await serverStatus(statsSocket, "postgres_primary")).toEqual({ "db-a": "DOWN", "db-b": "UP" });
         const list = await members(b);
         expect(list.find(m => m.Member === "b")?.Role).toBe("Leader");

@@ -5,13 +5,31 @@
  */
 import * as path from "path";
 import {
-    ADMIN_ROLE, CHECK_ROLE, REPLICATION_ROLE, hbaRules, loadBalancerClients, pgpassLine, renderPgHba, renderPostgresConf,
-    renderPostgresRoleConf, replicationSlotName,
+    ADMIN_ROLE,
+    CHECK_ROLE,
+    REPLICATION_ROLE,
+    hbaRules,
+    loadBalancerClients,
+    pgpassLine,
+    renderPgHba,
+    renderPostgresConf,
+    renderPostgresRoleConf,
+    replicationSlotName,
 } from "../../components/postgres/render";
 import { postgresMaxConnections, sizeServer } from "../../components/sizing";
 import {
-    PgServer, RunResult, basebackup, freePort, includeInPostgresConf, initPostgres, password, psqlTcp,
-    putFile, relayFrom, scratchSpace, waitFor,
+    PgServer,
+    RunResult,
+    basebackup,
+    freePort,
+    includeInPostgresConf,
+    initPostgres,
+    password,
+    psqlTcp,
+    putFile,
+    relayFrom,
+    scratchSpace,
+    waitFor,
 } from "./support";
 
 jest.setTimeout(120_000);
@@ -24,8 +42,17 @@ const SETTINGS = "zabbix-ha.conf";
 const ROLE_SETTINGS = "zabbix-ha-role.conf";
 
 /** Only 127.0.0.1 is a cluster host: a connection from 127.0.0.2 must be refused. */
-const rules = hbaRules({ dbName: "zabbix", dbUser: "zabbix", dbHosts: ["127.0.0.1"], clients: loadBalancerClients(["127.0.0.1"]), adminNetwork: "198.18.100.0/24" });
-const maxConnections = postgresMaxConnections(sizeServer({ monitoredHosts: 10, items: 100, updateIntervalSeconds: 60 }), 2);
+const rules = hbaRules({
+    dbName: "zabbix",
+    dbUser: "zabbix",
+    dbHosts: ["127.0.0.1"],
+    clients: loadBalancerClients(["127.0.0.1"]),
+    adminNetwork: "198.18.100.0/24",
+});
+const maxConnections = postgresMaxConnections(
+    sizeServer({ monitoredHosts: 10, items: 100, updateIntervalSeconds: 60 }),
+    2,
+);
 
 function settings(port: number, hbaFile: string): string {
     return renderPostgresConf({ listenAddresses: ["127.0.0.1"], port, maxConnections, hbaFile });
@@ -41,7 +68,8 @@ async function configure(pg: PgServer, files: { settings: string; role: string; 
 
 describe("PostgreSQL 15 with the rendered settings and pg_hba.conf", () => {
     let primary: PgServer;
-    const zabbix = (port: number, pw = zabbixPassword) => psqlTcp({ host: "127.0.0.1", port, user: "zabbix", db: "zabbix", password: pw }, "select current_user");
+    const zabbix = (port: number, pw = zabbixPassword) =>
+        psqlTcp({ host: "127.0.0.1", port, user: "zabbix", db: "zabbix", password: pw }, "select current_user");
 
     beforeAll(async () => {
         primary = await initPostgres(scratch, "primary", await freePort());
@@ -59,9 +87,18 @@ describe("PostgreSQL 15 with the rendered settings and pg_hba.conf", () => {
     });
 
     test("every line of the rendered settings is read and applied, without error", async () => {
-        const rows = await primary.sql(`select name, applied, coalesce(error, '') from pg_file_settings where sourcefile like '%/${SETTINGS}' or sourcefile like '%/${ROLE_SETTINGS}' order by seqno`);
-        const rendered = [settings(primary.port, "x"), renderPostgresRoleConf({ role: "primary", synchronousStandbys: [] })]
-            .flatMap(text => text.split("\n").filter(l => /^\w+ = /.test(l)).map(l => l.split(" = ")[0]));
+        const rows = await primary.sql(
+            `select name, applied, coalesce(error, '') from pg_file_settings where sourcefile like '%/${SETTINGS}' or sourcefile like '%/${ROLE_SETTINGS}' order by seqno`,
+        );
+        const rendered = [
+            settings(primary.port, "x"),
+            renderPostgresRoleConf({ role: "primary", synchronousStandbys: [] }),
+        ].flatMap(text =>
+            text
+                .split("\n")
+                .filter(l => /^\w+ = /.test(l))
+                .map(l => l.split(" = ")[0]),
+        );
         expect(rows.split("\n")).toEqual(rendered.map(name => `${name}|t|`));
         expect(await primary.sql("show hba_file")).toBe(path.join(primary.dir, "pg_hba.conf"));
         expect(await primary.sql("show password_encryption")).toBe("scram-sha-256");
@@ -69,7 +106,9 @@ describe("PostgreSQL 15 with the rendered settings and pg_hba.conf", () => {
     });
 
     test("every rendered hba rule is read without error", async () => {
-        const rows = await primary.sql("select type, database[1], user_name[1], coalesce(address, ''), auth_method, coalesce(error, '') from pg_hba_file_rules order by line_number");
+        const rows = await primary.sql(
+            "select type, database[1], user_name[1], coalesce(address, ''), auth_method, coalesce(error, '') from pg_hba_file_rules order by line_number",
+        );
         expect(rows.split("\n")).toEqual([
             "local|all|postgres||peer|",
             ...rules.map(r => `host|${r.database}|${r.user}|${r.source.split("/")[0]}|scram-sha-256|`),
@@ -80,7 +119,9 @@ describe("PostgreSQL 15 with the rendered settings and pg_hba.conf", () => {
         const result = await zabbix(primary.port);
         expect(result.output).toBe("zabbix\n");
         expect(result.code).toBe(0);
-        expect(await primary.sql("select rolpassword like 'SCRAM-SHA-256$%' from pg_authid where rolname = 'zabbix'")).toBe("t");
+        expect(
+            await primary.sql("select rolpassword like 'SCRAM-SHA-256$%' from pg_authid where rolname = 'zabbix'"),
+        ).toBe("t");
         const wrong = await zabbix(primary.port, "not-the-password");
         expect(wrong.code).not.toBe(0);
         expect(wrong.output).toMatch(/password authentication failed for user "zabbix"/);
@@ -89,11 +130,16 @@ describe("PostgreSQL 15 with the rendered settings and pg_hba.conf", () => {
     test("a client from an address the hba does not list is refused", async () => {
         const result = await zabbix(await relayFrom(scratch, "127.0.0.2", { host: "127.0.0.1", port: primary.port }));
         expect(result.code).not.toBe(0);
-        expect(result.output).toMatch(/no pg_hba\.conf entry for host "127\.0\.0\.2", user "zabbix", database "zabbix"/);
+        expect(result.output).toMatch(
+            /no pg_hba\.conf entry for host "127\.0\.0\.2", user "zabbix", database "zabbix"/,
+        );
     });
 
     test("over the local socket only the postgres OS user gets in (peer)", async () => {
-        const result = await psqlTcp({ host: primary.dir, port: primary.port, user: "postgres", db: "postgres" }, "select 1");
+        const result = await psqlTcp(
+            { host: primary.dir, port: primary.port, user: "postgres", db: "postgres" },
+            "select 1",
+        );
         expect(result.code).not.toBe(0);
         expect(result.output).toMatch(/Peer authentication failed for user "postgres"/);
     });
@@ -106,15 +152,29 @@ describe("PostgreSQL 15 with the rendered settings and pg_hba.conf", () => {
             // As the follow step does it: a slot per replica, pg_basebackup with the postgres user's .pgpass.
             await primary.sql(`select pg_create_physical_replication_slot('${slot}')`);
             const home = await scratch.dir("pg-home", "postgres");
-            const passfile = await putFile(path.join(home, ".pgpass"),
-                `${pgpassLine("*", "*", "replication", REPLICATION_ROLE, replicationPassword)}\n`, 0o600, "postgres");
-            replica = await basebackup(scratch, REPLICA, await freePort(),
-                { host: "127.0.0.1", port: primary.port, user: REPLICATION_ROLE, passfile, slot });
+            const passfile = await putFile(
+                path.join(home, ".pgpass"),
+                `${pgpassLine("*", "*", "replication", REPLICATION_ROLE, replicationPassword)}\n`,
+                0o600,
+                "postgres",
+            );
+            replica = await basebackup(scratch, REPLICA, await freePort(), {
+                host: "127.0.0.1",
+                port: primary.port,
+                user: REPLICATION_ROLE,
+                passfile,
+                slot,
+            });
             await configure(replica, {
                 settings: settings(replica.port, path.join(replica.dir, "pg_hba.conf")),
                 role: renderPostgresRoleConf({
-                    role: "replica", primaryAddress: "127.0.0.1", primaryPort: primary.port, replicationUser: REPLICATION_ROLE,
-                    applicationName: REPLICA, slotName: slot, passfile,
+                    role: "replica",
+                    primaryAddress: "127.0.0.1",
+                    primaryPort: primary.port,
+                    replicationUser: REPLICATION_ROLE,
+                    applicationName: REPLICA,
+                    slotName: slot,
+                    passfile,
                 }),
                 hba: renderPgHba({ rules }),
             });
@@ -123,20 +183,32 @@ describe("PostgreSQL 15 with the rendered settings and pg_hba.conf", () => {
         });
 
         test("streams from the primary through its slot", async () => {
-            await waitFor("the replica's WAL receiver to stream", async () => await replica.sql("select status from pg_stat_wal_receiver") === "streaming",
-                { detail: () => replica.log() });
-            expect(await primary.sql(`select application_name, state from pg_stat_replication`)).toBe(`${REPLICA}|streaming`);
+            await waitFor(
+                "the replica's WAL receiver to stream",
+                async () => (await replica.sql("select status from pg_stat_wal_receiver")) === "streaming",
+                { detail: () => replica.log() },
+            );
+            expect(await primary.sql(`select application_name, state from pg_stat_replication`)).toBe(
+                `${REPLICA}|streaming`,
+            );
             expect(await primary.sql(`select active from pg_replication_slots where slot_name = '${slot}'`)).toBe("t");
             await primary.sql("create table replicated as select 42 as answer", "zabbix");
-            await waitFor("a write on the primary to reach the replica",
-                async () => await replica.sql("select answer from replicated", "zabbix") === "42");
+            await waitFor(
+                "a write on the primary to reach the replica",
+                async () => (await replica.sql("select answer from replicated", "zabbix")) === "42",
+            );
         });
 
         test("the rendered synchronous primary settings make it the quorum standby", async () => {
-            await primary.writeDataFile(ROLE_SETTINGS, renderPostgresRoleConf({ role: "primary", synchronousStandbys: [REPLICA] }));
+            await primary.writeDataFile(
+                ROLE_SETTINGS,
+                renderPostgresRoleConf({ role: "primary", synchronousStandbys: [REPLICA] }),
+            );
             await primary.sql("select pg_reload_conf()");
-            await waitFor("the replica to become a quorum standby",
-                async () => await primary.sql("select sync_state from pg_stat_replication") === "quorum");
+            await waitFor(
+                "the replica to become a quorum standby",
+                async () => (await primary.sql("select sync_state from pg_stat_replication")) === "quorum",
+            );
             // A commit now waits for the replica, and it answers.
             await primary.sql("insert into replicated values (43)", "zabbix");
         });

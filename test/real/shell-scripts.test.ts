@@ -12,7 +12,14 @@ import { script } from "../../components/shell";
 import { renderConfigSyncScript } from "../../components/zabbix/render";
 import { renderTakeoverScript } from "../../components/zabbix/render";
 import { PATTERNS } from "../../stacks/patterns";
-import { CapturedPlan, PlanOptions, ofType, planEnvironment, readEnvironment, toEngineConfig } from "../../tools/offline";
+import {
+    CapturedPlan,
+    PlanOptions,
+    ofType,
+    planEnvironment,
+    readEnvironment,
+    toEngineConfig,
+} from "../../tools/offline";
 import { Scratch, putFile, run, scratchSpace } from "./support";
 
 jest.setTimeout(120_000);
@@ -40,7 +47,9 @@ interface Finding {
 /** shellcheck -s sh on each script (one run for all of them), then `sh -n` on each. */
 async function lint(s: Scratch, scripts: Record<string, string>): Promise<Finding[]> {
     const dir = await s.dir("scripts");
-    const files = await Promise.all(Object.entries(scripts).map(([name, text]) => putFile(path.join(dir, `${name}.sh`), text)));
+    const files = await Promise.all(
+        Object.entries(scripts).map(([name, text]) => putFile(path.join(dir, `${name}.sh`), text)),
+    );
     const findings: Finding[] = [];
     const checked = await run("shellcheck", ["-s", "sh", "-f", "gcc", ...files], { cwd: dir });
     if (checked.code !== 0 || checked.output !== "") {
@@ -53,7 +62,9 @@ async function lint(s: Scratch, scripts: Record<string, string>): Promise<Findin
         if (byFile.size === 0) {
             byFile.set("(shellcheck)", [`exited ${checked.code}: ${checked.output}`]);
         }
-        byFile.forEach((lines, file) => findings.push({ script: path.basename(file, ".sh"), problems: lines.join("\n") }));
+        byFile.forEach((lines, file) =>
+            findings.push({ script: path.basename(file, ".sh"), problems: lines.join("\n") }),
+        );
     }
     for (const file of files) {
         const parsed = await run("sh", ["-n", file]);
@@ -75,10 +86,12 @@ function hostScripts(plan: CapturedPlan): Record<string, string> {
     }
     const commands = ofType(plan, "command:remote:Command");
     expect(commands.length).toBeGreaterThan(0);
-    return Object.fromEntries(commands.flatMap(c => [
-        [c.name, scriptOf(String(c.inputs.create))],
-        ...(c.inputs.delete !== undefined ? [[`${c.name}.delete`, scriptOf(String(c.inputs.delete))]] : []),
-    ]));
+    return Object.fromEntries(
+        commands.flatMap(c => [
+            [c.name, scriptOf(String(c.inputs.create))],
+            ...(c.inputs.delete !== undefined ? [[`${c.name}.delete`, scriptOf(String(c.inputs.delete))]] : []),
+        ]),
+    );
 }
 
 /** A config with every OS family in every role, vendor packages and non-root SSH users. */
@@ -89,19 +102,37 @@ const EVERY_OS_VENDOR = {
     load: { monitoredHosts: 100, items: 10000, updateIntervalSeconds: 60 },
     sites: [
         {
-            name: "east", network: "198.18.1.0/24", hosts: [
+            name: "east",
+            network: "198.18.1.0/24",
+            hosts: [
                 { name: "east-db", address: "198.18.1.10", roles: ["db"], os: "rhel9", sshUser: "cloud-user" },
-                { name: "east-app", address: "198.18.1.11", roles: ["zabbix-server", "frontend", "lb"], os: "ubuntu22.04", sshUser: "ubuntu" },
+                {
+                    name: "east-app",
+                    address: "198.18.1.11",
+                    roles: ["zabbix-server", "frontend", "lb"],
+                    os: "ubuntu22.04",
+                    sshUser: "ubuntu",
+                },
             ],
         },
         {
-            name: "west", network: "198.18.2.0/24", hosts: [
+            name: "west",
+            network: "198.18.2.0/24",
+            hosts: [
                 { name: "west-db", address: "198.18.2.10", roles: ["db"], os: "ubuntu22.04" },
-                { name: "west-app", address: "198.18.2.11", roles: ["zabbix-server", "frontend", "lb"], os: "ubuntu24.04", sshUser: "ubuntu" },
+                {
+                    name: "west-app",
+                    address: "198.18.2.11",
+                    roles: ["zabbix-server", "frontend", "lb"],
+                    os: "ubuntu24.04",
+                    sshUser: "ubuntu",
+                },
             ],
         },
         {
-            name: "north", network: "198.18.3.0/24", hosts: [
+            name: "north",
+            network: "198.18.3.0/24",
+            hosts: [
                 { name: "north-db", address: "198.18.3.10", roles: ["db"], os: "ubuntu24.04" },
                 { name: "north-app", address: "198.18.3.11", roles: ["zabbix-server", "frontend", "lb"], os: "rhel9" },
                 { name: "north-wit", address: "198.18.3.12", roles: ["witness"], os: "debian12", sshUser: "admin" },
@@ -115,8 +146,31 @@ const DISTRIBUTION_6_0 = {
     zabbix: { version: "6.0", packageSource: "distribution" },
     db: { primarySite: "east", adminNetwork: "198.18.100.0/24" },
     sites: [
-        { name: "east", network: "198.18.1.0/24", hosts: [{ name: "east-1", address: "198.18.1.10", roles: ["db", "zabbix-server", "frontend", "lb"], os: "ubuntu24.04", sshUser: "ubuntu" }] },
-        { name: "west", network: "198.18.2.0/24", hosts: [{ name: "west-1", address: "198.18.2.10", roles: ["db", "zabbix-server", "frontend", "lb"], os: "debian12" }] },
+        {
+            name: "east",
+            network: "198.18.1.0/24",
+            hosts: [
+                {
+                    name: "east-1",
+                    address: "198.18.1.10",
+                    roles: ["db", "zabbix-server", "frontend", "lb"],
+                    os: "ubuntu24.04",
+                    sshUser: "ubuntu",
+                },
+            ],
+        },
+        {
+            name: "west",
+            network: "198.18.2.0/24",
+            hosts: [
+                {
+                    name: "west-1",
+                    address: "198.18.2.10",
+                    roles: ["db", "zabbix-server", "frontend", "lb"],
+                    os: "debian12",
+                },
+            ],
+        },
     ],
 };
 
@@ -134,33 +188,48 @@ describe("scripts the stack sends to hosts", () => {
     });
 
     // The example files name one pattern; each of the others is planned on whichever file configures it.
-    test.each(PATTERNS.map(p => p.name))("pattern %s on the example environments: every script is shellcheck clean", async pattern => {
-        const plans: Array<{ env: string; plan: CapturedPlan }> = [];
-        // One at a time: the SDK's mock runtime is process-wide.
-        for (const env of ["dev", "prod"]) {
-            const file = readEnvironment(path.join(ROOT, `Pulumi.${env}.yaml`));
-            plans.push({ env, plan: await planEnvironment(file, { ...PLAN_OPTIONS, overrides: { "zabbix-ha:pattern": pattern } }) });
-        }
-        const planned = plans.filter(p => !p.plan.error);
-        if (planned.length === 0) {
-            throw new Error(`pattern ${pattern} plans on neither example file:\n${plans.map(p => `${p.env}: ${p.plan.error?.message}`).join("\n")}`);
-        }
-        const scripts = Object.assign({}, ...planned.map(p => prefixed(`${p.env}-`, hostScripts(p.plan))));
-        expect(await lint(scratch, scripts)).toEqual([]);
-    });
+    test.each(PATTERNS.map(p => p.name))(
+        "pattern %s on the example environments: every script is shellcheck clean",
+        async pattern => {
+            const plans: Array<{ env: string; plan: CapturedPlan }> = [];
+            // One at a time: the SDK's mock runtime is process-wide.
+            for (const env of ["dev", "prod"]) {
+                const file = readEnvironment(path.join(ROOT, `Pulumi.${env}.yaml`));
+                plans.push({
+                    env,
+                    plan: await planEnvironment(file, { ...PLAN_OPTIONS, overrides: { "zabbix-ha:pattern": pattern } }),
+                });
+            }
+            const planned = plans.filter(p => !p.plan.error);
+            if (planned.length === 0) {
+                throw new Error(
+                    `pattern ${pattern} plans on neither example file:\n${plans.map(p => `${p.env}: ${p.plan.error?.message}`).join("\n")}`,
+                );
+            }
+            const scripts = Object.assign({}, ...planned.map(p => prefixed(`${p.env}-`, hostScripts(p.plan))));
+            expect(await lint(scratch, scripts)).toEqual([]);
+        },
+    );
 
     test("every OS family, vendor packages, non-root SSH users: every script is shellcheck clean", async () => {
         const plan = await planConfig("every-os", EVERY_OS_VENDOR);
         const scripts = hostScripts(plan);
-        expect(Object.values(plan.resources).filter(r => String(r.inputs.create ?? "").startsWith("sudo -n ")).length).toBeGreaterThan(0);
+        expect(
+            Object.values(plan.resources).filter(r => String(r.inputs.create ?? "").startsWith("sudo -n ")).length,
+        ).toBeGreaterThan(0);
         expect(Object.values(scripts).some(s => s.includes("dnf "))).toBe(true);
         expect(await lint(scratch, scripts)).toEqual([]);
     });
 
     test("db.failover patroni with a Patroni repository: every script is shellcheck clean", async () => {
-        const plan = await planEnvironment(readEnvironment(path.join(ROOT, "test", "fixtures", "patroni-three-sites.yaml")), PLAN_OPTIONS);
+        const plan = await planEnvironment(
+            readEnvironment(path.join(ROOT, "test", "fixtures", "patroni-three-sites.yaml")),
+            PLAN_OPTIONS,
+        );
         const scripts = hostScripts(plan);
-        expect(Object.values(scripts).some(s => s.includes("/etc/apt/sources.list.d/zabbix-ha-patroni.list"))).toBe(true);
+        expect(Object.values(scripts).some(s => s.includes("/etc/apt/sources.list.d/zabbix-ha-patroni.list"))).toBe(
+            true,
+        );
         expect(await lint(scratch, scripts)).toEqual([]);
     });
 
@@ -169,27 +238,53 @@ describe("scripts the stack sends to hosts", () => {
     });
 
     test("scripts installed on hosts (the load balancer's primary check and its watcher, the DB fence, the config sync, the takeover watcher) are shellcheck clean", async () => {
-        expect(await lint(scratch, {
-            "pg-is-primary": renderPrimaryCheckScript({ user: CHECK_ROLE, passfile: "/etc/haproxy/pg-check.pgpass" }),
-            "newest-primary-watch": renderNewestPrimaryWatch({
-                user: CHECK_ROLE, passfile: "/etc/haproxy/pg-check.pgpass", adminSocket: "/run/haproxy/admin.sock",
-                servers: [{ name: "tyo-db1", address: "198.18.1.10", port: 5432 }, { name: "osa-db1", address: "198.18.2.10", port: 5432 }],
+        expect(
+            await lint(scratch, {
+                "pg-is-primary": renderPrimaryCheckScript({
+                    user: CHECK_ROLE,
+                    passfile: "/etc/haproxy/pg-check.pgpass",
+                }),
+                "newest-primary-watch": renderNewestPrimaryWatch({
+                    user: CHECK_ROLE,
+                    passfile: "/etc/haproxy/pg-check.pgpass",
+                    adminSocket: "/run/haproxy/admin.sock",
+                    servers: [
+                        { name: "tyo-db1", address: "198.18.1.10", port: 5432 },
+                        { name: "osa-db1", address: "198.18.2.10", port: 5432 },
+                    ],
+                }),
+                "pg-fence": renderFenceScript({
+                    peers: ["198.18.2.10:5432", "198.18.3.10:5432"],
+                    checkUser: CHECK_ROLE,
+                    passfile: "/etc/zabbix-ha/pg-fence.pgpass",
+                    port: 5432,
+                    dataDir: "/var/lib/postgresql/15/main",
+                    binDir: "/usr/lib/postgresql/15/bin",
+                    service: "postgresql@15-main",
+                    socketDir: "/var/run/postgresql",
+                    roleMark: "/var/lib/zabbix-ha/postgres-role",
+                }),
+                "config-sync": renderConfigSyncScript({
+                    sourceUrl: "http://198.18.1.10/api_jsonrpc.php",
+                    targetUrls: ["http://198.18.2.10/api_jsonrpc.php", "http://198.18.3.10/api_jsonrpc.php"],
+                    apiUser: "Admin",
+                    passwordFile: "/etc/zabbix-ha/api-password",
+                }),
+                "takeover-watch": renderTakeoverScript({
+                    nodeName: "tyo-zbx1",
+                    dbHost: "198.18.1.10",
+                    dbPort: 5433,
+                    dbName: "zabbix",
+                    dbUser: "zabbix",
+                    dbTlsRequired: true,
+                    passwordInclude: "/etc/zabbix/zabbix_server.db-password.conf",
+                    serverService: "zabbix-server",
+                    failoverDelaySeconds: 30,
+                    clusterNodes: ["osa-zbx1", "tyo-zbx1"],
+                    serverConfig: "/etc/zabbix/zabbix_server.conf",
+                }),
             }),
-            "pg-fence": renderFenceScript({
-                peers: ["198.18.2.10:5432", "198.18.3.10:5432"], checkUser: CHECK_ROLE, passfile: "/etc/zabbix-ha/pg-fence.pgpass", port: 5432,
-                dataDir: "/var/lib/postgresql/15/main", binDir: "/usr/lib/postgresql/15/bin", service: "postgresql@15-main",
-                socketDir: "/var/run/postgresql", roleMark: "/var/lib/zabbix-ha/postgres-role",
-            }),
-            "config-sync": renderConfigSyncScript({
-                sourceUrl: "http://198.18.1.10/api_jsonrpc.php", targetUrls: ["http://198.18.2.10/api_jsonrpc.php", "http://198.18.3.10/api_jsonrpc.php"],
-                apiUser: "Admin", passwordFile: "/etc/zabbix-ha/api-password",
-            }),
-            "takeover-watch": renderTakeoverScript({
-                nodeName: "tyo-zbx1", dbHost: "198.18.1.10", dbPort: 5433, dbName: "zabbix", dbUser: "zabbix", dbTlsRequired: true,
-                passwordInclude: "/etc/zabbix/zabbix_server.db-password.conf", serverService: "zabbix-server", failoverDelaySeconds: 30,
-                clusterNodes: ["osa-zbx1", "tyo-zbx1"], serverConfig: "/etc/zabbix/zabbix_server.conf",
-            }),
-        })).toEqual([]);
+        ).toEqual([]);
     });
 
     test("the Patroni step stops before configuring anything when the installed Patroni is older than 3.0.3", async () => {
@@ -197,13 +292,25 @@ describe("scripts the stack sends to hosts", () => {
         const guard = patroniVersionGuard();
         const outcome = async (version: string | undefined) => {
             // A stand-in `patroni` on PATH that prints what `patroni --version` prints.
-            await putFile(path.join(bin, "patroni"), version ? `#!/bin/sh\necho "patroni ${version}"\n` : "#!/bin/sh\nexit 127\n", 0o755);
-            const result = await run("sh", ["-eu", "-c", `${guard}\necho "configuring with $zha_patroni"`], { env: { PATH: `${bin}:${process.env.PATH}` } });
+            await putFile(
+                path.join(bin, "patroni"),
+                version ? `#!/bin/sh\necho "patroni ${version}"\n` : "#!/bin/sh\nexit 127\n",
+                0o755,
+            );
+            const result = await run("sh", ["-eu", "-c", `${guard}\necho "configuring with $zha_patroni"`], {
+                env: { PATH: `${bin}:${process.env.PATH}` },
+            });
             return { code: result.code, output: result.output.trim() };
         };
-        expect(await outcome("3.0.2")).toEqual({ code: 1, output: expect.stringMatching(/^patroni 3\.0\.2: zabbix-ha needs 3\.0\.3 or newer .*db\.patroniRepository/) });
+        expect(await outcome("3.0.2")).toEqual({
+            code: 1,
+            output: expect.stringMatching(/^patroni 3\.0\.2: zabbix-ha needs 3\.0\.3 or newer .*db\.patroniRepository/),
+        });
         expect(await outcome("2.1.2")).toMatchObject({ code: 1 });
-        expect(await outcome(undefined)).toEqual({ code: 1, output: expect.stringMatching(/^patroni is not installed: zabbix-ha needs 3\.0\.3/) });
+        expect(await outcome(undefined)).toEqual({
+            code: 1,
+            output: expect.stringMatching(/^patroni is not installed: zabbix-ha needs 3\.0\.3/),
+        });
         expect(await outcome("3.0.3")).toEqual({ code: 0, output: "configuring with 3.0.3" });
         // Versions compare by number, not as text: 3.0.10 is newer than 3.0.3.
         expect(await outcome("3.0.10")).toEqual({ code: 0, output: "configuring with 3.0.10" });
@@ -211,9 +318,11 @@ describe("scripts the stack sends to hosts", () => {
     });
 
     test("a script with an unquoted variable is flagged", async () => {
-        const findings = await lint(scratch, { unquoted: script('zha_dir=$(mktemp -d)\nrm -rf $zha_dir/old') });
+        const findings = await lint(scratch, { unquoted: script("zha_dir=$(mktemp -d)\nrm -rf $zha_dir/old") });
         expect(findings).toHaveLength(1);
-        expect(findings[0].problems).toMatch(/unquoted\.sh:\d+:\d+: note: Double quote to prevent globbing and word splitting\. \[SC2086\]/);
+        expect(findings[0].problems).toMatch(
+            /unquoted\.sh:\d+:\d+: note: Double quote to prevent globbing and word splitting\. \[SC2086\]/,
+        );
     });
 
     test("a script sh cannot parse is flagged", async () => {

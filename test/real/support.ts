@@ -29,30 +29,30 @@ export const PG_BIN = "/usr/lib/postgresql/15/bin";
  * (packages.test.ts holds the two lists together).
  */
 export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
-    "haproxy": "haproxy",
-    "nginx": "nginx",
-    "php": "php-cli",
+    haproxy: "haproxy",
+    nginx: "nginx",
+    php: "php-cli",
     "php-fpm8.2": "php-fpm",
-    "shellcheck": "shellcheck",
-    "zabbix_server": "zabbix-server-pgsql",
-    "initdb": "postgresql-15",
-    "pg_ctl": "postgresql-15",
-    "psql": "postgresql-client-15",
-    "pg_basebackup": "postgresql-client-15",
-    "etcd": "etcd-server",
-    "etcdctl": "etcd-client",
-    "patroni": "patroni",
-    "patronictl": "patroni",
-    "pg_dump": "postgresql-client-15",
-    "pg_restore": "postgresql-client-15",
+    shellcheck: "shellcheck",
+    zabbix_server: "zabbix-server-pgsql",
+    initdb: "postgresql-15",
+    pg_ctl: "postgresql-15",
+    psql: "postgresql-client-15",
+    pg_basebackup: "postgresql-client-15",
+    etcd: "etcd-server",
+    etcdctl: "etcd-client",
+    patroni: "patroni",
+    patronictl: "patroni",
+    pg_dump: "postgresql-client-15",
+    pg_restore: "postgresql-client-15",
     // Pattern 2's configuration sync script, its units, and the frontends it talks to.
-    "jq": "jq",
-    "curl": "curl",
+    jq: "jq",
+    curl: "curl",
     "systemd-analyze": "systemd",
-    "unshare": "util-linux",
-    "mount": "mount",
+    unshare: "util-linux",
+    mount: "mount",
     // Essential on Debian, so always there; listed so a check can require it like any other.
-    "sh": "dash",
+    sh: "dash",
 };
 
 /** Files (not programs) the checks read, with the package that ships them. */
@@ -68,7 +68,7 @@ export const FILE_PACKAGES: Readonly<Record<string, string>> = {
 
 /** PHP extensions the checks need, with their package. */
 export const PHP_EXTENSION_PACKAGES: Readonly<Record<string, string>> = {
-    "pgsql": "php-pgsql",
+    pgsql: "php-pgsql",
 };
 
 function installHint(what: string, pkg: string | undefined): string {
@@ -101,15 +101,22 @@ export function requireFile(file: string): string {
 export async function requirePhpExtension(name: string): Promise<void> {
     const result = await run("php", ["-r", `exit(extension_loaded(${JSON.stringify(name)}) ? 0 : 3);`]);
     if (result.code !== 0) {
-        throw new Error(installHint(`PHP extension ${name}`, PHP_EXTENSION_PACKAGES[name]) + (result.code === 3 ? "" : `\n${result.output}`));
+        throw new Error(
+            installHint(`PHP extension ${name}`, PHP_EXTENSION_PACKAGES[name]) +
+                (result.code === 3 ? "" : `\n${result.output}`),
+        );
     }
 }
 
 /** uid, gid and home of a local user (postgres, zabbix, www-data). */
 export function userInfo(name: string): { uid: number; gid: number; home: string } {
-    const line = readFileSync("/etc/passwd", "utf8").split("\n").find(l => l.startsWith(`${name}:`));
+    const line = readFileSync("/etc/passwd", "utf8")
+        .split("\n")
+        .find(l => l.startsWith(`${name}:`));
     if (!line) {
-        throw new Error(`user ${name} does not exist; its package creates it (see TOOL_PACKAGES in test/real/support.ts)`);
+        throw new Error(
+            `user ${name} does not exist; its package creates it (see TOOL_PACKAGES in test/real/support.ts)`,
+        );
     }
     const [, , uid, gid, , home] = line.split(":");
     return { uid: Number(uid), gid: Number(gid), home };
@@ -162,17 +169,32 @@ export function run(tool: string, args: readonly string[], opts: RunOptions = {}
         const out: Buffer[] = [];
         const err: Buffer[] = [];
         const both: Buffer[] = [];
-        child.stdout.on("data", (b: Buffer) => { out.push(b); both.push(b); });
-        child.stderr.on("data", (b: Buffer) => { err.push(b); both.push(b); });
+        child.stdout.on("data", (b: Buffer) => {
+            out.push(b);
+            both.push(b);
+        });
+        child.stderr.on("data", (b: Buffer) => {
+            err.push(b);
+            both.push(b);
+        });
         const timer = setTimeout(() => {
             killGroup(child.pid, "SIGKILL");
-            reject(new Error(`${command} did not finish within ${timeoutMs / 1000} s; output so far:\n${Buffer.concat(both).toString()}`));
+            reject(
+                new Error(
+                    `${command} did not finish within ${timeoutMs / 1000} s; output so far:\n${Buffer.concat(both).toString()}`,
+                ),
+            );
         }, timeoutMs);
-        child.on("error", e => { clearTimeout(timer); reject(new Error(`${command}: ${e.message}`)); });
+        child.on("error", e => {
+            clearTimeout(timer);
+            reject(new Error(`${command}: ${e.message}`));
+        });
         child.on("close", (code, signal) => {
             clearTimeout(timer);
             resolve({
-                command, code, signal,
+                command,
+                code,
+                signal,
                 stdout: Buffer.concat(out).toString(),
                 stderr: Buffer.concat(err).toString(),
                 output: Buffer.concat(both).toString(),
@@ -253,7 +275,9 @@ export async function waitFor<T>(
         const dead = (opts.watch ?? []).find(d => !d.running);
         if (dead) {
             const detail = opts.detail ? await opts.detail() : "";
-            throw new Error(`${dead.name} exited while waiting for ${what}; it printed:\n${dead.output()}${detail ? `\n${detail}` : ""}`);
+            throw new Error(
+                `${dead.name} exited while waiting for ${what}; it printed:\n${dead.output()}${detail ? `\n${detail}` : ""}`,
+            );
         }
         const reason = opts.abort?.();
         if (reason) {
@@ -269,10 +293,17 @@ export async function waitFor<T>(
             lastError = (e as Error).message;
         }
         if (Date.now() > deadline) {
-            const detail = [opts.detail ? await opts.detail() : "", ...(opts.watch ?? []).map(d => `${d.name} printed:\n${d.output()}`)]
-                .filter(Boolean).join("\n");
-            throw new Error(`gave up after ${timeoutMs / 1000} s waiting for ${what}`
-                + (lastError ? `; last error: ${lastError}` : "") + (detail ? `\n${detail}` : ""));
+            const detail = [
+                opts.detail ? await opts.detail() : "",
+                ...(opts.watch ?? []).map(d => `${d.name} printed:\n${d.output()}`),
+            ]
+                .filter(Boolean)
+                .join("\n");
+            throw new Error(
+                `gave up after ${timeoutMs / 1000} s waiting for ${what}` +
+                    (lastError ? `; last error: ${lastError}` : "") +
+                    (detail ? `\n${detail}` : ""),
+            );
         }
         await sleep(opts.intervalMs ?? 250);
     }
@@ -308,9 +339,17 @@ export async function freePort(): Promise<number> {
  * loopback address). psql cannot pick its source address, and Linux sends loopback traffic from
  * 127.0.0.1 whichever 127.x address it goes to; through the relay the server sees `source`.
  */
-export async function relayFrom(scratch: Scratch, source: string, target: { host: string; port: number }): Promise<number> {
+export async function relayFrom(
+    scratch: Scratch,
+    source: string,
+    target: { host: string; port: number },
+): Promise<number> {
     const sockets = new Set<net.Socket>();
-    const track = (s: net.Socket) => { sockets.add(s); s.on("close", () => sockets.delete(s)); s.on("error", () => s.destroy()); };
+    const track = (s: net.Socket) => {
+        sockets.add(s);
+        s.on("close", () => sockets.delete(s));
+        s.on("error", () => s.destroy());
+    };
     const server = net.createServer(client => {
         const upstream = net.createConnection({ host: target.host, port: target.port, localAddress: source });
         track(client);
@@ -319,11 +358,18 @@ export async function relayFrom(scratch: Scratch, source: string, target: { host
         upstream.on("close", () => client.destroy());
         client.pipe(upstream).pipe(client);
     });
-    await new Promise<void>((resolve, reject) => { server.once("error", reject); server.listen(0, "127.0.0.1", () => resolve()); });
-    scratch.defer(`close the relay from ${source}`, () => new Promise<void>(resolve => {
-        sockets.forEach(s => s.destroy());
-        server.close(() => resolve());
-    }));
+    await new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(0, "127.0.0.1", () => resolve());
+    });
+    scratch.defer(
+        `close the relay from ${source}`,
+        () =>
+            new Promise<void>(resolve => {
+                sockets.forEach(s => s.destroy());
+                server.close(() => resolve());
+            }),
+    );
     return (server.address() as net.AddressInfo).port;
 }
 
@@ -334,13 +380,23 @@ export class Daemon {
     public readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
     private done = false;
 
-    constructor(public readonly name: string, private readonly child: ChildProcess) {
+    constructor(
+        public readonly name: string,
+        private readonly child: ChildProcess,
+    ) {
         child.stdout?.on("data", (b: Buffer) => this.chunks.push(b));
         child.stderr?.on("data", (b: Buffer) => this.chunks.push(b));
         child.stdin?.end();
         this.exited = new Promise(resolve => {
-            child.on("error", e => { this.chunks.push(Buffer.from(`spawn failed: ${e.message}\n`)); this.done = true; resolve({ code: null, signal: null }); });
-            child.on("exit", (code, signal) => { this.done = true; resolve({ code, signal }); });
+            child.on("error", e => {
+                this.chunks.push(Buffer.from(`spawn failed: ${e.message}\n`));
+                this.done = true;
+                resolve({ code: null, signal: null });
+            });
+            child.on("exit", (code, signal) => {
+                this.done = true;
+                resolve({ code, signal });
+            });
         });
     }
 
@@ -373,7 +429,9 @@ export class Daemon {
         }
         if (groupAlive(pid)) {
             killGroup(pid, "SIGKILL");
-            await waitFor(`process group ${pid} (${this.name}) to end after SIGKILL`, () => !groupAlive(pid), { timeoutMs: 10_000 });
+            await waitFor(`process group ${pid} (${this.name}) to end after SIGKILL`, () => !groupAlive(pid), {
+                timeoutMs: 10_000,
+            });
         }
     }
 }
@@ -393,7 +451,12 @@ export class Scratch {
 
     /** Registers a teardown step; steps run last-registered first. */
     defer(what: string, run: () => Promise<void> | void): void {
-        this.cleanups.push({ what, run: async () => { await run(); } });
+        this.cleanups.push({
+            what,
+            run: async () => {
+                await run();
+            },
+        });
     }
 
     /** A fresh temp dir (mode 0700), owned by `owner` when given, removed at teardown. */
@@ -482,9 +545,11 @@ export async function checkFile(check: FileCheck, content: string, opts: RunOpti
 }
 
 /** Fails with everything the program printed unless it accepted the file. */
-export function expectAccepted(result: CheckResult | RunResult & { accepted?: boolean }): void {
+export function expectAccepted(result: CheckResult | (RunResult & { accepted?: boolean })): void {
     if (!(result.accepted ?? result.code === 0)) {
-        throw new Error(`expected ${result.command} to accept the file; it exited ${result.code ?? result.signal} and printed:\n${result.output}`);
+        throw new Error(
+            `expected ${result.command} to accept the file; it exited ${result.code ?? result.signal} and printed:\n${result.output}`,
+        );
     }
 }
 
@@ -529,10 +594,22 @@ export class PgServer {
 
     /** `pg_ctl -w start`; the result says whether it came up (a negative test wants it not to). */
     async tryStart(): Promise<RunResult> {
-        const result = await run("pg_ctl", [
-            "-w", "-t", "60", "-D", this.data, "-l", this.logFile,
-            "-o", `-k ${this.dir} -c fsync=off -c full_page_writes=off -c synchronous_commit=off`, "start",
-        ], { user: "postgres", cwd: this.dir, timeoutMs: 90_000 });
+        const result = await run(
+            "pg_ctl",
+            [
+                "-w",
+                "-t",
+                "60",
+                "-D",
+                this.data,
+                "-l",
+                this.logFile,
+                "-o",
+                `-k ${this.dir} -c fsync=off -c full_page_writes=off -c synchronous_commit=off`,
+                "start",
+            ],
+            { user: "postgres", cwd: this.dir, timeoutMs: 90_000 },
+        );
         if (result.code === 0) {
             this.scratch.defer(`stop PostgreSQL ${this.name}`, () => this.stop("immediate"));
         }
@@ -553,7 +630,10 @@ export class PgServer {
             return;
         }
         const pid = Number(readFileSync(pidFile, "utf8").split("\n")[0]);
-        const result = await run("pg_ctl", ["-w", "-t", "30", "-D", this.data, "-m", mode, "stop"], { user: "postgres", cwd: this.dir });
+        const result = await run("pg_ctl", ["-w", "-t", "30", "-D", this.data, "-m", mode, "stop"], {
+            user: "postgres",
+            cwd: this.dir,
+        });
         // The postmaster leads its own process group (pg_ctl starts it with setsid): make sure it is gone.
         if (result.code !== 0 && pid > 0 && groupAlive(pid)) {
             killGroup(pid, "SIGKILL");
@@ -567,8 +647,26 @@ export class PgServer {
 
     /** Runs SQL as the postgres superuser over the unix socket (peer auth); throws on any error. */
     async sql(sql: string, db = "postgres"): Promise<string> {
-        const result = await run("psql", ["-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-h", this.dir, "-p", String(this.port), "-d", db, "-c", sql],
-            { user: "postgres", cwd: this.dir });
+        const result = await run(
+            "psql",
+            [
+                "-X",
+                "-q",
+                "-t",
+                "-A",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-h",
+                this.dir,
+                "-p",
+                String(this.port),
+                "-d",
+                db,
+                "-c",
+                sql,
+            ],
+            { user: "postgres", cwd: this.dir },
+        );
         return ok(result).stdout.trim();
     }
 }
@@ -577,22 +675,59 @@ export class PgServer {
 export async function initPostgres(scratch: Scratch, name: string, port: number): Promise<PgServer> {
     const dir = await scratch.dir(`pg-${name}`, "postgres");
     const pg = new PgServer(scratch, name, dir, port);
-    ok(await run("initdb", ["-D", pg.data, "-U", "postgres", "-A", "peer", "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"],
-        { user: "postgres", cwd: dir }));
+    ok(
+        await run(
+            "initdb",
+            [
+                "-D",
+                pg.data,
+                "-U",
+                "postgres",
+                "-A",
+                "peer",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-sync",
+                "--no-instructions",
+            ],
+            { user: "postgres", cwd: dir },
+        ),
+    );
     return pg;
 }
 
 /** A copy of a running primary made with pg_basebackup, in a temp dir owned by postgres; not started. */
 export async function basebackup(
-    scratch: Scratch, name: string, port: number,
+    scratch: Scratch,
+    name: string,
+    port: number,
     from: { host: string; port: number; user: string; passfile: string; slot?: string; writeRecoveryConf?: boolean },
 ): Promise<PgServer> {
     const dir = await scratch.dir(`pg-${name}`, "postgres");
     const pg = new PgServer(scratch, name, dir, port);
-    ok(await run("pg_basebackup", [
-        "-h", from.host, "-p", String(from.port), "-U", from.user, "-w", "-D", pg.data,
-        "-X", "stream", "--checkpoint=fast", ...(from.slot ? ["-S", from.slot] : []), ...(from.writeRecoveryConf ? ["-R"] : []),
-    ], { user: "postgres", cwd: dir, env: { PGPASSFILE: from.passfile } }));
+    ok(
+        await run(
+            "pg_basebackup",
+            [
+                "-h",
+                from.host,
+                "-p",
+                String(from.port),
+                "-U",
+                from.user,
+                "-w",
+                "-D",
+                pg.data,
+                "-X",
+                "stream",
+                "--checkpoint=fast",
+                ...(from.slot ? ["-S", from.slot] : []),
+                ...(from.writeRecoveryConf ? ["-R"] : []),
+            ],
+            { user: "postgres", cwd: dir, env: { PGPASSFILE: from.passfile } },
+        ),
+    );
     return pg;
 }
 
@@ -607,7 +742,10 @@ export async function includeInPostgresConf(pg: PgServer, files: readonly string
 }
 
 /** A client connection with psql as root, so by password (or refused): over TCP, or a socket dir as host. */
-export function psqlTcp(conn: { host: string; port: number; user: string; db: string; password?: string; passfile?: string }, sql: string): Promise<RunResult> {
+export function psqlTcp(
+    conn: { host: string; port: number; user: string; db: string; password?: string; passfile?: string },
+    sql: string,
+): Promise<RunResult> {
     const env: Record<string, string> = { PGCONNECT_TIMEOUT: "5" };
     if (conn.password !== undefined) {
         env.PGPASSWORD = conn.password;
@@ -615,8 +753,29 @@ export function psqlTcp(conn: { host: string; port: number; user: string; db: st
     if (conn.passfile !== undefined) {
         env.PGPASSFILE = conn.passfile;
     }
-    return run("psql", ["-X", "-q", "-t", "-A", "-w", "-v", "ON_ERROR_STOP=1", "-h", conn.host, "-p", String(conn.port), "-U", conn.user, "-d", conn.db, "-c", sql],
-        { env, timeoutMs: 20_000 });
+    return run(
+        "psql",
+        [
+            "-X",
+            "-q",
+            "-t",
+            "-A",
+            "-w",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-h",
+            conn.host,
+            "-p",
+            String(conn.port),
+            "-U",
+            conn.user,
+            "-d",
+            conn.db,
+            "-c",
+            sql,
+        ],
+        { env, timeoutMs: 20_000 },
+    );
 }
 
 /** A letters-and-digits password, like the stack's RandomPassword (special: false). */
@@ -633,7 +792,9 @@ export function password(length = 32): string {
 export async function writeNginxPrefix(dir: string, site: string, webUser: string): Promise<void> {
     await copyFile(requireFile("/etc/nginx/fastcgi_params"), path.join(dir, "fastcgi_params"));
     await putFile(path.join(dir, "site.conf"), site);
-    await putFile(path.join(dir, "nginx.conf"), `user ${webUser};
+    await putFile(
+        path.join(dir, "nginx.conf"),
+        `user ${webUser};
 worker_processes 1;
 pid ${dir}/nginx.pid;
 error_log ${dir}/error.log;
@@ -643,7 +804,8 @@ http {
 ${["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map(t => `    ${t}_temp_path ${dir}/${t}_temp;`).join("\n")}
     include ${dir}/site.conf;
 }
-`);
+`,
+    );
 }
 
 /** Status of each server of a proxy, from the stats socket's `show stat` CSV. */

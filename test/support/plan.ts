@@ -12,7 +12,8 @@ import { runStack } from "../../stacks/program";
 
 export const ROOT = path.resolve(__dirname, "../..");
 export const COMMAND = RESOURCE_TYPES.command;
-export const TEST_SSH_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\ntest-key-material-not-real\n-----END OPENSSH PRIVATE KEY-----";
+export const TEST_SSH_KEY =
+    "-----BEGIN OPENSSH PRIVATE KEY-----\ntest-key-material-not-real\n-----END OPENSSH PRIVATE KEY-----";
 
 /** Two sites with one all-roles host each: the smallest valid pattern-5 config. */
 export function twoSiteConfig(): Record<string, any> {
@@ -21,8 +22,16 @@ export function twoSiteConfig(): Record<string, any> {
         failoverDelay: "10s",
         db: { primarySite: "east", adminNetwork: "198.18.100.0/24" },
         sites: [
-            { name: "east", network: "198.18.1.0/24", hosts: [{ name: "east-1", address: "198.18.1.10", roles: ["db", "zabbix-server", "frontend", "lb"] }] },
-            { name: "west", network: "198.18.2.0/24", hosts: [{ name: "west-1", address: "198.18.2.10", roles: ["db", "zabbix-server", "frontend", "lb"] }] },
+            {
+                name: "east",
+                network: "198.18.1.0/24",
+                hosts: [{ name: "east-1", address: "198.18.1.10", roles: ["db", "zabbix-server", "frontend", "lb"] }],
+            },
+            {
+                name: "west",
+                network: "198.18.2.0/24",
+                hosts: [{ name: "west-1", address: "198.18.2.10", roles: ["db", "zabbix-server", "frontend", "lb"] }],
+            },
         ],
     };
 }
@@ -42,7 +51,9 @@ export async function planConfig(raw: RawStackConfig, sshKey: string | null = TE
  * db.primarySite): the tests of that path's steps (stand down, promote, follow, a slot per replica)
  * plan prod's sites and hosts with it.
  */
-export const MANUAL_DB_FAILOVER = { "zabbix-ha:db": JSON.stringify({ primarySite: "tokyo", replication: "async", adminNetwork: "198.18.100.0/24" }) };
+export const MANUAL_DB_FAILOVER = {
+    "zabbix-ha:db": JSON.stringify({ primarySite: "tokyo", replication: "async", adminNetwork: "198.18.100.0/24" }),
+};
 
 /** One of the repository's example environments, with config values overridden. */
 export function exampleEnvironment(env: "dev" | "prod", overrides: Record<string, string> = {}): EnvironmentConfig {
@@ -52,7 +63,9 @@ export function exampleEnvironment(env: "dev" | "prod", overrides: Record<string
 
 /** Plans one of the repository's example environments with a test SSH key. */
 export async function planExample(env: "dev" | "prod", overrides: Record<string, string> = {}): Promise<CapturedPlan> {
-    return planEnvironment(exampleEnvironment(env, overrides), { overrides: { "zabbix-ha:sshPrivateKey": TEST_SSH_KEY } });
+    return planEnvironment(exampleEnvironment(env, overrides), {
+        overrides: { "zabbix-ha:sshPrivateKey": TEST_SSH_KEY },
+    });
 }
 
 export function commands(plan: CapturedPlan): CapturedResource[] {

@@ -18,7 +18,13 @@ import { ROOT, TEST_SSH_KEY } from "../support/plan";
 
 jest.setTimeout(120_000);
 
-const FILES = ["Pulumi.dev.yaml", "Pulumi.prod.yaml", ...readdirSync(path.join(ROOT, "lab")).filter(f => f.endsWith(".yaml")).map(f => `lab/${f}`)];
+const FILES = [
+    "Pulumi.dev.yaml",
+    "Pulumi.prod.yaml",
+    ...readdirSync(path.join(ROOT, "lab"))
+        .filter(f => f.endsWith(".yaml"))
+        .map(f => `lab/${f}`),
+];
 
 /** Lists whose order means something: never shuffled. */
 const ORDERED = new Set(["zabbix-ha:drbd.nodes"]);
@@ -60,7 +66,9 @@ function shuffler(seed: number): <T>(list: T[]) => T[] {
 
 /** The file's config values with db.primarySite set to what it means in the file's own order. */
 function pinned(file: string): Record<string, unknown> {
-    const values = structuredClone((parse(readFileSync(path.join(ROOT, file), "utf8")) as { config: Record<string, unknown> }).config);
+    const values = structuredClone(
+        (parse(readFileSync(path.join(ROOT, file), "utf8")) as { config: Record<string, unknown> }).config,
+    );
     const sites = values["zabbix-ha:sites"] as { name: string; hosts: { roles: string[] }[] }[];
     const db = (values["zabbix-ha:db"] ?? {}) as Record<string, unknown>;
     const firstDbSite = sites.find(s => s.hosts.some(h => h.roles.includes("db")))?.name;
@@ -70,13 +78,21 @@ function pinned(file: string): Record<string, unknown> {
     return values;
 }
 
-async function plan(file: string, values: Record<string, unknown>, pattern: string, prior?: Parameters<typeof priorOutputs>[0]) {
-    return planEnvironment({ file, ...toEngineConfig(values) }, {
-        overrides: { "zabbix-ha:sshPrivateKey": TEST_SSH_KEY, "zabbix-ha:pattern": pattern },
-        placeholderSecrets: true,
-        stack: "canonical",
-        prior: priorOutputs(prior),
-    });
+async function plan(
+    file: string,
+    values: Record<string, unknown>,
+    pattern: string,
+    prior?: Parameters<typeof priorOutputs>[0],
+) {
+    return planEnvironment(
+        { file, ...toEngineConfig(values) },
+        {
+            overrides: { "zabbix-ha:sshPrivateKey": TEST_SSH_KEY, "zabbix-ha:pattern": pattern },
+            placeholderSecrets: true,
+            stack: "canonical",
+            prior: priorOutputs(prior),
+        },
+    );
 }
 
 const ORDERS: readonly [string, <T>(list: T[]) => T[]][] = [
@@ -95,7 +111,9 @@ describe.each(FILES)("%s in another order plans nothing", file => {
             // A pattern this file cannot form (the preview lists it with its errors): another order cannot either
             // (its message names the same problems at the reordered paths).
             const again = await plan(file, reorder(original, ORDERS[0][1]) as Record<string, unknown>, pattern);
-            expect(again.error?.message.replace(/\[\d+\]/g, "[i]")).toBe(first.error.message.replace(/\[\d+\]/g, "[i]"));
+            expect(again.error?.message.replace(/\[\d+\]/g, "[i]")).toBe(
+                first.error.message.replace(/\[\d+\]/g, "[i]"),
+            );
             return;
         }
         const state = { version: 1 as const, project: first.project, stack: first.stack, resources: goalsOf(first) };
@@ -107,7 +125,9 @@ describe.each(FILES)("%s in another order plans nothing", file => {
             }
             const replanned = await plan(file, values, pattern, state);
             expect({ order: label, error: replanned.error?.message }).toEqual({ order: label, error: undefined });
-            const changes = stepsFor(state, replanned).steps.filter(s => s.op !== "same").map(s => `${s.op} ${s.name} [${s.keys.join(", ")}]`);
+            const changes = stepsFor(state, replanned)
+                .steps.filter(s => s.op !== "same")
+                .map(s => `${s.op} ${s.name} [${s.keys.join(", ")}]`);
             expect({ order: label, changes }).toEqual({ order: label, changes: [] });
         }
     });

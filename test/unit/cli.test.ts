@@ -40,24 +40,35 @@ describe("an unknown flag, a missing value or an unknown command is a usage erro
         ["lab status", ["status", "--verbose"], parseLabArgs, "unknown argument --verbose"],
         ["lab drill", ["drill", "--only"], parseLabArgs, "--only needs a value"],
     ])("%s %j", (_tool, argv, parse, message) => {
-        expect(readCommandLine(argv, parse as (argv: readonly string[]) => unknown)).toEqual({ kind: "usage-error", message });
+        expect(readCommandLine(argv, parse as (argv: readonly string[]) => unknown)).toEqual({
+            kind: "usage-error",
+            message,
+        });
     });
 });
 
 describe("what the commands run with", () => {
     test("the preview: the config resolved, and whether it was given", () => {
-        expect(readCommandLine([], parsePreviewArgs)).toEqual({ kind: "run", args: { config: path.resolve("Pulumi.prod.yaml"), explicitConfig: false } });
+        expect(readCommandLine([], parsePreviewArgs)).toEqual({
+            kind: "run",
+            args: { config: path.resolve("Pulumi.prod.yaml"), explicitConfig: false },
+        });
         expect(parsePreviewArgs(["--config", "Pulumi.prod.yaml", "--markdown", "r.md", "--json", "r.json"])).toEqual({
-            config: path.resolve("Pulumi.prod.yaml"), explicitConfig: true, markdown: "r.md", json: "r.json",
+            config: path.resolve("Pulumi.prod.yaml"),
+            explicitConfig: true,
+            markdown: "r.md",
+            json: "r.json",
         });
     });
 
     test("the lab: each command with its flags; --only repeats and lists", () => {
-        expect(parseLabArgs(["up", "--config", "lab/Pulumi.lab.yaml", "--pattern", "standalone", "--jobs", "4"]))
-            .toEqual({ command: "up", config: "lab/Pulumi.lab.yaml", pattern: "standalone", jobs: 4 });
+        expect(
+            parseLabArgs(["up", "--config", "lab/Pulumi.lab.yaml", "--pattern", "standalone", "--jobs", "4"]),
+        ).toEqual({ command: "up", config: "lab/Pulumi.lab.yaml", pattern: "standalone", jobs: 4 });
         expect(parseLabArgs(["status"])).toEqual({ command: "status" });
-        expect(parseLabArgs(["drill", "--only", "server-crash,lb-crash", "--only", "site-isolation", "--json", "d.json"]))
-            .toEqual({ command: "drill", only: ["server-crash", "lb-crash", "site-isolation"], json: "d.json" });
+        expect(
+            parseLabArgs(["drill", "--only", "server-crash,lb-crash", "--only", "site-isolation", "--json", "d.json"]),
+        ).toEqual({ command: "drill", only: ["server-crash", "lb-crash", "site-isolation"], json: "d.json" });
     });
 });
 
@@ -66,7 +77,9 @@ describe("argumentsOrExit prints and exits as a command line tool does", () => {
     let log: jest.SpyInstance;
     let error: jest.SpyInstance;
     beforeEach(() => {
-        exit = jest.spyOn(process, "exit").mockImplementation(((code: number) => { throw new Error(`exit ${code}`); }) as never);
+        exit = jest.spyOn(process, "exit").mockImplementation(((code: number) => {
+            throw new Error(`exit ${code}`);
+        }) as never);
         log = jest.spyOn(console, "log").mockImplementation(() => undefined);
         error = jest.spyOn(console, "error").mockImplementation(() => undefined);
     });

@@ -44,14 +44,24 @@ const definitionOf = (type: string) => COMPONENTS.find(c => c.token === type);
 
 /** JSON with every object's keys in order: the same facts compare equal however they were assembled. */
 function canonical(value: unknown): string {
-    return JSON.stringify(value, (_, v) => (v && typeof v === "object" && !Array.isArray(v)
-        ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b)))
-        : v));
+    return JSON.stringify(value, (_, v) =>
+        v && typeof v === "object" && !Array.isArray(v)
+            ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b)))
+            : v,
+    );
 }
 
 /** The fact paths a schema declares, `[]` marking a list's items and `*` a record's keys. */
 function declaredPaths(schema: z.ZodType, prefix: string, into: Set<string>): Set<string> {
-    const def = schema as unknown as { def: { type: string; innerType?: z.ZodType; element?: z.ZodType; valueType?: z.ZodType; shape?: Record<string, z.ZodType> } };
+    const def = schema as unknown as {
+        def: {
+            type: string;
+            innerType?: z.ZodType;
+            element?: z.ZodType;
+            valueType?: z.ZodType;
+            shape?: Record<string, z.ZodType>;
+        };
+    };
     switch (def.def.type) {
         case "optional":
         case "nullable":
@@ -74,7 +84,18 @@ function declaredPaths(schema: z.ZodType, prefix: string, into: Set<string>): Se
 }
 
 /** Property names a reader touches that are not facts: the language's own and the test runner's. */
-const NOT_FACTS = new Set(["then", "toJSON", "constructor", "length", "asymmetricMatch", "$$typeof", "nodeType", "tagName", "@@__IMMUTABLE_ITERABLE__@@", "@@__IMMUTABLE_RECORD__@@"]);
+const NOT_FACTS = new Set([
+    "then",
+    "toJSON",
+    "constructor",
+    "length",
+    "asymmetricMatch",
+    "$$typeof",
+    "nodeType",
+    "tagName",
+    "@@__IMMUTABLE_ITERABLE__@@",
+    "@@__IMMUTABLE_RECORD__@@",
+]);
 
 /** Wraps facts so that every fact read is recorded by its path, as `declaredPaths` spells them. */
 function recording<T>(value: T, read: Set<string>, prefix = ""): T {
@@ -110,8 +131,13 @@ describe("the facts contract", () => {
         const tokens = COMPONENTS.map(c => c.token);
         expect(new Set(tokens).size).toBe(tokens.length);
         for (const { label, plan } of plans) {
-            const undefinedComponents = plan.resources.filter(r => r.type.startsWith(`${PACKAGE}:`) && !definitionOf(r.type));
-            expect({ label, undefinedComponents: undefinedComponents.map(r => r.type) }).toEqual({ label, undefinedComponents: [] });
+            const undefinedComponents = plan.resources.filter(
+                r => r.type.startsWith(`${PACKAGE}:`) && !definitionOf(r.type),
+            );
+            expect({ label, undefinedComponents: undefinedComponents.map(r => r.type) }).toEqual({
+                label,
+                undefinedComponents: [],
+            });
         }
     });
 
@@ -119,7 +145,9 @@ describe("the facts contract", () => {
         for (const { label, plan } of plans) {
             const problems = plan.resources.flatMap(r => {
                 const definition = definitionOf(r.type);
-                return definition ? factProblems({ type: r.type, props: r.inputs }, definition).map(p => `${r.name}: ${p}`) : [];
+                return definition
+                    ? factProblems({ type: r.type, props: r.inputs }, definition).map(p => `${r.name}: ${p}`)
+                    : [];
             });
             expect({ label, problems }).toEqual({ label, problems: [] });
         }
@@ -128,17 +156,20 @@ describe("the facts contract", () => {
     it("lets the policies read only facts the components declare", async () => {
         for (const { label, plan } of plans) {
             const reads = new Map<string, Set<string>>();
-            const resources = plan.resources.filter(r => r.type !== "pulumi:pulumi:Stack").map(r => {
-                if (!definitionOf(r.type)) {
-                    return { type: r.type, name: r.name, props: r.inputs };
-                }
-                const read = reads.get(r.type) ?? new Set<string>();
-                reads.set(r.type, read);
-                return { type: r.type, name: r.name, props: recording(r.inputs, read) };
-            });
+            const resources = plan.resources
+                .filter(r => r.type !== "pulumi:pulumi:Stack")
+                .map(r => {
+                    if (!definitionOf(r.type)) {
+                        return { type: r.type, name: r.name, props: r.inputs };
+                    }
+                    const read = reads.get(r.type) ?? new Set<string>();
+                    reads.set(r.type, read);
+                    return { type: r.type, name: r.name, props: recording(r.inputs, read) };
+                });
             await runPolicies(resources);
             const problems = [...reads].flatMap(([type, read]) =>
-                undeclared(read, declaredPaths(definitionOf(type)!.facts, "", new Set())).map(p => `${type}: ${p}`));
+                undeclared(read, declaredPaths(definitionOf(type)!.facts, "", new Set())).map(p => `${type}: ${p}`),
+            );
             expect({ label, problems }).toEqual({ label, problems: [] });
         }
     });
@@ -147,9 +178,16 @@ describe("the facts contract", () => {
         for (const { label, plan } of plans) {
             const outputs = plan.outputs as { design: StackDesign; topology: Topology };
             const registered = plan.resources.filter(r => definitionOf(r.type)).map(r => canonical(r.inputs));
-            const facts: object[] = [...outputs.design.hosts, ...outputs.design.instances.flatMap(i => [
-                i.servers, "selfRun" in i.database ? i.database.selfRun : i.database.managed, ...i.frontends, ...i.loadBalancers, ...(i.pair ? [i.pair] : []),
-            ])];
+            const facts: object[] = [
+                ...outputs.design.hosts,
+                ...outputs.design.instances.flatMap(i => [
+                    i.servers,
+                    "selfRun" in i.database ? i.database.selfRun : i.database.managed,
+                    ...i.frontends,
+                    ...i.loadBalancers,
+                    ...(i.pair ? [i.pair] : []),
+                ]),
+            ];
             const notRegistered = facts.filter(f => !registered.includes(canonical(f)));
             expect({ label, notRegistered }).toEqual({ label, notRegistered: [] });
 
@@ -159,16 +197,18 @@ describe("the facts contract", () => {
                 read.set(token, set);
                 return recording(value, set);
             };
-            const byToken = (value: object) => plan.resources.find(r => definitionOf(r.type) && canonical(r.inputs) === canonical(value))!.type;
+            const byToken = (value: object) =>
+                plan.resources.find(r => definitionOf(r.type) && canonical(r.inputs) === canonical(value))!.type;
             const watched: StackDesign = {
                 ...outputs.design,
                 hosts: outputs.design.hosts.map(h => watch(byToken(h), h)),
                 instances: outputs.design.instances.map(i => ({
                     ...i,
                     servers: watch(byToken(i.servers), i.servers),
-                    database: "selfRun" in i.database
-                        ? { selfRun: watch(byToken(i.database.selfRun), i.database.selfRun) }
-                        : { managed: watch(byToken(i.database.managed), i.database.managed) },
+                    database:
+                        "selfRun" in i.database
+                            ? { selfRun: watch(byToken(i.database.selfRun), i.database.selfRun) }
+                            : { managed: watch(byToken(i.database.managed), i.database.managed) },
                     frontends: i.frontends.map(f => watch(byToken(f), f)),
                     loadBalancers: i.loadBalancers.map(l => watch(byToken(l), l)),
                     ...(i.pair ? { pair: watch(byToken(i.pair), i.pair) } : {}),
@@ -176,16 +216,22 @@ describe("the facts contract", () => {
             };
             expect(topologyOf(watched)).toEqual(outputs.topology);
             const problems = [...read].flatMap(([type, paths]) =>
-                undeclared(paths, declaredPaths(definitionOf(type)!.facts, "", new Set())).map(p => `${type}: ${p}`));
+                undeclared(paths, declaredPaths(definitionOf(type)!.facts, "", new Set())).map(p => `${type}: ${p}`),
+            );
             expect({ label, problems }).toEqual({ label, problems: [] });
         }
     });
 
     it("reports a fact a definition does not declare, and one it declares but a component leaves out", () => {
         const [site] = COMPONENTS;
-        expect(factProblems({ type: site.token, props: { site: "a", network: "198.18.1.0/24", l2Segment: false, vlan: 7 } }, site))
-            .toEqual([expect.stringContaining("vlan")]);
-        expect(factProblems({ type: site.token, props: { site: "a", network: "198.18.1.0/24" } }, site))
-            .toEqual([expect.stringMatching(/^l2Segment: /)]);
+        expect(
+            factProblems(
+                { type: site.token, props: { site: "a", network: "198.18.1.0/24", l2Segment: false, vlan: 7 } },
+                site,
+            ),
+        ).toEqual([expect.stringContaining("vlan")]);
+        expect(factProblems({ type: site.token, props: { site: "a", network: "198.18.1.0/24" } }, site)).toEqual([
+            expect.stringMatching(/^l2Segment: /),
+        ]);
     });
 });

@@ -38,7 +38,9 @@ describe("npm run lab -- up --config F checks F first", () => {
         for (const name of ["Pulumi.lab.yaml", "Pulumi.lab-patroni.yaml", "Pulumi.lab-cloud.yaml"]) {
             await expect(checkLabConfig(readEnvironment(path.join(ROOT, "lab", name)))).resolves.toBeUndefined();
         }
-        await expect(checkLabConfig(readEnvironment(path.join(ROOT, "lab", "Pulumi.lab.yaml")), "standalone")).resolves.toBeUndefined();
+        await expect(
+            checkLabConfig(readEnvironment(path.join(ROOT, "lab", "Pulumi.lab.yaml")), "standalone"),
+        ).resolves.toBeUndefined();
     });
 
     test("every problem, the stack program's and the lab's own, in one error that names the file", async () => {
@@ -48,7 +50,10 @@ describe("npm run lab -- up --config F checks F first", () => {
             config["zabbix-ha:sites"][2].network = "10.3.0.0/24";
             config["zabbix-ha:sites"][2].hosts[0].address = "10.3.0.10";
         });
-        const error = await checkLabConfig(readEnvironment(file)).then(() => undefined, (err: Error) => err);
+        const error = await checkLabConfig(readEnvironment(file)).then(
+            () => undefined,
+            (err: Error) => err,
+        );
         expect(error?.message.split("\n")).toEqual([
             `${file}: cannot run the lab from it (3 problems):`,
             '  - sites[0].hosts[0].roles[1]: unknown role "zabix-server" (did you mean "zabbix-server"? known: db, zabbix-server, frontend, lb, witness)',
@@ -63,17 +68,26 @@ describe("npm run lab -- up --config F checks F first", () => {
         });
         await expect(checkLabConfig(readEnvironment(file))).resolves.toBeUndefined();
         await expect(checkLabConfig(readEnvironment(file), "standalone")).rejects.toThrow(
-            new RegExp(`^${file.replace(/[.]/g, "\\.")}: cannot run the lab from it \\(1 problem\\):\\n  - sites\\[1\\]\\.hosts: site "osaka" has no db host`));
+            new RegExp(
+                `^${file.replace(/[.]/g, "\\.")}: cannot run the lab from it \\(1 problem\\):\\n  - sites\\[1\\]\\.hosts: site "osaka" has no db host`,
+            ),
+        );
     });
 
     test("the lab's shape, read by status and the drills, names the file too", () => {
         const file = labFileWith(dir, config => {
-            config["zabbix-ha:zabbix"] = { version: "7.0", packageSource: "vendor", repositoryUrl: "https://zabbix-packages.example.net" };
+            config["zabbix-ha:zabbix"] = {
+                version: "7.0",
+                packageSource: "vendor",
+                repositoryUrl: "https://zabbix-packages.example.net",
+            };
             config["zabbix-ha:db"].adminNetwork = "198.18.1.0/24";
         });
-        expect(() => topologyOf(readEnvironment(file))).toThrow(`${file}: cannot run the lab from it (2 problems):\n`
-            + "  - zabbix.packageSource: vendor; the lab's hosts reach only a local repository of Debian's own packages: use packageSource distribution (Zabbix 6.0)\n"
-            + "  - db.adminNetwork: 198.18.1.0/24 overlaps site tokyo's network 198.18.1.0/24; the machine needs a network of its own");
+        expect(() => topologyOf(readEnvironment(file))).toThrow(
+            `${file}: cannot run the lab from it (2 problems):\n` +
+                "  - zabbix.packageSource: vendor; the lab's hosts reach only a local repository of Debian's own packages: use packageSource distribution (Zabbix 6.0)\n" +
+                "  - db.adminNetwork: 198.18.1.0/24 overlaps site tokyo's network 198.18.1.0/24; the machine needs a network of its own",
+        );
     });
 
     test("the lab's shape reads the config as the stack program does, the model's section included", async () => {
@@ -96,12 +110,18 @@ describe("the lab reads each installation's logins off the plan, by what the pro
 
     test.each(cases)("%s (pattern %s): installations %j", async (file, pattern, names) => {
         const env = readEnvironment(path.join(ROOT, "lab", file));
-        const plan = await planEnvironment(env, { overrides: {
-            "zabbix-ha:sshPrivateKey": TEST_SSH_KEY, "zabbix-ha:cloudDbAdminPassword": CLOUD_ADMIN_PASSWORD, ...(pattern ? { "zabbix-ha:pattern": pattern } : {}),
-        } });
+        const plan = await planEnvironment(env, {
+            overrides: {
+                "zabbix-ha:sshPrivateKey": TEST_SSH_KEY,
+                "zabbix-ha:cloudDbAdminPassword": CLOUD_ADMIN_PASSWORD,
+                ...(pattern ? { "zabbix-ha:pattern": pattern } : {}),
+            },
+        });
         const config = topologyOf(env).config;
         const databases = instanceDatabases(goalsOf(plan), stackOutputs(plan.outputs), config.db.user);
-        const generated = plan.resources.filter(r => r.type === RESOURCE_TYPES.randomPassword).map(r => r.outputs.result);
+        const generated = plan.resources
+            .filter(r => r.type === RESOURCE_TYPES.randomPassword)
+            .map(r => r.outputs.result);
         expect([...databases.keys()]).toEqual(names);
         for (const database of databases.values()) {
             expect(database.zabbix?.user).toBe(config.db.user);
@@ -109,7 +129,10 @@ describe("the lab reads each installation's logins off the plan, by what the pro
             // A self-run database is set up as the admin role with a generated password; a managed one as the provider's admin.
             const admin = database.provider;
             if (config.cloud) {
-                expect([admin?.username, admin?.password]).toEqual([config.cloud.database.adminUser, CLOUD_ADMIN_PASSWORD]);
+                expect([admin?.username, admin?.password]).toEqual([
+                    config.cloud.database.adminUser,
+                    CLOUD_ADMIN_PASSWORD,
+                ]);
             } else {
                 expect(admin?.username).toBe(ADMIN_ROLE);
                 expect(generated).toContain(admin?.password);
@@ -127,10 +150,23 @@ describe("the units status and the drills wait for are the ones the stack's step
         const lab = topologyOf(env);
         const fenced = lab.hosts.filter(h => h.roles.includes("db")).length > 1;
         for (const host of lab.hosts) {
-            const steps = plan.resources.filter(r => r.type === RESOURCE_TYPES.command && (r.inputs.connection as { host: string }).host === host.address)
-                .map(r => String(r.inputs.create)).join("\n");
-            const units = unitsOf(host, { failover: lab.config.db.failover, packageSource: lab.config.zabbix.packageSource, fenced });
-            expect({ host: host.name, unnamed: units.filter(u => !steps.includes(u.replace(/\.service$/, ""))) }).toEqual({ host: host.name, unnamed: [] });
+            const steps = plan.resources
+                .filter(
+                    r =>
+                        r.type === RESOURCE_TYPES.command &&
+                        (r.inputs.connection as { host: string }).host === host.address,
+                )
+                .map(r => String(r.inputs.create))
+                .join("\n");
+            const units = unitsOf(host, {
+                failover: lab.config.db.failover,
+                packageSource: lab.config.zabbix.packageSource,
+                fenced,
+            });
+            expect({
+                host: host.name,
+                unnamed: units.filter(u => !steps.includes(u.replace(/\.service$/, ""))),
+            }).toEqual({ host: host.name, unnamed: [] });
         }
     });
 });

@@ -8,7 +8,16 @@ import { planEnvironment } from "../../tools/offline/stack";
 import { ComparisonReport, blockingViolations, comparePatterns, reportJson } from "../../tools/preview/compare";
 import { markdownReport } from "../../tools/preview/markdown";
 import { terminalTable } from "../../tools/preview/terminal";
-import { MANUAL_DB_FAILOVER, ROOT, TEST_SSH_KEY, byName, commands, exampleEnvironment, scriptOf, target } from "../support/plan";
+import {
+    MANUAL_DB_FAILOVER,
+    ROOT,
+    TEST_SSH_KEY,
+    byName,
+    commands,
+    exampleEnvironment,
+    scriptOf,
+    target,
+} from "../support/plan";
 
 const PROD = path.join(ROOT, "Pulumi.prod.yaml");
 
@@ -26,7 +35,9 @@ function topologyOf(plan: CapturedPlan): Topology {
 }
 
 function names(plan: CapturedPlan, type: string): string[] {
-    return ofType(plan, `zabbix-ha:${type}`).map(r => r.name).sort();
+    return ofType(plan, `zabbix-ha:${type}`)
+        .map(r => r.name)
+        .sort();
 }
 
 describe("each pattern's graph on the prod environment", () => {
@@ -87,9 +98,15 @@ describe("each pattern's graph on the prod environment", () => {
         drbd.fencing.devices[0].params.snmp_priv_passwd = "in-clear";
         const plan = await planEnvironment(readEnvironment(PROD), {
             placeholderSecrets: true,
-            overrides: { "zabbix-ha:pattern": "pacemaker", "zabbix-ha:sshPrivateKey": TEST_SSH_KEY, "zabbix-ha:drbd": JSON.stringify(drbd) },
+            overrides: {
+                "zabbix-ha:pattern": "pacemaker",
+                "zabbix-ha:sshPrivateKey": TEST_SSH_KEY,
+                "zabbix-ha:drbd": JSON.stringify(drbd),
+            },
         });
-        expect(plan.error?.message).toBe("fence device for tyo-db1: parameter snmp_priv_passwd would put a secret in the CIB; use password_script with a root-only file");
+        expect(plan.error?.message).toBe(
+            "fence device for tyo-db1: parameter snmp_priv_passwd would put a secret in the CIB; use password_script with a root-only file",
+        );
         expect(pulumi.ResourceError.isInstance(plan.error)).toBe(true);
         expect((plan.error as pulumi.ResourceError).resource).toBeInstanceOf(DrbdPair);
         expect(commands(plan).filter(c => c.name.startsWith("zabbix-pair-"))).toEqual([]);
@@ -99,7 +116,10 @@ describe("each pattern's graph on the prod environment", () => {
         const plan = await planPattern("cloud");
         expect(names(plan, "postgres:PostgresCluster")).toEqual([]);
         expect(names(plan, "postgres:ManagedDatabase")).toEqual(["zabbix-db"]);
-        expect(byName(plan, "zabbix-db-provider").inputs).toMatchObject({ host: "zabbix-db.cloud.example.net", sslmode: "require" });
+        expect(byName(plan, "zabbix-db-provider").inputs).toMatchObject({
+            host: "zabbix-db.cloud.example.net",
+            sslmode: "require",
+        });
         expect(commands(plan).map(target)).not.toContain("198.18.10.11");
         expect(scriptOf(byName(plan, "zabbix-server-osa-zbx1"))).toContain("DBHost=zabbix-db.cloud.example.net");
         // The endpoint's sslmode holds for every client of it: servers, frontends and the schema load.
@@ -122,7 +142,9 @@ describe("each pattern's graph on the prod environment", () => {
         const node = scriptOf(byName(plan, "zabbix-server-osa-zbx1"));
         expect(node).toContain("systemctl enable --quiet zabbix-ha-takeover.service");
         // A node that stops itself on a database error comes back.
-        expect(node).toMatch(/zha_put_file '\/etc\/systemd\/system\/zabbix-server\.service\.d\/zabbix-ha\.conf' 0644 root:root <<'\w+'\n[^]*?Restart=always\n/);
+        expect(node).toMatch(
+            /zha_put_file '\/etc\/systemd\/system\/zabbix-server\.service\.d\/zabbix-ha\.conf' 0644 root:root <<'\w+'\n[^]*?Restart=always\n/,
+        );
         expect(node).toMatch(/psql -X -q -t -A -w -h 198\.18\.20\.\d+ -p 5433 -U zabbix -d zabbix -c /);
         expect(node).toContain("where name = '\\''osa-zbx1'\\''");
     });
@@ -130,18 +152,26 @@ describe("each pattern's graph on the prod environment", () => {
 
 test("5 zabbix-ha with db.fallbackPair: the primary's site holds a DRBD pair behind a VIP, replicas stream from the VIP", async () => {
     const plan = await planEnvironment(readEnvironment(path.join(ROOT, "test", "fixtures", "fallback-pair.yaml")), {
-        placeholderSecrets: true, overrides: { "zabbix-ha:sshPrivateKey": TEST_SSH_KEY },
+        placeholderSecrets: true,
+        overrides: { "zabbix-ha:sshPrivateKey": TEST_SSH_KEY },
     });
     expect(plan.error).toBeUndefined();
     expect(names(plan, "drbd:DrbdPair")).toEqual(["zabbix-db-pair"]);
     expect(scriptOf(byName(plan, "tokyo-lb-haproxy"))).toContain("server db-pair-vip 198.18.10.100:5432 check");
-    expect(scriptOf(byName(plan, "zabbix-db-osa-db1-follow"))).toContain("primary_conninfo = 'host=198.18.10.100 port=5432");
+    expect(scriptOf(byName(plan, "zabbix-db-osa-db1-follow"))).toContain(
+        "primary_conninfo = 'host=198.18.10.100 port=5432",
+    );
     // The pair's nodes answer on the VIP too; PostgreSQL there is started by Pacemaker only.
     const pairConfig = scriptOf(byName(plan, "zabbix-db-tyo-db2-config"));
     expect(pairConfig).toContain("listen_addresses = '*'");
     expect(pairConfig).not.toContain("systemctl enable");
     const db = topologyOf(plan).instances[0].database;
-    expect(db).toMatchObject({ primary: { host: "tyo-db1" }, standbys: [{ host: "osa-db1" }], failover: "manual", pair: { peer: { host: "tyo-db2" } } });
+    expect(db).toMatchObject({
+        primary: { host: "tyo-db1" },
+        standbys: [{ host: "osa-db1" }],
+        failover: "manual",
+        pair: { peer: { host: "tyo-db2" } },
+    });
     // A crash of the primary's host now fails over inside the site, automatically.
     const matrix = scenarioMatrix(topologyOf(plan));
     expect(matrix.find(s => s.id === "db-primary-down")).toMatchObject({ monitoring: "yes", recovery: "automatic" });
@@ -149,22 +179,28 @@ test("5 zabbix-ha with db.fallbackPair: the primary's site holds a DRBD pair beh
 });
 
 test("5 zabbix-ha with db.failover patroni: etcd in three sites, Patroni on the DB hosts, load balancers ask /primary", async () => {
-    const plan = await planEnvironment(readEnvironment(path.join(ROOT, "test", "fixtures", "patroni-three-sites.yaml")), {
-        placeholderSecrets: true, overrides: { "zabbix-ha:sshPrivateKey": TEST_SSH_KEY },
-    });
+    const plan = await planEnvironment(
+        readEnvironment(path.join(ROOT, "test", "fixtures", "patroni-three-sites.yaml")),
+        {
+            placeholderSecrets: true,
+            overrides: { "zabbix-ha:sshPrivateKey": TEST_SSH_KEY },
+        },
+    );
     expect(plan.error).toBeUndefined();
     expect(names(plan, "postgres:PatroniCluster")).toEqual(["zabbix-db"]);
     expect(names(plan, "postgres:PostgresCluster")).toEqual([]);
     const etcd = commands(plan).filter(c => c.name.endsWith("-etcd"));
     expect(etcd.map(target).sort()).toEqual(["198.18.1.10", "198.18.2.10", "198.18.3.10"]);
     // In name order, so that moving db.primarySite does not change (and restart) every member at once.
-    expect(scriptOf(etcd[0])).toContain('ETCD_INITIAL_CLUSTER="osa-1=http://198.18.2.10:2380,tyo-1=http://198.18.1.10:2380,wit-1=http://198.18.3.10:2380"');
+    expect(scriptOf(etcd[0])).toContain(
+        'ETCD_INITIAL_CLUSTER="osa-1=http://198.18.2.10:2380,tyo-1=http://198.18.1.10:2380,wit-1=http://198.18.3.10:2380"',
+    );
     // A member back from a cut must not depose the leader (and so demote a healthy primary).
     expect(scriptOf(etcd[0])).toContain('ETCD_PRE_VOTE="true"');
     const patroni = scriptOf(byName(plan, "zabbix-db-osa-1-patroni"));
     expect(patroni).toContain("name: osa-1");
     expect(patroni).toContain('password: "$SUPERUSER_PASSWORD"');
-    expect(patroni).toContain("systemctl disable --now \"$PG_SERVICE\"");
+    expect(patroni).toContain('systemctl disable --now "$PG_SERVICE"');
     const haproxy = scriptOf(byName(plan, "tokyo-lb-haproxy"));
     expect(haproxy).toContain("option httpchk GET /primary");
     expect(haproxy).not.toContain("external-check");
@@ -174,7 +210,10 @@ test("5 zabbix-ha with db.failover patroni: etcd in three sites, Patroni on the 
     expect(deps("zabbix-db-tyo-1-patroni")).toContain(byName(plan, "zabbix-db-etcd-healthy").id);
     expect(deps("zabbix-db-osa-1-patroni")).toContain(byName(plan, "zabbix-db-tyo-1-patroni").id);
     const topology = topologyOf(plan);
-    expect(topology.instances[0].database).toMatchObject({ failover: "automatic", quorum: [{ host: "tyo-1" }, { host: "osa-1" }, { host: "wit-1" }] });
+    expect(topology.instances[0].database).toMatchObject({
+        failover: "automatic",
+        quorum: [{ host: "tyo-1" }, { host: "osa-1" }, { host: "wit-1" }],
+    });
     const matrix = scenarioMatrix(topology);
     expect(matrix.find(s => s.id === "site-down")).toMatchObject({ monitoring: "yes", recovery: "automatic" });
     expect(matrix.find(s => s.id === "db-primary-down")).toMatchObject({ monitoring: "yes", recovery: "automatic" });
@@ -191,7 +230,11 @@ describe("the side-by-side comparison (prod's sites, manual DB failover)", () =>
     test("the JSON has the shape tools downstream rely on", () => {
         const json = JSON.parse(reportJson(report));
         expect(json.patterns.map((p: { id: number; name: string }) => `${p.id} ${p.name}`)).toEqual([
-            "1 standalone", "2 active-active", "3 pacemaker", "4 cloud", "5 zabbix-ha",
+            "1 standalone",
+            "2 active-active",
+            "3 pacemaker",
+            "4 cloud",
+            "5 zabbix-ha",
         ]);
         for (const p of json.patterns) {
             expect(typeof p.hosts).toBe("number");
@@ -235,7 +278,10 @@ describe("the side-by-side comparison (prod's sites, manual DB failover)", () =>
     test("the Markdown has the table and one balanced Mermaid diagram per pattern", () => {
         const md = markdownReport(report);
         expect(md).toContain("|  | 1 standalone | 2 active-active | 3 pacemaker | 4 cloud | 5 zabbix-ha \\*+ |");
-        const diagrams = md.split("```mermaid\n").slice(1).map((d: string) => d.slice(0, d.indexOf("```")));
+        const diagrams = md
+            .split("```mermaid\n")
+            .slice(1)
+            .map((d: string) => d.slice(0, d.indexOf("```")));
         expect(diagrams).toHaveLength(5);
         for (const d of diagrams) {
             expect(d.match(/^\s*subgraph /gm)?.length).toBe(d.match(/^\s*end$/gm)?.length);
@@ -245,20 +291,29 @@ describe("the side-by-side comparison (prod's sites, manual DB failover)", () =>
     });
 
     test("the policy pack's violations are listed per pattern, and only mandatory ones block", async () => {
-        const oneSite = await comparePatterns(readEnvironment(path.join(ROOT, "test", "fixtures", "ha-nodes-one-site.yaml")));
+        const oneSite = await comparePatterns(
+            readEnvironment(path.join(ROOT, "test", "fixtures", "ha-nodes-one-site.yaml")),
+        );
         const json = JSON.parse(reportJson(oneSite));
         const zabbixHa = json.patterns.find((p: { name: string }) => p.name === "zabbix-ha");
         expect(zabbixHa.violations).toContainEqual({
-            policy: "ha-nodes-span-sites", level: "mandatory",
+            policy: "ha-nodes-span-sites",
+            level: "mandatory",
             message: expect.stringMatching(/has all 2 nodes in site osaka/),
             resource: expect.stringMatching(/zabbix-ha:zabbix:ZabbixServerCluster::zabbix-server$/),
         });
         expect(blockingViolations(oneSite, "zabbix-ha").length).toBeGreaterThan(0);
-        expect(terminalTable(oneSite)).toContain("pattern 5 zabbix-ha breaks design rules:\n  - [mandatory] ha-nodes-span-sites:");
+        expect(terminalTable(oneSite)).toContain(
+            "pattern 5 zabbix-ha breaks design rules:\n  - [mandatory] ha-nodes-span-sites:",
+        );
         // Advisories are listed but do not block.
-        const small = await comparePatterns(readEnvironment(path.join(ROOT, "test", "fixtures", "slow-failover-small-hosts.yaml")));
+        const small = await comparePatterns(
+            readEnvironment(path.join(ROOT, "test", "fixtures", "slow-failover-small-hosts.yaml")),
+        );
         const standalone = small.patterns.find(p => p.name === "standalone")!;
-        expect(standalone.violations).toContainEqual(expect.objectContaining({ policy: "server-host-hardware", level: "advisory" }));
+        expect(standalone.violations).toContainEqual(
+            expect.objectContaining({ policy: "server-host-hardware", level: "advisory" }),
+        );
         expect(blockingViolations(small, "standalone")).toEqual([]);
         expect(blockingViolations(report, "zabbix-ha")).toEqual([]);
     }, 30_000);
@@ -268,7 +323,12 @@ describe("the side-by-side comparison (prod's sites, manual DB failover)", () =>
         const pacemaker = dev.patterns.find(p => p.name === "pacemaker")!;
         expect(pacemaker.errors).toContainEqual(expect.stringMatching(/^drbd: is required/));
         expect(pacemaker.scenarios).toEqual([]);
-        expect(dev.patterns.filter(p => p.errors.length === 0).map(p => p.name)).toEqual(["standalone", "active-active", "cloud", "zabbix-ha"]);
+        expect(dev.patterns.filter(p => p.errors.length === 0).map(p => p.name)).toEqual([
+            "standalone",
+            "active-active",
+            "cloud",
+            "zabbix-ha",
+        ]);
         expect(terminalTable(dev)).toContain("pattern 3 pacemaker cannot be formed from this config:");
     }, 30_000);
 });

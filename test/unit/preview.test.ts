@@ -3,7 +3,12 @@ import { mkdtempSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import * as path from "path";
 import { stringify } from "yaml";
-import { EnvironmentConfig, readEnvironment, SECRET_PLACEHOLDER, toEngineConfig } from "../../tools/offline/environment";
+import {
+    EnvironmentConfig,
+    readEnvironment,
+    SECRET_PLACEHOLDER,
+    toEngineConfig,
+} from "../../tools/offline/environment";
 import { StackPlan, planEnvironment } from "../../tools/offline/stack";
 import { ComparisonReport, comparePatterns } from "../../tools/preview/compare";
 import { mermaidDiagram } from "../../tools/preview/diagram";
@@ -15,7 +20,11 @@ import { MANUAL_DB_FAILOVER, ROOT, twoSiteConfig } from "../support/plan";
 
 describe("stack files", () => {
     test("structured values become JSON, secure values a secret placeholder", () => {
-        const { config, secretKeys } = toEngineConfig({ "zabbix-ha:failoverDelay": "10s", sites: [{ name: "a" }], "zabbix-ha:sshPrivateKey": { secure: "v1:abc" } });
+        const { config, secretKeys } = toEngineConfig({
+            "zabbix-ha:failoverDelay": "10s",
+            sites: [{ name: "a" }],
+            "zabbix-ha:sshPrivateKey": { secure: "v1:abc" },
+        });
         expect(config).toEqual({
             "zabbix-ha:failoverDelay": "10s",
             "zabbix-ha:sites": '[{"name":"a"}]',
@@ -38,7 +47,9 @@ describe("stack files", () => {
 
 describe("the preview", () => {
     test("plans dev with a placeholder SSH key and says so", async () => {
-        const plan = await planEnvironment(readEnvironment(path.join(ROOT, "Pulumi.dev.yaml")), { placeholderSecrets: true });
+        const plan = await planEnvironment(readEnvironment(path.join(ROOT, "Pulumi.dev.yaml")), {
+            placeholderSecrets: true,
+        });
         expect(plan.error).toBeUndefined();
         expect(plan.notes).toContainEqual(expect.stringContaining("sshPrivateKey is not set"));
         const text = summarizePlan(plan);
@@ -56,7 +67,10 @@ describe("the preview", () => {
             raw.sites[0].hosts[0].roles = ["db", "web"];
             raw.failoverDelay = "2h";
             const file = path.join(dir, "Pulumi.broken.yaml");
-            writeFileSync(file, stringify({ config: Object.fromEntries(Object.entries(raw).map(([k, v]) => [`zabbix-ha:${k}`, v])) }));
+            writeFileSync(
+                file,
+                stringify({ config: Object.fromEntries(Object.entries(raw).map(([k, v]) => [`zabbix-ha:${k}`, v])) }),
+            );
             const plan = await planEnvironment(readEnvironment(file), { placeholderSecrets: true });
             expect(plan.error?.message).toContain('sites[0].hosts[0].roles[1]: unknown role "web"');
             expect(plan.error?.message).toContain("failoverDelay:");
@@ -107,7 +121,6 @@ function footnoteCodes(text: string, definition: RegExp): { defined: string[]; u
     }
     return { defined, used };
 }
-
 
 interface Diagram {
     readonly boxes: string[];
@@ -163,7 +176,12 @@ describe("the comparison report", () => {
         // prod with the default manual DB failover: losing the primary's host waits for an operator, because of db.failover.
         const manual = terminalTable(await comparePatterns(prodManualDb()), 1000);
         const code = /no manual (m\d+), no UI$/.exec(terminalRow(manual, "one server down"))![1];
-        expect(manual).toMatch(new RegExp(`^${code} the DB's failover is manual: .*Fix: db\\.failover: patroni \\(.*already in three sites\\)`, "m"));
+        expect(manual).toMatch(
+            new RegExp(
+                `^${code} the DB's failover is manual: .*Fix: db\\.failover: patroni \\(.*already in three sites\\)`,
+                "m",
+            ),
+        );
         // With Patroni (prod as it is) the same loss recovers by itself, and no footnote blames db.failover.
         const patroni = terminalTable(prod, 1000);
         expect(terminalRow(patroni, "one server down")).toMatch(/yes auto \d+s$/);
@@ -192,18 +210,30 @@ describe("the comparison report", () => {
         const codes = [...terminalRow(text, "downtime per year").matchAll(/\(99\.9999%\) (n\d+)/g)].map(m => m[1]);
         expect(codes).toHaveLength(2);
         const note = (code: string) => text.split("\n").find(l => l.startsWith(`${code} `))!;
-        expect(note(codes[0])).toMatch(/every alert arrives twice; 2 configurations to edit; and each keeps its own history/);
+        expect(note(codes[0])).toMatch(
+            /every alert arrives twice; 2 configurations to edit; and each keeps its own history/,
+        );
         expect(note(codes[1])).toMatch(/1 configuration to edit \(the others copy tokyo's every 10 min\)/);
         const standalone = prod.patterns.find(p => p.name === "standalone")!;
         expect(standalone.availability).toMatchObject({ downtimeMinutesPerYear: 0 });
-        expect(note(codes[0])).toContain(`${Math.round(standalone.availability!.degradedMinutesPerYear).toLocaleString("en-US")} min of gaps`);
+        expect(note(codes[0])).toContain(
+            `${Math.round(standalone.availability!.degradedMinutesPerYear).toLocaleString("en-US")} min of gaps`,
+        );
     });
 
     test("one line says why the configured pattern scores as it does, from its topology", () => {
-        const devLine = terminalTable(dev, 1000).split("\n").find(l => l.startsWith("Why 5 zabbix-ha"))!;
-        expect(devLine).toContain("each site has one host carrying every role, so losing it takes the DB primary and a server together");
-        expect(devLine).toMatch(/one server down, .* wait for an operator because the DB's failover is manual \(m\d+\)/);
-        const prodLine = terminalTable(prod, 1000).split("\n").find(l => l.startsWith("Why 5 zabbix-ha"))!;
+        const devLine = terminalTable(dev, 1000)
+            .split("\n")
+            .find(l => l.startsWith("Why 5 zabbix-ha"))!;
+        expect(devLine).toContain(
+            "each site has one host carrying every role, so losing it takes the DB primary and a server together",
+        );
+        expect(devLine).toMatch(
+            /one server down, .* wait for an operator because the DB's failover is manual \(m\d+\)/,
+        );
+        const prodLine = terminalTable(prod, 1000)
+            .split("\n")
+            .find(l => l.startsWith("Why 5 zabbix-ha"))!;
         expect(prodLine).not.toContain("one host carrying every role");
         expect(prodLine).toMatch(/the other failures recover by themselves in at most \d+ s\.$/);
     });
@@ -214,9 +244,17 @@ describe("the comparison report", () => {
             expect(lines.filter(l => l.length > width)).toEqual([]);
             // Every cell's words are still there: the wide rendering's words all appear.
             // Stacked rows end their label with a colon; the table's rule is no word.
-            const words = (t: string) => new Set(t.split(/\s+/).map(w => w.replace(/:$/, "")).filter(w => w && !/^-+$/.test(w)));
+            const words = (t: string) =>
+                new Set(
+                    t
+                        .split(/\s+/)
+                        .map(w => w.replace(/:$/, ""))
+                        .filter(w => w && !/^-+$/.test(w)),
+                );
             const narrow = words(lines.join(" "));
-            expect([...words(terminalTable(report, 1000))].filter(w => !narrow.has(w) && w.length < width - 8)).toEqual([]);
+            expect([...words(terminalTable(report, 1000))].filter(w => !narrow.has(w) && w.length < width - 8)).toEqual(
+                [],
+            );
             const asTable = lines.some(l => /1 standalone +2 active-active/.test(l));
             expect(asTable).toBe(width >= 100);
         }
@@ -244,10 +282,14 @@ describe("the comparison report", () => {
         expect(md).toContain("<b>5 zabbix-ha *+</b>");
     });
     test("every diagram parses with mermaid's own parser", () => {
-        const diagrams = [prod, dev].flatMap(r => r.patterns.filter(p => p.topology).map(p => mermaidDiagram(p.topology!)));
-        const results = JSON.parse(execFileSync(process.execPath, [path.join(ROOT, "test/support/mermaid-parse.mjs")], {
-            input: JSON.stringify([...diagrams, "flowchart TB\n  a -->|\"broken| b"]),
-        }).toString());
+        const diagrams = [prod, dev].flatMap(r =>
+            r.patterns.filter(p => p.topology).map(p => mermaidDiagram(p.topology!)),
+        );
+        const results = JSON.parse(
+            execFileSync(process.execPath, [path.join(ROOT, "test/support/mermaid-parse.mjs")], {
+                input: JSON.stringify([...diagrams, 'flowchart TB\n  a -->|"broken| b']),
+            }).toString(),
+        );
         expect(results.slice(0, -1)).toEqual(diagrams.map(() => null));
         // The check can fail: a broken diagram is reported.
         expect(results[results.length - 1]).toMatch(/Parse error/);
@@ -259,12 +301,19 @@ describe("the comparison report", () => {
                 const d = parseDiagram(mermaidDiagram(p.topology!));
                 const placed = new Set([
                     ...p.topology!.hosts.map(h => h.site),
-                    ...p.topology!.instances.flatMap(i => [i.database.primary, ...i.database.standbys].map(db => db.site)),
+                    ...p.topology!.instances.flatMap(i =>
+                        [i.database.primary, ...i.database.standbys].map(db => db.site),
+                    ),
                 ]);
                 expect(d.boxes).toEqual(p.topology!.sites.filter(s => placed.has(s.name)).map(s => `site_${s.name}`));
                 for (const edge of d.edges) {
                     const [from, to] = [edge.split(" ")[0], edge.split(" ").pop()!];
-                    expect({ edge, from: d.nodes.has(from), to: d.nodes.has(to), self: from === to }).toEqual({ edge, from: true, to: true, self: false });
+                    expect({ edge, from: d.nodes.has(from), to: d.nodes.has(to), self: from === to }).toEqual({
+                        edge,
+                        from: true,
+                        to: true,
+                        self: false,
+                    });
                 }
             }
         }
@@ -274,15 +323,28 @@ describe("the comparison report", () => {
     test("pattern 5's diagram on prod has every path the topology implies", () => {
         const d = patternDiagram(prod, "zabbix-ha");
         expect(d.nodes.get("wit_1")).toBe("wit-1<br/>witness, etcd");
-        expect(d.edges).toEqual(expect.arrayContaining([
-            "users --> tyo_lb1", "users --> osa_lb1",
-            'tyo_lb1 -->|"UI"| tyo_web1', 'tyo_lb1 -.->|"backup"| osa_web1', 'osa_lb1 -->|"UI"| osa_web1',
-            'tyo_zbx1 -->|"DB"| tyo_lb1', 'osa_zbx1 -->|"DB"| osa_lb1', 'tyo_web1 -->|"DB"| tyo_lb1', 'osa_web1 -->|"DB"| osa_lb1',
-            'tyo_lb1 -->|"primary only"| tyo_db1', 'osa_lb1 -->|"primary only"| tyo_db1',
-            'osa_db1 -.->|"streams from"| tyo_db1',
-            'tyo_db1 o--o|"etcd"| osa_db1', 'osa_db1 o--o|"etcd"| wit_1', 'wit_1 o--o|"etcd"| tyo_db1',
-            "tyo_lb1 --- between_sites", "osa_lb1 --- between_sites", "wit_1 --- between_sites",
-        ]));
+        expect(d.edges).toEqual(
+            expect.arrayContaining([
+                "users --> tyo_lb1",
+                "users --> osa_lb1",
+                'tyo_lb1 -->|"UI"| tyo_web1',
+                'tyo_lb1 -.->|"backup"| osa_web1',
+                'osa_lb1 -->|"UI"| osa_web1',
+                'tyo_zbx1 -->|"DB"| tyo_lb1',
+                'osa_zbx1 -->|"DB"| osa_lb1',
+                'tyo_web1 -->|"DB"| tyo_lb1',
+                'osa_web1 -->|"DB"| osa_lb1',
+                'tyo_lb1 -->|"primary only"| tyo_db1',
+                'osa_lb1 -->|"primary only"| tyo_db1',
+                'osa_db1 -.->|"streams from"| tyo_db1',
+                'tyo_db1 o--o|"etcd"| osa_db1',
+                'osa_db1 o--o|"etcd"| wit_1',
+                'wit_1 o--o|"etcd"| tyo_db1',
+                "tyo_lb1 --- between_sites",
+                "osa_lb1 --- between_sites",
+                "wit_1 --- between_sites",
+            ]),
+        );
         // With manual failover the witness runs nothing, and says so.
         expect(d.nodes.get("between_sites")).toBe("link between sites, L3");
     });
@@ -290,9 +352,14 @@ describe("the comparison report", () => {
     test("one-host sites: the label lists every role, the paths between sites remain, nothing loops on itself", () => {
         const d = patternDiagram(dev, "zabbix-ha");
         expect(d.nodes.get("tyo_zbx1")).toBe("tyo-zbx1<br/>HA node, DB primary, frontend, load balancer");
-        expect(d.edges).toEqual(expect.arrayContaining([
-            "users --> tyo_zbx1", 'tyo_zbx1 -.->|"backup"| osa_zbx1', 'osa_zbx1 -->|"primary only"| tyo_zbx1', 'osa_zbx1 -.->|"streams from"| tyo_zbx1',
-        ]));
+        expect(d.edges).toEqual(
+            expect.arrayContaining([
+                "users --> tyo_zbx1",
+                'tyo_zbx1 -.->|"backup"| osa_zbx1',
+                'osa_zbx1 -->|"primary only"| tyo_zbx1',
+                'osa_zbx1 -.->|"streams from"| tyo_zbx1',
+            ]),
+        );
         expect(d.edges.filter(e => e.split(" ")[0] === e.split(" ").pop())).toEqual([]);
     });
 
@@ -307,12 +374,18 @@ describe("the comparison report", () => {
 
 test("the comparison hands over each pattern's plan once, planned as that pattern (the preview prints the configured one)", async () => {
     const seen: { name: string; plan: StackPlan }[] = [];
-    const report = await comparePatterns(readEnvironment(path.join(ROOT, "Pulumi.dev.yaml")), { onPlan: (name, plan) => seen.push({ name, plan }) });
+    const report = await comparePatterns(readEnvironment(path.join(ROOT, "Pulumi.dev.yaml")), {
+        onPlan: (name, plan) => seen.push({ name, plan }),
+    });
     expect(seen.map(s => s.name)).toEqual(PATTERNS.map(p => p.name));
     for (const { name, plan } of seen) {
         const reported = report.patterns.find(p => p.name === name)!;
-        const planned = (plan.outputs as { topology?: { pattern: { name: string } } } | undefined)?.topology?.pattern.name;
-        expect({ name, planned: plan.error ? "failed" : planned, reportedErrors: reported.errors.length > 0 })
-            .toEqual({ name, planned: plan.error ? "failed" : name, reportedErrors: !!plan.error });
+        const planned = (plan.outputs as { topology?: { pattern: { name: string } } } | undefined)?.topology?.pattern
+            .name;
+        expect({ name, planned: plan.error ? "failed" : planned, reportedErrors: reported.errors.length > 0 }).toEqual({
+            name,
+            planned: plan.error ? "failed" : name,
+            reportedErrors: !!plan.error,
+        });
     }
 });

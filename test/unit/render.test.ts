@@ -7,7 +7,12 @@ import { renderZabbixConfPhp, renderZabbixServerConf } from "../../components/za
 
 /** Parses "Key=Value" lines the way zabbix_server does, ignoring comments. */
 function zabbixParams(text: string): Map<string, string> {
-    return new Map(text.split("\n").filter(l => l && !l.startsWith("#")).map(l => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+    return new Map(
+        text
+            .split("\n")
+            .filter(l => l && !l.startsWith("#"))
+            .map(l => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+    );
 }
 
 /** The lines of one HAProxy section. */
@@ -16,17 +21,31 @@ function section(cfg: string, header: string): string[] {
     const start = lines.indexOf(header);
     expect(start).toBeGreaterThanOrEqual(0);
     const end = lines.findIndex((l, i) => i > start && l !== "" && !l.startsWith(" "));
-    return lines.slice(start + 1, end === -1 ? undefined : end).map(l => l.trim()).filter(Boolean);
+    return lines
+        .slice(start + 1, end === -1 ? undefined : end)
+        .map(l => l.trim())
+        .filter(Boolean);
 }
 
 const sizing = sizeServer({ monitoredHosts: 100, items: 10_000, updateIntervalSeconds: 60 });
 
 describe("zabbix_server.conf", () => {
-    const params = zabbixParams(renderZabbixServerConf({
-        nodeName: "tyo-zbx1", nodeAddress: "198.18.10.21", listenPort: 10051,
-        dbHost: "198.18.10.41", dbPort: 5433, dbName: "zabbix", dbUser: "zabbix",
-        passwordInclude: "/etc/zabbix/pw.conf", logFile: "/var/log/z.log", pidFile: "/run/z.pid", socketDir: "/run/zabbix", sizing,
-    }));
+    const params = zabbixParams(
+        renderZabbixServerConf({
+            nodeName: "tyo-zbx1",
+            nodeAddress: "198.18.10.21",
+            listenPort: 10051,
+            dbHost: "198.18.10.41",
+            dbPort: 5433,
+            dbName: "zabbix",
+            dbUser: "zabbix",
+            passwordInclude: "/etc/zabbix/pw.conf",
+            logFile: "/var/log/z.log",
+            pidFile: "/run/z.pid",
+            socketDir: "/run/zabbix",
+            sizing,
+        }),
+    );
 
     test("turns native HA on with the node's name and the address other nodes reach it at", () => {
         expect(params.get("HANodeName")).toBe("tyo-zbx1");
@@ -48,11 +67,23 @@ describe("zabbix_server.conf", () => {
 
     test("requires TLS to the database only when told to (a managed endpoint)", () => {
         expect(params.has("DBTLSConnect")).toBe(false);
-        const managed = zabbixParams(renderZabbixServerConf({
-            nodeName: "tyo-zbx1", nodeAddress: "198.18.10.21", listenPort: 10051, dbHost: "db.example.internal", dbPort: 5432,
-            dbName: "zabbix", dbUser: "zabbix", dbTlsRequired: true,
-            passwordInclude: "/etc/zabbix/pw.conf", logFile: "/var/log/z.log", pidFile: "/run/z.pid", socketDir: "/run/zabbix", sizing,
-        }));
+        const managed = zabbixParams(
+            renderZabbixServerConf({
+                nodeName: "tyo-zbx1",
+                nodeAddress: "198.18.10.21",
+                listenPort: 10051,
+                dbHost: "db.example.internal",
+                dbPort: 5432,
+                dbName: "zabbix",
+                dbUser: "zabbix",
+                dbTlsRequired: true,
+                passwordInclude: "/etc/zabbix/pw.conf",
+                logFile: "/var/log/z.log",
+                pidFile: "/run/z.pid",
+                socketDir: "/run/zabbix",
+                sizing,
+            }),
+        );
         // `required` encrypts without a CA file; verify_ca and verify_full would make zabbix_server demand DBTLSCAFile.
         expect(managed.get("DBTLSConnect")).toBe("required");
     });
@@ -60,7 +91,12 @@ describe("zabbix_server.conf", () => {
 
 describe("zabbix.conf.php", () => {
     const php = renderZabbixConfPhp({
-        dbHost: "198.18.20.41", dbPort: 5433, dbName: "zabbix", dbUser: "zabbix", passwordFile: "/etc/zabbix/web-db-password", serverName: "Zabbix osaka",
+        dbHost: "198.18.20.41",
+        dbPort: 5433,
+        dbName: "zabbix",
+        dbUser: "zabbix",
+        passwordFile: "/etc/zabbix/web-db-password",
+        serverName: "Zabbix osaka",
     });
 
     test("is in HA mode: no $ZBX_SERVER or $ZBX_SERVER_PORT is assigned", () => {
@@ -77,35 +113,55 @@ describe("zabbix.conf.php", () => {
     test("encrypts the DB session only when told to; with ENCRYPTION the UI refuses a cleartext session", () => {
         expect(php).toContain("$DB['ENCRYPTION']  = false;");
         const managed = renderZabbixConfPhp({
-            dbHost: "db.example.internal", dbPort: 5432, dbName: "zabbix", dbUser: "zabbix", passwordFile: "/p", serverName: "Zabbix tokyo", dbTlsRequired: true,
+            dbHost: "db.example.internal",
+            dbPort: 5432,
+            dbName: "zabbix",
+            dbUser: "zabbix",
+            passwordFile: "/p",
+            serverName: "Zabbix tokyo",
+            dbTlsRequired: true,
         });
         expect(managed).toContain("$DB['ENCRYPTION']  = true;");
     });
 
     test("escapes quotes in values", () => {
-        const quoted = renderZabbixConfPhp({ dbHost: "h", dbPort: 1, dbName: "z", dbUser: "z", passwordFile: "/p", serverName: "O'Hare \\ site" });
+        const quoted = renderZabbixConfPhp({
+            dbHost: "h",
+            dbPort: 1,
+            dbName: "z",
+            dbUser: "z",
+            passwordFile: "/p",
+            serverName: "O'Hare \\ site",
+        });
         expect(quoted).toContain("$ZBX_SERVER_NAME = 'O\\'Hare \\\\ site';");
     });
 });
 
 describe("pg_hba.conf", () => {
     const rules = hbaRules({
-        dbName: "zabbix", dbUser: "zabbix", dbHosts: ["198.18.10.11", "198.18.20.11"],
-        clients: loadBalancerClients(["198.18.10.41", "198.18.20.41"]), adminNetwork: "198.18.100.0/24",
+        dbName: "zabbix",
+        dbUser: "zabbix",
+        dbHosts: ["198.18.10.11", "198.18.20.11"],
+        clients: loadBalancerClients(["198.18.10.41", "198.18.20.41"]),
+        adminNetwork: "198.18.100.0/24",
     });
-    const lines = renderPgHba({ rules }).split("\n").filter(l => l.startsWith("host")).map(l => l.split(/\s+/));
+    const lines = renderPgHba({ rules })
+        .split("\n")
+        .filter(l => l.startsWith("host"))
+        .map(l => l.split(/\s+/));
 
     test("admits only the cluster's own hosts and the admin network, by SCRAM", () => {
         expect(lines.every(l => l[4] === "scram-sha-256")).toBe(true);
-        expect(new Set(lines.map(l => l[3]))).toEqual(new Set([
-            "198.18.10.11/32", "198.18.20.11/32", "198.18.10.41/32", "198.18.20.41/32", "198.18.100.0/24",
-        ]));
+        expect(new Set(lines.map(l => l[3]))).toEqual(
+            new Set(["198.18.10.11/32", "198.18.20.11/32", "198.18.10.41/32", "198.18.20.41/32", "198.18.100.0/24"]),
+        );
     });
 
     test("zabbix arrives from the load balancers; replication only between DB hosts", () => {
         expect(lines.filter(l => l[2] === "zabbix").map(l => l[3])).toEqual(["198.18.10.41/32", "198.18.20.41/32"]);
         expect(lines.filter(l => l[1] === "replication").map(l => `${l[2]} ${l[3]}`)).toEqual([
-            "zabbix_ha_replicator 198.18.10.11/32", "zabbix_ha_replicator 198.18.20.11/32",
+            "zabbix_ha_replicator 198.18.10.11/32",
+            "zabbix_ha_replicator 198.18.20.11/32",
         ]);
         expect(lines.filter(l => l[3] === "198.18.100.0/24").map(l => l[2])).toEqual(["zabbix_ha_admin"]);
     });
@@ -113,27 +169,42 @@ describe("pg_hba.conf", () => {
 
 test("a replica's role settings name its primary, slot and application name", () => {
     const conf = renderPostgresRoleConf({
-        role: "replica", primaryAddress: "198.18.10.11", primaryPort: 5432, replicationUser: "zabbix_ha_replicator",
-        applicationName: "osa-db1", slotName: "zabbix_ha_osa_db1", passfile: "/var/lib/postgresql/.pgpass",
+        role: "replica",
+        primaryAddress: "198.18.10.11",
+        primaryPort: 5432,
+        replicationUser: "zabbix_ha_replicator",
+        applicationName: "osa-db1",
+        slotName: "zabbix_ha_osa_db1",
+        passfile: "/var/lib/postgresql/.pgpass",
     });
-    expect(conf).toContain("primary_conninfo = 'host=198.18.10.11 port=5432 user=zabbix_ha_replicator application_name=osa-db1 passfile=/var/lib/postgresql/.pgpass");
+    expect(conf).toContain(
+        "primary_conninfo = 'host=198.18.10.11 port=5432 user=zabbix_ha_replicator application_name=osa-db1 passfile=/var/lib/postgresql/.pgpass",
+    );
     expect(conf).toContain("primary_slot_name = 'zabbix_ha_osa_db1'");
 });
 
 describe("haproxy.cfg", () => {
     const cfg = renderHaproxyCfg({
-        site: "tokyo", httpPort: 80,
+        site: "tokyo",
+        httpPort: 80,
         localFrontends: [{ name: "tyo-web1", address: "198.18.10.31", port: 8080 }],
         remoteFrontends: [{ name: "osa-web1", address: "198.18.20.31", port: 8080 }],
         dbPort: 5433,
-        dbServers: [{ name: "tyo-db1", address: "198.18.10.11", port: 5432 }, { name: "osa-db1", address: "198.18.20.11", port: 5432 }],
+        dbServers: [
+            { name: "tyo-db1", address: "198.18.10.11", port: 5432 },
+            { name: "osa-db1", address: "198.18.20.11", port: 5432 },
+        ],
         dbAllowedSources: ["198.18.10.21", "198.18.100.0/24"],
-        primaryCheckCommand: "/etc/haproxy/pg-is-primary", runDir: "/run/haproxy",
+        primaryCheckCommand: "/etc/haproxy/pg-is-primary",
+        runDir: "/run/haproxy",
     });
 
     test("serves the UI from this site's frontends, with the other sites' as backups", () => {
         const servers = section(cfg, "backend zabbix_frontends").filter(l => l.startsWith("server "));
-        expect(servers).toEqual(["server tyo-web1 198.18.10.31:8080 check", "server osa-web1 198.18.20.31:8080 check backup"]);
+        expect(servers).toEqual([
+            "server tyo-web1 198.18.10.31:8080 check",
+            "server osa-web1 198.18.20.31:8080 check backup",
+        ]);
     });
 
     test("routes the DB port by role (the external primary check), to every DB host, none as a fixed backup, each in maintenance until the newest-primary watcher decides", () => {
@@ -143,7 +214,8 @@ describe("haproxy.cfg", () => {
         expect(db).toContain("external-check command /etc/haproxy/pg-is-primary");
         expect(db).not.toContain("option pgsql-check");
         expect(db.filter(l => l.startsWith("server "))).toEqual([
-            "server tyo-db1 198.18.10.11:5432 check disabled", "server osa-db1 198.18.20.11:5432 check disabled",
+            "server tyo-db1 198.18.10.11:5432 check disabled",
+            "server osa-db1 198.18.20.11:5432 check disabled",
         ]);
         expect(db).toContain("balance first");
         expect(db).toContain("tcp-request connection reject unless { src 198.18.10.21/32 198.18.100.0/24 }");
@@ -151,41 +223,78 @@ describe("haproxy.cfg", () => {
 });
 
 describe("package steps", () => {
-    const vendor = { zabbixVersion: "7.0" as const, packageSource: "vendor" as const, repositoryUrl: "https://mirror.example.net/repo/" };
+    const vendor = {
+        zabbixVersion: "7.0" as const,
+        packageSource: "vendor" as const,
+        repositoryUrl: "https://mirror.example.net/repo/",
+    };
 
     test("pick packages by role and OS", () => {
         expect(packagesFor({ ...vendor, os: "debian12", roles: ["db"] })).toContain("postgresql-15");
         expect(packagesFor({ ...vendor, os: "ubuntu24.04", roles: ["db"] })).toContain("postgresql-16");
         expect(packagesFor({ ...vendor, os: "rhel9", roles: ["db", "frontend"] })).toEqual(
-            expect.arrayContaining(["postgresql-server", "zabbix-web-pgsql", "php-fpm", "nginx"]));
+            expect.arrayContaining(["postgresql-server", "zabbix-web-pgsql", "php-fpm", "nginx"]),
+        );
         expect(packagesFor({ ...vendor, os: "debian12", roles: ["witness"] })).toEqual(["ca-certificates", "curl"]);
     });
 
     test("add the vendor repository from the configured base URL only when Zabbix packages are needed", () => {
         const debian = renderPackageStep({ ...vendor, os: "debian12", roles: ["zabbix-server"] });
-        expect(debian).toContain("https://mirror.example.net/repo/zabbix/7.0/debian/pool/main/z/zabbix-release/zabbix-release_latest_7.0+debian12_all.deb");
+        expect(debian).toContain(
+            "https://mirror.example.net/repo/zabbix/7.0/debian/pool/main/z/zabbix-release/zabbix-release_latest_7.0+debian12_all.deb",
+        );
         const rhel = renderPackageStep({ ...vendor, os: "rhel9", roles: ["frontend"] });
-        expect(rhel).toContain("https://mirror.example.net/repo/zabbix/7.0/rhel/9/x86_64/zabbix-release-latest-7.0.el9.noarch.rpm");
+        expect(rhel).toContain(
+            "https://mirror.example.net/repo/zabbix/7.0/rhel/9/x86_64/zabbix-release-latest-7.0.el9.noarch.rpm",
+        );
         expect(rhel).toContain("dnf -y -q install");
         expect(renderPackageStep({ ...vendor, os: "debian12", roles: ["lb"] })).not.toContain("zabbix-release");
-        expect(renderPackageStep({ ...vendor, packageSource: "distribution", os: "debian12", roles: ["zabbix-server"] })).not.toContain("zabbix-release");
+        expect(
+            renderPackageStep({ ...vendor, packageSource: "distribution", os: "debian12", roles: ["zabbix-server"] }),
+        ).not.toContain("zabbix-release");
     });
 
     test("an extra repository is signed by its own key file unless it is a trusted local one", () => {
-        const signed = { url: "https://pgdg-mirror.example.net/apt", suite: "bookworm-pgdg", components: ["main"], keyUrl: "https://pgdg-mirror.example.net/key.asc", trusted: false };
-        expect(aptSourceLine("patroni", signed)).toBe("deb [signed-by=/etc/apt/keyrings/zabbix-ha-patroni.asc] https://pgdg-mirror.example.net/apt bookworm-pgdg main");
-        expect(aptSourceLine("patroni", { url: "file:/srv/repo/patroni", suite: "./", components: [], trusted: true })).toBe("deb [trusted=yes] file:/srv/repo/patroni ./");
-        const step = renderPackageStep({ ...vendor, packageSource: "distribution", os: "debian12", roles: ["db"], extraPackages: ["patroni"],
-            extraRepositories: [{ name: "patroni", repository: signed, packages: ["patroni"] }] });
+        const signed = {
+            url: "https://pgdg-mirror.example.net/apt",
+            suite: "bookworm-pgdg",
+            components: ["main"],
+            keyUrl: "https://pgdg-mirror.example.net/key.asc",
+            trusted: false,
+        };
+        expect(aptSourceLine("patroni", signed)).toBe(
+            "deb [signed-by=/etc/apt/keyrings/zabbix-ha-patroni.asc] https://pgdg-mirror.example.net/apt bookworm-pgdg main",
+        );
+        expect(
+            aptSourceLine("patroni", { url: "file:/srv/repo/patroni", suite: "./", components: [], trusted: true }),
+        ).toBe("deb [trusted=yes] file:/srv/repo/patroni ./");
+        const step = renderPackageStep({
+            ...vendor,
+            packageSource: "distribution",
+            os: "debian12",
+            roles: ["db"],
+            extraPackages: ["patroni"],
+            extraRepositories: [{ name: "patroni", repository: signed, packages: ["patroni"] }],
+        });
         // The source goes in before the install, so apt sees the newer Patroni when it resolves.
-        expect(step.indexOf("/etc/apt/sources.list.d/zabbix-ha-patroni.list")).toBeLessThan(step.indexOf("apt-get install -y -q --no-install-recommends $zha_missing"));
-        expect(() => renderPackageStep({ ...vendor, os: "rhel9", roles: ["db"], extraRepositories: [{ name: "patroni", repository: signed, packages: ["patroni"] }] }))
-            .toThrow(/extra repositories are apt sources; RHEL 9 family installs with dnf/);
+        expect(step.indexOf("/etc/apt/sources.list.d/zabbix-ha-patroni.list")).toBeLessThan(
+            step.indexOf("apt-get install -y -q --no-install-recommends $zha_missing"),
+        );
+        expect(() =>
+            renderPackageStep({
+                ...vendor,
+                os: "rhel9",
+                roles: ["db"],
+                extraRepositories: [{ name: "patroni", repository: signed, packages: ["patroni"] }],
+            }),
+        ).toThrow(/extra repositories are apt sources; RHEL 9 family installs with dnf/);
     });
 
     test("install only what is missing, so a second run touches nothing", () => {
         const step = renderPackageStep({ ...vendor, packageSource: "distribution", os: "debian12", roles: ["db"] });
-        expect(step).toMatch(/if \[ -n "\$zha_missing\$zha_newest" \]; then[\s\S]*apt-get update[\s\S]*apt-get install -y -q --no-install-recommends \$zha_missing \$zha_newest/);
+        expect(step).toMatch(
+            /if \[ -n "\$zha_missing\$zha_newest" \]; then[\s\S]*apt-get update[\s\S]*apt-get install -y -q --no-install-recommends \$zha_missing \$zha_newest/,
+        );
     });
 });
 
@@ -212,7 +321,12 @@ describe("sizing", () => {
 
     test("a small install renders Zabbix's own defaults", () => {
         expect(sizeServer({ monitoredHosts: 30, items: 3_000, updateIntervalSeconds: 300 })).toMatchObject({
-            nvps: 10, cacheSizeMiB: 32, historyCacheSizeMiB: 16, trendCacheSizeMiB: 4, startPollers: 5, startDbSyncers: 4,
+            nvps: 10,
+            cacheSizeMiB: 32,
+            historyCacheSizeMiB: 16,
+            trendCacheSizeMiB: 4,
+            startPollers: 5,
+            startDbSyncers: 4,
         });
     });
 

@@ -30,10 +30,16 @@ function res(name: string, over: Partial<ResourceState> & { after?: string[] } =
     const type = over.type ?? COMMAND;
     const { after, ...rest } = over;
     return {
-        urn: urn(name, type), type, name, custom: true, secretInputs: [], options: {}, propertyDependencies: {},
+        urn: urn(name, type),
+        type,
+        name,
+        custom: true,
+        secretInputs: [],
+        options: {},
+        propertyDependencies: {},
         inputs: type === COMMAND ? { create: `make ${name}`, delete: `unmake ${name}`, connection: { host: "h" } } : {},
         outputs: {},
-        dependencies: (after ?? []).map(a => a.includes("::") ? a : urn(a)),
+        dependencies: (after ?? []).map(a => (a.includes("::") ? a : urn(a))),
         ...rest,
     };
 }
@@ -44,7 +50,10 @@ const ops = (steps: readonly Step[]) => Object.fromEntries(steps.map(s => [s.nam
 /** Records each provider call as "create x", "update x", "delete x"; fails the named call; some calls take longer. */
 class Recording implements ResourceExecutor {
     readonly calls: string[] = [];
-    constructor(private readonly failOn?: string, private readonly slow: Readonly<Record<string, number>> = {}) {}
+    constructor(
+        private readonly failOn?: string,
+        private readonly slow: Readonly<Record<string, number>> = {},
+    ) {}
     private async call(what: string): Promise<void> {
         await new Promise(resolve => setTimeout(resolve, this.slow[what] ?? 2));
         if (what === this.failOn) {
@@ -52,21 +61,46 @@ class Recording implements ResourceExecutor {
         }
         this.calls.push(what);
     }
-    async create(goal: ResourceState) { await this.call(`create ${goal.name}`); return { ran: goal.inputs.create }; }
-    async update(_old: ResourceState, goal: ResourceState) { await this.call(`update ${goal.name}`); return { ran: goal.inputs.create }; }
-    async delete(old: ResourceState) { await this.call(`delete ${old.name}`); }
+    async create(goal: ResourceState) {
+        await this.call(`create ${goal.name}`);
+        return { ran: goal.inputs.create };
+    }
+    async update(_old: ResourceState, goal: ResourceState) {
+        await this.call(`update ${goal.name}`);
+        return { ran: goal.inputs.create };
+    }
+    async delete(old: ResourceState) {
+        await this.call(`delete ${old.name}`);
+    }
 }
 
-async function apply(prior: StackState | undefined, goals: ResourceState[], executor: ResourceExecutor, replace: string[] = [], jobs = 3) {
+async function apply(
+    prior: StackState | undefined,
+    goals: ResourceState[],
+    executor: ResourceExecutor,
+    replace: string[] = [],
+    jobs = 3,
+) {
     const steps = planChanges(prior, goals, { replace });
     const persisted: StackState[] = [];
-    const result = await runSchedule(prior, { project: "p", stack: "t" }, goals.map(g => g.urn), scheduleOf(steps), executor, { jobs, persist: s => persisted.push(s) });
+    const result = await runSchedule(
+        prior,
+        { project: "p", stack: "t" },
+        goals.map(g => g.urn),
+        scheduleOf(steps),
+        executor,
+        { jobs, persist: s => persisted.push(s) },
+    );
     return { steps, result, persisted };
 }
 
 describe("diff by the providers' rules", () => {
     test("a command: a changed script is an update, changed triggers a replace, an unchanged one the same", () => {
-        const old = stack([res("a"), res("b", { inputs: { create: "x", triggers: ["1"], connection: { host: "h" } } }), res("c")]);
+        const old = stack([
+            res("a"),
+            res("b", { inputs: { create: "x", triggers: ["1"], connection: { host: "h" } } }),
+            res("c"),
+        ]);
         const goals = [
             res("a", { inputs: { ...old.resources[0].inputs, create: "make a better" } }),
             res("b", { inputs: { create: "x", triggers: ["2"], connection: { host: "h" } } }),
@@ -80,19 +114,29 @@ describe("diff by the providers' rules", () => {
 
     test("ignoreChanges keeps the old values, so an ignored change plans nothing and the old text is recorded", () => {
         const old = stack([res("a")]);
-        const goal = res("a", { inputs: { create: "make a elsewhere", delete: "unmake a elsewhere", connection: { host: "other" } }, options: { ignoreChanges: ["create", "delete", "connection"] } });
+        const goal = res("a", {
+            inputs: { create: "make a elsewhere", delete: "unmake a elsewhere", connection: { host: "other" } },
+            options: { ignoreChanges: ["create", "delete", "connection"] },
+        });
         const [step] = planChanges(old, [goal]);
         expect(step.op).toBe("same");
         expect(step.goal!.inputs).toEqual(old.resources[0].inputs);
         // Only some ignored: the rest is still an update.
-        const partly = res("a", { inputs: { create: "make a elsewhere", delete: "unmake a", connection: { host: "other" } }, options: { ignoreChanges: ["connection.host"] } });
+        const partly = res("a", {
+            inputs: { create: "make a elsewhere", delete: "unmake a", connection: { host: "other" } },
+            options: { ignoreChanges: ["connection.host"] },
+        });
         expect(planChanges(old, [partly])[0]).toMatchObject({ op: "update", keys: ["create"] });
     });
 
     test("a RandomPassword is replaced by any input change, never updated", () => {
         const pw = (length: number) => res("pw", { type: RANDOM_PASSWORD, inputs: { length, special: false } });
         expect(planChanges(stack([pw(32)]), [pw(32)])[0].op).toBe("same");
-        expect(planChanges(stack([pw(32)]), [pw(24)])[0]).toMatchObject({ op: "replace", deleteBeforeReplace: false, keys: ["length"] });
+        expect(planChanges(stack([pw(32)]), [pw(24)])[0]).toMatchObject({
+            op: "replace",
+            deleteBeforeReplace: false,
+            keys: ["length"],
+        });
     });
 
     test("postgresql: a role and a provider update in place, a database's encoding and a grant's role replace it delete-before-replace", () => {
@@ -100,7 +144,10 @@ describe("diff by the providers' rules", () => {
             res("prov", { type: PROVIDER, inputs: { host: "a", port: "5433" } }),
             res("role", { type: ROLE, inputs: { name: "zabbix", password: "p1", login: true } }),
             res("db", { type: DATABASE, inputs: { name: "zabbix", owner: "zabbix", encoding: "UTF8" } }),
-            res("g", { type: GRANT, inputs: { role: "zabbix", database: "zabbix", objectType: "database", privileges: ["CONNECT"] } }),
+            res("g", {
+                type: GRANT,
+                inputs: { role: "zabbix", database: "zabbix", objectType: "database", privileges: ["CONNECT"] },
+            }),
         ]);
         const [prov, role, db, g] = old.resources;
         const changed = planChanges(old, [
@@ -110,28 +157,44 @@ describe("diff by the providers' rules", () => {
             { ...g, inputs: { ...g.inputs, role: "other" } },
         ]);
         expect(changed.map(s => [s.name, s.op, s.deleteBeforeReplace ?? false])).toEqual([
-            ["prov", "update", false], ["role", "update", false], ["db", "replace", true], ["g", "replace", true],
+            ["prov", "update", false],
+            ["role", "update", false],
+            ["db", "replace", true],
+            ["g", "replace", true],
         ]);
-        const owner = planChanges(old, [prov, role, { ...db, inputs: { ...db.inputs, owner: "postgres" } }, { ...g, inputs: { ...g.inputs, privileges: ["CONNECT", "TEMPORARY"] } }]);
+        const owner = planChanges(old, [
+            prov,
+            role,
+            { ...db, inputs: { ...db.inputs, owner: "postgres" } },
+            { ...g, inputs: { ...g.inputs, privileges: ["CONNECT", "TEMPORARY"] } },
+        ]);
         expect(ops(owner)).toEqual({ prov: "same", role: "same", db: "update", g: "update" });
     });
 
     test("a component is updated when its inputs change and never replaced by them", () => {
-        const site = (lost: boolean) => res("site", { type: SITE.token, custom: false, inputs: { site: "tokyo", lost } });
+        const site = (lost: boolean) =>
+            res("site", { type: SITE.token, custom: false, inputs: { site: "tokyo", lost } });
         expect(planChanges(stack([site(false)]), [site(true)])[0].op).toBe("update");
     });
 
     test("--replace replaces an unchanged resource; an option change alone is the same", () => {
         const old = stack([res("a"), res("b")]);
-        const steps = planChanges(old, [res("a"), res("b", { options: { retainOnDelete: true } })], { replace: [urn("a")] });
-        expect(steps.map(s => [s.name, s.op, s.cause ?? ""])).toEqual([["a", "replace", "forced"], ["b", "same", ""]]);
+        const steps = planChanges(old, [res("a"), res("b", { options: { retainOnDelete: true } })], {
+            replace: [urn("a")],
+        });
+        expect(steps.map(s => [s.name, s.op, s.cause ?? ""])).toEqual([
+            ["a", "replace", "forced"],
+            ["b", "same", ""],
+        ]);
         expect(steps[1].goal!.options).toEqual({ retainOnDelete: true });
     });
 
     test("a protected resource is never deleted or replaced", () => {
         const old = stack([res("a", { options: { protect: true } })]);
         expect(() => planChanges(old, [])).toThrow(/protected and would be deleted/);
-        expect(() => planChanges(old, [res("a", { options: { protect: true } })], { replace: [urn("a")] })).toThrow(/protected and would be replaced/);
+        expect(() => planChanges(old, [res("a", { options: { protect: true } })], { replace: [urn("a")] })).toThrow(
+            /protected and would be replaced/,
+        );
     });
 });
 
@@ -139,16 +202,30 @@ describe("the engine's order", () => {
     test("a replace without deleteBeforeReplace creates the new one first and deletes the old one after everything else", async () => {
         const old = stack([res("a"), res("b", { after: ["a"] }), res("gone")]);
         const executor = new Recording();
-        const { result, persisted } = await apply(old, [res("a"), res("b", { after: ["a"] }), res("new")], executor, [urn("a")], 1);
+        const { result, persisted } = await apply(
+            old,
+            [res("a"), res("b", { after: ["a"] }), res("new")],
+            executor,
+            [urn("a")],
+            1,
+        );
         expect(executor.calls).toEqual(["create a", "create new", "delete a", "delete gone"]);
         // Between the new one's create and the old one's delete, the old half is recorded as pending.
-        expect(persisted[0].resources.filter(r => r.name === "a").map(r => r.pendingDelete ?? false)).toEqual([false, true]);
+        expect(persisted[0].resources.filter(r => r.name === "a").map(r => r.pendingDelete ?? false)).toEqual([
+            false,
+            true,
+        ]);
         expect(result.state.resources.map(r => r.name)).toEqual(["a", "b", "new"]);
     });
 
     test("a replace with deleteBeforeReplace deletes the old one (and the dependents it must replace, first) before making it again", async () => {
         const role = res("role", { type: ROLE, inputs: { name: "zabbix" } });
-        const grant = res("grant", { type: GRANT, inputs: { role: "zabbix", database: "zabbix", objectType: "database", privileges: ["CONNECT"] }, after: [role.urn], propertyDependencies: { role: [role.urn] } });
+        const grant = res("grant", {
+            type: GRANT,
+            inputs: { role: "zabbix", database: "zabbix", objectType: "database", privileges: ["CONNECT"] },
+            after: [role.urn],
+            propertyDependencies: { role: [role.urn] },
+        });
         // Only a dependsOn edge: its inputs cannot change, so it is not replaced.
         const step = res("step", { after: [role.urn] });
         const old = stack([role, grant, step]);
@@ -159,7 +236,10 @@ describe("the engine's order", () => {
     });
 
     test("a follow step's deleteBeforeReplace option reverses a command's replacement", async () => {
-        const follow = res("follow", { inputs: { create: "follow", delete: "leave", connection: { host: "h" } }, options: { deleteBeforeReplace: true } });
+        const follow = res("follow", {
+            inputs: { create: "follow", delete: "leave", connection: { host: "h" } },
+            options: { deleteBeforeReplace: true },
+        });
         const executor = new Recording();
         await apply(stack([follow]), [follow], executor, [follow.urn]);
         expect(executor.calls).toEqual(["delete follow", "create follow"]);
@@ -168,13 +248,28 @@ describe("the engine's order", () => {
     test("deletes run after every create and update, in reverse dependency order, antichain by antichain", async () => {
         // Removed: c depends on b, b on a; d on nothing. Kept: k, updated; new: n.
         const old = stack([res("a"), res("b", { after: ["a"] }), res("c", { after: ["b"] }), res("d"), res("k")]);
-        const steps = planChanges(old, [res("k", { inputs: { create: "make k again", connection: { host: "h" } } }), res("n")]);
+        const steps = planChanges(old, [
+            res("k", { inputs: { create: "make k again", connection: { host: "h" } } }),
+            res("n"),
+        ]);
         const schedule = scheduleOf(steps);
-        expect(schedule.deletes.map(level => level.map(a => a.kind === "delete" ? a.old.name : "?").sort())).toEqual([["c"], ["b"], ["a", "d"]]);
+        expect(schedule.deletes.map(level => level.map(a => (a.kind === "delete" ? a.old.name : "?")).sort())).toEqual([
+            ["c"],
+            ["b"],
+            ["a", "d"],
+        ]);
         const executor = new Recording();
-        await runSchedule(old, { project: "p", stack: "t" }, [urn("k"), urn("n")], schedule, executor, { jobs: 3, persist: () => undefined });
+        await runSchedule(old, { project: "p", stack: "t" }, [urn("k"), urn("n")], schedule, executor, {
+            jobs: 3,
+            persist: () => undefined,
+        });
         expect(executor.calls.slice(0, 2).sort()).toEqual(["create n", "update k"]);
-        expect(executor.calls.slice(2)).toEqual(["delete c", "delete b", expect.stringMatching(/^delete [ad]$/), expect.stringMatching(/^delete [ad]$/)]);
+        expect(executor.calls.slice(2)).toEqual([
+            "delete c",
+            "delete b",
+            expect.stringMatching(/^delete [ad]$/),
+            expect.stringMatching(/^delete [ad]$/),
+        ]);
     });
 
     test("creates follow dependencies, and a delete of a component or a retained resource calls no provider", async () => {
@@ -183,7 +278,13 @@ describe("the engine's order", () => {
         const executor = new Recording();
         const goals = [res("second", { after: ["first"] }), res("first", { parent: parent.urn }), parent];
         const { steps } = await apply(old, goals, executor);
-        expect(summaryOf(steps)).toEqual({ create: ["second", "first"], update: [], replace: [], delete: ["kept"], same: ["host"] });
+        expect(summaryOf(steps)).toEqual({
+            create: ["second", "first"],
+            update: [],
+            replace: [],
+            delete: ["kept"],
+            same: ["host"],
+        });
         expect(executor.calls).toEqual(["create first", "create second"]);
     });
 });
@@ -208,12 +309,23 @@ describe("a failure half-way", () => {
 
     test("the old half of a replacement stays pending when the apply fails after its create, and the next apply deletes it", async () => {
         const old = stack([res("a"), res("z")]);
-        const goals = [res("a"), res("z", { inputs: { create: "make z again", connection: { host: "h" } }, after: ["a"] })];
+        const goals = [
+            res("a"),
+            res("z", { inputs: { create: "make z again", connection: { host: "h" } }, after: ["a"] }),
+        ];
         const first = await apply(old, goals, new Recording("update z"), [urn("a")]);
-        expect(first.result.state.resources.map(r => `${r.name}${r.pendingDelete ? " (pending)" : ""}`)).toEqual(["a", "a (pending)", "z"]);
+        expect(first.result.state.resources.map(r => `${r.name}${r.pendingDelete ? " (pending)" : ""}`)).toEqual([
+            "a",
+            "a (pending)",
+            "z",
+        ]);
         const executor = new Recording();
         const second = await apply(first.result.state, goals, executor);
-        expect(second.steps.map(s => [s.name, s.op, s.cause ?? ""])).toEqual([["a", "same", ""], ["z", "update", ""], ["a", "delete", "pending"]]);
+        expect(second.steps.map(s => [s.name, s.op, s.cause ?? ""])).toEqual([
+            ["a", "same", ""],
+            ["z", "update", ""],
+            ["a", "delete", "pending"],
+        ]);
         expect(executor.calls).toEqual(["update z", "delete a"]);
         expect(second.result.state.resources.map(r => r.name)).toEqual(["a", "z"]);
     });
@@ -232,10 +344,15 @@ describe("through the capture", () => {
     function program(length: number) {
         return () => {
             const pw = new random.RandomPassword("pw", { length, special: false });
-            new command.remote.Command("uses-pw", { connection: { host: "198.18.1.10" }, create: "read -r pw", stdin: pw.result });
+            new command.remote.Command("uses-pw", {
+                connection: { host: "198.18.1.10" },
+                create: "read -r pw",
+                stdin: pw.result,
+            });
         };
     }
-    const plan = (length: number, state?: StackState) => capturePlan(program(length), { config: {}, project: "p", stack: "t", prior: priorOutputs(state) });
+    const plan = (length: number, state?: StackState) =>
+        capturePlan(program(length), { config: {}, project: "p", stack: "t", prior: priorOutputs(state) });
 
     test("an unchanged RandomPassword keeps its result, so the step that reads it is the same too", async () => {
         const first = await plan(16);
@@ -243,7 +360,13 @@ describe("through the capture", () => {
         const again = await plan(16, state);
         const result = (p: typeof first) => p.resources.find(r => r.type === RANDOM_PASSWORD)!.outputs.result;
         expect(result(again)).toBe(result(first));
-        expect(summaryOf(stepsFor(state, again).steps)).toEqual({ create: [], update: [], replace: [], delete: [], same: ["pw", "uses-pw"] });
+        expect(summaryOf(stepsFor(state, again).steps)).toEqual({
+            create: [],
+            update: [],
+            replace: [],
+            delete: [],
+            same: ["pw", "uses-pw"],
+        });
 
         const longer = await plan(20, state);
         expect(result(longer)).not.toBe(result(first));
@@ -251,10 +374,20 @@ describe("through the capture", () => {
     });
 
     test("an input computed from a command's output is refused", async () => {
-        const captured = await capturePlan(() => {
-            const first = new command.remote.Command("first", { connection: { host: "198.18.1.10" }, create: "hostname" });
-            new command.remote.Command("second", { connection: { host: "198.18.1.10" }, create: "read -r x", stdin: first.stdout });
-        }, { config: {}, project: "p", stack: "t" });
+        const captured = await capturePlan(
+            () => {
+                const first = new command.remote.Command("first", {
+                    connection: { host: "198.18.1.10" },
+                    create: "hostname",
+                });
+                new command.remote.Command("second", {
+                    connection: { host: "198.18.1.10" },
+                    create: "read -r x",
+                    stdin: first.stdout,
+                });
+            },
+            { config: {}, project: "p", stack: "t" },
+        );
         expect(commandOutputInputs(captured)).toEqual(["second.stdin <- first"]);
         expect(() => stepsFor(undefined, captured)).toThrow(/a command's output/);
     });

@@ -14,7 +14,10 @@ import { ROOT } from "../support/plan";
 const SHIPPED = [
     "Pulumi.dev.yaml",
     "Pulumi.prod.yaml",
-    ...readdirSync(path.join(ROOT, "lab")).filter(f => f.endsWith(".yaml")).sort().map(f => `lab/${f}`),
+    ...readdirSync(path.join(ROOT, "lab"))
+        .filter(f => f.endsWith(".yaml"))
+        .sort()
+        .map(f => `lab/${f}`),
 ];
 
 const preview = (file: string) => runPreview(parsePreviewArgs(["--config", path.join(ROOT, file)]));
@@ -25,7 +28,10 @@ function expectEachViolationOnce(run: PreviewRun): void {
     const printed = words([...run.stdout, ...run.stderr].join("\n"));
     for (const pattern of run.report.patterns) {
         const messages = pattern.violations.filter(v => v.level === "mandatory").map(v => v.message);
-        expect({ pattern: pattern.name, messages: [...new Set(messages)] }).toEqual({ pattern: pattern.name, messages });
+        expect({ pattern: pattern.name, messages: [...new Set(messages)] }).toEqual({
+            pattern: pattern.name,
+            messages,
+        });
         for (const message of messages) {
             expect({ message, printed: printed.split(words(message)).length - 1 }).toEqual({ message, printed: 1 });
         }
@@ -33,7 +39,9 @@ function expectEachViolationOnce(run: PreviewRun): void {
 }
 
 test("the shipped configs are the two environments and every lab config", () => {
-    expect(SHIPPED).toEqual(expect.arrayContaining(["lab/Pulumi.lab.yaml", "lab/Pulumi.lab-patroni.yaml", "lab/Pulumi.lab-cloud.yaml"]));
+    expect(SHIPPED).toEqual(
+        expect.arrayContaining(["lab/Pulumi.lab.yaml", "lab/Pulumi.lab-patroni.yaml", "lab/Pulumi.lab-cloud.yaml"]),
+    );
 });
 
 describe.each(SHIPPED)("npm run preview -- --config %s", file => {

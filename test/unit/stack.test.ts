@@ -1,6 +1,16 @@
 import { InstanceTopology, Topology } from "../../model";
 import { CapturedPlan, ofType, transitiveDependencies } from "../../tools/offline/capture";
-import { MANUAL_DB_FAILOVER, byName, commands, planConfig, planExample, scriptOf, target, TEST_SSH_KEY, twoSiteConfig } from "../support/plan";
+import {
+    MANUAL_DB_FAILOVER,
+    byName,
+    commands,
+    planConfig,
+    planExample,
+    scriptOf,
+    target,
+    TEST_SSH_KEY,
+    twoSiteConfig,
+} from "../support/plan";
 
 const RANDOM = "random:index/randomPassword:RandomPassword";
 
@@ -13,11 +23,15 @@ function instanceOf(plan: CapturedPlan): InstanceTopology {
 
 /** Step names (without the component prefix) that ran on one address. */
 function stepsOn(plan: CapturedPlan, address: string): string[] {
-    return commands(plan).filter(c => target(c) === address).map(c => c.name);
+    return commands(plan)
+        .filter(c => target(c) === address)
+        .map(c => c.name);
 }
 
 function componentNames(plan: CapturedPlan, type: string): string[] {
-    return ofType(plan, `zabbix-ha:${type}`).map(r => r.name).sort();
+    return ofType(plan, `zabbix-ha:${type}`)
+        .map(r => r.name)
+        .sort();
 }
 
 function assertBefore(plan: CapturedPlan, earlier: string, later: string): void {
@@ -31,7 +45,11 @@ describe("the prod environment as shipped: Patroni with etcd on the DB hosts and
         expect(plan.error).toBeUndefined();
         expect(stepsOn(plan, "198.18.30.11")).toEqual(["witness-wit-1-packages", "zabbix-db-wit-1-etcd"]);
         expect(instanceOf(plan).database).toMatchObject({ failover: "automatic", primary: { host: "tyo-db1" } });
-        expect(byName(plan, "zabbix-db").inputs).toMatchObject({ failover: "automatic", manager: "patroni", replication: "sync" });
+        expect(byName(plan, "zabbix-db").inputs).toMatchObject({
+            failover: "automatic",
+            manager: "patroni",
+            replication: "sync",
+        });
     });
 });
 
@@ -43,7 +61,9 @@ describe("the prod environment's sites (two and a witness) with a manual DB fail
     });
 
     test("one HA node per zabbix-server host, one load balancer per site that needs one", () => {
-        const nodes = commands(plan).filter(c => c.parent?.endsWith("::zabbix-server") && !c.name.endsWith("failover-delay"));
+        const nodes = commands(plan).filter(
+            c => c.parent?.endsWith("::zabbix-server") && !c.name.endsWith("failover-delay"),
+        );
         expect(nodes.map(c => target(c)).sort()).toEqual(["198.18.10.21", "198.18.20.21"]);
         expect(componentNames(plan, "loadbalancer:SiteLoadBalancer")).toEqual(["osaka-lb", "tokyo-lb"]);
         expect(componentNames(plan, "zabbix:Frontend")).toEqual(["osa-web1-frontend", "tyo-web1-frontend"]);
@@ -71,7 +91,11 @@ describe("the prod environment's sites (two and a witness) with a manual DB fail
         expect(stepsOn(plan, "198.18.10.31")).toEqual(["tokyo-tyo-web1-packages", "tyo-web1-frontend-web"]);
         // Every DB host carries the same steps whatever its role: moving the primary changes what they do, not which exist.
         expect(stepsOn(plan, "198.18.20.11").sort()).toEqual([
-            "osaka-osa-db1-packages", "zabbix-db-osa-db1-config", "zabbix-db-osa-db1-follow", "zabbix-db-osa-db1-promote", "zabbix-db-osa-db1-stand-down",
+            "osaka-osa-db1-packages",
+            "zabbix-db-osa-db1-config",
+            "zabbix-db-osa-db1-follow",
+            "zabbix-db-osa-db1-promote",
+            "zabbix-db-osa-db1-stand-down",
         ]);
         expect(stepsOn(plan, "198.18.20.41")).toEqual(["osaka-osa-lb1-packages", "osaka-lb-haproxy"]);
     });
@@ -104,7 +128,11 @@ describe("dependency order (prod, manual DB failover)", () => {
     test.each([
         ["packages before config", "tokyo-tyo-db1-packages", "zabbix-db-tyo-db1-config"],
         ["packages before the load balancer", "osaka-osa-lb1-packages", "osaka-lb-haproxy"],
-        ["the old primary stands down before the new one promotes", "zabbix-db-osa-db1-stand-down", "zabbix-db-tyo-db1-promote"],
+        [
+            "the old primary stands down before the new one promotes",
+            "zabbix-db-osa-db1-stand-down",
+            "zabbix-db-tyo-db1-promote",
+        ],
         ["the primary before the provider reaches it", "zabbix-db-tyo-db1-promote", "zabbix-db-provider"],
         ["DB before schema", "zabbix-db-database", "zabbix-db-schema"],
         ["the zabbix role before schema", "zabbix-db-zabbix-role", "zabbix-db-schema"],
@@ -113,7 +141,11 @@ describe("dependency order (prod, manual DB failover)", () => {
         ["servers before frontends", "zabbix-server-tyo-zbx1", "osa-web1-frontend-web"],
         ["servers in every site before each frontend", "zabbix-server-osa-zbx1", "tyo-web1-frontend-web"],
         ["the replica after the primary", "zabbix-db-tyo-db1-promote", "zabbix-db-osa-db1-follow"],
-        ["the replica after the replication role it streams as", "zabbix-db-replication-role", "zabbix-db-osa-db1-follow"],
+        [
+            "the replica after the replication role it streams as",
+            "zabbix-db-replication-role",
+            "zabbix-db-osa-db1-follow",
+        ],
         // Only implied by an input (the password inside the step's stdin), as the engine orders it.
         ["a password before the step that reads it", "zabbix-ha-admin-password", "zabbix-db-tyo-db1-promote"],
     ])("%s", (_label, earlier, later) => assertBefore(plan, earlier, later));
@@ -140,7 +172,9 @@ describe("dependency order (prod, manual DB failover)", () => {
         raw.db.primarySite = "west";
         const switched = await planConfig(raw);
         expect(target(byName(switched, "zabbix-db-west-1-promote"))).toBe("198.18.2.10");
-        expect(scriptOf(byName(switched, "zabbix-db-east-1-follow"))).toContain("primary_conninfo = 'host=198.18.2.10 port=5432");
+        expect(scriptOf(byName(switched, "zabbix-db-east-1-follow"))).toContain(
+            "primary_conninfo = 'host=198.18.2.10 port=5432",
+        );
         assertBefore(switched, "zabbix-db-east-1-stand-down", "zabbix-db-west-1-promote");
     });
 });
@@ -154,7 +188,10 @@ describe("secrets", () => {
     test("every password comes from @pulumi/random, at least 20 characters", () => {
         const passwords = ofType(plan, RANDOM);
         expect(passwords.map(p => p.name).sort()).toEqual([
-            "zabbix-ha-admin-password", "zabbix-ha-check-password", "zabbix-ha-replication-password", "zabbix-ha-zabbix-password",
+            "zabbix-ha-admin-password",
+            "zabbix-ha-check-password",
+            "zabbix-ha-replication-password",
+            "zabbix-ha-zabbix-password",
         ]);
         for (const p of passwords) {
             expect(Number(p.inputs.length)).toBeGreaterThanOrEqual(20);
@@ -163,13 +200,22 @@ describe("secrets", () => {
 
     test("the SSH key and every password input are secret", () => {
         for (const command of commands(plan)) {
-            expect({ name: command.name, secret: command.secretInputs.includes("connection") }).toEqual({ name: command.name, secret: true });
+            expect({ name: command.name, secret: command.secretInputs.includes("connection") }).toEqual({
+                name: command.name,
+                secret: true,
+            });
             if (command.inputs.stdin !== undefined) {
-                expect({ name: command.name, secret: command.secretInputs.includes("stdin") }).toEqual({ name: command.name, secret: true });
+                expect({ name: command.name, secret: command.secretInputs.includes("stdin") }).toEqual({
+                    name: command.name,
+                    secret: true,
+                });
             }
         }
         for (const resource of plan.resources.filter(r => r.inputs.password !== undefined)) {
-            expect({ name: resource.name, secret: resource.secretInputs.includes("password") }).toEqual({ name: resource.name, secret: true });
+            expect({ name: resource.name, secret: resource.secretInputs.includes("password") }).toEqual({
+                name: resource.name,
+                secret: true,
+            });
         }
     });
 
@@ -179,14 +225,19 @@ describe("secrets", () => {
         for (const command of commands(plan)) {
             const text = String(command.inputs.create);
             for (const secret of secrets) {
-                expect({ name: command.name, leaks: text.includes(secret) }).toEqual({ name: command.name, leaks: false });
+                expect({ name: command.name, leaks: text.includes(secret) }).toEqual({
+                    name: command.name,
+                    leaks: false,
+                });
             }
         }
     });
 
     test("secrets reach scripts on stdin, in the order the script reads them", () => {
         const promote = byName(plan, "zabbix-db-tyo-zbx1-promote");
-        const [admin, check] = ["admin", "check"].map(role => String(byName(plan, `zabbix-ha-${role}-password`).outputs.result));
+        const [admin, check] = ["admin", "check"].map(role =>
+            String(byName(plan, `zabbix-ha-${role}-password`).outputs.result),
+        );
         expect(promote.inputs.stdin).toBe(`${admin}\n${check}\n`);
         expect(scriptOf(promote)).toMatch(/IFS= read -r ADMIN_PASSWORD\nIFS= read -r CHECK_PASSWORD\n/);
     });
@@ -203,7 +254,8 @@ test("the dev environment: two all-in-one hosts, one per site", async () => {
     expect(componentNames(plan, "loadbalancer:SiteLoadBalancer")).toEqual(["osaka-lb", "tokyo-lb"]);
     // The Debian 6.0 schema layout is loaded in its three parts, in order.
     expect(scriptOf(byName(plan, "zabbix-db-schema"))).toContain(
-        "'/usr/share/zabbix-server-pgsql/schema.sql.gz' '/usr/share/zabbix-server-pgsql/images.sql.gz' '/usr/share/zabbix-server-pgsql/data.sql.gz'");
+        "'/usr/share/zabbix-server-pgsql/schema.sql.gz' '/usr/share/zabbix-server-pgsql/images.sql.gz' '/usr/share/zabbix-server-pgsql/data.sql.gz'",
+    );
 });
 
 test("a non-root SSH user runs every step through sudo", async () => {
@@ -212,6 +264,9 @@ test("a non-root SSH user runs every step through sudo", async () => {
     const plan = await planConfig(raw);
     for (const command of commands(plan)) {
         const viaSudo = String(command.inputs.create).startsWith("sudo -n sh -c ");
-        expect({ name: command.name, viaSudo }).toEqual({ name: command.name, viaSudo: target(command) === "198.18.2.10" });
+        expect({ name: command.name, viaSudo }).toEqual({
+            name: command.name,
+            viaSudo: target(command) === "198.18.2.10",
+        });
     }
 });

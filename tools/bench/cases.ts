@@ -20,18 +20,28 @@ const SITE_LAYOUTS: Record<number, readonly (readonly string[])[]> = {
 export function generatedEnvironment(sites: number, hostsPerSite: 1 | 4 = 1): EnvironmentConfig {
     const layout = SITE_LAYOUTS[hostsPerSite];
     const hostName = (site: number, host: number) => `host-${site}-${host + 1}`;
-    const pair = hostsPerSite === 4 ? {
-        drbd: {
-            site: "site-1",
-            nodes: [hostName(1, 0), hostName(1, 1)],
-            vip: "198.18.1.100",
-            disk: "/dev/vg0/zabbix-data",
-            metaDisk: "/dev/vg0/zabbix-drbd-md",
-            fencing: {
-                devices: [0, 1].map(h => ({ node: hostName(1, h), params: { ip: `198.19.1.${h + 11}`, username: "fence", password_script: FENCE_PASSWORD_FILE } })),
-            },
-        },
-    } : {};
+    const pair =
+        hostsPerSite === 4
+            ? {
+                  drbd: {
+                      site: "site-1",
+                      nodes: [hostName(1, 0), hostName(1, 1)],
+                      vip: "198.18.1.100",
+                      disk: "/dev/vg0/zabbix-data",
+                      metaDisk: "/dev/vg0/zabbix-drbd-md",
+                      fencing: {
+                          devices: [0, 1].map(h => ({
+                              node: hostName(1, h),
+                              params: {
+                                  ip: `198.19.1.${h + 11}`,
+                                  username: "fence",
+                                  password_script: FENCE_PASSWORD_FILE,
+                              },
+                          })),
+                      },
+                  },
+              }
+            : {};
     const raw = {
         zabbix: { version: "6.0", packageSource: "distribution" },
         failoverDelay: "10s",
@@ -68,16 +78,22 @@ export interface BenchCase {
 
 export const BENCH_CASES: readonly BenchCase[] = [
     {
-        id: "dev", label: "Pulumi.dev.yaml", target: "< 3 s",
+        id: "dev",
+        label: "Pulumi.dev.yaml",
+        target: "< 3 s",
         environment: () => readEnvironment(path.resolve(__dirname, "../../../Pulumi.dev.yaml")),
     },
     ...[10, 25, 50].map(sites => ({
-        id: `${sites}x1`, label: `${sites} generated sites of one all-roles host`, sites,
+        id: `${sites}x1`,
+        label: `${sites} generated sites of one all-roles host`,
+        sites,
         target: sites === 50 ? "< 10 s" : "growing linearly",
         environment: () => generatedEnvironment(sites),
     })),
     {
-        id: "100x4", label: "100 generated sites of 4 hosts (db, zabbix-server, frontend, lb)", sites: 100,
+        id: "100x4",
+        label: "100 generated sites of 4 hosts (db, zabbix-server, frontend, lb)",
+        sites: 100,
         target: "< 10 s and < 500 MiB",
         environment: () => generatedEnvironment(100, 4),
     },

@@ -20,7 +20,9 @@ import type { Measurement } from "./measure";
 function runOnce(bench: BenchCase): Measurement {
     const child = spawnSync(process.execPath, [path.join(__dirname, "measure.js"), bench.id], { encoding: "utf8" });
     if (child.status !== 0) {
-        throw new Error(`${bench.label}: the measuring process failed (${child.status ?? child.signal}):\n${child.stderr}`);
+        throw new Error(
+            `${bench.label}: the measuring process failed (${child.status ?? child.signal}):\n${child.stderr}`,
+        );
     }
     return JSON.parse(child.stdout.trim().split("\n").pop()!) as Measurement;
 }
@@ -31,9 +33,13 @@ function median(values: readonly number[]): number {
 
 function main(): void {
     const { runs } = argumentsOrExit(process.argv.slice(2), USAGE, parseBenchArgs);
-    console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model ?? "unknown CPU"}), node ${process.version}; `
-        + `load average ${loadavg()[0].toFixed(1)} as the bench starts (other processes on these cores lengthen wall times more than CPU times)`);
-    console.log("each run: a fresh process previewing all five patterns once; wall and CPU seconds are medians, peak RSS the largest of the runs");
+    console.log(
+        `machine: ${cpus().length} cores (${cpus()[0]?.model ?? "unknown CPU"}), node ${process.version}; ` +
+            `load average ${loadavg()[0].toFixed(1)} as the bench starts (other processes on these cores lengthen wall times more than CPU times)`,
+    );
+    console.log(
+        "each run: a fresh process previewing all five patterns once; wall and CPU seconds are medians, peak RSS the largest of the runs",
+    );
     const startups: number[] = [];
     for (const bench of BENCH_CASES) {
         const count = runs ?? (bench.id === "dev" ? 5 : 3);
@@ -43,10 +49,14 @@ function main(): void {
         const perSite = bench.sites ? ` (${((seconds / bench.sites) * 1000).toFixed(0)} ms per site)` : "";
         const rss = Math.max(...measured.map(m => m.peakRssMiB));
         const formed = Math.min(...measured.map(m => m.formed));
-        console.log(`${bench.label}: ${seconds.toFixed(2)} s wall${perSite}, ${median(measured.map(m => m.cpuSeconds)).toFixed(2)} s CPU, `
-            + `peak RSS ${rss.toFixed(0)} MiB; ${formed} of 5 patterns formed (${count} run${count === 1 ? "" : "s"}; target ${bench.target})`);
+        console.log(
+            `${bench.label}: ${seconds.toFixed(2)} s wall${perSite}, ${median(measured.map(m => m.cpuSeconds)).toFixed(2)} s CPU, ` +
+                `peak RSS ${rss.toFixed(0)} MiB; ${formed} of 5 patterns formed (${count} run${count === 1 ? "" : "s"}; target ${bench.target})`,
+        );
     }
-    console.log(`before each preview: ${median(startups).toFixed(2)} s to start node and load the modules (median of every run)`);
+    console.log(
+        `before each preview: ${median(startups).toFixed(2)} s to start node and load the modules (median of every run)`,
+    );
 }
 
 try {

@@ -41,7 +41,10 @@ async function measure(id: string): Promise<Measurement> {
     };
 }
 
-measure(process.argv[2] ?? "").then(m => console.log(JSON.stringify(m)), err => {
-    console.error(err instanceof Error ? err.message : err);
-    process.exit(1);
-});
+measure(process.argv[2] ?? "").then(
+    m => console.log(JSON.stringify(m)),
+    err => {
+        console.error(err instanceof Error ? err.message : err);
+        process.exit(1);
+    },
+);

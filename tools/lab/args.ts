@@ -43,7 +43,11 @@ export function parseLabArgs(argv: readonly string[]): LabArgs {
     for (let i = 0; i < rest.length; i++) {
         const flag = rest[i];
         if (!FLAGS[args.command].includes(flag)) {
-            throw new UsageError(Object.values(FLAGS).some(f => f.includes(flag)) ? `${flag} does not apply to ${command}` : `unknown argument ${flag}`);
+            throw new UsageError(
+                Object.values(FLAGS).some(f => f.includes(flag))
+                    ? `${flag} does not apply to ${command}`
+                    : `unknown argument ${flag}`,
+            );
         }
         if (flag === "--preview") {
             args.preview = true;
@@ -51,14 +55,26 @@ export function parseLabArgs(argv: readonly string[]): LabArgs {
         }
         const value = flagValue(flag, rest[++i]);
         switch (flag) {
-            case "--pattern": args.pattern = value; break;
-            case "--config": args.config = value; break;
-            case "--jobs": args.jobs = Number(value); break;
-            case "--json": args.json = value; break;
+            case "--pattern":
+                args.pattern = value;
+                break;
+            case "--config":
+                args.config = value;
+                break;
+            case "--jobs":
+                args.jobs = Number(value);
+                break;
+            case "--json":
+                args.json = value;
+                break;
             // Repeatable, and each may list several names: --only server-crash,db-primary-crash.
-            case "--only": args.only = [...(args.only ?? []), ...value.split(",").filter(Boolean)]; break;
+            case "--only":
+                args.only = [...(args.only ?? []), ...value.split(",").filter(Boolean)];
+                break;
             // Repeatable, one resource (URN or name) each, as pulumi up --replace.
-            case "--replace": args.replace = [...(args.replace ?? []), value]; break;
+            case "--replace":
+                args.replace = [...(args.replace ?? []), value];
+                break;
         }
     }
     if (args.jobs !== undefined && (!Number.isInteger(args.jobs) || args.jobs < 1)) {

@@ -19,7 +19,13 @@ async function main(): Promise<number> {
             console.log("the lab is up; `npm run lab -- status` shows it, `npm run lab -- down` removes it");
             return 0;
         case "apply":
-            await applyLab({ configFile: args.config, pattern: args.pattern, replace: args.replace, preview: args.preview, jobs: args.jobs });
+            await applyLab({
+                configFile: args.config,
+                pattern: args.pattern,
+                replace: args.replace,
+                preview: args.preview,
+                jobs: args.jobs,
+            });
             return 0;
         case "status":
             return (await status()) ? 0 : 1;
@@ -34,7 +40,10 @@ async function main(): Promise<number> {
     }
 }
 
-main().then(code => process.exit(code), err => {
-    console.error(err instanceof Error ? err.message : err);
-    process.exit(1);
-});
+main().then(
+    code => process.exit(code),
+    err => {
+        console.error(err instanceof Error ? err.message : err);
+        process.exit(1);
+    },
+);

@@ -11,12 +11,43 @@ import * as path from "path";
 import { readEnvironment } from "../offline";
 import { Check, Instance, checkIdempotent, instancesOf, verifyInstances } from "./checks";
 import {
-    HostMemory, LabState, Log, MANAGED_DB_PACKAGES, StateFile, Topology, cachePaths, checkLabConfig, defaultConfigFile, ensureBase,
-    ensureKeyPair, ensureRepository, hostMemory, managedEndpoints, packageSets, patroniOverlay, provisionManagedDatabase, removeLabCgroups,
-    requireMachine, setUpNetwork, startHosts, stopHost, tearDownNetwork, topologyOf, withLock,
+    HostMemory,
+    LabState,
+    Log,
+    MANAGED_DB_PACKAGES,
+    StateFile,
+    Topology,
+    cachePaths,
+    checkLabConfig,
+    defaultConfigFile,
+    ensureBase,
+    ensureKeyPair,
+    ensureRepository,
+    hostMemory,
+    managedEndpoints,
+    packageSets,
+    patroniOverlay,
+    provisionManagedDatabase,
+    removeLabCgroups,
+    requireMachine,
+    setUpNetwork,
+    startHosts,
+    stopHost,
+    tearDownNetwork,
+    topologyOf,
+    withLock,
 } from "./machines";
 import {
-    applyPlan, deployedFacts, emptyStack, planLab, priorOutputs, renderSummary, runSteps, stepsFor, summaryOf, unchanged,
+    applyPlan,
+    deployedFacts,
+    emptyStack,
+    planLab,
+    priorOutputs,
+    renderSummary,
+    runSteps,
+    stepsFor,
+    summaryOf,
+    unchanged,
 } from "./replay";
 
 export interface UpOptions {
@@ -55,7 +86,9 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
         const plan = await planLab(configFile, key.privateKey, options.pattern, managedAdminPassword);
         const managed = managedEndpoints(plan, topo);
         const steps = plan.resources.filter(r => r.custom).length;
-        log(`plan: ${steps} resources from ${path.relative(process.cwd(), configFile) || configFile}${options.pattern ? ` (pattern ${options.pattern})` : ""}`);
+        log(
+            `plan: ${steps} resources from ${path.relative(process.cwd(), configFile) || configFile}${options.pattern ? ` (pattern ${options.pattern})` : ""}`,
+        );
         const file = new StateFile(paths.state);
         const previous = file.read();
         if (previous) {
@@ -67,25 +100,48 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
         const sets = [...packageSets(plan, topo.config), ...(managed.length > 0 ? [MANAGED_DB_PACKAGES] : [])];
         const repo = await ensureRepository(paths.repo, base, sets, log, patroniOverlay(topo.config, sets));
 
-        const plannedWith = { ...(options.pattern ? { pattern: options.pattern } : {}), ...(managed.length > 0 ? { managedAdminPassword } : {}) };
+        const plannedWith = {
+            ...(options.pattern ? { pattern: options.pattern } : {}),
+            ...(managed.length > 0 ? { managedAdminPassword } : {}),
+        };
         const state: LabState = {
-            version: 1, configFile, startedAt: new Date().toISOString(), netns: [], rootLinks: [], hosts: [],
-            plannedWith, image: { base: base.rootfs, repository: repo.dir }, stack: emptyStack(plan),
+            version: 1,
+            configFile,
+            startedAt: new Date().toISOString(),
+            netns: [],
+            rootLinks: [],
+            hosts: [],
+            plannedWith,
+            image: { base: base.rootfs, repository: repo.dir },
+            stack: emptyStack(plan),
         };
         file.write(state);
         let phase = Date.now();
         await setUpNetwork(topo, file, state);
         await startHosts(topo, file, state, {
-            base: base.rootfs, repoPool: repo.dir, key: key.privateKeyFile, publicKey: key.publicKey, runRoot: paths.run, logs: paths.logs,
+            base: base.rootfs,
+            repoPool: repo.dir,
+            key: key.privateKeyFile,
+            publicKey: key.publicKey,
+            runRoot: paths.run,
+            logs: paths.logs,
         });
-        log(`hosts: ${topo.hosts.map(h => `${h.name} (${h.address}, ${h.site})`).join(", ")} booted in ${((Date.now() - phase) / 1000).toFixed(1)} s`);
+        log(
+            `hosts: ${topo.hosts.map(h => `${h.name} (${h.address}, ${h.site})`).join(", ")} booted in ${((Date.now() - phase) / 1000).toFixed(1)} s`,
+        );
 
         for (const endpoint of managed) {
             await provisionManagedDatabase(endpoint, managedAdminPassword, key.privateKeyFile, log);
         }
 
         const hostNames = new Map(topo.hosts.map(h => [h.address, h.name]));
-        const applyOptions = { keyFile: key.privateKeyFile, privateKey: key.privateKey, hostNames, jobs: options.jobs ?? 3, log };
+        const applyOptions = {
+            keyFile: key.privateKeyFile,
+            privateKey: key.privateKey,
+            hostNames,
+            jobs: options.jobs ?? 3,
+            log,
+        };
         phase = Date.now();
         // The engine's first `pulumi up`: every resource a create, in dependency order, recorded per URN as it completes.
         const deploy = stepsFor(state.stack, plan);
@@ -95,25 +151,38 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
         file.write(state);
         log(`deploy: applied in ${((Date.now() - phase) / 1000).toFixed(1)} s`);
 
-        const checks = await verify(topo, instancesOf(deploy.goals, plan.outputs, topo, managed), key.privateKeyFile, log);
+        const checks = await verify(
+            topo,
+            instancesOf(deploy.goals, plan.outputs, topo, managed),
+            key.privateKeyFile,
+            log,
+        );
         // Every step run once more must change nothing: a Command's update runs its create again.
         phase = Date.now();
         const replay = await applyPlan(plan, { ...applyOptions, pass: "replay" });
         const idempotent = checkIdempotent(replay);
-        log(`${idempotent.ok ? "ok  " : "FAIL"} ${idempotent.name}: ${idempotent.detail} (${((Date.now() - phase) / 1000).toFixed(1)} s)`);
+        log(
+            `${idempotent.ok ? "ok  " : "FAIL"} ${idempotent.name}: ${idempotent.detail} (${((Date.now() - phase) / 1000).toFixed(1)} s)`,
+        );
         checks.push(idempotent);
         // And `pulumi up` of the same config must plan nothing.
         phase = Date.now();
-        const again = await planLab(configFile, key.privateKey, options.pattern, managedAdminPassword, { stack: plan.stack, prior: priorOutputs(state.stack) });
+        const again = await planLab(configFile, key.privateKey, options.pattern, managedAdminPassword, {
+            stack: plan.stack,
+            prior: priorOutputs(state.stack),
+        });
         const againSteps = stepsFor(state.stack, again).steps;
         const summary = summaryOf(againSteps);
         const nothing: Check = {
             name: "no changes planned",
             ok: unchanged(summary),
-            detail: unchanged(summary) ? `the same config plans ${summary.same.length} resources the same`
+            detail: unchanged(summary)
+                ? `the same config plans ${summary.same.length} resources the same`
                 : renderSummary(againSteps, "the same config plans changes:").join("\n      "),
         };
-        log(`${nothing.ok ? "ok  " : "FAIL"} ${nothing.name}: ${nothing.detail} (${((Date.now() - phase) / 1000).toFixed(1)} s)`);
+        log(
+            `${nothing.ok ? "ok  " : "FAIL"} ${nothing.name}: ${nothing.detail} (${((Date.now() - phase) / 1000).toFixed(1)} s)`,
+        );
         checks.push(nothing);
 
         const memory = hostMemory(state.hosts);
@@ -121,13 +190,19 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
         const rss = [...memory.values()].reduce((a, m) => a + m.rssMiB, 0);
         const elapsed = (Date.now() - started) / 1000;
         const cold = { base: base.built, repository: repo.built };
-        log(`figures: elapsed ${elapsed.toFixed(0)} s (${cold.base ? "cold: base built" : "warm: base cached"}, ${cold.repository ? "repository built" : "repository cached"})`);
-        log(`figures: memory ${pss.toFixed(0)} MiB, the sum of the PSS of every process in the hosts' cgroups `
-            + `(${[...memory].map(([h, m]) => `${h} ${m.pssMiB.toFixed(0)}`).join(", ")}); their RSS sum, which counts shared pages once per process, is ${rss.toFixed(0)} MiB`);
+        log(
+            `figures: elapsed ${elapsed.toFixed(0)} s (${cold.base ? "cold: base built" : "warm: base cached"}, ${cold.repository ? "repository built" : "repository cached"})`,
+        );
+        log(
+            `figures: memory ${pss.toFixed(0)} MiB, the sum of the PSS of every process in the hosts' cgroups ` +
+                `(${[...memory].map(([h, m]) => `${h} ${m.pssMiB.toFixed(0)}`).join(", ")}); their RSS sum, which counts shared pages once per process, is ${rss.toFixed(0)} MiB`,
+        );
         const failed = checks.filter(c => !c.ok);
         if (failed.length > 0) {
-            throw new Error(`the lab is up but ${failed.length} check(s) failed (inspect with \`npm run lab -- status\`, then \`npm run lab -- down\`):\n`
-                + failed.map(c => `  - ${c.name}: ${c.detail}`).join("\n"));
+            throw new Error(
+                `the lab is up but ${failed.length} check(s) failed (inspect with \`npm run lab -- status\`, then \`npm run lab -- down\`):\n` +
+                    failed.map(c => `  - ${c.name}: ${c.detail}`).join("\n"),
+            );
         }
         return { checks, elapsedSeconds: elapsed, memory, memoryMiB: pss, cold };
     });
@@ -149,10 +224,12 @@ async function tearDown(state: LabState, file: StateFile, log: Log): Promise<voi
     for (const found of await Promise.all(state.hosts.map(rec => stopHost(rec, log)))) {
         problems.push(...found);
     }
-    problems.push(...await tearDownNetwork(state, log));
+    problems.push(...(await tearDownNetwork(state, log)));
     removeLabCgroups();
     if (problems.length > 0) {
-        throw new Error(`down could not undo everything (the state file ${file.file} is kept):\n  - ${problems.join("\n  - ")}`);
+        throw new Error(
+            `down could not undo everything (the state file ${file.file} is kept):\n  - ${problems.join("\n  - ")}`,
+        );
     }
     file.remove();
 }

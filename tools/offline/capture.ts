@@ -141,15 +141,20 @@ function impliedDependencies(value: unknown, found = new Set<pulumi.Resource>(),
 }
 
 /** The options that matter to a later change, as set (unset ones left out); deletedWith by its id. */
-function capturedOptions(opts: pulumi.CustomResourceOptions, idOf: (r: pulumi.Resource) => string | undefined): CapturedOptions {
-    return Object.fromEntries(Object.entries({
-        ignoreChanges: opts.ignoreChanges,
-        replaceOnChanges: opts.replaceOnChanges,
-        deleteBeforeReplace: opts.deleteBeforeReplace,
-        retainOnDelete: opts.retainOnDelete,
-        protect: opts.protect,
-        deletedWith: opts.deletedWith && idOf(opts.deletedWith),
-    }).filter(([, v]) => v !== undefined));
+function capturedOptions(
+    opts: pulumi.CustomResourceOptions,
+    idOf: (r: pulumi.Resource) => string | undefined,
+): CapturedOptions {
+    return Object.fromEntries(
+        Object.entries({
+            ignoreChanges: opts.ignoreChanges,
+            replaceOnChanges: opts.replaceOnChanges,
+            deleteBeforeReplace: opts.deleteBeforeReplace,
+            retainOnDelete: opts.retainOnDelete,
+            protect: opts.protect,
+            deletedWith: opts.deletedWith && idOf(opts.deletedWith),
+        }).filter(([, v]) => v !== undefined),
+    );
 }
 
 function dependsOnList(value: unknown): pulumi.Resource[] {
@@ -189,7 +194,10 @@ async function withStackTraceLimit<T>(frames: number, work: () => Promise<T>): P
 async function captureOnce(program: () => unknown, options: CaptureOptions): Promise<CapturedPlan> {
     const project = options.project ?? "zabbix-ha";
     const stack = options.stack ?? "offline";
-    const registered = new Map<string, { inputs: Record<string, unknown>; outputs: Record<string, unknown>; secrets: string[]; custom: boolean }>();
+    const registered = new Map<
+        string,
+        { inputs: Record<string, unknown>; outputs: Record<string, unknown>; secrets: string[]; custom: boolean }
+    >();
     const prior = options.prior;
     const declaredIds = new Map<string, Declared>();
     const declaredOf = new Map<pulumi.Resource, Declared>();
@@ -198,32 +206,50 @@ async function captureOnce(program: () => unknown, options: CaptureOptions): Pro
         for (let p = d.parent && declaredOf.get(d.parent); p; p = p.parent && declaredOf.get(p.parent)) {
             ancestors.unshift(p.id);
         }
-        return { id: d.id, type: d.id.split("::")[0], name: d.id.slice(d.id.indexOf("::") + 2), custom, inputs, ancestors, options: d.options };
+        return {
+            id: d.id,
+            type: d.id.split("::")[0],
+            name: d.id.slice(d.id.indexOf("::") + 2),
+            custom,
+            inputs,
+            ancestors,
+            options: d.options,
+        };
     };
-    await pulumi.runtime.setMocks({
-        newResource(args) {
-            const secrets: string[] = [];
-            const inputs = Object.fromEntries(Object.entries(args.inputs ?? {}).map(([k, v]) => [k, reveal(v, () => secrets.push(k))]));
-            const id = `${args.type}::${args.name}`;
-            const query = prior && declaredIds.get(id);
-            const outputs = (query && prior(priorQuery(query, args.custom ?? true, inputs))) || mockOutputs(args.type, inputs);
-            registered.set(`${args.type}::${args.name}`, { inputs, outputs, secrets, custom: args.custom ?? true });
-            return { id: `${args.name}-id`, state: outputs };
+    await pulumi.runtime.setMocks(
+        {
+            newResource(args) {
+                const secrets: string[] = [];
+                const inputs = Object.fromEntries(
+                    Object.entries(args.inputs ?? {}).map(([k, v]) => [k, reveal(v, () => secrets.push(k))]),
+                );
+                const id = `${args.type}::${args.name}`;
+                const query = prior && declaredIds.get(id);
+                const outputs =
+                    (query && prior(priorQuery(query, args.custom ?? true, inputs))) || mockOutputs(args.type, inputs);
+                registered.set(`${args.type}::${args.name}`, { inputs, outputs, secrets, custom: args.custom ?? true });
+                return { id: `${args.name}-id`, state: outputs };
+            },
+            call(args) {
+                return args.inputs;
+            },
         },
-        call(args) {
-            return args.inputs;
-        },
-    }, project, stack, true);
+        project,
+        stack,
+        true,
+    );
     pulumi.runtime.setAllConfig({ ...options.config }, [...(options.secretKeys ?? [])]);
 
     const declared: Declared[] = [];
     let outputs: Record<string, unknown> | undefined;
     let error: Error | undefined;
     try {
-        outputs = await pulumi.runtime.runInPulumiStack(async () => {
+        outputs = (await pulumi.runtime.runInPulumiStack(async () => {
             pulumi.runtime.registerStackTransformation(args => {
                 const opts = args.opts as pulumi.CustomResourceOptions;
-                const byProperty = new Map(Object.entries(args.props ?? {}).map(([k, v]) => [k, impliedDependencies(v)]));
+                const byProperty = new Map(
+                    Object.entries(args.props ?? {}).map(([k, v]) => [k, impliedDependencies(v)]),
+                );
                 const entry: Declared = {
                     resource: args.resource,
                     id: `${args.type}::${args.name}`,
@@ -246,7 +272,7 @@ async function captureOnce(program: () => unknown, options: CaptureOptions): Pro
                 error = err instanceof Error ? err : new Error(String(err));
                 return undefined;
             }
-        }) as Record<string, unknown> | undefined;
+        })) as Record<string, unknown> | undefined;
     } catch (err) {
         error ??= err instanceof Error ? err : new Error(String(err));
     }
@@ -258,7 +284,10 @@ async function captureOnce(program: () => unknown, options: CaptureOptions): Pro
 
 function assemble(
     declared: readonly Declared[],
-    registered: Map<string, { inputs: Record<string, unknown>; outputs: Record<string, unknown>; secrets: string[]; custom: boolean }>,
+    registered: Map<
+        string,
+        { inputs: Record<string, unknown>; outputs: Record<string, unknown>; secrets: string[]; custom: boolean }
+    >,
 ): CapturedResource[] {
     const idOf = new Map(declared.map(d => [d.resource, d.id]));
     const children = new Map<string, string[]>();
@@ -273,7 +302,11 @@ function assemble(
             }
         }
     }
-    const customIds = new Set(declared.filter(d => registered.get(d.id)?.custom !== false && !pulumi.ComponentResource.isInstance(d.resource)).map(d => d.id));
+    const customIds = new Set(
+        declared
+            .filter(d => registered.get(d.id)?.custom !== false && !pulumi.ComponentResource.isInstance(d.resource))
+            .map(d => d.id),
+    );
     // Depending on a component means depending on every custom resource beneath it, as the engine does.
     // Many resources depend on one component (a host's steps on the host): expand each once.
     const expanded = new Map<string, readonly string[]>();
@@ -305,8 +338,14 @@ function assemble(
             outputs: reg?.outputs ?? {},
             parent: d.parent && idOf.get(d.parent),
             dependsOn: [...deps].filter(Boolean),
-            propertyDependencies: Object.fromEntries([...d.byProperty].filter(([, rs]) => rs.size > 0)
-                .map(([k, rs]) => [k, [...new Set([...rs].flatMap(r => expand(idOf.get(r) ?? "")))].filter(Boolean)])),
+            propertyDependencies: Object.fromEntries(
+                [...d.byProperty]
+                    .filter(([, rs]) => rs.size > 0)
+                    .map(([k, rs]) => [
+                        k,
+                        [...new Set([...rs].flatMap(r => expand(idOf.get(r) ?? "")))].filter(Boolean),
+                    ]),
+            ),
             ...(providerId ? { provider: providerId } : {}),
             options: d.options,
         };

@@ -16,11 +16,20 @@ export interface EnvironmentConfig {
 export const SECRET_PLACEHOLDER = "[secret: encrypted in the stack file]";
 
 function isSecure(value: unknown): boolean {
-    return !!value && typeof value === "object" && !Array.isArray(value) && Object.keys(value).length === 1 && "secure" in value;
+    return (
+        !!value &&
+        typeof value === "object" &&
+        !Array.isArray(value) &&
+        Object.keys(value).length === 1 &&
+        "secure" in value
+    );
 }
 
 /** Turns parsed stack-file config into engine form: strings as they are, anything else as JSON. */
-export function toEngineConfig(values: Record<string, unknown>, project = "zabbix-ha"): { config: Record<string, string>; secretKeys: string[] } {
+export function toEngineConfig(
+    values: Record<string, unknown>,
+    project = "zabbix-ha",
+): { config: Record<string, string>; secretKeys: string[] } {
     const config: Record<string, string> = {};
     const secretKeys: string[] = [];
     for (const [rawKey, value] of Object.entries(values)) {

@@ -34,8 +34,10 @@ export async function planEnvironment(env: EnvironmentConfig, options: PlanOptio
         if (config[key] === undefined) {
             config[key] = SECRET_PLACEHOLDER;
             secretKeys.push(key);
-            notes.push(`${name} is not set in ${path.basename(env.file)}: planned with a placeholder; `
-                + `set it before \`pulumi up\` with \`pulumi config set --secret ${name}\` if the pattern uses it`);
+            notes.push(
+                `${name} is not set in ${path.basename(env.file)}: planned with a placeholder; ` +
+                    `set it before \`pulumi up\` with \`pulumi config set --secret ${name}\` if the pattern uses it`,
+            );
         }
     }
     const stack = options.stack ?? stackOfFile(env.file);

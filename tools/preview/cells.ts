@@ -39,7 +39,9 @@ export class Footnotes {
 
 /** A cause as its footnote reads: what makes it manual, then what would change it. */
 export function causeText(c: OperatorCause): string {
-    return c.change ? `${c.reason}. Fix: ${c.change}.` : `${c.reason}; the operator's step is the plan, its time known.`;
+    return c.change
+        ? `${c.reason}. Fix: ${c.change}.`
+        : `${c.reason}; the operator's step is the plan, its time known.`;
 }
 
 /** The footnote codes of a scenario's operator causes, joined by "+". */
@@ -58,9 +60,12 @@ export function cell(s: ScenarioResult | undefined, notes: Footnotes): string {
         return "-";
     }
     const codes = causeCodes(s, notes);
-    const recovery = s.recovery === "none" ? ""
-        : s.recovery === "automatic" ? ` auto ${s.recoverySeconds}s`
-            : ` manual${s.recoverySeconds !== null ? ` ${s.recoverySeconds}s` : ""}${codes ? ` ${codes}` : ""}`;
+    const recovery =
+        s.recovery === "none"
+            ? ""
+            : s.recovery === "automatic"
+              ? ` auto ${s.recoverySeconds}s`
+              : ` manual${s.recoverySeconds !== null ? ` ${s.recoverySeconds}s` : ""}${codes ? ` ${codes}` : ""}`;
     return `${s.monitoring}${recovery}${s.ui ? "" : ", no UI"}${s.duplicateAlerts ? ", dup" : ""}`;
 }
 
@@ -70,7 +75,10 @@ export const STUDY_MARK = "+";
 
 /** A pattern's column heading: its number and name, and its markers. */
 export function patternLabel(report: ComparisonReport, p: PatternReport): string {
-    const marks = [p.name === report.configuredPattern ? CONFIGURED_MARK : "", p.name === report.studyChoice?.name ? STUDY_MARK : ""].join("");
+    const marks = [
+        p.name === report.configuredPattern ? CONFIGURED_MARK : "",
+        p.name === report.studyChoice?.name ? STUDY_MARK : "",
+    ].join("");
     return `${p.id} ${p.name}${marks ? ` ${marks}` : ""}`;
 }
 
@@ -80,7 +88,9 @@ export function markerLines(report: ComparisonReport): string[] {
     const configured = report.patterns.find(p => p.name === report.configuredPattern);
     const study = report.studyChoice;
     return [
-        configured ? `${CONFIGURED_MARK} configured in ${file}: pattern ${configured.id} ${configured.name}` : `${file} configures no known pattern`,
+        configured
+            ? `${CONFIGURED_MARK} configured in ${file}: pattern ${configured.id} ${configured.name}`
+            : `${file} configures no known pattern`,
         ...(study ? [`${STUDY_MARK} the study's choice: pattern ${study.id} ${study.name}. Why: ${study.why}`] : []),
     ];
 }
@@ -98,9 +108,11 @@ export function installationsNote(p: PatternReport): string | null {
     const planes = p.configurationPlanes ?? n;
     const sync = topology.configSync;
     const synced = sync ? ` (the others copy ${sync.source}'s every ${Math.round(sync.intervalSeconds / 60)} min)` : "";
-    return `${n} independent installations: no minute counts as downtime while another keeps monitoring, but each monitors every device, `
-        + `so every alert arrives ${n === 2 ? "twice" : `${n} times`}; ${planes} configuration${planes === 1 ? "" : "s"} to edit${synced}; `
-        + `and each keeps its own history, with about ${Math.round(p.availability.degradedMinutesPerYear).toLocaleString("en-US")} min of gaps a year between them`;
+    return (
+        `${n} independent installations: no minute counts as downtime while another keeps monitoring, but each monitors every device, ` +
+        `so every alert arrives ${n === 2 ? "twice" : `${n} times`}; ${planes} configuration${planes === 1 ? "" : "s"} to edit${synced}; ` +
+        `and each keeps its own history, with about ${Math.round(p.availability.degradedMinutesPerYear).toLocaleString("en-US")} min of gaps a year between them`
+    );
 }
 
 function downtime(p: PatternReport, notes: Footnotes): string {
@@ -123,11 +135,31 @@ export function comparisonRows(report: ComparisonReport, notes: Footnotes): stri
         ["hosts / resources", ...p.map(x => (x.errors.length ? "cannot form" : `${x.hosts} / ${x.resources}`))],
     ];
     for (const id of SCENARIO_IDS) {
-        rows.push([SCENARIO_TITLES[id], ...p.map(x => (x.errors.length ? "-" : cell(x.scenarios.find(s => s.id === id), notes)))]);
+        rows.push([
+            SCENARIO_TITLES[id],
+            ...p.map(x =>
+                x.errors.length
+                    ? "-"
+                    : cell(
+                          x.scenarios.find(s => s.id === id),
+                          notes,
+                      ),
+            ),
+        ]);
     }
     rows.push(
-        ["config planes to manage", ...p.map(x => (x.configurationPlanes === null ? "-" : String(x.configurationPlanes)))],
-        ["VIP / L2 across sites", ...p.map(x => (x.vipNeeded === null ? "-" : `${x.vipNeeded ? "VIP" : "no VIP"} / ${x.l2AcrossSites ? "L2 across sites" : "no"}`))],
+        [
+            "config planes to manage",
+            ...p.map(x => (x.configurationPlanes === null ? "-" : String(x.configurationPlanes))),
+        ],
+        [
+            "VIP / L2 across sites",
+            ...p.map(x =>
+                x.vipNeeded === null
+                    ? "-"
+                    : `${x.vipNeeded ? "VIP" : "no VIP"} / ${x.l2AcrossSites ? "L2 across sites" : "no"}`,
+            ),
+        ],
         ["downtime per year", ...p.map(x => downtime(x, notes))],
         ["rough cost", ...p.map(money)],
         ["policy violations", ...p.map(x => (x.errors.length ? "-" : String(x.violations.length)))],
@@ -136,6 +168,7 @@ export function comparisonRows(report: ComparisonReport, notes: Footnotes): stri
 }
 
 /** How to read a cell. */
-export const CELL_LEGEND = "cells: monitoring continues (yes / degraded / no), then recovery: auto or manual with the expected seconds, "
-    + "and for manual the codes of what makes it manual (m); \"no UI\" when users reach no UI, \"dup\" when alerts arrive twice; "
-    + "worst case over every host and site";
+export const CELL_LEGEND =
+    "cells: monitoring continues (yes / degraded / no), then recovery: auto or manual with the expected seconds, " +
+    'and for manual the codes of what makes it manual (m); "no UI" when users reach no UI, "dup" when alerts arrive twice; ' +
+    "worst case over every host and site";

@@ -3,7 +3,15 @@
  * matrix, availability and cost. The report's JSON shape is what tools downstream rely on.
  */
 import {
-    AvailabilityEstimate, CostEstimate, ModelConfig, ScenarioResult, Topology, estimateAvailability, estimateCost, evaluateAll, scenarioMatrix,
+    AvailabilityEstimate,
+    CostEstimate,
+    ModelConfig,
+    ScenarioResult,
+    Topology,
+    estimateAvailability,
+    estimateCost,
+    evaluateAll,
+    scenarioMatrix,
 } from "../../model";
 import { DEFAULT_PATTERN } from "../../components/config";
 import { Violation, runPolicies } from "../../policies/harness";
@@ -54,18 +62,38 @@ export interface ComparisonReport {
 
 function failed(id: number, name: string, summary: string, errors: string[]): PatternReport {
     return {
-        id, name, summary, hosts: null, resources: null, scenarios: [], availability: null, cost: null,
-        configurationPlanes: null, vipNeeded: null, l2AcrossSites: null, violations: [], errors,
+        id,
+        name,
+        summary,
+        hosts: null,
+        resources: null,
+        scenarios: [],
+        availability: null,
+        cost: null,
+        configurationPlanes: null,
+        vipNeeded: null,
+        l2AcrossSites: null,
+        violations: [],
+        errors,
     };
 }
 
 /** Runs the policy pack's rules on a captured plan, as `pulumi preview --policy-pack policies` would. */
 export function planViolations(plan: CapturedPlan): Promise<Violation[]> {
-    return runPolicies(plan.resources.filter(r => r.type !== "pulumi:pulumi:Stack").map(r => ({ type: r.type, name: r.name, props: r.inputs, parent: r.parent })));
+    return runPolicies(
+        plan.resources
+            .filter(r => r.type !== "pulumi:pulumi:Stack")
+            .map(r => ({ type: r.type, name: r.name, props: r.inputs, parent: r.parent })),
+    );
 }
 
 /** Evaluates one planned pattern from its exported topology. */
-export async function reportPattern(id: number, name: string, summary: string, plan: CapturedPlan): Promise<PatternReport> {
+export async function reportPattern(
+    id: number,
+    name: string,
+    summary: string,
+    plan: CapturedPlan,
+): Promise<PatternReport> {
     if (plan.error) {
         return failed(id, name, summary, errorLines(plan.error));
     }
@@ -103,7 +131,10 @@ export async function comparePatterns(env: EnvironmentConfig, options: CompareOp
     const patterns: PatternReport[] = [];
     const notes = new Set<string>();
     for (const pattern of PATTERNS) {
-        const plan = await planEnvironment(env, { placeholderSecrets: true, overrides: { "zabbix-ha:pattern": pattern.name } });
+        const plan = await planEnvironment(env, {
+            placeholderSecrets: true,
+            overrides: { "zabbix-ha:pattern": pattern.name },
+        });
         options.onPlan?.(pattern.name, plan);
         plan.notes.forEach(n => notes.add(n));
         patterns.push(await reportPattern(pattern.id, pattern.name, pattern.summary, plan));
@@ -125,10 +156,14 @@ export function blockingViolations(report: ComparisonReport, pattern: string): V
 
 /** The report as JSON, without the internal topology. */
 export function reportJson(report: ComparisonReport): string {
-    return JSON.stringify({
-        environment: report.environment,
-        configuredPattern: report.configuredPattern,
-        studyChoice: report.studyChoice,
-        patterns: report.patterns.map(({ topology: _topology, summary: _summary, ...rest }) => rest),
-    }, null, 2);
+    return JSON.stringify(
+        {
+            environment: report.environment,
+            configuredPattern: report.configuredPattern,
+            studyChoice: report.studyChoice,
+            patterns: report.patterns.map(({ topology: _topology, summary: _summary, ...rest }) => rest),
+        },
+        null,
+        2,
+    );
 }

@@ -7,13 +7,20 @@
 import { InstanceTopology, Placement, Topology } from "../../model";
 
 /** How to read the diagrams, once per report. */
-export const DIAGRAM_LEGEND = "Diagrams: solid arrows carry requests (users to an entry point, an entry point to its site's frontends, "
-    + "Zabbix servers and frontends along their DB path); dotted arrows are standby paths (a replica streaming from the primary, DRBD, "
-    + "a load balancer's backup frontends, the VIP's next node); thick arrows copy configuration; o--o joins etcd members; "
-    + "plain lines attach each site to the link between sites; (L2) marks a site with an L2 segment, the only place a VIP can live.";
+export const DIAGRAM_LEGEND =
+    "Diagrams: solid arrows carry requests (users to an entry point, an entry point to its site's frontends, " +
+    "Zabbix servers and frontends along their DB path); dotted arrows are standby paths (a replica streaming from the primary, DRBD, " +
+    "a load balancer's backup frontends, the VIP's next node); thick arrows copy configuration; o--o joins etcd members; " +
+    "plain lines attach each site to the link between sites; (L2) marks a site with an L2 segment, the only place a VIP can live.";
 
 type Style = "request" | "standby" | "sync" | "consensus" | "attachment";
-const ARROWS: Record<Style, string> = { request: "-->", standby: "-.->", sync: "==>", consensus: "o--o", attachment: "---" };
+const ARROWS: Record<Style, string> = {
+    request: "-->",
+    standby: "-.->",
+    sync: "==>",
+    consensus: "o--o",
+    attachment: "---",
+};
 
 export function mermaidId(text: string): string {
     return text.replace(/[^A-Za-z0-9_]/g, "_");
@@ -40,7 +47,9 @@ function hostLabels(topology: Topology): Map<string, { site: string; roles: stri
         const server = i.serverFailover === "native-ha" && i.servers.length > 1 ? "HA node" : "Zabbix server";
         i.servers.forEach(s => tag(s, server));
         tag(i.database.primary, "DB primary");
-        i.database.standbys.forEach(s => tag(s, i.database.failover === "cluster-manager" ? "DRBD peer" : "DB standby"));
+        i.database.standbys.forEach(s =>
+            tag(s, i.database.failover === "cluster-manager" ? "DRBD peer" : "DB standby"),
+        );
         if (i.database.pair) {
             tag(i.database.pair.peer, "DRBD peer");
         }
@@ -55,17 +64,29 @@ function hostLabels(topology: Topology): Map<string, { site: string; roles: stri
 }
 
 /** The edges one instance implies, in a fixed order: entry, UI, DB path, replication, consensus. */
-function instanceEdges(i: InstanceTopology, add: (from: string, style: Style, to: string, label?: string) => void): void {
+function instanceEdges(
+    i: InstanceTopology,
+    add: (from: string, style: Style, to: string, label?: string) => void,
+): void {
     const primary = i.database.primary.host;
     for (const entry of i.entryPoints) {
         if (entry.kind === "vip") {
             add(USERS, "request", vipId(entry.site));
             add(vipId(entry.site), "request", primary, "active node");
-            (i.clusterManager?.nodes ?? []).filter(n => n.host !== primary).forEach(n => add(vipId(entry.site), "standby", n.host, "after failover"));
+            (i.clusterManager?.nodes ?? [])
+                .filter(n => n.host !== primary)
+                .forEach(n => add(vipId(entry.site), "standby", n.host, "after failover"));
             continue;
         }
         add(USERS, "request", entry.host);
-        i.frontends.forEach(f => add(entry.host, f.site === entry.site ? "request" : "standby", f.host, f.site === entry.site ? "UI" : "backup"));
+        i.frontends.forEach(f =>
+            add(
+                entry.host,
+                f.site === entry.site ? "request" : "standby",
+                f.host,
+                f.site === entry.site ? "UI" : "backup",
+            ),
+        );
     }
     for (const client of [...i.servers, ...i.frontends]) {
         if (i.dbAccess === "site-load-balancer") {
@@ -113,7 +134,11 @@ export function mermaidDiagram(topology: Topology): string {
                 lines.push(`    ${mermaidId(host)}["${host}<br/>${h.roles.join(", ")}"]`);
             }
         }
-        for (const vip of new Set(topology.instances.flatMap(i => i.entryPoints.flatMap(e => (e.kind === "vip" && e.site === site.name ? [e.site] : []))))) {
+        for (const vip of new Set(
+            topology.instances.flatMap(i =>
+                i.entryPoints.flatMap(e => (e.kind === "vip" && e.site === site.name ? [e.site] : [])),
+            ),
+        )) {
             lines.push(`    ${vipId(vip)}{{"VIP"}}`);
         }
         lines.push("  end");
@@ -132,7 +157,9 @@ export function mermaidDiagram(topology: Topology): string {
     if (sync) {
         const lbIn = (site: string) => topology.instances.flatMap(i => i.loadBalancers).find(l => l.site === site);
         const source = lbIn(sync.source);
-        sync.targets.map(lbIn).forEach(target => source && target && add(source.host, "sync", target.host, "config sync"));
+        sync.targets
+            .map(lbIn)
+            .forEach(target => source && target && add(source.host, "sync", target.host, "config sync"));
     }
     if (sites.length > 1) {
         // Each site attaches to the link through its load balancer, or its first host.

@@ -15,7 +15,10 @@ async function main(): Promise<number> {
     return run.exitCode;
 }
 
-main().then(code => process.exit(code), err => {
-    console.error(err instanceof Error ? err.message : err);
-    process.exit(1);
-});
+main().then(
+    code => process.exit(code),
+    err => {
+        console.error(err instanceof Error ? err.message : err);
+        process.exit(1);
+    },
+);

@@ -28,22 +28,43 @@ function details(report: ComparisonReport, p: PatternReport, notes: Footnotes): 
     // An HTML block: Markdown escapes would show as they are.
     const summary = `<summary><b>${htmlEscape(patternLabel(report, p))}</b>: ${htmlEscape(p.summary)}</summary>`;
     if (p.errors.length > 0) {
-        return [`<details>${summary}`, "", "This configuration cannot form the pattern:", "", ...p.errors.map(e => `- \`${e}\``), "", "</details>"].join("\n");
+        return [
+            `<details>${summary}`,
+            "",
+            "This configuration cannot form the pattern:",
+            "",
+            ...p.errors.map(e => `- \`${e}\``),
+            "",
+            "</details>",
+        ].join("\n");
     }
-    const violations = p.violations.length === 0 ? ["No design rule broken."] : [
-        "Design rules broken:", "",
-        ...tableLines([["policy", "level", "message"], ...p.violations.map(v => [v.policy, v.level, v.message])]),
-    ];
+    const violations =
+        p.violations.length === 0
+            ? ["No design rule broken."]
+            : [
+                  "Design rules broken:",
+                  "",
+                  ...tableLines([
+                      ["policy", "level", "message"],
+                      ...p.violations.map(v => [v.policy, v.level, v.message]),
+                  ]),
+              ];
     const topology = p.topology!;
     const empty = sitesWithoutHosts(topology);
     return [
-        `<details>${summary}`, "",
+        `<details>${summary}`,
+        "",
         ...tableLines([
             ["scenario", "worst case", "outcome", "data at risk"],
             ...p.scenarios.map(s => [SCENARIO_TITLES[s.id], s.worstCase, cell(s, notes), riskCodes(s, notes)]),
-        ]), "",
-        ...violations, "",
-        "```mermaid", mermaidDiagram(topology), "```", "",
+        ]),
+        "",
+        ...violations,
+        "",
+        "```mermaid",
+        mermaidDiagram(topology),
+        "```",
+        "",
         ...(empty.length > 0 ? [`No hosts in ${empty.join(", ")} for this pattern.`, ""] : []),
         "</details>",
     ].join("\n");
@@ -56,14 +77,22 @@ export function markdownReport(report: ComparisonReport): string {
     // The details are rendered before the footnote list so their codes are in it.
     const sections = report.patterns.map(p => details(report, p, notes));
     return [
-        `## Zabbix HA design comparison (${report.environment.split("/").pop()})`, "",
+        `## Zabbix HA design comparison (${report.environment.split("/").pop()})`,
+        "",
         // Each marker line starts with its marker: shown as code, so Markdown does not take it for a list item.
-        ...markerLines(report).map(l => l.replace(/^([*+])? ?(.*)$/, (_, mark, rest) => `${mark ? `\`${mark}\` ` : ""}${mdEscape(rest)}  `)), "",
-        ...table, "",
+        ...markerLines(report).map(l =>
+            l.replace(/^([*+])? ?(.*)$/, (_, mark, rest) => `${mark ? `\`${mark}\` ` : ""}${mdEscape(rest)}  `),
+        ),
+        "",
+        ...table,
+        "",
         ...(verdict ? [`**${mdEscape(verdict)}**`, ""] : []),
-        `${mdEscape(CELL_LEGEND.replace(/^cells/, "Cells"))}.`, "",
-        ...notes.list().map(f => `- **${f.code}** ${mdEscape(f.text)}`), "",
-        DIAGRAM_LEGEND, "",
+        `${mdEscape(CELL_LEGEND.replace(/^cells/, "Cells"))}.`,
+        "",
+        ...notes.list().map(f => `- **${f.code}** ${mdEscape(f.text)}`),
+        "",
+        DIAGRAM_LEGEND,
+        "",
         ...sections.flatMap(s => [s, ""]),
     ].join("\n");
 }

@@ -27,13 +27,21 @@ export async function runPreview(args: PreviewArgs, width = terminalWidth()): Pr
     const stdout: string[] = [];
     const stderr: string[] = [];
     const done = (exitCode: 0 | 1) => ({ exitCode, stdout, stderr, report });
-    const fit = (text: string, indent = 2) => text.split("\n").flatMap(line => wrapText(line, width, indent)).join("\n");
+    const fit = (text: string, indent = 2) =>
+        text
+            .split("\n")
+            .flatMap(line => wrapText(line, width, indent))
+            .join("\n");
     const env = readEnvironment(args.config);
     const file = path.basename(env.file);
     // The configured pattern as `pulumi up` would build it: the comparison plans it with the same config.
     const configuredName = env.config["zabbix-ha:pattern"] ?? DEFAULT_PATTERN;
     let configuredPlan: StackPlan | undefined;
-    const report = await comparePatterns(env, { onPlan: (name, plan) => { configuredPlan = name === configuredName ? plan : configuredPlan; } });
+    const report = await comparePatterns(env, {
+        onPlan: (name, plan) => {
+            configuredPlan = name === configuredName ? plan : configuredPlan;
+        },
+    });
     stdout.push(...report.notes.map(note => fit(`note: ${note}`, 6)));
     stdout.push(`\nDesign patterns on ${file}, side by side:\n`, terminalTable(report, width));
     if (args.markdown) {
@@ -45,7 +53,7 @@ export async function runPreview(args: PreviewArgs, width = terminalWidth()): Pr
         stdout.push(`JSON report: ${args.json}`);
     }
     // A pattern name the comparison does not know fails here, with the program's own error.
-    const plan = configuredPlan ?? await planEnvironment(env, { placeholderSecrets: true });
+    const plan = configuredPlan ?? (await planEnvironment(env, { placeholderSecrets: true }));
     stdout.push("");
     if (plan.error) {
         stderr.push(fit(`${file}: ${plan.error.message}`, 4));
@@ -59,8 +67,12 @@ export async function runPreview(args: PreviewArgs, width = terminalWidth()): Pr
     if (args.explicitConfig && mandatory.length > 0) {
         const pattern = report.patterns.find(p => p.name === configured)!;
         const rules = [...new Set(mandatory.map(v => v.policy))];
-        stderr.push(fit(`\n${file}: pattern ${configured} has ${mandatory.length} mandatory violation(s) of ${rules.join(", ")}, `
-            + `listed above under "pattern ${pattern.id} ${pattern.name} breaks design rules"`));
+        stderr.push(
+            fit(
+                `\n${file}: pattern ${configured} has ${mandatory.length} mandatory violation(s) of ${rules.join(", ")}, ` +
+                    `listed above under "pattern ${pattern.id} ${pattern.name} breaks design rules"`,
+            ),
+        );
         return done(1);
     }
     return done(0);

@@ -32,7 +32,9 @@ export function summarizePlan(plan: CapturedPlan): string {
             const steps = customDescendants(plan, host.id);
             const pkg = steps.find(s => s.name.endsWith("-packages"));
             const connection = (pkg?.inputs.connection ?? {}) as { host?: string; user?: string };
-            lines.push(`    ${host.name.slice(site.name.length + 1).padEnd(14)} ${String(connection.host ?? "").padEnd(15)} ssh ${connection.user ?? "?"}`);
+            lines.push(
+                `    ${host.name.slice(site.name.length + 1).padEnd(14)} ${String(connection.host ?? "").padEnd(15)} ssh ${connection.user ?? "?"}`,
+            );
         }
     }
     lines.push("");
@@ -48,6 +50,8 @@ export function summarizePlan(plan: CapturedPlan): string {
     for (const r of plan.resources.filter(r => r.custom)) {
         counts.set(label(r.type), (counts.get(label(r.type)) ?? 0) + 1);
     }
-    lines.push(`Resources: ${[...counts].map(([type, n]) => `${n} ${type}`).join(", ")}; ${plan.resources.filter(r => r.custom).length} in all`);
+    lines.push(
+        `Resources: ${[...counts].map(([type, n]) => `${n} ${type}`).join(", ")}; ${plan.resources.filter(r => r.custom).length} in all`,
+    );
     return lines.join("\n");
 }

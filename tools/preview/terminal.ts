@@ -75,7 +75,11 @@ function renderRow(row: readonly string[], widths: readonly number[]): string[] 
     const cells = row.map((c, i) => wrapText(c, widths[i]));
     const height = Math.max(...cells.map(c => c.length));
     return Array.from({ length: height }, (_, line) =>
-        cells.map((c, i) => (c[line] ?? "").padEnd(widths[i])).join(" ".repeat(GAP)).trimEnd());
+        cells
+            .map((c, i) => (c[line] ?? "").padEnd(widths[i]))
+            .join(" ".repeat(GAP))
+            .trimEnd(),
+    );
 }
 
 /** The rows as a table within `width`, or null when the pattern columns would be too narrow. */
@@ -120,9 +124,16 @@ export function terminalTable(report: ComparisonReport, width = terminalWidth())
     const verdict = scoreLine(report, notes);
     const wrapped = (lines: readonly string[], indent: number) => lines.flatMap(l => wrapText(l, width, indent));
     const problems = report.patterns.flatMap(x => [
-        ...(x.errors.length === 0 ? [] : ["", `pattern ${x.id} ${x.name} cannot be formed from this config:`, ...x.errors.map(e => `  - ${e}`)]),
-        ...(x.violations.length === 0 ? [] : ["", `pattern ${x.id} ${x.name} breaks design rules:`,
-            ...x.violations.map(v => `  - [${v.level}] ${v.policy}: ${v.message}`)]),
+        ...(x.errors.length === 0
+            ? []
+            : ["", `pattern ${x.id} ${x.name} cannot be formed from this config:`, ...x.errors.map(e => `  - ${e}`)]),
+        ...(x.violations.length === 0
+            ? []
+            : [
+                  "",
+                  `pattern ${x.id} ${x.name} breaks design rules:`,
+                  ...x.violations.map(v => `  - [${v.level}] ${v.policy}: ${v.message}`),
+              ]),
     ]);
     return [
         ...wrapped(markerLines(report), 2),

@@ -23,8 +23,11 @@ function sharedFate(t: Topology): string | null {
     if (sites.length > 1 && sites.every(s => [...roles].every(r => onlyHost(s)?.roles.includes(r)))) {
         return "each site has one host carrying every role, so losing it takes the DB primary and a server together";
     }
-    const both = t.instances.flatMap(i => (i.servers.some(s => s.host === i.database.primary.host) ? [i.database.primary.host] : []));
-    return both.length === 0 ? null
+    const both = t.instances.flatMap(i =>
+        i.servers.some(s => s.host === i.database.primary.host) ? [i.database.primary.host] : [],
+    );
+    return both.length === 0
+        ? null
         : `${join(both)} ${both.length === 1 ? "carries" : "carry"} the DB primary and a Zabbix server, so losing one takes both together`;
 }
 
@@ -54,7 +57,8 @@ export function scoreLine(report: ComparisonReport, notes: Footnotes): string | 
     const clauses = [
         sharedFate(p.topology),
         ...waiting,
-        automatic.length === 0 ? null
+        automatic.length === 0
+            ? null
             : `${waiting.length > 0 ? "the other failures recover by themselves" : "every failure recovers by itself"} in at most ${Math.max(...automatic.map(s => s.recoverySeconds ?? 0))} s`,
     ].filter((c): c is string => !!c);
     return `Why ${p.id} ${p.name} scores as it does on ${report.environment.split("/").pop()}: ${clauses.join("; ") || "nothing here fails"}.`;

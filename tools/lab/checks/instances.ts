@@ -28,7 +28,10 @@ export interface Instance {
  * `managed` are the endpoints the lab plays (`managedEndpoints`), found again by the provider's host.
  */
 export function instancesOf(
-    resources: readonly ResourceState[], outputs: Record<string, unknown> | undefined, lab: LabTopology, managed: readonly ManagedEndpoint[],
+    resources: readonly ResourceState[],
+    outputs: Record<string, unknown> | undefined,
+    lab: LabTopology,
+    managed: readonly ManagedEndpoint[],
 ): Instance[] {
     const host = (name: string) => lab.hosts.find(h => h.name === name);
     const stack = stackOutputs(outputs);
@@ -43,22 +46,33 @@ export function instancesOf(
                 nativeHa: i.serverFailover === "native-ha",
                 primary: host(i.database.primary.host),
                 // Only streaming replicas are PostgreSQL's to report; a DRBD peer or a managed standby is not.
-                replicas: ["async", "sync"].includes(i.database.replication) ? i.database.standbys.map(s => s.host).filter(h => host(h)) : [],
-                managed: i.database.replication === "managed" ? managed.find(e => e.host.address === database?.provider?.host) : undefined,
-                entryPoints: i.entryPoints.flatMap(e => (e.kind === "load-balancer" && host(e.host) ? [host(e.host)!] : [])),
+                replicas: ["async", "sync"].includes(i.database.replication)
+                    ? i.database.standbys.map(s => s.host).filter(h => host(h))
+                    : [],
+                managed:
+                    i.database.replication === "managed"
+                        ? managed.find(e => e.host.address === database?.provider?.host)
+                        : undefined,
+                entryPoints: i.entryPoints.flatMap(e =>
+                    e.kind === "load-balancer" && host(e.host) ? [host(e.host)!] : [],
+                ),
                 zabbixPassword: database?.zabbix?.password,
             };
         });
     }
     const withRole = (role: Role) => lab.hosts.filter(h => h.roles.includes(role));
     const primary = withRole("db").find(h => h.site === lab.config.db.primarySite);
-    return [{
-        name: "zabbix",
-        servers: withRole("zabbix-server").map(h => h.name),
-        nativeHa: withRole("zabbix-server").length > 1,
-        primary,
-        replicas: withRole("db").filter(h => h !== primary).map(h => h.name),
-        // Without the stack's design the lab cannot tell whose role a login is: the checks ask the primary over SSH.
-        entryPoints: withRole("lb"),
-    }];
+    return [
+        {
+            name: "zabbix",
+            servers: withRole("zabbix-server").map(h => h.name),
+            nativeHa: withRole("zabbix-server").length > 1,
+            primary,
+            replicas: withRole("db")
+                .filter(h => h !== primary)
+                .map(h => h.name),
+            // Without the stack's design the lab cannot tell whose role a login is: the checks ask the primary over SSH.
+            entryPoints: withRole("lb"),
+        },
+    ];
 }

@@ -15,7 +15,9 @@ export function fromMachine(conn: PgConnection, options: PsqlOptions): Ask {
     return async sql => {
         const out = await psql(conn, sql, options);
         if (out.code !== 0) {
-            throw new Error(`${conn.host}:${conn.port}: ${(out.stderr || out.stdout).trim().split("\n")[0] || `psql exited ${out.code}`}`);
+            throw new Error(
+                `${conn.host}:${conn.port}: ${(out.stderr || out.stdout).trim().split("\n")[0] || `psql exited ${out.code}`}`,
+            );
         }
         return rowsOf(out.stdout);
     };
@@ -23,12 +25,19 @@ export function fromMachine(conn: PgConnection, options: PsqlOptions): Ask {
 
 /** On a DB host itself, over SSH as the postgres OS user (peer authentication: no password at hand). */
 export function onHostAsPostgres(
-    host: Pick<LabHost, "name" | "address" | "sshPort" | "sshUser">, key: string, port: number,
+    host: Pick<LabHost, "name" | "address" | "sshPort" | "sshUser">,
+    key: string,
+    port: number,
     options: { readonly database?: string; readonly connectTimeout?: number; readonly timeoutMs?: number } = {},
 ): Ask {
     return async sql => {
         const out = await sshRun({
-            host: host.address, port: host.sshPort, user: host.sshUser, key, connectTimeout: options.connectTimeout, timeoutMs: options.timeoutMs,
+            host: host.address,
+            port: host.sshPort,
+            user: host.sshUser,
+            key,
+            connectTimeout: options.connectTimeout,
+            timeoutMs: options.timeoutMs,
             command: `runuser -u postgres -- psql -X -t -A -p ${port}${options.database ? ` -d ${options.database}` : ""} -c "${sql}"`,
         });
         if (out.code !== 0) {
@@ -39,7 +48,12 @@ export function onHostAsPostgres(
 }
 
 /** ha_node.status as Zabbix writes it. */
-export const HA_STATUS: Readonly<Record<string, string>> = { 0: "standby", 1: "stopped", 2: "unavailable", 3: "active" };
+export const HA_STATUS: Readonly<Record<string, string>> = {
+    0: "standby",
+    1: "stopped",
+    2: "unavailable",
+    3: "active",
+};
 
 export interface HaNode {
     /** The node's HANodeName; empty for a standalone server. */
@@ -51,8 +65,14 @@ export interface HaNode {
 
 /** The Zabbix server nodes the database knows (the Zabbix database's ha_node), by name. */
 export async function haNodes(ask: Ask): Promise<HaNode[]> {
-    const rows = await ask("select name, status, extract(epoch from now())::bigint - lastaccess from ha_node order by name");
-    return rows.map(([name, status, age]) => ({ name, status: HA_STATUS[status] ?? `status ${status}`, age: Number(age) }));
+    const rows = await ask(
+        "select name, status, extract(epoch from now())::bigint - lastaccess from ha_node order by name",
+    );
+    return rows.map(([name, status, age]) => ({
+        name,
+        status: HA_STATUS[status] ?? `status ${status}`,
+        age: Number(age),
+    }));
 }
 
 /** An active node whose heartbeat is younger than the failover delay: the others would not take over from it. */
@@ -68,7 +88,12 @@ export async function inRecovery(ask: Ask): Promise<boolean> {
 
 /** The replicas a primary streams to (pg_stat_replication): each one's application_name and state. */
 export async function replicationStates(ask: Ask): Promise<Map<string, string>> {
-    return new Map((await ask("select application_name, state from pg_stat_replication")).map(([application, state]) => [application, state]));
+    return new Map(
+        (await ask("select application_name, state from pg_stat_replication")).map(([application, state]) => [
+            application,
+            state,
+        ]),
+    );
 }
 
 /** What a replica's WAL receiver does (pg_stat_wal_receiver: "streaming" when it follows its primary). */
@@ -85,25 +110,37 @@ export interface DbView {
 
 /** Whether a database accepts writes, and which Zabbix nodes it holds to be active, in one question. */
 export async function dbView(ask: Ask, failoverDelaySeconds: number): Promise<DbView> {
-    const [[recovery, active]] = await ask(`select pg_is_in_recovery(), coalesce((select string_agg(name, ',') from ha_node
+    const [[recovery, active]] =
+        await ask(`select pg_is_in_recovery(), coalesce((select string_agg(name, ',') from ha_node
         where status = 3 and lastaccess > extract(epoch from now()) - ${failoverDelaySeconds}), '')`);
     return { writable: recovery === "f", active: recovery === "f" ? active.split(",").filter(Boolean) : [] };
 }
 
 /** Whether the database accepts writes now, and where its WAL is being written (a primary only). */
 export async function walWriter(ask: Ask): Promise<{ readonly writable: boolean; readonly insertLsn?: string }> {
-    const [[recovery, lsn]] = await ask("select pg_is_in_recovery(), case when pg_is_in_recovery() then '' else pg_current_wal_insert_lsn()::text end");
+    const [[recovery, lsn]] = await ask(
+        "select pg_is_in_recovery(), case when pg_is_in_recovery() then '' else pg_current_wal_insert_lsn()::text end",
+    );
     return recovery === "f" ? { writable: true, insertLsn: lsn } : { writable: false };
 }
 
 /** The server that answers a session (through a load balancer, whichever it routed to), and whether it takes writes. */
-export async function answeringServer(ask: Ask): Promise<{ readonly server: string; readonly writable: boolean } | undefined> {
-    const [row] = await ask("select host(inet_server_addr()), not pg_is_in_recovery() and current_setting('transaction_read_only') = 'off'");
+export async function answeringServer(
+    ask: Ask,
+): Promise<{ readonly server: string; readonly writable: boolean } | undefined> {
+    const [row] = await ask(
+        "select host(inet_server_addr()), not pg_is_in_recovery() and current_setting('transaction_read_only') = 'off'",
+    );
     return row && { server: row[0], writable: row[1] === "t" };
 }
 
 /** A role's client sessions on the database and whether each is encrypted (pg_stat_ssl). */
-export async function sessionsOf(ask: Ask, user: string): Promise<{ readonly client: string; readonly ssl: boolean }[]> {
-    const rows = await ask(`select a.client_addr, s.ssl from pg_stat_activity a join pg_stat_ssl s using (pid) where a.usename = '${user}' and a.client_addr is not null`);
+export async function sessionsOf(
+    ask: Ask,
+    user: string,
+): Promise<{ readonly client: string; readonly ssl: boolean }[]> {
+    const rows = await ask(
+        `select a.client_addr, s.ssl from pg_stat_activity a join pg_stat_ssl s using (pid) where a.usename = '${user}' and a.client_addr is not null`,
+    );
     return rows.map(([client, ssl]) => ({ client, ssl: ssl === "t" }));
 }

@@ -9,7 +9,15 @@ import { haNodes, inRecovery, onHostAsPostgres, replicationStates } from "./prob
 import { unitsOf } from "./units";
 
 async function remote(rec: HostRecord, key: string, command: string): Promise<{ ok: boolean; text: string }> {
-    const out = await sshRun({ host: rec.address, port: 22, user: "root", key, command, connectTimeout: 3, timeoutMs: 20_000 });
+    const out = await sshRun({
+        host: rec.address,
+        port: 22,
+        user: "root",
+        key,
+        command,
+        connectTimeout: 3,
+        timeoutMs: 20_000,
+    });
     return { ok: out.code === 0, text: (out.stdout + (out.code === 0 ? "" : out.stderr)).trim() };
 }
 
@@ -22,7 +30,9 @@ export async function status(options: { cacheRoot?: string; log?: (line: string)
         return false;
     }
     const topo = existsSync(state.configFile) ? topologyOf(readEnvironment(state.configFile)) : undefined;
-    log(`lab from ${state.configFile}, started ${state.startedAt}${state.deployed ? `, deployed ${state.deployed.at}` : ", not deployed"}`);
+    log(
+        `lab from ${state.configFile}, started ${state.startedAt}${state.deployed ? `, deployed ${state.deployed.at}` : ", not deployed"}`,
+    );
     for (const site of topo?.sites ?? []) {
         log(`site ${site.name}: ${site.network} (gateway ${site.gateway} in ${topo!.routerNetns})`);
     }
@@ -34,32 +44,58 @@ export async function status(options: { cacheRoot?: string; log?: (line: string)
     for (const rec of state.hosts) {
         const running = rec.pid !== undefined && isAlive(rec.pid);
         const ssh = running ? await remote(rec, paths.sshKey, "true") : { ok: false, text: "" };
-        const services = unitsOf({ os: topo?.hosts.find(h => h.name === rec.name)?.os ?? "debian12", roles: rec.roles }, {
-            failover: topo?.config.db.failover ?? "manual", packageSource: topo?.config.zabbix.packageSource ?? "distribution",
-        });
+        const services = unitsOf(
+            { os: topo?.hosts.find(h => h.name === rec.name)?.os ?? "debian12", roles: rec.roles },
+            {
+                failover: topo?.config.db.failover ?? "manual",
+                packageSource: topo?.config.zabbix.packageSource ?? "distribution",
+            },
+        );
         let detail = "";
         if (ssh.ok && services.length > 0) {
-            const active = await remote(rec, paths.sshKey, `for s in ${services.join(" ")}; do printf '%s=%s ' "$s" "$(systemctl is-active "$s")"; done`);
+            const active = await remote(
+                rec,
+                paths.sshKey,
+                `for s in ${services.join(" ")}; do printf '%s=%s ' "$s" "$(systemctl is-active "$s")"; done`,
+            );
             detail = active.text;
-            healthy &&= active.ok && detail.trim().split(" ").every(s => s.endsWith("=active"));
+            healthy &&=
+                active.ok &&
+                detail
+                    .trim()
+                    .split(" ")
+                    .every(s => s.endsWith("=active"));
         }
         healthy &&= running && ssh.ok;
-        log(`host ${rec.name} (${rec.address}, site ${rec.site}, ${rec.roles.join("+")}): ${running ? `running (pid ${rec.pid}, ${memory.get(rec.name)?.pssMiB.toFixed(0)} MiB PSS)` : "NOT RUNNING"}, `
-            + `ssh ${ssh.ok ? "ok" : "FAILED"}${detail ? `, ${detail.trim()}` : ""}`);
+        log(
+            `host ${rec.name} (${rec.address}, site ${rec.site}, ${rec.roles.join("+")}): ${running ? `running (pid ${rec.pid}, ${memory.get(rec.name)?.pssMiB.toFixed(0)} MiB PSS)` : "NOT RUNNING"}, ` +
+                `ssh ${ssh.ok ? "ok" : "FAILED"}${detail ? `, ${detail.trim()}` : ""}`,
+        );
     }
     if (topo && state.deployed) {
         // Whichever DB hosts are primaries now (one per installation): what they say about servers and replicas.
         for (const db of state.hosts.filter(h => h.roles.includes("db"))) {
             const host = { ...db, sshPort: 22, sshUser: "root" };
-            const on = (database?: string) => onHostAsPostgres(host, paths.sshKey, topo.config.db.port, { database, connectTimeout: 3, timeoutMs: 20_000 });
+            const on = (database?: string) =>
+                onHostAsPostgres(host, paths.sshKey, topo.config.db.port, {
+                    database,
+                    connectTimeout: 3,
+                    timeoutMs: 20_000,
+                });
             const unknown = (err: unknown) => `unknown (${(err as Error).message})`;
             const role = await inRecovery(on()).then(replica => (replica ? "replica" : "primary"), unknown);
             if (role !== "primary") {
                 log(`database on ${db.name}: ${role}`);
                 continue;
             }
-            const nodes = await haNodes(on(topo.config.db.name)).then(n => n.map(h => `${h.name || "(standalone)"}=${h.status}`).join(", ") || "none", unknown);
-            const replicas = await replicationStates(on()).then(r => [...r].map(([name, state]) => `${name}=${state}`).join(", ") || "none", unknown);
+            const nodes = await haNodes(on(topo.config.db.name)).then(
+                n => n.map(h => `${h.name || "(standalone)"}=${h.status}`).join(", ") || "none",
+                unknown,
+            );
+            const replicas = await replicationStates(on()).then(
+                r => [...r].map(([name, state]) => `${name}=${state}`).join(", ") || "none",
+                unknown,
+            );
             log(`database on ${db.name}: primary; HA nodes ${nodes}; replicas ${replicas}`);
         }
     }

@@ -16,17 +16,31 @@ export interface UnitsOptions {
 }
 
 /** The units a host's roles run. */
-export function unitsOf(host: { readonly os: OsFamily; readonly roles: readonly Role[] }, options: UnitsOptions): string[] {
+export function unitsOf(
+    host: { readonly os: OsFamily; readonly roles: readonly Role[] },
+    options: UnitsOptions,
+): string[] {
     const platform = platformFor(host.os);
     const patroni = options.failover === "patroni";
     const fenced = !patroni && options.fenced === true;
-    return [...new Set(host.roles.flatMap(role => {
-        switch (role) {
-            case "db": return patroni ? [patroniLayout(platform).service, "etcd"] : [platform.postgres.service, ...(fenced ? [FENCE_UNIT] : [])];
-            case "zabbix-server": return [zabbixLayout(platform, options.packageSource).serverService];
-            case "frontend": return ["nginx", platform.phpFpm.service];
-            case "lb": return ["haproxy", ...(fenced ? [NEWEST_PRIMARY_UNIT] : [])];
-            case "witness": return patroni ? ["etcd"] : [];
-        }
-    }))];
+    return [
+        ...new Set(
+            host.roles.flatMap(role => {
+                switch (role) {
+                    case "db":
+                        return patroni
+                            ? [patroniLayout(platform).service, "etcd"]
+                            : [platform.postgres.service, ...(fenced ? [FENCE_UNIT] : [])];
+                    case "zabbix-server":
+                        return [zabbixLayout(platform, options.packageSource).serverService];
+                    case "frontend":
+                        return ["nginx", platform.phpFpm.service];
+                    case "lb":
+                        return ["haproxy", ...(fenced ? [NEWEST_PRIMARY_UNIT] : [])];
+                    case "witness":
+                        return patroni ? ["etcd"] : [];
+                }
+            }),
+        ),
+    ];
 }

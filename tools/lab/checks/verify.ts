@@ -19,15 +19,19 @@ export interface Check {
 
 function request(url: string, body?: string): Promise<{ status: number; body: string }> {
     return new Promise((resolve, reject) => {
-        const req = http.request(url, {
-            method: body === undefined ? "GET" : "POST",
-            headers: body === undefined ? {} : { "Content-Type": "application/json-rpc" },
-            timeout: 10_000,
-        }, res => {
-            const chunks: Buffer[] = [];
-            res.on("data", (c: Buffer) => chunks.push(c));
-            res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
-        });
+        const req = http.request(
+            url,
+            {
+                method: body === undefined ? "GET" : "POST",
+                headers: body === undefined ? {} : { "Content-Type": "application/json-rpc" },
+                timeout: 10_000,
+            },
+            res => {
+                const chunks: Buffer[] = [];
+                res.on("data", (c: Buffer) => chunks.push(c));
+                res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+            },
+        );
         req.on("timeout", () => req.destroy(new Error("timed out")));
         req.on("error", reject);
         req.end(body);
@@ -55,8 +59,11 @@ async function eventually(name: string, timeoutMs: number, probe: () => Promise<
 function asZabbix(lab: Topology, i: Instance, password: string): Ask | undefined {
     const as = { username: lab.config.db.user, password, database: lab.config.db.name, connectTimeout: "5" };
     const lb = i.entryPoints[0];
-    const conn = i.managed ? { ...as, host: i.managed.host.address, port: String(i.managed.port), sslmode: i.managed.sslmode }
-        : lb ? { ...as, host: lb.address, port: String(lab.config.loadBalancer.dbPort), sslmode: "disable" } : undefined;
+    const conn = i.managed
+        ? { ...as, host: i.managed.host.address, port: String(i.managed.port), sslmode: i.managed.sslmode }
+        : lb
+          ? { ...as, host: lb.address, port: String(lab.config.loadBalancer.dbPort), sslmode: "disable" }
+          : undefined;
     return conn && fromMachine(conn, { application: "zabbix-ha-lab", timeoutMs: 120_000 });
 }
 
@@ -65,13 +72,33 @@ async function checkUi(lab: Topology, label: string, lb: LabHost, timeoutMs: num
     const ui = await eventually(`${label}UI ${lb.site}`, timeoutMs, async () => {
         const page = await request(`${base}/index.php`);
         const login = page.status === 200 && /Zabbix/.test(page.body) && /name="password"/.test(page.body);
-        return { name: `${label}UI ${lb.site}`, ok: login, detail: login ? `${base}/ serves the login page` : `${base}/index.php answered ${page.status}: ${page.body.slice(0, 200).replace(/\s+/g, " ")}` };
+        return {
+            name: `${label}UI ${lb.site}`,
+            ok: login,
+            detail: login
+                ? `${base}/ serves the login page`
+                : `${base}/index.php answered ${page.status}: ${page.body.slice(0, 200).replace(/\s+/g, " ")}`,
+        };
     });
     const api = await eventually(`${label}API ${lb.site}`, timeoutMs, async () => {
-        const answer = await request(`${base}/api_jsonrpc.php`, JSON.stringify({ jsonrpc: "2.0", method: "apiinfo.version", params: {}, id: 1 }));
-        const version = (() => { try { return JSON.parse(answer.body).result as string | undefined; } catch { return undefined; } })();
-        const ok = answer.status === 200 && typeof version === "string" && version.startsWith(lab.config.zabbix.version);
-        return { name: `${label}API ${lb.site}`, ok, detail: ok ? `apiinfo.version ${version}` : `answered ${answer.status}: ${answer.body.slice(0, 200)}` };
+        const answer = await request(
+            `${base}/api_jsonrpc.php`,
+            JSON.stringify({ jsonrpc: "2.0", method: "apiinfo.version", params: {}, id: 1 }),
+        );
+        const version = (() => {
+            try {
+                return JSON.parse(answer.body).result as string | undefined;
+            } catch {
+                return undefined;
+            }
+        })();
+        const ok =
+            answer.status === 200 && typeof version === "string" && version.startsWith(lab.config.zabbix.version);
+        return {
+            name: `${label}API ${lb.site}`,
+            ok,
+            detail: ok ? `apiinfo.version ${version}` : `answered ${answer.status}: ${answer.body.slice(0, 200)}`,
+        };
     });
     return [ui, api];
 }
@@ -80,15 +107,24 @@ async function checkUi(lab: Topology, label: string, lb: LabHost, timeoutMs: num
 async function checkServers(lab: Topology, label: string, i: Instance, key: string, timeoutMs: number): Promise<Check> {
     const name = `${label}${i.nativeHa ? "HA nodes" : "server node"}`;
     // As the frontends read ha_node; without a password at hand, on the primary itself as the postgres OS user.
-    const ask = (i.zabbixPassword ? asZabbix(lab, i, i.zabbixPassword) : undefined)
-        ?? (i.primary ? onHostAsPostgres(i.primary, key, lab.config.db.port, { database: lab.config.db.name }) : undefined);
+    const ask =
+        (i.zabbixPassword ? asZabbix(lab, i, i.zabbixPassword) : undefined) ??
+        (i.primary
+            ? onHostAsPostgres(i.primary, key, lab.config.db.port, { database: lab.config.db.name })
+            : undefined);
     return eventually(name, timeoutMs, async () => {
         const nodes = ask ? await haNodes(ask) : [];
         const active = nodes.filter(n => n.status === "active");
         const standby = nodes.filter(n => n.status === "standby");
         const registered = JSON.stringify(nodes.map(n => n.name).sort()) === JSON.stringify([...i.servers].sort());
-        const ok = i.nativeHa ? registered && active.length === 1 && standby.length === nodes.length - 1 : active.length === 1;
-        return { name, ok, detail: nodes.map(n => `${n.name || "(standalone)"}=${n.status}`).join(", ") || "ha_node is empty" };
+        const ok = i.nativeHa
+            ? registered && active.length === 1 && standby.length === nodes.length - 1
+            : active.length === 1;
+        return {
+            name,
+            ok,
+            detail: nodes.map(n => `${n.name || "(standalone)"}=${n.status}`).join(", ") || "ha_node is empty",
+        };
     });
 }
 
@@ -96,28 +132,49 @@ async function checkServers(lab: Topology, label: string, i: Instance, key: stri
  * A managed endpoint: the provider keeps the standby, so what the lab checks is the contract the
  * stack relies on: every Zabbix session (servers and frontends) reaches it encrypted, as sslmode asks.
  */
-async function checkManagedSessions(lab: Topology, label: string, i: Instance, key: string, timeoutMs: number): Promise<Check> {
+async function checkManagedSessions(
+    lab: Topology,
+    label: string,
+    i: Instance,
+    key: string,
+    timeoutMs: number,
+): Promise<Check> {
     const name = `${label}managed database`;
     const managed = i.managed!;
     const host = managed.host;
     return eventually(name, timeoutMs, async () => {
         const sessions = await sessionsOf(onHostAsPostgres(host, key, managed.port), lab.config.db.user);
         const clients = new Set(sessions.map(s => s.client));
-        const servers = i.servers.map(s => lab.hosts.find(h => h.name === s)?.address).filter((a): a is string => a !== undefined);
+        const servers = i.servers
+            .map(s => lab.hosts.find(h => h.name === s)?.address)
+            .filter((a): a is string => a !== undefined);
         const silent = servers.filter(a => !clients.has(a));
         const cleartext = [...new Set(sessions.filter(s => !s.ssl).map(s => s.client))];
         const wantTls = managed.sslmode !== "disable";
         const ok = silent.length === 0 && (!wantTls || cleartext.length === 0);
         return {
-            name, ok,
-            detail: ok ? `${host.name} serves ${sessions.length} zabbix session(s) from ${clients.size} host(s)${wantTls ? ", every one over TLS" : ""}; its standby is the provider's to keep`
-                : [silent.length > 0 ? `no session from server(s) ${silent.join(", ")}` : "", wantTls && cleartext.length > 0 ? `cleartext sessions from ${cleartext.join(", ")}` : ""].filter(Boolean).join("; "),
+            name,
+            ok,
+            detail: ok
+                ? `${host.name} serves ${sessions.length} zabbix session(s) from ${clients.size} host(s)${wantTls ? ", every one over TLS" : ""}; its standby is the provider's to keep`
+                : [
+                      silent.length > 0 ? `no session from server(s) ${silent.join(", ")}` : "",
+                      wantTls && cleartext.length > 0 ? `cleartext sessions from ${cleartext.join(", ")}` : "",
+                  ]
+                      .filter(Boolean)
+                      .join("; "),
         };
     });
 }
 
 /** Replicas as the primary sees them (pg_stat_replication), over SSH as the postgres OS user. */
-async function checkReplication(lab: Topology, label: string, i: Instance, key: string, timeoutMs: number): Promise<Check> {
+async function checkReplication(
+    lab: Topology,
+    label: string,
+    i: Instance,
+    key: string,
+    timeoutMs: number,
+): Promise<Check> {
     const name = `${label}replication`;
     const primary = i.primary;
     if (!primary) {
@@ -127,26 +184,44 @@ async function checkReplication(lab: Topology, label: string, i: Instance, key: 
         const streaming = await replicationStates(onHostAsPostgres(primary, key, lab.config.db.port));
         const missing = i.replicas.filter(r => streaming.get(r) !== "streaming");
         return {
-            name, ok: missing.length === 0,
-            detail: missing.length === 0
-                ? (i.replicas.length > 0 ? `${primary.name} streams to ${i.replicas.join(", ")}` : `${primary.name} has no replica to stream to`)
-                : `${primary.name} does not stream to ${missing.join(", ")} (pg_stat_replication: ${[...streaming].map(([k, v]) => `${k}=${v}`).join(", ") || "empty"})`,
+            name,
+            ok: missing.length === 0,
+            detail:
+                missing.length === 0
+                    ? i.replicas.length > 0
+                        ? `${primary.name} streams to ${i.replicas.join(", ")}`
+                        : `${primary.name} has no replica to stream to`
+                    : `${primary.name} does not stream to ${missing.join(", ")} (pg_stat_replication: ${[...streaming].map(([k, v]) => `${k}=${v}`).join(", ") || "empty"})`,
         };
     });
 }
 
 /** Every check of every instance, reported as it completes. */
-export async function verifyInstances(lab: Topology, instances: readonly Instance[], key: string, report: (c: Check) => void, timeoutMs = 90_000): Promise<void> {
+export async function verifyInstances(
+    lab: Topology,
+    instances: readonly Instance[],
+    key: string,
+    report: (c: Check) => void,
+    timeoutMs = 90_000,
+): Promise<void> {
     for (const i of instances) {
         const label = instances.length > 1 ? `${i.name}: ` : "";
         if (i.entryPoints.length === 0) {
-            report({ name: `${label}UI`, ok: false, detail: "no load balancer of this instance is a lab host; the lab checks the UI through load balancers" });
+            report({
+                name: `${label}UI`,
+                ok: false,
+                detail: "no load balancer of this instance is a lab host; the lab checks the UI through load balancers",
+            });
         }
         for (const lb of i.entryPoints) {
             (await checkUi(lab, label, lb, timeoutMs)).forEach(report);
         }
         report(await checkServers(lab, label, i, key, timeoutMs));
-        report(i.managed ? await checkManagedSessions(lab, label, i, key, timeoutMs) : await checkReplication(lab, label, i, key, timeoutMs));
+        report(
+            i.managed
+                ? await checkManagedSessions(lab, label, i, key, timeoutMs)
+                : await checkReplication(lab, label, i, key, timeoutMs),
+        );
     }
 }
 
@@ -155,11 +230,20 @@ const CHANGE = /^(updated \S|installing:|loading the Zabbix schema)/;
 
 /** The second replay must change nothing: no file rewritten, no package installed, no schema loaded. */
 export function checkIdempotent(reports: readonly StepReport[]): Check {
-    const changed = reports.filter(r => r.resource.type === RESOURCE_TYPES.command).flatMap(r =>
-        r.output.split("\n").filter(l => CHANGE.test(l)).map(l => `${r.resource.name} @ ${r.target}: ${l}`));
+    const changed = reports
+        .filter(r => r.resource.type === RESOURCE_TYPES.command)
+        .flatMap(r =>
+            r.output
+                .split("\n")
+                .filter(l => CHANGE.test(l))
+                .map(l => `${r.resource.name} @ ${r.target}: ${l}`),
+        );
     return {
         name: "idempotence",
         ok: changed.length === 0,
-        detail: changed.length === 0 ? `${reports.length} steps replayed, nothing changed` : `the second replay changed things:\n      ${changed.join("\n      ")}`,
+        detail:
+            changed.length === 0
+                ? `${reports.length} steps replayed, nothing changed`
+                : `the second replay changed things:\n      ${changed.join("\n      ")}`,
     };
 }

@@ -14,18 +14,22 @@ const DRILL_GROUP = "zha-drills";
 
 export function httpRequest(url: string, body?: string, timeoutMs = 3000): Promise<{ status: number; body: string }> {
     return new Promise((resolve, reject) => {
-        const req = http.request(url, {
-            method: body === undefined ? "GET" : "POST",
-            headers: body === undefined ? {} : { "Content-Type": "application/json-rpc" },
-            timeout: timeoutMs,
-            // A new connection per request: a kept-alive one would hide a load balancer's restart.
-            agent: false,
-        }, res => {
-            const chunks: Buffer[] = [];
-            res.on("data", (c: Buffer) => chunks.push(c));
-            res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
-            res.on("error", reject);
-        });
+        const req = http.request(
+            url,
+            {
+                method: body === undefined ? "GET" : "POST",
+                headers: body === undefined ? {} : { "Content-Type": "application/json-rpc" },
+                timeout: timeoutMs,
+                // A new connection per request: a kept-alive one would hide a load balancer's restart.
+                agent: false,
+            },
+            res => {
+                const chunks: Buffer[] = [];
+                res.on("data", (c: Buffer) => chunks.push(c));
+                res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+                res.on("error", reject);
+            },
+        );
         req.on("timeout", () => req.destroy(new Error("timed out")));
         req.on("error", reject);
         req.end(body);
@@ -59,7 +63,11 @@ export class ZabbixApi {
                 return await this.send<T>(method, params);
             } catch (err) {
                 // A session lost with the database's last commits (async replication) is only a re-login away.
-                if (err instanceof ApiError && /re-login|not authori[sz]ed|session/i.test(err.message) && method !== "user.login") {
+                if (
+                    err instanceof ApiError &&
+                    /re-login|not authori[sz]ed|session/i.test(err.message) &&
+                    method !== "user.login"
+                ) {
                     this.token = undefined;
                     continue;
                 }
@@ -70,7 +78,13 @@ export class ZabbixApi {
     }
 
     private async send<T>(method: string, params: unknown): Promise<T> {
-        const body = JSON.stringify({ jsonrpc: "2.0", method, params, id: 1, ...(method === "user.login" ? {} : { auth: this.token }) });
+        const body = JSON.stringify({
+            jsonrpc: "2.0",
+            method,
+            params,
+            id: 1,
+            ...(method === "user.login" ? {} : { auth: this.token }),
+        });
         const problems: string[] = [];
         for (const url of this.urls) {
             let answer: { status: number; body: string };
@@ -98,19 +112,38 @@ export class ZabbixApi {
 
 /** The drill's host and trapper item (unsigned integers), made once; returns the item's id. */
 export async function ensureDrillItem(api: ZabbixApi): Promise<string> {
-    const items = await api.call<{ itemid: string }[]>("item.get", { host: DRILL_HOST, filter: { key_: DRILL_KEY }, output: ["itemid"] });
+    const items = await api.call<{ itemid: string }[]>("item.get", {
+        host: DRILL_HOST,
+        filter: { key_: DRILL_KEY },
+        output: ["itemid"],
+    });
     if (items.length > 0) {
         return items[0].itemid;
     }
-    const hosts = await api.call<{ hostid: string }[]>("host.get", { filter: { host: DRILL_HOST }, output: ["hostid"] });
+    const hosts = await api.call<{ hostid: string }[]>("host.get", {
+        filter: { host: DRILL_HOST },
+        output: ["hostid"],
+    });
     let hostid = hosts[0]?.hostid;
     if (!hostid) {
-        const groups = await api.call<{ groupid: string }[]>("hostgroup.get", { filter: { name: DRILL_GROUP }, output: ["groupid"] });
-        const groupid = groups[0]?.groupid ?? (await api.call<{ groupids: string[] }>("hostgroup.create", { name: DRILL_GROUP })).groupids[0];
-        hostid = (await api.call<{ hostids: string[] }>("host.create", { host: DRILL_HOST, groups: [{ groupid }] })).hostids[0];
+        const groups = await api.call<{ groupid: string }[]>("hostgroup.get", {
+            filter: { name: DRILL_GROUP },
+            output: ["groupid"],
+        });
+        const groupid =
+            groups[0]?.groupid ??
+            (await api.call<{ groupids: string[] }>("hostgroup.create", { name: DRILL_GROUP })).groupids[0];
+        hostid = (await api.call<{ hostids: string[] }>("host.create", { host: DRILL_HOST, groups: [{ groupid }] }))
+            .hostids[0];
     }
     // Type 2: Zabbix trapper (no agent needed); value type 3: numeric unsigned (history_uint).
-    const created = await api.call<{ itemids: string[] }>("item.create", { hostid, name: "drill sequence", key_: DRILL_KEY, type: 2, value_type: 3 });
+    const created = await api.call<{ itemids: string[] }>("item.create", {
+        hostid,
+        name: "drill sequence",
+        key_: DRILL_KEY,
+        type: 2,
+        value_type: 3,
+    });
     return created.itemids[0];
 }
 
@@ -121,14 +154,27 @@ export interface Marker {
 
 /** A configuration change committed before a fault: one more trapper item on the drill host. */
 export async function createMarker(api: ZabbixApi, label: string): Promise<Marker> {
-    const [host] = await api.call<{ hostid: string }[]>("host.get", { filter: { host: DRILL_HOST }, output: ["hostid"] });
+    const [host] = await api.call<{ hostid: string }[]>("host.get", {
+        filter: { host: DRILL_HOST },
+        output: ["hostid"],
+    });
     const key = `drill.marker[${label.replace(/[^A-Za-z0-9_.-]/g, "_")},${Date.now()}]`;
-    const created = await api.call<{ itemids: string[] }>("item.create", { hostid: host.hostid, name: `marker ${label}`, key_: key, type: 2, value_type: 3 });
+    const created = await api.call<{ itemids: string[] }>("item.create", {
+        hostid: host.hostid,
+        name: `marker ${label}`,
+        key_: key,
+        type: 2,
+        value_type: 3,
+    });
     return { key, itemid: created.itemids[0] };
 }
 
 export async function markerPresent(api: ZabbixApi, marker: Marker): Promise<boolean> {
-    const found = await api.call<unknown[]>("item.get", { host: DRILL_HOST, filter: { key_: marker.key }, output: ["itemid"] });
+    const found = await api.call<unknown[]>("item.get", {
+        host: DRILL_HOST,
+        filter: { key_: marker.key },
+        output: ["itemid"],
+    });
     return found.length > 0;
 }
 

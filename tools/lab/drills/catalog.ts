@@ -57,14 +57,25 @@ function isolation(which: "active" | "db"): Drill {
 
 /** A fault to one unit of the host in a role now (the active node, the primary); every balancer's users stay served. */
 function unitFault(
-    name: string, summary: string, target: (now: Situation) => LabHost, unit: (lab: DrillLab, host: LabHost) => string,
-    fault: (lab: DrillLab, host: LabHost, unit: string) => Fault, failure: (host: string) => Failure, notes: (lab: DrillLab) => string[] = () => [],
+    name: string,
+    summary: string,
+    target: (now: Situation) => LabHost,
+    unit: (lab: DrillLab, host: LabHost) => string,
+    fault: (lab: DrillLab, host: LabHost, unit: string) => Fault,
+    failure: (host: string) => Failure,
+    notes: (lab: DrillLab) => string[] = () => [],
 ): Drill {
     return {
-        name, summary,
+        name,
+        summary,
         plan: (lab, now) => {
             const host = target(now);
-            return { fault: fault(lab, host, unit(lab, host)), failure: failure(host.name), surviving: lab.loadBalancers, notes: notes(lab) };
+            return {
+                fault: fault(lab, host, unit(lab, host)),
+                failure: failure(host.name),
+                surviving: lab.loadBalancers,
+                notes: notes(lab),
+            };
         },
     };
 }
@@ -73,8 +84,12 @@ const active = (now: Situation) => now.active;
 const primary = (now: Situation) => now.primary;
 
 export const DRILLS: readonly Drill[] = [
-    unitFault("server-crash", "the active Zabbix server's whole unit killed", active, serverUnit, killUnit, host => ({ serversDown: [host] })),
-    unitFault("server-switchover", "graceful stop of the active node", active, serverUnit, stopUnit, host => ({ serversStopped: [host] })),
+    unitFault("server-crash", "the active Zabbix server's whole unit killed", active, serverUnit, killUnit, host => ({
+        serversDown: [host],
+    })),
+    unitFault("server-switchover", "graceful stop of the active node", active, serverUnit, stopUnit, host => ({
+        serversStopped: [host],
+    })),
     isolation("active"),
     isolation("db"),
     {
@@ -86,8 +101,18 @@ export const DRILLS: readonly Drill[] = [
             surviving: lab.loadBalancers,
         }),
     },
-    unitFault("db-primary-crash", "PostgreSQL on the primary killed (with Patroni: Patroni and PostgreSQL)", primary, postgresUnit, killUnit,
-        host => ({ dbDown: [host] }), lab => (lab.failover === "manual" ? ["manual failover: the primary comes back only when the drill restarts it"] : [])),
+    unitFault(
+        "db-primary-crash",
+        "PostgreSQL on the primary killed (with Patroni: Patroni and PostgreSQL)",
+        primary,
+        postgresUnit,
+        killUnit,
+        host => ({ dbDown: [host] }),
+        lab =>
+            lab.failover === "manual"
+                ? ["manual failover: the primary comes back only when the drill restarts it"]
+                : [],
+    ),
     {
         name: "lb-crash",
         summary: "the HAProxy of the active node's site killed and held down; the other site's users watched",
@@ -99,7 +124,9 @@ export const DRILLS: readonly Drill[] = [
                 surviving: outside(lab, l => l === lb),
                 // Long enough for the active node, cut from its DB by its own site's balancer, to be replaced.
                 holdSeconds: 30,
-                notes: [`${lb.name}'s balancer (Debian's unit has Restart=always; the drill holds it down as the model assumes)`],
+                notes: [
+                    `${lb.name}'s balancer (Debian's unit has Restart=always; the drill holds it down as the model assumes)`,
+                ],
             };
         },
     },
@@ -123,9 +150,13 @@ export function selectDrills(only: readonly string[] | undefined, alsoKnown: rea
     if (!only || only.length === 0) {
         return [...DRILLS];
     }
-    const unknown = only.filter(n => !alsoKnown.includes(n) && !DRILLS.some(d => d.name === n || d.name.split(":")[0] === n));
+    const unknown = only.filter(
+        n => !alsoKnown.includes(n) && !DRILLS.some(d => d.name === n || d.name.split(":")[0] === n),
+    );
     if (unknown.length > 0) {
-        throw new Error(`unknown drill(s) ${unknown.join(", ")}; the drills are ${[...DRILLS.map(d => d.name), ...alsoKnown].join(", ")}`);
+        throw new Error(
+            `unknown drill(s) ${unknown.join(", ")}; the drills are ${[...DRILLS.map(d => d.name), ...alsoKnown].join(", ")}`,
+        );
     }
     return DRILLS.filter(d => only.some(n => d.name === n || d.name.split(":")[0] === n));
 }

@@ -53,7 +53,9 @@ export interface ChangeDrill {
     readonly summary: string;
     /** Why the drill does not apply to this lab, or undefined when it does. */
     notFor(lab: DrillLab): string | undefined;
-    run(ctx: ChangeContext): Promise<Omit<ChangeDrillResult, "kind" | "name" | "pattern" | "dbFailover" | "summary" | "applies">>;
+    run(
+        ctx: ChangeContext,
+    ): Promise<Omit<ChangeDrillResult, "kind" | "name" | "pattern" | "dbFailover" | "summary" | "applies">>;
 }
 
 /** What a change drill works with; `lab()` reads the lab again after a change (passwords, hosts). */
@@ -82,7 +84,12 @@ export const SITES = "zabbix-ha:sites";
 export const DB = "zabbix-ha:db";
 
 /** A context for one drill, bound to a lab's cache and configuration; it keeps the drill's applies. */
-export function changeContext(paths: DrillLab["paths"], api: ZabbixApi, itemid: string, log: (line: string) => void): ChangeContext & { applies: ChangeDrillResult["applies"][number][] } {
+export function changeContext(
+    paths: DrillLab["paths"],
+    api: ZabbixApi,
+    itemid: string,
+    log: (line: string) => void,
+): ChangeContext & { applies: ChangeDrillResult["applies"][number][] } {
     const home = loadLab(paths, false).state.configFile;
     const dir = path.join(paths.root, "drill-configs");
     mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -100,12 +107,23 @@ export function changeContext(paths: DrillLab["paths"], api: ZabbixApi, itemid: 
             const doc = parse(readFileSync(home, "utf8")) as { config: Record<string, unknown> };
             edit(doc.config as RawConfig);
             const file = path.join(dir, `${String(++counter).padStart(2, "0")}-${label}.yaml`);
-            writeFileSync(file, `# ${label}: the lab's configuration (${path.basename(home)}) as a drill changed it\n${stringify(doc)}`, { mode: 0o600 });
+            writeFileSync(
+                file,
+                `# ${label}: the lab's configuration (${path.basename(home)}) as a drill changed it\n${stringify(doc)}`,
+                { mode: 0o600 },
+            );
             return file;
         },
         async apply(what, file) {
-            const result = await applyLab({ configFile: file, locked: true, cacheRoot: paths.root, log: line => log(`    ${line}`) });
-            const plan = (["create", "update", "replace", "delete"] as const).map(op => `${result.summary[op].length} ${op}`).join(", ");
+            const result = await applyLab({
+                configFile: file,
+                locked: true,
+                cacheRoot: paths.root,
+                log: line => log(`    ${line}`),
+            });
+            const plan = (["create", "update", "replace", "delete"] as const)
+                .map(op => `${result.summary[op].length} ${op}`)
+                .join(", ");
             applies.push({ what, plan, seconds: result.elapsedSeconds });
             return { seconds: result.elapsedSeconds, plan };
         },
@@ -119,10 +137,16 @@ export const siteOf = (lab: DrillLab, host: LabHost): LabSite => lab.topo.sites.
  * A drill that moves the primary away from where it is now: from a whole lab, `run` gets the
  * primary and another DB host's site, where it goes.
  */
-export function movingPrimary(name: string, summary: string, notFor: ChangeDrill["notFor"],
-    run: (ctx: ChangeContext, primary: LabHost, to: string) => ReturnType<ChangeDrill["run"]>): ChangeDrill {
+export function movingPrimary(
+    name: string,
+    summary: string,
+    notFor: ChangeDrill["notFor"],
+    run: (ctx: ChangeContext, primary: LabHost, to: string) => ReturnType<ChangeDrill["run"]>,
+): ChangeDrill {
     return {
-        name, summary, notFor,
+        name,
+        summary,
+        notFor,
         async run(ctx) {
             const primary = (await waitHealthy(ctx.lab(), 300_000)).primary!;
             const other = ctx.lab().dbHosts.find(h => h.site !== primary.site);
@@ -133,7 +157,10 @@ export function movingPrimary(name: string, summary: string, notFor: ChangeDrill
                 // Patroni moved the primary away from db.primarySite (an earlier failover): naming the site it
                 // went to is a change the engine applies (its switchover finds the leader there), and makes the
                 // move measured next one that runs.
-                await ctx.apply(`db.primarySite -> ${primary.site}, where the primary is now`, withPrimary(ctx, "where-it-is", primary.site));
+                await ctx.apply(
+                    `db.primarySite -> ${primary.site}, where the primary is now`,
+                    withPrimary(ctx, "where-it-is", primary.site),
+                );
             }
             return run(ctx, primary, other.site);
         },
@@ -155,12 +182,19 @@ export function manualFailoverOnly(patroni: string): ChangeDrill["notFor"] {
 export function withPrimary(ctx: ChangeContext, label: string, site: string, lost: readonly string[] = []): string {
     return ctx.changed(label, config => {
         config[DB] = { ...config[DB], primarySite: site };
-        config[SITES] = (config[SITES] as Record<string, unknown>[]).map(s => (lost.includes(String(s.name)) ? { ...s, lost: true } : s));
+        config[SITES] = (config[SITES] as Record<string, unknown>[]).map(s =>
+            lost.includes(String(s.name)) ? { ...s, lost: true } : s,
+        );
     });
 }
 
 /** Values to the servers and writes through the given balancers, for the length of `body`. */
-export async function measured<T>(ctx: ChangeContext, through: readonly LabHost[], run: string, body: (probe: WriteProbe, stream: ValueStream) => Promise<T>) {
+export async function measured<T>(
+    ctx: ChangeContext,
+    through: readonly LabHost[],
+    run: string,
+    body: (probe: WriteProbe, stream: ValueStream) => Promise<T>,
+) {
     const lab = ctx.lab();
     await ensureCommitTable(lab);
     const stream = drillValues(lab);
@@ -182,24 +216,48 @@ export async function measured<T>(ctx: ChangeContext, through: readonly LabHost[
 }
 
 /** Recovery from `at`: the UI through the balancers, an active node, values stored again. */
-export function recoveryFrom(ctx: ChangeContext, through: readonly LabHost[], stream: ValueStream, at: number, boundSeconds = 120): Promise<number | null> {
-    return awaitRecovery(ctx.lab(), through, stream, ctx.itemid, at, { boundMs: boundSeconds * 1000, minObserveMs: 10_000, stableMs: 10_000 });
+export function recoveryFrom(
+    ctx: ChangeContext,
+    through: readonly LabHost[],
+    stream: ValueStream,
+    at: number,
+    boundSeconds = 120,
+): Promise<number | null> {
+    return awaitRecovery(ctx.lab(), through, stream, ctx.itemid, at, {
+        boundMs: boundSeconds * 1000,
+        minObserveMs: 10_000,
+        stableMs: 10_000,
+    });
 }
 
 /** Runs one change drill in a context of its own and completes its result. */
-export async function runChangeDrill(drill: ChangeDrill, paths: DrillLab["paths"], api: ZabbixApi, itemid: string, log: (line: string) => void): Promise<ChangeDrillResult> {
+export async function runChangeDrill(
+    drill: ChangeDrill,
+    paths: DrillLab["paths"],
+    api: ZabbixApi,
+    itemid: string,
+    log: (line: string) => void,
+): Promise<ChangeDrillResult> {
     const ctx = changeContext(paths, api, itemid, log);
     const lab = ctx.lab();
     log(`${drill.name}: ${drill.summary}`);
     const outcome = await drill.run(ctx);
-    return { kind: "change", name: drill.name, pattern: lab.model.pattern.name, dbFailover: lab.failover, summary: drill.summary, applies: ctx.applies, ...outcome };
+    return {
+        kind: "change",
+        name: drill.name,
+        pattern: lab.model.pattern.name,
+        dbFailover: lab.failover,
+        summary: drill.summary,
+        applies: ctx.applies,
+        ...outcome,
+    };
 }
 
 /** One line per check, for the drills' report. */
 export function formatChange(r: ChangeDrillResult): string {
     return [
-        `${r.name} (${r.dbFailover}): recovery ${r.recoverySeconds === null ? "-" : `${r.recoverySeconds.toFixed(1)} s`}, commits lost ${r.commitsLost} (promised: ${r.promise}), `
-            + `max writable ${r.writes?.maxWritable ?? "-"}, longest without a writer ${r.writes ? `${r.writes.longestWithoutWriterSeconds.toFixed(1)} s` : "-"}, split-brain ${r.splitBrain ? "YES" : "no"}`,
+        `${r.name} (${r.dbFailover}): recovery ${r.recoverySeconds === null ? "-" : `${r.recoverySeconds.toFixed(1)} s`}, commits lost ${r.commitsLost} (promised: ${r.promise}), ` +
+            `max writable ${r.writes?.maxWritable ?? "-"}, longest without a writer ${r.writes ? `${r.writes.longestWithoutWriterSeconds.toFixed(1)} s` : "-"}, split-brain ${r.splitBrain ? "YES" : "no"}`,
         ...r.applies.map(a => `    apply: ${a.what}: ${a.plan} in ${a.seconds.toFixed(1)} s`),
         ...r.checks.map(c => `    ${c.ok ? "ok  " : "FAIL"} ${c.name}: ${c.detail}`),
         ...r.notes.map(n => `    note: ${n}`),

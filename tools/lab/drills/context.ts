@@ -9,7 +9,17 @@ import { existsSync } from "fs";
 import { ZabbixLayout, patroniLayout, platformFor, zabbixLayout } from "../../../components/platform";
 import { DEFAULT_TIMINGS, Timings, Topology as ModelTopology } from "../../../model";
 import { readEnvironment } from "../../offline";
-import { CachePaths, HostRecord, LabHost, LabState, RunResult, StateFile, Topology, sshRun, topologyOf } from "../machines";
+import {
+    CachePaths,
+    HostRecord,
+    LabHost,
+    LabState,
+    RunResult,
+    StateFile,
+    Topology,
+    sshRun,
+    topologyOf,
+} from "../machines";
 import { Login, instanceDatabases, stackOutputs } from "../replay";
 
 export interface DrillLab {
@@ -35,10 +45,14 @@ export function loadLab(paths: CachePaths, nativeHa = true): DrillLab {
     const stateFile = new StateFile(paths.state);
     const state = stateFile.read();
     if (!state) {
-        throw new Error(`no lab recorded in ${paths.state}: run \`npm run lab -- up --config lab/Pulumi.lab-patroni.yaml\` first`);
+        throw new Error(
+            `no lab recorded in ${paths.state}: run \`npm run lab -- up --config lab/Pulumi.lab-patroni.yaml\` first`,
+        );
     }
     if (!state.deployed || !state.facts || !state.stack) {
-        throw new Error("the recorded lab was not deployed by this version of `up` (no plan facts in its state): run `npm run lab -- up` again");
+        throw new Error(
+            "the recorded lab was not deployed by this version of `up` (no plan facts in its state): run `npm run lab -- up` again",
+        );
     }
     if (!existsSync(state.configFile)) {
         throw new Error(`the lab's config ${state.configFile} is gone; the drills read the lab's shape from it`);
@@ -47,8 +61,12 @@ export function loadLab(paths: CachePaths, nativeHa = true): DrillLab {
     const outputs = stackOutputs(state.facts.outputs);
     const model = outputs.topology;
     if (!model || model.instances.length !== 1 || (nativeHa && model.instances[0].serverFailover !== "native-ha")) {
-        throw new Error("the drills need one Zabbix installation with native HA (pattern zabbix-ha); this lab has "
-            + (model ? `${model.instances.length} installation(s), server failover ${model.instances.map(i => i.serverFailover).join(", ")}` : "no topology output"));
+        throw new Error(
+            "the drills need one Zabbix installation with native HA (pattern zabbix-ha); this lab has " +
+                (model
+                    ? `${model.instances.length} installation(s), server failover ${model.instances.map(i => i.serverFailover).join(", ")}`
+                    : "no topology output"),
+        );
     }
     const instance = model.instances[0];
     const host = (name: string) => {
@@ -62,11 +80,18 @@ export function loadLab(paths: CachePaths, nativeHa = true): DrillLab {
     const zabbix = database?.zabbix;
     const admin = database?.provider && { user: database.provider.username, password: database.provider.password };
     if (!zabbix || !admin) {
-        throw new Error(`the plan kept in the lab's state gives installation ${instance.name} no ${zabbix ? "PostgreSQL provider login" : `role ${topo.config.db.user}`}`);
+        throw new Error(
+            `the plan kept in the lab's state gives installation ${instance.name} no ${zabbix ? "PostgreSQL provider login" : `role ${topo.config.db.user}`}`,
+        );
     }
     const timings = outputs.model?.timings ?? DEFAULT_TIMINGS;
     return {
-        paths, stateFile, state, topo, model, timings,
+        paths,
+        stateFile,
+        state,
+        topo,
+        model,
+        timings,
         failover: topo.config.db.failover,
         servers: instance.servers.map(s => host(s.host)),
         dbHosts: [instance.database.primary, ...instance.database.standbys].map(p => host(p.host)),
@@ -87,14 +112,24 @@ export function recordOf(lab: DrillLab, host: LabHost): HostRecord {
 
 /** A root shell command on a lab host over SSH, bounded in time (a cut-off host must not hang a drill). */
 export function onHost(lab: DrillLab, host: LabHost, command: string, timeoutMs = 20_000): Promise<RunResult> {
-    return sshRun({ host: host.address, port: host.sshPort, user: host.sshUser, key: lab.paths.sshKey, command, connectTimeout: 3, timeoutMs });
+    return sshRun({
+        host: host.address,
+        port: host.sshPort,
+        user: host.sshUser,
+        key: lab.paths.sshKey,
+        command,
+        connectTimeout: 3,
+        timeoutMs,
+    });
 }
 
 /** The same, failing with the command's output unless it exits 0. */
 export async function mustOnHost(lab: DrillLab, host: LabHost, command: string, timeoutMs = 30_000): Promise<string> {
     const out = await onHost(lab, host, command, timeoutMs);
     if (out.code !== 0) {
-        throw new Error(`${host.name}: \`${command}\` exited ${out.code}: ${(out.stdout + out.stderr).trim().slice(0, 500)}`);
+        throw new Error(
+            `${host.name}: \`${command}\` exited ${out.code}: ${(out.stdout + out.stderr).trim().slice(0, 500)}`,
+        );
     }
     return out.stdout;
 }

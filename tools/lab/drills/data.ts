@@ -12,7 +12,12 @@ import { query, viaLoadBalancer } from "./sql";
 /** A stream of sequence numbers to the drill item, sent to every server node's trapper (zabbix.listenPort), starting now. */
 export function drillValues(lab: DrillLab): ValueStream {
     const port = lab.topo.config.zabbix.listenPort;
-    return new ValueStream(lab.servers.map(s => ({ name: s.name, address: s.address, port })), DRILL_HOST, DRILL_KEY, Date.now() * 1000);
+    return new ValueStream(
+        lab.servers.map(s => ({ name: s.name, address: s.address, port })),
+        DRILL_HOST,
+        DRILL_KEY,
+        Date.now() * 1000,
+    );
 }
 
 /** Distinct sequence numbers stored, read again until two reads agree (the syncers flush every second). */
@@ -22,7 +27,11 @@ export async function storedValues(lab: DrillLab, itemid: string, first: number,
         let current: Set<number> | undefined;
         for (const lb of lab.loadBalancers) {
             try {
-                const rows = await query(viaLoadBalancer(lab, lb), `select distinct value from history_uint where itemid = ${Number(itemid)} and value between ${first} and ${last}`, 10_000);
+                const rows = await query(
+                    viaLoadBalancer(lab, lb),
+                    `select distinct value from history_uint where itemid = ${Number(itemid)} and value between ${first} and ${last}`,
+                    10_000,
+                );
                 current = new Set(rows.map(r => Number(r[0])));
                 break;
             } catch {
@@ -61,5 +70,8 @@ export function acceptedLoss(stream: ValueStream, stored: ReadonlySet<number>, f
         }
     }
     const t = (ms: number) => `${ms >= 0 ? "+" : ""}${(ms / 1000).toFixed(1)}`;
-    return { count: lost.length, runs: runs.map(r => `${r.count} acked by ${r.node}, sent t=${t(r.from)}..${t(r.to)} s`) };
+    return {
+        count: lost.length,
+        runs: runs.map(r => `${r.count} acked by ${r.node}, sent t=${t(r.from)}..${t(r.to)} s`),
+    };
 }

@@ -15,7 +15,12 @@ export interface Fault {
 
 /** Starts a unit again unless it runs (systemd may have restarted it already: Restart=on-abnormal). */
 async function ensureStarted(lab: DrillLab, host: LabHost, unit: string): Promise<void> {
-    await mustOnHost(lab, host, `systemctl is-active --quiet ${unit} || { systemctl reset-failed ${unit} 2>/dev/null; systemctl start ${unit}; }`, 120_000);
+    await mustOnHost(
+        lab,
+        host,
+        `systemctl is-active --quiet ${unit} || { systemctl reset-failed ${unit} 2>/dev/null; systemctl start ${unit}; }`,
+        120_000,
+    );
 }
 
 /**
@@ -25,7 +30,9 @@ async function ensureStarted(lab: DrillLab, host: LabHost, unit: string): Promis
 export function killUnit(lab: DrillLab, host: LabHost, unit: string): Fault {
     return {
         what: `SIGKILL to every process of ${unit} on ${host.name}`,
-        inject: async () => { await mustOnHost(lab, host, `systemctl kill --signal=SIGKILL ${unit}`); },
+        inject: async () => {
+            await mustOnHost(lab, host, `systemctl kill --signal=SIGKILL ${unit}`);
+        },
         undo: () => ensureStarted(lab, host, unit),
     };
 }
@@ -36,10 +43,18 @@ export function killUnitAndHoldDown(lab: DrillLab, host: LabHost, unit: string):
     return {
         what: `SIGKILL to every process of ${unit} on ${host.name}, held down (systemd's Restart= suspended)`,
         inject: async () => {
-            await mustOnHost(lab, host, `mkdir -p ${dropIn.replace(/\/[^/]+$/, "")} && printf '[Service]\\nRestart=no\\n' > ${dropIn} && systemctl daemon-reload && systemctl kill --signal=SIGKILL ${unit}`);
+            await mustOnHost(
+                lab,
+                host,
+                `mkdir -p ${dropIn.replace(/\/[^/]+$/, "")} && printf '[Service]\\nRestart=no\\n' > ${dropIn} && systemctl daemon-reload && systemctl kill --signal=SIGKILL ${unit}`,
+            );
         },
         undo: async () => {
-            await mustOnHost(lab, host, `rm -f ${dropIn} && rmdir --ignore-fail-on-non-empty ${dropIn.replace(/\/[^/]+$/, "")} 2>/dev/null; systemctl daemon-reload`);
+            await mustOnHost(
+                lab,
+                host,
+                `rm -f ${dropIn} && rmdir --ignore-fail-on-non-empty ${dropIn.replace(/\/[^/]+$/, "")} 2>/dev/null; systemctl daemon-reload`,
+            );
             await ensureStarted(lab, host, unit);
         },
     };
@@ -49,7 +64,9 @@ export function killUnitAndHoldDown(lab: DrillLab, host: LabHost, unit: string):
 export function stopUnit(lab: DrillLab, host: LabHost, unit: string): Fault {
     return {
         what: `systemctl stop ${unit} on ${host.name}`,
-        inject: async () => { await mustOnHost(lab, host, `systemctl stop ${unit}`, 120_000); },
+        inject: async () => {
+            await mustOnHost(lab, host, `systemctl stop ${unit}`, 120_000);
+        },
         undo: () => ensureStarted(lab, host, unit),
     };
 }
@@ -58,7 +75,10 @@ const routerIp = (lab: DrillLab, ...args: string[]) => check("ip", ["-n", lab.to
 
 /** The router's bridge of a site: the link that holds the site's gateway address. */
 async function siteBridge(lab: DrillLab, site: LabSite): Promise<string> {
-    const links = JSON.parse((await routerIp(lab, "-j", "-4", "addr", "show")).stdout) as { ifname: string; addr_info: { local: string }[] }[];
+    const links = JSON.parse((await routerIp(lab, "-j", "-4", "addr", "show")).stdout) as {
+        ifname: string;
+        addr_info: { local: string }[];
+    }[];
     const bridge = links.find(l => l.addr_info.some(a => a.local === site.gateway));
     if (!bridge) {
         throw new Error(`no link in ${lab.topo.routerNetns} holds site ${site.name}'s gateway ${site.gateway}`);
@@ -80,7 +100,7 @@ export function isolateSite(lab: DrillLab, site: LabSite): Fault {
         },
         undo: async () => {
             // Bringing the bridge up restores its connected route along with the gateway address.
-            await routerIp(lab, "link", "set", bridge ?? await siteBridge(lab, site), "up");
+            await routerIp(lab, "link", "set", bridge ?? (await siteBridge(lab, site)), "up");
         },
     };
 }
@@ -103,7 +123,19 @@ export function cutBetweenSites(lab: DrillLab): Fault {
         },
         undo: async () => {
             for (const [from, to] of pairs) {
-                await run("ip", ["-n", lab.topo.routerNetns, "rule", "del", "from", from, "to", to, "blackhole", "priority", CUT_PRIORITY]);
+                await run("ip", [
+                    "-n",
+                    lab.topo.routerNetns,
+                    "rule",
+                    "del",
+                    "from",
+                    from,
+                    "to",
+                    to,
+                    "blackhole",
+                    "priority",
+                    CUT_PRIORITY,
+                ]);
             }
         },
     };
@@ -150,13 +182,18 @@ export function powerOff(lab: DrillLab, host: LabHost): Fault {
                 return;
             }
             // What nspawn leaves when killed; a new nspawn for the same machine refuses to start over it.
-            for (const leftover of [`/run/systemd/nspawn/propagate/${rec.machine}`, `/run/systemd/nspawn/unix-export/${rec.machine}`]) {
+            for (const leftover of [
+                `/run/systemd/nspawn/propagate/${rec.machine}`,
+                `/run/systemd/nspawn/unix-export/${rec.machine}`,
+            ]) {
                 if (existsSync(leftover)) {
                     rmSync(leftover, { recursive: true, force: true });
                 }
             }
             if (!repository) {
-                throw new Error(`${host.name} is down, but not by this drill (its nspawn was never read): boot it with \`npm run lab -- up\``);
+                throw new Error(
+                    `${host.name} is down, but not by this drill (its nspawn was never read): boot it with \`npm run lab -- up\``,
+                );
             }
             rec.pid = boot(rec, repository);
             lab.stateFile.write(lab.state);

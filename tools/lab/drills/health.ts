@@ -21,10 +21,15 @@ export interface LabHealth {
 
 /** Units each role of a host runs; with manual failover across sites, the fence and the newest-primary watcher too. */
 function labUnits(lab: DrillLab, host: LabHost): string[] {
-    return unitsOf(host, { failover: lab.failover, packageSource: lab.topo.config.zabbix.packageSource, fenced: lab.dbHosts.length > 1 });
+    return unitsOf(host, {
+        failover: lab.failover,
+        packageSource: lab.topo.config.zabbix.packageSource,
+        fenced: lab.dbHosts.length > 1,
+    });
 }
 
-const UNIT_STATES = (units: readonly string[]) => `for u in ${units.join(" ")}; do printf '%s=%s\\n' "$u" "$(systemctl is-active "$u")"; done`;
+const UNIT_STATES = (units: readonly string[]) =>
+    `for u in ${units.join(" ")}; do printf '%s=%s\\n' "$u" "$(systemctl is-active "$u")"; done`;
 
 async function hostProblems(lab: DrillLab, host: LabHost): Promise<string[]> {
     const rec = recordOf(lab, host);
@@ -36,20 +41,26 @@ async function hostProblems(lab: DrillLab, host: LabHost): Promise<string[]> {
     if (out.code !== 0) {
         return [`${host.name}: no SSH (${out.stderr.trim().split("\n")[0]})`];
     }
-    return out.stdout.trim().split("\n").filter(l => l && !l.endsWith("=active")).map(l => `${host.name}: ${l}`);
+    return out.stdout
+        .trim()
+        .split("\n")
+        .filter(l => l && !l.endsWith("=active"))
+        .map(l => `${host.name}: ${l}`);
 }
 
 /** One database writable, the others streaming (pg_stat_wal_receiver: a manual or a Patroni replica alike). */
 async function databaseProblems(lab: DrillLab): Promise<{ problems: string[]; primary?: LabHost }> {
     const problems: string[] = [];
-    const views = await Promise.all(lab.dbHosts.map(async db => {
-        try {
-            return { db, view: await dbView(ask(adminOn(lab, db)), lab.model.failoverDelaySeconds) };
-        } catch (err) {
-            problems.push(`${db.name}: ${(err as Error).message}`);
-            return { db, view: undefined };
-        }
-    }));
+    const views = await Promise.all(
+        lab.dbHosts.map(async db => {
+            try {
+                return { db, view: await dbView(ask(adminOn(lab, db)), lab.model.failoverDelaySeconds) };
+            } catch (err) {
+                problems.push(`${db.name}: ${(err as Error).message}`);
+                return { db, view: undefined };
+            }
+        }),
+    );
     const writable = views.filter(v => v.view?.writable).map(v => v.db);
     if (writable.length !== 1) {
         problems.push(`${writable.length} writable databases (${writable.map(d => d.name).join(", ") || "none"})`);
@@ -72,8 +83,14 @@ async function serverProblems(lab: DrillLab): Promise<{ problems: string[]; acti
             const nodes = await haNodes(ask(viaLoadBalancer(lab, lb)));
             const actives = nodes.filter(n => n.status === "active" && n.age < lab.model.failoverDelaySeconds);
             const others = nodes.filter(n => !actives.includes(n));
-            if (actives.length !== 1 || others.some(n => n.status !== "standby") || nodes.length !== lab.servers.length) {
-                problems.push(`ha_node via ${lb.name}: ${nodes.map(n => `${n.name}=${n.status} (${n.age} s)`).join(", ")}`);
+            if (
+                actives.length !== 1 ||
+                others.some(n => n.status !== "standby") ||
+                nodes.length !== lab.servers.length
+            ) {
+                problems.push(
+                    `ha_node via ${lb.name}: ${nodes.map(n => `${n.name}=${n.status} (${n.age} s)`).join(", ")}`,
+                );
             } else {
                 active = lab.servers.find(s => s.name === actives[0].name);
             }
@@ -88,7 +105,13 @@ export async function labHealth(lab: DrillLab): Promise<LabHealth> {
     const hosts = (await Promise.all(lab.topo.hosts.map(h => hostProblems(lab, h)))).flat();
     const db = await databaseProblems(lab);
     const servers = await serverProblems(lab);
-    const ui = await Promise.all(lab.loadBalancers.map(async lb => (await loginPageAnswers(lb, lab.topo.config.loadBalancer.httpPort)) ? [] : [`no login page through ${lb.name}`]));
+    const ui = await Promise.all(
+        lab.loadBalancers.map(async lb =>
+            (await loginPageAnswers(lb, lab.topo.config.loadBalancer.httpPort))
+                ? []
+                : [`no login page through ${lb.name}`],
+        ),
+    );
     const problems = [...hosts, ...db.problems, ...servers.problems, ...ui.flat()];
     return { ok: problems.length === 0, problems, active: servers.active, primary: db.primary };
 }
@@ -104,7 +127,9 @@ export async function waitHealthy(lab: DrillLab, timeoutMs: number): Promise<Lab
         }
         await sleep(2000);
     }
-    throw new Error(`the lab is not whole after ${timeoutMs / 1000} s:\n  - ${last.problems.join("\n  - ")}${await patroniView(lab)}`);
+    throw new Error(
+        `the lab is not whole after ${timeoutMs / 1000} s:\n  - ${last.problems.join("\n  - ")}${await patroniView(lab)}`,
+    );
 }
 
 /** Patroni's own account of its members (from the first DB host that answers), for a failure report. */
@@ -113,9 +138,18 @@ async function patroniView(lab: DrillLab): Promise<string> {
         return "";
     }
     for (const db of lab.dbHosts) {
-        const out = await onHost(lab, db, `patronictl -c ${patroniConfig(db)} list; journalctl -q -u ${postgresUnit(lab, db)} --no-pager -n 15 | cut -c1-220`, 15_000);
+        const out = await onHost(
+            lab,
+            db,
+            `patronictl -c ${patroniConfig(db)} list; journalctl -q -u ${postgresUnit(lab, db)} --no-pager -n 15 | cut -c1-220`,
+            15_000,
+        );
         if (out.code === 0) {
-            return `\n  Patroni, as ${db.name} sees it:\n${out.stdout.trimEnd().split("\n").map(l => `    ${l}`).join("\n")}`;
+            return `\n  Patroni, as ${db.name} sees it:\n${out.stdout
+                .trimEnd()
+                .split("\n")
+                .map(l => `    ${l}`)
+                .join("\n")}`;
         }
     }
     return "";
@@ -130,10 +164,21 @@ export async function startStoppedUnits(lab: DrillLab): Promise<string[]> {
     const started: string[] = [];
     for (const host of lab.topo.hosts) {
         const out = await onHost(lab, host, UNIT_STATES(labUnits(lab, host)), 10_000);
-        const stopped = out.stdout.trim().split("\n").filter(l => l.includes("=") && !l.endsWith("=active")).map(l => l.split("=")[0]);
+        const stopped = out.stdout
+            .trim()
+            .split("\n")
+            .filter(l => l.includes("=") && !l.endsWith("=active"))
+            .map(l => l.split("=")[0]);
         for (const unit of stopped) {
-            const start = await onHost(lab, host, `systemctl reset-failed ${unit} 2>/dev/null; systemctl start ${unit}`, 120_000);
-            started.push(`${host.name}: ${unit}${start.code === 0 ? "" : ` (start failed: ${start.stderr.trim().split("\n")[0]})`}`);
+            const start = await onHost(
+                lab,
+                host,
+                `systemctl reset-failed ${unit} 2>/dev/null; systemctl start ${unit}`,
+                120_000,
+            );
+            started.push(
+                `${host.name}: ${unit}${start.code === 0 ? "" : ` (start failed: ${start.stderr.trim().split("\n")[0]})`}`,
+            );
         }
     }
     return started;

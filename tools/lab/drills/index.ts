@@ -29,7 +29,10 @@ export interface DrillOptions {
 
 export async function drill(options: DrillOptions = {}): Promise<(DrillResult | ChangeDrillResult)[]> {
     const log = options.log ?? (line => console.log(line));
-    const drills = selectDrills(options.only, CHANGE_DRILLS.map(d => d.name));
+    const drills = selectDrills(
+        options.only,
+        CHANGE_DRILLS.map(d => d.name),
+    );
     const changes = CHANGE_DRILLS.filter(d => !options.only?.length || options.only.includes(d.name));
     const paths = cachePaths(options.cacheRoot);
     return withLock(paths, async () => {
@@ -46,16 +49,20 @@ export async function drill(options: DrillOptions = {}): Promise<(DrillResult | 
             }
             return !why;
         });
-        log(`drills on ${lab.state.configFile} (db.failover ${lab.failover}, failover delay ${lab.model.failoverDelaySeconds} s): `
-            + `${[...drills, ...applicable].map(d => d.name).join(", ")}`);
+        log(
+            `drills on ${lab.state.configFile} (db.failover ${lab.failover}, failover delay ${lab.model.failoverDelaySeconds} s): ` +
+                `${[...drills, ...applicable].map(d => d.name).join(", ")}`,
+        );
         const faults: DrillResult[] = [];
         const changed: ChangeDrillResult[] = [];
         const save = () => options.json && writeJson(options.json, [...faults, ...changed], commandLine(options));
         for (const d of drills) {
             const result = await runDrill(lab, d, api, itemid, log);
-            log(`${d.name}: recovery ${result.recoverySeconds === null ? `none within ${result.boundSeconds} s` : `${result.recoverySeconds.toFixed(1)} s`}, `
-                + `predicted ${result.predictedSeconds ?? "manual"}, split-brain ${result.splitBrain ? "YES" : "no"}, `
-                + `sent ${result.valuesSent}, stored ${result.valuesStored}, config lost ${result.configLost}, whole again ${result.restoreSeconds.toFixed(0)} s after the undo`);
+            log(
+                `${d.name}: recovery ${result.recoverySeconds === null ? `none within ${result.boundSeconds} s` : `${result.recoverySeconds.toFixed(1)} s`}, ` +
+                    `predicted ${result.predictedSeconds ?? "manual"}, split-brain ${result.splitBrain ? "YES" : "no"}, ` +
+                    `sent ${result.valuesSent}, stored ${result.valuesStored}, config lost ${result.configLost}, whole again ${result.restoreSeconds.toFixed(0)} s after the undo`,
+            );
             faults.push(result);
             // Written after every drill: a drill set that stops half-way still leaves its figures.
             save();
@@ -76,5 +83,9 @@ export async function drill(options: DrillOptions = {}): Promise<(DrillResult | 
 }
 
 function commandLine(options: DrillOptions): string {
-    return ["npm run lab -- drill", ...(options.json ? ["--json", options.json] : []), ...(options.only ?? []).flatMap(n => ["--only", n])].join(" ");
+    return [
+        "npm run lab -- drill",
+        ...(options.json ? ["--json", options.json] : []),
+        ...(options.only ?? []).flatMap(n => ["--only", n]),
+    ].join(" ");
 }

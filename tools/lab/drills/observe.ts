@@ -14,15 +14,27 @@ const FRESH_MS = 2500;
 const PROBE_MS = 500;
 
 /** The highest sequence number stored, and whether a node is active, through the first surviving balancer that answers. */
-async function throughDb(lab: DrillLab, surviving: readonly LabHost[], itemid: string, first: number): Promise<{ stored: number; active: boolean } | undefined> {
+async function throughDb(
+    lab: DrillLab,
+    surviving: readonly LabHost[],
+    itemid: string,
+    first: number,
+): Promise<{ stored: number; active: boolean } | undefined> {
     for (const lb of surviving) {
         try {
             const target = viaLoadBalancer(lab, lb);
             const [nodes, rows] = await Promise.all([
                 haNodes(ask(target)),
-                query(target, `select coalesce(max(value), 0) from history_uint where itemid = ${Number(itemid)} and value >= ${first}`, 3000),
+                query(
+                    target,
+                    `select coalesce(max(value), 0) from history_uint where itemid = ${Number(itemid)} and value >= ${first}`,
+                    3000,
+                ),
             ]);
-            return { stored: Number(rows[0][0]), active: freshActive(nodes, lab.model.failoverDelaySeconds).length > 0 };
+            return {
+                stored: Number(rows[0][0]),
+                active: freshActive(nodes, lab.model.failoverDelaySeconds).length > 0,
+            };
         } catch {
             // this balancer cannot reach a database now: the next one
         }
@@ -40,9 +52,17 @@ export interface RecoveryWindow {
 }
 
 /** Served: the UI answers through a surviving balancer, a node is active, and values sent moments ago are stored. */
-async function served(lab: DrillLab, surviving: readonly LabHost[], stream: ValueStream, itemid: string, probeAt: number): Promise<boolean> {
+async function served(
+    lab: DrillLab,
+    surviving: readonly LabHost[],
+    stream: ValueStream,
+    itemid: string,
+    probeAt: number,
+): Promise<boolean> {
     const [ui, db] = await Promise.all([
-        Promise.all(surviving.map(lb => loginPageAnswers(lb, lab.topo.config.loadBalancer.httpPort))).then(a => a.some(Boolean)),
+        Promise.all(surviving.map(lb => loginPageAnswers(lb, lab.topo.config.loadBalancer.httpPort))).then(a =>
+            a.some(Boolean),
+        ),
         throughDb(lab, surviving, itemid, stream.first),
     ]);
     return ui && !!db?.active && db.stored >= stream.sequenceAt(probeAt - FRESH_MS);
@@ -55,7 +75,12 @@ async function served(lab: DrillLab, surviving: readonly LabHost[], stream: Valu
  * late (the history syncers' flush): the figures carry that resolution.
  */
 export async function awaitRecovery(
-    lab: DrillLab, surviving: readonly LabHost[], stream: ValueStream, itemid: string, faultAt: number, window: RecoveryWindow,
+    lab: DrillLab,
+    surviving: readonly LabHost[],
+    stream: ValueStream,
+    itemid: string,
+    faultAt: number,
+    window: RecoveryWindow,
 ): Promise<number | null> {
     let runStart: number | undefined;
     let broke = false;
@@ -71,7 +96,11 @@ export async function awaitRecovery(
         const held = runStart === undefined ? 0 : probeAt - runStart;
         if ((elapsed >= window.minObserveMs && held >= window.stableMs) || elapsed >= window.boundMs) {
             // At the bound, a run under way counts if it has lasted a few seconds.
-            return runStart !== undefined && held >= Math.min(window.stableMs, 5000) ? (broke ? (runStart - faultAt) / 1000 : 0) : null;
+            return runStart !== undefined && held >= Math.min(window.stableMs, 5000)
+                ? broke
+                    ? (runStart - faultAt) / 1000
+                    : 0
+                : null;
         }
         await sleep(Math.max(0, PROBE_MS - (Date.now() - probeAt)));
     }
@@ -84,7 +113,10 @@ export class UiGapWatch {
     private readonly lastOk = new Map<string, number>();
     private readonly longest = new Map<string, number>();
 
-    constructor(private readonly lab: DrillLab, private readonly lbs: readonly LabHost[]) {}
+    constructor(
+        private readonly lab: DrillLab,
+        private readonly lbs: readonly LabHost[],
+    ) {}
 
     start(): void {
         this.running = true;

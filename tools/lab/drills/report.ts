@@ -17,15 +17,36 @@ export function predictionHolds(r: Pick<DrillResult, "recoverySeconds" | "predic
 }
 
 export function formatTable(results: readonly DrillResult[]): string {
-    const header = ["drill", "db failover", "recovery s", "predicted s", "model ok", "split-brain", "sent", "stored", "gap", "acked lost", "config lost", "UI gap s", "restore s"];
+    const header = [
+        "drill",
+        "db failover",
+        "recovery s",
+        "predicted s",
+        "model ok",
+        "split-brain",
+        "sent",
+        "stored",
+        "gap",
+        "acked lost",
+        "config lost",
+        "UI gap s",
+        "restore s",
+    ];
     const rows = results.map(r => [
-        r.name, r.dbFailover,
+        r.name,
+        r.dbFailover,
         r.recoverySeconds === null ? `not in ${r.boundSeconds}` : num(r.recoverySeconds),
         r.predictedSeconds === null ? "manual" : num(r.predictedSeconds, 0),
         predictionHolds(r) ? "yes" : "NO",
         r.splitBrain ? "YES" : "no",
-        String(r.valuesSent), String(r.valuesStored), String(r.valuesSent - r.valuesStored), String(r.acceptedLost), String(r.configLost),
-        Object.entries(r.uiGapSeconds).map(([lb, g]) => `${lb} ${g.toFixed(1)}`).join(", ") || "-",
+        String(r.valuesSent),
+        String(r.valuesStored),
+        String(r.valuesSent - r.valuesStored),
+        String(r.acceptedLost),
+        String(r.configLost),
+        Object.entries(r.uiGapSeconds)
+            .map(([lb, g]) => `${lb} ${g.toFixed(1)}`)
+            .join(", ") || "-",
         `${num(r.restoreSeconds, 0)}${r.repairs.length > 0 ? " REPAIRED" : ""}`,
     ]);
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map(row => row[i].length)));
@@ -35,11 +56,20 @@ export function formatTable(results: readonly DrillResult[]): string {
 
 /** One line per drill of what happened around the figures: who was active and primary, before and after. */
 export function formatNotes(results: readonly DrillResult[]): string {
-    return results.map(r => `${r.name}: ${r.fault}; active ${r.activeBefore} -> ${r.activeAfter ?? "?"}, primary ${r.primaryBefore} -> ${r.primaryAfter ?? "?"}; `
-        + `accepted by ${Object.entries(r.acceptedBy).map(([n, c]) => `${n} ${c}`).join(", ") || "none"}; split-brain samples ${r.splitBrainDetail.samples}`
-        + ` (max writable ${r.splitBrainDetail.maxWritable}, max active ${r.splitBrainDetail.maxActive}, ${r.splitBrainDetail.insideSamples} from inside a cut-off host, ${r.splitBrainDetail.blindSamples} with a DB host unreachable)`
-        + `${r.splitBrainDetail.violations.length > 0 ? `; VIOLATIONS ${r.splitBrainDetail.violations.join("; ")}` : ""}`
-        + `${r.notes.length > 0 ? `; ${r.notes.join("; ")}` : ""}`).join("\n");
+    return results
+        .map(
+            r =>
+                `${r.name}: ${r.fault}; active ${r.activeBefore} -> ${r.activeAfter ?? "?"}, primary ${r.primaryBefore} -> ${r.primaryAfter ?? "?"}; ` +
+                `accepted by ${
+                    Object.entries(r.acceptedBy)
+                        .map(([n, c]) => `${n} ${c}`)
+                        .join(", ") || "none"
+                }; split-brain samples ${r.splitBrainDetail.samples}` +
+                ` (max writable ${r.splitBrainDetail.maxWritable}, max active ${r.splitBrainDetail.maxActive}, ${r.splitBrainDetail.insideSamples} from inside a cut-off host, ${r.splitBrainDetail.blindSamples} with a DB host unreachable)` +
+                `${r.splitBrainDetail.violations.length > 0 ? `; VIOLATIONS ${r.splitBrainDetail.violations.join("; ")}` : ""}` +
+                `${r.notes.length > 0 ? `; ${r.notes.join("; ")}` : ""}`,
+        )
+        .join("\n");
 }
 
 export function writeJson(file: string, results: readonly (DrillResult | ChangeDrillResult)[], command: string): void {

@@ -56,20 +56,30 @@ function asItIs(model: ModelTopology, primary: LabHost, dbHosts: readonly LabHos
     return {
         ...model,
         instances: model.instances.map(i => ({
-            ...i, database: { ...i.database, primary: place(primary), standbys: dbHosts.filter(h => h !== primary).map(place) },
+            ...i,
+            database: {
+                ...i.database,
+                primary: place(primary),
+                standbys: dbHosts.filter(h => h !== primary).map(place),
+            },
         })),
     };
 }
 
 function predict(lab: DrillLab, now: Situation, failure: Failure): { seconds: number | null; recovery: string } {
-    const outcome = evaluateFailure(asItIs(lab.model, now.primary, lab.dbHosts), failure, lab.timings, undefined, [now.active.name]);
+    const outcome = evaluateFailure(asItIs(lab.model, now.primary, lab.dbHosts), failure, lab.timings, undefined, [
+        now.active.name,
+    ]);
     return { seconds: outcome.recoverySeconds, recovery: outcome.recovery };
 }
 
 /** Waits until values reach the database before the fault; reloads the active node's configuration cache once if they do not. */
 async function valuesFlowing(lab: DrillLab, stream: ValueStream, itemid: string, active: LabHost): Promise<void> {
     for (let i = 0; i < 40; i++) {
-        const rows = await query(viaLoadBalancer(lab, lab.loadBalancers[0]), `select count(*) from history_uint where itemid = ${Number(itemid)} and value >= ${stream.first}`).catch(() => [["0"]]);
+        const rows = await query(
+            viaLoadBalancer(lab, lab.loadBalancers[0]),
+            `select count(*) from history_uint where itemid = ${Number(itemid)} and value >= ${stream.first}`,
+        ).catch(() => [["0"]]);
         if (Number(rows[0][0]) >= 4) {
             return;
         }
@@ -79,7 +89,9 @@ async function valuesFlowing(lab: DrillLab, stream: ValueStream, itemid: string,
         }
         await sleep(500);
     }
-    throw new Error(`no value of ${DRILL_HOST}:${DRILL_KEY} is stored before the fault: is the item in the active server's configuration?`);
+    throw new Error(
+        `no value of ${DRILL_HOST}:${DRILL_KEY} is stored before the fault: is the item in the active server's configuration?`,
+    );
 }
 
 /** Every fault is watched this long at least (Patroni's TTL and loop, Zabbix's failover delay and heartbeats fit in it). */
@@ -87,13 +99,21 @@ const OBSERVE_MS = 30_000;
 /** Service must hold this long after a fault to count as recovered. */
 const STABLE_MS = 15_000;
 
-export async function runDrill(lab: DrillLab, drill: Drill, api: ZabbixApi, itemid: string, log: (line: string) => void): Promise<DrillResult> {
+export async function runDrill(
+    lab: DrillLab,
+    drill: Drill,
+    api: ZabbixApi,
+    itemid: string,
+    log: (line: string) => void,
+): Promise<DrillResult> {
     const before = await waitHealthy(lab, 300_000);
     const now: Situation = { active: before.active!, primary: before.primary! };
     const plan = drill.plan(lab, now);
     const prediction = predict(lab, now, plan.failure);
     const boundSeconds = prediction.seconds === null ? 60 : Math.max(60, Math.ceil(prediction.seconds * 3));
-    log(`${drill.name}: ${plan.fault.what} (active ${now.active.name}, primary ${now.primary.name}; predicted ${prediction.seconds ?? "manual"} s)`);
+    log(
+        `${drill.name}: ${plan.fault.what} (active ${now.active.name}, primary ${now.primary.name}; predicted ${prediction.seconds ?? "manual"} s)`,
+    );
 
     const stream = drillValues(lab);
     let faultAt = Date.now();
@@ -119,12 +139,18 @@ export async function runDrill(lab: DrillLab, drill: Drill, api: ZabbixApi, item
         try {
             await plan.fault.inject();
             notes.push(`injected in ${((Date.now() - faultAt) / 1000).toFixed(1)} s`);
-            recovery = await awaitRecovery(lab, plan.surviving, stream, itemid, faultAt, { boundMs: boundSeconds * 1000, minObserveMs: OBSERVE_MS, stableMs: STABLE_MS });
+            recovery = await awaitRecovery(lab, plan.surviving, stream, itemid, faultAt, {
+                boundMs: boundSeconds * 1000,
+                minObserveMs: OBSERVE_MS,
+                stableMs: STABLE_MS,
+            });
             if (recovery !== null) {
                 // A change committed on the recovered side must survive the undo too: a former primary
                 // that comes back and takes over again would roll it back.
                 duringMarker = await createMarker(api, `${drill.name}-during`).catch(err => {
-                    notes.push(`no configuration change could be committed during the fault: ${(err as Error).message}`);
+                    notes.push(
+                        `no configuration change could be committed during the fault: ${(err as Error).message}`,
+                    );
                     return undefined;
                 });
             }
@@ -138,8 +164,10 @@ export async function runDrill(lab: DrillLab, drill: Drill, api: ZabbixApi, item
             await plan.fault.undo();
             let whole = await waitHealthy(lab, 90_000).catch(() => undefined);
             if (!whole) {
-                repairs.push(...await startStoppedUnits(lab));
-                notes.push(`not whole 90 s after the undo; the drill started what had stopped: ${repairs.join(", ") || "nothing"}`);
+                repairs.push(...(await startStoppedUnits(lab)));
+                notes.push(
+                    `not whole 90 s after the undo; the drill started what had stopped: ${repairs.join(", ") || "nothing"}`,
+                );
                 whole = await waitHealthy(lab, 180_000);
             }
             restoreSeconds = (Date.now() - undoAt) / 1000;
@@ -168,12 +196,29 @@ export async function runDrill(lab: DrillLab, drill: Drill, api: ZabbixApi, item
         }
     }
     return {
-        name: drill.name, pattern: lab.model.pattern.name, dbFailover: lab.failover, fault: plan.fault.what,
-        activeBefore: now.active.name, primaryBefore: now.primary.name,
-        recoverySeconds: recovery, boundSeconds, predictedSeconds: prediction.seconds, predictedRecovery: prediction.recovery,
-        splitBrain: splitBrain.maxWritable > 1 || splitBrain.maxActive > 1, splitBrainDetail: splitBrain,
-        valuesSent: stats.sent, valuesAccepted: stats.accepted, valuesStored: stored.size, acceptedLost: loss.count,
-        acceptedBy: stats.acceptedBy, configLost, uiGapSeconds: uiGaps, restoreSeconds, repairs,
-        activeAfter: after.active?.name, primaryAfter: after.primary?.name, notes,
+        name: drill.name,
+        pattern: lab.model.pattern.name,
+        dbFailover: lab.failover,
+        fault: plan.fault.what,
+        activeBefore: now.active.name,
+        primaryBefore: now.primary.name,
+        recoverySeconds: recovery,
+        boundSeconds,
+        predictedSeconds: prediction.seconds,
+        predictedRecovery: prediction.recovery,
+        splitBrain: splitBrain.maxWritable > 1 || splitBrain.maxActive > 1,
+        splitBrainDetail: splitBrain,
+        valuesSent: stats.sent,
+        valuesAccepted: stats.accepted,
+        valuesStored: stored.size,
+        acceptedLost: loss.count,
+        acceptedBy: stats.acceptedBy,
+        configLost,
+        uiGapSeconds: uiGaps,
+        restoreSeconds,
+        repairs,
+        activeAfter: after.active?.name,
+        primaryAfter: after.primary?.name,
+        notes,
     };
 }

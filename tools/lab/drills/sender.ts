@@ -13,7 +13,11 @@ export interface SenderTarget {
 }
 
 /** One request, bounded in time; resolves with the server's answer, rejects when it could not be delivered. */
-export function senderRequest(target: SenderTarget, payload: unknown, timeoutMs = 1500): Promise<{ response?: string; info?: string }> {
+export function senderRequest(
+    target: SenderTarget,
+    payload: unknown,
+    timeoutMs = 1500,
+): Promise<{ response?: string; info?: string }> {
     const json = Buffer.from(JSON.stringify(payload));
     const header = Buffer.alloc(13);
     header.write("ZBXD\x01", 0, "latin1");
@@ -96,8 +100,12 @@ export class ValueStream {
 
     stats(): StreamStats {
         return {
-            first: this.first, last: this.next - 1, sent: this.next - this.first, accepted: this.accepted,
-            acceptedBy: { ...this.acceptedBy }, undelivered: this.undelivered,
+            first: this.first,
+            last: this.next - 1,
+            sent: this.next - this.first,
+            accepted: this.accepted,
+            acceptedBy: { ...this.acceptedBy },
+            undelivered: this.undelivered,
         };
     }
 

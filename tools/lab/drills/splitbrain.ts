@@ -32,7 +32,10 @@ export class SplitBrainWatch {
     private maxActive = 0;
     private readonly violations: string[] = [];
 
-    constructor(private readonly lab: DrillLab, private readonly since: () => number) {}
+    constructor(
+        private readonly lab: DrillLab,
+        private readonly since: () => number,
+    ) {}
 
     start(): void {
         this.running = true;
@@ -43,8 +46,12 @@ export class SplitBrainWatch {
         this.running = false;
         await this.loop;
         return {
-            samples: this.samples, blindSamples: this.blind, insideSamples: this.inside,
-            maxWritable: this.maxWritable, maxActive: this.maxActive, violations: [...this.violations],
+            samples: this.samples,
+            blindSamples: this.blind,
+            insideSamples: this.inside,
+            maxWritable: this.maxWritable,
+            maxActive: this.maxActive,
+            violations: [...this.violations],
         };
     }
 
@@ -84,7 +91,9 @@ export class SplitBrainWatch {
         this.maxActive = Math.max(this.maxActive, active.length);
         if ((writable.length > 1 || active.length > 1) && this.violations.length < 5) {
             const at = ((Date.now() - this.since()) / 1000).toFixed(1);
-            this.violations.push(`t=${at} s: writable ${writable.join(", ") || "none"}; active ${active.join(", ") || "none"}`);
+            this.violations.push(
+                `t=${at} s: writable ${writable.join(", ") || "none"}; active ${active.join(", ") || "none"}`,
+            );
         }
     }
 }

@@ -25,10 +25,20 @@ export function query(target: SqlTarget, sql: string, timeoutMs?: number): Promi
 }
 
 /** The Zabbix database at an address and port, as a login; the drills never wait long for a connection. */
-function zabbixDatabase(lab: DrillLab, address: string, port: number, login: { readonly user: string; readonly password: string }): SqlTarget {
+function zabbixDatabase(
+    lab: DrillLab,
+    address: string,
+    port: number,
+    login: { readonly user: string; readonly password: string },
+): SqlTarget {
     return {
-        host: address, port: String(port), username: login.user, password: login.password, database: lab.topo.config.db.name,
-        sslmode: "disable", connectTimeout: "2",
+        host: address,
+        port: String(port),
+        username: login.user,
+        password: login.password,
+        database: lab.topo.config.db.name,
+        sslmode: "disable",
+        connectTimeout: "2",
     };
 }
 

@@ -18,9 +18,18 @@ function patroniTime(line: string): number | undefined {
     return m ? Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6], +m[7]) : undefined;
 }
 
-async function firstAfter(lab: DrillLab, host: LabHost, command: string, parse: (l: string) => number | undefined, after: number): Promise<number | undefined> {
+async function firstAfter(
+    lab: DrillLab,
+    host: LabHost,
+    command: string,
+    parse: (l: string) => number | undefined,
+    after: number,
+): Promise<number | undefined> {
     const out = await onHost(lab, host, command, 15_000);
-    return out.stdout.split("\n").map(parse).find((t): t is number => t !== undefined && t >= after);
+    return out.stdout
+        .split("\n")
+        .map(parse)
+        .find((t): t is number => t !== undefined && t >= after);
 }
 
 /** "zabbix: osa-zbx1 active +12.3 s; patroni: osa-zbx1 promoted +17.0 s", for what happened after the fault. */
@@ -28,15 +37,26 @@ export async function recoveryTimeline(lab: DrillLab, faultAt: number): Promise<
     const parts: string[] = [];
     const rel = (t: number) => `+${((t - faultAt) / 1000).toFixed(1)} s`;
     for (const server of lab.servers) {
-        const at = await firstAfter(lab, server, `grep -aE 'node (switched to|started in) "active" mode' ${serverLayout(lab, server).logFile} | tail -20`, zabbixTime, faultAt).catch(() => undefined);
+        const at = await firstAfter(
+            lab,
+            server,
+            `grep -aE 'node (switched to|started in) "active" mode' ${serverLayout(lab, server).logFile} | tail -20`,
+            zabbixTime,
+            faultAt,
+        ).catch(() => undefined);
         if (at !== undefined) {
             parts.push(`zabbix: ${server.name} active ${rel(at)}`);
         }
     }
     if (lab.failover === "patroni") {
         for (const db of lab.dbHosts) {
-            const at = await firstAfter(lab, db, "journalctl -q -u 'patroni@*' --no-pager --since '-10 min' | grep -a 'promoted self to leader' | tail -5",
-                patroniTime, faultAt).catch(() => undefined);
+            const at = await firstAfter(
+                lab,
+                db,
+                "journalctl -q -u 'patroni@*' --no-pager --since '-10 min' | grep -a 'promoted self to leader' | tail -5",
+                patroniTime,
+                faultAt,
+            ).catch(() => undefined);
             if (at !== undefined) {
                 parts.push(`patroni: ${db.name} promoted ${rel(at)}`);
             }

@@ -34,8 +34,11 @@ export interface WriteReport {
 
 /** The table the writer fills, made once (as the zabbix role, through a balancer). */
 export async function ensureCommitTable(lab: DrillLab): Promise<void> {
-    await query(viaLoadBalancer(lab, lab.loadBalancers[0]),
-        `create table if not exists ${TABLE} (run text not null, seq bigint not null, at timestamptz not null default now(), primary key (run, seq))`, 10_000);
+    await query(
+        viaLoadBalancer(lab, lab.loadBalancers[0]),
+        `create table if not exists ${TABLE} (run text not null, seq bigint not null, at timestamptz not null default now(), primary key (run, seq))`,
+        10_000,
+    );
 }
 
 export class WriteProbe {
@@ -49,7 +52,11 @@ export class WriteProbe {
     private readonly violations: string[] = [];
     private started = 0;
 
-    constructor(private readonly lab: DrillLab, private readonly through: readonly LabHost[], readonly run: string) {}
+    constructor(
+        private readonly lab: DrillLab,
+        private readonly through: readonly LabHost[],
+        readonly run: string,
+    ) {}
 
     start(): void {
         this.running = true;
@@ -63,10 +70,18 @@ export class WriteProbe {
         const times = [this.started, ...[...this.acked.values()].map(a => a.at).sort((a, b) => a - b), Date.now()];
         const longest = times.slice(1).reduce((max, t, i) => Math.max(max, t - times[i]), 0);
         const by: Record<string, number> = {};
-        this.acked.forEach(a => { by[a.server] = (by[a.server] ?? 0) + 1; });
+        this.acked.forEach(a => {
+            by[a.server] = (by[a.server] ?? 0) + 1;
+        });
         return {
-            attempted: this.attempted, acknowledged: this.acked.size, acknowledgedBy: by, longestWithoutWriterSeconds: longest / 1000,
-            samples: this.samples, maxWritable: this.maxWritable, writableSeen: [...this.seen], violations: [...this.violations],
+            attempted: this.attempted,
+            acknowledged: this.acked.size,
+            acknowledgedBy: by,
+            longestWithoutWriterSeconds: longest / 1000,
+            samples: this.samples,
+            maxWritable: this.maxWritable,
+            writableSeen: [...this.seen],
+            violations: [...this.violations],
         };
     }
 
@@ -74,7 +89,11 @@ export class WriteProbe {
     async commitsLost(): Promise<number[]> {
         for (const lb of this.lab.loadBalancers) {
             try {
-                const rows = await query(adminViaLoadBalancer(this.lab, lb), `select seq from ${TABLE} where run = '${this.run}'`, 10_000);
+                const rows = await query(
+                    adminViaLoadBalancer(this.lab, lb),
+                    `select seq from ${TABLE} where run = '${this.run}'`,
+                    10_000,
+                );
                 const present = new Set(rows.map(r => Number(r[0])));
                 return [...this.acked.keys()].filter(seq => !present.has(seq)).sort((a, b) => a - b);
             } catch {
@@ -98,7 +117,11 @@ export class WriteProbe {
             seq++;
             this.attempted++;
             try {
-                const [[server]] = await query(target, `insert into ${TABLE} (run, seq) values ('${this.run}', ${seq}) returning host(inet_server_addr())`, 3000);
+                const [[server]] = await query(
+                    target,
+                    `insert into ${TABLE} (run, seq) values ('${this.run}', ${seq}) returning host(inet_server_addr())`,
+                    3000,
+                );
                 this.acked.set(seq, { at: Date.now(), server });
             } catch {
                 // not acknowledged: no promise was made for this row
@@ -110,13 +133,17 @@ export class WriteProbe {
     private async sample(): Promise<void> {
         while (this.running) {
             const started = Date.now();
-            const answers = await Promise.all(this.targets().flatMap(t => [0, 1, 2].map(() => answeringServer(ask(t, 2500)).catch(() => undefined))));
+            const answers = await Promise.all(
+                this.targets().flatMap(t => [0, 1, 2].map(() => answeringServer(ask(t, 2500)).catch(() => undefined))),
+            );
             const writable = new Set(answers.flatMap(a => (a?.writable ? [a.server] : [])));
             writable.forEach(s => this.seen.add(s));
             this.samples++;
             this.maxWritable = Math.max(this.maxWritable, writable.size);
             if (writable.size > 1 && this.violations.length < 5) {
-                this.violations.push(`t=${((Date.now() - this.started) / 1000).toFixed(1)} s: writable through the balancers: ${[...writable].join(", ")}`);
+                this.violations.push(
+                    `t=${((Date.now() - this.started) / 1000).toFixed(1)} s: writable through the balancers: ${[...writable].join(", ")}`,
+                );
             }
             await sleep(Math.max(0, 1000 - (Date.now() - started)));
         }

@@ -6,7 +6,18 @@
  */
 import { spawn } from "child_process";
 import { randomBytes } from "crypto";
-import { chmodSync, closeSync, existsSync, openSync, readFileSync, readdirSync, rmSync, rmdirSync, statSync, writeFileSync } from "fs";
+import {
+    chmodSync,
+    closeSync,
+    existsSync,
+    openSync,
+    readFileSync,
+    readdirSync,
+    rmSync,
+    rmdirSync,
+    statSync,
+    writeFileSync,
+} from "fs";
 import * as path from "path";
 import { check, run, sleep } from "./run";
 import { LAB_PREFIX, REPO_MOUNT, ensureDir } from "./settings";
@@ -43,13 +54,22 @@ export function hostRecord(host: LabHost, runRoot: string, logs: string): HostRe
 async function prepareRoot(rec: HostRecord, base: string, topo: Topology, publicKey: string): Promise<void> {
     const mounted = mountsUnder(rec.runDir);
     if (mounted.length > 0) {
-        throw new Error(`${mounted.join(", ")} is mounted but not in the lab's records; unmount it (umount ${mounted[0]}) if it is a leftover`);
+        throw new Error(
+            `${mounted.join(", ")} is mounted but not in the lab's records; unmount it (umount ${mounted[0]}) if it is a leftover`,
+        );
     }
     rmSync(rec.runDir, { recursive: true, force: true });
     const upper = ensureDir(path.join(rec.runDir, "upper"));
     const work = ensureDir(path.join(rec.runDir, "work"));
     ensureDir(rec.rootDir);
-    await check("mount", ["-t", "overlay", "overlay", "-o", `lowerdir=${base},upperdir=${upper},workdir=${work}`, rec.rootDir]);
+    await check("mount", [
+        "-t",
+        "overlay",
+        "overlay",
+        "-o",
+        `lowerdir=${base},upperdir=${upper},workdir=${work}`,
+        rec.rootDir,
+    ]);
     const at = (p: string) => path.join(rec.rootDir, p);
     writeFileSync(at("etc/machine-id"), `${randomBytes(16).toString("hex")}\n`);
     writeFileSync(at("etc/hostname"), `${rec.name}\n`);
@@ -62,7 +82,10 @@ async function prepareRoot(rec: HostRecord, base: string, topo: Topology, public
 /** The host's /etc/hosts: every lab host by name (rewritten in running hosts when the lab's hosts change). */
 export function writePeers(rec: HostRecord, topo: Pick<Topology, "hosts">): void {
     const peers = topo.hosts.map(h => `${h.address}\t${h.name}`).join("\n");
-    writeFileSync(path.join(rec.rootDir, "etc/hosts"), `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n${peers}\n`);
+    writeFileSync(
+        path.join(rec.rootDir, "etc/hosts"),
+        `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n${peers}\n`,
+    );
 }
 
 /** Starts systemd-nspawn detached, after moving itself into the host's own cgroups. */
@@ -72,9 +95,19 @@ export function boot(rec: HostRecord, repoPool: string): number {
     }
     const moves = rec.cgroups.map(dir => `echo $$ > '${dir}/cgroup.procs'`).join(" && ");
     const args = [
-        "-b", "-D", rec.rootDir, "-M", rec.machine, `--hostname=${rec.name}`,
-        "--register=no", "--keep-unit", `--network-namespace-path=/run/netns/${rec.netns}`,
-        "--console=read-only", "--resolv-conf=off", "--timezone=off", "--link-journal=no",
+        "-b",
+        "-D",
+        rec.rootDir,
+        "-M",
+        rec.machine,
+        `--hostname=${rec.name}`,
+        "--register=no",
+        "--keep-unit",
+        `--network-namespace-path=/run/netns/${rec.netns}`,
+        "--console=read-only",
+        "--resolv-conf=off",
+        "--timezone=off",
+        "--link-journal=no",
         `--bind-ro=${repoPool}:${REPO_MOUNT}`,
     ];
     const out = openSync(rec.consoleLog, "w");
@@ -104,12 +137,21 @@ export async function waitForSsh(rec: HostRecord, key: string, timeoutMs: number
         if (rec.pid && !isAlive(rec.pid)) {
             throw new Error(`${rec.name}: systemd-nspawn exited during boot; console:\n${consoleTail(rec)}`);
         }
-        const out = await sshRun({ host: rec.address, port: 22, user: "root", key, command: "true", connectTimeout: 2 });
+        const out = await sshRun({
+            host: rec.address,
+            port: 22,
+            user: "root",
+            key,
+            command: "true",
+            connectTimeout: 2,
+        });
         if (out.code === 0) {
             return;
         }
         if (Date.now() > deadline) {
-            throw new Error(`${rec.name}: no SSH on ${rec.address} after ${timeoutMs / 1000} s: ${out.stderr.trim()}\nconsole:\n${consoleTail(rec)}`);
+            throw new Error(
+                `${rec.name}: no SSH on ${rec.address} after ${timeoutMs / 1000} s: ${out.stderr.trim()}\nconsole:\n${consoleTail(rec)}`,
+            );
         }
         await sleep(300);
     }
@@ -126,7 +168,13 @@ export interface BootInputs {
 }
 
 /** Prepares, boots and waits for the given hosts (default: every host); records each before it exists. */
-export async function startHosts(topo: Topology, file: StateFile, state: LabState, opts: BootInputs, hosts: readonly LabHost[] = topo.hosts): Promise<void> {
+export async function startHosts(
+    topo: Topology,
+    file: StateFile,
+    state: LabState,
+    opts: BootInputs,
+    hosts: readonly LabHost[] = topo.hosts,
+): Promise<void> {
     ensureDir(opts.logs);
     const records = hosts.map(h => hostRecord(h, opts.runRoot, opts.logs));
     for (const rec of records) {
@@ -147,7 +195,9 @@ function cgroupPids(dir: string): number[] {
         return [];
     }
     const own = readFileSync(path.join(dir, "cgroup.procs"), "utf8").split("\n").filter(Boolean).map(Number);
-    const below = readdirSync(dir).filter(d => statSync(path.join(dir, d)).isDirectory()).flatMap(d => cgroupPids(path.join(dir, d)));
+    const below = readdirSync(dir)
+        .filter(d => statSync(path.join(dir, d)).isDirectory())
+        .flatMap(d => cgroupPids(path.join(dir, d)));
     return [...own, ...below];
 }
 
@@ -231,7 +281,11 @@ export async function stopHost(rec: HostRecord, log: (line: string) => void): Pr
     if (mountsUnder(rec.runDir).length === 0) {
         rmSync(rec.runDir, { recursive: true, force: true });
     }
-    const leftovers = [`/run/systemd/nspawn/propagate/${rec.machine}`, `/run/systemd/nspawn/unix-export/${rec.machine}`, ...(rec.lockFile ? [rec.lockFile] : [])];
+    const leftovers = [
+        `/run/systemd/nspawn/propagate/${rec.machine}`,
+        `/run/systemd/nspawn/unix-export/${rec.machine}`,
+        ...(rec.lockFile ? [rec.lockFile] : []),
+    ];
     for (const leftover of leftovers) {
         rmSync(leftover, { recursive: true, force: true });
     }
@@ -268,8 +322,12 @@ export interface HostMemory {
 
 /** Memory of each host's processes: everything in its cgroups, nspawn included. */
 export function hostMemory(records: readonly HostRecord[]): Map<string, HostMemory> {
-    return new Map(records.map(rec => {
-        const sums = hostPids(rec).map(processKiB).reduce((a, b) => ({ pss: a.pss + b.pss, rss: a.rss + b.rss }), { pss: 0, rss: 0 });
-        return [rec.name, { pssMiB: sums.pss / 1024, rssMiB: sums.rss / 1024 }];
-    }));
+    return new Map(
+        records.map(rec => {
+            const sums = hostPids(rec)
+                .map(processKiB)
+                .reduce((a, b) => ({ pss: a.pss + b.pss, rss: a.rss + b.rss }), { pss: 0, rss: 0 });
+            return [rec.name, { pssMiB: sums.pss / 1024, rssMiB: sums.rss / 1024 }];
+        }),
+    );
 }

@@ -5,7 +5,19 @@
  * the hash of its inputs changes; the hash is written last, so a half-built cache is never reused.
  */
 import { createHash } from "crypto";
-import { chmodSync, copyFileSync, existsSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "fs";
+import {
+    chmodSync,
+    copyFileSync,
+    existsSync,
+    readFileSync,
+    readdirSync,
+    renameSync,
+    rmSync,
+    statSync,
+    symlinkSync,
+    utimesSync,
+    writeFileSync,
+} from "fs";
 import * as path from "path";
 import { StackConfig } from "../../../components/config";
 import { RESOURCE_TYPES } from "../../../components/facts";
@@ -24,7 +36,14 @@ const BASE_RECIPE = {
     variant: "minbase",
     include: ["systemd", "systemd-sysv", "dbus", "openssh-server", "iproute2", "ca-certificates"],
     // Timers that would wake up on an idle 2-core machine and fetch from a network the hosts cannot reach.
-    masked: ["apt-daily.timer", "apt-daily-upgrade.timer", "dpkg-db-backup.timer", "e2scrub_all.timer", "fstrim.timer", "e2scrub_reap.service"],
+    masked: [
+        "apt-daily.timer",
+        "apt-daily-upgrade.timer",
+        "dpkg-db-backup.timer",
+        "e2scrub_all.timer",
+        "fstrim.timer",
+        "e2scrub_reap.service",
+    ],
     sourcesList: `deb [trusted=yes] file:${REPO_MOUNT} ./\n`,
     // dpkg's fsyncs dominate package installs on a throw-away overlay; this changes no outcome.
     dpkgCfg: "force-unsafe-io\n",
@@ -63,10 +82,17 @@ export async function ensureBase(dir: string, log: CacheLog): Promise<BaseImage>
     ensureDir(build);
     const buildRoot = path.join(build, "rootfs");
     // The mirror comes from this machine's apt sources and goes on the command line only.
-    await check("debootstrap", [
-        `--variant=${BASE_RECIPE.variant}`, `--include=${BASE_RECIPE.include.join(",")}`,
-        SUITE, buildRoot, debianMirror(SUITE),
-    ], { timeoutMs: 15 * 60_000 });
+    await check(
+        "debootstrap",
+        [
+            `--variant=${BASE_RECIPE.variant}`,
+            `--include=${BASE_RECIPE.include.join(",")}`,
+            SUITE,
+            buildRoot,
+            debianMirror(SUITE),
+        ],
+        { timeoutMs: 15 * 60_000 },
+    );
     customizeBase(buildRoot);
     rmSync(dir, { recursive: true, force: true });
     renameSync(build, dir);
@@ -130,10 +156,15 @@ export function packageSets(plan: CapturedPlan, config: StackConfig): string[][]
     }
     if (sets.size === 0) {
         for (const host of config.sites.flatMap(s => s.hosts)) {
-            add(packagesFor({
-                os: host.os, roles: host.roles, zabbixVersion: config.zabbix.version,
-                packageSource: config.zabbix.packageSource, repositoryUrl: config.zabbix.repositoryUrl,
-            }));
+            add(
+                packagesFor({
+                    os: host.os,
+                    roles: host.roles,
+                    zabbixVersion: config.zabbix.version,
+                    packageSource: config.zabbix.packageSource,
+                    repositoryUrl: config.zabbix.repositoryUrl,
+                }),
+            );
         }
     }
     return [...sets.values()];
@@ -146,7 +177,10 @@ const NEWER_PATRONI_SUITE = "trixie";
  * When the config points db.patroniRepository at a directory of the lab's own repository, that
  * directory is built as an overlay holding a Patroni newer than Debian 12's.
  */
-export function patroniOverlay(config: StackConfig, sets: readonly (readonly string[])[]): OverlayRepository | undefined {
+export function patroniOverlay(
+    config: StackConfig,
+    sets: readonly (readonly string[])[],
+): OverlayRepository | undefined {
     const url = config.db.patroniRepository?.url;
     const prefix = `file:${REPO_MOUNT}/`;
     if (!url || !url.startsWith(prefix)) {
@@ -154,9 +188,16 @@ export function patroniOverlay(config: StackConfig, sets: readonly (readonly str
     }
     const subdir = url.slice(prefix.length);
     if (!/^[a-z0-9-]+$/.test(subdir)) {
-        throw new Error(`db.patroniRepository.url: ${url} must name one directory under ${prefix} (letters, digits, "-")`);
+        throw new Error(
+            `db.patroniRepository.url: ${url} must name one directory under ${prefix} (letters, digits, "-")`,
+        );
     }
-    return { subdir, suite: NEWER_PATRONI_SUITE, pinned: ["patroni"], sets: sets.filter(set => set.includes("patroni")) };
+    return {
+        subdir,
+        suite: NEWER_PATRONI_SUITE,
+        pinned: ["patroni"],
+        sets: sets.filter(set => set.includes("patroni")),
+    };
 }
 
 /** Repositories kept side by side: the lab's three configs (manual, patroni, cloud) differ in packages, and the lab test runs each. */
@@ -165,8 +206,12 @@ const KEPT_REPOSITORIES = 3;
 /** Removes all but the most recently used repositories (and the single-repository layout of before). */
 function pruneRepositories(dir: string, keep: string): void {
     const entries = readdirSync(dir).filter(e => e !== keep);
-    const repositories = entries.filter(e => existsSync(path.join(dir, e, "inputs.hash")))
-        .sort((a, b) => statSync(path.join(dir, b, "inputs.hash")).mtimeMs - statSync(path.join(dir, a, "inputs.hash")).mtimeMs);
+    const repositories = entries
+        .filter(e => existsSync(path.join(dir, e, "inputs.hash")))
+        .sort(
+            (a, b) =>
+                statSync(path.join(dir, b, "inputs.hash")).mtimeMs - statSync(path.join(dir, a, "inputs.hash")).mtimeMs,
+        );
     const kept = new Set(repositories.slice(0, KEPT_REPOSITORIES - 1));
     for (const e of entries.filter(e => !kept.has(e))) {
         rmSync(path.join(dir, e), { recursive: true, force: true });
@@ -196,7 +241,10 @@ function overlaySources(suite: string): string {
     }
     const stanza = (uri: string, suites: readonly string[], components: readonly string[], signedBy?: string) =>
         `Types: deb\nURIs: ${uri}\nSuites: ${suites.join(" ")}\nComponents: ${components.join(" ")}${signedBy ? `\nSigned-By: ${signedBy}` : ""}\n`;
-    return [...own.map(s => stanza(s.uri, s.suites, s.components, s.signedBy)), stanza(home.uri, [suite], ["main"], home.signedBy)].join("\n");
+    return [
+        ...own.map(s => stanza(s.uri, s.suites, s.components, s.signedBy)),
+        stanza(home.uri, [suite], ["main"], home.signedBy),
+    ].join("\n");
 }
 
 /**
@@ -204,7 +252,12 @@ function overlaySources(suite: string): string {
  * status into `<root>/pool`. Only where apt keeps state changes (plus `options`); sources, keys and
  * Acquire settings stay the machine's unless `options` say otherwise.
  */
-async function downloadSets(root: string, base: BaseImage, sets: readonly (readonly string[])[], options: readonly string[] = []): Promise<string> {
+async function downloadSets(
+    root: string,
+    base: BaseImage,
+    sets: readonly (readonly string[])[],
+    options: readonly string[] = [],
+): Promise<string> {
     const state = ensureDir(path.join(root, "state"));
     ensureDir(path.join(state, "lists/partial"));
     ensureDir(path.join(root, "cache"));
@@ -213,14 +266,26 @@ async function downloadSets(root: string, base: BaseImage, sets: readonly (reado
     copyFileSync(path.join(base.rootfs, "var/lib/dpkg/status"), path.join(state, "status"));
     const apt = [
         ...options,
-        "-o", `Dir::State=${state}`, "-o", `Dir::State::Lists=${path.join(state, "lists")}`,
-        "-o", `Dir::State::status=${path.join(state, "status")}`, "-o", `Dir::Cache=${path.join(root, "cache")}`,
-        "-o", `Dir::Cache::archives=${archives}`, "-o", "APT::Get::List-Cleanup=false",
+        "-o",
+        `Dir::State=${state}`,
+        "-o",
+        `Dir::State::Lists=${path.join(state, "lists")}`,
+        "-o",
+        `Dir::State::status=${path.join(state, "status")}`,
+        "-o",
+        `Dir::Cache=${path.join(root, "cache")}`,
+        "-o",
+        `Dir::Cache::archives=${archives}`,
+        "-o",
+        "APT::Get::List-Cleanup=false",
     ];
     const env = { DEBIAN_FRONTEND: "noninteractive" };
     await check("apt-get", [...apt, "update", "-q"], { env, timeoutMs: 10 * 60_000 });
     for (const set of sets) {
-        await check("apt-get", [...apt, "install", "-y", "-q", "--download-only", "--no-install-recommends", ...set], { env, timeoutMs: 15 * 60_000 });
+        await check("apt-get", [...apt, "install", "-y", "-q", "--download-only", "--no-install-recommends", ...set], {
+            env,
+            timeoutMs: 15 * 60_000,
+        });
     }
     rmSync(path.join(archives, "partial"), { recursive: true, force: true });
     rmSync(path.join(archives, "lock"), { force: true });
@@ -236,18 +301,33 @@ async function indexFlatRepository(dir: string): Promise<void> {
 }
 
 /** Downloads the overlay's packages next to the pool's and indexes the ones the pool does not have. */
-async function buildOverlay(build: string, base: BaseImage, pool: string, overlay: OverlayRepository, log: CacheLog): Promise<number> {
+async function buildOverlay(
+    build: string,
+    base: BaseImage,
+    pool: string,
+    overlay: OverlayRepository,
+    log: CacheLog,
+): Promise<number> {
     const root = ensureDir(path.join(build, "overlay"));
     const etc = ensureDir(path.join(root, "etc"));
     writeFileSync(path.join(etc, "zha.sources"), overlaySources(overlay.suite));
     ensureDir(path.join(etc, "sources.list.d"));
     // The other release is a last resort; only the pinned packages are taken from it by preference.
-    writeFileSync(path.join(etc, "preferences"), `Package: *\nPin: release n=${overlay.suite}\nPin-Priority: 50\n\n`
-        + `Package: ${overlay.pinned.join(" ")}\nPin: release n=${overlay.suite}\nPin-Priority: 990\n`);
+    writeFileSync(
+        path.join(etc, "preferences"),
+        `Package: *\nPin: release n=${overlay.suite}\nPin-Priority: 50\n\n` +
+            `Package: ${overlay.pinned.join(" ")}\nPin: release n=${overlay.suite}\nPin-Priority: 990\n`,
+    );
     log(`overlay repository: ${overlay.pinned.join(", ")} from Debian ${overlay.suite}`);
     const archives = await downloadSets(root, base, overlay.sets, [
-        "-o", `Dir::Etc::sourcelist=${path.join(etc, "zha.sources")}`, "-o", `Dir::Etc::sourceparts=${path.join(etc, "sources.list.d")}`,
-        "-o", `Dir::Etc::preferences=${path.join(etc, "preferences")}`, "-o", `Dir::Etc::preferencesparts=${path.join(etc, "sources.list.d")}`,
+        "-o",
+        `Dir::Etc::sourcelist=${path.join(etc, "zha.sources")}`,
+        "-o",
+        `Dir::Etc::sourceparts=${path.join(etc, "sources.list.d")}`,
+        "-o",
+        `Dir::Etc::preferences=${path.join(etc, "preferences")}`,
+        "-o",
+        `Dir::Etc::preferencesparts=${path.join(etc, "sources.list.d")}`,
     ]);
     const inPool = new Set(readdirSync(pool).filter(f => f.endsWith(".deb")));
     const target = ensureDir(path.join(pool, overlay.subdir));
@@ -265,11 +345,17 @@ async function buildOverlay(build: string, base: BaseImage, pool: string, overla
  * Each set of inputs has its own directory (named by their hash), so switching configs reuses a pool.
  */
 export async function ensureRepository(
-    dir: string, base: BaseImage, sets: string[][], log: CacheLog, overlay?: OverlayRepository,
+    dir: string,
+    base: BaseImage,
+    sets: string[][],
+    log: CacheLog,
+    overlay?: OverlayRepository,
 ): Promise<Repository> {
     const sourcesShape = machineSources().map(s => ({ suites: s.suites, components: s.components }));
     // The base's package versions, not only its recipe: a rebuilt base resolves dependencies anew.
-    const baseStatus = createHash("sha256").update(readFileSync(path.join(base.rootfs, "var/lib/dpkg/status"))).digest("hex");
+    const baseStatus = createHash("sha256")
+        .update(readFileSync(path.join(base.rootfs, "var/lib/dpkg/status")))
+        .digest("hex");
     const hash = hashOf({ base: base.hash, baseStatus, sets, sourcesShape, ...(overlay ? { overlay } : {}) });
     ensureDir(dir);
     const home = path.join(dir, hash);

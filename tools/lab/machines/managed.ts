@@ -27,10 +27,14 @@ export interface ManagedEndpoint {
 export function managedEndpoints(plan: CapturedPlan, lab: Topology): ManagedEndpoint[] {
     const managed = new Set(plan.resources.filter(r => r.type === MANAGED_DATABASE.token).map(r => r.id));
     const found: ManagedEndpoint[] = [];
-    for (const provider of plan.resources.filter(r => r.type === RESOURCE_TYPES.postgresqlProvider && r.parent !== undefined && managed.has(r.parent))) {
+    for (const provider of plan.resources.filter(
+        r => r.type === RESOURCE_TYPES.postgresqlProvider && r.parent !== undefined && managed.has(r.parent),
+    )) {
         const host = lab.hosts.find(h => h.address === String(provider.inputs.host));
         if (!host) {
-            throw new Error(`the managed database's endpoint ${String(provider.inputs.host)} is not a lab host: give cloud.database.host the address of a db-only host of the lab config`);
+            throw new Error(
+                `the managed database's endpoint ${String(provider.inputs.host)} is not a lab host: give cloud.database.host the address of a db-only host of the lab config`,
+            );
         }
         const conn = connectionOf(provider.inputs);
         found.push({ host, port: Number(conn.port), adminUser: conn.username, sslmode: conn.sslmode });
@@ -67,15 +71,29 @@ echo "managed PostgreSQL ready"
 }
 
 /** Plays the provider on the endpoint's host; fails with the host's output. */
-export async function provisionManagedDatabase(endpoint: ManagedEndpoint, password: string, keyFile: string, log: (line: string) => void): Promise<void> {
+export async function provisionManagedDatabase(
+    endpoint: ManagedEndpoint,
+    password: string,
+    keyFile: string,
+    log: (line: string) => void,
+): Promise<void> {
     const started = Date.now();
     const { host } = endpoint;
     const result = await sshRun({
-        host: host.address, port: host.sshPort, user: host.sshUser, key: keyFile,
-        command: asHostUser(managedDatabaseScript(endpoint), host.sshUser), input: `${password}\n`, timeoutMs: 300_000,
+        host: host.address,
+        port: host.sshPort,
+        user: host.sshUser,
+        key: keyFile,
+        command: asHostUser(managedDatabaseScript(endpoint), host.sshUser),
+        input: `${password}\n`,
+        timeoutMs: 300_000,
     });
     if (result.code !== 0) {
-        throw new Error(`the lab could not play the managed PostgreSQL on ${host.name}:\n${result.stdout}${result.stderr}`);
+        throw new Error(
+            `the lab could not play the managed PostgreSQL on ${host.name}:\n${result.stdout}${result.stderr}`,
+        );
     }
-    log(`managed PostgreSQL on ${host.name} (${host.address}:${endpoint.port}), played by the lab, ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    log(
+        `managed PostgreSQL on ${host.name} (${host.address}:${endpoint.port}), played by the lab, ready in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+    );
 }

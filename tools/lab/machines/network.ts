@@ -19,7 +19,12 @@ const ip = (...args: string[]) => check("ip", args);
 /** Names of the network namespaces that exist. */
 export async function existingNetns(): Promise<Set<string>> {
     const out = await run("ip", ["netns", "list"]);
-    return new Set(out.stdout.split("\n").map(l => l.split(/\s+/)[0]).filter(Boolean));
+    return new Set(
+        out.stdout
+            .split("\n")
+            .map(l => l.split(/\s+/)[0])
+            .filter(Boolean),
+    );
 }
 
 async function linkExists(name: string): Promise<boolean> {
@@ -31,14 +36,19 @@ async function preflightHosts(hosts: readonly LabHost[]): Promise<void> {
     const namespaces = await existingNetns();
     for (const ns of hosts.map(h => h.netns)) {
         if (namespaces.has(ns)) {
-            throw new Error(`network namespace ${ns} already exists and is not in the lab's records; remove it (ip netns del ${ns}) if it is a leftover`);
+            throw new Error(
+                `network namespace ${ns} already exists and is not in the lab's records; remove it (ip netns del ${ns}) if it is a leftover`,
+            );
         }
     }
 }
 
 /** Refuses to build over a route the machine already has into one of the lab's networks. */
 async function preflight(labNetworks: readonly string[]): Promise<void> {
-    const routes = JSON.parse((await check("ip", ["-j", "-4", "route", "show", "table", "all"])).stdout || "[]") as { dst: string; dev?: string }[];
+    const routes = JSON.parse((await check("ip", ["-j", "-4", "route", "show", "table", "all"])).stdout || "[]") as {
+        dst: string;
+        dev?: string;
+    }[];
     for (const route of routes) {
         if (!route.dst || route.dst === "default" || !/^\d+\.\d+\.\d+\.\d+(\/\d+)?$/.test(route.dst)) {
             continue;
@@ -46,8 +56,10 @@ async function preflight(labNetworks: readonly string[]): Promise<void> {
         const dst = route.dst.includes("/") ? route.dst : `${route.dst}/32`;
         const clash = labNetworks.find(n => cidrsOverlap(n, dst));
         if (clash && !dst.startsWith("127.")) {
-            throw new Error(`this machine already routes ${route.dst}${route.dev ? ` (dev ${route.dev})` : ""}, which overlaps the lab network ${clash}; `
-                + "run `npm run lab -- down`, or choose other 198.18.x networks in the lab config");
+            throw new Error(
+                `this machine already routes ${route.dst}${route.dev ? ` (dev ${route.dev})` : ""}, which overlaps the lab network ${clash}; ` +
+                    "run `npm run lab -- down`, or choose other 198.18.x networks in the lab config",
+            );
         }
     }
 }
@@ -57,10 +69,14 @@ export async function setUpNetwork(topo: Topology, file: StateFile, state: LabSt
     await preflight([...topo.sites.map(s => s.network), topo.admin.network]);
     await preflightHosts(topo.hosts);
     if ((await existingNetns()).has(topo.routerNetns)) {
-        throw new Error(`network namespace ${topo.routerNetns} already exists and is not in the lab's records; remove it (ip netns del ${topo.routerNetns}) if it is a leftover`);
+        throw new Error(
+            `network namespace ${topo.routerNetns} already exists and is not in the lab's records; remove it (ip netns del ${topo.routerNetns}) if it is a leftover`,
+        );
     }
     if (await linkExists(ADMIN_LINK)) {
-        throw new Error(`link ${ADMIN_LINK} already exists and is not in the lab's records; remove it (ip link del ${ADMIN_LINK}) if it is a leftover`);
+        throw new Error(
+            `link ${ADMIN_LINK} already exists and is not in the lab's records; remove it (ip link del ${ADMIN_LINK}) if it is a leftover`,
+        );
     }
     const router = topo.routerNetns;
     state.netns.push(router);
@@ -75,7 +91,15 @@ export async function setUpNetwork(topo: Topology, file: StateFile, state: LabSt
     await ip("link", "add", ADMIN_LINK, "type", "veth", "peer", "name", ROUTER_ADMIN_LINK, "netns", router);
     await ip("addr", "add", `${topo.admin.address}/${topo.admin.prefixLength}`, "dev", ADMIN_LINK);
     await ip("link", "set", ADMIN_LINK, "up");
-    await ip("-n", router, "addr", "add", `${topo.admin.routerAddress}/${topo.admin.prefixLength}`, "dev", ROUTER_ADMIN_LINK);
+    await ip(
+        "-n",
+        router,
+        "addr",
+        "add",
+        `${topo.admin.routerAddress}/${topo.admin.prefixLength}`,
+        "dev",
+        ROUTER_ADMIN_LINK,
+    );
     await ip("-n", router, "link", "set", ROUTER_ADMIN_LINK, "up");
     await addSites(topo, topo.sites, file, state, { checked: true });
     await addHosts(topo, topo.hosts, file, state);
@@ -92,19 +116,27 @@ function freeName(prefix: string, taken: ReadonlySet<string>): string {
 
 /** Links in the router namespace. */
 async function routerLinks(topo: Topology): Promise<Set<string>> {
-    const out = JSON.parse((await check("ip", ["-n", topo.routerNetns, "-j", "link", "show"])).stdout || "[]") as { ifname: string }[];
+    const out = JSON.parse((await check("ip", ["-n", topo.routerNetns, "-j", "link", "show"])).stdout || "[]") as {
+        ifname: string;
+    }[];
     return new Set(out.map(l => l.ifname));
 }
 
 /** A bridge per site in the router (the site's gateway on it) and a route to it from the machine; recorded first. */
-export async function addSites(topo: Topology, sites: readonly LabSite[], file: StateFile, state: LabState, opts: { checked?: boolean } = {}): Promise<void> {
+export async function addSites(
+    topo: Topology,
+    sites: readonly LabSite[],
+    file: StateFile,
+    state: LabState,
+    opts: { checked?: boolean } = {},
+): Promise<void> {
     if (!opts.checked) {
         await preflight(sites.map(s => s.network));
     }
     const router = topo.routerNetns;
     state.sites ??= [];
     for (const site of sites) {
-        const bridge = freeName("zb", new Set([...state.sites.map(s => s.bridge), ...await routerLinks(topo)]));
+        const bridge = freeName("zb", new Set([...state.sites.map(s => s.bridge), ...(await routerLinks(topo))]));
         state.sites.push({ name: site.name, network: site.network, bridge });
         file.write(state);
         await ip("-n", router, "link", "add", bridge, "type", "bridge");
@@ -115,7 +147,12 @@ export async function addSites(topo: Topology, sites: readonly LabSite[], file: 
 }
 
 /** A namespace per host with a veth onto its site's bridge; recorded before it is made. */
-export async function addHosts(topo: Topology, hosts: readonly LabHost[], file: StateFile, state: LabState): Promise<void> {
+export async function addHosts(
+    topo: Topology,
+    hosts: readonly LabHost[],
+    file: StateFile,
+    state: LabState,
+): Promise<void> {
     await preflightHosts(hosts);
     const router = topo.routerNetns;
     for (const host of hosts) {
@@ -149,7 +186,12 @@ export async function removeHostNetwork(netns: string, file: StateFile, state: L
 }
 
 /** Removes a site's bridge and the machine's route to it, then its record. */
-export async function removeSite(topo: Pick<Topology, "routerNetns">, name: string, file: StateFile, state: LabState): Promise<void> {
+export async function removeSite(
+    topo: Pick<Topology, "routerNetns">,
+    name: string,
+    file: StateFile,
+    state: LabState,
+): Promise<void> {
     const site = state.sites?.find(s => s.name === name);
     if (!site) {
         return;

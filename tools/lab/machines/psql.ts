@@ -30,8 +30,13 @@ export function connectionOf(inputs: Record<string, unknown>): PgConnection {
         return String(value);
     };
     return {
-        host: text("host"), port: text("port", "5432"), username: text("username", "postgres"), password: text("password"),
-        database: text("database", "postgres"), sslmode: text("sslmode", "prefer"), connectTimeout: text("connectTimeout", "15"),
+        host: text("host"),
+        port: text("port", "5432"),
+        username: text("username", "postgres"),
+        password: text("password"),
+        database: text("database", "postgres"),
+        sslmode: text("sslmode", "prefer"),
+        connectTimeout: text("connectTimeout", "15"),
     };
 }
 
@@ -50,13 +55,36 @@ export interface PsqlOptions {
 
 /** Runs SQL (on stdin) as one psql session, unaligned and tuples only, stopping at the first error. */
 export function psql(conn: PgConnection, sql: string, options: PsqlOptions): Promise<RunResult> {
-    const args = ["-X", "-q", "-t", "-A", "-w", "-v", "ON_ERROR_STOP=1", "-h", conn.host, "-p", conn.port, "-U", conn.username, "-d", options.database ?? conn.database, "-f", "-"];
+    const args = [
+        "-X",
+        "-q",
+        "-t",
+        "-A",
+        "-w",
+        "-v",
+        "ON_ERROR_STOP=1",
+        "-h",
+        conn.host,
+        "-p",
+        conn.port,
+        "-U",
+        conn.username,
+        "-d",
+        options.database ?? conn.database,
+        "-f",
+        "-",
+    ];
     const [program, argv] = conn.netns ? ["ip", ["netns", "exec", conn.netns, PSQL, ...args]] : [PSQL, args];
     return run(program, argv, {
         input: sql,
         env: {
-            PGPASSWORD: conn.password, PGSSLMODE: conn.sslmode, PGCONNECT_TIMEOUT: conn.connectTimeout, PGAPPNAME: options.application,
-            ...(options.statementTimeoutMs !== undefined ? { PGOPTIONS: `-c statement_timeout=${options.statementTimeoutMs}` } : {}),
+            PGPASSWORD: conn.password,
+            PGSSLMODE: conn.sslmode,
+            PGCONNECT_TIMEOUT: conn.connectTimeout,
+            PGAPPNAME: options.application,
+            ...(options.statementTimeoutMs !== undefined
+                ? { PGOPTIONS: `-c statement_timeout=${options.statementTimeoutMs}` }
+                : {}),
         },
         timeoutMs: options.timeoutMs,
     });
@@ -64,5 +92,8 @@ export function psql(conn: PgConnection, sql: string, options: PsqlOptions): Pro
 
 /** psql's unaligned, tuples-only output as rows of `|`-separated fields. */
 export function rowsOf(text: string): string[][] {
-    return text.split("\n").filter(Boolean).map(line => line.split("|"));
+    return text
+        .split("\n")
+        .filter(Boolean)
+        .map(line => line.split("|"));
 }

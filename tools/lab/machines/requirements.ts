@@ -8,18 +8,25 @@ import * as path from "path";
 /** Programs the lab runs on this machine, and their Debian 12 packages. */
 export const LAB_TOOLS: Readonly<Record<string, string>> = {
     "systemd-nspawn": "systemd-container",
-    "debootstrap": "debootstrap",
+    debootstrap: "debootstrap",
     "apt-ftparchive": "apt-utils",
     "apt-get": "apt",
-    "ssh": "openssh-client",
+    ssh: "openssh-client",
     "ssh-keygen": "openssh-client",
-    "psql": "postgresql-client-15",
-    "ip": "iproute2",
-    "mount": "mount",
+    psql: "postgresql-client-15",
+    ip: "iproute2",
+    mount: "mount",
 };
 
 function onPath(program: string): boolean {
-    const dirs = [...(process.env.PATH ?? "").split(":"), "/usr/sbin", "/usr/bin", "/sbin", "/bin", "/usr/lib/postgresql/15/bin"];
+    const dirs = [
+        ...(process.env.PATH ?? "").split(":"),
+        "/usr/sbin",
+        "/usr/bin",
+        "/sbin",
+        "/bin",
+        "/usr/lib/postgresql/15/bin",
+    ];
     return dirs.filter(Boolean).some(dir => existsSync(path.join(dir, program)));
 }
 
@@ -38,7 +45,9 @@ export function missingRequirements(): string[] {
         }
     }
     if (programs.length > 0) {
-        problems.push(`missing ${programs.join(", ")}: apt-get install --no-install-recommends ${[...packages].join(" ")}`);
+        problems.push(
+            `missing ${programs.join(", ")}: apt-get install --no-install-recommends ${[...packages].join(" ")}`,
+        );
     }
     return problems;
 }

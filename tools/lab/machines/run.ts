@@ -77,7 +77,11 @@ export async function check(program: string, args: readonly string[], options: R
 
 /** Indents program output under a message. */
 export function indent(text: string): string {
-    return text.trimEnd().split("\n").map(line => `    ${line}`).join("\n");
+    return text
+        .trimEnd()
+        .split("\n")
+        .map(line => `    ${line}`)
+        .join("\n");
 }
 
 export function sleep(ms: number): Promise<void> {

@@ -22,7 +22,13 @@ function oneLine(file: string, text: string): AptSource[] {
         const match = /^deb\s+(?:\[([^\]]*)\]\s+)?(\S+)\s+(\S+)\s*(.*)$/.exec(line);
         if (match) {
             const signedBy = /(?:^|\s)signed-by=(\S+)/.exec(match[1] ?? "")?.[1];
-            sources.push({ uri: match[2], suites: [match[3]], components: match[4].split(/\s+/).filter(Boolean), signedBy, file });
+            sources.push({
+                uri: match[2],
+                suites: [match[3]],
+                components: match[4].split(/\s+/).filter(Boolean),
+                signedBy,
+                file,
+            });
         }
     }
     return sources;
@@ -54,7 +60,13 @@ function deb822(file: string, text: string): AptSource[] {
         }
         const words = (key: string) => (fields.get(key) ?? "").split(/\s+/).filter(Boolean);
         for (const uri of words("uris")) {
-            sources.push({ uri, suites: words("suites"), components: words("components"), signedBy: fields.get("signed-by"), file });
+            sources.push({
+                uri,
+                suites: words("suites"),
+                components: words("components"),
+                signedBy: fields.get("signed-by"),
+                file,
+            });
         }
     }
     return sources;
@@ -68,7 +80,12 @@ export function machineSources(etc = "/etc/apt"): AptSource[] {
     }
     const dir = path.join(etc, "sources.list.d");
     if (existsSync(dir)) {
-        files.push(...readdirSync(dir).filter(f => f.endsWith(".list") || f.endsWith(".sources")).sort().map(f => path.join(dir, f)));
+        files.push(
+            ...readdirSync(dir)
+                .filter(f => f.endsWith(".list") || f.endsWith(".sources"))
+                .sort()
+                .map(f => path.join(dir, f)),
+        );
     }
     return files.flatMap(file => {
         const text = readFileSync(file, "utf8");
@@ -80,8 +97,10 @@ export function machineSources(etc = "/etc/apt"): AptSource[] {
 export function debianMirror(suite: string, etc = "/etc/apt"): string {
     const source = machineSources(etc).find(s => s.suites.includes(suite) && s.components.includes("main"));
     if (!source) {
-        throw new Error(`no enabled apt source for Debian ${suite} main in ${etc}/sources.list or ${etc}/sources.list.d; `
-            + "the lab builds its hosts from the machine's own Debian mirror");
+        throw new Error(
+            `no enabled apt source for Debian ${suite} main in ${etc}/sources.list or ${etc}/sources.list.d; ` +
+                "the lab builds its hosts from the machine's own Debian mirror",
+        );
     }
     return source.uri;
 }

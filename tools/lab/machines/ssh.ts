@@ -24,9 +24,25 @@ export interface SshCall {
 
 export function sshArgs(call: Omit<SshCall, "command" | "input">): string[] {
     return [
-        "-F", "none", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-        "-o", "LogLevel=ERROR", "-o", `ConnectTimeout=${call.connectTimeout ?? 15}`, "-o", "ServerAliveInterval=15",
-        "-i", call.key, "-p", String(call.port), `${call.user}@${call.host}`,
+        "-F",
+        "none",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "StrictHostKeyChecking=no",
+        "-o",
+        "UserKnownHostsFile=/dev/null",
+        "-o",
+        "LogLevel=ERROR",
+        "-o",
+        `ConnectTimeout=${call.connectTimeout ?? 15}`,
+        "-o",
+        "ServerAliveInterval=15",
+        "-i",
+        call.key,
+        "-p",
+        String(call.port),
+        `${call.user}@${call.host}`,
     ];
 }
 
@@ -37,8 +53,12 @@ export function sshRun(call: SshCall): Promise<RunResult> {
 /** ssh exits 255 for its own failures; these mean the host could not be reached at all. */
 export function isDialFailure(result: RunResult): boolean {
     // Only ssh's own words count: a remote script may print "Connection refused" (psql does) and exit 255.
-    return result.code === 255
-        && /^(ssh: connect to host .*: (Connection refused|Connection timed out|No route to host|Network is unreachable)|kex_exchange_identification: .*|Connection (closed|reset) by .* port \d+)\r?$/m.test(result.stderr);
+    return (
+        result.code === 255 &&
+        /^(ssh: connect to host .*: (Connection refused|Connection timed out|No route to host|Network is unreachable)|kex_exchange_identification: .*|Connection (closed|reset) by .* port \d+)\r?$/m.test(
+            result.stderr,
+        )
+    );
 }
 
 export interface KeyPair {
@@ -56,5 +76,9 @@ export async function ensureKeyPair(file: string): Promise<KeyPair> {
         rmSync(`${file}.pub`, { force: true });
         await check("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "zabbix-ha-lab", "-f", file]);
     }
-    return { privateKey: readFileSync(file, "utf8"), privateKeyFile: file, publicKey: readFileSync(`${file}.pub`, "utf8") };
+    return {
+        privateKey: readFileSync(file, "utf8"),
+        privateKeyFile: file,
+        publicKey: readFileSync(`${file}.pub`, "utf8"),
+    };
 }

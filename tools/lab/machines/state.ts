@@ -90,7 +90,9 @@ export class StateFile {
         try {
             return JSON.parse(readFileSync(this.file, "utf8")) as LabState;
         } catch (err) {
-            throw new Error(`${this.file}: unreadable lab state (${(err as Error).message}); inspect it and remove it by hand`);
+            throw new Error(
+                `${this.file}: unreadable lab state (${(err as Error).message}); inspect it and remove it by hand`,
+            );
         }
     }
 
@@ -111,7 +113,9 @@ export function acquireLock(file: string): () => void {
     if (existsSync(file)) {
         const pid = Number(readFileSync(file, "utf8").trim());
         if (pid && pid !== process.pid && isAlive(pid)) {
-            throw new Error(`another lab command (pid ${pid}) is running; wait for it, or remove ${file} if that process is not the lab`);
+            throw new Error(
+                `another lab command (pid ${pid}) is running; wait for it, or remove ${file} if that process is not the lab`,
+            );
         }
     }
     writeFileSync(file, `${process.pid}\n`);

@@ -5,7 +5,19 @@
  */
 import * as ipaddr from "ipaddr.js";
 import {
-    ConfigError, DbConfig, OsFamily, Reader, Role, SiteConfig, StackConfig, ZabbixConfig, cidrContains, cidrsOverlap, readDb, readSites, readZabbix,
+    ConfigError,
+    DbConfig,
+    OsFamily,
+    Reader,
+    Role,
+    SiteConfig,
+    StackConfig,
+    ZabbixConfig,
+    cidrContains,
+    cidrsOverlap,
+    readDb,
+    readSites,
+    readZabbix,
 } from "../../../components/config";
 import { checkStackConfig, rawFromSettings } from "../../../stacks/config";
 import { EnvironmentConfig, errorLines, planEnvironment } from "../../offline";
@@ -36,7 +48,12 @@ export interface Topology {
     readonly sites: readonly LabSite[];
     readonly hosts: readonly LabHost[];
     /** The machine's own network (db.adminNetwork), with its address and the router's. */
-    readonly admin: { readonly network: string; readonly prefixLength: number; readonly address: string; readonly routerAddress: string };
+    readonly admin: {
+        readonly network: string;
+        readonly prefixLength: number;
+        readonly address: string;
+        readonly routerAddress: string;
+    };
     readonly routerNetns: string;
     /** The validated stack config (defaults filled in): ports, DB names, primary site. */
     readonly config: StackConfig;
@@ -45,7 +62,9 @@ export interface Topology {
 /** Usable addresses of a network, lowest first, skipping the taken ones. */
 function freeAddresses(network: string, taken: ReadonlySet<string>, count: number): string[] {
     const [base, bits] = ipaddr.IPv4.parseCIDR(network);
-    const first = ipaddr.IPv4.networkAddressFromCIDR(`${base}/${bits}`).toByteArray().reduce((a, b) => a * 256 + b, 0);
+    const first = ipaddr.IPv4.networkAddressFromCIDR(`${base}/${bits}`)
+        .toByteArray()
+        .reduce((a, b) => a * 256 + b, 0);
     const size = 2 ** (32 - bits);
     const found: string[] = [];
     for (let i = 1; i < size - 1 && found.length < count; i++) {
@@ -65,7 +84,9 @@ function freeAddresses(network: string, taken: ReadonlySet<string>, count: numbe
 function outsideLabBlock(what: string, network: string): string[] {
     const [, bits] = ipaddr.IPv4.parseCIDR(network);
     return bits < 15 || !cidrContains(LAB_BLOCK, network.split("/")[0])
-        ? [`${what} ${network} is outside ${LAB_BLOCK}; the lab uses only that block so it never shadows a real network`]
+        ? [
+              `${what} ${network} is outside ${LAB_BLOCK}; the lab uses only that block so it never shadows a real network`,
+          ]
         : [];
 }
 
@@ -74,19 +95,32 @@ function outsideLabBlock(what: string, network: string): string[] {
  * cleanly (a section with problems of its own is the plan's to report), so a broken config still
  * gets all of the lab's problems at once.
  */
-function labProblems(config: { readonly sites: readonly SiteConfig[]; readonly zabbix?: ZabbixConfig; readonly db?: DbConfig }): string[] {
+function labProblems(config: {
+    readonly sites: readonly SiteConfig[];
+    readonly zabbix?: ZabbixConfig;
+    readonly db?: DbConfig;
+}): string[] {
     const adminNetwork = config.db?.adminNetwork;
     return [
         ...config.sites.flatMap(site => outsideLabBlock(`sites: site ${site.name}'s network`, site.network)),
         ...(config.zabbix && config.zabbix.packageSource !== "distribution"
-            ? [`zabbix.packageSource: ${config.zabbix.packageSource}; the lab's hosts reach only a local repository of Debian's own packages: use packageSource distribution (Zabbix 6.0)`]
+            ? [
+                  `zabbix.packageSource: ${config.zabbix.packageSource}; the lab's hosts reach only a local repository of Debian's own packages: use packageSource distribution (Zabbix 6.0)`,
+              ]
             : []),
         ...(adminNetwork ? outsideLabBlock("db.adminNetwork:", adminNetwork) : []),
-        ...config.sites.filter(site => adminNetwork && cidrsOverlap(site.network, adminNetwork)).map(site =>
-            `db.adminNetwork: ${adminNetwork} overlaps site ${site.name}'s network ${site.network}; the machine needs a network of its own`),
+        ...config.sites
+            .filter(site => adminNetwork && cidrsOverlap(site.network, adminNetwork))
+            .map(
+                site =>
+                    `db.adminNetwork: ${adminNetwork} overlaps site ${site.name}'s network ${site.network}; the machine needs a network of its own`,
+            ),
         // The base image authorizes the lab's key for root only.
-        ...config.sites.flatMap(site => site.hosts.filter(h => h.sshUser !== "root").map(h =>
-            `host ${h.name}: the lab logs in as root; remove sshUser ${h.sshUser} from the lab config`)),
+        ...config.sites.flatMap(site =>
+            site.hosts
+                .filter(h => h.sshUser !== "root")
+                .map(h => `host ${h.name}: the lab logs in as root; remove sshUser ${h.sshUser} from the lab config`),
+        ),
     ];
 }
 
@@ -104,14 +138,17 @@ function readableSections(env: EnvironmentConfig): Parameters<typeof labProblems
  */
 function labShape(env: EnvironmentConfig): StackConfig {
     return checkStackConfig(rawFromSettings(env.config), {
-        secrets: { sshPrivateKey: true }, requirements: { minSites: 1, requiredRoles: [], selfRunDatabase: false },
+        secrets: { sshPrivateKey: true },
+        requirements: { minSites: 1, requiredRoles: [], selfRunDatabase: false },
     });
 }
 
 /** One error that names the file and lists every problem. */
 function problemsError(file: string, problems: readonly string[]): Error {
-    return new Error(`${file}: cannot run the lab from it (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n`
-        + problems.map(p => `  - ${p}`).join("\n"));
+    return new Error(
+        `${file}: cannot run the lab from it (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
+            problems.map(p => `  - ${p}`).join("\n"),
+    );
 }
 
 /**
@@ -120,7 +157,10 @@ function problemsError(file: string, problems: readonly string[]): Error {
  * Throws one error naming the file and listing every problem.
  */
 export async function checkLabConfig(env: EnvironmentConfig, pattern?: string): Promise<void> {
-    const plan = await planEnvironment(env, { placeholderSecrets: true, overrides: pattern ? { "zabbix-ha:pattern": pattern } : {} });
+    const plan = await planEnvironment(env, {
+        placeholderSecrets: true,
+        overrides: pattern ? { "zabbix-ha:pattern": pattern } : {},
+    });
     const problems = [...(plan.error ? errorLines(plan.error) : []), ...labProblems(readableSections(env))];
     if (problems.length > 0) {
         throw problemsError(env.file, problems);
@@ -146,16 +186,18 @@ export function topologyOf(env: EnvironmentConfig): Topology {
     });
     const adminNetwork = config.db.adminNetwork;
     const [routerAddress, address] = freeAddresses(adminNetwork, new Set(), 2);
-    const hosts = config.sites.flatMap(site => site.hosts.map(h => ({
-        name: h.name,
-        site: site.name,
-        address: h.address,
-        roles: h.roles,
-        os: h.os,
-        sshUser: h.sshUser,
-        sshPort: h.sshPort,
-        netns: `${LAB_PREFIX}-${h.name}`,
-    })));
+    const hosts = config.sites.flatMap(site =>
+        site.hosts.map(h => ({
+            name: h.name,
+            site: site.name,
+            address: h.address,
+            roles: h.roles,
+            os: h.os,
+            sshUser: h.sshUser,
+            sshPort: h.sshPort,
+            netns: `${LAB_PREFIX}-${h.name}`,
+        })),
+    );
     return {
         sites,
         hosts,

@@ -38,7 +38,11 @@ export interface RunResult {
 class Recorder {
     private readonly entries: { key: ResourceState; value: ResourceState }[];
 
-    constructor(private readonly base: Pick<StackState, "project" | "stack">, prior: readonly ResourceState[], private readonly order: ReadonlyMap<string, number>) {
+    constructor(
+        private readonly base: Pick<StackState, "project" | "stack">,
+        prior: readonly ResourceState[],
+        private readonly order: ReadonlyMap<string, number>,
+    ) {
         this.entries = prior.map(r => ({ key: r, value: r }));
     }
 
@@ -55,16 +59,28 @@ class Recorder {
             case "create":
                 if (action.replaces) {
                     const i = this.at(action.replaces);
-                    this.entries[i] = { key: action.replaces, value: { ...this.entries[i].value, pendingDelete: true } };
+                    this.entries[i] = {
+                        key: action.replaces,
+                        value: { ...this.entries[i].value, pendingDelete: true },
+                    };
                 }
-                this.entries.push({ key: action.goal, value: { ...action.goal, outputs: outputs ?? action.goal.outputs } });
+                this.entries.push({
+                    key: action.goal,
+                    value: { ...action.goal, outputs: outputs ?? action.goal.outputs },
+                });
                 break;
             case "update":
-                this.entries[this.at(action.old)] = { key: action.old, value: { ...action.goal, outputs: outputs ?? action.goal.outputs } };
+                this.entries[this.at(action.old)] = {
+                    key: action.old,
+                    value: { ...action.goal, outputs: outputs ?? action.goal.outputs },
+                };
                 break;
             case "same":
                 // The new options and dependencies are recorded; the outputs stay what the last operation returned.
-                this.entries[this.at(action.old)] = { key: action.old, value: { ...action.goal, outputs: action.old.outputs } };
+                this.entries[this.at(action.old)] = {
+                    key: action.old,
+                    value: { ...action.goal, outputs: action.old.outputs },
+                };
                 break;
             case "delete":
                 this.entries.splice(this.at(action.old), 1);
@@ -75,8 +91,14 @@ class Recorder {
     snapshot(): StackState {
         const rank = (r: ResourceState) => this.order.get(r.urn) ?? Number.MAX_SAFE_INTEGER;
         // Registration order; an old half right after what replaced it; what the plan no longer has at the end.
-        const resources = this.entries.map((e, i) => ({ r: e.value, i }))
-            .sort((a, b) => rank(a.r) - rank(b.r) || Number(a.r.pendingDelete ?? false) - Number(b.r.pendingDelete ?? false) || a.i - b.i)
+        const resources = this.entries
+            .map((e, i) => ({ r: e.value, i }))
+            .sort(
+                (a, b) =>
+                    rank(a.r) - rank(b.r) ||
+                    Number(a.r.pendingDelete ?? false) - Number(b.r.pendingDelete ?? false) ||
+                    a.i - b.i,
+            )
             .map(e => e.r);
         return { version: 1, ...this.base, resources };
     }
@@ -106,13 +128,19 @@ function instant(action: Action): boolean {
 }
 
 export async function runSchedule(
-    prior: StackState | undefined, base: Pick<StackState, "project" | "stack">, goalOrder: readonly string[],
-    schedule: Schedule, executor: ResourceExecutor, options: RunOptions,
+    prior: StackState | undefined,
+    base: Pick<StackState, "project" | "stack">,
+    goalOrder: readonly string[],
+    schedule: Schedule,
+    executor: ResourceExecutor,
+    options: RunOptions,
 ): Promise<RunResult> {
     const recorder = new Recorder(base, prior?.resources ?? [], new Map(goalOrder.map((u, i) => [u, i])));
     const done: Action[] = [];
     let failure: Error | undefined;
-    const fail = (err: unknown) => { failure ??= err instanceof Error ? err : new Error(String(err)); };
+    const fail = (err: unknown) => {
+        failure ??= err instanceof Error ? err : new Error(String(err));
+    };
     const finish = async (action: Action) => {
         const outputs = await perform(action, executor);
         recorder.record(action, outputs);
@@ -133,7 +161,12 @@ export async function runSchedule(
     while (!failure && finished.size < units.length) {
         let progressed = false;
         for (const unit of units) {
-            if (failure || finished.has(unit.urn) || running.has(unit.urn) || !unit.after.every(u => finished.has(u) || !known.has(u))) {
+            if (
+                failure ||
+                finished.has(unit.urn) ||
+                running.has(unit.urn) ||
+                !unit.after.every(u => finished.has(u) || !known.has(u))
+            ) {
                 continue;
             }
             if (unit.actions.every(instant)) {
@@ -141,7 +174,14 @@ export async function runSchedule(
                 finished.add(unit.urn);
                 progressed = true;
             } else if (running.size < options.jobs) {
-                running.set(unit.urn, runUnit(unit.actions).then(() => { finished.add(unit.urn); }, fail).finally(() => running.delete(unit.urn)));
+                running.set(
+                    unit.urn,
+                    runUnit(unit.actions)
+                        .then(() => {
+                            finished.add(unit.urn);
+                        }, fail)
+                        .finally(() => running.delete(unit.urn)),
+                );
             }
         }
         if (running.size > 0) {

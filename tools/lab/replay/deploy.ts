@@ -30,7 +30,13 @@ export function emptyStack(plan: Pick<CapturedPlan, "project" | "stack">): Stack
  * Runs the steps and records the state in the lab's state file as it goes; throws the first
  * failure (host, step, output with secrets redacted) once what was under way has finished.
  */
-export async function runSteps(state: LabState, file: StateFile, goals: readonly ResourceState[], steps: readonly Step[], opts: DeployOptions): Promise<Deployed> {
+export async function runSteps(
+    state: LabState,
+    file: StateFile,
+    goals: readonly ResourceState[],
+    steps: readonly Step[],
+    opts: DeployOptions,
+): Promise<Deployed> {
     const started = Date.now();
     const prior = state.stack;
     if (!prior) {
@@ -46,17 +52,25 @@ export async function runSteps(state: LabState, file: StateFile, goals: readonly
         provider: urn => (goal.get(urn) ?? recorded.get(urn))?.inputs,
         total: [...schedule.units.flatMap(u => u.actions), ...schedule.deletes.flat()].filter(reachesTheWorld).length,
     });
-    const result = await runSchedule(prior, prior, goals.map(g => g.urn), schedule, executor, {
-        jobs: opts.jobs,
-        persist: s => {
-            state.stack = s;
-            file.write(state);
+    const result = await runSchedule(
+        prior,
+        prior,
+        goals.map(g => g.urn),
+        schedule,
+        executor,
+        {
+            jobs: opts.jobs,
+            persist: s => {
+                state.stack = s;
+                file.write(state);
+            },
         },
-    });
+    );
     if (result.failure) {
         throw Object.assign(result.failure, {
-            message: `${result.failure.message}\nThe lab's state records exactly what completed (${result.done.length} action(s)); `
-                + "fix the cause and run `npm run lab -- apply` again to resume.",
+            message:
+                `${result.failure.message}\nThe lab's state records exactly what completed (${result.done.length} action(s)); ` +
+                "fix the cause and run `npm run lab -- apply` again to resume.",
         });
     }
     return { result, executor, seconds: (Date.now() - started) / 1000 };

@@ -55,7 +55,10 @@ const RULES: Readonly<Record<string, ProviderRules>> = {
     // A provider is reconfigured in place; its resources keep it.
     [RESOURCE_TYPES.postgresqlProvider]: { replaces: never, deleteBeforeReplace: never },
     [RESOURCE_TYPES.postgresqlRole]: { replaces: never, deleteBeforeReplace: named },
-    [RESOURCE_TYPES.postgresqlDatabase]: { replaces: p => ["template", "encoding", "lcCollate", "lcCtype"].includes(p), deleteBeforeReplace: named },
+    [RESOURCE_TYPES.postgresqlDatabase]: {
+        replaces: p => ["template", "encoding", "lcCollate", "lcCtype"].includes(p),
+        deleteBeforeReplace: named,
+    },
     [RESOURCE_TYPES.postgresqlGrant]: { replaces: p => p !== "privileges", deleteBeforeReplace: () => true },
     [RESOURCE_TYPES.postgresqlReplicationSlot]: { replaces: () => true, deleteBeforeReplace: named },
 };
@@ -63,7 +66,9 @@ const RULES: Readonly<Record<string, ProviderRules>> = {
 function rulesFor(type: string): ProviderRules {
     const rules = RULES[type];
     if (!rules) {
-        throw new Error(`the lab does not know how the provider of ${type} diffs its resources; add its rules to tools/lab/replay/diff.ts`);
+        throw new Error(
+            `the lab does not know how the provider of ${type} diffs its resources; add its rules to tools/lab/replay/diff.ts`,
+        );
     }
     return rules;
 }
@@ -85,7 +90,9 @@ export function deepEqual(a: unknown, b: unknown): boolean {
         return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((v, i) => deepEqual(v, b[i]));
     }
     if (isObject(a) && isObject(b)) {
-        const keys = new Set([...Object.keys(a), ...Object.keys(b)].filter(k => a[k] !== undefined || b[k] !== undefined));
+        const keys = new Set(
+            [...Object.keys(a), ...Object.keys(b)].filter(k => a[k] !== undefined || b[k] !== undefined),
+        );
         return [...keys].every(k => deepEqual(a[k], b[k]));
     }
     return false;
@@ -96,12 +103,14 @@ export function changedPaths(a: unknown, b: unknown, prefix = ""): string[] {
     if (deepEqual(a, b)) {
         return [];
     }
-    const join = (k: string | number) => typeof k === "number" ? `${prefix}[${k}]` : prefix ? `${prefix}.${k}` : k;
+    const join = (k: string | number) => (typeof k === "number" ? `${prefix}[${k}]` : prefix ? `${prefix}.${k}` : k);
     if (Array.isArray(a) && Array.isArray(b)) {
         return Array.from({ length: Math.max(a.length, b.length) }, (_, i) => changedPaths(a[i], b[i], join(i))).flat();
     }
     if (isObject(a) && isObject(b) && !Array.isArray(a) && !Array.isArray(b)) {
-        return [...new Set([...Object.keys(a), ...Object.keys(b)])].sort().flatMap(k => changedPaths(a[k], b[k], join(k)));
+        return [...new Set([...Object.keys(a), ...Object.keys(b)])]
+            .sort()
+            .flatMap(k => changedPaths(a[k], b[k], join(k)));
     }
     return [prefix];
 }
@@ -184,7 +193,11 @@ function dependentsOf(root: ResourceState, olds: readonly ResourceState[]): Reso
     const found = new Set<string>([root.urn]);
     const out: ResourceState[] = [];
     for (const r of olds) {
-        const on = [...r.dependencies, ...(r.provider ? [r.provider] : []), ...(r.options.deletedWith ? [r.options.deletedWith] : [])];
+        const on = [
+            ...r.dependencies,
+            ...(r.provider ? [r.provider] : []),
+            ...(r.options.deletedWith ? [r.options.deletedWith] : []),
+        ];
         if (r.urn !== root.urn && on.some(u => found.has(u))) {
             found.add(r.urn);
             out.push(r);
@@ -198,14 +211,21 @@ function dependentsOf(root: ResourceState, olds: readonly ResourceState[]): Reso
  * calculateDependentReplacements): those whose inputs come from a resource being replaced and
  * whose provider would replace them once those inputs are unknown, or whose provider is replaced.
  */
-function dependentReplacements(root: ResourceState, olds: readonly ResourceState[], registered: ReadonlySet<string>): ResourceState[] {
+function dependentReplacements(
+    root: ResourceState,
+    olds: readonly ResourceState[],
+    registered: ReadonlySet<string>,
+): ResourceState[] {
     const replaced = new Set([root.urn]);
     const found: ResourceState[] = [];
     for (const d of dependentsOf(root, olds).filter(d => !registered.has(d.urn) && d.custom)) {
-        const unknown = Object.entries(d.propertyDependencies).filter(([, urns]) => urns.some(u => replaced.has(u))).map(([k]) => k);
+        const unknown = Object.entries(d.propertyDependencies)
+            .filter(([, urns]) => urns.some(u => replaced.has(u)))
+            .map(([k]) => k);
         const rules = rulesFor(d.type);
-        const replace = (d.provider !== undefined && replaced.has(d.provider))
-            || unknown.some(k => rules.replaces(k) || (d.options.replaceOnChanges ?? []).some(p => pathMatches(p, k)));
+        const replace =
+            (d.provider !== undefined && replaced.has(d.provider)) ||
+            unknown.some(k => rules.replaces(k) || (d.options.replaceOnChanges ?? []).some(p => pathMatches(p, k)));
         if (replace) {
             found.push(d);
             replaced.add(d.urn);
@@ -214,14 +234,25 @@ function dependentReplacements(root: ResourceState, olds: readonly ResourceState
     return found;
 }
 
-const stepOf = (op: Op, r: ResourceState, rest: Partial<Step> = {}): Step => ({ op, urn: r.urn, type: r.type, name: r.name, keys: [], ...rest });
+const stepOf = (op: Op, r: ResourceState, rest: Partial<Step> = {}): Step => ({
+    op,
+    urn: r.urn,
+    type: r.type,
+    name: r.name,
+    keys: [],
+    ...rest,
+});
 
 /**
  * The steps of one `pulumi up`: one per goal in registration order (create, update, replace or
  * same), then a delete per recorded resource the goals no longer have, and per old half of an
  * earlier replacement still pending. Throws when a protected resource would be deleted or replaced.
  */
-export function planChanges(prior: StackState | undefined, goals: readonly ResourceState[], options: PlanOptions = {}): Step[] {
+export function planChanges(
+    prior: StackState | undefined,
+    goals: readonly ResourceState[],
+    options: PlanOptions = {},
+): Step[] {
     const olds = prior?.resources ?? [];
     const live = new Map(olds.filter(r => !r.pendingDelete).map(r => [r.urn, r]));
     const forced = new Set(options.replace ?? []);
@@ -240,21 +271,42 @@ export function planChanges(prior: StackState | undefined, goals: readonly Resou
         const root = dependentOf.get(goal.urn);
         if (root) {
             // Deleted already, in the chain of the replacement it depends on: made again here.
-            steps.push(stepOf("replace", goal, { old, goal, keys: diffResource(old, goal).changed, deleteBeforeReplace: true, cause: { dependentOf: root } }));
+            steps.push(
+                stepOf("replace", goal, {
+                    old,
+                    goal,
+                    keys: diffResource(old, goal).changed,
+                    deleteBeforeReplace: true,
+                    cause: { dependentOf: root },
+                }),
+            );
             continue;
         }
         const diff = diffResource(old, goal, forced.has(goal.urn));
         if (diff.replaceKeys.length > 0) {
             if (old.options.protect || goal.options.protect) {
-                problems.push(`${goal.urn} is protected and would be replaced (${diff.replaceKeys.join(", ")}); remove protect first`);
+                problems.push(
+                    `${goal.urn} is protected and would be replaced (${diff.replaceKeys.join(", ")}); remove protect first`,
+                );
             }
-            const deleteFirst = diff.deleteBeforeReplace ? dependentReplacements(old, olds.filter(r => !r.pendingDelete), registered).filter(d => !dependentOf.has(d.urn)) : [];
+            const deleteFirst = diff.deleteBeforeReplace
+                ? dependentReplacements(
+                      old,
+                      olds.filter(r => !r.pendingDelete),
+                      registered,
+                  ).filter(d => !dependentOf.has(d.urn))
+                : [];
             deleteFirst.forEach(d => dependentOf.set(d.urn, goal.urn));
-            steps.push(stepOf("replace", goal, {
-                old, goal, keys: diff.replaceKeys, deleteBeforeReplace: diff.deleteBeforeReplace,
-                ...(forced.has(goal.urn) ? { cause: "forced" as const } : {}),
-                ...(diff.deleteBeforeReplace ? { deleteFirst: deleteFirst.reverse() } : {}),
-            }));
+            steps.push(
+                stepOf("replace", goal, {
+                    old,
+                    goal,
+                    keys: diff.replaceKeys,
+                    deleteBeforeReplace: diff.deleteBeforeReplace,
+                    ...(forced.has(goal.urn) ? { cause: "forced" as const } : {}),
+                    ...(diff.deleteBeforeReplace ? { deleteFirst: deleteFirst.reverse() } : {}),
+                }),
+            );
         } else {
             steps.push(stepOf(diff.changed.length > 0 ? "update" : "same", goal, { old, goal, keys: diff.changed }));
         }
@@ -265,7 +317,16 @@ export function planChanges(prior: StackState | undefined, goals: readonly Resou
             problems.push(`${old.urn} is protected and would be deleted; remove protect first`);
         }
         const root = dependentOf.get(old.urn);
-        steps.push(stepOf("delete", old, { old, ...(old.pendingDelete ? { cause: "pending" as const } : root && !wanted.has(old.urn) ? { cause: { dependentOf: root } } : {}) }));
+        steps.push(
+            stepOf("delete", old, {
+                old,
+                ...(old.pendingDelete
+                    ? { cause: "pending" as const }
+                    : root && !wanted.has(old.urn)
+                      ? { cause: { dependentOf: root } }
+                      : {}),
+            }),
+        );
     }
     const unknownTargets = [...forced].filter(u => !wanted.has(u));
     if (unknownTargets.length > 0) {

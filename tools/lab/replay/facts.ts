@@ -43,7 +43,8 @@ export interface InstanceDatabase {
 const DATABASE_TOKENS: readonly string[] = [POSTGRES.token, PATRONI.token, MANAGED_DATABASE.token];
 
 /** The facts a database component of this installation declares, as the design holds them. */
-const declaredFacts = (design: InstanceDesign) => ("managed" in design.database ? design.database.managed : design.database.selfRun);
+const declaredFacts = (design: InstanceDesign) =>
+    "managed" in design.database ? design.database.managed : design.database.selfRun;
 
 const loginOf = (user: unknown, password: unknown): Login | undefined =>
     typeof user === "string" && typeof password === "string" ? { user, password } : undefined;
@@ -53,7 +54,9 @@ const loginOf = (user: unknown, password: unknown): Login | undefined =>
  * whose declared facts are the installation's, the provider under it, and its role named `zabbixUser`.
  */
 export function instanceDatabases(
-    resources: readonly ResourceState[], outputs: Partial<StackOutputs>, zabbixUser: string,
+    resources: readonly ResourceState[],
+    outputs: Partial<StackOutputs>,
+    zabbixUser: string,
 ): Map<string, InstanceDatabase> {
     const live = resources.filter(r => !r.pendingDelete);
     const components = live.filter(r => DATABASE_TOKENS.includes(r.type));

@@ -11,7 +11,15 @@
 import * as path from "path";
 import { readEnvironment } from "../../offline";
 import {
-    Log, StateFile, cachePaths, ensureKeyPair, managedEndpoints, provisionManagedDatabase, requireMachine, topologyOf, withLock,
+    Log,
+    StateFile,
+    cachePaths,
+    ensureKeyPair,
+    managedEndpoints,
+    provisionManagedDatabase,
+    requireMachine,
+    topologyOf,
+    withLock,
 } from "../machines";
 import { runSteps } from "./deploy";
 import { Step } from "./diff";
@@ -54,8 +62,11 @@ export async function applyLab(options: ApplyLabOptions = {}): Promise<ApplyLabR
         const file = new StateFile(paths.state);
         const state = file.read();
         if (!state?.stack || !state.image) {
-            throw new Error(state ? "the running lab was made by a version of `up` that kept no per-URN state: run `npm run lab -- up` again"
-                : `no lab recorded in ${paths.state}: run \`npm run lab -- up\` first`);
+            throw new Error(
+                state
+                    ? "the running lab was made by a version of `up` that kept no per-URN state: run `npm run lab -- up` again"
+                    : `no lab recorded in ${paths.state}: run \`npm run lab -- up\` first`,
+            );
         }
         const recorded = state.stack;
         const configFile = path.resolve(options.configFile ?? state.configFile);
@@ -66,12 +77,16 @@ export async function applyLab(options: ApplyLabOptions = {}): Promise<ApplyLabR
 
         let phase = Date.now();
         const plan = await planLab(configFile, key.privateKey, pattern, state.plannedWith?.managedAdminPassword, {
-            stack: recorded.stack, prior: priorOutputs(recorded, new Set(replace)),
+            stack: recorded.stack,
+            prior: priorOutputs(recorded, new Set(replace)),
         });
         const { goals, steps } = stepsFor(recorded, plan, replace);
         const summary = summaryOf(steps);
         const where = path.relative(process.cwd(), configFile) || configFile;
-        for (const line of renderSummary(steps, `Previewing update (${recorded.stack}) of the running lab with ${where}${pattern ? ` (pattern ${pattern})` : ""}:`)) {
+        for (const line of renderSummary(
+            steps,
+            `Previewing update (${recorded.stack}) of the running lab with ${where}${pattern ? ` (pattern ${pattern})` : ""}:`,
+        )) {
             log(line);
         }
         log(`plan: ${((Date.now() - phase) / 1000).toFixed(1)} s`);
@@ -82,19 +97,49 @@ export async function applyLab(options: ApplyLabOptions = {}): Promise<ApplyLabR
         const machines = machineChanges(state, topo);
         requireRepositoryHolds(state.image.repository, plan, topo);
         phase = Date.now();
-        await bootNew(machines, topo, file, state, {
-            base: state.image.base, repoPool: state.image.repository, key: key.privateKeyFile, publicKey: key.publicKey, runRoot: paths.run, logs: paths.logs,
-        }, log);
-        for (const endpoint of managedEndpoints(plan, topo).filter(e => machines.newHosts.some(h => h.name === e.host.name))) {
-            await provisionManagedDatabase(endpoint, state.plannedWith?.managedAdminPassword ?? "", key.privateKeyFile, log);
+        await bootNew(
+            machines,
+            topo,
+            file,
+            state,
+            {
+                base: state.image.base,
+                repoPool: state.image.repository,
+                key: key.privateKeyFile,
+                publicKey: key.publicKey,
+                runRoot: paths.run,
+                logs: paths.logs,
+            },
+            log,
+        );
+        for (const endpoint of managedEndpoints(plan, topo).filter(e =>
+            machines.newHosts.some(h => h.name === e.host.name),
+        )) {
+            await provisionManagedDatabase(
+                endpoint,
+                state.plannedWith?.managedAdminPassword ?? "",
+                key.privateKeyFile,
+                log,
+            );
         }
 
         // A same-only plan runs nothing but still records the new options and dependencies, as the engine does.
         // The recorded hosts keep their names in the step lines (a removed host's deletes run there).
-        const hostNames = new Map([...state.hosts.map(h => [h.address, h.name] as const), ...topo.hosts.map(h => [h.address, h.name] as const)]);
-        const deployed = await runSteps(state, file, goals, steps, { keyFile: key.privateKeyFile, privateKey: key.privateKey, hostNames, jobs: options.jobs ?? 3, log });
+        const hostNames = new Map([
+            ...state.hosts.map(h => [h.address, h.name] as const),
+            ...topo.hosts.map(h => [h.address, h.name] as const),
+        ]);
+        const deployed = await runSteps(state, file, goals, steps, {
+            keyFile: key.privateKeyFile,
+            privateKey: key.privateKey,
+            hostNames,
+            jobs: options.jobs ?? 3,
+            log,
+        });
         if (!unchanged(summary)) {
-            log(`apply: ${deployed.result.done.filter(a => a.kind !== "same").length} action(s) in ${deployed.seconds.toFixed(1)} s`);
+            log(
+                `apply: ${deployed.result.done.filter(a => a.kind !== "same").length} action(s) in ${deployed.seconds.toFixed(1)} s`,
+            );
         }
         await removeGone(machines, topo, file, state, log);
         state.configFile = configFile;
@@ -102,7 +147,9 @@ export async function applyLab(options: ApplyLabOptions = {}): Promise<ApplyLabR
         state.facts = deployedFacts(plan);
         file.write(state);
         const elapsed = (Date.now() - started) / 1000;
-        log(`figures: apply elapsed ${elapsed.toFixed(1)} s (machines and steps ${((Date.now() - phase) / 1000).toFixed(1)} s)`);
+        log(
+            `figures: apply elapsed ${elapsed.toFixed(1)} s (machines and steps ${((Date.now() - phase) / 1000).toFixed(1)} s)`,
+        );
         return { steps, summary, applied: true, elapsedSeconds: elapsed };
     });
 }

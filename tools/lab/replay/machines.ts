@@ -8,8 +8,21 @@ import { existsSync, readFileSync, readdirSync, statSync } from "fs";
 import * as path from "path";
 import { CapturedPlan } from "../../offline";
 import {
-    BootInputs, HostRecord, LabHost, LabSite, LabState, StateFile, Topology, addHosts, addSites, packageSets, removeHostNetwork, removeSite,
-    startHosts, stopHost, writePeers,
+    BootInputs,
+    HostRecord,
+    LabHost,
+    LabSite,
+    LabState,
+    StateFile,
+    Topology,
+    addHosts,
+    addSites,
+    packageSets,
+    removeHostNetwork,
+    removeSite,
+    startHosts,
+    stopHost,
+    writePeers,
 } from "../machines";
 
 export interface MachineChanges {
@@ -32,11 +45,15 @@ export function machineChanges(state: LabState, topo: Topology): MachineChanges 
     for (const host of topo.hosts) {
         const was = state.hosts.find(h => h.name === host.name);
         if (was && (was.address !== host.address || was.site !== host.site)) {
-            problems.push(`host ${host.name}: moved (${was.address} in ${was.site} -> ${host.address} in ${host.site})`);
+            problems.push(
+                `host ${host.name}: moved (${was.address} in ${was.site} -> ${host.address} in ${host.site})`,
+            );
         }
     }
     if (problems.length > 0) {
-        throw new Error(`the running lab cannot follow this config (\`npm run lab -- up\` builds it afresh):\n  - ${problems.join("\n  - ")}`);
+        throw new Error(
+            `the running lab cannot follow this config (\`npm run lab -- up\` builds it afresh):\n  - ${problems.join("\n  - ")}`,
+        );
     }
     return {
         newSites: topo.sites.filter(s => !recordedSites.some(r => r.name === s.name)),
@@ -66,13 +83,22 @@ export function requireRepositoryHolds(pool: string, plan: CapturedPlan, topo: T
     const have = indexedPackages(pool);
     const missing = [...new Set(packageSets(plan, topo.config).flat())].filter(p => !have.has(p)).sort();
     if (missing.length > 0) {
-        throw new Error(`the lab's package repository (${pool}) lacks ${missing.join(", ")}, which this config's package steps install; `
-            + "the running hosts cannot see another repository: `npm run lab -- up` with this config builds one that has them");
+        throw new Error(
+            `the lab's package repository (${pool}) lacks ${missing.join(", ")}, which this config's package steps install; ` +
+                "the running hosts cannot see another repository: `npm run lab -- up` with this config builds one that has them",
+        );
     }
 }
 
 /** Boots what the new config adds, recording each piece before it is made; refreshes every host's /etc/hosts. */
-export async function bootNew(changes: MachineChanges, topo: Topology, file: StateFile, state: LabState, boot: BootInputs, log: (line: string) => void): Promise<void> {
+export async function bootNew(
+    changes: MachineChanges,
+    topo: Topology,
+    file: StateFile,
+    state: LabState,
+    boot: BootInputs,
+    log: (line: string) => void,
+): Promise<void> {
     if (changes.newSites.length > 0) {
         await addSites(topo, changes.newSites, file, state);
         log(`sites added: ${changes.newSites.map(s => `${s.name} (${s.network})`).join(", ")}`);
@@ -81,10 +107,15 @@ export async function bootNew(changes: MachineChanges, topo: Topology, file: Sta
         const started = Date.now();
         await addHosts(topo, changes.newHosts, file, state);
         await startHosts(topo, file, state, boot, changes.newHosts);
-        log(`hosts added: ${changes.newHosts.map(h => `${h.name} (${h.address}, ${h.site})`).join(", ")} booted in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+        log(
+            `hosts added: ${changes.newHosts.map(h => `${h.name} (${h.address}, ${h.site})`).join(", ")} booted in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+        );
     }
     // Roles are what `status` lists services by.
-    state.hosts = state.hosts.map(rec => ({ ...rec, roles: topo.hosts.find(h => h.name === rec.name)?.roles ?? rec.roles }));
+    state.hosts = state.hosts.map(rec => ({
+        ...rec,
+        roles: topo.hosts.find(h => h.name === rec.name)?.roles ?? rec.roles,
+    }));
     file.write(state);
     refreshPeers(state, topo);
 }
@@ -96,11 +127,19 @@ function refreshPeers(state: LabState, topo: Topology): void {
 }
 
 /** Stops and removes what the new config dropped, once its deletes ran. */
-export async function removeGone(changes: MachineChanges, topo: Topology, file: StateFile, state: LabState, log: (line: string) => void): Promise<void> {
+export async function removeGone(
+    changes: MachineChanges,
+    topo: Topology,
+    file: StateFile,
+    state: LabState,
+    log: (line: string) => void,
+): Promise<void> {
     for (const rec of changes.goneHosts) {
         const problems = await stopHost(rec, log);
         if (problems.length > 0) {
-            throw new Error(`could not remove host ${rec.name} (it stays in the records for \`down\`):\n  - ${problems.join("\n  - ")}`);
+            throw new Error(
+                `could not remove host ${rec.name} (it stays in the records for \`down\`):\n  - ${problems.join("\n  - ")}`,
+            );
         }
         await removeHostNetwork(rec.netns, file, state);
         state.hosts = state.hosts.filter(h => h.name !== rec.name);

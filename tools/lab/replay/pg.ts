@@ -51,7 +51,9 @@ async function database(conn: PgConnection, inputs: Record<string, unknown>): Pr
         typeof inputs.encoding === "string" ? `ENCODING ${literal(inputs.encoding)}` : "",
         typeof inputs.lcCollate === "string" ? `LC_COLLATE ${literal(inputs.lcCollate)}` : "",
         typeof inputs.lcCtype === "string" ? `LC_CTYPE ${literal(inputs.lcCtype)}` : "",
-    ].filter(Boolean).join(" ");
+    ]
+        .filter(Boolean)
+        .join(" ");
     return psql(conn, `CREATE DATABASE ${ident(name)} ${options};\n`);
 }
 
@@ -63,7 +65,9 @@ function grantTarget(inputs: Record<string, unknown>): { on: string; database?: 
         case "schema":
             return { on: `SCHEMA ${ident(str(inputs, "schema"))}`, database: str(inputs, "database") };
         default:
-            throw new Error(`Grant objectType ${JSON.stringify(inputs.objectType)} is not one the lab applies (database, schema); add it to tools/lab/replay/pg.ts`);
+            throw new Error(
+                `Grant objectType ${JSON.stringify(inputs.objectType)} is not one the lab applies (database, schema); add it to tools/lab/replay/pg.ts`,
+            );
     }
 }
 
@@ -73,25 +77,35 @@ function grantTarget(inputs: Record<string, unknown>): { on: string; database?: 
  */
 function grant(conn: PgConnection, inputs: Record<string, unknown>): Promise<RunResult> {
     const role = str(inputs, "role");
-    const privileges = (inputs.privileges as string[] | undefined ?? []).map(p => p.toUpperCase());
+    const privileges = ((inputs.privileges as string[] | undefined) ?? []).map(p => p.toUpperCase());
     const { on, database } = grantTarget(inputs);
-    return psql(conn, `BEGIN;
+    return psql(
+        conn,
+        `BEGIN;
 REVOKE ALL PRIVILEGES ON ${on} FROM ${ident(role)};
 ${privileges.length > 0 ? `GRANT ${privileges.join(", ")} ON ${on} TO ${ident(role)};` : ""}
 COMMIT;
-`, database);
+`,
+        database,
+    );
 }
 
 function slot(conn: PgConnection, inputs: Record<string, unknown>): Promise<RunResult> {
     const name = str(inputs, "name");
-    return psql(conn, `SELECT pg_create_physical_replication_slot(${literal(name)})
+    return psql(
+        conn,
+        `SELECT pg_create_physical_replication_slot(${literal(name)})
 WHERE NOT EXISTS (SELECT FROM pg_replication_slots WHERE slot_name = ${literal(name)});
-`);
+`,
+    );
 }
 
 /** The PostgreSQL provider's objects, which the lab applies as SQL. */
 const POSTGRES_OBJECTS: readonly string[] = [
-    RESOURCE_TYPES.postgresqlRole, RESOURCE_TYPES.postgresqlDatabase, RESOURCE_TYPES.postgresqlGrant, RESOURCE_TYPES.postgresqlReplicationSlot,
+    RESOURCE_TYPES.postgresqlRole,
+    RESOURCE_TYPES.postgresqlDatabase,
+    RESOURCE_TYPES.postgresqlGrant,
+    RESOURCE_TYPES.postgresqlReplicationSlot,
 ];
 
 /** Whether a resource is one of the PostgreSQL provider's objects (a role, database, grant or slot). */
@@ -110,8 +124,9 @@ const ROLE_FLAGS: readonly { input: string; flag: string; default: boolean }[] =
     { input: "bypassRowLevelSecurity", flag: "BYPASSRLS", default: false },
 ];
 
-const flagOf = (inputs: Record<string, unknown>, f: typeof ROLE_FLAGS[number]) => typeof inputs[f.input] === "boolean" ? inputs[f.input] as boolean : f.default;
-const listOf = (value: unknown) => Array.isArray(value) ? value.map(String) : [];
+const flagOf = (inputs: Record<string, unknown>, f: (typeof ROLE_FLAGS)[number]) =>
+    typeof inputs[f.input] === "boolean" ? (inputs[f.input] as boolean) : f.default;
+const listOf = (value: unknown) => (Array.isArray(value) ? value.map(String) : []);
 
 /** One transaction: the rename, the password (when it or the name changed), each changed attribute, the memberships. */
 function roleUpdateSql(old: Record<string, unknown>, next: Record<string, unknown>): string {
@@ -122,13 +137,18 @@ function roleUpdateSql(old: Record<string, unknown>, next: Record<string, unknow
         lines.push(`ALTER ROLE ${ident(from)} RENAME TO ${ident(name)};`);
     }
     if (old.password !== next.password || from !== name) {
-        lines.push(`ALTER ROLE ${ident(name)} PASSWORD ${typeof next.password === "string" ? literal(next.password) : "NULL"};`);
+        lines.push(
+            `ALTER ROLE ${ident(name)} PASSWORD ${typeof next.password === "string" ? literal(next.password) : "NULL"};`,
+        );
     }
     for (const f of ROLE_FLAGS.filter(f => flagOf(old, f) !== flagOf(next, f))) {
         lines.push(`ALTER ROLE ${ident(name)} WITH ${flagOf(next, f) ? "" : "NO"}${f.flag};`);
     }
     if (JSON.stringify(listOf(old.roles)) !== JSON.stringify(listOf(next.roles))) {
-        lines.push(...listOf(old.roles).map(r => `REVOKE ${ident(r)} FROM ${ident(name)};`), ...listOf(next.roles).map(r => `GRANT ${ident(r)} TO ${ident(name)};`));
+        lines.push(
+            ...listOf(old.roles).map(r => `REVOKE ${ident(r)} FROM ${ident(name)};`),
+            ...listOf(next.roles).map(r => `GRANT ${ident(r)} TO ${ident(name)};`),
+        );
     }
     return [...lines, "COMMIT;", ""].join("\n");
 }
@@ -138,41 +158,70 @@ function databaseUpdateSql(old: Record<string, unknown>, next: Record<string, un
     const from = str(old, "name");
     const name = str(next, "name");
     const changed = (key: string) => next[key] !== undefined && JSON.stringify(old[key]) !== JSON.stringify(next[key]);
-    return [
-        from !== name ? `ALTER DATABASE ${ident(from)} RENAME TO ${ident(name)};` : "",
-        changed("owner") ? `ALTER DATABASE ${ident(name)} OWNER TO ${ident(String(next.owner))};` : "",
-        changed("connectionLimit") ? `ALTER DATABASE ${ident(name)} CONNECTION LIMIT ${Number(next.connectionLimit)};` : "",
-        changed("allowConnections") ? `ALTER DATABASE ${ident(name)} ALLOW_CONNECTIONS ${next.allowConnections ? "true" : "false"};` : "",
-        changed("isTemplate") ? `ALTER DATABASE ${ident(name)} IS_TEMPLATE ${next.isTemplate ? "true" : "false"};` : "",
-        // Something to send when only an input the provider does not apply changed.
-        "SELECT 1;",
-    ].filter(Boolean).join("\n") + "\n";
+    return (
+        [
+            from !== name ? `ALTER DATABASE ${ident(from)} RENAME TO ${ident(name)};` : "",
+            changed("owner") ? `ALTER DATABASE ${ident(name)} OWNER TO ${ident(String(next.owner))};` : "",
+            changed("connectionLimit")
+                ? `ALTER DATABASE ${ident(name)} CONNECTION LIMIT ${Number(next.connectionLimit)};`
+                : "",
+            changed("allowConnections")
+                ? `ALTER DATABASE ${ident(name)} ALLOW_CONNECTIONS ${next.allowConnections ? "true" : "false"};`
+                : "",
+            changed("isTemplate")
+                ? `ALTER DATABASE ${ident(name)} IS_TEMPLATE ${next.isTemplate ? "true" : "false"};`
+                : "",
+            // Something to send when only an input the provider does not apply changed.
+            "SELECT 1;",
+        ]
+            .filter(Boolean)
+            .join("\n") + "\n"
+    );
 }
 
 /** Changes one PostgreSQL resource in place to its new inputs, with the provider's statements. */
-export function updatePostgresResource(type: string, old: Record<string, unknown>, next: Record<string, unknown>, conn: PgConnection): Promise<RunResult> {
+export function updatePostgresResource(
+    type: string,
+    old: Record<string, unknown>,
+    next: Record<string, unknown>,
+    conn: PgConnection,
+): Promise<RunResult> {
     switch (type) {
-        case RESOURCE_TYPES.postgresqlRole: return psql(conn, roleUpdateSql(old, next));
-        case RESOURCE_TYPES.postgresqlDatabase: return psql(conn, databaseUpdateSql(old, next));
-        case RESOURCE_TYPES.postgresqlGrant: return grant(conn, next);
-        default: throw new Error(`the provider cannot update a ${type} in place (every change replaces it)`);
+        case RESOURCE_TYPES.postgresqlRole:
+            return psql(conn, roleUpdateSql(old, next));
+        case RESOURCE_TYPES.postgresqlDatabase:
+            return psql(conn, databaseUpdateSql(old, next));
+        case RESOURCE_TYPES.postgresqlGrant:
+            return grant(conn, next);
+        default:
+            throw new Error(`the provider cannot update a ${type} in place (every change replaces it)`);
     }
 }
 
 /** Removes one PostgreSQL resource as recorded, with the provider's statements (no existence check first). */
-export function deletePostgresResource(type: string, old: Record<string, unknown>, conn: PgConnection): Promise<RunResult> {
+export function deletePostgresResource(
+    type: string,
+    old: Record<string, unknown>,
+    conn: PgConnection,
+): Promise<RunResult> {
     switch (type) {
         case RESOURCE_TYPES.postgresqlRole: {
             const name = ident(str(old, "name"));
-            return psql(conn, `REASSIGN OWNED BY ${name} TO ${ident(conn.username)};\nDROP OWNED BY ${name};\nDROP ROLE ${name};\n`);
+            return psql(
+                conn,
+                `REASSIGN OWNED BY ${name} TO ${ident(conn.username)};\nDROP OWNED BY ${name};\nDROP ROLE ${name};\n`,
+            );
         }
         case RESOURCE_TYPES.postgresqlDatabase: {
             const name = str(old, "name");
             // DROP DATABASE runs outside a transaction: psql sends each statement on its own.
-            return psql(conn, `ALTER DATABASE ${ident(name)} ALLOW_CONNECTIONS false;
+            return psql(
+                conn,
+                `ALTER DATABASE ${ident(name)} ALLOW_CONNECTIONS false;
 SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = ${literal(name)} AND pid <> pg_backend_pid();
 DROP DATABASE ${ident(name)} WITH (FORCE);
-`);
+`,
+            );
         }
         case RESOURCE_TYPES.postgresqlGrant: {
             const { on, database } = grantTarget(old);
@@ -186,12 +235,21 @@ DROP DATABASE ${ident(name)} WITH (FORCE);
 }
 
 /** Applies one PostgreSQL resource; the result carries psql's output for the failure report. */
-export function applyPostgresResource(type: string, inputs: Record<string, unknown>, conn: PgConnection): Promise<RunResult> {
+export function applyPostgresResource(
+    type: string,
+    inputs: Record<string, unknown>,
+    conn: PgConnection,
+): Promise<RunResult> {
     switch (type) {
-        case RESOURCE_TYPES.postgresqlRole: return psql(conn, roleSql(inputs));
-        case RESOURCE_TYPES.postgresqlDatabase: return database(conn, inputs);
-        case RESOURCE_TYPES.postgresqlGrant: return grant(conn, inputs);
-        case RESOURCE_TYPES.postgresqlReplicationSlot: return slot(conn, inputs);
-        default: throw new Error(`the lab does not know how to apply ${type}; add it to tools/lab/replay/pg.ts`);
+        case RESOURCE_TYPES.postgresqlRole:
+            return psql(conn, roleSql(inputs));
+        case RESOURCE_TYPES.postgresqlDatabase:
+            return database(conn, inputs);
+        case RESOURCE_TYPES.postgresqlGrant:
+            return grant(conn, inputs);
+        case RESOURCE_TYPES.postgresqlReplicationSlot:
+            return slot(conn, inputs);
+        default:
+            throw new Error(`the lab does not know how to apply ${type}; add it to tools/lab/replay/pg.ts`);
     }
 }

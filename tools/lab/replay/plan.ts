@@ -7,21 +7,36 @@
  */
 import * as path from "path";
 import { RESOURCE_TYPES } from "../../../components/facts";
-import { CaptureOptions, CapturedPlan, PlanOptions, PriorQuery, StackPlan, planEnvironment, readEnvironment } from "../../offline";
+import {
+    CaptureOptions,
+    CapturedPlan,
+    PlanOptions,
+    PriorQuery,
+    StackPlan,
+    planEnvironment,
+    readEnvironment,
+} from "../../offline";
 import { Step, diffResource, planChanges, withIgnoredChanges } from "./diff";
 import { ResourceState, StackState, goalsOf } from "./state";
 import { urnOf } from "./urn";
 
 /** The URN a capture query will have, in the recorded stack. */
 function urnOfQuery(state: Pick<StackState, "stack" | "project">, q: PriorQuery): string {
-    return urnOf(state.stack, state.project, { type: q.type, name: q.name, parentTypes: q.ancestors.map(id => id.split("::")[0]) });
+    return urnOf(state.stack, state.project, {
+        type: q.type,
+        name: q.name,
+        parentTypes: q.ancestors.map(id => id.split("::")[0]),
+    });
 }
 
 /**
  * The capture's `prior` hook: a resource whose diff against its record is empty (ignored
  * properties at their old values) gets its recorded outputs back; any other is planned afresh.
  */
-export function priorOutputs(state: StackState | undefined, replace: ReadonlySet<string> = new Set()): CaptureOptions["prior"] {
+export function priorOutputs(
+    state: StackState | undefined,
+    replace: ReadonlySet<string> = new Set(),
+): CaptureOptions["prior"] {
     if (!state) {
         return undefined;
     }
@@ -33,7 +48,12 @@ export function priorOutputs(state: StackState | undefined, replace: ReadonlySet
             return undefined;
         }
         // The provider reference cannot change without the dependencies changing too; the full diff checks it again.
-        const goal: ResourceState = { ...old, custom: q.custom, inputs: q.inputs, options: { ...q.options, deletedWith: old.options.deletedWith } };
+        const goal: ResourceState = {
+            ...old,
+            custom: q.custom,
+            inputs: q.inputs,
+            options: { ...q.options, deletedWith: old.options.deletedWith },
+        };
         const diff = diffResource(old, withIgnoredChanges(old, goal));
         return diff.changed.length === 0 ? old.outputs : undefined;
     };
@@ -42,17 +62,27 @@ export function priorOutputs(state: StackState | undefined, replace: ReadonlySet
 /** Every input of the plan that is computed from a remote command's output (stdout, stderr). */
 export function commandOutputInputs(plan: CapturedPlan): string[] {
     const commands = new Set(plan.resources.filter(r => r.type === RESOURCE_TYPES.command).map(r => r.id));
-    return plan.resources.flatMap(r => Object.entries(r.propertyDependencies ?? {})
-        .filter(([, ids]) => ids.some(id => commands.has(id)))
-        .map(([key, ids]) => `${r.name}.${key} <- ${ids.filter(id => commands.has(id)).map(id => id.split("::")[1]).join(", ")}`));
+    return plan.resources.flatMap(r =>
+        Object.entries(r.propertyDependencies ?? {})
+            .filter(([, ids]) => ids.some(id => commands.has(id)))
+            .map(
+                ([key, ids]) =>
+                    `${r.name}.${key} <- ${ids
+                        .filter(id => commands.has(id))
+                        .map(id => id.split("::")[1])
+                        .join(", ")}`,
+            ),
+    );
 }
 
 /** Refuses a plan with an input only a command's run could tell. */
 export function refuseCommandOutputInputs(plan: CapturedPlan): void {
     const found = commandOutputInputs(plan);
     if (found.length > 0) {
-        throw new Error("the plan feeds a command's output into other resources' inputs, which no preview can know before the command runs "
-            + `(the library must not do that): ${found.join("; ")}`);
+        throw new Error(
+            "the plan feeds a command's output into other resources' inputs, which no preview can know before the command runs " +
+                `(the library must not do that): ${found.join("; ")}`,
+        );
     }
 }
 
@@ -62,16 +92,22 @@ export function resolveReplaceTargets(state: StackState, names: readonly string[
     return names.map(name => {
         const found = live.filter(r => r.urn === name || r.name === name);
         if (found.length !== 1) {
-            throw new Error(found.length === 0
-                ? `--replace ${name}: no recorded resource has that name or URN (\`npm run lab -- apply --preview\` lists them)`
-                : `--replace ${name}: ${found.length} resources have that name; give the URN: ${found.map(r => r.urn).join(", ")}`);
+            throw new Error(
+                found.length === 0
+                    ? `--replace ${name}: no recorded resource has that name or URN (\`npm run lab -- apply --preview\` lists them)`
+                    : `--replace ${name}: ${found.length} resources have that name; give the URN: ${found.map(r => r.urn).join(", ")}`,
+            );
         }
         return found[0].urn;
     });
 }
 
 /** The plan's goals and the steps from the recorded state to them. */
-export function stepsFor(state: StackState | undefined, plan: CapturedPlan, replace: readonly string[] = []): { goals: ResourceState[]; steps: Step[] } {
+export function stepsFor(
+    state: StackState | undefined,
+    plan: CapturedPlan,
+    replace: readonly string[] = [],
+): { goals: ResourceState[]; steps: Step[] } {
     refuseCommandOutputInputs(plan);
     const goals = goalsOf(plan);
     return { goals, steps: planChanges(state, goals, { replace }) };
@@ -82,7 +118,11 @@ export function stepsFor(state: StackState | undefined, plan: CapturedPlan, repl
  * also names the stack and hands the recorded outputs in (`extra`).
  */
 export async function planLab(
-    configFile: string, privateKey: string, pattern?: string, cloudDbAdminPassword?: string, extra: Pick<PlanOptions, "stack" | "prior"> = {},
+    configFile: string,
+    privateKey: string,
+    pattern?: string,
+    cloudDbAdminPassword?: string,
+    extra: Pick<PlanOptions, "stack" | "prior"> = {},
 ): Promise<StackPlan> {
     const overrides: Record<string, string> = { "zabbix-ha:sshPrivateKey": privateKey };
     if (cloudDbAdminPassword) {

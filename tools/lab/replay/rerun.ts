@@ -52,13 +52,17 @@ export async function applyPlan(plan: CapturedPlan, opts: ApplyOptions): Promise
             return; // the capture's mock already generated the value
         }
         const report: StepReport = {
-            resource: r, target, seconds: (Date.now() - started) / 1000,
+            resource: r,
+            target,
+            seconds: (Date.now() - started) / 1000,
             output: result ? redact(result.stdout + result.stderr, secrets) : "",
         };
         reports.push(report);
         counter++;
         const kind = r.type === RESOURCE_TYPES.command ? "" : ` [${r.type.split(":").pop()}]`;
-        opts.log(`${opts.pass} ${String(counter).padStart(2)}/${total} ${r.name}${kind} @ ${target} ${seconds(report.seconds)}`);
+        opts.log(
+            `${opts.pass} ${String(counter).padStart(2)}/${total} ${r.name}${kind} @ ${target} ${seconds(report.seconds)}`,
+        );
         for (const line of changeLines(report.output)) {
             opts.log(`    ${line}`);
         }
@@ -68,12 +72,23 @@ export async function applyPlan(plan: CapturedPlan, opts: ApplyOptions): Promise
     };
 
     while (done.size < steps.length && !failure) {
-        const ready = steps.filter(r => !done.has(r.id) && !running.has(r.id) && [...pending.get(r.id)!].every(d => done.has(d)));
+        const ready = steps.filter(
+            r => !done.has(r.id) && !running.has(r.id) && [...pending.get(r.id)!].every(d => done.has(d)),
+        );
         for (const r of ready.slice(0, Math.max(0, opts.jobs - running.size))) {
-            running.set(r.id, execute(r).then(
-                () => { done.add(r.id); },
-                err => { failure ??= err instanceof Error ? err : new Error(String(err)); },
-            ).finally(() => running.delete(r.id)));
+            running.set(
+                r.id,
+                execute(r)
+                    .then(
+                        () => {
+                            done.add(r.id);
+                        },
+                        err => {
+                            failure ??= err instanceof Error ? err : new Error(String(err));
+                        },
+                    )
+                    .finally(() => running.delete(r.id)),
+            );
         }
         if (running.size === 0) {
             if (!failure && done.size < steps.length) {

@@ -51,7 +51,10 @@ function unitOf(step: Step, goals: ReadonlySet<string>): { unit: Unit; condemned
             }
             if (step.deleteBeforeReplace) {
                 const first = (step.deleteFirst ?? []).map(old => ({ kind: "delete" as const, old }));
-                return { unit: unit([...first, { kind: "delete", old: step.old! }, { kind: "create", goal }]), condemned: [] };
+                return {
+                    unit: unit([...first, { kind: "delete", old: step.old! }, { kind: "create", goal }]),
+                    condemned: [],
+                };
             }
             return { unit: unit([{ kind: "create", goal, replaces: step.old! }]), condemned: [step.old!] };
         default:
@@ -67,7 +70,9 @@ export function deleteAntichains(condemned: readonly ResourceState[]): ResourceS
         const urns = new Set([...left].map(r => r.urn));
         const level = [...left].filter(r => !edgesOf(r).some(u => u !== r.urn && urns.has(u)));
         if (level.length === 0) {
-            throw new Error(`the recorded dependencies of ${[...urns].join(", ")} form a cycle; nothing can be deleted`);
+            throw new Error(
+                `the recorded dependencies of ${[...urns].join(", ")} form a cycle; nothing can be deleted`,
+            );
         }
         level.forEach(r => left.delete(r));
         levels.push(level);
@@ -91,5 +96,8 @@ export function scheduleOf(steps: readonly Step[]): Schedule {
         units.push(unit);
         condemned.push(...old);
     }
-    return { units, deletes: deleteAntichains(condemned).map(level => level.map(old => ({ kind: "delete" as const, old }))) };
+    return {
+        units,
+        deletes: deleteAntichains(condemned).map(level => level.map(old => ({ kind: "delete" as const, old }))),
+    };
 }

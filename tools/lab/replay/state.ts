@@ -68,8 +68,11 @@ export function goalsOf(plan: CapturedPlan): ResourceState[] {
     };
     return plan.resources.map(r => {
         const options = r.options ?? {};
-        const provider = r.provider ? urnOfId(r.provider)
-            : r.custom && !isProviderType(r.type) ? defaultProviderUrn(plan.stack, plan.project, r.type) : undefined;
+        const provider = r.provider
+            ? urnOfId(r.provider)
+            : r.custom && !isProviderType(r.type)
+              ? defaultProviderUrn(plan.stack, plan.project, r.type)
+              : undefined;
         return {
             urn: urn(r),
             type: r.type,
@@ -81,7 +84,9 @@ export function goalsOf(plan: CapturedPlan): ResourceState[] {
             outputs: r.outputs,
             options: { ...options, ...(options.deletedWith ? { deletedWith: urnOfId(options.deletedWith) } : {}) },
             dependencies: r.dependsOn.filter(d => d !== r.provider).map(urnOfId),
-            propertyDependencies: Object.fromEntries(Object.entries(r.propertyDependencies ?? {}).map(([k, ids]) => [k, ids.map(urnOfId)])),
+            propertyDependencies: Object.fromEntries(
+                Object.entries(r.propertyDependencies ?? {}).map(([k, ids]) => [k, ids.map(urnOfId)]),
+            ),
             ...(provider ? { provider } : {}),
         };
     });
@@ -92,10 +97,12 @@ export function goalsOf(plan: CapturedPlan): ResourceState[] {
  * explicit provider and deletedWith (tools/lab/README.md, E8: the dependencies deletes are ordered by).
  */
 export function edgesOf(r: ResourceState): string[] {
-    return [...new Set([
-        ...r.dependencies,
-        ...(r.parent ? [r.parent] : []),
-        ...(r.provider ? [r.provider] : []),
-        ...(r.options.deletedWith ? [r.options.deletedWith] : []),
-    ])];
+    return [
+        ...new Set([
+            ...r.dependencies,
+            ...(r.parent ? [r.parent] : []),
+            ...(r.provider ? [r.provider] : []),
+            ...(r.options.deletedWith ? [r.options.deletedWith] : []),
+        ]),
+    ];
 }

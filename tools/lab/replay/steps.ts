@@ -17,9 +17,14 @@ export interface StepReport {
 }
 
 export class StepFailed extends Error {
-    constructor(public readonly report: StepReport, reason: string) {
-        super(`step ${report.resource.name} failed on ${report.target} after ${seconds(report.seconds)}: ${reason}\n`
-            + `output (stdout and stderr):\n${indent(report.output || "(none)")}`);
+    constructor(
+        public readonly report: StepReport,
+        reason: string,
+    ) {
+        super(
+            `step ${report.resource.name} failed on ${report.target} after ${seconds(report.seconds)}: ${reason}\n` +
+                `output (stdout and stderr):\n${indent(report.output || "(none)")}`,
+        );
         this.name = "StepFailed";
     }
 }
@@ -43,11 +48,16 @@ export interface ApplyOptions {
  * so that no output the lab prints can carry one. Only strings that are secrets themselves count:
  * a connection is secret as a whole because of its key, but its address is not.
  */
-export function planSecrets(plan: { readonly resources: readonly Pick<CapturedResource, "type" | "inputs" | "secretInputs" | "outputs">[] }): string[] {
+export function planSecrets(plan: {
+    readonly resources: readonly Pick<CapturedResource, "type" | "inputs" | "secretInputs" | "outputs">[];
+}): string[] {
     const values = new Set<string>();
     const add = (v: unknown) => {
         if (typeof v === "string") {
-            [v, ...v.split("\n")].map(s => s.trim()).filter(s => s.length >= 8).forEach(s => values.add(s));
+            [v, ...v.split("\n")]
+                .map(s => s.trim())
+                .filter(s => s.length >= 8)
+                .forEach(s => values.add(s));
         }
     };
     for (const r of plan.resources) {
@@ -74,11 +84,23 @@ export function redact(text: string, secrets: readonly string[]): string {
 
 /** Lines of step output worth showing as progress: what changed. None carries a secret. */
 export function changeLines(output: string): string[] {
-    return output.split("\n").filter(l => /^(updated |installing:|loading the Zabbix schema|copying the primary|promoting|a primary runs here)/.test(l));
+    return output
+        .split("\n")
+        .filter(l =>
+            /^(updated |installing:|loading the Zabbix schema|copying the primary|promoting|a primary runs here)/.test(
+                l,
+            ),
+        );
 }
 
 /** A remote Command's connection input. */
-export interface Connection { host: string; port: number; user: string; privateKey?: string; dialErrorLimit?: number }
+export interface Connection {
+    host: string;
+    port: number;
+    user: string;
+    privateKey?: string;
+    dialErrorLimit?: number;
+}
 
 /** The host a command runs on, for step lines: its lab name and address. */
 export function targetOf(inputs: Record<string, unknown>, hostNames: ReadonlyMap<string, string>): string {
@@ -90,15 +112,25 @@ export function targetOf(inputs: Record<string, unknown>, hostNames: ReadonlyMap
  * Runs one of a Command's texts (create, update or delete) the way the provider does: over its
  * connection, with its stdin; dialing is retried, the command never.
  */
-export async function runRemote(name: string, inputs: Record<string, unknown>, text: string, opts: Pick<ApplyOptions, "keyFile" | "privateKey">): Promise<RunResult> {
+export async function runRemote(
+    name: string,
+    inputs: Record<string, unknown>,
+    text: string,
+    opts: Pick<ApplyOptions, "keyFile" | "privateKey">,
+): Promise<RunResult> {
     const conn = inputs.connection as Connection;
     if (conn.privateKey !== undefined && conn.privateKey.trim() !== opts.privateKey.trim()) {
-        throw new Error(`${name}: the plan's SSH key is not the lab's key; plan with the override zabbix-ha:sshPrivateKey`);
+        throw new Error(
+            `${name}: the plan's SSH key is not the lab's key; plan with the override zabbix-ha:sshPrivateKey`,
+        );
     }
     const dialLimit = Number(conn.dialErrorLimit ?? 10);
     for (let attempt = 1; ; attempt++) {
         const result = await sshRun({
-            host: conn.host, port: Number(conn.port ?? 22), user: conn.user ?? "root", key: opts.keyFile,
+            host: conn.host,
+            port: Number(conn.port ?? 22),
+            user: conn.user ?? "root",
+            key: opts.keyFile,
             command: text,
             input: typeof inputs.stdin === "string" ? inputs.stdin : undefined,
             timeoutMs: 20 * 60_000,

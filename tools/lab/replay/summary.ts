@@ -12,7 +12,13 @@ const ORDER: readonly Op[] = ["create", "update", "replace", "delete", "same"];
 /** Resource names per operation, in plan order. */
 export function summaryOf(steps: readonly Step[]): Summary {
     const names = (op: Op) => steps.filter(s => s.op === op).map(s => s.name);
-    return { create: names("create"), update: names("update"), replace: names("replace"), delete: names("delete"), same: names("same") };
+    return {
+        create: names("create"),
+        update: names("update"),
+        replace: names("replace"),
+        delete: names("delete"),
+        same: names("same"),
+    };
 }
 
 /** Whether the plan changes nothing. */
@@ -22,20 +28,31 @@ export function unchanged(summary: Summary): boolean {
 
 function symbol(step: Step): string {
     switch (step.op) {
-        case "create": return "+ ";
-        case "update": return "~ ";
-        case "replace": return step.deleteBeforeReplace ? "-+" : "+-";
-        case "delete": return "- ";
-        case "same": return "  ";
+        case "create":
+            return "+ ";
+        case "update":
+            return "~ ";
+        case "replace":
+            return step.deleteBeforeReplace ? "-+" : "+-";
+        case "delete":
+            return "- ";
+        case "same":
+            return "  ";
     }
 }
 
 function detail(step: Step): string {
     const keys = step.keys.length > 0 ? ` [diff: ${step.keys.map(k => `~${k}`).join(",")}]` : "";
-    const cause = step.cause === "forced" ? " (--replace)"
-        : step.cause === "pending" ? " (old half of an earlier replacement)"
-        : typeof step.cause === "object" ? ` (its dependency ${step.cause.dependentOf.split("::").pop()} is replaced delete-before-replace)` : "";
-    const order = step.op === "replace" ? (step.deleteBeforeReplace ? " delete-before-replace" : " create-before-delete") : "";
+    const cause =
+        step.cause === "forced"
+            ? " (--replace)"
+            : step.cause === "pending"
+              ? " (old half of an earlier replacement)"
+              : typeof step.cause === "object"
+                ? ` (its dependency ${step.cause.dependentOf.split("::").pop()} is replaced delete-before-replace)`
+                : "";
+    const order =
+        step.op === "replace" ? (step.deleteBeforeReplace ? " delete-before-replace" : " create-before-delete") : "";
     return `${keys}${order}${cause}`;
 }
 
@@ -57,7 +74,8 @@ function wrap(names: readonly string[], indent: string, width = 110): string[] {
 export function renderSummary(steps: readonly Step[], heading: string): string[] {
     const summary = summaryOf(steps);
     const changing = steps.filter(s => s.op !== "same");
-    const count = (op: Op, label: string, mark: string) => summary[op].length > 0 ? [`    ${mark}${summary[op].length} ${label}`] : [];
+    const count = (op: Op, label: string, mark: string) =>
+        summary[op].length > 0 ? [`    ${mark}${summary[op].length} ${label}`] : [];
     return [
         heading,
         ...changing.map(s => `  ${symbol(s)} ${s.op.padEnd(8)} ${s.name}  ${s.type}${detail(s)}`),

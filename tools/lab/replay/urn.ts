@@ -57,5 +57,9 @@ function sdkVersion(pkg: string): string {
 /** The default provider a custom resource without an explicit one is managed by. */
 export function defaultProviderUrn(stack: string, project: string, type: string): string {
     const pkg = packageOf(type);
-    return urnOf(stack, project, { type: `pulumi:providers:${pkg}`, name: `default_${sdkVersion(pkg).replace(/[.-]/g, "_")}`, parentTypes: [] });
+    return urnOf(stack, project, {
+        type: `pulumi:providers:${pkg}`,
+        name: `default_${sdkVersion(pkg).replace(/[.-]/g, "_")}`,
+        parentTypes: [],
+    });
 }
