@@ -93,14 +93,14 @@ export function packagesFor(input: PackageStepInput): string[] {
                 add(platform.postgres.packages);
                 break;
             case "zabbix-server":
-                add([...zabbix.serverPackages, platform.postgresClientPackage]);
+                add([...zabbix.serverPackages, platform.packages.postgresClient]);
                 break;
             case "frontend":
                 add(["nginx", ...platform.phpFpm.packages, ...zabbix.frontendPackages]);
                 break;
             // socat: the newest-primary watcher talks to HAProxy's admin socket.
             case "lb":
-                add(["haproxy", platform.postgresClientPackage, "socat"]);
+                add(["haproxy", platform.packages.postgresClient, "socat"]);
                 break;
             case "witness":
                 break;

@@ -72,14 +72,20 @@ export interface Platform {
     readonly phpFpm: PhpFpmLayout;
     /** Where nginx reads the sites it includes. */
     readonly nginxSiteDir: string;
-    /** PostgreSQL client package, for the load balancer's primary check. */
-    readonly postgresClientPackage: string;
-    /** Packages of a node of a DRBD + Pacemaker pair (pattern 3, pattern 5's fallback pair). */
-    readonly pairPackages: readonly string[];
-    /** Packages of an etcd member (a witness host, or a DB host under Patroni). */
-    readonly etcdPackages: readonly string[];
-    /** Packages of a DB host Patroni runs, its etcd member's included. */
-    readonly patroniPackages: readonly string[];
+    /** Packages a role needs beyond its own service's, by what they are for. */
+    readonly packages: RolePackages;
+}
+
+/** The packages of what a host does, as this platform names them. */
+export interface RolePackages {
+    /** PostgreSQL's client, for the load balancer's primary check and the schema loader. */
+    readonly postgresClient: string;
+    /** A node of a DRBD + Pacemaker pair (pattern 3, pattern 5's fallback pair). */
+    readonly pair: readonly string[];
+    /** An etcd member (a witness host, or a DB host under Patroni). */
+    readonly etcd: readonly string[];
+    /** A DB host Patroni runs, its etcd member's included. */
+    readonly patroni: readonly string[];
 }
 
 /** The cluster packages as Debian and Ubuntu name them (RHEL 9 is given the same names for now: not yet checked there). */
@@ -120,10 +126,12 @@ function debianLike(
             webUser: "www-data",
         },
         nginxSiteDir: "/etc/nginx/conf.d",
-        postgresClientPackage: `postgresql-client-${pg}`,
-        pairPackages: PAIR_PACKAGES,
-        etcdPackages: ETCD_PACKAGES,
-        patroniPackages: PATRONI_PACKAGES,
+        packages: {
+            postgresClient: `postgresql-client-${pg}`,
+            pair: PAIR_PACKAGES,
+            etcd: ETCD_PACKAGES,
+            patroni: PATRONI_PACKAGES,
+        },
     };
 }
 
@@ -178,10 +186,7 @@ const PLATFORMS: Record<OsFamily, Platform> = {
             webUser: "nginx",
         },
         nginxSiteDir: "/etc/nginx/conf.d",
-        postgresClientPackage: "postgresql",
-        pairPackages: PAIR_PACKAGES,
-        etcdPackages: ETCD_PACKAGES,
-        patroniPackages: PATRONI_PACKAGES,
+        packages: { postgresClient: "postgresql", pair: PAIR_PACKAGES, etcd: ETCD_PACKAGES, patroni: PATRONI_PACKAGES },
     },
 };
 

@@ -46,7 +46,7 @@ export class ManagedDatabase extends pulumi.ComponentResource {
         super(MANAGED_DATABASE.token, name, facts, opts);
         this.facts = facts;
         // Managed services do not hand out superuser.
-        const { zabbixRole, database, grants } = zabbixDatabaseObjects(
+        const objects = zabbixDatabaseObjects(
             this,
             name,
             {
@@ -60,11 +60,7 @@ export class ManagedDatabase extends pulumi.ComponentResource {
             { dbName: args.dbName, dbUser: args.dbUser, password: args.dbPassword },
             [],
         );
-        this.schemaLoaded = loadSchema(this, name, args.schema, args.dbName, args.dbUser, args.dbPassword, [
-            database,
-            zabbixRole,
-            ...grants,
-        ]);
+        this.schemaLoaded = loadSchema(this, name, args.schema, objects, { ...args, password: args.dbPassword });
         this.registerOutputs({ endpoint: `${args.host}:${args.port}` });
     }
 }

@@ -1,5 +1,4 @@
 import * as command from "@pulumi/command";
-import * as postgresql from "@pulumi/postgresql";
 import * as pulumi from "@pulumi/pulumi";
 import { DbHostFacts, PATRONI, Placed, SelfRunDatabaseFacts } from "../facts";
 import { Host } from "../host";
@@ -35,14 +34,8 @@ export interface PatroniClusterArgs extends SelfRunDatabaseArgs {
  * within Patroni's TTL, and the load balancers follow it through Patroni's REST API.
  */
 export class PatroniCluster extends pulumi.ComponentResource {
-    /** The step that makes the admin and check roles on the leader, once db.primarySite's host leads. */
-    public readonly primaryReady: command.remote.Command;
     /** The schema step: Zabbix servers start after it. */
     public readonly schemaLoaded: command.remote.Command;
-    /** Each replica's Patroni step (it joins the leader and streams), by host name. */
-    public readonly replicasStreaming: Readonly<Record<string, command.remote.Command>>;
-    /** The Zabbix database, made through the provider. */
-    public readonly database: postgresql.Database;
     /** What it declares: where the primary, its replicas and etcd's members sit, and that Patroni promotes. */
     public readonly facts: SelfRunDatabaseFacts;
 
@@ -121,7 +114,6 @@ export class PatroniCluster extends pulumi.ComponentResource {
         for (const host of dbHosts.slice(1)) {
             streaming[host.config.name] = patroniOn(host, false, [leader]);
         }
-        this.replicasStreaming = streaming;
 
         const files = (host: Host): DbHostFiles => ({
             platform: platformFor(host.config.os),
@@ -141,7 +133,8 @@ export class PatroniCluster extends pulumi.ComponentResource {
             },
             { parent: this, dependsOn: [leader, ...Object.values(streaming)] },
         );
-        this.primaryReady = args.primary.step(
+        // The admin and check roles on the leader, once db.primarySite's host leads.
+        const primaryReady = args.primary.step(
             `${name}-${args.primary.config.name}-roles`,
             {
                 script: leaderRolesStep(files(args.primary)),
@@ -154,13 +147,8 @@ export class PatroniCluster extends pulumi.ComponentResource {
         );
 
         // The admin endpoint follows Patroni's leader.
-        const objects = selfRunDatabaseObjects(this, name, args.adminEndpoint, this.primaryReady, args.passwords, args);
-        this.database = objects.database;
-        this.schemaLoaded = loadSchema(this, name, args.schema, args.dbName, args.dbUser, args.passwords.zabbix, [
-            objects.database,
-            objects.zabbixRole,
-            ...objects.grants,
-        ]);
+        const objects = selfRunDatabaseObjects(this, name, args.adminEndpoint, primaryReady, args.passwords, args);
+        this.schemaLoaded = loadSchema(this, name, args.schema, objects, { ...args, password: args.passwords.zabbix });
 
         this.registerOutputs({
             primary: args.primary.config.name,

@@ -76,16 +76,14 @@ const PRIMARY_ROLE = { role: "primary" as const, synchronousStandbys: [] };
  * cannot be reached (a lost site's old primary), and its unchanged steps wait for nothing.
  */
 export class PostgresCluster extends pulumi.ComponentResource {
-    /** The provider connected to the primary through the admin endpoint. */
-    public readonly provider: postgresql.Provider;
-    /** The step that leaves the primary writable. */
-    public readonly primaryReady: command.remote.Command;
     /** The schema step: Zabbix servers start after it. */
     public readonly schemaLoaded: command.remote.Command;
-    /** Each replica's follow step, by host name. */
-    public readonly replicasStreaming: Readonly<Record<string, command.remote.Command>>;
-    /** The Zabbix database, made through the provider. */
-    public readonly database: postgresql.Database;
+    // What the steps below build on: the provider through the admin endpoint, the step that leaves
+    // the primary writable, each replica's follow step by host name, the Zabbix database.
+    private readonly provider: postgresql.Provider;
+    private readonly primaryReady: command.remote.Command;
+    private readonly replicasStreaming: Readonly<Record<string, command.remote.Command>>;
+    private readonly database: postgresql.Database;
     /** What it declares: where the primary and its standbys sit, and how a new primary appears. */
     public readonly facts: SelfRunDatabaseFacts;
 
@@ -127,11 +125,7 @@ export class PostgresCluster extends pulumi.ComponentResource {
         if (args.replication === "sync" && hosts.replicas.length > 0) {
             this.synchronousStep(name, hosts, Object.values(this.replicasStreaming));
         }
-        this.schemaLoaded = loadSchema(this, name, args.schema, args.dbName, args.dbUser, args.passwords.zabbix, [
-            objects.database,
-            objects.zabbixRole,
-            ...objects.grants,
-        ]);
+        this.schemaLoaded = loadSchema(this, name, args.schema, objects, { ...args, password: args.passwords.zabbix });
 
         this.registerOutputs({
             primary: args.primary.config.name,

@@ -209,16 +209,19 @@ export interface SchemaLoader {
     readonly after?: readonly pulumi.Resource[];
 }
 
-/** The step that loads the Zabbix schema once, through the loader's DB path, as the zabbix role. */
+/**
+ * The step that loads the Zabbix schema once, through the loader's DB path, as the zabbix role: after
+ * the provider has made that role, its database and its grants.
+ */
 export function loadSchema(
     parent: pulumi.Resource,
     name: string,
     loader: SchemaLoader,
-    dbName: string,
-    dbUser: string,
-    password: pulumi.Input<string>,
-    after: readonly pulumi.Resource[],
+    objects: ZabbixDatabaseObjects,
+    login: { readonly dbName: string; readonly dbUser: string; readonly password: pulumi.Input<string> },
 ): command.remote.Command {
+    const { dbName, dbUser, password } = login;
+    const after = [objects.database, objects.zabbixRole, ...objects.grants];
     return loader.host.step(
         `${name}-schema`,
         {

@@ -26,7 +26,7 @@ export const pacemaker: PatternModule = {
             extraPackages: Object.fromEntries(
                 allHosts(config)
                     .filter(h => drbd.nodes.includes(h.name))
-                    .map(h => [h.name, platformFor(h.os).pairPackages]),
+                    .map(h => [h.name, platformFor(h.os).packages.pair]),
             ),
         });
         const platform = platformFor(hosts.get(drbd.nodes[0])!.config.os);

@@ -25,10 +25,12 @@ export const zabbixHa: PatternModule = {
             extraPackages: Object.fromEntries([
                 ...allHosts(config)
                     .filter(h => pairNodes.includes(h.name))
-                    .map(h => [h.name, platformFor(h.os).pairPackages]),
+                    .map(h => [h.name, platformFor(h.os).packages.pair]),
                 // etcd members (DB hosts and witnesses) and Patroni (DB hosts), from the distribution's packages.
-                ...(patroni ? hostsWithRole(config, "db").map(h => [h.name, platformFor(h.os).patroniPackages]) : []),
-                ...(patroni ? hostsWithRole(config, "witness").map(h => [h.name, platformFor(h.os).etcdPackages]) : []),
+                ...(patroni ? hostsWithRole(config, "db").map(h => [h.name, platformFor(h.os).packages.patroni]) : []),
+                ...(patroni
+                    ? hostsWithRole(config, "witness").map(h => [h.name, platformFor(h.os).packages.etcd])
+                    : []),
             ]),
             // A Patroni new enough not to lose commits after a site cut, where the distribution's is older.
             extraRepositories:
