@@ -1,5 +1,6 @@
 export * from "./types";
 export * from "./validate";
+export * from "./sites";
 export * from "./duration";
 export * from "./network";
 export * from "./reader";

@@ -1,127 +1,38 @@
-import { StackValidationPolicy } from "@pulumi/policy";
+/**
+ * The policy pack against the library's own designs (prod and dev break no rule they should keep)
+ * and the placement rules: HA nodes across sites, VIPs within L2, replicas away from their primary,
+ * each site's load balancer as the DB path, and a witness for automatic failover.
+ */
 import * as path from "path";
 import { POLICIES } from "../../policies/rules";
 import {
-    agentServerLists,
     dbFailoverWitness,
     drbdDedicatedMetaDisk,
-    failoverDelayAdvisory,
-    failoverDelayRange,
     haNodesSpanSites,
     noPlaintextSecrets,
     noVipAcrossSites,
     pacemakerFencing,
-    randomPasswordLength,
     replicasInOtherSites,
-    serverHostHardware,
     siteLoadBalancers,
-    sizingFitsLoad,
 } from "../../policies/rules";
-import { ResourceInput, Violation, runPolicy } from "../../policies/harness";
-import { DRBD_PAIR, FRONTEND, HOST, LOAD_BALANCER, PATRONI, POSTGRES, SERVER_CLUSTER } from "../../components/facts";
-import { sizeServer } from "../../components/sizing";
-import { readEnvironment } from "../../tools/offline/environment";
-import { planEnvironment } from "../../tools/offline/stack";
-import { ROOT, TEST_SSH_KEY } from "../support/plan";
-
-type Policy = (typeof POLICIES)[number];
-
-/** Plans a stack file (optionally as another pattern) and returns its resources as the rules see them. */
-async function resourcesOf(file: string, pattern?: string): Promise<ResourceInput[]> {
-    const plan = await planEnvironment(readEnvironment(file), {
-        placeholderSecrets: true,
-        overrides: { "zabbix-ha:sshPrivateKey": TEST_SSH_KEY, ...(pattern ? { "zabbix-ha:pattern": pattern } : {}) },
-    });
-    if (plan.error) {
-        throw plan.error;
-    }
-    return plan.resources
-        .filter(r => r.type !== "pulumi:pulumi:Stack")
-        .map(r => ({ type: r.type, name: r.name, props: r.inputs }));
-}
-
-const fixture = (name: string) => path.join(ROOT, "test", "fixtures", name);
-const PROD = path.join(ROOT, "Pulumi.prod.yaml");
-const covered = new Set<string>();
-
-async function violations(policy: Policy, resources: ResourceInput[]): Promise<Violation[]> {
-    covered.add(policy.name);
-    return runPolicy(policy, resources);
-}
-
-const at = (host: string, site: string, address: string) => ({ host, site, address });
-const servers = (patch: Record<string, unknown> = {}): ResourceInput => {
-    const load = { monitoredHosts: 100, items: 10_000, updateIntervalSeconds: 60 };
-    return {
-        type: SERVER_CLUSTER.token,
-        name: "zabbix-server",
-        props: {
-            nodes: [
-                { ...at("zbx-a", "a", "198.18.1.21"), dbHost: "198.18.1.41", dbPort: 5433 },
-                { ...at("zbx-b", "b", "198.18.2.21"), dbHost: "198.18.2.41", dbPort: 5433 },
-            ],
-            failover: "native-ha",
-            failoverDelaySeconds: 30,
-            sizing: { ...sizeServer(load) },
-            load,
-            agentSettings: { Server: "198.18.1.21,198.18.2.21", ServerActive: "198.18.1.21:10051;198.18.2.21:10051" },
-            ...patch,
-        },
-    };
-};
-/** A DB host: PostgreSQL on port 5432. */
-const dbAt = (host: string, site: string, address: string) => ({ ...at(host, site, address), port: 5432 });
-const postgres = (patch: Record<string, unknown> = {}): ResourceInput => ({
-    type: POSTGRES.token,
-    name: "zabbix-db",
-    props: {
-        primary: dbAt("db-a", "a", "198.18.1.11"),
-        replicas: [dbAt("db-b", "b", "198.18.2.11")],
-        failover: "manual",
-        replication: "async",
-        ...patch,
-    },
-});
-/** A site's load balancer whose DB port (5433) asks each DB host pg_is_in_recovery(). */
-const loadBalancer = (host: string, site: string, address: string): ResourceInput => ({
-    type: LOAD_BALANCER.token,
-    name: `${site}-lb`,
-    props: {
-        ...at(host, site, address),
-        dbRouting: "primary-check",
-        dbPort: 5433,
-        dbServers: ["db-a", "db-b"],
-        localFrontends: [],
-        remoteFrontends: [],
-    },
-});
-const frontend = (host: string, site: string, dbHost: string, dbPort: number): ResourceInput => ({
-    type: FRONTEND.token,
-    name: `${host}-frontend`,
-    props: { host, site, dbHost, dbPort },
-});
-const host = (name: string, site: string, roles: string[]): ResourceInput => ({
-    type: HOST.token,
-    name: `${site}-${name}`,
-    props: { host: name, site, address: "198.18.9.9", roles },
-});
-const command = (name: string, create: string, address = "198.18.1.21"): ResourceInput => ({
-    type: "command:remote:Command",
-    name,
-    props: { create, connection: { host: address } },
-});
-const pair = (patch: Record<string, unknown> = {}): ResourceInput => ({
-    type: DRBD_PAIR.token,
-    name: "zabbix-pair",
-    props: {
-        nodes: [at("n1", "a", "198.18.1.11"), at("n2", "a", "198.18.1.12")],
-        vip: "198.18.1.100",
-        fencing: { enabled: true, agent: "fence_ipmilan", devices: ["n1", "n2"] },
-        disk: "/dev/vg0/data",
-        metaDisk: "/dev/vg0/md",
-        ...patch,
-    },
-});
+import { HOST, LOAD_BALANCER, PATRONI } from "../../components/facts";
+import { ROOT } from "../support/plan";
+import {
+    PROD,
+    at,
+    command,
+    covered,
+    dbAt,
+    fixture,
+    frontend,
+    host,
+    loadBalancer,
+    pair,
+    postgres,
+    resourcesOf,
+    servers,
+    violations,
+} from "./cases";
 
 describe("the library's own designs pass every rule they should", () => {
     test("prod as pattern 5 breaks no rule at all", async () => {
@@ -343,144 +254,6 @@ describe("placement rules", () => {
         expect(split.map(v => v.message)).toContainEqual(
             expect.stringMatching(/fails over automatically \(cluster-manager\) between sites tokyo and osaka/),
         );
-    });
-});
-
-describe("Zabbix server rules", () => {
-    test("failover-delay-range", async () => {
-        expect(await violations(failoverDelayRange, [servers()])).toEqual([]);
-        expect(await violations(failoverDelayRange, [servers({ failoverDelaySeconds: 5 })])).toEqual([
-            expect.objectContaining({ level: "mandatory" }),
-        ]);
-        expect(await violations(failoverDelayRange, [servers({ failoverDelaySeconds: 901 })])).toHaveLength(1);
-    });
-
-    test("failover-delay-short is advisory above 60 s", async () => {
-        expect(await violations(failoverDelayAdvisory, [servers({ failoverDelaySeconds: 60 })])).toEqual([]);
-        const found = await violations(
-            failoverDelayAdvisory,
-            await resourcesOf(fixture("slow-failover-small-hosts.yaml")),
-        );
-        expect(found).toEqual([
-            expect.objectContaining({ level: "advisory", message: expect.stringMatching(/Failover delay 300 s/) }),
-        ]);
-    });
-
-    test("agent-server-lists: the nodes of one cluster joined by ',' in settings or a sent agent config", async () => {
-        expect(await violations(agentServerLists, [servers()])).toEqual([]);
-        const comma = servers({
-            agentSettings: { Server: "198.18.1.21,198.18.2.21", ServerActive: "198.18.1.21:10051,198.18.2.21:10051" },
-        });
-        expect(await violations(agentServerLists, [comma])).toHaveLength(1);
-        const sent = command(
-            "agent",
-            "cat > /etc/zabbix/zabbix_agentd.d/server.conf <<'EOF'\nServerActive=198.18.1.21,198.18.2.21\nEOF",
-        );
-        expect((await violations(agentServerLists, [servers(), sent])).map(v => v.message)).toEqual([
-            expect.stringMatching(/the agent configuration sent by agent/),
-        ]);
-        // Two separate installations may well be listed with ",".
-        expect(
-            await violations(agentServerLists, [
-                servers(),
-                command("agent", "ServerActive=198.18.1.21;198.18.2.21,203.0.113.5"),
-            ]),
-        ).toEqual([]);
-    });
-
-    test("sizing-fits-load", async () => {
-        expect(await violations(sizingFitsLoad, [servers()])).toEqual([]);
-        const undersized = servers({
-            sizing: {
-                ...sizeServer({ monitoredHosts: 100, items: 10_000, updateIntervalSeconds: 60 }),
-                cacheSizeMiB: 8,
-            },
-        });
-        expect((await violations(sizingFitsLoad, [undersized])).map(v => v.message)).toEqual([
-            expect.stringMatching(/cacheSizeMiB 8 < 64/),
-        ]);
-    });
-
-    test("server-host-hardware is advisory and only judges hosts whose size is known", async () => {
-        const found = await violations(
-            serverHostHardware,
-            await resourcesOf(fixture("slow-failover-small-hosts.yaml")),
-        );
-        expect(found).toEqual([
-            expect.objectContaining({
-                level: "advisory",
-                message: expect.stringMatching(/^tyo-1 has 2 cores and 4 GiB; Zabbix's large tier/),
-            }),
-        ]);
-    });
-});
-
-describe("secrets", () => {
-    test.each([
-        ["a password assignment", "PGPASSWORD=hunter2hunter2 psql -c 'select 1'"],
-        ["a private key", "cat > /root/.ssh/id <<EOF\n-----BEGIN OPENSSH PRIVATE KEY-----\nabc\nEOF"],
-        ["a DB password setting", "cat > /etc/zabbix/x.conf <<EOF\nDBPassword=plainpassword\nEOF"],
-        ["an SQL password literal", "psql -c \"ALTER ROLE zabbix PASSWORD 'plainpassword'\""],
-    ])("no-plaintext-secrets catches %s", async (_what, create) => {
-        expect(await violations(noPlaintextSecrets, [command("step", create)])).toHaveLength(1);
-    });
-
-    test("no-plaintext-secrets accepts references to secrets read from stdin", async () => {
-        const create = 'IFS= read -r PW\nPGPASSWORD="$PW"\nexport PGPASSWORD\npsql -c "ALTER ROLE x PASSWORD \'$PW\'"';
-        expect(await violations(noPlaintextSecrets, [command("step", create)])).toEqual([]);
-    });
-
-    test("random-password-length", async () => {
-        const password = (length: number): ResourceInput => ({
-            type: "random:index/randomPassword:RandomPassword",
-            name: "pw",
-            props: { length },
-        });
-        expect(await violations(randomPasswordLength, [password(32)])).toEqual([]);
-        expect(await violations(randomPasswordLength, [password(12)])).toEqual([
-            expect.objectContaining({ message: "pw generates 12 characters; use at least 20." }),
-        ]);
-    });
-});
-
-describe("the pair's rules", () => {
-    test("pacemaker-fencing", async () => {
-        expect(await violations(pacemakerFencing, [pair()])).toEqual([]);
-        expect(
-            await violations(pacemakerFencing, [
-                pair({ fencing: { enabled: false, agent: "fence_ipmilan", devices: [] } }),
-            ]),
-        ).toHaveLength(1);
-        const oneDevice = await violations(pacemakerFencing, [
-            pair({ fencing: { enabled: true, agent: "fence_ipmilan", devices: ["n1"] } }),
-        ]);
-        expect(oneDevice.map(v => v.message)).toEqual([expect.stringMatching(/n2 has no fence device/)]);
-    });
-
-    test("drbd-dedicated-meta-disk is advisory", async () => {
-        expect(await violations(drbdDedicatedMetaDisk, [pair()])).toEqual([]);
-        expect(await violations(drbdDedicatedMetaDisk, [pair({ metaDisk: "internal" })])).toEqual([
-            expect.objectContaining({ level: "advisory" }),
-        ]);
-    });
-});
-
-describe("the harness", () => {
-    test("reports one finding once, however often a rule reports it", async () => {
-        const twice: StackValidationPolicy = {
-            name: "reports-twice",
-            description: "reports one finding from two views of it",
-            enforcementLevel: "mandatory",
-            validateStack: (_args, report) => {
-                report("the same finding", "urn:a");
-                report("the same finding", "urn:a");
-                report("the same finding", "urn:b");
-            },
-        };
-        expect(await runPolicy(twice, [])).toEqual([
-            { policy: "reports-twice", level: "mandatory", message: "the same finding", resource: "urn:a" },
-            { policy: "reports-twice", level: "mandatory", message: "the same finding", resource: "urn:b" },
-        ]);
     });
 });
 

@@ -1,0 +1,334 @@
+/**
+ * Automatic DB failover (db.failover: patroni) running: two Patroni nodes on loopback run
+ * PostgreSQL 15 from the rendered patroni.yml: one leads, the other streams, and when the leader's
+ * Patroni and PostgreSQL die the replica is promoted. HAProxy's patroni check follows the leader.
+ */
+import * as http from "http";
+import * as net from "net";
+import { existsSync, readFileSync } from "fs";
+import * as path from "path";
+import { renderHaproxyCfg } from "../../components/loadbalancer/render";
+import { ADMIN_ROLE, PATRONI_TIMING, renderPatroniConfig } from "../../components/postgres/render";
+import {
+    Daemon,
+    FileCheck,
+    PgServer,
+    checkFile,
+    expectAccepted,
+    freePort,
+    groupAlive,
+    ok,
+    password,
+    psqlTcp,
+    putFile,
+    run,
+    scratchSpace,
+    waitFor,
+} from "./support";
+import {
+    DbPasswords,
+    Etcd,
+    Node,
+    installConfig,
+    newNode,
+    patroniInput,
+    requirePatroni,
+    rules,
+    startEtcd,
+} from "./patroni-nodes";
+
+jest.setTimeout(120_000);
+
+const scratch = scratchSpace();
+const passwords: DbPasswords = { superuser: password(), replication: password() };
+const adminPassword = password();
+
+let etcd: Etcd;
+
+beforeAll(async () => {
+    etcd = await startEtcd(scratch);
+});
+
+/** `haproxy -c` exits 1 on errors and prints this line only when it accepts the file. */
+const HAPROXY_CHECK: FileCheck = {
+    tool: "haproxy",
+    fileName: "haproxy.cfg",
+    args: file => ["-c", "-f", file],
+    accepted: output => /Configuration file is valid/.test(output),
+};
+
+/** GET on Patroni's REST API: the status code. */
+function restStatus(node: Node, restPort: number, what: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const req = http.get(
+            { host: node.address, port: restPort, path: `/${what}`, agent: false, timeout: 3_000 },
+            res => {
+                res.resume();
+                resolve(res.statusCode ?? 0);
+            },
+        );
+        req.on("timeout", () => req.destroy(new Error(`no answer from ${node.address}:${restPort}/${what}`)));
+        req.on("error", reject);
+    });
+}
+
+/** Status of each server of a proxy, from HAProxy's stats socket (`show stat`). */
+function serverStatus(socket: string, proxy: string): Promise<Record<string, string>> {
+    return new Promise((resolve, reject) => {
+        const chunks: Buffer[] = [];
+        const conn = net.createConnection({ path: socket }, () => conn.end("show stat\n"));
+        conn.setTimeout(5_000, () => conn.destroy(new Error(`no answer on ${socket}`)));
+        conn.on("data", b => chunks.push(b));
+        conn.on("error", reject);
+        conn.on("close", () => {
+            const [header, ...rows] = Buffer.concat(chunks).toString().trim().split("\n");
+            const columns = header.replace(/^# /, "").split(",");
+            const status: Record<string, string> = {};
+            for (const row of rows.map(r => r.split(","))) {
+                const server = row[columns.indexOf("svname")];
+                if (row[columns.indexOf("pxname")] === proxy && !["FRONTEND", "BACKEND"].includes(server)) {
+                    status[server] = row[columns.indexOf("status")];
+                }
+            }
+            resolve(status);
+        });
+    });
+}
+
+/** The process group of the postmaster of a data dir, while it runs (Patroni starts it in a session of its own). */
+function postmasterGroup(data: string): number | undefined {
+    const pidFile = path.join(data, "postmaster.pid");
+    if (!existsSync(pidFile)) {
+        return undefined;
+    }
+    const pid = Number(readFileSync(pidFile, "utf8").split("\n")[0]);
+    try {
+        // A stale postmaster.pid may name a pid reused since: only a postgres of this data dir counts.
+        if (!readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").includes(data)) {
+            return undefined;
+        }
+        const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+        const [state, , pgrp] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        return state === "Z" ? undefined : Number(pgrp);
+    } catch {
+        return undefined;
+    }
+}
+
+async function killGroupNow(pgid: number, what: string): Promise<void> {
+    try {
+        process.kill(-pgid, "SIGKILL");
+    } catch {
+        // ESRCH: already gone
+    }
+    await waitFor(`${what} (process group ${pgid}) to die`, () => !groupAlive(pgid), { timeoutMs: 10_000 });
+}
+
+interface Member {
+    readonly Member: string;
+    readonly Host: string;
+    readonly Role: string;
+    readonly State: string;
+}
+
+describe("two Patroni nodes from the rendered patroni.yml, with HAProxy's patroni check in front", () => {
+    let restPort: number;
+    let a: Node;
+    let b: Node;
+    const patroni: Record<string, Daemon> = {};
+    let statsSocket: string;
+    let lbDbPort: number;
+    let haproxy: Daemon;
+
+    const members = async (node: Node): Promise<Member[]> =>
+        JSON.parse(
+            ok(
+                await run("patronictl", ["-c", node.config, "list", "--format", "json"], {
+                    user: "postgres",
+                    cwd: node.dir,
+                }),
+            ).stdout,
+        );
+    const status = (node: Node, what: string) => restStatus(node, restPort, what);
+    const logs = () =>
+        Object.entries(patroni)
+            .map(([name, d]) => `--- patroni ${name}:\n${d.output().slice(-6000)}`)
+            .join("\n");
+    const throughHaproxy = async () => {
+        const result = await psqlTcp(
+            { host: "127.0.0.1", port: lbDbPort, user: ADMIN_ROLE, db: "postgres", password: adminPassword },
+            "select pg_is_in_recovery(), inet_server_port()",
+        );
+        return result.code === 0 ? result.stdout.trim() : `psql exited ${result.code}: ${result.output.trim()}`;
+    };
+
+    async function startNode(node: Node): Promise<void> {
+        await installConfig(node.config, renderPatroniConfig(patroniInput(etcd, node, restPort)), passwords);
+        // Patroni stops its PostgreSQL when it is stopped; should it die first, the postmaster is ended here.
+        scratch.defer(`stop the PostgreSQL of ${node.name}`, async () => {
+            const pgid = postmasterGroup(node.data);
+            if (pgid) {
+                await killGroupNow(pgid, `PostgreSQL of ${node.name}`);
+            }
+        });
+        patroni[node.name] = scratch.daemon(`patroni ${node.name}`, "patroni", [node.config], {
+            user: "postgres",
+            cwd: node.dir,
+        });
+    }
+
+    beforeAll(async () => {
+        requirePatroni();
+        restPort = await freePort();
+        a = await newNode(scratch, "a", "127.0.0.2");
+        b = await newNode(scratch, "b", "127.0.0.3");
+        // As the stack does it: the planned leader first, the other once the leader runs.
+        await startNode(a);
+        await waitFor("patroni a to bootstrap and lead", async () => (await status(a, "primary")) === 200, {
+            timeoutMs: 60_000,
+            watch: [patroni.a],
+            detail: logs,
+        });
+        await startNode(b);
+        await waitFor("patroni b to stream from a", async () => (await status(b, "replica")) === 200, {
+            timeoutMs: 60_000,
+            watch: [patroni.a, patroni.b],
+            detail: logs,
+        });
+        // The admin role, as leaderRolesStep makes it: the client for the checks through HAProxy.
+        await new PgServer(scratch, "a", a.dir, a.port).sql(
+            `create role ${ADMIN_ROLE} login superuser password '${adminPassword}'`,
+        );
+    });
+
+    test("one node leads and the other is a streaming replica", async () => {
+        expect(await status(a, "primary")).toBe(200);
+        expect(await status(b, "primary")).toBe(503);
+        expect(await status(b, "replica")).toBe(200);
+        expect(await status(a, "replica")).toBe(503);
+        const pgB = new PgServer(scratch, "b", b.dir, b.port);
+        expect(await pgB.sql("select pg_is_in_recovery()")).toBe("t");
+        await waitFor(
+            "b's WAL receiver to stream",
+            async () => (await pgB.sql("select status from pg_stat_wal_receiver")) === "streaming",
+        );
+        // The admin role made on the leader reaches the replica (asynchronously: streaming starts before it is replayed).
+        await waitFor(
+            "the admin role to reach b",
+            async () => (await pgB.sql(`select count(*) from pg_roles where rolname = '${ADMIN_ROLE}'`)) === "1",
+        );
+    });
+
+    test("patronictl list shows the Leader and the Replica", async () => {
+        // Patroni 3.0 says "running" of a replica that streams (3.0.4 and later say "streaming").
+        const list = await waitFor(
+            "patronictl to list both members running",
+            async () => {
+                const m = await members(a);
+                return m.length === 2 && m.every(x => x.State === "running") && m;
+            },
+            { detail: logs },
+        );
+        expect(list.map(m => [m.Member, m.Host, m.Role])).toEqual([
+            ["a", `127.0.0.2:${a.port}`, "Leader"],
+            ["b", `127.0.0.3:${b.port}`, "Replica"],
+        ]);
+    });
+
+    test("the PostgreSQL Patroni runs reads the rendered settings", async () => {
+        const pgA = new PgServer(scratch, "a", a.dir, a.port);
+        expect(
+            await pgA.sql(
+                "select current_setting('listen_addresses'), current_setting('port'), current_setting('unix_socket_directories')",
+            ),
+        ).toBe(`127.0.0.1,127.0.0.2|${a.port}|${a.dir}`);
+        expect(
+            await pgA.sql(
+                "select current_setting('wal_level'), current_setting('wal_log_hints'), current_setting('password_encryption'), current_setting('data_checksums')",
+            ),
+        ).toBe("replica|on|scram-sha-256|on");
+        const hba = await pgA.sql(
+            "select type, database[1], user_name[1], coalesce(address, ''), auth_method, coalesce(error, '') from pg_hba_file_rules order by line_number",
+        );
+        expect(hba.split("\n")).toEqual([
+            "local|all|postgres||peer|",
+            ...rules.map(r => `host|${r.database}|${r.user}|${r.source.split("/")[0]}|scram-sha-256|`),
+            "host|all|postgres|127.0.0.2|scram-sha-256|",
+            "host|all|postgres|127.0.0.3|scram-sha-256|",
+            "host|replication|zabbix_ha_replicator|127.0.0.1|scram-sha-256|",
+        ]);
+    });
+
+    test("HAProxy with the patroni check passes haproxy -c and lets the DB port reach only the leader", async () => {
+        const lbDir = await scratch.dir("haproxy");
+        lbDbPort = await freePort();
+        const rendered = renderHaproxyCfg({
+            site: "test",
+            httpPort: await freePort(),
+            localFrontends: [{ name: "web-local", address: "127.0.0.1", port: await freePort() }],
+            remoteFrontends: [],
+            dbPort: lbDbPort,
+            dbServers: [
+                { name: "db-a", address: a.address, port: a.port },
+                { name: "db-b", address: b.address, port: b.port },
+            ],
+            dbAllowedSources: ["127.0.0.1"],
+            primaryCheckCommand: "/nonexistent/unused-with-patroni",
+            dbCheck: "patroni",
+            patroniPort: restPort,
+            runDir: lbDir,
+        });
+        expect(rendered).toContain(`option httpchk GET /primary\n    http-check expect status 200\n`);
+        expect(rendered).toContain(` port ${restPort}\n`);
+        expect(rendered).not.toMatch(/external-check/);
+        // The scratch HAProxy binds loopback only (the rendered `bind :PORT` takes every address).
+        const loopback = rendered.replace(/^( {4}bind ):(\d+)$/gm, "$1127.0.0.1:$2");
+        expect(loopback.match(/bind 127\.0\.0\.1:/g)).toHaveLength(2);
+        const checked = await checkFile(HAPROXY_CHECK, rendered);
+        expectAccepted(checked);
+        expect(checked.output).not.toMatch(/\[(ALERT|WARNING)\]/);
+
+        const cfg = await putFile(path.join(lbDir, "haproxy.cfg"), loopback);
+        statsSocket = path.join(lbDir, "admin.sock");
+        haproxy = scratch.daemon("haproxy", "haproxy", ["-db", "-f", cfg], { cwd: lbDir });
+        await waitFor(
+            "HAProxy to mark db-a UP and db-b DOWN",
+            async () => {
+                const s = await serverStatus(statsSocket, "postgres_primary");
+                return s["db-a"] === "UP" && s["db-b"] === "DOWN";
+            },
+            { watch: [haproxy], detail: () => `haproxy output:\n${haproxy.output()}` },
+        );
+        for (let i = 0; i < 4; i++) {
+            expect(await throughHaproxy()).toBe(`f|${a.port}`);
+        }
+    });
+
+    test("when the leader's Patroni and PostgreSQL die, the replica is promoted and HAProxy follows it", async () => {
+        const pgid = postmasterGroup(a.data);
+        expect(pgid).toBeDefined();
+        const killed = Date.now();
+        await killGroupNow(patroni.a.pid, "patroni a");
+        await killGroupNow(pgid!, "PostgreSQL of a");
+        await waitFor("b to be promoted", async () => (await status(b, "primary")) === 200, {
+            timeoutMs: 90_000,
+            intervalMs: 500,
+            watch: [patroni.b],
+            detail: logs,
+        });
+        const seconds = (Date.now() - killed) / 1000;
+        console.log(
+            `Patroni failover: b answered 200 on /primary ${seconds.toFixed(1)} s after a's Patroni and PostgreSQL were killed (ttl ${PATRONI_TIMING.ttl} s, loop_wait ${PATRONI_TIMING.loopWait} s)`,
+        );
+        expect(await new PgServer(scratch, "b", b.dir, b.port).sql("select pg_is_in_recovery()")).toBe("f");
+
+        await waitFor("HAProxy's DB port to reach b", async () => (await throughHaproxy()) === `f|${b.port}`, {
+            timeoutMs: 30_000,
+            watch: [haproxy],
+            detail: async () => JSON.stringify(await serverStatus(statsSocket, "postgres_primary")),
+        });
+        expect(await serverStatus(statsSocket, "postgres_primary")).toEqual({ "db-a": "DOWN", "db-b": "UP" });
+        const list = await members(b);
+        expect(list.find(m => m.Member === "b")?.Role).toBe("Leader");
+    });
+});

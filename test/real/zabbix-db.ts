@@ -1,0 +1,80 @@
+/**
+ * The scratch Zabbix database of the zabbix_server checks: PostgreSQL 15 on 127.0.0.1 with the
+ * rendered settings and pg_hba.conf, the role and database the PostgreSQL provider makes, and the
+ * Zabbix schema loaded by the library's own schema step, run by sh.
+ */
+import { hbaRules, loadBalancerClients, renderPgHba, renderPostgresConf } from "../../components/postgres/render";
+import { schemaStep } from "../../components/postgres/schema";
+import { readSecrets, script } from "../../components/shell";
+import { postgresMaxConnections, sizeServer } from "../../components/sizing";
+import { platformFor, zabbixLayout } from "../../components/platform";
+import { PgServer, Scratch, freePort, includeInPostgresConf, initPostgres, ok, requireFile, run } from "./support";
+
+/** What the scratch servers are sized for. */
+export const sizing = sizeServer({ monitoredHosts: 10, items: 100, updateIntervalSeconds: 60 });
+/** Debian's own Zabbix 6.0 packaging: the schema in three files, loaded in this order. */
+export const SCHEMA_FILES = zabbixLayout(platformFor("debian12"), "distribution").schemaFiles;
+
+/** Runs a step script the way a host does: `sh -c`, secrets on stdin. */
+export function runStep(body: string, secrets: Record<string, string>) {
+    const text = script(readSecrets(Object.keys(secrets)), body);
+    return run("sh", ["-c", text], {
+        input: Object.values(secrets)
+            .map(v => `${v}\n`)
+            .join(""),
+        timeoutMs: 120_000,
+    });
+}
+
+/**
+ * A started cluster holding the schema in database zabbix, with two copies of it: zabbix_single
+ * (a server without native HA) and zabbix_takeover (ha_node rows set by hand); role zabbix logs
+ * in with `dbPassword`.
+ */
+export async function zabbixDatabase(scratch: Scratch, dbPassword: string): Promise<PgServer> {
+    SCHEMA_FILES.forEach(requireFile);
+    const db = await initPostgres(scratch, "zabbix-db", await freePort());
+    // The servers connect from 127.0.0.1, where in production the site's load balancer is.
+    await db.writeDataFile(
+        "zabbix-ha.conf",
+        renderPostgresConf({
+            listenAddresses: ["127.0.0.1"],
+            port: db.port,
+            maxConnections: postgresMaxConnections(sizing, 1),
+        }),
+    );
+    const rules = (dbName: string) =>
+        hbaRules({
+            dbName,
+            dbUser: "zabbix",
+            dbHosts: ["127.0.0.1"],
+            clients: loadBalancerClients(["127.0.0.1"]),
+            adminNetwork: "198.18.100.0/24",
+        });
+    await db.writeDataFile(
+        "pg_hba.conf",
+        renderPgHba({ rules: [...rules("zabbix"), ...rules("zabbix_single"), ...rules("zabbix_takeover")] }),
+    );
+    await includeInPostgresConf(db, ["zabbix-ha.conf"]);
+    await db.start();
+    // What the PostgreSQL provider makes: the role, and a database it owns.
+    await db.sql(`create role zabbix login password '${dbPassword}'`);
+    await db.sql("create database zabbix owner zabbix encoding 'UTF8' lc_collate 'C' lc_ctype 'C' template template0");
+
+    // The library's schema step, as the loader host runs it (5 to 17 s: data.sql is 130k INSERTs).
+    const step = schemaStep({
+        dbHost: "127.0.0.1",
+        dbPort: db.port,
+        dbName: "zabbix",
+        dbUser: "zabbix",
+        passwordVariable: "ZABBIX_DB_PASSWORD",
+        schemaFiles: SCHEMA_FILES,
+    });
+    const loaded = ok(await runStep(step, { ZABBIX_DB_PASSWORD: dbPassword }));
+    expect(loaded.output).toMatch(/loading the Zabbix schema/);
+    // A second database for the server without native HA: a file-level copy, while nothing is connected.
+    await db.sql("create database zabbix_single template zabbix owner zabbix");
+    // And one whose ha_node rows the prompt-takeover test sets by hand.
+    await db.sql("create database zabbix_takeover template zabbix owner zabbix");
+    return db;
+}
