@@ -4,7 +4,6 @@
  * Patroni and PostgreSQL die the replica is promoted. HAProxy's patroni check follows the leader.
  */
 import * as http from "http";
-import * as net from "net";
 import { existsSync, readFileSync } from "fs";
 import * as path from "path";
 import { renderHaproxyCfg } from "../../components/loadbalancer/render";
@@ -23,6 +22,7 @@ import {
     putFile,
     run,
     scratchSpace,
+    serverStatus,
     waitFor,
 } from "./support";
 import {
@@ -69,29 +69,6 @@ function restStatus(node: Node, restPort: number, what: string): Promise<number>
         );
         req.on("timeout", () => req.destroy(new Error(`no answer from ${node.address}:${restPort}/${what}`)));
         req.on("error", reject);
-    });
-}
-
-/** Status of each server of a proxy, from HAProxy's stats socket (`show stat`). */
-function serverStatus(socket: string, proxy: string): Promise<Record<string, string>> {
-    return new Promise((resolve, reject) => {
-        const chunks: Buffer[] = [];
-        const conn = net.createConnection({ path: socket }, () => conn.end("show stat\n"));
-        conn.setTimeout(5_000, () => conn.destroy(new Error(`no answer on ${socket}`)));
-        conn.on("data", b => chunks.push(b));
-        conn.on("error", reject);
-        conn.on("close", () => {
-            const [header, ...rows] = Buffer.concat(chunks).toString().trim().split("\n");
-            const columns = header.replace(/^# /, "").split(",");
-            const status: Record<string, string> = {};
-            for (const row of rows.map(r => r.split(","))) {
-                const server = row[columns.indexOf("svname")];
-                if (row[columns.indexOf("pxname")] === proxy && !["FRONTEND", "BACKEND"].includes(server)) {
-                    status[server] = row[columns.indexOf("status")];
-                }
-            }
-            resolve(status);
-        });
     });
 }
 
