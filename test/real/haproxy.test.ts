@@ -15,6 +15,8 @@ import {
     expectAccepted,
     expectRejected,
     freePort,
+    installPrimaryCheck,
+    loopbackPair,
     ok,
     password,
     psqlTcp,
@@ -23,8 +25,6 @@ import {
     scratchSpace,
     serverStatus,
     waitFor,
-    installPrimaryCheck,
-    loopbackPair,
 } from "./support";
 
 jest.setTimeout(120_000);

@@ -24,18 +24,18 @@ import {
     basebackup,
     freePort,
     includeInPostgresConf,
+    installPrimaryCheck,
+    loopbackPair,
     ok,
     password,
     psqlTcp,
     putFile,
+    replicationCommand,
     run,
     scratchSpace,
     serverStatus,
     sleep,
     waitFor,
-    installPrimaryCheck,
-    loopbackPair,
-    replicationCommand,
 } from "./support";
 
 jest.setTimeout(180_000);
