@@ -297,7 +297,13 @@ describe("two Patroni nodes from the rendered patroni.yml, with HAProxy's patron
         console.log(
             `Patroni failover: b answered 200 on /primary ${seconds.toFixed(1)} s after a's Patroni and PostgreSQL were killed (ttl ${PATRONI_TIMING.ttl} s, loop_wait ${PATRONI_TIMING.loopWait} s)`,
         );
-        expect(await new PgServer(scratch, "b", b.dir, b.port).sql("select pg_is_in_recovery()")).toBe("f");
+        // Patroni answers 200 on /primary once it has asked PostgreSQL to promote; the promotion itself
+        // ends a moment later (under load, b was still in recovery at the first look).
+        const promoted = new PgServer(scratch, "b", b.dir, b.port);
+        await waitFor("b to accept writes", async () => (await promoted.sql("select pg_is_in_recovery()")) === "f", {
+            timeoutMs: 10_000,
+            intervalMs: 200,
+        });
 
         await waitFor("HAProxy's DB port to reach b", async () => (await throughHaproxy()) === `f|${b.port}`, {
             timeoutMs: 30_000,
