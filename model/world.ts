@@ -142,23 +142,12 @@ export function databaseAfter(
     });
     switch (db.failover) {
         case "automatic":
+        case "managed": {
+            const failover = db.failover === "automatic" ? t.automaticFailoverSeconds : t.managedFailoverSeconds;
             return candidates.length > 0
-                ? {
-                      writable: candidates[0],
-                      seconds: t.automaticFailoverSeconds + t.dbReconnectSeconds,
-                      moved: true,
-                      manual: false,
-                  }
+                ? { writable: candidates[0], seconds: failover + t.dbReconnectSeconds, moved: true, manual: false }
                 : stuck();
-        case "managed":
-            return candidates.length > 0
-                ? {
-                      writable: candidates[0],
-                      seconds: t.managedFailoverSeconds + t.dbReconnectSeconds,
-                      moved: true,
-                      manual: false,
-                  }
-                : stuck();
+        }
         case "cluster-manager": {
             const cm = instance.clusterManager;
             // Pacemaker takes over only after fencing the failed node, whose fence device sits in its site.

@@ -4,38 +4,34 @@
 import { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { FAILOVER_DELAY_MAX_SECONDS, FAILOVER_DELAY_MIN_SECONDS } from "../../components/config/sections";
 import { hardwareTier, sizeServer } from "../../components/sizing";
-import { HOST, RESOURCE_TYPES, SERVER_CLUSTER, ServerClusterFacts, factsOf, nameOf } from "./facts";
+import { HOST, RESOURCE_TYPES, SERVER_CLUSTER, factsOf, nameOf, validateFactsOf } from "./facts";
 
 export const failoverDelayRange: ResourceValidationPolicy = {
     name: "failover-delay-range",
     description: "The Zabbix HA failover delay is within Zabbix's range, 10 s to 15 min.",
     enforcementLevel: "mandatory",
-    validateResource: (args, report) => {
-        if (args.type !== SERVER_CLUSTER.token) {
-            return;
-        }
-        const delay = (args.props as ServerClusterFacts).failoverDelaySeconds;
+    validateResource: validateFactsOf(SERVER_CLUSTER, (facts, args, report) => {
+        const delay = facts.failoverDelaySeconds;
         if (!(delay >= FAILOVER_DELAY_MIN_SECONDS && delay <= FAILOVER_DELAY_MAX_SECONDS)) {
             report(
                 `Failover delay ${delay} s of "${args.name}" is outside Zabbix's range (10 s to 15 min): set failoverDelay within it.`,
             );
         }
-    },
+    }),
 };
 
 export const failoverDelayAdvisory: ResourceValidationPolicy = {
     name: "failover-delay-short",
     description: "An HA cluster's failover delay stays at 60 s or less, so a crash is covered within about a minute.",
     enforcementLevel: "advisory",
-    validateResource: (args, report) => {
-        const facts = args.props as ServerClusterFacts;
-        if (args.type === SERVER_CLUSTER.token && facts.failover === "native-ha" && facts.failoverDelaySeconds > 60) {
+    validateResource: validateFactsOf(SERVER_CLUSTER, (facts, args, report) => {
+        if (facts.failover === "native-ha" && facts.failoverDelaySeconds > 60) {
             report(
                 `Failover delay ${facts.failoverDelaySeconds} s of "${args.name}": a crashed active node is replaced only after ` +
                     `about ${facts.failoverDelaySeconds + 10} s. The study wanted well under the old cluster's five minutes; consider 60 s or less.`,
             );
         }
-    },
+    }),
 };
 
 /** Node addresses an agent setting lists, grouped: "," separates servers, ";" the nodes of one. */
@@ -83,11 +79,7 @@ export const sizingFitsLoad: ResourceValidationPolicy = {
     name: "sizing-fits-load",
     description: "Zabbix server caches and process counts fit the expected load.",
     enforcementLevel: "mandatory",
-    validateResource: (args, report) => {
-        if (args.type !== SERVER_CLUSTER.token) {
-            return;
-        }
-        const facts = args.props as ServerClusterFacts;
+    validateResource: validateFactsOf(SERVER_CLUSTER, (facts, args, report) => {
         const needed = sizeServer(facts.load) as unknown as Record<string, number>;
         const short = Object.entries(needed).filter(
             ([key, value]) => key !== "nvps" && (facts.sizing[key] ?? 0) < value,
@@ -98,7 +90,7 @@ export const sizingFitsLoad: ResourceValidationPolicy = {
                     short.map(([key, value]) => `${key} ${facts.sizing[key]} < ${value}`).join(", "),
             );
         }
-    },
+    }),
 };
 
 export const serverHostHardware: StackValidationPolicy = {

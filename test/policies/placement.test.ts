@@ -16,9 +16,11 @@ import {
     siteLoadBalancers,
 } from "../../policies/rules";
 import { HOST, LOAD_BALANCER, PATRONI } from "../../components/facts";
+import { ResourceInput } from "../../policies/harness";
 import { ROOT } from "../support/plan";
 import {
     PROD,
+    Policy,
     at,
     command,
     covered,
@@ -35,41 +37,33 @@ import {
 } from "./cases";
 
 describe("the library's own designs pass every rule they should", () => {
-    test("prod as pattern 5 breaks no rule at all", async () => {
-        const resources = await resourcesOf(PROD);
-        for (const policy of POLICIES) {
+    /** Each of `policies` finds nothing in `resources`; a failure names the policy and what it found. */
+    async function expectNoViolations(resources: ResourceInput[], policies: readonly Policy[]): Promise<void> {
+        for (const policy of policies) {
             expect({ policy: policy.name, found: await violations(policy, resources) }).toEqual({
                 policy: policy.name,
                 found: [],
             });
         }
+    }
+
+    test("prod as pattern 5 breaks no rule at all", async () => {
+        await expectNoViolations(await resourcesOf(PROD), POLICIES);
     }, 30_000);
 
     test("dev (one all-roles host per site) as pattern 5 breaks no rule: its servers use the co-located load balancer's DB port", async () => {
-        const resources = await resourcesOf(path.join(ROOT, "Pulumi.dev.yaml"));
-        for (const policy of POLICIES) {
-            expect({ policy: policy.name, found: await violations(policy, resources) }).toEqual({
-                policy: policy.name,
-                found: [],
-            });
-        }
+        await expectNoViolations(await resourcesOf(path.join(ROOT, "Pulumi.dev.yaml")), POLICIES);
     }, 30_000);
 
     test("prod as pattern 3 keeps fencing, a same-site VIP, a dedicated meta-disk, and the VIP as entry point and DB path", async () => {
-        const resources = await resourcesOf(PROD, "pacemaker");
-        for (const policy of [
+        await expectNoViolations(await resourcesOf(PROD, "pacemaker"), [
             pacemakerFencing,
             drbdDedicatedMetaDisk,
             noVipAcrossSites,
             dbFailoverWitness,
             noPlaintextSecrets,
             siteLoadBalancers,
-        ]) {
-            expect({ policy: policy.name, found: await violations(policy, resources) }).toEqual({
-                policy: policy.name,
-                found: [],
-            });
-        }
+        ]);
     }, 30_000);
 });
 

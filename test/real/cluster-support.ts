@@ -91,6 +91,14 @@ function decodeEntities(text: string): string {
     });
 }
 
+/** What the parser passes over, by how it opens and closes: comments, processing instructions, CDATA, the doctype. */
+const XML_SKIPPED: readonly (readonly [string, string])[] = [
+    ["<!--", "-->"],
+    ["<?", "?>"],
+    ["<![CDATA[", "]]>"],
+    ["<!DOCTYPE", ">"],
+];
+
 /** Parses a document into its root element; comments, PIs, DOCTYPE and text are skipped. */
 export function parseXml(text: string): XmlElement {
     const stack: XmlElement[] = [];
@@ -118,20 +126,9 @@ export function parseXml(text: string): XmlElement {
             }
             i = end + close.length;
         };
-        if (text.startsWith("<!--", i)) {
-            skip("<!--", "-->");
-            continue;
-        }
-        if (text.startsWith("<?", i)) {
-            skip("<?", "?>");
-            continue;
-        }
-        if (text.startsWith("<![CDATA[", i)) {
-            skip("<![CDATA[", "]]>");
-            continue;
-        }
-        if (text.startsWith("<!DOCTYPE", i)) {
-            skip("<!DOCTYPE", ">");
+        const skipped = XML_SKIPPED.find(([open]) => text.startsWith(open, i));
+        if (skipped) {
+            skip(...skipped);
             continue;
         }
         if (text.startsWith("</", i)) {

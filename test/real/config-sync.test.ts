@@ -6,31 +6,14 @@
  */
 import { existsSync } from "fs";
 import * as path from "path";
-import { hbaRules, loadBalancerClients, renderPgHba, renderPostgresConf } from "../../components/postgres/render";
-import { schemaStep } from "../../components/postgres/schema";
-import { readSecrets, script } from "../../components/shell";
-import { postgresMaxConnections, sizeServer } from "../../components/sizing";
-import { platformFor, zabbixLayout } from "../../components/platform";
 import { renderConfigSyncScript } from "../../components/zabbix/render";
-import {
-    freePort,
-    includeInPostgresConf,
-    initPostgres,
-    ok,
-    password,
-    putFile,
-    requireFile,
-    requirePhpExtension,
-    requireTool,
-    run,
-    scratchSpace,
-} from "./support";
+import { ok, password, putFile, requireFile, requirePhpExtension, requireTool, run, scratchSpace } from "./support";
+import { SCHEMA_FILES, loopbackSchemaStep, runStep, zabbixCluster } from "./zabbix-db";
 import { FRONTEND_ROOT, Site, api, argvShim, readIf, startFrontend } from "./zabbix-frontends";
 
 jest.setTimeout(150_000);
 
 const scratch = scratchSpace();
-const SCHEMA_FILES = zabbixLayout(platformFor("debian12"), "distribution").schemaFiles;
 const dbPassword = password();
 
 describe("the config sync script between two real Zabbix 6.0 frontends", () => {
@@ -79,51 +62,14 @@ describe("the config sync script between two real Zabbix 6.0 frontends", () => {
         }
         work = await scratch.dir("config-sync");
 
-        const db = await initPostgres(scratch, "zabbix-sites", await freePort());
-        const sizing = sizeServer({ monitoredHosts: 10, items: 100, updateIntervalSeconds: 60 });
-        await db.writeDataFile(
-            "zabbix-ha.conf",
-            renderPostgresConf({
-                listenAddresses: ["127.0.0.1"],
-                port: db.port,
-                maxConnections: postgresMaxConnections(sizing, 1),
-            }),
-        );
-        const rules = (dbName: string) =>
-            hbaRules({
-                dbName,
-                dbUser: "zabbix",
-                dbHosts: ["127.0.0.1"],
-                clients: loadBalancerClients(["127.0.0.1"]),
-                adminNetwork: "198.18.100.0/24",
-            });
-        await db.writeDataFile(
-            "pg_hba.conf",
-            renderPgHba({ rules: [...rules("zabbix_source"), ...rules("zabbix_target")] }),
-        );
-        await includeInPostgresConf(db, ["zabbix-ha.conf"]);
-        await db.start();
-        await db.sql(`create role zabbix login password '${dbPassword}'`);
+        const db = await zabbixCluster(scratch, "zabbix-sites", dbPassword, ["zabbix_source", "zabbix_target"]);
         for (const name of ["zabbix_source", "zabbix_target"]) {
             await db.sql(
                 `create database ${name} owner zabbix encoding 'UTF8' lc_collate 'C' lc_ctype 'C' template template0`,
             );
         }
         // The schema once, by the library's own step; the second site's database from a pg_dump -Fc copy.
-        const step = schemaStep({
-            dbHost: "127.0.0.1",
-            dbPort: db.port,
-            dbName: "zabbix_source",
-            dbUser: "zabbix",
-            passwordVariable: "ZABBIX_DB_PASSWORD",
-            schemaFiles: SCHEMA_FILES,
-        });
-        ok(
-            await run("sh", ["-c", script(readSecrets(["ZABBIX_DB_PASSWORD"]), step)], {
-                input: `${dbPassword}\n`,
-                timeoutMs: 120_000,
-            }),
-        );
+        ok(await runStep(loopbackSchemaStep(db, "zabbix_source"), { ZABBIX_DB_PASSWORD: dbPassword }));
         const dump = path.join(db.dir, "zabbix.dump");
         ok(
             await run("pg_dump", ["-Fc", "-h", db.dir, "-p", String(db.port), "-d", "zabbix_source", "-f", dump], {

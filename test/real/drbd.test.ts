@@ -17,6 +17,7 @@ import {
 import { cibLoadStep, clusterStep, drbdStep, initialSyncStep } from "../../components/drbd/steps";
 import { script } from "../../components/shell";
 import { DrbdSection, option, parseDrbdConf, requireClusterFile, runTool, section } from "./cluster-support";
+import { cibInput } from "./pacemaker-cases";
 import { RunResult, scratchSpace } from "./support";
 
 jest.setTimeout(60_000);
@@ -185,23 +186,18 @@ describe.each(["9", "8.4"] as const)(
 // The step scripts.
 
 const files = { "8.4": renderDrbdResource(drbdInput("8.4")), "9": renderDrbdResource(drbdInput("9")) };
-const cib = renderPacemakerCib({
-    clusterName: "zabbix-east",
-    nodes: drbdInput("9").nodes,
-    preferredNode: "n1",
-    drbdResource: "zabbix",
-    drbdDevice: "/dev/drbd0",
-    filesystem: { mountPoint: "/var/lib/postgresql", fsType: "ext4" },
-    vip: { address: "10.0.0.10", cidrNetmask: 24 },
-    services: { postgres: "postgresql@15-main", zabbixServer: "zabbix-server", web: ["php8.2-fpm", "nginx"] },
-    fencing: {
-        agent: "fence_ipmilan",
-        devices: ["n1", "n2"].map(node => ({
-            node,
-            params: { ip: "192.0.2.1", password_script: "cat /etc/zabbix-ha/fence-password" },
-        })),
-    },
-});
+const cib = renderPacemakerCib(
+    cibInput({
+        nodes: drbdInput("9").nodes,
+        fencing: {
+            agent: "fence_ipmilan",
+            devices: ["n1", "n2"].map(node => ({
+                node,
+                params: { ip: "192.0.2.1", password_script: "cat /etc/zabbix-ha/fence-password" },
+            })),
+        },
+    }),
+);
 const STEPS: Record<string, string> = {
     drbd: script(drbdStep({ node: "n1", resource: "zabbix", pacemakerId: "drbd-zabbix", files })),
     cluster: script(

@@ -4,7 +4,7 @@
  * loader. Then nginx and php-fpm run with the rendered site and pool and serve a PHP page.
  */
 import { existsSync, readFileSync } from "fs";
-import { chown, mkdir } from "fs/promises";
+import { chown } from "fs/promises";
 import * as http from "http";
 import * as path from "path";
 import { renderNginxSite, renderPhpFpmPool, renderZabbixConfPhp } from "../../components/zabbix/render";
@@ -23,6 +23,7 @@ import {
     userInfo,
     waitFor,
     writeNginxPrefix,
+    writePhpFpmConf,
 } from "./support";
 
 jest.setTimeout(60_000);
@@ -40,20 +41,9 @@ async function nginxPrefix(s: Scratch, site: string): Promise<string> {
 
 const nginxArgs = (dir: string) => ["-p", `${dir}/`, "-c", `${dir}/nginx.conf`, "-e", `${dir}/error.log`];
 
-/** A minimal global php-fpm.conf that includes the rendered pool, everything in the temp dir. */
+/** The rendered pool under a minimal global php-fpm.conf in a fresh temp dir. */
 async function phpFpmConf(s: Scratch, pool: string): Promise<string> {
-    const dir = await s.dir("php-fpm");
-    await mkdir(path.join(dir, "pool.d"));
-    await putFile(path.join(dir, "pool.d", "zabbix.conf"), pool);
-    return putFile(
-        path.join(dir, "php-fpm.conf"),
-        `[global]
-pid = ${dir}/php-fpm.pid
-error_log = ${dir}/php-fpm.log
-daemonize = no
-include = ${dir}/pool.d/*.conf
-`,
-    );
+    return writePhpFpmConf(await s.dir("php-fpm"), pool);
 }
 
 async function phpFpmCheck(pool: string) {
@@ -136,6 +126,8 @@ describe("zabbix.conf.php", () => {
     let passwordFile: string;
     let confFile: string;
     const dbPassword = "s3cretPassw0rd";
+    /** The DB settings confPhp renders, as PHP sees them (the port a string), the password from its file. */
+    const renderedDb = { TYPE: "POSTGRESQL", SERVER: "198.18.10.41", PORT: "5433", PASSWORD: dbPassword };
 
     beforeAll(async () => {
         // As on a frontend host: the web server's user reads both files, nobody else does.
@@ -168,14 +160,7 @@ echo json_encode(['DB' => $DB, 'ZBX_SERVER' => isset($ZBX_SERVER), 'ZBX_SERVER_P
         expect(result.stderr).toBe("");
         expect(result.code).toBe(0);
         const seen = JSON.parse(result.stdout);
-        expect(seen.DB).toMatchObject({
-            TYPE: "POSTGRESQL",
-            SERVER: "198.18.10.41",
-            PORT: "5433",
-            DATABASE: "zabbix",
-            USER: "zabbix",
-            PASSWORD: dbPassword,
-        });
+        expect(seen.DB).toMatchObject({ ...renderedDb, DATABASE: "zabbix", USER: "zabbix" });
         expect(seen).toMatchObject({
             ZBX_SERVER: false,
             ZBX_SERVER_PORT: false,
@@ -211,12 +196,7 @@ echo json_encode(['DB' => $config['DB'], 'ZBX_SERVER' => $config['ZBX_SERVER'], 
         expect(result.stderr).toBe("");
         expect(result.code).toBe(0);
         const config = JSON.parse(result.stdout);
-        expect(config.DB).toMatchObject({
-            TYPE: "POSTGRESQL",
-            SERVER: "198.18.10.41",
-            PORT: "5433",
-            PASSWORD: dbPassword,
-        });
+        expect(config.DB).toMatchObject(renderedDb);
         expect(config.ZBX_SERVER).toBeNull();
         expect(config.ZBX_SERVER_PORT).toBeNull();
     });

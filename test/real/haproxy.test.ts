@@ -5,27 +5,18 @@
  */
 import * as net from "net";
 import * as path from "path";
-import { renderNewestPrimaryWatch, renderPrimaryCheckScript } from "../../components/loadbalancer/render";
+import { renderNewestPrimaryWatch } from "../../components/loadbalancer/render";
 import { HaproxyInput, renderHaproxyCfg } from "../../components/loadbalancer/render";
-import {
-    CHECK_ROLE,
-    REPLICATION_ROLE,
-    hbaRules,
-    loadBalancerClients,
-    pgpassLine,
-    renderPgHba,
-    renderPostgresConf,
-} from "../../components/postgres/render";
+import { CHECK_ROLE } from "../../components/postgres/render";
 import {
     FileCheck,
     PgServer,
-    basebackup,
     checkFile,
     expectAccepted,
     expectRejected,
     freePort,
-    includeInPostgresConf,
-    initPostgres,
+    installPrimaryCheck,
+    loopbackPair,
     ok,
     password,
     psqlTcp,
@@ -137,56 +128,16 @@ describe("HAProxy running the rendered configuration in front of two PostgreSQL 
     beforeAll(async () => {
         const [primaryPort, standbyPort] = [await freePort(), await freePort()];
         // The cluster's own settings and hba, as a DB host gets them; HAProxy and the check come from 127.0.0.1.
-        const hba = renderPgHba({
-            rules: hbaRules({
-                dbName: "zabbix",
-                dbUser: "zabbix",
-                dbHosts: ["127.0.0.1"],
-                clients: loadBalancerClients(["127.0.0.1"]),
-                adminNetwork: "198.18.100.0/24",
-            }),
-        });
-        const conf = (port: number) => renderPostgresConf({ listenAddresses: ["127.0.0.1"], port, maxConnections: 50 });
-
-        primary = await initPostgres(scratch, "primary", primaryPort);
-        await primary.writeDataFile("zabbix-ha.conf", conf(primaryPort));
-        await primary.writeDataFile("pg_hba.conf", hba);
-        await includeInPostgresConf(primary, ["zabbix-ha.conf"]);
-        await primary.start();
-        await primary.sql(`create role ${CHECK_ROLE} login password '${checkPassword}'`);
-        await primary.sql(`create role ${REPLICATION_ROLE} login replication password '${replicationPassword}'`);
-
         // The standby: pg_basebackup -R (it writes primary_conninfo and standby.signal), on its own port.
-        const pgDir = await scratch.dir("pgpass", "postgres");
-        const replicationPassfile = await putFile(
-            path.join(pgDir, ".pgpass"),
-            `${pgpassLine("*", "*", "replication", REPLICATION_ROLE, replicationPassword)}\n`,
-            0o600,
-            "postgres",
-        );
-        standby = await basebackup(scratch, "standby", standbyPort, {
-            host: "127.0.0.1",
-            port: primaryPort,
-            user: REPLICATION_ROLE,
-            passfile: replicationPassfile,
-            writeRecoveryConf: true,
-        });
-        await standby.writeDataFile("zabbix-ha.conf", conf(standbyPort));
-        await standby.start();
+        ({ primary, standby } = await loopbackPair(scratch, ["primary", "standby"], [primaryPort, standbyPort], {
+            check: checkPassword,
+            replication: replicationPassword,
+        }));
         expect(await standby.sql("select pg_is_in_recovery()")).toBe("t");
 
         // The check script and its .pgpass, as the lb step installs them, in scratch paths.
         const lbDir = await scratch.dir("haproxy");
-        checkPassfile = await putFile(
-            path.join(lbDir, "pg-check.pgpass"),
-            `${pgpassLine("*", "*", "postgres", CHECK_ROLE, checkPassword)}\n`,
-            0o600,
-        );
-        checkScript = await putFile(
-            path.join(lbDir, "pg-is-primary"),
-            renderPrimaryCheckScript({ user: CHECK_ROLE, passfile: checkPassfile }),
-            0o755,
-        );
+        ({ checkPassfile, checkScript } = await installPrimaryCheck(lbDir, checkPassword));
         lbDbPort = await freePort();
         const dbServers = [
             { name: "db-primary", address: "127.0.0.1", port: primaryPort },

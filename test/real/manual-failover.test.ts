@@ -13,30 +13,24 @@
  */
 import { existsSync, readFileSync, writeFileSync } from "fs";
 import * as path from "path";
-import { DB_PROXY, renderNewestPrimaryWatch, renderPrimaryCheckScript } from "../../components/loadbalancer/render";
+import { DB_PROXY, renderNewestPrimaryWatch } from "../../components/loadbalancer/render";
 import { renderHaproxyCfg } from "../../components/loadbalancer/render";
 import { PRIMARY_TIMELINE_SQL, renderFenceScript } from "../../components/postgres/fence";
 import { RECEIVER_SQL } from "../../components/postgres/replicaSteps";
-import {
-    CHECK_ROLE,
-    REPLICATION_ROLE,
-    hbaRules,
-    loadBalancerClients,
-    pgpassLine,
-    renderPgHba,
-    renderPostgresConf,
-} from "../../components/postgres/render";
+import { CHECK_ROLE, REPLICATION_ROLE, pgpassLine, renderPostgresConf } from "../../components/postgres/render";
 import {
     PG_BIN,
     PgServer,
     basebackup,
     freePort,
     includeInPostgresConf,
-    initPostgres,
+    installPrimaryCheck,
+    loopbackPair,
     ok,
     password,
     psqlTcp,
     putFile,
+    replicationCommand,
     run,
     scratchSpace,
     serverStatus,
@@ -64,40 +58,14 @@ describe("a superseded primary that comes back writable", () => {
 
     beforeAll(async () => {
         const [oldPort, promotedPort] = [await freePort(), await freePort()];
-        const hba = renderPgHba({
-            rules: hbaRules({
-                dbName: "zabbix",
-                dbUser: "zabbix",
-                dbHosts: ["127.0.0.1"],
-                clients: loadBalancerClients(["127.0.0.1"]),
-                adminNetwork: "198.18.100.0/24",
-            }),
-        });
-        const conf = (port: number) => renderPostgresConf({ listenAddresses: ["127.0.0.1"], port, maxConnections: 50 });
-        old = await initPostgres(scratch, "old-primary", oldPort);
-        await old.writeDataFile("zabbix-ha.conf", conf(oldPort));
-        await old.writeDataFile("pg_hba.conf", hba);
-        await includeInPostgresConf(old, ["zabbix-ha.conf"]);
-        await old.start();
-        await old.sql(`create role ${CHECK_ROLE} login password '${checkPassword}'`);
-        await old.sql(`create role ${REPLICATION_ROLE} login replication password '${replicationPassword}'`);
-
-        const pgpassDir = await scratch.dir("pgpass", "postgres");
-        replicationPassfile = await putFile(
-            path.join(pgpassDir, ".pgpass"),
-            `${pgpassLine("*", "*", "replication", REPLICATION_ROLE, replicationPassword)}\n`,
-            0o600,
-            "postgres",
-        );
-        promoted = await basebackup(scratch, "promoted", promotedPort, {
-            host: "127.0.0.1",
-            port: oldPort,
-            user: REPLICATION_ROLE,
-            passfile: replicationPassfile,
-            writeRecoveryConf: true,
-        });
-        await promoted.writeDataFile("zabbix-ha.conf", conf(promotedPort));
-        await promoted.start();
+        ({
+            primary: old,
+            standby: promoted,
+            replicationPassfile,
+        } = await loopbackPair(scratch, ["old-primary", "promoted"], [oldPort, promotedPort], {
+            check: checkPassword,
+            replication: replicationPassword,
+        }));
         expect(await promoted.sql("select pg_is_in_recovery()")).toBe("t");
 
         // The lost site: its primary stops, the replica is promoted (a new timeline), then it starts again as it was.
@@ -111,16 +79,7 @@ describe("a superseded primary that comes back writable", () => {
         expect(await old.sql("select pg_is_in_recovery()")).toBe("f");
 
         lbDir = await scratch.dir("lb");
-        checkPassfile = await putFile(
-            path.join(lbDir, "pg-check.pgpass"),
-            `${pgpassLine("*", "*", "postgres", CHECK_ROLE, checkPassword)}\n`,
-            0o600,
-        );
-        checkScript = await putFile(
-            path.join(lbDir, "pg-is-primary"),
-            renderPrimaryCheckScript({ user: CHECK_ROLE, passfile: checkPassfile }),
-            0o755,
-        );
+        ({ checkPassfile, checkScript } = await installPrimaryCheck(lbDir, checkPassword));
         lbDbPort = await freePort();
     });
 
@@ -240,26 +199,7 @@ describe("a superseded primary that comes back writable", () => {
     });
 
     test("a replica makes and drops its own slot through its replication connection; a standby drops slots it kept", async () => {
-        const replicationPassfile = await putFile(
-            path.join(await scratch.dir("repl"), ".pgpass"),
-            `${pgpassLine("*", "*", "replication", REPLICATION_ROLE, replicationPassword)}\n`,
-            0o600,
-        );
-        const onPrimary = (command: string) =>
-            run(
-                "psql",
-                [
-                    "-X",
-                    "-q",
-                    "-t",
-                    "-A",
-                    "-w",
-                    `host=127.0.0.1 port=${promoted.port} user=${REPLICATION_ROLE} dbname=replication replication=true connect_timeout=5`,
-                    "-c",
-                    command,
-                ],
-                { env: { PGPASSFILE: replicationPassfile } },
-            );
+        const onPrimary = (command: string) => replicationCommand(promoted.port, replicationPassfile, command);
         ok(await onPrimary("CREATE_REPLICATION_SLOT zabbix_ha_test PHYSICAL RESERVE_WAL"));
         expect((await onPrimary("CREATE_REPLICATION_SLOT zabbix_ha_test PHYSICAL RESERVE_WAL")).output).toMatch(
             /already exists/,
@@ -292,20 +232,10 @@ describe("a superseded primary that comes back writable", () => {
 
     test("the follow step's check: a superseded primary pointed at the promoted one never streams on its timeline, a copy of the promoted one does", async () => {
         const identify = ok(
-            await run(
-                "psql",
-                [
-                    "-X",
-                    "-q",
-                    "-t",
-                    "-A",
-                    "-w",
-                    `host=127.0.0.1 port=${promoted.port} user=${REPLICATION_ROLE} dbname=replication replication=true connect_timeout=5`,
-                    "-c",
-                    "IDENTIFY_SYSTEM",
-                ],
-                { user: "postgres", cwd: "/", env: { PGPASSFILE: replicationPassfile } },
-            ),
+            await replicationCommand(promoted.port, replicationPassfile, "IDENTIFY_SYSTEM", {
+                user: "postgres",
+                cwd: "/",
+            }),
         );
         const following = `streaming:${identify.stdout.trim().split("|")[1]}`;
         expect(following).toBe("streaming:2");

@@ -4,7 +4,6 @@
  * Patroni and PostgreSQL die the replica is promoted. HAProxy's patroni check follows the leader.
  */
 import * as http from "http";
-import * as net from "net";
 import { existsSync, readFileSync } from "fs";
 import * as path from "path";
 import { renderHaproxyCfg } from "../../components/loadbalancer/render";
@@ -23,6 +22,7 @@ import {
     putFile,
     run,
     scratchSpace,
+    serverStatus,
     waitFor,
 } from "./support";
 import {
@@ -69,29 +69,6 @@ function restStatus(node: Node, restPort: number, what: string): Promise<number>
         );
         req.on("timeout", () => req.destroy(new Error(`no answer from ${node.address}:${restPort}/${what}`)));
         req.on("error", reject);
-    });
-}
-
-/** Status of each server of a proxy, from HAProxy's stats socket (`show stat`). */
-function serverStatus(socket: string, proxy: string): Promise<Record<string, string>> {
-    return new Promise((resolve, reject) => {
-        const chunks: Buffer[] = [];
-        const conn = net.createConnection({ path: socket }, () => conn.end("show stat\n"));
-        conn.setTimeout(5_000, () => conn.destroy(new Error(`no answer on ${socket}`)));
-        conn.on("data", b => chunks.push(b));
-        conn.on("error", reject);
-        conn.on("close", () => {
-            const [header, ...rows] = Buffer.concat(chunks).toString().trim().split("\n");
-            const columns = header.replace(/^# /, "").split(",");
-            const status: Record<string, string> = {};
-            for (const row of rows.map(r => r.split(","))) {
-                const server = row[columns.indexOf("svname")];
-                if (row[columns.indexOf("pxname")] === proxy && !["FRONTEND", "BACKEND"].includes(server)) {
-                    status[server] = row[columns.indexOf("status")];
-                }
-            }
-            resolve(status);
-        });
     });
 }
 
@@ -320,7 +297,13 @@ describe("two Patroni nodes from the rendered patroni.yml, with HAProxy's patron
         console.log(
             `Patroni failover: b answered 200 on /primary ${seconds.toFixed(1)} s after a's Patroni and PostgreSQL were killed (ttl ${PATRONI_TIMING.ttl} s, loop_wait ${PATRONI_TIMING.loopWait} s)`,
         );
-        expect(await new PgServer(scratch, "b", b.dir, b.port).sql("select pg_is_in_recovery()")).toBe("f");
+        // Patroni answers 200 on /primary once it has asked PostgreSQL to promote; the promotion itself
+        // ends a moment later (under load, b was still in recovery at the first look).
+        const promoted = new PgServer(scratch, "b", b.dir, b.port);
+        await waitFor("b to accept writes", async () => (await promoted.sql("select pg_is_in_recovery()")) === "f", {
+            timeoutMs: 10_000,
+            intervalMs: 200,
+        });
 
         await waitFor("HAProxy's DB port to reach b", async () => (await throughHaproxy()) === `f|${b.port}`, {
             timeoutMs: 30_000,

@@ -6,16 +6,20 @@
  */
 import { readFileSync } from "fs";
 import * as path from "path";
-import {
-    EtcdMember,
-    EtcdOptions,
-    PatroniInput,
-    hbaRules,
-    loadBalancerClients,
-    renderEtcdEnvironment,
-} from "../../components/postgres/render";
+import { EtcdMember, EtcdOptions, PatroniInput, renderEtcdEnvironment } from "../../components/postgres/render";
 import { putSecretFile, readSecrets, script } from "../../components/shell";
-import { Daemon, PG_BIN, Scratch, freePort, ok, requireFile, requireTool, run, waitFor } from "./support";
+import {
+    Daemon,
+    PG_BIN,
+    Scratch,
+    freePort,
+    loopbackHbaRules,
+    ok,
+    requireFile,
+    requireTool,
+    run,
+    waitFor,
+} from "./support";
 
 /** The secrets a Patroni step reads from stdin, in this order. */
 export const SECRETS = ["SUPERUSER_PASSWORD", "REPLICATION_PASSWORD"];
@@ -100,13 +104,7 @@ export async function startEtcd(s: Scratch): Promise<Etcd> {
 }
 
 /** Who may connect, as the stack derives it; on loopback every client and peer is 127.0.0.1. */
-export const rules = hbaRules({
-    dbName: "zabbix",
-    dbUser: "zabbix",
-    dbHosts: ["127.0.0.1"],
-    clients: loadBalancerClients(["127.0.0.1"]),
-    adminNetwork: "198.18.100.0/24",
-});
+export const rules = loopbackHbaRules();
 
 /** A Patroni node on a loopback address. */
 export interface Node {

@@ -8,8 +8,6 @@ import {
     ADMIN_ROLE,
     CHECK_ROLE,
     REPLICATION_ROLE,
-    hbaRules,
-    loadBalancerClients,
     pgpassLine,
     renderPgHba,
     renderPostgresConf,
@@ -24,6 +22,7 @@ import {
     freePort,
     includeInPostgresConf,
     initPostgres,
+    loopbackHbaRules,
     password,
     psqlTcp,
     putFile,
@@ -42,13 +41,7 @@ const SETTINGS = "zabbix-ha.conf";
 const ROLE_SETTINGS = "zabbix-ha-role.conf";
 
 /** Only 127.0.0.1 is a cluster host: a connection from 127.0.0.2 must be refused. */
-const rules = hbaRules({
-    dbName: "zabbix",
-    dbUser: "zabbix",
-    dbHosts: ["127.0.0.1"],
-    clients: loadBalancerClients(["127.0.0.1"]),
-    adminNetwork: "198.18.100.0/24",
-});
+const rules = loopbackHbaRules();
 const maxConnections = postgresMaxConnections(
     sizeServer({ monitoredHosts: 10, items: 100, updateIntervalSeconds: 60 }),
     2,

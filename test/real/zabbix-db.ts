@@ -3,12 +3,22 @@
  * rendered settings and pg_hba.conf, the role and database the PostgreSQL provider makes, and the
  * Zabbix schema loaded by the library's own schema step, run by sh.
  */
-import { hbaRules, loadBalancerClients, renderPgHba, renderPostgresConf } from "../../components/postgres/render";
+import { renderPgHba, renderPostgresConf } from "../../components/postgres/render";
 import { schemaStep } from "../../components/postgres/schema";
 import { readSecrets, script } from "../../components/shell";
 import { postgresMaxConnections, sizeServer } from "../../components/sizing";
 import { platformFor, zabbixLayout } from "../../components/platform";
-import { PgServer, Scratch, freePort, includeInPostgresConf, initPostgres, ok, requireFile, run } from "./support";
+import {
+    PgServer,
+    Scratch,
+    freePort,
+    includeInPostgresConf,
+    initPostgres,
+    loopbackHbaRules,
+    ok,
+    requireFile,
+    run,
+} from "./support";
 
 /** What the scratch servers are sized for. */
 export const sizing = sizeServer({ monitoredHosts: 10, items: 100, updateIntervalSeconds: 60 });
@@ -27,14 +37,17 @@ export function runStep(body: string, secrets: Record<string, string>) {
 }
 
 /**
- * A started cluster holding the schema in database zabbix, with two copies of it: zabbix_single
- * (a server without native HA) and zabbix_takeover (ha_node rows set by hand); role zabbix logs
- * in with `dbPassword`.
+ * A started cluster on 127.0.0.1 with the rendered settings, a pg_hba.conf that admits role zabbix
+ * (password `dbPassword`) to each of `dbNames` from 127.0.0.1, and that role; no database yet. The
+ * servers connect from 127.0.0.1, where in production the site's load balancer is.
  */
-export async function zabbixDatabase(scratch: Scratch, dbPassword: string): Promise<PgServer> {
-    SCHEMA_FILES.forEach(requireFile);
-    const db = await initPostgres(scratch, "zabbix-db", await freePort());
-    // The servers connect from 127.0.0.1, where in production the site's load balancer is.
+export async function zabbixCluster(
+    scratch: Scratch,
+    name: string,
+    dbPassword: string,
+    dbNames: readonly string[],
+): Promise<PgServer> {
+    const db = await initPostgres(scratch, name, await freePort());
     await db.writeDataFile(
         "zabbix-ha.conf",
         renderPostgresConf({
@@ -43,34 +56,38 @@ export async function zabbixDatabase(scratch: Scratch, dbPassword: string): Prom
             maxConnections: postgresMaxConnections(sizing, 1),
         }),
     );
-    const rules = (dbName: string) =>
-        hbaRules({
-            dbName,
-            dbUser: "zabbix",
-            dbHosts: ["127.0.0.1"],
-            clients: loadBalancerClients(["127.0.0.1"]),
-            adminNetwork: "198.18.100.0/24",
-        });
-    await db.writeDataFile(
-        "pg_hba.conf",
-        renderPgHba({ rules: [...rules("zabbix"), ...rules("zabbix_single"), ...rules("zabbix_takeover")] }),
-    );
+    await db.writeDataFile("pg_hba.conf", renderPgHba({ rules: dbNames.flatMap(n => loopbackHbaRules(n)) }));
     await includeInPostgresConf(db, ["zabbix-ha.conf"]);
     await db.start();
-    // What the PostgreSQL provider makes: the role, and a database it owns.
     await db.sql(`create role zabbix login password '${dbPassword}'`);
-    await db.sql("create database zabbix owner zabbix encoding 'UTF8' lc_collate 'C' lc_ctype 'C' template template0");
+    return db;
+}
 
-    // The library's schema step, as the loader host runs it (5 to 17 s: data.sql is 130k INSERTs).
-    const step = schemaStep({
+/** The library's schema step for database `dbName` of `db`, the password in ZABBIX_DB_PASSWORD. */
+export function loopbackSchemaStep(db: PgServer, dbName: string): string {
+    return schemaStep({
         dbHost: "127.0.0.1",
         dbPort: db.port,
-        dbName: "zabbix",
+        dbName,
         dbUser: "zabbix",
         passwordVariable: "ZABBIX_DB_PASSWORD",
         schemaFiles: SCHEMA_FILES,
     });
-    const loaded = ok(await runStep(step, { ZABBIX_DB_PASSWORD: dbPassword }));
+}
+
+/**
+ * A started cluster holding the schema in database zabbix, with two copies of it: zabbix_single
+ * (a server without native HA) and zabbix_takeover (ha_node rows set by hand); role zabbix logs
+ * in with `dbPassword`.
+ */
+export async function zabbixDatabase(scratch: Scratch, dbPassword: string): Promise<PgServer> {
+    SCHEMA_FILES.forEach(requireFile);
+    const db = await zabbixCluster(scratch, "zabbix-db", dbPassword, ["zabbix", "zabbix_single", "zabbix_takeover"]);
+    // What the PostgreSQL provider makes: the role (above), and a database it owns.
+    await db.sql("create database zabbix owner zabbix encoding 'UTF8' lc_collate 'C' lc_ctype 'C' template template0");
+
+    // The library's schema step, as the loader host runs it (5 to 17 s: data.sql is 130k INSERTs).
+    const loaded = ok(await runStep(loopbackSchemaStep(db, "zabbix"), { ZABBIX_DB_PASSWORD: dbPassword }));
     expect(loaded.output).toMatch(/loading the Zabbix schema/);
     // A second database for the server without native HA: a file-level copy, while nothing is connected.
     await db.sql("create database zabbix_single template zabbix owner zabbix");

@@ -8,11 +8,19 @@
  * /etc/zabbix; the host's /etc/zabbix is never touched.
  */
 import { existsSync, readFileSync } from "fs";
-import { mkdir } from "fs/promises";
 import * as http from "http";
 import * as path from "path";
 import { renderNginxSite, renderPhpFpmPool, renderZabbixConfPhp } from "../../components/zabbix/render";
-import { PgServer, Scratch, freePort, putFile, requireTool, waitFor, writeNginxPrefix } from "./support";
+import {
+    PgServer,
+    Scratch,
+    freePort,
+    putFile,
+    requireTool,
+    waitFor,
+    writeNginxPrefix,
+    writePhpFpmConf,
+} from "./support";
 
 /** The user php-fpm and nginx run as on a frontend host. */
 export const WEB_USER = "www-data";
@@ -98,20 +106,7 @@ export async function startFrontend(
     const runDir = await scratch.dir(`php-run-${name}`, WEB_USER);
     const socket = path.join(runDir, "zabbix.sock");
     const fpmDir = await scratch.dir(`php-fpm-${name}`);
-    await mkdir(path.join(fpmDir, "pool.d"));
-    await putFile(
-        path.join(fpmDir, "pool.d", "zabbix.conf"),
-        renderPhpFpmPool({ socket, user: WEB_USER, timezone: "UTC" }),
-    );
-    const fpmConf = await putFile(
-        path.join(fpmDir, "php-fpm.conf"),
-        `[global]
-pid = ${fpmDir}/php-fpm.pid
-error_log = ${fpmDir}/php-fpm.log
-daemonize = no
-include = ${fpmDir}/pool.d/*.conf
-`,
-    );
+    const fpmConf = await writePhpFpmConf(fpmDir, renderPhpFpmPool({ socket, user: WEB_USER, timezone: "UTC" }));
     // unshare execs sh, which execs php-fpm: one process group, stopped whole at teardown.
     const fpm = scratch.daemon(
         `php-fpm ${name}`,

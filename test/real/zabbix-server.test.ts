@@ -5,11 +5,10 @@
  */
 import { existsSync, readFileSync } from "fs";
 import * as path from "path";
-import { schemaStep } from "../../components/postgres/schema";
 import { putSecretFile } from "../../components/shell";
 import { renderZabbixServerConf, zabbixServerPasswordTemplate } from "../../components/zabbix/render";
 import { Daemon, PgServer, freePort, ok, password, putFile, run, scratchSpace, waitFor } from "./support";
-import { SCHEMA_FILES, runStep, sizing, zabbixDatabase } from "./zabbix-db";
+import { loopbackSchemaStep, runStep, sizing, zabbixDatabase } from "./zabbix-db";
 
 jest.setTimeout(150_000);
 
@@ -100,15 +99,7 @@ describe("zabbix_server with the rendered configuration", () => {
     }
 
     test("the schema step leaves a loaded schema alone when it runs again", async () => {
-        const step = schemaStep({
-            dbHost: "127.0.0.1",
-            dbPort: db.port,
-            dbName: "zabbix",
-            dbUser: "zabbix",
-            passwordVariable: "ZABBIX_DB_PASSWORD",
-            schemaFiles: SCHEMA_FILES,
-        });
-        const again = ok(await runStep(step, { ZABBIX_DB_PASSWORD: dbPassword }));
+        const again = ok(await runStep(loopbackSchemaStep(db, "zabbix"), { ZABBIX_DB_PASSWORD: dbPassword }));
         expect(again.output).toMatch(/Zabbix schema already loaded/);
         expect(await db.sql("select count(*) > 0 from users where username = 'Admin'", "zabbix")).toBe("t");
     });

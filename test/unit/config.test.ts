@@ -204,6 +204,13 @@ describe("stack configuration validation", () => {
         keyUrl: "https://pgdg-mirror.example.net/apt/key.asc",
     };
 
+    /** A third site with only a witness: the etcd member that gives two DB sites a majority. */
+    const TIE_SITE = {
+        name: "tie",
+        network: "198.18.3.0/24",
+        hosts: [{ name: "tie-1", address: "198.18.3.10", roles: ["witness"] }],
+    };
+
     test("patroni needs etcd members in three sites, and says why", () => {
         const raw = twoSiteConfig();
         raw.db.failover = "patroni";
@@ -213,22 +220,14 @@ describe("stack configuration validation", () => {
                 /^db\.failover: patroni needs etcd members in at least three sites \(found east, west\): with two, losing either site leaves no majority/,
             ),
         ]);
-        raw.sites.push({
-            name: "tie",
-            network: "198.18.3.0/24",
-            hosts: [{ name: "tie-1", address: "198.18.3.10", roles: ["witness"] }],
-        });
+        raw.sites.push(TIE_SITE);
         expect(problems(raw)).toEqual([]);
     });
 
     test("patroni on a distribution whose Patroni can lose commits after a site cut needs a newer one, and says why", () => {
         const raw = twoSiteConfig();
         raw.db.failover = "patroni";
-        raw.sites.push({
-            name: "tie",
-            network: "198.18.3.0/24",
-            hosts: [{ name: "tie-1", address: "198.18.3.10", roles: ["witness"] }],
-        });
+        raw.sites.push(TIE_SITE);
         raw.sites[1].hosts[0].os = "ubuntu22.04";
         raw.zabbix = {
             version: "7.0",
@@ -253,11 +252,7 @@ describe("stack configuration validation", () => {
     test("a Patroni repository is signed unless it is a local one marked trusted", () => {
         const raw = twoSiteConfig();
         raw.db.failover = "patroni";
-        raw.sites.push({
-            name: "tie",
-            network: "198.18.3.0/24",
-            hosts: [{ name: "tie-1", address: "198.18.3.10", roles: ["witness"] }],
-        });
+        raw.sites.push(TIE_SITE);
         raw.db.patroniRepository = {
             url: "https://pgdg-mirror.example.net/apt",
             suite: "bookworm-pgdg",
@@ -288,11 +283,7 @@ describe("stack configuration validation", () => {
         const raw = twoSiteConfig();
         raw.db.failover = "patroni";
         raw.db.patroniRepository = PGDG;
-        raw.sites.push({
-            name: "tie",
-            network: "198.18.3.0/24",
-            hosts: [{ name: "tie-1", address: "198.18.3.10", roles: ["witness"] }],
-        });
+        raw.sites.push(TIE_SITE);
         raw.sites[1].hosts[0].os = "rhel9";
         expect(problems(raw)).toContainEqual(
             expect.stringMatching(

@@ -13,7 +13,7 @@
  *
  * tools.ts: packages and lookups; processes.ts: programs and daemons; scratch.ts: temp dirs and
  * files; file-checks.ts: a file checked by its program; postgres.ts: scratch clusters;
- * network.ts: ports, relays, HAProxy's stats.
+ * network.ts: ports, relays, HAProxy's stats; loopback.ts: the loopback DB setup checks share.
  */
 export {
     FILE_PACKAGES,
@@ -36,7 +36,8 @@ export {
     startDaemon,
     waitFor,
 } from "./processes";
-export { Scratch, putFile, scratchSpace, writeNginxPrefix } from "./scratch";
+export { Scratch, putFile, scratchSpace, writeNginxPrefix, writePhpFpmConf } from "./scratch";
 export { CheckResult, FileCheck, checkFile, expectAccepted, expectRejected } from "./file-checks";
 export { PgServer, basebackup, includeInPostgresConf, initPostgres, password, psqlTcp } from "./postgres";
 export { freePort, relayFrom, serverStatus } from "./network";
+export { LoopbackPair, installPrimaryCheck, loopbackHbaRules, loopbackPair, replicationCommand } from "./loopback";

@@ -115,64 +115,68 @@ export class PgServer {
     }
 }
 
-/** `initdb` a fresh cluster (UTF8, C locale, local peer auth) in a temp dir owned by postgres. */
-export async function initPostgres(scratch: Scratch, name: string, port: number): Promise<PgServer> {
+/** A cluster in a temp dir owned by postgres, its data dir made by `tool` run as postgres with `args(data dir)`. */
+async function makeCluster(
+    scratch: Scratch,
+    name: string,
+    port: number,
+    tool: string,
+    args: (data: string) => string[],
+    env?: Record<string, string>,
+): Promise<PgServer> {
     const dir = await scratch.dir(`pg-${name}`, "postgres");
     const pg = new PgServer(scratch, name, dir, port);
-    ok(
-        await run(
-            "initdb",
-            [
-                "-D",
-                pg.data,
-                "-U",
-                "postgres",
-                "-A",
-                "peer",
-                "-E",
-                "UTF8",
-                "--locale=C",
-                "--no-sync",
-                "--no-instructions",
-            ],
-            { user: "postgres", cwd: dir },
-        ),
-    );
+    ok(await run(tool, args(pg.data), { user: "postgres", cwd: dir, env }));
     return pg;
 }
 
+/** `initdb` a fresh cluster (UTF8, C locale, local peer auth) in a temp dir owned by postgres. */
+export function initPostgres(scratch: Scratch, name: string, port: number): Promise<PgServer> {
+    return makeCluster(scratch, name, port, "initdb", data => [
+        "-D",
+        data,
+        "-U",
+        "postgres",
+        "-A",
+        "peer",
+        "-E",
+        "UTF8",
+        "--locale=C",
+        "--no-sync",
+        "--no-instructions",
+    ]);
+}
+
 /** A copy of a running primary made with pg_basebackup, in a temp dir owned by postgres; not started. */
-export async function basebackup(
+export function basebackup(
     scratch: Scratch,
     name: string,
     port: number,
     from: { host: string; port: number; user: string; passfile: string; slot?: string; writeRecoveryConf?: boolean },
 ): Promise<PgServer> {
-    const dir = await scratch.dir(`pg-${name}`, "postgres");
-    const pg = new PgServer(scratch, name, dir, port);
-    ok(
-        await run(
-            "pg_basebackup",
-            [
-                "-h",
-                from.host,
-                "-p",
-                String(from.port),
-                "-U",
-                from.user,
-                "-w",
-                "-D",
-                pg.data,
-                "-X",
-                "stream",
-                "--checkpoint=fast",
-                ...(from.slot ? ["-S", from.slot] : []),
-                ...(from.writeRecoveryConf ? ["-R"] : []),
-            ],
-            { user: "postgres", cwd: dir, env: { PGPASSFILE: from.passfile } },
-        ),
+    return makeCluster(
+        scratch,
+        name,
+        port,
+        "pg_basebackup",
+        data => [
+            "-h",
+            from.host,
+            "-p",
+            String(from.port),
+            "-U",
+            from.user,
+            "-w",
+            "-D",
+            data,
+            "-X",
+            "stream",
+            "--checkpoint=fast",
+            ...(from.slot ? ["-S", from.slot] : []),
+            ...(from.writeRecoveryConf ? ["-R"] : []),
+        ],
+        { PGPASSFILE: from.passfile },
     );
-    return pg;
 }
 
 /** Appends `include` lines for files in the data dir to the cluster's postgresql.conf. */
@@ -184,6 +188,9 @@ export async function includeInPostgresConf(pg: PgServer, files: readonly string
         await putFile(conf, `${current}\n# zabbix-ha real-tool test\n${lines.join("\n")}\n`, 0o600, "postgres");
     }
 }
+
+/** psql for a script: no psqlrc, quiet, unaligned tuples only, never a password prompt. */
+export const PSQL_BATCH = ["-X", "-q", "-t", "-A", "-w"];
 
 /** A client connection with psql as root, so by password (or refused): over TCP, or a socket dir as host. */
 export function psqlTcp(
@@ -200,11 +207,7 @@ export function psqlTcp(
     return run(
         "psql",
         [
-            "-X",
-            "-q",
-            "-t",
-            "-A",
-            "-w",
+            ...PSQL_BATCH,
             "-v",
             "ON_ERROR_STOP=1",
             "-h",

@@ -2,7 +2,7 @@
  * Scratch space of the real-tool checks: temp dirs, files and background programs of one test
  * file, torn down in afterAll, and the files a test's own nginx needs.
  */
-import { chmod, chown, copyFile, mkdtemp, rm, writeFile } from "fs/promises";
+import { chmod, chown, copyFile, mkdir, mkdtemp, rm, writeFile } from "fs/promises";
 import { tmpdir } from "os";
 import * as path from "path";
 import { Daemon, RunOptions, startDaemon } from "./processes";
@@ -95,6 +95,21 @@ http {
 ${["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map(t => `    ${t}_temp_path ${dir}/${t}_temp;`).join("\n")}
     include ${dir}/site.conf;
 }
+`,
+    );
+}
+
+/** A minimal global php-fpm.conf in `dir` that includes the rendered pool, everything in that dir. */
+export async function writePhpFpmConf(dir: string, pool: string): Promise<string> {
+    await mkdir(path.join(dir, "pool.d"));
+    await putFile(path.join(dir, "pool.d", "zabbix.conf"), pool);
+    return putFile(
+        path.join(dir, "php-fpm.conf"),
+        `[global]
+pid = ${dir}/php-fpm.pid
+error_log = ${dir}/php-fpm.log
+daemonize = no
+include = ${dir}/pool.d/*.conf
 `,
     );
 }

@@ -1,0 +1,122 @@
+/**
+ * The loopback DB setup several real checks share: clusters on 127.0.0.1 with the rendered settings
+ * and pg_hba.conf (127.0.0.1 is the only DB host, the clients' load balancer and the check's
+ * source), the replication role's .pgpass, replication-protocol commands and the load balancer's
+ * primary check installed in a scratch dir.
+ */
+import * as path from "path";
+import { renderPrimaryCheckScript } from "../../../components/loadbalancer/render";
+import {
+    CHECK_ROLE,
+    HbaRule,
+    REPLICATION_ROLE,
+    hbaRules,
+    loadBalancerClients,
+    pgpassLine,
+    renderPgHba,
+    renderPostgresConf,
+} from "../../../components/postgres/render";
+import { PSQL_BATCH, PgServer, basebackup, includeInPostgresConf, initPostgres } from "./postgres";
+import { RunOptions, RunResult, run } from "./processes";
+import { Scratch, putFile } from "./scratch";
+
+/** The hba rules of a cluster whose only host, clients and load balancer are all 127.0.0.1. */
+export function loopbackHbaRules(dbName = "zabbix"): HbaRule[] {
+    return hbaRules({
+        dbName,
+        dbUser: "zabbix",
+        dbHosts: ["127.0.0.1"],
+        clients: loadBalancerClients(["127.0.0.1"]),
+        adminNetwork: "198.18.100.0/24",
+    });
+}
+
+/** The postgres user's .pgpass with the replication role's password, in a scratch dir of its own. */
+async function replicationPassfile(scratch: Scratch, replicationPassword: string): Promise<string> {
+    return putFile(
+        path.join(await scratch.dir("pgpass", "postgres"), ".pgpass"),
+        `${pgpassLine("*", "*", "replication", REPLICATION_ROLE, replicationPassword)}\n`,
+        0o600,
+        "postgres",
+    );
+}
+
+/** Runs `command` over a replication connection (as the follow step opens one) to 127.0.0.1:`port`. */
+export function replicationCommand(
+    port: number,
+    passfile: string,
+    command: string,
+    opts: RunOptions = {},
+): Promise<RunResult> {
+    return run(
+        "psql",
+        [
+            ...PSQL_BATCH,
+            `host=127.0.0.1 port=${port} user=${REPLICATION_ROLE} dbname=replication replication=true connect_timeout=5`,
+            "-c",
+            command,
+        ],
+        { ...opts, env: { ...opts.env, PGPASSFILE: passfile } },
+    );
+}
+
+/** A primary on 127.0.0.1 and its standby (pg_basebackup -R), both started, as DB hosts have them. */
+export interface LoopbackPair {
+    /** The read-write primary, with the check and replication roles. */
+    readonly primary: PgServer;
+    /** Its streaming standby, on its own port. */
+    readonly standby: PgServer;
+    /** The postgres user's .pgpass with the replication role's password, as a DB host has it. */
+    readonly replicationPassfile: string;
+}
+
+/**
+ * Starts a primary named `names[0]` on `ports[0]` with the rendered settings and pg_hba.conf, the
+ * check role (`passwords.check`) and the replication role (`passwords.replication`), then its
+ * standby named `names[1]` on `ports[1]`, copied over the replication connection.
+ */
+export async function loopbackPair(
+    scratch: Scratch,
+    names: readonly [string, string],
+    ports: readonly [number, number],
+    passwords: { readonly check: string; readonly replication: string },
+): Promise<LoopbackPair> {
+    const conf = (port: number) => renderPostgresConf({ listenAddresses: ["127.0.0.1"], port, maxConnections: 50 });
+    const primary = await initPostgres(scratch, names[0], ports[0]);
+    await primary.writeDataFile("zabbix-ha.conf", conf(ports[0]));
+    await primary.writeDataFile("pg_hba.conf", renderPgHba({ rules: loopbackHbaRules() }));
+    await includeInPostgresConf(primary, ["zabbix-ha.conf"]);
+    await primary.start();
+    await primary.sql(`create role ${CHECK_ROLE} login password '${passwords.check}'`);
+    await primary.sql(`create role ${REPLICATION_ROLE} login replication password '${passwords.replication}'`);
+
+    const passfile = await replicationPassfile(scratch, passwords.replication);
+    const standby = await basebackup(scratch, names[1], ports[1], {
+        host: "127.0.0.1",
+        port: ports[0],
+        user: REPLICATION_ROLE,
+        passfile,
+        writeRecoveryConf: true,
+    });
+    await standby.writeDataFile("zabbix-ha.conf", conf(ports[1]));
+    await standby.start();
+    return { primary, standby, replicationPassfile: passfile };
+}
+
+/** The load balancer's primary check and its .pgpass, as the lb step installs them, in `dir`. */
+export async function installPrimaryCheck(
+    dir: string,
+    checkPassword: string,
+): Promise<{ readonly checkPassfile: string; readonly checkScript: string }> {
+    const checkPassfile = await putFile(
+        path.join(dir, "pg-check.pgpass"),
+        `${pgpassLine("*", "*", "postgres", CHECK_ROLE, checkPassword)}\n`,
+        0o600,
+    );
+    const checkScript = await putFile(
+        path.join(dir, "pg-is-primary"),
+        renderPrimaryCheckScript({ user: CHECK_ROLE, passfile: checkPassfile }),
+        0o755,
+    );
+    return { checkPassfile, checkScript };
+}
