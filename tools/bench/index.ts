@@ -18,7 +18,9 @@ import type { Measurement } from "./measure";
 
 /** One fresh process previewing the case once. */
 function runOnce(bench: BenchCase): Measurement {
-    const child = spawnSync(process.execPath, [path.join(__dirname, "measure.js"), bench.id], { encoding: "utf8" });
+    const child = spawnSync(process.execPath, ["--expose-gc", path.join(__dirname, "measure.js"), bench.id], {
+        encoding: "utf8",
+    });
     if (child.status !== 0) {
         throw new Error(
             `${bench.label}: the measuring process failed (${child.status ?? child.signal}):\n${child.stderr}`,
