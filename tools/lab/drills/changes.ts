@@ -212,7 +212,9 @@ export async function measured<T>(
     const writes = await probe.stop();
     const stats = stream.stats();
     const stored = await storedValues(ctx.lab(), ctx.itemid, stats.first, stats.last);
-    return { value, writes, probe, stream, stats, stored };
+    // What every change drill reports of the writes and values: two writable servers at once is a split brain.
+    const figures = { writes, splitBrain: writes.maxWritable > 1, valuesSent: stats.sent, valuesStored: stored.size };
+    return { value, writes, probe, stream, stats, stored, figures };
 }
 
 /** Recovery from `at`: the UI through the balancers, an active node, values stored again. */

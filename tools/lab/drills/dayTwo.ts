@@ -60,10 +60,7 @@ function dayTwo(
                 recoverySeconds: recovery,
                 commitsLost: lost.length,
                 promise: "every acknowledged commit",
-                writes: m.writes,
-                splitBrain: m.writes.maxWritable > 1,
-                valuesSent: m.stats.sent,
-                valuesStored: m.stored.size,
+                ...m.figures,
                 checks: [
                     {
                         name: "monitoring kept or got back to storing values",

@@ -40,10 +40,7 @@ const plannedSwitchover = movingPrimary(
             recoverySeconds: recovery,
             commitsLost: lost.length,
             promise: "every acknowledged commit (a planned switchover)",
-            writes: m.writes,
-            splitBrain: m.writes.maxWritable > 1,
-            valuesSent: m.stats.sent,
-            valuesStored: m.stored.size,
+            ...m.figures,
             checks: [
                 {
                     name: "the primary moved",
@@ -242,10 +239,7 @@ const siteLost = movingPrimary(
             recoverySeconds: recovery,
             commitsLost: lostRows.length,
             promise: `every commit ${promoted.name} acknowledged (async: ${old.name}'s last ones may be lost)`,
-            writes: m.writes,
-            splitBrain: m.writes.maxWritable > 1,
-            valuesSent: m.stats.sent,
-            valuesStored: m.stored.size,
+            ...m.figures,
             checks: [
                 {
                     name: "promoted without waiting for the lost site",
