@@ -2,7 +2,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { LOAD_BALANCER, LoadBalancerFacts } from "../facts";
 import { Host } from "../host";
-import { HAPROXY_RUN_DIR, HaproxyInput } from "./haproxyCfg";
+import { DbRouting, HAPROXY_RUN_DIR, UiRouting } from "./haproxyCfg";
 import { PRIMARY_CHECK } from "./primaryCheck";
 import { haproxyStep, haproxyStepDelete } from "./steps";
 
@@ -10,10 +10,7 @@ import { haproxyStep, haproxyStepDelete } from "./steps";
  * SiteLoadBalancerArgs describe the HAProxy of one site: the UI and DB settings as haproxy.cfg
  * takes them (documented there), the host it runs on and the DB check's password.
  */
-export interface SiteLoadBalancerArgs extends Pick<
-    HaproxyInput,
-    "httpPort" | "localFrontends" | "remoteFrontends" | "dbPort" | "dbServers" | "dbAllowedSources" | "dbCheck"
-> {
+export interface SiteLoadBalancerArgs extends UiRouting, DbRouting {
     /** The site's lb host. */
     readonly host: Host;
     /** Password of the check role that asks each DB host `pg_is_in_recovery()`; a secret. Needed with DB servers. */

@@ -17,24 +17,32 @@ export function adminSocket(runDir: string): string {
     return `${runDir}/admin.sock`;
 }
 
-/** A server of an HAProxy backend. */
-export interface Backend {
-    /** Host name; HAProxy server names must be unique within a backend. */
-    readonly name: string;
-    readonly address: string;
-    readonly port: number;
-}
-
 /** What haproxy.cfg says: the UI's frontends, the DB port's servers, and how the primary is told. */
-export interface HaproxyInput {
+export interface HaproxyInput extends UiRouting, DbRouting {
     /** The site this load balancer serves (named in the file's header). */
     readonly site: string;
+    /** Script HAProxy runs to ask a DB host whether it is the read-write primary. */
+    readonly primaryCheckCommand: string;
+    /** Patroni's REST port, for the `patroni` check. */
+    readonly patroniPort?: number;
+    /** Directory for the stats socket (per-instance, so tests can run side by side). */
+    readonly runDir: string;
+    /** User HAProxy drops to after binding; the DB check runs as this user. */
+    readonly runAs?: string;
+}
+
+/** The UI's side of a load balancer (`frontend zabbix_ui`): where users' requests go. */
+export interface UiRouting {
     /** HTTP port the Zabbix UI is served on. */
     readonly httpPort: number;
     /** Frontends of this site: they take the traffic. */
     readonly localFrontends: readonly Backend[];
     /** Frontends of other sites: used only when no local one is up. */
     readonly remoteFrontends: readonly Backend[];
+}
+
+/** The database's side of a load balancer (`listen postgres_primary`): who may use it and where it leads. */
+export interface DbRouting {
     /** Port that forwards to the read-write PostgreSQL primary. */
     readonly dbPort: number;
     /**
@@ -45,19 +53,19 @@ export interface HaproxyInput {
     readonly dbServers: readonly Backend[];
     /** Who may use the DB port: addresses and networks of the cluster's hosts and the admin network. */
     readonly dbAllowedSources: readonly string[];
-    /** Script HAProxy runs to ask a DB host whether it is the read-write primary. */
-    readonly primaryCheckCommand: string;
     /**
      * How the DB port tells the primary: `query` asks each server pg_is_in_recovery() (an external
      * check), `patroni` asks Patroni's REST API (GET /primary answers 200 on the leader only).
      */
     readonly dbCheck?: "query" | "patroni";
-    /** Patroni's REST port, for the `patroni` check. */
-    readonly patroniPort?: number;
-    /** Directory for the stats socket (per-instance, so tests can run side by side). */
-    readonly runDir: string;
-    /** User HAProxy drops to after binding; the DB check runs as this user. */
-    readonly runAs?: string;
+}
+
+/** A server of an HAProxy backend. */
+export interface Backend {
+    /** Host name; HAProxy server names must be unique within a backend. */
+    readonly name: string;
+    readonly address: string;
+    readonly port: number;
 }
 
 const byName = (a: Backend, b: Backend) => a.name.localeCompare(b.name);

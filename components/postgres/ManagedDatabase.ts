@@ -2,11 +2,12 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { MANAGED_DATABASE, ManagedDatabaseFacts } from "../facts";
 import { SchemaLoader, loadSchema, zabbixDatabaseObjects } from "./database";
+import { ZabbixDbLogin } from "./roles";
 
 /**
  * ManagedDatabaseArgs describe a PostgreSQL endpoint that a cloud provider runs across zones.
  */
-export interface ManagedDatabaseArgs {
+export interface ManagedDatabaseArgs extends ZabbixDbLogin {
     /** The endpoint's host name and port; the provider moves it to a standby on failure. */
     readonly host: string;
     readonly port: number;
@@ -15,9 +16,7 @@ export interface ManagedDatabaseArgs {
     readonly adminPassword: pulumi.Input<string>;
     /** TLS mode towards the endpoint. */
     readonly sslmode: string;
-    /** Zabbix database and owner role, and that role's password (a Pulumi secret). */
-    readonly dbName: string;
-    readonly dbUser: string;
+    /** The Zabbix owner role's password (a Pulumi secret). */
     readonly dbPassword: pulumi.Input<string>;
     /** Zones (sites) the provider spreads the primary and its standby over; the first holds the primary. */
     readonly zones: readonly string[];

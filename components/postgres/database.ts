@@ -9,7 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Host } from "../host";
 import { DbPasswords } from "./passwords";
 import { HbaRule } from "./pgHba";
-import { ADMIN_ROLE, CHECK_PASSFILE, CHECK_ROLE } from "./roles";
+import { ADMIN_ROLE, CHECK_PASSFILE, CHECK_ROLE, ZabbixDbLogin } from "./roles";
 import { schemaStep } from "./schema";
 
 /** How the provider logs in. */
@@ -55,7 +55,7 @@ export function zabbixDatabaseObjects(
     parent: pulumi.Resource,
     name: string,
     login: AdminLogin,
-    zabbix: { readonly dbName: string; readonly dbUser: string; readonly password: pulumi.Input<string> },
+    zabbix: ZabbixDbLogin & { readonly password: pulumi.Input<string> },
     after: readonly pulumi.Resource[],
 ): ZabbixDatabaseObjects {
     const provider = new postgresql.Provider(
@@ -133,7 +133,7 @@ export function selfRunDatabaseObjects(
     endpoint: PrimaryEndpoint,
     primaryReady: pulumi.Resource,
     passwords: DbPasswords,
-    zabbix: { readonly dbName: string; readonly dbUser: string },
+    zabbix: ZabbixDbLogin,
 ): ZabbixDatabaseObjects & { readonly reachable: pulumi.Resource } {
     // The provider may connect only once the load balancer routes to the new primary.
     const reachable = endpoint.loadBalancer
@@ -161,7 +161,7 @@ export function selfRunDatabaseObjects(
 }
 
 /** What every self-run Zabbix database takes, whoever moves its primary (an operator, a cluster manager, Patroni). */
-export interface SelfRunDatabaseArgs {
+export interface SelfRunDatabaseArgs extends ZabbixDbLogin {
     /**
      * db.primarySite's DB host: the primary, or under Patroni the leader it starts with and a planned
      * switchover brings the lead back to.
@@ -171,9 +171,6 @@ export interface SelfRunDatabaseArgs {
     readonly replicas: readonly Host[];
     /** PostgreSQL's port on the DB hosts. */
     readonly port: number;
-    /** Zabbix database and owner role names. */
-    readonly dbName: string;
-    readonly dbUser: string;
     /** Who may connect, rendered into every DB host's pg_hba. */
     readonly hbaRules: readonly HbaRule[];
     /** max_connections, sized for the Zabbix servers and frontends. */
@@ -218,7 +215,7 @@ export function loadSchema(
     name: string,
     loader: SchemaLoader,
     objects: ZabbixDatabaseObjects,
-    login: { readonly dbName: string; readonly dbUser: string; readonly password: pulumi.Input<string> },
+    login: ZabbixDbLogin & { readonly password: pulumi.Input<string> },
 ): command.remote.Command {
     const { dbName, dbUser, password } = login;
     const after = [objects.database, objects.zabbixRole, ...objects.grants];

@@ -5,7 +5,7 @@
  */
 import { compareAddresses, hostCidr } from "../config/network";
 import { RENDERED_HEADER } from "../shell";
-import { ADMIN_ROLE, CHECK_ROLE, REPLICATION_ROLE } from "./roles";
+import { ADMIN_ROLE, CHECK_ROLE, REPLICATION_ROLE, ZabbixDbLogin } from "./roles";
 
 /** A host rule: this role may reach this database from this address or network, by SCRAM. */
 export interface HbaRule {
@@ -79,11 +79,8 @@ export function loadBalancerClients(addresses: readonly string[]): HbaClient[] {
     return addresses.map(address => ({ address, kind: "load-balancer" }));
 }
 
-/** Who connects to a DB host, from where. */
-export interface HbaPlan {
-    /** The Zabbix database, and its owner role: Zabbix's servers and frontends log in as it. */
-    readonly dbName: string;
-    readonly dbUser: string;
+/** Who connects to a DB host, from where; Zabbix's servers and frontends log in as `dbUser`. */
+export interface HbaPlan extends ZabbixDbLogin {
     /** Addresses of every DB host: replicas connect to the primary for streaming, the fence asks its peers. */
     readonly dbHosts: readonly string[];
     /** Where the Zabbix role's, the admin's and the checks' sessions arrive from. */

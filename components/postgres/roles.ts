@@ -21,3 +21,12 @@ export const SLOT_PREFIX = "zabbix_ha_";
 export function replicationSlotName(hostName: string): string {
     return `${SLOT_PREFIX}${hostName.replace(/[^a-z0-9]/g, "_")}`;
 }
+
+/**
+ * The Zabbix database and its owner role, named in the config (`db.name`, `db.user`): Zabbix's
+ * servers and frontends log in as it, and every DB host's pg_hba names both.
+ */
+export interface ZabbixDbLogin {
+    readonly dbName: string;
+    readonly dbUser: string;
+}

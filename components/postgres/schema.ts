@@ -3,14 +3,13 @@
  * endpoint), and the step that loads the Zabbix schema once. Pure: input in, script text out.
  */
 import { shellQuote } from "../shell";
+import { ZabbixDbLogin } from "./roles";
 
 /** How a host outside the cluster reaches the Zabbix database: through its site's load balancer. */
-export interface DbClientInput {
+export interface DbClientInput extends ZabbixDbLogin {
     /** The load balancer's address and DB port, which lead to the read-write primary. */
     readonly dbHost: string;
     readonly dbPort: number;
-    readonly dbName: string;
-    readonly dbUser: string;
     /** Shell variable holding the zabbix role's password (read from stdin). */
     readonly passwordVariable: string;
     /** Refuse a session without TLS (a managed endpoint). */

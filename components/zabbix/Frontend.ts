@@ -4,12 +4,13 @@ import { PackageSource } from "../config/types";
 import { FRONTEND, FrontendFacts } from "../facts";
 import { Host } from "../host";
 import { platformFor, zabbixLayout } from "../platform";
+import { ZabbixDbLogin } from "../postgres/roles";
 import { DB_PASSWORD_VARIABLE, frontendStep, frontendStepDelete } from "./steps";
 
 /**
  * FrontendArgs describe one Zabbix web frontend host.
  */
-export interface FrontendArgs {
+export interface FrontendArgs extends ZabbixDbLogin {
     /** The frontend host. */
     readonly host: Host;
     /** Its own site's load balancer address and DB port. */
@@ -17,9 +18,6 @@ export interface FrontendArgs {
     readonly dbPort: number;
     /** Refuse a database session without TLS (a managed endpoint across zones). */
     readonly dbTlsRequired?: boolean;
-    /** Zabbix database and role names. */
-    readonly dbName: string;
-    readonly dbUser: string;
     /** The zabbix role's password; a Pulumi secret. */
     readonly dbPassword: pulumi.Input<string>;
     /** Port nginx serves the UI on, behind the load balancers. */

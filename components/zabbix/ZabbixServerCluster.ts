@@ -5,6 +5,7 @@ import { LoadConfig, PackageSource } from "../config/types";
 import { SERVER_CLUSTER, ServerClusterFacts, ServerFailover } from "../facts";
 import { Host } from "../host";
 import { platformFor, zabbixLayout } from "../platform";
+import { ZabbixDbLogin } from "../postgres/roles";
 import { ServerSizing } from "../sizing";
 import { AgentServerSettings, agentServerSettings } from "./agentSettings";
 import { SERVER_PASSWORD_INCLUDE } from "./serverPasswordInclude";
@@ -25,14 +26,11 @@ export interface ServerNode {
 /**
  * ZabbixServerClusterArgs describe the Zabbix server nodes of one native-HA cluster.
  */
-export interface ZabbixServerClusterArgs {
+export interface ZabbixServerClusterArgs extends ZabbixDbLogin {
     /** One HA node per zabbix-server host. */
     readonly nodes: readonly ServerNode[];
     /** Port every node listens on; NodeAddress advertises it. */
     readonly listenPort: number;
-    /** Zabbix database and role names. */
-    readonly dbName: string;
-    readonly dbUser: string;
     /** The zabbix role's password; a Pulumi secret. */
     readonly dbPassword: pulumi.Input<string>;
     /** Seconds before a standby takes over from an active node that stopped heart-beating. */

@@ -1,15 +1,14 @@
 /**
  * The frontend's zabbix.conf.php, in HA mode (no $ZBX_SERVER): pure renderer.
  */
+import { ZabbixDbLogin } from "../postgres/roles";
 import { RENDERED_HEADER } from "../shell";
 
 /** What zabbix.conf.php says: the DB path and login, and the name the UI shows. */
-export interface ZabbixFrontendConfInput {
+export interface ZabbixFrontendConfInput extends ZabbixDbLogin {
     /** The local site's load balancer, which forwards to the read-write primary. */
     readonly dbHost: string;
     readonly dbPort: number;
-    readonly dbName: string;
-    readonly dbUser: string;
     /** File holding the DB password, readable by the web server's user only. */
     readonly passwordFile: string;
     /** Refuse a database connection without TLS: the frontend then checks that its session is encrypted. */

@@ -2,11 +2,12 @@
  * zabbix_server.conf of one Zabbix server node: pure renderer, typed input in, file text out.
  * The real-program tests start zabbix_server with it.
  */
+import { ZabbixDbLogin } from "../postgres/roles";
 import { RENDERED_HEADER } from "../shell";
 import { ServerSizing } from "../sizing";
 
 /** What zabbix_server.conf says about one node. */
-export interface ZabbixServerConfInput {
+export interface ZabbixServerConfInput extends ZabbixDbLogin {
     /** HA node name (HANodeName): unique in the cluster, turns native HA on. Omitted when a cluster manager runs the server. */
     readonly nodeName?: string;
     /** Address other nodes and the frontend use to reach this node (NodeAddress). */
@@ -15,8 +16,6 @@ export interface ZabbixServerConfInput {
     /** Where the DB is reached: the local site's load balancer, never a fixed primary. */
     readonly dbHost: string;
     readonly dbPort: number;
-    readonly dbName: string;
-    readonly dbUser: string;
     /** Refuse a database connection without TLS (a managed endpoint reached across zones). */
     readonly dbTlsRequired?: boolean;
     /** File that holds `DBPassword=...`, included so this file holds no secret. */
