@@ -12,6 +12,7 @@ import {
     FrontendConfig,
     LoadBalancerConfig,
     LoadConfig,
+    PackageSource,
     SiteConfig,
     ZABBIX_VERSIONS,
     ZabbixConfig,
@@ -48,21 +49,8 @@ export function readZabbix(r: Reader, value: unknown, sites: readonly SiteConfig
     } else if (repositoryUrl && !HTTP_URL.test(repositoryUrl)) {
         r.problem("zabbix.repositoryUrl", `"${repositoryUrl}" is not an http(s) URL`);
     }
-    if (packageSource === "distribution" && ZABBIX_VERSIONS.includes(version)) {
-        sites.forEach((site, i) =>
-            site.hosts.forEach((host, j) => {
-                const shipped = platformFor(host.os).distributionZabbix;
-                const needsZabbix = host.roles.includes("zabbix-server") || host.roles.includes("frontend");
-                if (needsZabbix && shipped !== version) {
-                    r.problem(
-                        `sites[${i}].hosts[${j}].os`,
-                        `${platformFor(host.os).label} does not ship Zabbix ${version} ` +
-                            `(it ships ${shipped ?? "no supported series"}); use zabbix.packageSource vendor` +
-                            (shipped ? ` or zabbix.version ${shipped}` : ""),
-                    );
-                }
-            }),
-        );
+    if (packageSource && ZABBIX_VERSIONS.includes(version)) {
+        checkZabbixPackages(r, sites, version, packageSource);
     }
     // zabbix_server accepts ListenPort from 1024 to 32767 only.
     const listenPort = r.integer(node, "listenPort", "zabbix", 10051, 1024, 32767);
@@ -70,6 +58,38 @@ export function readZabbix(r: Reader, value: unknown, sites: readonly SiteConfig
         return undefined;
     }
     return { version, packageSource, repositoryUrl: repositoryUrl || undefined, listenPort };
+}
+
+/**
+ * Every host that installs Zabbix must be able to get `version` from `source` on its OS: the
+ * distribution ships one series (or none), the vendor publishes its series for the OSes it builds.
+ */
+function checkZabbixPackages(r: Reader, sites: readonly SiteConfig[], version: ZabbixVersion, source: PackageSource) {
+    sites.forEach((site, i) =>
+        site.hosts.forEach((host, j) => {
+            if (!host.roles.includes("zabbix-server") && !host.roles.includes("frontend")) {
+                return;
+            }
+            const platform = platformFor(host.os);
+            if (source === "distribution" && platform.distributionZabbix !== version) {
+                const shipped = platform.distributionZabbix;
+                const vendor = platform.vendorZabbix.includes(version) ? "use zabbix.packageSource vendor" : undefined;
+                const other = shipped ? `zabbix.version ${shipped}` : undefined;
+                r.problem(
+                    `sites[${i}].hosts[${j}].os`,
+                    `${platform.label} does not ship Zabbix ${version} (it ships ${shipped ?? "no supported series"})` +
+                        (vendor || other ? `; ${[vendor, other].filter(Boolean).join(" or ")}` : ""),
+                );
+            } else if (source === "vendor" && !platform.vendorZabbix.includes(version)) {
+                r.problem(
+                    `sites[${i}].hosts[${j}].os`,
+                    `the Zabbix repository has no ${version} packages for ${platform.label} ` +
+                        `(it has ${platform.vendorZabbix.join(", ")})` +
+                        (platform.distributionZabbix === version ? "; use zabbix.packageSource distribution" : ""),
+                );
+            }
+        }),
+    );
 }
 
 export function readFailoverDelay(r: Reader, value: unknown): number | undefined {

@@ -12,8 +12,8 @@ export type Role = "db" | "zabbix-server" | "frontend" | "lb" | "witness";
 export const ROLES: readonly Role[] = ["db", "zabbix-server", "frontend", "lb", "witness"];
 
 /** Operating systems whose package steps the library knows. */
-export type OsFamily = "debian12" | "ubuntu22.04" | "ubuntu24.04" | "rhel9";
-export const OS_FAMILIES: readonly OsFamily[] = ["debian12", "ubuntu22.04", "ubuntu24.04", "rhel9"];
+export type OsFamily = "debian12" | "debian13" | "ubuntu22.04" | "ubuntu24.04" | "rhel9";
+export const OS_FAMILIES: readonly OsFamily[] = ["debian12", "debian13", "ubuntu22.04", "ubuntu24.04", "rhel9"];
 
 export type ZabbixVersion = "6.0" | "7.0";
 export const ZABBIX_VERSIONS: readonly ZabbixVersion[] = ["6.0", "7.0"];

@@ -64,6 +64,8 @@ export interface Platform {
     };
     /** The Zabbix series the distribution's own archive ships, if it ships a supported one. */
     readonly distributionZabbix?: ZabbixVersion;
+    /** The Zabbix series the vendor's repository publishes packages of for this OS. */
+    readonly vendorZabbix: readonly ZabbixVersion[];
     /** The Patroni version the distribution's own archive ships, if it ships one. */
     readonly distributionPatroni?: string;
     /** The distribution's PostgreSQL: packages, directories, unit. */
@@ -99,6 +101,7 @@ function debianLike(
     distro: Platform["vendorDistro"],
     pg: string,
     php: string,
+    vendorZabbix: readonly ZabbixVersion[],
     distributionZabbix?: ZabbixVersion,
     distributionPatroni?: string,
 ): Platform {
@@ -107,6 +110,7 @@ function debianLike(
         label,
         packageManager: "apt",
         vendorDistro: distro,
+        vendorZabbix,
         distributionZabbix,
         distributionPatroni,
         postgres: {
@@ -135,6 +139,9 @@ function debianLike(
     };
 }
 
+/** Both LTS series the library deploys, as the vendor publishes them for most OSes. */
+const BOTH_LTS: readonly ZabbixVersion[] = ["6.0", "7.0"];
+
 const PLATFORMS: Record<OsFamily, Platform> = {
     debian12: debianLike(
         "debian12",
@@ -142,8 +149,20 @@ const PLATFORMS: Record<OsFamily, Platform> = {
         { name: "debian", release: "12", codename: "bookworm" },
         "15",
         "8.2",
+        BOTH_LTS,
         "6.0",
         "3.0.2",
+    ),
+    // The vendor publishes 7.0 for Debian 13; the library knows of no 6.0 build for it.
+    debian13: debianLike(
+        "debian13",
+        "Debian 13",
+        { name: "debian", release: "13", codename: "trixie" },
+        "17",
+        "8.4",
+        ["7.0"],
+        "7.0",
+        "4.0.7",
     ),
     "ubuntu22.04": debianLike(
         "ubuntu22.04",
@@ -151,6 +170,7 @@ const PLATFORMS: Record<OsFamily, Platform> = {
         { name: "ubuntu", release: "22.04", codename: "jammy" },
         "14",
         "8.1",
+        BOTH_LTS,
         undefined,
         "2.1.2",
     ),
@@ -160,6 +180,7 @@ const PLATFORMS: Record<OsFamily, Platform> = {
         { name: "ubuntu", release: "24.04", codename: "noble" },
         "16",
         "8.3",
+        BOTH_LTS,
         "6.0",
         "3.2.2",
     ),
@@ -168,6 +189,7 @@ const PLATFORMS: Record<OsFamily, Platform> = {
         label: "RHEL 9 family",
         packageManager: "dnf",
         vendorDistro: { name: "rhel", release: "9" },
+        vendorZabbix: BOTH_LTS,
         postgres: {
             version: "13",
             packages: ["postgresql-server"],
@@ -272,7 +294,7 @@ export function zabbixLayout(platform: Platform, source: PackageSource): ZabbixL
             schemaFiles: ["/usr/share/zabbix-sql-scripts/postgresql/server.sql.gz"],
         };
     }
-    // Debian's own packaging (6.0): split schema files and its own paths.
+    // Debian's own packaging (6.0 in Debian 12, 7.0 in Debian 13): split schema files and its own paths.
     return {
         serverPackages: ["zabbix-server-pgsql"],
         frontendPackages: ["zabbix-frontend-php"],

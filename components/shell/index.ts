@@ -22,6 +22,9 @@ export function shellQuote(value: string): string {
  * - `zha_put_file PATH MODE OWNER`: writes stdin to PATH atomically when it differs, with the mode
  *   and owner given, and sets ZHA_CHANGED=1 when it wrote (the temp file is created 0600 first, so
  *   a secret is never readable by others, not even for a moment).
+ * - `zha_dir DIR OWNER`: creates DIR when it is missing, owned by OWNER ("user:group"): under the
+ *   prelude's umask a new directory is 0700, so one root kept would hide a file from its own service
+ *   (RHEL's PostgreSQL has no conf.d until the library makes it). An existing one is left as it is.
  * - `zha_retry N CMD...`: runs CMD up to N times a second apart (services take a moment to listen).
  */
 export const PRELUDE = `set -eu
@@ -45,6 +48,12 @@ zha_put_file() {
     echo "updated $1"
   fi
 }
+zha_dir() {
+  if [ ! -d "$1" ]; then
+    mkdir -p "$1"
+    chown "$2" "$1"
+  fi
+}
 zha_retry() {
   zha_n=$1; shift
   until "$@"; do
@@ -60,7 +69,7 @@ export function putFile(path: string, content: string, mode: string, owner: stri
     if (body.split("\n").includes(HEREDOC)) {
         throw new Error(`content for ${path} contains the line ${HEREDOC}, which would end its here-document`);
     }
-    return `mkdir -p ${shellQuote(dirname(path))}\nzha_put_file ${shellQuote(path)} ${mode} ${owner} <<'${HEREDOC}'\n${body}${HEREDOC}`;
+    return `zha_dir ${shellQuote(dirname(path))} ${owner}\nzha_put_file ${shellQuote(path)} ${mode} ${owner} <<'${HEREDOC}'\n${body}${HEREDOC}`;
 }
 
 /** A step that installs a file holding the value of a shell variable (a secret read from stdin). */
@@ -72,7 +81,7 @@ export function putSecretFile(
     template = `$${variable}`,
 ): string {
     // The here-document expands $variables (the secrets); a backtick in the text must stay text.
-    return `mkdir -p ${shellQuote(dirname(path))}\nzha_put_file ${shellQuote(path)} ${mode} ${owner} <<${HEREDOC}\n${template.replace(/`/g, "\\`")}\n${HEREDOC}`;
+    return `zha_dir ${shellQuote(dirname(path))} ${owner}\nzha_put_file ${shellQuote(path)} ${mode} ${owner} <<${HEREDOC}\n${template.replace(/`/g, "\\`")}\n${HEREDOC}`;
 }
 
 /** Lines that read secrets, one per stdin line, in the order the command's stdin lists them. */

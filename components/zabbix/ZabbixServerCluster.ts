@@ -1,7 +1,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { formatZabbixDuration } from "../config/duration";
-import { LoadConfig, PackageSource } from "../config/types";
+import { LoadConfig, PackageSource, ZabbixVersion } from "../config/types";
 import { SERVER_CLUSTER, ServerClusterFacts, ServerFailover } from "../facts";
 import { Host } from "../host";
 import { platformFor, zabbixLayout } from "../platform";
@@ -41,6 +41,8 @@ export interface ZabbixServerClusterArgs extends ZabbixDbLogin {
     readonly load: LoadConfig;
     /** The address agents use when a cluster manager moves the server behind a VIP. */
     readonly agentAddress?: string;
+    /** The Zabbix series the nodes run: zabbix_server.conf renders what that series knows. */
+    readonly zabbixVersion: ZabbixVersion;
     readonly packageSource: PackageSource;
     /** Resources the nodes start after (the schema). */
     readonly after: readonly pulumi.Resource[];
@@ -143,6 +145,7 @@ export class ZabbixServerCluster extends pulumi.ComponentResource {
                             nodeName: managed ? undefined : host.name,
                             nodeAddress: host.address,
                             listenPort: args.listenPort,
+                            version: args.zabbixVersion,
                             ...db,
                             passwordInclude: SERVER_PASSWORD_INCLUDE,
                             logFile: layout.logFile,

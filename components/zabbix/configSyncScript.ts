@@ -45,12 +45,21 @@ trap 'exit 1' HUP INT TERM
 # files: a command line is readable by every local user.
 ZHA_AUTH=
 export ZHA_AUTH
+# Where the token goes: 7.0 takes an Authorization header (and logs every use of the body's "auth",
+# which 7.2 removes); 6.0 knows only the body's. Set from the source's version before logging in.
+ZHA_AUTH_IN=body
+export ZHA_AUTH_IN
 
 # call URL METHOD: reads the params on stdin and prints the result (with $ZHA_AUTH when set).
 call() {
-  jq -c --arg m "$2" '{jsonrpc: "2.0", method: $m, params: ., id: 1} + (if ($ENV.ZHA_AUTH // "") == "" then {} else {auth: $ENV.ZHA_AUTH} end)' >"$work/request" || return 1
+  jq -c --arg m "$2" '{jsonrpc: "2.0", method: $m, params: ., id: 1} + (if ($ENV.ZHA_AUTH // "") == "" or $ENV.ZHA_AUTH_IN != "body" then {} else {auth: $ENV.ZHA_AUTH} end)' >"$work/request" || return 1
   [ -s "$work/request" ] || { echo "$1 $2: no request to send" >&2; return 1; }
-  curl -fsS -m 300 -H 'Content-Type: application/json-rpc' --data-binary @"$work/request" -o "$work/response" "$1" || { echo "$1 $2: request failed" >&2; return 1; }
+  # The header comes from a file, so the token never stands on curl's command line.
+  printf 'Content-Type: application/json-rpc\n' >"$work/headers"
+  if [ -n "$ZHA_AUTH" ] && [ "$ZHA_AUTH_IN" = header ]; then
+    printf 'Authorization: Bearer %s\n' "$ZHA_AUTH" >>"$work/headers"
+  fi
+  curl -fsS -m 300 -H @"$work/headers" --data-binary @"$work/request" -o "$work/response" "$1" || { echo "$1 $2: request failed" >&2; return 1; }
   if [ "$(jq 'has("error")' "$work/response")" != false ]; then
     echo "$1 $2: $(jq -c .error "$work/response")" >&2
     return 1
@@ -77,6 +86,10 @@ ids() {
 
 r=$(echo '[]' | call "$SOURCE" apiinfo.version)
 version=$(printf '%s' "$r" | jq -r .)
+case "$version" in
+  6.*) ZHA_AUTH_IN=body ;;
+  *) ZHA_AUTH_IN=header ;;
+esac
 login "$SOURCE"
 groups=$(ids "$SOURCE" hostgroup.get groupid)
 templates=$(ids "$SOURCE" template.get templateid)

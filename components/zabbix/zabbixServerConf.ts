@@ -2,12 +2,15 @@
  * zabbix_server.conf of one Zabbix server node: pure renderer, typed input in, file text out.
  * The real-program tests start zabbix_server with it.
  */
+import { ZabbixVersion } from "../config/types";
 import { ZabbixDbLogin } from "../postgres/roles";
 import { RENDERED_HEADER } from "../shell";
 import { ServerSizing } from "../sizing";
 
 /** What zabbix_server.conf says about one node. */
 export interface ZabbixServerConfInput extends ZabbixDbLogin {
+    /** The Zabbix series that reads the file: each parameter is rendered only where the series knows it. */
+    readonly version: ZabbixVersion;
     /** HA node name (HANodeName): unique in the cluster, turns native HA on. Omitted when a cluster manager runs the server. */
     readonly nodeName?: string;
     /** Address other nodes and the frontend use to reach this node (NodeAddress). */
@@ -67,5 +70,12 @@ StartTrappers=${s.startTrappers}
 Timeout=4
 LogSlowQueries=3000
 StatsAllowedIP=127.0.0.1
-`;
+${
+    c.version === "6.0"
+        ? ""
+        : `# Global scripts run commands on the server and, through it, on agents: off, as Debian 13 ships
+# it (7.0's own default is on); 6.0 has no such switch.
+EnableGlobalScripts=0
+`
+}`;
 }

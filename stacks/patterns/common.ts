@@ -127,6 +127,7 @@ export function serverSettings(config: StackConfig, dbPassword: pulumi.Input<str
         failoverDelaySeconds: config.failoverDelaySeconds,
         sizing: sizeServer(config.load),
         load: config.load,
+        zabbixVersion: config.zabbix.version,
         packageSource: config.zabbix.packageSource,
     };
 }

@@ -1,6 +1,6 @@
 /**
- * The real lab: Debian 12 hosts with systemd and sshd in L3 sites on this machine, onto which the
- * lab's stack (lab/Pulumi.lab.yaml) is deployed by replaying the captured plan over SSH and SQL,
+ * The real lab: Debian 13 hosts with systemd and sshd in L3 sites on this machine, onto which the
+ * lab's stack (lab/Pulumi.lab.yaml, Debian's Zabbix 7.0) is deployed by replaying the captured plan over SSH and SQL,
  * then verified (UI and API through every load balancer, one active HA node, streaming replicas,
  * an idempotent second replay, the same config planning nothing), then changed as `pulumi up` would
  * change it: `apply` of the same config plans nothing, `apply` of a longer failover delay updates the
@@ -9,7 +9,10 @@
  * Then the cloud lab (lab/Pulumi.lab-cloud.yaml, pattern 4): the lab plays the provider of the
  * managed PostgreSQL on a host the stack never logs into; every Zabbix session must reach it over TLS.
  *
- * Then the Patroni lab (lab/Pulumi.lab-patroni.yaml, sync replication) comes up, a planned
+ * Then the Debian 12 lab (lab/Pulumi.lab-debian12.yaml, Debian's Zabbix 6.0, its witness on Debian 13)
+ * comes up and the active server's crash is drilled, so 6.0 stays proven.
+ *
+ * Then the Patroni lab (lab/Pulumi.lab-patroni.yaml, Debian 13, sync replication) comes up, a planned
  * switchover runs with writes going on (never two writers, no acknowledged commit lost), and five failure
  * drills run against it (tools/lab/drills): the active Zabbix server's crash, its graceful stop, the
  * cut of its site, the cut of the DB primary's site and the DB primary's crash must each recover by
@@ -17,7 +20,7 @@
  * committed before and during the fault. Timings are the drills' figures, not asserted here.
  *
  * Needs root, systemd-nspawn and debootstrap; without them this test fails and says what to install.
- * It replaces a lab that `npm run lab -- up` left running, and takes it down at the end. The three
+ * It replaces a lab that `npm run lab -- up` left running, and takes it down at the end. The four
  * describe blocks run one after the other (Jest runs a file's blocks in order), never side by side.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from "fs";
@@ -127,9 +130,12 @@ describe("the multi-site lab", () => {
         }
     });
 
-    it("deploys the stack and passes every check", () => {
+    it("deploys the stack and passes every check, on Debian 13 with its own Zabbix 7.0", () => {
         const result = lab.result();
         expect(failedChecks(result)).toEqual([]);
+        expect(result.checks.find(c => c.name === "operating systems")?.detail).toMatch(
+            /tyo-zbx1 Debian GNU\/Linux 13 \(trixie\), Zabbix 7\.0\.\d+/,
+        );
         expect(result.checks.map(c => c.name)).toEqual(
             expect.arrayContaining(["HA nodes", "replication", "idempotence", "no changes planned"]),
         );
@@ -187,6 +193,31 @@ describe("the cloud lab (pattern 4, a managed PostgreSQL played by the lab)", ()
         expect(result.checks.map(c => c.name)).toEqual(
             expect.arrayContaining(["HA nodes", "managed database", "idempotence"]),
         );
+    });
+});
+
+describe("the Debian 12 lab (Debian's Zabbix 6.0; its witness on Debian 13)", () => {
+    // The drill native HA exists for, on 6.0 too.
+    const DRILLED = ["server-crash"];
+    const lab = labFor("Pulumi.lab-debian12.yaml", () => drill({ only: DRILLED, log }));
+
+    it("deploys 6.0 on Debian 12 beside a Debian 13 host and passes every check", () => {
+        const result = lab.result();
+        expect(failedChecks(result)).toEqual([]);
+        const systems = result.checks.find(c => c.name === "operating systems");
+        expect(systems?.detail).toMatch(/tyo-zbx1 Debian GNU\/Linux 12 \(bookworm\), Zabbix 6\.0\.\d+/);
+        expect(systems?.detail).toMatch(/wit-1 Debian GNU\/Linux 13 \(trixie\), no Zabbix/);
+    });
+
+    it.each(DRILLED)("%s: monitoring comes back by itself, with never two active nodes", name => {
+        const result = lab.exercised().find(r => r.name === name) as DrillResult | undefined;
+        expect(result).toBeDefined();
+        expect({
+            name,
+            recovered: result!.recoverySeconds !== null,
+            splitBrain: result!.splitBrain,
+            violations: result!.splitBrainDetail.violations,
+        }).toEqual({ name, recovered: true, splitBrain: false, violations: [] });
     });
 });
 

@@ -3,6 +3,7 @@
  * it starts with them, applies every line, admits by SCRAM only whom the hba lists, and a replica
  * made the way the follow step makes one streams from the primary with the rendered role settings.
  */
+import { readFileSync } from "fs";
 import * as path from "path";
 import {
     ADMIN_ROLE,
@@ -14,6 +15,7 @@ import {
     renderPostgresRoleConf,
     replicationSlotName,
 } from "../../components/postgres/render";
+import { putFile as putFileStep, script } from "../../components/shell";
 import { postgresMaxConnections, sizeServer } from "../../components/sizing";
 import {
     PgServer,
@@ -27,6 +29,7 @@ import {
     psqlTcp,
     putFile,
     relayFrom,
+    run,
     scratchSpace,
     waitFor,
 } from "./support";
@@ -238,5 +241,36 @@ describe("PostgreSQL 15 refuses broken files", () => {
         const result = await start();
         expect(result.code).not.toBe(0);
         expect(result.log).toMatch(/unrecognized configuration parameter "wal_levle" in file ".*zabbix-ha\.conf"/);
+    });
+});
+
+describe("a drop-in into a conf.d the library creates (RHEL's data dir has none)", () => {
+    let rhelLike: PgServer;
+
+    beforeAll(async () => {
+        rhelLike = await initPostgres(scratch, "rhel-like", await freePort());
+    });
+
+    test("the step makes the directory its service can read, under the steps' umask 077", async () => {
+        const dropIn = path.join(rhelLike.data, "conf.d", SETTINGS);
+        const hba = path.join(rhelLike.dir, "pg_hba.conf");
+        await putFile(hba, renderPgHba({ rules }), 0o640, "postgres");
+        const step = script(putFileStep(dropIn, settings(rhelLike.port, hba), "0644", "postgres:postgres"));
+        const ran = await run("sh", ["-c", step]);
+        expect(ran.code).toBe(0);
+        // Before, `mkdir -p` left conf.d 0700 root: PostgreSQL could not open it and did not start.
+        expect(await run("stat", ["-c", "%U:%G", path.dirname(dropIn)])).toMatchObject({
+            stdout: "postgres:postgres\n",
+        });
+        await putFile(
+            path.join(rhelLike.data, "postgresql.conf"),
+            `${readFileSync(path.join(rhelLike.data, "postgresql.conf"), "utf8")}\ninclude_dir = 'conf.d'\n`,
+            0o600,
+            "postgres",
+        );
+        await rhelLike.start();
+        expect(await rhelLike.sql("show hba_file")).toBe(hba);
+        // Run again, the step leaves an existing directory as it is.
+        expect((await run("sh", ["-c", step])).code).toBe(0);
     });
 });

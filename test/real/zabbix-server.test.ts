@@ -66,6 +66,8 @@ describe("zabbix_server with the rendered configuration", () => {
         const conf = await putFile(
             path.join(dir, "zabbix_server.conf"),
             renderZabbixServerConf({
+                // This machine's zabbix_server is Debian 12's 6.0.
+                version: "6.0",
                 nodeName: name,
                 nodeAddress: "127.0.0.1",
                 listenPort,

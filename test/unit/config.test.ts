@@ -1,4 +1,12 @@
-import { ConfigError, RawStackConfig, ValidationOptions, validateStackConfig } from "../../components/config";
+import {
+    ConfigError,
+    OS_FAMILIES,
+    RawStackConfig,
+    ValidationOptions,
+    ZABBIX_VERSIONS,
+    validateStackConfig,
+} from "../../components/config";
+import { platformFor } from "../../components/platform";
 import { planConfig, twoSiteConfig } from "../support/plan";
 
 const HA: ValidationOptions = {
@@ -156,6 +164,45 @@ describe("stack configuration validation", () => {
         raw.zabbix.version = "7.0";
         expect(problems(raw)).toContainEqual(
             expect.stringMatching(/^sites\[0\]\.hosts\[0\]\.os: Debian 12 does not ship Zabbix 7\.0 \(it ships 6\.0\)/),
+        );
+    });
+
+    test("every os x zabbix.version x packageSource: accepted exactly where the packages exist", () => {
+        const osOf = (os: string, version: string, packageSource: string) => {
+            const raw = twoSiteConfig();
+            raw.zabbix = { version, packageSource, repositoryUrl: "https://zabbix.example/zabbix" };
+            raw.sites.forEach((site: any) => site.hosts.forEach((h: any) => (h.os = os)));
+            return problems(raw).filter(p => /hosts\[\d\]\.os:/.test(p));
+        };
+        const accepted: string[] = [];
+        for (const os of OS_FAMILIES) {
+            for (const version of ZABBIX_VERSIONS) {
+                for (const source of ["distribution", "vendor"]) {
+                    const found = osOf(os, version, source);
+                    if (found.length === 0) {
+                        accepted.push(`${os} ${version} ${source}`);
+                    } else {
+                        // Each refusal names the host's os path and says what would work instead, if anything does.
+                        expect(found[0]).toMatch(/^sites\[0\]\.hosts\[0\]\.os: /);
+                    }
+                }
+            }
+        }
+        // What each platform's facts say exists, and nothing more.
+        const expected = OS_FAMILIES.flatMap(os =>
+            ZABBIX_VERSIONS.flatMap(v => [
+                ...(platformFor(os).distributionZabbix === v ? [`${os} ${v} distribution`] : []),
+                ...(platformFor(os).vendorZabbix.includes(v) ? [`${os} ${v} vendor`] : []),
+            ]),
+        );
+        expect(accepted).toEqual(expected);
+        expect(accepted).toEqual(expect.arrayContaining(["debian12 6.0 distribution", "debian13 7.0 distribution"]));
+        expect(accepted).not.toContain("debian13 6.0 distribution");
+        expect(osOf("debian13", "6.0", "distribution")[0]).toMatch(
+            /Debian 13 does not ship Zabbix 6\.0 \(it ships 7\.0\); zabbix\.version 7\.0$/,
+        );
+        expect(osOf("debian13", "6.0", "vendor")[0]).toMatch(
+            /the Zabbix repository has no 6\.0 packages for Debian 13 \(it has 7\.0\)$/,
         );
     });
 

@@ -82,10 +82,12 @@ describe("npm run lab -- up --config F checks F first", () => {
                 repositoryUrl: "https://zabbix-packages.example.net",
             };
             config["zabbix-ha:db"].adminNetwork = "198.18.1.0/24";
+            config["zabbix-ha:sites"][1].hosts[0].os = "rhel9";
         });
         expect(() => topologyOf(readEnvironment(file))).toThrow(
-            `${file}: cannot run the lab from it (2 problems):\n` +
-                "  - zabbix.packageSource: vendor; the lab's hosts reach only a local repository of Debian's own packages: use packageSource distribution (Zabbix 6.0)\n" +
+            `${file}: cannot run the lab from it (3 problems):\n` +
+                "  - zabbix.packageSource: vendor; the lab's hosts reach only a local repository of Debian's own packages: use packageSource distribution (Zabbix 6.0 on Debian 12, 7.0 on Debian 13)\n" +
+                "  - host osa-zbx1: os rhel9; the lab boots Debian hosts only (debian12, debian13)\n" +
                 "  - db.adminNetwork: 198.18.1.0/24 overlaps site tokyo's network 198.18.1.0/24; the machine needs a network of its own",
         );
     });

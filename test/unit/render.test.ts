@@ -32,6 +32,7 @@ const sizing = sizeServer({ monitoredHosts: 100, items: 10_000, updateIntervalSe
 describe("zabbix_server.conf", () => {
     const params = zabbixParams(
         renderZabbixServerConf({
+            version: "7.0",
             nodeName: "tyo-zbx1",
             nodeAddress: "198.18.10.21",
             listenPort: 10051,
@@ -69,6 +70,7 @@ describe("zabbix_server.conf", () => {
         expect(params.has("DBTLSConnect")).toBe(false);
         const managed = zabbixParams(
             renderZabbixServerConf({
+                version: "6.0",
                 nodeName: "tyo-zbx1",
                 nodeAddress: "198.18.10.21",
                 listenPort: 10051,
@@ -86,6 +88,12 @@ describe("zabbix_server.conf", () => {
         );
         // `required` encrypts without a CA file; verify_ca and verify_full would make zabbix_server demand DBTLSCAFile.
         expect(managed.get("DBTLSConnect")).toBe("required");
+        // 6.0 rejects parameters it does not know: 7.0's switch for global scripts stays out of its file.
+        expect(managed.has("EnableGlobalScripts")).toBe(false);
+    });
+
+    test("turns 7.0's global scripts off (commands run on the server and agents), as Debian 13 ships it", () => {
+        expect(params.get("EnableGlobalScripts")).toBe("0");
     });
 });
 

@@ -9,24 +9,20 @@
 import { randomBytes } from "crypto";
 import * as path from "path";
 import { readEnvironment } from "../offline";
-import { Check, Instance, checkIdempotent, instancesOf, verifyInstances } from "./checks";
+import { Check, Instance, checkIdempotent, checkOperatingSystems, instancesOf, verifyInstances } from "./checks";
 import {
     HostMemory,
     LabState,
     Log,
-    MANAGED_DB_PACKAGES,
     StateFile,
     Topology,
     cachePaths,
     checkLabConfig,
     defaultConfigFile,
-    ensureBase,
+    ensureImages,
     ensureKeyPair,
-    ensureRepository,
     hostMemory,
     managedEndpoints,
-    packageSets,
-    patroniOverlay,
     provisionManagedDatabase,
     removeLabCgroups,
     requireMachine,
@@ -96,9 +92,7 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
             await tearDown(previous, file, log);
         }
 
-        const base = await ensureBase(paths.base, log);
-        const sets = [...packageSets(plan, topo.config), ...(managed.length > 0 ? [MANAGED_DB_PACKAGES] : [])];
-        const repo = await ensureRepository(paths.repo, base, sets, log, patroniOverlay(topo.config, sets));
+        const { images, cold } = await ensureImages(paths, plan, topo.config, managed, log);
 
         const plannedWith = {
             ...(options.pattern ? { pattern: options.pattern } : {}),
@@ -112,15 +106,14 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
             rootLinks: [],
             hosts: [],
             plannedWith,
-            image: { base: base.rootfs, repository: repo.dir },
+            images,
             stack: emptyStack(plan),
         };
         file.write(state);
         let phase = Date.now();
         await setUpNetwork(topo, file, state);
         await startHosts(topo, file, state, {
-            base: base.rootfs,
-            repoPool: repo.dir,
+            images,
             key: key.privateKeyFile,
             publicKey: key.publicKey,
             runRoot: paths.run,
@@ -157,6 +150,9 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
             key.privateKeyFile,
             log,
         );
+        const systems = await checkOperatingSystems(topo.hosts, key.privateKeyFile);
+        log(`${systems.ok ? "ok  " : "FAIL"} ${systems.name}: ${systems.detail}`);
+        checks.push(systems);
         // Every step run once more must change nothing: a Command's update runs its create again.
         phase = Date.now();
         const replay = await applyPlan(plan, { ...applyOptions, pass: "replay" });
@@ -189,7 +185,6 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
         const pss = [...memory.values()].reduce((a, m) => a + m.pssMiB, 0);
         const rss = [...memory.values()].reduce((a, m) => a + m.rssMiB, 0);
         const elapsed = (Date.now() - started) / 1000;
-        const cold = { base: base.built, repository: repo.built };
         log(
             `figures: elapsed ${elapsed.toFixed(0)} s (${cold.base ? "cold: base built" : "warm: base cached"}, ${cold.repository ? "repository built" : "repository cached"})`,
         );

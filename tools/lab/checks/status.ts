@@ -5,6 +5,7 @@
 import { existsSync } from "fs";
 import { readEnvironment } from "../../offline";
 import { HostRecord, StateFile, cachePaths, hostMemory, isAlive, sshRun, topologyOf } from "../machines";
+import { WHAT_RUNS, describeRuns, parseWhatRuns } from "./hostOs";
 import { haNodes, inRecovery, onHostAsPostgres, replicationStates } from "./probe";
 import { unitsOf } from "./units";
 
@@ -52,6 +53,8 @@ export async function status(options: { cacheRoot?: string; log?: (line: string)
             },
         );
         let detail = "";
+        const runs = ssh.ok ? await remote(rec, paths.sshKey, WHAT_RUNS) : undefined;
+        const what = runs?.ok ? `; ${describeRuns(parseWhatRuns(runs.text))}` : "";
         if (ssh.ok && services.length > 0) {
             const active = await remote(
                 rec,
@@ -68,7 +71,7 @@ export async function status(options: { cacheRoot?: string; log?: (line: string)
         }
         healthy &&= running && ssh.ok;
         log(
-            `host ${rec.name} (${rec.address}, site ${rec.site}, ${rec.roles.join("+")}): ${running ? `running (pid ${rec.pid}, ${memory.get(rec.name)?.pssMiB.toFixed(0)} MiB PSS)` : "NOT RUNNING"}, ` +
+            `host ${rec.name} (${rec.address}, site ${rec.site}, ${rec.roles.join("+")}${what}): ${running ? `running (pid ${rec.pid}, ${memory.get(rec.name)?.pssMiB.toFixed(0)} MiB PSS)` : "NOT RUNNING"}, ` +
                 `ssh ${ssh.ok ? "ok" : "FAILED"}${detail ? `, ${detail.trim()}` : ""}`,
         );
     }

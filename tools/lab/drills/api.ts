@@ -12,13 +12,18 @@ export const DRILL_HOST = "zha-drill";
 export const DRILL_KEY = "drill.seq";
 const DRILL_GROUP = "zha-drills";
 
-export function httpRequest(url: string, body?: string, timeoutMs = 3000): Promise<{ status: number; body: string }> {
+export function httpRequest(
+    url: string,
+    body?: string,
+    timeoutMs = 3000,
+    headers: Readonly<Record<string, string>> = {},
+): Promise<{ status: number; body: string }> {
     return new Promise((resolve, reject) => {
         const req = http.request(
             url,
             {
                 method: body === undefined ? "GET" : "POST",
-                headers: body === undefined ? {} : { "Content-Type": "application/json-rpc" },
+                headers: body === undefined ? headers : { "Content-Type": "application/json-rpc", ...headers },
                 timeout: timeoutMs,
                 // A new connection per request: a kept-alive one would hide a load balancer's restart.
                 agent: false,
@@ -50,12 +55,18 @@ class ApiError extends Error {}
 
 export class ZabbixApi {
     private token?: string;
+    /** 7.0 takes the session as an Authorization header and logs every body `auth`; 6.0 takes only the body's. */
+    private bearer?: boolean;
 
     /** Entry points in order of preference; a call goes to the first that answers. */
     constructor(private readonly urls: readonly string[]) {}
 
     async call<T>(method: string, params: unknown): Promise<T> {
         for (let attempt = 0; attempt < 2; attempt++) {
+            if (this.bearer === undefined) {
+                const version = await this.send<string>("apiinfo.version", []);
+                this.bearer = !version.startsWith("6.");
+            }
             if (!this.token && method !== "user.login") {
                 this.token = await this.call<string>("user.login", { username: "Admin", password: "zabbix" });
             }
@@ -78,18 +89,21 @@ export class ZabbixApi {
     }
 
     private async send<T>(method: string, params: unknown): Promise<T> {
+        // apiinfo.version and user.login are called without a session.
+        const session = method === "user.login" || method === "apiinfo.version" ? undefined : this.token;
         const body = JSON.stringify({
             jsonrpc: "2.0",
             method,
             params,
             id: 1,
-            ...(method === "user.login" ? {} : { auth: this.token }),
+            ...(session && !this.bearer ? { auth: session } : {}),
         });
+        const headers: Record<string, string> = session && this.bearer ? { Authorization: `Bearer ${session}` } : {};
         const problems: string[] = [];
         for (const url of this.urls) {
             let answer: { status: number; body: string };
             try {
-                answer = await httpRequest(url, body, 10_000);
+                answer = await httpRequest(url, body, 10_000, headers);
             } catch (err) {
                 problems.push(`${url}: ${(err as Error).message}`);
                 continue;

@@ -22,7 +22,8 @@ import * as path from "path";
 import { check, run, sleep } from "./run";
 import { LAB_PREFIX, REPO_MOUNT, ensureDir } from "./settings";
 import { sshRun } from "./ssh";
-import { HostRecord, LabState, StateFile, isAlive } from "./state";
+import { labSuite } from "./image";
+import { HostRecord, LabImage, LabImages, LabState, StateFile, isAlive } from "./state";
 import { LabHost, Topology } from "./topology";
 
 /** cgroup hierarchies nspawn needs a place of its own in: the hybrid layout's two, or unified alone. */
@@ -157,10 +158,9 @@ export async function waitForSsh(rec: HostRecord, key: string, timeoutMs: number
     }
 }
 
-/** Where a host's pieces come from: the base, the repository, the lab's key, the run and log directories. */
+/** Where a host's pieces come from: its release's base and repository, the lab's key, the run and log directories. */
 export interface BootInputs {
-    readonly base: string;
-    readonly repoPool: string;
+    readonly images: LabImages;
     readonly key: string;
     readonly publicKey: string;
     readonly runRoot: string;
@@ -176,17 +176,30 @@ export async function startHosts(
     hosts: readonly LabHost[] = topo.hosts,
 ): Promise<void> {
     ensureDir(opts.logs);
-    const records = hosts.map(h => hostRecord(h, opts.runRoot, opts.logs));
-    for (const rec of records) {
+    const records = hosts.map(h => ({ rec: hostRecord(h, opts.runRoot, opts.logs), image: imageOf(h, opts.images) }));
+    for (const { rec, image } of records) {
         state.hosts.push(rec);
         file.write(state);
-        await prepareRoot(rec, opts.base, topo, opts.publicKey);
+        await prepareRoot(rec, image.base, topo, opts.publicKey);
         const root = statSync(rec.rootDir);
         rec.lockFile = `/run/systemd/nspawn/locks/inode-${root.dev}:${root.ino}`;
-        rec.pid = boot(rec, opts.repoPool);
+        rec.pid = boot(rec, image.repository);
         file.write(state);
     }
-    await Promise.all(records.map(rec => waitForSsh(rec, opts.key, 90_000)));
+    await Promise.all(records.map(({ rec }) => waitForSsh(rec, opts.key, 90_000)));
+}
+
+/** The image a host boots: its OS's Debian release's, which `up` built for the config's hosts. */
+export function imageOf(host: Pick<LabHost, "name" | "os">, images: LabImages): LabImage {
+    const suite = labSuite(host.os);
+    const image = suite === undefined ? undefined : images[suite];
+    if (!image) {
+        throw new Error(
+            `host ${host.name} runs ${host.os}, and the running lab has no image of it (it has ${Object.keys(images).join(", ") || "none"}): ` +
+                "`npm run lab -- up` with this config builds one",
+        );
+    }
+    return image;
 }
 
 /** PIDs in a cgroup and every cgroup below it. */

@@ -7,6 +7,8 @@
  */
 export * from "./hosts";
 export * from "./image";
+export * from "./images";
+export * from "./repository";
 export * from "./managed";
 export * from "./network";
 export * from "./psql";

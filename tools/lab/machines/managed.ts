@@ -5,7 +5,9 @@
  * own certificate would be), SCRAM logins over TLS only from the lab's networks, and the admin
  * password the plan was given as cloudDbAdminPassword.
  */
+import { OsFamily } from "../../../components/config";
 import { MANAGED_DATABASE, RESOURCE_TYPES } from "../../../components/facts";
+import { platformFor } from "../../../components/platform";
 import { asHostUser } from "../../../components/shell";
 import { CapturedPlan } from "../../offline";
 import { connectionOf } from "./psql";
@@ -13,8 +15,10 @@ import { LAB_BLOCK } from "./settings";
 import { sshRun } from "./ssh";
 import { LabHost, Topology } from "./topology";
 
-/** What the provider's side installs; the lab's repository must hold it though no stack step asks for it. */
-export const MANAGED_DB_PACKAGES = ["postgresql-15"];
+/** What the provider's side installs on a host of `os`; the lab's repository must hold it though no stack step asks for it. */
+export function managedDbPackages(os: OsFamily): readonly string[] {
+    return platformFor(os).postgres.packages;
+}
 
 export interface ManagedEndpoint {
     readonly host: LabHost;
@@ -43,22 +47,24 @@ export function managedEndpoints(plan: CapturedPlan, lab: Topology): ManagedEndp
 }
 
 /** The provider's side of a managed PostgreSQL, sent over SSH with the admin password on stdin. */
-export function managedDatabaseScript(endpoint: Pick<ManagedEndpoint, "port" | "adminUser">): string {
+export function managedDatabaseScript(endpoint: Pick<ManagedEndpoint, "port" | "adminUser" | "host">): string {
+    const pg = platformFor(endpoint.host.os).postgres;
+    const packages = managedDbPackages(endpoint.host.os);
     return `set -eu
 umask 077
 IFS= read -r ADMIN_PASSWORD
 export DEBIAN_FRONTEND=noninteractive
-dpkg-query -W -f='\${Status}' postgresql-15 2>/dev/null | grep -q 'ok installed' || {
+dpkg-query -W -f='\${Status}' ${packages[0]} 2>/dev/null | grep -q 'ok installed' || {
   apt-get update -q
-  apt-get install -y -q --no-install-recommends ${MANAGED_DB_PACKAGES.join(" ")}
+  apt-get install -y -q --no-install-recommends ${packages.join(" ")}
 }
-conf=/etc/postgresql/15/main
+conf=${pg.configDir}
 printf "%s\\n" "listen_addresses = '*'" "port = ${endpoint.port}" "password_encryption = 'scram-sha-256'" "ssl = on" > "$conf/conf.d/managed.conf"
 # As a provider does: the admin logs in over TLS with a password, from the client networks only.
 printf "%s\\n" "local all postgres peer" "hostssl all all ${LAB_BLOCK} scram-sha-256" > "$conf/pg_hba.conf"
 chown postgres:postgres "$conf/conf.d/managed.conf" "$conf/pg_hba.conf"
 chmod 0644 "$conf/conf.d/managed.conf"
-systemctl restart postgresql@15-main
+systemctl restart ${pg.service}
 pw_sql=$(printf %s "$ADMIN_PASSWORD" | sed "s/'/''/g")
 runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 -p ${endpoint.port} <<SQL
 DO \\$\\$ BEGIN

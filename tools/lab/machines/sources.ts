@@ -93,9 +93,44 @@ export function machineSources(etc = "/etc/apt"): AptSource[] {
     });
 }
 
-/** The mirror this machine installs Debian `suite` from (for debootstrap). */
+/** The Debian release this machine runs, by codename ("bookworm"), as /etc/os-release names it. */
+export function machineSuite(osRelease = "/etc/os-release"): string {
+    const codename = /^VERSION_CODENAME=(\S+)$/m.exec(
+        existsSync(osRelease) ? readFileSync(osRelease, "utf8") : "",
+    )?.[1];
+    if (!codename) {
+        throw new Error(`${osRelease} names no VERSION_CODENAME: the lab runs on Debian`);
+    }
+    return codename;
+}
+
+/**
+ * This machine's Debian sources, moved to another release of the same archive: each source of the
+ * machine's own suite (bookworm, bookworm-updates, bookworm-security) names `suite` instead (trixie,
+ * trixie-updates, trixie-security), on the same mirror and with the same keyring. For the machine's
+ * own suite they are its sources as they are.
+ */
+export function sourcesForSuite(suite: string, etc = "/etc/apt", own = machineSuite()): AptSource[] {
+    const ours = (x: string) => x === own || x.startsWith(`${own}-`);
+    return machineSources(etc)
+        .filter(s => s.suites.some(ours))
+        .map(s => ({ ...s, suites: s.suites.filter(ours).map(x => `${suite}${x.slice(own.length)}`) }));
+}
+
+/** Sources in apt's deb822 format, for a private sources file (`-o Dir::Etc::sourcelist=`). */
+export function renderDeb822(sources: readonly AptSource[]): string {
+    return sources
+        .map(
+            s =>
+                `Types: deb\nURIs: ${s.uri}\nSuites: ${s.suites.join(" ")}\nComponents: ${s.components.join(" ")}` +
+                `${s.signedBy ? `\nSigned-By: ${s.signedBy}` : ""}\n`,
+        )
+        .join("\n");
+}
+
+/** The mirror this machine installs Debian `suite` from (for debootstrap): its own suite's, for another release too. */
 export function debianMirror(suite: string, etc = "/etc/apt"): string {
-    const source = machineSources(etc).find(s => s.suites.includes(suite) && s.components.includes("main"));
+    const source = sourcesForSuite(suite, etc).find(s => s.suites.includes(suite) && s.components.includes("main"));
     if (!source) {
         throw new Error(
             `no enabled apt source for Debian ${suite} main in ${etc}/sources.list or ${etc}/sources.list.d; ` +

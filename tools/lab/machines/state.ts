@@ -8,6 +8,17 @@ import { Role } from "../../../components/config";
 import type { StackState } from "../replay/state";
 import { CachePaths, ensureDir } from "./settings";
 
+/** What hosts of one Debian release boot from. */
+export interface LabImage {
+    /** The base's root, below every host's overlay. */
+    readonly base: string;
+    /** The flat repository's pool, bind-mounted read-only in every host. */
+    readonly repository: string;
+}
+
+/** The images of a lab, by the Debian release (codename) of the hosts that boot them. */
+export type LabImages = Readonly<Record<string, LabImage>>;
+
 export interface HostRecord {
     readonly name: string;
     readonly site: string;
@@ -71,8 +82,11 @@ export interface LabState {
         /** The managed PostgreSQL's admin password the lab made up (pattern 4). */
         readonly managedAdminPassword?: string;
     };
-    /** What the running hosts boot from: the base's root and the repository's pool (bind-mounted in every host). */
-    image?: { readonly base: string; readonly repository: string };
+    /**
+     * What the running hosts boot from, per Debian release (by codename): the base's root and the
+     * repository's pool (bind-mounted in every host of that release).
+     */
+    images?: LabImages;
 }
 
 export interface DeployedFacts {

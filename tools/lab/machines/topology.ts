@@ -7,6 +7,7 @@ import * as ipaddr from "ipaddr.js";
 import {
     ConfigError,
     DbConfig,
+    OS_FAMILIES,
     OsFamily,
     Reader,
     Role,
@@ -21,6 +22,7 @@ import {
 } from "../../../components/config";
 import { checkStackConfig, rawFromSettings } from "../../../stacks/config";
 import { EnvironmentConfig, errorLines, planEnvironment } from "../../offline";
+import { labSuite } from "./image";
 import { LAB_BLOCK, LAB_PREFIX } from "./settings";
 
 export interface LabHost {
@@ -105,9 +107,18 @@ function labProblems(config: {
         ...config.sites.flatMap(site => outsideLabBlock(`sites: site ${site.name}'s network`, site.network)),
         ...(config.zabbix && config.zabbix.packageSource !== "distribution"
             ? [
-                  `zabbix.packageSource: ${config.zabbix.packageSource}; the lab's hosts reach only a local repository of Debian's own packages: use packageSource distribution (Zabbix 6.0)`,
+                  `zabbix.packageSource: ${config.zabbix.packageSource}; the lab's hosts reach only a local repository of Debian's own packages: use packageSource distribution (Zabbix 6.0 on Debian 12, 7.0 on Debian 13)`,
               ]
             : []),
+        // The lab builds its hosts with debootstrap from this machine's Debian mirrors.
+        ...config.sites.flatMap(site =>
+            site.hosts
+                .filter(h => labSuite(h.os) === undefined)
+                .map(
+                    h =>
+                        `host ${h.name}: os ${h.os}; the lab boots Debian hosts only (${OS_FAMILIES.filter(os => labSuite(os)).join(", ")})`,
+                ),
+        ),
         ...(adminNetwork ? outsideLabBlock("db.adminNetwork:", adminNetwork) : []),
         ...config.sites
             .filter(site => adminNetwork && cidrsOverlap(site.network, adminNetwork))

@@ -61,7 +61,7 @@ export async function applyLab(options: ApplyLabOptions = {}): Promise<ApplyLabR
     return locked(async () => {
         const file = new StateFile(paths.state);
         const state = file.read();
-        if (!state?.stack || !state.image) {
+        if (!state?.stack || !state.images) {
             throw new Error(
                 state
                     ? "the running lab was made by a version of `up` that kept no per-URN state: run `npm run lab -- up` again"
@@ -95,7 +95,7 @@ export async function applyLab(options: ApplyLabOptions = {}): Promise<ApplyLabR
         }
 
         const machines = machineChanges(state, topo);
-        requireRepositoryHolds(state.image.repository, plan, topo);
+        requireRepositoryHolds(state.images, plan, topo);
         phase = Date.now();
         await bootNew(
             machines,
@@ -103,8 +103,7 @@ export async function applyLab(options: ApplyLabOptions = {}): Promise<ApplyLabR
             file,
             state,
             {
-                base: state.image.base,
-                repoPool: state.image.repository,
+                images: state.images,
                 key: key.privateKeyFile,
                 publicKey: key.publicKey,
                 runRoot: paths.run,

@@ -17,6 +17,8 @@ import {
     Topology,
     addHosts,
     addSites,
+    LabImages,
+    labSuites,
     packageSets,
     removeHostNetwork,
     removeSite,
@@ -76,17 +78,26 @@ function indexedPackages(pool: string): Set<string> {
 }
 
 /**
- * The running hosts see one repository, bind-mounted when they booted; a plan that needs a package
- * it lacks (a new role's) cannot install it, so it is refused before anything changes.
+ * The running hosts see their release's repository, bind-mounted when they booted; a plan that needs
+ * a package it lacks (a new role's), or a host of a release the lab has no image of, cannot install
+ * it, so it is refused before anything changes.
  */
-export function requireRepositoryHolds(pool: string, plan: CapturedPlan, topo: Topology): void {
-    const have = indexedPackages(pool);
-    const missing = [...new Set(packageSets(plan, topo.config).flat())].filter(p => !have.has(p)).sort();
-    if (missing.length > 0) {
-        throw new Error(
-            `the lab's package repository (${pool}) lacks ${missing.join(", ")}, which this config's package steps install; ` +
-                "the running hosts cannot see another repository: `npm run lab -- up` with this config builds one that has them",
-        );
+export function requireRepositoryHolds(images: LabImages, plan: CapturedPlan, topo: Topology): void {
+    for (const suite of labSuites(topo.config)) {
+        const pool = images[suite]?.repository;
+        if (!pool) {
+            throw new Error(
+                `the config has Debian ${suite} hosts and the running lab has no image of ${suite}: \`npm run lab -- up\` with this config builds one`,
+            );
+        }
+        const have = indexedPackages(pool);
+        const missing = [...new Set(packageSets(plan, topo.config, suite).flat())].filter(p => !have.has(p)).sort();
+        if (missing.length > 0) {
+            throw new Error(
+                `the lab's ${suite} package repository (${pool}) lacks ${missing.join(", ")}, which this config's package steps install; ` +
+                    "the running hosts cannot see another repository: `npm run lab -- up` with this config builds one that has them",
+            );
+        }
     }
 }
 
