@@ -1,14 +1,24 @@
 /**
- * Prompt takeover after a graceful stop: the pure renderer of a small watcher that runs beside each
- * native-HA node.
+ * Prompt takeover: the pure renderer of a small watcher that runs beside each native-HA node.
  *
- * Why: a standby's HA manager reads ha_node every 5 s (compiled in), and the stopping node marks
- * itself stopped only at the very end of its shutdown, so a planned switchover waits 0 to 5 s on
- * top of the stop. A node that starts while no node is active registers as active at once. The
- * watcher therefore restarts its own standby node when, and only when, the cluster has no active
- * node and one stopped gracefully moments ago. It never acts on a crash or a cut (those leave the
- * active row in place; the failover delay governs them), and Zabbix's own registration, under its
- * row lock, still decides who becomes active, so it cannot make a second active node.
+ * Why, after a graceful stop: a standby's HA manager reads ha_node every 5 s (compiled in), and the
+ * stopping node marks itself stopped only at the very end of its shutdown, so a planned switchover
+ * waits 0 to 5 s on top of the stop. A node that starts while no node is active registers as active
+ * at once. The watcher therefore restarts its own standby node when the cluster has no active node
+ * and one stopped gracefully moments ago; Zabbix's own registration, under its row lock, still
+ * decides who becomes active, so it cannot make a second active node.
+ *
+ * Why, after a crash or a cut: a crash or a cut leaves the active row in place. Zabbix's standby
+ * takes over only once it has seen that row's heartbeat (lastaccess) unchanged for more than
+ * failover_delay / 5 of its own 5 s polls, and it counts none while its database is unreachable: after
+ * the loss of the site holding both the active node and the primary, it started counting only when
+ * the promoted replica answered, and took 15 s more. Once the heartbeat is older than the failover
+ * delay by the database's clock (Zabbix's own test of a node that can act, `ha_is_available`), the
+ * watcher does the standby's step itself: under the same row lock it marks that row unavailable, and
+ * the next poll of a standby, finding no active node, takes over. A crashed node restarting meanwhile
+ * finds a standby that can act and registers as standby; an active node cut off from its database
+ * has stood itself down by then (its server stops at failover_delay - 5 s without its HA manager's
+ * heartbeat).
  *
  * It also removes departed nodes: a node whose host or role left the stack is stopped by its step's
  * delete, which the engine runs last, after every other host's update, so the removed node can no
@@ -57,19 +67,30 @@ function sqlString(value: string): string {
 export function renderTakeoverScript(c: TakeoverWatchInput): string {
     const recent = c.recentStopSeconds ?? 15;
     // ha_node.status: 0 standby, 1 stopped, 2 unavailable, 3 active; lastaccess is the DB's clock.
+    // "Fresh" is Zabbix's own test of a node that can still act (lastaccess + failover delay > now).
+    const now = "extract(epoch from now())::int";
+    const fresh = `lastaccess > ${now} - ${c.failoverDelaySeconds}`;
+    const me = sqlString(c.nodeName);
     const query =
-        "select (select status from ha_node where name = " +
-        sqlString(c.nodeName) +
-        ")," +
+        // This node's status, or -2 while its own heartbeat is not fresh (its HA manager cannot act either).
+        `select coalesce((select case when status = 0 and not (${fresh}) then -2 else status end from ha_node where name = ${me}), -1),` +
         " (select count(*) from ha_node where status = 3)," +
-        ` (select count(*) from ha_node where status = 1 and lastaccess >= extract(epoch from now())::int - ${recent}),` +
-        ` (select count(*) from ha_node where status = 3 and name < ${sqlString(c.nodeName)} and lastaccess >= extract(epoch from now())::int - ${c.failoverDelaySeconds})`;
+        ` (select count(*) from ha_node where status = 1 and lastaccess >= ${now} - ${recent}),` +
+        ` (select count(*) from ha_node where status = 3 and name < ${me} and lastaccess >= ${now} - ${c.failoverDelaySeconds}),` +
+        ` (select count(*) from ha_node where status = 3 and ${fresh})`;
+    // What Zabbix's standby does once it has counted the active node's heartbeat missing for the failover
+    // delay, under the same row lock in the same order (ha_db_lock_nodes), with its own test.
+    const markUnavailable =
+        "begin; select null from ha_node order by ha_nodeid for update;" +
+        ` update ha_node set status = 2 where status = 3 and lastaccess + ${c.failoverDelaySeconds} <= ${now}; commit;`;
     // ha_node.status: 1 stopped, 2 unavailable; names are labels (lower-case letters, digits, "-").
     const departedQuery = `select name from ha_node where status in (1, 2) and name not in (${c.clusterNodes.map(sqlString).join(", ")})`;
     return `#!/bin/sh
 # ${RENDERED_HEADER}
 # Prompt takeover: restarts this standby node when the active node has stopped gracefully and no
-# node is active, so it registers as active at once instead of at its next 5 s poll.
+# node is active, so it registers as active at once instead of at its next 5 s poll; marks an active
+# node whose heartbeat is older than the failover delay unavailable, as Zabbix's standby would after
+# counting its polls, so the next poll of a standby takes over.
 set -u
 PGPASSWORD=$(sed -n 's/^DBPassword=//p' ${c.passwordInclude})
 PGCONNECT_TIMEOUT=2
@@ -78,27 +99,36 @@ export PGPASSWORD PGCONNECT_TIMEOUT${c.dbTlsRequired ? "\nPGSSLMODE=require\nexp
 while sleep 0.5; do
   # Unreachable database: nothing to decide; the server's own HA logic handles that.
   state=$(psql -X -q -t -A -w -h ${c.dbHost} -p ${c.dbPort} -U ${c.dbUser} -d ${c.dbName} -c ${shellQuote(query)} 2>/dev/null) || continue
-  case "$state" in
-    "0|0|"[1-9]*)
-      echo "no active node and one stopped gracefully: restarting this standby node so it takes over now"
-      systemctl --no-block restart ${c.serverService}
-      # Registration takes a moment; do not act on the same stop twice.
-      sleep 10
-      ;;
-    "3|"*"|"*"|"[1-9]*)
-      echo "another node is active too, with a fresh heartbeat, and sorts first: restarting this node so it stands by"
-      systemctl --no-block restart ${c.serverService}
-      sleep 10
-      ;;
-    "3|"*)
-      # The active node: rows of departed nodes, once they stopped or were found unavailable, go.
-      departed=$(psql -X -q -t -A -w -h ${c.dbHost} -p ${c.dbPort} -U ${c.dbUser} -d ${c.dbName} -c ${shellQuote(departedQuery)} 2>/dev/null) || continue
-      for node in $departed; do
-        echo "removing departed node $node from ha_node"
-        zabbix_server -c ${shellQuote(c.serverConfig)} -R "ha_remove_node=$node" || true
-      done
-      ;;
-  esac
+  # This node's status (-1: no row, -2: a standby whose own heartbeat is stale), active rows, recent
+  # graceful stops, fresh active rows that sort before this node, fresh active rows.
+  IFS='|' read -r own active stopped earlier fresh_active <<ZHA_STATE
+$state
+ZHA_STATE
+  if [ "$own" = 0 ] && [ "$active" = 0 ] && [ "$stopped" -gt 0 ]; then
+    echo "no active node and one stopped gracefully: restarting this standby node so it takes over now"
+    systemctl --no-block restart ${c.serverService}
+    # Registration takes a moment; do not act on the same stop twice.
+    sleep 10
+  elif [ "$own" = 0 ] && [ "$active" -gt 0 ] && [ "$fresh_active" = 0 ]; then
+    # Zabbix's own test says that node cannot act, and an active node without its database has stood
+    # itself down by then (its HA manager stops heart-beating to the server). Zabbix's standby would
+    # still count failover_delay / 5 more of its 5 s polls, from the database's return after a DB
+    # failover: marked unavailable, the node is gone at the next poll of any standby.
+    echo "the active node's heartbeat is older than the failover delay: marking it unavailable so a standby takes over at its next poll"
+    psql -X -q -t -A -w -h ${c.dbHost} -p ${c.dbPort} -U ${c.dbUser} -d ${c.dbName} -c ${shellQuote(markUnavailable)} >/dev/null 2>&1 || true
+    sleep 5
+  elif [ "$own" = 3 ] && [ "$earlier" -gt 0 ]; then
+    echo "another node is active too, with a fresh heartbeat, and sorts first: restarting this node so it stands by"
+    systemctl --no-block restart ${c.serverService}
+    sleep 10
+  elif [ "$own" = 3 ]; then
+    # The active node: rows of departed nodes, once they stopped or were found unavailable, go.
+    departed=$(psql -X -q -t -A -w -h ${c.dbHost} -p ${c.dbPort} -U ${c.dbUser} -d ${c.dbName} -c ${shellQuote(departedQuery)} 2>/dev/null) || continue
+    for node in $departed; do
+      echo "removing departed node $node from ha_node"
+      zabbix_server -c ${shellQuote(c.serverConfig)} -R "ha_remove_node=$node" || true
+    done
+  fi
 done
 `;
 }

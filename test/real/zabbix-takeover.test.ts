@@ -1,7 +1,8 @@
 /**
  * The prompt-takeover watcher, rendered for node-b of a three-node cluster, run by sh against
  * Zabbix's own ha_node table in a scratch database holding the real schema: it asks systemd (a
- * stub that records the call) to restart the local server only when the rows say it should.
+ * stub that records the call) to restart the local server only when the rows say it should, and
+ * marks a stale active row unavailable only when Zabbix's own test says that node cannot act.
  */
 import { existsSync, readFileSync } from "fs";
 import * as path from "path";
@@ -100,6 +101,33 @@ describe("zabbix_server with the rendered configuration", () => {
             ).toEqual(["--no-block restart zabbix-server"]);
         });
 
+        test("marks an active node unavailable once its heartbeat is older than the failover delay, under Zabbix's row lock, and restarts nothing", async () => {
+            expect(
+                await watchOver([
+                    { name: "node-a", status: 3, secondsAgo: 11 },
+                    { name: "node-b", status: 0, secondsAgo: 1 },
+                    { name: "node-c", status: 0, secondsAgo: 2 },
+                ]),
+            ).toEqual([]);
+            // node-b's and node-c's next poll finds no active node: Zabbix's own standby step, done sooner.
+            expect(await db.sql("select name, status from ha_node order by name", "zabbix_takeover")).toBe(
+                "node-a|2\nnode-b|0\nnode-c|0",
+            );
+        });
+
+        test.each([
+            ["the active node's heartbeat is within the failover delay (for the 3.5 s watched)", 5, 1],
+            ["this standby's own heartbeat is stale (its HA manager could not take over)", 11, 12],
+        ])("leaves the active row alone when %s", async (_, activeAgo, ownAgo) => {
+            expect(
+                await watchOver([
+                    { name: "node-a", status: 3, secondsAgo: activeAgo },
+                    { name: "node-b", status: 0, secondsAgo: ownAgo },
+                ]),
+            ).toEqual([]);
+            expect(await db.sql("select status from ha_node where name = 'node-a'", "zabbix_takeover")).toBe("3");
+        });
+
         test("on the active node: removes a departed node's row once it stopped or is unavailable, never a configured node's", async () => {
             expect(
                 await watchOver(
@@ -145,7 +173,7 @@ describe("zabbix_server with the rendered configuration", () => {
                 ],
             ],
             [
-                "it is active and the other active row is stale (Zabbix's failover delay handles that)",
+                "it is active and the other active row is stale (the standby's watcher acts, if any)",
                 [
                     { name: "node-a", status: 3, secondsAgo: 30 },
                     { name: "node-b", status: 3, secondsAgo: 1 },
