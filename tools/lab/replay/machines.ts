@@ -77,6 +77,20 @@ function indexedPackages(pool: string): Set<string> {
     return found;
 }
 
+/** Packages the base image has installed already (its dpkg status): a step asks for them and apt finds them there. */
+function installedInBase(base: string): Set<string> {
+    const status = path.join(base, "var/lib/dpkg/status");
+    const found = new Set<string>();
+    const text = existsSync(status) ? readFileSync(status, "utf8") : "";
+    for (const stanza of text.split(/\n\n/)) {
+        const name = /^Package: (\S+)$/m.exec(stanza)?.[1];
+        if (name && /^Status: install ok installed$/m.test(stanza)) {
+            found.add(name);
+        }
+    }
+    return found;
+}
+
 /**
  * The running hosts see their release's repository, bind-mounted when they booted; a plan that needs
  * a package it lacks (a new role's), or a host of a release the lab has no image of, cannot install
@@ -85,12 +99,12 @@ function indexedPackages(pool: string): Set<string> {
 export function requireRepositoryHolds(images: LabImages, plan: CapturedPlan, topo: Topology): void {
     for (const suite of labSuites(topo.config)) {
         const pool = images[suite]?.repository;
-        if (!pool) {
+        if (!pool || !images[suite]) {
             throw new Error(
                 `the config has Debian ${suite} hosts and the running lab has no image of ${suite}: \`npm run lab -- up\` with this config builds one`,
             );
         }
-        const have = indexedPackages(pool);
+        const have = new Set([...indexedPackages(pool), ...installedInBase(images[suite].base)]);
         const missing = [...new Set(packageSets(plan, topo.config, suite).flat())].filter(p => !have.has(p)).sort();
         if (missing.length > 0) {
             throw new Error(
