@@ -3,6 +3,7 @@
  * after another, each from a whole lab and back to one (see tools/lab/README.md, "Failure drills").
  * The lab's lock is held throughout, so `up` or `down` cannot pull the lab away mid-drill.
  */
+import { formatSeconds } from "../../../model";
 import { cachePaths, withLock } from "../machines";
 import { ZabbixApi, ensureDrillItem } from "./api";
 import { CHANGE_DRILLS, DRILLS, selectDrills } from "./catalog";
@@ -60,7 +61,7 @@ export async function drill(options: DrillOptions = {}): Promise<(DrillResult | 
             const result = await runDrill(lab, d, api, itemid, log);
             log(
                 `${d.name}: recovery ${result.recoverySeconds === null ? `none within ${result.boundSeconds} s` : `${result.recoverySeconds.toFixed(1)} s`}, ` +
-                    `predicted ${result.predictedSeconds ?? "manual"}, split-brain ${result.splitBrain ? "YES" : "no"}, ` +
+                    `predicted ${result.predictedSeconds === null ? "manual" : formatSeconds(result.predictedSeconds)}, split-brain ${result.splitBrain ? "YES" : "no"}, ` +
                     `sent ${result.valuesSent}, stored ${result.valuesStored}, config lost ${result.configLost}, whole again ${result.restoreSeconds.toFixed(0)} s after the undo`,
             );
             faults.push(result);

@@ -2,18 +2,25 @@
  * The drills' results as a table for people and as JSON for tools (`--json FILE`).
  */
 import { writeFileSync } from "fs";
+import { SecondsRange, within } from "../../../model";
 import type { ChangeDrillResult } from "./changes";
 import { DrillResult } from "./runner";
 
 const num = (v: number | null, digits = 1) => (v === null ? "-" : v.toFixed(digits));
 
-/** Whether a prediction is within 30 % of the measurement (or 3 s, below which the probe's own resolution dominates). */
-export function predictionHolds(r: Pick<DrillResult, "recoverySeconds" | "predictedSeconds">): boolean {
+/** The model's range in a cell: "6.0 to 21.0", one figure when both ends agree, "manual" for none. */
+const modelRange = (p: SecondsRange | null) =>
+    p === null ? "manual" : p.min === p.max ? num(p.min) : `${num(p.min)} to ${num(p.max)}`;
+
+/**
+ * Whether a run's recovery is within the model: inside the range it predicted, or not recovered by
+ * itself where the model expects an operator (no range).
+ */
+export function withinModel(r: Pick<DrillResult, "recoverySeconds" | "predictedSeconds">): boolean {
     if (r.recoverySeconds === null || r.predictedSeconds === null) {
         return r.recoverySeconds === null && r.predictedSeconds === null;
     }
-    const diff = Math.abs(r.recoverySeconds - r.predictedSeconds);
-    return diff <= 3 || diff <= 0.3 * r.recoverySeconds;
+    return within(r.recoverySeconds, r.predictedSeconds);
 }
 
 export function formatTable(results: readonly DrillResult[]): string {
@@ -21,8 +28,8 @@ export function formatTable(results: readonly DrillResult[]): string {
         "drill",
         "db failover",
         "recovery s",
-        "predicted s",
-        "model ok",
+        "model s",
+        "within the model",
         "split-brain",
         "sent",
         "stored",
@@ -36,8 +43,8 @@ export function formatTable(results: readonly DrillResult[]): string {
         r.name,
         r.dbFailover,
         r.recoverySeconds === null ? `not in ${r.boundSeconds}` : num(r.recoverySeconds),
-        r.predictedSeconds === null ? "manual" : num(r.predictedSeconds, 0),
-        predictionHolds(r) ? "yes" : "NO",
+        modelRange(r.predictedSeconds),
+        withinModel(r) ? "yes" : "NO",
         r.splitBrain ? "YES" : "no",
         String(r.valuesSent),
         String(r.valuesStored),

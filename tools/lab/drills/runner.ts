@@ -4,7 +4,7 @@
  * undone (always, in a finally block); the lab whole again; then what was stored and which of the
  * two changes survived, against what was sent and made.
  */
-import { Failure, Topology as ModelTopology, evaluateFailure } from "../../../model";
+import { Failure, Topology as ModelTopology, SecondsRange, evaluateFailure, formatSeconds } from "../../../model";
 import { LabHost, sleep } from "../machines";
 import { DRILL_HOST, DRILL_KEY, Marker, ZabbixApi, createMarker, markerPresent, removeMarker } from "./api";
 import { Drill, Situation } from "./catalog";
@@ -27,7 +27,8 @@ export interface DrillResult {
     readonly recoverySeconds: number | null;
     /** How long the drill waited for recovery before calling it not recovered. */
     readonly boundSeconds: number;
-    readonly predictedSeconds: number | null;
+    /** The model's range for this run (from who was active and primary as it began); null: an operator's recovery. */
+    readonly predictedSeconds: SecondsRange | null;
     readonly predictedRecovery: string;
     readonly splitBrain: boolean;
     readonly splitBrainDetail: SplitBrainReport;
@@ -66,7 +67,7 @@ function asItIs(model: ModelTopology, primary: LabHost, dbHosts: readonly LabHos
     };
 }
 
-function predict(lab: DrillLab, now: Situation, failure: Failure): { seconds: number | null; recovery: string } {
+function predict(lab: DrillLab, now: Situation, failure: Failure): { seconds: SecondsRange | null; recovery: string } {
     const outcome = evaluateFailure(asItIs(lab.model, now.primary, lab.dbHosts), failure, lab.timings, undefined, [
         now.active.name,
     ]);
@@ -110,9 +111,10 @@ export async function runDrill(
     const now: Situation = { active: before.active!, primary: before.primary! };
     const plan = drill.plan(lab, now);
     const prediction = predict(lab, now, plan.failure);
-    const boundSeconds = prediction.seconds === null ? 60 : Math.max(60, Math.ceil(prediction.seconds * 3));
+    const boundSeconds = prediction.seconds === null ? 60 : Math.max(60, Math.ceil(prediction.seconds.max * 3));
     log(
-        `${drill.name}: ${plan.fault.what} (active ${now.active.name}, primary ${now.primary.name}; predicted ${prediction.seconds ?? "manual"} s)`,
+        `${drill.name}: ${plan.fault.what} (active ${now.active.name}, primary ${now.primary.name}; ` +
+            `predicted ${prediction.seconds === null ? "manual" : formatSeconds(prediction.seconds)})`,
     );
 
     const stream = drillValues(lab);
