@@ -19,6 +19,8 @@ import { recoveryTimeline } from "./timeline";
 
 export interface DrillResult {
     readonly name: string;
+    /** Which run of the drill this is (1 to `--repeat`). */
+    readonly run: number;
     readonly pattern: string;
     readonly dbFailover: string;
     readonly fault: string;
@@ -106,6 +108,7 @@ export async function runDrill(
     api: ZabbixApi,
     itemid: string,
     log: (line: string) => void,
+    run = 1,
 ): Promise<DrillResult> {
     const before = await waitHealthy(lab, 300_000);
     const now: Situation = { active: before.active!, primary: before.primary! };
@@ -113,7 +116,7 @@ export async function runDrill(
     const prediction = predict(lab, now, plan.failure);
     const boundSeconds = prediction.seconds === null ? 60 : Math.max(60, Math.ceil(prediction.seconds.max * 3));
     log(
-        `${drill.name}: ${plan.fault.what} (active ${now.active.name}, primary ${now.primary.name}; ` +
+        `${drill.name}${run > 1 ? ` (run ${run})` : ""}: ${plan.fault.what} (active ${now.active.name}, primary ${now.primary.name}; ` +
             `predicted ${prediction.seconds === null ? "manual" : formatSeconds(prediction.seconds)})`,
     );
 
@@ -199,6 +202,7 @@ export async function runDrill(
     }
     return {
         name: drill.name,
+        run,
         pattern: lab.model.pattern.name,
         dbFailover: lab.failover,
         fault: plan.fault.what,
