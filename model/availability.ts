@@ -3,6 +3,7 @@
  * class of the second seed's table. Every rate is a default the stack config can override.
  */
 import { DEFAULT_TIMINGS, Outcome, Timings } from "./evaluate";
+import { Bounds } from "./recovery";
 import { EvaluatedFailure, ScenarioId, evaluateAll } from "./scenarios";
 import { Topology } from "./topology";
 
@@ -76,32 +77,39 @@ function exposure(scenario: ScenarioId, rates: FailureRates): { perYear: number;
     }
 }
 
+/** Which end of each recovery's range an estimate takes. */
+type Bound = keyof Bounds;
+
 /** Minutes without monitoring for one event: the automatic gap, or until an operator acts or the cause ends. */
-function downtimeMinutes(outcome: Outcome, causeMinutes: number, rates: FailureRates): number {
+function downtimeMinutes(outcome: Outcome, causeMinutes: number, rates: FailureRates, bound: Bound): number {
+    const recovery = outcome.recoverySeconds;
     if (outcome.monitoring !== "no") {
-        return outcome.recoverySeconds === null ? 0 : outcome.recoverySeconds / 60;
+        return recovery === null ? 0 : recovery[bound] / 60;
     }
-    return outcome.recoverySeconds !== null
-        ? Math.min(outcome.recoverySeconds / 60, causeMinutes)
+    return recovery !== null
+        ? Math.min(recovery[bound] / 60, causeMinutes)
         : Math.min(rates.manualResponseMinutes, causeMinutes);
 }
 
 export interface AvailabilityEstimate {
-    readonly downtimeMinutesPerYear: number;
+    /** Yearly downtime with every automatic recovery at its soonest (min) and at its latest (max). */
+    readonly downtimeMinutesPerYear: Bounds;
+    /** The class the latest case still fits: what the design can promise. */
     readonly class: string;
     /**
      * Minutes a year with an installation stopped while another keeps monitoring: not downtime, but
      * a gap in that installation's own history (independent installations keep separate histories).
      */
-    readonly degradedMinutesPerYear: number;
+    readonly degradedMinutesPerYear: Bounds;
 }
 
 /** Minutes one installation stays stopped while the others monitor: until it recovers, or the cause ends. */
-function degradedMinutes(outcome: Outcome, causeMinutes: number): number {
+function degradedMinutes(outcome: Outcome, causeMinutes: number, bound: Bound): number {
     if (outcome.monitoring !== "degraded") {
         return 0;
     }
-    return outcome.recoverySeconds === null ? causeMinutes : Math.min(outcome.recoverySeconds / 60, causeMinutes);
+    const recovery = outcome.recoverySeconds;
+    return recovery === null ? causeMinutes : Math.min(recovery[bound] / 60, causeMinutes);
 }
 
 const hundredths = (minutes: number) => Math.round(minutes * 100) / 100;
@@ -113,17 +121,21 @@ export function estimateAvailability(
     timings: Timings = DEFAULT_TIMINGS,
     evaluated: readonly EvaluatedFailure[] = evaluateAll(topology, timings),
 ): AvailabilityEstimate {
-    let down = 0;
-    let degraded = 0;
-    for (const { failure, outcome } of evaluated) {
-        const { perYear, minutes: cause } = exposure(failure.scenario, rates);
-        down += perYear * downtimeMinutes(outcome, cause, rates);
-        degraded += perYear * degradedMinutes(outcome, cause);
-    }
-    const rounded = hundredths(down);
+    const yearly = (minutes: (outcome: Outcome, cause: number) => number): number =>
+        hundredths(
+            evaluated.reduce((sum, { failure, outcome }) => {
+                const { perYear, minutes: cause } = exposure(failure.scenario, rates);
+                return sum + perYear * minutes(outcome, cause);
+            }, 0),
+        );
+    const over = (minutes: (outcome: Outcome, cause: number, bound: Bound) => number): Bounds => ({
+        min: yearly((o, c) => minutes(o, c, "min")),
+        max: yearly((o, c) => minutes(o, c, "max")),
+    });
+    const down = over((o, c, bound) => downtimeMinutes(o, c, rates, bound));
     return {
-        downtimeMinutesPerYear: rounded,
-        class: availabilityClass(rounded),
-        degradedMinutesPerYear: hundredths(degraded),
+        downtimeMinutesPerYear: down,
+        class: availabilityClass(down.max),
+        degradedMinutesPerYear: over(degradedMinutes),
     };
 }

@@ -3,6 +3,7 @@
  * mechanisms from acting, and the setting (or design change) that would let them. Derived from
  * where things sit and how they move, like the outcome itself; nothing here knows pattern names.
  */
+import { SecondsRange, formatSeconds } from "./recovery";
 import { DbFailover, InstanceTopology, Placement, Topology } from "./topology";
 
 /** The kinds of cause, stable for tools that read the JSON report. */
@@ -178,8 +179,8 @@ export function serverCauses(
     {
         reachesDb,
         plannedSite,
-        gracefulSwitchSeconds,
-    }: { reachesDb: (from: Placement) => boolean; plannedSite?: string; gracefulSwitchSeconds: number },
+        gracefulSwitch,
+    }: { reachesDb: (from: Placement) => boolean; plannedSite?: string; gracefulSwitch: SecondsRange },
 ): OperatorCause[] {
     if (server && reachesDb(server)) {
         // It runs and writes, but its site's devices do not reach it.
@@ -202,7 +203,7 @@ export function serverCauses(
                       "the active node keeps its role",
                       "it still reaches the DB, and native HA moves a node only once it stops, not when its site's uplink is down",
                       elsewhere
-                          ? `none in config: stop zabbix-server on it and a node in another site takes over in about ${gracefulSwitchSeconds} s`
+                          ? `none in config: stop zabbix-server on it and a node in another site takes over in ${formatSeconds(gracefulSwitch)}`
                           : ANOTHER_SITE_SERVER,
                   ),
         ];

@@ -4,19 +4,38 @@
  * reach a UI, and how long the interruption lasts. Generic over the topology: nothing here
  * knows pattern names.
  */
+import { PATRONI_TIMING } from "../components/postgres/patroniYml";
+import { SERVER_RESTART_SECONDS } from "../components/zabbix/serverUnitDropIn";
 import { OperatorCause, plannedCause, serverCauses, uniqueCauses } from "./causes";
+import {
+    NO_WAIT,
+    SecondsRange,
+    bothDone,
+    crashedServerBack,
+    followedBy,
+    gracefulSwitch,
+    heartbeatTakeover,
+} from "./recovery";
 import { InstanceTopology, Placement, Topology } from "./topology";
 import { World, databaseAfter, reachesDb } from "./world";
 
-/** Seconds the mechanisms take; the README documents the defaults and config overrides them. */
+/**
+ * Seconds the mechanisms take; the README documents the defaults and config overrides them. The
+ * recovery times are ranges built from these (recovery.ts); a default that restates a setting the
+ * components render is read from that setting.
+ */
 export interface Timings {
     /**
-     * Zabbix HA heartbeat. A standby takes over once the active node's last heartbeat is older than
-     * the failover delay, and it looks every heartbeat: delay + one heartbeat after a crash at most,
-     * less on average. Measured with delay 10 s: 11.7 to 17.8 s to values stored (predicted 15).
+     * Zabbix HA heartbeat: each node's HA manager polls ha_node (and renews its own row) once per
+     * heartbeat (5 s, compiled in). A standby takes over once its polls have found the active
+     * node's heartbeat unchanged for longer than the failover delay.
      */
     readonly heartbeatSeconds: number;
-    /** A graceful stop of the active node: its shutdown, then the standby's prompt takeover and start. */
+    /** systemd's delay before it starts a killed Zabbix server again (the server unit's drop-in, RestartSec). */
+    readonly serverRestartSeconds: number;
+    /** A Zabbix server node taking the active role, from its start (or a standby's switch) to values stored again. */
+    readonly serverStartSeconds: number;
+    /** A graceful stop of the active node at its quickest: its shutdown, then the takeover watcher's restart of a standby, which starts active. */
     readonly gracefulSwitchSeconds: number;
     /** Pacemaker: fence, promote DRBD, mount, start DB, server and web. */
     readonly clusterManagerFailoverSeconds: number;
@@ -24,26 +43,29 @@ export interface Timings {
     readonly managedFailoverSeconds: number;
     /** A planned DB switchover (`db.primarySite` and `pulumi up`): stop, replay, promote. */
     readonly dbSwitchoverSeconds: number;
-    /** Patroni: the leader key's TTL (20 s) runs out for a dead leader sooner than it expires, then a loop promotes a replica. */
-    readonly automaticFailoverSeconds: number;
+    /** Patroni's ttl (patroni.yml): a leader or member key not renewed for this long expires. */
+    readonly patroniTtlSeconds: number;
+    /** Patroni's loop_wait (patroni.yml): each member renews its key, and acts, once a loop. */
+    readonly patroniLoopWaitSeconds: number;
     /** The load balancer's check noticing a new primary (inter 1 s, fall 2) and Zabbix reconnecting. */
     readonly dbReconnectSeconds: number;
-    /** Sync replication that lost its only reachable replica: commits wait until Patroni drops it (its member key expires). */
-    readonly syncReleaseSeconds: number;
 }
 
 export const DEFAULT_TIMINGS: Timings = {
     heartbeatSeconds: 5,
-    // Measured in the lab drills with the takeover watcher: 2.9 to 5.2 s, median about 4, until the new active node stores values (7.4 to 7.9 s without).
-    gracefulSwitchSeconds: 4,
+    serverRestartSeconds: SERVER_RESTART_SECONDS,
+    // Measured in the 6.0 lab: a killed node's accepted restart had values stored 6.2 and 6.4 s after the kill (restart delay 5 s).
+    serverStartSeconds: 1,
+    // Measured in the lab drills with the takeover watcher: 2.9 to 5.2 s until the new active node stores
+    // values; 7.4 to 7.9 s without it (the standby's own poll, a heartbeat later).
+    gracefulSwitchSeconds: 2.5,
     clusterManagerFailoverSeconds: 90,
     managedFailoverSeconds: 120,
     dbSwitchoverSeconds: 15,
     // Measured: 16 to 17 s from the leader's death to a promoted replica (real daemons); 21 s to values stored (lab).
-    automaticFailoverSeconds: 18,
+    patroniTtlSeconds: PATRONI_TIMING.ttl,
+    patroniLoopWaitSeconds: PATRONI_TIMING.loopWait,
     dbReconnectSeconds: 3,
-    // Measured in the lab: the sync replica's site cut, the active node there: takeover at 40 s, against 20 s with async.
-    syncReleaseSeconds: 20,
 };
 
 /** A failure (or planned work) to evaluate. */
@@ -77,8 +99,8 @@ export interface Outcome {
     readonly ui: boolean;
     readonly duplicateAlerts: boolean;
     readonly recovery: Recovery;
-    /** Seconds until monitoring is back (automatic or planned); null when it waits for an operator or a repair. */
-    readonly recoverySeconds: number | null;
+    /** Seconds until monitoring is back (automatic or planned), at the soonest and the latest; null when it waits for an operator or a repair. */
+    readonly recoverySeconds: SecondsRange | null;
     /** What may be lost, joined into one sentence ("none" when nothing is). */
     readonly dataAtRisk: string;
     /** The same, one item each: what the report's footnotes cite. */
@@ -92,7 +114,7 @@ interface InstanceState {
     readonly ui: boolean;
     /** Whether monitoring stopped at all (even briefly). */
     readonly interrupted: boolean;
-    readonly seconds: number | null;
+    readonly seconds: SecondsRange | null;
     /** Whether an operator acts (a planned switchover, or a repair). */
     readonly operator: boolean;
     readonly risks: readonly string[];
@@ -118,7 +140,7 @@ function evaluateInstance(
 
     // Which node is active once the mechanisms have acted.
     let server: Placement | undefined;
-    let serverSeconds = 0;
+    let serverSeconds = NO_WAIT;
     if (instance.serverFailover === "cluster-manager") {
         // The group (DB, server, web) runs together on the writable node.
         server = db.writable && instance.servers.find(s => s.host === db.writable!.host);
@@ -129,16 +151,22 @@ function evaluateInstance(
             server = active;
         } else if (instance.serverFailover === "native-ha") {
             server = instance.servers.find(eligible);
-            // A node stopped on purpose hands over at once; a crashed or cut-off one only after the failover delay.
+            // A node stopped on purpose hands over at once; a crashed or cut-off one only after the failover
+            // delay, unless a killed server on a live host that still reaches the DB comes back sooner by its own restart.
             const graceful =
                 (plannedSite !== undefined && world.alive(active)) ||
                 (world.failure.serversStopped ?? []).includes(active.host);
+            const restarts =
+                (world.failure.serversDown ?? []).includes(active.host) && reachesDb(instance, world, active, db);
+            const delay = topology.failoverDelaySeconds;
             serverSeconds =
                 server && server !== active
                     ? graceful
-                        ? t.gracefulSwitchSeconds
-                        : topology.failoverDelaySeconds + t.heartbeatSeconds
-                    : 0;
+                        ? gracefulSwitch(t)
+                        : restarts
+                          ? crashedServerBack(t, delay)
+                          : heartbeatTakeover(t, delay)
+                    : NO_WAIT;
         }
         // An active node that still reaches its DB keeps the role even when it cannot reach devices.
         if (!server && world.serverUp(active) && reachesDb(instance, world, active, db)) {
@@ -160,13 +188,13 @@ function evaluateInstance(
     // A standby can only take over once it writes to the DB again: when the DB moves or stalls too, one
     // follows the other (the lab measured 39 s for a site holding both, against 21 s for the DB and 18 s
     // for a server alone; and 40 s for the active node's site holding the only sync replica).
-    const sequential = (db.moved || !!db.stalled) && serverSeconds > 0 && !planned;
+    const sequential = (db.moved || !!db.stalled) && serverSeconds.max > 0 && !planned;
     const seconds = !interrupted
-        ? 0
+        ? NO_WAIT
         : monitoring && (!db.manual || planned)
           ? sequential
-              ? db.seconds + serverSeconds
-              : Math.max(db.seconds, serverSeconds)
+              ? followedBy(db.seconds, serverSeconds)
+              : bothDone(db.seconds, serverSeconds)
           : null;
     const operator = interrupted && (seconds === null || planned);
     const causes = !operator
@@ -178,7 +206,7 @@ function evaluateInstance(
             : serverCauses(instance, world, db.writable, server, {
                   reachesDb: from => reachesDb(instance, world, from, db),
                   plannedSite,
-                  gracefulSwitchSeconds: t.gracefulSwitchSeconds,
+                  gracefulSwitch: gracefulSwitch(t),
               });
 
     const ui = instance.entryPoints.some(entry => {
@@ -237,7 +265,7 @@ export function evaluateFailure(
         interrupted.length === 0 ? "none" : interrupted.some(s => s.operator) ? "manual" : "automatic";
     const seconds = interrupted.some(s => s.seconds === null)
         ? null
-        : Math.max(0, ...interrupted.map(s => s.seconds ?? 0));
+        : interrupted.reduce((all, s) => bothDone(all, s.seconds ?? NO_WAIT), NO_WAIT);
     const risks = [...new Set(states.flatMap(s => s.risks))];
     if (working > 0 && working < states.length) {
         risks.push("the stopped instance's history for the outage (the others keep their own)");
@@ -258,7 +286,7 @@ function rankState(s: InstanceState): number {
     return (
         (s.monitoring ? 0 : 1000) +
         (s.ui ? 0 : 100) +
-        (s.seconds === null ? 50 : Math.min(49, s.seconds / 60)) +
+        (s.seconds === null ? 50 : Math.min(49, s.seconds.max / 60)) +
         (s.interrupted ? 1 : 0)
     );
 }
@@ -272,7 +300,8 @@ export function compareOutcomes(a: Outcome, b: Outcome): number {
         MONITORING_RANK[a.monitoring] - MONITORING_RANK[b.monitoring] ||
         Number(b.ui) - Number(a.ui) ||
         RECOVERY_RANK[a.recovery] - RECOVERY_RANK[b.recovery] ||
-        (a.recoverySeconds ?? Infinity) - (b.recoverySeconds ?? Infinity) ||
+        (a.recoverySeconds?.max ?? Infinity) - (b.recoverySeconds?.max ?? Infinity) ||
+        (a.recoverySeconds?.min ?? Infinity) - (b.recoverySeconds?.min ?? Infinity) ||
         Number(a.duplicateAlerts) - Number(b.duplicateAlerts)
     );
 }

@@ -1,5 +1,6 @@
 export * from "./topology";
 export * from "./evaluate";
+export * from "./recovery";
 export * from "./causes";
 export * from "./scenarios";
 export * from "./availability";

@@ -4,6 +4,7 @@
  */
 import { FailureView, OperatorCause, dbCauses, stalledCause } from "./causes";
 import type { Failure, Timings } from "./evaluate";
+import { NO_WAIT, SecondsRange, followedBy, patroniKeyExpiry, seconds } from "./recovery";
 import { InstanceTopology, Placement, Topology } from "./topology";
 
 /** What is down in one failure, and what can still reach what. */
@@ -60,7 +61,8 @@ export class World implements FailureView {
 /** Where the writable DB ends up, and how. */
 export interface DbState {
     readonly writable?: Placement;
-    readonly seconds: number;
+    /** Until the DB is writable where it ends up (its failover, the balancers' check and Zabbix's reconnect). */
+    readonly seconds: SecondsRange;
     readonly moved: boolean;
     readonly manual: boolean;
     /** Commits wait for a synchronous replica that nothing reaches: the primary stays, writes stall. */
@@ -98,10 +100,10 @@ export function databaseAfter(
         if (syncLost) {
             // Patroni's synchronous mode drops the lost replica once its member key expires; fixed standby names wait for an operator.
             return automatic
-                ? { writable: db.primary, seconds: t.syncReleaseSeconds, moved: false, manual: false, stalled: true }
-                : { seconds: 0, moved: false, manual: true, stalled: true, causes: [stalledCause()] };
+                ? { writable: db.primary, seconds: patroniKeyExpiry(t), moved: false, manual: false, stalled: true }
+                : { seconds: NO_WAIT, moved: false, manual: true, stalled: true, causes: [stalledCause()] };
         }
-        return { writable: db.primary, seconds: 0, moved: false, manual: false };
+        return { writable: db.primary, seconds: NO_WAIT, moved: false, manual: false };
     }
     // A fallback pair in the primary's site takes over first, once the failed node is fenced.
     const pair = db.pair;
@@ -112,14 +114,19 @@ export function databaseAfter(
         pair.peer.site !== plannedSite &&
         !world.siteDark(db.primary.site)
     ) {
-        return { writable: pair.peer, seconds: t.clusterManagerFailoverSeconds, moved: true, manual: false };
+        return {
+            writable: pair.peer,
+            seconds: seconds(t.clusterManagerFailoverSeconds),
+            moved: true,
+            manual: false,
+        };
     }
     const candidates = db.standbys.filter(
         s => world.dbProcessUp(s) && s.site !== plannedSite && (!automatic || hasQuorum(db, world, s)),
     );
     // Planned work moves the primary first when the topology allows a switchover at all.
     if (plannedSite !== undefined && world.dbProcessUp(db.primary) && candidates.length > 0) {
-        const seconds =
+        const switchover =
             db.failover === "managed"
                 ? 0
                 : db.failover === "cluster-manager"
@@ -129,13 +136,13 @@ export function databaseAfter(
                     : t.dbSwitchoverSeconds;
         return {
             writable: candidates[0],
-            seconds: seconds + t.dbReconnectSeconds,
+            seconds: seconds(switchover + t.dbReconnectSeconds),
             moved: true,
             manual: db.failover === "manual",
         };
     }
     const stuck = (): DbState => ({
-        seconds: 0,
+        seconds: NO_WAIT,
         moved: false,
         manual: true,
         causes: dbCauses(instance, topology, world, candidates, plannedSite),
@@ -143,9 +150,15 @@ export function databaseAfter(
     switch (db.failover) {
         case "automatic":
         case "managed": {
-            const failover = db.failover === "automatic" ? t.automaticFailoverSeconds : t.managedFailoverSeconds;
+            // Patroni's replicas act on the dead leader's expired key; the provider's failover is one figure.
+            const failover = db.failover === "automatic" ? patroniKeyExpiry(t) : seconds(t.managedFailoverSeconds);
             return candidates.length > 0
-                ? { writable: candidates[0], seconds: failover + t.dbReconnectSeconds, moved: true, manual: false }
+                ? {
+                      writable: candidates[0],
+                      seconds: followedBy(failover, seconds(t.dbReconnectSeconds)),
+                      moved: true,
+                      manual: false,
+                  }
                 : stuck();
         }
         case "cluster-manager": {
@@ -158,7 +171,7 @@ export function databaseAfter(
                     world.linked(c, { host: "fence-device", site: db.primary.site }),
             );
             return peer
-                ? { writable: peer, seconds: t.clusterManagerFailoverSeconds, moved: true, manual: false }
+                ? { writable: peer, seconds: seconds(t.clusterManagerFailoverSeconds), moved: true, manual: false }
                 : stuck();
         }
         default:

@@ -9,6 +9,9 @@ export function serverUnitDropInPath(service: string): string {
     return `${SYSTEMD_UNIT_DIR}/${service}.service.d/zabbix-ha.conf`;
 }
 
+/** systemd's delay before it starts a server that stopped (RestartSec); the model's default restart delay. */
+export const SERVER_RESTART_SECONDS = 5;
+
 /**
  * A drop-in for the server's systemd unit. Zabbix stops itself, cleanly (exit 0), when its HA manager
  * meets a database error such as a primary that turned read-only for a moment, and the packages'
@@ -19,6 +22,6 @@ export function renderServerUnitDropIn(): string {
     return `# ${RENDERED_HEADER}
 [Service]
 Restart=always
-RestartSec=5
+RestartSec=${SERVER_RESTART_SECONDS}
 `;
 }

@@ -84,7 +84,10 @@ describe("why an operator is needed", () => {
             "zbx-2",
         ]);
         expect(causeIds(uplink)).toEqual(["active-node-stays"]);
-        expect(uplink.operatorCauses[0].change).toContain(`about ${DEFAULT_TIMINGS.gracefulSwitchSeconds} s`);
+        const g = DEFAULT_TIMINGS.gracefulSwitchSeconds;
+        expect(uplink.operatorCauses[0].change).toContain(
+            `takes over in ${g} to ${g + DEFAULT_TIMINGS.heartbeatSeconds} s`,
+        );
     });
 
     test("a VIP that cannot leave its site, and a fallback pair without fencing", () => {
@@ -138,29 +141,50 @@ describe("availability and cost", () => {
                 Object.entries(DEFAULT_RATES).map(([k, v]) => [k, k.endsWith("PerYear") ? v * 2 : v]),
             ) as typeof DEFAULT_RATES,
         );
-        expect(doubled.downtimeMinutesPerYear).toBeCloseTo(base.downtimeMinutesPerYear * 2, 1);
-        const slowerOperators = estimateAvailability(topology, { ...DEFAULT_RATES, manualResponseMinutes: 60 });
-        expect(slowerOperators.downtimeMinutesPerYear).toBeGreaterThan(base.downtimeMinutesPerYear);
-        // Automatic failover of the DB removes the manual outages the DB primary causes.
-        expect(estimateAvailability(nativeHa(["a", "b"], "managed")).downtimeMinutesPerYear).toBeLessThan(
-            base.downtimeMinutesPerYear,
-        );
+        for (const bound of ["min", "max"] as const) {
+            expect(doubled.downtimeMinutesPerYear[bound]).toBeCloseTo(base.downtimeMinutesPerYear[bound] * 2, 1);
+            const slowerOperators = estimateAvailability(topology, { ...DEFAULT_RATES, manualResponseMinutes: 60 });
+            expect(slowerOperators.downtimeMinutesPerYear[bound]).toBeGreaterThan(base.downtimeMinutesPerYear[bound]);
+            // Automatic failover of the DB removes the manual outages the DB primary causes.
+            expect(estimateAvailability(nativeHa(["a", "b"], "managed")).downtimeMinutesPerYear[bound]).toBeLessThan(
+                base.downtimeMinutesPerYear[bound],
+            );
+        }
+    });
+
+    test("downtime spans the recoveries' ranges: a longer failover delay moves both ends, and the class is the latest end's", () => {
+        // The DB fails over by itself here, so the automatic recoveries are most of the downtime.
+        const topology = nativeHa(["a", "b"], "managed");
+        const base = estimateAvailability(topology);
+        expect(base.downtimeMinutesPerYear.min).toBeLessThan(base.downtimeMinutesPerYear.max);
+        expect(base.class).toBe(availabilityClass(base.downtimeMinutesPerYear.max));
+        const longer = estimateAvailability({ ...topology, failoverDelaySeconds: topology.failoverDelaySeconds + 60 });
+        expect(longer.downtimeMinutesPerYear.min).toBeGreaterThan(base.downtimeMinutesPerYear.min);
+        expect(longer.downtimeMinutesPerYear.max).toBeGreaterThan(base.downtimeMinutesPerYear.max);
+        // The heartbeat widens the takeover's range: the latest end moves further than the soonest.
+        const slowBeat = estimateAvailability(topology, DEFAULT_RATES, {
+            ...DEFAULT_TIMINGS,
+            heartbeatSeconds: DEFAULT_TIMINGS.heartbeatSeconds * 2,
+        });
+        const widened = (a: typeof base) => a.downtimeMinutesPerYear.max - a.downtimeMinutesPerYear.min;
+        expect(widened(slowBeat)).toBeGreaterThan(widened(base));
     });
 
     test("independent installations: no downtime while one still monitors, but their history gaps are counted apart", () => {
         const standalone = estimateAvailability(standalonePair());
-        expect(standalone.downtimeMinutesPerYear).toBe(0);
+        expect(standalone.downtimeMinutesPerYear).toEqual({ min: 0, max: 0 });
         // Two sites' outages and each host's repairs leave one installation stopped for their whole length.
-        expect(standalone.degradedMinutesPerYear).toBeGreaterThanOrEqual(
+        expect(standalone.degradedMinutesPerYear.min).toBeGreaterThanOrEqual(
             2 * DEFAULT_RATES.siteOutagesPerYear * DEFAULT_RATES.siteOutageHours * 60,
         );
         const doubledRepair = estimateAvailability(standalonePair(), {
             ...DEFAULT_RATES,
             hostRepairHours: DEFAULT_RATES.hostRepairHours * 2,
         });
-        expect(doubledRepair.degradedMinutesPerYear).toBeGreaterThan(standalone.degradedMinutesPerYear);
+        expect(doubledRepair.degradedMinutesPerYear.min).toBeGreaterThan(standalone.degradedMinutesPerYear.min);
+        expect(doubledRepair.degradedMinutesPerYear.max).toBeGreaterThan(standalone.degradedMinutesPerYear.max);
         // One installation is never "degraded": it works or it stops.
-        expect(estimateAvailability(nativeHa(["a", "b"])).degradedMinutesPerYear).toBe(0);
+        expect(estimateAvailability(nativeHa(["a", "b"])).degradedMinutesPerYear).toEqual({ min: 0, max: 0 });
     });
 
     test("cost counts owned servers, rented instances, managed databases and sync licences", () => {

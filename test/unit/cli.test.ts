@@ -39,6 +39,14 @@ describe("an unknown flag, a missing value or an unknown command is a usage erro
         ["lab up", ["up", "--jobs", "0"], parseLabArgs, "--jobs takes a whole number from 1"],
         ["lab status", ["status", "--verbose"], parseLabArgs, "unknown argument --verbose"],
         ["lab drill", ["drill", "--only"], parseLabArgs, "--only needs a value"],
+        ["lab drill", ["drill", "--repeat"], parseLabArgs, "--repeat needs a value"],
+        ...["0", "21", "2.5", "3e0", "0x3", "-1", "five"].map((n): [string, string[], typeof parseLabArgs, string] => [
+            "lab drill",
+            ["drill", "--repeat", n],
+            parseLabArgs,
+            `--repeat takes a whole number from 1 to 20 (runs of each drill), not ${n}`,
+        ]),
+        ["lab up", ["up", "--repeat", "3"], parseLabArgs, "--repeat does not apply to up"],
     ])("%s %j", (_tool, argv, parse, message) => {
         expect(readCommandLine(argv, parse as (argv: readonly string[]) => unknown)).toEqual({
             kind: "usage-error",
@@ -69,6 +77,14 @@ describe("what the commands run with", () => {
         expect(
             parseLabArgs(["drill", "--only", "server-crash,lb-crash", "--only", "site-isolation", "--json", "d.json"]),
         ).toEqual({ command: "drill", only: ["server-crash", "lb-crash", "site-isolation"], json: "d.json" });
+        expect(parseLabArgs(["drill", "--only", "server-crash", "--repeat", "5"])).toEqual({
+            command: "drill",
+            only: ["server-crash"],
+            repeat: 5,
+        });
+        expect(parseLabArgs(["drill", "--repeat", "1"]).repeat).toBe(1);
+        expect(parseLabArgs(["drill", "--repeat", "20"]).repeat).toBe(20);
+        expect(parseLabArgs(["drill"]).repeat).toBeUndefined();
     });
 });
 

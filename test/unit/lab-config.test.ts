@@ -94,7 +94,7 @@ describe("npm run lab -- up --config F checks F first", () => {
 
     test("the lab's shape reads the config as the stack program does, the model's section included", async () => {
         const file = labFileWith(dir, config => {
-            config["zabbix-ha:model"] = { timings: { automaticFailoverSeconds: 20 } };
+            config["zabbix-ha:model"] = { timings: { patroniLoopWaitSeconds: 10 } };
         });
         await expect(checkLabConfig(readEnvironment(file))).resolves.toBeUndefined();
         expect(topologyOf(readEnvironment(file)).hosts.map(h => h.name)).toEqual(["tyo-zbx1", "osa-zbx1", "wit-1"]);

@@ -5,7 +5,8 @@ export const USAGE = `usage: npm run lab -- up [--pattern NAME] [--config FILE] 
        npm run lab -- apply [--config FILE] [--pattern NAME] [--replace NAME]... [--preview] [--jobs N]
        npm run lab -- status
        npm run lab -- down
-       npm run lab -- drill [--json FILE] [--only NAME]...   (NAME: a drill, or site-isolation for both of its entries)
+       npm run lab -- drill [--json FILE] [--only NAME]... [--repeat N]
+                            (NAME: a drill, or site-isolation for both of its entries; N: runs of each drill in a row, 1 to 20)
        npm run lab -- [COMMAND] --help
 The cache lives in $ZABBIX_HA_LAB_CACHE (default /var/cache/zabbix-ha-lab).`;
 
@@ -18,6 +19,8 @@ export interface LabArgs {
     readonly jobs?: number;
     readonly json?: string;
     readonly only?: string[];
+    /** drill: runs of each drill, one after the other. */
+    readonly repeat?: number;
     /** apply: resources (URN or name) to replace, as `pulumi up --replace`. */
     readonly replace?: string[];
     /** apply: print what would change, and stop. */
@@ -30,7 +33,7 @@ const FLAGS: Record<LabArgs["command"], readonly string[]> = {
     apply: ["--pattern", "--config", "--jobs", "--replace", "--preview"],
     status: [],
     down: [],
-    drill: ["--json", "--only"],
+    drill: ["--json", "--only", "--repeat"],
 };
 
 /** Reads a lab command line; throws UsageError for an unknown command or flag, or a bad value. */
@@ -71,6 +74,16 @@ export function parseLabArgs(argv: readonly string[]): LabArgs {
             case "--only":
                 args.only = [...(args.only ?? []), ...value.split(",").filter(Boolean)];
                 break;
+            case "--repeat": {
+                // Digits only: Number() would also take "0x3", "3e0" or "3.0".
+                const repeat = /^\d+$/.test(value) ? Number(value) : NaN;
+                const problem = repeatProblem(repeat);
+                if (problem) {
+                    throw new UsageError(`--repeat ${problem}, not ${value}`);
+                }
+                args.repeat = repeat;
+                break;
+            }
             // Repeatable, one resource (URN or name) each, as pulumi up --replace.
             case "--replace":
                 args.replace = [...(args.replace ?? []), value];
@@ -81,4 +94,14 @@ export function parseLabArgs(argv: readonly string[]): LabArgs {
         throw new UsageError("--jobs takes a whole number from 1");
     }
     return args;
+}
+
+/** The most runs of each drill `--repeat` takes, which bounds how long one command holds the lab. */
+export const MAX_REPEAT = 20;
+
+/** What is wrong with a repeat count, or undefined when it is a whole number from 1 to MAX_REPEAT. */
+export function repeatProblem(repeat: number): string | undefined {
+    return Number.isInteger(repeat) && repeat >= 1 && repeat <= MAX_REPEAT
+        ? undefined
+        : `takes a whole number from 1 to ${MAX_REPEAT} (runs of each drill)`;
 }

@@ -1,7 +1,7 @@
 /**
  * `npm run lab -- up [--pattern NAME] [--config FILE] [--jobs N]`, `npm run lab -- apply [--config FILE]
  * [--pattern NAME] [--replace NAME]... [--preview] [--jobs N]`, `npm run lab -- status`,
- * `npm run lab -- down`, `npm run lab -- drill [--json FILE] [--only NAME]...`: a real multi-site lab of
+ * `npm run lab -- down`, `npm run lab -- drill [--json FILE] [--only NAME]... [--repeat N]`: a real multi-site lab of
  * systemd hosts on this machine, changes applied to it as `pulumi up` would, and failure drills
  * against it (see README.md here).
  */
@@ -33,8 +33,8 @@ async function main(): Promise<number> {
             await down();
             return 0;
         case "drill": {
-            const results = await drill({ only: args.only, json: args.json });
-            // Figures are for reading; only what must never happen fails the command.
+            const results = await drill({ only: args.only, json: args.json, repeat: args.repeat });
+            // Figures are for reading; only what must never happen (in any run) fails the command.
             return results.some(r => r.splitBrain) ? 1 : 0;
         }
     }

@@ -3,7 +3,7 @@
  * footnote list their codes point into: why an operator is needed (m), what data is at risk (d),
  * and what a figure leaves out (n).
  */
-import { OperatorCause, SCENARIO_IDS, SCENARIO_TITLES, ScenarioResult } from "../../model";
+import { Bounds, OperatorCause, SCENARIO_IDS, SCENARIO_TITLES, ScenarioResult } from "../../model";
 import { ComparisonReport, PatternReport } from "./compare";
 
 /** m: why an operator is needed; d: data at risk; n: what a figure leaves out. */
@@ -54,6 +54,12 @@ export function riskCodes(s: ScenarioResult, notes: Footnotes): string {
     return s.risks.length === 0 ? "none" : s.risks.map(r => notes.code("d", r)).join(" ");
 }
 
+/** A range as a cell shows it: "11-21", or "15" when both ends agree. */
+export function span(b: Bounds, round: (v: number) => number | string = v => v): string {
+    const [min, max] = [round(b.min), round(b.max)];
+    return min === max ? String(min) : `${min}-${max}`;
+}
+
 /** One scenario in a few words: monitoring, recovery and its time (manual with its causes' codes), UI and duplicate flags. */
 export function cell(s: ScenarioResult | undefined, notes: Footnotes): string {
     if (!s) {
@@ -64,8 +70,8 @@ export function cell(s: ScenarioResult | undefined, notes: Footnotes): string {
         s.recovery === "none"
             ? ""
             : s.recovery === "automatic"
-              ? ` auto ${s.recoverySeconds}s`
-              : ` manual${s.recoverySeconds !== null ? ` ${s.recoverySeconds}s` : ""}${codes ? ` ${codes}` : ""}`;
+              ? ` auto${s.recoverySeconds ? ` ${span(s.recoverySeconds)}s` : ""}`
+              : ` manual${s.recoverySeconds !== null ? ` ${span(s.recoverySeconds)}s` : ""}${codes ? ` ${codes}` : ""}`;
     return `${s.monitoring}${recovery}${s.ui ? "" : ", no UI"}${s.duplicateAlerts ? ", dup" : ""}`;
 }
 
@@ -111,7 +117,7 @@ export function installationsNote(p: PatternReport): string | null {
     return (
         `${n} independent installations: no minute counts as downtime while another keeps monitoring, but each monitors every device, ` +
         `so every alert arrives ${n === 2 ? "twice" : `${n} times`}; ${planes} configuration${planes === 1 ? "" : "s"} to edit${synced}; ` +
-        `and each keeps its own history, with about ${Math.round(p.availability.degradedMinutesPerYear).toLocaleString("en-US")} min of gaps a year between them`
+        `and each keeps its own history, with about ${span(p.availability.degradedMinutesPerYear, v => Math.round(v).toLocaleString("en-US"))} min of gaps a year between them`
     );
 }
 
@@ -120,7 +126,7 @@ function downtime(p: PatternReport, notes: Footnotes): string {
         return "-";
     }
     const note = installationsNote(p);
-    return `${p.availability.downtimeMinutesPerYear} min (${p.availability.class})${note ? ` ${notes.code("n", note)}` : ""}`;
+    return `${span(p.availability.downtimeMinutesPerYear)} min (${p.availability.class})${note ? ` ${notes.code("n", note)}` : ""}`;
 }
 
 function money(report: PatternReport): string {
@@ -169,6 +175,6 @@ export function comparisonRows(report: ComparisonReport, notes: Footnotes): stri
 
 /** How to read a cell. */
 export const CELL_LEGEND =
-    "cells: monitoring continues (yes / degraded / no), then recovery: auto or manual with the expected seconds, " +
+    "cells: monitoring continues (yes / degraded / no), then recovery: auto or manual with its seconds (soonest-latest the mechanisms allow), " +
     'and for manual the codes of what makes it manual (m); "no UI" when users reach no UI, "dup" when alerts arrive twice; ' +
     "worst case over every host and site";

@@ -59,7 +59,7 @@ export function scoreLine(report: ComparisonReport, notes: Footnotes): string | 
         ...waiting,
         automatic.length === 0
             ? null
-            : `${waiting.length > 0 ? "the other failures recover by themselves" : "every failure recovers by itself"} in at most ${Math.max(...automatic.map(s => s.recoverySeconds ?? 0))} s`,
+            : `${waiting.length > 0 ? "the other failures recover by themselves" : "every failure recovers by itself"} in at most ${Math.max(...automatic.map(s => s.recoverySeconds?.max ?? 0))} s`,
     ].filter((c): c is string => !!c);
     return `Why ${p.id} ${p.name} scores as it does on ${report.environment.split("/").pop()}: ${clauses.join("; ") || "nothing here fails"}.`;
 }

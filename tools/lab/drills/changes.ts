@@ -29,6 +29,8 @@ export interface ChangeCheck {
 export interface ChangeDrillResult {
     readonly kind: "change";
     readonly name: string;
+    /** Which run of the drill this is (1 to `--repeat`). */
+    readonly run: number;
     readonly pattern: string;
     readonly dbFailover: string;
     readonly summary: string;
@@ -55,7 +57,7 @@ export interface ChangeDrill {
     notFor(lab: DrillLab): string | undefined;
     run(
         ctx: ChangeContext,
-    ): Promise<Omit<ChangeDrillResult, "kind" | "name" | "pattern" | "dbFailover" | "summary" | "applies">>;
+    ): Promise<Omit<ChangeDrillResult, "kind" | "name" | "run" | "pattern" | "dbFailover" | "summary" | "applies">>;
 }
 
 /** What a change drill works with; `lab()` reads the lab again after a change (passwords, hosts). */
@@ -239,14 +241,16 @@ export async function runChangeDrill(
     api: ZabbixApi,
     itemid: string,
     log: (line: string) => void,
+    run = 1,
 ): Promise<ChangeDrillResult> {
     const ctx = changeContext(paths, api, itemid, log);
     const lab = ctx.lab();
-    log(`${drill.name}: ${drill.summary}`);
+    log(`${drill.name}${run > 1 ? ` (run ${run})` : ""}: ${drill.summary}`);
     const outcome = await drill.run(ctx);
     return {
         kind: "change",
         name: drill.name,
+        run,
         pattern: lab.model.pattern.name,
         dbFailover: lab.failover,
         summary: drill.summary,
@@ -258,7 +262,7 @@ export async function runChangeDrill(
 /** One line per check, for the drills' report. */
 export function formatChange(r: ChangeDrillResult): string {
     return [
-        `${r.name} (${r.dbFailover}): recovery ${r.recoverySeconds === null ? "-" : `${r.recoverySeconds.toFixed(1)} s`}, commits lost ${r.commitsLost} (promised: ${r.promise}), ` +
+        `${r.name}${r.run > 1 ? ` run ${r.run}` : ""} (${r.dbFailover}): recovery ${r.recoverySeconds === null ? "-" : `${r.recoverySeconds.toFixed(1)} s`}, commits lost ${r.commitsLost} (promised: ${r.promise}), ` +
             `max writable ${r.writes?.maxWritable ?? "-"}, longest without a writer ${r.writes ? `${r.writes.longestWithoutWriterSeconds.toFixed(1)} s` : "-"}, split-brain ${r.splitBrain ? "YES" : "no"}`,
         ...r.applies.map(a => `    apply: ${a.what}: ${a.plan} in ${a.seconds.toFixed(1)} s`),
         ...r.checks.map(c => `    ${c.ok ? "ok  " : "FAIL"} ${c.name}: ${c.detail}`),

@@ -84,7 +84,8 @@ export function loadLab(paths: CachePaths, nativeHa = true): DrillLab {
             `the plan kept in the lab's state gives installation ${instance.name} no ${zabbix ? "PostgreSQL provider login" : `role ${topo.config.db.user}`}`,
         );
     }
-    const timings = outputs.model?.timings ?? DEFAULT_TIMINGS;
+    // A lab applied before the model gained a timing still predicts with that timing's default.
+    const timings: Timings = { ...DEFAULT_TIMINGS, ...outputs.model?.timings };
     return {
         paths,
         stateFile,

@@ -4,7 +4,7 @@
  * undone (always, in a finally block); the lab whole again; then what was stored and which of the
  * two changes survived, against what was sent and made.
  */
-import { Failure, Topology as ModelTopology, evaluateFailure } from "../../../model";
+import { Failure, Topology as ModelTopology, SecondsRange, evaluateFailure, formatSeconds } from "../../../model";
 import { LabHost, sleep } from "../machines";
 import { DRILL_HOST, DRILL_KEY, Marker, ZabbixApi, createMarker, markerPresent, removeMarker } from "./api";
 import { Drill, Situation } from "./catalog";
@@ -19,6 +19,8 @@ import { recoveryTimeline } from "./timeline";
 
 export interface DrillResult {
     readonly name: string;
+    /** Which run of the drill this is (1 to `--repeat`). */
+    readonly run: number;
     readonly pattern: string;
     readonly dbFailover: string;
     readonly fault: string;
@@ -27,7 +29,8 @@ export interface DrillResult {
     readonly recoverySeconds: number | null;
     /** How long the drill waited for recovery before calling it not recovered. */
     readonly boundSeconds: number;
-    readonly predictedSeconds: number | null;
+    /** The model's range for this run (from who was active and primary as it began); null: an operator's recovery. */
+    readonly predictedSeconds: SecondsRange | null;
     readonly predictedRecovery: string;
     readonly splitBrain: boolean;
     readonly splitBrainDetail: SplitBrainReport;
@@ -66,7 +69,7 @@ function asItIs(model: ModelTopology, primary: LabHost, dbHosts: readonly LabHos
     };
 }
 
-function predict(lab: DrillLab, now: Situation, failure: Failure): { seconds: number | null; recovery: string } {
+function predict(lab: DrillLab, now: Situation, failure: Failure): { seconds: SecondsRange | null; recovery: string } {
     const outcome = evaluateFailure(asItIs(lab.model, now.primary, lab.dbHosts), failure, lab.timings, undefined, [
         now.active.name,
     ]);
@@ -105,14 +108,16 @@ export async function runDrill(
     api: ZabbixApi,
     itemid: string,
     log: (line: string) => void,
+    run = 1,
 ): Promise<DrillResult> {
     const before = await waitHealthy(lab, 300_000);
     const now: Situation = { active: before.active!, primary: before.primary! };
     const plan = drill.plan(lab, now);
     const prediction = predict(lab, now, plan.failure);
-    const boundSeconds = prediction.seconds === null ? 60 : Math.max(60, Math.ceil(prediction.seconds * 3));
+    const boundSeconds = prediction.seconds === null ? 60 : Math.max(60, Math.ceil(prediction.seconds.max * 3));
     log(
-        `${drill.name}: ${plan.fault.what} (active ${now.active.name}, primary ${now.primary.name}; predicted ${prediction.seconds ?? "manual"} s)`,
+        `${drill.name}${run > 1 ? ` (run ${run})` : ""}: ${plan.fault.what} (active ${now.active.name}, primary ${now.primary.name}; ` +
+            `predicted ${prediction.seconds === null ? "manual" : formatSeconds(prediction.seconds)})`,
     );
 
     const stream = drillValues(lab);
@@ -197,6 +202,7 @@ export async function runDrill(
     }
     return {
         name: drill.name,
+        run,
         pattern: lab.model.pattern.name,
         dbFailover: lab.failover,
         fault: plan.fault.what,
