@@ -26,6 +26,56 @@ const SYNC_RULES = `{createMissing: true, updateExisting: true}`;
  */
 const BATCH = 20;
 
+/** What items, item prototypes and LLD rules hold but an export may leave out. */
+const ITEM_SECRETS = ["password", "privatekey", "ssl_key_file", "ssl_key_password"];
+
+/**
+ * What a Zabbix export may leave out though the object holds it, by the source's API method that
+ * returns it (with the field that names the object on its host): Debian 13's 7.0.22 exports no
+ * password, private key or TLS key of items, LLD rules and web scenarios, nor hosts' IPMI passwords,
+ * and its import takes a missing one as empty (wiping the target's; a JMX item with a username and
+ * no password is refused outright). The API still returns them to the sync's super admin.
+ */
+export const EXPORT_OMITTED_SECRETS: readonly { method: string; name: string; secrets: readonly string[] }[] = [
+    { method: "item.get", name: "key_", secrets: ITEM_SECRETS },
+    { method: "itemprototype.get", name: "key_", secrets: ITEM_SECRETS },
+    { method: "discoveryrule.get", name: "key_", secrets: ITEM_SECRETS },
+    { method: "httptest.get", name: "name", secrets: ["http_password", "ssl_key_file", "ssl_key_password"] },
+    { method: "host.get", name: "host", secrets: ["ipmi_password"] },
+];
+
+/** The script lines that print each method's objects with their secrets, one JSON array a line. */
+function secretListCalls(): string {
+    return EXPORT_OMITTED_SECRETS.map(({ method, name, secrets }) => {
+        // A host names itself; everything else is named on the host (or template) it belongs to.
+        const params = { output: [name, ...secrets], ...(method === "host.get" ? {} : { selectHosts: ["host"] }) };
+        return `  echo '${JSON.stringify(params)}' | call "$SOURCE" ${method}`;
+    }).join("\n");
+}
+
+/**
+ * jq over the lists secretListCalls printed: every non-empty secret by the object it belongs to, as
+ * \`[host, key or name]\` (a host's own as \`[host, ""]\`).
+ */
+export const SECRETS_BY_OBJECT = (() => {
+    const fields = [...new Set(EXPORT_OMITTED_SECRETS.flatMap(m => m.secrets))].map(f => JSON.stringify(f));
+    const secrets = `with_entries(select((.key | IN(${fields.join(", ")})) and .value != ""))`;
+    return `[.[][] | {key: ([.hosts[0].host // .host, .key_ // .name // ""] | tojson), value: ${secrets}} | select(.value != {})] | from_entries`;
+})();
+
+/**
+ * jq over one export (a JSON string, as configuration.export returns it), with the secrets of
+ * SECRETS_BY_OBJECT as $s[0]: each goes back into its object, and nothing else changes.
+ */
+export const RESTORE_SECRETS = `def put($h; $k): . + ($s[0][[$h, $k] | tojson] // {});
+def puteach($f; $h): if has($f) then .[$f] |= map(put($h; .key // .name)) else . end;
+def restore($h): puteach("items"; $h) | puteach("httptests"; $h) | puteach("discovery_rules"; $h)
+  | if has("discovery_rules") then .discovery_rules |= map(puteach("item_prototypes"; $h)) else . end;
+fromjson
+| .zabbix_export |= ((if has("templates") then .templates |= map(restore(.template)) else . end)
+  | (if has("hosts") then .hosts |= map(put(.host; "") | restore(.host)) else . end))
+| tojson`;
+
 /** The sync script: one run copies every batch of objects from the source to each target. */
 export function renderConfigSyncScript(c: ConfigSyncScriptInput): string {
     return `#!/bin/sh
@@ -91,6 +141,12 @@ case "$version" in
   *) ZHA_AUTH_IN=header ;;
 esac
 login "$SOURCE"
+# What an export leaves out though the objects hold it (7.0: passwords, private keys, TLS keys),
+# from the source's own API, to put back into each export before it is imported.
+{
+${secretListCalls()}
+} >"$work/secret-lists"
+jq -cs '${SECRETS_BY_OBJECT}' "$work/secret-lists" >"$work/secrets"
 groups=$(ids "$SOURCE" hostgroup.get groupid)
 templates=$(ids "$SOURCE" template.get templateid)
 hosts=$(ids "$SOURCE" host.get hostid)
@@ -112,7 +168,8 @@ all=
 n=0
 while IFS= read -r options; do
   n=$((n + 1))
-  printf '%s' "$options" | jq -c '{format: "json", options: .}' | call "$SOURCE" configuration.export >"$work/export.$n"
+  printf '%s' "$options" | jq -c '{format: "json", options: .}' | call "$SOURCE" configuration.export >"$work/exported.$n"
+  jq -c --slurpfile s "$work/secrets" '${RESTORE_SECRETS}' "$work/exported.$n" >"$work/export.$n"
   all="$all $n"
 done <"$work/batches"
 logout "$SOURCE"

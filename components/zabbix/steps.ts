@@ -137,7 +137,7 @@ export function nodeRemovalStep(c: NodeRemovalInput): string {
 }
 
 /** Where a frontend's files live on its platform. */
-function frontendFiles(platform: Platform, layout: ZabbixLayout) {
+export function frontendFiles(platform: Platform, layout: ZabbixLayout) {
     return {
         site: `${platform.nginxSiteDir}/zabbix.conf`,
         pool: `${platform.phpFpm.poolDir}/zabbix.conf`,

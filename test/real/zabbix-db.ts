@@ -19,21 +19,23 @@ import {
     requireFile,
     run,
 } from "./support";
+import { Chroot } from "./support/chroot";
 
 /** What the scratch servers are sized for. */
 export const sizing = sizeServer({ monitoredHosts: 10, items: 100, updateIntervalSeconds: 60 });
 /** Debian's own Zabbix 6.0 packaging: the schema in three files, loaded in this order. */
 export const SCHEMA_FILES = zabbixLayout(platformFor("debian12"), "distribution").schemaFiles;
 
-/** Runs a step script the way a host does: `sh -c`, secrets on stdin. */
-export function runStep(body: string, secrets: Record<string, string>) {
+/** Runs a step script the way a host does: `sh -c`, secrets on stdin; with this machine's sh, or a root's. */
+export function runStep(body: string, secrets: Record<string, string>, root?: Chroot) {
     const text = script(readSecrets(Object.keys(secrets)), body);
-    return run("sh", ["-c", text], {
+    const opts = {
         input: Object.values(secrets)
             .map(v => `${v}\n`)
             .join(""),
         timeoutMs: 120_000,
-    });
+    };
+    return root ? root.run("sh", ["-c", text], opts) : run("sh", ["-c", text], opts);
 }
 
 /**
@@ -63,15 +65,15 @@ export async function zabbixCluster(
     return db;
 }
 
-/** The library's schema step for database `dbName` of `db`, the password in ZABBIX_DB_PASSWORD. */
-export function loopbackSchemaStep(db: PgServer, dbName: string): string {
+/** The library's schema step for database `dbName` on 127.0.0.1:`db.port`, the password in ZABBIX_DB_PASSWORD. */
+export function loopbackSchemaStep(db: { readonly port: number }, dbName: string, schemaFiles = SCHEMA_FILES): string {
     return schemaStep({
         dbHost: "127.0.0.1",
         dbPort: db.port,
         dbName,
         dbUser: "zabbix",
         passwordVariable: "ZABBIX_DB_PASSWORD",
-        schemaFiles: SCHEMA_FILES,
+        schemaFiles,
     });
 }
 

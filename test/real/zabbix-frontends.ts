@@ -33,31 +33,41 @@ interface RpcError {
     data: string;
 }
 
-/** One JSON-RPC call to a frontend; throws with the API's error. */
-export function api<T = any>(url: string, method: string, params: unknown, auth?: string): Promise<T> {
-    const body = JSON.stringify({ jsonrpc: "2.0", method, params, id: 1, ...(auth ? { auth } : {}) });
+/**
+ * One JSON-RPC call to a frontend; throws with the API's error. The session token goes in the
+ * body's `auth` (all 6.0 knows), or in an Authorization header (7.0, which deprecates the body's).
+ */
+export function api<T = any>(
+    url: string,
+    method: string,
+    params: unknown,
+    auth?: string,
+    authIn: "body" | "header" = "body",
+): Promise<T> {
+    const inBody = auth && authIn === "body";
+    const body = JSON.stringify({ jsonrpc: "2.0", method, params, id: 1, ...(inBody ? { auth } : {}) });
+    const headers: Record<string, string> = { "Content-Type": "application/json-rpc" };
+    if (auth && !inBody) {
+        headers.Authorization = `Bearer ${auth}`;
+    }
     return new Promise((resolve, reject) => {
-        const req = http.request(
-            url,
-            { method: "POST", headers: { "Content-Type": "application/json-rpc" }, timeout: 60_000 },
-            res => {
-                const chunks: Buffer[] = [];
-                res.on("data", b => chunks.push(b));
-                res.on("end", () => {
-                    const text = Buffer.concat(chunks).toString();
-                    try {
-                        const reply = JSON.parse(text) as { result?: T; error?: RpcError };
-                        if (reply.error) {
-                            reject(new Error(`${method}: ${JSON.stringify(reply.error)}`));
-                        } else {
-                            resolve(reply.result as T);
-                        }
-                    } catch {
-                        reject(new Error(`${method}: HTTP ${res.statusCode}, not JSON-RPC: ${text.slice(0, 500)}`));
+        const req = http.request(url, { method: "POST", headers, timeout: 60_000 }, res => {
+            const chunks: Buffer[] = [];
+            res.on("data", b => chunks.push(b));
+            res.on("end", () => {
+                const text = Buffer.concat(chunks).toString();
+                try {
+                    const reply = JSON.parse(text) as { result?: T; error?: RpcError };
+                    if (reply.error) {
+                        reject(new Error(`${method}: ${JSON.stringify(reply.error)}`));
+                    } else {
+                        resolve(reply.result as T);
                     }
-                });
-            },
-        );
+                } catch {
+                    reject(new Error(`${method}: HTTP ${res.statusCode}, not JSON-RPC: ${text.slice(0, 500)}`));
+                }
+            });
+        });
         req.on("timeout", () => req.destroy(new Error(`${method}: no answer from ${url}`)));
         req.on("error", reject);
         req.end(body);
@@ -164,14 +174,15 @@ export async function startFrontend(
     return { name, url, logs };
 }
 
-/** A command shim that logs its arguments, one call a line, then runs the real program. */
-export async function argvShim(dir: string, tool: string, log: string): Promise<void> {
-    await putFile(
-        path.join(dir, tool),
-        `#!/bin/sh
+/** A command shim's text: it logs its arguments to `log`, one call a line, then runs `program`. */
+export function argvShimText(tool: string, log: string, program: string): string {
+    return `#!/bin/sh
 printf '%s\\n' "${tool} $*" >> '${log}'
-exec '${requireTool(tool)}' "$@"
-`,
-        0o755,
-    );
+exec '${program}' "$@"
+`;
+}
+
+/** A command shim in `dir` that logs its arguments, one call a line, then runs this machine's program. */
+export async function argvShim(dir: string, tool: string, log: string): Promise<void> {
+    await putFile(path.join(dir, tool), argvShimText(tool, log, requireTool(tool)), 0o755);
 }

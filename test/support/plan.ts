@@ -94,3 +94,42 @@ export function scriptOf(resource: CapturedResource, operation: "create" | "dele
     }
     return match[1].replace(/'\\''/g, "'");
 }
+
+/** A file a step installs with zha_put_file, as the plan renders it. */
+export interface PlannedFile {
+    /** The step (resource name) that installs it. */
+    readonly step: string;
+    /** The host it goes to. */
+    readonly host: string;
+    readonly path: string;
+    /** Octal, as chmod takes it. */
+    readonly mode: string;
+    /** "user:group". */
+    readonly owner: string;
+    /** The text: a secret's file holds its template, with the shell variables the step expands. */
+    readonly content: string;
+    /** Whether the step's here-document expands variables (a secret's file). */
+    readonly template: boolean;
+}
+
+/**
+ * Every file the plan's steps install, read back from their scripts' here-documents (see
+ * `putFile`/`putSecretFile` in components/shell): what a host would hold after `pulumi up`.
+ */
+export function plannedFiles(plan: CapturedPlan): PlannedFile[] {
+    return commands(plan).flatMap(resource =>
+        [
+            ...scriptOf(resource).matchAll(
+                /^zha_put_file '([^']+)' (\d+) (\S+) <<('?)ZHA_EOF\4\n([\s\S]*?)^ZHA_EOF$/gm,
+            ),
+        ].map(([, file, mode, owner, quote, body]) => ({
+            step: resource.name,
+            host: target(resource),
+            path: file,
+            mode,
+            owner,
+            content: quote ? body : body.replace(/\\`/g, "`"),
+            template: !quote,
+        })),
+    );
+}

@@ -14,6 +14,8 @@
  * tools.ts: packages and lookups; processes.ts: programs and daemons; scratch.ts: temp dirs and
  * files; file-checks.ts: a file checked by its program; postgres.ts: scratch clusters;
  * network.ts: ports, relays, HAProxy's stats; loopback.ts: the loopback DB setup checks share.
+ * Imported on their own (they build on the lab's image code): debian13.ts, the cached Debian 13 root
+ * with Zabbix 7.0 and its sessions; chroot.ts, programs of such a root run under chroot.
  */
 export {
     FILE_PACKAGES,

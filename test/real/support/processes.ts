@@ -18,6 +18,8 @@ export interface RunOptions {
     readonly input?: string | Readable;
     /** The run fails after this long rather than hang the suite. */
     readonly timeoutMs?: number;
+    /** Start from `env` alone rather than this process's environment (a chroot's programs get the root's). */
+    readonly clearEnv?: boolean;
 }
 
 export interface RunResult {
@@ -32,7 +34,8 @@ export interface RunResult {
 
 function spawnOptions(opts: RunOptions, detached: boolean) {
     const user = opts.user ? userInfo(opts.user) : undefined;
-    const env: Record<string, string | undefined> = { ...process.env, LANG: "C.UTF-8", LC_ALL: "C.UTF-8", ...opts.env };
+    const inherited = opts.clearEnv ? {} : process.env;
+    const env: Record<string, string | undefined> = { ...inherited, LANG: "C.UTF-8", LC_ALL: "C.UTF-8", ...opts.env };
     if (user) {
         Object.assign(env, { HOME: user.home, USER: opts.user, LOGNAME: opts.user });
     }

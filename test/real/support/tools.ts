@@ -36,6 +36,12 @@ export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
     "systemd-analyze": "systemd",
     unshare: "util-linux",
     mount: "mount",
+    umount: "mount",
+    // The Debian 13 root (debian13.ts): debootstrap'd and indexed as the lab's base, entered by chroot.
+    debootstrap: "debootstrap",
+    "apt-ftparchive": "apt-utils",
+    chroot: "coreutils",
+    cp: "coreutils",
     // Essential on Debian, so always there; listed so a check can require it like any other.
     sh: "dash",
 };

@@ -1,0 +1,152 @@
+/**
+ * Zabbix 7.0 sites in sessions of the Debian 13 root (support/debian13.ts), each session playing a
+ * host: PostgreSQL 17 as Debian runs it (the cluster postgresql-common made, started by
+ * pg_ctlcluster) with the rendered drop-ins and pg_hba.conf where the DB step puts them, and
+ * frontends served by Debian's nginx 1.26 and php-fpm 8.4 with the rendered site, pool and
+ * zabbix.conf.php where the frontend step puts them, under the distribution's main configs.
+ * Sessions share this machine's network, so everything listens on 127.0.0.1 on free ports.
+ */
+import { existsSync } from "fs";
+import { NGINX_DEFAULT_SITE, zabbixLayout } from "../../components/platform";
+import {
+    POSTGRES_CONF_DROP_IN,
+    ROLE_CONF_DROP_IN,
+    renderPgHba,
+    renderPostgresConf,
+    renderPostgresRoleConf,
+} from "../../components/postgres/render";
+import { postgresMaxConnections } from "../../components/sizing";
+import { renderNginxSite, renderPhpFpmPool, renderZabbixConfPhp } from "../../components/zabbix/render";
+import { FRONTEND_PASSWORD_FILE, frontendFiles } from "../../components/zabbix/steps";
+import { Scratch, freePort, loopbackHbaRules, ok, waitFor } from "./support";
+import { Chroot } from "./support/chroot";
+import { DEBIAN13, Debian13Root, openSession } from "./support/debian13";
+import { sizing } from "./zabbix-db";
+import { Site, api } from "./zabbix-frontends";
+
+/** Debian's own Zabbix 7.0 on Debian 13: where its files are. */
+export const LAYOUT = zabbixLayout(DEBIAN13, "distribution");
+const PG = DEBIAN13.postgres;
+const WEB_USER = DEBIAN13.phpFpm.webUser;
+
+/** The rendered settings of a DB host on 127.0.0.1:`port`: the shared drop-in and a primary's role drop-in. */
+export function dbSettings(port: number): Record<string, string> {
+    return {
+        [POSTGRES_CONF_DROP_IN]: renderPostgresConf({
+            listenAddresses: ["127.0.0.1"],
+            port,
+            maxConnections: postgresMaxConnections(sizing, 2),
+        }),
+        [ROLE_CONF_DROP_IN]: renderPostgresRoleConf({ role: "primary", synchronousStandbys: [] }),
+    };
+}
+
+/** A started PostgreSQL 17 in a session, and SQL as its postgres user over the local socket. */
+export interface Pg17 {
+    readonly host: Chroot;
+    readonly port: number;
+    sql(sql: string, db?: string): Promise<string>;
+}
+
+/**
+ * PostgreSQL 17 in a session of its own, run the Debian way with the rendered drop-ins in conf.d and
+ * a rendered pg_hba.conf that admits role zabbix to each of `dbNames` from 127.0.0.1; stopped with
+ * pg_ctlcluster at teardown, before the session goes.
+ */
+export async function startPostgres17(scratch: Scratch, root: Debian13Root, dbNames: readonly string[]): Promise<Pg17> {
+    const host = await openSession(scratch, root, "db");
+    const port = await freePort();
+    for (const [name, text] of Object.entries(dbSettings(port))) {
+        await host.put(`${PG.configDir}/conf.d/${name}`, text, 0o644, "postgres:postgres");
+    }
+    await host.put(
+        `${PG.configDir}/pg_hba.conf`,
+        renderPgHba({ rules: dbNames.flatMap(n => loopbackHbaRules(n)) }),
+        0o640,
+        "postgres:postgres",
+    );
+    const cluster = [PG.version, "main"];
+    scratch.defer("stop PostgreSQL 17", async () => {
+        await host.run("pg_ctlcluster", [...cluster, "stop", "-m", "fast"]);
+    });
+    const started = await host.run("pg_ctlcluster", [...cluster, "start"], { timeoutMs: 120_000 });
+    if (started.code !== 0) {
+        const log = `/var/log/postgresql/postgresql-${PG.version}-main.log`;
+        throw new Error(
+            `pg_ctlcluster start failed:\n${started.output}\n${existsSync(host.path(log)) ? host.read(log) : ""}`,
+        );
+    }
+    const sql = async (text: string, db = "postgres") =>
+        ok(
+            await host.run(
+                "psql",
+                ["-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-p", String(port), "-d", db, "-c", text],
+                {
+                    user: "postgres",
+                    timeoutMs: 120_000,
+                },
+            ),
+        ).stdout.trim();
+    return { host, port, sql };
+}
+
+/** A frontend in a session of its own: its API's URL, its host, and nginx's error log (where PHP's messages land). */
+export interface Frontend extends Site {
+    readonly host: Chroot;
+    readonly errorLog: () => string;
+}
+
+/**
+ * Zabbix 7.0's frontend on a session: the rendered zabbix.conf.php (its DB `dbName` on `db`), pool
+ * and site (on a free port, loopback only), Debian's php-fpm 8.4 and nginx started as their units
+ * start them, in the foreground; waits until the API answers.
+ */
+export async function startFrontend(
+    scratch: Scratch,
+    root: Debian13Root,
+    name: string,
+    db: { readonly port: number; readonly dbName: string; readonly password: string },
+): Promise<Frontend> {
+    const host = await openSession(scratch, root, name);
+    const files = frontendFiles(DEBIAN13, LAYOUT);
+    const owner = `root:${WEB_USER}`;
+    await host.put(FRONTEND_PASSWORD_FILE, `${db.password}\n`, 0o640, owner);
+    const conf = renderZabbixConfPhp({
+        dbHost: "127.0.0.1",
+        dbPort: db.port,
+        dbName: db.dbName,
+        dbUser: "zabbix",
+        passwordFile: FRONTEND_PASSWORD_FILE,
+        serverName: `Zabbix ${name}`,
+    });
+    await host.put(files.conf, conf, 0o640, owner);
+    await host.put(files.pool, renderPhpFpmPool({ socket: files.socket, user: WEB_USER, timezone: "UTC" }));
+    const port = await freePort();
+    const site = renderNginxSite({ listenPort: port, root: LAYOUT.frontendRoot, phpSocket: files.socket });
+    // Loopback only: the rendered site listens on every address, which this shared machine must not do.
+    await host.put(
+        files.site,
+        site.replace(`listen ${port};`, `listen 127.0.0.1:${port};`).replace(`    listen [::]:${port};\n`, ""),
+    );
+    await host.run("rm", ["-f", NGINX_DEFAULT_SITE]);
+    // systemd makes /run/php (the unit's RuntimeDirectory) on a host.
+    await host.mkdir(DEBIAN13.phpFpm.socketDir);
+
+    const fpmBin = `/usr/sbin/php-fpm${/php(\d\.\d)-fpm/.exec(DEBIAN13.phpFpm.service)![1]}`;
+    const fpmConf = `${DEBIAN13.phpFpm.poolDir.replace(/\/pool\.d$/, "")}/php-fpm.conf`;
+    const fpm = host.start(`php-fpm ${name}`, fpmBin, ["--nodaemonize", "--fpm-config", fpmConf]);
+    scratch.defer(`stop php-fpm ${name}`, () => fpm.stop());
+    await waitFor(`php-fpm ${name} to create its socket`, () => existsSync(host.path(files.socket)), { watch: [fpm] });
+    const nginx = host.start(`nginx ${name}`, "/usr/sbin/nginx", ["-g", "daemon off; master_process on;"]);
+    scratch.defer(`stop nginx ${name}`, () => nginx.stop());
+
+    const errorLog = () =>
+        existsSync(host.path("/var/log/nginx/error.log")) ? host.read("/var/log/nginx/error.log") : "";
+    const url = `http://127.0.0.1:${port}/api_jsonrpc.php`;
+    const logs = () => `--- ${name} nginx error.log:\n${errorLog()}\n--- ${name} fpm: ${fpm.output()}`;
+    await waitFor(`the ${name} frontend's API to answer`, () => api<string>(url, "apiinfo.version", []), {
+        watch: [fpm, nginx],
+        detail: logs,
+    });
+    return { name, url, logs, host, errorLog };
+}
