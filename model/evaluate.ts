@@ -12,7 +12,7 @@ import {
     SecondsRange,
     bothDone,
     crashedServerBack,
-    followedBy,
+    takeoverAfterDb,
     gracefulSwitch,
     heartbeatTakeover,
 } from "./recovery";
@@ -193,7 +193,7 @@ function evaluateInstance(
         ? NO_WAIT
         : monitoring && (!db.manual || planned)
           ? sequential
-              ? followedBy(db.seconds, serverSeconds)
+              ? takeoverAfterDb(t, topology.failoverDelaySeconds, db.seconds)
               : bothDone(db.seconds, serverSeconds)
           : null;
     const operator = interrupted && (seconds === null || planned);

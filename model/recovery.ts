@@ -5,6 +5,7 @@
  * Every bound is a formula over the timings; a mechanism the model knows by one figure only (a
  * cluster manager, a provider's failover) is a range of that one point.
  */
+import { TAKEOVER_POLL_SECONDS } from "../components/zabbix/takeoverWatch";
 import type { Timings } from "./evaluate";
 
 /** A figure the model gives as the soonest and the latest the mechanisms allow. */
@@ -51,10 +52,41 @@ export function formatSeconds(range: SecondsRange): string {
  * floor(delay / heartbeat) and floor(delay / heartbeat) + 2 heartbeats after the fault, then the
  * node starts its active processes.
  */
-export function heartbeatTakeover(t: Timings, failoverDelaySeconds: number): SecondsRange {
+export function standbyPollTakeover(t: Timings, failoverDelaySeconds: number): SecondsRange {
     const beat = t.heartbeatSeconds;
     const polled = beat > 0 ? Math.floor(failoverDelaySeconds / beat) * beat : failoverDelaySeconds;
     return seconds(polled + t.serverStartSeconds, polled + 2 * beat + t.serverStartSeconds);
+}
+
+/**
+ * The takeover watcher beside each node (components/zabbix/takeoverWatch.ts) marks the active row
+ * unavailable once its last heartbeat is older than the delay (Zabbix's own test), which comes
+ * between delay - heartbeat and delay after the fault, within its half-second poll; a standby's next
+ * poll, up to a heartbeat later, finds no active node and takes the role.
+ */
+export function watcherTakeover(t: Timings, failoverDelaySeconds: number): SecondsRange {
+    const marked = seconds(
+        Math.max(0, failoverDelaySeconds - t.heartbeatSeconds),
+        failoverDelaySeconds + TAKEOVER_POLL_SECONDS,
+    );
+    return followedBy(marked, seconds(t.serverStartSeconds, t.heartbeatSeconds + t.serverStartSeconds));
+}
+
+/** A standby taking the role from a node that stopped heart-beating: the watcher's mark or the standby's own count, whichever is first. */
+export function heartbeatTakeover(t: Timings, failoverDelaySeconds: number): SecondsRange {
+    return eitherDone(watcherTakeover(t, failoverDelaySeconds), standbyPollTakeover(t, failoverDelaySeconds));
+}
+
+/**
+ * A takeover that needs the database back first (the DB failed over, or its commits stalled): the
+ * active row must be stale by the delay (counted from the fault, as above), and the database must
+ * answer again; then the watcher marks the row at once and a standby's next poll, up to a heartbeat
+ * later, takes the role. Zabbix's standby alone would count its polls only from the database's
+ * return (the lab measured 16 s after Patroni's promotion with 6.0, before the watcher did this).
+ */
+export function takeoverAfterDb(t: Timings, failoverDelaySeconds: number, db: SecondsRange): SecondsRange {
+    const afterReturn = followedBy(db, seconds(t.serverStartSeconds, t.heartbeatSeconds + t.serverStartSeconds));
+    return bothDone(afterReturn, heartbeatTakeover(t, failoverDelaySeconds));
 }
 
 /**

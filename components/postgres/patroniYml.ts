@@ -9,8 +9,15 @@ import { ETCD_CLIENT_PORT } from "./etcdEnvironment";
 import { HbaRule, patroniHbaLines } from "./pgHba";
 import { REPLICATION_ROLE } from "./roles";
 
-/** Patroni's timing: a primary that cannot renew its leader key for `ttl` seconds loses it. loop_wait + 2 * retry_timeout <= ttl. */
-export const PATRONI_TIMING = { ttl: 20, loopWait: 5, retryTimeout: 7 } as const;
+/**
+ * Patroni's timing: a primary that cannot renew its leader key for `ttl` seconds loses it, and Patroni
+ * requires loop_wait + 2 * retry_timeout <= ttl. retry_timeout stays 7 s: longer than an etcd election
+ * after its leader's site is lost (2.5 to 5 s with the election timeout etcdEnvironment.ts renders),
+ * so a healthy primary rides it out instead of demoting. A 3 s loop lets the ttl come down to 17 s:
+ * the lab's loss of the site holding the primary and the active node went from 38 to 46 s (ttl 20,
+ * loop 5, before the takeover watcher marked stale rows) to under 30.
+ */
+export const PATRONI_TIMING = { ttl: 17, loopWait: 3, retryTimeout: 7 } as const;
 export const PATRONI_REST_PORT = 8008;
 /** How far behind (bytes of WAL) a replica may be and still be promoted or handed the lead. */
 export const MAXIMUM_LAG_ON_FAILOVER = 1048576;

@@ -37,6 +37,9 @@ import { LIBEXEC_DIR } from "../platform";
 import { RENDERED_HEADER, shellQuote } from "../shell";
 import { ZabbixServerConfInput } from "./zabbixServerConf";
 
+/** How often the watcher reads ha_node: the poll is most of what a planned switchover waits for. */
+export const TAKEOVER_POLL_SECONDS = 0.5;
+
 /** Where the watcher is installed. */
 export const TAKEOVER_SCRIPT = `${LIBEXEC_DIR}/takeover-watch`;
 
@@ -96,7 +99,7 @@ PGPASSWORD=$(sed -n 's/^DBPassword=//p' ${c.passwordInclude})
 PGCONNECT_TIMEOUT=2
 export PGPASSWORD PGCONNECT_TIMEOUT${c.dbTlsRequired ? "\nPGSSLMODE=require\nexport PGSSLMODE" : ""}
 # Twice a second: the poll is most of what a planned switchover waits for (coreutils sleep takes fractions).
-while sleep 0.5; do
+while sleep ${TAKEOVER_POLL_SECONDS}; do
   # Unreachable database: nothing to decide; the server's own HA logic handles that.
   state=$(psql -X -q -t -A -w -h ${c.dbHost} -p ${c.dbPort} -U ${c.dbUser} -d ${c.dbName} -c ${shellQuote(query)} 2>/dev/null) || continue
   # This node's status (-1: no row, -2: a standby whose own heartbeat is stale), active rows, recent

@@ -2,20 +2,25 @@
  * What a failure does to each design: which losses the model says leave monitoring, the UI and the
  * data intact, for native HA across sites, a DRBD + Pacemaker pair and independent installations.
  */
+import { TAKEOVER_POLL_SECONDS } from "../../components/zabbix/takeoverWatch";
 import { DEFAULT_TIMINGS, Topology, evaluateFailure, scenarioMatrix } from "../../model";
 import { at, nativeHa, pair, standalonePair } from "./analysis-topologies";
 
 const t = DEFAULT_TIMINGS;
 /** The hand-built topologies' failover delay (a whole number of heartbeats). */
 const DELAY = 10;
-/** A standby's takeover from a node that stopped heart-beating: the delay, then up to two heartbeats, then its start. */
+/**
+ * A standby's takeover from a node that stopped heart-beating: the watcher marks its row once the
+ * last heartbeat (up to one before the fault) is a delay old, within its poll; a standby's next poll
+ * takes over, then the node starts.
+ */
 const takeover = {
-    min: DELAY + t.serverStartSeconds,
-    max: DELAY + 2 * t.heartbeatSeconds + t.serverStartSeconds,
+    min: DELAY - t.heartbeatSeconds + t.serverStartSeconds,
+    max: DELAY + TAKEOVER_POLL_SECONDS + t.heartbeatSeconds + t.serverStartSeconds,
 };
 /** A killed server on a live host: its own restart, accepted once its heartbeat is a delay old, or the takeover. */
 const crash = {
-    min: Math.max(t.serverRestartSeconds, DELAY - t.heartbeatSeconds) + t.serverStartSeconds,
+    min: Math.min(Math.max(t.serverRestartSeconds, DELAY - t.heartbeatSeconds) + t.serverStartSeconds, takeover.min),
     max: Math.min(DELAY + t.serverRestartSeconds + t.heartbeatSeconds + t.serverStartSeconds, takeover.max),
 };
 const point = (v: number) => ({ min: v, max: v });
@@ -65,9 +70,8 @@ describe("native HA across sites", () => {
             recovery: "automatic",
             recoverySeconds: crash,
         });
-        // The restart makes the soonest case sooner than any takeover; the latest is still the takeover's.
-        expect(crash.min).toBeLessThan(takeover.min);
-        expect(crash.max).toBe(takeover.max);
+        // Zabbix accepts the restart only once the heartbeat is a delay old, when the watcher has marked the row: the takeover's range.
+        expect(crash).toEqual(takeover);
         expect(evaluateFailure(topology, { serversStopped: ["zbx-1"] })).toMatchObject({
             monitoring: "yes",
             recovery: "automatic",
@@ -154,9 +158,10 @@ describe("native HA across sites", () => {
         expect(evaluateFailure(withDb("automatic", "async"), siteB, t, undefined, ["zbx-2"]).recoverySeconds).toEqual(
             takeover,
         );
+        // The takeover needs the commits released: a standby's next poll after that, never sooner than the delay's.
         expect(evaluateFailure(withDb("automatic", "sync"), siteB, t, undefined, ["zbx-2"]).recoverySeconds).toEqual({
-            min: release.min + takeover.min,
-            max: release.max + takeover.max,
+            min: Math.max(release.min + t.serverStartSeconds, takeover.min),
+            max: Math.max(release.max + t.heartbeatSeconds + t.serverStartSeconds, takeover.max),
         });
         // An active node elsewhere keeps its role, but its commits wait too.
         expect(evaluateFailure(withDb("automatic", "sync"), siteB, t, undefined, ["zbx-1"])).toMatchObject({

@@ -17,8 +17,12 @@ import {
     heartbeatTakeover,
     ownRestart,
     patroniKeyExpiry,
+    standbyPollTakeover,
+    takeoverAfterDb,
+    watcherTakeover,
     within,
 } from "../../model";
+import { TAKEOVER_POLL_SECONDS } from "../../components/zabbix/takeoverWatch";
 import { at, nativeHa, withInstance } from "./analysis-topologies";
 
 const t = DEFAULT_TIMINGS;
@@ -51,39 +55,61 @@ describe("the defaults restate what the components render", () => {
     });
 });
 
-describe("a standby's takeover from a node that stopped heart-beating", () => {
+describe("Zabbix's standby counting its own polls (no watcher)", () => {
     test("between the delay (whole heartbeats) and two heartbeats more, then the node's start", () => {
-        expect(heartbeatTakeover(t, 10)).toEqual({
+        expect(standbyPollTakeover(t, 10)).toEqual({
             min: 10 + t.serverStartSeconds,
             max: 10 + 2 * t.heartbeatSeconds + t.serverStartSeconds,
         });
     });
 
-    test("a longer failover delay moves both bounds by as much", () => {
-        const base = heartbeatTakeover(t, 10);
-        const longer = heartbeatTakeover(t, 30);
-        expect(longer.min - base.min).toBe(20);
-        expect(longer.max - base.max).toBe(20);
-    });
-
     test("the polls count whole heartbeats: a delay between two multiples takes over as the lower one", () => {
-        expect(heartbeatTakeover(t, 12)).toEqual(heartbeatTakeover(t, 10));
-        expect(heartbeatTakeover(t, 15).min).toBe(15 + t.serverStartSeconds);
+        expect(standbyPollTakeover(t, 12)).toEqual(standbyPollTakeover(t, 10));
+        expect(standbyPollTakeover(t, 15).min).toBe(15 + t.serverStartSeconds);
     });
 
-    test("a longer heartbeat widens the range; the node's start shifts both bounds", () => {
-        const slow = heartbeatTakeover(tuned({ heartbeatSeconds: 10 }), 30);
+    test("a longer heartbeat widens the range; no heartbeat at all is the delay itself, not a division by zero", () => {
+        const slow = standbyPollTakeover(tuned({ heartbeatSeconds: 10 }), 30);
         expect(slow).toEqual({ min: 30 + t.serverStartSeconds, max: 50 + t.serverStartSeconds });
-        const slowStart = heartbeatTakeover(tuned({ serverStartSeconds: t.serverStartSeconds + 2 }), 10);
-        expect(slowStart.min - heartbeatTakeover(t, 10).min).toBe(2);
-        expect(slowStart.max - heartbeatTakeover(t, 10).max).toBe(2);
-    });
-
-    test("no heartbeat at all (a degenerate setting) is the delay itself, not a division by zero", () => {
-        expect(heartbeatTakeover(tuned({ heartbeatSeconds: 0 }), 10)).toEqual({
+        expect(standbyPollTakeover(tuned({ heartbeatSeconds: 0 }), 10)).toEqual({
             min: 10 + t.serverStartSeconds,
             max: 10 + t.serverStartSeconds,
         });
+    });
+});
+
+describe("a standby's takeover from a node that stopped heart-beating, with the takeover watcher", () => {
+    test("the watcher marks the row once it is older than the delay (a heartbeat before it at the soonest), a standby's next poll takes over", () => {
+        expect(watcherTakeover(t, 10)).toEqual({
+            min: 10 - t.heartbeatSeconds + t.serverStartSeconds,
+            max: 10 + TAKEOVER_POLL_SECONDS + t.heartbeatSeconds + t.serverStartSeconds,
+        });
+    });
+
+    test("the sooner of the watcher's and the standby's own count, which the watcher always is", () => {
+        for (const delay of [10, 12, 30, 60]) {
+            expect(heartbeatTakeover(t, delay)).toEqual(watcherTakeover(t, delay));
+            expect(heartbeatTakeover(t, delay).max).toBeLessThanOrEqual(standbyPollTakeover(t, delay).max);
+        }
+    });
+
+    test("a longer failover delay moves both bounds by as much; the node's start shifts both", () => {
+        const base = heartbeatTakeover(t, 10);
+        const longer = heartbeatTakeover(t, 30);
+        expect([longer.min - base.min, longer.max - base.max]).toEqual([20, 20]);
+        const slowStart = heartbeatTakeover(tuned({ serverStartSeconds: t.serverStartSeconds + 2 }), 10);
+        expect([slowStart.min - base.min, slowStart.max - base.max]).toEqual([2, 2]);
+    });
+
+    test("after the database's return: at once when the row is stale by then, never sooner than the delay", () => {
+        // A DB failover longer than the delay: a standby's next poll after the return.
+        const longOutage = takeoverAfterDb(t, 10, { min: 20, max: 30 });
+        expect(longOutage).toEqual({
+            min: 20 + t.serverStartSeconds,
+            max: 30 + t.heartbeatSeconds + t.serverStartSeconds,
+        });
+        // A short one: the delay still governs.
+        expect(takeoverAfterDb(t, 30, { min: 2, max: 4 })).toEqual(heartbeatTakeover(t, 30));
     });
 });
 
@@ -98,9 +124,9 @@ describe("a killed server on a live host: its own restart or the takeover, which
         expect(ownRestart(t, 30).max).toBe(30 + t.serverRestartSeconds + t.heartbeatSeconds + t.serverStartSeconds);
     });
 
-    test("the soonest is the restart's, the latest the earlier of the two paths' latest", () => {
+    test("each bound is the earlier of the two paths'", () => {
         const crash = crashedServerBack(t, 10);
-        expect(crash.min).toBe(ownRestart(t, 10).min);
+        expect(crash.min).toBe(Math.min(ownRestart(t, 10).min, heartbeatTakeover(t, 10).min));
         expect(crash.max).toBe(Math.min(ownRestart(t, 10).max, heartbeatTakeover(t, 10).max));
         // A restart delay longer than the takeover's latest leaves the takeover to bound it.
         const slowRestart = crashedServerBack(tuned({ serverRestartSeconds: 60 }), 10);
@@ -144,7 +170,7 @@ describe("evaluated failures carry their mechanism's range", () => {
         database: { ...i.database, failover: "automatic", quorum: [at("db-a", "a"), at("db-b", "b"), at("wit", "c")] },
     }));
 
-    test("the failover delay moves a site loss's range, and the restart delay only a crash's soonest bound", () => {
+    test("the failover delay moves a site loss's range; the restart delay moves no crash's", () => {
         const siteLoss = (delay: number, timings = t) =>
             evaluateFailure({ ...nativeHa(["a", "b"]), failoverDelaySeconds: delay }, { sitesDark: ["b"] }, timings)
                 .recoverySeconds!;
@@ -154,8 +180,10 @@ describe("evaluated failures carry their mechanism's range", () => {
         const crash = (timings: Timings) =>
             evaluateFailure(nativeHa(["a", "b"]), { serversDown: ["zbx-1"] }, timings, undefined, ["zbx-1"])
                 .recoverySeconds!;
-        expect(crash(tuned({ serverRestartSeconds: 7 })).min - crash(t).min).toBe(2);
-        expect(crash(tuned({ serverRestartSeconds: 7 })).max).toBe(crash(t).max);
+        // Zabbix accepts the restart no sooner than the watcher marks the row: the restart delay moves nothing.
+        expect(crash(tuned({ serverRestartSeconds: 7 }))).toEqual(crash(t));
+        expect(crash(tuned({ serverRestartSeconds: 1 }))).toEqual(crash(t));
+        expect(crash(t)).toEqual(heartbeatTakeover(t, 10));
     });
 
     test("a Patroni failover is the key's expiry and the reconnect; loop_wait widens it", () => {
@@ -168,15 +196,20 @@ describe("evaluated failures carry their mechanism's range", () => {
         expect([wider.min, wider.max]).toEqual([lost(t).min - 3, lost(t).max + 3]);
     });
 
-    test("a site holding the primary and the active node: the takeover follows the failover, bound by bound", () => {
+    test("a site holding the primary and the active node: the takeover follows the failover's return", () => {
         // db-a and zbx-1 share site a.
         const outcome = evaluateFailure(patroni, { sitesDark: ["a"] }, t, undefined, ["zbx-1"]);
         const db = patroniKeyExpiry(t);
-        const server = heartbeatTakeover(t, patroni.failoverDelaySeconds);
-        expect(outcome.recoverySeconds).toEqual({
-            min: db.min + t.dbReconnectSeconds + server.min,
-            max: db.max + t.dbReconnectSeconds + server.max,
-        });
+        expect(outcome.recoverySeconds).toEqual(
+            takeoverAfterDb(t, patroni.failoverDelaySeconds, {
+                min: db.min + t.dbReconnectSeconds,
+                max: db.max + t.dbReconnectSeconds,
+            }),
+        );
+        // Longer than the failover alone, by at most a poll and the node's start.
+        expect(outcome.recoverySeconds!.max).toBeLessThanOrEqual(
+            db.max + t.dbReconnectSeconds + t.heartbeatSeconds + t.serverStartSeconds,
+        );
     });
 
     test("the worst case is the one with the latest bound, then the latest soonest", () => {
