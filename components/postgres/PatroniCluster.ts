@@ -11,6 +11,7 @@ import {
     etcdStepDelete,
     patroniStep,
     patroniStepDelete,
+    patroniSettingsStep,
     patroniSwitchoverStep,
 } from "./patroniSteps";
 import { DbPasswords } from "./passwords";
@@ -121,6 +122,17 @@ export class PatroniCluster extends pulumi.ComponentResource {
             conf: { listenAddresses: [host.config.address], port: args.port, maxConnections: args.maxConnections },
             hba: args.hbaRules,
         });
+        // The cluster-wide settings a running cluster keeps in etcd, before a switchover that depends on synchronous mode.
+        const settings = args.primary.step(
+            `${name}-settings`,
+            {
+                script: patroniSettingsStep({
+                    platform: platformFor(args.primary.config.os),
+                    synchronous: args.synchronous,
+                }),
+            },
+            { parent: this, dependsOn: [leader, ...Object.values(streaming)] },
+        );
         const switchover = args.primary.step(
             `${name}-switchover`,
             {
@@ -131,7 +143,7 @@ export class PatroniCluster extends pulumi.ComponentResource {
                     synchronous: args.synchronous,
                 }),
             },
-            { parent: this, dependsOn: [leader, ...Object.values(streaming)] },
+            { parent: this, dependsOn: [settings] },
         );
         // The admin and check roles on the leader, once db.primarySite's host leads.
         const primaryReady = args.primary.step(

@@ -12,7 +12,13 @@ import {
     EtcdMember,
     renderEtcdEnvironment,
 } from "./etcdEnvironment";
-import { MAXIMUM_LAG_ON_FAILOVER, PATRONI_REST_PORT, PatroniInput, renderPatroniConfig } from "./patroniYml";
+import {
+    MAXIMUM_LAG_ON_FAILOVER,
+    PATRONI_REST_PORT,
+    PatroniInput,
+    patroniClusterSettings,
+    renderPatroniConfig,
+} from "./patroniYml";
 import { renderManualStartConf } from "./startConf";
 
 /** An etcd member's step: its settings, and a start that does not wait for a quorum not yet formed. */
@@ -127,6 +133,26 @@ if [ -z "$zha_patroni" ] || [ "$(printf '%s\\n%s\\n' ${minimum} "$zha_patroni" |
   echo "patroni \${zha_patroni:-is not installed}: zabbix-ha needs ${minimum} or newer (older ones can drop acknowledged commits after a site cut); set db.patroniRepository to a repository that offers it" >&2
   exit 1
 fi`;
+}
+
+/**
+ * On db.primarySite's host: the cluster-wide settings (ttl, loop_wait, retry_timeout, the lag a
+ * candidate may have, synchronous mode) as the config says, in etcd, where a running cluster reads
+ * them: patroni.yml's bootstrap.dcs only seeds a new cluster, so without this a changed
+ * db.replication or a new timing would never reach one. `edit-config` says "Configuration changed"
+ * only when it changed something.
+ */
+export function patroniSettingsStep(p: Pick<PatroniStepInput, "platform" | "synchronous">): string {
+    const config = shellQuote(patroniLayout(p.platform).config);
+    const settings = patroniClusterSettings(p.synchronous);
+    const sets = settings.map(([key, value]) => `-s ${shellQuote(`${key}=${value}`)}`).join(" ");
+    return `zha_settings=$(zha_retry 30 patronictl -c ${config} edit-config --force --quiet ${sets})
+case "$zha_settings" in
+  *"Configuration changed"*)
+    echo "Patroni's cluster-wide settings are now ${settings.map(([key, value]) => `${key}=${value}`).join(" ")}"
+    ZHA_CHANGED=1
+    ;;
+esac`;
 }
 
 /**

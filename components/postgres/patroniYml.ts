@@ -19,6 +19,22 @@ import { REPLICATION_ROLE } from "./roles";
  */
 export const PATRONI_TIMING = { ttl: 17, loopWait: 3, retryTimeout: 7 } as const;
 export const PATRONI_REST_PORT = 8008;
+
+/**
+ * Patroni's cluster-wide settings, in the order patroni.yml lists them. bootstrap.dcs seeds them in
+ * etcd once, when the cluster is created; after that etcd holds them, and a change reaches a running
+ * cluster only through `patronictl edit-config` (patroniSettingsStep).
+ */
+export function patroniClusterSettings(synchronous: boolean): ReadonlyArray<readonly [string, string]> {
+    const t = PATRONI_TIMING;
+    return [
+        ["ttl", String(t.ttl)],
+        ["loop_wait", String(t.loopWait)],
+        ["retry_timeout", String(t.retryTimeout)],
+        ["maximum_lag_on_failover", String(MAXIMUM_LAG_ON_FAILOVER)],
+        ["synchronous_mode", String(synchronous)],
+    ];
+}
 /** How far behind (bytes of WAL) a replica may be and still be promoted or handed the lead. */
 export const MAXIMUM_LAG_ON_FAILOVER = 1048576;
 
@@ -65,7 +81,6 @@ export function renderPatroniConfig(c: PatroniInput): string {
         // Patroni's own replication connection to the local server (timeline checks, rewind) arrives over TCP from loopback.
         { database: "replication", user: REPLICATION_ROLE, source: "127.0.0.1" },
     ]);
-    const t = PATRONI_TIMING;
     const rest = `${c.address}:${c.restPort ?? PATRONI_REST_PORT}`;
     return `# ${RENDERED_HEADER_NO_BACKTICKS}
 scope: ${c.scope}
@@ -78,11 +93,9 @@ etcd3:
   hosts: [${c.etcdHosts.map(h => `'${h}:${c.etcdPort ?? ETCD_CLIENT_PORT}'`).join(", ")}]
 bootstrap:
   dcs:
-    ttl: ${t.ttl}
-    loop_wait: ${t.loopWait}
-    retry_timeout: ${t.retryTimeout}
-    maximum_lag_on_failover: ${MAXIMUM_LAG_ON_FAILOVER}
-    synchronous_mode: ${c.synchronous}
+${patroniClusterSettings(c.synchronous)
+    .map(([key, value]) => `    ${key}: ${value}`)
+    .join("\n")}
     postgresql:
       use_pg_rewind: true
       use_slots: true

@@ -7,7 +7,10 @@ import * as http from "http";
 import { existsSync, readFileSync } from "fs";
 import * as path from "path";
 import { renderHaproxyCfg } from "../../components/loadbalancer/render";
+import { patroniLayout, platformFor } from "../../components/platform";
+import { patroniSettingsStep } from "../../components/postgres/patroniSteps";
 import { ADMIN_ROLE, PATRONI_TIMING, renderPatroniConfig } from "../../components/postgres/render";
+import { script, shellQuote } from "../../components/shell";
 import {
     Daemon,
     FileCheck,
@@ -234,6 +237,30 @@ describe("two Patroni nodes from the rendered patroni.yml, with HAProxy's patron
             "host|all|postgres|127.0.0.3|scram-sha-256|",
             "host|replication|zabbix_ha_replicator|127.0.0.1|scram-sha-256|",
         ]);
+    });
+
+    test("the settings step brings the cluster-wide settings in etcd to the config's, and says so only when it changed them", async () => {
+        const showConfig = async () =>
+            ok(await run("patronictl", ["-c", a.config, "show-config"], { user: "postgres", cwd: a.dir })).stdout;
+        // The step as the stack sends it, pointed at this node's patroni.yml instead of the platform's path.
+        const settingsStep = (synchronous: boolean) =>
+            script(patroniSettingsStep({ platform: platformFor("debian12"), synchronous })).replace(
+                shellQuote(patroniLayout(platformFor("debian12")).config),
+                shellQuote(a.config),
+            );
+        const runStep = async (synchronous: boolean) =>
+            ok(await run("sh", ["-c", settingsStep(synchronous)], { user: "postgres", cwd: a.dir })).stdout;
+        // bootstrap.dcs seeded the cluster without synchronous mode; patroni.yml's bootstrap section is never read again.
+        expect(await showConfig()).toMatch(/^synchronous_mode: false$/m);
+        expect(await runStep(true)).toMatch(/cluster-wide settings are now .*synchronous_mode=true/);
+        const changed = await showConfig();
+        expect(changed).toMatch(/^synchronous_mode: true$/m);
+        expect(changed).toMatch(new RegExp(`^ttl: ${PATRONI_TIMING.ttl}$`, "m"));
+        expect(changed).toMatch(new RegExp(`^loop_wait: ${PATRONI_TIMING.loopWait}$`, "m"));
+        // Run again, nothing changes and nothing is reported.
+        expect(await runStep(true)).toBe("");
+        expect(await runStep(false)).toMatch(/synchronous_mode=false/);
+        expect(await showConfig()).toMatch(/^synchronous_mode: false$/m);
     });
 
     test("HAProxy with the patroni check passes haproxy -c and lets the DB port reach only the leader", async () => {
