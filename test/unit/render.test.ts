@@ -1,5 +1,6 @@
 import { aptSourceLine, packagesFor, renderPackageStep } from "../../components/host/render";
 import { renderHaproxyCfg } from "../../components/loadbalancer/render";
+import { platformFor, zabbixLayout } from "../../components/platform";
 import { hbaRules, loadBalancerClients, renderPgHba, renderPostgresRoleConf } from "../../components/postgres/render";
 import { putFile, putSecretFile, shellQuote } from "../../components/shell";
 import { HARDWARE_TABLE, hardwareTier, postgresMaxConnections, sizeServer } from "../../components/sizing";
@@ -251,6 +252,27 @@ describe("package steps", () => {
         expect(debian).toContain(
             "https://mirror.example.net/repo/zabbix/7.0/debian/pool/main/z/zabbix-release/zabbix-release_latest_7.0+debian12_all.deb",
         );
+        // Debian 13: the vendor's release package for trixie, and the vendor's own layout (one schema file, its paths).
+        const trixie = renderPackageStep({ ...vendor, os: "debian13", roles: ["zabbix-server", "db"] });
+        expect(trixie).toContain("zabbix-release_latest_7.0+debian13_all.deb");
+        expect(packagesFor({ ...vendor, os: "debian13", roles: ["zabbix-server", "db"] })).toEqual(
+            expect.arrayContaining([
+                "zabbix-server-pgsql",
+                "zabbix-sql-scripts",
+                "postgresql-17",
+                "postgresql-client-17",
+            ]),
+        );
+        expect(zabbixLayout(platformFor("debian13"), "vendor")).toMatchObject({
+            schemaFiles: ["/usr/share/zabbix-sql-scripts/postgresql/server.sql.gz"],
+            frontendConfig: "/etc/zabbix/web/zabbix.conf.php",
+            logFile: "/var/log/zabbix/zabbix_server.log",
+        });
+        // Its own packages: Debian's layout, as the lab runs it.
+        expect(zabbixLayout(platformFor("debian13"), "distribution")).toMatchObject({
+            schemaFiles: ["schema", "images", "data"].map(f => `/usr/share/zabbix-server-pgsql/${f}.sql.gz`),
+            frontendConfig: "/etc/zabbix/zabbix.conf.php",
+        });
         const rhel = renderPackageStep({ ...vendor, os: "rhel9", roles: ["frontend"] });
         expect(rhel).toContain(
             "https://mirror.example.net/repo/zabbix/7.0/rhel/9/x86_64/zabbix-release-latest-7.0.el9.noarch.rpm",
