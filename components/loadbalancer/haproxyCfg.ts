@@ -132,6 +132,13 @@ listen ${DB_PROXY}
     timeout client 30m
     timeout server 30m
     option tcpka
+    # A server cut off mid-session sends nothing, not even a reset: its sessions would hang until
+    # timeout server, and every frontend worker waiting on one with them (the 7.0 lab's UI through the
+    # surviving site died after a few cuts, all of its php-fpm workers stuck). Probes after 10 s of
+    # silence find a dead server in 25 s and close both sides; the client reconnects to the new primary.
+    srvtcpka-idle 10s
+    srvtcpka-intvl 5s
+    srvtcpka-cnt 3
     # Every session to the first server that passes its check (the configured primary is listed
     # first): even two servers claiming to be primaries never take sessions at once through here.
     balance first

@@ -27,6 +27,9 @@ pm.start_servers = 5
 pm.min_spare_servers = 5
 pm.max_spare_servers = 35
 pm.max_requests = 200
+; max_execution_time counts CPU time on Linux, not a wait on the database: a worker stuck on a dead
+; session would be lost to the pool for good. php-fpm ends any request older than Zabbix's own limit.
+request_terminate_timeout = 300s
 php_value[max_execution_time] = 300
 php_value[memory_limit] = 128M
 php_value[post_max_size] = 16M
