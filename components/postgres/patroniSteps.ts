@@ -150,7 +150,6 @@ export function patroniSettingsStep(p: Pick<PatroniStepInput, "platform" | "sync
 case "$zha_settings" in
   *"Configuration changed"*)
     echo "Patroni's cluster-wide settings are now ${settings.map(([key, value]) => `${key}=${value}`).join(" ")}"
-    ZHA_CHANGED=1
     ;;
 esac`;
 }
