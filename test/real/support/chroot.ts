@@ -9,18 +9,15 @@
 import { readFileSync, readdirSync, readlinkSync } from "fs";
 import { chown, mkdir, writeFile, chmod } from "fs/promises";
 import * as path from "path";
+import { mountsUnder as mountedUnder } from "../../../tools/lab/machines/hosts";
 import { Daemon, RunOptions, RunResult, ok, run, sleep, startDaemon } from "./processes";
 
 /** The PATH of a Debian root's programs. */
 const ROOT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-/** Mount points at or below `dir`, deepest first (the order to unmount them in). */
+/** Mount points at or below `dir` (the lab's reading of mountinfo), deepest first: the order to unmount them in. */
 export function mountsUnder(dir: string): string[] {
-    const points = readFileSync("/proc/self/mountinfo", "utf8")
-        .split("\n")
-        .map(l => l.split(" ")[4])
-        .filter(m => m && (m === dir || m.startsWith(`${dir}/`)));
-    return [...new Set(points)].sort((a, b) => b.length - a.length);
+    return [...new Set(mountedUnder(dir))].sort((a, b) => b.length - a.length);
 }
 
 /** `mount ARGS`, throwing with what mount printed. */

@@ -8,7 +8,7 @@ import { sshRun } from "../machines";
 import { Check } from "./verify";
 
 /** One line: os-release's ID, VERSION_ID and PRETTY_NAME, then the Zabbix server's or frontend's package version. */
-export const WHAT_RUNS = `. /etc/os-release; printf '%s|%s|%s|' "$ID" "$VERSION_ID" "$PRETTY_NAME"; dpkg-query -W -f='\${Version}\\n' zabbix-server-pgsql zabbix-frontend-php 2>/dev/null | head -n1`;
+const WHAT_RUNS = `. /etc/os-release; printf '%s|%s|%s|' "$ID" "$VERSION_ID" "$PRETTY_NAME"; dpkg-query -W -f='\${Version}\\n' zabbix-server-pgsql zabbix-frontend-php 2>/dev/null | head -n1`;
 
 export interface WhatRuns {
     /** os-release's ID and VERSION_ID ("debian", "13"). */
@@ -20,7 +20,7 @@ export interface WhatRuns {
     readonly zabbix?: string;
 }
 
-export function parseWhatRuns(text: string): WhatRuns {
+function parseWhatRuns(text: string): WhatRuns {
     const [id = "", versionId = "", os = "", version = ""] = text.trim().split("|");
     // Debian's version without epoch or packaging suffix: 1:7.0.22+dfsg-1~deb13u1 -> 7.0.22.
     const zabbix = version.replace(/^\d+:/, "").replace(/[+~-].*$/, "");

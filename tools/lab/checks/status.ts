@@ -5,7 +5,7 @@
 import { existsSync } from "fs";
 import { readEnvironment } from "../../offline";
 import { HostRecord, StateFile, cachePaths, hostMemory, isAlive, sshRun, topologyOf } from "../machines";
-import { WHAT_RUNS, describeRuns, parseWhatRuns } from "./hostOs";
+import { describeRuns, whatRuns } from "./hostOs";
 import { haNodes, inRecovery, onHostAsPostgres, replicationStates } from "./probe";
 import { unitsOf } from "./units";
 
@@ -53,8 +53,8 @@ export async function status(options: { cacheRoot?: string; log?: (line: string)
             },
         );
         let detail = "";
-        const runs = ssh.ok ? await remote(rec, paths.sshKey, WHAT_RUNS) : undefined;
-        const what = runs?.ok ? `; ${describeRuns(parseWhatRuns(runs.text))}` : "";
+        const runs = ssh.ok ? await whatRuns(rec, paths.sshKey).catch(() => undefined) : undefined;
+        const what = runs ? `; ${describeRuns(runs)}` : "";
         if (ssh.ok && services.length > 0) {
             const active = await remote(
                 rec,

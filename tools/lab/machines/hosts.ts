@@ -243,7 +243,8 @@ function isOurNspawn(rec: HostRecord): boolean {
     }
 }
 
-function mountsUnder(dir: string): string[] {
+/** Mount points at or below `dir`, in the order they were mounted (/proc/self/mountinfo's). */
+export function mountsUnder(dir: string): string[] {
     const lines = readFileSync("/proc/self/mountinfo", "utf8").split("\n");
     return lines.map(l => l.split(" ")[4]).filter(m => m && (m === dir || m.startsWith(`${dir}/`)));
 }

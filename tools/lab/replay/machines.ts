@@ -98,13 +98,14 @@ function installedInBase(base: string): Set<string> {
  */
 export function requireRepositoryHolds(images: LabImages, plan: CapturedPlan, topo: Topology): void {
     for (const suite of labSuites(topo.config)) {
-        const pool = images[suite]?.repository;
-        if (!pool || !images[suite]) {
+        const image = images[suite];
+        if (!image) {
             throw new Error(
                 `the config has Debian ${suite} hosts and the running lab has no image of ${suite}: \`npm run lab -- up\` with this config builds one`,
             );
         }
-        const have = new Set([...indexedPackages(pool), ...installedInBase(images[suite].base)]);
+        const pool = image.repository;
+        const have = new Set([...indexedPackages(pool), ...installedInBase(image.base)]);
         const missing = [...new Set(packageSets(plan, topo.config, suite).flat())].filter(p => !have.has(p)).sort();
         if (missing.length > 0) {
             throw new Error(
