@@ -73,6 +73,7 @@ export function databaseTopology(database: InstanceDesign["database"], pair?: Pa
         ...base,
         standbys: db.replicas.map(placement),
         ...(db.quorum ? { quorum: db.quorum.map(placement) } : {}),
+        ...(db.quorumLeader ? { quorumLeader: placement(db.quorumLeader) } : {}),
         ...(db.pairPeer ? { pair: { peer: placement(db.pairPeer), fencing: pair?.fencing.enabled ?? false } } : {}),
     };
 }

@@ -4,6 +4,7 @@
  * reach a UI, and how long the interruption lasts. Generic over the topology: nothing here
  * knows pattern names.
  */
+import { ETCD_ELECTION_TIMEOUT_MS } from "../components/postgres/etcdEnvironment";
 import { PATRONI_TIMING } from "../components/postgres/patroniYml";
 import { SERVER_RESTART_SECONDS } from "../components/zabbix/serverUnitDropIn";
 import { OperatorCause, plannedCause, serverCauses, uniqueCauses } from "./causes";
@@ -47,6 +48,11 @@ export interface Timings {
     readonly patroniTtlSeconds: number;
     /** Patroni's loop_wait (patroni.yml): each member renews its key, and acts, once a loop. */
     readonly patroniLoopWaitSeconds: number;
+    /**
+     * etcd's election timeout (/etc/default/etcd): members elect a new leader between one and two
+     * of them after losing theirs, and the new leader starts every lease afresh, extended by one.
+     */
+    readonly etcdElectionSeconds: number;
     /** The load balancer's check noticing a new primary (inter 1 s, fall 2) and Zabbix reconnecting. */
     readonly dbReconnectSeconds: number;
 }
@@ -65,6 +71,7 @@ export const DEFAULT_TIMINGS: Timings = {
     // Measured: 16 to 17 s from the leader's death to a promoted replica (real daemons); 21 s to values stored (lab).
     patroniTtlSeconds: PATRONI_TIMING.ttl,
     patroniLoopWaitSeconds: PATRONI_TIMING.loopWait,
+    etcdElectionSeconds: ETCD_ELECTION_TIMEOUT_MS / 1000,
     dbReconnectSeconds: 3,
 };
 

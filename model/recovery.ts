@@ -118,15 +118,34 @@ export function gracefulSwitch(t: Timings): SecondsRange {
 }
 
 /**
+ * Whether etcd must elect a new leader before a Patroni key can expire: its leader alone counts
+ * lease TTLs down. "kept": the leader is kept on a member the fault leaves in the majority (the
+ * witness's keeper), so no election; "lost": the fault cut the leader off; "unknown": nothing keeps
+ * it anywhere, so it may be in the lost site or not.
+ */
+export type EtcdLeader = "kept" | "lost" | "unknown";
+
+/**
  * A Patroni key that is no longer renewed expiring, and a member acting on it: the leader's key
  * for a failover (a replica promotes itself), a lost sync replica's member key for the release of
  * stalled commits (the leader drops it). Each member renews its key once a loop, so the last
  * renewal came up to one loop_wait before the fault and the key expires between ttl - loop_wait and
  * ttl after it; the member that acts does so within a loop of the expiry at the latest.
+ *
+ * When the fault also took etcd's leader, the members elect another between one and two election
+ * timeouts after it, and the new leader restarts every lease at its full ttl plus an election
+ * timeout (etcd's lessor Promote): the key expires between ttl + 2 and ttl + 3 election timeouts
+ * after the fault, whenever it was last renewed.
  */
-export function patroniKeyExpiry(t: Timings): SecondsRange {
-    return seconds(
+export function patroniKeyExpiry(t: Timings, etcdLeader: EtcdLeader = "kept"): SecondsRange {
+    const kept = seconds(
         Math.max(0, t.patroniTtlSeconds - t.patroniLoopWaitSeconds),
         t.patroniTtlSeconds + t.patroniLoopWaitSeconds,
     );
+    const election = t.etcdElectionSeconds;
+    const lost = seconds(
+        t.patroniTtlSeconds + 2 * election,
+        t.patroniTtlSeconds + 3 * election + t.patroniLoopWaitSeconds,
+    );
+    return etcdLeader === "kept" ? kept : etcdLeader === "lost" ? lost : seconds(kept.min, lost.max);
 }

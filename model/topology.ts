@@ -17,6 +17,8 @@ export interface DatabaseTopology {
     readonly replication: ReplicationKind;
     /** For "automatic": the consensus members; a node leads only while it reaches a majority of them. */
     readonly quorum?: readonly Placement[];
+    /** For "automatic": the consensus member whose leadership is kept (a witness); absent when nothing keeps it anywhere. */
+    readonly quorumLeader?: Placement;
     /** A DRBD fallback pair for the primary in its own site: a cluster manager moves it to the peer first. */
     readonly pair?: { readonly peer: Placement; readonly fencing: boolean };
 }

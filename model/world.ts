@@ -4,7 +4,7 @@
  */
 import { FailureView, OperatorCause, dbCauses, stalledCause } from "./causes";
 import type { Failure, Timings } from "./evaluate";
-import { NO_WAIT, SecondsRange, followedBy, patroniKeyExpiry, seconds } from "./recovery";
+import { EtcdLeader, NO_WAIT, SecondsRange, followedBy, patroniKeyExpiry, seconds } from "./recovery";
 import { InstanceTopology, Placement, Topology } from "./topology";
 
 /** What is down in one failure, and what can still reach what. */
@@ -77,6 +77,14 @@ function hasQuorum(db: InstanceTopology["database"], world: World, node: Placeme
     return members.filter(m => world.linked(node, m)).length * 2 > members.length;
 }
 
+/** Whether etcd must elect a new leader for the members on `survivor`'s side of the fault (see patroniKeyExpiry). */
+function etcdLeaderAfter(db: InstanceTopology["database"], world: World, survivor: Placement): EtcdLeader {
+    if (!db.quorumLeader) {
+        return "unknown";
+    }
+    return world.linked(survivor, db.quorumLeader) ? "kept" : "lost";
+}
+
 /** Where the writable DB ends up once its failover mechanism has acted, or why it needs an operator. */
 export function databaseAfter(
     instance: InstanceTopology,
@@ -100,7 +108,13 @@ export function databaseAfter(
         if (syncLost) {
             // Patroni's synchronous mode drops the lost replica once its member key expires; fixed standby names wait for an operator.
             return automatic
-                ? { writable: db.primary, seconds: patroniKeyExpiry(t), moved: false, manual: false, stalled: true }
+                ? {
+                      writable: db.primary,
+                      seconds: patroniKeyExpiry(t, etcdLeaderAfter(db, world, db.primary)),
+                      moved: false,
+                      manual: false,
+                      stalled: true,
+                  }
                 : { seconds: NO_WAIT, moved: false, manual: true, stalled: true, causes: [stalledCause()] };
         }
         return { writable: db.primary, seconds: NO_WAIT, moved: false, manual: false };
@@ -150,16 +164,21 @@ export function databaseAfter(
     switch (db.failover) {
         case "automatic":
         case "managed": {
+            const promoted = candidates[0];
+            if (!promoted) {
+                return stuck();
+            }
             // Patroni's replicas act on the dead leader's expired key; the provider's failover is one figure.
-            const failover = db.failover === "automatic" ? patroniKeyExpiry(t) : seconds(t.managedFailoverSeconds);
-            return candidates.length > 0
-                ? {
-                      writable: candidates[0],
-                      seconds: followedBy(failover, seconds(t.dbReconnectSeconds)),
-                      moved: true,
-                      manual: false,
-                  }
-                : stuck();
+            const failover =
+                db.failover === "automatic"
+                    ? patroniKeyExpiry(t, etcdLeaderAfter(db, world, promoted))
+                    : seconds(t.managedFailoverSeconds);
+            return {
+                writable: promoted,
+                seconds: followedBy(failover, seconds(t.dbReconnectSeconds)),
+                moved: true,
+                manual: false,
+            };
         }
         case "cluster-manager": {
             const cm = instance.clusterManager;

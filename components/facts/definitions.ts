@@ -91,6 +91,8 @@ const selfRunDatabase = z.object({
     manager: z.string().optional(),
     /** For an automatic failover: the consensus members; a node leads only while it reaches a majority of them. */
     quorum: z.array(placed).optional(),
+    /** For an automatic failover: the consensus member its leadership is kept on (a witness), so losing a DB site elects no consensus leader. */
+    quorumLeader: placed.optional(),
 });
 
 export const POSTGRES = component("zabbix-ha:postgres:PostgresCluster", selfRunDatabase);

@@ -5,8 +5,11 @@ import { Host } from "../host";
 import { patroniLayout, platformFor } from "../platform";
 import { SelfRunDatabaseArgs, loadSchema, selfRunDatabaseObjects } from "./database";
 import { EtcdMember } from "./etcdEnvironment";
+import { etcdLeaderKeeper } from "./etcdLeaderKeep";
 import {
     etcdHealthyStep,
+    etcdLeaderKeeperStep,
+    etcdLeaderKeeperStepDelete,
     etcdStep,
     etcdStepDelete,
     patroniStep,
@@ -42,6 +45,8 @@ export class PatroniCluster extends pulumi.ComponentResource {
 
     constructor(name: string, args: PatroniClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         const fact = (h: Host): Placed => ({ host: h.config.name, site: h.config.site, address: h.config.address });
+        const keeperName = etcdLeaderKeeper(args.witnesses.map(h => h.config.name));
+        const keeper = args.witnesses.find(h => h.config.name === keeperName);
         const dbHost = (h: Host): DbHostFacts => ({ ...fact(h), port: args.port });
         const facts: SelfRunDatabaseFacts = {
             primary: dbHost(args.primary),
@@ -51,6 +56,7 @@ export class PatroniCluster extends pulumi.ComponentResource {
             manager: "patroni",
             quorum: [args.primary, ...args.replicas, ...args.witnesses].map(fact),
             replication: args.synchronous ? "sync" : "async",
+            ...(keeper ? { quorumLeader: fact(keeper) } : {}),
         };
         super(PATRONI.token, name, facts, opts);
         this.facts = facts;
@@ -75,6 +81,14 @@ export class PatroniCluster extends pulumi.ComponentResource {
             { script: etcdHealthyStep(members) },
             { parent: this, dependsOn: etcd },
         );
+        if (keeper) {
+            const kept = members.find(m => m.name === keeper.config.name)!;
+            keeper.step(
+                `${name}-${keeper.config.name}-etcd-leader`,
+                { script: etcdLeaderKeeperStep(kept, members), delete: etcdLeaderKeeperStepDelete() },
+                { parent: this, dependsOn: [quorum] },
+            );
+        }
 
         const secrets = [
             { variable: "SUPERUSER_PASSWORD", value: args.passwords.superuser },

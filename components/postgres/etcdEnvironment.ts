@@ -10,6 +10,9 @@ export const ETCD_ENVIRONMENT_FILE = "/etc/default/etcd";
 export const ETCD_CLIENT_PORT = 2379;
 export const ETCD_PEER_PORT = 2380;
 export const ETCD_DATA_DIR = "/var/lib/etcd/zabbix-ha";
+/** Elections across sites: a heartbeat of 250 ms and an election after 2.5 s tolerate WAN jitter. */
+export const ETCD_HEARTBEAT_MS = 250;
+export const ETCD_ELECTION_TIMEOUT_MS = 2500;
 
 /** One etcd member: its name (the host's) and address. */
 export interface EtcdMember {
@@ -43,9 +46,9 @@ ETCD_ADVERTISE_CLIENT_URLS="http://${member.address}:${clientPort}"
 ETCD_INITIAL_CLUSTER="${members.map(m => `${m.name}=${peer(m)}`).join(",")}"
 ETCD_INITIAL_CLUSTER_STATE="new"
 ETCD_INITIAL_CLUSTER_TOKEN="${clusterToken}"
-# Elections across sites: a heartbeat of 250 ms and an election after 2.5 s tolerate WAN jitter.
-ETCD_HEARTBEAT_INTERVAL="250"
-ETCD_ELECTION_TIMEOUT="2500"
+# Elections across sites: a heartbeat of ${ETCD_HEARTBEAT_MS} ms and an election after ${ETCD_ELECTION_TIMEOUT_MS / 1000} s tolerate WAN jitter.
+ETCD_HEARTBEAT_INTERVAL="${ETCD_HEARTBEAT_MS}"
+ETCD_ELECTION_TIMEOUT="${ETCD_ELECTION_TIMEOUT_MS}"
 # A member that was cut off kept calling elections; without pre-vote its higher term deposes the
 # leader when it comes back, etcd answers nothing for seconds, and Patroni demotes a healthy primary.
 ETCD_PRE_VOTE="true"

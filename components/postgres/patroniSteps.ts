@@ -3,7 +3,7 @@
  * host, the wait for a healthy etcd, and the planned switchover to db.primarySite. Each is safe to run again.
  */
 import { posix } from "path";
-import { PATRONI_MINIMUM_VERSION, Platform, patroniLayout } from "../platform";
+import { PATRONI_MINIMUM_VERSION, Platform, SYSTEMD_UNIT_DIR, patroniLayout } from "../platform";
 import { putFile, putSecretFile, shellQuote } from "../shell";
 import {
     ETCD_CLIENT_PORT,
@@ -12,6 +12,8 @@ import {
     EtcdMember,
     renderEtcdEnvironment,
 } from "./etcdEnvironment";
+import { ETCD_LEADER_KEEP_SCRIPT, renderEtcdLeaderKeepScript } from "./etcdLeaderKeep";
+import { ETCD_LEADER_UNIT, renderEtcdLeaderUnit } from "./etcdLeaderUnit";
 import {
     MAXIMUM_LAG_ON_FAILOVER,
     PATRONI_REST_PORT,
@@ -20,6 +22,9 @@ import {
     renderPatroniConfig,
 } from "./patroniYml";
 import { renderManualStartConf } from "./startConf";
+
+/** The client URL of an etcd member, as Patroni and etcdctl reach it. */
+export const etcdClientUrl = (m: EtcdMember) => `http://${m.address}:${ETCD_CLIENT_PORT}`;
 
 /** An etcd member's step: its settings, and a start that does not wait for a quorum not yet formed. */
 export function etcdStep(member: EtcdMember, members: readonly EtcdMember[], clusterToken: string): string {
@@ -39,7 +44,7 @@ export function etcdStep(member: EtcdMember, members: readonly EtcdMember[], clu
 export function etcdStepDelete(member: EtcdMember, members: readonly EtcdMember[]): string {
     const others = members
         .filter(m => m.name !== member.name)
-        .map(m => `http://${m.address}:${ETCD_CLIENT_PORT}`)
+        .map(etcdClientUrl)
         .join(",");
     return `ETCDCTL_API=3
 export ETCDCTL_API
@@ -59,10 +64,34 @@ systemctl disable --now ${layout.service}`;
 
 /** Waits until etcd has a healthy majority. */
 export function etcdHealthyStep(members: readonly EtcdMember[]): string {
-    const endpoints = members.map(m => `http://${m.address}:${ETCD_CLIENT_PORT}`).join(",");
+    const endpoints = members.map(etcdClientUrl).join(",");
     return `ETCDCTL_API=3
 export ETCDCTL_API
 zha_retry 120 etcdctl --endpoints=${endpoints} --dial-timeout=2s endpoint status >/dev/null`;
+}
+
+/** On the witness that keeps etcd's leader (etcdLeaderKeep.ts): the keeper's script and unit, running. */
+export function etcdLeaderKeeperStep(keeper: EtcdMember, members: readonly EtcdMember[]): string {
+    const unit = `${SYSTEMD_UNIT_DIR}/${ETCD_LEADER_UNIT}`;
+    const script = renderEtcdLeaderKeepScript({
+        endpoints: members.map(etcdClientUrl),
+        ownEndpoint: etcdClientUrl(keeper),
+    });
+    return [
+        putFile(ETCD_LEADER_KEEP_SCRIPT, script, "0700", "root:root"),
+        putFile(unit, renderEtcdLeaderUnit(), "0644", "root:root"),
+        `if [ "$ZHA_CHANGED" = 1 ]; then systemctl daemon-reload; fi`,
+        `systemctl enable --quiet ${ETCD_LEADER_UNIT}`,
+        `if [ "$ZHA_CHANGED" = 1 ] || ! systemctl is-active --quiet ${ETCD_LEADER_UNIT}; then systemctl restart ${ETCD_LEADER_UNIT}; fi`,
+        `echo "etcd's leader is kept on ${keeper.name}"`,
+    ].join("\n");
+}
+
+/** Undoes the keeper (its witness left, or another witness keeps the leader now): etcd's leader stays where it is. */
+export function etcdLeaderKeeperStepDelete(): string {
+    return `systemctl disable --now ${ETCD_LEADER_UNIT} 2>/dev/null || true
+rm -f ${ETCD_LEADER_KEEP_SCRIPT} ${SYSTEMD_UNIT_DIR}/${ETCD_LEADER_UNIT}
+systemctl daemon-reload`;
 }
 
 export interface PatroniStepInput extends PatroniInput {

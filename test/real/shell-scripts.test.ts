@@ -5,6 +5,7 @@
  */
 import * as path from "path";
 import { renderNewestPrimaryWatch, renderPrimaryCheckScript } from "../../components/loadbalancer/render";
+import { renderEtcdLeaderKeepScript } from "../../components/postgres/etcdLeaderKeep";
 import { renderFenceScript } from "../../components/postgres/fence";
 import { patroniVersionGuard } from "../../components/postgres/patroniSteps";
 import { CHECK_ROLE } from "../../components/postgres/render";
@@ -237,7 +238,7 @@ describe("scripts the stack sends to hosts", () => {
         expect(await lint(scratch, hostScripts(await planConfig("distribution", DISTRIBUTION_6_0)))).toEqual([]);
     });
 
-    test("scripts installed on hosts (the load balancer's primary check and its watcher, the DB fence, the config sync, the takeover watcher) are shellcheck clean", async () => {
+    test("scripts installed on hosts (the load balancer's primary check and its watcher, the DB fence, the config sync, the takeover watcher, etcd's leader keeper) are shellcheck clean", async () => {
         expect(
             await lint(scratch, {
                 "pg-is-primary": renderPrimaryCheckScript({
@@ -282,6 +283,10 @@ describe("scripts the stack sends to hosts", () => {
                     failoverDelaySeconds: 30,
                     clusterNodes: ["osa-zbx1", "tyo-zbx1"],
                     serverConfig: "/etc/zabbix/zabbix_server.conf",
+                }),
+                "etcd-leader-keep": renderEtcdLeaderKeepScript({
+                    endpoints: ["http://198.18.1.10:2379", "http://198.18.2.10:2379", "http://198.18.3.10:2379"],
+                    ownEndpoint: "http://198.18.3.10:2379",
                 }),
             }),
         ).toEqual([]);

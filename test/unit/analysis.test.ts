@@ -143,6 +143,8 @@ describe("native HA across sites", () => {
                             failover,
                             replication,
                             quorum: [at("db-a", "a"), at("db-b", "b"), at("wit", "c")],
+                            // As the stack builds it: etcd's leader kept on the witness.
+                            quorumLeader: at("wit", "c"),
                         },
                     },
                 ],

@@ -162,12 +162,40 @@ describe("a graceful stop, and Patroni's keys", () => {
         // A loop longer than the ttl cannot make the key expire before the fault.
         expect(patroniKeyExpiry(tuned({ patroniLoopWaitSeconds: t.patroniTtlSeconds + 5 })).min).toBe(0);
     });
+
+    test("a fault that takes etcd's leader adds its election, and the new leader's fresh ttl, whenever the key was renewed", () => {
+        const e = t.etcdElectionSeconds;
+        expect(patroniKeyExpiry(t, "lost")).toEqual({
+            min: t.patroniTtlSeconds + 2 * e,
+            max: t.patroniTtlSeconds + 3 * e + t.patroniLoopWaitSeconds,
+        });
+        // A longer election timeout moves the soonest by two of it and the latest by three.
+        const slower = patroniKeyExpiry(tuned({ etcdElectionSeconds: e + 1 }), "lost");
+        expect([slower.min, slower.max]).toEqual([
+            patroniKeyExpiry(t, "lost").min + 2,
+            patroniKeyExpiry(t, "lost").max + 3,
+        ]);
+        // With no leader kept anywhere, either can happen.
+        expect(patroniKeyExpiry(t, "unknown")).toEqual({
+            min: patroniKeyExpiry(t).min,
+            max: patroniKeyExpiry(t, "lost").max,
+        });
+    });
 });
 
 describe("evaluated failures carry their mechanism's range", () => {
     /** Native HA over a Patroni cluster with etcd in three sites. */
     const patroni = withInstance(nativeHa(["a", "b"]), i => ({
-        database: { ...i.database, failover: "automatic", quorum: [at("db-a", "a"), at("db-b", "b"), at("wit", "c")] },
+        database: {
+            ...i.database,
+            failover: "automatic",
+            quorum: [at("db-a", "a"), at("db-b", "b"), at("wit", "c")],
+            quorumLeader: at("wit", "c"),
+        },
+    }));
+    /** The same cluster with etcd's leader wherever its last election put it. */
+    const patroniLeaderAnywhere = withInstance(patroni, i => ({
+        database: { ...i.database, quorumLeader: undefined },
     }));
 
     test("the failover delay moves a site loss's range; the restart delay moves no crash's", () => {
@@ -194,6 +222,21 @@ describe("evaluated failures carry their mechanism's range", () => {
         });
         const wider = lost(tuned({ patroniLoopWaitSeconds: t.patroniLoopWaitSeconds + 3 }));
         expect([wider.min, wider.max]).toEqual([lost(t).min - 3, lost(t).max + 3]);
+    });
+
+    test("etcd's leader kept on the witness: losing the primary's site elects none; left anywhere, it may", () => {
+        // zbx-2 active in site b: the Zabbix side waits for nothing but the DB's return.
+        const siteA = (topology: typeof patroni) =>
+            evaluateFailure(topology, { sitesDark: ["a"] }, t, undefined, ["zbx-2"]).recoverySeconds!;
+        const plusReconnect = (r: { min: number; max: number }) => ({
+            min: r.min + t.dbReconnectSeconds,
+            max: r.max + t.dbReconnectSeconds,
+        });
+        expect(siteA(patroni)).toEqual(plusReconnect(patroniKeyExpiry(t, "kept")));
+        expect(siteA(patroniLeaderAnywhere)).toEqual(plusReconnect(patroniKeyExpiry(t, "unknown")));
+        // Kept in the lost site (not what the stack builds): the election always comes first.
+        const leaderInA = withInstance(patroni, i => ({ database: { ...i.database, quorumLeader: at("db-a", "a") } }));
+        expect(siteA(leaderInA)).toEqual(plusReconnect(patroniKeyExpiry(t, "lost")));
     });
 
     test("a site holding the primary and the active node: the takeover follows the failover's return", () => {

@@ -43,7 +43,12 @@ describe("the prod environment as shipped: Patroni with etcd on the DB hosts and
     test("the witness site's host runs an etcd member and nothing of Zabbix; sync replication", async () => {
         const plan = await planExample("prod");
         expect(plan.error).toBeUndefined();
-        expect(stepsOn(plan, "198.18.30.11")).toEqual(["witness-wit-1-packages", "zabbix-db-wit-1-etcd"]);
+        // It keeps etcd's leader too (the only witness).
+        expect(stepsOn(plan, "198.18.30.11")).toEqual([
+            "witness-wit-1-packages",
+            "zabbix-db-wit-1-etcd",
+            "zabbix-db-wit-1-etcd-leader",
+        ]);
         expect(instanceOf(plan).database).toMatchObject({ failover: "automatic", primary: { host: "tyo-db1" } });
         expect(byName(plan, "zabbix-db").inputs).toMatchObject({
             failover: "automatic",

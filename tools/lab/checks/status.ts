@@ -5,6 +5,7 @@
 import { existsSync } from "fs";
 import { readEnvironment } from "../../offline";
 import { HostRecord, StateFile, cachePaths, hostMemory, isAlive, sshRun, topologyOf } from "../machines";
+import { stackOutputs } from "../replay";
 import { describeRuns, whatRuns } from "./hostOs";
 import { haNodes, inRecovery, onHostAsPostgres, replicationStates } from "./probe";
 import { unitsOf } from "./units";
@@ -40,16 +41,20 @@ export async function status(options: { cacheRoot?: string; log?: (line: string)
     if (topo) {
         log(`admin network: ${topo.admin.network}, this machine ${topo.admin.address}`);
     }
+    // The witness that keeps etcd's leader, as the applied plan declared it.
+    const facts = state.facts && stackOutputs(state.facts.outputs).topology;
+    const keeper = facts?.instances.map(i => i.database.quorumLeader?.host).find(Boolean);
     let healthy = true;
     const memory = hostMemory(state.hosts);
     for (const rec of state.hosts) {
         const running = rec.pid !== undefined && isAlive(rec.pid);
         const ssh = running ? await remote(rec, paths.sshKey, "true") : { ok: false, text: "" };
         const services = unitsOf(
-            { os: topo?.hosts.find(h => h.name === rec.name)?.os ?? "debian12", roles: rec.roles },
+            { name: rec.name, os: topo?.hosts.find(h => h.name === rec.name)?.os ?? "debian12", roles: rec.roles },
             {
                 failover: topo?.config.db.failover ?? "manual",
                 packageSource: topo?.config.zabbix.packageSource ?? "distribution",
+                etcdLeaderKeeper: keeper,
             },
         );
         let detail = "";

@@ -5,6 +5,7 @@
 import { OsFamily, PackageSource, Role } from "../../../components/config";
 import { NEWEST_PRIMARY_UNIT } from "../../../components/loadbalancer/primaryCheck";
 import { patroniLayout, platformFor, zabbixLayout } from "../../../components/platform";
+import { ETCD_LEADER_UNIT } from "../../../components/postgres/etcdLeaderUnit";
 import { FENCE_UNIT } from "../../../components/postgres/fence";
 
 export interface UnitsOptions {
@@ -13,11 +14,13 @@ export interface UnitsOptions {
     readonly packageSource: PackageSource;
     /** Manual failover across sites: every DB host runs the fence, every load balancer the newest-primary watcher (never with Patroni). */
     readonly fenced?: boolean;
+    /** Under Patroni, the witness that keeps etcd's leader (the plan's quorumLeader): it runs the keeper too. */
+    readonly etcdLeaderKeeper?: string;
 }
 
 /** The units a host's roles run. */
 export function unitsOf(
-    host: { readonly os: OsFamily; readonly roles: readonly Role[] },
+    host: { readonly name: string; readonly os: OsFamily; readonly roles: readonly Role[] },
     options: UnitsOptions,
 ): string[] {
     const platform = platformFor(host.os);
@@ -38,7 +41,9 @@ export function unitsOf(
                     case "lb":
                         return ["haproxy", ...(fenced ? [NEWEST_PRIMARY_UNIT] : [])];
                     case "witness":
-                        return patroni ? ["etcd"] : [];
+                        return patroni
+                            ? ["etcd", ...(host.name === options.etcdLeaderKeeper ? [ETCD_LEADER_UNIT] : [])]
+                            : [];
                 }
             }),
         ),
