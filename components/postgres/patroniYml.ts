@@ -7,6 +7,7 @@ import { POSTGRES_SOCKET_DIR } from "../platform";
 import { RENDERED_HEADER_NO_BACKTICKS } from "../shell";
 import { ETCD_CLIENT_PORT } from "./etcdEnvironment";
 import { HbaRule, patroniHbaLines } from "./pgHba";
+import { REPLICATION_TIMEOUTS } from "./postgresConf";
 import { REPLICATION_ROLE } from "./roles";
 
 /**
@@ -20,10 +21,14 @@ import { REPLICATION_ROLE } from "./roles";
 export const PATRONI_TIMING = { ttl: 17, loopWait: 3, retryTimeout: 7 } as const;
 export const PATRONI_REST_PORT = 8008;
 
+/** The prefix of a cluster-wide setting that is a PostgreSQL parameter. */
+const POSTGRESQL_PARAMETER = "postgresql.parameters.";
+
 /**
- * Patroni's cluster-wide settings, in the order patroni.yml lists them. bootstrap.dcs seeds them in
- * etcd once, when the cluster is created; after that etcd holds them, and a change reaches a running
- * cluster only through `patronictl edit-config` (patroniSettingsStep).
+ * Patroni's cluster-wide settings, in the order patroni.yml lists them (a dotted key is nested:
+ * `postgresql.parameters.X` is a PostgreSQL setting Patroni applies on every member). bootstrap.dcs
+ * seeds them in etcd once, when the cluster is created; after that etcd holds them, and a change
+ * reaches a running cluster only through `patronictl edit-config` (patroniSettingsStep).
  */
 export function patroniClusterSettings(synchronous: boolean): ReadonlyArray<readonly [string, string]> {
     const t = PATRONI_TIMING;
@@ -33,8 +38,12 @@ export function patroniClusterSettings(synchronous: boolean): ReadonlyArray<read
         ["retry_timeout", String(t.retryTimeout)],
         ["maximum_lag_on_failover", String(MAXIMUM_LAG_ON_FAILOVER)],
         ["synchronous_mode", String(synchronous)],
+        ...Object.entries(REPLICATION_TIMEOUTS).map(
+            ([key, value]) => [`${POSTGRESQL_PARAMETER}${key}`, value] as const,
+        ),
     ];
 }
+
 /** How far behind (bytes of WAL) a replica may be and still be promoted or handed the lead. */
 export const MAXIMUM_LAG_ON_FAILOVER = 1048576;
 
@@ -82,6 +91,7 @@ export function renderPatroniConfig(c: PatroniInput): string {
         { database: "replication", user: REPLICATION_ROLE, source: "127.0.0.1" },
     ]);
     const rest = `${c.address}:${c.restPort ?? PATRONI_REST_PORT}`;
+    const settings = patroniClusterSettings(c.synchronous);
     return `# ${RENDERED_HEADER_NO_BACKTICKS}
 scope: ${c.scope}
 namespace: /zabbix-ha/
@@ -93,7 +103,8 @@ etcd3:
   hosts: [${c.etcdHosts.map(h => `'${h}:${c.etcdPort ?? ETCD_CLIENT_PORT}'`).join(", ")}]
 bootstrap:
   dcs:
-${patroniClusterSettings(c.synchronous)
+${settings
+    .filter(([key]) => !key.includes("."))
     .map(([key, value]) => `    ${key}: ${value}`)
     .join("\n")}
     postgresql:
@@ -108,6 +119,10 @@ ${patroniClusterSettings(c.synchronous)
         wal_keep_size: 1GB
         max_connections: ${c.maxConnections}
         password_encryption: scram-sha-256
+${settings
+    .filter(([key]) => key.startsWith(POSTGRESQL_PARAMETER))
+    .map(([key, value]) => `        ${key.slice(POSTGRESQL_PARAMETER.length)}: ${value}`)
+    .join("\n")}
   initdb:
     - encoding: UTF8
     - data-checksums

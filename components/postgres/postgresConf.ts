@@ -3,6 +3,17 @@
  */
 import { RENDERED_HEADER } from "../shell";
 
+/**
+ * How long a replication connection may stay silent before either end drops it (PostgreSQL's
+ * default is 60 s). A cut between sites sends no reset, so the walsender to a cut-off replica lived
+ * on for a minute: when the cut healed sooner, Patroni saw it "streaming" in pg_stat_replication,
+ * made that replica synchronous again at once, and every commit waited 12 s until the dead walsender
+ * timed out and the replica's new one caught up (the Patroni lab: the Zabbix node's heartbeat stalled
+ * too, and a standby took over after the heal). Each end asks the other for a reply after half of it,
+ * so a live link never idles this long.
+ */
+export const REPLICATION_TIMEOUTS = { wal_sender_timeout: "10s", wal_receiver_timeout: "10s" } as const;
+
 /** The drop-in's name in PostgreSQL's conf.d. */
 export const POSTGRES_CONF_DROP_IN = "zabbix-ha.conf";
 
@@ -36,5 +47,9 @@ hot_standby_feedback = on
 # pg_rewind needs hint bits in WAL to rewind an old primary instead of copying it whole.
 wal_log_hints = on
 recovery_target_timeline = 'latest'
+# A replication link cut without a reset ends within this, not PostgreSQL's default minute.
+${Object.entries(REPLICATION_TIMEOUTS)
+    .map(([key, value]) => `${key} = '${value}'`)
+    .join("\n")}
 `;
 }

@@ -9,7 +9,12 @@ import * as path from "path";
 import { renderHaproxyCfg } from "../../components/loadbalancer/render";
 import { patroniLayout, platformFor } from "../../components/platform";
 import { patroniSettingsStep } from "../../components/postgres/patroniSteps";
-import { ADMIN_ROLE, PATRONI_TIMING, renderPatroniConfig } from "../../components/postgres/render";
+import {
+    ADMIN_ROLE,
+    PATRONI_TIMING,
+    REPLICATION_TIMEOUTS,
+    renderPatroniConfig,
+} from "../../components/postgres/render";
 import { script, shellQuote } from "../../components/shell";
 import {
     Daemon,
@@ -261,6 +266,66 @@ describe("two Patroni nodes from the rendered patroni.yml, with HAProxy's patron
         expect(await runStep(true)).toBe("");
         expect(await runStep(false)).toMatch(/synchronous_mode=false/);
         expect(await showConfig()).toMatch(/^synchronous_mode: false$/m);
+    });
+
+    test("the replication timeouts reach PostgreSQL on every member, from bootstrap and from the settings step on a running cluster", async () => {
+        const shown = async (node: Node, setting: string) =>
+            ok(
+                await run(
+                    "psql",
+                    [
+                        "-X",
+                        "-A",
+                        "-t",
+                        "-h",
+                        node.dir,
+                        "-p",
+                        String(node.port),
+                        "-d",
+                        "postgres",
+                        "-c",
+                        `show ${setting}`,
+                    ],
+                    { user: "postgres" },
+                ),
+            ).stdout.trim();
+        const everywhere = async (value: string) =>
+            waitFor(`wal_sender_timeout and wal_receiver_timeout ${value} on a and b`, async () => {
+                const values = await Promise.all(
+                    [a, b].flatMap(node => [shown(node, "wal_sender_timeout"), shown(node, "wal_receiver_timeout")]),
+                );
+                return values.every(v => v === value);
+            });
+        for (const [key, value] of Object.entries(REPLICATION_TIMEOUTS)) {
+            expect(await shown(a, key)).toBe(value);
+        }
+        // As a cluster bootstrapped before this setting existed has it: PostgreSQL's default minute.
+        const edit = (value: string) =>
+            run(
+                "patronictl",
+                [
+                    "-c",
+                    a.config,
+                    "edit-config",
+                    "--force",
+                    "--quiet",
+                    ...Object.keys(REPLICATION_TIMEOUTS).flatMap(key => [
+                        "-s",
+                        `postgresql.parameters.${key}=${value}`,
+                    ]),
+                ],
+                { user: "postgres", cwd: a.dir },
+            );
+        ok(await edit("1min"));
+        await everywhere("1min");
+        const step = script(patroniSettingsStep({ platform: platformFor("debian12"), synchronous: false })).replace(
+            shellQuote(patroniLayout(platformFor("debian12")).config),
+            shellQuote(a.config),
+        );
+        expect(ok(await run("sh", ["-c", step], { user: "postgres", cwd: a.dir })).stdout).toMatch(
+            /wal_sender_timeout=10s/,
+        );
+        await everywhere("10s");
     });
 
     test("HAProxy with the patroni check passes haproxy -c and lets the DB port reach only the leader", async () => {
