@@ -11,7 +11,8 @@
  * with etcd's leader there, losing a DB site elects no etcd leader and the dead key expires on time.
  *
  * etcd has no leader priority; the keeper moves leadership (`etcdctl move-leader`, a graceful
- * transfer) to its own member, but only when every member answers and has for several polls: a
+ * transfer) to its own member, but only when every member answers, and serves a linearizable read
+ * (which goes through the leader), and has for several polls: a
  * transfer also restarts every lease, so during an outage (a member, a site or Patroni's leader
  * may be gone) it would postpone the very failover it is meant to speed up.
  *
@@ -67,6 +68,12 @@ while sleep ${poll}; do
   terms=$(printf '%s\\n' "$status" | awk -F', ' 'NF > 6 { print $7 }' | sort -u | wc -l)
   own_id=$(printf '%s\\n' "$status" | awk -F', ' -v own="$OWN" '$1 == own { print $2 }')
   if [ "$answered" -ne "$MEMBERS" ] || [ "$terms" -ne 1 ] || [ -z "$leader" ] || [ -z "$own_id" ]; then
+    whole=0
+    continue
+  fi
+  # Answering is not enough: after a cut heals, a member can follow the leader for a minute while
+  # what it sends back is lost. endpoint health reads through each member, which needs the leader.
+  if ! etcdctl --endpoints="$ENDPOINTS" --dial-timeout=1s --command-timeout=2s endpoint health >/dev/null 2>&1; then
     whole=0
     continue
   fi

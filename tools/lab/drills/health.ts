@@ -108,7 +108,8 @@ async function serverProblems(lab: DrillLab): Promise<{ problems: string[]; acti
  * Under Patroni, every etcd member answers and follows the same leader in the same raft term: after a
  * cut heals, a member can stay behind on its old term for a while (its peer connections redialled
  * with a backoff), and the next fault would then find no quorum (seen in the lab with etcd 3.5: the
- * DB failover after the next site cut took 64 s instead of 27). And the leader is on the witness
+ * DB failover after the next site cut took 64 s instead of 27); each member serves a linearizable
+ * read. And the leader is on the witness
  * that keeps it (etcdLeaderKeep.ts), as the stack holds it between faults: a drill that started with
  * the leader in a DB site would measure a failover the stack does not have in steady state.
  */
@@ -141,6 +142,22 @@ async function etcdProblems(lab: DrillLab): Promise<string[]> {
             return [
                 `etcd: ${statuses.length} of ${members.length} members answer, leader ${leaders.join(" / ") || "none"}, terms ${[...terms].join(" / ")}`,
             ];
+        }
+        // A linearizable read through every member: one that answers and follows the leader can still
+        // be unheard by it for most of a minute after a heal (the lab: the witness then lost its
+        // quorum when the next cut took the other DB site 19 s later, and etcd had no leader for 27 s).
+        const health = await onHost(
+            lab,
+            host,
+            `ETCDCTL_API=3 etcdctl --endpoints=${endpoints} --command-timeout=3s endpoint health 2>&1`,
+            15_000,
+        );
+        if (health.code !== 0) {
+            const unhealthy = health.stdout
+                .split("\n")
+                .filter(line => / is unhealthy/.test(line))
+                .map(line => line.split(" ")[0]);
+            return [`etcd: no linearizable read through ${unhealthy.join(", ") || "some member"}`];
         }
         const kept = keeper && `http://${keeper.address}:${ETCD_CLIENT_PORT}`;
         return kept && leaders[0] !== kept
