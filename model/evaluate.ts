@@ -63,8 +63,8 @@ export const DEFAULT_TIMINGS: Timings = {
     // Measured in the 6.0 lab: a killed node's accepted restart had values stored 6.2 and 6.4 s after the kill (restart delay 5 s).
     serverStartSeconds: 1,
     // Measured in the lab drills with the takeover watcher: 2.9 to 5.2 s until the new active node stores
-    // values; 7.4 to 7.9 s without it (the standby's own poll, a heartbeat later).
-    gracefulSwitchSeconds: 2.5,
+    // values on 6.0, 1.7 to 4.0 s on 7.0; 7.4 to 7.9 s without it (the standby's own poll, a heartbeat later).
+    gracefulSwitchSeconds: 1.5,
     clusterManagerFailoverSeconds: 90,
     managedFailoverSeconds: 120,
     dbSwitchoverSeconds: 15,
