@@ -5,6 +5,7 @@
 import { cidrContains, cidrProblem, cidrsOverlap, isIPv4 } from "./network";
 import { Reader, describe } from "./reader";
 import { LABEL } from "./sections";
+import { hostKeyLine, parseSshHostKey } from "./sshHostKey";
 import { HostConfig, OS_FAMILIES, OsFamily, ROLES, Role, SiteConfig } from "./types";
 
 /** The sites and their hosts; a site or host that does not read cleanly is reported and left out. */
@@ -94,6 +95,7 @@ function readHosts(
             "roles",
             "sshUser",
             "sshPort",
+            "sshHostKey",
             "os",
             "cpus",
             "memoryGiB",
@@ -130,6 +132,7 @@ function readHosts(
         const roles = readRoles(r, node.roles, `${hostPath}.roles`);
         const sshUser = r.string(node, "sshUser", hostPath, "root");
         const sshPort = r.integer(node, "sshPort", hostPath, 22, 1, 65535);
+        const sshHostKey = readSshHostKey(r, node.sshHostKey, `${hostPath}.sshHostKey`);
         const os = r.oneOf<OsFamily>(node, "os", hostPath, OS_FAMILIES, "debian12");
         const cpus = node.cpus === undefined ? undefined : r.integer(node, "cpus", hostPath, 0, 1, 4096);
         const memoryGiB =
@@ -141,6 +144,7 @@ function readHosts(
                 roles,
                 sshUser,
                 sshPort,
+                ...(sshHostKey ? { sshHostKey } : {}),
                 os,
                 ...(cpus ? { cpus } : {}),
                 ...(memoryGiB ? { memoryGiB } : {}),
@@ -148,6 +152,23 @@ function readHosts(
         }
     });
     return hosts;
+}
+
+/** The pinned host key, when given: one public key line, checked (sshHostKey.ts). */
+function readSshHostKey(r: Reader, value: unknown, path: string): string | undefined {
+    if (value === undefined) {
+        return undefined;
+    }
+    if (typeof value !== "string") {
+        r.problem(path, "expected the host's SSH public key as one line of text");
+        return undefined;
+    }
+    const key = parseSshHostKey(value);
+    if (typeof key === "string") {
+        r.problem(path, key);
+        return undefined;
+    }
+    return hostKeyLine(key);
 }
 
 /**

@@ -36,6 +36,11 @@ export interface HostConfig {
     /** User that SSH logs in as; non-root users run the steps through `sudo -n`. */
     readonly sshUser: string;
     readonly sshPort: number;
+    /**
+     * The host's SSH public key, pinned ("<type> <base64>", sshHostKey.ts): every step's connection
+     * verifies it before sending anything. Optional here; the policy pack's `ssh-host-key-pinned` requires it.
+     */
+    readonly sshHostKey?: string;
     readonly os: OsFamily;
     /** CPU cores and memory, when known: checked against Zabbix's hardware table for the load. */
     readonly cpus?: number;

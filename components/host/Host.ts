@@ -98,6 +98,8 @@ export class Host extends pulumi.ComponentResource {
             port: args.host.sshPort,
             user: args.host.sshUser,
             privateKey: pulumi.secret(args.sshPrivateKey),
+            // Without it the provider accepts any host key, and a machine in the middle gets every secret.
+            ...(args.host.sshHostKey ? { hostKey: args.host.sshHostKey } : {}),
         };
         this.packages = this.step(
             `${name}-packages`,

@@ -8,6 +8,7 @@ import {
     siteLoadBalancers,
 } from "./placement";
 import { noPlaintextSecrets, randomPasswordLength } from "./secrets";
+import { sshHostKeyPinned } from "./ssh";
 import {
     agentServerLists,
     failoverDelayAdvisory,
@@ -20,6 +21,7 @@ export * from "./facts";
 export * from "./pacemaker";
 export * from "./placement";
 export * from "./secrets";
+export * from "./ssh";
 export * from "./zabbix";
 
 /** Every rule of the pack, in the order the design study motivates them. */
@@ -34,6 +36,7 @@ export const POLICIES: readonly (ResourceValidationPolicy | StackValidationPolic
     agentServerLists,
     noPlaintextSecrets,
     randomPasswordLength,
+    sshHostKeyPinned,
     pacemakerFencing,
     drbdDedicatedMetaDisk,
     sizingFitsLoad,

@@ -104,8 +104,8 @@ async function storedFailoverDelay(): Promise<string> {
     return out.stdout.trim();
 }
 
-/** The manual lab's drills: the failover this lab exists for, and a reboot after a planned switchover. */
-const MANUAL_DRILLED = ["manual-failover-site-lost", "stood-down-reboot"];
+/** The manual lab's drills: the failover this lab exists for, a reboot after a planned switchover, and a re-keyed host. */
+const MANUAL_DRILLED = ["manual-failover-site-lost", "stood-down-reboot", "host-key-changed"];
 
 describe("the multi-site lab", () => {
     const lab = labFor(undefined, async () => {

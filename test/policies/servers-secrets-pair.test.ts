@@ -13,6 +13,7 @@ import {
     randomPasswordLength,
     serverHostHardware,
     sizingFitsLoad,
+    sshHostKeyPinned,
 } from "../../policies/rules";
 import { ResourceInput, runPolicy } from "../../policies/harness";
 import { sizeServer } from "../../components/sizing";
@@ -112,6 +113,29 @@ describe("secrets", () => {
         expect(await violations(randomPasswordLength, [password(12)])).toEqual([
             expect.objectContaining({ message: "pw generates 12 characters; use at least 20." }),
         ]);
+    });
+});
+
+describe("SSH", () => {
+    /** A real ed25519 public key (made with ssh-keygen for this test). */
+    const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPUUbKbVxDY2vMbrGydUaaHoyF6V/0gJ4AOInjXwyRxz";
+    const step = (connection: Record<string, unknown>): ResourceInput => ({
+        type: "command:remote:Command",
+        name: "db-a-packages",
+        props: { create: "true", connection: { host: "198.18.1.21", ...connection } },
+    });
+
+    test("ssh-host-key-pinned: a step's connection must carry the host's key, and a well-formed one", async () => {
+        expect(await violations(sshHostKeyPinned, [step({ hostKey: KEY })])).toEqual([]);
+        expect(await violations(sshHostKeyPinned, [step({})])).toEqual([
+            expect.objectContaining({
+                level: "mandatory",
+                message: expect.stringMatching(/198\.18\.1\.21 without a pinned host key: set that host's sshHostKey/),
+            }),
+        ]);
+        // One character lost in a copy: the blob no longer decodes to an ed25519 key.
+        const [broken] = await violations(sshHostKeyPinned, [step({ hostKey: KEY.replace("AAAAC3", "AAAC3") })]);
+        expect(broken.message).toMatch(/without a valid host key \(its key does not decode/);
     });
 });
 

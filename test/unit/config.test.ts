@@ -47,6 +47,13 @@ describe("stack configuration validation", () => {
         expect(config.sites[0].l2Segment).toBe(false);
     });
 
+    test("a pinned host key is kept as the provider reads it (type and key, the comment dropped)", () => {
+        const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPUUbKbVxDY2vMbrGydUaaHoyF6V/0gJ4AOInjXwyRxz";
+        const config = validateStackConfig(withHost({ sshHostKey: `  ${key} root@west-1\n` }), HA);
+        expect(config.sites[1].hosts[0].sshHostKey).toBe(key);
+        expect(config.sites[0].hosts[0].sshHostKey).toBeUndefined();
+    });
+
     test("YAML's number 7 is read as Zabbix 7.0", () => {
         const raw = twoSiteConfig();
         raw.zabbix = { version: 7.0, packageSource: "vendor", repositoryUrl: "https://mirror.example.net/zabbix-repo" };
@@ -71,6 +78,28 @@ describe("stack configuration validation", () => {
         ],
         ["a duplicate host name", withHost({ name: "east-1" }), 'sites[1].hosts[0].name: duplicate host name "east-1"'],
         ["an unknown OS", withHost({ os: "windows" }), 'sites[1].hosts[0].os: "windows" is not one of debian12'],
+        [
+            "a host key that is not a public key line",
+            withHost({ sshHostKey: "AAAAC3NzaC1lZDI1NTE5AAAAIPUUbKbVxDY2vMbrGydUaaHoyF6V/0gJ4AOInjXwyRxz" }),
+            'sites[1].hosts[0].sshHostKey: expected an SSH public key line ("ssh-ed25519 AAAA..."',
+        ],
+        [
+            "a host key of one type pasted under another",
+            withHost({
+                sshHostKey: "ecdsa-sha2-nistp256 AAAAC3NzaC1lZDI1NTE5AAAAIPUUbKbVxDY2vMbrGydUaaHoyF6V/0gJ4AOInjXwyRxz",
+            }),
+            'sites[1].hosts[0].sshHostKey: its key does not decode to a ecdsa-sha2-nistp256 key (it names "ssh-ed25519")',
+        ],
+        [
+            "an RSA host key",
+            withHost({ sshHostKey: "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC7" }),
+            "sites[1].hosts[0].sshHostKey: is an RSA key: the provider would ask for ssh-rsa (SHA-1) signatures",
+        ],
+        [
+            "a host key with a character lost",
+            withHost({ sshHostKey: "ssh-ed25519 AAAC3NzaC1lZDI1NTE5AAAAIPUUbKbVxDY2vMbrGydUaaHoyF6V/0gJ4AOInjXwyRxz" }),
+            "sites[1].hosts[0].sshHostKey: its key does not decode to a ssh-ed25519 key",
+        ],
     ])("%s is reported with its path", (_label, raw, expected) => {
         expect(problems(raw).join("\n")).toContain(expected);
     });

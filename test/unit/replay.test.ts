@@ -5,6 +5,7 @@
  * goals, a recording executor; and two tiny programs through the real capture for what the
  * capture adds (a password's reuse, a command's output refused as an input).
  */
+import { readFileSync } from "fs";
 import * as command from "@pulumi/command";
 import * as random from "@pulumi/random";
 import { HOST, RESOURCE_TYPES, SITE } from "../../components/facts";
@@ -15,6 +16,7 @@ import { commandOutputInputs, priorOutputs, stepsFor } from "../../tools/lab/rep
 import { scheduleOf } from "../../tools/lab/replay/schedule";
 import { ResourceState, StackState, goalsOf } from "../../tools/lab/replay/state";
 import { summaryOf } from "../../tools/lab/replay/summary";
+import { sshArgs } from "../../tools/lab/machines/ssh";
 
 const COMMAND: string = RESOURCE_TYPES.command;
 const RANDOM_PASSWORD = RESOURCE_TYPES.randomPassword;
@@ -390,5 +392,31 @@ describe("through the capture", () => {
         );
         expect(commandOutputInputs(captured)).toEqual(["second.stdin <- first"]);
         expect(() => stepsFor(undefined, captured)).toThrow(/a command's output/);
+    });
+});
+
+describe("SSH as the provider does it", () => {
+    const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPUUbKbVxDY2vMbrGydUaaHoyF6V/0gJ4AOInjXwyRxz";
+    const base = { host: "198.18.1.10", port: 22, user: "root", key: "/nonexistent/key" };
+    const option = (args: string[], name: string) =>
+        args.filter((a, i) => args[i - 1] === "-o" && a.startsWith(`${name}=`)).map(a => a.slice(name.length + 1));
+
+    test("a pinned key: only that key is accepted, and only its type is asked for (FixedHostKey, HostKeyAlgorithms)", () => {
+        const args = sshArgs({ ...base, hostKey: KEY });
+        expect(option(args, "StrictHostKeyChecking")).toEqual(["yes"]);
+        expect(option(args, "HostKeyAlgorithms")).toEqual(["ssh-ed25519"]);
+        const [alias] = option(args, "HostKeyAlias");
+        const [known] = option(args, "UserKnownHostsFile");
+        expect(readFileSync(known, "utf8")).toBe(`${alias} ${KEY}\n`);
+        // Another key gets another file: two hosts never share a pin.
+        const other = sshArgs({ ...base, hostKey: KEY.replace("PUUb", "PUUc") });
+        expect(option(other, "UserKnownHostsFile")).not.toEqual([known]);
+    });
+
+    test("no pin: any key is accepted, as the provider without hostKey does", () => {
+        const args = sshArgs(base);
+        expect(option(args, "StrictHostKeyChecking")).toEqual(["no"]);
+        expect(option(args, "UserKnownHostsFile")).toEqual(["/dev/null"]);
+        expect(option(args, "HostKeyAlgorithms")).toEqual([]);
     });
 });

@@ -20,6 +20,7 @@ import {
     checkLabConfig,
     defaultConfigFile,
     ensureImages,
+    ensureHostKeys,
     ensureKeyPair,
     hostMemory,
     managedEndpoints,
@@ -79,7 +80,12 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
         const key = await ensureKeyPair(paths.sshKey);
         // Plan first: a config error should surface before a minute of debootstrap, and leave a running lab alone.
         const managedAdminPassword = randomBytes(18).toString("base64url");
-        const plan = await planLab(configFile, key.privateKey, options.pattern, managedAdminPassword);
+        // Each host's SSH key, pinned in the plan as an operator pins real hosts' keys.
+        const hostKeys = await ensureHostKeys(
+            paths.hostKeys,
+            topo.hosts.map(h => h.name),
+        );
+        const plan = await planLab(configFile, key.privateKey, hostKeys, options.pattern, managedAdminPassword);
         const managed = managedEndpoints(plan, topo);
         const steps = plan.resources.filter(r => r.custom).length;
         log(
@@ -116,6 +122,7 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
             images,
             key: key.privateKeyFile,
             publicKey: key.publicKey,
+            hostKeys: paths.hostKeys,
             runRoot: paths.run,
             logs: paths.logs,
         });
@@ -163,7 +170,7 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
         checks.push(idempotent);
         // And `pulumi up` of the same config must plan nothing.
         phase = Date.now();
-        const again = await planLab(configFile, key.privateKey, options.pattern, managedAdminPassword, {
+        const again = await planLab(configFile, key.privateKey, hostKeys, options.pattern, managedAdminPassword, {
             stack: plan.stack,
             prior: priorOutputs(state.stack),
         });

@@ -10,6 +10,7 @@ import { DrillLab, postgresUnit, serverUnit } from "./context";
 import { DAY_TWO_DRILLS } from "./dayTwo";
 import { Fault, cutBetweenSites, isolateSite, killUnit, killUnitAndHoldDown, powerOff, stopUnit } from "./faults";
 import { SWITCHOVER_DRILLS } from "./switchovers";
+import { hostKeyChanged } from "./hostKey";
 
 /** Who holds the roles when a drill starts. */
 export interface Situation {
@@ -143,7 +144,7 @@ export const DRILLS: readonly Drill[] = [
 ];
 
 /** The drills that change the configuration: the primary moved first, then the day-2 changes. */
-export const CHANGE_DRILLS: readonly ChangeDrill[] = [...SWITCHOVER_DRILLS, ...DAY_TWO_DRILLS];
+export const CHANGE_DRILLS: readonly ChangeDrill[] = [...SWITCHOVER_DRILLS, ...DAY_TWO_DRILLS, hostKeyChanged];
 
 /** The drills a --only list names: a full name, or the part before ":" (site-isolation names both). */
 export function selectDrills(only: readonly string[] | undefined, alsoKnown: readonly string[] = []): Drill[] {

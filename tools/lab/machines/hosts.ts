@@ -20,6 +20,7 @@ import {
 } from "fs";
 import * as path from "path";
 import { check, run, sleep } from "./run";
+import { ensureHostKey, installHostKey } from "./hostKeys";
 import { LAB_PREFIX, REPO_MOUNT, ensureDir } from "./settings";
 import { sshRun } from "./ssh";
 import { labSuite } from "./image";
@@ -52,7 +53,13 @@ export function hostRecord(host: LabHost, runRoot: string, logs: string): HostRe
 }
 
 /** Mounts the host's overlay and writes what makes it this host and not the base. */
-async function prepareRoot(rec: HostRecord, base: string, topo: Topology, publicKey: string): Promise<void> {
+async function prepareRoot(
+    rec: HostRecord,
+    base: string,
+    topo: Topology,
+    publicKey: string,
+    hostKeys: string,
+): Promise<void> {
     const mounted = mountsUnder(rec.runDir);
     if (mounted.length > 0) {
         throw new Error(
@@ -75,6 +82,9 @@ async function prepareRoot(rec: HostRecord, base: string, topo: Topology, public
     writeFileSync(at("etc/machine-id"), `${randomBytes(16).toString("hex")}\n`);
     writeFileSync(at("etc/hostname"), `${rec.name}\n`);
     writePeers(rec, topo);
+    // The pinned ed25519 key first; -A makes only the types still missing.
+    await ensureHostKey(hostKeys, rec.name);
+    installHostKey(hostKeys, rec.name, rec.rootDir);
     await check("ssh-keygen", ["-A", "-f", rec.rootDir]);
     writeFileSync(at("root/.ssh/authorized_keys"), publicKey, { mode: 0o600 });
     chmodSync(at("root/.ssh/authorized_keys"), 0o600);
@@ -163,6 +173,8 @@ export interface BootInputs {
     readonly images: LabImages;
     readonly key: string;
     readonly publicKey: string;
+    /** Where the hosts' SSH host keys are kept (hostKeys.ts): each host boots with the key the plan pins. */
+    readonly hostKeys: string;
     readonly runRoot: string;
     readonly logs: string;
 }
@@ -180,7 +192,7 @@ export async function startHosts(
     for (const { rec, image } of records) {
         state.hosts.push(rec);
         file.write(state);
-        await prepareRoot(rec, image.base, topo, opts.publicKey);
+        await prepareRoot(rec, image.base, topo, opts.publicKey, opts.hostKeys);
         const root = statSync(rec.rootDir);
         rec.lockFile = `/run/systemd/nspawn/locks/inode-${root.dev}:${root.ino}`;
         rec.pid = boot(rec, image.repository);

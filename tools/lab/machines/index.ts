@@ -6,6 +6,7 @@
  * machine (psql), and the records `down` undoes (state). The layers above (replay, checks, drills) import them from here.
  */
 export * from "./hosts";
+export * from "./hostKeys";
 export * from "./image";
 export * from "./images";
 export * from "./repository";

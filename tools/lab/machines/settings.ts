@@ -30,6 +30,8 @@ export function cachePaths(root = process.env.ZABBIX_HA_LAB_CACHE || DEFAULT_CAC
         repo: path.join(dir, "repo"),
         // The lab's SSH private key, its public key beside it.
         sshKey: path.join(dir, "ssh", "id_ed25519"),
+        // Each host's SSH host key (by host name): the overlay gets it, the plan pins it.
+        hostKeys: path.join(dir, "ssh", "hosts"),
         // The hosts' overlays and console logs.
         run: path.join(dir, "run"),
         logs: path.join(dir, "logs"),

@@ -4,7 +4,9 @@
  * `-F none` keeps this machine's ssh_config (SendEnv of the locale, for one) out of the picture,
  * since the provider sends no environment either.
  */
-import { existsSync, readFileSync, rmSync } from "fs";
+import { createHash } from "crypto";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "fs";
+import { tmpdir } from "os";
 import * as path from "path";
 import { RunResult, check, run } from "./run";
 import { ensureDir } from "./settings";
@@ -20,6 +22,41 @@ export interface SshCall {
     readonly input?: string;
     readonly connectTimeout?: number;
     readonly timeoutMs?: number;
+    /**
+     * The host's pinned public key ("<type> <base64>"), as a step's connection carries it: ssh then
+     * accepts only that key, offering only its type, as the provider does (FixedHostKey, and
+     * HostKeyAlgorithms of the key's type). Without it any key is accepted, as the provider does too.
+     */
+    readonly hostKey?: string;
+}
+
+/** The alias every pinned key is filed under, whatever the address and port. */
+const PINNED_ALIAS = "zabbix-ha-pinned";
+
+/** A known_hosts file that holds exactly this key (one per key, written once, in the temp dir). */
+function knownHostsFor(hostKey: string): string {
+    const file = path.join(tmpdir(), `zha-known-${createHash("sha256").update(hostKey).digest("hex").slice(0, 16)}`);
+    if (!existsSync(file)) {
+        writeFileSync(file, `${PINNED_ALIAS} ${hostKey}\n`, { mode: 0o644 });
+    }
+    return file;
+}
+
+/** How ssh checks the far end: the pinned key alone, or (no pin) anything. */
+function hostKeyOptions(hostKey: string | undefined): string[] {
+    if (!hostKey) {
+        return ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"];
+    }
+    return [
+        "-o",
+        "StrictHostKeyChecking=yes",
+        "-o",
+        `UserKnownHostsFile=${knownHostsFor(hostKey)}`,
+        "-o",
+        `HostKeyAlias=${PINNED_ALIAS}`,
+        "-o",
+        `HostKeyAlgorithms=${hostKey.split(" ")[0]}`,
+    ];
 }
 
 export function sshArgs(call: Omit<SshCall, "command" | "input">): string[] {
@@ -28,10 +65,7 @@ export function sshArgs(call: Omit<SshCall, "command" | "input">): string[] {
         "none",
         "-o",
         "BatchMode=yes",
-        "-o",
-        "StrictHostKeyChecking=no",
-        "-o",
-        "UserKnownHostsFile=/dev/null",
+        ...hostKeyOptions(call.hostKey),
         "-o",
         "LogLevel=ERROR",
         "-o",

@@ -14,6 +14,7 @@ import {
     Log,
     StateFile,
     cachePaths,
+    ensureHostKeys,
     ensureKeyPair,
     managedEndpoints,
     provisionManagedDatabase,
@@ -76,10 +77,21 @@ export async function applyLab(options: ApplyLabOptions = {}): Promise<ApplyLabR
         const replace = resolveReplaceTargets(recorded, options.replace ?? []);
 
         let phase = Date.now();
-        const plan = await planLab(configFile, key.privateKey, pattern, state.plannedWith?.managedAdminPassword, {
-            stack: recorded.stack,
-            prior: priorOutputs(recorded, new Set(replace)),
-        });
+        const hostKeys = await ensureHostKeys(
+            paths.hostKeys,
+            topo.hosts.map(h => h.name),
+        );
+        const plan = await planLab(
+            configFile,
+            key.privateKey,
+            hostKeys,
+            pattern,
+            state.plannedWith?.managedAdminPassword,
+            {
+                stack: recorded.stack,
+                prior: priorOutputs(recorded, new Set(replace)),
+            },
+        );
         const { goals, steps } = stepsFor(recorded, plan, replace);
         const summary = summaryOf(steps);
         const where = path.relative(process.cwd(), configFile) || configFile;
@@ -106,6 +118,7 @@ export async function applyLab(options: ApplyLabOptions = {}): Promise<ApplyLabR
                 images: state.images,
                 key: key.privateKeyFile,
                 publicKey: key.publicKey,
+                hostKeys: paths.hostKeys,
                 runRoot: paths.run,
                 logs: paths.logs,
             },

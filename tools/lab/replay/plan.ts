@@ -114,17 +114,39 @@ export function stepsFor(
 }
 
 /**
+ * The config's sites with each lab host's key pinned (`sshHostKey`), as an operator pins the keys of
+ * real hosts: the lab makes its hosts' keys (hostKeys.ts), so only it can write them in.
+ */
+function withHostKeys(sites: string | undefined, hostKeys: ReadonlyMap<string, string>): string {
+    const parsed = JSON.parse(sites ?? "[]") as { hosts?: { name?: string; sshHostKey?: string }[] }[];
+    for (const site of parsed) {
+        for (const host of site.hosts ?? []) {
+            const key = host.name === undefined ? undefined : hostKeys.get(host.name);
+            if (key) {
+                host.sshHostKey = key;
+            }
+        }
+    }
+    return JSON.stringify(parsed);
+}
+
+/**
  * Plans the stack exactly as the preview does, with the lab's key and pattern as overrides; `apply`
  * also names the stack and hands the recorded outputs in (`extra`).
  */
 export async function planLab(
     configFile: string,
     privateKey: string,
+    hostKeys: ReadonlyMap<string, string>,
     pattern?: string,
     cloudDbAdminPassword?: string,
     extra: Pick<PlanOptions, "stack" | "prior"> = {},
 ): Promise<StackPlan> {
-    const overrides: Record<string, string> = { "zabbix-ha:sshPrivateKey": privateKey };
+    const environment = readEnvironment(configFile);
+    const overrides: Record<string, string> = {
+        "zabbix-ha:sshPrivateKey": privateKey,
+        "zabbix-ha:sites": withHostKeys(environment.config["zabbix-ha:sites"], hostKeys),
+    };
     if (cloudDbAdminPassword) {
         // The lab plays the cloud provider, so it also makes up the admin password the provider would hand out.
         overrides["zabbix-ha:cloudDbAdminPassword"] = cloudDbAdminPassword;
@@ -132,7 +154,7 @@ export async function planLab(
     if (pattern) {
         overrides["zabbix-ha:pattern"] = pattern;
     }
-    const plan = await planEnvironment(readEnvironment(configFile), { overrides, ...extra });
+    const plan = await planEnvironment(environment, { overrides, ...extra });
     if (plan.error) {
         throw new Error(`${path.basename(configFile)}: the stack program failed: ${plan.error.message}`);
     }

@@ -99,6 +99,8 @@ export interface Connection {
     port: number;
     user: string;
     privateKey?: string;
+    /** The host's pinned key: ssh accepts only it, as the provider does. */
+    hostKey?: string;
     dialErrorLimit?: number;
 }
 
@@ -131,6 +133,7 @@ export async function runRemote(
             port: Number(conn.port ?? 22),
             user: conn.user ?? "root",
             key: opts.keyFile,
+            hostKey: conn.hostKey,
             command: text,
             input: typeof inputs.stdin === "string" ? inputs.stdin : undefined,
             timeoutMs: 20 * 60_000,
