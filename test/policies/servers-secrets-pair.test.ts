@@ -119,23 +119,34 @@ describe("secrets", () => {
 describe("SSH", () => {
     /** A real ed25519 public key (made with ssh-keygen for this test). */
     const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPUUbKbVxDY2vMbrGydUaaHoyF6V/0gJ4AOInjXwyRxz";
-    const step = (connection: Record<string, unknown>): ResourceInput => ({
+    const step = (connection: Record<string, unknown>, host = "198.18.1.21"): ResourceInput => ({
         type: "command:remote:Command",
-        name: "db-a-packages",
-        props: { create: "true", connection: { host: "198.18.1.21", ...connection } },
+        name: `${host}-step`,
+        props: { create: "true", connection: { host, ...connection } },
     });
 
-    test("ssh-host-key-pinned: a step's connection must carry the host's key, and a well-formed one", async () => {
+    test("ssh-host-key-pinned: every step's connection carries its host's key, a well-formed one; one finding per host", async () => {
         expect(await violations(sshHostKeyPinned, [step({ hostKey: KEY })])).toEqual([]);
-        expect(await violations(sshHostKeyPinned, [step({})])).toEqual([
+        // Nothing pinned anywhere: one finding, not one per step.
+        expect(await violations(sshHostKeyPinned, [step({}), step({}, "198.18.2.21")])).toEqual([
             expect.objectContaining({
                 level: "mandatory",
-                message: expect.stringMatching(/198\.18\.1\.21 without a pinned host key: set that host's sshHostKey/),
+                message: expect.stringMatching(/^No host pins its SSH host key: the steps on all 2 hosts/),
             }),
         ]);
+        // One host left out among pinned ones: that host, with its step count.
+        const [missing, ...rest] = await violations(sshHostKeyPinned, [
+            step({ hostKey: KEY }),
+            step({}, "198.18.2.21"),
+            step({}, "198.18.2.21"),
+        ]);
+        expect(rest).toEqual([]);
+        expect(missing.message).toMatch(
+            /^2 step\(s\) connect to 198\.18\.2\.21 without a pinned host key: set its sshHostKey/,
+        );
         // One character lost in a copy: the blob no longer decodes to an ed25519 key.
         const [broken] = await violations(sshHostKeyPinned, [step({ hostKey: KEY.replace("AAAAC3", "AAAC3") })]);
-        expect(broken.message).toMatch(/without a valid host key \(its key does not decode/);
+        expect(broken.message).toMatch(/with a host key that is not valid \(its key does not decode/);
     });
 });
 

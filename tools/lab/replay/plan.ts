@@ -117,7 +117,7 @@ export function stepsFor(
  * The config's sites with each lab host's key pinned (`sshHostKey`), as an operator pins the keys of
  * real hosts: the lab makes its hosts' keys (hostKeys.ts), so only it can write them in.
  */
-function withHostKeys(sites: string | undefined, hostKeys: ReadonlyMap<string, string>): string {
+export function withHostKeys(sites: string | undefined, hostKeys: ReadonlyMap<string, string>): string {
     const parsed = JSON.parse(sites ?? "[]") as { hosts?: { name?: string; sshHostKey?: string }[] }[];
     for (const site of parsed) {
         for (const host of site.hosts ?? []) {
