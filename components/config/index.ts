@@ -6,3 +6,4 @@ export * from "./network";
 export * from "./reader";
 export * from "./sections";
 export * from "./patternSections";
+export * from "./secrets";

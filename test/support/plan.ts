@@ -64,7 +64,7 @@ export function exampleEnvironment(env: "dev" | "prod", overrides: Record<string
 /** Plans one of the repository's example environments with a test SSH key. */
 export async function planExample(env: "dev" | "prod", overrides: Record<string, string> = {}): Promise<CapturedPlan> {
     return planEnvironment(exampleEnvironment(env, overrides), {
-        overrides: { "zabbix-ha:sshPrivateKey": TEST_SSH_KEY },
+        secrets: { "zabbix-ha:sshPrivateKey": TEST_SSH_KEY },
     });
 }
 

@@ -2,6 +2,7 @@ import {
     ConfigError,
     OS_FAMILIES,
     RawStackConfig,
+    SET_AS_SECRET,
     ValidationOptions,
     ZABBIX_VERSIONS,
     validateStackConfig,
@@ -10,7 +11,7 @@ import { platformFor } from "../../components/platform";
 import { planConfig, twoSiteConfig } from "../support/plan";
 
 const HA: ValidationOptions = {
-    secrets: { sshPrivateKey: true },
+    secrets: { sshPrivateKey: SET_AS_SECRET },
     requirements: { minSites: 2, requiredRoles: ["db", "zabbix-server", "frontend", "lb"], selfRunDatabase: true },
 };
 
@@ -140,7 +141,7 @@ describe("stack configuration validation", () => {
     });
 
     test("a missing SSH key", () => {
-        expect(problems(twoSiteConfig(), { ...HA, secrets: { sshPrivateKey: false } })).toContainEqual(
+        expect(problems(twoSiteConfig(), { ...HA, secrets: {} })).toContainEqual(
             expect.stringMatching(/^sshPrivateKey: is required/),
         );
     });
@@ -380,7 +381,7 @@ describe("stack configuration validation", () => {
         raw.sites[1].hosts[0].roles = ["db", "mail"];
         raw.failoverDelay = "5s";
         raw.zabbix = { version: "8.0" };
-        const found = problems(raw, { ...HA, secrets: { sshPrivateKey: false } });
+        const found = problems(raw, { ...HA, secrets: {} });
         expect(found).toEqual(
             expect.arrayContaining([
                 expect.stringMatching(/^sites\[0\]\.hosts\[0\]\.address: /),

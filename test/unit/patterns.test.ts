@@ -24,7 +24,8 @@ const PROD = path.join(ROOT, "Pulumi.prod.yaml");
 async function planPattern(pattern: string, overrides: Record<string, string> = {}): Promise<CapturedPlan> {
     const plan = await planEnvironment(readEnvironment(PROD), {
         placeholderSecrets: true,
-        overrides: { "zabbix-ha:pattern": pattern, "zabbix-ha:sshPrivateKey": TEST_SSH_KEY, ...overrides },
+        secrets: { "zabbix-ha:sshPrivateKey": TEST_SSH_KEY },
+        overrides: { "zabbix-ha:pattern": pattern, ...overrides },
     });
     expect(plan.error).toBeUndefined();
     return plan;
@@ -98,11 +99,8 @@ describe("each pattern's graph on the prod environment", () => {
         drbd.fencing.devices[0].params.snmp_priv_passwd = "in-clear";
         const plan = await planEnvironment(readEnvironment(PROD), {
             placeholderSecrets: true,
-            overrides: {
-                "zabbix-ha:pattern": "pacemaker",
-                "zabbix-ha:sshPrivateKey": TEST_SSH_KEY,
-                "zabbix-ha:drbd": JSON.stringify(drbd),
-            },
+            secrets: { "zabbix-ha:sshPrivateKey": TEST_SSH_KEY },
+            overrides: { "zabbix-ha:pattern": "pacemaker", "zabbix-ha:drbd": JSON.stringify(drbd) },
         });
         expect(plan.error?.message).toBe(
             "fence device for tyo-db1: parameter snmp_priv_passwd would put a secret in the CIB; use password_script with a root-only file",
@@ -153,7 +151,7 @@ describe("each pattern's graph on the prod environment", () => {
 test("5 zabbix-ha with db.fallbackPair: the primary's site holds a DRBD pair behind a VIP, replicas stream from the VIP", async () => {
     const plan = await planEnvironment(readEnvironment(path.join(ROOT, "test", "fixtures", "fallback-pair.yaml")), {
         placeholderSecrets: true,
-        overrides: { "zabbix-ha:sshPrivateKey": TEST_SSH_KEY },
+        secrets: { "zabbix-ha:sshPrivateKey": TEST_SSH_KEY },
     });
     expect(plan.error).toBeUndefined();
     expect(names(plan, "drbd:DrbdPair")).toEqual(["zabbix-db-pair"]);
@@ -183,7 +181,7 @@ test("5 zabbix-ha with db.failover patroni: etcd in three sites, Patroni on the 
         readEnvironment(path.join(ROOT, "test", "fixtures", "patroni-three-sites.yaml")),
         {
             placeholderSecrets: true,
-            overrides: { "zabbix-ha:sshPrivateKey": TEST_SSH_KEY },
+            secrets: { "zabbix-ha:sshPrivateKey": TEST_SSH_KEY },
         },
     );
     expect(plan.error).toBeUndefined();

@@ -124,15 +124,14 @@ export async function planLab(
     cloudDbAdminPassword?: string,
     extra: Pick<PlanOptions, "stack" | "prior"> = {},
 ): Promise<StackPlan> {
-    const overrides: Record<string, string> = { "zabbix-ha:sshPrivateKey": privateKey };
+    // Secrets as `pulumi config set --secret` would set them.
+    const secrets: Record<string, string> = { "zabbix-ha:sshPrivateKey": privateKey };
     if (cloudDbAdminPassword) {
         // The lab plays the cloud provider, so it also makes up the admin password the provider would hand out.
-        overrides["zabbix-ha:cloudDbAdminPassword"] = cloudDbAdminPassword;
+        secrets["zabbix-ha:cloudDbAdminPassword"] = cloudDbAdminPassword;
     }
-    if (pattern) {
-        overrides["zabbix-ha:pattern"] = pattern;
-    }
-    const plan = await planEnvironment(readEnvironment(configFile), { overrides, ...extra });
+    const overrides: Record<string, string> = pattern ? { "zabbix-ha:pattern": pattern } : {};
+    const plan = await planEnvironment(readEnvironment(configFile), { overrides, secrets, ...extra });
     if (plan.error) {
         throw new Error(`${path.basename(configFile)}: the stack program failed: ${plan.error.message}`);
     }
