@@ -1,9 +1,17 @@
 /**
  * Readers of the sections only some patterns use: drbd, configSync, cloud.
  */
+import {
+    FENCE_AGENT_NAME,
+    FENCE_PASSWORD_FILE,
+    FENCE_PASSWORD_SCRIPT,
+    fenceParameterHoldsSecret,
+    fenceParameterName,
+    isFencePasswordScript,
+} from "../drbd/fencing";
 import { POSTGRES_DEFAULT_PORT } from "../platform";
 import { cidrContains, isIPv4 } from "./network";
-import { Reader, join } from "./reader";
+import { Reader, hasControlCharacter, join } from "./reader";
 import { CloudConfig, ConfigSyncConfig, DrbdConfig, SiteConfig } from "./types";
 
 export function readDrbd(
@@ -102,6 +110,9 @@ function readFencing(r: Reader, value: unknown, nodes: readonly string[]): DrbdC
         return undefined;
     }
     const agent = r.string(node, "agent", "drbd.fencing", "fence_ipmilan");
+    if (agent !== undefined && !FENCE_AGENT_NAME.test(agent)) {
+        r.problem("drbd.fencing.agent", `"${agent}" is not a fence agent's name (fence_ipmilan, fence_aws, ...)`);
+    }
     const devices = node.devices;
     if (!Array.isArray(devices) || devices.length === 0) {
         r.problem("drbd.fencing.devices", "expected one fence device per node: { node, params }");
@@ -120,9 +131,9 @@ function readFencing(r: Reader, value: unknown, nodes: readonly string[]): DrbdC
             r.problem(join(path, "params"), "expected a mapping of the agent's parameters to strings");
             return [];
         }
-        if (Object.keys(params as object).some(k => /^(password|passwd)$/.test(k))) {
-            r.problem(join(path, "params"), "holds a password in clear; use the agent's password_script parameter");
-            return [];
+        // A bad parameter is its own problem; the device still counts for its node.
+        for (const [key, v] of Object.entries(params as Record<string, string>)) {
+            checkFenceParameter(r, join(join(path, "params"), key), key, v);
         }
         return name ? [{ node: name, params: params as Record<string, string> }] : [];
     });
@@ -132,6 +143,44 @@ function readFencing(r: Reader, value: unknown, nodes: readonly string[]): DrbdC
         }
     }
     return agent ? { agent, devices: parsed } : undefined;
+}
+
+/**
+ * One fence parameter. Pacemaker hands a fence agent its parameters on stdin, one `name=value` a
+ * line, so a line break in a value would add a parameter; the CIB that holds them travels in a
+ * step's command text, which Pulumi stores and logs in clear, so no secret may be among them.
+ */
+function checkFenceParameter(r: Reader, path: string, key: string, value: string): void {
+    if (!/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(key)) {
+        r.problem(path, "is not a fence agent parameter name (letters, digits, '_' and '-')");
+    } else if (fenceParameterHoldsSecret(key)) {
+        const password = ["password", "passwd", "snmp_priv_passwd"].includes(fenceParameterName(key));
+        r.problem(
+            path,
+            "holds a secret in clear: the CIB goes into a step's command text, which Pulumi stores and logs as it is. " +
+                (password
+                    ? `Give ${fenceParameterName(key) === "snmp_priv_passwd" ? "snmp_priv_passwd_script" : "password_script"} instead, a command that prints it ("${FENCE_PASSWORD_SCRIPT}"), ` +
+                      "with the password in the secret fencePassword (`pulumi config set --secret fencePassword`)"
+                    : "fence-agents reads only passwords through a command (password_script, snmp_priv_passwd_script): " +
+                      "give this agent its credential by its own means, off the CIB (fence_aws: the instance's IAM role), or use an agent that takes a password"),
+        );
+    }
+    if (hasControlCharacter(value)) {
+        r.problem(path, "holds a control character or line break: the fence agent reads its parameters one a line");
+    } else if (isFencePasswordScript(key) && value.trim() === FENCE_PASSWORD_FILE) {
+        r.problem(
+            path,
+            `fence-agents runs ${key} as a command and takes what it prints as the password; the file's path runs the ` +
+                `file (Permission denied, and an empty password): use "${FENCE_PASSWORD_SCRIPT}"`,
+        );
+    }
+}
+
+/** Whether a fence device reads the password file the library writes from the secret fencePassword. */
+export function readsFencePasswordFile(params: Readonly<Record<string, string>>): boolean {
+    return Object.entries(params).some(
+        ([key, value]) => isFencePasswordScript(key) && value.includes(FENCE_PASSWORD_FILE),
+    );
 }
 
 export function readConfigSync(

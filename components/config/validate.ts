@@ -4,7 +4,7 @@
  * and the stack program throws before it creates any resource.
  */
 import { checkDbHostsPerSite, checkPorts, checkSiteServices } from "./crossChecks";
-import { readCloud, readConfigSync, readDrbd } from "./patternSections";
+import { readCloud, readConfigSync, readDrbd, readsFencePasswordFile } from "./patternSections";
 import { ConfigError, ConfigProblem, Reader } from "./reader";
 import { SECRET_KEYS, SecretSettings, checkSecretSettings, setSecretCommand } from "./secrets";
 import { readDb, readFailoverDelay, readFrontend, readLoad, readLoadBalancer, readZabbix } from "./sections";
@@ -84,7 +84,16 @@ export function validateStackConfig<S extends object = Record<never, never>>(
     const loadBalancer = readLoadBalancer(r, top.loadBalancer);
     const frontend = readFrontend(r, top.frontend);
     const load = readLoad(r, top.load);
-    const drbd = readDrbd(r, top.drbd, sites, sections.has("drbd") || db?.fallbackPair === true);
+    const pairBuilt = sections.has("drbd") || db?.fallbackPair === true;
+    const drbd = readDrbd(r, top.drbd, sites, pairBuilt);
+    const readingFencePassword = (drbd?.fencing.devices ?? []).filter(d => readsFencePasswordFile(d.params));
+    if (pairBuilt && readingFencePassword.length > 0 && !options.secrets.fencePassword) {
+        r.problem(
+            "fencePassword",
+            `is required: the fence devices of ${readingFencePassword.map(d => d.node).join(", ")} read their password ` +
+                `from the file the library writes from it; set it: \`${setSecretCommand("fencePassword")}\``,
+        );
+    }
     checkDbHostsPerSite(r, sites, db?.fallbackPair ? drbd : undefined);
     if (db?.fallbackPair && drbd) {
         if (drbd.site !== db.primarySite) {
