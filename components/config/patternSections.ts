@@ -9,6 +9,7 @@ import {
     fenceParameterName,
     isFencePasswordScript,
 } from "../drbd/fencing";
+import { isBlockDevicePath } from "../drbd/drbd";
 import { POSTGRES_DEFAULT_PORT } from "../platform";
 import { cidrContains, isIPv4 } from "./network";
 import { Reader, hasControlCharacter, join } from "./reader";
@@ -63,6 +64,17 @@ export function readDrbd(
     }
     const disk = r.string(node, "disk", "drbd");
     const metaDisk = r.string(node, "metaDisk", "drbd");
+    for (const [key, device] of [
+        ["disk", disk],
+        ["metaDisk", metaDisk],
+    ] as const) {
+        if (device !== undefined && device !== "internal" && !isBlockDevicePath(device)) {
+            r.problem(
+                `drbd.${key}`,
+                `${JSON.stringify(device)} is not a block device path under /dev (no "." or ".." in it)`,
+            );
+        }
+    }
     if (metaDisk === "internal") {
         r.problem(
             "drbd.metaDisk",
@@ -80,6 +92,8 @@ export function readDrbd(
         !disk ||
         !metaDisk ||
         metaDisk === "internal" ||
+        !isBlockDevicePath(disk) ||
+        !isBlockDevicePath(metaDisk) ||
         port === undefined ||
         !fencing
     ) {
@@ -122,6 +136,12 @@ function readFencing(r: Reader, value: unknown, nodes: readonly string[]): DrbdC
         const path = `drbd.fencing.devices[${i}]`;
         const d = r.object(device, path, ["node", "params"]);
         const name = d && r.string(d, "node", path);
+        if (name !== undefined && nodes.length > 0 && !nodes.includes(name)) {
+            r.problem(
+                join(path, "node"),
+                `${JSON.stringify(name)} is not one of the pair's nodes (${nodes.join(", ")})`,
+            );
+        }
         const params = d?.params ?? {};
         if (
             typeof params !== "object" ||
@@ -183,6 +203,9 @@ export function readsFencePasswordFile(params: Readonly<Record<string, string>>)
     );
 }
 
+/** The Zabbix user names configSync.apiUser may be (Zabbix's own limit is 100 characters). */
+const ZABBIX_API_USER = /^[A-Za-z0-9._@+-]{1,100}$/;
+
 export function readConfigSync(
     r: Reader,
     value: unknown,
@@ -199,6 +222,15 @@ export function readConfigSync(
     }
     const intervalMinutes = r.integer(node, "intervalMinutes", "configSync", 10, 1, 1440);
     const apiUser = r.string(node, "apiUser", "configSync", "Admin");
+    // Zabbix takes up to 100 characters of any kind; the sync's user is an operator's choice, so
+    // nothing that would need quoting anywhere it goes (a root script, JSON, a log line).
+    if (apiUser !== undefined && !ZABBIX_API_USER.test(apiUser)) {
+        r.problem(
+            "configSync.apiUser",
+            `${JSON.stringify(apiUser)} is not a Zabbix user name the sync takes: 1 to 100 letters, digits and . _ @ + -`,
+        );
+        return undefined;
+    }
     return sourceSite && intervalMinutes !== undefined && apiUser
         ? { sourceSite, intervalMinutes, apiUser }
         : undefined;
@@ -225,6 +257,13 @@ export function readCloud(r: Reader, value: unknown, required: boolean): CloudCo
     }
     const port = r.integer(db, "port", "cloud.database", POSTGRES_DEFAULT_PORT, 1, 65535);
     const adminUser = r.string(db, "adminUser", "cloud.database", "postgres");
+    // The provider's role name as managed services hand them out (Azure's older user@server too).
+    if (adminUser !== undefined && !/^[A-Za-z0-9_.@-]{1,63}$/.test(adminUser)) {
+        r.problem(
+            "cloud.database.adminUser",
+            `${JSON.stringify(adminUser)} is not a role name (1 to 63 letters, digits and _ . @ -)`,
+        );
+    }
     const sslmode = r.oneOf(db, "sslmode", "cloud.database", ["require", "verify-full", "disable"] as const, "require");
     return host && port !== undefined && adminUser && sslmode
         ? { database: { host, port, adminUser, sslmode } }
