@@ -114,8 +114,8 @@ export function stepsFor(
 }
 
 /**
- * Plans the stack exactly as the preview does, with the lab's key and pattern as overrides; `apply`
- * also names the stack and hands the recorded outputs in (`extra`).
+ * Plans the stack exactly as the preview does, with the lab's key as a secret and its pattern as an
+ * override; `apply` also names the stack and hands the recorded outputs in (`extra`).
  */
 export async function planLab(
     configFile: string,
