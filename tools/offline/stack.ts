@@ -3,7 +3,7 @@
  * and the lab share.
  */
 import * as path from "path";
-import { ConfigError } from "../../components/config";
+import { ConfigError, setSecretCommand } from "../../components/config";
 import { SECRET_KEYS } from "../../stacks/config";
 import { runStack } from "../../stacks/program";
 import { CaptureOptions, CapturedPlan, capturePlan } from "./capture";
@@ -42,7 +42,7 @@ export async function planEnvironment(env: EnvironmentConfig, options: PlanOptio
             secretKeys.push(key);
             notes.push(
                 `${name} is not set in ${path.basename(env.file)}: planned with a placeholder; ` +
-                    `set it before \`pulumi up\` with \`pulumi config set --secret ${name}\` if the pattern uses it`,
+                    `set it before \`pulumi up\` with \`${setSecretCommand(name)}\` if the pattern uses it`,
             );
         }
     }
