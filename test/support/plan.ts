@@ -3,7 +3,7 @@
  * helpers that plan it through the same offline capture the preview and the lab use.
  */
 import * as path from "path";
-import { RawStackConfig } from "../../components/config";
+import { ConfigError, RawStackConfig, ValidationOptions, validateStackConfig } from "../../components/config";
 import { RESOURCE_TYPES } from "../../components/facts";
 import { CapturedPlan, CapturedResource, capturePlan, ofType } from "../../tools/offline/capture";
 import { EnvironmentConfig, readEnvironment, toEngineConfig } from "../../tools/offline/environment";
@@ -34,6 +34,17 @@ export function twoSiteConfig(): Record<string, any> {
             },
         ],
     };
+}
+
+/** The problems validation finds in a raw config, as "path: message" lines (none when it passes). */
+export function configProblems(raw: RawStackConfig, options: ValidationOptions): string[] {
+    try {
+        validateStackConfig(raw, options);
+    } catch (err) {
+        expect(err).toBeInstanceOf(ConfigError);
+        return (err as ConfigError).problems.map(p => `${p.path}: ${p.message}`);
+    }
+    return [];
 }
 
 /** Plans a raw config (as a stack file's `config:` would hold it) through the real stack program. */

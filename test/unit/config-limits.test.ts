@@ -5,7 +5,6 @@
  */
 import {
     ADMIN_NETWORK_MIN_PREFIX,
-    ConfigError,
     PatternRequirements,
     RawStackConfig,
     SET_AS_SECRET,
@@ -13,7 +12,7 @@ import {
     validateStackConfig,
 } from "../../components/config";
 import { ADMIN_ROLE, CHECK_ROLE, REPLICATION_ROLE, replicationSlotName } from "../../components/postgres/roles";
-import { twoSiteConfig } from "../support/plan";
+import { configProblems, twoSiteConfig } from "../support/plan";
 
 const PATTERN_5: PatternRequirements = {
     minSites: 2,
@@ -22,14 +21,7 @@ const PATTERN_5: PatternRequirements = {
 };
 
 function problems(raw: RawStackConfig, requirements = PATTERN_5): string[] {
-    const options: ValidationOptions = { secrets: { sshPrivateKey: SET_AS_SECRET }, requirements };
-    try {
-        validateStackConfig(raw, options);
-    } catch (err) {
-        expect(err).toBeInstanceOf(ConfigError);
-        return (err as ConfigError).problems.map(p => `${p.path}: ${p.message}`);
-    }
-    return [];
+    return configProblems(raw, { secrets: { sshPrivateKey: SET_AS_SECRET }, requirements });
 }
 
 /** twoSiteConfig with Zabbix from a vendor repository at `url`. */
@@ -53,15 +45,16 @@ function withPatroniRepository(repository: Record<string, unknown>): Record<stri
 }
 
 describe("package source URLs hold no credentials", () => {
-    test.each([
-        ["user:password", "https://deploy:s3cr3t-pw@mirror.example.net/zabbix", "user:password"],
-        ["a token as the user", "https://glpat-s3cr3t-pw@mirror.example.net/zabbix", "a user or token"],
-        [
-            "a token in the query",
-            "https://mirror.example.net/zabbix?private_token=s3cr3t-pw",
-            "in its query (private_token)",
-        ],
-    ])("zabbix.repositoryUrl with %s", (_what, url, said) => {
+    const CREDENTIALS: Record<string, { url: string; said: string }> = {
+        "user:password": { url: "https://deploy:s3cr3t-pw@mirror.example.net/zabbix", said: "user:password" },
+        "a token as the user": { url: "https://glpat-s3cr3t-pw@mirror.example.net/zabbix", said: "a user or token" },
+        "a token in the query": {
+            url: "https://mirror.example.net/zabbix?private_token=s3cr3t-pw",
+            said: "in its query (private_token)",
+        },
+    };
+    test.each(Object.keys(CREDENTIALS))("zabbix.repositoryUrl with %s", what => {
+        const { url, said } = CREDENTIALS[what];
         const found = problems(withRepository(url));
         expect(found).toEqual([expect.stringMatching(/^zabbix\.repositoryUrl: holds (credentials|a credential) /)]);
         expect(found[0]).toContain(said);

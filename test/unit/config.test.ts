@@ -1,5 +1,4 @@
 import {
-    ConfigError,
     OS_FAMILIES,
     RawStackConfig,
     SET_AS_SECRET,
@@ -8,7 +7,7 @@ import {
     validateStackConfig,
 } from "../../components/config";
 import { platformFor } from "../../components/platform";
-import { planConfig, twoSiteConfig } from "../support/plan";
+import { configProblems, planConfig, twoSiteConfig } from "../support/plan";
 
 const HA: ValidationOptions = {
     secrets: { sshPrivateKey: SET_AS_SECRET },
@@ -17,13 +16,7 @@ const HA: ValidationOptions = {
 
 /** The problems a raw config produces, as "path: message" lines. */
 function problems(raw: RawStackConfig, options: ValidationOptions = HA): string[] {
-    try {
-        validateStackConfig(raw, options);
-    } catch (err) {
-        expect(err).toBeInstanceOf(ConfigError);
-        return (err as ConfigError).problems.map(p => `${p.path}: ${p.message}`);
-    }
-    return [];
+    return configProblems(raw, options);
 }
 
 function withHost(patch: Record<string, unknown>, siteIndex = 1): Record<string, any> {
