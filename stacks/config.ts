@@ -1,9 +1,17 @@
 import * as pulumi from "@pulumi/pulumi";
-import { RawStackConfig, StackConfig, ValidationOptions, validateStackConfig } from "../components/config";
+import {
+    RawStackConfig,
+    SECRET_KEYS,
+    SecretKey,
+    SecretSettings,
+    StackConfig,
+    ValidationOptions,
+    secretSetting,
+    validateStackConfig,
+} from "../components/config";
 import { ModelConfig, readModelConfig } from "../model";
 
-/** Keys that hold secrets; read with getSecret and never parsed. */
-export const SECRET_KEYS = ["sshPrivateKey", "zabbixApiPassword", "cloudDbAdminPassword"] as const;
+export { SECRET_KEYS };
 
 /** Structured values arrive as JSON text; plain strings ("10s") do not parse and stay as they are. */
 export function parseValue(text: string): unknown {
@@ -16,7 +24,23 @@ export function parseValue(text: string): unknown {
 
 export interface RawStack {
     readonly raw: RawStackConfig;
-    readonly secrets: Partial<Record<(typeof SECRET_KEYS)[number], pulumi.Output<string>>>;
+    readonly secrets: Partial<Record<SecretKey, pulumi.Output<string>>>;
+    /** How each secret key that is set was set, for validation (which never sees the values). */
+    readonly secretSettings: SecretSettings;
+}
+
+/**
+ * Whether the engine handed a key over as a secret: `pulumi config set --secret`, or a `secure:`
+ * value in the stack file (the language host lists those keys in PULUMI_CONFIG_SECRET_KEYS, and the
+ * mock runtime in setAllConfig's second argument). The SDK's own test is runtime.isConfigSecret,
+ * which it exports but leaves out of its type declarations.
+ */
+function setAsSecret(fullKey: string): boolean {
+    const runtime = pulumi.runtime as unknown as { isConfigSecret?: (key: string) => boolean };
+    if (typeof runtime.isConfigSecret !== "function") {
+        throw new Error("this @pulumi/pulumi has no runtime.isConfigSecret: cannot tell secret config from plain text");
+    }
+    return runtime.isConfigSecret(fullKey);
 }
 
 /** The stack's configuration as the engine hands it over, before validation. */
@@ -27,16 +51,22 @@ export function readRawConfig(config: pulumi.Config): RawStack {
     const keys = Object.keys(pulumi.runtime.allConfig())
         .filter(k => k.startsWith(prefix))
         .map(k => k.slice(prefix.length));
-    for (const key of keys.filter(k => !(SECRET_KEYS as readonly string[]).includes(k))) {
+    for (const key of keys.filter(k => !isSecretKey(k))) {
         const text = config.get(key);
         if (text !== undefined) {
             raw[key] = parseValue(text);
         }
     }
-    const secrets = Object.fromEntries(
-        SECRET_KEYS.map(key => [key, config.getSecret(key)]).filter(([, v]) => v !== undefined),
+    const set = SECRET_KEYS.filter(key => config.get(key) !== undefined);
+    const secrets = Object.fromEntries(set.map(key => [key, config.getSecret(key)!]));
+    const secretSettings = Object.fromEntries(
+        set.map(key => [key, secretSetting(config.get(key)!, setAsSecret(`${prefix}${key}`))]),
     );
-    return { raw, secrets };
+    return { raw, secrets, secretSettings };
+}
+
+function isSecretKey(key: string): boolean {
+    return (SECRET_KEYS as readonly string[]).includes(key);
 }
 
 /**
@@ -47,10 +77,7 @@ export function rawFromSettings(config: Readonly<Record<string, string>>, namesp
     const prefix = `${namespace}:`;
     return Object.fromEntries(
         Object.entries(config)
-            .filter(
-                ([key]) =>
-                    key.startsWith(prefix) && !(SECRET_KEYS as readonly string[]).includes(key.slice(prefix.length)),
-            )
+            .filter(([key]) => key.startsWith(prefix) && !isSecretKey(key.slice(prefix.length)))
             .map(([key, text]) => [key.slice(prefix.length), parseValue(text)]),
     );
 }

@@ -10,7 +10,7 @@ import { PATTERNS, StackOutputs, patternNamed } from "./patterns";
  * then build it.
  */
 export async function runStack(config = new pulumi.Config("zabbix-ha")): Promise<StackOutputs> {
-    const { raw, secrets } = readRawConfig(config);
+    const { raw, secrets, secretSettings } = readRawConfig(config);
     const name = raw.pattern ?? DEFAULT_PATTERN;
     const pattern = typeof name === "string" ? patternNamed(name) : undefined;
     if (!pattern) {
@@ -22,11 +22,7 @@ export async function runStack(config = new pulumi.Config("zabbix-ha")): Promise
         ]);
     }
     const checked = checkStackConfig(raw, {
-        secrets: {
-            sshPrivateKey: secrets.sshPrivateKey !== undefined,
-            zabbixApiPassword: secrets.zabbixApiPassword !== undefined,
-            cloudDbAdminPassword: secrets.cloudDbAdminPassword !== undefined,
-        },
+        secrets: secretSettings,
         requirements: pattern.requirements,
     });
     const outputs = await pattern.deploy(checked, { ...secrets, sshPrivateKey: secrets.sshPrivateKey! });

@@ -7,3 +7,4 @@ export * from "./reader";
 export * from "./sections";
 export * from "./patternSections";
 export * from "./sshHostKey";
+export * from "./secrets";

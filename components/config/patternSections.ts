@@ -1,9 +1,18 @@
 /**
  * Readers of the sections only some patterns use: drbd, configSync, cloud.
  */
+import {
+    FENCE_AGENT_NAME,
+    FENCE_PASSWORD_FILE,
+    FENCE_PASSWORD_SCRIPT,
+    fenceParameterHoldsSecret,
+    fenceParameterName,
+    isFencePasswordScript,
+} from "../drbd/fencing";
+import { isBlockDevicePath } from "../drbd/drbd";
 import { POSTGRES_DEFAULT_PORT } from "../platform";
 import { cidrContains, isIPv4 } from "./network";
-import { Reader, join } from "./reader";
+import { Reader, hasControlCharacter, join } from "./reader";
 import { CloudConfig, ConfigSyncConfig, DrbdConfig, SiteConfig } from "./types";
 
 export function readDrbd(
@@ -55,6 +64,17 @@ export function readDrbd(
     }
     const disk = r.string(node, "disk", "drbd");
     const metaDisk = r.string(node, "metaDisk", "drbd");
+    for (const [key, device] of [
+        ["disk", disk],
+        ["metaDisk", metaDisk],
+    ] as const) {
+        if (device !== undefined && device !== "internal" && !isBlockDevicePath(device)) {
+            r.problem(
+                `drbd.${key}`,
+                `${JSON.stringify(device)} is not a block device path under /dev (no "." or ".." in it)`,
+            );
+        }
+    }
     if (metaDisk === "internal") {
         r.problem(
             "drbd.metaDisk",
@@ -72,6 +92,8 @@ export function readDrbd(
         !disk ||
         !metaDisk ||
         metaDisk === "internal" ||
+        !isBlockDevicePath(disk) ||
+        !isBlockDevicePath(metaDisk) ||
         port === undefined ||
         !fencing
     ) {
@@ -102,6 +124,9 @@ function readFencing(r: Reader, value: unknown, nodes: readonly string[]): DrbdC
         return undefined;
     }
     const agent = r.string(node, "agent", "drbd.fencing", "fence_ipmilan");
+    if (agent !== undefined && !FENCE_AGENT_NAME.test(agent)) {
+        r.problem("drbd.fencing.agent", `"${agent}" is not a fence agent's name (fence_ipmilan, fence_aws, ...)`);
+    }
     const devices = node.devices;
     if (!Array.isArray(devices) || devices.length === 0) {
         r.problem("drbd.fencing.devices", "expected one fence device per node: { node, params }");
@@ -111,6 +136,12 @@ function readFencing(r: Reader, value: unknown, nodes: readonly string[]): DrbdC
         const path = `drbd.fencing.devices[${i}]`;
         const d = r.object(device, path, ["node", "params"]);
         const name = d && r.string(d, "node", path);
+        if (name !== undefined && nodes.length > 0 && !nodes.includes(name)) {
+            r.problem(
+                join(path, "node"),
+                `${JSON.stringify(name)} is not one of the pair's nodes (${nodes.join(", ")})`,
+            );
+        }
         const params = d?.params ?? {};
         if (
             typeof params !== "object" ||
@@ -120,9 +151,9 @@ function readFencing(r: Reader, value: unknown, nodes: readonly string[]): DrbdC
             r.problem(join(path, "params"), "expected a mapping of the agent's parameters to strings");
             return [];
         }
-        if (Object.keys(params as object).some(k => /^(password|passwd)$/.test(k))) {
-            r.problem(join(path, "params"), "holds a password in clear; use the agent's password_script parameter");
-            return [];
+        // A bad parameter is its own problem; the device still counts for its node.
+        for (const [key, v] of Object.entries(params as Record<string, string>)) {
+            checkFenceParameter(r, join(join(path, "params"), key), key, v);
         }
         return name ? [{ node: name, params: params as Record<string, string> }] : [];
     });
@@ -133,6 +164,47 @@ function readFencing(r: Reader, value: unknown, nodes: readonly string[]): DrbdC
     }
     return agent ? { agent, devices: parsed } : undefined;
 }
+
+/**
+ * One fence parameter. Pacemaker hands a fence agent its parameters on stdin, one `name=value` a
+ * line, so a line break in a value would add a parameter; the CIB that holds them travels in a
+ * step's command text, which Pulumi stores and logs in clear, so no secret may be among them.
+ */
+function checkFenceParameter(r: Reader, path: string, key: string, value: string): void {
+    if (!/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(key)) {
+        r.problem(path, "is not a fence agent parameter name (letters, digits, '_' and '-')");
+    } else if (fenceParameterHoldsSecret(key)) {
+        const password = ["password", "passwd", "snmp_priv_passwd"].includes(fenceParameterName(key));
+        r.problem(
+            path,
+            "holds a secret in clear: the CIB goes into a step's command text, which Pulumi stores and logs as it is. " +
+                (password
+                    ? `Give ${fenceParameterName(key) === "snmp_priv_passwd" ? "snmp_priv_passwd_script" : "password_script"} instead, a command that prints it ("${FENCE_PASSWORD_SCRIPT}"), ` +
+                      "with the password in the secret fencePassword (`pulumi config set --secret fencePassword`)"
+                    : "fence-agents reads only passwords through a command (password_script, snmp_priv_passwd_script): " +
+                      "give this agent its credential by its own means, off the CIB (fence_aws: the instance's IAM role), or use an agent that takes a password"),
+        );
+    }
+    if (hasControlCharacter(value)) {
+        r.problem(path, "holds a control character or line break: the fence agent reads its parameters one a line");
+    } else if (isFencePasswordScript(key) && value.trim() === FENCE_PASSWORD_FILE) {
+        r.problem(
+            path,
+            `fence-agents runs ${key} as a command and takes what it prints as the password; the file's path runs the ` +
+                `file (Permission denied, and an empty password): use "${FENCE_PASSWORD_SCRIPT}"`,
+        );
+    }
+}
+
+/** Whether a fence device reads the password file the library writes from the secret fencePassword. */
+export function readsFencePasswordFile(params: Readonly<Record<string, string>>): boolean {
+    return Object.entries(params).some(
+        ([key, value]) => isFencePasswordScript(key) && value.includes(FENCE_PASSWORD_FILE),
+    );
+}
+
+/** The Zabbix user names configSync.apiUser may be (Zabbix's own limit is 100 characters). */
+const ZABBIX_API_USER = /^[A-Za-z0-9._@+-]{1,100}$/;
 
 export function readConfigSync(
     r: Reader,
@@ -150,6 +222,15 @@ export function readConfigSync(
     }
     const intervalMinutes = r.integer(node, "intervalMinutes", "configSync", 10, 1, 1440);
     const apiUser = r.string(node, "apiUser", "configSync", "Admin");
+    // Zabbix takes up to 100 characters of any kind; the sync's user is an operator's choice, so
+    // nothing that would need quoting anywhere it goes (a root script, JSON, a log line).
+    if (apiUser !== undefined && !ZABBIX_API_USER.test(apiUser)) {
+        r.problem(
+            "configSync.apiUser",
+            `${JSON.stringify(apiUser)} is not a Zabbix user name the sync takes: 1 to 100 letters, digits and . _ @ + -`,
+        );
+        return undefined;
+    }
     return sourceSite && intervalMinutes !== undefined && apiUser
         ? { sourceSite, intervalMinutes, apiUser }
         : undefined;
@@ -176,6 +257,13 @@ export function readCloud(r: Reader, value: unknown, required: boolean): CloudCo
     }
     const port = r.integer(db, "port", "cloud.database", POSTGRES_DEFAULT_PORT, 1, 65535);
     const adminUser = r.string(db, "adminUser", "cloud.database", "postgres");
+    // The provider's role name as managed services hand them out (Azure's older user@server too).
+    if (adminUser !== undefined && !/^[A-Za-z0-9_.@-]{1,63}$/.test(adminUser)) {
+        r.problem(
+            "cloud.database.adminUser",
+            `${JSON.stringify(adminUser)} is not a role name (1 to 63 letters, digits and _ . @ -)`,
+        );
+    }
     const sslmode = r.oneOf(db, "sslmode", "cloud.database", ["require", "verify-full", "disable"] as const, "require");
     return host && port !== undefined && adminUser && sslmode
         ? { database: { host, port, adminUser, sslmode } }

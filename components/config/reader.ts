@@ -113,6 +113,11 @@ export class Reader {
     }
 }
 
+/** Whether text holds a line break, a tab or another control character (none belongs in a name, a URL or a parameter). */
+export function hasControlCharacter(value: string): boolean {
+    return [...value].some(ch => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f);
+}
+
 export function join(path: string, key: string): string {
     return path ? `${path}.${key}` : key;
 }

@@ -2,9 +2,11 @@
  * Readers of the stack-wide sections: zabbix, failoverDelay, db, loadBalancer, frontend, load.
  */
 import { PATRONI_MINIMUM_VERSION, POSTGRES_DEFAULT_PORT, compareVersions, platformFor } from "../platform";
+import { ADMIN_ROLE, CHECK_ROLE, REPLICATION_ROLE } from "../postgres/roles";
 import { parseZabbixDuration } from "./duration";
 import { cidrProblem } from "./network";
 import { Reader } from "./reader";
+import { repositoryBaseProblem, urlCredentialProblem } from "./urls";
 import {
     AptRepository,
     DbConfig,
@@ -46,8 +48,14 @@ export function readZabbix(r: Reader, value: unknown, sites: readonly SiteConfig
             "zabbix.repositoryUrl",
             "is required with packageSource vendor: the base URL of Zabbix's package repository or of your mirror of it",
         );
-    } else if (repositoryUrl && !HTTP_URL.test(repositoryUrl)) {
-        r.problem("zabbix.repositoryUrl", `"${repositoryUrl}" is not an http(s) URL`);
+    } else if (repositoryUrl) {
+        checkSourceUrl(
+            r,
+            "zabbix.repositoryUrl",
+            repositoryUrl,
+            HTTP_URL.test(repositoryUrl) ? undefined : "an http(s) URL",
+            true,
+        );
     }
     if (packageSource && ZABBIX_VERSIONS.includes(version)) {
         checkZabbixPackages(r, sites, version, packageSource);
@@ -161,10 +169,19 @@ export function readDb(
     ] as const) {
         if (v !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(v)) {
             r.problem(`db.${key}`, `"${v}" is not a plain PostgreSQL identifier (lower-case letters, digits, "_")`);
+        } else if (
+            v !== undefined &&
+            RESERVED[key].some(reserved => (reserved.endsWith("_") ? v.startsWith(reserved) : v === reserved))
+        ) {
+            r.problem(
+                `db.${key}`,
+                `"${v}" is reserved (${RESERVED[key].map(n => (n.endsWith("_") ? `${n}...` : n)).join(", ")}): ${RESERVED_WHY[key]}`,
+            );
         }
     }
     const adminNetwork = r.string(node, "adminNetwork", "db");
-    const adminProblem = adminNetwork === undefined ? "missing" : cidrProblem(adminNetwork);
+    const adminProblem =
+        adminNetwork === undefined ? "missing" : (cidrProblem(adminNetwork) ?? adminNetworkWidth(adminNetwork));
     if (adminNetwork !== undefined && adminProblem) {
         r.problem("db.adminNetwork", adminProblem);
     }
@@ -223,6 +240,34 @@ export function readDb(
     };
 }
 
+/**
+ * Names db.user and db.name may not take: PostgreSQL's own (its superuser, its template and default
+ * databases, the pg_ prefix it keeps for roles of its own) and the roles the library creates.
+ */
+const RESERVED = {
+    user: ["postgres", ADMIN_ROLE, CHECK_ROLE, REPLICATION_ROLE, "pg_"],
+    name: ["postgres", "template0", "template1"],
+} as const;
+const RESERVED_WHY = {
+    user: "the Zabbix owner role is a role of its own, with its own password, apart from the superuser and the library's roles",
+    name: "PostgreSQL keeps these databases for itself; Zabbix's gets a name of its own",
+} as const;
+
+/**
+ * The widest db.adminNetwork: a /16 (65,536 addresses) holds any operators' or jump hosts' network,
+ * while the superuser may log in from it (pg_hba) and every load balancer's DB port admits it: a /0,
+ * or a whole private range (10.0.0.0/8, 172.16.0.0/12), would admit every host that can route there.
+ */
+export const ADMIN_NETWORK_MIN_PREFIX = 16;
+
+function adminNetworkWidth(cidr: string): string | undefined {
+    const bits = Number(cidr.split("/")[1]);
+    return bits < ADMIN_NETWORK_MIN_PREFIX
+        ? `${cidr} is too wide: the DB's superuser may log in from it and every load balancer's DB port admits it; ` +
+              `name the network pulumi up runs from, /${ADMIN_NETWORK_MIN_PREFIX} or narrower`
+        : undefined;
+}
+
 /** db.passwordRotation: a count per generated password; raising one rotates it. */
 function readPasswordRotation(r: Reader, value: unknown): DbConfig["passwordRotation"] | undefined {
     const node = r.object(value, "db.passwordRotation", PASSWORD_ROLES);
@@ -258,14 +303,15 @@ function readAptRepository(r: Reader, value: unknown, path: string): AptReposito
         r.problem(`${path}.components`, "expected a list of component names, e.g. [main]");
     }
     const before = r.problemCount();
-    if (url !== undefined && !/^(https?:\/\/|file:\/)[^\s'"\][]+$/.test(url)) {
-        r.problem(`${path}.url`, `"${url}" is not an http(s) or file: URL`);
+    if (url !== undefined) {
+        const form = /^(https?:\/\/|file:\/)[^\s'"\][]+$/.test(url) ? undefined : "an http(s) or file: URL";
+        checkSourceUrl(r, `${path}.url`, url, form, true);
     }
     if (suite !== undefined && !/^[A-Za-z0-9./_-]+$/.test(suite)) {
         r.problem(`${path}.suite`, `"${suite}" is not a suite name (e.g. bookworm-pgdg) or ./ for a flat repository`);
     }
-    if (keyUrl && !HTTP_URL.test(keyUrl)) {
-        r.problem(`${path}.keyUrl`, `"${keyUrl}" is not an http(s) URL`);
+    if (keyUrl) {
+        checkSourceUrl(r, `${path}.keyUrl`, keyUrl, HTTP_URL.test(keyUrl) ? undefined : "an http(s) URL", false);
     }
     if (trusted && url !== undefined && !url.startsWith("file:")) {
         r.problem(
@@ -283,6 +329,21 @@ function readAptRepository(r: Reader, value: unknown, path: string): AptReposito
         return undefined;
     }
     return { url: url.replace(/\/+$/, ""), suite, components, keyUrl: keyUrl || undefined, trusted };
+}
+
+/**
+ * A package source's URL: first no credentials (that message never repeats the URL), then its form
+ * (`notA` says what it is not, when it is not), then for a repository's base nothing apt or sed would misread.
+ */
+function checkSourceUrl(r: Reader, path: string, url: string, notA: string | undefined, repositoryBase: boolean): void {
+    const credentials = urlCredentialProblem(url);
+    if (credentials) {
+        r.problem(path, credentials);
+    } else if (notA) {
+        r.problem(path, `"${url}" is not ${notA}`);
+    } else if (repositoryBase && repositoryBaseProblem(url)) {
+        r.problem(path, repositoryBaseProblem(url)!);
+    }
 }
 
 /**

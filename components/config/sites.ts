@@ -2,11 +2,15 @@
  * Reader of the `sites` section: the sites, their networks and hosts, each host's address, roles
  * and SSH login. Names and addresses are checked for clashes across all sites.
  */
+import { replicationSlotName } from "../postgres/roles";
 import { cidrContains, cidrProblem, cidrsOverlap, isIPv4 } from "./network";
 import { Reader, describe } from "./reader";
 import { LABEL } from "./sections";
 import { hostKeyLine, parseSshHostKey } from "./sshHostKey";
 import { HostConfig, OS_FAMILIES, OsFamily, ROLES, Role, SiteConfig } from "./types";
+
+/** PostgreSQL's longest name (NAMEDATALEN - 1): a longer slot name is cut short by one call and refused by another. */
+const POSTGRES_NAME_MAX = 63;
 
 /** The sites and their hosts; a site or host that does not read cleanly is reported and left out. */
 export function readSites(r: Reader, value: unknown, minSites: number): SiteConfig[] {
@@ -130,7 +134,21 @@ function readHosts(
             addresses.set(address, hostPath);
         }
         const roles = readRoles(r, node.roles, `${hostPath}.roles`);
+        const slot = name !== undefined && LABEL.test(name) ? replicationSlotName(name) : "";
+        if (roles?.includes("db") && slot.length > POSTGRES_NAME_MAX) {
+            r.problem(
+                `${hostPath}.name`,
+                `"${name}" is too long for a DB host: its replication slot would be ${slot} (${slot.length} characters), ` +
+                    `and PostgreSQL names hold ${POSTGRES_NAME_MAX}; use at most ${POSTGRES_NAME_MAX - slot.length + name!.length} characters`,
+            );
+        }
         const sshUser = r.string(node, "sshUser", hostPath, "root");
+        if (sshUser !== undefined && !/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$/.test(sshUser)) {
+            r.problem(
+                `${hostPath}.sshUser`,
+                `${JSON.stringify(sshUser)} is not a user name (letters, digits, "_", ".", "-"; at most 32)`,
+            );
+        }
         const sshPort = r.integer(node, "sshPort", hostPath, 22, 1, 65535);
         const sshHostKey = readSshHostKey(r, node.sshHostKey, `${hostPath}.sshHostKey`);
         const os = r.oneOf<OsFamily>(node, "os", hostPath, OS_FAMILIES, "debian12");

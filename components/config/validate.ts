@@ -4,8 +4,9 @@
  * and the stack program throws before it creates any resource.
  */
 import { checkDbHostsPerSite, checkPorts, checkSiteServices } from "./crossChecks";
-import { readCloud, readConfigSync, readDrbd } from "./patternSections";
+import { readCloud, readConfigSync, readDrbd, readsFencePasswordFile } from "./patternSections";
 import { ConfigError, ConfigProblem, Reader } from "./reader";
+import { SECRET_KEYS, SecretSettings, checkSecretSettings, setSecretCommand } from "./secrets";
 import { readDb, readFailoverDelay, readFrontend, readLoad, readLoadBalancer, readZabbix } from "./sections";
 import { readSites } from "./sites";
 import { DEFAULT_PATTERN, Role, StackConfig, isWitnessSite } from "./types";
@@ -36,19 +37,14 @@ export interface PatternRequirements {
 export type SectionReader<T> = (r: Reader, value: unknown) => T | undefined;
 
 export interface ValidationOptions {
-    /** Which secrets are set; their values are never read here. */
-    readonly secrets: {
-        readonly sshPrivateKey: boolean;
-        readonly zabbixApiPassword?: boolean;
-        readonly cloudDbAdminPassword?: boolean;
-    };
+    /** Which secret keys are set, and how (as a Pulumi secret, on one line); their values never reach validation. */
+    readonly secrets: SecretSettings;
     readonly requirements: PatternRequirements;
 }
 
 export const TOP_LEVEL_KEYS = [
     "pattern",
     "sites",
-    "sshPrivateKey",
     "zabbix",
     "failoverDelay",
     "db",
@@ -57,9 +53,8 @@ export const TOP_LEVEL_KEYS = [
     "load",
     "drbd",
     "configSync",
-    "zabbixApiPassword",
     "cloud",
-    "cloudDbAdminPassword",
+    ...SECRET_KEYS,
 ];
 
 /**
@@ -78,8 +73,9 @@ export function validateStackConfig<S extends object = Record<never, never>>(
     const needs = options.requirements;
     const sections = new Set(needs.sections ?? []);
 
+    checkSecretSettings(r, options.secrets);
     if (!options.secrets.sshPrivateKey) {
-        r.problem("sshPrivateKey", "is required: set it with `pulumi config set --secret sshPrivateKey < key`");
+        r.problem("sshPrivateKey", `is required: set it with \`${setSecretCommand("sshPrivateKey")}\``);
     }
     const sites = readSites(r, top.sites, needs.minSites);
     const zabbix = readZabbix(r, top.zabbix, sites);
@@ -88,7 +84,16 @@ export function validateStackConfig<S extends object = Record<never, never>>(
     const loadBalancer = readLoadBalancer(r, top.loadBalancer);
     const frontend = readFrontend(r, top.frontend);
     const load = readLoad(r, top.load);
-    const drbd = readDrbd(r, top.drbd, sites, sections.has("drbd") || db?.fallbackPair === true);
+    const pairBuilt = sections.has("drbd") || db?.fallbackPair === true;
+    const drbd = readDrbd(r, top.drbd, sites, pairBuilt);
+    const readingFencePassword = (drbd?.fencing.devices ?? []).filter(d => readsFencePasswordFile(d.params));
+    if (pairBuilt && readingFencePassword.length > 0 && !options.secrets.fencePassword) {
+        r.problem(
+            "fencePassword",
+            `is required: the fence devices of ${readingFencePassword.map(d => d.node).join(", ")} read their password ` +
+                `from the file the library writes from it; set it: \`${setSecretCommand("fencePassword")}\``,
+        );
+    }
     checkDbHostsPerSite(r, sites, db?.fallbackPair ? drbd : undefined);
     if (db?.fallbackPair && drbd) {
         if (drbd.site !== db.primarySite) {
@@ -109,14 +114,14 @@ export function validateStackConfig<S extends object = Record<never, never>>(
     if (sections.has("configSync") && !options.secrets.zabbixApiPassword) {
         r.problem(
             "zabbixApiPassword",
-            "is required by this pattern: the Zabbix API password of configSync.apiUser on every site (pulumi config set --secret)",
+            `is required by this pattern: the Zabbix API password of configSync.apiUser on every site (\`${setSecretCommand("zabbixApiPassword")}\`)`,
         );
     }
     const cloud = readCloud(r, top.cloud, sections.has("cloud"));
     if (sections.has("cloud") && !options.secrets.cloudDbAdminPassword) {
         r.problem(
             "cloudDbAdminPassword",
-            "is required by this pattern: the managed PostgreSQL admin password (pulumi config set --secret)",
+            `is required by this pattern: the managed PostgreSQL admin password (\`${setSecretCommand("cloudDbAdminPassword")}\`)`,
         );
     }
     const read = Object.fromEntries(

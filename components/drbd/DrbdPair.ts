@@ -12,7 +12,8 @@ import {
     renderDrbdResource,
     renderPacemakerCib,
 } from "./render";
-import { FENCE_PASSWORD_FILE, clusterStep, cibLoadStep, drbdStep, initialSyncStep } from "./steps";
+import { FENCE_PASSWORD_SCRIPT, isFencePasswordScript } from "./fencing";
+import { clusterStep, cibLoadStep, drbdStep, initialSyncStep } from "./steps";
 
 /** The DRBD resource and device the pair replicates. */
 export const DRBD_RESOURCE = "zabbix";
@@ -180,7 +181,6 @@ function renderPairFiles(
         clusterName,
         nodes: nodes.map((n, i) => ({ ...n, nodeId: i + 1 })),
     });
-    const passwordScript = `cat ${FENCE_PASSWORD_FILE}`;
     const cib = renderPacemakerCib({
         clusterName,
         nodes,
@@ -195,10 +195,8 @@ function renderPairFiles(
             devices: devices.map(d => ({
                 node: d.node,
                 params:
-                    args.fencing.password !== undefined &&
-                    !("password_script" in d.params) &&
-                    !("passwd_script" in d.params)
-                        ? { ...d.params, password_script: passwordScript }
+                    args.fencing.password !== undefined && !Object.keys(d.params).some(isFencePasswordScript)
+                        ? { ...d.params, password_script: FENCE_PASSWORD_SCRIPT }
                         : d.params,
             })),
         },

@@ -9,6 +9,7 @@
  * (such as `cat` of a root-only file).
  */
 import { DrbdNode } from "./drbd";
+import { FENCE_AGENT_NAME, fenceParameterHoldsSecret } from "./fencing";
 
 export interface PacemakerCibInput {
     readonly clusterName: string;
@@ -85,8 +86,6 @@ export function pacemakerIds(c: Pick<PacemakerCibInput, "drbdResource" | "servic
 }
 
 /** Parameters of fence agents that hold a password in clear; the CIB must not. */
-const CLEAR_SECRETS = ["password", "passwd", "snmp_priv_passwd"];
-
 interface Op {
     readonly name: string;
     readonly interval: string;
@@ -162,7 +161,7 @@ function checkCibInput(c: PacemakerCibInput): void {
         throw new Error(`fence devices must name each cluster node once, got ${fenced.join(", ")}`);
     }
     for (const d of c.fencing.devices) {
-        const secret = Object.keys(d.params).find(k => CLEAR_SECRETS.includes(k.toLowerCase()));
+        const secret = Object.keys(d.params).find(fenceParameterHoldsSecret);
         if (secret) {
             throw new Error(
                 `fence device for ${d.node}: parameter ${secret} would put a secret in the CIB; use password_script with a root-only file`,
@@ -187,7 +186,7 @@ function checkCibInput(c: PacemakerCibInput): void {
     if (new Set(units).size !== units.length) {
         throw new Error(`each service unit may appear once in the group: ${units.join(", ")}`);
     }
-    if (!/^fence_[A-Za-z0-9_]+$/.test(c.fencing.agent)) {
+    if (!FENCE_AGENT_NAME.test(c.fencing.agent)) {
         throw new Error(`fence agent "${c.fencing.agent}" is not a fence agent name (fence_...)`);
     }
     if (!c.filesystem.mountPoint.startsWith("/")) {

@@ -60,6 +60,11 @@ export const CRM_HANDLERS: Readonly<Record<DrbdVersion, { fence: string; unfence
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const DEVICE = /^\/dev\/[A-Za-z0-9_./-]+$/;
 
+/** Whether a path names a block device under /dev, and only there: no `.` or `..` segment, nothing to quote. */
+export function isBlockDevicePath(value: string): boolean {
+    return DEVICE.test(value) && value.split("/").every(segment => segment !== "." && segment !== "..");
+}
+
 /** Throws unless the values can be written into a DRBD file unquoted and mean what they say. */
 function checkDrbdInput(c: DrbdResourceInput): void {
     if (!NAME.test(c.resource)) {
@@ -70,7 +75,7 @@ function checkDrbdInput(c: DrbdResourceInput): void {
         ["disk", c.disk],
         ["metaDisk", c.metaDisk],
     ] as const) {
-        if (!DEVICE.test(value)) {
+        if (!isBlockDevicePath(value)) {
             throw new Error(`DRBD ${what} "${value}" must be a block device path under /dev`);
         }
     }

@@ -1,3 +1,4 @@
 export * from "./render";
 export * from "./steps";
+export * from "./fencing";
 export * from "./DrbdPair";

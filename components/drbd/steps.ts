@@ -7,12 +7,11 @@
 import { CONFIG_DIR, STATE_DIR } from "../platform";
 import { putFile, putSecretFile, shellQuote } from "../shell";
 import { DrbdVersion } from "./drbd";
+import { FENCE_PASSWORD_FILE } from "./fencing";
 
 /** Where the rendered CIB is kept on the preferred node, and the copy of what was last loaded. */
 export const CIB_FILE = `${CONFIG_DIR}/pacemaker/cib.xml`;
 export const CIB_LOADED = `${STATE_DIR}/pacemaker-cib.loaded.xml`;
-/** Root-only file holding the fence devices' password; their password_script reads it. */
-export const FENCE_PASSWORD_FILE = `${CONFIG_DIR}/fence-password`;
 export const COROSYNC_CONF = "/etc/corosync/corosync.conf";
 
 export interface DrbdStepInput {

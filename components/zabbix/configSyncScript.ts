@@ -3,7 +3,7 @@
  * configuration from the source site's Zabbix API (configuration.export) and imports it into the
  * others (configuration.import). Pure renderer.
  */
-import { RENDERED_HEADER } from "../shell";
+import { RENDERED_HEADER, shellQuote } from "../shell";
 
 /** Where the sync script copies from and to, and how it logs in. */
 export interface ConfigSyncScriptInput {
@@ -83,10 +83,10 @@ export function renderConfigSyncScript(c: ConfigSyncScriptInput): string {
 # Copies hosts, templates and groups from the source site's Zabbix to the others.
 set -eu
 umask 077
-SOURCE='${c.sourceUrl}'
-TARGETS='${c.targetUrls.join(" ")}'
-API_USER='${c.apiUser}'
-PASSWORD_FILE='${c.passwordFile}'
+SOURCE=${shellQuote(c.sourceUrl)}
+TARGETS=${shellQuote(c.targetUrls.join(" "))}
+API_USER=${shellQuote(c.apiUser)}
+PASSWORD_FILE=${shellQuote(c.passwordFile)}
 BATCH=${BATCH}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

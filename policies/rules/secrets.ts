@@ -2,6 +2,7 @@
  * Secrets stay secret: nothing in clear in what is sent to hosts, passwords from @pulumi/random.
  */
 import { ResourceValidationPolicy } from "@pulumi/policy";
+import { fenceParameterHoldsSecret } from "../../components/drbd/fencing";
 import { RESOURCE_TYPES } from "./facts";
 
 /** Text that carries a secret value rather than a reference to one ($VAR, a file, stdin). */
@@ -28,6 +29,15 @@ export const noPlaintextSecrets: ResourceValidationPolicy = {
                     report(
                         `The ${field} command of ${args.name} holds ${what} in clear; the command text is logged and stored. ` +
                             "Pass the secret on stdin (HostStepArgs.secrets) and refer to it as a shell variable.",
+                    );
+                }
+            }
+            // A Pacemaker parameter holding a secret by the fence agents' own names (a CIB the step loads).
+            for (const [, name] of text.matchAll(/<nvpair\b[^>]*\bname="([^"]*)"[^>]*\bvalue="[^"]+"/g)) {
+                if (fenceParameterHoldsSecret(name)) {
+                    report(
+                        `The ${field} command of ${args.name} holds the Pacemaker parameter ${name} in clear; the command text is ` +
+                            "logged and stored. Give fence agents their password through password_script (a command that prints it).",
                     );
                 }
             }

@@ -68,13 +68,15 @@ export type DatabaseChoice =
 /**
  * The drbd section's pair: DRBD under PostgreSQL's data, Pacemaker running the given services. The
  * DRBD filesystem mounts at the data directory's parent (a fresh filesystem's root has lost+found
- * and is root's, so the data directory is created inside it).
+ * and is root's, so the data directory is created inside it). The secret fencePassword, when set,
+ * goes to both nodes' FENCE_PASSWORD_FILE, which the devices' password_script prints.
  */
 export function buildDrbdPair(
     name: string,
     config: StackConfig,
     hosts: ReadonlyMap<string, Host>,
     services: { zabbixServer?: string; web: readonly string[] },
+    fencePassword: pulumi.Input<string> | undefined,
 ): FallbackPair & { readonly hosts: readonly [Host, Host]; readonly component: DrbdPair } {
     const drbd = config.drbd!;
     const [first, second] = drbd.nodes.map(n => hosts.get(n)!);
@@ -90,7 +92,7 @@ export function buildDrbdPair(
         port: drbd.port,
         mountPoint,
         services: all,
-        fencing: drbd.fencing,
+        fencing: { ...drbd.fencing, ...(fencePassword !== undefined ? { password: fencePassword } : {}) },
     });
     return {
         nodes: drbd.nodes,

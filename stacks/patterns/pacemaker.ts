@@ -31,10 +31,13 @@ export const pacemaker: PatternModule = {
         });
         const platform = platformFor(hosts.get(drbd.nodes[0])!.config.os);
         const layout = zabbixLayout(platform, config.zabbix.packageSource);
-        const pair = buildDrbdPair("zabbix-pair", config, hosts, {
-            zabbixServer: layout.serverService,
-            web: [platform.phpFpm.service, "nginx"],
-        });
+        const pair = buildDrbdPair(
+            "zabbix-pair",
+            config,
+            hosts,
+            { zabbixServer: layout.serverService, web: [platform.phpFpm.service, "nginx"] },
+            secrets.fencePassword,
+        );
         const [first, second] = pair.hosts;
         const passwords = createDbPasswords("zabbix-ha", config.db.passwordRotation);
         const nodes = [first, second].map(h => h.config.address);

@@ -8,6 +8,8 @@ export interface PatternSecrets {
     readonly sshPrivateKey: pulumi.Output<string>;
     readonly zabbixApiPassword?: pulumi.Output<string>;
     readonly cloudDbAdminPassword?: pulumi.Output<string>;
+    /** The fence devices' password, written to both pair nodes (FENCE_PASSWORD_FILE). */
+    readonly fencePassword?: pulumi.Output<string>;
 }
 
 /** What every pattern's stack exports. */

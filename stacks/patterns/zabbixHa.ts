@@ -44,7 +44,9 @@ export const zabbixHa: PatternModule = {
                     : undefined,
         });
         // The fallback pair runs PostgreSQL only; servers and frontends stay on their own hosts.
-        const pair = config.db.fallbackPair ? buildDrbdPair("zabbix-db-pair", config, hosts, { web: [] }) : undefined;
+        const pair = config.db.fallbackPair
+            ? buildDrbdPair("zabbix-db-pair", config, hosts, { web: [] }, secrets.fencePassword)
+            : undefined;
         const instance = buildInstance(config, hosts, {
             prefix: "",
             name: "zabbix",

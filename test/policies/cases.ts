@@ -18,7 +18,8 @@ export type Policy = (typeof POLICIES)[number];
 export async function resourcesOf(file: string, pattern?: string): Promise<ResourceInput[]> {
     const plan = await planEnvironment(readEnvironment(file), {
         placeholderSecrets: true,
-        overrides: { "zabbix-ha:sshPrivateKey": TEST_SSH_KEY, ...(pattern ? { "zabbix-ha:pattern": pattern } : {}) },
+        secrets: { "zabbix-ha:sshPrivateKey": TEST_SSH_KEY },
+        overrides: pattern ? { "zabbix-ha:pattern": pattern } : {},
     });
     if (plan.error) {
         throw plan.error;

@@ -17,6 +17,7 @@ import {
 } from "../../policies/rules";
 import { ResourceInput, runPolicy } from "../../policies/harness";
 import { sizeServer } from "../../components/sizing";
+import { FENCE_PASSWORD_SCRIPT, FENCE_SECRET_PARAMETERS } from "../../components/drbd";
 import { command, fixture, pair, resourcesOf, servers, violations } from "./cases";
 
 describe("Zabbix server rules", () => {
@@ -101,6 +102,35 @@ describe("secrets", () => {
     test("no-plaintext-secrets accepts references to secrets read from stdin", async () => {
         const create = 'IFS= read -r PW\nPGPASSWORD="$PW"\nexport PGPASSWORD\npsql -c "ALTER ROLE x PASSWORD \'$PW\'"';
         expect(await violations(noPlaintextSecrets, [command("step", create)])).toEqual([]);
+    });
+
+    // The rule reads the fence agents' secret parameters from where the config check and the CIB renderer do.
+    const nvpair = (name: string, value: string) =>
+        `zha_put_file /etc/zabbix-ha/pacemaker/cib.xml 0600 root:root <<'ZHA_EOF'\n<cib><primitive id="fence-a" class="stonith" type="fence_aws"><instance_attributes id="fence-a-params">` +
+        `<nvpair id="fence-a-params-${name}" name="${name}" value="${value}"/></instance_attributes></primitive></cib>\nZHA_EOF`;
+    test.each([...FENCE_SECRET_PARAMETERS, "Password", "secret-key", "SNMP_PRIV_PASSWD"])(
+        "no-plaintext-secrets catches the fence parameter %s in a CIB",
+        async name => {
+            expect(await violations(noPlaintextSecrets, [command("step", nvpair(name, "wJalrXUtnFEMI"))])).toEqual([
+                expect.objectContaining({
+                    message: expect.stringContaining(`the Pacemaker parameter ${name} in clear`),
+                }),
+            ]);
+        },
+    );
+
+    test("no-plaintext-secrets accepts a fence device that reads its password through password_script", async () => {
+        const steps = [
+            nvpair("password_script", FENCE_PASSWORD_SCRIPT),
+            nvpair("ip", "192.0.2.1"),
+            nvpair("token_file", "/etc/t"),
+        ];
+        expect(
+            await violations(
+                noPlaintextSecrets,
+                steps.map(create => command("step", create)),
+            ),
+        ).toEqual([]);
     });
 
     test("random-password-length", async () => {

@@ -3,7 +3,7 @@
  * helpers that plan it through the same offline capture the preview and the lab use.
  */
 import * as path from "path";
-import { RawStackConfig } from "../../components/config";
+import { ConfigError, RawStackConfig, ValidationOptions, validateStackConfig } from "../../components/config";
 import { RESOURCE_TYPES } from "../../components/facts";
 import { CapturedPlan, CapturedResource, capturePlan, ofType } from "../../tools/offline/capture";
 import { EnvironmentConfig, readEnvironment, toEngineConfig } from "../../tools/offline/environment";
@@ -36,6 +36,17 @@ export function twoSiteConfig(): Record<string, any> {
     };
 }
 
+/** The problems validation finds in a raw config, as "path: message" lines (none when it passes). */
+export function configProblems(raw: RawStackConfig, options: ValidationOptions): string[] {
+    try {
+        validateStackConfig(raw, options);
+    } catch (err) {
+        expect(err).toBeInstanceOf(ConfigError);
+        return (err as ConfigError).problems.map(p => `${p.path}: ${p.message}`);
+    }
+    return [];
+}
+
 /** Plans a raw config (as a stack file's `config:` would hold it) through the real stack program. */
 export async function planConfig(raw: RawStackConfig, sshKey: string | null = TEST_SSH_KEY): Promise<CapturedPlan> {
     const { config, secretKeys } = toEngineConfig(raw as Record<string, unknown>);
@@ -64,7 +75,7 @@ export function exampleEnvironment(env: "dev" | "prod", overrides: Record<string
 /** Plans one of the repository's example environments with a test SSH key. */
 export async function planExample(env: "dev" | "prod", overrides: Record<string, string> = {}): Promise<CapturedPlan> {
     return planEnvironment(exampleEnvironment(env, overrides), {
-        overrides: { "zabbix-ha:sshPrivateKey": TEST_SSH_KEY },
+        secrets: { "zabbix-ha:sshPrivateKey": TEST_SSH_KEY },
     });
 }
 

@@ -87,7 +87,8 @@ async function plan(
     return planEnvironment(
         { file, ...toEngineConfig(values) },
         {
-            overrides: { "zabbix-ha:sshPrivateKey": TEST_SSH_KEY, "zabbix-ha:pattern": pattern },
+            secrets: { "zabbix-ha:sshPrivateKey": TEST_SSH_KEY },
+            overrides: { "zabbix-ha:pattern": pattern },
             placeholderSecrets: true,
             stack: "canonical",
             prior: priorOutputs(prior),

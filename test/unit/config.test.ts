@@ -1,28 +1,22 @@
 import {
-    ConfigError,
     OS_FAMILIES,
     RawStackConfig,
+    SET_AS_SECRET,
     ValidationOptions,
     ZABBIX_VERSIONS,
     validateStackConfig,
 } from "../../components/config";
 import { platformFor } from "../../components/platform";
-import { planConfig, twoSiteConfig } from "../support/plan";
+import { configProblems, planConfig, twoSiteConfig } from "../support/plan";
 
 const HA: ValidationOptions = {
-    secrets: { sshPrivateKey: true },
+    secrets: { sshPrivateKey: SET_AS_SECRET },
     requirements: { minSites: 2, requiredRoles: ["db", "zabbix-server", "frontend", "lb"], selfRunDatabase: true },
 };
 
 /** The problems a raw config produces, as "path: message" lines. */
 function problems(raw: RawStackConfig, options: ValidationOptions = HA): string[] {
-    try {
-        validateStackConfig(raw, options);
-    } catch (err) {
-        expect(err).toBeInstanceOf(ConfigError);
-        return (err as ConfigError).problems.map(p => `${p.path}: ${p.message}`);
-    }
-    return [];
+    return configProblems(raw, options);
 }
 
 function withHost(patch: Record<string, unknown>, siteIndex = 1): Record<string, any> {
@@ -169,7 +163,7 @@ describe("stack configuration validation", () => {
     });
 
     test("a missing SSH key", () => {
-        expect(problems(twoSiteConfig(), { ...HA, secrets: { sshPrivateKey: false } })).toContainEqual(
+        expect(problems(twoSiteConfig(), { ...HA, secrets: {} })).toContainEqual(
             expect.stringMatching(/^sshPrivateKey: is required/),
         );
     });
@@ -409,7 +403,7 @@ describe("stack configuration validation", () => {
         raw.sites[1].hosts[0].roles = ["db", "mail"];
         raw.failoverDelay = "5s";
         raw.zabbix = { version: "8.0" };
-        const found = problems(raw, { ...HA, secrets: { sshPrivateKey: false } });
+        const found = problems(raw, { ...HA, secrets: {} });
         expect(found).toEqual(
             expect.arrayContaining([
                 expect.stringMatching(/^sites\[0\]\.hosts\[0\]\.address: /),

@@ -31,7 +31,8 @@ beforeAll(async () => {
         for (const pattern of PATTERNS) {
             const plan = await planEnvironment(readEnvironment(file), {
                 placeholderSecrets: true,
-                overrides: { "zabbix-ha:sshPrivateKey": TEST_SSH_KEY, "zabbix-ha:pattern": pattern.name },
+                secrets: { "zabbix-ha:sshPrivateKey": TEST_SSH_KEY },
+                overrides: { "zabbix-ha:pattern": pattern.name },
             });
             if (!plan.error) {
                 plans.push({ label: `${path.relative(ROOT, file)} as ${pattern.name}`, plan });

@@ -113,11 +113,11 @@ describe("the lab reads each installation's logins off the plan, by what the pro
     test.each(cases)("%s (pattern %s): installations %j", async (file, pattern, names) => {
         const env = readEnvironment(path.join(ROOT, "lab", file));
         const plan = await planEnvironment(env, {
-            overrides: {
+            secrets: {
                 "zabbix-ha:sshPrivateKey": TEST_SSH_KEY,
                 "zabbix-ha:cloudDbAdminPassword": CLOUD_ADMIN_PASSWORD,
-                ...(pattern ? { "zabbix-ha:pattern": pattern } : {}),
             },
+            overrides: pattern ? { "zabbix-ha:pattern": pattern } : {},
         });
         const config = topologyOf(env).config;
         const databases = instanceDatabases(goalsOf(plan), stackOutputs(plan.outputs), config.db.user);
@@ -148,7 +148,7 @@ describe("the lab reads each installation's logins off the plan, by what the pro
 describe("the units status and the drills wait for are the ones the stack's steps set up", () => {
     test.each(["Pulumi.lab.yaml", "Pulumi.lab-patroni.yaml"])("%s", async file => {
         const env = readEnvironment(path.join(ROOT, "lab", file));
-        const plan = await planEnvironment(env, { overrides: { "zabbix-ha:sshPrivateKey": TEST_SSH_KEY } });
+        const plan = await planEnvironment(env, { secrets: { "zabbix-ha:sshPrivateKey": TEST_SSH_KEY } });
         const lab = topologyOf(env);
         const fenced = lab.hosts.filter(h => h.roles.includes("db")).length > 1;
         for (const host of lab.hosts) {

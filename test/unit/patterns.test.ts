@@ -1,6 +1,5 @@
-import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
-import { DrbdPair } from "../../components/drbd";
+import { ConfigError } from "../../components/config";
 import { SCENARIO_IDS, Topology, scenarioMatrix } from "../../model";
 import { CapturedPlan, ofType } from "../../tools/offline/capture";
 import { readEnvironment } from "../../tools/offline/environment";
@@ -24,7 +23,8 @@ const PROD = path.join(ROOT, "Pulumi.prod.yaml");
 async function planPattern(pattern: string, overrides: Record<string, string> = {}): Promise<CapturedPlan> {
     const plan = await planEnvironment(readEnvironment(PROD), {
         placeholderSecrets: true,
-        overrides: { "zabbix-ha:pattern": pattern, "zabbix-ha:sshPrivateKey": TEST_SSH_KEY, ...overrides },
+        secrets: { "zabbix-ha:sshPrivateKey": TEST_SSH_KEY },
+        overrides: { "zabbix-ha:pattern": pattern, ...overrides },
     });
     expect(plan.error).toBeUndefined();
     return plan;
@@ -93,23 +93,20 @@ describe("each pattern's graph on the prod environment", () => {
         expect(instance.database.failover).toBe("cluster-manager");
     });
 
-    test("3 pacemaker: a fence parameter the CIB must not hold is refused by the DrbdPair, named, before any of its steps is declared", async () => {
+    test("3 pacemaker: a fence parameter the CIB must not hold is a config error at its path, before any resource", async () => {
         const drbd = JSON.parse(readEnvironment(PROD).config["zabbix-ha:drbd"]);
         drbd.fencing.devices[0].params.snmp_priv_passwd = "in-clear";
         const plan = await planEnvironment(readEnvironment(PROD), {
             placeholderSecrets: true,
-            overrides: {
-                "zabbix-ha:pattern": "pacemaker",
-                "zabbix-ha:sshPrivateKey": TEST_SSH_KEY,
-                "zabbix-ha:drbd": JSON.stringify(drbd),
-            },
+            secrets: { "zabbix-ha:sshPrivateKey": TEST_SSH_KEY },
+            overrides: { "zabbix-ha:pattern": "pacemaker", "zabbix-ha:drbd": JSON.stringify(drbd) },
         });
-        expect(plan.error?.message).toBe(
-            "fence device for tyo-db1: parameter snmp_priv_passwd would put a secret in the CIB; use password_script with a root-only file",
-        );
-        expect(pulumi.ResourceError.isInstance(plan.error)).toBe(true);
-        expect((plan.error as pulumi.ResourceError).resource).toBeInstanceOf(DrbdPair);
-        expect(commands(plan).filter(c => c.name.startsWith("zabbix-pair-"))).toEqual([]);
+        expect(plan.error).toBeInstanceOf(ConfigError);
+        expect((plan.error as ConfigError).problems.map(p => p.path)).toEqual([
+            "drbd.fencing.devices[0].params.snmp_priv_passwd",
+        ]);
+        expect(plan.error?.message).toContain("Give snmp_priv_passwd_script instead, a command that prints it");
+        expect(plan.resources.filter(r => r.custom)).toEqual([]);
     });
 
     test("4 cloud: a managed database configured only through the provider; no DB host is touched", async () => {
@@ -153,7 +150,7 @@ describe("each pattern's graph on the prod environment", () => {
 test("5 zabbix-ha with db.fallbackPair: the primary's site holds a DRBD pair behind a VIP, replicas stream from the VIP", async () => {
     const plan = await planEnvironment(readEnvironment(path.join(ROOT, "test", "fixtures", "fallback-pair.yaml")), {
         placeholderSecrets: true,
-        overrides: { "zabbix-ha:sshPrivateKey": TEST_SSH_KEY },
+        secrets: { "zabbix-ha:sshPrivateKey": TEST_SSH_KEY },
     });
     expect(plan.error).toBeUndefined();
     expect(names(plan, "drbd:DrbdPair")).toEqual(["zabbix-db-pair"]);
@@ -183,7 +180,7 @@ test("5 zabbix-ha with db.failover patroni: etcd in three sites, Patroni on the 
         readEnvironment(path.join(ROOT, "test", "fixtures", "patroni-three-sites.yaml")),
         {
             placeholderSecrets: true,
-            overrides: { "zabbix-ha:sshPrivateKey": TEST_SSH_KEY },
+            secrets: { "zabbix-ha:sshPrivateKey": TEST_SSH_KEY },
         },
     );
     expect(plan.error).toBeUndefined();

@@ -2,7 +2,7 @@
  * What the bench previews: the dev environment and generated stack files of many sites.
  */
 import * as path from "path";
-import { FENCE_PASSWORD_FILE } from "../../components/drbd";
+import { FENCE_PASSWORD_SCRIPT } from "../../components/drbd";
 import { EnvironmentConfig, readEnvironment, toEngineConfig } from "../offline/environment";
 
 /** Roles of the hosts of one generated site, by how many hosts it has. */
@@ -35,7 +35,7 @@ export function generatedEnvironment(sites: number, hostsPerSite: 1 | 4 = 1): En
                               params: {
                                   ip: `198.19.1.${h + 11}`,
                                   username: "fence",
-                                  password_script: FENCE_PASSWORD_FILE,
+                                  password_script: FENCE_PASSWORD_SCRIPT,
                               },
                           })),
                       },

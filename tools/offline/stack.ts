@@ -3,7 +3,7 @@
  * and the lab share.
  */
 import * as path from "path";
-import { ConfigError } from "../../components/config";
+import { ConfigError, setSecretCommand } from "../../components/config";
 import { SECRET_KEYS } from "../../stacks/config";
 import { runStack } from "../../stacks/program";
 import { CaptureOptions, CapturedPlan, capturePlan } from "./capture";
@@ -17,8 +17,10 @@ export interface StackPlan extends CapturedPlan {
 export interface PlanOptions {
     /** Plan with placeholder secrets where the file sets none (the preview does; tests of validation do not). */
     readonly placeholderSecrets?: boolean;
-    /** Config values that override the file's (`project:key` to engine string). */
+    /** Config values that override the file's (`project:key` to engine string), as plain `pulumi config set` sets them. */
     readonly overrides?: Record<string, string>;
+    /** Config values set as secrets (`project:key` to value), as `pulumi config set --secret` sets them. */
+    readonly secrets?: Record<string, string>;
     /** The stack's name (default: from the file name, Pulumi.<stack>.yaml), as `pulumi up --config-file` keeps the selected one. */
     readonly stack?: string;
     /** Outputs of a previous deployment to keep, as the engine keeps them for unchanged resources. */
@@ -26,8 +28,12 @@ export interface PlanOptions {
 }
 
 export async function planEnvironment(env: EnvironmentConfig, options: PlanOptions = {}): Promise<StackPlan> {
-    const config = { ...env.config, ...options.overrides };
-    const secretKeys = [...env.secretKeys];
+    const config = { ...env.config, ...options.overrides, ...options.secrets };
+    // A plain override replaces a secret of the file as `pulumi config set` would: it is plain text then.
+    const plain = Object.keys(options.overrides ?? {});
+    const secretKeys = [
+        ...new Set([...env.secretKeys.filter(k => !plain.includes(k)), ...Object.keys(options.secrets ?? {})]),
+    ];
     const notes: string[] = [];
     for (const name of options.placeholderSecrets ? SECRET_KEYS : []) {
         const key = `zabbix-ha:${name}`;
@@ -36,7 +42,7 @@ export async function planEnvironment(env: EnvironmentConfig, options: PlanOptio
             secretKeys.push(key);
             notes.push(
                 `${name} is not set in ${path.basename(env.file)}: planned with a placeholder; ` +
-                    `set it before \`pulumi up\` with \`pulumi config set --secret ${name}\` if the pattern uses it`,
+                    `set it before \`pulumi up\` with \`${setSecretCommand(name)}\` if the pattern uses it`,
             );
         }
     }

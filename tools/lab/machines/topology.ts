@@ -11,6 +11,7 @@ import {
     OsFamily,
     Reader,
     Role,
+    SET_AS_SECRET,
     SiteConfig,
     StackConfig,
     ZabbixConfig,
@@ -149,7 +150,8 @@ function readableSections(env: EnvironmentConfig): Parameters<typeof labProblems
  */
 function labShape(env: EnvironmentConfig): StackConfig {
     return checkStackConfig(rawFromSettings(env.config), {
-        secrets: { sshPrivateKey: true },
+        // The lab hands its own key over as a secret when it plans (replay/plan.ts).
+        secrets: { sshPrivateKey: SET_AS_SECRET },
         requirements: { minSites: 1, requiredRoles: [], selfRunDatabase: false },
     });
 }

@@ -131,8 +131,8 @@ export function withHostKeys(sites: string | undefined, hostKeys: ReadonlyMap<st
 }
 
 /**
- * Plans the stack exactly as the preview does, with the lab's key and pattern as overrides; `apply`
- * also names the stack and hands the recorded outputs in (`extra`).
+ * Plans the stack exactly as the preview does, with the lab's key as a secret and its pattern as an
+ * override; `apply` also names the stack and hands the recorded outputs in (`extra`).
  */
 export async function planLab(
     configFile: string,
@@ -143,18 +143,17 @@ export async function planLab(
     extra: Pick<PlanOptions, "stack" | "prior"> = {},
 ): Promise<StackPlan> {
     const environment = readEnvironment(configFile);
-    const overrides: Record<string, string> = {
-        "zabbix-ha:sshPrivateKey": privateKey,
-        "zabbix-ha:sites": withHostKeys(environment.config["zabbix-ha:sites"], hostKeys),
-    };
+    // Secrets as `pulumi config set --secret` would set them.
+    const secrets: Record<string, string> = { "zabbix-ha:sshPrivateKey": privateKey };
     if (cloudDbAdminPassword) {
         // The lab plays the cloud provider, so it also makes up the admin password the provider would hand out.
-        overrides["zabbix-ha:cloudDbAdminPassword"] = cloudDbAdminPassword;
+        secrets["zabbix-ha:cloudDbAdminPassword"] = cloudDbAdminPassword;
     }
-    if (pattern) {
-        overrides["zabbix-ha:pattern"] = pattern;
-    }
-    const plan = await planEnvironment(environment, { overrides, ...extra });
+    const overrides: Record<string, string> = {
+        "zabbix-ha:sites": withHostKeys(environment.config["zabbix-ha:sites"], hostKeys),
+        ...(pattern ? { "zabbix-ha:pattern": pattern } : {}),
+    };
+    const plan = await planEnvironment(environment, { overrides, secrets, ...extra });
     if (plan.error) {
         throw new Error(`${path.basename(configFile)}: the stack program failed: ${plan.error.message}`);
     }

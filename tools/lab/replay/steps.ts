@@ -123,7 +123,7 @@ export async function runRemote(
     const conn = inputs.connection as Connection;
     if (conn.privateKey !== undefined && conn.privateKey.trim() !== opts.privateKey.trim()) {
         throw new Error(
-            `${name}: the plan's SSH key is not the lab's key; plan with the override zabbix-ha:sshPrivateKey`,
+            `${name}: the plan's SSH key is not the lab's key; plan with the secret zabbix-ha:sshPrivateKey`,
         );
     }
     const dialLimit = Number(conn.dialErrorLimit ?? 10);
