@@ -6,6 +6,7 @@
  */
 import { ETCD_ELECTION_TIMEOUT_MS } from "../components/postgres/etcdEnvironment";
 import { PATRONI_TIMING } from "../components/postgres/patroniYml";
+import { REPLICATION_TIMEOUT_SECONDS } from "../components/postgres/postgresConf";
 import { SERVER_RESTART_SECONDS } from "../components/zabbix/serverUnitDropIn";
 import { OperatorCause, plannedCause, serverCauses, uniqueCauses } from "./causes";
 import {
@@ -53,6 +54,8 @@ export interface Timings {
      * of them after losing theirs, and the new leader starts every lease afresh, extended by one.
      */
     readonly etcdElectionSeconds: number;
+    /** wal_sender_timeout (postgresConf.ts): a walsender to a replica that went silent ends after this. */
+    readonly replicationTimeoutSeconds: number;
     /** The load balancer's check noticing a new primary (inter 1 s, fall 2) and Zabbix reconnecting. */
     readonly dbReconnectSeconds: number;
 }
@@ -72,6 +75,7 @@ export const DEFAULT_TIMINGS: Timings = {
     patroniTtlSeconds: PATRONI_TIMING.ttl,
     patroniLoopWaitSeconds: PATRONI_TIMING.loopWait,
     etcdElectionSeconds: ETCD_ELECTION_TIMEOUT_MS / 1000,
+    replicationTimeoutSeconds: REPLICATION_TIMEOUT_SECONDS,
     dbReconnectSeconds: 3,
 };
 

@@ -118,6 +118,18 @@ export function gracefulSwitch(t: Timings): SecondsRange {
 }
 
 /**
+ * Commits stalled on a synchronous replica that nothing reaches any more, released by Patroni's
+ * leader. It drops the replica from the synchronous set at its next loop once the replica is gone
+ * from pg_stat_replication, which happens when the walsender gives up on the silent link
+ * (wal_sender_timeout after the replica's last reply, which under Zabbix's steady WAL came moments
+ * before the fault), or once the replica's member key expires, whichever comes first.
+ */
+export function syncReplicaRelease(t: Timings, etcdLeader: EtcdLeader = "kept"): SecondsRange {
+    const walsenderGone = seconds(t.replicationTimeoutSeconds, t.replicationTimeoutSeconds + t.patroniLoopWaitSeconds);
+    return eitherDone(patroniKeyExpiry(t, etcdLeader), walsenderGone);
+}
+
+/**
  * Whether etcd must elect a new leader before a Patroni key can expire: its leader alone counts
  * lease TTLs down. "kept": the leader is kept on a member the fault leaves in the majority (the
  * witness's keeper), so no election; "lost": the fault cut the leader off; "unknown": nothing keeps

@@ -4,7 +4,15 @@
  */
 import { FailureView, OperatorCause, dbCauses, stalledCause } from "./causes";
 import type { Failure, Timings } from "./evaluate";
-import { EtcdLeader, NO_WAIT, SecondsRange, followedBy, patroniKeyExpiry, seconds } from "./recovery";
+import {
+    EtcdLeader,
+    NO_WAIT,
+    SecondsRange,
+    followedBy,
+    patroniKeyExpiry,
+    seconds,
+    syncReplicaRelease,
+} from "./recovery";
 import { InstanceTopology, Placement, Topology } from "./topology";
 
 /** What is down in one failure, and what can still reach what. */
@@ -110,7 +118,7 @@ export function databaseAfter(
             return automatic
                 ? {
                       writable: db.primary,
-                      seconds: patroniKeyExpiry(t, etcdLeaderAfter(db, world, db.primary)),
+                      seconds: syncReplicaRelease(t, etcdLeaderAfter(db, world, db.primary)),
                       moved: false,
                       manual: false,
                       stalled: true,

@@ -12,7 +12,11 @@ import { RENDERED_HEADER } from "../shell";
  * too, and a standby took over after the heal). Each end asks the other for a reply after half of it,
  * so a live link never idles this long.
  */
-export const REPLICATION_TIMEOUTS = { wal_sender_timeout: "10s", wal_receiver_timeout: "10s" } as const;
+export const REPLICATION_TIMEOUT_SECONDS = 10;
+export const REPLICATION_TIMEOUTS = {
+    wal_sender_timeout: `${REPLICATION_TIMEOUT_SECONDS}s`,
+    wal_receiver_timeout: `${REPLICATION_TIMEOUT_SECONDS}s`,
+} as const;
 
 /** The drop-in's name in PostgreSQL's conf.d. */
 export const POSTGRES_CONF_DROP_IN = "zabbix-ha.conf";

@@ -17,6 +17,7 @@ import {
     heartbeatTakeover,
     ownRestart,
     patroniKeyExpiry,
+    syncReplicaRelease,
     standbyPollTakeover,
     takeoverAfterDb,
     watcherTakeover,
@@ -161,6 +162,20 @@ describe("a graceful stop, and Patroni's keys", () => {
         expect(longerLoop.max).toBe(patroniKeyExpiry(t).max + 2);
         // A loop longer than the ttl cannot make the key expire before the fault.
         expect(patroniKeyExpiry(tuned({ patroniLoopWaitSeconds: t.patroniTtlSeconds + 5 })).min).toBe(0);
+    });
+
+    test("stalled commits are released by the walsender's timeout or the replica's key expiry, whichever is first", () => {
+        const byWalsender = {
+            min: t.replicationTimeoutSeconds,
+            max: t.replicationTimeoutSeconds + t.patroniLoopWaitSeconds,
+        };
+        expect(syncReplicaRelease(tuned({ replicationTimeoutSeconds: 5 }))).toEqual({
+            min: 5,
+            max: 5 + t.patroniLoopWaitSeconds,
+        });
+        expect(syncReplicaRelease(t)).toEqual(byWalsender);
+        // PostgreSQL's default minute: the key expiry comes first.
+        expect(syncReplicaRelease(tuned({ replicationTimeoutSeconds: 60 }))).toEqual(patroniKeyExpiry(t));
     });
 
     test("a fault that takes etcd's leader adds its election, and the new leader's fresh ttl, whenever the key was renewed", () => {
