@@ -4,7 +4,7 @@
  * load balancer serves the login page. A drill starts only from a whole lab and waits for one after
  * its fault is undone, so no drill inherits the previous one's damage.
  */
-import { ETCD_CLIENT_PORT } from "../../../components/postgres/etcdEnvironment";
+import { etcdClientUrl } from "../../../components/postgres/patroniSteps";
 import { PATRONI_REST_PORT } from "../../../components/postgres/patroniYml";
 import { dbView, haNodes, unitsOf, walReceiverStatus } from "../checks";
 import { LabHost, isAlive, sleep } from "../machines";
@@ -118,7 +118,7 @@ async function etcdProblems(lab: DrillLab): Promise<string[]> {
         return [];
     }
     const members = lab.topo.hosts.filter(h => labUnits(lab, h).includes("etcd"));
-    const endpoints = members.map(h => `http://${h.address}:${ETCD_CLIENT_PORT}`).join(",");
+    const endpoints = members.map(etcdClientUrl).join(",");
     const keeper = members.find(h => h.name === lab.model.instances[0].database.quorumLeader?.host);
     for (const host of members) {
         // Simple output: its member IDs are hex, where the JSON's are numbers beyond a double's precision.
@@ -159,7 +159,7 @@ async function etcdProblems(lab: DrillLab): Promise<string[]> {
                 .map(line => line.split(" ")[0]);
             return [`etcd: no linearizable read through ${unhealthy.join(", ") || "some member"}`];
         }
-        const kept = keeper && `http://${keeper.address}:${ETCD_CLIENT_PORT}`;
+        const kept = keeper && etcdClientUrl(keeper);
         return kept && leaders[0] !== kept
             ? [`etcd: the leader is ${leaders[0]}, not ${keeper.name}'s member, which keeps it`]
             : [];
