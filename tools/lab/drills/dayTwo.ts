@@ -94,19 +94,31 @@ async function settled(check: () => Promise<ChangeCheck>, timeoutMs = 60_000): P
 const addSite = dayTwo(
     "add-server-site",
     "a new site with a Zabbix server node, frontend and load balancer added, then removed",
-    () => ({
-        label: "site nagoya added (zabbix-server, frontend, lb)",
-        edit: c => {
-            c[SITES] = [
-                ...c[SITES],
-                {
-                    name: "nagoya",
-                    network: "198.18.4.0/24",
-                    hosts: [{ name: "ngo-zbx1", address: "198.18.4.10", roles: ["zabbix-server", "frontend", "lb"] }],
-                },
-            ];
-        },
-    }),
+    ctx => {
+        // The new host runs what the lab's server nodes run (a Debian 13 lab has no Debian 12 Zabbix 7.0).
+        const lab = ctx.lab();
+        const os = lab.servers[0]?.os;
+        return {
+            label: "site nagoya added (zabbix-server, frontend, lb)",
+            edit: c => {
+                c[SITES] = [
+                    ...c[SITES],
+                    {
+                        name: "nagoya",
+                        network: "198.18.4.0/24",
+                        hosts: [
+                            {
+                                name: "ngo-zbx1",
+                                address: "198.18.4.10",
+                                roles: ["zabbix-server", "frontend", "lb"],
+                                ...(os ? { os } : {}),
+                            },
+                        ],
+                    },
+                ];
+            },
+        };
+    },
     async (ctx, { phase }) => [
         await settled(async () => {
             const nodes = await nodeStates(ctx.lab());
