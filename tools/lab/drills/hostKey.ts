@@ -4,19 +4,28 @@
  * with the pinned key back, the same apply goes through. No Zabbix value or commit is at stake:
  * the drill checks where SSH stopped.
  */
-import { installHostKey } from "../machines";
+import { installHostKey, sleep } from "../machines";
 import { applyLab } from "../replay";
 import { ChangeCheck, ChangeDrill } from "./changes";
 import { DrillLab, onHost, recordOf } from "./context";
 import { waitHealthy } from "./health";
 
-/** sshd's log of logins accepted on a host, counted: a step that ran logged in first. */
-async function acceptedLogins(lab: DrillLab, host: DrillLab["topo"]["hosts"][number]): Promise<number> {
+/**
+ * Logins sshd accepted on a host between two moments (epoch seconds; the containers share this
+ * machine's clock): a step that ran logged in first. The count's own login comes after `until`.
+ */
+async function acceptedLogins(
+    lab: DrillLab,
+    host: DrillLab["topo"]["hosts"][number],
+    since: number,
+    until: number,
+): Promise<number> {
     // sshd, or sshd-session since OpenSSH 9.8 (Debian 13), logs each accepted login.
     const out = await onHost(
         lab,
         host,
-        "journalctl -o cat --no-pager SYSLOG_IDENTIFIER=sshd SYSLOG_IDENTIFIER=sshd-session | grep -c '^Accepted publickey' || true",
+        `journalctl -o cat --no-pager --since @${Math.floor(since)} --until @${Math.ceil(until)} ` +
+            "SYSLOG_IDENTIFIER=sshd SYSLOG_IDENTIFIER=sshd-session | grep -c '^Accepted publickey' || true",
     );
     return Number(out.stdout.trim() || "0");
 }
@@ -66,9 +75,13 @@ export const hostKeyChanged: ChangeDrill = {
             "rm -f /etc/ssh/ssh_host_ed25519_key /etc/ssh/ssh_host_ed25519_key.pub && " +
                 "ssh-keygen -q -t ed25519 -N '' -f /etc/ssh/ssh_host_ed25519_key && systemctl restart ssh",
         );
-        const before = await acceptedLogins(lab, host);
+        // Whole seconds apart from the re-keying and the count: journalctl's bounds are whole seconds.
+        await sleep(1100);
+        const since = Date.now() / 1000;
         const refused = await applyReplacing(`replace ${step.name} with ${host.name} re-keyed`);
-        const after = await acceptedLogins(lab, host);
+        const until = Date.now() / 1000;
+        await sleep(1100);
+        const logins = await acceptedLogins(lab, host, since, until);
         checks.push({
             name: "the apply failed at the host key",
             ok: !refused.ok && /Host key verification failed/.test(refused.output),
@@ -78,17 +91,20 @@ export const hostKeyChanged: ChangeDrill = {
         });
         checks.push({
             name: "nothing logged in to the re-keyed host (no stdin, no secret sent)",
-            ok: after === before,
-            detail: `${after - before} logins accepted during the apply`,
+            ok: logins === 0,
+            detail: `${logins} logins accepted during the apply`,
         });
 
         // The pinned key back: the same replacement now runs.
         installHostKey(lab.paths.hostKeys, host.name, recordOf(lab, host).rootDir);
         await onHost(lab, host, "systemctl restart ssh");
+        const back = Date.now() / 1000;
         const restored = await applyReplacing(`replace ${step.name} with the pinned key back`);
+        const done = Date.now() / 1000;
+        await sleep(1100);
         checks.push({
             name: "with the pinned key back, the step ran",
-            ok: restored.ok && (await acceptedLogins(lab, host)) > after,
+            ok: restored.ok && (await acceptedLogins(lab, host, back, done)) > 0,
             detail: restored.ok ? "applied" : restored.output.slice(-300),
         });
         await waitHealthy(ctx.lab(), 300_000);
