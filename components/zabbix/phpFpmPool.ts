@@ -2,6 +2,7 @@
  * The frontend's php-fpm pool (`<pool dir>/zabbix.conf`): pure renderer.
  */
 import { RENDERED_HEADER } from "../shell";
+import { DB_CONNECT_TIMEOUT_SECONDS } from "./serverUnitDropIn";
 
 /** The pool's socket, user and PHP time zone. */
 export interface PhpFpmPoolInput {
@@ -30,6 +31,8 @@ pm.max_requests = 200
 ; max_execution_time counts CPU time on Linux, not a wait on the database: a worker stuck on a dead
 ; session would be lost to the pool for good. php-fpm ends any request older than Zabbix's own limit.
 request_terminate_timeout = 300s
+; A DB connect that hangs (a balancer that just started) gives up instead of holding the worker.
+env[PGCONNECT_TIMEOUT] = ${DB_CONNECT_TIMEOUT_SECONDS}
 php_value[max_execution_time] = 300
 php_value[memory_limit] = 128M
 php_value[post_max_size] = 16M
