@@ -6,9 +6,9 @@
 import { existsSync, readFileSync } from "fs";
 import * as net from "net";
 import * as path from "path";
-import { renderServerUnitDropIn, renderZabbixServerConf } from "../../components/zabbix/render";
+import { renderServerUnitDropIn } from "../../components/zabbix/render";
 import { freePort, putFile, scratchSpace, sleep, waitFor } from "./support";
-import { sizing } from "./zabbix-db";
+import { scratchServerConf } from "./zabbix-db";
 
 jest.setTimeout(120_000);
 
@@ -45,24 +45,16 @@ async function silentListener(): Promise<{ port: number; connections: () => numb
 /** A server rendered against `dbPort`, started with `env`; its log file. */
 async function startServer(name: string, dbPort: number, env: Record<string, string>): Promise<() => string> {
     const dir = await scratch.dir(`zabbix-connect-${name}`, "zabbix");
-    const log = path.join(dir, "zabbix_server.log");
+    const log = path.join(dir, "zabbix_server.log"); // where scratchServerConf puts it
     const include = await putFile(path.join(dir, "db-password.conf"), "DBPassword=unused\n", 0o640, "zabbix");
     const conf = await putFile(
         path.join(dir, "zabbix_server.conf"),
-        renderZabbixServerConf({
-            version: "6.0",
+        scratchServerConf(dir, {
             nodeName: name,
-            nodeAddress: "127.0.0.1",
             listenPort: await freePort(),
-            dbHost: "127.0.0.1",
             dbPort,
             dbName: "zabbix",
-            dbUser: "zabbix",
             passwordInclude: include,
-            logFile: log,
-            pidFile: path.join(dir, "zabbix_server.pid"),
-            socketDir: dir,
-            sizing,
         }),
         0o640,
         "zabbix",

@@ -3,7 +3,9 @@
  * rendered settings and pg_hba.conf, the role and database the PostgreSQL provider makes, and the
  * Zabbix schema loaded by the library's own schema step, run by sh.
  */
+import * as path from "path";
 import { renderPgHba, renderPostgresConf } from "../../components/postgres/render";
+import { renderZabbixServerConf } from "../../components/zabbix/render";
 import { schemaStep } from "../../components/postgres/schema";
 import { readSecrets, script } from "../../components/shell";
 import { postgresMaxConnections, sizeServer } from "../../components/sizing";
@@ -23,6 +25,32 @@ import { Chroot } from "./support/chroot";
 
 /** What the scratch servers are sized for. */
 export const sizing = sizeServer({ monitoredHosts: 10, items: 100, updateIntervalSeconds: 60 });
+
+/**
+ * zabbix_server.conf as the stack renders it for a scratch node of this machine's zabbix_server
+ * (Debian 12's 6.0) on 127.0.0.1, its log, pid and socket in `dir`; `nodeName` undefined renders
+ * it without native HA.
+ */
+export function scratchServerConf(
+    dir: string,
+    c: { nodeName?: string; listenPort: number; dbPort: number; dbName: string; passwordInclude: string },
+): string {
+    return renderZabbixServerConf({
+        version: "6.0",
+        nodeName: c.nodeName,
+        nodeAddress: "127.0.0.1",
+        listenPort: c.listenPort,
+        dbHost: "127.0.0.1",
+        dbPort: c.dbPort,
+        dbName: c.dbName,
+        dbUser: "zabbix",
+        passwordInclude: c.passwordInclude,
+        logFile: path.join(dir, "zabbix_server.log"),
+        pidFile: path.join(dir, "zabbix_server.pid"),
+        socketDir: dir,
+        sizing,
+    });
+}
 /** Debian's own Zabbix 6.0 packaging: the schema in three files, loaded in this order. */
 export const SCHEMA_FILES = zabbixLayout(platformFor("debian12"), "distribution").schemaFiles;
 

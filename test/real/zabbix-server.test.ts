@@ -6,9 +6,9 @@
 import { existsSync, readFileSync } from "fs";
 import * as path from "path";
 import { putSecretFile } from "../../components/shell";
-import { renderZabbixServerConf, zabbixServerPasswordTemplate } from "../../components/zabbix/render";
+import { zabbixServerPasswordTemplate } from "../../components/zabbix/render";
 import { Daemon, PgServer, freePort, ok, password, putFile, run, scratchSpace, waitFor } from "./support";
-import { loopbackSchemaStep, runStep, sizing, zabbixDatabase } from "./zabbix-db";
+import { loopbackSchemaStep, runStep, scratchServerConf, zabbixDatabase } from "./zabbix-db";
 
 jest.setTimeout(150_000);
 
@@ -65,22 +65,7 @@ describe("zabbix_server with the rendered configuration", () => {
         const listenPort = await freePort();
         const conf = await putFile(
             path.join(dir, "zabbix_server.conf"),
-            renderZabbixServerConf({
-                // This machine's zabbix_server is Debian 12's 6.0.
-                version: "6.0",
-                nodeName: name,
-                nodeAddress: "127.0.0.1",
-                listenPort,
-                dbHost: "127.0.0.1",
-                dbPort: db.port,
-                dbName,
-                dbUser: "zabbix",
-                passwordInclude: include,
-                logFile: path.join(dir, "zabbix_server.log"),
-                pidFile: path.join(dir, "zabbix_server.pid"),
-                socketDir: dir,
-                sizing,
-            }),
+            scratchServerConf(dir, { nodeName: name, listenPort, dbPort: db.port, dbName, passwordInclude: include }),
             0o640,
             "zabbix",
         );
