@@ -52,7 +52,8 @@ export function renderEtcdLeaderKeepScript(c: EtcdLeaderKeepInput): string {
 # ${RENDERED_HEADER}
 # Keeps etcd's leader on this witness, so that losing a DB site elects no new etcd leader (which
 # would restart every lease, Patroni's leader key among them, and postpone the failover by a ttl).
-# It moves the leader only while every member has answered for ${ETCD_LEADER_WHOLE_POLLS} polls in a row.
+# It moves the leader only while every member has answered, and served a read through the leader,
+# for ${ETCD_LEADER_WHOLE_POLLS} polls in a row.
 set -u
 ETCDCTL_API=3
 export ETCDCTL_API
