@@ -25,7 +25,13 @@ export const FAILOVER_DELAY_MIN_SECONDS = 10;
 export const FAILOVER_DELAY_MAX_SECONDS = 15 * 60;
 export const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 /** A URL a host fetches with curl: http(s), nothing that would need quoting. */
-const HTTP_URL = /^https?:\/\/[^\s'"]+$/;
+/**
+ * What only https may carry: a trust anchor (an apt key, against which apt checks every signature
+ * of its repository), and the vendor's repository, whose release package the package step installs
+ * with dpkg/rpm, as root, with no signature to check. Over http a machine in the middle could
+ * replace either. A repository checked against an https key may itself be http (apt verifies it).
+ */
+const HTTPS_URL = /^https:\/\/[^\s'"]+$/;
 
 export function readZabbix(r: Reader, value: unknown, sites: readonly SiteConfig[]): ZabbixConfig | undefined {
     const node = r.object(value, "zabbix", ["version", "packageSource", "repositoryUrl", "listenPort"]);
@@ -53,7 +59,9 @@ export function readZabbix(r: Reader, value: unknown, sites: readonly SiteConfig
             r,
             "zabbix.repositoryUrl",
             repositoryUrl,
-            HTTP_URL.test(repositoryUrl) ? undefined : "an http(s) URL",
+            HTTPS_URL.test(repositoryUrl)
+                ? undefined
+                : "an https URL (its release package is installed as root without a signature to check; http would let a machine in the middle replace it)",
             true,
         );
     }
@@ -311,7 +319,15 @@ function readAptRepository(r: Reader, value: unknown, path: string): AptReposito
         r.problem(`${path}.suite`, `"${suite}" is not a suite name (e.g. bookworm-pgdg) or ./ for a flat repository`);
     }
     if (keyUrl) {
-        checkSourceUrl(r, `${path}.keyUrl`, keyUrl, HTTP_URL.test(keyUrl) ? undefined : "an http(s) URL", false);
+        checkSourceUrl(
+            r,
+            `${path}.keyUrl`,
+            keyUrl,
+            HTTPS_URL.test(keyUrl)
+                ? undefined
+                : "an https URL (the key apt checks the repository's signatures against; over http a machine in the middle could replace it)",
+            false,
+        );
     }
     if (trusted && url !== undefined && !url.startsWith("file:")) {
         r.problem(

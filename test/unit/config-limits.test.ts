@@ -111,6 +111,26 @@ describe("a repository's base URL holds nothing apt or the release package's rew
     });
 });
 
+describe("trust anchors and unsigned packages come over https only", () => {
+    test("the vendor's repository: its release package is installed unsigned", () => {
+        expect(problems(withRepository("http://mirror.example.net/zabbix"))).toEqual([
+            expect.stringMatching(
+                /^zabbix\.repositoryUrl: "http:\/\/mirror\.example\.net\/zabbix" is not an https URL \(its release package/,
+            ),
+        ]);
+        expect(problems(withRepository("https://mirror.example.net/zabbix"))).toEqual([]);
+    });
+
+    test("an apt key over http is refused; a signed repository over http with an https key is not", () => {
+        const repository = (url: string, keyUrl: string) =>
+            problems(withPatroniRepository({ url, suite: "bookworm-pgdg", keyUrl }));
+        expect(repository("https://apt.example.net/pg", "http://apt.example.net/k.asc")).toEqual([
+            expect.stringMatching(/^db\.patroniRepository\.keyUrl: .* is not an https URL \(the key apt checks/),
+        ]);
+        expect(repository("http://apt.example.net/pg", "https://apt.example.net/k.asc")).toEqual([]);
+    });
+});
+
 describe("db.adminNetwork is narrow", () => {
     test.each(["0.0.0.0/0", "10.0.0.0/8", "172.16.0.0/12", "198.18.0.0/15"])("%s is too wide", cidr => {
         const raw = twoSiteConfig();
