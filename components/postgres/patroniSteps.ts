@@ -3,8 +3,8 @@
  * host, the wait for a healthy etcd, and the planned switchover to db.primarySite. Each is safe to run again.
  */
 import { posix } from "path";
-import { PATRONI_MINIMUM_VERSION, Platform, SYSTEMD_UNIT_DIR, patroniLayout } from "../platform";
-import { putFile, putSecretFile, shellQuote } from "../shell";
+import { PATRONI_MINIMUM_VERSION, Platform, patroniLayout } from "../platform";
+import { installWatcher, putFile, putSecretFile, removeWatcher, shellQuote } from "../shell";
 import {
     ETCD_CLIENT_PORT,
     ETCD_DATA_DIR,
@@ -72,26 +72,23 @@ zha_retry 120 etcdctl --endpoints=${endpoints} --dial-timeout=2s endpoint status
 
 /** On the witness that keeps etcd's leader (etcdLeaderKeep.ts): the keeper's script and unit, running. */
 export function etcdLeaderKeeperStep(keeper: EtcdMember, members: readonly EtcdMember[]): string {
-    const unit = `${SYSTEMD_UNIT_DIR}/${ETCD_LEADER_UNIT}`;
-    const script = renderEtcdLeaderKeepScript({
-        endpoints: members.map(etcdClientUrl),
-        ownEndpoint: etcdClientUrl(keeper),
-    });
     return [
-        putFile(ETCD_LEADER_KEEP_SCRIPT, script, "0700", "root:root"),
-        putFile(unit, renderEtcdLeaderUnit(), "0644", "root:root"),
-        `if [ "$ZHA_CHANGED" = 1 ]; then systemctl daemon-reload; fi`,
-        `systemctl enable --quiet ${ETCD_LEADER_UNIT}`,
-        `if [ "$ZHA_CHANGED" = 1 ] || ! systemctl is-active --quiet ${ETCD_LEADER_UNIT}; then systemctl restart ${ETCD_LEADER_UNIT}; fi`,
+        installWatcher({
+            script: ETCD_LEADER_KEEP_SCRIPT,
+            scriptText: renderEtcdLeaderKeepScript({
+                endpoints: members.map(etcdClientUrl),
+                ownEndpoint: etcdClientUrl(keeper),
+            }),
+            unit: ETCD_LEADER_UNIT,
+            unitText: renderEtcdLeaderUnit(),
+        }),
         `echo "etcd's leader is kept on ${keeper.name}"`,
     ].join("\n");
 }
 
 /** Undoes the keeper (its witness left, or another witness keeps the leader now): etcd's leader stays where it is. */
 export function etcdLeaderKeeperStepDelete(): string {
-    return `systemctl disable --now ${ETCD_LEADER_UNIT} 2>/dev/null || true
-rm -f ${ETCD_LEADER_KEEP_SCRIPT} ${SYSTEMD_UNIT_DIR}/${ETCD_LEADER_UNIT}
-systemctl daemon-reload`;
+    return removeWatcher({ script: ETCD_LEADER_KEEP_SCRIPT, unit: ETCD_LEADER_UNIT });
 }
 
 export interface PatroniStepInput extends PatroniInput {

@@ -4,6 +4,7 @@
  * restarted only then) and receives secrets on stdin, never in its own text, so the command
  * text that Pulumi logs and stores in clear holds no secret.
  */
+import { SYSTEMD_UNIT_DIR } from "../platform";
 
 const HEREDOC = "ZHA_EOF";
 
@@ -70,6 +71,39 @@ export function putFile(path: string, content: string, mode: string, owner: stri
         throw new Error(`content for ${path} contains the line ${HEREDOC}, which would end its here-document`);
     }
     return `zha_dir ${shellQuote(dirname(path))} ${owner}\nzha_put_file ${shellQuote(path)} ${mode} ${owner} <<'${HEREDOC}'\n${body}${HEREDOC}`;
+}
+
+/** A program the library runs beside a service: its script (root's) and its systemd unit. */
+export interface WatcherService {
+    readonly script: string;
+    readonly scriptText: string;
+    /** The unit's name, under SYSTEMD_UNIT_DIR. */
+    readonly unit: string;
+    readonly unitText: string;
+}
+
+/**
+ * Installs a watcher's script and unit, enabled and running, restarted when either changed. It has
+ * its own change flag: a change earlier in the same step (the service it watches) does not restart it.
+ */
+export function installWatcher(w: WatcherService): string {
+    return [
+        "ZHA_CHANGED=0",
+        putFile(w.script, w.scriptText, "0700", "root:root"),
+        putFile(`${SYSTEMD_UNIT_DIR}/${w.unit}`, w.unitText, "0644", "root:root"),
+        `if [ "$ZHA_CHANGED" = 1 ]; then systemctl daemon-reload; fi`,
+        `systemctl enable --quiet ${w.unit}`,
+        `if [ "$ZHA_CHANGED" = 1 ] || ! systemctl is-active --quiet ${w.unit}; then systemctl restart ${w.unit}; fi`,
+    ].join("\n");
+}
+
+/** Stops and removes a watcher where one was installed. */
+export function removeWatcher(w: Pick<WatcherService, "script" | "unit">): string {
+    return `if [ -e ${SYSTEMD_UNIT_DIR}/${w.unit} ]; then
+  systemctl disable --now ${w.unit} 2>/dev/null || true
+  rm -f ${w.script} ${SYSTEMD_UNIT_DIR}/${w.unit}
+  systemctl daemon-reload
+fi`;
 }
 
 /** A step that installs a file holding the value of a shell variable (a secret read from stdin). */

@@ -5,7 +5,7 @@
  */
 import { CONFIG_DIR, NGINX_DEFAULT_SITE, Platform, SYSTEMD_UNIT_DIR, ZabbixLayout } from "../platform";
 import { DbClientInput, zabbixSqlClient } from "../postgres/schema";
-import { putFile, putSecretFile, shellQuote } from "../shell";
+import { installWatcher, putFile, putSecretFile, removeWatcher, shellQuote } from "../shell";
 import { renderConfigSyncScript } from "./configSyncScript";
 import { renderConfigSyncService } from "./configSyncService";
 import { renderConfigSyncTimer } from "./configSyncTimer";
@@ -91,24 +91,17 @@ fi`,
 
 /** Installs and runs the HA watcher beside a node (its own change flag: the server is not restarted for it). */
 function haWatcher(input: TakeoverWatchInput): string {
-    const unit = `${SYSTEMD_UNIT_DIR}/${TAKEOVER_UNIT}`;
-    return [
-        "ZHA_CHANGED=0",
-        putFile(TAKEOVER_SCRIPT, renderTakeoverScript(input), "0700", "root:root"),
-        putFile(unit, renderTakeoverUnit(input), "0644", "root:root"),
-        `if [ "$ZHA_CHANGED" = 1 ]; then systemctl daemon-reload; fi`,
-        `systemctl enable --quiet ${TAKEOVER_UNIT}`,
-        `if [ "$ZHA_CHANGED" = 1 ] || ! systemctl is-active --quiet ${TAKEOVER_UNIT}; then systemctl restart ${TAKEOVER_UNIT}; fi`,
-    ].join("\n");
+    return installWatcher({
+        script: TAKEOVER_SCRIPT,
+        scriptText: renderTakeoverScript(input),
+        unit: TAKEOVER_UNIT,
+        unitText: renderTakeoverUnit(input),
+    });
 }
 
 /** Stops and removes the HA watcher where one was installed (a node that leaves the cluster). */
 export function takeoverRemoval(): string {
-    return `if [ -e ${SYSTEMD_UNIT_DIR}/${TAKEOVER_UNIT} ]; then
-  systemctl disable --now ${TAKEOVER_UNIT} 2>/dev/null || true
-  rm -f ${TAKEOVER_SCRIPT} ${SYSTEMD_UNIT_DIR}/${TAKEOVER_UNIT}
-  systemctl daemon-reload
-fi`;
+    return removeWatcher({ script: TAKEOVER_SCRIPT, unit: TAKEOVER_UNIT });
 }
 
 /** The node a server step's delete removes. */
