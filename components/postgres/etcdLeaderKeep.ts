@@ -35,6 +35,28 @@ export function etcdLeaderKeeper(witnesses: readonly string[]): string | undefin
     return [...witnesses].sort((a, b) => a.localeCompare(b))[0];
 }
 
+/**
+ * `etcdctl endpoint status` (its simple output, etcd 3.4 and 3.5 alike), one line per member that
+ * answers: endpoint, ID (hex), version, DB size, is leader, is learner, raft term, raft index,
+ * applied index, errors. The simple output, not JSON: JSON gives the IDs as numbers beyond a
+ * double's precision. The keeper reads these columns with awk ($1, $2, $5, $7); the drills and the
+ * tests read them with this.
+ */
+export interface EtcdEndpointStatus {
+    readonly endpoint: string;
+    readonly id: string;
+    readonly leader: boolean;
+    readonly term: string;
+}
+
+export function parseEtcdEndpointStatus(output: string): EtcdEndpointStatus[] {
+    return output
+        .split("\n")
+        .filter(line => line.includes(", "))
+        .map(line => line.split(", "))
+        .map(([endpoint, id, , , leader, , term]) => ({ endpoint, id, leader: leader === "true", term }));
+}
+
 /** What the keeper asks and where it moves the leader. */
 export interface EtcdLeaderKeepInput {
     /** Every member's client URL. */
@@ -62,7 +84,7 @@ OWN=${shellQuote(c.ownEndpoint)}
 MEMBERS=${c.endpoints.length}
 whole=0
 while sleep ${poll}; do
-  # One line per member that answers: endpoint, ID, version, DB size, is leader, is learner, raft term, ...
+  # One line per member that answers (parseEtcdEndpointStatus): endpoint, ID, version, DB size, is leader, is learner, raft term, ...
   status=$(etcdctl --endpoints="$ENDPOINTS" --dial-timeout=1s --command-timeout=2s endpoint status 2>/dev/null)
   answered=$(printf '%s\\n' "$status" | grep -c ', ' || true)
   leader=$(printf '%s\\n' "$status" | awk -F', ' '$5 == "true" { print $1 }')

@@ -4,7 +4,13 @@
  * member once every member answers, and that it leaves the leader alone while one is missing.
  */
 import * as path from "path";
-import { EtcdMember, renderEtcdEnvironment, renderEtcdLeaderKeepScript } from "../../components/postgres/render";
+import {
+    EtcdEndpointStatus,
+    EtcdMember,
+    parseEtcdEndpointStatus,
+    renderEtcdEnvironment,
+    renderEtcdLeaderKeepScript,
+} from "../../components/postgres/render";
 import { Daemon, freePort, ok, putFile, scratchSpace, sleep, waitFor } from "./support";
 import { ETCD_TOKEN, etcdDaemon, etcdctl, parseEnvironmentFile } from "./patroni-nodes";
 
@@ -30,14 +36,10 @@ let members: Member[];
 const byName = (name: string) => members.find(m => m.member.name === name)!;
 const allEndpoints = () => members.map(m => m.endpoint).join(",");
 
-/** The members that answer: endpoint, ID (hex) and whether it leads (etcdctl's simple status, as the keeper reads it; its JSON has the IDs as numbers beyond a double's precision). */
-async function statuses(): Promise<{ endpoint: string; id: string; leader: boolean }[]> {
+/** The members that answer: endpoint, ID (hex) and whether it leads, as the keeper reads them. */
+async function statuses(): Promise<EtcdEndpointStatus[]> {
     const out = await etcdctl([`--endpoints=${allEndpoints()}`, "endpoint", "status"]);
-    return out.stdout
-        .split("\n")
-        .filter(line => line.includes(", "))
-        .map(line => line.split(", "))
-        .map(([endpoint, id, , , leader]) => ({ endpoint, id, leader: leader === "true" }));
+    return parseEtcdEndpointStatus(out.stdout);
 }
 
 async function leaderEndpoint(): Promise<string | undefined> {

@@ -4,6 +4,7 @@
  * load balancer serves the login page. A drill starts only from a whole lab and waits for one after
  * its fault is undone, so no drill inherits the previous one's damage.
  */
+import { parseEtcdEndpointStatus } from "../../../components/postgres/etcdLeaderKeep";
 import { etcdClientUrl } from "../../../components/postgres/patroniSteps";
 import { PATRONI_REST_PORT } from "../../../components/postgres/patroniYml";
 import { dbView, haNodes, unitsOf, walReceiverStatus } from "../checks";
@@ -128,11 +129,7 @@ async function etcdProblems(lab: DrillLab): Promise<string[]> {
             `ETCDCTL_API=3 etcdctl --endpoints=${endpoints} --command-timeout=3s endpoint status`,
             15_000,
         );
-        const statuses = out.stdout
-            .split("\n")
-            .filter(line => line.includes(", "))
-            .map(line => line.split(", "))
-            .map(([endpoint, , , , leader, , term]) => ({ endpoint, leader: leader === "true", term }));
+        const statuses = parseEtcdEndpointStatus(out.stdout);
         if (statuses.length === 0) {
             continue;
         }
