@@ -14,7 +14,7 @@ function keyFile(dir: string, host: string): string {
 }
 
 /** The host's public key line ("ssh-ed25519 <base64>"), making the pair first if the cache has none. */
-export async function ensureHostKey(dir: string, host: string): Promise<string> {
+async function ensureHostKey(dir: string, host: string): Promise<string> {
     ensureDir(dir, 0o700);
     const file = keyFile(dir, host);
     if (!existsSync(file) || !existsSync(`${file}.pub`)) {
@@ -36,6 +36,9 @@ export async function ensureHostKeys(dir: string, hosts: readonly string[]): Pro
 
 /** Puts the host's pinned key pair where its sshd reads it (before `ssh-keygen -A` adds the other types). */
 export function installHostKey(dir: string, host: string, rootDir: string): void {
+    if (!existsSync(keyFile(dir, host))) {
+        throw new Error(`${host} has no SSH host key in ${dir}: the lab makes one (ensureHostKeys) before it plans`);
+    }
     const target = path.join(rootDir, "etc/ssh/ssh_host_ed25519_key");
     copyFileSync(keyFile(dir, host), target);
     chmodSync(target, 0o600);

@@ -20,7 +20,7 @@ import {
 } from "fs";
 import * as path from "path";
 import { check, run, sleep } from "./run";
-import { ensureHostKey, installHostKey } from "./hostKeys";
+import { installHostKey } from "./hostKeys";
 import { LAB_PREFIX, REPO_MOUNT, ensureDir } from "./settings";
 import { sshRun } from "./ssh";
 import { labSuite } from "./image";
@@ -82,8 +82,7 @@ async function prepareRoot(
     writeFileSync(at("etc/machine-id"), `${randomBytes(16).toString("hex")}\n`);
     writeFileSync(at("etc/hostname"), `${rec.name}\n`);
     writePeers(rec, topo);
-    // The pinned ed25519 key first; -A makes only the types still missing.
-    await ensureHostKey(hostKeys, rec.name);
+    // The pinned ed25519 key first (up and apply made it before planning); -A makes only the types still missing.
     installHostKey(hostKeys, rec.name, rec.rootDir);
     await check("ssh-keygen", ["-A", "-f", rec.rootDir]);
     writeFileSync(at("root/.ssh/authorized_keys"), publicKey, { mode: 0o600 });
