@@ -114,7 +114,7 @@ export function databaseAfter(
             db.standbys.length > 0 &&
             !db.standbys.some(s => world.dbProcessUp(s) && world.linked(db.primary, s));
         if (syncLost) {
-            // Patroni's synchronous mode drops the lost replica once its member key expires; fixed standby names wait for an operator.
+            // Patroni's synchronous mode drops the lost replica once its walsender gives up or its member key expires; fixed standby names wait for an operator.
             return automatic
                 ? {
                       writable: db.primary,

@@ -11,10 +11,10 @@
  * with etcd's leader there, losing a DB site elects no etcd leader and the dead key expires on time.
  *
  * etcd has no leader priority; the keeper moves leadership (`etcdctl move-leader`, a graceful
- * transfer) to its own member, but only when every member answers, and serves a linearizable read
- * (which goes through the leader), and has for several polls: a
- * transfer also restarts every lease, so during an outage (a member, a site or Patroni's leader
- * may be gone) it would postpone the very failover it is meant to speed up.
+ * transfer) to its own member, but only when every member answers and serves a linearizable read
+ * (which goes through the leader), and has for several polls: a transfer also restarts every lease,
+ * so during an outage (a member, a site or Patroni's leader may be gone) it would postpone the very
+ * failover it is meant to speed up.
  *
  * Lease checkpointing (`--experimental-enable-lease-checkpoint`) would make new leaders honour
  * the remaining TTLs instead, but it checkpoints every 5 minutes by default, is experimental, and

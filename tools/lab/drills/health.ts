@@ -110,9 +110,9 @@ async function serverProblems(lab: DrillLab): Promise<{ problems: string[]; acti
  * cut heals, a member can stay behind on its old term for a while (its peer connections redialled
  * with a backoff), and the next fault would then find no quorum (seen in the lab with etcd 3.5: the
  * DB failover after the next site cut took 64 s instead of 27); each member serves a linearizable
- * read. And the leader is on the witness
- * that keeps it (etcdLeaderKeep.ts), as the stack holds it between faults: a drill that started with
- * the leader in a DB site would measure a failover the stack does not have in steady state.
+ * read. And the leader is on the witness that keeps it (etcdLeaderKeep.ts), as the stack holds it
+ * between faults: a drill that started with the leader in a DB site would measure a failover the
+ * stack does not have in steady state.
  */
 async function etcdProblems(lab: DrillLab): Promise<string[]> {
     if (lab.failover !== "patroni") {
@@ -122,7 +122,6 @@ async function etcdProblems(lab: DrillLab): Promise<string[]> {
     const endpoints = members.map(etcdClientUrl).join(",");
     const keeper = members.find(h => h.name === lab.model.instances[0].database.quorumLeader?.host);
     for (const host of members) {
-        // Simple output: its member IDs are hex, where the JSON's are numbers beyond a double's precision.
         const out = await onHost(
             lab,
             host,
