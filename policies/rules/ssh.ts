@@ -20,24 +20,20 @@ export const sshHostKeyPinned: StackValidationPolicy = {
             "set its sshHostKey to the line of its /etc/ssh/ssh_host_ed25519_key.pub, read on the host or through a channel you trust " +
             "(`ssh-keyscan` over the same network proves nothing)";
         const unpinned = new Map<string, { steps: number; problem?: string }>();
-        let hosts = 0;
-        const seen = new Set<string>();
+        const hosts = new Set<string>();
         for (const r of args.resources.filter(r => r.type === RESOURCE_TYPES.command)) {
             const connection = (r.props.connection ?? {}) as { host?: string; hostKey?: unknown };
             const host = connection.host ?? "?";
-            if (!seen.has(host)) {
-                seen.add(host);
-                hosts++;
-            }
+            hosts.add(host);
             const key = typeof connection.hostKey === "string" ? parseSshHostKey(connection.hostKey) : undefined;
             if (key === undefined || typeof key === "string") {
                 const entry = unpinned.get(host) ?? { steps: 0 };
                 unpinned.set(host, { steps: entry.steps + 1, problem: typeof key === "string" ? key : entry.problem });
             }
         }
-        if (unpinned.size > 0 && unpinned.size === hosts && [...unpinned.values()].every(u => !u.problem)) {
+        if (unpinned.size > 0 && unpinned.size === hosts.size && [...unpinned.values()].every(u => !u.problem)) {
             report(
-                `No host pins its SSH host key: the steps on all ${hosts} hosts would accept any key. For each host, ${how}.`,
+                `No host pins its SSH host key: the steps on all ${hosts.size} hosts would accept any key. For each host, ${how}.`,
             );
             return;
         }
