@@ -19,6 +19,8 @@ export interface SecretKeyDefinition {
      * one line (zabbix_server.conf, .pgpass, the fence password a fence agent reads).
      */
     readonly multiline: boolean;
+    /** The config key it goes with: without that key it must stay unset (the preview plans no placeholder for it). */
+    readonly onlyWith?: string;
 }
 
 export const SECRET_CONFIG = [
@@ -42,6 +44,13 @@ export const SECRET_CONFIG = [
         key: "fencePassword",
         what: "the fence devices' password, written root-only to both pair nodes for password_script to print (patterns 3 and 5 with db.fallbackPair)",
         multiline: false,
+    },
+    {
+        key: "pkiCaPrivateKey",
+        what: "your CA's private key (PEM), with pki.caCertificate: it signs every host's certificate",
+        from: "< ca.key",
+        multiline: true,
+        onlyWith: "pki.caCertificate",
     },
 ] as const satisfies readonly SecretKeyDefinition[];
 

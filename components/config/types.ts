@@ -186,6 +186,17 @@ export interface CloudConfig {
     };
 }
 
+/** The stack's PKI: the CA that signs every host's certificate. */
+export interface PkiConfig {
+    /**
+     * How many times the keys were rotated (0 by default): raising it makes a new key and
+     * certificate for every host (and a new CA when it is the stack's own), which `pulumi up` installs.
+     */
+    readonly rotation: number;
+    /** Your CA's certificate (PEM), with its key in the secret pkiCaPrivateKey; without it the stack makes its own CA. */
+    readonly caCertificate?: string;
+}
+
 export interface StackConfig {
     readonly pattern: string;
     readonly sites: readonly SiteConfig[];
@@ -199,6 +210,7 @@ export interface StackConfig {
     readonly drbd?: DrbdConfig;
     readonly configSync?: ConfigSyncConfig;
     readonly cloud?: CloudConfig;
+    readonly pki: PkiConfig;
 }
 
 /** A host together with the site it sits in, the shape most components iterate over. */

@@ -5,6 +5,7 @@
  */
 import { checkDbHostsPerSite, checkPorts, checkSiteServices } from "./crossChecks";
 import { readCloud, readConfigSync, readDrbd, readsFencePasswordFile } from "./patternSections";
+import { readPki } from "./pki";
 import { ConfigError, ConfigProblem, Reader } from "./reader";
 import { SECRET_KEYS, SecretSettings, checkSecretSettings, setSecretCommand } from "./secrets";
 import { readDb, readFailoverDelay, readFrontend, readLoad, readLoadBalancer, readZabbix } from "./sections";
@@ -54,6 +55,7 @@ export const TOP_LEVEL_KEYS = [
     "drbd",
     "configSync",
     "cloud",
+    "pki",
     ...SECRET_KEYS,
 ];
 
@@ -124,6 +126,7 @@ export function validateStackConfig<S extends object = Record<never, never>>(
             `is required by this pattern: the managed PostgreSQL admin password (\`${setSecretCommand("cloudDbAdminPassword")}\`)`,
         );
     }
+    const pki = readPki(r, top.pki, options.secrets);
     const read = Object.fromEntries(
         extraKeys.map(key => [key, (readers as Record<string, SectionReader<unknown>>)[key](r, top[key])]),
     );
@@ -157,6 +160,7 @@ export function validateStackConfig<S extends object = Record<never, never>>(
         !loadBalancer ||
         !frontend ||
         !load ||
+        !pki ||
         Object.values(read).some(v => v === undefined)
     ) {
         throw new ConfigError(problems);
@@ -173,6 +177,7 @@ export function validateStackConfig<S extends object = Record<never, never>>(
         drbd,
         configSync,
         cloud,
+        pki,
         sections: read as S,
     };
 }

@@ -157,6 +157,16 @@ export const DRBD_PAIR = component(
     }),
 );
 
+export const PKI = component(
+    "zabbix-ha:pki:StackPki",
+    z.object({
+        /** Whose CA signs the hosts' certificates: the stack's own, or the operator's. */
+        ca: z.enum(["generated", "provided"]),
+        /** How many times the keys were rotated (pki.rotation). */
+        rotation: z.number(),
+    }),
+);
+
 /** Every component the library defines, for the contract test and the tools that list them. */
 export const COMPONENTS = [
     SITE,
@@ -169,6 +179,7 @@ export const COMPONENTS = [
     FRONTEND,
     CONFIG_SYNC,
     DRBD_PAIR,
+    PKI,
 ] as const;
 
 export type SiteFacts = FactsOf<typeof SITE>;
@@ -180,6 +191,7 @@ export type ServerClusterFacts = FactsOf<typeof SERVER_CLUSTER>;
 export type FrontendFacts = FactsOf<typeof FRONTEND>;
 export type ConfigSyncFacts = FactsOf<typeof CONFIG_SYNC>;
 export type PairFacts = FactsOf<typeof DRBD_PAIR>;
+export type PkiFacts = FactsOf<typeof PKI>;
 export type Placement = z.infer<typeof placement>;
 export type Placed = z.infer<typeof placed>;
 export type DbHostFacts = z.infer<typeof dbHost>;

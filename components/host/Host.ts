@@ -2,6 +2,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { PlacedHost, ZabbixConfig } from "../config/types";
 import { HOST, HostFacts } from "../facts";
+import { HostCertificate, TLS_SECRETS, oneLine, tlsStep } from "../pki";
 import { asHostUser, readSecrets, readSecretsForDelete, script } from "../shell";
 import { renderFor } from "./errors";
 import { ExtraRepository, renderPackageStep } from "./render";
@@ -25,6 +26,15 @@ export interface HostArgs {
      * and so never waits for it; its steps keep what they last applied until the site is back.
      */
     readonly lost?: boolean;
+    /** The host's key and certificate from the stack's PKI, installed before any service step. */
+    readonly tls?: HostTlsArgs;
+}
+
+/** A host's TLS identity and who on it reads its key. */
+export interface HostTlsArgs {
+    readonly certificate: HostCertificate;
+    /** An etcd member runs on the host (a witness, or a DB host under Patroni): etcd gets its own key copy. */
+    readonly etcdMember: boolean;
 }
 
 /** A secret handed to a step's script on stdin and read into a shell variable. */
@@ -73,6 +83,8 @@ export class Host extends pulumi.ComponentResource {
     public readonly connection: command.types.input.remote.ConnectionArgs;
     /** The base step: package sources and packages. */
     public readonly packages: command.remote.Command;
+    /** The step that installs the host's CA, certificate and keys (TLS_DIR); every later step runs after it. */
+    public readonly tlsFiles?: command.remote.Command;
     /** Whether the host's site is declared lost: its steps' changes are held back. */
     public readonly lost: boolean;
     /** What it declares: where it sits, its roles and OS, its size. */
@@ -118,6 +130,21 @@ export class Host extends pulumi.ComponentResource {
             },
             { parent: this },
         );
+        if (args.tls) {
+            const c = args.tls.certificate;
+            this.tlsFiles = this.step(
+                `${name}-tls`,
+                {
+                    script: tlsStep({ roles: h.roles, etcdMember: args.tls.etcdMember }),
+                    secrets: [
+                        { variable: TLS_SECRETS.ca, value: c.caCertPem.apply(oneLine) },
+                        { variable: TLS_SECRETS.cert, value: c.certPem.apply(oneLine) },
+                        { variable: TLS_SECRETS.key, value: c.privateKeyPem.apply(oneLine) },
+                    ],
+                },
+                { parent: this },
+            );
+        }
         this.registerOutputs({ packages: this.packages.id });
     }
 
@@ -135,8 +162,8 @@ export class Host extends pulumi.ComponentResource {
                 : pulumi.secret(
                       pulumi.all(secrets.map(s => s.value)).apply(values => values.map(v => `${v}\n`).join("")),
                   );
-        // The base step itself is created first, with nothing before it.
-        const after = this.packages ? [this.packages] : [];
+        // The base step itself is created first, with nothing before it; the TLS step next.
+        const after = [this.packages, this.tlsFiles].filter((s): s is command.remote.Command => s !== undefined);
         return new command.remote.Command(
             name,
             {

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { SiteConfig, ZabbixConfig } from "../config/types";
 import { SITE, SiteFacts } from "../facts";
-import { Host } from "./Host";
+import { Host, HostTlsArgs } from "./Host";
 import { ExtraRepository } from "./render";
 
 /**
@@ -18,6 +18,8 @@ export interface SiteArgs {
     readonly extraPackages?: Readonly<Record<string, readonly string[]>>;
     /** Extra apt repositories per host name, which a pattern adds before the packages install. */
     readonly extraRepositories?: Readonly<Record<string, readonly ExtraRepository[]>>;
+    /** Each host's key and certificate from the stack's PKI, by host name. */
+    readonly tls?: Readonly<Record<string, HostTlsArgs>>;
 }
 
 /**
@@ -51,6 +53,7 @@ export class Site extends pulumi.ComponentResource {
                     extraPackages: args.extraPackages?.[host.name],
                     extraRepositories: args.extraRepositories?.[host.name],
                     lost: args.site.lost,
+                    tls: args.tls?.[host.name],
                 },
                 { parent: this },
             );

@@ -85,7 +85,8 @@ fi`;
 export function packagesFor(input: PackageStepInput): string[] {
     const platform = platformFor(input.os);
     const zabbix = zabbixLayout(platform, input.packageSource);
-    const wanted = new Set<string>(["ca-certificates", "curl", ...(input.extraPackages ?? [])]);
+    // openssl: the TLS step checks each host's key against its certificate and the CA.
+    const wanted = new Set<string>(["ca-certificates", "curl", "openssl", ...(input.extraPackages ?? [])]);
     const add = (names: readonly string[]) => names.forEach(n => wanted.add(n));
     for (const role of input.roles) {
         switch (role) {

@@ -1,7 +1,7 @@
 import { hostsWithRole, serviceSites } from "../../components/config";
 import { ConfigSync } from "../../components/zabbix";
 import { PatternModule } from "./types";
-import { buildSites, stackDesign } from "./common";
+import { buildPki, buildSites, stackDesign } from "./common";
 import { PER_SITE_REQUIREMENTS, perSiteInstances } from "./standalone";
 
 /**
@@ -16,7 +16,8 @@ export const activeActive: PatternModule = {
     async deploy(config, secrets) {
         const sync = config.configSync!;
         const runner = hostsWithRole(config, "zabbix-server").find(h => h.site === sync.sourceSite)!;
-        const hosts = await buildSites(config, secrets.sshPrivateKey, {
+        const pki = buildPki(config, secrets.pkiCaPrivateKey);
+        const hosts = await buildSites(config, secrets.sshPrivateKey, pki, {
             extraPackages: { [runner.name]: ["jq", "curl"] },
         });
         const instances = await perSiteInstances(config, hosts);
@@ -43,6 +44,7 @@ export const activeActive: PatternModule = {
                     configSync: { source: sync.sourceSite, targets, intervalSeconds: copy.facts.intervalSeconds },
                 },
             ),
+            caCertificate: pki.caCertPem,
             uiUrls: Object.assign({}, ...instances.map(i => i.uiUrls)),
         };
     },

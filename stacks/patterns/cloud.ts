@@ -1,6 +1,6 @@
 import { serviceSites } from "../../components/config";
 import { PatternModule } from "./types";
-import { buildSites, stackDesign } from "./common";
+import { buildPki, buildSites, stackDesign } from "./common";
 import { buildInstance } from "./instance";
 
 /**
@@ -20,7 +20,8 @@ export const cloud: PatternModule = {
     },
     async deploy(config, secrets) {
         // The managed service is the database: db hosts, if any, stay unused.
-        const hosts = await buildSites(config, secrets.sshPrivateKey, {
+        const pki = buildPki(config, secrets.pkiCaPrivateKey);
+        const hosts = await buildSites(config, secrets.sshPrivateKey, pki, {
             hosts: site =>
                 site.hosts
                     .map(h => ({ ...h, roles: h.roles.filter(r => r !== "db" && r !== "witness") }))
@@ -39,6 +40,7 @@ export const cloud: PatternModule = {
         });
         return {
             design: stackDesign(config, this, hosts, [instance.design], { cloud: true }),
+            caCertificate: pki.caCertPem,
             uiUrls: instance.uiUrls,
         };
     },

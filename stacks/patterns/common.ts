@@ -8,7 +8,8 @@ import { CloudConfig, HostConfig, SiteConfig, StackConfig } from "../../componen
 import { posix } from "path";
 import { DRBD_RESOURCE, DrbdPair, pacemakerIds } from "../../components/drbd";
 import { PairFacts } from "../../components/facts";
-import { ExtraRepository, Host, Site } from "../../components/host";
+import { ExtraRepository, Host, HostTlsArgs, Site } from "../../components/host";
+import { StackPki, certificateNames } from "../../components/pki";
 import { platformFor } from "../../components/platform";
 import { sizeServer } from "../../components/sizing";
 
@@ -31,10 +32,21 @@ export function registerDeclared(): Promise<void> {
     return new Promise(resolve => setImmediate(resolve));
 }
 
+/** The stack's PKI: its own CA, or the operator's (pki.caCertificate with the secret pkiCaPrivateKey). */
+export function buildPki(config: StackConfig, caPrivateKey: pulumi.Input<string> | undefined): StackPki {
+    const ca = config.pki.caCertificate;
+    return new StackPki("zabbix-pki", {
+        stack: pulumi.getStack(),
+        rotation: config.pki.rotation,
+        ...(ca && caPrivateKey !== undefined ? { ca: { certPem: ca, privateKeyPem: caPrivateKey } } : {}),
+    });
+}
+
 /** Creates the Site components, one site at a time; returns every Host by name. */
 export async function buildSites(
     config: StackConfig,
     sshPrivateKey: pulumi.Input<string>,
+    pki: StackPki,
     options: SiteOptions = {},
 ): Promise<Map<string, Host>> {
     const hosts = new Map<string, Host>();
@@ -43,8 +55,19 @@ export async function buildSites(
         if (chosen.length === 0) {
             continue;
         }
+        const tls = Object.fromEntries(
+            chosen.map((h): [string, HostTlsArgs] => [
+                h.name,
+                {
+                    certificate: pki.hostCertificate(h.name, certificateNames(config, { ...h, site: site.name })),
+                    etcdMember:
+                        h.roles.includes("witness") || (h.roles.includes("db") && config.db.failover === "patroni"),
+                },
+            ]),
+        );
         const built = new Site(site.name, {
             site: { ...site, hosts: chosen },
+            tls,
             sshPrivateKey,
             zabbix: config.zabbix,
             extraPackages: options.extraPackages,

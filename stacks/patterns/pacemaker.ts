@@ -4,7 +4,7 @@ import { PostgresCluster, createDbPasswords, hbaRules } from "../../components/p
 import { postgresMaxConnections, sizeServer } from "../../components/sizing";
 import { Frontend, ZabbixServerCluster } from "../../components/zabbix";
 import { PatternModule } from "./types";
-import { buildDrbdPair, buildSites, frontendSettings, serverSettings, stackDesign } from "./common";
+import { buildDrbdPair, buildPki, buildSites, frontendSettings, serverSettings, stackDesign } from "./common";
 
 /** What every node of the pair runs: Pacemaker starts DB, server and web on one node at a time. */
 const PAIR_ROLES: readonly Role[] = ["db", "zabbix-server", "frontend"];
@@ -21,7 +21,8 @@ export const pacemaker: PatternModule = {
     requirements: { minSites: 1, requiredRoles: [], selfRunDatabase: false, sections: ["drbd"] },
     async deploy(config, secrets) {
         const drbd = config.drbd!;
-        const hosts = await buildSites(config, secrets.sshPrivateKey, {
+        const pki = buildPki(config, secrets.pkiCaPrivateKey);
+        const hosts = await buildSites(config, secrets.sshPrivateKey, pki, {
             hosts: site => site.hosts.filter(h => drbd.nodes.includes(h.name)).map(h => ({ ...h, roles: PAIR_ROLES })),
             extraPackages: Object.fromEntries(
                 allHosts(config)
@@ -103,6 +104,7 @@ export const pacemaker: PatternModule = {
                     pair: pair.facts,
                 },
             ]),
+            caCertificate: pki.caCertPem,
             uiUrls: { [drbd.site]: `http://${drbd.vip}:${config.frontend.port}/` },
         };
     },

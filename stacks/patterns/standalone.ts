@@ -1,7 +1,7 @@
 import { serviceSites } from "../../components/config";
 import { Host } from "../../components/host";
 import { PatternModule } from "./types";
-import { buildSites, registerDeclared, stackDesign } from "./common";
+import { buildPki, buildSites, registerDeclared, stackDesign } from "./common";
 import { BuiltInstance, buildInstance } from "./instance";
 
 /** Every site's complete installation, as patterns 1 and 2 build it, one site at a time. */
@@ -42,7 +42,8 @@ export const standalone: PatternModule = {
     summary: "a complete Zabbix per site; no failover; duplicated data and alerts, double management",
     requirements: PER_SITE_REQUIREMENTS,
     async deploy(config, secrets) {
-        const hosts = await buildSites(config, secrets.sshPrivateKey);
+        const pki = buildPki(config, secrets.pkiCaPrivateKey);
+        const hosts = await buildSites(config, secrets.sshPrivateKey, pki);
         const instances = await perSiteInstances(config, hosts);
         return {
             design: stackDesign(
@@ -51,6 +52,7 @@ export const standalone: PatternModule = {
                 hosts,
                 instances.map(i => i.design),
             ),
+            caCertificate: pki.caCertPem,
             uiUrls: Object.assign({}, ...instances.map(i => i.uiUrls)),
         };
     },

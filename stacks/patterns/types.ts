@@ -10,6 +10,8 @@ export interface PatternSecrets {
     readonly cloudDbAdminPassword?: pulumi.Output<string>;
     /** The fence devices' password, written to both pair nodes (FENCE_PASSWORD_FILE). */
     readonly fencePassword?: pulumi.Output<string>;
+    /** The operator's CA key, with pki.caCertificate. */
+    readonly pkiCaPrivateKey?: pulumi.Output<string>;
 }
 
 /** What every pattern's stack exports. */
@@ -18,6 +20,8 @@ export interface PatternOutputs {
     readonly design: StackDesign;
     /** The Zabbix UI through each entry point. */
     readonly uiUrls: Record<string, string>;
+    /** The CA certificate (PEM) every host's certificate verifies against: trust it to reach the UI. */
+    readonly caCertificate: pulumi.Output<string>;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { allHosts, hostsWithRole } from "../../components/config";
 import { platformFor } from "../../components/platform";
-import { buildDrbdPair, buildSites, stackDesign } from "./common";
+import { buildDrbdPair, buildPki, buildSites, stackDesign } from "./common";
 import { buildInstance } from "./instance";
 import { PatternModule } from "./types";
 
@@ -21,7 +21,8 @@ export const zabbixHa: PatternModule = {
         const pairNodes: readonly string[] = config.db.fallbackPair ? config.drbd!.nodes : [];
         const patroni = config.db.failover === "patroni";
         const repository = config.db.patroniRepository;
-        const hosts = await buildSites(config, secrets.sshPrivateKey, {
+        const pki = buildPki(config, secrets.pkiCaPrivateKey);
+        const hosts = await buildSites(config, secrets.sshPrivateKey, pki, {
             extraPackages: Object.fromEntries([
                 ...allHosts(config)
                     .filter(h => pairNodes.includes(h.name))
@@ -55,6 +56,7 @@ export const zabbixHa: PatternModule = {
         });
         return {
             design: stackDesign(config, this, hosts, [instance.design]),
+            caCertificate: pki.caCertPem,
             uiUrls: instance.uiUrls,
         };
     },

@@ -8,6 +8,7 @@ import { RESOURCE_TYPES } from "../../components/facts";
 import { CapturedPlan, CapturedResource, capturePlan, ofType } from "../../tools/offline/capture";
 import { EnvironmentConfig, readEnvironment, toEngineConfig } from "../../tools/offline/environment";
 import { planEnvironment } from "../../tools/offline/stack";
+import { tlsOutputs } from "../../tools/offline/tlsMock";
 import { runStack } from "../../stacks/program";
 
 export const ROOT = path.resolve(__dirname, "../..");
@@ -143,4 +144,17 @@ export function plannedFiles(plan: CapturedPlan): PlannedFile[] {
             template: !quote,
         })),
     );
+}
+
+/** A real CA an operator could bring (pki.caCertificate and its key), made as the offline capture makes the stack's own. */
+export function operatorCa(): { certPem: string; keyPem: string } {
+    const key = tlsOutputs(RESOURCE_TYPES.tlsPrivateKey, { algorithm: "ECDSA", ecdsaCurve: "P256" })!;
+    const ca = tlsOutputs(RESOURCE_TYPES.tlsSelfSignedCert, {
+        privateKeyPem: key.privateKeyPem,
+        subject: { commonName: "Operator CA", organization: "operator" },
+        isCaCertificate: true,
+        validityPeriodHours: 24 * 365,
+        allowedUses: ["cert_signing", "crl_signing"],
+    })!;
+    return { certPem: String(ca.certPem), keyPem: String(key.privateKeyPem) };
 }

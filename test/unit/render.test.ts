@@ -244,7 +244,11 @@ describe("package steps", () => {
         expect(packagesFor({ ...vendor, os: "rhel9", roles: ["db", "frontend"] })).toEqual(
             expect.arrayContaining(["postgresql-server", "zabbix-web-pgsql", "php-fpm", "nginx"]),
         );
-        expect(packagesFor({ ...vendor, os: "debian12", roles: ["witness"] })).toEqual(["ca-certificates", "curl"]);
+        expect(packagesFor({ ...vendor, os: "debian12", roles: ["witness"] })).toEqual([
+            "ca-certificates",
+            "curl",
+            "openssl",
+        ]);
     });
 
     test("add the vendor repository from the configured base URL only when Zabbix packages are needed", () => {

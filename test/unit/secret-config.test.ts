@@ -13,7 +13,7 @@ import { PATTERNS } from "../../stacks/patterns";
 import { ofType } from "../../tools/offline/capture";
 import { readEnvironment, toEngineConfig } from "../../tools/offline/environment";
 import { StackPlan, planEnvironment } from "../../tools/offline/stack";
-import { ROOT, TEST_SSH_KEY, twoSiteConfig } from "../support/plan";
+import { ROOT, TEST_SSH_KEY, operatorCa, twoSiteConfig } from "../support/plan";
 
 const namespaced = (values: Record<string, string>) =>
     Object.fromEntries(Object.entries(values).map(([k, v]) => [`zabbix-ha:${k}`, v]));
@@ -41,7 +41,10 @@ describe("secret config keys", () => {
     test.each(SECRET_KEYS)("%s set as plain text is an error naming it and the command that sets it", async key => {
         const value = key === "sshPrivateKey" ? TEST_SSH_KEY : A_PASSWORD;
         const secrets: Record<string, string> = key === "sshPrivateKey" ? {} : { sshPrivateKey: TEST_SSH_KEY };
-        const result = await plan(secrets, { [key]: value });
+        // A key that goes with another (the CA's key with its certificate) is planned with it.
+        const companion: Record<string, string> =
+            key === "pkiCaPrivateKey" ? { pki: JSON.stringify({ caCertificate: operatorCa().certPem }) } : {};
+        const result = await plan(secrets, { [key]: value, ...companion });
         const problems = problemsOf(result).filter(p => p.path === key);
         expect(problems).toEqual([
             {

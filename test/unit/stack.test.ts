@@ -46,6 +46,7 @@ describe("the prod environment as shipped: Patroni with etcd on the DB hosts and
         // It keeps etcd's leader too (the only witness).
         expect(stepsOn(plan, "198.18.30.11")).toEqual([
             "witness-wit-1-packages",
+            "witness-wit-1-tls",
             "zabbix-db-wit-1-etcd",
             "zabbix-db-wit-1-etcd-leader",
         ]);
@@ -90,19 +91,28 @@ describe("the prod environment's sites (two and a witness) with a manual DB fail
     });
 
     test("nothing in a site that should not be there", () => {
-        // The witness host gets its base step and nothing else.
-        expect(stepsOn(plan, "198.18.30.11")).toEqual(["witness-wit-1-packages"]);
+        // The witness host gets its base step and its TLS files, nothing else.
+        expect(stepsOn(plan, "198.18.30.11")).toEqual(["witness-wit-1-packages", "witness-wit-1-tls"]);
         // A frontend host runs no DB or Zabbix server step; a DB host no web or server step.
-        expect(stepsOn(plan, "198.18.10.31")).toEqual(["tokyo-tyo-web1-packages", "tyo-web1-frontend-web"]);
+        expect(stepsOn(plan, "198.18.10.31")).toEqual([
+            "tokyo-tyo-web1-packages",
+            "tokyo-tyo-web1-tls",
+            "tyo-web1-frontend-web",
+        ]);
         // Every DB host carries the same steps whatever its role: moving the primary changes what they do, not which exist.
         expect(stepsOn(plan, "198.18.20.11").sort()).toEqual([
             "osaka-osa-db1-packages",
+            "osaka-osa-db1-tls",
             "zabbix-db-osa-db1-config",
             "zabbix-db-osa-db1-follow",
             "zabbix-db-osa-db1-promote",
             "zabbix-db-osa-db1-stand-down",
         ]);
-        expect(stepsOn(plan, "198.18.20.41")).toEqual(["osaka-osa-lb1-packages", "osaka-lb-haproxy"]);
+        expect(stepsOn(plan, "198.18.20.41")).toEqual([
+            "osaka-osa-lb1-packages",
+            "osaka-osa-lb1-tls",
+            "osaka-lb-haproxy",
+        ]);
     });
 
     test("each site's servers and frontends reach the DB through their own site's load balancer", () => {

@@ -6,6 +6,7 @@
 import { randomInt } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { RESOURCE_TYPES } from "../../components/facts";
+import { tlsOutputs } from "./tlsMock";
 
 export interface CapturedResource {
     /** `type::name`, unique within a plan. */
@@ -79,7 +80,7 @@ export interface CaptureOptions {
 
 const ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
-/** What the mock providers return: real random passwords (the lab uses them), inputs echoed otherwise. */
+/** What the mock providers return: real random passwords, keys and certificates (the lab uses them), inputs echoed otherwise. */
 function mockOutputs(type: string, inputs: Record<string, unknown>): Record<string, unknown> {
     if (type === RESOURCE_TYPES.randomPassword) {
         const length = Number(inputs.length ?? 32);
@@ -89,7 +90,7 @@ function mockOutputs(type: string, inputs: Record<string, unknown>): Record<stri
     if (type === RESOURCE_TYPES.command) {
         return { ...inputs, stdout: "", stderr: "" };
     }
-    return inputs;
+    return tlsOutputs(type, inputs) ?? inputs;
 }
 
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";

@@ -3,8 +3,7 @@
  * and the lab share.
  */
 import * as path from "path";
-import { ConfigError, setSecretCommand } from "../../components/config";
-import { SECRET_KEYS } from "../../stacks/config";
+import { ConfigError, SECRET_CONFIG, setSecretCommand } from "../../components/config";
 import { runStack } from "../../stacks/program";
 import { CaptureOptions, CapturedPlan, capturePlan } from "./capture";
 import { EnvironmentConfig, SECRET_PLACEHOLDER } from "./environment";
@@ -35,7 +34,8 @@ export async function planEnvironment(env: EnvironmentConfig, options: PlanOptio
         ...new Set([...env.secretKeys.filter(k => !plain.includes(k)), ...Object.keys(options.secrets ?? {})]),
     ];
     const notes: string[] = [];
-    for (const name of options.placeholderSecrets ? SECRET_KEYS : []) {
+    const placeheld = SECRET_CONFIG.filter(d => !("onlyWith" in d)).map(d => d.key);
+    for (const name of options.placeholderSecrets ? placeheld : []) {
         const key = `zabbix-ha:${name}`;
         if (config[key] === undefined) {
             config[key] = SECRET_PLACEHOLDER;

@@ -8,6 +8,10 @@ const TYPE_LABELS: Record<string, string> = {
     [RESOURCE_TYPES.command]: "remote command",
     [RESOURCE_TYPES.randomPassword]: "random password",
     [RESOURCE_TYPES.postgresqlProvider]: "postgresql provider",
+    [RESOURCE_TYPES.tlsPrivateKey]: "TLS private key",
+    [RESOURCE_TYPES.tlsSelfSignedCert]: "CA certificate",
+    [RESOURCE_TYPES.tlsCertRequest]: "certificate request",
+    [RESOURCE_TYPES.tlsLocallySignedCert]: "host certificate",
 };
 
 function label(type: string): string {

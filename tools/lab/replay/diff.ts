@@ -52,6 +52,11 @@ const RULES: Readonly<Record<string, ProviderRules>> = {
     [RESOURCE_TYPES.command]: { replaces: p => p === "triggers", deleteBeforeReplace: never },
     // Every input forces a new password.
     [RESOURCE_TYPES.randomPassword]: { replaces: () => true, deleteBeforeReplace: never },
+    // Every input of a key or certificate forces a new one.
+    [RESOURCE_TYPES.tlsPrivateKey]: { replaces: () => true, deleteBeforeReplace: never },
+    [RESOURCE_TYPES.tlsSelfSignedCert]: { replaces: () => true, deleteBeforeReplace: never },
+    [RESOURCE_TYPES.tlsCertRequest]: { replaces: () => true, deleteBeforeReplace: never },
+    [RESOURCE_TYPES.tlsLocallySignedCert]: { replaces: () => true, deleteBeforeReplace: never },
     // A provider is reconfigured in place; its resources keep it.
     [RESOURCE_TYPES.postgresqlProvider]: { replaces: never, deleteBeforeReplace: never },
     [RESOURCE_TYPES.postgresqlRole]: { replaces: never, deleteBeforeReplace: named },

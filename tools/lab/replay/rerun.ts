@@ -4,7 +4,7 @@
  * commands run over real SSH exactly as the command provider sends them; PostgreSQL resources become
  * SQL.
  */
-import { RESOURCE_TYPES } from "../../../components/facts";
+import { GENERATED_TYPES, RESOURCE_TYPES } from "../../../components/facts";
 import { CapturedPlan, CapturedResource } from "../../offline";
 import { PgConnection, RunResult, connectionOf, seconds } from "../machines";
 import { applyPostgresResource, isPostgresObject } from "./pg";
@@ -26,7 +26,7 @@ export async function applyPlan(plan: CapturedPlan, opts: ApplyOptions): Promise
     const running = new Map<string, Promise<void>>();
     let failure: Error | undefined;
     let counter = 0;
-    const total = steps.filter(r => r.type !== RESOURCE_TYPES.randomPassword).length;
+    const total = steps.filter(r => !GENERATED_TYPES.has(r.type)).length;
 
     const execute = async (r: CapturedResource): Promise<void> => {
         const started = Date.now();
@@ -45,10 +45,10 @@ export async function applyPlan(plan: CapturedPlan, opts: ApplyOptions): Promise
             }
             target = `postgresql://${conn.host}:${conn.port}`;
             result = await applyPostgresResource(r.type, r.inputs, conn);
-        } else if (r.type !== RESOURCE_TYPES.randomPassword) {
+        } else if (!GENERATED_TYPES.has(r.type)) {
             throw new Error(`${r.name}: the lab does not know how to apply a ${r.type}`);
         }
-        if (r.type === RESOURCE_TYPES.randomPassword) {
+        if (GENERATED_TYPES.has(r.type)) {
             return; // the capture's mock already generated the value
         }
         const report: StepReport = {

@@ -1,0 +1,4 @@
+export * from "./files";
+export * from "./names";
+export * from "./StackPki";
+export * from "./steps";
