@@ -27,7 +27,7 @@ export interface HostArgs {
      */
     readonly lost?: boolean;
     /** The host's key and certificate from the stack's PKI, installed before any service step. */
-    readonly tls?: HostTlsArgs;
+    readonly tls: HostTlsArgs;
 }
 
 /** A host's TLS identity and who on it reads its key. */
@@ -84,7 +84,9 @@ export class Host extends pulumi.ComponentResource {
     /** The base step: package sources and packages. */
     public readonly packages: command.remote.Command;
     /** The step that installs the host's CA, certificate and keys (TLS_DIR); every later step runs after it. */
-    public readonly tlsFiles?: command.remote.Command;
+    public readonly tlsFiles: command.remote.Command;
+    /** The stack's CA certificate (PEM), which this host's certificate verifies against. */
+    public readonly caCertPem: pulumi.Output<string>;
     /** Whether the host's site is declared lost: its steps' changes are held back. */
     public readonly lost: boolean;
     /** What it declares: where it sits, its roles and OS, its size. */
@@ -130,21 +132,20 @@ export class Host extends pulumi.ComponentResource {
             },
             { parent: this },
         );
-        if (args.tls) {
-            const c = args.tls.certificate;
-            this.tlsFiles = this.step(
-                `${name}-tls`,
-                {
-                    script: tlsStep({ roles: h.roles, etcdMember: args.tls.etcdMember }),
-                    secrets: [
-                        { variable: TLS_SECRETS.ca, value: c.caCertPem.apply(oneLine) },
-                        { variable: TLS_SECRETS.cert, value: c.certPem.apply(oneLine) },
-                        { variable: TLS_SECRETS.key, value: c.privateKeyPem.apply(oneLine) },
-                    ],
-                },
-                { parent: this },
-            );
-        }
+        const c = args.tls.certificate;
+        this.caCertPem = c.caCertPem;
+        this.tlsFiles = this.step(
+            `${name}-tls`,
+            {
+                script: tlsStep({ roles: h.roles, etcdMember: args.tls.etcdMember }),
+                secrets: [
+                    { variable: TLS_SECRETS.ca, value: c.caCertPem.apply(oneLine) },
+                    { variable: TLS_SECRETS.cert, value: c.certPem.apply(oneLine) },
+                    { variable: TLS_SECRETS.key, value: c.privateKeyPem.apply(oneLine) },
+                ],
+            },
+            { parent: this },
+        );
         this.registerOutputs({ packages: this.packages.id });
     }
 

@@ -19,7 +19,7 @@ export interface SiteArgs {
     /** Extra apt repositories per host name, which a pattern adds before the packages install. */
     readonly extraRepositories?: Readonly<Record<string, readonly ExtraRepository[]>>;
     /** Each host's key and certificate from the stack's PKI, by host name. */
-    readonly tls?: Readonly<Record<string, HostTlsArgs>>;
+    readonly tls: Readonly<Record<string, HostTlsArgs>>;
 }
 
 /**
@@ -53,7 +53,7 @@ export class Site extends pulumi.ComponentResource {
                     extraPackages: args.extraPackages?.[host.name],
                     extraRepositories: args.extraRepositories?.[host.name],
                     lost: args.site.lost,
-                    tls: args.tls?.[host.name],
+                    tls: args.tls[host.name],
                 },
                 { parent: this },
             );

@@ -4,6 +4,7 @@
  * ready in HAProxy, every other one that answered in maintenance.
  */
 import { PRIMARY_TIMELINE_SQL } from "../postgres/fence";
+import { clientExport } from "../postgres/tls";
 import { RENDERED_HEADER, shellQuote } from "../shell";
 import { Backend, DB_PROXY } from "./haproxyCfg";
 import { PrimaryCheckInput } from "./primaryCheck";
@@ -30,6 +31,7 @@ set -u
 PGPASSFILE=${shellQuote(c.passfile)}
 PGCONNECT_TIMEOUT=2
 export PGPASSFILE PGCONNECT_TIMEOUT
+${clientExport(c.tls)}
 SERVERS=${shellQuote(servers)}
 SOCKET=${shellQuote(c.adminSocket)}
 work=$(mktemp -d)

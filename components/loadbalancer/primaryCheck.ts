@@ -16,6 +16,7 @@
  * never hands sessions to two servers at once.
  */
 import { LIBEXEC_DIR } from "../platform";
+import { PgClientTls, clientExport } from "../postgres/tls";
 import { RENDERED_HEADER, shellQuote } from "../shell";
 
 /** The check HAProxy runs per DB server; its role's password is in CHECK_PASSFILE (postgres). */
@@ -30,6 +31,8 @@ export interface PrimaryCheckInput {
     readonly user: string;
     /** .pgpass file readable by the haproxy user only (CHECK_PASSFILE where the stack deploys it). */
     readonly passfile: string;
+    /** The CA the DB hosts' certificates must verify against (verify-full). */
+    readonly tls: PgClientTls;
 }
 
 /** HAProxy's external check: the server's address and port arrive as $3 and $4; exit 0 marks it up. */
@@ -41,6 +44,7 @@ export function renderPrimaryCheckScript(c: PrimaryCheckInput): string {
 PGPASSFILE=${shellQuote(c.passfile)}
 PGCONNECT_TIMEOUT=2
 export PGPASSFILE PGCONNECT_TIMEOUT
+${clientExport(c.tls)}
 answer=$(psql -X -q -t -A -w -h "$3" -p "$4" -U ${shellQuote(c.user)} -d postgres -c 'select pg_is_in_recovery()' 2>/dev/null) || exit 1
 [ "$answer" = f ]
 `;

@@ -6,6 +6,7 @@
 import { SYSTEMD_UNIT_DIR } from "../platform";
 import { pgpassLine } from "../postgres/pgpass";
 import { CHECK_PASSFILE, CHECK_ROLE } from "../postgres/roles";
+import { HOST_CLIENT_TLS } from "../postgres/tls";
 import { putFile, putSecretFile } from "../shell";
 import { HAPROXY_CONFIG, HaproxyInput, adminSocket, renderHaproxyCfg } from "./haproxyCfg";
 import { renderNewestPrimaryUnit } from "./newestPrimaryUnit";
@@ -46,7 +47,7 @@ export function haproxyStep(s: HaproxyStepInput): string {
             ? [
                   putFile(
                       PRIMARY_CHECK,
-                      renderPrimaryCheckScript({ user: CHECK_ROLE, passfile: CHECK_PASSFILE }),
+                      renderPrimaryCheckScript({ user: CHECK_ROLE, passfile: CHECK_PASSFILE, tls: HOST_CLIENT_TLS }),
                       "0755",
                       "root:root",
                   ),
@@ -55,6 +56,7 @@ export function haproxyStep(s: HaproxyStepInput): string {
                       renderNewestPrimaryWatch({
                           user: CHECK_ROLE,
                           passfile: CHECK_PASSFILE,
+                          tls: HOST_CLIENT_TLS,
                           servers: c.dbServers,
                           adminSocket: adminSocket(c.runDir),
                       }),

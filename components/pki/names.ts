@@ -24,6 +24,10 @@ export function certificateNames(config: StackConfig, host: PlacedHost): Certifi
             ips.add(lb.address);
         }
     }
+    // Patroni reaches its own PostgreSQL at 127.0.0.1 (timeline checks, rewind), verifying it like any other.
+    if (host.roles.includes("db") && config.db.failover === "patroni") {
+        ips.add("127.0.0.1");
+    }
     if (config.drbd?.nodes.includes(host.name)) {
         ips.add(config.drbd.vip);
     }

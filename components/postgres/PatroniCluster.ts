@@ -19,6 +19,7 @@ import {
 } from "./patroniSteps";
 import { DbPasswords } from "./passwords";
 import { DbHostFiles, leaderRolesStep } from "./steps";
+import { HOST_CLIENT_TLS, HOST_SERVER_TLS } from "./tls";
 
 /**
  * PatroniClusterArgs describe a Zabbix database whose primary Patroni moves by itself.
@@ -106,6 +107,7 @@ export class PatroniCluster extends pulumi.ComponentResource {
                         name: host.config.name,
                         address: host.config.address,
                         port: args.port,
+                        tls: { ...HOST_SERVER_TLS, ...HOST_CLIENT_TLS },
                         etcdHosts: members.map(m => m.address),
                         dataDir: patroniLayout(platform).dataDir,
                         binDir: platform.postgres.binDir,
@@ -133,7 +135,12 @@ export class PatroniCluster extends pulumi.ComponentResource {
         const files = (host: Host): DbHostFiles => ({
             platform: platformFor(host.config.os),
             port: args.port,
-            conf: { listenAddresses: [host.config.address], port: args.port, maxConnections: args.maxConnections },
+            conf: {
+                listenAddresses: [host.config.address],
+                port: args.port,
+                maxConnections: args.maxConnections,
+                tls: HOST_SERVER_TLS,
+            },
             hba: args.hbaRules,
         });
         // The cluster-wide settings a running cluster keeps in etcd, before a switchover that depends on synchronous mode.
@@ -173,7 +180,15 @@ export class PatroniCluster extends pulumi.ComponentResource {
         );
 
         // The admin endpoint follows Patroni's leader.
-        const objects = selfRunDatabaseObjects(this, name, args.adminEndpoint, primaryReady, args.passwords, args);
+        const objects = selfRunDatabaseObjects(
+            this,
+            name,
+            args.adminEndpoint,
+            primaryReady,
+            args.passwords,
+            args,
+            args.primary.caCertPem,
+        );
         this.schemaLoaded = loadSchema(this, name, args.schema, objects, { ...args, password: args.passwords.zabbix });
 
         this.registerOutputs({

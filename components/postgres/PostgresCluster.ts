@@ -9,6 +9,7 @@ import { SelfRunDatabaseArgs, loadSchema, selfRunDatabaseObjects } from "./datab
 import { DbPasswords } from "./passwords";
 import { FollowStepInput, followStep, followStepDelete, notFollowingStep } from "./replicaSteps";
 import { CHECK_ROLE, REPLICATION_ROLE, replicationSlotName } from "./roles";
+import { HOST_CLIENT_TLS, HOST_SERVER_TLS } from "./tls";
 import {
     DbHostFiles,
     FenceSettings,
@@ -108,7 +109,15 @@ export class PostgresCluster extends pulumi.ComponentResource {
             ? this.pairBootstrapSteps(name, args, hosts, hosts.peer, configured)
             : this.promoteSteps(name, args, hosts, configured, stoodDown);
 
-        const objects = selfRunDatabaseObjects(this, name, args.adminEndpoint, this.primaryReady, args.passwords, args);
+        const objects = selfRunDatabaseObjects(
+            this,
+            name,
+            args.adminEndpoint,
+            this.primaryReady,
+            args.passwords,
+            args,
+            args.primary.caCertPem,
+        );
         this.provider = objects.provider;
         this.database = objects.database;
         const replicationRole = new postgresql.Role(
@@ -149,6 +158,7 @@ export class PostgresCluster extends pulumi.ComponentResource {
                           peers: hosts.all.filter(h => h !== host).map(h => `${h.config.address}:${args.port}`),
                           checkUser: CHECK_ROLE,
                           passwordVariable: "CHECK_PASSWORD",
+                          tls: HOST_CLIENT_TLS,
                       }
                     : undefined;
                 const inPair = hosts.inPair(host);
@@ -318,6 +328,7 @@ function clusterHosts(args: PostgresClusterArgs): ClusterHosts {
                 listenAddresses: inPair(host) ? ["*"] : ["localhost", host.config.address],
                 port: args.port,
                 maxConnections: args.maxConnections,
+                tls: HOST_SERVER_TLS,
             },
             hba: args.hbaRules,
         }),
@@ -338,6 +349,7 @@ function replicaConf(hosts: ClusterHosts, host: Host): FollowStepInput {
             applicationName: host.config.name,
             slotName: replicationSlotName(host.config.name),
             passfile: replicationPassfile(files.platform),
+            tls: HOST_CLIENT_TLS,
         },
     };
 }

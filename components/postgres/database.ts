@@ -11,6 +11,8 @@ import { DbPasswords } from "./passwords";
 import { HbaRule } from "./pgHba";
 import { ADMIN_ROLE, CHECK_PASSFILE, CHECK_ROLE, ZabbixDbLogin } from "./roles";
 import { schemaStep } from "./schema";
+import { providerCaFile } from "./providerCa";
+import { CLIENT_SSLMODE, DbClientTls, HOST_CLIENT_TLS, clientExport } from "./tls";
 
 /** How the provider logs in. */
 export interface AdminLogin {
@@ -21,6 +23,8 @@ export interface AdminLogin {
     /** Self-run clusters give the admin superuser; managed services do not. */
     readonly superuser: boolean;
     readonly sslmode: string;
+    /** The CA file where `pulumi up` runs that the server's certificate must verify against (with verify-full). */
+    readonly sslrootcert?: pulumi.Input<string>;
 }
 
 export interface ZabbixDatabaseObjects {
@@ -44,6 +48,7 @@ export function primaryReachable(
         {
             script: [
                 `PGPASSFILE=${CHECK_PASSFILE} PGCONNECT_TIMEOUT=2; export PGPASSFILE PGCONNECT_TIMEOUT`,
+                clientExport(HOST_CLIENT_TLS),
                 `zha_retry 60 sh -c "[ \\"\\$(psql -X -t -A -w -h ${address} -p ${port} -U ${CHECK_ROLE} -d postgres -c 'select pg_is_in_recovery()')\\" = f ]"`,
             ].join("\n"),
         },
@@ -68,6 +73,7 @@ export function zabbixDatabaseObjects(
             database: "postgres",
             superuser: login.superuser,
             sslmode: login.sslmode,
+            ...(login.sslrootcert !== undefined ? { sslrootcert: login.sslrootcert } : {}),
             connectTimeout: 15,
         },
         { parent, dependsOn: [...after] },
@@ -134,6 +140,7 @@ export function selfRunDatabaseObjects(
     primaryReady: pulumi.Resource,
     passwords: DbPasswords,
     zabbix: ZabbixDbLogin,
+    caCertPem: pulumi.Input<string>,
 ): ZabbixDatabaseObjects & { readonly reachable: pulumi.Resource } {
     // The provider may connect only once the load balancer routes to the new primary.
     const reachable = endpoint.loadBalancer
@@ -142,7 +149,7 @@ export function selfRunDatabaseObjects(
               ...endpoint.readyAfter,
           ])
         : primaryReady;
-    // The cluster serves no TLS yet; SCRAM keeps the password itself off the wire.
+    // The admin session (CREATE ROLE ... PASSWORD) goes through a load balancer: TLS, verified as every client's.
     const objects = zabbixDatabaseObjects(
         parent,
         name,
@@ -152,7 +159,8 @@ export function selfRunDatabaseObjects(
             user: ADMIN_ROLE,
             password: passwords.admin,
             superuser: true,
-            sslmode: "disable",
+            sslmode: CLIENT_SSLMODE,
+            sslrootcert: providerCaFile(caCertPem),
         },
         { ...zabbix, password: passwords.zabbix },
         [reachable, ...endpoint.readyAfter],
@@ -198,8 +206,8 @@ export interface SchemaLoader {
     /** Its site's load balancer endpoint. */
     readonly dbHost: string;
     readonly dbPort: number;
-    /** Refuse a session without TLS (a managed endpoint). */
-    readonly dbTlsRequired?: boolean;
+    /** How its DB session is secured (SELF_RUN_DB_TLS: verify-full against the stack's CA). */
+    readonly dbTls: DbClientTls;
     /** Schema files in load order. */
     readonly files: readonly string[];
     /** Steps the loader host needs first (none beyond its packages, usually). */
@@ -225,7 +233,7 @@ export function loadSchema(
             script: schemaStep({
                 dbHost: loader.dbHost,
                 dbPort: loader.dbPort,
-                dbTlsRequired: loader.dbTlsRequired,
+                dbTls: loader.dbTls,
                 dbName,
                 dbUser,
                 passwordVariable: "ZABBIX_DB_PASSWORD",

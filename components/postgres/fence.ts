@@ -17,6 +17,7 @@
  */
 import { CONFIG_DIR, LIBEXEC_DIR } from "../platform";
 import { RENDERED_HEADER, shellQuote } from "../shell";
+import { PgClientTls, clientExport } from "./tls";
 
 /** Where the fence is installed. */
 export const FENCE_SCRIPT = `${LIBEXEC_DIR}/pg-fence`;
@@ -31,6 +32,8 @@ export interface FenceInput {
     /** Role that may ask any DB host `pg_is_in_recovery()` and its WAL position, nothing more. */
     readonly checkUser: string;
     readonly passfile: string;
+    /** The CA the DB hosts' certificates must verify against (verify-full). */
+    readonly tls: PgClientTls;
     /** This host's PostgreSQL: its port, data directory, binaries and unit. */
     readonly port: number;
     readonly dataDir: string;
@@ -65,6 +68,7 @@ MARK=${shellQuote(c.roleMark)}
 PGPASSFILE=${shellQuote(c.passfile)}
 PGCONNECT_TIMEOUT=2
 export PGPASSFILE PGCONNECT_TIMEOUT
+${clientExport(c.tls)}
 SQL=${shellQuote(PRIMARY_TIMELINE_SQL)}
 
 log() { echo "pg-fence: $*"; }

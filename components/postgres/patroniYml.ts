@@ -9,6 +9,7 @@ import { ETCD_CLIENT_PORT } from "./etcdEnvironment";
 import { HbaRule, patroniHbaLines } from "./pgHba";
 import { REPLICATION_TIMEOUTS } from "./postgresConf";
 import { REPLICATION_ROLE } from "./roles";
+import { CLIENT_SSLMODE, PgClientTls, PgServerTls, serverTlsSettings } from "./tls";
 
 /**
  * Patroni's timing: a primary that cannot renew its leader key for `ttl` seconds loses it, and Patroni
@@ -79,6 +80,8 @@ export interface PatroniInput {
     readonly etcdPort?: number;
     /** PostgreSQL's unix socket directory (POSTGRES_SOCKET_DIR by default). */
     readonly socketDir?: string;
+    /** The certificate PostgreSQL serves, and the CA Patroni's replication and rewind sessions verify others' against. */
+    readonly tls: PgServerTls & PgClientTls;
 }
 
 /** patroni.yml. Passwords appear as shell variable references, filled in on the host from stdin. */
@@ -142,14 +145,22 @@ postgresql:
     superuser:
       username: postgres
       password: "$${c.superuserPasswordVariable}"
+    # Replicas, pg_basebackup and pg_rewind verify the other node's certificate (verify-full).
     replication:
       username: ${REPLICATION_ROLE}
       password: "$${c.replicationPasswordVariable}"
+      sslmode: ${CLIENT_SSLMODE}
+      sslrootcert: ${c.tls.caFile}
     rewind:
       username: postgres
       password: "$${c.superuserPasswordVariable}"
+      sslmode: ${CLIENT_SSLMODE}
+      sslrootcert: ${c.tls.caFile}
   parameters:
     unix_socket_directories: ${c.socketDir ?? POSTGRES_SOCKET_DIR}
+${Object.entries(serverTlsSettings(c.tls))
+    .map(([key, value]) => `    ${key}: "${value}"`)
+    .join("\n")}
   pg_hba:
 ${hba.map(line => `    - ${line}`).join("\n")}
 tags:

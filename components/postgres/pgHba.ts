@@ -17,7 +17,7 @@ export interface HbaRule {
 
 /** One line of pg_hba, whichever file it goes to. */
 interface HbaEntry {
-    readonly type: "local" | "host";
+    readonly type: "local" | "hostssl";
     readonly database: string;
     readonly user: string;
     /** Empty for a local (unix socket) entry. */
@@ -30,7 +30,7 @@ function hbaEntries(rules: readonly HbaRule[]): HbaEntry[] {
     return [
         { type: "local", database: "all", user: "postgres", address: "", method: "peer" },
         ...rules.map(r => ({
-            type: "host" as const,
+            type: "hostssl" as const,
             database: r.database,
             user: r.user,
             address: hostCidr(r.source),

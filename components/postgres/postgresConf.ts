@@ -2,6 +2,7 @@
  * The PostgreSQL settings every DB host shares (conf.d/zabbix-ha.conf), a pure renderer.
  */
 import { RENDERED_HEADER } from "../shell";
+import { PgServerTls, serverTlsSettings } from "./tls";
 
 /**
  * How long a replication connection may stay silent before either end drops it (PostgreSQL's
@@ -31,6 +32,8 @@ export interface PostgresConfInput {
     readonly maxConnections: number;
     /** File of the hba rules, when not the distribution's default place. */
     readonly hbaFile?: string;
+    /** The certificate and key it serves: every host rule of pg_hba is hostssl. */
+    readonly tls: PgServerTls;
 }
 
 /** Settings shared by every DB host, whichever its role: a replica can be promoted as it is. */
@@ -41,6 +44,11 @@ port = ${c.port}
 max_connections = ${c.maxConnections}
 password_encryption = 'scram-sha-256'
 ${c.hbaFile ? `hba_file = '${c.hbaFile}'\n` : ""}
+# TLS only for every session from another host (pg_hba has hostssl rules only).
+${Object.entries(serverTlsSettings(c.tls))
+    .map(([key, value]) => `${key} = '${value}'`)
+    .join("\n")}
+
 # Streaming replication across sites; every host can be primary or replica.
 wal_level = replica
 max_wal_senders = 10

@@ -24,3 +24,4 @@ export * from "./etcdLeaderKeep";
 export * from "./etcdLeaderUnit";
 export * from "./patroniYml";
 export * from "./startConf";
+export * from "./tls";

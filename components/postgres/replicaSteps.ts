@@ -6,6 +6,7 @@
 import { putFile, shellQuote } from "../shell";
 import { ROLE_CONF_DROP_IN, PostgresRoleConfInput, renderPostgresRoleConf } from "./roleConf";
 import { SLOT_PREFIX } from "./roles";
+import { clientConninfo, clientEnv } from "./tls";
 import { DbHostFiles, ROLE_MARK, confDropIn, helpers, sharedFiles } from "./steps";
 
 /** A replica's WAL receiver as "status:timeline" (the timeline of what it last received), empty when none runs. */
@@ -18,7 +19,7 @@ export interface FollowStepInput extends DbHostFiles {
 /** Runs a replication-protocol command (a slot's creation or removal) on the primary, as the replication role. */
 function replicationClient(f: FollowStepInput): string {
     const r = f.roleConf;
-    const conninfo = `host=${r.primaryAddress} port=${r.primaryPort} user=${r.replicationUser} dbname=replication replication=true connect_timeout=5`;
+    const conninfo = `host=${r.primaryAddress} port=${r.primaryPort} user=${r.replicationUser} dbname=replication replication=true connect_timeout=5 ${clientConninfo(r.tls)}`;
     return `zha_on_primary() { runuser -u postgres -- env PGPASSFILE=${shellQuote(r.passfile)} psql -X -q -t -A -w ${shellQuote(conninfo)} -c "$1"; }`;
 }
 
@@ -41,7 +42,7 @@ export function followStep(f: FollowStepInput): string {
 esac`,
         `zha_copy_primary() {
   echo "copying the primary ${r.primaryAddress} with pg_basebackup"
-  runuser -u postgres -- env PGPASSFILE=${shellQuote(r.passfile)} ${shellQuote(`${pg.binDir}/pg_basebackup`)} \\
+  runuser -u postgres -- env PGPASSFILE=${shellQuote(r.passfile)} ${clientEnv(r.tls)} ${shellQuote(`${pg.binDir}/pg_basebackup`)} \\
     -h ${r.primaryAddress} -p ${r.primaryPort} -U ${r.replicationUser} -D "$PGDATA_DIR" \\
     -X stream -S ${r.slotName} -w --checkpoint=fast
 }

@@ -3,6 +3,7 @@
  * (conf.d/zabbix-ha-role.conf), a pure renderer.
  */
 import { RENDERED_HEADER } from "../shell";
+import { PgClientTls, clientConninfo } from "./tls";
 
 /** The drop-in's name in PostgreSQL's conf.d. */
 export const ROLE_CONF_DROP_IN = "zabbix-ha-role.conf";
@@ -20,6 +21,8 @@ export type PostgresRoleConfInput =
           readonly slotName: string;
           /** The postgres user's .pgpass, where the replication password lives. */
           readonly passfile: string;
+          /** The CA the primary's certificate must verify against. */
+          readonly tls: PgClientTls;
       };
 
 /** Settings that depend on the host's current role. On a replica the primary's address lives here. */
@@ -41,6 +44,8 @@ synchronous_standby_names = '${sync}'
         `application_name=${c.applicationName}`,
         `passfile=${c.passfile}`,
         "connect_timeout=5",
+        // The primary's certificate must verify against the stack's CA and carry the address above.
+        clientConninfo(c.tls),
     ].join(" ");
     return `# ${RENDERED_HEADER}
 # This host is a replica of ${c.primaryAddress}.

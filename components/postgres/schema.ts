@@ -4,6 +4,7 @@
  */
 import { shellQuote } from "../shell";
 import { ZabbixDbLogin } from "./roles";
+import { DbClientTls, dbClientExport } from "./tls";
 
 /** How a host outside the cluster reaches the Zabbix database: through its site's load balancer. */
 export interface DbClientInput extends ZabbixDbLogin {
@@ -12,14 +13,15 @@ export interface DbClientInput extends ZabbixDbLogin {
     readonly dbPort: number;
     /** Shell variable holding the zabbix role's password (read from stdin). */
     readonly passwordVariable: string;
-    /** Refuse a session without TLS (a managed endpoint). */
-    readonly dbTlsRequired?: boolean;
+    /** How the session is secured: verify-full against the stack's CA (self-run), or the endpoint's sslmode. */
+    readonly dbTls: DbClientTls;
 }
 
 /** A `zha_zabbix_sql` function that runs psql as the zabbix role through the load balancer. */
 export function zabbixSqlClient(c: DbClientInput): string {
     return `PGPASSWORD="$${c.passwordVariable}"
-export PGPASSWORD${c.dbTlsRequired ? "\nPGSSLMODE=require\nexport PGSSLMODE" : ""}
+export PGPASSWORD
+${dbClientExport(c.dbTls)}
 zha_zabbix_sql() { psql -X -q -t -A -w -v ON_ERROR_STOP=1 -h ${c.dbHost} -p ${c.dbPort} -U ${c.dbUser} -d ${c.dbName} "$@"; }`;
 }
 

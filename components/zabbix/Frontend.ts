@@ -5,6 +5,7 @@ import { FRONTEND, FrontendFacts } from "../facts";
 import { Host } from "../host";
 import { platformFor, zabbixLayout } from "../platform";
 import { ZabbixDbLogin } from "../postgres/roles";
+import { DbClientTls } from "../postgres/tls";
 import { DB_PASSWORD_VARIABLE, frontendStep, frontendStepDelete } from "./steps";
 
 /**
@@ -16,8 +17,8 @@ export interface FrontendArgs extends ZabbixDbLogin {
     /** Its own site's load balancer address and DB port. */
     readonly dbHost: string;
     readonly dbPort: number;
-    /** Refuse a database session without TLS (a managed endpoint across zones). */
-    readonly dbTlsRequired?: boolean;
+    /** How its DB session is secured (SELF_RUN_DB_TLS: verify-full against the stack's CA). */
+    readonly dbTls: DbClientTls;
     /** The zabbix role's password; a Pulumi secret. */
     readonly dbPassword: pulumi.Input<string>;
     /** Port nginx serves the UI on, behind the load balancers. */
@@ -65,7 +66,7 @@ export class Frontend extends pulumi.ComponentResource {
                     conf: {
                         dbHost: args.dbHost,
                         dbPort: args.dbPort,
-                        dbTlsRequired: args.dbTlsRequired,
+                        dbTls: args.dbTls,
                         dbName: args.dbName,
                         dbUser: args.dbUser,
                         serverName: `Zabbix ${host.site}`,

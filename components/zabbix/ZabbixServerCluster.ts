@@ -6,6 +6,7 @@ import { SERVER_CLUSTER, ServerClusterFacts, ServerFailover } from "../facts";
 import { Host } from "../host";
 import { platformFor, zabbixLayout } from "../platform";
 import { ZabbixDbLogin } from "../postgres/roles";
+import { DbClientTls } from "../postgres/tls";
 import { ServerSizing } from "../sizing";
 import { AgentServerSettings, agentServerSettings } from "./agentSettings";
 import { SERVER_PASSWORD_INCLUDE } from "./serverPasswordInclude";
@@ -17,8 +18,8 @@ export interface ServerNode {
     /** Its own site's load balancer address and DB port. */
     readonly dbHost: string;
     readonly dbPort: number;
-    /** Refuse a database session without TLS (a managed endpoint across zones). */
-    readonly dbTlsRequired?: boolean;
+    /** How its DB session is secured (SELF_RUN_DB_TLS: verify-full against the stack's CA). */
+    readonly dbTls: DbClientTls;
     /** What must be in place before that path leads to the DB (its balancer's config step). */
     readonly dbReadyAfter?: readonly pulumi.Resource[];
 }
@@ -112,7 +113,7 @@ export class ZabbixServerCluster extends pulumi.ComponentResource {
                     {
                         dbHost: first.dbHost,
                         dbPort: first.dbPort,
-                        dbTlsRequired: first.dbTlsRequired,
+                        dbTls: first.dbTls,
                         dbName: args.dbName,
                         dbUser: args.dbUser,
                     },
@@ -130,7 +131,7 @@ export class ZabbixServerCluster extends pulumi.ComponentResource {
             const db = {
                 dbHost: node.dbHost,
                 dbPort: node.dbPort,
-                dbTlsRequired: node.dbTlsRequired,
+                dbTls: node.dbTls,
                 dbName: args.dbName,
                 dbUser: args.dbUser,
             };

@@ -34,6 +34,7 @@
  * finds the other active and stands by. Both watchers see the same rows, so exactly one acts.
  */
 import { LIBEXEC_DIR } from "../platform";
+import { dbClientExport } from "../postgres/tls";
 import { RENDERED_HEADER, shellQuote } from "../shell";
 import { ZabbixServerConfInput } from "./zabbixServerConf";
 
@@ -46,7 +47,7 @@ export const TAKEOVER_SCRIPT = `${LIBEXEC_DIR}/takeover-watch`;
 /** The node's own DB path and password include, exactly as its zabbix_server.conf has them. */
 export interface TakeoverWatchInput extends Pick<
     ZabbixServerConfInput,
-    "dbHost" | "dbPort" | "dbName" | "dbUser" | "dbTlsRequired" | "passwordInclude"
+    "dbHost" | "dbPort" | "dbName" | "dbUser" | "dbTls" | "passwordInclude"
 > {
     /** This node's HANodeName. */
     readonly nodeName: string;
@@ -97,7 +98,8 @@ export function renderTakeoverScript(c: TakeoverWatchInput): string {
 set -u
 PGPASSWORD=$(sed -n 's/^DBPassword=//p' ${c.passwordInclude})
 PGCONNECT_TIMEOUT=2
-export PGPASSWORD PGCONNECT_TIMEOUT${c.dbTlsRequired ? "\nPGSSLMODE=require\nexport PGSSLMODE" : ""}
+export PGPASSWORD PGCONNECT_TIMEOUT
+${dbClientExport(c.dbTls)}
 # Twice a second: the poll is most of what a planned switchover waits for (coreutils sleep takes fractions).
 while sleep ${TAKEOVER_POLL_SECONDS}; do
   # Unreachable database: nothing to decide; the server's own HA logic handles that.

@@ -2,6 +2,7 @@
  * The frontend's zabbix.conf.php, in HA mode (no $ZBX_SERVER): pure renderer.
  */
 import { ZabbixDbLogin } from "../postgres/roles";
+import { DbClientTls } from "../postgres/tls";
 import { RENDERED_HEADER } from "../shell";
 
 /** What zabbix.conf.php says: the DB path and login, and the name the UI shows. */
@@ -11,8 +12,11 @@ export interface ZabbixFrontendConfInput extends ZabbixDbLogin {
     readonly dbPort: number;
     /** File holding the DB password, readable by the web server's user only. */
     readonly passwordFile: string;
-    /** Refuse a database connection without TLS: the frontend then checks that its session is encrypted. */
-    readonly dbTlsRequired?: boolean;
+    /**
+     * How the DB session is secured: verify-full against the stack's CA (self-run; the frontend then
+     * also checks its session is encrypted), or a managed endpoint's sslmode.
+     */
+    readonly dbTls: DbClientTls;
     /** Shown in the UI's header; naming the site tells operators which one answered. */
     readonly serverName: string;
 }
@@ -33,11 +37,12 @@ $DB['USER']     = ${phpString(c.dbUser)};
 // Read from a file only the web server can read, so this file holds no secret.
 $DB['PASSWORD'] = rtrim((string) @file_get_contents(${phpString(c.passwordFile)}), "\\r\\n");
 $DB['SCHEMA']   = '';
-$DB['ENCRYPTION']  = ${c.dbTlsRequired ? "true" : "false"};
+$DB['ENCRYPTION']  = ${c.dbTls.sslmode !== "disable" ? "true" : "false"};
 $DB['KEY_FILE']    = '';
 $DB['CERT_FILE']   = '';
-$DB['CA_FILE']     = '';
-$DB['VERIFY_HOST'] = false;
+// With a CA file and VERIFY_HOST the frontend connects with sslmode=verify-full.
+$DB['CA_FILE']     = ${phpString(c.dbTls.caFile ?? "")};
+$DB['VERIFY_HOST'] = ${c.dbTls.caFile ? "true" : "false"};
 $DB['CIPHER_LIST'] = '';
 $DB['DOUBLE_IEEE754'] = true;
 

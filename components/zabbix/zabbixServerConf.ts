@@ -4,6 +4,7 @@
  */
 import { ZabbixVersion } from "../config/types";
 import { ZabbixDbLogin } from "../postgres/roles";
+import { DbClientTls } from "../postgres/tls";
 import { RENDERED_HEADER } from "../shell";
 import { ServerSizing } from "../sizing";
 
@@ -19,14 +20,24 @@ export interface ZabbixServerConfInput extends ZabbixDbLogin {
     /** Where the DB is reached: the local site's load balancer, never a fixed primary. */
     readonly dbHost: string;
     readonly dbPort: number;
-    /** Refuse a database connection without TLS (a managed endpoint reached across zones). */
-    readonly dbTlsRequired?: boolean;
+    /** How the DB session is secured: verify_full against the stack's CA (self-run), or the endpoint's sslmode. */
+    readonly dbTls: DbClientTls;
     /** File that holds `DBPassword=...`, included so this file holds no secret. */
     readonly passwordInclude: string;
     readonly logFile: string;
     readonly pidFile: string;
     readonly socketDir: string;
     readonly sizing: ServerSizing;
+}
+
+/** The DB session's TLS lines: the server refuses a session that is not as secure as they say. */
+function dbTlsLines(t: DbClientTls): string {
+    if (t.sslmode === "verify-full") {
+        return `# The DB's certificate must verify against the stack's CA and name the address above.\nDBTLSConnect=verify_full\nDBTLSCAFile=${t.caFile}\n`;
+    }
+    return t.sslmode === "require"
+        ? "# The endpoint is reached over networks we do not own: no cleartext session.\nDBTLSConnect=required\n"
+        : "";
 }
 
 /** zabbix_server.conf: HA node settings (unless a cluster manager runs it), the DB path through the site's load balancer, the sizing. */
@@ -54,7 +65,7 @@ DBHost=${c.dbHost}
 DBPort=${c.dbPort}
 DBName=${c.dbName}
 DBUser=${c.dbUser}
-${c.dbTlsRequired ? "# The endpoint is reached over networks we do not own: no cleartext session.\nDBTLSConnect=required\n" : ""}Include=${c.passwordInclude}
+${dbTlsLines(c.dbTls)}Include=${c.passwordInclude}
 
 # Sized for ${s.nvps} new values per second.
 CacheSize=${s.cacheSizeMiB}M

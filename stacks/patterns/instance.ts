@@ -10,11 +10,13 @@ import { Host } from "../../components/host";
 import { Backend, SiteLoadBalancer } from "../../components/loadbalancer";
 import { platformFor, zabbixLayout } from "../../components/platform";
 import {
+    DbClientTls,
     DbPasswords,
     HbaRule,
     ManagedDatabase,
     PatroniCluster,
     PostgresCluster,
+    SELF_RUN_DB_TLS,
     SchemaLoader,
     createDbPasswords,
     hbaRules,
@@ -65,7 +67,7 @@ interface Instance {
 interface DbPath {
     readonly dbHost: string;
     readonly dbPort: number;
-    readonly dbTlsRequired?: boolean;
+    readonly dbTls: DbClientTls;
 }
 
 const selfRun = (scope: InstanceScope) => (scope.database.kind === "self-run" ? scope.database : undefined);
@@ -148,9 +150,13 @@ function dbPathIn(i: Instance, loadBalancers: ReadonlyMap<string, SiteLoadBalanc
     const database = i.scope.database;
     if (database.kind === "managed") {
         const e = database.endpoint;
-        return () => ({ dbHost: e.host, dbPort: e.port, dbTlsRequired: e.sslmode !== "disable" });
+        return () => ({ dbHost: e.host, dbPort: e.port, dbTls: { sslmode: e.sslmode } });
     }
-    return site => ({ dbHost: loadBalancers.get(site)!.address, dbPort: i.config.loadBalancer.dbPort });
+    return site => ({
+        dbHost: loadBalancers.get(site)!.address,
+        dbPort: i.config.loadBalancer.dbPort,
+        dbTls: SELF_RUN_DB_TLS,
+    });
 }
 
 /** The steps that may reach the DB through a site's balancer run only once it is configured. */

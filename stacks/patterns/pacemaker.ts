@@ -1,6 +1,6 @@
 import { Role, allHosts } from "../../components/config";
 import { platformFor, zabbixLayout } from "../../components/platform";
-import { PostgresCluster, createDbPasswords, hbaRules } from "../../components/postgres";
+import { PostgresCluster, SELF_RUN_DB_TLS, createDbPasswords, hbaRules } from "../../components/postgres";
 import { postgresMaxConnections, sizeServer } from "../../components/sizing";
 import { Frontend, ZabbixServerCluster } from "../../components/zabbix";
 import { PatternModule } from "./types";
@@ -70,6 +70,7 @@ export const pacemaker: PatternModule = {
                 host: first,
                 dbHost: drbd.vip,
                 dbPort: config.db.port,
+                dbTls: SELF_RUN_DB_TLS,
                 files: layout.schemaFiles,
                 after: [pair.ready],
             },
@@ -77,7 +78,12 @@ export const pacemaker: PatternModule = {
         });
         const servers = new ZabbixServerCluster("zabbix-server", {
             ...serverSettings(config, passwords.zabbix),
-            nodes: [first, second].map(host => ({ host, dbHost: drbd.vip, dbPort: config.db.port })),
+            nodes: [first, second].map(host => ({
+                host,
+                dbHost: drbd.vip,
+                dbPort: config.db.port,
+                dbTls: SELF_RUN_DB_TLS,
+            })),
             agentAddress: drbd.vip,
             after: [db.schemaLoaded],
             runBy: "cluster-manager",
@@ -89,6 +95,7 @@ export const pacemaker: PatternModule = {
                     host,
                     dbHost: drbd.vip,
                     dbPort: config.db.port,
+                    dbTls: SELF_RUN_DB_TLS,
                     after: Object.values(servers.nodes),
                     runBy: "cluster-manager",
                 }),

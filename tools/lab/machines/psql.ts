@@ -14,6 +14,8 @@ export interface PgConnection {
     readonly password: string;
     readonly database: string;
     readonly sslmode: string;
+    /** The CA file the server's certificate must verify against (the provider's sslrootcert), if any. */
+    readonly sslrootcert?: string;
     /** Seconds to wait for the connection. */
     readonly connectTimeout: string;
     /** Run psql inside this network namespace (this machine's own when absent). */
@@ -36,6 +38,7 @@ export function connectionOf(inputs: Record<string, unknown>): PgConnection {
         password: text("password"),
         database: text("database", "postgres"),
         sslmode: text("sslmode", "prefer"),
+        ...(typeof inputs.sslrootcert === "string" ? { sslrootcert: inputs.sslrootcert } : {}),
         connectTimeout: text("connectTimeout", "15"),
     };
 }
@@ -80,6 +83,7 @@ export function psql(conn: PgConnection, sql: string, options: PsqlOptions): Pro
         env: {
             PGPASSWORD: conn.password,
             PGSSLMODE: conn.sslmode,
+            ...(conn.sslrootcert ? { PGSSLROOTCERT: conn.sslrootcert } : {}),
             PGCONNECT_TIMEOUT: conn.connectTimeout,
             PGAPPNAME: options.application,
             ...(options.statementTimeoutMs !== undefined
