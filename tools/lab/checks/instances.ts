@@ -4,7 +4,7 @@
  * without that output is taken as one installation over every host of the config.
  */
 import { Role } from "../../../components/config";
-import { LabHost, ManagedEndpoint, Topology as LabTopology } from "../machines";
+import { LabHost, ManagedEndpoint, PgConnection, Topology as LabTopology } from "../machines";
 import { ResourceState, instanceDatabases, stackOutputs } from "../replay";
 
 export interface Instance {
@@ -21,6 +21,13 @@ export interface Instance {
     readonly entryPoints: readonly LabHost[];
     /** The zabbix role's password (a RandomPassword of the plan), when the plan generated one. */
     readonly zabbixPassword?: string;
+    /** How the stack's own provider secures its session (sslmode, and the CA file it verifies against): the checks connect alike. */
+    readonly dbTls?: Pick<PgConnection, "sslmode" | "sslrootcert">;
+}
+
+/** A connection's TLS settings, to connect as it does. */
+export function tlsOf(c: PgConnection): Pick<PgConnection, "sslmode" | "sslrootcert"> {
+    return { sslmode: c.sslmode, ...(c.sslrootcert ? { sslrootcert: c.sslrootcert } : {}) };
 }
 
 /**
@@ -57,6 +64,7 @@ export function instancesOf(
                     e.kind === "load-balancer" && host(e.host) ? [host(e.host)!] : [],
                 ),
                 zabbixPassword: database?.zabbix?.password,
+                ...(database?.provider ? { dbTls: tlsOf(database.provider) } : {}),
             };
         });
     }

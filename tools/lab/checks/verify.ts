@@ -62,7 +62,12 @@ function asZabbix(lab: Topology, i: Instance, password: string): Ask | undefined
     const conn = i.managed
         ? { ...as, host: i.managed.host.address, port: String(i.managed.port), sslmode: i.managed.sslmode }
         : lb
-          ? { ...as, host: lb.address, port: String(lab.config.loadBalancer.dbPort), sslmode: "disable" }
+          ? {
+                ...as,
+                host: lb.address,
+                port: String(lab.config.loadBalancer.dbPort),
+                ...(i.dbTls ?? { sslmode: "disable" }),
+            }
           : undefined;
     return conn && fromMachine(conn, { application: "zabbix-ha-lab", timeoutMs: 120_000 });
 }

@@ -14,12 +14,14 @@ import {
     HostRecord,
     LabHost,
     LabState,
+    PgConnection,
     RunResult,
     StateFile,
     Topology,
     sshRun,
     topologyOf,
 } from "../machines";
+import { tlsOf } from "../checks/instances";
 import { Login, instanceDatabases, stackOutputs } from "../replay";
 
 export interface DrillLab {
@@ -36,6 +38,8 @@ export interface DrillLab {
     readonly loadBalancers: readonly LabHost[];
     /** The zabbix role's password, as the plan set it. */
     readonly zabbixPassword: string;
+    /** How the stack's provider secures its session (verify-full and the stack's CA): the drills connect alike. */
+    readonly dbTls: Pick<PgConnection, "sslmode" | "sslrootcert">;
     /** The PostgreSQL provider's login (the admin role): what the program creates the database with. */
     readonly admin: Login;
 }
@@ -98,6 +102,7 @@ export function loadLab(paths: CachePaths, nativeHa = true): DrillLab {
         dbHosts: [instance.database.primary, ...instance.database.standbys].map(p => host(p.host)),
         loadBalancers: instance.loadBalancers.map(p => host(p.host)),
         zabbixPassword: zabbix.password,
+        dbTls: tlsOf(database.provider!),
         admin,
     };
 }

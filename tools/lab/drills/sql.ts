@@ -37,7 +37,7 @@ function zabbixDatabase(
         username: login.user,
         password: login.password,
         database: lab.topo.config.db.name,
-        sslmode: "disable",
+        ...lab.dbTls,
         connectTimeout: "2",
     };
 }
