@@ -135,6 +135,19 @@ export async function answeringServer(
 }
 
 /** A role's client sessions on the database and whether each is encrypted (pg_stat_ssl). */
+/**
+ * Every session on a PostgreSQL server that came from another host (loopback left out), with its
+ * user, backend type (a replica's walsender too) and whether it runs over TLS, and which version.
+ */
+export async function remoteSessionsOf(
+    ask: Ask,
+): Promise<{ readonly user: string; readonly client: string; readonly kind: string; readonly tls: string }[]> {
+    const rows = await ask(
+        "select a.usename, a.client_addr, a.backend_type, case when s.ssl then s.version else '' end from pg_stat_activity a join pg_stat_ssl s using (pid) where a.client_addr is not null and a.client_addr <> '127.0.0.1'",
+    );
+    return rows.map(([user, client, kind, tls]) => ({ user, client, kind, tls }));
+}
+
 export async function sessionsOf(
     ask: Ask,
     user: string,

@@ -9,7 +9,7 @@ import { RESOURCE_TYPES } from "../../../components/facts";
 import { LabHost, Topology, sleep } from "../machines";
 import { StepReport } from "../replay";
 import { Instance } from "./instances";
-import { Ask, fromMachine, haNodes, onHostAsPostgres, replicationStates, sessionsOf } from "./probe";
+import { Ask, fromMachine, haNodes, onHostAsPostgres, remoteSessionsOf, replicationStates, sessionsOf } from "./probe";
 
 export interface Check {
     readonly name: string;
@@ -201,6 +201,41 @@ async function checkReplication(
     });
 }
 
+/**
+ * A self-run primary's sessions from other hosts (Zabbix through the load balancers, the checks,
+ * each replica's walsender) as pg_stat_ssl sees them: every one over TLS, none in clear.
+ */
+async function checkSessionsEncrypted(
+    lab: Topology,
+    label: string,
+    i: Instance,
+    key: string,
+    timeoutMs: number,
+): Promise<Check> {
+    const name = `${label}TLS sessions`;
+    const primary = i.primary;
+    if (!primary) {
+        return { name, ok: false, detail: "the instance's DB primary is not a lab host" };
+    }
+    return eventually(name, timeoutMs, async () => {
+        const sessions = await remoteSessionsOf(onHostAsPostgres(primary, key, lab.config.db.port));
+        const clear = sessions.filter(s => s.tls === "");
+        const zabbix = sessions.filter(s => s.user === lab.config.db.user).length;
+        const walsenders = sessions.filter(s => s.kind === "walsender").length;
+        const ok = clear.length === 0 && zabbix > 0 && walsenders >= i.replicas.length;
+        const versions = [...new Set(sessions.map(s => s.tls))].join(", ");
+        return {
+            name,
+            ok,
+            detail: ok
+                ? `${primary.name}: ${sessions.length} session(s) from other hosts, every one over ${versions} (${zabbix} zabbix, ${walsenders} walsender)`
+                : clear.length > 0
+                  ? `cleartext sessions on ${primary.name}: ${clear.map(s => `${s.user}@${s.client} (${s.kind})`).join(", ")}`
+                  : `${primary.name} has ${zabbix} zabbix session(s) and ${walsenders} walsender(s) from other hosts, expected some and ${i.replicas.length}`,
+        };
+    });
+}
+
 /** Every check of every instance, reported as it completes. */
 export async function verifyInstances(
     lab: Topology,
@@ -227,6 +262,9 @@ export async function verifyInstances(
                 ? await checkManagedSessions(lab, label, i, key, timeoutMs)
                 : await checkReplication(lab, label, i, key, timeoutMs),
         );
+        if (!i.managed) {
+            report(await checkSessionsEncrypted(lab, label, i, key, timeoutMs));
+        }
     }
 }
 
