@@ -6,3 +6,4 @@ export * as host from "./host";
 export * as postgres from "./postgres";
 export * as zabbix from "./zabbix";
 export * as loadbalancer from "./loadbalancer";
+export * as firewall from "./firewall";

@@ -3,6 +3,7 @@
  * Every problem is collected with its config path, so one run reports all of them at once,
  * and the stack program throws before it creates any resource.
  */
+import { readFirewall } from "./firewall";
 import { checkDbHostsPerSite, checkPorts, checkSiteServices } from "./crossChecks";
 import { readCloud, readConfigSync, readDrbd, readsFencePasswordFile } from "./patternSections";
 import { ConfigError, ConfigProblem, Reader } from "./reader";
@@ -54,6 +55,7 @@ export const TOP_LEVEL_KEYS = [
     "drbd",
     "configSync",
     "cloud",
+    "firewall",
     ...SECRET_KEYS,
 ];
 
@@ -84,6 +86,7 @@ export function validateStackConfig<S extends object = Record<never, never>>(
     const loadBalancer = readLoadBalancer(r, top.loadBalancer);
     const frontend = readFrontend(r, top.frontend);
     const load = readLoad(r, top.load);
+    const firewall = readFirewall(r, top.firewall);
     const pairBuilt = sections.has("drbd") || db?.fallbackPair === true;
     const drbd = readDrbd(r, top.drbd, sites, pairBuilt);
     const readingFencePassword = (drbd?.fencing.devices ?? []).filter(d => readsFencePasswordFile(d.params));
@@ -157,6 +160,7 @@ export function validateStackConfig<S extends object = Record<never, never>>(
         !loadBalancer ||
         !frontend ||
         !load ||
+        !firewall ||
         Object.values(read).some(v => v === undefined)
     ) {
         throw new ConfigError(problems);
@@ -173,6 +177,7 @@ export function validateStackConfig<S extends object = Record<never, never>>(
         drbd,
         configSync,
         cloud,
+        firewall,
         sections: read as S,
     };
 }

@@ -157,6 +157,21 @@ export const DRBD_PAIR = component(
     }),
 );
 
+export const HOST_FIREWALL = component(
+    "zabbix-ha:firewall:HostFirewall",
+    placement.extend({
+        /** Each port the host admits, what listens there and from where (addresses, networks, or "any"). */
+        admits: z.array(
+            z.object({
+                protocol: z.enum(["tcp", "udp"]),
+                port: z.number(),
+                services: z.array(z.string()),
+                sources: z.array(z.string()),
+            }),
+        ),
+    }),
+);
+
 /** Every component the library defines, for the contract test and the tools that list them. */
 export const COMPONENTS = [
     SITE,
@@ -169,6 +184,7 @@ export const COMPONENTS = [
     FRONTEND,
     CONFIG_SYNC,
     DRBD_PAIR,
+    HOST_FIREWALL,
 ] as const;
 
 export type SiteFacts = FactsOf<typeof SITE>;
@@ -180,6 +196,7 @@ export type ServerClusterFacts = FactsOf<typeof SERVER_CLUSTER>;
 export type FrontendFacts = FactsOf<typeof FRONTEND>;
 export type ConfigSyncFacts = FactsOf<typeof CONFIG_SYNC>;
 export type PairFacts = FactsOf<typeof DRBD_PAIR>;
+export type HostFirewallFacts = FactsOf<typeof HOST_FIREWALL>;
 export type Placement = z.infer<typeof placement>;
 export type Placed = z.infer<typeof placed>;
 export type DbHostFacts = z.infer<typeof dbHost>;

@@ -25,6 +25,8 @@ export interface HostArgs {
      * and so never waits for it; its steps keep what they last applied until the site is back.
      */
     readonly lost?: boolean;
+    /** Whether the host loads the host firewall (components/firewall): its package step installs nftables. */
+    readonly firewall?: boolean;
 }
 
 /** A secret handed to a step's script on stdin and read into a shell variable. */
@@ -113,6 +115,7 @@ export class Host extends pulumi.ComponentResource {
                         repositoryUrl: args.zabbix.repositoryUrl,
                         extraPackages: args.extraPackages,
                         extraRepositories: args.extraRepositories,
+                        firewall: args.firewall,
                     }),
                 ),
             },

@@ -18,6 +18,8 @@ export interface SiteArgs {
     readonly extraPackages?: Readonly<Record<string, readonly string[]>>;
     /** Extra apt repositories per host name, which a pattern adds before the packages install. */
     readonly extraRepositories?: Readonly<Record<string, readonly ExtraRepository[]>>;
+    /** Whether the hosts load the host firewall (their package steps install nftables). */
+    readonly firewall?: boolean;
 }
 
 /**
@@ -51,6 +53,7 @@ export class Site extends pulumi.ComponentResource {
                     extraPackages: args.extraPackages?.[host.name],
                     extraRepositories: args.extraRepositories?.[host.name],
                     lost: args.site.lost,
+                    firewall: args.firewall,
                 },
                 { parent: this },
             );

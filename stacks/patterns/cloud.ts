@@ -1,6 +1,6 @@
 import { serviceSites } from "../../components/config";
 import { PatternModule } from "./types";
-import { buildSites, stackDesign } from "./common";
+import { buildSites, stackDesign, withFirewalls } from "./common";
 import { buildInstance } from "./instance";
 
 /**
@@ -37,9 +37,9 @@ export const cloud: PatternModule = {
                 adminPassword: secrets.cloudDbAdminPassword!,
             },
         });
-        return {
+        return withFirewalls(config, hosts, {
             design: stackDesign(config, this, hosts, [instance.design], { cloud: true }),
             uiUrls: instance.uiUrls,
-        };
+        });
     },
 };

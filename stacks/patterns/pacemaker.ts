@@ -4,7 +4,7 @@ import { PostgresCluster, createDbPasswords, hbaRules } from "../../components/p
 import { postgresMaxConnections, sizeServer } from "../../components/sizing";
 import { Frontend, ZabbixServerCluster } from "../../components/zabbix";
 import { PatternModule } from "./types";
-import { buildDrbdPair, buildSites, frontendSettings, serverSettings, stackDesign } from "./common";
+import { buildDrbdPair, buildSites, frontendSettings, serverSettings, stackDesign, withFirewalls } from "./common";
 
 /** What every node of the pair runs: Pacemaker starts DB, server and web on one node at a time. */
 const PAIR_ROLES: readonly Role[] = ["db", "zabbix-server", "frontend"];
@@ -92,7 +92,7 @@ export const pacemaker: PatternModule = {
                     runBy: "cluster-manager",
                 }),
         );
-        return {
+        return withFirewalls(config, hosts, {
             design: stackDesign(config, this, hosts, [
                 {
                     name: "zabbix",
@@ -104,6 +104,6 @@ export const pacemaker: PatternModule = {
                 },
             ]),
             uiUrls: { [drbd.site]: `http://${drbd.vip}:${config.frontend.port}/` },
-        };
+        });
     },
 };

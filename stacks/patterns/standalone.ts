@@ -1,7 +1,7 @@
 import { serviceSites } from "../../components/config";
 import { Host } from "../../components/host";
 import { PatternModule } from "./types";
-import { buildSites, registerDeclared, stackDesign } from "./common";
+import { buildSites, registerDeclared, stackDesign, withFirewalls } from "./common";
 import { BuiltInstance, buildInstance } from "./instance";
 
 /** Every site's complete installation, as patterns 1 and 2 build it, one site at a time. */
@@ -44,7 +44,7 @@ export const standalone: PatternModule = {
     async deploy(config, secrets) {
         const hosts = await buildSites(config, secrets.sshPrivateKey);
         const instances = await perSiteInstances(config, hosts);
-        return {
+        return withFirewalls(config, hosts, {
             design: stackDesign(
                 config,
                 this,
@@ -52,6 +52,6 @@ export const standalone: PatternModule = {
                 instances.map(i => i.design),
             ),
             uiUrls: Object.assign({}, ...instances.map(i => i.uiUrls)),
-        };
+        });
     },
 };
