@@ -323,7 +323,10 @@ function mergeGrants(to: HostFacts, grants: readonly Grant[]): Flow[] {
 function narrowest(sources: readonly FlowSource[]): FlowSource[] {
     const cidrOf = (s: FlowSource) =>
         s.kind === "host" ? `${s.address}/32` : s.kind === "network" ? s.cidr : "0.0.0.0/0";
-    const unique = [...new Map(sources.map(s => [cidrOf(s), s])).values()];
+    // One source per network, the same whatever order the config lists things in: a host before a setting.
+    const label = (s: FlowSource) => (s.kind === "host" ? `0 ${s.host}` : `1 ${s.setting}`);
+    const ordered = [...sources].sort((a, b) => label(a).localeCompare(label(b)));
+    const unique = [...new Map(ordered.reverse().map(s => [cidrOf(s), s])).values()];
     const inside = (a: FlowSource, b: FlowSource) => {
         const [address, bits] = cidrOf(a).split("/");
         return a !== b && Number(cidrOf(b).split("/")[1]) <= Number(bits) && cidrContains(cidrOf(b), address);

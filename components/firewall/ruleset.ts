@@ -49,7 +49,7 @@ function ruleOf(flow: Flow): string {
 export function renderRuleset(h: HostFlows): string {
     return `#!/usr/sbin/nft -f
 # ${RENDERED_HEADER}
-# Host ${h.host} (${h.roles.join(", ")}): what its roles need, from whom; the rest is dropped.
+# Host ${h.host} (${[...h.roles].sort().join(", ") || "no role"}): what its roles need, from whom; the rest is dropped.
 # Declared, deleted and declared again in one transaction: loading it replaces this table alone.
 table ${FIREWALL_FAMILY} ${FIREWALL_TABLE}
 delete table ${FIREWALL_FAMILY} ${FIREWALL_TABLE}

@@ -31,7 +31,7 @@ export function firewallStep(s: FirewallStepInput): string {
         "ZHA_CHANGED=0",
         `if ! cmp -s ${candidate} ${file}; then
   ${NFT} -c -f ${candidate}
-  zha_dir $(dirname ${file}) root:root
+  zha_dir ${file.slice(0, file.lastIndexOf("/"))} root:root
   zha_put_file ${file} 0600 root:root < ${candidate}
 fi
 zha_loaded_changed=$ZHA_CHANGED`,

@@ -48,6 +48,7 @@ describe("the prod environment as shipped: Patroni with etcd on the DB hosts and
             "witness-wit-1-packages",
             "zabbix-db-wit-1-etcd",
             "zabbix-db-wit-1-etcd-leader",
+            "wit-1-firewall-load",
         ]);
         expect(instanceOf(plan).database).toMatchObject({ failover: "automatic", primary: { host: "tyo-db1" } });
         expect(byName(plan, "zabbix-db").inputs).toMatchObject({
@@ -90,19 +91,28 @@ describe("the prod environment's sites (two and a witness) with a manual DB fail
     });
 
     test("nothing in a site that should not be there", () => {
-        // The witness host gets its base step and nothing else.
-        expect(stepsOn(plan, "198.18.30.11")).toEqual(["witness-wit-1-packages"]);
+        // The witness host gets its base step and its firewall, nothing else.
+        expect(stepsOn(plan, "198.18.30.11")).toEqual(["witness-wit-1-packages", "wit-1-firewall-load"]);
         // A frontend host runs no DB or Zabbix server step; a DB host no web or server step.
-        expect(stepsOn(plan, "198.18.10.31")).toEqual(["tokyo-tyo-web1-packages", "tyo-web1-frontend-web"]);
+        expect(stepsOn(plan, "198.18.10.31")).toEqual([
+            "tokyo-tyo-web1-packages",
+            "tyo-web1-frontend-web",
+            "tyo-web1-firewall-load",
+        ]);
         // Every DB host carries the same steps whatever its role: moving the primary changes what they do, not which exist.
         expect(stepsOn(plan, "198.18.20.11").sort()).toEqual([
+            "osa-db1-firewall-load",
             "osaka-osa-db1-packages",
             "zabbix-db-osa-db1-config",
             "zabbix-db-osa-db1-follow",
             "zabbix-db-osa-db1-promote",
             "zabbix-db-osa-db1-stand-down",
         ]);
-        expect(stepsOn(plan, "198.18.20.41")).toEqual(["osaka-osa-lb1-packages", "osaka-lb-haproxy"]);
+        expect(stepsOn(plan, "198.18.20.41")).toEqual([
+            "osaka-osa-lb1-packages",
+            "osaka-lb-haproxy",
+            "osa-lb1-firewall-load",
+        ]);
     });
 
     test("each site's servers and frontends reach the DB through their own site's load balancer", () => {
