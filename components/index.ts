@@ -7,3 +7,4 @@ export * as postgres from "./postgres";
 export * as zabbix from "./zabbix";
 export * as loadbalancer from "./loadbalancer";
 export * as pki from "./pki";
+export * as firewall from "./firewall";

@@ -8,3 +8,4 @@ export * from "./sections";
 export * from "./patternSections";
 export * from "./sshHostKey";
 export * from "./secrets";
+export * from "./firewall";

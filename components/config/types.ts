@@ -197,6 +197,32 @@ export interface PkiConfig {
     readonly caCertificate?: string;
 }
 
+/**
+ * Sources a host firewall admits: IPv4 networks in CIDR form (an address is a /32), or every
+ * source ("any", IPv6 included).
+ */
+export type FirewallSources = readonly string[] | "any";
+
+/**
+ * The optional host firewall: an nftables table of its own on every host, rendered from what the
+ * pattern built, that drops whatever its roles do not need. Host-to-host flows follow from the
+ * topology; the networks outside the stack are named here.
+ */
+export interface FirewallConfig {
+    /** Whether every host loads the table (off unless set: hosts you already run may serve flows the stack does not know). */
+    readonly enabled: boolean;
+    /** Who may reach each load balancer's UI ports (HTTP and HTTPS), or a frontend that no load balancer fronts. */
+    readonly usersNetwork: FirewallSources;
+    /** Where SSH comes from besides db.adminNetwork: the machine `pulumi up` runs on, a jump host. */
+    readonly sshFrom: readonly string[];
+    /**
+     * The monitored hosts' networks: their agents' active checks and zabbix_sender reach the server
+     * nodes' listenPort from there (issue 17's proxies too). None by default: with none, only the
+     * stack's own frontends reach it.
+     */
+    readonly monitoredNetwork: FirewallSources;
+}
+
 export interface StackConfig {
     readonly pattern: string;
     readonly sites: readonly SiteConfig[];
@@ -211,6 +237,7 @@ export interface StackConfig {
     readonly configSync?: ConfigSyncConfig;
     readonly cloud?: CloudConfig;
     readonly pki: PkiConfig;
+    readonly firewall: FirewallConfig;
 }
 
 /** A host together with the site it sits in, the shape most components iterate over. */

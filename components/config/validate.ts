@@ -3,6 +3,7 @@
  * Every problem is collected with its config path, so one run reports all of them at once,
  * and the stack program throws before it creates any resource.
  */
+import { readFirewall } from "./firewall";
 import { checkDbHostsPerSite, checkPorts, checkSiteServices } from "./crossChecks";
 import { readCloud, readConfigSync, readDrbd, readsFencePasswordFile } from "./patternSections";
 import { readPki } from "./pki";
@@ -56,6 +57,7 @@ export const TOP_LEVEL_KEYS = [
     "configSync",
     "cloud",
     "pki",
+    "firewall",
     ...SECRET_KEYS,
 ];
 
@@ -86,6 +88,7 @@ export function validateStackConfig<S extends object = Record<never, never>>(
     const loadBalancer = readLoadBalancer(r, top.loadBalancer);
     const frontend = readFrontend(r, top.frontend);
     const load = readLoad(r, top.load);
+    const firewall = readFirewall(r, top.firewall);
     const pairBuilt = sections.has("drbd") || db?.fallbackPair === true;
     const drbd = readDrbd(r, top.drbd, sites, pairBuilt);
     const readingFencePassword = (drbd?.fencing.devices ?? []).filter(d => readsFencePasswordFile(d.params));
@@ -161,6 +164,7 @@ export function validateStackConfig<S extends object = Record<never, never>>(
         !frontend ||
         !load ||
         !pki ||
+        !firewall ||
         Object.values(read).some(v => v === undefined)
     ) {
         throw new ConfigError(problems);
@@ -178,6 +182,7 @@ export function validateStackConfig<S extends object = Record<never, never>>(
         configSync,
         cloud,
         pki,
+        firewall,
         sections: read as S,
     };
 }

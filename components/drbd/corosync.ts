@@ -7,6 +7,8 @@ const HEADER = "Rendered by zabbix-ha; `pulumi up` overwrites local edits.";
 
 /** Where corosync reads its shared key from; knet encrypts and authenticates every packet with it. */
 export const COROSYNC_AUTHKEY = "/etc/corosync/authkey";
+/** The UDP port of the knet link between the nodes: corosync's default, which corosync.conf leaves as it is. */
+export const COROSYNC_KNET_PORT = 5405;
 
 export interface CorosyncNode {
     /** Node name: `uname -n` of the host, which Pacemaker and DRBD use too. */

@@ -167,6 +167,21 @@ export const PKI = component(
     }),
 );
 
+export const HOST_FIREWALL = component(
+    "zabbix-ha:firewall:HostFirewall",
+    placement.extend({
+        /** Each port the host admits, what listens there and from where (addresses, networks, or "any"). */
+        admits: z.array(
+            z.object({
+                protocol: z.enum(["tcp", "udp"]),
+                port: z.number(),
+                services: z.array(z.string()),
+                sources: z.array(z.string()),
+            }),
+        ),
+    }),
+);
+
 /** Every component the library defines, for the contract test and the tools that list them. */
 export const COMPONENTS = [
     SITE,
@@ -180,6 +195,7 @@ export const COMPONENTS = [
     CONFIG_SYNC,
     DRBD_PAIR,
     PKI,
+    HOST_FIREWALL,
 ] as const;
 
 export type SiteFacts = FactsOf<typeof SITE>;
@@ -192,6 +208,7 @@ export type FrontendFacts = FactsOf<typeof FRONTEND>;
 export type ConfigSyncFacts = FactsOf<typeof CONFIG_SYNC>;
 export type PairFacts = FactsOf<typeof DRBD_PAIR>;
 export type PkiFacts = FactsOf<typeof PKI>;
+export type HostFirewallFacts = FactsOf<typeof HOST_FIREWALL>;
 export type Placement = z.infer<typeof placement>;
 export type Placed = z.infer<typeof placed>;
 export type DbHostFacts = z.infer<typeof dbHost>;

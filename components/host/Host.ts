@@ -26,6 +26,8 @@ export interface HostArgs {
      * and so never waits for it; its steps keep what they last applied until the site is back.
      */
     readonly lost?: boolean;
+    /** Whether the host loads the host firewall (components/firewall): its package step installs nftables. */
+    readonly firewall?: boolean;
     /** The host's key and certificate from the stack's PKI, installed before any service step. */
     readonly tls: HostTlsArgs;
 }
@@ -127,6 +129,7 @@ export class Host extends pulumi.ComponentResource {
                         repositoryUrl: args.zabbix.repositoryUrl,
                         extraPackages: args.extraPackages,
                         extraRepositories: args.extraRepositories,
+                        firewall: args.firewall,
                     }),
                 ),
             },

@@ -20,6 +20,8 @@ export interface SiteArgs {
     readonly extraRepositories?: Readonly<Record<string, readonly ExtraRepository[]>>;
     /** Each host's key and certificate from the stack's PKI, by host name. */
     readonly tls: Readonly<Record<string, HostTlsArgs>>;
+    /** Whether the hosts load the host firewall (their package steps install nftables). */
+    readonly firewall?: boolean;
 }
 
 /**
@@ -54,6 +56,7 @@ export class Site extends pulumi.ComponentResource {
                     extraRepositories: args.extraRepositories?.[host.name],
                     lost: args.site.lost,
                     tls: args.tls[host.name],
+                    firewall: args.firewall,
                 },
                 { parent: this },
             );

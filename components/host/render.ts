@@ -18,7 +18,12 @@ export interface PackageStepInput {
     readonly extraPackages?: readonly string[];
     /** apt repositories a pattern adds before installing (a newer Patroni than the distribution's). */
     readonly extraRepositories?: readonly ExtraRepository[];
+    /** The host loads the host firewall, whose tables nft manages. */
+    readonly firewall?: boolean;
 }
+
+/** The package of nft, the same name on every supported OS. */
+export const FIREWALL_PACKAGE = "nftables";
 
 /** An apt source added on a host, and the packages that must come at their newest from it. */
 export interface ExtraRepository {
@@ -86,7 +91,13 @@ export function packagesFor(input: PackageStepInput): string[] {
     const platform = platformFor(input.os);
     const zabbix = zabbixLayout(platform, input.packageSource);
     // openssl: the TLS step checks each host's key against its certificate and the CA.
-    const wanted = new Set<string>(["ca-certificates", "curl", "openssl", ...(input.extraPackages ?? [])]);
+    const wanted = new Set<string>([
+        "ca-certificates",
+        "curl",
+        "openssl",
+        ...(input.extraPackages ?? []),
+        ...(input.firewall ? [FIREWALL_PACKAGE] : []),
+    ]);
     const add = (names: readonly string[]) => names.forEach(n => wanted.add(n));
     for (const role of input.roles) {
         switch (role) {

@@ -1,3 +1,4 @@
 export * from "./render";
 export * from "./steps";
 export * from "./SiteLoadBalancer";
+export * from "./ports";

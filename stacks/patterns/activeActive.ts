@@ -1,7 +1,7 @@
 import { hostsWithRole, serviceSites } from "../../components/config";
 import { ConfigSync } from "../../components/zabbix";
 import { PatternModule } from "./types";
-import { buildPki, buildSites, stackDesign } from "./common";
+import { buildPki, buildSites, stackDesign, withFirewalls } from "./common";
 import { PER_SITE_REQUIREMENTS, perSiteInstances } from "./standalone";
 
 /**
@@ -34,18 +34,23 @@ export const activeActive: PatternModule = {
             intervalMinutes: sync.intervalMinutes,
             after: instances.flatMap(i => i.frontends),
         });
-        return {
-            design: stackDesign(
-                config,
-                this,
-                hosts,
-                instances.map(i => i.design),
-                {
-                    configSync: { source: sync.sourceSite, targets, intervalSeconds: copy.facts.intervalSeconds },
-                },
-            ),
-            caCertificate: pki.caCertPem,
-            uiUrls: Object.assign({}, ...instances.map(i => i.uiUrls)),
-        };
+        return withFirewalls(
+            config,
+            hosts,
+            {
+                design: stackDesign(
+                    config,
+                    this,
+                    hosts,
+                    instances.map(i => i.design),
+                    {
+                        configSync: { source: sync.sourceSite, targets, intervalSeconds: copy.facts.intervalSeconds },
+                    },
+                ),
+                caCertificate: pki.caCertPem,
+                uiUrls: Object.assign({}, ...instances.map(i => i.uiUrls)),
+            },
+            [runner.name],
+        );
     },
 };

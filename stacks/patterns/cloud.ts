@@ -1,6 +1,6 @@
 import { serviceSites } from "../../components/config";
 import { PatternModule } from "./types";
-import { buildPki, buildSites, stackDesign } from "./common";
+import { buildPki, buildSites, stackDesign, withFirewalls } from "./common";
 import { buildInstance } from "./instance";
 
 /**
@@ -38,10 +38,10 @@ export const cloud: PatternModule = {
                 adminPassword: secrets.cloudDbAdminPassword!,
             },
         });
-        return {
+        return withFirewalls(config, hosts, {
             design: stackDesign(config, this, hosts, [instance.design], { cloud: true }),
             caCertificate: pki.caCertPem,
             uiUrls: instance.uiUrls,
-        };
+        });
     },
 };

@@ -10,8 +10,10 @@ import { DRBD_RESOURCE, DrbdPair, pacemakerIds } from "../../components/drbd";
 import { PairFacts } from "../../components/facts";
 import { ExtraRepository, Host, HostTlsArgs, Site } from "../../components/host";
 import { StackPki, certificateNames } from "../../components/pki";
+import { HostFirewall, hostFlows } from "../../components/firewall";
 import { platformFor } from "../../components/platform";
 import { sizeServer } from "../../components/sizing";
+import { PatternOutputs } from "./types";
 
 export interface SiteOptions {
     /** Which hosts of a site to deploy onto, with the roles they carry here (default: all, as configured). */
@@ -72,6 +74,7 @@ export async function buildSites(
             zabbix: config.zabbix,
             extraPackages: options.extraPackages,
             extraRepositories: options.extraRepositories,
+            firewall: config.firewall.enabled,
         });
         Object.entries(built.hosts).forEach(([name, host]) => hosts.set(name, host));
         await registerDeclared();
@@ -185,4 +188,23 @@ export function stackDesign(
         instances,
         configSync: extra.configSync,
     };
+}
+
+/**
+ * A pattern's outputs, once (with firewall.enabled) every deployed host loads a firewall that admits
+ * what the design needs: its flows follow from the components' facts, never from the pattern.
+ * `uiClients` are hosts of the stack that reach every load balancer's UI (pattern 2's config sync).
+ */
+export function withFirewalls(
+    config: StackConfig,
+    hosts: ReadonlyMap<string, Host>,
+    outputs: PatternOutputs,
+    uiClients: readonly string[] = [],
+): PatternOutputs {
+    if (config.firewall.enabled) {
+        for (const flows of hostFlows({ design: outputs.design, config, uiClients })) {
+            new HostFirewall(`${flows.host}-firewall`, { host: hosts.get(flows.host)!, flows });
+        }
+    }
+    return outputs;
 }

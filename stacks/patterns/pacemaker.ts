@@ -4,7 +4,15 @@ import { PostgresCluster, SELF_RUN_DB_TLS, createDbPasswords, hbaRules } from ".
 import { postgresMaxConnections, sizeServer } from "../../components/sizing";
 import { Frontend, ZabbixServerCluster } from "../../components/zabbix";
 import { PatternModule } from "./types";
-import { buildDrbdPair, buildPki, buildSites, frontendSettings, serverSettings, stackDesign } from "./common";
+import {
+    buildDrbdPair,
+    buildPki,
+    buildSites,
+    frontendSettings,
+    serverSettings,
+    stackDesign,
+    withFirewalls,
+} from "./common";
 
 /** What every node of the pair runs: Pacemaker starts DB, server and web on one node at a time. */
 const PAIR_ROLES: readonly Role[] = ["db", "zabbix-server", "frontend"];
@@ -100,7 +108,7 @@ export const pacemaker: PatternModule = {
                     runBy: "cluster-manager",
                 }),
         );
-        return {
+        return withFirewalls(config, hosts, {
             design: stackDesign(config, this, hosts, [
                 {
                     name: "zabbix",
@@ -113,6 +121,6 @@ export const pacemaker: PatternModule = {
             ]),
             caCertificate: pki.caCertPem,
             uiUrls: { [drbd.site]: `http://${drbd.vip}:${config.frontend.port}/` },
-        };
+        });
     },
 };

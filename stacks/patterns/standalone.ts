@@ -1,7 +1,7 @@
 import { serviceSites } from "../../components/config";
 import { Host } from "../../components/host";
 import { PatternModule } from "./types";
-import { buildPki, buildSites, registerDeclared, stackDesign } from "./common";
+import { buildPki, buildSites, registerDeclared, stackDesign, withFirewalls } from "./common";
 import { BuiltInstance, buildInstance } from "./instance";
 
 /** Every site's complete installation, as patterns 1 and 2 build it, one site at a time. */
@@ -45,7 +45,7 @@ export const standalone: PatternModule = {
         const pki = buildPki(config, secrets.pkiCaPrivateKey);
         const hosts = await buildSites(config, secrets.sshPrivateKey, pki);
         const instances = await perSiteInstances(config, hosts);
-        return {
+        return withFirewalls(config, hosts, {
             design: stackDesign(
                 config,
                 this,
@@ -54,6 +54,6 @@ export const standalone: PatternModule = {
             ),
             caCertificate: pki.caCertPem,
             uiUrls: Object.assign({}, ...instances.map(i => i.uiUrls)),
-        };
+        });
     },
 };

@@ -1,6 +1,6 @@
 import { allHosts, hostsWithRole } from "../../components/config";
 import { platformFor } from "../../components/platform";
-import { buildDrbdPair, buildPki, buildSites, stackDesign } from "./common";
+import { buildDrbdPair, buildPki, buildSites, stackDesign, withFirewalls } from "./common";
 import { buildInstance } from "./instance";
 import { PatternModule } from "./types";
 
@@ -54,10 +54,10 @@ export const zabbixHa: PatternModule = {
             sites: config.sites.map(s => s.name),
             database: { kind: "self-run", primarySite: config.db.primarySite, pair },
         });
-        return {
+        return withFirewalls(config, hosts, {
             design: stackDesign(config, this, hosts, [instance.design]),
             caCertificate: pki.caCertPem,
             uiUrls: instance.uiUrls,
-        };
+        });
     },
 };

@@ -68,6 +68,7 @@ const BASE: Record<string, any> = (() => {
     Object.assign(base.drbd, { port: 7788 });
     Object.assign(base.configSync, { intervalMinutes: 10, apiUser: "Admin" });
     Object.assign(base.cloud.database, { port: 5432, sslmode: "require" });
+    Object.assign(base.firewall, { usersNetwork: ["198.18.200.0/24"], sshFrom: ["198.18.101.0/24"] });
     base.model = { rates: DEFAULT_RATES, timings: DEFAULT_TIMINGS, prices: DEFAULT_PRICES };
     return base;
 })();

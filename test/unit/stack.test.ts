@@ -49,6 +49,7 @@ describe("the prod environment as shipped: Patroni with etcd on the DB hosts and
             "witness-wit-1-tls",
             "zabbix-db-wit-1-etcd",
             "zabbix-db-wit-1-etcd-leader",
+            "wit-1-firewall-load",
         ]);
         expect(instanceOf(plan).database).toMatchObject({ failover: "automatic", primary: { host: "tyo-db1" } });
         expect(byName(plan, "zabbix-db").inputs).toMatchObject({
@@ -91,16 +92,22 @@ describe("the prod environment's sites (two and a witness) with a manual DB fail
     });
 
     test("nothing in a site that should not be there", () => {
-        // The witness host gets its base step and its TLS files, nothing else.
-        expect(stepsOn(plan, "198.18.30.11")).toEqual(["witness-wit-1-packages", "witness-wit-1-tls"]);
+        // The witness host gets its base step, its TLS files and its firewall, nothing else.
+        expect(stepsOn(plan, "198.18.30.11")).toEqual([
+            "witness-wit-1-packages",
+            "witness-wit-1-tls",
+            "wit-1-firewall-load",
+        ]);
         // A frontend host runs no DB or Zabbix server step; a DB host no web or server step.
         expect(stepsOn(plan, "198.18.10.31")).toEqual([
             "tokyo-tyo-web1-packages",
             "tokyo-tyo-web1-tls",
             "tyo-web1-frontend-web",
+            "tyo-web1-firewall-load",
         ]);
         // Every DB host carries the same steps whatever its role: moving the primary changes what they do, not which exist.
         expect(stepsOn(plan, "198.18.20.11").sort()).toEqual([
+            "osa-db1-firewall-load",
             "osaka-osa-db1-packages",
             "osaka-osa-db1-tls",
             "zabbix-db-osa-db1-config",
@@ -112,6 +119,7 @@ describe("the prod environment's sites (two and a witness) with a manual DB fail
             "osaka-osa-lb1-packages",
             "osaka-osa-lb1-tls",
             "osaka-lb-haproxy",
+            "osa-lb1-firewall-load",
         ]);
     });
 

@@ -42,6 +42,8 @@ export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
     "apt-ftparchive": "apt-utils",
     chroot: "coreutils",
     cp: "coreutils",
+    // The host firewall's rulesets, checked (and loaded) in a network namespace of their own.
+    nft: "nftables",
     // Essential on Debian, so always there; listed so a check can require it like any other.
     sh: "dash",
 };
