@@ -171,7 +171,10 @@ export interface FencingConfig {
 export interface ConfigSyncConfig {
     readonly sourceSite: string;
     readonly intervalMinutes: number;
-    /** Zabbix user the sync logs in as on every site; its password is the secret zabbixApiPassword. */
+    /**
+     * Zabbix user the sync logs in as on every site: Admin (the default) with the stack's generated
+     * Super Admin password, another user with the secret zabbixApiPassword.
+     */
     readonly apiUser: string;
 }
 

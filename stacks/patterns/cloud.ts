@@ -36,6 +36,7 @@ export const cloud: PatternModule = {
                 endpoint: config.cloud!.database,
                 adminPassword: secrets.cloudDbAdminPassword!,
             },
+            superAdminPasswordHash: secrets.superAdmin.bcryptHash,
         });
         return {
             design: stackDesign(config, this, hosts, [instance.design], { cloud: true }),

@@ -70,6 +70,7 @@ export const pacemaker: PatternModule = {
                 dbHost: drbd.vip,
                 dbPort: config.db.port,
                 files: layout.schemaFiles,
+                superAdminPasswordHash: secrets.superAdmin.bcryptHash,
                 after: [pair.ready],
             },
             startAfter: [pair.ready],
