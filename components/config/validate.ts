@@ -174,6 +174,15 @@ export function validateStackConfig<S extends object = Record<never, never>>(
 }
 
 /**
+ * Whether a raw configSync section logs in as a user of the operator's, whose password is the secret
+ * zabbixApiPassword (not Admin, the default, whose password the stack generates).
+ */
+export function configSyncTakesApiPassword(rawConfigSync: unknown): boolean {
+    const user = (rawConfigSync as { apiUser?: unknown } | undefined)?.apiUser;
+    return user !== undefined && user !== null && user !== "" && user !== SUPER_ADMIN_USER;
+}
+
+/**
  * The stack owns the Super Admin's password (it sets it on every site's `Admin`), so a sync that
  * logs in as Admin uses that one and zabbixApiPassword would be a second, wrong, password for it.
  * Another user is the operator's, made on every site, and zabbixApiPassword is its password.

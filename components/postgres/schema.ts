@@ -51,18 +51,18 @@ export const DISABLED_GROUP = "Disabled";
 function superAdminSql(hashVariable: string): string {
     const bad = `{ echo "${hashVariable} is not a bcrypt hash" >&2; exit 1; }`;
     return `case "$${hashVariable}" in
-  '$2'[aby]'$'[0-9][0-9]'$'*) ;;
+  \\$2[aby]\\$[0-9][0-9]\\$*) ;;
   *) ${bad} ;;
 esac
 case "$${hashVariable}" in *[!./A-Za-z0-9$]*) ${bad} ;; esac
 [ "\${#${hashVariable}}" -eq 60 ] || ${bad}
 zha_super_admin_sql() {
-  printf '%s\n' 'DO $zha$ BEGIN' \
-    "UPDATE users SET passwd = '$${hashVariable}' WHERE username = '${SUPER_ADMIN_USER}' AND passwd <> '$${hashVariable}';" \
-    'IF FOUND THEN' \
-    "  DELETE FROM sessions WHERE userid IN (SELECT userid FROM users WHERE username = '${SUPER_ADMIN_USER}');" \
-    "  RAISE NOTICE 'set the ${SUPER_ADMIN_USER} password to the stack''s';" \
-    'END IF; END $zha$;'
+  printf '%s\\n' "DO \\$zha\\$ BEGIN" \\
+    "UPDATE users SET passwd = '$${hashVariable}' WHERE username = '${SUPER_ADMIN_USER}' AND passwd <> '$${hashVariable}';" \\
+    "IF FOUND THEN" \\
+    "  DELETE FROM sessions WHERE userid IN (SELECT userid FROM users WHERE username = '${SUPER_ADMIN_USER}');" \\
+    "  RAISE NOTICE 'set the ${SUPER_ADMIN_USER} password to the stack''s';" \\
+    "END IF; END \\$zha\\$;"
   cat <<'ZHA_SQL'
 DO $zha$
 DECLARE

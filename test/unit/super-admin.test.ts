@@ -6,6 +6,7 @@ import { CapturedPlan, CapturedResource, capturePlan, ofType } from "../../tools
 import { toEngineConfig } from "../../tools/offline/environment";
 import { StackOutputs } from "../../stacks/patterns";
 import { runStack } from "../../stacks/program";
+import { deployedFacts, superAdminPassword } from "../../tools/lab/replay";
 import { TEST_SSH_KEY, byName, configProblems, twoSiteConfig } from "../support/plan";
 
 const RANDOM = "random:index/randomPassword:RandomPassword";
@@ -48,6 +49,12 @@ describe("the Zabbix Super Admin's generated password", () => {
         expect(SUPER_ADMIN_PASSWORD_OUTPUT).toBe("zabbixAdminPassword");
         expect(plan.outputs?.zabbixAdminPassword).toBe(generated.outputs.result);
         expect(outputIsSecret).toBe(true);
+    });
+
+    test("the lab reads it off the plan's outputs, as its state keeps them (JSON), for the drills' API login", () => {
+        const kept = JSON.parse(JSON.stringify(deployedFacts({ ...plan, notes: [] })));
+        expect(superAdminPassword(kept.outputs)).toBe(generated.outputs.result);
+        expect(superAdminPassword({})).toBeUndefined();
     });
 
     test("the capture's bcryptHash is a real bcrypt hash of its result, at the provider's cost", () => {

@@ -3,8 +3,8 @@
  * and the lab share.
  */
 import * as path from "path";
-import { ConfigError, setSecretCommand } from "../../components/config";
-import { SECRET_KEYS } from "../../stacks/config";
+import { ConfigError, configSyncTakesApiPassword, setSecretCommand } from "../../components/config";
+import { SECRET_KEYS, parseValue } from "../../stacks/config";
 import { runStack } from "../../stacks/program";
 import { CaptureOptions, CapturedPlan, capturePlan } from "./capture";
 import { EnvironmentConfig, SECRET_PLACEHOLDER } from "./environment";
@@ -35,7 +35,10 @@ export async function planEnvironment(env: EnvironmentConfig, options: PlanOptio
         ...new Set([...env.secretKeys.filter(k => !plain.includes(k)), ...Object.keys(options.secrets ?? {})]),
     ];
     const notes: string[] = [];
-    for (const name of options.placeholderSecrets ? SECRET_KEYS : []) {
+    // zabbixApiPassword only where the sync's user is the operator's: validation refuses one for Admin.
+    const apiUser = configSyncTakesApiPassword(parseValue(config["zabbix-ha:configSync"] ?? "{}"));
+    const placeholders = SECRET_KEYS.filter(name => name !== "zabbixApiPassword" || apiUser);
+    for (const name of options.placeholderSecrets ? placeholders : []) {
         const key = `zabbix-ha:${name}`;
         if (config[key] === undefined) {
             config[key] = SECRET_PLACEHOLDER;
