@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, DEFAULT_PATTERN } from "../components/config";
+import { superAdminPassword } from "../components/zabbix";
 import { topologyOf } from "../model";
 import { checkStackConfig, readRawConfig } from "./config";
 import { PATTERNS, StackOutputs, patternNamed } from "./patterns";
@@ -25,6 +26,13 @@ export async function runStack(config = new pulumi.Config("zabbix-ha")): Promise
         secrets: secretSettings,
         requirements: pattern.requirements,
     });
-    const outputs = await pattern.deploy(checked, { ...secrets, sshPrivateKey: secrets.sshPrivateKey! });
-    return { ...outputs, topology: topologyOf(outputs.design), model: checked.sections.model };
+    // Made only once the config is valid: a config error creates nothing.
+    const superAdmin = superAdminPassword("zabbix-ha");
+    const outputs = await pattern.deploy(checked, { ...secrets, sshPrivateKey: secrets.sshPrivateKey!, superAdmin });
+    return {
+        ...outputs,
+        topology: topologyOf(outputs.design),
+        model: checked.sections.model,
+        zabbixAdminPassword: superAdmin.password,
+    };
 }

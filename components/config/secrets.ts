@@ -32,7 +32,7 @@ export const SECRET_CONFIG = [
     },
     {
         key: "zabbixApiPassword",
-        what: "the Zabbix API password of configSync.apiUser on every site (pattern 2)",
+        what: "the Zabbix API password of configSync.apiUser on every site (pattern 2, a user other than Admin)",
         multiline: false,
     },
     {

@@ -6,6 +6,7 @@ import { ADMIN_ROLE, CHECK_ROLE, REPLICATION_ROLE } from "../postgres/roles";
 import { parseZabbixDuration } from "./duration";
 import { cidrProblem } from "./network";
 import { Reader } from "./reader";
+import { readReleasePackageSha256 } from "./releasePackage";
 import { repositoryBaseProblem, urlCredentialProblem } from "./urls";
 import {
     AptRepository,
@@ -27,14 +28,21 @@ export const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 /** A URL a host fetches with curl: http(s), nothing that would need quoting. */
 /**
  * What only https may carry: a trust anchor (an apt key, against which apt checks every signature
- * of its repository), and the vendor's repository, whose release package the package step installs
- * with dpkg/rpm, as root, with no signature to check. Over http a machine in the middle could
- * replace either. A repository checked against an https key may itself be http (apt verifies it).
+ * of its repository), and the vendor's repository, whose release package (the repository's key
+ * inside) the package step installs with dpkg/rpm, as root, once its pinned SHA-256 matches. Over
+ * http a machine in the middle could replace either. A repository checked against an https key may
+ * itself be http (apt verifies it).
  */
 const HTTPS_URL = /^https:\/\/[^\s'"]+$/;
 
 export function readZabbix(r: Reader, value: unknown, sites: readonly SiteConfig[]): ZabbixConfig | undefined {
-    const node = r.object(value, "zabbix", ["version", "packageSource", "repositoryUrl", "listenPort"]);
+    const node = r.object(value, "zabbix", [
+        "version",
+        "packageSource",
+        "repositoryUrl",
+        "releasePackageSha256",
+        "listenPort",
+    ]);
     if (!node) {
         return undefined;
     }
@@ -61,10 +69,16 @@ export function readZabbix(r: Reader, value: unknown, sites: readonly SiteConfig
             repositoryUrl,
             HTTPS_URL.test(repositoryUrl)
                 ? undefined
-                : "an https URL (its release package is installed as root without a signature to check; http would let a machine in the middle replace it)",
+                : "an https URL (its release package is installed as root and brings the repository's signing key: https and the pinned zabbix.releasePackageSha256 both guard it)",
             true,
         );
     }
+    const releasePackageSha256 = readReleasePackageSha256(
+        r,
+        node.releasePackageSha256,
+        sites,
+        packageSource === "vendor",
+    );
     if (packageSource && ZABBIX_VERSIONS.includes(version)) {
         checkZabbixPackages(r, sites, version, packageSource);
     }
@@ -73,7 +87,13 @@ export function readZabbix(r: Reader, value: unknown, sites: readonly SiteConfig
     if (!ZABBIX_VERSIONS.includes(version) || !packageSource || listenPort === undefined) {
         return undefined;
     }
-    return { version, packageSource, repositoryUrl: repositoryUrl || undefined, listenPort };
+    return {
+        version,
+        packageSource,
+        repositoryUrl: repositoryUrl || undefined,
+        ...(releasePackageSha256 ? { releasePackageSha256 } : {}),
+        listenPort,
+    };
 }
 
 /**

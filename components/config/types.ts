@@ -68,6 +68,11 @@ export interface ZabbixConfig {
     readonly packageSource: PackageSource;
     /** Base URL of the vendor's package repository or of your mirror of it (vendor source only). */
     readonly repositoryUrl?: string;
+    /**
+     * SHA-256 (lower-case hex) of the vendor's zabbix-release package per OS family of the hosts
+     * that install Zabbix (vendor source only), checked before the package step installs it.
+     */
+    readonly releasePackageSha256?: Readonly<Partial<Record<OsFamily, string>>>;
     /** Port the Zabbix server nodes listen on (agents' active checks, the frontend). */
     readonly listenPort: number;
 }
@@ -171,7 +176,10 @@ export interface FencingConfig {
 export interface ConfigSyncConfig {
     readonly sourceSite: string;
     readonly intervalMinutes: number;
-    /** Zabbix user the sync logs in as on every site; its password is the secret zabbixApiPassword. */
+    /**
+     * Zabbix user the sync logs in as on every site: Admin (the default) with the stack's generated
+     * Super Admin password, another user with the secret zabbixApiPassword.
+     */
     readonly apiUser: string;
 }
 

@@ -11,7 +11,8 @@ import { ConfigError, ConfigProblem, Reader } from "./reader";
 import { SECRET_KEYS, SecretSettings, checkSecretSettings, setSecretCommand } from "./secrets";
 import { readDb, readFailoverDelay, readFrontend, readLoad, readLoadBalancer, readZabbix } from "./sections";
 import { readSites } from "./sites";
-import { DEFAULT_PATTERN, Role, StackConfig, isWitnessSite } from "./types";
+import { DEFAULT_PATTERN, ConfigSyncConfig, Role, StackConfig, isWitnessSite } from "./types";
+import { SUPER_ADMIN_USER } from "../postgres/schema";
 
 /** Raw configuration keys of the `zabbix-ha` namespace, as parsed from YAML or `pulumi config`. */
 export interface RawStackConfig {
@@ -116,12 +117,7 @@ export function validateStackConfig<S extends object = Record<never, never>>(
     const configSync = sections.has("configSync")
         ? readConfigSync(r, top.configSync, sites, db?.primarySite)
         : undefined;
-    if (sections.has("configSync") && !options.secrets.zabbixApiPassword) {
-        r.problem(
-            "zabbixApiPassword",
-            `is required by this pattern: the Zabbix API password of configSync.apiUser on every site (\`${setSecretCommand("zabbixApiPassword")}\`)`,
-        );
-    }
+    checkConfigSyncPassword(r, configSync, sections.has("configSync") && !!options.secrets.zabbixApiPassword);
     const cloud = readCloud(r, top.cloud, sections.has("cloud"));
     if (sections.has("cloud") && !options.secrets.cloudDbAdminPassword) {
         r.problem(
@@ -185,4 +181,35 @@ export function validateStackConfig<S extends object = Record<never, never>>(
         firewall,
         sections: read as S,
     };
+}
+
+/**
+ * Whether a raw configSync section logs in as a user of the operator's, whose password is the secret
+ * zabbixApiPassword (not Admin, the default, whose password the stack generates).
+ */
+export function configSyncTakesApiPassword(rawConfigSync: unknown): boolean {
+    const user = (rawConfigSync as { apiUser?: unknown } | undefined)?.apiUser;
+    return user !== undefined && user !== null && user !== "" && user !== SUPER_ADMIN_USER;
+}
+
+/**
+ * The stack owns the Super Admin's password (it sets it on every site's `Admin`), so a sync that
+ * logs in as Admin uses that one and zabbixApiPassword would be a second, wrong, password for it.
+ * Another user is the operator's, made on every site, and zabbixApiPassword is its password.
+ */
+function checkConfigSyncPassword(r: Reader, sync: ConfigSyncConfig | undefined, passwordSet: boolean): void {
+    if (!sync) {
+        return;
+    }
+    if (sync.apiUser === SUPER_ADMIN_USER && passwordSet) {
+        r.problem(
+            "zabbixApiPassword",
+            `is set, but configSync.apiUser is ${SUPER_ADMIN_USER}, whose password the stack generates (output zabbixAdminPassword) and the sync uses: unset it (\`pulumi config rm zabbixApiPassword\`), or set configSync.apiUser to the user it belongs to`,
+        );
+    } else if (sync.apiUser !== SUPER_ADMIN_USER && !passwordSet) {
+        r.problem(
+            "zabbixApiPassword",
+            `is required with configSync.apiUser ${sync.apiUser}: that user's Zabbix API password on every site (\`${setSecretCommand("zabbixApiPassword")}\`); or leave configSync.apiUser unset to log in as ${SUPER_ADMIN_USER} with the stack's generated password`,
+        );
+    }
 }

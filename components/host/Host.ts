@@ -127,6 +127,7 @@ export class Host extends pulumi.ComponentResource {
                         zabbixVersion: args.zabbix.version,
                         packageSource: args.zabbix.packageSource,
                         repositoryUrl: args.zabbix.repositoryUrl,
+                        releasePackageSha256: args.zabbix.releasePackageSha256?.[args.host.os],
                         extraPackages: args.extraPackages,
                         extraRepositories: args.extraRepositories,
                         firewall: args.firewall,

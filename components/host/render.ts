@@ -14,6 +14,8 @@ export interface PackageStepInput {
     readonly packageSource: PackageSource;
     /** Base URL of the vendor's repository or a mirror of it (vendor source only). */
     readonly repositoryUrl?: string;
+    /** SHA-256 of the vendor's zabbix-release package for this host's OS (vendor source only). */
+    readonly releasePackageSha256?: string;
     /** Packages a pattern adds beyond the roles' (a cluster manager, the config sync's tools). */
     readonly extraPackages?: readonly string[];
     /** apt repositories a pattern adds before installing (a newer Patroni than the distribution's). */
@@ -125,8 +127,24 @@ function needsZabbixPackages(roles: readonly Role[]): boolean {
     return roles.includes("zabbix-server") || roles.includes("frontend");
 }
 
+/**
+ * Script lines that stop the step unless the file in shell variable `fileVariable` has SHA-256
+ * `sha256` (sha256sum -c), removing it first: the release package is installed as root and brings
+ * the repository's signing key, so nothing of a package that does not match may run.
+ */
+export function releasePackageCheck(fileVariable: string, sha256: string, url: string): string {
+    if (!/^[0-9a-f]{64}$/.test(sha256)) {
+        throw new Error(`the release package checksum must be 64 lower-case hex digits, not ${JSON.stringify(sha256)}`);
+    }
+    return `if ! printf '%s  %s\\n' ${sha256} "$${fileVariable}" | sha256sum -c --status -; then
+  echo "the zabbix-release package from "${shellQuote(url)}" has SHA-256 $(sha256sum < "$${fileVariable}" | cut -c1-64), not ${sha256} (zabbix.releasePackageSha256): not installed" >&2
+  rm -f "$${fileVariable}"
+  exit 1
+fi`;
+}
+
 /** Script lines that add the vendor's Zabbix repository, pointed at the configured base URL. */
-function vendorRepositorySteps(platform: Platform, version: ZabbixVersion, baseUrl: string): string {
+function vendorRepositorySteps(platform: Platform, version: ZabbixVersion, baseUrl: string, sha256: string): string {
     const base = baseUrl.replace(/\/+$/, "");
     const d = platform.vendorDistro;
     // The release package points at the vendor's own host; rewrite to the configured base so a mirror works too.
@@ -136,6 +154,7 @@ function vendorRepositorySteps(platform: Platform, version: ZabbixVersion, baseU
         return `if ! dpkg-query -W -f='\${Status}' zabbix-release 2>/dev/null | grep -q 'ok installed'; then
   zha_deb=$(mktemp --suffix=.deb)
   curl -fsSL -o "$zha_deb" ${shellQuote(deb)}
+  ${releasePackageCheck("zha_deb", sha256, deb).replace(/\n/g, "\n  ")}
   dpkg -i "$zha_deb"
   rm -f "$zha_deb"
   ${rewrite("/etc/apt/sources.list.d/zabbix*.list")}
@@ -144,7 +163,11 @@ fi`;
     }
     const rpm = `${base}/zabbix/${version}/rhel/${d.release}/x86_64/zabbix-release-latest-${version}.el${d.release}.noarch.rpm`;
     return `if ! rpm -q zabbix-release >/dev/null 2>&1; then
-  rpm -Uvh ${shellQuote(rpm)}
+  zha_rpm=$(mktemp --suffix=.rpm)
+  curl -fsSL -o "$zha_rpm" ${shellQuote(rpm)}
+  ${releasePackageCheck("zha_rpm", sha256, rpm).replace(/\n/g, "\n  ")}
+  rpm -Uvh "$zha_rpm"
+  rm -f "$zha_rpm"
   ${rewrite("/etc/yum.repos.d/zabbix*.repo")}
 fi
 # EPEL's Zabbix packages would shadow the vendor's.
@@ -173,6 +196,9 @@ export function renderPackageStep(input: PackageStepInput): string {
     if (vendor && !input.repositoryUrl) {
         throw new Error("the vendor package source needs a repository URL");
     }
+    if (vendor && !input.releasePackageSha256) {
+        throw new Error(`the vendor package source needs the release package's SHA-256 for ${platform.label}`);
+    }
     const extras = input.extraRepositories ?? [];
     if (extras.length > 0 && platform.packageManager !== "apt") {
         throw new Error(
@@ -180,7 +206,9 @@ export function renderPackageStep(input: PackageStepInput): string {
         );
     }
     const repo = [
-        vendor ? vendorRepositorySteps(platform, input.zabbixVersion, input.repositoryUrl!) : "",
+        vendor
+            ? vendorRepositorySteps(platform, input.zabbixVersion, input.repositoryUrl!, input.releasePackageSha256!)
+            : "",
         extraRepositorySteps(extras),
     ]
         .filter(Boolean)

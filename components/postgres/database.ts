@@ -210,13 +210,16 @@ export interface SchemaLoader {
     readonly dbTls: DbClientTls;
     /** Schema files in load order. */
     readonly files: readonly string[];
+    /** The bcrypt hash of the stack's Super Admin password (a Pulumi secret), set as the schema loads. */
+    readonly superAdminPasswordHash: pulumi.Input<string>;
     /** Steps the loader host needs first (none beyond its packages, usually). */
     readonly after?: readonly pulumi.Resource[];
 }
 
 /**
  * The step that loads the Zabbix schema once, through the loader's DB path, as the zabbix role: after
- * the provider has made that role, its database and its grants.
+ * the provider has made that role, its database and its grants. It sets the Super Admin's password
+ * with the schema, and again on a schema loaded before (see schemaStep).
  */
 export function loadSchema(
     parent: pulumi.Resource,
@@ -238,8 +241,13 @@ export function loadSchema(
                 dbUser,
                 passwordVariable: "ZABBIX_DB_PASSWORD",
                 schemaFiles: loader.files,
+                superAdminHashVariable: "ZABBIX_ADMIN_PASSWORD_HASH",
             }),
-            secrets: [{ variable: "ZABBIX_DB_PASSWORD", value: password }],
+            // The hash is a secret too: anyone holding it can test guesses offline.
+            secrets: [
+                { variable: "ZABBIX_DB_PASSWORD", value: password },
+                { variable: "ZABBIX_ADMIN_PASSWORD_HASH", value: pulumi.secret(loader.superAdminPasswordHash) },
+            ],
         },
         { parent, dependsOn: [...after, ...(loader.after ?? [])] },
     );

@@ -3,3 +3,4 @@ export * from "./steps";
 export * from "./ZabbixServerCluster";
 export * from "./Frontend";
 export * from "./ConfigSync";
+export * from "./superAdmin";

@@ -1,5 +1,5 @@
 import { hostsWithRole, serviceSites } from "../../components/config";
-import { ConfigSync } from "../../components/zabbix";
+import { ConfigSync, SUPER_ADMIN_USER } from "../../components/zabbix";
 import { PatternModule } from "./types";
 import { buildPki, buildSites, stackDesign, withFirewalls } from "./common";
 import { PER_SITE_REQUIREMENTS, perSiteInstances } from "./standalone";
@@ -20,7 +20,7 @@ export const activeActive: PatternModule = {
         const hosts = await buildSites(config, secrets.sshPrivateKey, pki, {
             extraPackages: { [runner.name]: ["jq", "curl"] },
         });
-        const instances = await perSiteInstances(config, hosts);
+        const instances = await perSiteInstances(config, hosts, secrets.superAdmin.bcryptHash);
         const api = (site: string) => `${instances.find(i => i.design.name === site)!.uiUrls[site]}api_jsonrpc.php`;
         const targets = serviceSites(config)
             .map(s => s.name)
@@ -30,7 +30,8 @@ export const activeActive: PatternModule = {
             sourceUrl: api(sync.sourceSite),
             targetUrls: targets.map(api),
             apiUser: sync.apiUser,
-            apiPassword: secrets.zabbixApiPassword!,
+            // Validation holds zabbixApiPassword to a user other than Admin, whose password the stack generates.
+            apiPassword: sync.apiUser === SUPER_ADMIN_USER ? secrets.superAdmin.password : secrets.zabbixApiPassword!,
             intervalMinutes: sync.intervalMinutes,
             after: instances.flatMap(i => i.frontends),
         });

@@ -37,6 +37,7 @@ export const cloud: PatternModule = {
                 endpoint: config.cloud!.database,
                 adminPassword: secrets.cloudDbAdminPassword!,
             },
+            superAdminPasswordHash: secrets.superAdmin.bcryptHash,
         });
         return withFirewalls(config, hosts, {
             design: stackDesign(config, this, hosts, [instance.design], { cloud: true }),

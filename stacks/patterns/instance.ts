@@ -35,6 +35,8 @@ export interface InstanceScope {
     /** Sites the instance spans. */
     readonly sites: readonly string[];
     readonly database: DatabaseChoice;
+    /** The bcrypt hash of the stack's Super Admin password, which its schema step sets (a secret). */
+    readonly superAdminPasswordHash: pulumi.Input<string>;
 }
 
 export interface BuiltInstance {
@@ -183,6 +185,7 @@ function schemaLoad(
         host: i.host(loader.name),
         ...dbPath(loader.site),
         files: zabbixLayout(platformFor(loader.os), i.config.zabbix.packageSource).schemaFiles,
+        superAdminPasswordHash: i.scope.superAdminPasswordHash,
         after: balancerReady(i, loadBalancers, loader.site),
     };
 }

@@ -80,6 +80,7 @@ export const pacemaker: PatternModule = {
                 dbPort: config.db.port,
                 dbTls: SELF_RUN_DB_TLS,
                 files: layout.schemaFiles,
+                superAdminPasswordHash: secrets.superAdmin.bcryptHash,
                 after: [pair.ready],
             },
             startAfter: [pair.ready],

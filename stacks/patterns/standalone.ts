@@ -1,3 +1,4 @@
+import * as pulumi from "@pulumi/pulumi";
 import { serviceSites } from "../../components/config";
 import { Host } from "../../components/host";
 import { PatternModule } from "./types";
@@ -8,6 +9,7 @@ import { BuiltInstance, buildInstance } from "./instance";
 export async function perSiteInstances(
     config: Parameters<PatternModule["deploy"]>[0],
     hosts: ReadonlyMap<string, Host>,
+    superAdminPasswordHash: pulumi.Input<string>,
 ): Promise<BuiltInstance[]> {
     const instances: BuiltInstance[] = [];
     for (const site of serviceSites(config)) {
@@ -17,6 +19,7 @@ export async function perSiteInstances(
                 name: site.name,
                 sites: [site.name],
                 database: { kind: "self-run", primarySite: site.name },
+                superAdminPasswordHash,
             }),
         );
         await registerDeclared();
@@ -44,7 +47,7 @@ export const standalone: PatternModule = {
     async deploy(config, secrets) {
         const pki = buildPki(config, secrets.pkiCaPrivateKey);
         const hosts = await buildSites(config, secrets.sshPrivateKey, pki);
-        const instances = await perSiteInstances(config, hosts);
+        const instances = await perSiteInstances(config, hosts, secrets.superAdmin.bcryptHash);
         return withFirewalls(config, hosts, {
             design: stackDesign(
                 config,

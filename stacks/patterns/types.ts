@@ -2,10 +2,13 @@ import * as pulumi from "@pulumi/pulumi";
 import { StackDesign, Topology } from "../../model";
 import { PatternRequirements, StackConfig } from "../../components/config";
 import { ModelConfig } from "../../model";
+import { SuperAdminPassword } from "../../components/zabbix";
 
-/** Secrets a pattern may need, from config; all are Pulumi secrets. */
+/** Secrets a pattern may need: from config, and the stack's generated Super Admin password; all are Pulumi secrets. */
 export interface PatternSecrets {
     readonly sshPrivateKey: pulumi.Output<string>;
+    /** Generated: set on every installation's `Admin` as its schema loads, and what the config sync logs in with. */
+    readonly superAdmin: SuperAdminPassword;
     readonly zabbixApiPassword?: pulumi.Output<string>;
     readonly cloudDbAdminPassword?: pulumi.Output<string>;
     /** The fence devices' password, written to both pair nodes (FENCE_PASSWORD_FILE). */
@@ -32,6 +35,8 @@ export interface PatternOutputs {
 export interface StackOutputs extends PatternOutputs {
     readonly topology: Topology;
     readonly model: ModelConfig;
+    /** The Zabbix Super Admin's (`Admin`) password on every installation: a secret output. */
+    readonly zabbixAdminPassword: pulumi.Output<string>;
 }
 
 /** One design pattern of the study, as a module that composes the components. */

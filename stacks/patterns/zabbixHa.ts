@@ -53,6 +53,7 @@ export const zabbixHa: PatternModule = {
             name: "zabbix",
             sites: config.sites.map(s => s.name),
             database: { kind: "self-run", primarySite: config.db.primarySite, pair },
+            superAdminPasswordHash: secrets.superAdmin.bcryptHash,
         });
         return withFirewalls(config, hosts, {
             design: stackDesign(config, this, hosts, [instance.design]),

@@ -8,7 +8,14 @@ import { existsSync } from "fs";
 import * as path from "path";
 import { renderConfigSyncScript } from "../../components/zabbix/render";
 import { ok, password, putFile, requireFile, requirePhpExtension, requireTool, run, scratchSpace } from "./support";
-import { SCHEMA_FILES, loopbackSchemaStep, runStep, zabbixCluster } from "./zabbix-db";
+import {
+    SCHEMA_FILES,
+    SUPER_ADMIN_PASSWORD,
+    loopbackSchemaStep,
+    runStep,
+    schemaSecrets,
+    zabbixCluster,
+} from "./zabbix-db";
 import { FRONTEND_ROOT, Site, api, argvShim, readIf, startFrontend } from "./zabbix-frontends";
 
 jest.setTimeout(150_000);
@@ -22,8 +29,8 @@ describe("the config sync script between two real Zabbix 6.0 frontends", () => {
     let work: string;
     let syncScript: string;
     let passwordFile: string;
-    /** Admin's password on both sites, changed from the schema's default so it is a unique needle. */
-    const adminPassword = password();
+    /** Admin's password on both sites, as the schema step set it: a unique needle too. */
+    const adminPassword = SUPER_ADMIN_PASSWORD;
     const HOST = "zha-sync-host";
     const TEMPLATE = "zha sync template";
     const GROUP = "zha sync group";
@@ -69,7 +76,7 @@ describe("the config sync script between two real Zabbix 6.0 frontends", () => {
             );
         }
         // The schema once, by the library's own step; the second site's database from a pg_dump -Fc copy.
-        ok(await runStep(loopbackSchemaStep(db, "zabbix_source"), { ZABBIX_DB_PASSWORD: dbPassword }));
+        ok(await runStep(loopbackSchemaStep(db, "zabbix_source"), schemaSecrets(dbPassword)));
         const dump = path.join(db.dir, "zabbix.dump");
         ok(
             await run("pg_dump", ["-Fc", "-h", db.dir, "-p", String(db.port), "-d", "zabbix_source", "-f", dump], {
@@ -93,10 +100,7 @@ describe("the config sync script between two real Zabbix 6.0 frontends", () => {
             startFrontend(scratch, "source", db, "zabbix_source", dbPassword),
             startFrontend(scratch, "target", db, "zabbix_target", dbPassword),
         ]);
-        for (const site of [source, target]) {
-            const auth = await api<string>(site.url, "user.login", { username: "Admin", password: "zabbix" });
-            await api(site.url, "user.update", { userid: "1", passwd: adminPassword }, auth);
-        }
+        // The schema step set the stack's Super Admin password on the source; the copy carries it to the target.
         passwordFile = await putFile(path.join(work, "config-sync.password"), `${adminPassword}\n`, 0o600);
 
         // What an operator configures on the source site: a group, a template with an item, a host

@@ -66,7 +66,8 @@ const BASE: Record<string, any> = (() => {
     Object.assign(base.db.patroniRepository, { components: ["main"], trusted: false });
     Object.assign(base.frontend, { port: 8080 });
     Object.assign(base.drbd, { port: 7788 });
-    Object.assign(base.configSync, { intervalMinutes: 10, apiUser: "Admin" });
+    // A user of the operator's: zabbixApiPassword is its password (Admin logs in with the stack's own).
+    Object.assign(base.configSync, { intervalMinutes: 10, apiUser: "zabbix.sync" });
     Object.assign(base.cloud.database, { port: 5432, sslmode: "require" });
     Object.assign(base.firewall, { usersNetwork: ["198.18.200.0/24"], sshFrom: ["198.18.101.0/24"] });
     base.model = { rates: DEFAULT_RATES, timings: DEFAULT_TIMINGS, prices: DEFAULT_PRICES };

@@ -3,7 +3,10 @@
  * read by the programs that judge sh: shellcheck (POSIX sh) finds nothing, and dash (Debian's
  * /bin/sh) parses it. Covers the two example environments and the other OS families.
  */
+import { createHash } from "crypto";
+import { existsSync } from "fs";
 import * as path from "path";
+import { releasePackageCheck } from "../../components/host/render";
 import { renderNewestPrimaryWatch, renderPrimaryCheckScript } from "../../components/loadbalancer/render";
 import { renderEtcdLeaderKeepScript } from "../../components/postgres/etcdLeaderKeep";
 import { renderFenceScript } from "../../components/postgres/fence";
@@ -97,7 +100,17 @@ function hostScripts(plan: CapturedPlan): Record<string, string> {
 
 /** A config with every OS family in every role, vendor packages and non-root SSH users. */
 const EVERY_OS_VENDOR = {
-    zabbix: { version: "7.0", packageSource: "vendor", repositoryUrl: "https://zabbix-mirror.example.net/" },
+    zabbix: {
+        version: "7.0",
+        packageSource: "vendor",
+        repositoryUrl: "https://zabbix-mirror.example.net/",
+        // One release package per OS of a host that installs Zabbix.
+        releasePackageSha256: {
+            "ubuntu22.04": "1".repeat(64),
+            "ubuntu24.04": "2".repeat(64),
+            rhel9: "3".repeat(64),
+        },
+    },
     failoverDelay: "30s",
     db: { primarySite: "east", replication: "sync", adminNetwork: "198.18.100.0/24" },
     load: { monitoredHosts: 100, items: 10000, updateIntervalSeconds: 60 },
@@ -320,6 +333,37 @@ describe("scripts the stack sends to hosts", () => {
         // Versions compare by number, not as text: 3.0.10 is newer than 3.0.3.
         expect(await outcome("3.0.10")).toEqual({ code: 0, output: "configuring with 3.0.10" });
         expect(await outcome("4.0.7")).toEqual({ code: 0, output: "configuring with 4.0.7" });
+    });
+
+    test("the release package check lets the pinned file through and stops at any other, removing it, naming the key", async () => {
+        const dir = await scratch.dir("release-package");
+        const url = "https://mirror.example.net/zabbix/7.0/debian/pool/main/z/zabbix-release/zabbix-release.deb";
+        const bytes = "a stand-in for zabbix-release_latest_7.0+debian12_all.deb\n";
+        const right = createHash("sha256").update(bytes).digest("hex");
+        const wrong = createHash("sha256").update("another package").digest("hex");
+        const outcome = async (pin: string) => {
+            const file = await putFile(path.join(dir, "zabbix-release.deb"), bytes);
+            const result = await run(
+                "sh",
+                [
+                    "-eu",
+                    "-c",
+                    `zha_deb=${file}\n${releasePackageCheck("zha_deb", pin, url)}\necho "installing $zha_deb"`,
+                ],
+                { env: { LC_ALL: "C" } },
+            );
+            return { code: result.code, output: result.output.trim(), kept: existsSync(file) };
+        };
+        expect(await outcome(right)).toEqual({
+            code: 0,
+            output: `installing ${path.join(dir, "zabbix-release.deb")}`,
+            kept: true,
+        });
+        expect(await outcome(wrong)).toEqual({
+            code: 1,
+            output: `the zabbix-release package from ${url} has SHA-256 ${right}, not ${wrong} (zabbix.releasePackageSha256): not installed`,
+            kept: false,
+        });
     });
 
     test("a script with an unquoted variable is flagged", async () => {

@@ -3,6 +3,7 @@
  * rendered settings and pg_hba.conf, the role and database the PostgreSQL provider makes, and the
  * Zabbix schema loaded by the library's own schema step, run by sh.
  */
+import { hashSync } from "bcryptjs";
 import * as path from "path";
 import { renderPgHba, renderPostgresConf } from "../../components/postgres/render";
 import { renderZabbixServerConf } from "../../components/zabbix/render";
@@ -18,6 +19,7 @@ import {
     initPostgres,
     loopbackHbaRules,
     ok,
+    password,
     requireFile,
     run,
 } from "./support";
@@ -93,7 +95,17 @@ export async function zabbixCluster(
     return db;
 }
 
-/** The library's schema step for database `dbName` on 127.0.0.1:`db.port`, the password in ZABBIX_DB_PASSWORD. */
+/**
+ * The Super Admin's password of the scratch installations, and its bcrypt hash as the capture makes
+ * a RandomPassword's (bcryptjs, cost 10): what the schema step sets on `Admin`.
+ */
+export const SUPER_ADMIN_PASSWORD = password();
+export const SUPER_ADMIN_HASH = hashSync(SUPER_ADMIN_PASSWORD, 10);
+
+/**
+ * The library's schema step for database `dbName` on 127.0.0.1:`db.port`, the password in
+ * ZABBIX_DB_PASSWORD, the Super Admin's hash in ZABBIX_ADMIN_PASSWORD_HASH (schemaSecrets).
+ */
 export function loopbackSchemaStep(db: { readonly port: number }, dbName: string, schemaFiles = SCHEMA_FILES): string {
     return schemaStep({
         dbHost: "127.0.0.1",
@@ -102,7 +114,13 @@ export function loopbackSchemaStep(db: { readonly port: number }, dbName: string
         dbUser: "zabbix",
         passwordVariable: "ZABBIX_DB_PASSWORD",
         schemaFiles,
+        superAdminHashVariable: "ZABBIX_ADMIN_PASSWORD_HASH",
     });
+}
+
+/** What loopbackSchemaStep reads on stdin: the zabbix role's password, then the Super Admin's hash. */
+export function schemaSecrets(dbPassword: string, superAdminHash = SUPER_ADMIN_HASH): Record<string, string> {
+    return { ZABBIX_DB_PASSWORD: dbPassword, ZABBIX_ADMIN_PASSWORD_HASH: superAdminHash };
 }
 
 /**
@@ -117,7 +135,7 @@ export async function zabbixDatabase(scratch: Scratch, dbPassword: string): Prom
     await db.sql("create database zabbix owner zabbix encoding 'UTF8' lc_collate 'C' lc_ctype 'C' template template0");
 
     // The library's schema step, as the loader host runs it (5 to 17 s: data.sql is 130k INSERTs).
-    const loaded = ok(await runStep(loopbackSchemaStep(db, "zabbix"), { ZABBIX_DB_PASSWORD: dbPassword }));
+    const loaded = ok(await runStep(loopbackSchemaStep(db, "zabbix"), schemaSecrets(dbPassword)));
     expect(loaded.output).toMatch(/loading the Zabbix schema/);
     // A second database for the server without native HA: a file-level copy, while nothing is connected.
     await db.sql("create database zabbix_single template zabbix owner zabbix");

@@ -8,7 +8,7 @@ import * as path from "path";
 import { putSecretFile } from "../../components/shell";
 import { zabbixServerPasswordTemplate } from "../../components/zabbix/render";
 import { Daemon, PgServer, freePort, ok, password, putFile, run, scratchSpace, waitFor } from "./support";
-import { loopbackSchemaStep, runStep, scratchServerConf, zabbixDatabase } from "./zabbix-db";
+import { loopbackSchemaStep, runStep, schemaSecrets, scratchServerConf, zabbixDatabase } from "./zabbix-db";
 
 jest.setTimeout(150_000);
 
@@ -86,7 +86,7 @@ describe("zabbix_server with the rendered configuration", () => {
     }
 
     test("the schema step leaves a loaded schema alone when it runs again", async () => {
-        const again = ok(await runStep(loopbackSchemaStep(db, "zabbix"), { ZABBIX_DB_PASSWORD: dbPassword }));
+        const again = ok(await runStep(loopbackSchemaStep(db, "zabbix"), schemaSecrets(dbPassword)));
         expect(again.output).toMatch(/Zabbix schema already loaded/);
         expect(await db.sql("select count(*) > 0 from users where username = 'Admin'", "zabbix")).toBe("t");
     });

@@ -16,6 +16,9 @@ export const COMMAND = RESOURCE_TYPES.command;
 export const TEST_SSH_KEY =
     "-----BEGIN OPENSSH PRIVATE KEY-----\ntest-key-material-not-real\n-----END OPENSSH PRIVATE KEY-----";
 
+/** A well-formed zabbix.releasePackageSha256 for configs with the vendor source (the SHA-256 of no bytes). */
+export const RELEASE_PACKAGE_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
 /** Two sites with one all-roles host each: the smallest valid pattern-5 config. */
 export function twoSiteConfig(): Record<string, any> {
     return {

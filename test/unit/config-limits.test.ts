@@ -12,7 +12,7 @@ import {
     validateStackConfig,
 } from "../../components/config";
 import { ADMIN_ROLE, CHECK_ROLE, REPLICATION_ROLE, replicationSlotName } from "../../components/postgres/roles";
-import { configProblems, twoSiteConfig } from "../support/plan";
+import { RELEASE_PACKAGE_SHA256, configProblems, twoSiteConfig } from "../support/plan";
 
 const PATTERN_5: PatternRequirements = {
     minSites: 2,
@@ -27,7 +27,12 @@ function problems(raw: RawStackConfig, requirements = PATTERN_5): string[] {
 /** twoSiteConfig with Zabbix from a vendor repository at `url`. */
 function withRepository(url: string): Record<string, any> {
     const raw = twoSiteConfig();
-    raw.zabbix = { version: "7.0", packageSource: "vendor", repositoryUrl: url };
+    raw.zabbix = {
+        version: "7.0",
+        packageSource: "vendor",
+        repositoryUrl: url,
+        releasePackageSha256: RELEASE_PACKAGE_SHA256,
+    };
     return raw;
 }
 
@@ -108,6 +113,53 @@ describe("a repository's base URL holds nothing apt or the release package's rew
                 }),
             ),
         ).toEqual([expect.stringMatching(/^db\.patroniRepository\.url: holds "#"/)]);
+    });
+});
+
+describe("the vendor's release package is pinned by its SHA-256", () => {
+    const PIN = "0123456789abcdef".repeat(4);
+    const withPin = (pin: unknown, os?: Record<number, string>) => {
+        const raw = withRepository("https://mirror.example.net/zabbix");
+        raw.zabbix.releasePackageSha256 = pin;
+        Object.entries(os ?? {}).forEach(([i, name]) => (raw.sites[Number(i)].hosts[0].os = name));
+        return raw;
+    };
+
+    test("64 hex digits, either case, for the one OS of the Zabbix hosts", () => {
+        expect(problems(withPin(PIN))).toEqual([]);
+        expect(problems(withPin(PIN.toUpperCase()))).toEqual([]);
+    });
+
+    test.each([
+        ["missing", undefined, /^zabbix\.releasePackageSha256: is required with packageSource vendor: the SHA-256/],
+        ["too short", PIN.slice(1), /^zabbix\.releasePackageSha256: ".{63}" is not the SHA-256 of the zabbix-release/],
+        ["not hex", `${PIN.slice(1)}g`, /is not the SHA-256/],
+        ["a shell word", `${PIN.slice(2)}$(`, /is not the SHA-256/],
+        ["a number", 12, /^zabbix\.releasePackageSha256: 12 is not the SHA-256/],
+    ])("%s is refused at its path", (_what, pin, said) => {
+        expect(problems(withPin(pin))).toEqual([expect.stringMatching(said)]);
+    });
+
+    test("hosts of two OSes need a mapping by OS, each OS pinned", () => {
+        const mixed = { 1: "rhel9" };
+        expect(problems(withPin(PIN, mixed))).toEqual([
+            "zabbix.releasePackageSha256: one checksum for hosts of debian12, rhel9, whose release packages differ: give a mapping by OS",
+        ]);
+        expect(problems(withPin({ debian12: PIN, rhel9: PIN.replace("0", "f") }, mixed))).toEqual([]);
+        expect(problems(withPin({ debian12: PIN }, mixed))).toEqual([
+            expect.stringMatching(/^zabbix\.releasePackageSha256\.rhel9: is required: RHEL 9 .*hosts install Zabbix/),
+        ]);
+        expect(problems(withPin({ debian12: PIN, rhel9: PIN, debain13: PIN }, mixed))).toEqual([
+            expect.stringMatching(/^zabbix\.releasePackageSha256\.debain13: unknown key/),
+        ]);
+    });
+
+    test("the distribution's packages take no pin", () => {
+        const raw = twoSiteConfig();
+        raw.zabbix.releasePackageSha256 = PIN;
+        expect(problems(raw)).toEqual([
+            "zabbix.releasePackageSha256: is for packageSource vendor only: the distribution's packages are checked by apt or dnf",
+        ]);
     });
 });
 
@@ -238,13 +290,14 @@ describe("the pair's disks and the hosts' users", () => {
 describe("the config sync's Zabbix user", () => {
     const SYNC = { minSites: 2, requiredRoles: [], selfRunDatabase: true, sections: ["configSync"] } as const;
     const withApiUser = (apiUser: string) => ({ ...twoSiteConfig(), configSync: { apiUser } });
-    const options = (requirements: PatternRequirements): ValidationOptions => ({
-        secrets: { sshPrivateKey: SET_AS_SECRET, zabbixApiPassword: SET_AS_SECRET },
+    // Admin logs in with the stack's generated password; another user with zabbixApiPassword.
+    const options = (requirements: PatternRequirements, user = ""): ValidationOptions => ({
+        secrets: { sshPrivateKey: SET_AS_SECRET, ...(user === "Admin" ? {} : { zabbixApiPassword: SET_AS_SECRET }) },
         requirements,
     });
 
     test.each(["Admin", "zabbix.sync", "sync@example.net", "svc-sync+2"])("%s is a user name", user => {
-        expect(() => validateStackConfig(withApiUser(user), options(SYNC))).not.toThrow();
+        expect(() => validateStackConfig(withApiUser(user), options(SYNC, user))).not.toThrow();
     });
 
     test.each(["x'; touch /tmp/PWNED; echo '", "$(id)", "`id`", "a\nb", "two words", "x".repeat(101)])(

@@ -16,7 +16,7 @@ import { planEnvironment } from "../../tools/offline/stack";
 import { checkLabConfig, topologyOf } from "../../tools/lab/machines";
 import { goalsOf, instanceDatabases, stackOutputs } from "../../tools/lab/replay";
 import { unitsOf } from "../../tools/lab/checks";
-import { ROOT, TEST_SSH_KEY } from "../support/plan";
+import { RELEASE_PACKAGE_SHA256, ROOT, TEST_SSH_KEY } from "../support/plan";
 
 /** The lab's own config with a change, written to a temporary file. */
 function labFileWith(dir: string, change: (config: Record<string, any>) => void): string {
@@ -80,6 +80,7 @@ describe("npm run lab -- up --config F checks F first", () => {
                 version: "7.0",
                 packageSource: "vendor",
                 repositoryUrl: "https://zabbix-packages.example.net",
+                releasePackageSha256: { debian13: RELEASE_PACKAGE_SHA256, rhel9: RELEASE_PACKAGE_SHA256 },
             };
             config["zabbix-ha:db"].adminNetwork = "198.18.1.0/24";
             config["zabbix-ha:sites"][1].hosts[0].os = "rhel9";

@@ -1,10 +1,11 @@
-import { aptSourceLine, packagesFor, renderPackageStep } from "../../components/host/render";
+import { aptSourceLine, packagesFor, releasePackageCheck, renderPackageStep } from "../../components/host/render";
 import { renderHaproxyCfg } from "../../components/loadbalancer/render";
 import { platformFor, zabbixLayout } from "../../components/platform";
 import { hbaRules, loadBalancerClients, renderPgHba, renderPostgresRoleConf } from "../../components/postgres/render";
 import { putFile, putSecretFile, shellQuote } from "../../components/shell";
 import { HARDWARE_TABLE, hardwareTier, postgresMaxConnections, sizeServer } from "../../components/sizing";
 import { renderZabbixConfPhp, renderZabbixServerConf } from "../../components/zabbix/render";
+import { RELEASE_PACKAGE_SHA256 } from "../support/plan";
 
 /** Parses "Key=Value" lines the way zabbix_server does, ignoring comments. */
 function zabbixParams(text: string): Map<string, string> {
@@ -236,6 +237,7 @@ describe("package steps", () => {
         zabbixVersion: "7.0" as const,
         packageSource: "vendor" as const,
         repositoryUrl: "https://mirror.example.net/repo/",
+        releasePackageSha256: RELEASE_PACKAGE_SHA256,
     };
 
     test("pick packages by role and OS", () => {
@@ -286,6 +288,30 @@ describe("package steps", () => {
         expect(
             renderPackageStep({ ...vendor, packageSource: "distribution", os: "debian12", roles: ["zabbix-server"] }),
         ).not.toContain("zabbix-release");
+    });
+
+    test("the vendor's release package is checked against its pinned SHA-256 before dpkg or rpm installs it", () => {
+        for (const os of ["debian12", "rhel9"] as const) {
+            const step = renderPackageStep({ ...vendor, os, roles: ["zabbix-server"] });
+            const check = step.indexOf(`printf '%s  %s\\n' ${RELEASE_PACKAGE_SHA256} "$zha_`);
+            const install = step.search(/dpkg -i "\$zha_deb"|rpm -Uvh "\$zha_rpm"/);
+            expect({ os, check: check > 0, before: check < install }).toEqual({ os, check: true, before: true });
+            expect(step).toContain("| sha256sum -c --status -; then");
+            expect(step).toMatch(
+                /\(zabbix\.releasePackageSha256\): not installed" >&2\n\s*rm -f "\$zha_(deb|rpm)"\n\s*exit 1/,
+            );
+            // rpm no longer fetches the URL itself: curl's file is what was checked.
+            expect(step).not.toMatch(/rpm -Uvh 'https/);
+        }
+        // Without the pin there is no package step for a host that installs Zabbix from the vendor.
+        expect(() =>
+            renderPackageStep({ ...vendor, releasePackageSha256: undefined, os: "debian12", roles: ["frontend"] }),
+        ).toThrow("the vendor package source needs the release package's SHA-256 for Debian 12");
+        // Hosts without Zabbix packages, and the distribution's packages, need none.
+        expect(() =>
+            renderPackageStep({ ...vendor, releasePackageSha256: undefined, os: "debian12", roles: ["db"] }),
+        ).not.toThrow();
+        expect(() => releasePackageCheck("f", "E3B0C442", "https://x")).toThrow(/64 lower-case hex digits/);
     });
 
     test("an extra repository is signed by its own key file unless it is a trusted local one", () => {

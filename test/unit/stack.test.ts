@@ -214,6 +214,7 @@ describe("secrets", () => {
             "zabbix-ha-admin-password",
             "zabbix-ha-check-password",
             "zabbix-ha-replication-password",
+            "zabbix-ha-super-admin-password",
             "zabbix-ha-zabbix-password",
         ]);
         for (const p of passwords) {

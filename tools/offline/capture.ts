@@ -5,6 +5,7 @@
  */
 import { randomInt } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
+import { hashSync } from "bcryptjs";
 import { RESOURCE_TYPES } from "../../components/facts";
 import { tlsOutputs } from "./tlsMock";
 
@@ -80,12 +81,23 @@ export interface CaptureOptions {
 
 const ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
-/** What the mock providers return: real random passwords, keys and certificates (the lab uses them), inputs echoed otherwise. */
+/**
+ * The real provider's bcrypt cost (Go's bcrypt.DefaultCost). bcryptjs, not PHP's password_hash: the
+ * capture also runs in jest and in the preview on a machine without php-cli; its `$2b$` hashes are
+ * what PHP's password_verify (the Zabbix frontend) accepts, as the provider's `$2a$` ones are.
+ */
+const BCRYPT_COST = 10;
+
+/**
+ * What the mock providers return: real random passwords and a real bcrypt hash of each (the lab
+ * replays the plan on real hosts, where Zabbix checks the hash), real keys and certificates,
+ * inputs echoed otherwise.
+ */
 function mockOutputs(type: string, inputs: Record<string, unknown>): Record<string, unknown> {
     if (type === RESOURCE_TYPES.randomPassword) {
         const length = Number(inputs.length ?? 32);
         const result = Array.from({ length }, () => ALNUM[randomInt(ALNUM.length)]).join("");
-        return { ...inputs, result, bcryptHash: "" };
+        return { ...inputs, result, bcryptHash: hashSync(result, BCRYPT_COST) };
     }
     if (type === RESOURCE_TYPES.command) {
         return { ...inputs, stdout: "", stderr: "" };

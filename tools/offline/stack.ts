@@ -3,7 +3,8 @@
  * and the lab share.
  */
 import * as path from "path";
-import { ConfigError, SECRET_CONFIG, setSecretCommand } from "../../components/config";
+import { ConfigError, SECRET_CONFIG, configSyncTakesApiPassword, setSecretCommand } from "../../components/config";
+import { parseValue } from "../../stacks/config";
 import { runStack } from "../../stacks/program";
 import { CaptureOptions, CapturedPlan, capturePlan } from "./capture";
 import { EnvironmentConfig, SECRET_PLACEHOLDER } from "./environment";
@@ -34,8 +35,13 @@ export async function planEnvironment(env: EnvironmentConfig, options: PlanOptio
         ...new Set([...env.secretKeys.filter(k => !plain.includes(k)), ...Object.keys(options.secrets ?? {})]),
     ];
     const notes: string[] = [];
-    const placeheld = SECRET_CONFIG.filter(d => !("onlyWith" in d)).map(d => d.key);
-    for (const name of options.placeholderSecrets ? placeheld : []) {
+    // zabbixApiPassword only where the sync's user is the operator's: validation refuses one for Admin;
+    // and no key that goes only with another that is unset (the operator CA's key).
+    const apiUser = configSyncTakesApiPassword(parseValue(config["zabbix-ha:configSync"] ?? "{}"));
+    const placeholders = SECRET_CONFIG.filter(d => !("onlyWith" in d))
+        .map(d => d.key)
+        .filter(name => name !== "zabbixApiPassword" || apiUser);
+    for (const name of options.placeholderSecrets ? placeholders : []) {
         const key = `zabbix-ha:${name}`;
         if (config[key] === undefined) {
             config[key] = SECRET_PLACEHOLDER;

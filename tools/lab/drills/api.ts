@@ -1,12 +1,13 @@
 /**
  * The Zabbix JSON-RPC API through the load balancers, as an operator's script would use it: the
  * drill's trapper item is made once, and before each fault a marker item is committed whose
- * presence afterwards shows whether configuration survived the failover. The login is the fresh
- * install's default (Admin / zabbix); the session lives in the database, so it is renewed when a
- * failover loses it.
+ * presence afterwards shows whether configuration survived the failover. The login is Admin with
+ * the password the plan generated (the shipped `zabbix` never works); the session lives in the
+ * database, so it is renewed when a failover loses it.
  */
 import * as http from "http";
 import { LabHost } from "../machines";
+import type { Login } from "../replay";
 
 export const DRILL_HOST = "zha-drill";
 export const DRILL_KEY = "drill.seq";
@@ -58,8 +59,14 @@ export class ZabbixApi {
     /** 7.0 takes the session as an Authorization header and logs every body `auth`; 6.0 takes only the body's. */
     private bearer?: boolean;
 
-    /** Entry points in order of preference; a call goes to the first that answers. */
-    constructor(private readonly urls: readonly string[]) {}
+    /**
+     * `urls`: entry points in order of preference, a call goes to the first that answers; `login`: the
+     * user and password it logs in as (never put in a URL or a log line).
+     */
+    constructor(
+        private readonly urls: readonly string[],
+        private readonly login: Login,
+    ) {}
 
     async call<T>(method: string, params: unknown): Promise<T> {
         for (let attempt = 0; attempt < 2; attempt++) {
@@ -68,7 +75,10 @@ export class ZabbixApi {
                 this.bearer = !version.startsWith("6.");
             }
             if (!this.token && method !== "user.login") {
-                this.token = await this.call<string>("user.login", { username: "Admin", password: "zabbix" });
+                this.token = await this.call<string>("user.login", {
+                    username: this.login.user,
+                    password: this.login.password,
+                });
             }
             try {
                 return await this.send<T>(method, params);

@@ -7,6 +7,7 @@
  */
 import { existsSync } from "fs";
 import { ZabbixLayout, patroniLayout, platformFor, zabbixLayout } from "../../../components/platform";
+import { SUPER_ADMIN_USER } from "../../../components/zabbix/superAdmin";
 import { DEFAULT_TIMINGS, Timings, Topology as ModelTopology } from "../../../model";
 import { readEnvironment } from "../../offline";
 import {
@@ -22,7 +23,7 @@ import {
     topologyOf,
 } from "../machines";
 import { tlsOf } from "../checks/instances";
-import { Login, instanceDatabases, stackOutputs } from "../replay";
+import { Login, instanceDatabases, stackOutputs, superAdminPassword } from "../replay";
 
 export interface DrillLab {
     readonly paths: CachePaths;
@@ -42,6 +43,8 @@ export interface DrillLab {
     readonly dbTls: Pick<PgConnection, "sslmode" | "sslrootcert">;
     /** The PostgreSQL provider's login (the admin role): what the program creates the database with. */
     readonly admin: Login;
+    /** The Zabbix API's login: Admin with the Super Admin password the plan generated (its secret output). */
+    readonly zabbixApi: Login;
 }
 
 /** The running lab; `nativeHa`: refuse one without a native-HA cluster (the fault drills need one). */
@@ -88,6 +91,12 @@ export function loadLab(paths: CachePaths, nativeHa = true): DrillLab {
             `the plan kept in the lab's state gives installation ${instance.name} no ${zabbix ? "PostgreSQL provider login" : `role ${topo.config.db.user}`}`,
         );
     }
+    const apiPassword = superAdminPassword(state.facts.outputs);
+    if (!apiPassword) {
+        throw new Error(
+            "the plan kept in the lab's state has no zabbixAdminPassword output (applied before the stack generated Admin's password): run `npm run lab -- up` again",
+        );
+    }
     // A lab applied before the model gained a timing still predicts with that timing's default.
     const timings: Timings = { ...DEFAULT_TIMINGS, ...outputs.model?.timings };
     return {
@@ -104,6 +113,7 @@ export function loadLab(paths: CachePaths, nativeHa = true): DrillLab {
         zabbixPassword: zabbix.password,
         dbTls: tlsOf(database.provider!),
         admin,
+        zabbixApi: { user: SUPER_ADMIN_USER, password: apiPassword },
     };
 }
 

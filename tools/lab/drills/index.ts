@@ -55,7 +55,10 @@ export async function drill(options: DrillOptions = {}): Promise<(DrillResult | 
     return withLock(paths, async () => {
         const lab = loadLab(paths);
         const port = lab.topo.config.loadBalancer.httpPort;
-        const api = new ZabbixApi(lab.loadBalancers.map(lb => `http://${lb.address}:${port}/api_jsonrpc.php`));
+        const api = new ZabbixApi(
+            lab.loadBalancers.map(lb => `http://${lb.address}:${port}/api_jsonrpc.php`),
+            lab.zabbixApi,
+        );
         const itemid = await ensureDrillItem(api);
         // Only the active node answers; a standby reads the whole configuration when it takes over anyway.
         await Promise.all(lab.servers.map(s => onHost(lab, s, "zabbix_server -R config_cache_reload")));

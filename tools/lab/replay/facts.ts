@@ -7,6 +7,7 @@
  * declares under it (the zabbix role, the PostgreSQL provider it creates that role through).
  */
 import { MANAGED_DATABASE, PATRONI, POSTGRES, RESOURCE_TYPES } from "../../../components/facts";
+import { SUPER_ADMIN_PASSWORD_OUTPUT } from "../../../components/zabbix/superAdmin";
 import type { InstanceDesign } from "../../../model";
 import type { StackOutputs } from "../../../stacks/patterns";
 import { StackPlan } from "../../offline";
@@ -17,6 +18,15 @@ import { ResourceState } from "./state";
 /** The stack program's outputs (topology, model, design, UI URLs); a program that failed has none. */
 export function stackOutputs(outputs: Readonly<Record<string, unknown>> | undefined): Partial<StackOutputs> {
     return (outputs ?? {}) as Partial<StackOutputs>;
+}
+
+/**
+ * The Zabbix Super Admin's password, as the plan generated it: its secret stack output, which the
+ * capture resolves to the RandomPassword's result (a plan from before the output has none).
+ */
+export function superAdminPassword(outputs: Readonly<Record<string, unknown>> | undefined): string | undefined {
+    const value = outputs?.[SUPER_ADMIN_PASSWORD_OUTPUT];
+    return typeof value === "string" ? value : undefined;
 }
 
 /** The plan's outputs, kept in the state file for `drill` (its resources are kept per URN beside them). */

@@ -167,7 +167,7 @@ export async function applyLab(options: ApplyLabOptions = {}): Promise<ApplyLabR
 }
 
 export { emptyStack, runSteps } from "./deploy";
-export { InstanceDatabase, Login, deployedFacts, instanceDatabases, stackOutputs } from "./facts";
+export { InstanceDatabase, Login, deployedFacts, instanceDatabases, stackOutputs, superAdminPassword } from "./facts";
 export { planLab, priorOutputs, stepsFor } from "./plan";
 export { applyPlan } from "./rerun";
 export { ResourceState, StackState, goalsOf } from "./state";
