@@ -172,6 +172,23 @@ async function checkManagedSessions(
     });
 }
 
+/** A check of one installation, as every check here is asked. */
+type InstanceCheck = (lab: Topology, label: string, i: Instance, key: string, timeoutMs: number) => Promise<Check>;
+
+/** A check asked of the instance's DB primary, again until it passes or the time is up. */
+function onPrimary(
+    name: string,
+    i: Instance,
+    timeoutMs: number,
+    probe: (primary: LabHost) => Promise<Omit<Check, "name">>,
+): Promise<Check> {
+    const primary = i.primary;
+    if (!primary) {
+        return Promise.resolve({ name, ok: false, detail: "the instance's DB primary is not a lab host" });
+    }
+    return eventually(name, timeoutMs, async () => ({ name, ...(await probe(primary)) }));
+}
+
 /** Replicas as the primary sees them (pg_stat_replication), over SSH as the postgres OS user. */
 async function checkReplication(
     lab: Topology,
@@ -181,15 +198,10 @@ async function checkReplication(
     timeoutMs: number,
 ): Promise<Check> {
     const name = `${label}replication`;
-    const primary = i.primary;
-    if (!primary) {
-        return { name, ok: false, detail: "the instance's DB primary is not a lab host" };
-    }
-    return eventually(name, timeoutMs, async () => {
+    return onPrimary(name, i, timeoutMs, async primary => {
         const streaming = await replicationStates(onHostAsPostgres(primary, key, lab.config.db.port));
         const missing = i.replicas.filter(r => streaming.get(r) !== "streaming");
         return {
-            name,
             ok: missing.length === 0,
             detail:
                 missing.length === 0
@@ -205,19 +217,8 @@ async function checkReplication(
  * A self-run primary's sessions from other hosts (Zabbix through the load balancers, the checks,
  * each replica's walsender) as pg_stat_ssl sees them: every one over TLS, none in clear.
  */
-async function checkSessionsEncrypted(
-    lab: Topology,
-    label: string,
-    i: Instance,
-    key: string,
-    timeoutMs: number,
-): Promise<Check> {
-    const name = `${label}TLS sessions`;
-    const primary = i.primary;
-    if (!primary) {
-        return { name, ok: false, detail: "the instance's DB primary is not a lab host" };
-    }
-    return eventually(name, timeoutMs, async () => {
+const checkSessionsEncrypted: InstanceCheck = (lab, label, i, key, timeoutMs) =>
+    onPrimary(`${label}TLS sessions`, i, timeoutMs, async primary => {
         const sessions = await remoteSessionsOf(onHostAsPostgres(primary, key, lab.config.db.port));
         const clear = sessions.filter(s => s.tls === "");
         const zabbix = sessions.filter(s => s.user === lab.config.db.user).length;
@@ -225,7 +226,6 @@ async function checkSessionsEncrypted(
         const ok = clear.length === 0 && zabbix > 0 && walsenders >= i.replicas.length;
         const versions = [...new Set(sessions.map(s => s.tls))].join(", ");
         return {
-            name,
             ok,
             detail: ok
                 ? `${primary.name}: ${sessions.length} session(s) from other hosts, every one over ${versions} (${zabbix} zabbix, ${walsenders} walsender)`
@@ -234,7 +234,6 @@ async function checkSessionsEncrypted(
                   : `${primary.name} has ${zabbix} zabbix session(s) and ${walsenders} walsender(s) from other hosts, expected some and ${i.replicas.length}`,
         };
     });
-}
 
 /** Every check of every instance, reported as it completes. */
 export async function verifyInstances(
