@@ -96,8 +96,8 @@ export async function zabbixCluster(
 }
 
 /**
- * The Super Admin's password of the scratch installations, and its bcrypt hash as the capture makes
- * a RandomPassword's (bcryptjs, cost 10): what the schema step sets on `Admin`.
+ * The Super Admin's password of the scratch installations, and its bcrypt hash at the real
+ * provider's cost (10; the capture's own are cheaper): what the schema step sets on `Admin`.
  */
 export const SUPER_ADMIN_PASSWORD = password();
 export const SUPER_ADMIN_HASH = hashSync(SUPER_ADMIN_PASSWORD, 10);

@@ -4,8 +4,10 @@
  * sh, into a real PostgreSQL: the stored hash is checked by PHP's own password_verify, which is what
  * the Zabbix frontend logs a user in with.
  */
+import { hashSync } from "bcryptjs";
 import * as path from "path";
 import { platformFor, zabbixLayout } from "../../components/platform";
+import { BCRYPT_COST } from "../../tools/offline/capture";
 import { PgServer, RunResult, ok, password, requireFile, run, scratchSpace } from "./support";
 import { ensureDebian13Root } from "./support/debian13";
 import {
@@ -138,4 +140,12 @@ describe.each(Object.keys(series))("Zabbix %s's schema loaded by the schema step
         expect(refused.output).not.toContain(hostile);
         expect(await touched(version)).toBe(before);
     });
+});
+
+test("PHP's password_verify takes the capture's own hashes (bcryptjs, its cost), which the lab's hosts check", async () => {
+    const generated = password();
+    const hash = hashSync(generated, BCRYPT_COST);
+    expect(hash.startsWith(`$2b$0${BCRYPT_COST}$`)).toBe(true);
+    expect(await phpVerifies(generated, hash)).toBe(true);
+    expect(await phpVerifies(`${generated}x`, hash)).toBe(false);
 });
