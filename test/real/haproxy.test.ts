@@ -11,6 +11,7 @@ import { CHECK_ROLE } from "../../components/postgres/render";
 import {
     FileCheck,
     PgServer,
+    TestPki,
     checkFile,
     expectAccepted,
     expectRejected,
@@ -24,6 +25,7 @@ import {
     run,
     scratchSpace,
     serverStatus,
+    testPki,
     waitFor,
 } from "./support";
 
@@ -87,7 +89,7 @@ describe("haproxy.cfg as HAProxy reads it", () => {
 
 /**
  * Opens a TCP connection from `source` and sends PostgreSQL's SSLRequest: a server answers one
- * byte ("N" here, no TLS). Resolves with what came back before the connection closed.
+ * byte ("S": TLS, as every host rule is hostssl). Resolves with what came back before the connection closed.
  */
 function sslRequestFrom(source: string, port: number): Promise<string> {
     return new Promise((resolve, reject) => {
@@ -116,28 +118,44 @@ describe("HAProxy running the rendered configuration in front of two PostgreSQL 
     let checkScript: string;
     let statsSocket: string;
 
-    /** What a client gets through HAProxy's DB port: "<server port>|<in recovery>". */
+    let pki: TestPki;
+
+    /** What a client gets through HAProxy's DB port: "<server port>|<in recovery>|<session encrypted>". */
     const throughHaproxy = async () =>
         ok(
             await psqlTcp(
-                { host: "127.0.0.1", port: lbDbPort, user: CHECK_ROLE, db: "postgres", passfile: checkPassfile },
-                "select inet_server_port(), pg_is_in_recovery()",
+                {
+                    host: "127.0.0.1",
+                    port: lbDbPort,
+                    user: CHECK_ROLE,
+                    db: "postgres",
+                    passfile: checkPassfile,
+                    tls: pki.db,
+                },
+                "select inet_server_port(), pg_is_in_recovery(), ssl from pg_stat_ssl where pid = pg_backend_pid()",
             ),
         ).stdout.trim();
 
     beforeAll(async () => {
+        pki = await testPki(scratch);
         const [primaryPort, standbyPort] = [await freePort(), await freePort()];
         // The cluster's own settings and hba, as a DB host gets them; HAProxy and the check come from 127.0.0.1.
         // The standby: pg_basebackup -R (it writes primary_conninfo and standby.signal), on its own port.
-        ({ primary, standby } = await loopbackPair(scratch, ["primary", "standby"], [primaryPort, standbyPort], {
-            check: checkPassword,
-            replication: replicationPassword,
-        }));
+        ({ primary, standby } = await loopbackPair(
+            scratch,
+            ["primary", "standby"],
+            [primaryPort, standbyPort],
+            {
+                check: checkPassword,
+                replication: replicationPassword,
+            },
+            pki,
+        ));
         expect(await standby.sql("select pg_is_in_recovery()")).toBe("t");
 
         // The check script and its .pgpass, as the lb step installs them, in scratch paths.
         const lbDir = await scratch.dir("haproxy");
-        ({ checkPassfile, checkScript } = await installPrimaryCheck(lbDir, checkPassword));
+        ({ checkPassfile, checkScript } = await installPrimaryCheck(lbDir, checkPassword, pki.client));
         lbDbPort = await freePort();
         const dbServers = [
             { name: "db-primary", address: "127.0.0.1", port: primaryPort },
@@ -167,6 +185,7 @@ describe("HAProxy running the rendered configuration in front of two PostgreSQL 
                 passfile: checkPassfile,
                 servers: dbServers,
                 adminSocket: statsSocket,
+                tls: pki.client,
             }),
             0o755,
         );
@@ -191,12 +210,12 @@ describe("HAProxy running the rendered configuration in front of two PostgreSQL 
 
     test("the DB port reaches only the primary", async () => {
         for (let i = 0; i < 4; i++) {
-            expect(await throughHaproxy()).toBe(`${primary.port}|f`);
+            expect(await throughHaproxy()).toBe(`${primary.port}|f|t`);
         }
     });
 
     test("a client from a source outside dbAllowedSources is cut off before it reaches PostgreSQL", async () => {
-        expect(await sslRequestFrom("127.0.0.1", lbDbPort)).toBe("N");
+        expect(await sslRequestFrom("127.0.0.1", lbDbPort)).toBe("S");
         expect(await sslRequestFrom("127.0.0.2", lbDbPort)).toBe("");
     });
 
@@ -205,7 +224,7 @@ describe("HAProxy running the rendered configuration in front of two PostgreSQL 
         ok(await run("pg_ctl", ["-w", "-D", standby.data, "promote"], { user: "postgres", cwd: standby.dir }));
         await waitFor(
             "HAProxy's DB port to reach the promoted standby",
-            async () => (await throughHaproxy()) === `${standby.port}|f`,
+            async () => (await throughHaproxy()) === `${standby.port}|f|t`,
             {
                 timeoutMs: 30_000,
                 detail: async () => JSON.stringify(await serverStatus(statsSocket, "postgres_primary")),

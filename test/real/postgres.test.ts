@@ -30,13 +30,20 @@ import {
     putFile,
     relayFrom,
     run,
+    TestPki,
     scratchSpace,
+    testPki,
     waitFor,
 } from "./support";
 
 jest.setTimeout(120_000);
 
 const scratch = scratchSpace();
+/** The stack's PKI stands in for the CA the servers' certificate is signed by. */
+let pki: TestPki;
+beforeAll(async () => {
+    pki = await testPki(scratch);
+});
 const zabbixPassword = password();
 const replicationPassword = password();
 const REPLICA = "replica-1";
@@ -51,7 +58,7 @@ const maxConnections = postgresMaxConnections(
 );
 
 function settings(port: number, hbaFile: string): string {
-    return renderPostgresConf({ listenAddresses: ["127.0.0.1"], port, maxConnections, hbaFile });
+    return renderPostgresConf({ listenAddresses: ["127.0.0.1"], port, maxConnections, hbaFile, tls: pki.server });
 }
 
 /** The rendered files of one cluster: settings and role settings in the data dir, hba beside it. */
@@ -64,8 +71,8 @@ async function configure(pg: PgServer, files: { settings: string; role: string; 
 
 describe("PostgreSQL 15 with the rendered settings and pg_hba.conf", () => {
     let primary: PgServer;
-    const zabbix = (port: number, pw = zabbixPassword) =>
-        psqlTcp({ host: "127.0.0.1", port, user: "zabbix", db: "zabbix", password: pw }, "select current_user");
+    const zabbix = (port: number, pw = zabbixPassword, tls = pki.db) =>
+        psqlTcp({ host: "127.0.0.1", port, user: "zabbix", db: "zabbix", password: pw, tls }, "select current_user");
 
     beforeAll(async () => {
         primary = await initPostgres(scratch, "primary", await freePort());
@@ -107,7 +114,7 @@ describe("PostgreSQL 15 with the rendered settings and pg_hba.conf", () => {
         );
         expect(rows.split("\n")).toEqual([
             "local|all|postgres||peer|",
-            ...rules.map(r => `host|${r.database}|${r.user}|${r.source.split("/")[0]}|scram-sha-256|`),
+            ...rules.map(r => `hostssl|${r.database}|${r.user}|${r.source.split("/")[0]}|scram-sha-256|`),
         ]);
     });
 
@@ -123,6 +130,37 @@ describe("PostgreSQL 15 with the rendered settings and pg_hba.conf", () => {
         expect(wrong.output).toMatch(/password authentication failed for user "zabbix"/);
     });
 
+    test("a client's session is encrypted: it shows in pg_stat_ssl with TLS 1.2 or newer", async () => {
+        const result = await psqlTcp(
+            {
+                host: "127.0.0.1",
+                port: primary.port,
+                user: "zabbix",
+                db: "zabbix",
+                password: zabbixPassword,
+                tls: pki.db,
+            },
+            "select ssl, version from pg_stat_ssl where pid = pg_backend_pid()",
+        );
+        expect(result.code).toBe(0);
+        expect(result.stdout).toMatch(/^t\|TLSv1\.[23]\n$/);
+    });
+
+    test("a client without TLS is refused: every host rule is hostssl", async () => {
+        const result = await zabbix(primary.port, zabbixPassword, { sslmode: "disable" });
+        expect(result.code).not.toBe(0);
+        expect(result.output).toMatch(
+            /no pg_hba\.conf entry for host "127\.0\.0\.1", user "zabbix", database "zabbix", no encryption/,
+        );
+    });
+
+    test("a client that verifies against another CA refuses the server's certificate", async () => {
+        const other = await testPki(scratch, "Another CA");
+        const result = await zabbix(primary.port, zabbixPassword, other.db);
+        expect(result.code).not.toBe(0);
+        expect(result.output).toMatch(/certificate verify failed/);
+    });
+
     test("a client from an address the hba does not list is refused", async () => {
         const result = await zabbix(await relayFrom(scratch, "127.0.0.2", { host: "127.0.0.1", port: primary.port }));
         expect(result.code).not.toBe(0);
@@ -133,7 +171,7 @@ describe("PostgreSQL 15 with the rendered settings and pg_hba.conf", () => {
 
     test("over the local socket only the postgres OS user gets in (peer)", async () => {
         const result = await psqlTcp(
-            { host: primary.dir, port: primary.port, user: "postgres", db: "postgres" },
+            { host: primary.dir, port: primary.port, user: "postgres", db: "postgres", tls: pki.db },
             "select 1",
         );
         expect(result.code).not.toBe(0);
@@ -159,6 +197,7 @@ describe("PostgreSQL 15 with the rendered settings and pg_hba.conf", () => {
                 port: primary.port,
                 user: REPLICATION_ROLE,
                 passfile,
+                tls: pki.client,
                 slot,
             });
             await configure(replica, {
@@ -171,6 +210,7 @@ describe("PostgreSQL 15 with the rendered settings and pg_hba.conf", () => {
                     applicationName: REPLICA,
                     slotName: slot,
                     passfile,
+                    tls: pki.client,
                 }),
                 hba: renderPgHba({ rules }),
             });
@@ -186,6 +226,10 @@ describe("PostgreSQL 15 with the rendered settings and pg_hba.conf", () => {
             );
             expect(await primary.sql(`select application_name, state from pg_stat_replication`)).toBe(
                 `${REPLICA}|streaming`,
+            );
+            // The walreceiver's session on the primary is encrypted (primary_conninfo is verify-full).
+            expect(await primary.sql("select s.ssl from pg_stat_ssl s join pg_stat_replication r using (pid)")).toBe(
+                "t",
             );
             expect(await primary.sql(`select active from pg_replication_slots where slot_name = '${slot}'`)).toBe("t");
             await primary.sql("create table replicated as select 42 as answer", "zabbix");

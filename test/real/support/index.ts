@@ -43,3 +43,4 @@ export { CheckResult, FileCheck, checkFile, expectAccepted, expectRejected } fro
 export { PgServer, basebackup, includeInPostgresConf, initPostgres, password, psqlTcp } from "./postgres";
 export { freePort, relayFrom, serverStatus } from "./network";
 export { LoopbackPair, installPrimaryCheck, loopbackHbaRules, loopbackPair, replicationCommand } from "./loopback";
+export { TEST_PKI_IPS, TestPki, testPki } from "./pki";

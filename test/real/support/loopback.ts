@@ -16,6 +16,8 @@ import {
     renderPgHba,
     renderPostgresConf,
 } from "../../../components/postgres/render";
+import { PgClientTls, clientConninfo } from "../../../components/postgres/tls";
+import { TestPki } from "./pki";
 import { PSQL_BATCH, PgServer, basebackup, includeInPostgresConf, initPostgres } from "./postgres";
 import { RunOptions, RunResult, run } from "./processes";
 import { Scratch, putFile } from "./scratch";
@@ -41,10 +43,14 @@ async function replicationPassfile(scratch: Scratch, replicationPassword: string
     );
 }
 
-/** Runs `command` over a replication connection (as the follow step opens one) to 127.0.0.1:`port`. */
+/**
+ * Runs `command` over a replication connection (as the follow step opens one, verify-full against
+ * `tls`'s CA) to 127.0.0.1:`port`.
+ */
 export function replicationCommand(
     port: number,
     passfile: string,
+    tls: PgClientTls,
     command: string,
     opts: RunOptions = {},
 ): Promise<RunResult> {
@@ -52,7 +58,7 @@ export function replicationCommand(
         "psql",
         [
             ...PSQL_BATCH,
-            `host=127.0.0.1 port=${port} user=${REPLICATION_ROLE} dbname=replication replication=true connect_timeout=5`,
+            `host=127.0.0.1 port=${port} user=${REPLICATION_ROLE} dbname=replication replication=true connect_timeout=5 ${clientConninfo(tls)}`,
             "-c",
             command,
         ],
@@ -73,15 +79,18 @@ export interface LoopbackPair {
 /**
  * Starts a primary named `names[0]` on `ports[0]` with the rendered settings and pg_hba.conf, the
  * check role (`passwords.check`) and the replication role (`passwords.replication`), then its
- * standby named `names[1]` on `ports[1]`, copied over the replication connection.
+ * standby named `names[1]` on `ports[1]`, copied over the replication connection. Both serve
+ * `pki`'s certificate and verify each other against its CA.
  */
 export async function loopbackPair(
     scratch: Scratch,
     names: readonly [string, string],
     ports: readonly [number, number],
     passwords: { readonly check: string; readonly replication: string },
+    pki: TestPki,
 ): Promise<LoopbackPair> {
-    const conf = (port: number) => renderPostgresConf({ listenAddresses: ["127.0.0.1"], port, maxConnections: 50 });
+    const conf = (port: number) =>
+        renderPostgresConf({ listenAddresses: ["127.0.0.1"], port, maxConnections: 50, tls: pki.server });
     const primary = await initPostgres(scratch, names[0], ports[0]);
     await primary.writeDataFile("zabbix-ha.conf", conf(ports[0]));
     await primary.writeDataFile("pg_hba.conf", renderPgHba({ rules: loopbackHbaRules() }));
@@ -96,6 +105,7 @@ export async function loopbackPair(
         port: ports[0],
         user: REPLICATION_ROLE,
         passfile,
+        tls: pki.client,
         writeRecoveryConf: true,
     });
     await standby.writeDataFile("zabbix-ha.conf", conf(ports[1]));
@@ -107,6 +117,7 @@ export async function loopbackPair(
 export async function installPrimaryCheck(
     dir: string,
     checkPassword: string,
+    tls: PgClientTls,
 ): Promise<{ readonly checkPassfile: string; readonly checkScript: string }> {
     const checkPassfile = await putFile(
         path.join(dir, "pg-check.pgpass"),
@@ -115,7 +126,7 @@ export async function installPrimaryCheck(
     );
     const checkScript = await putFile(
         path.join(dir, "pg-is-primary"),
-        renderPrimaryCheckScript({ user: CHECK_ROLE, passfile: checkPassfile }),
+        renderPrimaryCheckScript({ user: CHECK_ROLE, passfile: checkPassfile, tls }),
         0o755,
     );
     return { checkPassfile, checkScript };

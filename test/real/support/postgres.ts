@@ -5,6 +5,7 @@
 import { randomInt } from "crypto";
 import { existsSync, readFileSync } from "fs";
 import * as path from "path";
+import { DbClientTls, PgClientTls, clientConninfo } from "../../../components/postgres/tls";
 import { RunResult, groupAlive, killGroup, ok, run, waitFor } from "./processes";
 import { Scratch, putFile } from "./scratch";
 
@@ -152,7 +153,16 @@ export function basebackup(
     scratch: Scratch,
     name: string,
     port: number,
-    from: { host: string; port: number; user: string; passfile: string; slot?: string; writeRecoveryConf?: boolean },
+    from: {
+        host: string;
+        port: number;
+        user: string;
+        passfile: string;
+        /** The CA the primary's certificate must verify against (verify-full, as the follow step). */
+        tls: PgClientTls;
+        slot?: string;
+        writeRecoveryConf?: boolean;
+    },
 ): Promise<PgServer> {
     return makeCluster(
         scratch,
@@ -160,12 +170,8 @@ export function basebackup(
         port,
         "pg_basebackup",
         data => [
-            "-h",
-            from.host,
-            "-p",
-            String(from.port),
-            "-U",
-            from.user,
+            "-d",
+            `host=${from.host} port=${from.port} user=${from.user} ${clientConninfo(from.tls)}`,
             "-w",
             "-D",
             data,
@@ -192,12 +198,27 @@ export async function includeInPostgresConf(pg: PgServer, files: readonly string
 /** psql for a script: no psqlrc, quiet, unaligned tuples only, never a password prompt. */
 export const PSQL_BATCH = ["-X", "-q", "-t", "-A", "-w"];
 
-/** A client connection with psql as root, so by password (or refused): over TCP, or a socket dir as host. */
+/**
+ * A client connection with psql as root, so by password (or refused): over TCP, or a socket dir as
+ * host (libpq never uses TLS on a socket). `tls` is the session's sslmode and CA, as a Zabbix
+ * server's: verify-full against the test CA to get in at all (the hba rules are hostssl).
+ */
 export function psqlTcp(
-    conn: { host: string; port: number; user: string; db: string; password?: string; passfile?: string },
+    conn: {
+        host: string;
+        port: number;
+        user: string;
+        db: string;
+        tls: DbClientTls;
+        password?: string;
+        passfile?: string;
+    },
     sql: string,
 ): Promise<RunResult> {
-    const env: Record<string, string> = { PGCONNECT_TIMEOUT: "5" };
+    const env: Record<string, string> = { PGCONNECT_TIMEOUT: "5", PGSSLMODE: conn.tls.sslmode };
+    if (conn.tls.caFile !== undefined) {
+        env.PGSSLROOTCERT = conn.tls.caFile;
+    }
     if (conn.password !== undefined) {
         env.PGPASSWORD = conn.password;
     }
