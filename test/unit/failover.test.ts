@@ -87,8 +87,8 @@ describe("moving the primary (db.primarySite)", () => {
             expect(config).toContain(`PEERS='${peer}:5432'`);
             expect(config).toContain("ExecStartPre=+/usr/local/libexec/zabbix-ha/pg-fence boot");
             expect(config).toContain("systemctl enable --now zabbix-ha-pg-fence.service");
-            expect(config).toMatch(/host +postgres +zabbix_ha_check +198\.18\.1\.10\/32/);
-            expect(config).toMatch(/host +postgres +zabbix_ha_check +198\.18\.2\.10\/32/);
+            expect(config).toMatch(/hostssl +postgres +zabbix_ha_check +198\.18\.1\.10\/32/);
+            expect(config).toMatch(/hostssl +postgres +zabbix_ha_check +198\.18\.2\.10\/32/);
         }
     });
 

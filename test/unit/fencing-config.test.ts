@@ -14,6 +14,7 @@ import {
     renderPacemakerCib,
 } from "../../components/drbd";
 import { Host } from "../../components/host";
+import { StackPki } from "../../components/pki";
 import { capturePlan } from "../../tools/offline/capture";
 import { readEnvironment } from "../../tools/offline/environment";
 import { StackPlan, planEnvironment } from "../../tools/offline/stack";
@@ -123,6 +124,7 @@ describe("fence parameters that hold a secret", () => {
 test("a DrbdPair used on its own refuses a secret parameter as an error naming it, before any of its steps", async () => {
     const plan = await capturePlan(
         async () => {
+            const pki = new StackPki("pki", { stack: "test", rotation: 0 });
             const hosts = ["n1", "n2"].map(
                 (name, i) =>
                     new Host(name, {
@@ -136,6 +138,13 @@ test("a DrbdPair used on its own refuses a secret parameter as an error naming i
                         } as PlacedHost,
                         sshPrivateKey: TEST_SSH_KEY,
                         zabbix: { version: "7.0", packageSource: "distribution", listenPort: 10051 },
+                        tls: {
+                            certificate: pki.hostCertificate(name, {
+                                dnsNames: [name],
+                                ipAddresses: [cibInput().nodes[i].address],
+                            }),
+                            etcdMember: false,
+                        },
                     }),
             ) as [Host, Host];
             const devices = cibInput().fencing.devices.map(d => ({ ...d, params: { ...d.params, Secret_Key: "x" } }));

@@ -4,6 +4,7 @@
  * render, and the failures the lab drills get the range of the mechanism that recovers them.
  */
 import { renderPatroniConfig } from "../../components/postgres/patroniYml";
+import { HOST_CLIENT_TLS, HOST_SERVER_TLS } from "../../components/postgres/tls";
 import { renderServerUnitDropIn } from "../../components/zabbix/serverUnitDropIn";
 import {
     DEFAULT_TIMINGS,
@@ -50,6 +51,7 @@ describe("the defaults restate what the components render", () => {
             rewindSources: [],
             superuserPasswordVariable: "SUPERUSER_PASSWORD",
             replicationPasswordVariable: "REPLICATION_PASSWORD",
+            tls: { ...HOST_SERVER_TLS, ...HOST_CLIENT_TLS },
         });
         expect(yml).toContain(`    ttl: ${t.patroniTtlSeconds}\n`);
         expect(yml).toContain(`    loop_wait: ${t.patroniLoopWaitSeconds}\n`);

@@ -1,7 +1,13 @@
 import { aptSourceLine, packagesFor, releasePackageCheck, renderPackageStep } from "../../components/host/render";
 import { renderHaproxyCfg } from "../../components/loadbalancer/render";
 import { platformFor, zabbixLayout } from "../../components/platform";
-import { hbaRules, loadBalancerClients, renderPgHba, renderPostgresRoleConf } from "../../components/postgres/render";
+import {
+    SELF_RUN_DB_TLS,
+    hbaRules,
+    loadBalancerClients,
+    renderPgHba,
+    renderPostgresRoleConf,
+} from "../../components/postgres/render";
 import { putFile, putSecretFile, shellQuote } from "../../components/shell";
 import { HARDWARE_TABLE, hardwareTier, postgresMaxConnections, sizeServer } from "../../components/sizing";
 import { renderZabbixConfPhp, renderZabbixServerConf } from "../../components/zabbix/render";
@@ -40,6 +46,7 @@ describe("zabbix_server.conf", () => {
             listenPort: 10051,
             dbHost: "198.18.10.41",
             dbPort: 5433,
+            dbTls: SELF_RUN_DB_TLS,
             dbName: "zabbix",
             dbUser: "zabbix",
             passwordInclude: "/etc/zabbix/pw.conf",
@@ -68,8 +75,9 @@ describe("zabbix_server.conf", () => {
         expect(params.get("StartPollers")).toBe(String(sizing.startPollers));
     });
 
-    test("requires TLS to the database only when told to (a managed endpoint)", () => {
-        expect(params.has("DBTLSConnect")).toBe(false);
+    test("verifies the database's certificate against the stack's CA (a self-run cluster); encrypts only, for a managed endpoint", () => {
+        expect(params.get("DBTLSConnect")).toBe("verify_full");
+        expect(params.get("DBTLSCAFile")).toBe(SELF_RUN_DB_TLS.caFile);
         const managed = zabbixParams(
             renderZabbixServerConf({
                 version: "6.0",
@@ -80,7 +88,7 @@ describe("zabbix_server.conf", () => {
                 dbPort: 5432,
                 dbName: "zabbix",
                 dbUser: "zabbix",
-                dbTlsRequired: true,
+                dbTls: { sslmode: "require" },
                 passwordInclude: "/etc/zabbix/pw.conf",
                 logFile: "/var/log/z.log",
                 pidFile: "/run/z.pid",
@@ -90,6 +98,7 @@ describe("zabbix_server.conf", () => {
         );
         // `required` encrypts without a CA file; verify_ca and verify_full would make zabbix_server demand DBTLSCAFile.
         expect(managed.get("DBTLSConnect")).toBe("required");
+        expect(managed.has("DBTLSCAFile")).toBe(false);
         // 6.0 rejects parameters it does not know: 7.0's switch for global scripts stays out of its file.
         expect(managed.has("EnableGlobalScripts")).toBe(false);
     });
@@ -107,6 +116,7 @@ describe("zabbix.conf.php", () => {
         dbUser: "zabbix",
         passwordFile: "/etc/zabbix/web-db-password",
         serverName: "Zabbix osaka",
+        dbTls: SELF_RUN_DB_TLS,
     });
 
     test("is in HA mode: no $ZBX_SERVER or $ZBX_SERVER_PORT is assigned", () => {
@@ -120,8 +130,10 @@ describe("zabbix.conf.php", () => {
         expect(php).toContain("file_get_contents('/etc/zabbix/web-db-password')");
     });
 
-    test("encrypts the DB session only when told to; with ENCRYPTION the UI refuses a cleartext session", () => {
-        expect(php).toContain("$DB['ENCRYPTION']  = false;");
+    test("verifies the DB's certificate (verify-full against the CA); a managed endpoint's is encrypted only", () => {
+        expect(php).toContain("$DB['ENCRYPTION']  = true;");
+        expect(php).toContain(`$DB['CA_FILE']     = '${SELF_RUN_DB_TLS.caFile}';`);
+        expect(php).toContain("$DB['VERIFY_HOST'] = true;");
         const managed = renderZabbixConfPhp({
             dbHost: "db.example.internal",
             dbPort: 5432,
@@ -129,9 +141,10 @@ describe("zabbix.conf.php", () => {
             dbUser: "zabbix",
             passwordFile: "/p",
             serverName: "Zabbix tokyo",
-            dbTlsRequired: true,
+            dbTls: { sslmode: "require" },
         });
         expect(managed).toContain("$DB['ENCRYPTION']  = true;");
+        expect(managed).toContain("$DB['VERIFY_HOST'] = false;");
     });
 
     test("escapes quotes in values", () => {
@@ -142,6 +155,7 @@ describe("zabbix.conf.php", () => {
             dbUser: "z",
             passwordFile: "/p",
             serverName: "O'Hare \\ site",
+            dbTls: SELF_RUN_DB_TLS,
         });
         expect(quoted).toContain("$ZBX_SERVER_NAME = 'O\\'Hare \\\\ site';");
     });
@@ -186,10 +200,13 @@ test("a replica's role settings name its primary, slot and application name", ()
         applicationName: "osa-db1",
         slotName: "zabbix_ha_osa_db1",
         passfile: "/var/lib/postgresql/.pgpass",
+        tls: { caFile: "/etc/ssl/zabbix-ha/ca.crt" },
     });
     expect(conf).toContain(
         "primary_conninfo = 'host=198.18.10.11 port=5432 user=zabbix_ha_replicator application_name=osa-db1 passfile=/var/lib/postgresql/.pgpass",
     );
+    // The primary's certificate must verify and name the address it is reached at.
+    expect(conf).toContain("sslmode=verify-full sslrootcert=/etc/ssl/zabbix-ha/ca.crt'");
     expect(conf).toContain("primary_slot_name = 'zabbix_ha_osa_db1'");
 });
 
