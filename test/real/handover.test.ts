@@ -14,6 +14,7 @@ import { REPLICATION_ROLE, pgpassLine, renderPostgresConf } from "../../componen
 import { HANDOVER_MARK_SQL, REPLAYED_ALL_RECEIVED_SQL, replayedUpToSql } from "../../components/postgres/steps";
 import {
     PgServer,
+    TestPki,
     basebackup,
     freePort,
     includeInPostgresConf,
@@ -24,6 +25,7 @@ import {
     run,
     scratchSpace,
     sleep,
+    testPki,
     waitFor,
 } from "./support";
 
@@ -31,12 +33,17 @@ jest.setTimeout(120_000);
 
 const scratch = scratchSpace();
 const REPLICA_NAME = "replica-1";
+let pki: TestPki;
+
+beforeAll(async () => {
+    pki = await testPki(scratch);
+});
 
 /** Starts a cluster on its own port over TCP on 127.0.0.1 (the rendered postgresql.conf, as a host has it). */
 async function serveOn(pg: PgServer, extra: string[] = []): Promise<void> {
     await pg.writeDataFile(
         "zabbix-ha.conf",
-        renderPostgresConf({ listenAddresses: ["127.0.0.1"], port: pg.port, maxConnections: 20 }) +
+        renderPostgresConf({ listenAddresses: ["127.0.0.1"], port: pg.port, maxConnections: 20, tls: pki.server }) +
             extra.map(l => `${l}\n`).join(""),
     );
     await includeInPostgresConf(pg, ["zabbix-ha.conf"]);
@@ -49,7 +56,7 @@ async function streamingPair(label: string): Promise<{ primary: PgServer; replic
     const primary = await initPostgres(scratch, `${label}-primary`, await freePort());
     await primary.writeDataFile(
         "pg_hba.conf",
-        `local all all peer\nhost replication ${REPLICATION_ROLE} 127.0.0.1/32 scram-sha-256\n`,
+        `local all all peer\nhostssl replication ${REPLICATION_ROLE} 127.0.0.1/32 scram-sha-256\n`,
     );
     await serveOn(primary);
     await primary.sql(`create role ${REPLICATION_ROLE} login replication password '${replicationPassword}'`);
@@ -64,6 +71,7 @@ async function streamingPair(label: string): Promise<{ primary: PgServer; replic
         port: primary.port,
         user: REPLICATION_ROLE,
         passfile,
+        tls: pki.client,
         writeRecoveryConf: true,
     });
     // The walreceiver's application_name is the cluster's name, as a host's is its own.

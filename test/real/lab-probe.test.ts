@@ -19,8 +19,10 @@ import {
     walReceiverStatus,
     walWriter,
 } from "../../tools/lab/checks";
+import { clientConninfo, serverTlsSettings } from "../../components/postgres/tls";
 import {
     PgServer,
+    TestPki,
     basebackup,
     freePort,
     includeInPostgresConf,
@@ -28,26 +30,41 @@ import {
     password,
     putFile,
     scratchSpace,
+    testPki,
     waitFor,
 } from "./support";
 
 jest.setTimeout(120_000);
 
 const scratch = scratchSpace();
-/** The roles the test makes, each with a generated password: the lab's admin login, and replication. */
-const passwords = { admin: password(), replicator: password() };
+/**
+ * The roles the test makes, each with a generated password: the lab's admin login, replication, and
+ * a role let in only without TLS, so that a cleartext session exists for the probe to report.
+ */
+const passwords = { admin: password(), replicator: password(), cleartext: password() };
 /** The replica's application_name, by which the primary reports it. */
 const REPLICA = "replica-1";
 
-/** Only TCP from 127.0.0.1, by SCRAM: the way the lab's machine reaches a DB host. */
-const HBA =
-    "local all postgres peer\nhost all all 127.0.0.1/32 scram-sha-256\nhost replication replicator 127.0.0.1/32 scram-sha-256\n";
+/**
+ * Only TLS over TCP from 127.0.0.1, by SCRAM: the way the lab's machine reaches a DB host. The one
+ * exception is the cleartext role, in clear only, which stands in for a client that skipped TLS.
+ */
+const HBA = [
+    "local all postgres peer",
+    "hostnossl zabbix cleartext 127.0.0.1/32 scram-sha-256",
+    "hostssl all all 127.0.0.1/32 scram-sha-256",
+    "hostssl replication replicator 127.0.0.1/32 scram-sha-256",
+    "",
+].join("\n");
+
+let pki: TestPki;
 
 async function configure(pg: PgServer, extra = ""): Promise<void> {
     await putFile(path.join(pg.data, "pg_hba.conf"), HBA, 0o600, "postgres");
+    const tls = Object.entries(serverTlsSettings(pki.server)).map(([k, v]) => `${k} = '${v}'\n`);
     await pg.writeDataFile(
         "probe.conf",
-        `listen_addresses = '127.0.0.1'\nport = ${pg.port}\npassword_encryption = 'scram-sha-256'\n${extra}`,
+        `listen_addresses = '127.0.0.1'\nport = ${pg.port}\npassword_encryption = 'scram-sha-256'\n${tls.join("")}${extra}`,
     );
     await includeInPostgresConf(pg, ["probe.conf"]);
 }
@@ -55,24 +72,28 @@ async function configure(pg: PgServer, extra = ""): Promise<void> {
 describe("the lab's probe against PostgreSQL 15", () => {
     let primary: PgServer;
     let replica: PgServer;
+    // As the stack's provider connects to a self-run cluster: verify-full against the stack's CA.
     const as = (pg: PgServer, pw = passwords.admin, database = "zabbix") => ({
         host: "127.0.0.1",
         port: String(pg.port),
         username: "admin",
         password: pw,
         database,
-        sslmode: "disable",
+        sslmode: "verify-full",
+        sslrootcert: pki.client.caFile,
         connectTimeout: "2",
     });
     const ask = (pg: PgServer, statementTimeoutMs?: number): Ask =>
         fromMachine(as(pg), { application: "zabbix-ha-probe-test", timeoutMs: 10_000, statementTimeoutMs });
 
     beforeAll(async () => {
+        pki = await testPki(scratch);
         primary = await initPostgres(scratch, "probe-primary", await freePort());
         await configure(primary);
         await primary.start();
         await primary.sql(`create role admin login superuser password '${passwords.admin}'`);
         await primary.sql(`create role replicator login replication password '${passwords.replicator}'`);
+        await primary.sql(`create role cleartext login password '${passwords.cleartext}'`);
         await primary.sql("create database zabbix owner admin");
         // Zabbix's ha_node, as far as the probe reads it: the name, the status code and the heartbeat's epoch second.
         await primary.sql(
@@ -95,10 +116,11 @@ describe("the lab's probe against PostgreSQL 15", () => {
             port: primary.port,
             user: "replicator",
             passfile,
+            tls: pki.client,
         });
         await configure(
             replica,
-            `primary_conninfo = 'host=127.0.0.1 port=${primary.port} user=replicator passfile=${passfile} application_name=${REPLICA}'\n`,
+            `primary_conninfo = 'host=127.0.0.1 port=${primary.port} user=replicator passfile=${passfile} application_name=${REPLICA} ${clientConninfo(pki.client)}'\n`,
         );
         await replica.writeDataFile("standby.signal", "");
         await replica.start();
@@ -149,10 +171,15 @@ describe("the lab's probe against PostgreSQL 15", () => {
         expect(await dbView(ask(primary), 10)).toEqual({ writable: true, active: ["node-a"] });
     });
 
-    test("a role's sessions and whether they are encrypted (this one is not: sslmode disable)", async () => {
+    test("a role's sessions and whether they are encrypted (the probe's own is: verify-full; sslmode disable's is not)", async () => {
         expect(await sessionsOf(ask(primary), "admin")).toEqual(
-            expect.arrayContaining([{ client: "127.0.0.1", ssl: false }]),
+            expect.arrayContaining([{ client: "127.0.0.1", ssl: true }]),
         );
+        const inClear = fromMachine(
+            { ...as(primary, passwords.cleartext), username: "cleartext", sslmode: "disable", sslrootcert: undefined },
+            { application: "zabbix-ha-probe-test", timeoutMs: 10_000 },
+        );
+        expect(await sessionsOf(inClear, "cleartext")).toEqual([{ client: "127.0.0.1", ssl: false }]);
         expect(await sessionsOf(ask(primary), "nobody")).toEqual([]);
     });
 

@@ -18,9 +18,11 @@ import { renderHaproxyCfg } from "../../components/loadbalancer/render";
 import { PRIMARY_TIMELINE_SQL, renderFenceScript } from "../../components/postgres/fence";
 import { RECEIVER_SQL } from "../../components/postgres/replicaSteps";
 import { CHECK_ROLE, REPLICATION_ROLE, pgpassLine, renderPostgresConf } from "../../components/postgres/render";
+import { clientConninfo } from "../../components/postgres/tls";
 import {
     PG_BIN,
     PgServer,
+    TestPki,
     basebackup,
     freePort,
     includeInPostgresConf,
@@ -35,6 +37,7 @@ import {
     scratchSpace,
     serverStatus,
     sleep,
+    testPki,
     waitFor,
 } from "./support";
 
@@ -53,19 +56,25 @@ describe("a superseded primary that comes back writable", () => {
     let lbDbPort: number;
     /** The postgres user's .pgpass with the replication role's password, as a DB host has it. */
     let replicationPassfile: string;
+    /** The certificate both servers serve and the CA every client (check, watcher, fence, replica) verifies. */
+    let pki: TestPki;
 
     const timeline = async (pg: PgServer) => pg.sql(PRIMARY_TIMELINE_SQL);
 
     beforeAll(async () => {
+        pki = await testPki(scratch);
         const [oldPort, promotedPort] = [await freePort(), await freePort()];
         ({
             primary: old,
             standby: promoted,
             replicationPassfile,
-        } = await loopbackPair(scratch, ["old-primary", "promoted"], [oldPort, promotedPort], {
-            check: checkPassword,
-            replication: replicationPassword,
-        }));
+        } = await loopbackPair(
+            scratch,
+            ["old-primary", "promoted"],
+            [oldPort, promotedPort],
+            { check: checkPassword, replication: replicationPassword },
+            pki,
+        ));
         expect(await promoted.sql("select pg_is_in_recovery()")).toBe("t");
 
         // The lost site: its primary stops, the replica is promoted (a new timeline), then it starts again as it was.
@@ -79,7 +88,7 @@ describe("a superseded primary that comes back writable", () => {
         expect(await old.sql("select pg_is_in_recovery()")).toBe("f");
 
         lbDir = await scratch.dir("lb");
-        ({ checkPassfile, checkScript } = await installPrimaryCheck(lbDir, checkPassword));
+        ({ checkPassfile, checkScript } = await installPrimaryCheck(lbDir, checkPassword, pki.client));
         lbDbPort = await freePort();
     });
 
@@ -117,6 +126,7 @@ describe("a superseded primary that comes back writable", () => {
                 passfile: checkPassfile,
                 servers: dbServers,
                 adminSocket: socket,
+                tls: pki.client,
             }),
             0o755,
         );
@@ -127,15 +137,22 @@ describe("a superseded primary that comes back writable", () => {
         const until = Date.now() + 6000;
         while (Date.now() < until) {
             const answer = await psqlTcp(
-                { host: "127.0.0.1", port: lbDbPort, user: CHECK_ROLE, db: "postgres", passfile: checkPassfile },
-                "select inet_server_port(), pg_is_in_recovery()",
+                {
+                    host: "127.0.0.1",
+                    port: lbDbPort,
+                    user: CHECK_ROLE,
+                    db: "postgres",
+                    passfile: checkPassfile,
+                    tls: pki.db,
+                },
+                "select inet_server_port(), pg_is_in_recovery(), ssl from pg_stat_ssl where pid = pg_backend_pid()",
             );
             if (answer.code === 0) {
                 answers.push(answer.stdout.trim());
             }
         }
         expect(answers.length).toBeGreaterThan(5);
-        expect([...new Set(answers)]).toEqual([`${promoted.port}|f`]);
+        expect([...new Set(answers)]).toEqual([`${promoted.port}|f|t`]);
         // The superseded one is held in maintenance, though its own check alone would pass it.
         const check = (port: number) =>
             run("sh", [checkScript, "0.0.0.0", String(lbDbPort), "127.0.0.1", String(port)]);
@@ -199,7 +216,8 @@ describe("a superseded primary that comes back writable", () => {
     });
 
     test("a replica makes and drops its own slot through its replication connection; a standby drops slots it kept", async () => {
-        const onPrimary = (command: string) => replicationCommand(promoted.port, replicationPassfile, command);
+        const onPrimary = (command: string) =>
+            replicationCommand(promoted.port, replicationPassfile, pki.client, command);
         ok(await onPrimary("CREATE_REPLICATION_SLOT zabbix_ha_test PHYSICAL RESERVE_WAL"));
         expect((await onPrimary("CREATE_REPLICATION_SLOT zabbix_ha_test PHYSICAL RESERVE_WAL")).output).toMatch(
             /already exists/,
@@ -232,7 +250,7 @@ describe("a superseded primary that comes back writable", () => {
 
     test("the follow step's check: a superseded primary pointed at the promoted one never streams on its timeline, a copy of the promoted one does", async () => {
         const identify = ok(
-            await replicationCommand(promoted.port, replicationPassfile, "IDENTIFY_SYSTEM", {
+            await replicationCommand(promoted.port, replicationPassfile, pki.client, "IDENTIFY_SYSTEM", {
                 user: "postgres",
                 cwd: "/",
             }),
@@ -244,7 +262,7 @@ describe("a superseded primary that comes back writable", () => {
         await old.stop("fast");
         await old.writeDataFile(
             "zabbix-ha-follow.conf",
-            `primary_conninfo = 'host=127.0.0.1 port=${promoted.port} user=${REPLICATION_ROLE} passfile=${replicationPassfile} application_name=old'\n`,
+            `primary_conninfo = 'host=127.0.0.1 port=${promoted.port} user=${REPLICATION_ROLE} passfile=${replicationPassfile} application_name=old ${clientConninfo(pki.client)}'\n`,
         );
         await includeInPostgresConf(old, ["zabbix-ha-follow.conf"]);
         await old.start();
@@ -259,11 +277,17 @@ describe("a superseded primary that comes back writable", () => {
             port: promoted.port,
             user: REPLICATION_ROLE,
             passfile: replicationPassfile,
+            tls: pki.client,
             writeRecoveryConf: true,
         });
         await copy.writeDataFile(
             "zabbix-ha.conf",
-            renderPostgresConf({ listenAddresses: ["127.0.0.1"], port: copy.port, maxConnections: 50 }),
+            renderPostgresConf({
+                listenAddresses: ["127.0.0.1"],
+                port: copy.port,
+                maxConnections: 50,
+                tls: pki.server,
+            }),
         );
         await copy.start();
         await waitFor(
@@ -287,6 +311,7 @@ describe("a superseded primary that comes back writable", () => {
             service: "postgresql@test",
             socketDir: self.dir,
             roleMark: mark,
+            tls: pki.client,
         });
     }
 });

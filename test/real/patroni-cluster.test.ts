@@ -20,6 +20,7 @@ import {
     Daemon,
     FileCheck,
     PgServer,
+    TestPki,
     checkFile,
     expectAccepted,
     freePort,
@@ -31,6 +32,7 @@ import {
     run,
     scratchSpace,
     serverStatus,
+    testPki,
     waitFor,
 } from "./support";
 import {
@@ -52,8 +54,11 @@ const passwords: DbPasswords = { superuser: password(), replication: password() 
 const adminPassword = password();
 
 let etcd: Etcd;
+/** The nodes' certificate (it names 127.0.0.2 and 127.0.0.3) and the CA every client verifies it against. */
+let pki: TestPki;
 
 beforeAll(async () => {
+    pki = await testPki(scratch);
     etcd = await startEtcd(scratch);
 });
 
@@ -141,14 +146,21 @@ describe("two Patroni nodes from the rendered patroni.yml, with HAProxy's patron
             .join("\n");
     const throughHaproxy = async () => {
         const result = await psqlTcp(
-            { host: "127.0.0.1", port: lbDbPort, user: ADMIN_ROLE, db: "postgres", password: adminPassword },
+            {
+                host: "127.0.0.1",
+                port: lbDbPort,
+                user: ADMIN_ROLE,
+                db: "postgres",
+                password: adminPassword,
+                tls: pki.db,
+            },
             "select pg_is_in_recovery(), inet_server_port()",
         );
         return result.code === 0 ? result.stdout.trim() : `psql exited ${result.code}: ${result.output.trim()}`;
     };
 
     async function startNode(node: Node): Promise<void> {
-        await installConfig(node.config, renderPatroniConfig(patroniInput(etcd, node, restPort)), passwords);
+        await installConfig(node.config, renderPatroniConfig(patroniInput(etcd, node, restPort, pki)), passwords);
         // Patroni stops its PostgreSQL when it is stopped; should it die first, the postmaster is ended here.
         scratch.defer(`stop the PostgreSQL of ${node.name}`, async () => {
             const pgid = postmasterGroup(node.data);
@@ -197,6 +209,11 @@ describe("two Patroni nodes from the rendered patroni.yml, with HAProxy's patron
             "b's WAL receiver to stream",
             async () => (await pgB.sql("select status from pg_stat_wal_receiver")) === "streaming",
         );
+        // Patroni's primary_conninfo verifies a's certificate (verify-full): the stream is encrypted.
+        const pgA = new PgServer(scratch, "a", a.dir, a.port);
+        expect(
+            await pgA.sql("select r.application_name, s.ssl from pg_stat_replication r join pg_stat_ssl s using (pid)"),
+        ).toBe("b|t");
         // The admin role made on the leader reaches the replica (asynchronously: streaming starts before it is replayed).
         await waitFor(
             "the admin role to reach b",
@@ -232,15 +249,20 @@ describe("two Patroni nodes from the rendered patroni.yml, with HAProxy's patron
                 "select current_setting('wal_level'), current_setting('wal_log_hints'), current_setting('password_encryption'), current_setting('data_checksums')",
             ),
         ).toBe("replica|on|scram-sha-256|on");
+        expect(
+            await pgA.sql(
+                "select current_setting('ssl'), current_setting('ssl_cert_file'), current_setting('ssl_key_file'), current_setting('ssl_min_protocol_version')",
+            ),
+        ).toBe(`on|${pki.server.certFile}|${pki.server.keyFile}|TLSv1.2`);
         const hba = await pgA.sql(
             "select type, database[1], user_name[1], coalesce(address, ''), auth_method, coalesce(error, '') from pg_hba_file_rules order by line_number",
         );
         expect(hba.split("\n")).toEqual([
             "local|all|postgres||peer|",
-            ...rules.map(r => `host|${r.database}|${r.user}|${r.source.split("/")[0]}|scram-sha-256|`),
-            "host|all|postgres|127.0.0.2|scram-sha-256|",
-            "host|all|postgres|127.0.0.3|scram-sha-256|",
-            "host|replication|zabbix_ha_replicator|127.0.0.1|scram-sha-256|",
+            ...rules.map(r => `hostssl|${r.database}|${r.user}|${r.source.split("/")[0]}|scram-sha-256|`),
+            "hostssl|all|postgres|127.0.0.2|scram-sha-256|",
+            "hostssl|all|postgres|127.0.0.3|scram-sha-256|",
+            "hostssl|replication|zabbix_ha_replicator|127.0.0.1|scram-sha-256|",
         ]);
     });
 

@@ -12,6 +12,7 @@ import {
     Daemon,
     PG_BIN,
     Scratch,
+    TestPki,
     freePort,
     loopbackHbaRules,
     ok,
@@ -117,8 +118,17 @@ export interface Node {
     readonly data: string;
 }
 
-/** The renderer's input for `node` with scratch ports, dirs and `etcd`; `over` replaces fields. */
-export function patroniInput(etcd: Etcd, node: Node, restPort: number, over: Partial<PatroniInput> = {}): PatroniInput {
+/**
+ * The renderer's input for `node` with scratch ports, dirs, `etcd` and `pki` (its certificate names
+ * 127.0.0.2 and 127.0.0.3, so the nodes verify each other's, verify-full); `over` replaces fields.
+ */
+export function patroniInput(
+    etcd: Etcd,
+    node: Node,
+    restPort: number,
+    pki: TestPki,
+    over: Partial<PatroniInput> = {},
+): PatroniInput {
     return {
         scope: "zha-test",
         name: node.name,
@@ -138,6 +148,7 @@ export function patroniInput(etcd: Etcd, node: Node, restPort: number, over: Par
         socketDir: node.dir,
         superuserPasswordVariable: "SUPERUSER_PASSWORD",
         replicationPasswordVariable: "REPLICATION_PASSWORD",
+        tls: { ...pki.server, ...pki.client },
         ...over,
     };
 }
