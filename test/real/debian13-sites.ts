@@ -6,7 +6,8 @@
  * zabbix.conf.php where the frontend step puts them, under the distribution's main configs.
  * Sessions share this machine's network, so everything listens on 127.0.0.1 on free ports.
  */
-import { existsSync } from "fs";
+import { existsSync, readFileSync } from "fs";
+import { CA_FILE, CERT_FILE, POSTGRES_KEY } from "../../components/pki/files";
 import { NGINX_DEFAULT_SITE, zabbixLayout } from "../../components/platform";
 import {
     POSTGRES_CONF_DROP_IN,
@@ -15,10 +16,11 @@ import {
     renderPostgresConf,
     renderPostgresRoleConf,
 } from "../../components/postgres/render";
+import { HOST_SERVER_TLS, SELF_RUN_DB_TLS } from "../../components/postgres/tls";
 import { postgresMaxConnections } from "../../components/sizing";
 import { renderNginxSite, renderPhpFpmPool, renderZabbixConfPhp } from "../../components/zabbix/render";
 import { FRONTEND_PASSWORD_FILE, frontendFiles } from "../../components/zabbix/steps";
-import { Scratch, freePort, loopbackHbaRules, ok, waitFor } from "./support";
+import { Scratch, TestPki, freePort, loopbackHbaRules, ok, waitFor } from "./support";
 import { Chroot } from "./support/chroot";
 import { DEBIAN13, Debian13Root, openSession } from "./support/debian13";
 import { sizing } from "./zabbix-db";
@@ -29,13 +31,30 @@ export const LAYOUT = zabbixLayout(DEBIAN13, "distribution");
 const PG = DEBIAN13.postgres;
 const WEB_USER = DEBIAN13.phpFpm.webUser;
 
-/** The rendered settings of a DB host on 127.0.0.1:`port`: the shared drop-in and a primary's role drop-in. */
+/**
+ * Installs the test PKI in a session where a host's TLS step puts the stack's: the CA and the
+ * certificate for everyone, and on a DB host postgres's copy of the key (0600). The renderers then
+ * take the host's own paths (HOST_SERVER_TLS, SELF_RUN_DB_TLS), as the stack renders them.
+ */
+async function installPki(host: Chroot, pki: TestPki, dbHost: boolean): Promise<void> {
+    await host.put(CA_FILE, readFileSync(pki.client.caFile, "utf8"), 0o644);
+    await host.put(CERT_FILE, readFileSync(pki.server.certFile, "utf8"), 0o644);
+    if (dbHost) {
+        await host.put(POSTGRES_KEY, readFileSync(pki.rootKeyFile, "utf8"), 0o600, "postgres:postgres");
+    }
+}
+
+/**
+ * The rendered settings of a DB host on 127.0.0.1:`port` (serving the host's certificate): the
+ * shared drop-in and a primary's role drop-in.
+ */
 export function dbSettings(port: number): Record<string, string> {
     return {
         [POSTGRES_CONF_DROP_IN]: renderPostgresConf({
             listenAddresses: ["127.0.0.1"],
             port,
             maxConnections: postgresMaxConnections(sizing, 2),
+            tls: HOST_SERVER_TLS,
         }),
         [ROLE_CONF_DROP_IN]: renderPostgresRoleConf({ role: "primary", synchronousStandbys: [] }),
     };
@@ -50,11 +69,17 @@ export interface Pg17 {
 
 /**
  * PostgreSQL 17 in a session of its own, run the Debian way with the rendered drop-ins in conf.d and
- * a rendered pg_hba.conf that admits role zabbix to each of `dbNames` from 127.0.0.1; stopped with
- * pg_ctlcluster at teardown, before the session goes.
+ * a rendered pg_hba.conf that admits role zabbix to each of `dbNames` from 127.0.0.1 over TLS only
+ * (`pki` installed as the host's); stopped with pg_ctlcluster at teardown, before the session goes.
  */
-export async function startPostgres17(scratch: Scratch, root: Debian13Root, dbNames: readonly string[]): Promise<Pg17> {
+export async function startPostgres17(
+    scratch: Scratch,
+    root: Debian13Root,
+    dbNames: readonly string[],
+    pki: TestPki,
+): Promise<Pg17> {
     const host = await openSession(scratch, root, "db");
+    await installPki(host, pki, true);
     const port = await freePort();
     for (const [name, text] of Object.entries(dbSettings(port))) {
         await host.put(`${PG.configDir}/conf.d/${name}`, text, 0o644, "postgres:postgres");
@@ -99,15 +124,18 @@ export interface Frontend extends Site {
 /**
  * Zabbix 7.0's frontend on a session: the rendered zabbix.conf.php (its DB `dbName` on `db`), pool
  * and site (on a free port, loopback only), Debian's php-fpm 8.4 and nginx started as their units
- * start them, in the foreground; waits until the API answers.
+ * start them, in the foreground; waits until the API answers. Its DB session is verify-full against
+ * `pki`'s CA, installed as the host's.
  */
 export async function startFrontend(
     scratch: Scratch,
     root: Debian13Root,
     name: string,
     db: { readonly port: number; readonly dbName: string; readonly password: string },
+    pki: TestPki,
 ): Promise<Frontend> {
     const host = await openSession(scratch, root, name);
+    await installPki(host, pki, false);
     const files = frontendFiles(DEBIAN13, LAYOUT);
     const owner = `root:${WEB_USER}`;
     await host.put(FRONTEND_PASSWORD_FILE, `${db.password}\n`, 0o640, owner);
@@ -116,6 +144,7 @@ export async function startFrontend(
         dbPort: db.port,
         dbName: db.dbName,
         dbUser: "zabbix",
+        dbTls: SELF_RUN_DB_TLS,
         passwordFile: FRONTEND_PASSWORD_FILE,
         serverName: `Zabbix ${name}`,
     });

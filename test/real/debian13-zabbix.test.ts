@@ -14,7 +14,18 @@ import {
     renderZabbixServerConf,
 } from "../../components/zabbix/render";
 import { CONFIG_SYNC_PASSWORD, CONFIG_SYNC_SCRIPT } from "../../components/zabbix/steps";
-import { RunResult, freePort, loopbackHbaRules, ok, password, scratchSpace, waitFor } from "./support";
+import { SELF_RUN_DB_TLS } from "../../components/postgres/tls";
+import {
+    RunResult,
+    TestPki,
+    freePort,
+    loopbackHbaRules,
+    ok,
+    password,
+    scratchSpace,
+    testPki,
+    waitFor,
+} from "./support";
 import { Debian13Root, ensureDebian13Root } from "./support/debian13";
 import { Frontend, LAYOUT, Pg17, dbSettings, startFrontend, startPostgres17 } from "./debian13-sites";
 import { SUPER_ADMIN_PASSWORD, loopbackSchemaStep, runStep, schemaSecrets, sizing } from "./zabbix-db";
@@ -29,6 +40,8 @@ const BODY_AUTH_DEPRECATED = /Parameter "\/auth" is deprecated/;
 const TARGET_DB = "zabbix_target";
 
 let root: Debian13Root;
+/** Installed in each session where a host keeps the stack's PKI. */
+let pki: TestPki;
 let db: Pg17;
 let schemaLoad: RunResult;
 let source: Frontend;
@@ -38,13 +51,14 @@ const adminPassword = SUPER_ADMIN_PASSWORD;
 
 beforeAll(async () => {
     root = await ensureDebian13Root();
-    db = await startPostgres17(scratch, root, ["zabbix", TARGET_DB]);
+    pki = await testPki(scratch);
+    db = await startPostgres17(scratch, root, ["zabbix", TARGET_DB], pki);
     // What the PostgreSQL provider makes: the role, and a database it owns.
     await db.sql(`create role zabbix login password '${dbPassword}'`);
     await db.sql("create database zabbix owner zabbix encoding 'UTF8' lc_collate 'C' lc_ctype 'C' template template0");
     // The library's schema step, run with Debian 13's sh and psql as the loader host runs it.
     schemaLoad = await runStep(
-        loopbackSchemaStep(db, "zabbix", LAYOUT.schemaFiles),
+        loopbackSchemaStep(db, "zabbix", SELF_RUN_DB_TLS, LAYOUT.schemaFiles),
         schemaSecrets(dbPassword),
         db.host,
     );
@@ -77,7 +91,7 @@ describe("PostgreSQL 17 with the rendered drop-ins and pg_hba.conf", () => {
             "local|all|postgres||peer|",
             ...["zabbix", TARGET_DB]
                 .flatMap(n => loopbackHbaRules(n))
-                .map(r => `host|${r.database}|${r.user}|${r.source.split("/")[0]}|scram-sha-256|`),
+                .map(r => `hostssl|${r.database}|${r.user}|${r.source.split("/")[0]}|scram-sha-256|`),
         ]);
     });
 
@@ -89,7 +103,11 @@ describe("PostgreSQL 17 with the rendered drop-ins and pg_hba.conf", () => {
         // Owned by the role the servers log in as, as the step is meant to leave it.
         expect(await db.sql("select tableowner from pg_tables where tablename = 'ha_node'", "zabbix")).toBe("zabbix");
         const again = ok(
-            await runStep(loopbackSchemaStep(db, "zabbix", LAYOUT.schemaFiles), schemaSecrets(dbPassword), db.host),
+            await runStep(
+                loopbackSchemaStep(db, "zabbix", SELF_RUN_DB_TLS, LAYOUT.schemaFiles),
+                schemaSecrets(dbPassword),
+                db.host,
+            ),
         );
         expect(again.output).toMatch(/Zabbix schema already loaded/);
     });
@@ -107,8 +125,8 @@ describe("two Zabbix 7.0 frontends and the config sync script between them", () 
         await db.sql(`create database ${TARGET_DB} template zabbix owner zabbix`);
         const dbOf = (dbName: string) => ({ port: db.port, dbName, password: dbPassword });
         [source, target] = await Promise.all([
-            startFrontend(scratch, root, "source", dbOf("zabbix")),
-            startFrontend(scratch, root, "target", dbOf(TARGET_DB)),
+            startFrontend(scratch, root, "source", dbOf("zabbix"), pki),
+            startFrontend(scratch, root, "target", dbOf(TARGET_DB), pki),
         ]);
     }, 120_000);
 
@@ -255,7 +273,7 @@ describe("Zabbix 7.0's server with the rendered zabbix_server.conf", () => {
         const listenPort = await freePort();
         const conf = renderZabbixServerConf({
             ...{ version: "7.0", nodeName: "zha-node", nodeAddress: "127.0.0.1", listenPort, sizing },
-            ...{ dbHost: "127.0.0.1", dbPort: db.port, dbName: "zabbix", dbUser: "zabbix" },
+            ...{ dbHost: "127.0.0.1", dbPort: db.port, dbName: "zabbix", dbUser: "zabbix", dbTls: SELF_RUN_DB_TLS },
             ...{ passwordInclude: SERVER_PASSWORD_INCLUDE, logFile: LAYOUT.logFile, pidFile: LAYOUT.pidFile },
             socketDir: LAYOUT.socketDir,
         });

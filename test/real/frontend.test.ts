@@ -11,6 +11,7 @@ import { renderNginxSite, renderPhpFpmPool, renderZabbixConfPhp } from "../../co
 import {
     FileCheck,
     Scratch,
+    TestPki,
     checkFile,
     expectAccepted,
     expectRejected,
@@ -20,6 +21,7 @@ import {
     run,
     requirePhpExtension,
     scratchSpace,
+    testPki,
     userInfo,
     waitFor,
     writeNginxPrefix,
@@ -86,12 +88,18 @@ const site = (over: Partial<Parameters<typeof renderNginxSite>[0]> = {}) =>
     renderNginxSite({ listenPort: 8080, root: FRONTEND_ROOT, phpSocket: "/run/php/zabbix.sock", ...over });
 const pool = (over: Partial<Parameters<typeof renderPhpFpmPool>[0]> = {}) =>
     renderPhpFpmPool({ socket: "/run/php/zabbix.sock", user: WEB_USER, timezone: "Asia/Tokyo", ...over });
+/** The frontend's DB session: verify-full against the test CA (a real file the web user can read). */
+let pki: TestPki;
+beforeAll(async () => {
+    pki = await testPki(scratch);
+});
 const confPhp = (passwordFile: string) =>
     renderZabbixConfPhp({
         dbHost: "198.18.10.41",
         dbPort: 5433,
         dbName: "zabbix",
         dbUser: "zabbix",
+        dbTls: pki.db,
         passwordFile,
         serverName: "Zabbix tokyo",
     });
@@ -126,8 +134,19 @@ describe("zabbix.conf.php", () => {
     let passwordFile: string;
     let confFile: string;
     const dbPassword = "s3cretPassw0rd";
-    /** The DB settings confPhp renders, as PHP sees them (the port a string), the password from its file. */
-    const renderedDb = { TYPE: "POSTGRESQL", SERVER: "198.18.10.41", PORT: "5433", PASSWORD: dbPassword };
+    /**
+     * The DB settings confPhp renders, as PHP sees them (the port a string), the password from its
+     * file, and TLS on with the CA and the host check (the frontend's sslmode=verify-full).
+     */
+    const renderedDb = () => ({
+        TYPE: "POSTGRESQL",
+        SERVER: "198.18.10.41",
+        PORT: "5433",
+        PASSWORD: dbPassword,
+        ENCRYPTION: true,
+        CA_FILE: pki.client.caFile,
+        VERIFY_HOST: true,
+    });
 
     beforeAll(async () => {
         // As on a frontend host: the web server's user reads both files, nobody else does.
@@ -160,7 +179,7 @@ echo json_encode(['DB' => $DB, 'ZBX_SERVER' => isset($ZBX_SERVER), 'ZBX_SERVER_P
         expect(result.stderr).toBe("");
         expect(result.code).toBe(0);
         const seen = JSON.parse(result.stdout);
-        expect(seen.DB).toMatchObject({ ...renderedDb, DATABASE: "zabbix", USER: "zabbix" });
+        expect(seen.DB).toMatchObject({ ...renderedDb(), DATABASE: "zabbix", USER: "zabbix" });
         expect(seen).toMatchObject({
             ZBX_SERVER: false,
             ZBX_SERVER_PORT: false,
@@ -196,7 +215,7 @@ echo json_encode(['DB' => $config['DB'], 'ZBX_SERVER' => $config['ZBX_SERVER'], 
         expect(result.stderr).toBe("");
         expect(result.code).toBe(0);
         const config = JSON.parse(result.stdout);
-        expect(config.DB).toMatchObject(renderedDb);
+        expect(config.DB).toMatchObject(renderedDb());
         expect(config.ZBX_SERVER).toBeNull();
         expect(config.ZBX_SERVER_PORT).toBeNull();
     });

@@ -12,6 +12,7 @@ import { renderEtcdLeaderKeepScript } from "../../components/postgres/etcdLeader
 import { renderFenceScript } from "../../components/postgres/fence";
 import { patroniVersionGuard } from "../../components/postgres/patroniSteps";
 import { CHECK_ROLE } from "../../components/postgres/render";
+import { HOST_CLIENT_TLS, SELF_RUN_DB_TLS } from "../../components/postgres/tls";
 import { script } from "../../components/shell";
 import { renderConfigSyncScript } from "../../components/zabbix/render";
 import { renderTakeoverScript } from "../../components/zabbix/render";
@@ -257,11 +258,13 @@ describe("scripts the stack sends to hosts", () => {
                 "pg-is-primary": renderPrimaryCheckScript({
                     user: CHECK_ROLE,
                     passfile: "/etc/haproxy/pg-check.pgpass",
+                    tls: HOST_CLIENT_TLS,
                 }),
                 "newest-primary-watch": renderNewestPrimaryWatch({
                     user: CHECK_ROLE,
                     passfile: "/etc/haproxy/pg-check.pgpass",
                     adminSocket: "/run/haproxy/admin.sock",
+                    tls: HOST_CLIENT_TLS,
                     servers: [
                         { name: "tyo-db1", address: "198.18.1.10", port: 5432 },
                         { name: "osa-db1", address: "198.18.2.10", port: 5432 },
@@ -277,6 +280,7 @@ describe("scripts the stack sends to hosts", () => {
                     service: "postgresql@15-main",
                     socketDir: "/var/run/postgresql",
                     roleMark: "/var/lib/zabbix-ha/postgres-role",
+                    tls: HOST_CLIENT_TLS,
                 }),
                 "config-sync": renderConfigSyncScript({
                     sourceUrl: "http://198.18.1.10/api_jsonrpc.php",
@@ -290,7 +294,7 @@ describe("scripts the stack sends to hosts", () => {
                     dbPort: 5433,
                     dbName: "zabbix",
                     dbUser: "zabbix",
-                    dbTlsRequired: true,
+                    dbTls: SELF_RUN_DB_TLS,
                     passwordInclude: "/etc/zabbix/zabbix_server.db-password.conf",
                     serverService: "zabbix-server",
                     failoverDelaySeconds: 30,

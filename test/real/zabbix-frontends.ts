@@ -10,6 +10,7 @@
 import { existsSync, readFileSync } from "fs";
 import * as http from "http";
 import * as path from "path";
+import { DbClientTls } from "../../components/postgres/tls";
 import { renderNginxSite, renderPhpFpmPool, renderZabbixConfPhp } from "../../components/zabbix/render";
 import {
     PgServer,
@@ -87,7 +88,7 @@ export const readIf = (file: string) => (existsSync(file) ? readFileSync(file, "
 /**
  * One frontend: php-fpm with the rendered pool in a private mount namespace whose /etc/zabbix is
  * the instance's dir (holding the rendered zabbix.conf.php and the DB password file), and nginx
- * with the rendered site on 127.0.0.1 only.
+ * with the rendered site on 127.0.0.1 only; its DB session secured by `dbTls`.
  */
 export async function startFrontend(
     scratch: Scratch,
@@ -95,6 +96,7 @@ export async function startFrontend(
     db: PgServer,
     dbName: string,
     dbPassword: string,
+    dbTls: DbClientTls,
 ): Promise<Site> {
     // Readable by the web user only, as /etc/zabbix's conf and password are on a frontend host.
     const etc = await scratch.dir(`zabbix-etc-${name}`, WEB_USER);
@@ -106,6 +108,7 @@ export async function startFrontend(
             dbPort: db.port,
             dbName,
             dbUser: "zabbix",
+            dbTls,
             passwordFile,
             serverName: `Zabbix ${name}`,
         }),

@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from "fs";
 import * as path from "path";
 import { zabbixServerPasswordTemplate } from "../../components/zabbix/render";
 import { renderTakeoverScript } from "../../components/zabbix/render";
-import { PgServer, password, putFile, run, scratchSpace } from "./support";
+import { PgServer, TestPki, password, putFile, run, scratchSpace, testPki } from "./support";
 import { zabbixDatabase } from "./zabbix-db";
 
 jest.setTimeout(150_000);
@@ -18,9 +18,12 @@ const dbPassword = password();
 
 describe("zabbix_server with the rendered configuration", () => {
     let db: PgServer;
+    let pki: TestPki;
 
     beforeAll(async () => {
-        db = await zabbixDatabase(scratch, dbPassword);
+        pki = await testPki(scratch);
+        // pg_hba.conf admits TLS sessions only: every row the watcher reads or marks came over verify-full.
+        db = await zabbixDatabase(scratch, dbPassword, pki);
     });
 
     describe("the prompt-takeover watcher, against Zabbix's own ha_node table", () => {
@@ -43,6 +46,7 @@ describe("zabbix_server with the rendered configuration", () => {
                     dbPort: db.port,
                     dbName: "zabbix_takeover",
                     dbUser: "zabbix",
+                    dbTls: pki.db,
                     passwordInclude: include,
                     serverService: "zabbix-server",
                     failoverDelaySeconds: 10,
