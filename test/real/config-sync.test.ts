@@ -7,7 +7,17 @@
 import { existsSync } from "fs";
 import * as path from "path";
 import { renderConfigSyncScript } from "../../components/zabbix/render";
-import { ok, password, putFile, requireFile, requirePhpExtension, requireTool, run, scratchSpace } from "./support";
+import {
+    ok,
+    password,
+    putFile,
+    requireFile,
+    requirePhpExtension,
+    requireTool,
+    run,
+    scratchSpace,
+    testPki,
+} from "./support";
 import {
     SCHEMA_FILES,
     SUPER_ADMIN_PASSWORD,
@@ -68,15 +78,16 @@ describe("the config sync script between two real Zabbix 6.0 frontends", () => {
             );
         }
         work = await scratch.dir("config-sync");
+        const pki = await testPki(scratch);
 
-        const db = await zabbixCluster(scratch, "zabbix-sites", dbPassword, ["zabbix_source", "zabbix_target"]);
+        const db = await zabbixCluster(scratch, "zabbix-sites", dbPassword, ["zabbix_source", "zabbix_target"], pki);
         for (const name of ["zabbix_source", "zabbix_target"]) {
             await db.sql(
                 `create database ${name} owner zabbix encoding 'UTF8' lc_collate 'C' lc_ctype 'C' template template0`,
             );
         }
         // The schema once, by the library's own step; the second site's database from a pg_dump -Fc copy.
-        ok(await runStep(loopbackSchemaStep(db, "zabbix_source"), schemaSecrets(dbPassword)));
+        ok(await runStep(loopbackSchemaStep(db, "zabbix_source", pki.db), schemaSecrets(dbPassword)));
         const dump = path.join(db.dir, "zabbix.dump");
         ok(
             await run("pg_dump", ["-Fc", "-h", db.dir, "-p", String(db.port), "-d", "zabbix_source", "-f", dump], {
@@ -97,8 +108,8 @@ describe("the config sync script between two real Zabbix 6.0 frontends", () => {
         await db.sql("analyze", "zabbix_target");
 
         [source, target] = await Promise.all([
-            startFrontend(scratch, "source", db, "zabbix_source", dbPassword),
-            startFrontend(scratch, "target", db, "zabbix_target", dbPassword),
+            startFrontend(scratch, "source", db, "zabbix_source", dbPassword, pki.db),
+            startFrontend(scratch, "target", db, "zabbix_target", dbPassword, pki.db),
         ]);
         // The schema step set the stack's Super Admin password on the source; the copy carries it to the target.
         passwordFile = await putFile(path.join(work, "config-sync.password"), `${adminPassword}\n`, 0o600);

@@ -5,7 +5,19 @@
  */
 import * as path from "path";
 import { renderPatroniConfig } from "../../components/postgres/render";
-import { FileCheck, checkFile, expectRejected, freePort, ok, password, putFile, run, scratchSpace } from "./support";
+import {
+    FileCheck,
+    checkFile,
+    expectRejected,
+    freePort,
+    ok,
+    password,
+    putFile,
+    run,
+    scratchSpace,
+    TestPki,
+    testPki,
+} from "./support";
 import {
     DbPasswords,
     ETCD_MEMBER,
@@ -27,9 +39,11 @@ const scratch = scratchSpace();
 const passwords: DbPasswords = { superuser: password(), replication: password() };
 
 let etcd: Etcd;
+let pki: TestPki;
 
 beforeAll(async () => {
     etcd = await startEtcd(scratch);
+    pki = await testPki(scratch);
 });
 
 describe("etcd with the rendered /etc/default/etcd", () => {
@@ -97,7 +111,7 @@ describe("patroni --validate-config with the rendered patroni.yml", () => {
         node = await newNode(scratch, "validate", "127.0.0.2");
         rendered = await installConfig(
             node.config,
-            renderPatroniConfig(patroniInput(etcd, node, await freePort())),
+            renderPatroniConfig(patroniInput(etcd, node, await freePort(), pki)),
             passwords,
         );
     });
@@ -127,7 +141,9 @@ describe("patroni --validate-config with the rendered patroni.yml", () => {
     });
 
     test("an etcd that does not answer is rejected", async () => {
-        const broken = renderPatroniConfig(patroniInput(etcd, node, await freePort(), { etcdPort: await freePort() }));
+        const broken = renderPatroniConfig(
+            patroniInput(etcd, node, await freePort(), pki, { etcdPort: await freePort() }),
+        );
         expectRejected(
             await checkFile(PATRONI_VALIDATE, broken),
             /etcd3\.hosts\.0 .* didn't pass validation: '127\.0\.0\.2:\d+ is not reachable'/,
@@ -135,7 +151,7 @@ describe("patroni --validate-config with the rendered patroni.yml", () => {
     });
 
     test("a host address of 127.0.0.1 is refused as a connect address", async () => {
-        const broken = renderPatroniConfig(patroniInput(etcd, node, await freePort(), { address: "127.0.0.1" }));
+        const broken = renderPatroniConfig(patroniInput(etcd, node, await freePort(), pki, { address: "127.0.0.1" }));
         const result = await checkFile(PATRONI_VALIDATE, broken);
         expectRejected(
             result,

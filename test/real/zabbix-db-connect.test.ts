@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from "fs";
 import * as net from "net";
 import * as path from "path";
 import { renderServerUnitDropIn } from "../../components/zabbix/render";
-import { freePort, putFile, scratchSpace, sleep, waitFor } from "./support";
+import { freePort, putFile, scratchSpace, sleep, testPki, waitFor } from "./support";
 import { scratchServerConf } from "./zabbix-db";
 
 jest.setTimeout(120_000);
@@ -55,6 +55,8 @@ async function startServer(name: string, dbPort: number, env: Record<string, str
             dbPort,
             dbName: "zabbix",
             passwordInclude: include,
+            // What a stack's server is given: verify-full against a CA (the test's; no handshake ever completes here).
+            dbTls: (await testPki(scratch)).db,
         }),
         0o640,
         "zabbix",

@@ -7,7 +7,19 @@ import { existsSync, readFileSync } from "fs";
 import * as path from "path";
 import { putSecretFile } from "../../components/shell";
 import { zabbixServerPasswordTemplate } from "../../components/zabbix/render";
-import { Daemon, PgServer, freePort, ok, password, putFile, run, scratchSpace, waitFor } from "./support";
+import {
+    Daemon,
+    PgServer,
+    freePort,
+    ok,
+    password,
+    putFile,
+    run,
+    scratchSpace,
+    TestPki,
+    testPki,
+    waitFor,
+} from "./support";
 import { loopbackSchemaStep, runStep, schemaSecrets, scratchServerConf, zabbixDatabase } from "./zabbix-db";
 
 jest.setTimeout(150_000);
@@ -26,6 +38,7 @@ interface Node {
 
 describe("zabbix_server with the rendered configuration", () => {
     let db: PgServer;
+    let pki: TestPki;
     const nodes: Node[] = [];
 
     /** Name -> HA status of every node the database knows, as the nodes themselves record it. */
@@ -54,7 +67,8 @@ describe("zabbix_server with the rendered configuration", () => {
     }
 
     beforeAll(async () => {
-        db = await zabbixDatabase(scratch, dbPassword);
+        pki = await testPki(scratch);
+        db = await zabbixDatabase(scratch, dbPassword, pki);
         nodes.push(await prepareNode("node-a", "zabbix"), await prepareNode("node-b", "zabbix"));
     });
 
@@ -65,7 +79,14 @@ describe("zabbix_server with the rendered configuration", () => {
         const listenPort = await freePort();
         const conf = await putFile(
             path.join(dir, "zabbix_server.conf"),
-            scratchServerConf(dir, { nodeName: name, listenPort, dbPort: db.port, dbName, passwordInclude: include }),
+            scratchServerConf(dir, {
+                nodeName: name,
+                listenPort,
+                dbPort: db.port,
+                dbName,
+                passwordInclude: include,
+                dbTls: pki.db,
+            }),
             0o640,
             "zabbix",
         );
@@ -86,7 +107,7 @@ describe("zabbix_server with the rendered configuration", () => {
     }
 
     test("the schema step leaves a loaded schema alone when it runs again", async () => {
-        const again = ok(await runStep(loopbackSchemaStep(db, "zabbix"), schemaSecrets(dbPassword)));
+        const again = ok(await runStep(loopbackSchemaStep(db, "zabbix", pki.db), schemaSecrets(dbPassword)));
         expect(again.output).toMatch(/Zabbix schema already loaded/);
         expect(await db.sql("select count(*) > 0 from users where username = 'Admin'", "zabbix")).toBe("t");
     });

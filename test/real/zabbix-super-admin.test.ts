@@ -8,7 +8,7 @@ import { hashSync } from "bcryptjs";
 import * as path from "path";
 import { platformFor, zabbixLayout } from "../../components/platform";
 import { BCRYPT_COST } from "../../tools/offline/capture";
-import { PgServer, RunResult, ok, password, requireFile, run, scratchSpace } from "./support";
+import { PgServer, RunResult, ok, password, requireFile, run, scratchSpace, TestPki, testPki } from "./support";
 import { ensureDebian13Root } from "./support/debian13";
 import {
     SCHEMA_FILES,
@@ -40,13 +40,14 @@ async function phpVerifies(candidate: string, hash: string): Promise<boolean> {
 }
 
 let db: PgServer;
+let pki: TestPki;
 /** Each series' schema files as this machine reads them, and the first load's result. */
 const series: Record<string, { files: readonly string[]; load?: RunResult }> = {
     "6.0": { files: SCHEMA_FILES },
     "7.0": { files: [] },
 };
 const dbName = (version: string) => `zabbix_${version.replace(".", "")}`;
-const step = (version: string) => loopbackSchemaStep(db, dbName(version), series[version].files);
+const step = (version: string) => loopbackSchemaStep(db, dbName(version), pki.db, series[version].files);
 const adminHash = (version: string) => db.sql("select passwd from users where username = 'Admin'", dbName(version));
 /** The groups guest is in, with whether each disables its members (users_status 1). */
 const guestGroups = (version: string) =>
@@ -71,7 +72,8 @@ beforeAll(async () => {
         path.join(root.rootfs, f),
     );
     series["7.0"].files.forEach(requireFile);
-    db = await zabbixCluster(scratch, "zabbix-admin", dbPassword, Object.keys(series).map(dbName));
+    pki = await testPki(scratch);
+    db = await zabbixCluster(scratch, "zabbix-admin", dbPassword, Object.keys(series).map(dbName), pki);
     for (const version of Object.keys(series)) {
         await db.sql(
             `create database ${dbName(version)} owner zabbix encoding 'UTF8' lc_collate 'C' lc_ctype 'C' template template0`,
