@@ -14,7 +14,7 @@ import { DEFAULT_PRICES, DEFAULT_RATES, DEFAULT_TIMINGS } from "../../model";
 import { CapturedResource, ofType } from "../../tools/offline/capture";
 import { readEnvironment } from "../../tools/offline/environment";
 import { StackPlan, planEnvironment } from "../../tools/offline/stack";
-import { ROOT, TEST_SSH_KEY, scriptOf } from "../support/plan";
+import { ROOT, TEST_SSH_KEY, operatorCa, scriptOf } from "../support/plan";
 import { run, scratchSpace } from "./support";
 
 jest.setTimeout(600_000);
@@ -54,6 +54,9 @@ const parsed = (text: string): unknown => {
  * that prod leaves to its default set to it (the first site's first host, the first fence device):
  * the last test holds this to the reader's own lists of known keys.
  */
+/** A CA an operator brings, for the pki section and its key. */
+const OPERATOR_CA = operatorCa();
+
 const BASE: Record<string, any> = (() => {
     const base: Record<string, any> = Object.fromEntries(
         Object.entries(PROD.config).map(([key, text]) => [key.slice("zabbix-ha:".length), parsed(text)]),
@@ -70,6 +73,8 @@ const BASE: Record<string, any> = (() => {
     Object.assign(base.configSync, { intervalMinutes: 10, apiUser: "zabbix.sync" });
     Object.assign(base.cloud.database, { port: 5432, sslmode: "require" });
     Object.assign(base.firewall, { usersNetwork: ["198.18.200.0/24"], sshFrom: ["198.18.101.0/24"] });
+    // The operator's CA, so that its certificate is a leaf too (its key is among SECRETS).
+    base.pki = { rotation: 0, caCertificate: OPERATOR_CA.certPem };
     base.model = { rates: DEFAULT_RATES, timings: DEFAULT_TIMINGS, prices: DEFAULT_PRICES };
     return base;
 })();
@@ -104,6 +109,7 @@ const SECRETS = {
     "zabbix-ha:zabbixApiPassword": "api-password-1",
     "zabbix-ha:cloudDbAdminPassword": "admin-password-1",
     "zabbix-ha:fencePassword": "fence-password-1",
+    "zabbix-ha:pkiCaPrivateKey": OPERATOR_CA.keyPem,
 };
 
 /** Plans the values under the pattern that reads them (`pattern` itself when the values name a hostile one). */
@@ -265,7 +271,9 @@ describe("every config value with hostile text in its place", () => {
         }
     });
 
-    test.each(SECRET_CONFIG.filter(s => s.key !== "sshPrivateKey").map(s => s.key))("the secret %s", async key => {
+    // Not the two PEM keys: like the SSH key, the CA's key reaches no host's shell (only its provider parses it).
+    const hostShellSecrets = SECRET_CONFIG.filter(s => !["sshPrivateKey", "pkiCaPrivateKey"].includes(s.key));
+    test.each(hostShellSecrets.map(s => s.key))("the secret %s", async key => {
         const dir = await scratch.dir("hostile-mark");
         const mark = path.join(dir, "PWNED");
         for (const [form, value] of Object.entries(hostileValues(mark))) {
