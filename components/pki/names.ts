@@ -24,8 +24,10 @@ export function certificateNames(config: StackConfig, host: PlacedHost): Certifi
             ips.add(lb.address);
         }
     }
-    // Patroni reaches its own PostgreSQL at 127.0.0.1 (timeline checks, rewind), verifying it like any other.
+    // Patroni reaches its own PostgreSQL as localhost (its local replication session: the lab saw
+    // "does not match host name localhost" without it) and at 127.0.0.1, verifying it like any other.
     if (host.roles.includes("db") && config.db.failover === "patroni") {
+        dns.add("localhost");
         ips.add("127.0.0.1");
     }
     if (config.drbd?.nodes.includes(host.name)) {

@@ -4,13 +4,13 @@
  * and a new key for every host when the rotation count goes up.
  */
 import { execFileSync } from "child_process";
-import { mkdtempSync, writeFileSync } from "fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { ConfigError } from "../../components/config";
 import { RESOURCE_TYPES } from "../../components/facts";
 import { CapturedPlan, ofType } from "../../tools/offline/capture";
-import { TEST_SSH_KEY, byName, operatorCa, planConfig, scriptOf, twoSiteConfig } from "../support/plan";
+import { TEST_SSH_KEY, byName, operatorCa, planConfig, planExample, scriptOf, twoSiteConfig } from "../support/plan";
 import { toEngineConfig } from "../../tools/offline/environment";
 import { capturePlan } from "../../tools/offline/capture";
 import { runStack } from "../../stacks/program";
@@ -77,6 +77,14 @@ describe("the stack's own CA", () => {
         expect(web).not.toContain("198.18.2.10");
     });
 
+    test("the provider verifies against a file holding this stack's CA, named by its content (another plan's CA never overwrites it)", () => {
+        const provider = plan.resources.find(r => r.type === "pulumi:providers:postgresql")!;
+        expect(provider.inputs.sslmode).toBe("verify-full");
+        const file = String(provider.inputs.sslrootcert);
+        expect(readFileSync(file, "utf8")).toBe(plan.outputs?.caCertificate);
+        expect(file).toMatch(/\.zabbix-ha\/test-[0-9a-f]{16}-ca\.crt$/);
+    });
+
     test("the CA is a CA that signs host certificates only, and is exported", () => {
         const [ca] = ofType(plan, RESOURCE_TYPES.tlsSelfSignedCert);
         expect(ca.inputs).toMatchObject({ isCaCertificate: true, maxPathLength: 0 });
@@ -105,6 +113,16 @@ describe("the stack's own CA", () => {
         const before = byName(plan, "east-east-1-tls").inputs.stdin;
         expect(byName(rotated, "east-east-1-tls").inputs.stdin).not.toEqual(before);
     });
+});
+
+test("under Patroni a DB host's certificate also names localhost and 127.0.0.1, where Patroni reaches its own PostgreSQL", async () => {
+    // The prod example runs Patroni (etcd members in three sites).
+    const prod = await planExample("prod");
+    expect(prod.error).toBeUndefined();
+    const db = certificateOf(prod, "tyo-db1").text;
+    expect(db).toContain("DNS:localhost");
+    expect(db).toContain("IP Address:127.0.0.1");
+    expect(certificateOf(prod, "tyo-web1").text).not.toContain("localhost");
 });
 
 describe("the operator's CA", () => {
