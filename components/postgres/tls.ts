@@ -42,9 +42,9 @@ export function clientEnv(t: PgClientTls): string {
     return `PGSSLMODE=${CLIENT_SSLMODE} PGSSLROOTCERT=${t.caFile}`;
 }
 
-/** The same, set and exported in a script. */
+/** The same, set and exported in a script (a Zabbix DB client's export, at verify-full). */
 export function clientExport(t: PgClientTls): string {
-    return `${clientEnv(t)}\nexport PGSSLMODE PGSSLROOTCERT`;
+    return dbClientExport({ sslmode: CLIENT_SSLMODE, caFile: t.caFile });
 }
 
 /**
@@ -59,7 +59,7 @@ export interface DbClientTls {
 }
 
 /** A self-run cluster's clients: the stack's CA, the name connected to in the certificate. */
-export const SELF_RUN_DB_TLS: DbClientTls = { sslmode: CLIENT_SSLMODE, caFile: CA_FILE };
+export const SELF_RUN_DB_TLS: DbClientTls = { sslmode: CLIENT_SSLMODE, caFile: HOST_CLIENT_TLS.caFile };
 
 /** A client's TLS as libpq's environment, set and exported in a script. */
 export function dbClientExport(t: DbClientTls): string {
