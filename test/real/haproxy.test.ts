@@ -9,22 +9,22 @@ import { renderNewestPrimaryWatch } from "../../components/loadbalancer/render";
 import { HaproxyInput, renderHaproxyCfg } from "../../components/loadbalancer/render";
 import { CHECK_ROLE } from "../../components/postgres/render";
 import {
-    FileCheck,
-    PgServer,
-    TestPki,
+    askThroughBalancer,
     checkFile,
     expectAccepted,
     expectRejected,
+    FileCheck,
     freePort,
     installPrimaryCheck,
     loopbackPair,
     ok,
     password,
-    psqlTcp,
+    PgServer,
     putFile,
     run,
     scratchSpace,
     serverStatus,
+    TestPki,
     testPki,
     waitFor,
 } from "./support";
@@ -121,20 +121,7 @@ describe("HAProxy running the rendered configuration in front of two PostgreSQL 
     let pki: TestPki;
 
     /** What a client gets through HAProxy's DB port: "<server port>|<in recovery>|<session encrypted>". */
-    const throughHaproxy = async () =>
-        ok(
-            await psqlTcp(
-                {
-                    host: "127.0.0.1",
-                    port: lbDbPort,
-                    user: CHECK_ROLE,
-                    db: "postgres",
-                    passfile: checkPassfile,
-                    tls: pki.db,
-                },
-                "select inet_server_port(), pg_is_in_recovery(), ssl from pg_stat_ssl where pid = pg_backend_pid()",
-            ),
-        ).stdout.trim();
+    const throughHaproxy = async () => ok(await askThroughBalancer(lbDbPort, checkPassfile, pki.db)).stdout.trim();
 
     beforeAll(async () => {
         pki = await testPki(scratch);

@@ -20,9 +20,7 @@ import { RECEIVER_SQL } from "../../components/postgres/replicaSteps";
 import { CHECK_ROLE, REPLICATION_ROLE, pgpassLine, renderPostgresConf } from "../../components/postgres/render";
 import { clientConninfo } from "../../components/postgres/tls";
 import {
-    PG_BIN,
-    PgServer,
-    TestPki,
+    askThroughBalancer,
     basebackup,
     freePort,
     includeInPostgresConf,
@@ -30,13 +28,15 @@ import {
     loopbackPair,
     ok,
     password,
-    psqlTcp,
+    PG_BIN,
+    PgServer,
     putFile,
     replicationCommand,
     run,
     scratchSpace,
     serverStatus,
     sleep,
+    TestPki,
     testPki,
     waitFor,
 } from "./support";
@@ -136,17 +136,7 @@ describe("a superseded primary that comes back writable", () => {
         const answers: string[] = [];
         const until = Date.now() + 6000;
         while (Date.now() < until) {
-            const answer = await psqlTcp(
-                {
-                    host: "127.0.0.1",
-                    port: lbDbPort,
-                    user: CHECK_ROLE,
-                    db: "postgres",
-                    passfile: checkPassfile,
-                    tls: pki.db,
-                },
-                "select inet_server_port(), pg_is_in_recovery(), ssl from pg_stat_ssl where pid = pg_backend_pid()",
-            );
+            const answer = await askThroughBalancer(lbDbPort, checkPassfile, pki.db);
             if (answer.code === 0) {
                 answers.push(answer.stdout.trim());
             }

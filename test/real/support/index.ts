@@ -42,5 +42,12 @@ export { Scratch, putFile, scratchSpace, writeNginxPrefix, writePhpFpmConf } fro
 export { CheckResult, FileCheck, checkFile, expectAccepted, expectRejected } from "./file-checks";
 export { PgServer, basebackup, includeInPostgresConf, initPostgres, password, psqlTcp } from "./postgres";
 export { freePort, relayFrom, serverStatus } from "./network";
-export { LoopbackPair, installPrimaryCheck, loopbackHbaRules, loopbackPair, replicationCommand } from "./loopback";
+export {
+    LoopbackPair,
+    askThroughBalancer,
+    installPrimaryCheck,
+    loopbackHbaRules,
+    loopbackPair,
+    replicationCommand,
+} from "./loopback";
 export { TEST_PKI_IPS, TestPki, testPki } from "./pki";

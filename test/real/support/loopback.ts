@@ -16,9 +16,9 @@ import {
     renderPgHba,
     renderPostgresConf,
 } from "../../../components/postgres/render";
-import { PgClientTls, clientConninfo } from "../../../components/postgres/tls";
+import { DbClientTls, PgClientTls, clientConninfo } from "../../../components/postgres/tls";
 import { TestPki } from "./pki";
-import { PSQL_BATCH, PgServer, basebackup, includeInPostgresConf, initPostgres } from "./postgres";
+import { PSQL_BATCH, PgServer, basebackup, includeInPostgresConf, initPostgres, psqlTcp } from "./postgres";
 import { RunOptions, RunResult, run } from "./processes";
 import { Scratch, putFile } from "./scratch";
 
@@ -130,4 +130,15 @@ export async function installPrimaryCheck(
         0o755,
     );
     return { checkPassfile, checkScript };
+}
+
+/**
+ * A check-role session through a load balancer's DB port on loopback: which server answered, whether
+ * it is in recovery, and whether the session is TLS ("port|f|t" from a writable primary over TLS).
+ */
+export function askThroughBalancer(port: number, passfile: string, tls: DbClientTls): Promise<RunResult> {
+    return psqlTcp(
+        { host: "127.0.0.1", port, user: CHECK_ROLE, db: "postgres", passfile, tls },
+        "select inet_server_port(), pg_is_in_recovery(), ssl from pg_stat_ssl where pid = pg_backend_pid()",
+    );
 }
