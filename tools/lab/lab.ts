@@ -9,7 +9,15 @@
 import { randomBytes } from "crypto";
 import * as path from "path";
 import { readEnvironment } from "../offline";
-import { Check, Instance, checkIdempotent, checkOperatingSystems, instancesOf, verifyInstances } from "./checks";
+import {
+    Check,
+    Instance,
+    checkExposure,
+    checkIdempotent,
+    checkOperatingSystems,
+    instancesOf,
+    verifyInstances,
+} from "./checks";
 import {
     HostMemory,
     LabState,
@@ -157,6 +165,11 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
             key.privateKeyFile,
             log,
         );
+        // The port scan needs the hosts' firewalls: with firewall.enabled off every port is open by design.
+        for (const exposure of await checkExposure(topo, deploy.goals)) {
+            log(`${exposure.ok ? "ok  " : "FAIL"} ${exposure.name}: ${exposure.detail}`);
+            checks.push(exposure);
+        }
         const systems = await checkOperatingSystems(topo.hosts, key.privateKeyFile);
         log(`${systems.ok ? "ok  " : "FAIL"} ${systems.name}: ${systems.detail}`);
         checks.push(systems);

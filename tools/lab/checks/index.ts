@@ -4,6 +4,7 @@
  * account `npm run lab -- status` gives of hosts, services and databases (status). Every question
  * about a database's state is the probe's (probe), which the drills ask too.
  */
+export * from "./exposure";
 export * from "./hostOs";
 export * from "./instances";
 export * from "./probe";
