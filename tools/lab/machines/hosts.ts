@@ -114,6 +114,8 @@ export function boot(rec: HostRecord, repoPool: string): number {
         "--register=no",
         "--keep-unit",
         `--network-namespace-path=/run/netns/${rec.netns}`,
+        // The host firewall loads its nftables table: the capability reaches only the host's own namespace.
+        "--capability=CAP_NET_ADMIN",
         "--console=read-only",
         "--resolv-conf=off",
         "--timezone=off",
