@@ -19,7 +19,10 @@ export const TEST_SSH_KEY =
 
 /** A well-formed zabbix.releasePackageSha256 for configs with the vendor source (the SHA-256 of no bytes). */
 /** A CA certificate as a managed database's provider hands it out (cloud.database.caCertificate). */
-export const MANAGED_DB_CA = readFileSync(path.join(ROOT, "test", "fixtures", "managed-db-ca.crt"), "utf8");
+export const MANAGED_DB_CA = readFileSync(
+    path.join(ROOT, "test", "support", "certificates", "managed-db-ca.crt"),
+    "utf8",
+);
 export const RELEASE_PACKAGE_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
 /** Two sites with one all-roles host each: the smallest valid pattern-5 config. */

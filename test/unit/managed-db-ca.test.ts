@@ -15,7 +15,7 @@ import { MANAGED_DB_CA, ROOT, TEST_SSH_KEY, byName, configProblems, scriptOf, tw
 const CLOUD = { minSites: 2, requiredRoles: [], selfRunDatabase: false, sections: ["cloud"] } as const;
 const SECRETS = { sshPrivateKey: SET_AS_SECRET, cloudDbAdminPassword: SET_AS_SECRET };
 const PROD = path.join(ROOT, "Pulumi.prod.yaml");
-const NOT_A_CA = readFileSync(path.join(ROOT, "test", "fixtures", "not-a-ca.crt"), "utf8");
+const NOT_A_CA = readFileSync(path.join(ROOT, "test", "support", "certificates", "not-a-ca.crt"), "utf8");
 
 function problemsWith(database: Record<string, unknown>): string[] {
     const raw = { ...twoSiteConfig(), cloud: { database: { host: "db.cloud.example.net", ...database } } };
