@@ -12,6 +12,7 @@ import {
 import { isBlockDevicePath } from "../drbd/drbd";
 import { POSTGRES_DEFAULT_PORT } from "../platform";
 import { cidrContains, isIPv4 } from "./network";
+import { checkPemCaBundle } from "./pki";
 import { Reader, hasControlCharacter, join } from "./reader";
 import { CloudConfig, ConfigSyncConfig, DrbdConfig, SiteConfig } from "./types";
 
@@ -247,7 +248,9 @@ export function readCloud(r: Reader, value: unknown, required: boolean): CloudCo
         return undefined;
     }
     const node = r.object(value, "cloud", ["database"]);
-    const db = node && r.object(node.database ?? {}, "cloud.database", ["host", "port", "adminUser", "sslmode"]);
+    const db =
+        node &&
+        r.object(node.database ?? {}, "cloud.database", ["host", "port", "adminUser", "sslmode", "caCertificate"]);
     if (!db) {
         return undefined;
     }
@@ -264,8 +267,50 @@ export function readCloud(r: Reader, value: unknown, required: boolean): CloudCo
             `${JSON.stringify(adminUser)} is not a role name (1 to 63 letters, digits and _ . @ -)`,
         );
     }
-    const sslmode = r.oneOf(db, "sslmode", "cloud.database", ["require", "verify-full", "disable"] as const, "require");
-    return host && port !== undefined && adminUser && sslmode
-        ? { database: { host, port, adminUser, sslmode } }
+    const sslmode = r.oneOf(
+        db,
+        "sslmode",
+        "cloud.database",
+        ["verify-full", "require", "disable"] as const,
+        "verify-full",
+    );
+    const caCertificate = readManagedCa(r, db, sslmode);
+    return host && port !== undefined && adminUser && sslmode && caCertificate !== undefined
+        ? { database: { host, port, adminUser, sslmode, ...(caCertificate ? { caCertificate } : {}) } }
         : undefined;
+}
+
+/**
+ * The provider's CA bundle, which every client verifies the endpoint's certificate against: required
+ * with verify-full (the default), refused with a mode that would never read it. "" when none is
+ * wanted, undefined on a problem.
+ */
+function readManagedCa(r: Reader, db: Record<string, unknown>, sslmode: string | undefined): string | undefined {
+    const path = "cloud.database.caCertificate";
+    const pem = r.string(db, "caCertificate", "cloud.database", "");
+    if (pem === undefined || sslmode === undefined) {
+        return undefined;
+    }
+    if (sslmode !== "verify-full") {
+        if (pem) {
+            r.problem(
+                path,
+                `is only read with sslmode verify-full, not ${sslmode}: remove it or set sslmode to verify-full`,
+            );
+            return undefined;
+        }
+        return "";
+    }
+    if (!pem) {
+        r.problem(
+            path,
+            "is required (sslmode verify-full, the default): the CA bundle (PEM) your provider signs the endpoint's certificate with, " +
+                "from its documentation or console (e.g. AWS RDS's global-bundle.pem, Azure's DigiCert Global Root G2, " +
+                "Google Cloud SQL's server-ca.pem); sslmode require encrypts without checking who answers",
+        );
+        return undefined;
+    }
+    const before = r.problemCount();
+    checkPemCaBundle(r, pem, path);
+    return r.problemCount() > before ? undefined : pem;
 }

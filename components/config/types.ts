@@ -190,7 +190,10 @@ export interface CloudConfig {
         readonly port: number;
         /** Admin user the provider creates; its password is the secret cloudDbAdminPassword. */
         readonly adminUser: string;
+        /** libpq's mode for every client of the endpoint: verify-full unless the operator chose less. */
         readonly sslmode: "require" | "verify-full" | "disable";
+        /** The provider's CA bundle (PEM) the endpoint's certificate verifies against; set with verify-full. */
+        readonly caCertificate?: string;
     };
 }
 

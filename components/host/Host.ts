@@ -37,6 +37,8 @@ export interface HostTlsArgs {
     readonly certificate: HostCertificate;
     /** An etcd member runs on the host (a witness, or a DB host under Patroni): etcd gets its own key copy. */
     readonly etcdMember: boolean;
+    /** The managed database's CA bundle (PEM), for a host that reaches its endpoint: installed as DATABASE_CA_FILE. */
+    readonly databaseCaCertPem?: pulumi.Input<string>;
 }
 
 /** A secret handed to a step's script on stdin and read into a shell variable. */
@@ -137,15 +139,23 @@ export class Host extends pulumi.ComponentResource {
             { parent: this },
         );
         const c = args.tls.certificate;
+        const databaseCa = args.tls.databaseCaCertPem;
         this.caCertPem = c.caCertPem;
         this.tlsFiles = this.step(
             `${name}-tls`,
             {
-                script: tlsStep({ roles: h.roles, etcdMember: args.tls.etcdMember }),
+                script: tlsStep({
+                    roles: h.roles,
+                    etcdMember: args.tls.etcdMember,
+                    databaseCa: databaseCa !== undefined,
+                }),
                 secrets: [
                     { variable: TLS_SECRETS.ca, value: c.caCertPem.apply(oneLine) },
                     { variable: TLS_SECRETS.cert, value: c.certPem.apply(oneLine) },
                     { variable: TLS_SECRETS.key, value: c.privateKeyPem.apply(oneLine) },
+                    ...(databaseCa !== undefined
+                        ? [{ variable: TLS_SECRETS.databaseCa, value: pulumi.output(databaseCa).apply(oneLine) }]
+                        : []),
                 ],
             },
             { parent: this },

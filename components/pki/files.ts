@@ -14,6 +14,11 @@ import { Role } from "../config/types";
 export const TLS_DIR = "/etc/ssl/zabbix-ha";
 /** The stack's CA certificate: every client verifies the servers it reaches against it. */
 export const CA_FILE = posix.join(TLS_DIR, "ca.crt");
+/**
+ * A managed database provider's CA bundle (cloud.database.caCertificate), on the hosts that reach
+ * its endpoint: their sessions verify the endpoint against it, not against the stack's CA.
+ */
+export const DATABASE_CA_FILE = posix.join(TLS_DIR, "database-ca.crt");
 /** The host's certificate (its names and addresses, server and client use). */
 export const CERT_FILE = posix.join(TLS_DIR, "host.crt");
 
@@ -40,6 +45,8 @@ export interface TlsHostInput {
     readonly roles: readonly Role[];
     /** An etcd member runs here (a witness, or a DB host under Patroni). */
     readonly etcdMember: boolean;
+    /** The host reaches a managed database and gets its provider's CA (DATABASE_CA_FILE). */
+    readonly databaseCa?: boolean;
 }
 
 /** The key copies a host's roles need; root's is always there. */

@@ -5,10 +5,16 @@
  * read them again.
  */
 import { shellQuote } from "../shell";
-import { CA_FILE, CERT_FILE, TLS_DIR, TlsHostInput, keyCopies } from "./files";
+import { CA_FILE, CERT_FILE, DATABASE_CA_FILE, TLS_DIR, TlsHostInput, keyCopies } from "./files";
 
 /** The shell variables the step reads its stdin into, in order. */
-export const TLS_SECRETS = { ca: "ZHA_TLS_CA", cert: "ZHA_TLS_CERT", key: "ZHA_TLS_KEY" } as const;
+export const TLS_SECRETS = {
+    ca: "ZHA_TLS_CA",
+    cert: "ZHA_TLS_CERT",
+    key: "ZHA_TLS_KEY",
+    /** The managed database's CA bundle, read after the key where the host has one (TlsHostInput.databaseCa). */
+    databaseCa: "ZHA_TLS_DB_CA",
+} as const;
 
 /** Encodes a PEM for the step's stdin: one line. */
 export function oneLine(pem: string): string {
@@ -28,7 +34,7 @@ function decoded(variables: readonly string[]): string {
 
 /** The script of a host's TLS step. */
 export function tlsStep(h: TlsHostInput): string {
-    const { ca, cert, key } = TLS_SECRETS;
+    const { ca, cert, key, databaseCa } = TLS_SECRETS;
     const copies = keyCopies(h).map(c => {
         const owner = `${c.user}:${c.user}`;
         const parts = c.withCertificate ? [cert, key] : [key];
@@ -40,6 +46,7 @@ mkdir -p ${shellQuote(TLS_DIR)}
 chmod 0755 ${shellQuote(TLS_DIR)}
 zha_put_file ${shellQuote(CA_FILE)} 0644 root:root ${decoded([ca])}
 zha_put_file ${shellQuote(CERT_FILE)} 0644 root:root ${decoded([cert])}
+${h.databaseCa ? `zha_put_file ${shellQuote(DATABASE_CA_FILE)} 0644 root:root ${decoded([databaseCa])}` : `rm -f ${shellQuote(DATABASE_CA_FILE)}`}
 ${copies.join("\n")}
 # The key must belong to the certificate, and the certificate to the CA: otherwise every handshake fails later, far from here.
 if [ "$(openssl x509 -noout -pubkey -in ${shellQuote(CERT_FILE)} | openssl sha256)" != "$(zha_b64 "$${key}" | openssl pkey -pubout | openssl sha256)" ]; then

@@ -2,7 +2,9 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { MANAGED_DATABASE, ManagedDatabaseFacts } from "../facts";
 import { SchemaLoader, loadSchema, zabbixDatabaseObjects } from "./database";
+import { providerCaFile } from "./providerCa";
 import { ZabbixDbLogin } from "./roles";
+import { DbClientTls } from "./tls";
 
 /**
  * ManagedDatabaseArgs describe a PostgreSQL endpoint that a cloud provider runs across zones.
@@ -14,8 +16,13 @@ export interface ManagedDatabaseArgs extends ZabbixDbLogin {
     /** The provider-created admin user and its password (a Pulumi secret). */
     readonly adminUser: string;
     readonly adminPassword: pulumi.Input<string>;
-    /** TLS mode towards the endpoint. */
-    readonly sslmode: string;
+    /** TLS mode towards the endpoint, for the provider's session as for every other client's. */
+    readonly sslmode: DbClientTls["sslmode"];
+    /**
+     * The provider's CA bundle (PEM) the endpoint's certificate must verify against (with
+     * verify-full): the PostgreSQL provider reads it from a file where `pulumi up` runs.
+     */
+    readonly caCertificate?: string;
     /** The Zabbix owner role's password (a Pulumi secret). */
     readonly dbPassword: pulumi.Input<string>;
     /** Zones (sites) the provider spreads the primary and its standby over; the first holds the primary. */
@@ -55,6 +62,7 @@ export class ManagedDatabase extends pulumi.ComponentResource {
                 password: args.adminPassword,
                 superuser: false,
                 sslmode: args.sslmode,
+                ...(args.caCertificate ? { sslrootcert: providerCaFile(args.caCertificate) } : {}),
             },
             { dbName: args.dbName, dbUser: args.dbUser, password: args.dbPassword },
             [],

@@ -5,7 +5,7 @@
  * provider's session, the load balancers' checks, Zabbix servers and frontends all use these. The
  * files are inputs of the renderers (tests bring their own PKI); the stack passes the host's.
  */
-import { CA_FILE, CERT_FILE, POSTGRES_KEY } from "../pki/files";
+import { CA_FILE, CERT_FILE, DATABASE_CA_FILE, POSTGRES_KEY } from "../pki/files";
 
 /** The certificate and key a PostgreSQL server serves. */
 export interface PgServerTls {
@@ -50,7 +50,7 @@ export function clientExport(t: PgClientTls): string {
 /**
  * How a client of the Zabbix database (a Zabbix server, a frontend, the schema loader, the
  * takeover watcher) secures its session: verify-full against the stack's CA for a self-run
- * cluster; a managed endpoint's configured sslmode.
+ * cluster; a managed endpoint's configured sslmode (verify-full against its provider's CA by default).
  */
 export interface DbClientTls {
     readonly sslmode: "verify-full" | "require" | "disable";
@@ -60,6 +60,14 @@ export interface DbClientTls {
 
 /** A self-run cluster's clients: the stack's CA, the name connected to in the certificate. */
 export const SELF_RUN_DB_TLS: DbClientTls = { sslmode: CLIENT_SSLMODE, caFile: HOST_CLIENT_TLS.caFile };
+
+/**
+ * A managed endpoint's clients: with verify-full, its provider's CA bundle as the TLS step installs
+ * it (DATABASE_CA_FILE); a weaker mode the operator chose has no CA to check.
+ */
+export function managedDbTls(sslmode: DbClientTls["sslmode"]): DbClientTls {
+    return sslmode === CLIENT_SSLMODE ? { sslmode, caFile: DATABASE_CA_FILE } : { sslmode };
+}
 
 /** A client's TLS as libpq's environment, set and exported in a script. */
 export function dbClientExport(t: DbClientTls): string {

@@ -1,4 +1,5 @@
 import { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import { firewallSshNarrow, hostFirewallEnabled } from "./firewall";
 import { drbdDedicatedMetaDisk, pacemakerFencing } from "./pacemaker";
 import {
     dbFailoverWitness,
@@ -18,6 +19,7 @@ import {
 } from "./zabbix";
 
 export * from "./facts";
+export * from "./firewall";
 export * from "./pacemaker";
 export * from "./placement";
 export * from "./secrets";
@@ -37,6 +39,8 @@ export const POLICIES: readonly (ResourceValidationPolicy | StackValidationPolic
     noPlaintextSecrets,
     randomPasswordLength,
     sshHostKeyPinned,
+    hostFirewallEnabled,
+    firewallSshNarrow,
     pacemakerFencing,
     drbdDedicatedMetaDisk,
     sizingFitsLoad,

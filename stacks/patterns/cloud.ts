@@ -26,6 +26,8 @@ export const cloud: PatternModule = {
                 site.hosts
                     .map(h => ({ ...h, roles: h.roles.filter(r => r !== "db" && r !== "witness") }))
                     .filter(h => h.roles.length > 0),
+            // The endpoint's clients verify it against its provider's CA, installed with their TLS files.
+            databaseCaCertPem: config.cloud!.database.caCertificate,
         });
         const instance = buildInstance(config, hosts, {
             prefix: "",

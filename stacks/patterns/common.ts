@@ -4,7 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { InstanceDesign, StackDesign } from "../../model";
-import { CloudConfig, HostConfig, SiteConfig, StackConfig } from "../../components/config";
+import { CloudConfig, HostConfig, Role, SiteConfig, StackConfig } from "../../components/config";
 import { posix } from "path";
 import { DRBD_RESOURCE, DrbdPair, pacemakerIds } from "../../components/drbd";
 import { PairFacts } from "../../components/facts";
@@ -22,7 +22,12 @@ export interface SiteOptions {
     readonly extraPackages?: Readonly<Record<string, readonly string[]>>;
     /** apt repositories a pattern adds per host name. */
     readonly extraRepositories?: Readonly<Record<string, readonly ExtraRepository[]>>;
+    /** A managed database's CA bundle (PEM): installed on every host that reaches the database (its clients' roles). */
+    readonly databaseCaCertPem?: string;
 }
+
+/** The roles whose hosts open sessions to the Zabbix database: the server nodes (the schema loader too) and the frontends. */
+const DB_CLIENT_ROLES: readonly Role[] = ["zabbix-server", "frontend"];
 
 /**
  * Lets the SDK register the resources declared so far before the program declares more. The SDK
@@ -64,6 +69,9 @@ export async function buildSites(
                     certificate: pki.hostCertificate(h.name, certificateNames(config, { ...h, site: site.name })),
                     etcdMember:
                         h.roles.includes("witness") || (h.roles.includes("db") && config.db.failover === "patroni"),
+                    ...(options.databaseCaCertPem && h.roles.some(r => DB_CLIENT_ROLES.includes(r))
+                        ? { databaseCaCertPem: options.databaseCaCertPem }
+                        : {}),
                 },
             ]),
         );

@@ -21,6 +21,7 @@ import {
     createDbPasswords,
     hbaRules,
     loadBalancerClients,
+    managedDbTls,
     randomPassword,
 } from "../../components/postgres";
 import { postgresMaxConnections, sizeServer } from "../../components/sizing";
@@ -146,13 +147,13 @@ function buildLoadBalancers(i: Instance): Map<string, SiteLoadBalancer> {
 
 /**
  * How a client in a site reaches the DB: its own load balancer, or the managed endpoint. A managed
- * endpoint's sslmode holds for every client, not only the provider's admin session.
+ * endpoint's sslmode (and its provider's CA) holds for every client, not only the provider's admin session.
  */
 function dbPathIn(i: Instance, loadBalancers: ReadonlyMap<string, SiteLoadBalancer>): (site: string) => DbPath {
     const database = i.scope.database;
     if (database.kind === "managed") {
         const e = database.endpoint;
-        return () => ({ dbHost: e.host, dbPort: e.port, dbTls: { sslmode: e.sslmode } });
+        return () => ({ dbHost: e.host, dbPort: e.port, dbTls: managedDbTls(e.sslmode) });
     }
     return site => ({
         dbHost: loadBalancers.get(site)!.address,

@@ -71,7 +71,8 @@ const BASE: Record<string, any> = (() => {
     Object.assign(base.drbd, { port: 7788 });
     // A user of the operator's: zabbixApiPassword is its password (Admin logs in with the stack's own).
     Object.assign(base.configSync, { intervalMinutes: 10, apiUser: "zabbix.sync" });
-    Object.assign(base.cloud.database, { port: 5432, sslmode: "require" });
+    // sslmode as the default reads it; the provider's CA (from the prod example) is a leaf too.
+    Object.assign(base.cloud.database, { port: 5432, sslmode: "verify-full" });
     Object.assign(base.firewall, { usersNetwork: ["198.18.200.0/24"], sshFrom: ["198.18.101.0/24"] });
     // The operator's CA, so that its certificate is a leaf too (its key is among SECRETS).
     base.pki = { rotation: 0, caCertificate: OPERATOR_CA.certPem };

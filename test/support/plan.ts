@@ -2,6 +2,7 @@
  * Shared fixtures for the engine-free tests: a valid raw configuration to start from, and
  * helpers that plan it through the same offline capture the preview and the lab use.
  */
+import { readFileSync } from "fs";
 import * as path from "path";
 import { ConfigError, RawStackConfig, ValidationOptions, validateStackConfig } from "../../components/config";
 import { RESOURCE_TYPES } from "../../components/facts";
@@ -17,6 +18,11 @@ export const TEST_SSH_KEY =
     "-----BEGIN OPENSSH PRIVATE KEY-----\ntest-key-material-not-real\n-----END OPENSSH PRIVATE KEY-----";
 
 /** A well-formed zabbix.releasePackageSha256 for configs with the vendor source (the SHA-256 of no bytes). */
+/** A CA certificate as a managed database's provider hands it out (cloud.database.caCertificate). */
+export const MANAGED_DB_CA = readFileSync(
+    path.join(ROOT, "test", "support", "certificates", "managed-db-ca.crt"),
+    "utf8",
+);
 export const RELEASE_PACKAGE_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
 /** Two sites with one all-roles host each: the smallest valid pattern-5 config. */

@@ -12,7 +12,7 @@ import {
     validateStackConfig,
 } from "../../components/config";
 import { ADMIN_ROLE, CHECK_ROLE, REPLICATION_ROLE, replicationSlotName } from "../../components/postgres/roles";
-import { RELEASE_PACKAGE_SHA256, configProblems, twoSiteConfig } from "../support/plan";
+import { MANAGED_DB_CA, RELEASE_PACKAGE_SHA256, configProblems, twoSiteConfig } from "../support/plan";
 
 const PATTERN_5: PatternRequirements = {
     minSites: 2,
@@ -318,7 +318,10 @@ describe("the managed database's admin user", () => {
         ["adm'; drop", false],
         ["$(id)", false],
     ])("%s: accepted %s", (adminUser, accepted) => {
-        const raw = { ...twoSiteConfig(), cloud: { database: { host: "db.cloud.example.net", adminUser } } };
+        const raw = {
+            ...twoSiteConfig(),
+            cloud: { database: { host: "db.cloud.example.net", adminUser, caCertificate: MANAGED_DB_CA } },
+        };
         const found = validateStackConfig.bind(null, raw, {
             secrets: { sshPrivateKey: SET_AS_SECRET, cloudDbAdminPassword: SET_AS_SECRET },
             requirements: CLOUD,

@@ -115,14 +115,15 @@ describe("each pattern's graph on the prod environment", () => {
         expect(names(plan, "postgres:ManagedDatabase")).toEqual(["zabbix-db"]);
         expect(byName(plan, "zabbix-db-provider").inputs).toMatchObject({
             host: "zabbix-db.cloud.example.net",
-            sslmode: "require",
+            sslmode: "verify-full",
         });
         expect(commands(plan).map(target)).not.toContain("198.18.10.11");
         expect(scriptOf(byName(plan, "zabbix-server-osa-zbx1"))).toContain("DBHost=zabbix-db.cloud.example.net");
-        // The endpoint's sslmode holds for every client of it: servers, frontends and the schema load.
-        expect(scriptOf(byName(plan, "zabbix-server-osa-zbx1"))).toContain("DBTLSConnect=required");
+        // The endpoint's sslmode holds for every client of it: servers, frontends and the schema load
+        // (test/unit/managed-db-ca.test.ts follows the provider's CA to each of them).
+        expect(scriptOf(byName(plan, "zabbix-server-osa-zbx1"))).toContain("DBTLSConnect=verify_full");
         expect(scriptOf(byName(plan, "osa-web1-frontend-web"))).toContain("$DB['ENCRYPTION']  = true;");
-        expect(scriptOf(byName(plan, "zabbix-db-schema"))).toContain("PGSSLMODE=require");
+        expect(scriptOf(byName(plan, "zabbix-db-schema"))).toContain("PGSSLMODE=verify-full");
         // The load balancers balance the UI only.
         expect(scriptOf(byName(plan, "tokyo-lb-haproxy"))).not.toContain("listen postgres_primary");
         expect(topologyOf(plan).hosts.every(h => h.cloud)).toBe(true);

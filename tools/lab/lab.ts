@@ -33,6 +33,7 @@ import {
     hostMemory,
     managedEndpoints,
     provisionManagedDatabase,
+    ensureProviderCa,
     removeLabCgroups,
     requireMachine,
     setUpNetwork,
@@ -93,7 +94,11 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
             paths.hostKeys,
             topo.hosts.map(h => h.name),
         );
-        const plan = await planLab(configFile, key.privateKey, hostKeys, options.pattern, managedAdminPassword);
+        // The CA of the provider the lab plays (pattern 4), named in the plan as cloud.database.caCertificate.
+        const providerCa = ensureProviderCa(paths.providerCa);
+        const plan = await planLab(configFile, key.privateKey, hostKeys, options.pattern, managedAdminPassword, {
+            providerCaCertPem: providerCa.certPem,
+        });
         const managed = managedEndpoints(plan, topo);
         const steps = plan.resources.filter(r => r.custom).length;
         log(
@@ -139,7 +144,7 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
         );
 
         for (const endpoint of managed) {
-            await provisionManagedDatabase(endpoint, managedAdminPassword, key.privateKeyFile, log);
+            await provisionManagedDatabase(endpoint, managedAdminPassword, key.privateKeyFile, providerCa, log);
         }
 
         const hostNames = new Map(topo.hosts.map(h => [h.address, h.name]));
@@ -184,6 +189,7 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
         // And `pulumi up` of the same config must plan nothing.
         phase = Date.now();
         const again = await planLab(configFile, key.privateKey, hostKeys, options.pattern, managedAdminPassword, {
+            providerCaCertPem: providerCa.certPem,
             stack: plan.stack,
             prior: priorOutputs(state.stack),
         });

@@ -60,7 +60,13 @@ function asZabbix(lab: Topology, i: Instance, password: string): Ask | undefined
     const as = { username: lab.config.db.user, password, database: lab.config.db.name, connectTimeout: "5" };
     const lb = i.entryPoints[0];
     const conn = i.managed
-        ? { ...as, host: i.managed.host.address, port: String(i.managed.port), sslmode: i.managed.sslmode }
+        ? {
+              ...as,
+              host: i.managed.host.address,
+              port: String(i.managed.port),
+              sslmode: i.managed.sslmode,
+              ...(i.managed.sslrootcert ? { sslrootcert: i.managed.sslrootcert } : {}),
+          }
         : lb
           ? {
                 ...as,

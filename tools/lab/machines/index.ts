@@ -11,6 +11,7 @@ export * from "./image";
 export * from "./images";
 export * from "./repository";
 export * from "./managed";
+export * from "./providerCa";
 export * from "./network";
 export * from "./psql";
 export * from "./requirements";

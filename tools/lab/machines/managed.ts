@@ -1,15 +1,17 @@
 /**
  * Pattern 4 in the lab: the "managed" PostgreSQL is a lab host that the stack never logs into (a
  * host with only the db role, which the cloud pattern leaves alone). The lab plays the cloud
- * provider: it installs PostgreSQL there, with TLS (Debian's snakeoil certificate, as a provider's
- * own certificate would be), SCRAM logins over TLS only from the lab's networks, and the admin
- * password the plan was given as cloudDbAdminPassword.
+ * provider: it installs PostgreSQL there, with TLS (a certificate for the endpoint's address signed
+ * by the provider's CA, providerCa.ts, which the plan names as cloud.database.caCertificate), SCRAM
+ * logins over TLS only from the lab's networks, and the admin password the plan was given as
+ * cloudDbAdminPassword.
  */
 import { OsFamily } from "../../../components/config";
 import { MANAGED_DATABASE, RESOURCE_TYPES } from "../../../components/facts";
 import { platformFor } from "../../../components/platform";
 import { asHostUser } from "../../../components/shell";
 import { CapturedPlan } from "../../offline";
+import { KeyedCertificate, endpointCertificate } from "./providerCa";
 import { connectionOf } from "./psql";
 import { LAB_BLOCK } from "./settings";
 import { sshRun } from "./ssh";
@@ -25,6 +27,8 @@ export interface ManagedEndpoint {
     readonly port: number;
     readonly adminUser: string;
     readonly sslmode: string;
+    /** The CA file the provider's session verifies the endpoint against (its sslrootcert), if any: the lab's checks do alike. */
+    readonly sslrootcert?: string;
 }
 
 /** The lab hosts that a plan's managed-database providers connect to (none for the other patterns). */
@@ -41,25 +45,43 @@ export function managedEndpoints(plan: CapturedPlan, lab: Topology): ManagedEndp
             );
         }
         const conn = connectionOf(provider.inputs);
-        found.push({ host, port: Number(conn.port), adminUser: conn.username, sslmode: conn.sslmode });
+        found.push({
+            host,
+            port: Number(conn.port),
+            adminUser: conn.username,
+            sslmode: conn.sslmode,
+            ...(conn.sslrootcert ? { sslrootcert: conn.sslrootcert } : {}),
+        });
     }
     return found;
 }
 
-/** The provider's side of a managed PostgreSQL, sent over SSH with the admin password on stdin. */
+/**
+ * The provider's side of a managed PostgreSQL, sent over SSH with the admin password, then the
+ * endpoint's certificate and key (base64, a line each) on stdin.
+ */
 export function managedDatabaseScript(endpoint: Pick<ManagedEndpoint, "port" | "adminUser" | "host">): string {
     const pg = platformFor(endpoint.host.os).postgres;
     const packages = managedDbPackages(endpoint.host.os);
     return `set -eu
 umask 077
 IFS= read -r ADMIN_PASSWORD
+IFS= read -r SERVER_CERT
+IFS= read -r SERVER_KEY
 export DEBIAN_FRONTEND=noninteractive
 dpkg-query -W -f='\${Status}' ${packages[0]} 2>/dev/null | grep -q 'ok installed' || {
   apt-get update -q
   apt-get install -y -q --no-install-recommends ${packages.join(" ")}
 }
 conf=${pg.configDir}
-printf "%s\\n" "listen_addresses = '*'" "port = ${endpoint.port}" "password_encryption = 'scram-sha-256'" "ssl = on" > "$conf/conf.d/managed.conf"
+# The provider's certificate for the endpoint, signed by the CA the stack's config names.
+printf %s "$SERVER_CERT" | base64 -d > "$conf/managed-server.crt"
+printf %s "$SERVER_KEY" | base64 -d > "$conf/managed-server.key"
+chown postgres:postgres "$conf/managed-server.crt" "$conf/managed-server.key"
+chmod 0644 "$conf/managed-server.crt"
+chmod 0600 "$conf/managed-server.key"
+printf "%s\\n" "listen_addresses = '*'" "port = ${endpoint.port}" "password_encryption = 'scram-sha-256'" "ssl = on" \\
+  "ssl_cert_file = '$conf/managed-server.crt'" "ssl_key_file = '$conf/managed-server.key'" > "$conf/conf.d/managed.conf"
 # As a provider does: the admin logs in over TLS with a password, from the client networks only.
 printf "%s\\n" "local all postgres peer" "hostssl all all ${LAB_BLOCK} scram-sha-256" > "$conf/pg_hba.conf"
 chown postgres:postgres "$conf/conf.d/managed.conf" "$conf/pg_hba.conf"
@@ -81,17 +103,20 @@ export async function provisionManagedDatabase(
     endpoint: ManagedEndpoint,
     password: string,
     keyFile: string,
+    providerCa: KeyedCertificate,
     log: (line: string) => void,
 ): Promise<void> {
     const started = Date.now();
     const { host } = endpoint;
+    const served = endpointCertificate(providerCa, host);
+    const line = (pem: string) => Buffer.from(pem, "utf8").toString("base64");
     const result = await sshRun({
         host: host.address,
         port: host.sshPort,
         user: host.sshUser,
         key: keyFile,
         command: asHostUser(managedDatabaseScript(endpoint), host.sshUser),
-        input: `${password}\n`,
+        input: `${password}\n${line(served.certPem)}\n${line(served.keyPem)}\n`,
         timeoutMs: 300_000,
     });
     if (result.code !== 0) {

@@ -32,6 +32,8 @@ export function cachePaths(root = process.env.ZABBIX_HA_LAB_CACHE || DEFAULT_CAC
         sshKey: path.join(dir, "ssh", "id_ed25519"),
         // Each host's SSH host key (by host name): the overlay gets it, the plan pins it.
         hostKeys: path.join(dir, "ssh", "hosts"),
+        // The CA of the cloud provider the lab plays (pattern 4): the plan names it, the endpoint's certificate is signed by it.
+        providerCa: path.join(dir, "provider-ca"),
         // The hosts' overlays and console logs.
         run: path.join(dir, "run"),
         logs: path.join(dir, "logs"),

@@ -18,6 +18,7 @@ import {
     ensureKeyPair,
     managedEndpoints,
     provisionManagedDatabase,
+    ensureProviderCa,
     requireMachine,
     topologyOf,
     withLock,
@@ -81,6 +82,7 @@ export async function applyLab(options: ApplyLabOptions = {}): Promise<ApplyLabR
             paths.hostKeys,
             topo.hosts.map(h => h.name),
         );
+        const providerCa = ensureProviderCa(paths.providerCa);
         const plan = await planLab(
             configFile,
             key.privateKey,
@@ -88,6 +90,7 @@ export async function applyLab(options: ApplyLabOptions = {}): Promise<ApplyLabR
             pattern,
             state.plannedWith?.managedAdminPassword,
             {
+                providerCaCertPem: providerCa.certPem,
                 stack: recorded.stack,
                 prior: priorOutputs(recorded, new Set(replace)),
             },
@@ -131,6 +134,7 @@ export async function applyLab(options: ApplyLabOptions = {}): Promise<ApplyLabR
                 endpoint,
                 state.plannedWith?.managedAdminPassword ?? "",
                 key.privateKeyFile,
+                providerCa,
                 log,
             );
         }

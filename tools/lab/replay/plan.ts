@@ -16,6 +16,7 @@ import {
     planEnvironment,
     readEnvironment,
 } from "../../offline";
+import { withProviderCa } from "../machines/providerCa";
 import { Step, diffResource, planChanges, withIgnoredChanges } from "./diff";
 import { ResourceState, StackState, goalsOf } from "./state";
 import { urnOf } from "./urn";
@@ -140,8 +141,12 @@ export async function planLab(
     hostKeys: ReadonlyMap<string, string>,
     pattern?: string,
     cloudDbAdminPassword?: string,
-    extra: Pick<PlanOptions, "stack" | "prior"> = {},
+    extra: Pick<PlanOptions, "stack" | "prior"> & {
+        /** The CA of the provider the lab plays (providerCa.ts), written in as cloud.database.caCertificate. */
+        readonly providerCaCertPem?: string;
+    } = {},
 ): Promise<StackPlan> {
+    const { providerCaCertPem, ...planOptions } = extra;
     const environment = readEnvironment(configFile);
     // Secrets as `pulumi config set --secret` would set them.
     const secrets: Record<string, string> = { "zabbix-ha:sshPrivateKey": privateKey };
@@ -153,7 +158,11 @@ export async function planLab(
         "zabbix-ha:sites": withHostKeys(environment.config["zabbix-ha:sites"], hostKeys),
         ...(pattern ? { "zabbix-ha:pattern": pattern } : {}),
     };
-    const plan = await planEnvironment(environment, { overrides, secrets, ...extra });
+    const cloud = providerCaCertPem && withProviderCa(environment.config["zabbix-ha:cloud"], providerCaCertPem);
+    if (cloud) {
+        overrides["zabbix-ha:cloud"] = cloud;
+    }
+    const plan = await planEnvironment(environment, { overrides, secrets, ...planOptions });
     if (plan.error) {
         throw new Error(`${path.basename(configFile)}: the stack program failed: ${plan.error.message}`);
     }
