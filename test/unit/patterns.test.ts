@@ -70,8 +70,9 @@ describe("each pattern's graph on the prod environment", () => {
         const sync = byName(plan, "config-sync-timer");
         expect(target(sync)).toBe("198.18.10.21");
         const script = scriptOf(sync);
-        expect(script).toContain("SOURCE='http://198.18.10.41:80/api_jsonrpc.php'");
-        expect(script).toContain("TARGETS='http://198.18.20.41:80/api_jsonrpc.php'");
+        // Over HTTPS to each site's load balancer.
+        expect(script).toContain("SOURCE='https://198.18.10.41/api_jsonrpc.php'");
+        expect(script).toContain("TARGETS='https://198.18.20.41/api_jsonrpc.php'");
         expect(script).toContain("configuration.export");
         expect(script).toContain("configuration.import");
         expect(sync.secretInputs).toContain("stdin");

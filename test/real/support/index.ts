@@ -46,6 +46,7 @@ export {
     LoopbackPair,
     askThroughBalancer,
     installPrimaryCheck,
+    loopbackBalancerUi,
     loopbackHbaRules,
     loopbackPair,
     replicationCommand,
