@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { PackageSource } from "../config/types";
 import { FRONTEND, FrontendFacts } from "../facts";
 import { Host } from "../host";
+import { uiUrl } from "../loadbalancer/ports";
 import { platformFor, zabbixLayout } from "../platform";
 import { ZabbixDbLogin } from "../postgres/roles";
 import { DbClientTls } from "../postgres/tls";
@@ -21,8 +22,10 @@ export interface FrontendArgs extends ZabbixDbLogin {
     readonly dbTls: DbClientTls;
     /** The zabbix role's password; a Pulumi secret. */
     readonly dbPassword: pulumi.Input<string>;
-    /** Port nginx serves the UI on, behind the load balancers. */
+    /** Port nginx serves the UI on over HTTPS, behind the load balancers. */
     readonly port: number;
+    /** A pair's VIP, where the active node serves the UI to users directly; nginx listens there too. */
+    readonly uiVip?: string;
     /** PHP time zone. */
     readonly timezone: string;
     readonly packageSource: PackageSource;
@@ -72,6 +75,7 @@ export class Frontend extends pulumi.ComponentResource {
                         serverName: `Zabbix ${host.site}`,
                     },
                     port: args.port,
+                    listenAddresses: [host.address, ...(args.uiVip ? [args.uiVip] : [])],
                     timezone: args.timezone,
                     runBy: args.runBy ?? "systemd",
                 }),
@@ -81,6 +85,6 @@ export class Frontend extends pulumi.ComponentResource {
             },
             { parent: this, dependsOn: [...args.after] },
         );
-        this.registerOutputs({ url: `http://${host.address}:${args.port}/` });
+        this.registerOutputs({ url: uiUrl(host.address, args.port) });
     }
 }

@@ -7,7 +7,7 @@
  * Sessions share this machine's network, so everything listens on 127.0.0.1 on free ports.
  */
 import { existsSync, readFileSync } from "fs";
-import { CA_FILE, CERT_FILE, POSTGRES_KEY } from "../../components/pki/files";
+import { CA_FILE, CERT_FILE, POSTGRES_KEY, ROOT_KEY } from "../../components/pki/files";
 import { NGINX_DEFAULT_SITE, zabbixLayout } from "../../components/platform";
 import {
     POSTGRES_CONF_DROP_IN,
@@ -41,6 +41,9 @@ async function installPki(host: Chroot, pki: TestPki, dbHost: boolean): Promise<
     await host.put(CERT_FILE, readFileSync(pki.server.certFile, "utf8"), 0o644);
     if (dbHost) {
         await host.put(POSTGRES_KEY, readFileSync(pki.rootKeyFile, "utf8"), 0o600, "postgres:postgres");
+    } else {
+        // A frontend's nginx serves HTTPS with root's copy, as the TLS step installs it.
+        await host.put(ROOT_KEY, readFileSync(pki.rootKeyFile, "utf8"), 0o600);
     }
 }
 
@@ -123,7 +126,7 @@ export interface Frontend extends Site {
 
 /**
  * Zabbix 7.0's frontend on a session: the rendered zabbix.conf.php (its DB `dbName` on `db`), pool
- * and site (on a free port, loopback only), Debian's php-fpm 8.4 and nginx started as their units
+ * and site (HTTPS on a free port, loopback only), Debian's php-fpm 8.4 and nginx started as their units
  * start them, in the foreground; waits until the API answers. Its DB session is verify-full against
  * `pki`'s CA, installed as the host's.
  */
@@ -151,11 +154,17 @@ export async function startFrontend(
     await host.put(files.conf, conf, 0o640, owner);
     await host.put(files.pool, renderPhpFpmPool({ socket: files.socket, user: WEB_USER, timezone: "UTC" }));
     const port = await freePort();
-    const site = renderNginxSite({ listenPort: port, root: LAYOUT.frontendRoot, phpSocket: files.socket });
-    // Loopback only: the rendered site listens on every address, which this shared machine must not do.
+    // Loopback only (this shared machine's other addresses are not the test's), HTTPS with the stack's files.
     await host.put(
         files.site,
-        site.replace(`listen ${port};`, `listen 127.0.0.1:${port};`).replace(`    listen [::]:${port};\n`, ""),
+        renderNginxSite({
+            listenAddresses: ["127.0.0.1"],
+            listenPort: port,
+            certificateFile: CERT_FILE,
+            keyFile: ROOT_KEY,
+            root: LAYOUT.frontendRoot,
+            phpSocket: files.socket,
+        }),
     );
     await host.run("rm", ["-f", NGINX_DEFAULT_SITE]);
     // systemd makes /run/php (the unit's RuntimeDirectory) on a host.
@@ -171,11 +180,12 @@ export async function startFrontend(
 
     const errorLog = () =>
         existsSync(host.path("/var/log/nginx/error.log")) ? host.read("/var/log/nginx/error.log") : "";
-    const url = `http://127.0.0.1:${port}/api_jsonrpc.php`;
+    const url = `https://127.0.0.1:${port}/api_jsonrpc.php`;
+    const ca = readFileSync(pki.client.caFile, "utf8");
     const logs = () => `--- ${name} nginx error.log:\n${errorLog()}\n--- ${name} fpm: ${fpm.output()}`;
-    await waitFor(`the ${name} frontend's API to answer`, () => api<string>(url, "apiinfo.version", []), {
+    await waitFor(`the ${name} frontend's API to answer`, () => api<string>({ url, ca }, "apiinfo.version", []), {
         watch: [fpm, nginx],
         detail: logs,
     });
-    return { name, url, logs, host, errorLog };
+    return { name, url, ca, logs, host, errorLog };
 }

@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from "fs";
 import { chown } from "fs/promises";
-import * as http from "http";
+import * as https from "https";
 import * as path from "path";
 import { renderNginxSite, renderPhpFpmPool, renderZabbixConfPhp } from "../../components/zabbix/render";
 import {
@@ -84,8 +84,17 @@ const PHP_LINT: FileCheck = {
     accepted: output => /^No syntax errors detected in /m.test(output),
 };
 
+/** The rendered site on loopback only (this shared host's other addresses are not the test's), with the test PKI. */
 const site = (over: Partial<Parameters<typeof renderNginxSite>[0]> = {}) =>
-    renderNginxSite({ listenPort: 8080, root: FRONTEND_ROOT, phpSocket: "/run/php/zabbix.sock", ...over });
+    renderNginxSite({
+        listenAddresses: ["127.0.0.1"],
+        listenPort: 8080,
+        certificateFile: pki.server.certFile,
+        keyFile: pki.rootKeyFile,
+        root: FRONTEND_ROOT,
+        phpSocket: "/run/php/zabbix.sock",
+        ...over,
+    });
 const pool = (over: Partial<Parameters<typeof renderPhpFpmPool>[0]> = {}) =>
     renderPhpFpmPool({ socket: "/run/php/zabbix.sock", user: WEB_USER, timezone: "Asia/Tokyo", ...over });
 /** The frontend's DB session: verify-full against the test CA (a real file the web user can read). */
@@ -233,10 +242,12 @@ echo json_encode(['DB' => $config['DB'], 'ZBX_SERVER' => $config['ZBX_SERVER'], 
 
 describe("nginx and php-fpm running the rendered site and pool", () => {
     let port: number;
+    let ca: string;
 
     const get = (urlPath: string) =>
         new Promise<{ status: number; body: string }>((resolve, reject) => {
-            const req = http.get({ host: "127.0.0.1", port, path: urlPath, timeout: 5_000 }, res => {
+            // HTTPS only, the certificate verified against the test CA and the address.
+            const req = https.get({ host: "127.0.0.1", port, path: urlPath, timeout: 5_000, ca }, res => {
                 const chunks: Buffer[] = [];
                 res.on("data", b => chunks.push(b));
                 res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
@@ -246,6 +257,7 @@ describe("nginx and php-fpm running the rendered site and pool", () => {
         });
 
     beforeAll(async () => {
+        ca = readFileSync(pki.client.caFile, "utf8");
         // A document root the web user can read, holding a page that reports what PHP runs with.
         const root = await scratch.dir("docroot", WEB_USER);
         await putFile(

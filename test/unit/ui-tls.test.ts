@@ -6,7 +6,8 @@
  */
 import { HSTS_HEADER, HaproxyInput, renderHaproxyCfg } from "../../components/loadbalancer/render";
 import { UI_HTTPS_PORT, uiUrl } from "../../components/loadbalancer/ports";
-import { CA_FILE, HAPROXY_PEM } from "../../components/pki/files";
+import { CA_FILE, CERT_FILE, HAPROXY_PEM, ROOT_KEY } from "../../components/pki/files";
+import { renderNginxSite } from "../../components/zabbix/render";
 
 /** The lines of one HAProxy section. */
 function section(cfg: string, header: string): string[] {
@@ -95,6 +96,35 @@ describe("haproxy.cfg", () => {
         ]);
         expect(db).toContain("balance first");
         expect(db).toContain("tcp-request connection reject unless { src 198.18.10.21/32 198.18.100.0/24 }");
+    });
+});
+
+describe("nginx site", () => {
+    const render = (listenAddresses: string[]) =>
+        renderNginxSite({
+            listenAddresses,
+            listenPort: 8080,
+            certificateFile: CERT_FILE,
+            keyFile: ROOT_KEY,
+            root: "/usr/share/zabbix",
+            phpSocket: "/run/php/zabbix.sock",
+        });
+
+    test("serves HTTPS only, on the host's own address, never on every address or IPv6's", () => {
+        const site = render(["198.18.10.31"]);
+        expect(site.match(/^\s*listen .*$/gm)!.map(l => l.trim())).toEqual(["listen 198.18.10.31:8080 ssl;"]);
+        expect(site).not.toMatch(/\[::\]|listen \d+;/);
+        expect(site).toContain("ssl_certificate /etc/ssl/zabbix-ha/host.crt;");
+        expect(site).toContain("ssl_certificate_key /etc/ssl/zabbix-ha/host.key;");
+        expect(site).toContain("ssl_protocols TLSv1.2 TLSv1.3;");
+    });
+
+    test("a pair's node also listens on the VIP it serves the UI at, once", () => {
+        const site = render(["198.18.10.31", "198.18.10.30", "198.18.10.30"]);
+        expect(site.match(/^\s*listen .*$/gm)!.map(l => l.trim())).toEqual([
+            "listen 198.18.10.31:8080 ssl;",
+            "listen 198.18.10.30:8080 ssl;",
+        ]);
     });
 });
 
