@@ -3,7 +3,7 @@
  * (POSIX sh bodies for Host.step): input in, text out. Each is safe to run again: files are rewritten
  * only when their content changes, and services restart only then (or when they are not running).
  */
-import { CERT_FILE, ROOT_KEY } from "../pki/files";
+import { CA_FILE, CERT_FILE, ROOT_KEY } from "../pki/files";
 import { CONFIG_DIR, NGINX_DEFAULT_SITE, Platform, SYSTEMD_UNIT_DIR, ZabbixLayout } from "../platform";
 import { DbClientInput, zabbixSqlClient } from "../postgres/schema";
 import { installWatcher, putFile, putSecretFile, removeWatcher, shellQuote } from "../shell";
@@ -240,6 +240,7 @@ export function configSyncStep(c: ConfigSyncStepInput): string {
                 targetUrls: c.targetUrls,
                 apiUser: c.apiUser,
                 passwordFile: CONFIG_SYNC_PASSWORD,
+                caFile: CA_FILE,
             }),
             "0755",
             "root:root",

@@ -70,9 +70,11 @@ describe("each pattern's graph on the prod environment", () => {
         const sync = byName(plan, "config-sync-timer");
         expect(target(sync)).toBe("198.18.10.21");
         const script = scriptOf(sync);
-        // Over HTTPS to each site's load balancer.
+        // Over HTTPS to each site's load balancer, the certificate verified against the stack's CA.
         expect(script).toContain("SOURCE='https://198.18.10.41/api_jsonrpc.php'");
         expect(script).toContain("TARGETS='https://198.18.20.41/api_jsonrpc.php'");
+        expect(script).toContain("CA_FILE='/etc/ssl/zabbix-ha/ca.crt'");
+        expect(script).toContain('--proto =https --cacert "$CA_FILE"');
         expect(script).toContain("configuration.export");
         expect(script).toContain("configuration.import");
         expect(sync.secretInputs).toContain("stdin");

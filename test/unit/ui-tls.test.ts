@@ -7,6 +7,9 @@
 import { HSTS_HEADER, HaproxyInput, renderHaproxyCfg } from "../../components/loadbalancer/render";
 import { UI_HTTPS_PORT, uiUrl } from "../../components/loadbalancer/ports";
 import { CA_FILE, CERT_FILE, HAPROXY_PEM, ROOT_KEY } from "../../components/pki/files";
+import { ConfigError } from "../../components/config/reader";
+import { Host } from "../../components/host";
+import { ConfigSync, ConfigSyncArgs } from "../../components/zabbix";
 import { renderNginxSite } from "../../components/zabbix/render";
 
 /** The lines of one HAProxy section. */
@@ -131,4 +134,26 @@ describe("nginx site", () => {
 test("the UI's URL is https, with the port only when it is not the standard one", () => {
     expect(uiUrl("198.18.10.41", UI_HTTPS_PORT)).toBe("https://198.18.10.41/");
     expect(uiUrl("198.18.10.30", 8080)).toBe("https://198.18.10.30:8080/");
+});
+
+describe("config sync", () => {
+    const args = (sourceUrl: string, targetUrls: string[]): ConfigSyncArgs => ({
+        // Refused before the host is used: no resource is made.
+        host: undefined as unknown as Host,
+        sourceUrl,
+        targetUrls,
+        apiUser: "Admin",
+        apiPassword: "not sent",
+        intervalMinutes: 10,
+        after: [],
+    });
+
+    test.each([
+        ["the source", "http://198.18.10.41/api_jsonrpc.php", ["https://198.18.20.41/api_jsonrpc.php"]],
+        ["a target", "https://198.18.10.41/api_jsonrpc.php", ["HTTP://198.18.20.41:80/api_jsonrpc.php"]],
+    ])("refuses a plain http:// URL for %s: it would carry the Super Admin password in clear", (_, source, targets) => {
+        const made = () => new ConfigSync("sync", args(source, targets));
+        expect(made).toThrow(ConfigError);
+        expect(made).toThrow(/configSync\.apiUser: .*http:\/\/.*only https:\/\/ URLs/i);
+    });
 });
