@@ -9,6 +9,9 @@ import { ZabbixDbLogin } from "../postgres/roles";
 import { DbClientTls } from "../postgres/tls";
 import { DB_PASSWORD_VARIABLE, frontendStep, frontendStepDelete } from "./steps";
 
+/** nginx's `listen` address for every IPv4 address of the host. */
+const EVERY_IPV4_ADDRESS = "0.0.0.0";
+
 /**
  * FrontendArgs describe one Zabbix web frontend host.
  */
@@ -24,8 +27,13 @@ export interface FrontendArgs extends ZabbixDbLogin {
     readonly dbPassword: pulumi.Input<string>;
     /** Port nginx serves the UI on over HTTPS, behind the load balancers. */
     readonly port: number;
-    /** A pair's VIP, where the active node serves the UI to users directly; nginx listens there too. */
-    readonly uiVip?: string;
+    /**
+     * A pair's node, whose active node serves the UI to users at the pair's VIP. nginx then listens
+     * on every IPv4 address (never IPv6's): the VIP exists only on the active node, and nginx, even
+     * `nginx -t` in the step, refuses an address the host does not hold. As the pair's PostgreSQL
+     * does, the firewall decides who reaches it.
+     */
+    readonly servesAtPairVip?: boolean;
     /** PHP time zone. */
     readonly timezone: string;
     readonly packageSource: PackageSource;
@@ -75,7 +83,7 @@ export class Frontend extends pulumi.ComponentResource {
                         serverName: `Zabbix ${host.site}`,
                     },
                     port: args.port,
-                    listenAddresses: [host.address, ...(args.uiVip ? [args.uiVip] : [])],
+                    listenAddresses: [args.servesAtPairVip ? EVERY_IPV4_ADDRESS : host.address],
                     timezone: args.timezone,
                     runBy: args.runBy ?? "systemd",
                 }),

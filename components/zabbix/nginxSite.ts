@@ -7,7 +7,7 @@ import { RENDERED_HEADER } from "../shell";
 
 /** The nginx site's addresses, port, certificate, document root and PHP socket. */
 export interface NginxSiteInput {
-    /** The host's own address, and a pair's VIP where the active node serves the UI on it; never every address. */
+    /** The host's own address (0.0.0.0 only on a pair's node, whose VIP moves); never IPv6's `[::]`. */
     readonly listenAddresses: readonly string[];
     readonly listenPort: number;
     /** The host's certificate (CERT_FILE on a host). */

@@ -107,7 +107,7 @@ export const pacemaker: PatternModule = {
                     dbPort: config.db.port,
                     dbTls: SELF_RUN_DB_TLS,
                     // Users reach the active node's UI at the VIP (no load balancer in this pattern).
-                    uiVip: drbd.vip,
+                    servesAtPairVip: true,
                     after: Object.values(servers.nodes),
                     runBy: "cluster-manager",
                 }),

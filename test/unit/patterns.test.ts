@@ -94,6 +94,10 @@ describe("each pattern's graph on the prod environment", () => {
         const instance = topologyOf(plan).instances[0];
         expect(instance.entryPoints).toEqual([{ kind: "vip", site: "tokyo" }]);
         expect(instance.database.failover).toBe("cluster-manager");
+        // Users reach the active node's nginx at the VIP, over HTTPS; the standby holds no VIP to bind, so every IPv4 address.
+        expect(plan.outputs?.uiUrls).toEqual({ tokyo: "https://198.18.10.100:8080/" });
+        const site = scriptOf(byName(plan, "tyo-db1-frontend-web"));
+        expect(site.match(/^ {4}listen .*$/gm)).toEqual(["    listen 0.0.0.0:8080 ssl;"]);
     });
 
     test("3 pacemaker: a fence parameter the CIB must not hold is a config error at its path, before any resource", async () => {
@@ -147,6 +151,10 @@ describe("each pattern's graph on the prod environment", () => {
         );
         expect(node).toMatch(/psql -X -q -t -A -w -h 198\.18\.20\.\d+ -p 5433 -U zabbix -d zabbix -c /);
         expect(node).toContain("where name = '\\''osa-zbx1'\\''");
+        // A frontend behind the load balancers: nginx over HTTPS on its own address only.
+        const site = scriptOf(byName(plan, "osa-web1-frontend-web"));
+        expect(site.match(/^ {4}listen .*$/gm)).toEqual(["    listen 198.18.20.31:8080 ssl;"]);
+        expect(plan.outputs?.uiUrls).toEqual({ tokyo: "https://198.18.10.41/", osaka: "https://198.18.20.41/" });
     });
 });
 

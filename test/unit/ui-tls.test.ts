@@ -122,7 +122,7 @@ describe("nginx site", () => {
         expect(site).toContain("ssl_protocols TLSv1.2 TLSv1.3;");
     });
 
-    test("a pair's node also listens on the VIP it serves the UI at, once", () => {
+    test("listens on each address given once", () => {
         const site = render(["198.18.10.31", "198.18.10.30", "198.18.10.30"]);
         expect(site.match(/^\s*listen .*$/gm)!.map(l => l.trim())).toEqual([
             "listen 198.18.10.31:8080 ssl;",
