@@ -16,6 +16,7 @@ import {
     expectAccepted,
     expectRejected,
     freePort,
+    nginxPrefixArgs,
     putFile,
     requireFile,
     run,
@@ -41,8 +42,6 @@ async function nginxPrefix(s: Scratch, site: string): Promise<string> {
     return dir;
 }
 
-const nginxArgs = (dir: string) => ["-p", `${dir}/`, "-c", `${dir}/nginx.conf`, "-e", `${dir}/error.log`];
-
 /** The rendered pool under a minimal global php-fpm.conf in a fresh temp dir. */
 async function phpFpmConf(s: Scratch, pool: string): Promise<string> {
     return writePhpFpmConf(await s.dir("php-fpm"), pool);
@@ -66,7 +65,7 @@ async function nginxCheck(site: string) {
     const s = new Scratch();
     try {
         const dir = await nginxPrefix(s, site);
-        const result = await run("nginx", ["-t", ...nginxArgs(dir)]);
+        const result = await run("nginx", ["-t", ...nginxPrefixArgs(dir)]);
         return {
             ...result,
             accepted: result.code === 0 && /configuration file .* test is successful/.test(result.output),
@@ -277,7 +276,7 @@ echo json_encode(['script' => $_SERVER['SCRIPT_FILENAME'], 'user' => posix_getpw
 
         port = await freePort();
         const dir = await nginxPrefix(scratch, site({ listenPort: port, root, phpSocket: socket }));
-        const nginx = scratch.daemon("nginx", "nginx", [...nginxArgs(dir), "-g", "daemon off;"]);
+        const nginx = scratch.daemon("nginx", "nginx", [...nginxPrefixArgs(dir), "-g", "daemon off;"]);
         await waitFor("nginx to answer", async () => (await get("/")).status > 0, {
             watch: [nginx],
             detail: () => readFileSync(`${dir}/error.log`, "utf8"),

@@ -12,6 +12,7 @@ import { renderNginxSite, renderPhpFpmPool } from "../../components/zabbix/rende
 import {
     TestPki,
     freePort,
+    nginxPrefixArgs,
     loopbackBalancerUi,
     putFile,
     run,
@@ -80,16 +81,7 @@ beforeAll(async () => {
         phpSocket: socket,
     });
     await writeNginxPrefix(nginxDir, site, WEB_USER);
-    const nginx = scratch.daemon("nginx", "nginx", [
-        "-p",
-        `${nginxDir}/`,
-        "-c",
-        `${nginxDir}/nginx.conf`,
-        "-e",
-        `${nginxDir}/error.log`,
-        "-g",
-        "daemon off;",
-    ]);
+    const nginx = scratch.daemon("nginx", "nginx", [...nginxPrefixArgs(nginxDir), "-g", "daemon off;"]);
 
     // The test certificate names localhost, not web-remote: the same nginx passes as one server and fails as the other.
     const lbDir = await scratch.dir("haproxy");

@@ -16,6 +16,7 @@ import {
     Scratch,
     TestPki,
     freePort,
+    nginxPrefixArgs,
     putFile,
     requireTool,
     waitFor,
@@ -162,16 +163,7 @@ export async function startFrontend(
         phpSocket: socket,
     });
     await writeNginxPrefix(nginxDir, site, WEB_USER);
-    const nginx = scratch.daemon(`nginx ${name}`, "nginx", [
-        "-p",
-        `${nginxDir}/`,
-        "-c",
-        `${nginxDir}/nginx.conf`,
-        "-e",
-        `${nginxDir}/error.log`,
-        "-g",
-        "daemon off;",
-    ]);
+    const nginx = scratch.daemon(`nginx ${name}`, "nginx", [...nginxPrefixArgs(nginxDir), "-g", "daemon off;"]);
 
     const url = `https://127.0.0.1:${port}/api_jsonrpc.php`;
     const ca = readFileSync(pki.client.caFile, "utf8");
