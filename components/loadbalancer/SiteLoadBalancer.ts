@@ -2,6 +2,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { LOAD_BALANCER, LoadBalancerFacts } from "../facts";
 import { Host } from "../host";
+import { CA_FILE, HAPROXY_PEM } from "../pki/files";
 import { DbRouting, HAPROXY_RUN_DIR, UiRouting } from "./haproxyCfg";
 import { PRIMARY_CHECK } from "./primaryCheck";
 import { haproxyStep, haproxyStepDelete } from "./steps";
@@ -28,6 +29,8 @@ export class SiteLoadBalancer extends pulumi.ComponentResource {
     /** Address clients of this site use. */
     public readonly address: string;
     public readonly httpPort: number;
+    /** The UI's port (the HTTP port redirects to it). */
+    public readonly httpsPort: number;
     public readonly dbPort: number;
     /** The step that configures and (re)starts HAProxy. */
     public readonly configured: command.remote.Command;
@@ -52,6 +55,7 @@ export class SiteLoadBalancer extends pulumi.ComponentResource {
         this.host = args.host;
         this.address = args.host.config.address;
         this.httpPort = args.httpPort;
+        this.httpsPort = args.httpsPort;
         this.dbPort = args.dbPort;
         const withDb = args.dbServers.length > 0;
         if (withDb && args.checkPassword === undefined) {
@@ -67,7 +71,10 @@ export class SiteLoadBalancer extends pulumi.ComponentResource {
                 script: haproxyStep({
                     haproxy: {
                         site: args.host.config.site,
+                        bindAddress: args.host.config.address,
+                        tls: { certificateWithKey: HAPROXY_PEM, caFile: CA_FILE },
                         httpPort: args.httpPort,
+                        httpsPort: args.httpsPort,
                         localFrontends: args.localFrontends,
                         remoteFrontends: args.remoteFrontends,
                         dbPort: args.dbPort,
@@ -85,6 +92,11 @@ export class SiteLoadBalancer extends pulumi.ComponentResource {
             },
             { parent: this },
         );
-        this.registerOutputs({ address: this.address, httpPort: this.httpPort, dbPort: this.dbPort });
+        this.registerOutputs({
+            address: this.address,
+            httpPort: this.httpPort,
+            httpsPort: this.httpsPort,
+            dbPort: this.dbPort,
+        });
     }
 }

@@ -1,10 +1,13 @@
 /**
- * haproxy.cfg of a site's load balancer, a pure renderer: the Zabbix UI (this site's frontends first,
- * the other sites' frontends as backups) and a PostgreSQL port that reaches only the read-write primary.
+ * haproxy.cfg of a site's load balancer, a pure renderer: the Zabbix UI over HTTPS (this site's
+ * frontends first, the other sites' frontends as backups, each reached over verified TLS) and a
+ * PostgreSQL port that reaches only the read-write primary.
  */
 import { compareAddresses, hostCidr } from "../config/network";
+import { TLS12_CIPHERS, TLS13_CIPHERSUITES, TLS_MIN_VERSION } from "../pki/tlsPolicy";
 import { PATRONI_REST_PORT } from "../postgres/patroniYml";
 import { RENDERED_HEADER } from "../shell";
+import { HTTPS_DEFAULT_PORT } from "./ports";
 
 /** Where HAProxy reads its configuration, and the directory of its admin socket. */
 export const HAPROXY_CONFIG = "/etc/haproxy/haproxy.cfg";
@@ -21,6 +24,10 @@ export function adminSocket(runDir: string): string {
 export interface HaproxyInput extends UiRouting, DbRouting {
     /** The site this load balancer serves (named in the file's header). */
     readonly site: string;
+    /** The host's own address: every port binds to it alone, never to every address (IPv6 included). */
+    readonly bindAddress: string;
+    /** The TLS files the UI is served and its frontends verified with. */
+    readonly tls: HaproxyTls;
     /** Script HAProxy runs to ask a DB host whether it is the read-write primary. */
     readonly primaryCheckCommand: string;
     /** Patroni's REST port, for the `patroni` check. */
@@ -31,10 +38,20 @@ export interface HaproxyInput extends UiRouting, DbRouting {
     readonly runAs?: string;
 }
 
+/** Where HAProxy finds its certificate and the CA it verifies the frontends against. */
+export interface HaproxyTls {
+    /** The load balancer's certificate followed by its key, one file (HAPROXY_PEM on a host). */
+    readonly certificateWithKey: string;
+    /** The stack's CA: every frontend's certificate must verify against it (CA_FILE on a host). */
+    readonly caFile: string;
+}
+
 /** The UI's side of a load balancer (`frontend zabbix_ui`): where users' requests go. */
 export interface UiRouting {
-    /** HTTP port the Zabbix UI is served on. */
+    /** HTTP port: it only redirects to `httpsPort`. */
     readonly httpPort: number;
+    /** HTTPS port the Zabbix UI is served on (UI_HTTPS_PORT on a host). */
+    readonly httpsPort: number;
     /** Frontends of this site: they take the traffic. */
     readonly localFrontends: readonly Backend[];
     /** Frontends of other sites: used only when no local one is up. */
@@ -62,7 +79,7 @@ export interface DbRouting {
 
 /** A server of an HAProxy backend. */
 export interface Backend {
-    /** Host name; HAProxy server names must be unique within a backend. */
+    /** Host name (a frontend's certificate carries it); HAProxy server names must be unique within a backend. */
     readonly name: string;
     readonly address: string;
     readonly port: number;
@@ -70,7 +87,18 @@ export interface Backend {
 
 const byName = (a: Backend, b: Backend) => a.name.localeCompare(b.name);
 
-/** haproxy.cfg: the UI on `httpPort`, and with DB servers the port that leads to the newest primary only. */
+/** Mozilla intermediate (pki/tlsPolicy.ts) for what HAProxy serves and for its sessions to the frontends. */
+const TLS_GLOBALS = (["bind", "server"] as const)
+    .map(
+        side => `    ssl-default-${side}-ciphers ${TLS12_CIPHERS}
+    ssl-default-${side}-ciphersuites ${TLS13_CIPHERSUITES}
+    ssl-default-${side}-options ssl-min-ver ${TLS_MIN_VERSION} no-tls-tickets`,
+    )
+    .join("\n");
+/** Browsers that once reached the UI over HTTPS refuse plain HTTP to it for two years (Mozilla's value). */
+export const HSTS_HEADER = "max-age=63072000";
+
+/** haproxy.cfg: the UI on `httpsPort` (`httpPort` redirects there), and with DB servers the port that leads to the newest primary only. */
 export function renderHaproxyCfg(c: HaproxyInput): string {
     const server = (b: Backend, extra = "") => `    server ${b.name} ${b.address}:${b.port} check${extra}`;
     // A site whose Zabbix uses a managed DB endpoint balances the UI only.
@@ -88,16 +116,21 @@ export function renderHaproxyCfg(c: HaproxyInput): string {
     default-server inter 1s fall 2 rise 1 on-marked-down shutdown-sessions`;
     // Canonical: the same design in any order renders the same file (a reordered config plans nothing).
     const sources = [...new Set(c.dbAllowedSources.map(hostCidr))].sort(compareAddresses).join(" ");
+    // Every frontend over TLS, its certificate verified against the stack's CA and its host name.
+    const verified = (b: Backend) => ` ssl verify required ca-file ${c.tls.caFile} verifyhost ${b.name}`;
     const frontends = [
-        ...[...c.localFrontends].sort(byName).map(b => server(b)),
-        ...[...c.remoteFrontends].sort(byName).map(b => server(b, " backup")),
+        ...[...c.localFrontends].sort(byName).map(b => server(b, verified(b))),
+        ...[...c.remoteFrontends].sort(byName).map(b => server(b, `${verified(b)} backup`)),
     ];
+    // The HTTP port only redirects, to the same host name on the HTTPS port (no port in the URL at 443).
+    const httpsAuthority = `%[req.hdr(host),field(1,:)]${c.httpsPort === HTTPS_DEFAULT_PORT ? "" : `:${c.httpsPort}`}`;
     return `# ${RENDERED_HEADER}
 # Load balancer of site "${c.site}".
 global
     log stdout format raw local0 notice
     maxconn 4096
     stats socket ${adminSocket(c.runDir)} mode 600 level admin
+${TLS_GLOBALS}
 ${c.runAs ? `    user ${c.runAs}\n    group ${c.runAs}\n` : ""}${withDb && !viaPatroni ? "    # The DB check runs psql: HAProxy needs fork for external checks.\n    external-check\n    insecure-fork-wanted\n" : ""}
 defaults
     log global
@@ -109,7 +142,10 @@ defaults
 frontend zabbix_ui
     mode http
     option httplog
-    bind :${c.httpPort}
+    bind ${c.bindAddress}:${c.httpPort}
+    bind ${c.bindAddress}:${c.httpsPort} ssl crt ${c.tls.certificateWithKey} alpn h2,http/1.1
+    http-request redirect location https://${httpsAuthority}%[capture.req.uri] code 301 unless { ssl_fc }
+    http-response set-header Strict-Transport-Security "${HSTS_HEADER}" if { ssl_fc }
     default_backend zabbix_frontends
 
 backend zabbix_frontends
@@ -127,7 +163,7 @@ ${
 # timeline). A TCP or pgsql-check would also pass a replica, and Zabbix would sit on a read-only database.
 listen ${DB_PROXY}
     mode tcp
-    bind :${c.dbPort}
+    bind ${c.bindAddress}:${c.dbPort}
     # Zabbix keeps its DB connections open; cut them when the primary changes, not before.
     timeout client 30m
     timeout server 30m

@@ -73,7 +73,7 @@ export function haproxyStep(s: HaproxyStepInput): string {
         "systemctl enable haproxy",
         `if [ "$ZHA_CHANGED" = 1 ] || ! systemctl is-active --quiet haproxy; then systemctl reload-or-restart haproxy; fi`,
         // A reload whose new sockets cannot bind keeps the old worker running and still succeeds: prove the listeners.
-        ...[c.httpPort, ...(withDb ? [c.dbPort] : [])].map(
+        ...[c.httpPort, c.httpsPort, ...(withDb ? [c.dbPort] : [])].map(
             port =>
                 `zha_retry 10 sh -c "ss -Hltn 'sport = :${port}' | grep -q LISTEN" || { echo "haproxy does not listen on port ${port}; is another service bound to it?" >&2; exit 1; }`,
         ),

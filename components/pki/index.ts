@@ -2,3 +2,4 @@ export * from "./files";
 export * from "./names";
 export * from "./StackPki";
 export * from "./steps";
+export * from "./tlsPolicy";

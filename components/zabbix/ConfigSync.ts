@@ -1,5 +1,6 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import { ConfigError } from "../config/reader";
 import { CONFIG_SYNC, ConfigSyncFacts } from "../facts";
 import { Host } from "../host";
 import { configSyncStep, configSyncStepDelete } from "./steps";
@@ -10,9 +11,9 @@ import { configSyncStep, configSyncStepDelete } from "./steps";
 export interface ConfigSyncArgs {
     /** Host that runs the sync on a timer (needs curl and jq). */
     readonly host: Host;
-    /** JSON-RPC URL of the source site's Zabbix (through its load balancer). */
+    /** JSON-RPC URL of the source site's Zabbix (through its load balancer); https:// only. */
     readonly sourceUrl: string;
-    /** JSON-RPC URLs of the sites that receive the configuration. */
+    /** JSON-RPC URLs of the sites that receive the configuration; https:// only. */
     readonly targetUrls: readonly string[];
     /** Zabbix user the sync logs in as on every site. */
     readonly apiUser: string;
@@ -36,6 +37,7 @@ export class ConfigSync extends pulumi.ComponentResource {
     public readonly facts: ConfigSyncFacts;
 
     constructor(name: string, args: ConfigSyncArgs, opts?: pulumi.ComponentResourceOptions) {
+        refusePlainUrls(args);
         const facts: ConfigSyncFacts = {
             source: args.sourceUrl,
             targets: [...args.targetUrls],
@@ -59,5 +61,21 @@ export class ConfigSync extends pulumi.ComponentResource {
             { parent: this, dependsOn: [...args.after] },
         );
         this.registerOutputs({ source: args.sourceUrl, targets: [...args.targetUrls] });
+    }
+}
+
+/**
+ * The sync logs in with configSync.apiUser's password at every URL: one that is not https:// would
+ * send it, and the session token, in clear between sites. Refused before any resource exists.
+ */
+function refusePlainUrls(args: Pick<ConfigSyncArgs, "sourceUrl" | "targetUrls">): void {
+    const plain = [args.sourceUrl, ...args.targetUrls].filter(u => !/^https:\/\//i.test(u));
+    if (plain.length > 0) {
+        throw new ConfigError([
+            {
+                path: "configSync.apiUser",
+                message: `the sync would send this user's password over ${plain.join(", ")}: only https:// URLs are allowed`,
+            },
+        ]);
     }
 }

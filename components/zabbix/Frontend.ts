@@ -3,10 +3,14 @@ import * as pulumi from "@pulumi/pulumi";
 import { PackageSource } from "../config/types";
 import { FRONTEND, FrontendFacts } from "../facts";
 import { Host } from "../host";
+import { uiUrl } from "../loadbalancer/ports";
 import { platformFor, zabbixLayout } from "../platform";
 import { ZabbixDbLogin } from "../postgres/roles";
 import { DbClientTls } from "../postgres/tls";
 import { DB_PASSWORD_VARIABLE, frontendStep, frontendStepDelete } from "./steps";
+
+/** nginx's `listen` address for every IPv4 address of the host. */
+const EVERY_IPV4_ADDRESS = "0.0.0.0";
 
 /**
  * FrontendArgs describe one Zabbix web frontend host.
@@ -21,8 +25,15 @@ export interface FrontendArgs extends ZabbixDbLogin {
     readonly dbTls: DbClientTls;
     /** The zabbix role's password; a Pulumi secret. */
     readonly dbPassword: pulumi.Input<string>;
-    /** Port nginx serves the UI on, behind the load balancers. */
+    /** Port nginx serves the UI on over HTTPS, behind the load balancers. */
     readonly port: number;
+    /**
+     * A pair's node, whose active node serves the UI to users at the pair's VIP. nginx then listens
+     * on every IPv4 address (never IPv6's): the VIP exists only on the active node, and nginx, even
+     * `nginx -t` in the step, refuses an address the host does not hold. As the pair's PostgreSQL
+     * does, the firewall decides who reaches it.
+     */
+    readonly servesAtPairVip?: boolean;
     /** PHP time zone. */
     readonly timezone: string;
     readonly packageSource: PackageSource;
@@ -72,6 +83,7 @@ export class Frontend extends pulumi.ComponentResource {
                         serverName: `Zabbix ${host.site}`,
                     },
                     port: args.port,
+                    listenAddresses: [args.servesAtPairVip ? EVERY_IPV4_ADDRESS : host.address],
                     timezone: args.timezone,
                     runBy: args.runBy ?? "systemd",
                 }),
@@ -81,6 +93,6 @@ export class Frontend extends pulumi.ComponentResource {
             },
             { parent: this, dependsOn: [...args.after] },
         );
-        this.registerOutputs({ url: `http://${host.address}:${args.port}/` });
+        this.registerOutputs({ url: uiUrl(host.address, args.port) });
     }
 }

@@ -14,6 +14,8 @@ export interface ConfigSyncScriptInput {
     readonly apiUser: string;
     /** Root-only file holding the API password; read by jq, never put on a command line. */
     readonly passwordFile: string;
+    /** The stack's CA: every site's UI certificate must verify against it (CA_FILE on a host). */
+    readonly caFile: string;
 }
 
 /** Import rules for every object kind: create what is missing, update what exists, delete nothing. */
@@ -87,6 +89,7 @@ SOURCE=${shellQuote(c.sourceUrl)}
 TARGETS=${shellQuote(c.targetUrls.join(" "))}
 API_USER=${shellQuote(c.apiUser)}
 PASSWORD_FILE=${shellQuote(c.passwordFile)}
+CA_FILE=${shellQuote(c.caFile)}
 BATCH=${BATCH}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -109,7 +112,9 @@ call() {
   if [ -n "$ZHA_AUTH" ] && [ "$ZHA_AUTH_IN" = header ]; then
     printf 'Authorization: Bearer %s\n' "$ZHA_AUTH" >>"$work/headers"
   fi
-  curl -fsS -m 300 -H @"$work/headers" --data-binary @"$work/request" -o "$work/response" "$1" || { echo "$1 $2: request failed" >&2; return 1; }
+  # HTTPS only (redirects included), the site's certificate verified against the stack's CA: the
+  # password and the session token cross the network between sites.
+  curl -fsS -m 300 --proto =https --cacert "$CA_FILE" -H @"$work/headers" --data-binary @"$work/request" -o "$work/response" "$1" || { echo "$1 $2: request failed" >&2; return 1; }
   if [ "$(jq 'has("error")' "$work/response")" != false ]; then
     echo "$1 $2: $(jq -c .error "$work/response")" >&2
     return 1

@@ -1,24 +1,39 @@
 /**
- * The frontend's nginx site (`<nginx site dir>/zabbix.conf`): pure renderer.
+ * The frontend's nginx site (`<nginx site dir>/zabbix.conf`): pure renderer. It serves HTTPS only,
+ * on the host's own addresses: the load balancers reach it over TLS and verify its certificate.
  */
+import { TLS12_CIPHERS } from "../pki/tlsPolicy";
 import { RENDERED_HEADER } from "../shell";
 
-/** The nginx site's port, document root and PHP socket. */
+/** The nginx site's addresses, port, certificate, document root and PHP socket. */
 export interface NginxSiteInput {
+    /** The host's own address (0.0.0.0 only on a pair's node, whose VIP moves); never IPv6's `[::]`. */
+    readonly listenAddresses: readonly string[];
     readonly listenPort: number;
+    /** The host's certificate (CERT_FILE on a host). */
+    readonly certificateFile: string;
+    /** Its key: root's copy (ROOT_KEY), which nginx's master process reads as root before its workers drop privileges. */
+    readonly keyFile: string;
     /** Document root of the Zabbix frontend. */
     readonly root: string;
     /** php-fpm pool socket. */
     readonly phpSocket: string;
 }
 
-/** The nginx site serving the Zabbix UI on `listenPort`, PHP through the pool's socket. */
+/** The nginx site serving the Zabbix UI over HTTPS on `listenPort`, PHP through the pool's socket. */
 export function renderNginxSite(c: NginxSiteInput): string {
+    const listen = [...new Set(c.listenAddresses)].map(a => `    listen ${a}:${c.listenPort} ssl;`);
     return `# ${RENDERED_HEADER}
 server {
-    listen ${c.listenPort};
-    listen [::]:${c.listenPort};
+${listen.join("\n")}
     server_name _;
+    ssl_certificate ${c.certificateFile};
+    ssl_certificate_key ${c.keyFile};
+    # Mozilla intermediate (pki/tlsPolicy.ts).
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_ciphers ${TLS12_CIPHERS};
+    ssl_prefer_server_ciphers off;
+    ssl_session_tickets off;
     root ${c.root};
     index index.php;
     client_max_body_size 5m;

@@ -3,6 +3,7 @@
  * (POSIX sh bodies for Host.step): input in, text out. Each is safe to run again: files are rewritten
  * only when their content changes, and services restart only then (or when they are not running).
  */
+import { CA_FILE, CERT_FILE, ROOT_KEY } from "../pki/files";
 import { CONFIG_DIR, NGINX_DEFAULT_SITE, Platform, SYSTEMD_UNIT_DIR, ZabbixLayout } from "../platform";
 import { DbClientInput, zabbixSqlClient } from "../postgres/schema";
 import { installWatcher, putFile, putSecretFile, removeWatcher, shellQuote } from "../shell";
@@ -145,8 +146,10 @@ export interface FrontendStepInput {
     readonly layout: ZabbixLayout;
     /** zabbix.conf.php's settings; the password file is FRONTEND_PASSWORD_FILE. */
     readonly conf: Omit<ZabbixFrontendConfInput, "passwordFile">;
-    /** Port nginx serves the UI on. */
+    /** Port nginx serves the UI on, over HTTPS. */
     readonly port: number;
+    /** Addresses nginx listens on: the host's own, and a pair's VIP where it serves the UI there. */
+    readonly listenAddresses: readonly string[];
     /** PHP time zone. */
     readonly timezone: string;
     /** Who runs nginx and php-fpm: systemd, or a cluster manager on one node at a time (then only a running one restarts). */
@@ -174,7 +177,14 @@ export function frontendStep(f: FrontendStepInput): string {
         ),
         putFile(
             files.site,
-            renderNginxSite({ listenPort: f.port, root: f.layout.frontendRoot, phpSocket: files.socket }),
+            renderNginxSite({
+                listenAddresses: f.listenAddresses,
+                listenPort: f.port,
+                certificateFile: CERT_FILE,
+                keyFile: ROOT_KEY,
+                root: f.layout.frontendRoot,
+                phpSocket: files.socket,
+            }),
             "0644",
             "root:root",
         ),
@@ -230,6 +240,7 @@ export function configSyncStep(c: ConfigSyncStepInput): string {
                 targetUrls: c.targetUrls,
                 apiUser: c.apiUser,
                 passwordFile: CONFIG_SYNC_PASSWORD,
+                caFile: CA_FILE,
             }),
             "0755",
             "root:root",

@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { InstanceDesign } from "../../model";
 import { PlacedHost, StackConfig, hostsWithRole } from "../../components/config";
 import { Host } from "../../components/host";
-import { Backend, SiteLoadBalancer } from "../../components/loadbalancer";
+import { Backend, SiteLoadBalancer, UI_HTTPS_PORT, uiUrl } from "../../components/loadbalancer";
 import { platformFor, zabbixLayout } from "../../components/platform";
 import {
     DbClientTls,
@@ -132,6 +132,7 @@ function buildLoadBalancers(i: Instance): Map<string, SiteLoadBalancer> {
             new SiteLoadBalancer(`${lb.site}-lb`, {
                 host: i.host(lb.name),
                 httpPort: config.loadBalancer.httpPort,
+                httpsPort: UI_HTTPS_PORT,
                 localFrontends: frontends.filter(f => f.site === lb.site).map(backend(config.frontend.port)),
                 remoteFrontends: frontends.filter(f => f.site !== lb.site).map(backend(config.frontend.port)),
                 dbPort: config.loadBalancer.dbPort,
@@ -326,9 +327,7 @@ export function buildInstance(
         loadBalancers,
         frontends,
         servers: cluster,
-        uiUrls: Object.fromEntries(
-            [...loadBalancers].map(([site, lb]) => [site, `http://${lb.address}:${lb.httpPort}/`]),
-        ),
+        uiUrls: Object.fromEntries([...loadBalancers].map(([site, lb]) => [site, uiUrl(lb.address, lb.httpsPort)])),
     };
 }
 

@@ -1,4 +1,5 @@
 import { Role, allHosts } from "../../components/config";
+import { uiUrl } from "../../components/loadbalancer";
 import { platformFor, zabbixLayout } from "../../components/platform";
 import { PostgresCluster, SELF_RUN_DB_TLS, createDbPasswords, hbaRules } from "../../components/postgres";
 import { postgresMaxConnections, sizeServer } from "../../components/sizing";
@@ -105,6 +106,8 @@ export const pacemaker: PatternModule = {
                     dbHost: drbd.vip,
                     dbPort: config.db.port,
                     dbTls: SELF_RUN_DB_TLS,
+                    // Users reach the active node's UI at the VIP (no load balancer in this pattern).
+                    servesAtPairVip: true,
                     after: Object.values(servers.nodes),
                     runBy: "cluster-manager",
                 }),
@@ -121,7 +124,7 @@ export const pacemaker: PatternModule = {
                 },
             ]),
             caCertificate: pki.caCertPem,
-            uiUrls: { [drbd.site]: `http://${drbd.vip}:${config.frontend.port}/` },
+            uiUrls: { [drbd.site]: uiUrl(drbd.vip, config.frontend.port) },
         });
     },
 };

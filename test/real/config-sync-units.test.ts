@@ -19,10 +19,11 @@ describe("config sync systemd units", () => {
             const scriptPath = await putFile(
                 path.join(dir, "zabbix-ha-config-sync"),
                 renderConfigSyncScript({
-                    sourceUrl: "http://127.0.0.1:1/api_jsonrpc.php",
-                    targetUrls: ["http://127.0.0.1:2/api_jsonrpc.php"],
+                    sourceUrl: "https://127.0.0.1:1/api_jsonrpc.php",
+                    targetUrls: ["https://127.0.0.1:2/api_jsonrpc.php"],
                     apiUser: "sync",
                     passwordFile: path.join(dir, "password"),
+                    caFile: path.join(dir, "ca.crt"),
                 }),
                 0o755,
             );

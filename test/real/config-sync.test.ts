@@ -16,6 +16,7 @@ import {
     requireTool,
     run,
     scratchSpace,
+    TestPki,
     testPki,
 } from "./support";
 import {
@@ -39,6 +40,7 @@ describe("the config sync script between two real Zabbix 6.0 frontends", () => {
     let work: string;
     let syncScript: string;
     let passwordFile: string;
+    let pki: TestPki;
     /** Admin's password on both sites, as the schema step set it: a unique needle too. */
     const adminPassword = SUPER_ADMIN_PASSWORD;
     const HOST = "zha-sync-host";
@@ -58,6 +60,7 @@ describe("the config sync script between two real Zabbix 6.0 frontends", () => {
             targetUrls: [target.url],
             apiUser: "Admin",
             passwordFile: file,
+            caFile: pki.client.caFile,
         });
         syncScript = await putFile(path.join(work, "zabbix-ha-config-sync"), text, 0o755);
         const result = await run("sh", [syncScript], {
@@ -78,7 +81,7 @@ describe("the config sync script between two real Zabbix 6.0 frontends", () => {
             );
         }
         work = await scratch.dir("config-sync");
-        const pki = await testPki(scratch);
+        pki = await testPki(scratch);
 
         const db = await zabbixCluster(scratch, "zabbix-sites", dbPassword, ["zabbix_source", "zabbix_target"], pki);
         for (const name of ["zabbix_source", "zabbix_target"]) {
@@ -108,34 +111,34 @@ describe("the config sync script between two real Zabbix 6.0 frontends", () => {
         await db.sql("analyze", "zabbix_target");
 
         [source, target] = await Promise.all([
-            startFrontend(scratch, "source", db, "zabbix_source", dbPassword, pki.db),
-            startFrontend(scratch, "target", db, "zabbix_target", dbPassword, pki.db),
+            startFrontend(scratch, "source", db, "zabbix_source", dbPassword, pki),
+            startFrontend(scratch, "target", db, "zabbix_target", dbPassword, pki),
         ]);
         // The schema step set the stack's Super Admin password on the source; the copy carries it to the target.
         passwordFile = await putFile(path.join(work, "config-sync.password"), `${adminPassword}\n`, 0o600);
 
         // What an operator configures on the source site: a group, a template with an item, a host
         // in the group with a trapper item, linked to that template and to a stock one.
-        const auth = await api<string>(source.url, "user.login", { username: "Admin", password: adminPassword });
-        const [groupid] = (await api(source.url, "hostgroup.create", { name: GROUP }, auth)).groupids;
+        const auth = await api<string>(source, "user.login", { username: "Admin", password: adminPassword });
+        const [groupid] = (await api(source, "hostgroup.create", { name: GROUP }, auth)).groupids;
         const [stock] = await api(
-            source.url,
+            source,
             "template.get",
             { output: ["templateid"], filter: { host: ["Linux by Zabbix agent"] } },
             auth,
         );
         expect(stock).toBeDefined();
-        const [templateid] = (await api(source.url, "template.create", { host: TEMPLATE, groups: [{ groupid }] }, auth))
+        const [templateid] = (await api(source, "template.create", { host: TEMPLATE, groups: [{ groupid }] }, auth))
             .templateids;
         await api(
-            source.url,
+            source,
             "item.create",
             { hostid: templateid, name: "zha template trapper", key_: "zha.template.trapper", type: 2, value_type: 3 },
             auth,
         );
         const [hostid] = (
             await api(
-                source.url,
+                source,
                 "host.create",
                 {
                     host: HOST,
@@ -147,7 +150,7 @@ describe("the config sync script between two real Zabbix 6.0 frontends", () => {
             )
         ).hostids;
         await api(
-            source.url,
+            source,
             "item.create",
             { hostid, name: "zha sync trapper", key_: "zha.sync.trapper", type: 2, value_type: 3 },
             auth,
@@ -158,14 +161,14 @@ describe("the config sync script between two real Zabbix 6.0 frontends", () => {
         // to import until the other batch is in.
         const batch = Number(
             /^BATCH=(\d+)$/m.exec(
-                renderConfigSyncScript({ sourceUrl: "", targetUrls: [], apiUser: "", passwordFile: "" }),
+                renderConfigSyncScript({ sourceUrl: "", targetUrls: [], apiUser: "", passwordFile: "", caFile: "" }),
             )?.[1],
         );
         expect(batch).toBeGreaterThan(0);
         const trapperHost = async (name: string) => {
-            const [id] = (await api(source.url, "host.create", { host: name, groups: [{ groupid }] }, auth)).hostids;
+            const [id] = (await api(source, "host.create", { host: name, groups: [{ groupid }] }, auth)).hostids;
             await api(
-                source.url,
+                source,
                 "item.create",
                 { hostid: id, name: "zha dependency trapper", key_: "zha.dep", type: 2, value_type: 3 },
                 auth,
@@ -173,7 +176,7 @@ describe("the config sync script between two real Zabbix 6.0 frontends", () => {
         };
         await trapperHost(DEPENDENT);
         await api(
-            source.url,
+            source,
             "host.create",
             Array.from({ length: batch }, (_, i) => ({ host: `zha-filler-${i}`, groups: [{ groupid }] })),
             auth,
@@ -181,14 +184,14 @@ describe("the config sync script between two real Zabbix 6.0 frontends", () => {
         await trapperHost(DEPENDED_ON);
         const [upstream] = (
             await api(
-                source.url,
+                source,
                 "trigger.create",
                 { description: "zha upstream down", expression: `last(/${DEPENDED_ON}/zha.dep)=0` },
                 auth,
             )
         ).triggerids;
         await api(
-            source.url,
+            source,
             "trigger.create",
             {
                 description: "zha dependent down",
@@ -197,15 +200,15 @@ describe("the config sync script between two real Zabbix 6.0 frontends", () => {
             },
             auth,
         );
-        await api(source.url, "user.logout", [], auth);
+        await api(source, "user.logout", [], auth);
     });
 
     /** The host as the target's API returns it, or undefined. */
     async function targetHost() {
-        const auth = await api<string>(target.url, "user.login", { username: "Admin", password: adminPassword });
+        const auth = await api<string>(target, "user.login", { username: "Admin", password: adminPassword });
         try {
             const [host] = await api(
-                target.url,
+                target,
                 "host.get",
                 {
                     filter: { host: [HOST] },
@@ -225,7 +228,7 @@ describe("the config sync script between two real Zabbix 6.0 frontends", () => {
                   }
                 | undefined;
         } finally {
-            await api(target.url, "user.logout", [], auth);
+            await api(target, "user.logout", [], auth);
         }
     }
 
@@ -256,14 +259,14 @@ describe("the config sync script between two real Zabbix 6.0 frontends", () => {
     });
 
     test("a trigger dependency across batches arrives: its batch is imported again after the other", async () => {
-        const auth = await api<string>(target.url, "user.login", { username: "Admin", password: adminPassword });
+        const auth = await api<string>(target, "user.login", { username: "Admin", password: adminPassword });
         const [dependent] = await api(
-            target.url,
+            target,
             "trigger.get",
             { host: DEPENDENT, output: ["description"], selectDependencies: ["description"], selectHosts: ["host"] },
             auth,
         );
-        await api(target.url, "user.logout", [], auth);
+        await api(target, "user.logout", [], auth);
         expect(dependent).toMatchObject({
             description: "zha dependent down",
             dependencies: [{ description: "zha upstream down" }],
@@ -286,12 +289,12 @@ describe("the config sync script between two real Zabbix 6.0 frontends", () => {
     });
 
     test("a second run succeeds and carries a change to an existing item (updateExisting)", async () => {
-        const auth = await api<string>(source.url, "user.login", { username: "Admin", password: adminPassword });
+        const auth = await api<string>(source, "user.login", { username: "Admin", password: adminPassword });
         // The first run carried all of a stock 6.0 database's templates (half a minute or more);
         // to keep this file's run time down the second carries only those a host uses.
         const unused = (
             await api<{ templateid: string; hosts: unknown[] }[]>(
-                source.url,
+                source,
                 "template.get",
                 { output: ["templateid"], selectHosts: ["hostid"] },
                 auth,
@@ -301,16 +304,16 @@ describe("the config sync script between two real Zabbix 6.0 frontends", () => {
             .map(t => t.templateid);
         expect(unused.length).toBeGreaterThan(100);
         for (let i = 0; i < unused.length; i += 50) {
-            await api(source.url, "template.delete", unused.slice(i, i + 50), auth);
+            await api(source, "template.delete", unused.slice(i, i + 50), auth);
         }
         const [item] = await api(
-            source.url,
+            source,
             "item.get",
             { output: ["itemid"], host: HOST, filter: { key_: "zha.sync.trapper" } },
             auth,
         );
-        await api(source.url, "item.update", { itemid: item.itemid, name: "zha sync trapper renamed" }, auth);
-        await api(source.url, "user.logout", [], auth);
+        await api(source, "item.update", { itemid: item.itemid, name: "zha sync trapper renamed" }, auth);
+        await api(source, "user.logout", [], auth);
 
         const result = await runSync();
         expect(result.output).toContain(`synchronised configuration from ${source.url} to ${target.url}`);
@@ -329,6 +332,7 @@ describe("the config sync script between two real Zabbix 6.0 frontends", () => {
             targetUrls: [broken],
             apiUser: "Admin",
             passwordFile,
+            caFile: pki.client.caFile,
         });
         const result = await run("sh", ["-c", text], { timeoutMs: 120_000 });
         expect(result.code).not.toBe(0);
@@ -343,6 +347,34 @@ describe("the config sync script between two real Zabbix 6.0 frontends", () => {
         expect(result.code).not.toBe(0);
         expect(result.stderr).toContain(`${source.url} user.login: `);
         expect(result.stderr).toMatch(/Incorrect user name or password or account is temporarily blocked/);
+        expect(result.stdout).not.toMatch(/synchronised configuration/);
+    });
+
+    /** One run of the script from `sourceUrl` to the target, verifying against `caFile`: what it printed. */
+    async function syncOnce(sourceUrl: string, caFile: string) {
+        const text = renderConfigSyncScript({
+            sourceUrl,
+            targetUrls: [target.url],
+            apiUser: "Admin",
+            passwordFile,
+            caFile,
+        });
+        return run("sh", ["-c", text], { timeoutMs: 120_000 });
+    }
+
+    test("the script sends nothing over plain HTTP: curl refuses an http:// URL before it connects", async () => {
+        const plain = source.url.replace(/^https:/, "http:");
+        const result = await syncOnce(plain, pki.client.caFile);
+        expect(result.code).not.toBe(0);
+        expect(result.stderr).toMatch(/Protocol "http" (not supported|disabled)/);
+        expect(result.stderr).toContain(`${plain} apiinfo.version: request failed`);
+    });
+
+    test("a site whose certificate does not verify against the stack's CA is refused before the password is sent", async () => {
+        const other = await testPki(scratch, "Another CA");
+        const result = await syncOnce(source.url, other.client.caFile);
+        expect(result.code).not.toBe(0);
+        expect(result.stderr).toMatch(/SSL certificate problem|unable to get local issuer certificate/);
         expect(result.stdout).not.toMatch(/synchronised configuration/);
     });
 });

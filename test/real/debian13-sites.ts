@@ -7,7 +7,8 @@
  * Sessions share this machine's network, so everything listens on 127.0.0.1 on free ports.
  */
 import { existsSync, readFileSync } from "fs";
-import { CA_FILE, CERT_FILE, POSTGRES_KEY } from "../../components/pki/files";
+import { Role } from "../../components/config/types";
+import { CA_FILE, CERT_FILE, ROOT_KEY, keyCopies } from "../../components/pki/files";
 import { NGINX_DEFAULT_SITE, zabbixLayout } from "../../components/platform";
 import {
     POSTGRES_CONF_DROP_IN,
@@ -33,14 +34,18 @@ const WEB_USER = DEBIAN13.phpFpm.webUser;
 
 /**
  * Installs the test PKI in a session where a host's TLS step puts the stack's: the CA and the
- * certificate for everyone, and on a DB host postgres's copy of the key (0600). The renderers then
- * take the host's own paths (HOST_SERVER_TLS, SELF_RUN_DB_TLS), as the stack renders them.
+ * certificate for everyone, and each key copy the host's roles get (keyCopies: root's always,
+ * postgres's on a DB host, HAProxy's certificate-and-key on a load balancer), 0600 and its user's.
+ * The renderers then take the host's own paths, as the stack renders them.
  */
-async function installPki(host: Chroot, pki: TestPki, dbHost: boolean): Promise<void> {
+export async function installPki(host: Chroot, pki: TestPki, roles: readonly Role[]): Promise<void> {
+    const cert = readFileSync(pki.server.certFile, "utf8");
+    const key = readFileSync(pki.rootKeyFile, "utf8");
     await host.put(CA_FILE, readFileSync(pki.client.caFile, "utf8"), 0o644);
-    await host.put(CERT_FILE, readFileSync(pki.server.certFile, "utf8"), 0o644);
-    if (dbHost) {
-        await host.put(POSTGRES_KEY, readFileSync(pki.rootKeyFile, "utf8"), 0o600, "postgres:postgres");
+    await host.put(CERT_FILE, cert, 0o644);
+    for (const copy of keyCopies({ roles, etcdMember: false })) {
+        const text = copy.withCertificate ? `${cert.trimEnd()}\n${key}` : key;
+        await host.put(copy.path, text, 0o600, `${copy.user}:${copy.user}`);
     }
 }
 
@@ -79,7 +84,7 @@ export async function startPostgres17(
     pki: TestPki,
 ): Promise<Pg17> {
     const host = await openSession(scratch, root, "db");
-    await installPki(host, pki, true);
+    await installPki(host, pki, ["db"]);
     const port = await freePort();
     for (const [name, text] of Object.entries(dbSettings(port))) {
         await host.put(`${PG.configDir}/conf.d/${name}`, text, 0o644, "postgres:postgres");
@@ -123,7 +128,7 @@ export interface Frontend extends Site {
 
 /**
  * Zabbix 7.0's frontend on a session: the rendered zabbix.conf.php (its DB `dbName` on `db`), pool
- * and site (on a free port, loopback only), Debian's php-fpm 8.4 and nginx started as their units
+ * and site (HTTPS on a free port, loopback only), Debian's php-fpm 8.4 and nginx started as their units
  * start them, in the foreground; waits until the API answers. Its DB session is verify-full against
  * `pki`'s CA, installed as the host's.
  */
@@ -135,7 +140,7 @@ export async function startFrontend(
     pki: TestPki,
 ): Promise<Frontend> {
     const host = await openSession(scratch, root, name);
-    await installPki(host, pki, false);
+    await installPki(host, pki, ["frontend"]);
     const files = frontendFiles(DEBIAN13, LAYOUT);
     const owner = `root:${WEB_USER}`;
     await host.put(FRONTEND_PASSWORD_FILE, `${db.password}\n`, 0o640, owner);
@@ -151,11 +156,17 @@ export async function startFrontend(
     await host.put(files.conf, conf, 0o640, owner);
     await host.put(files.pool, renderPhpFpmPool({ socket: files.socket, user: WEB_USER, timezone: "UTC" }));
     const port = await freePort();
-    const site = renderNginxSite({ listenPort: port, root: LAYOUT.frontendRoot, phpSocket: files.socket });
-    // Loopback only: the rendered site listens on every address, which this shared machine must not do.
+    // Loopback only (this shared machine's other addresses are not the test's), HTTPS with the stack's files.
     await host.put(
         files.site,
-        site.replace(`listen ${port};`, `listen 127.0.0.1:${port};`).replace(`    listen [::]:${port};\n`, ""),
+        renderNginxSite({
+            listenAddresses: ["127.0.0.1"],
+            listenPort: port,
+            certificateFile: CERT_FILE,
+            keyFile: ROOT_KEY,
+            root: LAYOUT.frontendRoot,
+            phpSocket: files.socket,
+        }),
     );
     await host.run("rm", ["-f", NGINX_DEFAULT_SITE]);
     // systemd makes /run/php (the unit's RuntimeDirectory) on a host.
@@ -171,11 +182,12 @@ export async function startFrontend(
 
     const errorLog = () =>
         existsSync(host.path("/var/log/nginx/error.log")) ? host.read("/var/log/nginx/error.log") : "";
-    const url = `http://127.0.0.1:${port}/api_jsonrpc.php`;
+    const url = `https://127.0.0.1:${port}/api_jsonrpc.php`;
+    const ca = readFileSync(pki.client.caFile, "utf8");
     const logs = () => `--- ${name} nginx error.log:\n${errorLog()}\n--- ${name} fpm: ${fpm.output()}`;
-    await waitFor(`the ${name} frontend's API to answer`, () => api<string>(url, "apiinfo.version", []), {
+    await waitFor(`the ${name} frontend's API to answer`, () => api<string>({ url, ca }, "apiinfo.version", []), {
         watch: [fpm, nginx],
         detail: logs,
     });
-    return { name, url, logs, host, errorLog };
+    return { name, url, ca, logs, host, errorLog };
 }

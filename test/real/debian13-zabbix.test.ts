@@ -14,6 +14,7 @@ import {
     renderZabbixServerConf,
 } from "../../components/zabbix/render";
 import { CONFIG_SYNC_PASSWORD, CONFIG_SYNC_SCRIPT } from "../../components/zabbix/steps";
+import { CA_FILE } from "../../components/pki/files";
 import { SELF_RUN_DB_TLS } from "../../components/postgres/tls";
 import {
     RunResult,
@@ -118,7 +119,7 @@ describe("two Zabbix 7.0 frontends and the config sync script between them", () 
     const TEMPLATE = "zha sync template";
     const GROUP = "zha sync group";
     const login = (site: Frontend, pw = adminPassword) =>
-        api<string>(site.url, "user.login", { username: "Admin", password: pw });
+        api<string>(site, "user.login", { username: "Admin", password: pw });
 
     beforeAll(async () => {
         // The second site's database: a file-level copy of the loaded one, while nothing is connected.
@@ -132,14 +133,14 @@ describe("two Zabbix 7.0 frontends and the config sync script between them", () 
 
     test("each answers the API as Zabbix 7.0, logs Admin in with the stack's password only, and takes the token in a Bearer header", async () => {
         for (const site of [source, target]) {
-            expect(await api<string>(site.url, "apiinfo.version", [])).toMatch(/^7\.0\./);
+            expect(await api<string>(site, "apiinfo.version", [])).toMatch(/^7\.0\./);
             // The schema's own password never worked: the step set the stack's in the load's transaction.
             await expect(login(site, "zabbix")).rejects.toThrow(/Incorrect user name or password/);
             const token = await login(site);
             expect(token).toMatch(/^[0-9a-f]{32}$/);
-            const hosts = await api<{ host: string }[]>(site.url, "host.get", { output: ["host"] }, token, "header");
+            const hosts = await api<{ host: string }[]>(site, "host.get", { output: ["host"] }, token, "header");
             expect(hosts.map(h => h.host)).toContain("Zabbix server");
-            await expect(api(site.url, "host.get", { output: ["host"] })).rejects.toThrow(/Not authorized/);
+            await expect(api(site, "host.get", { output: ["host"] })).rejects.toThrow(/Not authorized/);
         }
         expect(source.errorLog()).not.toMatch(BODY_AUTH_DEPRECATED);
     });
@@ -147,9 +148,9 @@ describe("two Zabbix 7.0 frontends and the config sync script between them", () 
     test("the token in the body still works on 7.0, and nginx's error log shows the deprecation for it", async () => {
         const token = await login(source);
         const before = source.errorLog().length;
-        await api(source.url, "host.get", { output: ["host"] }, token, "body");
+        await api(source, "host.get", { output: ["host"] }, token, "body");
         expect(source.errorLog().slice(before)).toMatch(BODY_AUTH_DEPRECATED);
-        await api(source.url, "user.logout", [], token, "header");
+        await api(source, "user.logout", [], token, "header");
     });
 
     test("every field 7.0's export leaves out of what the sync carries is one the script puts back", () => {
@@ -172,7 +173,7 @@ describe("two Zabbix 7.0 frontends and the config sync script between them", () 
 
     test("the script copies a group, a template and a host with their secrets, the token in a header and never on a command line", async () => {
         const auth = await login(source);
-        const call = <T = any>(method: string, params: unknown) => api<T>(source.url, method, params, auth, "header");
+        const call = <T = any>(method: string, params: unknown) => api<T>(source, method, params, auth, "header");
         const [groupid] = (await call("hostgroup.create", { name: GROUP })).groupids;
         const [templateGroupid] = (await call("templategroup.create", { name: GROUP })).groupids;
         const [templateid] = (await call("template.create", { host: TEMPLATE, groups: [{ groupid: templateGroupid }] }))
@@ -215,6 +216,7 @@ describe("two Zabbix 7.0 frontends and the config sync script between them", () 
             targetUrls: [target.url],
             apiUser: "Admin",
             passwordFile: CONFIG_SYNC_PASSWORD,
+            caFile: CA_FILE,
         });
         await sync.put(CONFIG_SYNC_SCRIPT, text, 0o700);
         const argvLog = "/tmp/zha-argv.log";
@@ -234,8 +236,7 @@ describe("two Zabbix 7.0 frontends and the config sync script between them", () 
         expect(result.output).toContain(`synchronised configuration from ${source.url} to ${target.url}`);
 
         const targetAuth = await login(target);
-        const get = <T = any>(method: string, params: unknown) =>
-            api<T>(target.url, method, params, targetAuth, "header");
+        const get = <T = any>(method: string, params: unknown) => api<T>(target, method, params, targetAuth, "header");
         const [copied] = await get("host.get", {
             ...{ filter: { host: [HOST] }, output: ["host", "ipmi_username", "ipmi_password"] },
             ...{ selectHostGroups: ["name"], selectParentTemplates: ["host"] },
@@ -285,12 +286,12 @@ describe("Zabbix 7.0's server with the rendered zabbix_server.conf", () => {
         const server = host.start("zabbix_server 7.0", "/usr/sbin/zabbix_server", ["--foreground"], { user: "zabbix" });
         scratch.defer("stop zabbix_server 7.0", () => server.stop());
         const log = () => (existsSync(host.path(LAYOUT.logFile)) ? host.read(LAYOUT.logFile) : "(no log yet)");
-        const auth = await api<string>(source.url, "user.login", { username: "Admin", password: adminPassword });
+        const auth = await api<string>(source, "user.login", { username: "Admin", password: adminPassword });
         const nodes = await waitFor(
             "the node to be active in hanode.get",
             async () => {
                 const seen = await api<{ name: string; status: string; address: string; port: string }[]>(
-                    source.url,
+                    source,
                     "hanode.get",
                     { output: ["name", "status", "address", "port"] },
                     auth,

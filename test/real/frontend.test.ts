@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from "fs";
 import { chown } from "fs/promises";
-import * as http from "http";
+import * as https from "https";
 import * as path from "path";
 import { renderNginxSite, renderPhpFpmPool, renderZabbixConfPhp } from "../../components/zabbix/render";
 import {
@@ -16,6 +16,7 @@ import {
     expectAccepted,
     expectRejected,
     freePort,
+    nginxPrefixArgs,
     putFile,
     requireFile,
     run,
@@ -41,8 +42,6 @@ async function nginxPrefix(s: Scratch, site: string): Promise<string> {
     return dir;
 }
 
-const nginxArgs = (dir: string) => ["-p", `${dir}/`, "-c", `${dir}/nginx.conf`, "-e", `${dir}/error.log`];
-
 /** The rendered pool under a minimal global php-fpm.conf in a fresh temp dir. */
 async function phpFpmConf(s: Scratch, pool: string): Promise<string> {
     return writePhpFpmConf(await s.dir("php-fpm"), pool);
@@ -66,7 +65,7 @@ async function nginxCheck(site: string) {
     const s = new Scratch();
     try {
         const dir = await nginxPrefix(s, site);
-        const result = await run("nginx", ["-t", ...nginxArgs(dir)]);
+        const result = await run("nginx", ["-t", ...nginxPrefixArgs(dir)]);
         return {
             ...result,
             accepted: result.code === 0 && /configuration file .* test is successful/.test(result.output),
@@ -84,8 +83,17 @@ const PHP_LINT: FileCheck = {
     accepted: output => /^No syntax errors detected in /m.test(output),
 };
 
+/** The rendered site on loopback only (this shared host's other addresses are not the test's), with the test PKI. */
 const site = (over: Partial<Parameters<typeof renderNginxSite>[0]> = {}) =>
-    renderNginxSite({ listenPort: 8080, root: FRONTEND_ROOT, phpSocket: "/run/php/zabbix.sock", ...over });
+    renderNginxSite({
+        listenAddresses: ["127.0.0.1"],
+        listenPort: 8080,
+        certificateFile: pki.server.certFile,
+        keyFile: pki.rootKeyFile,
+        root: FRONTEND_ROOT,
+        phpSocket: "/run/php/zabbix.sock",
+        ...over,
+    });
 const pool = (over: Partial<Parameters<typeof renderPhpFpmPool>[0]> = {}) =>
     renderPhpFpmPool({ socket: "/run/php/zabbix.sock", user: WEB_USER, timezone: "Asia/Tokyo", ...over });
 /** The frontend's DB session: verify-full against the test CA (a real file the web user can read). */
@@ -233,10 +241,12 @@ echo json_encode(['DB' => $config['DB'], 'ZBX_SERVER' => $config['ZBX_SERVER'], 
 
 describe("nginx and php-fpm running the rendered site and pool", () => {
     let port: number;
+    let ca: string;
 
     const get = (urlPath: string) =>
         new Promise<{ status: number; body: string }>((resolve, reject) => {
-            const req = http.get({ host: "127.0.0.1", port, path: urlPath, timeout: 5_000 }, res => {
+            // HTTPS only, the certificate verified against the test CA and the address.
+            const req = https.get({ host: "127.0.0.1", port, path: urlPath, timeout: 5_000, ca }, res => {
                 const chunks: Buffer[] = [];
                 res.on("data", b => chunks.push(b));
                 res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
@@ -246,6 +256,7 @@ describe("nginx and php-fpm running the rendered site and pool", () => {
         });
 
     beforeAll(async () => {
+        ca = readFileSync(pki.client.caFile, "utf8");
         // A document root the web user can read, holding a page that reports what PHP runs with.
         const root = await scratch.dir("docroot", WEB_USER);
         await putFile(
@@ -265,7 +276,7 @@ echo json_encode(['script' => $_SERVER['SCRIPT_FILENAME'], 'user' => posix_getpw
 
         port = await freePort();
         const dir = await nginxPrefix(scratch, site({ listenPort: port, root, phpSocket: socket }));
-        const nginx = scratch.daemon("nginx", "nginx", [...nginxArgs(dir), "-g", "daemon off;"]);
+        const nginx = scratch.daemon("nginx", "nginx", [...nginxPrefixArgs(dir), "-g", "daemon off;"]);
         await waitFor("nginx to answer", async () => (await get("/")).status > 0, {
             watch: [nginx],
             detail: () => readFileSync(`${dir}/error.log`, "utf8"),

@@ -16,6 +16,7 @@ import {
     FileCheck,
     freePort,
     installPrimaryCheck,
+    loopbackBalancerUi,
     loopbackPair,
     ok,
     password,
@@ -43,11 +44,20 @@ const scratch = scratchSpace();
 const checkPassword = password();
 const replicationPassword = password();
 
-/** Renders with scratch paths and loopback backends (the DB servers are filled in once they exist). */
+/** The test PKI: `haproxy -c` reads the certificate and the CA the UI's lines name. */
+let pki: TestPki;
+beforeAll(async () => {
+    pki = await testPki(scratch);
+});
+
+/** Renders with scratch paths, the test PKI and loopback backends (the DB servers are filled in once they exist). */
 function haproxyInput(over: Partial<HaproxyInput> = {}): HaproxyInput {
     return {
         site: "test",
+        bindAddress: "127.0.0.1",
+        tls: { certificateWithKey: pki.haproxyPemFile, caFile: pki.client.caFile },
         httpPort: 18080,
+        httpsPort: 18443,
         localFrontends: [{ name: "web-local", address: "127.0.0.1", port: 18081 }],
         remoteFrontends: [{ name: "web-remote", address: "127.0.0.1", port: 18082 }],
         dbPort: 15433,
@@ -118,13 +128,10 @@ describe("HAProxy running the rendered configuration in front of two PostgreSQL 
     let checkScript: string;
     let statsSocket: string;
 
-    let pki: TestPki;
-
     /** What a client gets through HAProxy's DB port: "<server port>|<in recovery>|<session encrypted>". */
     const throughHaproxy = async () => ok(await askThroughBalancer(lbDbPort, checkPassfile, pki.db)).stdout.trim();
 
     beforeAll(async () => {
-        pki = await testPki(scratch);
         const [primaryPort, standbyPort] = [await freePort(), await freePort()];
         // The cluster's own settings and hba, as a DB host gets them; HAProxy and the check come from 127.0.0.1.
         // The standby: pg_basebackup -R (it writes primary_conninfo and standby.signal), on its own port.
@@ -152,7 +159,7 @@ describe("HAProxy running the rendered configuration in front of two PostgreSQL 
             path.join(lbDir, "haproxy.cfg"),
             renderHaproxyCfg(
                 haproxyInput({
-                    httpPort: await freePort(),
+                    ...(await loopbackBalancerUi(pki)),
                     localFrontends: [{ name: "web-local", address: "127.0.0.1", port: await freePort() }],
                     remoteFrontends: [{ name: "web-remote", address: "127.0.0.1", port: await freePort() }],
                     dbPort: lbDbPort,

@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from "fs";
 import * as path from "path";
 import { ConfigError, SECRET_CONFIG, SECRET_KEYS } from "../../components/config";
 import { RESOURCE_TYPES } from "../../components/facts";
+import { CA_FILE } from "../../components/pki/files";
 import { renderConfigSyncScript } from "../../components/zabbix/render";
 import { DEFAULT_PRICES, DEFAULT_RATES, DEFAULT_TIMINGS } from "../../model";
 import { CapturedResource, ofType } from "../../tools/offline/capture";
@@ -330,10 +331,11 @@ test("the config sync's script quotes its user for sh, whatever it holds", async
     const mark = path.join(dir, "PWNED");
     for (const apiUser of Object.values(hostileValues(mark))) {
         const text = renderConfigSyncScript({
-            sourceUrl: "http://198.18.1.10/api_jsonrpc.php",
-            targetUrls: ["http://198.18.2.10/api_jsonrpc.php"],
+            sourceUrl: "https://198.18.1.10/api_jsonrpc.php",
+            targetUrls: ["https://198.18.2.10/api_jsonrpc.php"],
             apiUser,
             passwordFile: "/etc/zabbix-ha/api-password",
+            caFile: CA_FILE,
         });
         const settings = /^SOURCE=[^]*?^PASSWORD_FILE=.*$/m.exec(text)![0];
         const result = await run("sh", ["-c", `${settings}\nprintf '%s' "$API_USER"`], { cwd: dir });

@@ -25,6 +25,7 @@ import {
     freePort,
     includeInPostgresConf,
     installPrimaryCheck,
+    loopbackBalancerUi,
     loopbackPair,
     ok,
     password,
@@ -109,7 +110,7 @@ describe("a superseded primary that comes back writable", () => {
             path.join(lbDir, "haproxy.cfg"),
             renderHaproxyCfg({
                 site: "test",
-                httpPort: await freePort(),
+                ...(await loopbackBalancerUi(pki)),
                 localFrontends: [{ name: "web", address: "127.0.0.1", port: await freePort() }],
                 remoteFrontends: [],
                 dbPort: lbDbPort,

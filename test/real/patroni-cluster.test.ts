@@ -25,6 +25,7 @@ import {
     expectAccepted,
     freePort,
     groupAlive,
+    loopbackBalancerUi,
     ok,
     password,
     psqlTcp,
@@ -355,7 +356,7 @@ describe("two Patroni nodes from the rendered patroni.yml, with HAProxy's patron
         lbDbPort = await freePort();
         const rendered = renderHaproxyCfg({
             site: "test",
-            httpPort: await freePort(),
+            ...(await loopbackBalancerUi(pki)),
             localFrontends: [{ name: "web-local", address: "127.0.0.1", port: await freePort() }],
             remoteFrontends: [],
             dbPort: lbDbPort,
@@ -372,14 +373,14 @@ describe("two Patroni nodes from the rendered patroni.yml, with HAProxy's patron
         expect(rendered).toContain(`option httpchk GET /primary\n    http-check expect status 200\n`);
         expect(rendered).toContain(` port ${restPort}\n`);
         expect(rendered).not.toMatch(/external-check/);
-        // The scratch HAProxy binds loopback only (the rendered `bind :PORT` takes every address).
-        const loopback = rendered.replace(/^( {4}bind ):(\d+)$/gm, "$1127.0.0.1:$2");
-        expect(loopback.match(/bind 127\.0\.0\.1:/g)).toHaveLength(2);
+        // Bound to the given address only: HTTP, HTTPS and the DB port.
+        expect(rendered.match(/^ {4}bind .*$/gm)?.every(l => l.startsWith("    bind 127.0.0.1:"))).toBe(true);
+        expect(rendered.match(/^ {4}bind /gm)).toHaveLength(3);
         const checked = await checkFile(HAPROXY_CHECK, rendered);
         expectAccepted(checked);
         expect(checked.output).not.toMatch(/\[(ALERT|WARNING)\]/);
 
-        const cfg = await putFile(path.join(lbDir, "haproxy.cfg"), loopback);
+        const cfg = await putFile(path.join(lbDir, "haproxy.cfg"), rendered);
         statsSocket = path.join(lbDir, "admin.sock");
         haproxy = scratch.daemon("haproxy", "haproxy", ["-db", "-f", cfg], { cwd: lbDir });
         await waitFor(

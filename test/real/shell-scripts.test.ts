@@ -14,6 +14,7 @@ import { patroniVersionGuard } from "../../components/postgres/patroniSteps";
 import { CHECK_ROLE } from "../../components/postgres/render";
 import { HOST_CLIENT_TLS, SELF_RUN_DB_TLS } from "../../components/postgres/tls";
 import { script } from "../../components/shell";
+import { CA_FILE } from "../../components/pki/files";
 import { renderConfigSyncScript } from "../../components/zabbix/render";
 import { renderTakeoverScript } from "../../components/zabbix/render";
 import { PATTERNS } from "../../stacks/patterns";
@@ -283,10 +284,11 @@ describe("scripts the stack sends to hosts", () => {
                     tls: HOST_CLIENT_TLS,
                 }),
                 "config-sync": renderConfigSyncScript({
-                    sourceUrl: "http://198.18.1.10/api_jsonrpc.php",
-                    targetUrls: ["http://198.18.2.10/api_jsonrpc.php", "http://198.18.3.10/api_jsonrpc.php"],
+                    sourceUrl: "https://198.18.1.10/api_jsonrpc.php",
+                    targetUrls: ["https://198.18.2.10/api_jsonrpc.php", "https://198.18.3.10/api_jsonrpc.php"],
                     apiUser: "Admin",
                     passwordFile: "/etc/zabbix-ha/api-password",
+                    caFile: CA_FILE,
                 }),
                 "takeover-watch": renderTakeoverScript({
                     nodeName: "tyo-zbx1",

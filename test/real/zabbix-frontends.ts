@@ -8,14 +8,15 @@
  * /etc/zabbix; the host's /etc/zabbix is never touched.
  */
 import { existsSync, readFileSync } from "fs";
-import * as http from "http";
+import * as https from "https";
 import * as path from "path";
-import { DbClientTls } from "../../components/postgres/tls";
 import { renderNginxSite, renderPhpFpmPool, renderZabbixConfPhp } from "../../components/zabbix/render";
 import {
     PgServer,
     Scratch,
+    TestPki,
     freePort,
+    nginxPrefixArgs,
     putFile,
     requireTool,
     waitFor,
@@ -35,11 +36,12 @@ interface RpcError {
 }
 
 /**
- * One JSON-RPC call to a frontend; throws with the API's error. The session token goes in the
- * body's `auth` (all 6.0 knows), or in an Authorization header (7.0, which deprecates the body's).
+ * One JSON-RPC call to a frontend over HTTPS, its certificate verified against the site's CA;
+ * throws with the API's error. The session token goes in the body's `auth` (all 6.0 knows), or in
+ * an Authorization header (7.0, which deprecates the body's).
  */
 export function api<T = any>(
-    url: string,
+    site: Pick<Site, "url" | "ca">,
     method: string,
     params: unknown,
     auth?: string,
@@ -52,7 +54,8 @@ export function api<T = any>(
         headers.Authorization = `Bearer ${auth}`;
     }
     return new Promise((resolve, reject) => {
-        const req = http.request(url, { method: "POST", headers, timeout: 60_000 }, res => {
+        const { url, ca } = site;
+        const req = https.request(url, { method: "POST", headers, timeout: 60_000, ca, agent: false }, res => {
             const chunks: Buffer[] = [];
             res.on("data", b => chunks.push(b));
             res.on("end", () => {
@@ -75,10 +78,12 @@ export function api<T = any>(
     });
 }
 
-/** A running frontend: its API's URL and the logs to print when something fails. */
+/** A running frontend: its API's URL (https), the CA its certificate verifies against, and the logs to print when something fails. */
 export interface Site {
     readonly name: string;
     readonly url: string;
+    /** The CA certificate, PEM. */
+    readonly ca: string;
     readonly logs: () => string;
 }
 
@@ -88,7 +93,8 @@ export const readIf = (file: string) => (existsSync(file) ? readFileSync(file, "
 /**
  * One frontend: php-fpm with the rendered pool in a private mount namespace whose /etc/zabbix is
  * the instance's dir (holding the rendered zabbix.conf.php and the DB password file), and nginx
- * with the rendered site on 127.0.0.1 only; its DB session secured by `dbTls`.
+ * with the rendered site on 127.0.0.1 only, over HTTPS with the test PKI's certificate and root's
+ * key (nginx's master reads it as root, as on a frontend host); its DB session verify-full.
  */
 export async function startFrontend(
     scratch: Scratch,
@@ -96,7 +102,7 @@ export async function startFrontend(
     db: PgServer,
     dbName: string,
     dbPassword: string,
-    dbTls: DbClientTls,
+    pki: TestPki,
 ): Promise<Site> {
     // Readable by the web user only, as /etc/zabbix's conf and password are on a frontend host.
     const etc = await scratch.dir(`zabbix-etc-${name}`, WEB_USER);
@@ -108,7 +114,7 @@ export async function startFrontend(
             dbPort: db.port,
             dbName,
             dbUser: "zabbix",
-            dbTls,
+            dbTls: pki.db,
             passwordFile,
             serverName: `Zabbix ${name}`,
         }),
@@ -147,34 +153,29 @@ export async function startFrontend(
     const port = await freePort();
     // Owned by the web user: nginx's workers write request bodies over 16k to client_body_temp there.
     const nginxDir = await scratch.dir(`nginx-${name}`, WEB_USER);
-    const rendered = renderNginxSite({ listenPort: port, root: FRONTEND_ROOT, phpSocket: socket });
-    // Loopback only: the rendered site listens on every address, which this shared host must not do.
-    const site = rendered
-        .replace(`listen ${port};`, `listen 127.0.0.1:${port};`)
-        .replace(`    listen [::]:${port};\n`, "");
-    expect(site.match(/^\s*listen .*$/gm)).toEqual([`    listen 127.0.0.1:${port};`]);
+    // Loopback only: this shared host's other addresses are not the test's.
+    const site = renderNginxSite({
+        listenAddresses: ["127.0.0.1"],
+        listenPort: port,
+        certificateFile: pki.server.certFile,
+        keyFile: pki.rootKeyFile,
+        root: FRONTEND_ROOT,
+        phpSocket: socket,
+    });
     await writeNginxPrefix(nginxDir, site, WEB_USER);
-    const nginx = scratch.daemon(`nginx ${name}`, "nginx", [
-        "-p",
-        `${nginxDir}/`,
-        "-c",
-        `${nginxDir}/nginx.conf`,
-        "-e",
-        `${nginxDir}/error.log`,
-        "-g",
-        "daemon off;",
-    ]);
+    const nginx = scratch.daemon(`nginx ${name}`, "nginx", [...nginxPrefixArgs(nginxDir), "-g", "daemon off;"]);
 
-    const url = `http://127.0.0.1:${port}/api_jsonrpc.php`;
+    const url = `https://127.0.0.1:${port}/api_jsonrpc.php`;
+    const ca = readFileSync(pki.client.caFile, "utf8");
     const logs = () =>
         `--- ${name} nginx error.log:\n${readIf(`${nginxDir}/error.log`)}\n--- ${name} php-fpm.log:\n${readIf(`${fpmDir}/php-fpm.log`)}`;
     const version = await waitFor(
         `the ${name} frontend's API to answer`,
-        () => api<string>(url, "apiinfo.version", []),
+        () => api<string>({ url, ca }, "apiinfo.version", []),
         { watch: [fpm, nginx], detail: logs },
     );
     expect(version).toMatch(/^6\.0\./);
-    return { name, url, logs };
+    return { name, url, ca, logs };
 }
 
 /** A command shim's text: it logs its arguments to `log`, one call a line, then runs `program`. */

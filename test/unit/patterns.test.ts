@@ -70,8 +70,11 @@ describe("each pattern's graph on the prod environment", () => {
         const sync = byName(plan, "config-sync-timer");
         expect(target(sync)).toBe("198.18.10.21");
         const script = scriptOf(sync);
-        expect(script).toContain("SOURCE='http://198.18.10.41:80/api_jsonrpc.php'");
-        expect(script).toContain("TARGETS='http://198.18.20.41:80/api_jsonrpc.php'");
+        // Over HTTPS to each site's load balancer, the certificate verified against the stack's CA.
+        expect(script).toContain("SOURCE='https://198.18.10.41/api_jsonrpc.php'");
+        expect(script).toContain("TARGETS='https://198.18.20.41/api_jsonrpc.php'");
+        expect(script).toContain("CA_FILE='/etc/ssl/zabbix-ha/ca.crt'");
+        expect(script).toContain('--proto =https --cacert "$CA_FILE"');
         expect(script).toContain("configuration.export");
         expect(script).toContain("configuration.import");
         expect(sync.secretInputs).toContain("stdin");
@@ -91,6 +94,10 @@ describe("each pattern's graph on the prod environment", () => {
         const instance = topologyOf(plan).instances[0];
         expect(instance.entryPoints).toEqual([{ kind: "vip", site: "tokyo" }]);
         expect(instance.database.failover).toBe("cluster-manager");
+        // Users reach the active node's nginx at the VIP, over HTTPS; the standby holds no VIP to bind, so every IPv4 address.
+        expect(plan.outputs?.uiUrls).toEqual({ tokyo: "https://198.18.10.100:8080/" });
+        const site = scriptOf(byName(plan, "tyo-db1-frontend-web"));
+        expect(site.match(/^ {4}listen .*$/gm)).toEqual(["    listen 0.0.0.0:8080 ssl;"]);
     });
 
     test("3 pacemaker: a fence parameter the CIB must not hold is a config error at its path, before any resource", async () => {
@@ -145,6 +152,10 @@ describe("each pattern's graph on the prod environment", () => {
         );
         expect(node).toMatch(/psql -X -q -t -A -w -h 198\.18\.20\.\d+ -p 5433 -U zabbix -d zabbix -c /);
         expect(node).toContain("where name = '\\''osa-zbx1'\\''");
+        // A frontend behind the load balancers: nginx over HTTPS on its own address only.
+        const site = scriptOf(byName(plan, "osa-web1-frontend-web"));
+        expect(site.match(/^ {4}listen .*$/gm)).toEqual(["    listen 198.18.20.31:8080 ssl;"]);
+        expect(plan.outputs?.uiUrls).toEqual({ tokyo: "https://198.18.10.41/", osaka: "https://198.18.20.41/" });
     });
 });
 

@@ -1,5 +1,4 @@
 import { aptSourceLine, packagesFor, releasePackageCheck, renderPackageStep } from "../../components/host/render";
-import { renderHaproxyCfg } from "../../components/loadbalancer/render";
 import { platformFor, zabbixLayout } from "../../components/platform";
 import {
     SELF_RUN_DB_TLS,
@@ -21,18 +20,6 @@ function zabbixParams(text: string): Map<string, string> {
             .filter(l => l && !l.startsWith("#"))
             .map(l => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
     );
-}
-
-/** The lines of one HAProxy section. */
-function section(cfg: string, header: string): string[] {
-    const lines = cfg.split("\n");
-    const start = lines.indexOf(header);
-    expect(start).toBeGreaterThanOrEqual(0);
-    const end = lines.findIndex((l, i) => i > start && l !== "" && !l.startsWith(" "));
-    return lines
-        .slice(start + 1, end === -1 ? undefined : end)
-        .map(l => l.trim())
-        .filter(Boolean);
 }
 
 const sizing = sizeServer({ monitoredHosts: 100, items: 10_000, updateIntervalSeconds: 60 });
@@ -208,45 +195,6 @@ test("a replica's role settings name its primary, slot and application name", ()
     // The primary's certificate must verify and name the address it is reached at.
     expect(conf).toContain("sslmode=verify-full sslrootcert=/etc/ssl/zabbix-ha/ca.crt'");
     expect(conf).toContain("primary_slot_name = 'zabbix_ha_osa_db1'");
-});
-
-describe("haproxy.cfg", () => {
-    const cfg = renderHaproxyCfg({
-        site: "tokyo",
-        httpPort: 80,
-        localFrontends: [{ name: "tyo-web1", address: "198.18.10.31", port: 8080 }],
-        remoteFrontends: [{ name: "osa-web1", address: "198.18.20.31", port: 8080 }],
-        dbPort: 5433,
-        dbServers: [
-            { name: "tyo-db1", address: "198.18.10.11", port: 5432 },
-            { name: "osa-db1", address: "198.18.20.11", port: 5432 },
-        ],
-        dbAllowedSources: ["198.18.10.21", "198.18.100.0/24"],
-        primaryCheckCommand: "/etc/haproxy/pg-is-primary",
-        runDir: "/run/haproxy",
-    });
-
-    test("serves the UI from this site's frontends, with the other sites' as backups", () => {
-        const servers = section(cfg, "backend zabbix_frontends").filter(l => l.startsWith("server "));
-        expect(servers).toEqual([
-            "server tyo-web1 198.18.10.31:8080 check",
-            "server osa-web1 198.18.20.31:8080 check backup",
-        ]);
-    });
-
-    test("routes the DB port by role (the external primary check), to every DB host, none as a fixed backup, each in maintenance until the newest-primary watcher decides", () => {
-        const db = section(cfg, "listen postgres_primary");
-        expect(db).toContain("bind :5433");
-        expect(db).toContain("option external-check");
-        expect(db).toContain("external-check command /etc/haproxy/pg-is-primary");
-        expect(db).not.toContain("option pgsql-check");
-        expect(db.filter(l => l.startsWith("server "))).toEqual([
-            "server tyo-db1 198.18.10.11:5432 check disabled",
-            "server osa-db1 198.18.20.11:5432 check disabled",
-        ]);
-        expect(db).toContain("balance first");
-        expect(db).toContain("tcp-request connection reject unless { src 198.18.10.21/32 198.18.100.0/24 }");
-    });
 });
 
 describe("package steps", () => {

@@ -38,7 +38,7 @@ export {
     startDaemon,
     waitFor,
 } from "./processes";
-export { Scratch, putFile, scratchSpace, writeNginxPrefix, writePhpFpmConf } from "./scratch";
+export { Scratch, nginxPrefixArgs, putFile, scratchSpace, writeNginxPrefix, writePhpFpmConf } from "./scratch";
 export { CheckResult, FileCheck, checkFile, expectAccepted, expectRejected } from "./file-checks";
 export { PgServer, basebackup, includeInPostgresConf, initPostgres, password, psqlTcp } from "./postgres";
 export { freePort, relayFrom, serverStatus } from "./network";
@@ -46,6 +46,7 @@ export {
     LoopbackPair,
     askThroughBalancer,
     installPrimaryCheck,
+    loopbackBalancerUi,
     loopbackHbaRules,
     loopbackPair,
     replicationCommand,

@@ -5,7 +5,7 @@
  * primary check installed in a scratch dir.
  */
 import * as path from "path";
-import { renderPrimaryCheckScript } from "../../../components/loadbalancer/render";
+import { HaproxyInput, renderPrimaryCheckScript } from "../../../components/loadbalancer/render";
 import {
     CHECK_ROLE,
     HbaRule,
@@ -17,6 +17,7 @@ import {
     renderPostgresConf,
 } from "../../../components/postgres/render";
 import { DbClientTls, PgClientTls, clientConninfo } from "../../../components/postgres/tls";
+import { freePort } from "./network";
 import { TestPki } from "./pki";
 import { PSQL_BATCH, PgServer, basebackup, includeInPostgresConf, initPostgres, psqlTcp } from "./postgres";
 import { RunOptions, RunResult, run } from "./processes";
@@ -141,4 +142,19 @@ export function askThroughBalancer(port: number, passfile: string, tls: DbClient
         { host: "127.0.0.1", port, user: CHECK_ROLE, db: "postgres", passfile, tls },
         "select inet_server_port(), pg_is_in_recovery(), ssl from pg_stat_ssl where pid = pg_backend_pid()",
     );
+}
+
+/**
+ * The UI side of a scratch load balancer: HAProxy on 127.0.0.1 only (this shared host's other
+ * addresses are not the test's), free HTTP and HTTPS ports, the test PKI's files.
+ */
+export async function loopbackBalancerUi(
+    pki: TestPki,
+): Promise<Pick<HaproxyInput, "bindAddress" | "tls" | "httpPort" | "httpsPort">> {
+    return {
+        bindAddress: "127.0.0.1",
+        tls: { certificateWithKey: pki.haproxyPemFile, caFile: pki.client.caFile },
+        httpPort: await freePort(),
+        httpsPort: await freePort(),
+    };
 }

@@ -21,8 +21,10 @@ export interface TestPki {
     readonly client: PgClientTls;
     /** A Zabbix server's or frontend's DB session: verify-full against the CA. */
     readonly db: DbClientTls;
-    /** root's copy of the key (0600), for servers run as root. */
+    /** root's copy of the key (0600), for servers run as root (nginx's master). */
     readonly rootKeyFile: string;
+    /** HAProxy's file: the certificate, then the key (0600, root's). */
+    readonly haproxyPemFile: string;
     /** The scratch dir the files are in (0755). */
     readonly dir: string;
 }
@@ -69,11 +71,19 @@ export async function testPki(scratch: Scratch, caName = "Test CA"): Promise<Tes
     // PostgreSQL refuses a key that others can read, and reads it as postgres.
     const keyFile = await putFile(path.join(dir, "postgres.key"), String(hostKey.privateKeyPem), 0o600, "postgres");
     const rootKeyFile = await putFile(path.join(dir, "host.key"), String(hostKey.privateKeyPem), 0o600);
+    // As the TLS step writes HAPROXY_PEM: the certificate and the key, each ending in a newline.
+    const pem = (text: unknown) => `${String(text).trimEnd()}\n`;
+    const haproxyPemFile = await putFile(
+        path.join(dir, "haproxy.pem"),
+        pem(cert.certPem) + pem(hostKey.privateKeyPem),
+        0o600,
+    );
     return {
         server: { certFile, keyFile },
         client: { caFile },
         db: { sslmode: "verify-full", caFile },
         rootKeyFile,
+        haproxyPemFile,
         dir,
     };
 }

@@ -99,6 +99,11 @@ ${["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map(t => `    ${t}_temp_p
     );
 }
 
+/** nginx's arguments to run (or test) the prefix writeNginxPrefix wrote in `dir`. */
+export function nginxPrefixArgs(dir: string): string[] {
+    return ["-p", `${dir}/`, "-c", `${dir}/nginx.conf`, "-e", `${dir}/error.log`];
+}
+
 /** A minimal global php-fpm.conf in `dir` that includes the rendered pool, everything in that dir. */
 export async function writePhpFpmConf(dir: string, pool: string): Promise<string> {
     await mkdir(path.join(dir, "pool.d"));

@@ -23,6 +23,8 @@ export interface Instance {
     readonly zabbixPassword?: string;
     /** How the stack's own provider secures its session (sslmode, and the CA file it verifies against): the checks connect alike. */
     readonly dbTls?: Pick<PgConnection, "sslmode" | "sslrootcert">;
+    /** The stack's CA (PEM, its `caCertificate` output): the UI's certificate must verify against it. */
+    readonly uiCa?: string;
 }
 
 /** A connection's TLS settings, to connect as it does. */
@@ -44,6 +46,8 @@ export function instancesOf(
     const stack = stackOutputs(outputs);
     const databases = instanceDatabases(resources, stack, lab.config.db.user);
     const topology = stack.topology?.instances;
+    const ca: unknown = outputs?.caCertificate;
+    const uiCa = typeof ca === "string" ? { uiCa: ca } : {};
     if (topology && topology.length > 0) {
         return topology.map(i => {
             const database = databases.get(i.name);
@@ -65,6 +69,7 @@ export function instancesOf(
                 ),
                 zabbixPassword: database?.zabbix?.password,
                 ...(database?.provider ? { dbTls: tlsOf(database.provider) } : {}),
+                ...uiCa,
             };
         });
     }
@@ -81,6 +86,7 @@ export function instancesOf(
                 .map(h => h.name),
             // Without the stack's design the lab cannot tell whose role a login is: the checks ask the primary over SSH.
             entryPoints: withRole("lb"),
+            ...uiCa,
         },
     ];
 }

@@ -4,8 +4,9 @@
  * with native HA), every replica streams from the primary; and replaying the whole plan again
  * changes nothing.
  */
-import * as http from "http";
 import { RESOURCE_TYPES } from "../../../components/facts";
+import { HSTS_HEADER } from "../../../components/loadbalancer/haproxyCfg";
+import { httpRequest, uiBase } from "../drills/api";
 import { LabHost, Topology, sleep } from "../machines";
 import { StepReport } from "../replay";
 import { Instance } from "./instances";
@@ -15,27 +16,6 @@ export interface Check {
     readonly name: string;
     readonly ok: boolean;
     readonly detail: string;
-}
-
-function request(url: string, body?: string): Promise<{ status: number; body: string }> {
-    return new Promise((resolve, reject) => {
-        const req = http.request(
-            url,
-            {
-                method: body === undefined ? "GET" : "POST",
-                headers: body === undefined ? {} : { "Content-Type": "application/json-rpc" },
-                timeout: 10_000,
-            },
-            res => {
-                const chunks: Buffer[] = [];
-                res.on("data", (c: Buffer) => chunks.push(c));
-                res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
-            },
-        );
-        req.on("timeout", () => req.destroy(new Error("timed out")));
-        req.on("error", reject);
-        req.end(body);
-    });
 }
 
 /** Retries a probe until it passes or the time is up; the last answer explains a failure. */
@@ -78,31 +58,60 @@ function asZabbix(lab: Topology, i: Instance, password: string): Ask | undefined
     return conn && fromMachine(conn, { application: "zabbix-ha-lab", timeoutMs: 120_000 });
 }
 
-async function checkUi(lab: Topology, label: string, lb: LabHost, timeoutMs: number): Promise<Check[]> {
-    const base = `http://${lb.address}:${lab.config.loadBalancer.httpPort}`;
+/** The API's answer to one JSON-RPC call without a session, over HTTPS verified against the CA. */
+async function apiCall(base: string, ca: string, method: string, params: unknown) {
+    const answer = await httpRequest(`${base}api_jsonrpc.php`, {
+        body: JSON.stringify({ jsonrpc: "2.0", method, params, id: 1 }),
+        timeoutMs: 10_000,
+        ca,
+    });
+    const parsed = (() => {
+        try {
+            return JSON.parse(answer.body) as { result?: unknown; error?: { data?: string } };
+        } catch {
+            return undefined;
+        }
+    })();
+    return { answer, parsed };
+}
+
+/**
+ * A load balancer's UI as users reach it: the login page over HTTPS with a certificate that verifies
+ * against the stack's CA and names the load balancer's address, the HSTS header, plain HTTP only a
+ * redirect to HTTPS, the API answering, and the shipped Admin/zabbix refused.
+ */
+async function checkUi(lab: Topology, label: string, lb: LabHost, ca: string, timeoutMs: number): Promise<Check[]> {
+    const base = uiBase(lb);
     const ui = await eventually(`${label}UI ${lb.site}`, timeoutMs, async () => {
-        const page = await request(`${base}/index.php`);
+        const page = await httpRequest(`${base}index.php`, { timeoutMs: 10_000, ca });
         const login = page.status === 200 && /Zabbix/.test(page.body) && /name="password"/.test(page.body);
+        const hsts = page.headers["strict-transport-security"] === HSTS_HEADER;
         return {
             name: `${label}UI ${lb.site}`,
-            ok: login,
-            detail: login
-                ? `${base}/ serves the login page`
-                : `${base}/index.php answered ${page.status}: ${page.body.slice(0, 200).replace(/\s+/g, " ")}`,
+            ok: login && hsts,
+            detail: !login
+                ? `${base}index.php answered ${page.status}: ${page.body.slice(0, 200).replace(/\s+/g, " ")}`
+                : hsts
+                  ? `${base} serves the login page over HTTPS, its certificate verified against the stack's CA, with HSTS`
+                  : `${base} sends no HSTS header "${HSTS_HEADER}" (got ${page.headers["strict-transport-security"] ?? "none"})`,
+        };
+    });
+    const plain = `http://${lb.address}:${lab.config.loadBalancer.httpPort}/index.php`;
+    const redirect = await eventually(`${label}UI ${lb.site} HTTP`, timeoutMs, async () => {
+        const answer = await httpRequest(plain, { timeoutMs: 10_000 });
+        const location = answer.headers.location ?? "";
+        const ok = answer.status === 301 && location.startsWith(base);
+        return {
+            name: `${label}UI ${lb.site} HTTP`,
+            ok,
+            detail: ok
+                ? `${plain} redirects to ${location}`
+                : `${plain} answered ${answer.status} (location ${location || "none"}): it must only redirect to ${base}`,
         };
     });
     const api = await eventually(`${label}API ${lb.site}`, timeoutMs, async () => {
-        const answer = await request(
-            `${base}/api_jsonrpc.php`,
-            JSON.stringify({ jsonrpc: "2.0", method: "apiinfo.version", params: {}, id: 1 }),
-        );
-        const version = (() => {
-            try {
-                return JSON.parse(answer.body).result as string | undefined;
-            } catch {
-                return undefined;
-            }
-        })();
+        const { answer, parsed } = await apiCall(base, ca, "apiinfo.version", {});
+        const version = parsed?.result;
         const ok =
             answer.status === 200 && typeof version === "string" && version.startsWith(lab.config.zabbix.version);
         return {
@@ -111,7 +120,21 @@ async function checkUi(lab: Topology, label: string, lb: LabHost, timeoutMs: num
             detail: ok ? `apiinfo.version ${version}` : `answered ${answer.status}: ${answer.body.slice(0, 200)}`,
         };
     });
-    return [ui, api];
+    const shipped = await eventually(`${label}Admin/zabbix ${lb.site}`, timeoutMs, async () => {
+        const { answer, parsed } = await apiCall(base, ca, "user.login", { username: "Admin", password: "zabbix" });
+        // Refused: an API error (a wrong password or a blocked account), never a session token.
+        const ok = answer.status === 200 && parsed?.error !== undefined && parsed.result === undefined;
+        return {
+            name: `${label}Admin/zabbix ${lb.site}`,
+            ok,
+            detail: ok
+                ? `user.login as Admin/zabbix refused: ${parsed?.error?.data ?? "error"}`
+                : parsed?.result !== undefined
+                  ? "user.login as Admin with the shipped password zabbix succeeded"
+                  : `answered ${answer.status}: ${answer.body.slice(0, 200)}`,
+        };
+    });
+    return [ui, redirect, api, shipped];
 }
 
 /** Native HA: every server registered, one active, the others standing by. Otherwise one active server. */
@@ -259,7 +282,15 @@ export async function verifyInstances(
             });
         }
         for (const lb of i.entryPoints) {
-            (await checkUi(lab, label, lb, timeoutMs)).forEach(report);
+            if (i.uiCa === undefined) {
+                report({
+                    name: `${label}UI ${lb.site}`,
+                    ok: false,
+                    detail: "the plan exports no caCertificate to verify the UI's certificate against",
+                });
+                continue;
+            }
+            (await checkUi(lab, label, lb, i.uiCa, timeoutMs)).forEach(report);
         }
         report(await checkServers(lab, label, i, key, timeoutMs));
         report(

@@ -6,6 +6,8 @@
  * database, so it is renewed when a failover loses it.
  */
 import * as http from "http";
+import * as https from "https";
+import { UI_HTTPS_PORT, uiUrl } from "../../../components/loadbalancer/ports";
 import { LabHost } from "../machines";
 import type { Login } from "../replay";
 
@@ -13,14 +15,29 @@ export const DRILL_HOST = "zha-drill";
 export const DRILL_KEY = "drill.seq";
 const DRILL_GROUP = "zha-drills";
 
-export function httpRequest(
-    url: string,
-    body?: string,
-    timeoutMs = 3000,
-    headers: Readonly<Record<string, string>> = {},
-): Promise<{ status: number; body: string }> {
+/** What a request gets back. */
+export interface HttpAnswer {
+    readonly status: number;
+    readonly headers: http.IncomingHttpHeaders;
+    readonly body: string;
+}
+
+/** How a request is made. */
+export interface HttpRequestOptions {
+    /** A POST's JSON-RPC body; a GET without it. */
+    readonly body?: string;
+    readonly timeoutMs?: number;
+    readonly headers?: Readonly<Record<string, string>>;
+    /** The CA (PEM) an https:// server's certificate must verify against: the stack's, as a user's browser trusts it. */
+    readonly ca?: string;
+}
+
+/** One request, on a new connection; an https:// URL's server is verified against `ca` and its name. */
+export function httpRequest(url: string, options: HttpRequestOptions = {}): Promise<HttpAnswer> {
+    const { body, timeoutMs = 3000, headers = {}, ca } = options;
+    const secure = url.startsWith("https:");
     return new Promise((resolve, reject) => {
-        const req = http.request(
+        const req = (secure ? https : http).request(
             url,
             {
                 method: body === undefined ? "GET" : "POST",
@@ -28,11 +45,18 @@ export function httpRequest(
                 timeout: timeoutMs,
                 // A new connection per request: a kept-alive one would hide a load balancer's restart.
                 agent: false,
+                ...(secure ? { ca, rejectUnauthorized: true } : {}),
             },
             res => {
                 const chunks: Buffer[] = [];
                 res.on("data", (c: Buffer) => chunks.push(c));
-                res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+                res.on("end", () =>
+                    resolve({
+                        status: res.statusCode ?? 0,
+                        headers: res.headers,
+                        body: Buffer.concat(chunks).toString(),
+                    }),
+                );
                 res.on("error", reject);
             },
         );
@@ -42,10 +66,15 @@ export function httpRequest(
     });
 }
 
-/** The login page through a load balancer: what a user's browser sees first. */
-export async function loginPageAnswers(lb: LabHost, httpPort: number): Promise<boolean> {
+/** The UI's address through a load balancer: HTTPS on its standard port. */
+export function uiBase(lb: LabHost): string {
+    return uiUrl(lb.address, UI_HTTPS_PORT);
+}
+
+/** The login page through a load balancer over HTTPS, verified against the stack's CA: what a user's browser sees first. */
+export async function loginPageAnswers(lb: LabHost, ca: string): Promise<boolean> {
     try {
-        const page = await httpRequest(`http://${lb.address}:${httpPort}/index.php`);
+        const page = await httpRequest(`${uiBase(lb)}index.php`, { ca });
         return page.status === 200 && /name="password"/.test(page.body);
     } catch {
         return false;
@@ -61,11 +90,13 @@ export class ZabbixApi {
 
     /**
      * `urls`: entry points in order of preference, a call goes to the first that answers; `login`: the
-     * user and password it logs in as (never put in a URL or a log line).
+     * user and password it logs in as (never put in a URL or a log line); `ca`: the stack's CA (PEM),
+     * which every https:// entry point's certificate must verify against.
      */
     constructor(
         private readonly urls: readonly string[],
         private readonly login: Login,
+        private readonly ca: string,
     ) {}
 
     async call<T>(method: string, params: unknown): Promise<T> {
@@ -111,9 +142,9 @@ export class ZabbixApi {
         const headers: Record<string, string> = session && this.bearer ? { Authorization: `Bearer ${session}` } : {};
         const problems: string[] = [];
         for (const url of this.urls) {
-            let answer: { status: number; body: string };
+            let answer: HttpAnswer;
             try {
-                answer = await httpRequest(url, body, 10_000, headers);
+                answer = await httpRequest(url, { body, timeoutMs: 10_000, headers, ca: this.ca });
             } catch (err) {
                 problems.push(`${url}: ${(err as Error).message}`);
                 continue;

@@ -45,6 +45,8 @@ export interface DrillLab {
     readonly admin: Login;
     /** The Zabbix API's login: Admin with the Super Admin password the plan generated (its secret output). */
     readonly zabbixApi: Login;
+    /** The stack's CA (PEM, its `caCertificate` output): the UI's HTTPS certificate must verify against it. */
+    readonly uiCa: string;
 }
 
 /** The running lab; `nativeHa`: refuse one without a native-HA cluster (the fault drills need one). */
@@ -97,6 +99,12 @@ export function loadLab(paths: CachePaths, nativeHa = true): DrillLab {
             "the plan kept in the lab's state has no zabbixAdminPassword output (applied before the stack generated Admin's password): run `npm run lab -- up` again",
         );
     }
+    const uiCa = state.facts.outputs?.caCertificate;
+    if (typeof uiCa !== "string") {
+        throw new Error(
+            "the plan kept in the lab's state has no caCertificate output (applied before the stack had a PKI): run `npm run lab -- up` again",
+        );
+    }
     // A lab applied before the model gained a timing still predicts with that timing's default.
     const timings: Timings = { ...DEFAULT_TIMINGS, ...outputs.model?.timings };
     return {
@@ -114,6 +122,7 @@ export function loadLab(paths: CachePaths, nativeHa = true): DrillLab {
         dbTls: tlsOf(database.provider!),
         admin,
         zabbixApi: { user: SUPER_ADMIN_USER, password: apiPassword },
+        uiCa,
     };
 }
 

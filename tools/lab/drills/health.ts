@@ -194,9 +194,7 @@ export async function labHealth(lab: DrillLab): Promise<LabHealth> {
     const servers = await serverProblems(lab);
     const ui = await Promise.all(
         lab.loadBalancers.map(async lb =>
-            (await loginPageAnswers(lb, lab.topo.config.loadBalancer.httpPort))
-                ? []
-                : [`no login page through ${lb.name}`],
+            (await loginPageAnswers(lb, lab.uiCa)) ? [] : [`no login page through ${lb.name}`],
         ),
     );
     const etcd = await etcdProblems(lab);

@@ -7,7 +7,7 @@
 import { formatSeconds } from "../../../model";
 import { repeatProblem } from "../args";
 import { cachePaths, withLock } from "../machines";
-import { ZabbixApi, ensureDrillItem } from "./api";
+import { ZabbixApi, ensureDrillItem, uiBase } from "./api";
 import { CHANGE_DRILLS, DRILLS, selectDrills } from "./catalog";
 import { ChangeDrillResult, formatChange, runChangeDrill } from "./changes";
 import { loadLab, onHost } from "./context";
@@ -54,10 +54,10 @@ export async function drill(options: DrillOptions = {}): Promise<(DrillResult | 
     const paths = cachePaths(options.cacheRoot);
     return withLock(paths, async () => {
         const lab = loadLab(paths);
-        const port = lab.topo.config.loadBalancer.httpPort;
         const api = new ZabbixApi(
-            lab.loadBalancers.map(lb => `http://${lb.address}:${port}/api_jsonrpc.php`),
+            lab.loadBalancers.map(lb => `${uiBase(lb)}api_jsonrpc.php`),
             lab.zabbixApi,
+            lab.uiCa,
         );
         const itemid = await ensureDrillItem(api);
         // Only the active node answers; a standby reads the whole configuration when it takes over anyway.

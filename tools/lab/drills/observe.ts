@@ -60,9 +60,7 @@ async function served(
     probeAt: number,
 ): Promise<boolean> {
     const [ui, db] = await Promise.all([
-        Promise.all(surviving.map(lb => loginPageAnswers(lb, lab.topo.config.loadBalancer.httpPort))).then(a =>
-            a.some(Boolean),
-        ),
+        Promise.all(surviving.map(lb => loginPageAnswers(lb, lab.uiCa))).then(a => a.some(Boolean)),
         throughDb(lab, surviving, itemid, stream.first),
     ]);
     return ui && !!db?.active && db.stored >= stream.sequenceAt(probeAt - FRESH_MS);
@@ -126,7 +124,7 @@ export class UiGapWatch {
             this.longest.set(lb.name, 0);
             while (this.running) {
                 const started = Date.now();
-                if (await loginPageAnswers(lb, this.lab.topo.config.loadBalancer.httpPort)) {
+                if (await loginPageAnswers(lb, this.lab.uiCa)) {
                     this.note(lb.name, Date.now());
                 }
                 await sleep(Math.max(0, 250 - (Date.now() - started)));
