@@ -276,6 +276,21 @@ export interface ZabbixLayout {
     readonly frontendConfig: string;
     /** Schema files to load in order, gzip-compressed SQL. */
     readonly schemaFiles: readonly string[];
+    /** The Zabbix proxy (SQLite) of a `proxy` host. */
+    readonly proxy: ZabbixDaemonLayout;
+    /** Zabbix agent 2 of an `agent` host. */
+    readonly agent: ZabbixDaemonLayout;
+}
+
+/** Where one Zabbix daemon's package keeps its files, and the user it runs as. */
+export interface ZabbixDaemonLayout {
+    readonly packages: readonly string[];
+    readonly config: string;
+    readonly service: string;
+    readonly logFile: string;
+    readonly pidFile: string;
+    /** The user the service runs as: its PSK file is readable by it alone. */
+    readonly user: string;
 }
 
 export function zabbixLayout(platform: Platform, source: PackageSource): ZabbixLayout {
@@ -292,6 +307,22 @@ export function zabbixLayout(platform: Platform, source: PackageSource): ZabbixL
             frontendRoot: "/usr/share/zabbix",
             frontendConfig: "/etc/zabbix/web/zabbix.conf.php",
             schemaFiles: ["/usr/share/zabbix-sql-scripts/postgresql/server.sql.gz"],
+            proxy: {
+                packages: ["zabbix-proxy-sqlite3"],
+                config: "/etc/zabbix/zabbix_proxy.conf",
+                service: "zabbix-proxy",
+                logFile: "/var/log/zabbix/zabbix_proxy.log",
+                pidFile: "/run/zabbix/zabbix_proxy.pid",
+                user: "zabbix",
+            },
+            agent: {
+                packages: ["zabbix-agent2"],
+                config: "/etc/zabbix/zabbix_agent2.conf",
+                service: "zabbix-agent2",
+                logFile: "/var/log/zabbix/zabbix_agent2.log",
+                pidFile: "/run/zabbix/zabbix_agent2.pid",
+                user: "zabbix",
+            },
         };
     }
     // Debian's own packaging (6.0 in Debian 12, 7.0 in Debian 13): split schema files and its own paths.
@@ -306,5 +337,21 @@ export function zabbixLayout(platform: Platform, source: PackageSource): ZabbixL
         frontendRoot: "/usr/share/zabbix",
         frontendConfig: "/etc/zabbix/zabbix.conf.php",
         schemaFiles: ["schema", "images", "data"].map(part => `/usr/share/zabbix-server-pgsql/${part}.sql.gz`),
+        proxy: {
+            packages: ["zabbix-proxy-sqlite3"],
+            config: "/etc/zabbix/zabbix_proxy.conf",
+            service: "zabbix-proxy",
+            logFile: "/var/log/zabbix-proxy/zabbix_proxy.log",
+            pidFile: "/run/zabbix/zabbix_proxy.pid",
+            user: "zabbix",
+        },
+        agent: {
+            packages: ["zabbix-agent2"],
+            config: "/etc/zabbix/zabbix_agent2.conf",
+            service: "zabbix-agent2",
+            logFile: "/var/log/zabbix/zabbix_agent2.log",
+            pidFile: "/run/zabbix/zabbix_agent2.pid",
+            user: "zabbix",
+        },
     };
 }

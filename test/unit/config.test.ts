@@ -383,7 +383,7 @@ describe("stack configuration validation", () => {
         const raw = twoSiteConfig();
         raw.sites[0].hosts[0].roles = ["db", "zabix-server", "frontend", "lb"];
         const typo =
-            'sites[0].hosts[0].roles[1]: unknown role "zabix-server" (did you mean "zabbix-server"? known: db, zabbix-server, frontend, lb, witness)';
+            'sites[0].hosts[0].roles[1]: unknown role "zabix-server" (did you mean "zabbix-server"? known: db, zabbix-server, frontend, lb, witness, proxy, agent)';
         expect(problems(raw)).toEqual([typo]);
         // A pattern that needs every role in every site does not follow up with the misspelt one missing.
         expect(
@@ -395,7 +395,7 @@ describe("stack configuration validation", () => {
         // A role that resembles none is still the only problem when the host's other roles suffice.
         raw.sites[0].hosts[0].roles = ["db", "zabbix-server", "frontend", "lb", "mail"];
         expect(problems(raw)).toEqual([
-            'sites[0].hosts[0].roles[4]: unknown role "mail" (known: db, zabbix-server, frontend, lb, witness)',
+            'sites[0].hosts[0].roles[4]: unknown role "mail" (known: db, zabbix-server, frontend, lb, witness, proxy, agent)',
         ]);
         raw.sites[0].hosts[0].roles = ["db", "db", "zabbix-server", "frontend", "lb"];
         expect(problems(raw)).toEqual(['sites[0].hosts[0].roles[1]: role "db" is listed twice']);
