@@ -293,6 +293,22 @@ export interface ZabbixDaemonLayout {
     readonly user: string;
 }
 
+/** The proxy (SQLite) and agent 2, the same names on every source; only the proxy's log directory differs. */
+function dataPathLayouts(proxyLogDir: string): Pick<ZabbixLayout, "proxy" | "agent"> {
+    const daemon = (program: string, pkg: string, service: string, logDir: string): ZabbixDaemonLayout => ({
+        packages: [pkg],
+        config: `/etc/zabbix/${program}.conf`,
+        service,
+        logFile: `${logDir}/${program}.log`,
+        pidFile: `/run/zabbix/${program}.pid`,
+        user: "zabbix",
+    });
+    return {
+        proxy: daemon("zabbix_proxy", "zabbix-proxy-sqlite3", "zabbix-proxy", proxyLogDir),
+        agent: daemon("zabbix_agent2", "zabbix-agent2", "zabbix-agent2", "/var/log/zabbix"),
+    };
+}
+
 export function zabbixLayout(platform: Platform, source: PackageSource): ZabbixLayout {
     if (source === "vendor") {
         const web = platform.packageManager === "dnf" ? ["zabbix-web-pgsql"] : ["zabbix-frontend-php"];
@@ -307,22 +323,7 @@ export function zabbixLayout(platform: Platform, source: PackageSource): ZabbixL
             frontendRoot: "/usr/share/zabbix",
             frontendConfig: "/etc/zabbix/web/zabbix.conf.php",
             schemaFiles: ["/usr/share/zabbix-sql-scripts/postgresql/server.sql.gz"],
-            proxy: {
-                packages: ["zabbix-proxy-sqlite3"],
-                config: "/etc/zabbix/zabbix_proxy.conf",
-                service: "zabbix-proxy",
-                logFile: "/var/log/zabbix/zabbix_proxy.log",
-                pidFile: "/run/zabbix/zabbix_proxy.pid",
-                user: "zabbix",
-            },
-            agent: {
-                packages: ["zabbix-agent2"],
-                config: "/etc/zabbix/zabbix_agent2.conf",
-                service: "zabbix-agent2",
-                logFile: "/var/log/zabbix/zabbix_agent2.log",
-                pidFile: "/run/zabbix/zabbix_agent2.pid",
-                user: "zabbix",
-            },
+            ...dataPathLayouts("/var/log/zabbix"),
         };
     }
     // Debian's own packaging (6.0 in Debian 12, 7.0 in Debian 13): split schema files and its own paths.
@@ -337,21 +338,7 @@ export function zabbixLayout(platform: Platform, source: PackageSource): ZabbixL
         frontendRoot: "/usr/share/zabbix",
         frontendConfig: "/etc/zabbix/zabbix.conf.php",
         schemaFiles: ["schema", "images", "data"].map(part => `/usr/share/zabbix-server-pgsql/${part}.sql.gz`),
-        proxy: {
-            packages: ["zabbix-proxy-sqlite3"],
-            config: "/etc/zabbix/zabbix_proxy.conf",
-            service: "zabbix-proxy",
-            logFile: "/var/log/zabbix-proxy/zabbix_proxy.log",
-            pidFile: "/run/zabbix/zabbix_proxy.pid",
-            user: "zabbix",
-        },
-        agent: {
-            packages: ["zabbix-agent2"],
-            config: "/etc/zabbix/zabbix_agent2.conf",
-            service: "zabbix-agent2",
-            logFile: "/var/log/zabbix/zabbix_agent2.log",
-            pidFile: "/run/zabbix/zabbix_agent2.pid",
-            user: "zabbix",
-        },
+        // Debian logs the proxy to a directory of its own; agent 2 to /var/log/zabbix, as the vendor does.
+        ...dataPathLayouts("/var/log/zabbix-proxy"),
     };
 }

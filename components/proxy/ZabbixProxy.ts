@@ -1,12 +1,9 @@
-import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { PackageSource, ProxyGroupConfig } from "../config/types";
+import { ProxyGroupConfig } from "../config/types";
 import { ProxyFacts, ZABBIX_PROXY } from "../facts";
-import { Host, renderFor } from "../host";
-import { platformFor, zabbixLayout } from "../platform";
 import { ProxySizing } from "../sizing";
-import { Psk, generatePsk } from "./psk";
-import { PROXY_PSK_FILE, PSK_VARIABLE, proxyRemoval, proxyStep } from "./steps";
+import { PROXY_PSK_FILE, proxyRemoval, proxyStep } from "./steps";
+import { DaemonPlacementArgs, ZabbixDaemon, ZabbixDaemonRecipe } from "./ZabbixDaemon";
 
 /** The prefix of every proxy's PSK identity; the host name follows. */
 export const PROXY_PSK_IDENTITY_PREFIX = "zabbix-ha-proxy-";
@@ -14,19 +11,13 @@ export const PROXY_PSK_IDENTITY_PREFIX = "zabbix-ha-proxy-";
 /**
  * ZabbixProxyArgs describe one active Zabbix proxy on a `proxy` host.
  */
-export interface ZabbixProxyArgs {
-    /** The proxy's host; its name is the proxy's Hostname in Zabbix. */
-    readonly host: Host;
+export interface ZabbixProxyArgs extends DaemonPlacementArgs<ProxySizing> {
     /** Server=: the server cluster's ServerActive (its nodes separated by ";"), or its VIP. */
     readonly server: string;
     /** Port the proxy listens on for its agents. */
     readonly listenPort: number;
     /** The proxy group it belongs to. */
     readonly group: ProxyGroupConfig;
-    /** Its buffers, and the longest outage of the servers they were sized to bridge. */
-    readonly sizing: ProxySizing;
-    readonly outageSeconds: number;
-    readonly packageSource: PackageSource;
 }
 
 /**
@@ -35,53 +26,30 @@ export interface ZabbixProxyArgs {
  * generated here; the Zabbix objects (its proxy group, the proxy with its PSK) are made through the
  * Zabbix API, which is not part of this component yet (see components/proxy/index.ts).
  */
-export class ZabbixProxy extends pulumi.ComponentResource {
-    /** The step that installs its files and runs it. */
-    public readonly configured: command.remote.Command;
-    /** Its PSK identity and key (a secret), for the server's proxy object. */
-    public readonly psk: Psk;
-    /** What it declares: where it sits, its server and group, its buffers. */
-    public readonly facts: ProxyFacts;
-
+export class ZabbixProxy extends ZabbixDaemon<ProxyFacts> {
     constructor(name: string, args: ZabbixProxyArgs, opts?: pulumi.ComponentResourceOptions) {
-        const host = args.host.config;
-        const facts: ProxyFacts = {
-            host: host.name,
-            site: host.site,
-            address: host.address,
+        const group = args.group;
+        const own = {
             server: args.server,
-            group: args.group.name,
-            groupFailoverDelaySeconds: args.group.failoverDelaySeconds,
-            groupMinOnline: args.group.minOnline,
-            sizing: { ...args.sizing },
-            outageSeconds: args.outageSeconds,
-            tls: "psk",
+            group: group.name,
+            groupFailoverDelaySeconds: group.failoverDelaySeconds,
+            groupMinOnline: group.minOnline,
         };
-        super(ZABBIX_PROXY.token, name, facts, opts);
-        this.facts = facts;
-        this.psk = generatePsk(name, `${PROXY_PSK_IDENTITY_PREFIX}${host.name}`, this);
-        const layout = zabbixLayout(platformFor(host.os), args.packageSource);
-        this.configured = args.host.step(
-            `${name}-config`,
-            {
-                script: renderFor(this, () =>
-                    proxyStep(layout.proxy, {
-                        hostname: host.name,
-                        server: args.server,
-                        listenIp: host.address,
-                        listenPort: args.listenPort,
-                        logFile: layout.proxy.logFile,
-                        pidFile: layout.proxy.pidFile,
-                        socketDir: layout.socketDir,
-                        sizing: args.sizing,
-                        psk: { identity: this.psk.identity, file: PROXY_PSK_FILE },
-                    }),
-                ),
-                secrets: [{ variable: PSK_VARIABLE, value: this.psk.hex }],
-                delete: proxyRemoval(layout.proxy),
-            },
-            { parent: this },
-        );
-        this.registerOutputs({ configured: this.configured.id, pskIdentity: this.psk.identity });
+        const recipe: ZabbixDaemonRecipe = {
+            identityPrefix: PROXY_PSK_IDENTITY_PREFIX,
+            daemon: layout => layout.proxy,
+            script: (layout, identity) =>
+                proxyStep(layout.proxy, {
+                    hostname: args.host.config.name,
+                    server: args.server,
+                    listenIp: args.host.config.address,
+                    listenPort: args.listenPort,
+                    socketDir: layout.socketDir,
+                    sizing: args.sizing,
+                    psk: { identity, file: PROXY_PSK_FILE },
+                }),
+            removal: proxyRemoval,
+        };
+        super(ZABBIX_PROXY.token, name, args, own, recipe, opts);
     }
 }

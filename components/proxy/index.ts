@@ -13,5 +13,6 @@ export * from "./render";
 export * from "./steps";
 export * from "./psk";
 export * from "./failover";
+export * from "./ZabbixDaemon";
 export * from "./ZabbixProxy";
 export * from "./ZabbixAgent";

@@ -54,12 +54,20 @@ function daemonRemoval(layout: ZabbixDaemonLayout, pskFile: string, what: string
 }
 
 /** A proxy: its PSK, SQLite directory and zabbix_proxy.conf (DBName PROXY_DB_FILE), and the proxy running. */
-export function proxyStep(layout: ZabbixDaemonLayout, conf: Omit<ZabbixProxyConfInput, "dbPath">): string {
+export function proxyStep(
+    layout: ZabbixDaemonLayout,
+    conf: Omit<ZabbixProxyConfInput, "dbPath" | "logFile" | "pidFile">,
+): string {
     return daemonStep({
         layout,
         pskFile: PROXY_PSK_FILE,
         dataDir: PROXY_DATA_DIR,
-        config: renderZabbixProxyConf({ ...conf, dbPath: PROXY_DB_FILE }),
+        config: renderZabbixProxyConf({
+            ...conf,
+            dbPath: PROXY_DB_FILE,
+            logFile: layout.logFile,
+            pidFile: layout.pidFile,
+        }),
     });
 }
 
@@ -70,7 +78,7 @@ export function proxyRemoval(layout: ZabbixDaemonLayout): string {
 /** A monitored host: its PSK, persistent buffer directory and zabbix_agent2.conf, and agent 2 running. */
 export function agentStep(
     layout: ZabbixDaemonLayout,
-    conf: Omit<ZabbixAgent2ConfInput, "persistentBufferFile" | "pluginInclude">,
+    conf: Omit<ZabbixAgent2ConfInput, "persistentBufferFile" | "pluginInclude" | "logFile" | "pidFile">,
 ): string {
     return daemonStep({
         layout,
@@ -78,6 +86,8 @@ export function agentStep(
         dataDir: AGENT_DATA_DIR,
         config: renderZabbixAgent2Conf({
             ...conf,
+            logFile: layout.logFile,
+            pidFile: layout.pidFile,
             persistentBufferFile: AGENT_BUFFER_FILE,
             pluginInclude: AGENT_PLUGIN_INCLUDE,
         }),

@@ -1,18 +1,12 @@
 import {
     OS_FAMILIES,
     RawStackConfig,
-    SET_AS_SECRET,
     ValidationOptions,
     ZABBIX_VERSIONS,
     validateStackConfig,
 } from "../../components/config";
 import { platformFor } from "../../components/platform";
-import { RELEASE_PACKAGE_SHA256, configProblems, planConfig, twoSiteConfig } from "../support/plan";
-
-const HA: ValidationOptions = {
-    secrets: { sshPrivateKey: SET_AS_SECRET },
-    requirements: { minSites: 2, requiredRoles: ["db", "zabbix-server", "frontend", "lb"], selfRunDatabase: true },
-};
+import { HA, RELEASE_PACKAGE_SHA256, configProblems, planConfig, twoSiteConfig } from "../support/plan";
 
 /** The problems a raw config produces, as "path: message" lines. */
 function problems(raw: RawStackConfig, options: ValidationOptions = HA): string[] {

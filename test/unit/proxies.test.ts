@@ -2,7 +2,7 @@
  * The data path's layer: the proxy and agent checks of the config (each ConfigError with its path),
  * the proxies' and agents' sizing, their renderers, and what the stack builds from them under mocks.
  */
-import { SET_AS_SECRET, ValidationOptions, validateStackConfig } from "../../components/config";
+import { ValidationOptions, validateStackConfig } from "../../components/config";
 import { RESOURCE_TYPES } from "../../components/facts";
 import {
     AGENT_PSK_FILE,
@@ -16,12 +16,8 @@ import { sizeAgent, sizeProxy } from "../../components/sizing";
 import { Topology } from "../../model";
 import { CapturedPlan, ofType, transitiveDependencies } from "../../tools/offline/capture";
 import { DATA_PATH_HOSTS, dataPathConfig } from "../support/dataPath";
-import { byName, commands, configProblems, planConfig, scriptOf, target } from "../support/plan";
+import { HA, byName, commands, configProblems, planConfig, scriptOf, target } from "../support/plan";
 
-const HA: ValidationOptions = {
-    secrets: { sshPrivateKey: SET_AS_SECRET },
-    requirements: { minSites: 2, requiredRoles: ["db", "zabbix-server", "frontend", "lb"], selfRunDatabase: true },
-};
 const PER_SITE: ValidationOptions = {
     ...HA,
     requirements: { ...HA.requirements, rolesInEverySite: ["db", "zabbix-server", "frontend", "lb"] },
