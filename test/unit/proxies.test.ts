@@ -3,7 +3,7 @@
  * the proxies' and agents' sizing, their renderers, and what the stack builds from them under mocks.
  */
 import { ValidationOptions, validateStackConfig } from "../../components/config";
-import { RESOURCE_TYPES } from "../../components/facts";
+import { HostFirewallFacts, RESOURCE_TYPES } from "../../components/facts";
 import {
     AGENT_PSK_FILE,
     PROXY_PSK_FILE,
@@ -371,5 +371,29 @@ describe("proxies follow the topology of any pattern, not its name", () => {
             ["west-app", undefined, "198.18.1.10:10051;198.18.2.10:10051"],
         ]);
         expect(commands(plan).some(c => c.name.endsWith("-proxy-config"))).toBe(false);
+    });
+});
+
+describe("the host firewall follows the data path", () => {
+    test("a proxy admits its group's agents and the monitored network; each server node admits the proxies", async () => {
+        const plan = await planConfig(
+            changed(r => (r.firewall = { enabled: true, monitoredNetwork: ["198.18.50.0/24"] })),
+        );
+        expect(plan.error).toBeUndefined();
+        const admits = (host: string) =>
+            (
+                ofType(plan, "zabbix-ha:firewall:HostFirewall")
+                    .map(r => r.inputs as unknown as HostFirewallFacts)
+                    .find(f => f.host === host)?.admits ?? []
+            ).find(a => a.port === 10051);
+        expect(admits("east-proxy")).toEqual({
+            protocol: "tcp",
+            port: 10051,
+            services: ["zabbix-proxy"],
+            sources: ["198.18.1.30", "198.18.2.30", "198.18.50.0/24"],
+        });
+        expect(admits("east-1")?.sources).toEqual(expect.arrayContaining(["198.18.1.20", "198.18.2.20"]));
+        // A monitored host runs agent 2 with active checks only: nothing of Zabbix listens there.
+        expect(admits("east-app")).toBeUndefined();
     });
 });
