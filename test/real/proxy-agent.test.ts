@@ -7,10 +7,10 @@
  */
 import { randomBytes } from "crypto";
 import { zabbixLayout } from "../../components/platform";
-import { AGENT_DATA_DIR, PROXY_DATA_DIR } from "../../components/proxy";
+import { AGENT_DATA_DIR, PROXY_DATA_DIR, PROXY_DB_FILE } from "../../components/proxy";
 import { dataPathConfig } from "../support/dataPath";
 import { PlannedFile, planConfig, plannedFiles } from "../support/plan";
-import { RunResult, scratchSpace } from "./support";
+import { RunResult, freePort, scratchSpace, waitFor } from "./support";
 import { Chroot } from "./support/chroot";
 import { DEBIAN13, PROXY_ROOT, ensureDebian13Root, openSession } from "./support/debian13";
 
@@ -104,6 +104,45 @@ describe("zabbix_proxy.conf through Zabbix 7.0's zabbix_proxy -T", () => {
             accepted: false,
             output: expect.stringMatching(/unknown parameter "NoSuchParameter"/),
         });
+    });
+});
+
+describe("the rendered proxy, started as its unit starts it", () => {
+    /**
+     * Its step's files with a key in `psk`; the address it listens on moved to loopback on a free port
+     * (this machine does not hold the plan's addresses). Started in the foreground as zabbix; stopped
+     * once its log shows `until` (undefined: once it exits by itself).
+     */
+    async function startProxy(psk: string, until?: RegExp): Promise<{ log: string; exited: boolean }> {
+        const file = filesAt(LAYOUT.proxy.config)[0];
+        const port = await freePort();
+        await installStep(file, PROXY_DATA_DIR, text =>
+            text.replace(/^ListenIP=.*$/m, "ListenIP=127.0.0.1").replace(/^ListenPort=.*$/m, `ListenPort=${port}`),
+        );
+        const pskFile = files.find(f => f.step === file.step && f.template)!;
+        await host.put(pskFile.path, psk, parseInt(pskFile.mode, 8), pskFile.owner);
+        await host.put(LAYOUT.proxy.logFile, "", 0o644, "zabbix");
+        const proxy = host.start("zabbix_proxy", "zabbix_proxy", ["-f", "-c", file.path], { user: "zabbix" });
+        try {
+            const log = await waitFor("the proxy's log", () => {
+                const text = host.read(LAYOUT.proxy.logFile);
+                return (until?.test(text) ?? false) || !proxy.running ? text : undefined;
+            });
+            return { log, exited: !proxy.running };
+        } finally {
+            await proxy.stop();
+        }
+    }
+
+    test("with its 32-byte hex PSK it starts, and makes its SQLite database at DBName", async () => {
+        const { log, exited } = await startProxy(`${randomBytes(32).toString("hex")}\n`, /proxy #0 started/);
+        expect({ exited, started: /proxy #0 started/.test(log) }).toEqual({ exited: false, started: true });
+        expect(host.read(PROXY_DB_FILE).length).toBeGreaterThan(0);
+    });
+
+    test("a PSK that is not hex stops it at start, naming the file", async () => {
+        const { log, exited } = await startProxy("not-a-hex-key\n");
+        expect({ exited, log }).toEqual({ exited: true, log: expect.stringMatching(/zabbix_proxy\.psk/) });
     });
 });
 
