@@ -15,6 +15,7 @@ import {
 import { sizeAgent, sizeProxy } from "../../components/sizing";
 import { Topology } from "../../model";
 import { CapturedPlan, ofType, transitiveDependencies } from "../../tools/offline/capture";
+import { summarizePlan } from "../../tools/preview/summary";
 import { DATA_PATH_HOSTS, dataPathConfig } from "../support/dataPath";
 import { HA, byName, commands, configProblems, planConfig, scriptOf, target } from "../support/plan";
 
@@ -396,4 +397,14 @@ describe("the host firewall follows the data path", () => {
         // A monitored host runs agent 2 with active checks only: nothing of Zabbix listens there.
         expect(admits("east-app")).toBeUndefined();
     });
+});
+
+test("the preview's plan lists the proxy groups, their proxies and where each agent sends", async () => {
+    const plan = await planConfig(dataPathConfig());
+    const text = summarizePlan(plan);
+    expect(text).toContain(
+        "Data path:\n  proxy group all-sites (failover 60 s, 1 online): east-proxy (east), west-proxy (west)\n" +
+            "  agent east-app (east) -> group all-sites: 198.18.1.20:10051;198.18.2.20:10051",
+    );
+    expect(text).toMatch(/zabbix-ha:proxy:ZabbixProxy\s+east-proxy-proxy\s+2 resources/);
 });
