@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { ZabbixVersion } from "../config/types";
 import { AgentFacts, ZABBIX_AGENT } from "../facts";
 import { AgentSizing } from "../sizing";
 import { AGENT_PSK_FILE, agentRemoval, agentStep } from "./steps";
@@ -11,6 +12,8 @@ export const AGENT_PSK_IDENTITY_PREFIX = "zabbix-ha-agent-";
  * ZabbixAgentArgs describe Zabbix agent 2 on one monitored host (an `agent` host).
  */
 export interface ZabbixAgentArgs extends DaemonPlacementArgs<AgentSizing> {
+    /** The Zabbix series of its agent 2. */
+    readonly zabbixVersion: ZabbixVersion;
     /** ServerActive=: its group's proxies (or the cluster's nodes), `address:port` separated by ";". */
     readonly serverActive: string;
     /** The proxy group it reports through, if it reports through one. */
@@ -30,6 +33,7 @@ export class ZabbixAgent extends ZabbixDaemon<AgentFacts> {
             daemon: layout => layout.agent,
             script: (layout, identity) =>
                 agentStep(layout.agent, {
+                    version: args.zabbixVersion,
                     hostname: args.host.config.name,
                     serverActive: args.serverActive,
                     controlSocket: `${layout.socketDir}/agent.sock`,

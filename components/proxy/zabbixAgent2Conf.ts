@@ -3,12 +3,15 @@
  * checks only, through the proxies of its group (or the servers without proxies), buffered on disk.
  * The real-program tests hand it to `zabbix_agent2 -T`.
  */
+import { ZabbixVersion } from "../config/types";
 import { RENDERED_HEADER } from "../shell";
 import { AgentSizing } from "../sizing";
 import { PskFiles } from "./zabbixProxyConf";
 
 /** What zabbix_agent2.conf says about one monitored host. */
 export interface ZabbixAgent2ConfInput {
+    /** The Zabbix series of agent 2 that reads the file. */
+    readonly version: ZabbixVersion;
     /** Hostname: the host's name in Zabbix. */
     readonly hostname: string;
     /**
@@ -29,8 +32,12 @@ export interface ZabbixAgent2ConfInput {
     readonly psk: PskFiles;
 }
 
-/** How often the agent asks for its active checks again (7.0's default, said out loud: the failover bound uses it). */
+/**
+ * How often the agent asks for its active checks again: 7.0's default, said out loud (the proxy
+ * failover bound uses it). 6.0's agent 2 accepts 60 s at the least (it refuses the file otherwise).
+ */
 export const REFRESH_ACTIVE_CHECKS_SECONDS = 5;
+const REFRESH_ACTIVE_CHECKS_6_0_SECONDS = 60;
 
 /** zabbix_agent2.conf: active checks through ServerActive, no passive listener, a persistent buffer, PSK. */
 export function renderZabbixAgent2Conf(c: ZabbixAgent2ConfInput): string {
@@ -52,7 +59,7 @@ Hostname=${c.hostname}
 ServerActive=${c.serverActive}
 # Empty: no passive checks, and nothing listens on the agent's port.
 Server=
-RefreshActiveChecks=${REFRESH_ACTIVE_CHECKS_SECONDS}
+RefreshActiveChecks=${c.version === "6.0" ? REFRESH_ACTIVE_CHECKS_6_0_SECONDS : REFRESH_ACTIVE_CHECKS_SECONDS}
 PidFile=${c.pidFile}
 LogFile=${c.logFile}
 LogFileSize=0

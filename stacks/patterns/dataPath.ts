@@ -121,5 +121,6 @@ function buildAgent(
         sizing: sizeAgent(config.load, outage),
         outageSeconds: outage,
         packageSource: config.zabbix.packageSource,
+        zabbixVersion: config.zabbix.version,
     });
 }

@@ -228,6 +228,7 @@ describe("the renderers refuse what would lose or duplicate data", () => {
 
     test("ServerActive with ',' is refused: each proxy would be sent every value", () => {
         const agent = {
+            version: "7.0" as const,
             hostname: "a",
             serverActive: "198.18.1.20:10051,198.18.2.20:10051",
             logFile: "/var/log/zabbix/zabbix_agent2.log",
@@ -240,7 +241,11 @@ describe("the renderers refuse what would lose or duplicate data", () => {
         };
         expect(() => renderZabbixAgent2Conf(agent)).toThrow(/send every value twice/);
         expect(renderZabbixAgent2Conf({ ...agent, serverActive: "198.18.1.20:10051;198.18.2.20:10051" })).toMatch(
-            /^ServerActive=198\.18\.1\.20:10051;198\.18\.2\.20:10051$/m,
+            /^ServerActive=198\.18\.1\.20:10051;198\.18\.2\.20:10051\n#.*\nServer=\nRefreshActiveChecks=5$/m,
+        );
+        // 6.0's agent 2 refuses less than a minute (test/real/agent2-debian12.test.ts).
+        expect(renderZabbixAgent2Conf({ ...agent, version: "6.0", serverActive: "198.18.1.10:10051" })).toMatch(
+            /^RefreshActiveChecks=60$/m,
         );
     });
 });
