@@ -29,3 +29,17 @@ export function dataPathConfig(): Record<string, any> {
         }),
     };
 }
+
+/** dataPathConfig with `change` applied to it. */
+export function dataPathConfigWith(change: (raw: Record<string, any>) => void): Record<string, any> {
+    const raw = dataPathConfig();
+    change(raw);
+    return raw;
+}
+
+/** Takes the proxy hosts out of a config (its agents then report to the servers). */
+export function withoutProxies(raw: Record<string, any>): void {
+    raw.sites.forEach(
+        (s: { hosts: { roles: string[] }[] }) => (s.hosts = s.hosts.filter(h => !h.roles.includes("proxy"))),
+    );
+}

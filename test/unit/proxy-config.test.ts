@@ -1,35 +1,23 @@
 /**
- * The data path's layer: the proxy and agent checks of the config (each ConfigError with its path),
- * the proxies' and agents' sizing, their renderers, and what the stack builds from them under mocks.
+ * The data path's config and files: the proxy and agent checks (each ConfigError with its path), the
+ * proxies' and agents' sizing, and what their renderers refuse. The stack is proxy-stack.test.ts.
  */
 import { ValidationOptions, validateStackConfig } from "../../components/config";
-import { HostFirewallFacts, RESOURCE_TYPES } from "../../components/facts";
 import {
     AGENT_PSK_FILE,
     PROXY_PSK_FILE,
-    PSK_BYTES,
     proxyGroupFailoverSeconds,
     renderZabbixAgent2Conf,
     renderZabbixProxyConf,
 } from "../../components/proxy";
 import { sizeAgent, sizeProxy } from "../../components/sizing";
-import { Topology } from "../../model";
-import { CapturedPlan, ofType, transitiveDependencies } from "../../tools/offline/capture";
-import { summarizePlan } from "../../tools/preview/summary";
-import { DATA_PATH_HOSTS, dataPathConfig } from "../support/dataPath";
-import { HA, byName, commands, configProblems, planConfig, scriptOf, target } from "../support/plan";
+import { dataPathConfig, dataPathConfigWith, withoutProxies } from "../support/dataPath";
+import { HA, configProblems } from "../support/plan";
 
 const PER_SITE: ValidationOptions = {
     ...HA,
     requirements: { ...HA.requirements, rolesInEverySite: ["db", "zabbix-server", "frontend", "lb"] },
 };
-
-/** dataPathConfig with `change` applied to it. */
-function changed(change: (raw: Record<string, any>) => void): Record<string, any> {
-    const raw = dataPathConfig();
-    change(raw);
-    return raw;
-}
 
 /** Moves west's proxy host to east (its address into east's network). */
 function bothProxiesInEast(raw: Record<string, any>): void {
@@ -46,14 +34,12 @@ describe("the proxy and agent checks of the config", () => {
     });
 
     test("without proxy hosts there is no group", () => {
-        const raw = changed(r =>
-            r.sites.forEach((s: any) => (s.hosts = s.hosts.filter((h: any) => h.roles[0] !== "proxy"))),
-        );
+        const raw = dataPathConfigWith(withoutProxies);
         expect(validateStackConfig(raw, HA).zabbix.proxyGroups).toEqual([]);
     });
 
     test("a proxy on a Zabbix server host is refused at its roles, saying Debian's packages conflict", () => {
-        const raw = changed(r => r.sites[0].hosts[0].roles.push("proxy"));
+        const raw = dataPathConfigWith(r => r.sites[0].hosts[0].roles.push("proxy"));
         expect(configProblems(raw, HA)).toEqual([
             expect.stringMatching(
                 /^sites\[0\]\.hosts\[0\]\.roles: east-1 has both proxy and zabbix-server: Debian's zabbix-proxy packages conflict/,
@@ -62,7 +48,7 @@ describe("the proxy and agent checks of the config", () => {
     });
 
     test("proxies on 6.0 are refused at zabbix.version: 6.0 has no proxy groups", () => {
-        const raw = changed(r => {
+        const raw = dataPathConfigWith(r => {
             r.zabbix = { version: "6.0", packageSource: "distribution" };
             r.sites.forEach((s: any) => s.hosts.forEach((h: any) => (h.os = "debian12")));
         });
@@ -74,7 +60,7 @@ describe("the proxy and agent checks of the config", () => {
     });
 
     test("minOnline above the group's size is refused at its path", () => {
-        const raw = changed(
+        const raw = dataPathConfigWith(
             r => (r.zabbix.proxyGroups = [{ name: "g", proxies: ["east-proxy", "west-proxy"], minOnline: 3 }]),
         );
         expect(configProblems(raw, HA)).toEqual([
@@ -83,7 +69,7 @@ describe("the proxy and agent checks of the config", () => {
     });
 
     test("a group in one site is refused at its proxies, saying a site loss would leave it no proxy", () => {
-        const raw = changed(r => {
+        const raw = dataPathConfigWith(r => {
             bothProxiesInEast(r);
             r.zabbix.proxyGroups = [{ name: "g", proxies: ["east-proxy", "west-proxy"] }];
         });
@@ -95,7 +81,7 @@ describe("the proxy and agent checks of the config", () => {
     });
 
     test("the default group in one site is refused at zabbix.proxyGroups", () => {
-        expect(configProblems(changed(bothProxiesInEast), HA)).toEqual([
+        expect(configProblems(dataPathConfigWith(bothProxiesInEast), HA)).toEqual([
             expect.stringMatching(/^zabbix\.proxyGroups: the default group all-sites has proxies in east only/),
         ]);
     });
@@ -107,7 +93,9 @@ describe("the proxy and agent checks of the config", () => {
             ["east-proxies", ["east-proxy"]],
             ["west-proxies", ["west-proxy"]],
         ]);
-        const raw = changed(r => (r.zabbix.proxyGroups = [{ name: "g", proxies: ["east-proxy", "west-proxy"] }]));
+        const raw = dataPathConfigWith(
+            r => (r.zabbix.proxyGroups = [{ name: "g", proxies: ["east-proxy", "west-proxy"] }]),
+        );
         expect(configProblems(raw, PER_SITE)).toEqual([
             expect.stringMatching(
                 /^zabbix\.proxyGroups\[0\]\.proxies: group g spans sites east, west, but this pattern runs one Zabbix per site/,
@@ -116,7 +104,7 @@ describe("the proxy and agent checks of the config", () => {
     });
 
     test("an unknown proxy, a proxy in two groups and a bad delay are each refused at their own path", () => {
-        const raw = changed(
+        const raw = dataPathConfigWith(
             r =>
                 (r.zabbix.proxyGroups = [
                     { name: "a", proxies: ["east-proxy", "west-proxy", "east-1"], failoverDelay: "5s" },
@@ -135,22 +123,22 @@ describe("the proxy and agent checks of the config", () => {
     });
 
     test("a proxy in no group, and groups without proxy hosts, are refused at zabbix.proxyGroups", () => {
-        const left = changed(r => {
+        const left = dataPathConfigWith(r => {
             r.sites[0].hosts.push({ name: "east-proxy2", address: "198.18.1.22", roles: ["proxy"], os: "debian13" });
             r.zabbix.proxyGroups = [{ name: "g", proxies: ["east-proxy", "west-proxy"] }];
         });
         expect(configProblems(left, HA)).toEqual([
             expect.stringMatching(/^zabbix\.proxyGroups: east-proxy2 is in no group/),
         ]);
-        const none = changed(r => {
-            r.sites.forEach((s: any) => (s.hosts = s.hosts.filter((h: any) => h.roles[0] !== "proxy")));
+        const none = dataPathConfigWith(r => {
+            withoutProxies(r);
             r.zabbix.proxyGroups = [{ name: "g", proxies: ["east-proxy"] }];
         });
         expect(configProblems(none, HA)).toEqual(["zabbix.proxyGroups: is set, but no host has the proxy role"]);
     });
 
     test("an agent whose site has proxies of two groups is refused at its roles", () => {
-        const raw = changed(r => {
+        const raw = dataPathConfigWith(r => {
             r.sites[0].hosts.push({ name: "east-proxy2", address: "198.18.1.22", roles: ["proxy"], os: "debian13" });
             r.sites[1].hosts.push({ name: "west-proxy2", address: "198.18.2.22", roles: ["proxy"], os: "debian13" });
             r.zabbix.proxyGroups = [
@@ -248,168 +236,4 @@ describe("the renderers refuse what would lose or duplicate data", () => {
             /^RefreshActiveChecks=60$/m,
         );
     });
-});
-
-describe("the stack with a proxy and a monitored host per site, under mocks", () => {
-    let plan: CapturedPlan;
-    beforeAll(async () => {
-        plan = await planConfig(dataPathConfig());
-        expect(plan.error).toBeUndefined();
-    });
-    const topology = () => (plan.outputs as { topology: Topology }).topology;
-
-    test("one proxy per proxy host and one agent per monitored host, in the topology with their group", () => {
-        expect(
-            ofType(plan, "zabbix-ha:proxy:ZabbixProxy")
-                .map(r => r.name)
-                .sort(),
-        ).toEqual(["east-proxy-proxy", "west-proxy-proxy"]);
-        expect(
-            ofType(plan, "zabbix-ha:proxy:ZabbixAgent")
-                .map(r => r.name)
-                .sort(),
-        ).toEqual(["east-app-agent", "west-app-agent"]);
-        expect(topology().dataPath).toEqual({
-            proxyGroups: [
-                { name: "all-sites", proxies: ["east-proxy", "west-proxy"], failoverDelaySeconds: 60, minOnline: 1 },
-            ],
-            proxies: [
-                { host: "east-proxy", site: "east", group: "all-sites", server: "198.18.1.10:10051;198.18.2.10:10051" },
-                { host: "west-proxy", site: "west", group: "all-sites", server: "198.18.1.10:10051;198.18.2.10:10051" },
-            ],
-            agents: [
-                {
-                    host: "east-app",
-                    site: "east",
-                    group: "all-sites",
-                    serverActive: "198.18.1.20:10051;198.18.2.20:10051",
-                },
-                {
-                    host: "west-app",
-                    site: "west",
-                    group: "all-sites",
-                    serverActive: "198.18.1.20:10051;198.18.2.20:10051",
-                },
-            ],
-        });
-    });
-
-    test("the buffers are sized for the longest automatic recovery the model predicts for this topology", () => {
-        const [proxy] = ofType(plan, "zabbix-ha:proxy:ZabbixProxy");
-        const [agent] = ofType(plan, "zabbix-ha:proxy:ZabbixAgent");
-        const outage = Number(proxy.inputs.outageSeconds);
-        expect(outage).toBeGreaterThan(0);
-        // Through a group of a minute's delay the agent waits at least for the group's failover.
-        expect(Number(agent.inputs.outageSeconds)).toBe(Math.max(outage, proxyGroupFailoverSeconds(60)));
-    });
-
-    test("each proxy and agent gets its own 32-byte PSK from @pulumi/random, on stdin only", () => {
-        const psks = ofType(plan, RESOURCE_TYPES.randomBytes);
-        expect(psks.map(p => [p.name, p.inputs.length]).sort()).toEqual(
-            ["east-app-agent-psk", "east-proxy-proxy-psk", "west-app-agent-psk", "west-proxy-proxy-psk"].map(n => [
-                n,
-                PSK_BYTES,
-            ]),
-        );
-        const keys = psks.map(p => String(p.outputs.hex));
-        expect(new Set(keys).size).toBe(4);
-        for (const name of ["east-proxy-proxy-config", "east-app-agent-config"]) {
-            const step = byName(plan, name);
-            expect(step.secretInputs).toContain("stdin");
-            expect(keys).toContain(String(step.inputs.stdin).trim());
-            expect(keys.some(k => String(step.inputs.create).includes(k))).toBe(false);
-        }
-    });
-
-    test("the proxy and agent steps run on their own hosts, after their packages", () => {
-        const [east] = [DATA_PATH_HOSTS.east];
-        expect(target(byName(plan, "east-proxy-proxy-config"))).toBe(east.proxy[1]);
-        expect(target(byName(plan, "east-app-agent-config"))).toBe(east.agent[1]);
-        for (const [step, host] of [
-            ["east-proxy-proxy-config", "east-proxy"],
-            ["east-app-agent-config", "east-app"],
-        ]) {
-            const deps = transitiveDependencies(plan, byName(plan, step).id);
-            expect({ step, afterPackages: deps.has(byName(plan, `east-${host}-packages`).id) }).toEqual({
-                step,
-                afterPackages: true,
-            });
-        }
-        expect(scriptOf(byName(plan, "east-proxy-proxy-config"))).toMatch(/systemctl restart zabbix-proxy/);
-        expect(scriptOf(byName(plan, "east-east-proxy-packages"))).toMatch(/for zha_pkg in .*zabbix-proxy-sqlite3/);
-        expect(scriptOf(byName(plan, "east-east-app-packages"))).toMatch(/for zha_pkg in .*zabbix-agent2/);
-    });
-
-    test("removing the role stops the service for good and removes its PSK", () => {
-        expect(scriptOf(byName(plan, "east-proxy-proxy-config"), "delete")).toMatch(
-            /systemctl disable --now zabbix-proxy/,
-        );
-        expect(scriptOf(byName(plan, "east-app-agent-config"), "delete")).toMatch(
-            /rm -f '\/etc\/zabbix\/zabbix_agent2\.psk'/,
-        );
-    });
-});
-
-describe("proxies follow the topology of any pattern, not its name", () => {
-    test("where each site runs its own Zabbix, a site's proxy reports to its own site's server", async () => {
-        const plan = await planConfig({ ...dataPathConfig(), pattern: "standalone" });
-        expect(plan.error).toBeUndefined();
-        const dataPath = (plan.outputs as { topology: Topology }).topology.dataPath!;
-        expect(dataPath.proxies.map(p => [p.host, p.group, p.server])).toEqual([
-            ["east-proxy", "east-proxies", "198.18.1.10:10051"],
-            ["west-proxy", "west-proxies", "198.18.2.10:10051"],
-        ]);
-        expect(dataPath.agents.map(a => [a.host, a.serverActive])).toEqual([
-            ["east-app", "198.18.1.20:10051"],
-            ["west-app", "198.18.2.20:10051"],
-        ]);
-    });
-
-    test("agents without proxies report to the server cluster's nodes as one cluster", async () => {
-        const plan = await planConfig(
-            changed(r => r.sites.forEach((s: any) => (s.hosts = s.hosts.filter((h: any) => h.roles[0] !== "proxy")))),
-        );
-        expect(plan.error).toBeUndefined();
-        const dataPath = (plan.outputs as { topology: Topology }).topology.dataPath!;
-        expect(dataPath.proxies).toEqual([]);
-        expect(dataPath.agents.map(a => [a.host, a.group, a.serverActive])).toEqual([
-            ["east-app", undefined, "198.18.1.10:10051;198.18.2.10:10051"],
-            ["west-app", undefined, "198.18.1.10:10051;198.18.2.10:10051"],
-        ]);
-        expect(commands(plan).some(c => c.name.endsWith("-proxy-config"))).toBe(false);
-    });
-});
-
-describe("the host firewall follows the data path", () => {
-    test("a proxy admits its group's agents and the monitored network; each server node admits the proxies", async () => {
-        const plan = await planConfig(
-            changed(r => (r.firewall = { enabled: true, monitoredNetwork: ["198.18.50.0/24"] })),
-        );
-        expect(plan.error).toBeUndefined();
-        const admits = (host: string) =>
-            (
-                ofType(plan, "zabbix-ha:firewall:HostFirewall")
-                    .map(r => r.inputs as unknown as HostFirewallFacts)
-                    .find(f => f.host === host)?.admits ?? []
-            ).find(a => a.port === 10051);
-        expect(admits("east-proxy")).toEqual({
-            protocol: "tcp",
-            port: 10051,
-            services: ["zabbix-proxy"],
-            sources: ["198.18.1.30", "198.18.2.30", "198.18.50.0/24"],
-        });
-        expect(admits("east-1")?.sources).toEqual(expect.arrayContaining(["198.18.1.20", "198.18.2.20"]));
-        // A monitored host runs agent 2 with active checks only: nothing of Zabbix listens there.
-        expect(admits("east-app")).toBeUndefined();
-    });
-});
-
-test("the preview's plan lists the proxy groups, their proxies and where each agent sends", async () => {
-    const plan = await planConfig(dataPathConfig());
-    const text = summarizePlan(plan);
-    expect(text).toContain(
-        "Data path:\n  proxy group all-sites (failover 60 s, 1 online): east-proxy (east), west-proxy (west)\n" +
-            "  agent east-app (east) -> group all-sites: 198.18.1.20:10051;198.18.2.20:10051",
-    );
-    expect(text).toMatch(/zabbix-ha:proxy:ZabbixProxy\s+east-proxy-proxy\s+2 resources/);
 });
