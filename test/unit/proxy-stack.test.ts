@@ -3,7 +3,7 @@
  * monitored host, their PSKs and steps, from the topology of any pattern; their firewall flows, the
  * policy pack on them, and the preview's lines.
  */
-import { HostFirewallFacts, RESOURCE_TYPES } from "../../components/facts";
+import { HostFirewallFacts, RESOURCE_TYPES, ZABBIX_AGENT, ZABBIX_PROXY, factProblems } from "../../components/facts";
 import { PSK_BYTES, proxyGroupFailoverSeconds } from "../../components/proxy";
 import { Topology } from "../../model";
 import { CapturedPlan, ofType, transitiveDependencies } from "../../tools/offline/capture";
@@ -54,6 +54,21 @@ describe("the stack with a proxy and a monitored host per site, under mocks", ()
                 },
             ],
         });
+    });
+
+    test("every proxy and agent declares facts its definition's schema accepts", () => {
+        for (const definition of [ZABBIX_PROXY, ZABBIX_AGENT]) {
+            const declared = ofType(plan, definition.token);
+            expect(declared).toHaveLength(2);
+            for (const r of declared) {
+                expect({ name: r.name, problems: factProblems({ type: r.type, props: r.inputs }, definition) }).toEqual(
+                    {
+                        name: r.name,
+                        problems: [],
+                    },
+                );
+            }
+        }
     });
 
     test("the buffers are sized for the longest automatic recovery the model predicts for this topology", () => {
