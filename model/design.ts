@@ -4,17 +4,19 @@
  * points follow from their facts. The components never speak the model's vocabulary themselves.
  */
 import type {
+    AgentFacts,
     FrontendFacts,
     HostFacts,
     LoadBalancerFacts,
     ManagedDatabaseFacts,
     PairFacts,
     Placement,
+    ProxyFacts,
     SelfRunDatabaseFacts,
     ServerClusterFacts,
     SiteFacts,
 } from "../components/facts";
-import { ClusterManagerTopology, DatabaseTopology, InstanceTopology, Topology } from "./topology";
+import { ClusterManagerTopology, DataPathTopology, DatabaseTopology, InstanceTopology, Topology } from "./topology";
 
 /** One installation's components, by their facts. */
 export interface InstanceDesign {
@@ -26,6 +28,13 @@ export interface InstanceDesign {
     readonly loadBalancers: readonly LoadBalancerFacts[];
     /** A DRBD pair under the database: the fallback pair, or pattern 3's whole pair. */
     readonly pair?: PairFacts;
+}
+
+/** The proxies and agents in front of the servers, by their facts, and the proxy groups they form. */
+export interface DataPathDesign {
+    readonly proxyGroups: DataPathTopology["proxyGroups"];
+    readonly proxies: readonly ProxyFacts[];
+    readonly agents: readonly AgentFacts[];
 }
 
 /** A stack's design: its sites and hosts, its installations, and what joins them. */
@@ -43,6 +52,8 @@ export interface StackDesign {
         readonly targets: readonly string[];
         readonly intervalSeconds: number;
     };
+    /** Proxies and agents, when the stack has `proxy` or `agent` hosts. */
+    readonly dataPath?: DataPathDesign;
 }
 
 const placement = (p: Placement): Placement => ({ host: p.host, site: p.site });
@@ -113,5 +124,19 @@ export function topologyOf(design: StackDesign): Topology {
         managedDatabases: design.instances.filter(i => "managed" in i.database).length,
         // One setting of the stack's, which every installation's servers declare.
         failoverDelaySeconds: Math.max(0, ...design.instances.map(i => i.servers.failoverDelaySeconds)),
+        ...(design.dataPath ? { dataPath: dataPathTopology(design.dataPath) } : {}),
+    };
+}
+
+/** Where the proxies and agents sit, which group each is in, and where each sends its values. */
+function dataPathTopology(d: DataPathDesign): DataPathTopology {
+    return {
+        proxyGroups: d.proxyGroups,
+        proxies: d.proxies.map(p => ({ ...placement(p), group: p.group, server: p.server })),
+        agents: d.agents.map(a => ({
+            ...placement(a),
+            serverActive: a.serverActive,
+            ...(a.group !== undefined ? { group: a.group } : {}),
+        })),
     };
 }

@@ -69,4 +69,18 @@ export interface Topology {
     /** Managed databases rented from a cloud provider. */
     readonly managedDatabases: number;
     readonly failoverDelaySeconds: number;
+    /** Proxies and agents in front of the servers, when the stack has any. */
+    readonly dataPath?: DataPathTopology;
+}
+
+/** The data path: proxy groups, their proxies, and the agents that send through them. */
+export interface DataPathTopology {
+    readonly proxyGroups: readonly {
+        readonly name: string;
+        readonly proxies: readonly string[];
+        readonly failoverDelaySeconds: number;
+        readonly minOnline: number;
+    }[];
+    readonly proxies: readonly (Placement & { readonly group: string; readonly server: string })[];
+    readonly agents: readonly (Placement & { readonly serverActive: string; readonly group?: string })[];
 }

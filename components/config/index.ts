@@ -9,3 +9,4 @@ export * from "./patternSections";
 export * from "./sshHostKey";
 export * from "./secrets";
 export * from "./firewall";
+export * from "./proxies";

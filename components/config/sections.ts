@@ -17,6 +17,7 @@ import {
     LoadConfig,
     PackageSource,
     SiteConfig,
+    ZABBIX_PACKAGE_ROLES,
     ZABBIX_VERSIONS,
     ZabbixConfig,
     ZabbixVersion,
@@ -35,13 +36,19 @@ export const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
  */
 const HTTPS_URL = /^https:\/\/[^\s'"]+$/;
 
-export function readZabbix(r: Reader, value: unknown, sites: readonly SiteConfig[]): ZabbixConfig | undefined {
+/** The zabbix section but its proxy groups (proxies.ts reads those, once the hosts and the series are known). */
+export function readZabbix(
+    r: Reader,
+    value: unknown,
+    sites: readonly SiteConfig[],
+): Omit<ZabbixConfig, "proxyGroups"> | undefined {
     const node = r.object(value, "zabbix", [
         "version",
         "packageSource",
         "repositoryUrl",
         "releasePackageSha256",
         "listenPort",
+        "proxyGroups",
     ]);
     if (!node) {
         return undefined;
@@ -103,7 +110,7 @@ export function readZabbix(r: Reader, value: unknown, sites: readonly SiteConfig
 function checkZabbixPackages(r: Reader, sites: readonly SiteConfig[], version: ZabbixVersion, source: PackageSource) {
     sites.forEach((site, i) =>
         site.hosts.forEach((host, j) => {
-            if (!host.roles.includes("zabbix-server") && !host.roles.includes("frontend")) {
+            if (!host.roles.some(role => ZABBIX_PACKAGE_ROLES.includes(role))) {
                 return;
             }
             const platform = platformFor(host.os);

@@ -8,8 +8,15 @@
 /** The pattern a stack builds when `zabbix-ha:pattern` is not set: the study's choice. */
 export const DEFAULT_PATTERN = "zabbix-ha";
 
-export type Role = "db" | "zabbix-server" | "frontend" | "lb" | "witness";
-export const ROLES: readonly Role[] = ["db", "zabbix-server", "frontend", "lb", "witness"];
+/**
+ * `proxy`: a Zabbix proxy (active, SQLite) that the site's monitored hosts report through;
+ * `agent`: a monitored host the stack logs into and runs Zabbix agent 2 on (components/proxy).
+ */
+export type Role = "db" | "zabbix-server" | "frontend" | "lb" | "witness" | "proxy" | "agent";
+export const ROLES: readonly Role[] = ["db", "zabbix-server", "frontend", "lb", "witness", "proxy", "agent"];
+
+/** The roles whose packages come from the Zabbix package source (the vendor's repository, or the distribution). */
+export const ZABBIX_PACKAGE_ROLES: readonly Role[] = ["zabbix-server", "frontend", "proxy", "agent"];
 
 /** Operating systems whose package steps the library knows. */
 export type OsFamily = "debian12" | "debian13" | "ubuntu22.04" | "ubuntu24.04" | "rhel9";
@@ -73,8 +80,26 @@ export interface ZabbixConfig {
      * that install Zabbix (vendor source only), checked before the package step installs it.
      */
     readonly releasePackageSha256?: Readonly<Partial<Record<OsFamily, string>>>;
-    /** Port the Zabbix server nodes listen on (agents' active checks, the frontend). */
+    /** Port the Zabbix server nodes listen on (agents' active checks, the frontend); proxies listen on it too. */
     readonly listenPort: number;
+    /**
+     * The proxy groups (7.0): every `proxy` host is in exactly one. Without the section, one group
+     * of every site's proxies (one per site where each site runs its own installation); none
+     * without proxy hosts.
+     */
+    readonly proxyGroups: readonly ProxyGroupConfig[];
+}
+
+/** One Zabbix proxy group: the proxies that share its hosts, and when the server moves them. */
+export interface ProxyGroupConfig {
+    /** The group's name in Zabbix. */
+    readonly name: string;
+    /** Host names of its proxies (hosts with the proxy role), sorted. */
+    readonly proxies: readonly string[];
+    /** Seconds a proxy may stay silent before the server counts it offline and moves its hosts (10 s to 15 min). */
+    readonly failoverDelaySeconds: number;
+    /** How many proxies must be online for the group to count as online (1 to the group's size). */
+    readonly minOnline: number;
 }
 
 export interface DbConfig {

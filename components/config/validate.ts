@@ -7,6 +7,7 @@ import { readFirewall } from "./firewall";
 import { checkDbHostsPerSite, checkPorts, checkSiteServices } from "./crossChecks";
 import { readCloud, readConfigSync, readDrbd, readsFencePasswordFile } from "./patternSections";
 import { readPki } from "./pki";
+import { readProxyGroups } from "./proxies";
 import { ConfigError, ConfigProblem, Reader } from "./reader";
 import { SECRET_KEYS, SecretSettings, checkSecretSettings, setSecretCommand } from "./secrets";
 import { readDb, readFailoverDelay, readFrontend, readLoad, readLoadBalancer, readZabbix } from "./sections";
@@ -83,7 +84,13 @@ export function validateStackConfig<S extends object = Record<never, never>>(
         r.problem("sshPrivateKey", `is required: set it with \`${setSecretCommand("sshPrivateKey")}\``);
     }
     const sites = readSites(r, top.sites, needs.minSites);
-    const zabbix = readZabbix(r, top.zabbix, sites);
+    const zabbixSection = readZabbix(r, top.zabbix, sites);
+    const proxyGroups = readProxyGroups(r, (top.zabbix as { proxyGroups?: unknown } | undefined)?.proxyGroups, {
+        sites,
+        version: zabbixSection?.version,
+        installationPerSite: needs.rolesInEverySite !== undefined,
+    });
+    const zabbix = zabbixSection && proxyGroups ? { ...zabbixSection, proxyGroups } : undefined;
     const failoverDelaySeconds = readFailoverDelay(r, top.failoverDelay);
     const db = readDb(r, top.db, sites, needs.selfRunDatabase);
     const loadBalancer = readLoadBalancer(r, top.loadBalancer);

@@ -182,6 +182,38 @@ export const HOST_FIREWALL = component(
     }),
 );
 
+export const ZABBIX_PROXY = component(
+    "zabbix-ha:proxy:ZabbixProxy",
+    placed.extend({
+        /** Server= of its zabbix_proxy.conf: the cluster's nodes separated by ";", or its VIP. */
+        server: z.string(),
+        /** Its proxy group, which moves its hosts to the group's other proxies when it is lost. */
+        group: z.string(),
+        /** The group's failover_delay and min_online. */
+        groupFailoverDelaySeconds: z.number(),
+        groupMinOnline: z.number(),
+        /** Its buffers (components/sizing: sizeProxy) and the outage they were sized for. */
+        sizing: z.record(z.string(), z.number()),
+        outageSeconds: z.number(),
+        /** How it authenticates and what it accepts: a pre-shared key, never unencrypted. */
+        tls: z.literal("psk"),
+    }),
+);
+
+export const ZABBIX_AGENT = component(
+    "zabbix-ha:proxy:ZabbixAgent",
+    placed.extend({
+        /** ServerActive= of its zabbix_agent2.conf: one group's proxies (or one cluster's nodes) separated by ";". */
+        serverActive: z.string(),
+        /** The proxy group it reports through; absent when it reports to the servers. */
+        group: z.string().optional(),
+        /** Its buffers (components/sizing: sizeAgent) and the outage they were sized for. */
+        sizing: z.record(z.string(), z.number()),
+        outageSeconds: z.number(),
+        tls: z.literal("psk"),
+    }),
+);
+
 /** Every component the library defines, for the contract test and the tools that list them. */
 export const COMPONENTS = [
     SITE,
@@ -196,6 +228,8 @@ export const COMPONENTS = [
     DRBD_PAIR,
     PKI,
     HOST_FIREWALL,
+    ZABBIX_PROXY,
+    ZABBIX_AGENT,
 ] as const;
 
 export type SiteFacts = FactsOf<typeof SITE>;
@@ -209,6 +243,8 @@ export type ConfigSyncFacts = FactsOf<typeof CONFIG_SYNC>;
 export type PairFacts = FactsOf<typeof DRBD_PAIR>;
 export type PkiFacts = FactsOf<typeof PKI>;
 export type HostFirewallFacts = FactsOf<typeof HOST_FIREWALL>;
+export type ProxyFacts = FactsOf<typeof ZABBIX_PROXY>;
+export type AgentFacts = FactsOf<typeof ZABBIX_AGENT>;
 export type Placement = z.infer<typeof placement>;
 export type Placed = z.infer<typeof placed>;
 export type DbHostFacts = z.infer<typeof dbHost>;

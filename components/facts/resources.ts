@@ -6,6 +6,7 @@
 export const RESOURCE_TYPES = {
     command: "command:remote:Command",
     randomPassword: "random:index/randomPassword:RandomPassword",
+    randomBytes: "random:index/randomBytes:RandomBytes",
     postgresqlProvider: "pulumi:providers:postgresql",
     postgresqlRole: "postgresql:index/role:Role",
     postgresqlDatabase: "postgresql:index/database:Database",
@@ -24,6 +25,7 @@ export const RESOURCE_TYPES = {
  */
 export const GENERATED_TYPES: ReadonlySet<string> = new Set([
     RESOURCE_TYPES.randomPassword,
+    RESOURCE_TYPES.randomBytes,
     RESOURCE_TYPES.tlsPrivateKey,
     RESOURCE_TYPES.tlsSelfSignedCert,
     RESOURCE_TYPES.tlsCertRequest,

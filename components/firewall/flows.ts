@@ -5,19 +5,21 @@
  * the servers and frontends configured with it, and so on. Nothing here is keyed by pattern: a host
  * added to the topology adds its flows wherever its role is reached. Pure: facts in, flows out.
  *
- * Adding a source of traffic (issue 17's proxies and agents): write a FlowRule that returns its
- * grants and add it to FLOW_RULES; the merge, the ruleset and its checks take it from there.
+ * Adding a source of traffic: write a FlowRule that returns its grants and add it to FLOW_RULES
+ * (issue 17's proxies and agents are `dataPath`); the merge, the ruleset and its checks take it from there.
  */
 import { StackConfig } from "../config/types";
 import { cidrContains, compareAddresses } from "../config/network";
 import { COROSYNC_KNET_PORT } from "../drbd/corosync";
 import {
+    AgentFacts,
     DbHostFacts,
     FrontendFacts,
     HostFacts,
     LoadBalancerFacts,
     ManagedDatabaseFacts,
     PairFacts,
+    ProxyFacts,
     SelfRunDatabaseFacts,
     ServerClusterFacts,
 } from "../facts";
@@ -38,6 +40,11 @@ export interface FirewallInstance {
 export interface FirewallDesign {
     readonly hosts: readonly HostFacts[];
     readonly instances: readonly FirewallInstance[];
+    /** The proxies and agents, when there are any. */
+    readonly dataPath?: {
+        readonly proxies: readonly Pick<ProxyFacts, "host" | "server">[];
+        readonly agents: readonly Pick<AgentFacts, "host" | "serverActive">[];
+    };
 }
 
 /** What the flows are derived from. */
@@ -248,8 +255,53 @@ const pair: FlowRule = c =>
         ]);
     });
 
+/**
+ * The data path: each proxy reaches the `address:port` entries of its Server= (the cluster's nodes,
+ * or a pair's VIP), each agent those of its ServerActive= (its group's proxies, or the nodes); the
+ * hosts there admit it. A proxy also admits the monitored network's agents and senders.
+ */
+const dataPath: FlowRule = c => {
+    const d = c.design.dataPath;
+    if (!d) {
+        return [];
+    }
+    const port = c.config.zabbix.listenPort;
+    const proxies = new Set(d.proxies.map(p => p.host));
+    const senders = [
+        ...d.proxies.map(p => ({ host: p.host, targets: p.server })),
+        ...d.agents.map(a => ({ host: a.host, targets: a.serverActive })),
+    ];
+    return [
+        ...senders.flatMap(sender =>
+            sender.targets.split(";").flatMap(target => {
+                const [address, targetPort] = target.split(":");
+                return c
+                    .at(address)
+                    .map(h =>
+                        grant(
+                            h.host,
+                            proxies.has(h.host) ? "zabbix-proxy" : "zabbix-server",
+                            "tcp",
+                            targetPort ? Number(targetPort) : port,
+                            c.hosts([sender.host]),
+                        ),
+                    );
+            }),
+        ),
+        ...d.proxies.map(p =>
+            grant(
+                p.host,
+                "zabbix-proxy",
+                "tcp",
+                port,
+                c.networks("firewall.monitoredNetwork", c.config.firewall.monitoredNetwork),
+            ),
+        ),
+    ];
+};
+
 /** Every rule, each a kind of traffic; a new kind is a new rule here. */
-export const FLOW_RULES: readonly FlowRule[] = [ssh, dbEndpoints, dbServers, etcd, ui, serverTrapper, pair];
+export const FLOW_RULES: readonly FlowRule[] = [ssh, dbEndpoints, dbServers, etcd, ui, serverTrapper, pair, dataPath];
 
 function sshPort(c: FlowInput, host: string): number {
     const h = c.config.sites.flatMap(s => s.hosts).find(x => x.name === host);

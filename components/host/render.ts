@@ -2,7 +2,7 @@
  * The base step of a host: package sources and packages for its roles, for Debian/Ubuntu (apt)
  * and the RHEL 9 family (dnf). Pure: config in, script text out.
  */
-import { AptRepository, PackageSource, Role, ZabbixVersion } from "../config/types";
+import { AptRepository, PackageSource, Role, ZABBIX_PACKAGE_ROLES, ZabbixVersion } from "../config/types";
 import { NGINX_DEFAULT_SITE, Platform, STATE_DIR, platformFor, zabbixLayout } from "../platform";
 import { OsFamily } from "../config/types";
 import { shellQuote } from "../shell";
@@ -116,6 +116,12 @@ export function packagesFor(input: PackageStepInput): string[] {
             case "lb":
                 add(["haproxy", platform.packages.postgresClient, "socat"]);
                 break;
+            case "proxy":
+                add(zabbix.proxy.packages);
+                break;
+            case "agent":
+                add(zabbix.agent.packages);
+                break;
             case "witness":
                 break;
         }
@@ -124,7 +130,7 @@ export function packagesFor(input: PackageStepInput): string[] {
 }
 
 function needsZabbixPackages(roles: readonly Role[]): boolean {
-    return roles.includes("zabbix-server") || roles.includes("frontend");
+    return roles.some(role => ZABBIX_PACKAGE_ROLES.includes(role));
 }
 
 /**

@@ -276,6 +276,37 @@ export interface ZabbixLayout {
     readonly frontendConfig: string;
     /** Schema files to load in order, gzip-compressed SQL. */
     readonly schemaFiles: readonly string[];
+    /** The Zabbix proxy (SQLite) of a `proxy` host. */
+    readonly proxy: ZabbixDaemonLayout;
+    /** Zabbix agent 2 of an `agent` host. */
+    readonly agent: ZabbixDaemonLayout;
+}
+
+/** Where one Zabbix daemon's package keeps its files, and the user it runs as. */
+export interface ZabbixDaemonLayout {
+    readonly packages: readonly string[];
+    readonly config: string;
+    readonly service: string;
+    readonly logFile: string;
+    readonly pidFile: string;
+    /** The user the service runs as: its PSK file is readable by it alone. */
+    readonly user: string;
+}
+
+/** The proxy (SQLite) and agent 2, the same names on every source; only the proxy's log directory differs. */
+function dataPathLayouts(proxyLogDir: string): Pick<ZabbixLayout, "proxy" | "agent"> {
+    const daemon = (program: string, pkg: string, service: string, logDir: string): ZabbixDaemonLayout => ({
+        packages: [pkg],
+        config: `/etc/zabbix/${program}.conf`,
+        service,
+        logFile: `${logDir}/${program}.log`,
+        pidFile: `/run/zabbix/${program}.pid`,
+        user: "zabbix",
+    });
+    return {
+        proxy: daemon("zabbix_proxy", "zabbix-proxy-sqlite3", "zabbix-proxy", proxyLogDir),
+        agent: daemon("zabbix_agent2", "zabbix-agent2", "zabbix-agent2", "/var/log/zabbix"),
+    };
 }
 
 export function zabbixLayout(platform: Platform, source: PackageSource): ZabbixLayout {
@@ -292,6 +323,7 @@ export function zabbixLayout(platform: Platform, source: PackageSource): ZabbixL
             frontendRoot: "/usr/share/zabbix",
             frontendConfig: "/etc/zabbix/web/zabbix.conf.php",
             schemaFiles: ["/usr/share/zabbix-sql-scripts/postgresql/server.sql.gz"],
+            ...dataPathLayouts("/var/log/zabbix"),
         };
     }
     // Debian's own packaging (6.0 in Debian 12, 7.0 in Debian 13): split schema files and its own paths.
@@ -306,5 +338,7 @@ export function zabbixLayout(platform: Platform, source: PackageSource): ZabbixL
         frontendRoot: "/usr/share/zabbix",
         frontendConfig: "/etc/zabbix/zabbix.conf.php",
         schemaFiles: ["schema", "images", "data"].map(part => `/usr/share/zabbix-server-pgsql/${part}.sql.gz`),
+        // Debian logs the proxy to a directory of its own; agent 2 to /var/log/zabbix, as the vendor does.
+        ...dataPathLayouts("/var/log/zabbix-proxy"),
     };
 }

@@ -94,3 +94,81 @@ export function postgresMaxConnections(s: ServerSizing, frontends: number): numb
     const perNode = s.startPollers + s.startPreprocessors + s.startDbSyncers + s.startTrappers + 40;
     return Math.max(100, 2 * perNode + 50 * frontends + 10);
 }
+
+/** A proxy's buffers for the expected load and the longest outage they must bridge. */
+export interface ProxySizing {
+    /** New values per second this proxy carries once one proxy of its group is lost. */
+    readonly nvps: number;
+    /** ProxyMemoryBufferSize: the outage's values held in memory (hybrid mode spills the rest to its database). */
+    readonly memoryBufferMiB: number;
+    /** ProxyOfflineBuffer: hours the proxy keeps values it could not send. */
+    readonly offlineBufferHours: number;
+    /** Disk the offline buffer needs at most in the proxy's SQLite file. */
+    readonly offlineBufferDiskMiB: number;
+}
+
+/** How the load is shared between proxies. */
+export interface ProxyShare {
+    /** The proxies of this proxy's group. */
+    readonly groupProxies: number;
+    /** Every proxy of the stack: the monitored hosts are spread over them. */
+    readonly allProxies: number;
+}
+
+/** Bytes a value takes in a proxy's memory buffer (record, item id, timestamps, a short value). */
+const PROXY_VALUE_BYTES = 256;
+/** Bytes a value takes in a proxy's SQLite history table. */
+const PROXY_DISK_VALUE_BYTES = 150;
+/** The shortest offline buffer: one day, so that a site cut or a manual recovery overnight loses nothing. */
+export const PROXY_OFFLINE_BUFFER_MIN_HOURS = 24;
+
+/**
+ * A proxy carries its group's share of the load (groupProxies / allProxies of it), spread over its
+ * group's proxies but one (the group has lost one and moved its hosts to the others):
+ * nvps = items / interval * (groupProxies / allProxies) / max(1, groupProxies - 1).
+ * ProxyMemoryBufferSize holds `outageSeconds` of those values at 256 B each, as a power of two from
+ * 16 MiB (Debian's shipped value) to 2 GiB (Zabbix's ceiling); hybrid mode writes what does not fit
+ * to the SQLite file, so memory bounds speed, not loss. ProxyOfflineBuffer keeps unsent values for
+ * twice the outage, at least 24 h, at most Zabbix's 720 h; its disk is 150 B per value.
+ */
+export function sizeProxy(load: LoadConfig, share: ProxyShare, outageSeconds: number): ProxySizing {
+    const total = load.items / load.updateIntervalSeconds;
+    const nvps = (total * (share.groupProxies / Math.max(1, share.allProxies))) / Math.max(1, share.groupProxies - 1);
+    const offlineBufferHours = Math.min(
+        720,
+        Math.max(PROXY_OFFLINE_BUFFER_MIN_HOURS, Math.ceil((2 * outageSeconds) / 3600)),
+    );
+    return {
+        nvps: Math.round(nvps * 100) / 100,
+        memoryBufferMiB: cacheMiB(nvps * outageSeconds * PROXY_VALUE_BYTES, 16, 2048),
+        offlineBufferHours,
+        offlineBufferDiskMiB: Math.ceil((nvps * offlineBufferHours * 3600 * PROXY_DISK_VALUE_BYTES) / MiB),
+    };
+}
+
+/** Agent 2's buffers on one monitored host. */
+export interface AgentSizing {
+    /** Values per second one host produces. */
+    readonly valuesPerSecond: number;
+    /** BufferSize: values held in memory before they are sent or written to the persistent buffer. */
+    readonly bufferSize: number;
+    /** PersistentBufferPeriod, in seconds: how long values wait in the persistent buffer for a proxy or server. */
+    readonly persistentBufferPeriodSeconds: number;
+}
+
+/**
+ * One host produces items / monitoredHosts / interval values per second. BufferSize holds twice the
+ * outage's values, from agent 2's default 1,000 to its ceiling 65,535. PersistentBufferPeriod keeps
+ * values for twice the outage, at least a day (as the proxy's offline buffer), at most agent 2's 365 days.
+ */
+export function sizeAgent(load: LoadConfig, outageSeconds: number): AgentSizing {
+    const valuesPerSecond = load.items / load.monitoredHosts / load.updateIntervalSeconds;
+    return {
+        valuesPerSecond: Math.round(valuesPerSecond * 1000) / 1000,
+        bufferSize: Math.min(65535, Math.max(1000, Math.ceil(2 * valuesPerSecond * outageSeconds))),
+        persistentBufferPeriodSeconds: Math.min(
+            365 * 86400,
+            Math.max(PROXY_OFFLINE_BUFFER_MIN_HOURS * 3600, Math.ceil(2 * outageSeconds)),
+        ),
+    };
+}

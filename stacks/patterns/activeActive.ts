@@ -2,6 +2,7 @@ import { hostsWithRole, serviceSites } from "../../components/config";
 import { ConfigSync, SUPER_ADMIN_USER } from "../../components/zabbix";
 import { PatternModule } from "./types";
 import { buildPki, buildSites, stackDesign, withFirewalls } from "./common";
+import { withDataPath } from "./dataPath";
 import { PER_SITE_REQUIREMENTS, perSiteInstances } from "./standalone";
 
 /**
@@ -39,14 +40,23 @@ export const activeActive: PatternModule = {
             config,
             hosts,
             {
-                design: stackDesign(
+                design: withDataPath(
                     config,
-                    this,
                     hosts,
-                    instances.map(i => i.design),
-                    {
-                        configSync: { source: sync.sourceSite, targets, intervalSeconds: copy.facts.intervalSeconds },
-                    },
+                    stackDesign(
+                        config,
+                        this,
+                        hosts,
+                        instances.map(i => i.design),
+                        {
+                            configSync: {
+                                source: sync.sourceSite,
+                                targets,
+                                intervalSeconds: copy.facts.intervalSeconds,
+                            },
+                        },
+                    ),
+                    instances,
                 ),
                 caCertificate: pki.caCertPem,
                 uiUrls: Object.assign({}, ...instances.map(i => i.uiUrls)),

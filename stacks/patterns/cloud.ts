@@ -1,6 +1,7 @@
 import { serviceSites } from "../../components/config";
 import { PatternModule } from "./types";
 import { buildPki, buildSites, stackDesign, withFirewalls } from "./common";
+import { withDataPath } from "./dataPath";
 import { buildInstance } from "./instance";
 
 /**
@@ -42,7 +43,9 @@ export const cloud: PatternModule = {
             superAdminPasswordHash: secrets.superAdmin.bcryptHash,
         });
         return withFirewalls(config, hosts, {
-            design: stackDesign(config, this, hosts, [instance.design], { cloud: true }),
+            design: withDataPath(config, hosts, stackDesign(config, this, hosts, [instance.design], { cloud: true }), [
+                instance,
+            ]),
             caCertificate: pki.caCertPem,
             uiUrls: instance.uiUrls,
         });

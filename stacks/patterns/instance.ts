@@ -41,6 +41,8 @@ export interface InstanceScope {
 }
 
 export interface BuiltInstance {
+    /** The sites it serves (its proxies and agents report to it). */
+    readonly sites: readonly string[];
     /** Its components' facts, for the model. */
     readonly design: InstanceDesign;
     readonly loadBalancers: ReadonlyMap<string, SiteLoadBalancer>;
@@ -316,6 +318,7 @@ export function buildInstance(
     );
     const pair = selfRun(scope)?.pair;
     return {
+        sites: scope.sites,
         design: {
             name: scope.name,
             servers: cluster.facts,

@@ -14,9 +14,12 @@ import {
     stackDesign,
     withFirewalls,
 } from "./common";
+import { withDataPath } from "./dataPath";
 
 /** What every node of the pair runs: Pacemaker starts DB, server and web on one node at a time. */
 const PAIR_ROLES: readonly Role[] = ["db", "zabbix-server", "frontend"];
+/** What any host may carry beside the pair: a proxy and agent 2 in front of the pair's server. */
+const DATA_PATH_ROLES: readonly Role[] = ["proxy", "agent"];
 
 /**
  * Pattern 3: the second seed's classic pair in ONE site. DRBD mirrors the DB disk; Pacemaker moves
@@ -32,7 +35,16 @@ export const pacemaker: PatternModule = {
         const drbd = config.drbd!;
         const pki = buildPki(config, secrets.pkiCaPrivateKey);
         const hosts = await buildSites(config, secrets.sshPrivateKey, pki, {
-            hosts: site => site.hosts.filter(h => drbd.nodes.includes(h.name)).map(h => ({ ...h, roles: PAIR_ROLES })),
+            // The pair's nodes run the whole Zabbix; other hosts only what fronts any server (proxies, agents).
+            hosts: site =>
+                site.hosts
+                    .map(h => ({
+                        ...h,
+                        roles: drbd.nodes.includes(h.name)
+                            ? [...PAIR_ROLES, ...h.roles.filter(r => r === "agent")]
+                            : h.roles.filter(r => DATA_PATH_ROLES.includes(r)),
+                    }))
+                    .filter(h => h.roles.length > 0),
             extraPackages: Object.fromEntries(
                 allHosts(config)
                     .filter(h => drbd.nodes.includes(h.name))
@@ -113,16 +125,21 @@ export const pacemaker: PatternModule = {
                 }),
         );
         return withFirewalls(config, hosts, {
-            design: stackDesign(config, this, hosts, [
-                {
-                    name: "zabbix",
-                    servers: servers.facts,
-                    database: { selfRun: db.facts },
-                    frontends: frontends.map(f => f.facts),
-                    loadBalancers: [],
-                    pair: pair.facts,
-                },
-            ]),
+            design: withDataPath(
+                config,
+                hosts,
+                stackDesign(config, this, hosts, [
+                    {
+                        name: "zabbix",
+                        servers: servers.facts,
+                        database: { selfRun: db.facts },
+                        frontends: frontends.map(f => f.facts),
+                        loadBalancers: [],
+                        pair: pair.facts,
+                    },
+                ]),
+                [{ sites: [drbd.site], servers }],
+            ),
             caCertificate: pki.caCertPem,
             uiUrls: { [drbd.site]: uiUrl(drbd.vip, config.frontend.port) },
         });

@@ -3,6 +3,7 @@ import { serviceSites } from "../../components/config";
 import { Host } from "../../components/host";
 import { PatternModule } from "./types";
 import { buildPki, buildSites, registerDeclared, stackDesign, withFirewalls } from "./common";
+import { withDataPath } from "./dataPath";
 import { BuiltInstance, buildInstance } from "./instance";
 
 /** Every site's complete installation, as patterns 1 and 2 build it, one site at a time. */
@@ -49,11 +50,16 @@ export const standalone: PatternModule = {
         const hosts = await buildSites(config, secrets.sshPrivateKey, pki);
         const instances = await perSiteInstances(config, hosts, secrets.superAdmin.bcryptHash);
         return withFirewalls(config, hosts, {
-            design: stackDesign(
+            design: withDataPath(
                 config,
-                this,
                 hosts,
-                instances.map(i => i.design),
+                stackDesign(
+                    config,
+                    this,
+                    hosts,
+                    instances.map(i => i.design),
+                ),
+                instances,
             ),
             caCertificate: pki.caCertPem,
             uiUrls: Object.assign({}, ...instances.map(i => i.uiUrls)),

@@ -1,6 +1,7 @@
 import { allHosts, hostsWithRole } from "../../components/config";
 import { platformFor } from "../../components/platform";
 import { buildDrbdPair, buildPki, buildSites, stackDesign, withFirewalls } from "./common";
+import { withDataPath } from "./dataPath";
 import { buildInstance } from "./instance";
 import { PatternModule } from "./types";
 
@@ -56,7 +57,7 @@ export const zabbixHa: PatternModule = {
             superAdminPasswordHash: secrets.superAdmin.bcryptHash,
         });
         return withFirewalls(config, hosts, {
-            design: stackDesign(config, this, hosts, [instance.design]),
+            design: withDataPath(config, hosts, stackDesign(config, this, hosts, [instance.design]), [instance]),
             caCertificate: pki.caCertPem,
             uiUrls: instance.uiUrls,
         });

@@ -78,6 +78,12 @@ const BASE: Record<string, any> = (() => {
     // The operator's CA, so that its certificate is a leaf too (its key is among SECRETS).
     base.pki = { rotation: 0, caCertificate: OPERATOR_CA.certPem };
     base.model = { rates: DEFAULT_RATES, timings: DEFAULT_TIMINGS, prices: DEFAULT_PRICES };
+    // A proxy in each service site, in one group across them (the zabbix.proxyGroups section's leaves).
+    base.sites[0].hosts.push({ name: "tyo-prx1", address: "198.18.10.51", roles: ["proxy"] });
+    base.sites[1].hosts.push({ name: "osa-prx1", address: "198.18.20.51", roles: ["proxy"] });
+    base.zabbix.proxyGroups = [
+        { name: "all-sites", proxies: ["osa-prx1", "tyo-prx1"], failoverDelay: "1m", minOnline: 1 },
+    ];
     return base;
 })();
 
@@ -114,10 +120,32 @@ const SECRETS = {
     "zabbix-ha:pkiCaPrivateKey": OPERATOR_CA.keyPem,
 };
 
+/**
+ * The values as a pattern with a Zabbix per site takes them: a proxy group there is one site's, so
+ * the base's proxies (one group across sites) are left out, as an operator of that pattern would.
+ */
+function forPattern(values: Record<string, any>, pattern: string | undefined): Record<string, any> {
+    if (pattern !== "active-active") {
+        return values;
+    }
+    const { proxyGroups: _groups, ...zabbix } = values.zabbix ?? {};
+    return {
+        ...values,
+        zabbix,
+        sites: (values.sites as { hosts: { roles: unknown }[] }[]).map(site => ({
+            ...site,
+            hosts: site.hosts.filter(h => !(Array.isArray(h.roles) && h.roles.includes("proxy"))),
+        })),
+    };
+}
+
 /** Plans the values under the pattern that reads them (`pattern` itself when the values name a hostile one). */
 function plan(values: Record<string, unknown>, pattern: string | undefined, secrets: Record<string, string> = SECRETS) {
     const config = Object.fromEntries(
-        Object.entries(values).map(([k, v]) => [`zabbix-ha:${k}`, typeof v === "string" ? v : JSON.stringify(v)]),
+        Object.entries(forPattern(values, pattern)).map(([k, v]) => [
+            `zabbix-ha:${k}`,
+            typeof v === "string" ? v : JSON.stringify(v),
+        ]),
     );
     return planEnvironment(
         { file: "Pulumi.hostile.yaml", config, secretKeys: [] },

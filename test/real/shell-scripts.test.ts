@@ -26,6 +26,7 @@ import {
     readEnvironment,
     toEngineConfig,
 } from "../../tools/offline";
+import { dataPathConfig } from "../support/dataPath";
 import { Scratch, putFile, run, scratchSpace } from "./support";
 
 jest.setTimeout(120_000);
@@ -245,6 +246,15 @@ describe("scripts the stack sends to hosts", () => {
         const scripts = hostScripts(plan);
         expect(Object.values(scripts).some(s => s.includes("/etc/apt/sources.list.d/zabbix-ha-patroni.list"))).toBe(
             true,
+        );
+        expect(await lint(scratch, scripts)).toEqual([]);
+    });
+
+    test("a proxy and a monitored host per site, the host firewall on: every script is shellcheck clean", async () => {
+        const plan = await planConfig("data-path", { ...dataPathConfig(), firewall: { enabled: true } });
+        const scripts = hostScripts(plan);
+        expect(Object.keys(scripts)).toEqual(
+            expect.arrayContaining(["east-proxy-proxy-config", "east-app-agent-config.delete"]),
         );
         expect(await lint(scratch, scripts)).toEqual([]);
     });

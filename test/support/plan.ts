@@ -4,7 +4,13 @@
  */
 import { readFileSync } from "fs";
 import * as path from "path";
-import { ConfigError, RawStackConfig, ValidationOptions, validateStackConfig } from "../../components/config";
+import {
+    ConfigError,
+    RawStackConfig,
+    SET_AS_SECRET,
+    ValidationOptions,
+    validateStackConfig,
+} from "../../components/config";
 import { RESOURCE_TYPES } from "../../components/facts";
 import { CapturedPlan, CapturedResource, capturePlan, ofType } from "../../tools/offline/capture";
 import { EnvironmentConfig, readEnvironment, toEngineConfig } from "../../tools/offline/environment";
@@ -45,6 +51,12 @@ export function twoSiteConfig(): Record<string, any> {
         ],
     };
 }
+
+/** Validation as pattern 5 asks it: two sites, every service role, a self-run database; the SSH key set as a secret. */
+export const HA: ValidationOptions = {
+    secrets: { sshPrivateKey: SET_AS_SECRET },
+    requirements: { minSites: 2, requiredRoles: ["db", "zabbix-server", "frontend", "lb"], selfRunDatabase: true },
+};
 
 /** The problems validation finds in a raw config, as "path: message" lines (none when it passes). */
 export function configProblems(raw: RawStackConfig, options: ValidationOptions): string[] {

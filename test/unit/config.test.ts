@@ -1,18 +1,12 @@
 import {
     OS_FAMILIES,
     RawStackConfig,
-    SET_AS_SECRET,
     ValidationOptions,
     ZABBIX_VERSIONS,
     validateStackConfig,
 } from "../../components/config";
 import { platformFor } from "../../components/platform";
-import { RELEASE_PACKAGE_SHA256, configProblems, planConfig, twoSiteConfig } from "../support/plan";
-
-const HA: ValidationOptions = {
-    secrets: { sshPrivateKey: SET_AS_SECRET },
-    requirements: { minSites: 2, requiredRoles: ["db", "zabbix-server", "frontend", "lb"], selfRunDatabase: true },
-};
+import { HA, RELEASE_PACKAGE_SHA256, configProblems, planConfig, twoSiteConfig } from "../support/plan";
 
 /** The problems a raw config produces, as "path: message" lines. */
 function problems(raw: RawStackConfig, options: ValidationOptions = HA): string[] {
@@ -383,7 +377,7 @@ describe("stack configuration validation", () => {
         const raw = twoSiteConfig();
         raw.sites[0].hosts[0].roles = ["db", "zabix-server", "frontend", "lb"];
         const typo =
-            'sites[0].hosts[0].roles[1]: unknown role "zabix-server" (did you mean "zabbix-server"? known: db, zabbix-server, frontend, lb, witness)';
+            'sites[0].hosts[0].roles[1]: unknown role "zabix-server" (did you mean "zabbix-server"? known: db, zabbix-server, frontend, lb, witness, proxy, agent)';
         expect(problems(raw)).toEqual([typo]);
         // A pattern that needs every role in every site does not follow up with the misspelt one missing.
         expect(
@@ -395,7 +389,7 @@ describe("stack configuration validation", () => {
         // A role that resembles none is still the only problem when the host's other roles suffice.
         raw.sites[0].hosts[0].roles = ["db", "zabbix-server", "frontend", "lb", "mail"];
         expect(problems(raw)).toEqual([
-            'sites[0].hosts[0].roles[4]: unknown role "mail" (known: db, zabbix-server, frontend, lb, witness)',
+            'sites[0].hosts[0].roles[4]: unknown role "mail" (known: db, zabbix-server, frontend, lb, witness, proxy, agent)',
         ]);
         raw.sites[0].hosts[0].roles = ["db", "db", "zabbix-server", "frontend", "lb"];
         expect(problems(raw)).toEqual(['sites[0].hosts[0].roles[1]: role "db" is listed twice']);

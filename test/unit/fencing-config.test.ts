@@ -137,7 +137,7 @@ test("a DrbdPair used on its own refuses a secret parameter as an error naming i
                             site: "east",
                         } as PlacedHost,
                         sshPrivateKey: TEST_SSH_KEY,
-                        zabbix: { version: "7.0", packageSource: "distribution", listenPort: 10051 },
+                        zabbix: { version: "7.0", packageSource: "distribution", listenPort: 10051, proxyGroups: [] },
                         tls: {
                             certificate: pki.hostCertificate(name, {
                                 dnsNames: [name],

@@ -56,7 +56,7 @@ describe("npm run lab -- up --config F checks F first", () => {
         );
         expect(error?.message.split("\n")).toEqual([
             `${file}: cannot run the lab from it (3 problems):`,
-            '  - sites[0].hosts[0].roles[1]: unknown role "zabix-server" (did you mean "zabbix-server"? known: db, zabbix-server, frontend, lb, witness)',
+            '  - sites[0].hosts[0].roles[1]: unknown role "zabix-server" (did you mean "zabbix-server"? known: db, zabbix-server, frontend, lb, witness, proxy, agent)',
             "  - sites: site witness's network 10.3.0.0/24 is outside 198.18.0.0/15; the lab uses only that block so it never shadows a real network",
             "  - host osa-zbx1: the lab logs in as root; remove sshUser admin from the lab config",
         ]);

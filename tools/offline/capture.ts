@@ -3,7 +3,7 @@
  * engine, no network), capturing every resource with its resolved inputs, parent and dependencies.
  * The preview, the tests, the policy checks and the lab all read this plan.
  */
-import { randomInt } from "crypto";
+import { randomBytes, randomInt } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { hashSync } from "bcryptjs";
 import { RESOURCE_TYPES } from "../../components/facts";
@@ -101,6 +101,10 @@ function mockOutputs(type: string, inputs: Record<string, unknown>): Record<stri
         const length = Number(inputs.length ?? 32);
         const result = Array.from({ length }, () => ALNUM[randomInt(ALNUM.length)]).join("");
         return { ...inputs, result, bcryptHash: hashSync(result, BCRYPT_COST) };
+    }
+    if (type === RESOURCE_TYPES.randomBytes) {
+        const bytes = randomBytes(Number(inputs.length ?? 32));
+        return { ...inputs, hex: bytes.toString("hex"), base64: bytes.toString("base64") };
     }
     if (type === RESOURCE_TYPES.command) {
         return { ...inputs, stdout: "", stderr: "" };

@@ -2,11 +2,13 @@
  * Text rendering of a captured plan: sites, hosts, components and their resources.
  */
 import { COMPONENTS, HOST, RESOURCE_TYPES, SITE } from "../../components/facts";
+import type { Topology } from "../../model";
 import { CapturedPlan, CapturedResource } from "../offline/capture";
 
 const TYPE_LABELS: Record<string, string> = {
     [RESOURCE_TYPES.command]: "remote command",
     [RESOURCE_TYPES.randomPassword]: "random password",
+    [RESOURCE_TYPES.randomBytes]: "random key",
     [RESOURCE_TYPES.postgresqlProvider]: "postgresql provider",
     [RESOURCE_TYPES.tlsPrivateKey]: "TLS private key",
     [RESOURCE_TYPES.tlsSelfSignedCert]: "CA certificate",
@@ -49,6 +51,7 @@ export function summarizePlan(plan: CapturedPlan): string {
         const own = customDescendants(plan, component.id);
         lines.push(`  ${component.type.padEnd(42)} ${component.name.padEnd(22)} ${own.length} resources`);
     }
+    lines.push(...dataPathLines((plan.outputs as { topology?: Topology } | undefined)?.topology));
     lines.push("");
     const counts = new Map<string, number>();
     for (const r of plan.resources.filter(r => r.custom)) {
@@ -58,4 +61,26 @@ export function summarizePlan(plan: CapturedPlan): string {
         `Resources: ${[...counts].map(([type, n]) => `${n} ${type}`).join(", ")}; ${plan.resources.filter(r => r.custom).length} in all`,
     );
     return lines.join("\n");
+}
+
+/** The proxy groups, their proxies and the agents that send through them, when the stack has any. */
+function dataPathLines(topology: Topology | undefined): string[] {
+    const d = topology?.dataPath;
+    if (!d) {
+        return [];
+    }
+    const at = (p: { host: string; site: string }) => `${p.host} (${p.site})`;
+    return [
+        "",
+        "Data path:",
+        ...d.proxyGroups.map(
+            g =>
+                `  proxy group ${g.name} (failover ${g.failoverDelaySeconds} s, ${g.minOnline} online): ` +
+                d.proxies
+                    .filter(p => p.group === g.name)
+                    .map(at)
+                    .join(", "),
+        ),
+        ...d.agents.map(a => `  agent ${at(a)} -> ${a.group ? `group ${a.group}` : "the servers"}: ${a.serverActive}`),
+    ];
 }

@@ -52,6 +52,36 @@ export const ROOT_PACKAGES = [
     "jq",
 ].sort();
 
+/**
+ * A Debian 13 root of its own for the proxy and agent 2: Debian's zabbix-proxy-sqlite3 conflicts
+ * with zabbix-server-pgsql (apt would remove the server for it), as on a real host.
+ */
+export const PROXY_ROOT_PACKAGES = packagesFor({
+    os: "debian13",
+    roles: ["proxy", "agent"],
+    zabbixVersion: "7.0",
+    packageSource: "distribution",
+});
+
+/** One kind of Debian 13 root: its cache directory's name, its packages, and a file only a finished install has. */
+export interface Debian13RootKind {
+    readonly name: string;
+    readonly packages: readonly string[];
+    readonly installedFile: string;
+}
+
+/** The server root (every role but the proxy's and the agent's) and the proxy root. */
+export const SERVER_ROOT: Debian13RootKind = {
+    name: "real-debian13",
+    packages: ROOT_PACKAGES,
+    installedFile: "usr/sbin/zabbix_server",
+};
+export const PROXY_ROOT: Debian13RootKind = {
+    name: "real-debian13-proxy",
+    packages: PROXY_ROOT_PACKAGES,
+    installedFile: "usr/sbin/zabbix_proxy",
+};
+
 /** Everything besides the base and the packages that shapes the installed root. */
 const INSTALL_RECIPE = {
     revision: 1,
@@ -61,8 +91,8 @@ const INSTALL_RECIPE = {
 };
 
 /** Where the Debian 13 root of the real checks is kept: a directory of its own in the lab's cache. */
-export function debian13Cache(root = cachePaths().root) {
-    const dir = path.join(root, "real-debian13");
+export function debian13Cache(root = cachePaths().root, kind: Debian13RootKind = SERVER_ROOT) {
+    const dir = path.join(root, kind.name);
     return {
         dir,
         base: path.join(dir, "base"),
@@ -81,6 +111,8 @@ export interface Debian13Root {
     readonly built: boolean;
     /** Seconds this call took to have it. */
     readonly seconds: number;
+    /** The cache it lives in (its sessions go there too). */
+    readonly cache: ReturnType<typeof debian13Cache>;
 }
 
 function log(line: string): void {
@@ -151,7 +183,7 @@ function mtimeOf(file: string): number {
 }
 
 /** Installs the packages into a copy of the base by chroot, the repository bind-mounted where the base's apt looks. */
-async function install(build: string, base: BaseImage, pool: string): Promise<void> {
+async function install(build: string, base: BaseImage, pool: string, packages: readonly string[]): Promise<void> {
     const rootfs = path.join(build, "rootfs");
     mkdirSync(build, { recursive: true });
     ok(await run("cp", ["-a", "--reflink=auto", base.rootfs, rootfs], { timeoutMs: 10 * 60_000 }));
@@ -164,7 +196,7 @@ async function install(build: string, base: BaseImage, pool: string): Promise<vo
         const env = { DEBIAN_FRONTEND: "noninteractive" };
         ok(await root.run("apt-get", ["update", "-q"], { env, timeoutMs: 10 * 60_000 }));
         ok(
-            await root.run("apt-get", ["install", "-y", "-q", "--no-install-recommends", ...ROOT_PACKAGES], {
+            await root.run("apt-get", ["install", "-y", "-q", "--no-install-recommends", ...packages], {
                 env,
                 timeoutMs: 20 * 60_000,
             }),
@@ -204,7 +236,11 @@ function pruneRoots(roots: string, sessions: string, keep: string): void {
  * The cached Debian 13 root with ROOT_PACKAGES installed: built when its inputs changed (about a
  * minute and a half, most of it debootstrap and dpkg), else found at once. Prints the figure.
  */
-export async function ensureDebian13Root(cache = debian13Cache()): Promise<Debian13Root> {
+export async function ensureDebian13Root(
+    kind: Debian13RootKind = SERVER_ROOT,
+    cache = debian13Cache(undefined, kind),
+): Promise<Debian13Root> {
+    const packages = [...kind.packages];
     requireMachine();
     const started = Date.now();
     const suite = labSuite("debian13")!;
@@ -215,28 +251,28 @@ export async function ensureDebian13Root(cache = debian13Cache()): Promise<Debia
         mkdirSync(cache.roots, { recursive: true });
         const base = await ensureBase(cache.base, suite, log);
         const baseSeconds = stage();
-        const repo = await ensureRepository(cache.repo, base, [ROOT_PACKAGES], log);
+        const repo = await ensureRepository(cache.repo, base, [packages], log);
         const repoSeconds = stage();
-        const hash = hashOf({ base: base.hash, repository: repo.hash, packages: ROOT_PACKAGES, ...INSTALL_RECIPE });
+        const hash = hashOf({ base: base.hash, repository: repo.hash, packages, ...INSTALL_RECIPE });
         const home = path.join(cache.roots, hash);
         const rootfs = path.join(home, "rootfs");
         const seconds = () => (Date.now() - started) / 1000;
         const lock = waited >= 1 ? `, ${waited.toFixed(1)} s of it waiting for another worker's build` : "";
-        if (readHash(home) === hash && existsSync(path.join(rootfs, "usr/sbin/zabbix_server"))) {
+        if (readHash(home) === hash && existsSync(path.join(rootfs, kind.installedFile))) {
             log(`cached (${hash}): ready in ${seconds().toFixed(2)} s${lock}`);
-            return { rootfs, hash, built: false, seconds: seconds() };
+            return { rootfs, hash, built: false, seconds: seconds(), cache };
         }
-        log(`installing ${ROOT_PACKAGES.length} packages and their dependencies into a copy of the ${suite} base`);
+        log(`installing ${packages.length} packages and their dependencies into a copy of the ${suite} base`);
         const build = `${home}.build`;
         await removeUnmounted(build);
-        await install(build, base, repo.dir);
+        await install(build, base, repo.dir, packages);
         await removeUnmounted(home);
         renameSync(build, home);
         writeFileSync(path.join(home, "inputs.hash"), `${hash}\n`);
         pruneRoots(cache.roots, cache.sessions, hash);
         const parts = `base ${baseSeconds.toFixed(1)} s, repository ${repoSeconds.toFixed(1)} s, install ${stage().toFixed(1)} s`;
         log(`built (${hash}) in ${seconds().toFixed(1)} s (${parts})${lock}`);
-        return { rootfs, hash, built: true, seconds: seconds() };
+        return { rootfs, hash, built: true, seconds: seconds(), cache };
     });
 }
 
@@ -272,7 +308,7 @@ export async function openSession(
     scratch: Scratch,
     root: Debian13Root,
     name: string,
-    cache = debian13Cache(),
+    cache = root.cache,
 ): Promise<Chroot> {
     await sweepSessions(cache.sessions);
     const dir = path.join(cache.sessions, `${process.pid}-${root.hash}-${name}-${Date.now().toString(36)}`);

@@ -44,6 +44,10 @@ export function unitsOf(
                         return patroni
                             ? ["etcd", ...(host.name === options.etcdLeaderKeeper ? [ETCD_LEADER_UNIT] : [])]
                             : [];
+                    case "proxy":
+                        return [zabbixLayout(platform, options.packageSource).proxy.service];
+                    case "agent":
+                        return [zabbixLayout(platform, options.packageSource).agent.service];
                 }
             }),
         ),

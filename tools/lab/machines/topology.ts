@@ -100,7 +100,7 @@ function outsideLabBlock(what: string, network: string): string[] {
  */
 function labProblems(config: {
     readonly sites: readonly SiteConfig[];
-    readonly zabbix?: ZabbixConfig;
+    readonly zabbix?: Omit<ZabbixConfig, "proxyGroups">;
     readonly db?: DbConfig;
 }): string[] {
     const adminNetwork = config.db?.adminNetwork;

@@ -1,0 +1,126 @@
+/**
+ * The data path in front of any pattern's servers: a ZabbixProxy on every deployed `proxy` host, in
+ * its proxy group, reporting to the installation of its site; agent 2 on every deployed `agent` host,
+ * through its group's proxies (or to the servers where there are no proxies). Built from the
+ * topology the pattern made, never from its name; buffers sized from the load and from the longest
+ * automatic recovery the failure model predicts for that topology.
+ */
+import { PlacedHost, ProxyGroupConfig, StackConfig, agentGroup, hostsWithRole } from "../../components/config";
+import { Host } from "../../components/host";
+import { ZabbixAgent, ZabbixProxy, proxyGroupFailoverSeconds } from "../../components/proxy";
+import { sizeAgent, sizeProxy } from "../../components/sizing";
+import { ZabbixServerCluster } from "../../components/zabbix";
+import { DEFAULT_TIMINGS, DataPathDesign, StackDesign, Timings, evaluateAll, topologyOf } from "../../model";
+
+/** An installation as the data path needs it: the sites it serves and its servers. */
+export interface DataPathInstance {
+    readonly sites: readonly string[];
+    readonly servers: ZabbixServerCluster;
+}
+
+/** The longest automatic recovery the model predicts for the design (0 when none recovers by itself). */
+export function longestAutomaticRecoverySeconds(design: StackDesign, timings: Timings): number {
+    const outcomes = evaluateAll(topologyOf(design), timings).map(e => e.outcome);
+    return Math.ceil(
+        Math.max(0, ...outcomes.filter(o => o.recovery === "automatic").map(o => o.recoverySeconds?.max ?? 0)),
+    );
+}
+
+/** The installation a site's proxies and agents report to: its own, or the stack's only one. */
+function instanceFor(instances: readonly DataPathInstance[], site: string): DataPathInstance {
+    const found = instances.find(i => i.sites.includes(site)) ?? (instances.length === 1 ? instances[0] : undefined);
+    if (!found) {
+        // Validation keeps this from happening: a per-site pattern gives every service site an installation.
+        throw new Error(`no Zabbix installation serves site ${site}`);
+    }
+    return found;
+}
+
+/** The model's timings from the checked config's model section, else the defaults. */
+function timingsOf(config: StackConfig): Timings {
+    return (config as { sections?: { model?: { timings?: Timings } } }).sections?.model?.timings ?? DEFAULT_TIMINGS;
+}
+
+/**
+ * Builds the proxies and agents of the deployed hosts; returns the design with its data path (the
+ * design as it was when the stack has neither).
+ */
+export function withDataPath(
+    config: StackConfig,
+    hosts: ReadonlyMap<string, Host>,
+    design: StackDesign,
+    instances: readonly DataPathInstance[],
+): StackDesign {
+    const deployed = (role: "proxy" | "agent") => hostsWithRole(config, role).filter(h => hosts.has(h.name));
+    const proxies = deployed("proxy");
+    const agents = deployed("agent");
+    if (proxies.length === 0 && agents.length === 0) {
+        return design;
+    }
+    const serverOutage = longestAutomaticRecoverySeconds(design, timingsOf(config));
+    const groups = config.zabbix.proxyGroups
+        .map(g => ({ ...g, proxies: g.proxies.filter(name => hosts.has(name)) }))
+        .filter(g => g.proxies.length > 0);
+    const placed = (name: string) => proxies.find(p => p.name === name)!;
+    const port = config.zabbix.listenPort;
+    const built = groups.flatMap(group =>
+        group.proxies.map(name => {
+            const host = placed(name);
+            return new ZabbixProxy(`${name}-proxy`, {
+                host: hosts.get(name)!,
+                server: instanceFor(instances, host.site).servers.agentSettings.ServerActive,
+                listenPort: port,
+                group,
+                sizing: sizeProxy(
+                    config.load,
+                    { groupProxies: group.proxies.length, allProxies: proxies.length },
+                    serverOutage,
+                ),
+                outageSeconds: serverOutage,
+                packageSource: config.zabbix.packageSource,
+            });
+        }),
+    );
+    const agentsBuilt = agents.map(agent => buildAgent(config, hosts, agent, groups, proxies, instances, serverOutage));
+    const dataPath: DataPathDesign = {
+        proxyGroups: groups.map(g => ({
+            name: g.name,
+            proxies: [...g.proxies],
+            failoverDelaySeconds: g.failoverDelaySeconds,
+            minOnline: g.minOnline,
+        })),
+        proxies: built.map(p => p.facts),
+        agents: agentsBuilt.map(a => a.facts),
+    };
+    return { ...design, dataPath };
+}
+
+/**
+ * Agent 2 on one monitored host: through its group's proxies, its buffers outlasting the group's
+ * failover and the longest recovery of the servers; to its installation's servers without proxies.
+ */
+function buildAgent(
+    config: StackConfig,
+    hosts: ReadonlyMap<string, Host>,
+    agent: PlacedHost,
+    groups: readonly ProxyGroupConfig[],
+    proxies: readonly PlacedHost[],
+    instances: readonly DataPathInstance[],
+    serverOutage: number,
+): ZabbixAgent {
+    const group = agentGroup(agent, groups, proxies);
+    const port = config.zabbix.listenPort;
+    const serverActive = group
+        ? group.proxies.map(name => `${proxies.find(p => p.name === name)!.address}:${port}`).join(";")
+        : instanceFor(instances, agent.site).servers.agentSettings.ServerActive;
+    const outage = Math.max(serverOutage, group ? proxyGroupFailoverSeconds(group.failoverDelaySeconds) : 0);
+    return new ZabbixAgent(`${agent.name}-agent`, {
+        host: hosts.get(agent.name)!,
+        serverActive,
+        ...(group ? { group: group.name } : {}),
+        sizing: sizeAgent(config.load, outage),
+        outageSeconds: outage,
+        packageSource: config.zabbix.packageSource,
+        zabbixVersion: config.zabbix.version,
+    });
+}
