@@ -52,6 +52,7 @@ describe("the defaults restate what the components render", () => {
             superuserPasswordVariable: "SUPERUSER_PASSWORD",
             replicationPasswordVariable: "REPLICATION_PASSWORD",
             tls: { ...HOST_SERVER_TLS, ...HOST_CLIENT_TLS },
+            restApi: { passwordVariable: "REST_API_PASSWORD", allowlist: ["198.18.1.10"] },
         });
         expect(yml).toContain(`    ttl: ${t.patroniTtlSeconds}\n`);
         expect(yml).toContain(`    loop_wait: ${t.patroniLoopWaitSeconds}\n`);
