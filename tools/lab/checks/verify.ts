@@ -9,6 +9,7 @@ import { RESOURCE_TYPES } from "../../../components/facts";
 import { LabHost, Topology, sleep } from "../machines";
 import { StepReport } from "../replay";
 import { Instance } from "./instances";
+import { checkPatroniAndEtcdLocked } from "./patroniEtcd";
 import { Ask, fromMachine, haNodes, onHostAsPostgres, remoteSessionsOf, replicationStates, sessionsOf } from "./probe";
 
 export interface Check {
@@ -263,6 +264,7 @@ export async function verifyInstances(
         );
         if (!i.managed) {
             report(await checkSessionsEncrypted(lab, label, i, key, timeoutMs));
+            (await checkPatroniAndEtcdLocked(lab, label, i.primary, key)).forEach(report);
         }
     }
 }
