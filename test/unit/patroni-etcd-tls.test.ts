@@ -11,7 +11,6 @@ import * as path from "path";
 import { parse } from "yaml";
 import { renderHaproxyCfg } from "../../components/loadbalancer/render";
 import { CA_FILE, CERT_FILE, ETCD_KEY, HAPROXY_PEM, POSTGRES_KEY } from "../../components/pki/files";
-import { PATRONI_TLS } from "../../components/postgres/clusterTls";
 import { etcdPlainPeersGuard } from "../../components/postgres/patroniSteps";
 import {
     PATRONI_REST_USER,
@@ -20,6 +19,7 @@ import {
     renderEtcdEnvironment,
     renderPatroniConfig,
 } from "../../components/postgres/render";
+import { stackPatroniInput } from "../support/patroni";
 
 const MEMBERS = [
     { name: "osa-db1", address: "198.18.20.11" },
@@ -68,24 +68,14 @@ describe("patroni.yml's REST API, patronictl and etcd client", () => {
         adminNetwork: "198.18.100.0/24",
     });
     const yml = parse(
-        renderPatroniConfig({
-            scope: "zabbix-db",
-            name: "tyo-db1",
-            address: "198.18.10.11",
-            port: 5432,
-            etcdHosts: MEMBERS.map(m => m.address),
-            dataDir: "/var/lib/patroni",
-            binDir: "/usr/lib/postgresql/17/bin",
-            pgpass: "/var/lib/postgresql/.pgpass.patroni",
-            synchronous: false,
-            maxConnections: 100,
-            hba: [],
-            rewindSources: [],
-            superuserPasswordVariable: "SUPERUSER_PASSWORD",
-            replicationPasswordVariable: "REPLICATION_PASSWORD",
-            tls: PATRONI_TLS,
-            restApi: { passwordVariable: "REST_API_PASSWORD", allowlist },
-        }),
+        renderPatroniConfig(
+            stackPatroniInput({
+                scope: "zabbix-db",
+                address: "198.18.10.11",
+                etcdHosts: MEMBERS.map(m => m.address),
+                restApi: { passwordVariable: "REST_API_PASSWORD", allowlist },
+            }),
+        ),
     );
 
     test("the allowlist is the DB hosts, the load balancers and the admin network, once each, in address order", () => {

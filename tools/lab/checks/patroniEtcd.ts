@@ -26,8 +26,12 @@ async function statusOn(host: LabHost, key: string, command: string): Promise<st
 
 const code = `-s -o /dev/null -m 5 -w '%{http_code}'`;
 
-/** A check that passes when every probe's answer is not a success (2xx). */
-function refused(name: string, answers: Record<string, string>): Check {
+/** A check that passes when no probe (a command on `host`, by what it tries) got a success (2xx). */
+async function refused(name: string, host: LabHost, key: string, probes: Record<string, string>): Promise<Check> {
+    const answers: Record<string, string> = {};
+    for (const [probe, command] of Object.entries(probes)) {
+        answers[probe] = await statusOn(host, key, command);
+    }
     const bad = Object.entries(answers).filter(([, status]) => /^2\d\d$/.test(status));
     return {
         name,
@@ -49,34 +53,19 @@ export async function checkPatroniRestLocked(label: string, primary: LabHost, ke
             ok: unauthenticated === "401",
             detail: `PATCH /config with the host's certificate and no password answered ${unauthenticated} (401 expected)`,
         },
-        refused(`${label}Patroni REST: plain HTTP and certificate-less TLS refused`, {
-            "plain HTTP GET /primary": await statusOn(
-                primary,
-                key,
-                `curl ${code} http://${primary.address}:${PATRONI_REST_PORT}/primary`,
-            ),
-            "TLS without a client certificate": await statusOn(
-                primary,
-                key,
-                `curl ${code} --cacert ${CA_FILE} ${rest}/primary`,
-            ),
+        await refused(`${label}Patroni REST: plain HTTP and certificate-less TLS refused`, primary, key, {
+            "plain HTTP GET /primary": `curl ${code} http://${primary.address}:${PATRONI_REST_PORT}/primary`,
+            "TLS without a client certificate": `curl ${code} --cacert ${CA_FILE} ${rest}/primary`,
         }),
     ];
 }
 
 /** The primary's etcd member, asked from its own host. */
-export async function checkEtcdTls(label: string, primary: LabHost, key: string): Promise<Check> {
-    return refused(`${label}etcd: plain HTTP and certificate-less TLS refused`, {
-        "plain HTTP GET /version": await statusOn(
-            primary,
-            key,
-            `curl ${code} http://${primary.address}:${ETCD_CLIENT_PORT}/version`,
-        ),
-        "TLS without a client certificate": await statusOn(
-            primary,
-            key,
-            `curl ${code} --cacert ${CA_FILE} https://${primary.address}:${ETCD_CLIENT_PORT}/version`,
-        ),
+export function checkEtcdTls(label: string, primary: LabHost, key: string): Promise<Check> {
+    const member = `${primary.address}:${ETCD_CLIENT_PORT}`;
+    return refused(`${label}etcd: plain HTTP and certificate-less TLS refused`, primary, key, {
+        "plain HTTP GET /version": `curl ${code} http://${member}/version`,
+        "TLS without a client certificate": `curl ${code} --cacert ${CA_FILE} https://${member}/version`,
     });
 }
 
