@@ -6,10 +6,12 @@
  * of its step (a password include, the primary check), under the distribution's own main configs.
  * Each program also rejects a broken copy, saying why: a check that cannot fail proves nothing.
  */
+import { readFileSync } from "fs";
 import { HAPROXY_CONFIG } from "../../components/loadbalancer/render";
 import { NGINX_DEFAULT_SITE, zabbixLayout } from "../../components/platform";
 import { frontendFiles } from "../../components/zabbix/steps";
-import { RunResult, scratchSpace } from "./support";
+import { CA_FILE, CERT_FILE, HAPROXY_PEM } from "../../components/pki/files";
+import { RunResult, scratchSpace, testPki } from "./support";
 import { Chroot } from "./support/chroot";
 import { DEBIAN13, ensureDebian13Root, openSession } from "./support/debian13";
 import { Debian13File, debian13Environments, debian13Files, withStandInSecrets } from "./debian13-plans";
@@ -27,6 +29,12 @@ beforeAll(async () => {
     const root = await ensureDebian13Root();
     host = await openSession(scratch, root, "files");
     files = await debian13Files();
+    // As the host's TLS step leaves every host (a test PKI's files where the stack's go): haproxy.cfg's
+    // Patroni check loads the CA and HAProxy's certificate and key when the file is read.
+    const pki = await testPki(scratch);
+    await host.put(CA_FILE, readFileSync(pki.client.caFile, "utf8"));
+    await host.put(CERT_FILE, readFileSync(pki.server.certFile, "utf8"));
+    await host.put(HAPROXY_PEM, readFileSync(pki.haproxyPem, "utf8"), 0o600);
 }, 30 * 60_000);
 
 /** The plans' files at `path`, one of each distinct text (the same file on many hosts is checked once). */
