@@ -5,6 +5,7 @@
  */
 import { compareAddresses, hostCidr } from "../config/network";
 import { TLS12_CIPHERS, TLS13_CIPHERSUITES, TLS_MIN_VERSION } from "../pki/tlsPolicy";
+import { CA_FILE, HAPROXY_PEM } from "../pki/files";
 import { PATRONI_REST_PORT } from "../postgres/patroniYml";
 import { RENDERED_HEADER } from "../shell";
 import { HTTPS_DEFAULT_PORT } from "./ports";
@@ -32,6 +33,11 @@ export interface HaproxyInput extends UiRouting, DbRouting {
     readonly primaryCheckCommand: string;
     /** Patroni's REST port, for the `patroni` check. */
     readonly patroniPort?: number;
+    /**
+     * The `patroni` check's TLS: the CA Patroni's REST API is verified against, and the certificate
+     * and key HAProxy presents (one PEM; the API asks every client for one). The host's by default.
+     */
+    readonly patroniTls?: { readonly caFile: string; readonly pemFile: string };
     /** Directory for the stats socket (per-instance, so tests can run side by side). */
     readonly runDir: string;
     /** User HAProxy drops to after binding; the DB check runs as this user. */
@@ -105,11 +111,14 @@ export function renderHaproxyCfg(c: HaproxyInput): string {
     const withDb = c.dbServers.length > 0;
     const viaPatroni = c.dbCheck === "patroni";
     // With the query check, DB servers start in maintenance: the newest-primary watcher sets one ready.
-    const dbServer = (b: Backend) => server(b, viaPatroni ? "" : " disabled");
+    // The Patroni check verifies the REST API's certificate names the DB host (verifyhost).
+    const dbServer = (b: Backend) => server(b, viaPatroni ? ` verifyhost ${b.name}` : " disabled");
+    const patroniTls = c.patroniTls ?? { caFile: CA_FILE, pemFile: HAPROXY_PEM };
+    // check-ssl: only the checks speak TLS (to Patroni's REST API); sessions pass through as TCP.
     const check = viaPatroni
         ? `    option httpchk GET /primary
     http-check expect status 200
-    default-server inter 1s fall 2 rise 1 on-marked-down shutdown-sessions port ${c.patroniPort ?? PATRONI_REST_PORT}`
+    default-server inter 1s fall 2 rise 1 on-marked-down shutdown-sessions port ${c.patroniPort ?? PATRONI_REST_PORT} check-ssl verify required ca-file ${patroniTls.caFile} crt ${patroniTls.pemFile}`
         : `    option external-check
     external-check path "/usr/bin:/bin"
     external-check command ${c.primaryCheckCommand}

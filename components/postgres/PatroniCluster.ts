@@ -4,6 +4,7 @@ import { DbHostFacts, PATRONI, Placed, SelfRunDatabaseFacts } from "../facts";
 import { Host } from "../host";
 import { patroniLayout, platformFor } from "../platform";
 import { SelfRunDatabaseArgs, loadSchema, selfRunDatabaseObjects } from "./database";
+import { PATRONI_TLS } from "./clusterTls";
 import { EtcdMember } from "./etcdEnvironment";
 import { etcdLeaderKeeper } from "./etcdLeaderKeep";
 import {
@@ -18,8 +19,9 @@ import {
     patroniSwitchoverStep,
 } from "./patroniSteps";
 import { DbPasswords } from "./passwords";
+import { patroniRestAllowlist } from "./patroniYml";
 import { DbHostFiles, leaderRolesStep } from "./steps";
-import { HOST_CLIENT_TLS, HOST_SERVER_TLS } from "./tls";
+import { HOST_SERVER_TLS } from "./tls";
 
 /**
  * PatroniClusterArgs describe a Zabbix database whose primary Patroni moves by itself.
@@ -29,8 +31,16 @@ export interface PatroniClusterArgs extends SelfRunDatabaseArgs {
     readonly witnesses: readonly Host[];
     /** Patroni's synchronous mode: commits wait for one replica, and only a synchronous one is promoted. */
     readonly synchronous: boolean;
-    /** Passwords of the roles, with Patroni's superuser; Pulumi secrets. */
-    readonly passwords: DbPasswords & { readonly superuser: pulumi.Output<string> };
+    /**
+     * Passwords of the roles, with Patroni's superuser and the REST API's unsafe endpoints
+     * (PATRONI_REST_USER); Pulumi secrets.
+     */
+    readonly passwords: DbPasswords & {
+        readonly superuser: pulumi.Output<string>;
+        readonly restApi: pulumi.Output<string>;
+    };
+    /** Who calls the REST API's unsafe endpoints besides the DB hosts (patroniRestAllowlist): load balancers' addresses, db.adminNetwork. */
+    readonly restApiClients: { readonly loadBalancers: readonly string[]; readonly adminNetwork: string };
 }
 
 /**
@@ -67,16 +77,19 @@ export class PatroniCluster extends pulumi.ComponentResource {
         const memberHosts = [...dbHosts, ...args.witnesses].sort(byName);
         const members: EtcdMember[] = memberHosts.map(h => ({ name: h.config.name, address: h.config.address }));
 
-        const etcd = memberHosts.map(host =>
-            host.step(
-                `${name}-${host.config.name}-etcd`,
-                {
-                    script: etcdStep({ name: host.config.name, address: host.config.address }, members, `${name}-etcd`),
-                    delete: etcdStepDelete({ name: host.config.name, address: host.config.address }, members),
-                },
-                { parent: this },
-            ),
-        );
+        // One member after another: a change of etcd's settings restarts one member at a time, each
+        // healthy again before the next (etcdStep), so etcd keeps its quorum and Patroni its leader.
+        const etcd: command.remote.Command[] = [];
+        for (const host of memberHosts) {
+            const member = { name: host.config.name, address: host.config.address };
+            etcd.push(
+                host.step(
+                    `${name}-${host.config.name}-etcd`,
+                    { script: etcdStep(member, members, `${name}-etcd`), delete: etcdStepDelete(member, members) },
+                    { parent: this, dependsOn: etcd.slice(-1) },
+                ),
+            );
+        }
         const quorum = args.primary.step(
             `${name}-etcd-healthy`,
             { script: etcdHealthyStep(members) },
@@ -94,7 +107,12 @@ export class PatroniCluster extends pulumi.ComponentResource {
         const secrets = [
             { variable: "SUPERUSER_PASSWORD", value: args.passwords.superuser },
             { variable: "REPLICATION_PASSWORD", value: args.passwords.replication },
+            { variable: "REST_API_PASSWORD", value: args.passwords.restApi },
         ];
+        const restApi = {
+            passwordVariable: "REST_API_PASSWORD",
+            allowlist: patroniRestAllowlist({ dbHosts: dbHosts.map(h => h.config.address), ...args.restApiClients }),
+        };
         const patroniOn = (host: Host, leader: boolean, after: readonly pulumi.Resource[]) => {
             const platform = platformFor(host.config.os);
             return host.step(
@@ -107,7 +125,8 @@ export class PatroniCluster extends pulumi.ComponentResource {
                         name: host.config.name,
                         address: host.config.address,
                         port: args.port,
-                        tls: { ...HOST_SERVER_TLS, ...HOST_CLIENT_TLS },
+                        tls: PATRONI_TLS,
+                        restApi,
                         etcdHosts: members.map(m => m.address),
                         dataDir: patroniLayout(platform).dataDir,
                         binDir: platform.postgres.binDir,

@@ -4,6 +4,7 @@
  * three or more sites.
  */
 import { RENDERED_HEADER_NO_BACKTICKS } from "../shell";
+import { ETCD_TLS, TlsFiles } from "./clusterTls";
 
 /** Where etcd's Debian unit reads its settings. */
 export const ETCD_ENVIRONMENT_FILE = "/etc/default/etcd";
@@ -25,7 +26,12 @@ export interface EtcdOptions {
     readonly clientPort?: number;
     readonly peerPort?: number;
     readonly dataDir?: string;
+    /** The member's CA, certificate and key (ETCD_TLS by default: the host's, etcd's copy of the key). */
+    readonly tls?: TlsFiles;
 }
+
+/** Every client and peer URL is https: etcd serves TLS only, and asks every client and peer for a certificate. */
+export const ETCD_SCHEME = "https";
 
 /** /etc/default/etcd for one member of the cluster-wide etcd. */
 export function renderEtcdEnvironment(
@@ -35,17 +41,29 @@ export function renderEtcdEnvironment(
     options: EtcdOptions = {},
 ): string {
     const clientPort = options.clientPort ?? ETCD_CLIENT_PORT;
-    const peer = (m: EtcdMember) => `http://${m.address}:${options.peerPort ?? ETCD_PEER_PORT}`;
+    const tls = options.tls ?? ETCD_TLS;
+    const peer = (m: EtcdMember) => `${ETCD_SCHEME}://${m.address}:${options.peerPort ?? ETCD_PEER_PORT}`;
+    const client = (address: string) => `${ETCD_SCHEME}://${address}:${clientPort}`;
     return `# ${RENDERED_HEADER_NO_BACKTICKS}
 ETCD_NAME="${member.name}"
 ETCD_DATA_DIR="${options.dataDir ?? ETCD_DATA_DIR}"
 ETCD_LISTEN_PEER_URLS="${peer(member)}"
-ETCD_LISTEN_CLIENT_URLS="http://${member.address}:${clientPort},http://127.0.0.1:${clientPort}"
+ETCD_LISTEN_CLIENT_URLS="${client(member.address)},${client("127.0.0.1")}"
 ETCD_INITIAL_ADVERTISE_PEER_URLS="${peer(member)}"
-ETCD_ADVERTISE_CLIENT_URLS="http://${member.address}:${clientPort}"
+ETCD_ADVERTISE_CLIENT_URLS="${client(member.address)}"
 ETCD_INITIAL_CLUSTER="${members.map(m => `${m.name}=${peer(m)}`).join(",")}"
 ETCD_INITIAL_CLUSTER_STATE="new"
 ETCD_INITIAL_CLUSTER_TOKEN="${clusterToken}"
+# Clients (Patroni, etcdctl) and peers alike present a certificate of the stack's CA: anyone else
+# who reaches these ports gets no session, so cannot read or write Patroni's leader key.
+ETCD_CERT_FILE="${tls.certFile}"
+ETCD_KEY_FILE="${tls.keyFile}"
+ETCD_TRUSTED_CA_FILE="${tls.caFile}"
+ETCD_CLIENT_CERT_AUTH="true"
+ETCD_PEER_CERT_FILE="${tls.certFile}"
+ETCD_PEER_KEY_FILE="${tls.keyFile}"
+ETCD_PEER_TRUSTED_CA_FILE="${tls.caFile}"
+ETCD_PEER_CLIENT_CERT_AUTH="true"
 # Elections across sites: a heartbeat of ${ETCD_HEARTBEAT_MS} ms and an election after ${ETCD_ELECTION_TIMEOUT_MS / 1000} s tolerate WAN jitter.
 ETCD_HEARTBEAT_INTERVAL="${ETCD_HEARTBEAT_MS}"
 ETCD_ELECTION_TIMEOUT="${ETCD_ELECTION_TIMEOUT_MS}"

@@ -22,6 +22,7 @@
  */
 import { LIBEXEC_DIR } from "../platform";
 import { RENDERED_HEADER, shellQuote } from "../shell";
+import { TlsFiles } from "./clusterTls";
 
 /** Where the keeper is installed. */
 export const ETCD_LEADER_KEEP_SCRIPT = `${LIBEXEC_DIR}/etcd-leader-keep`;
@@ -63,6 +64,8 @@ export interface EtcdLeaderKeepInput {
     readonly endpoints: readonly string[];
     /** This member's client URL, as it appears in `endpoints`. */
     readonly ownEndpoint: string;
+    /** What etcdctl verifies the members against and presents (etcd asks every client for a certificate). */
+    readonly tls: TlsFiles;
     /** Seconds between polls; the stack's default is ETCD_LEADER_POLL_SECONDS. */
     readonly pollSeconds?: number;
 }
@@ -78,7 +81,11 @@ export function renderEtcdLeaderKeepScript(c: EtcdLeaderKeepInput): string {
 # for ${ETCD_LEADER_WHOLE_POLLS} polls in a row.
 set -u
 ETCDCTL_API=3
-export ETCDCTL_API
+# etcd asks every client for a certificate: this host's, verifying the members against the CA.
+ETCDCTL_CACERT=${shellQuote(c.tls.caFile)}
+ETCDCTL_CERT=${shellQuote(c.tls.certFile)}
+ETCDCTL_KEY=${shellQuote(c.tls.keyFile)}
+export ETCDCTL_API ETCDCTL_CACERT ETCDCTL_CERT ETCDCTL_KEY
 ENDPOINTS=${shellQuote(c.endpoints.join(","))}
 OWN=${shellQuote(c.ownEndpoint)}
 MEMBERS=${c.endpoints.length}

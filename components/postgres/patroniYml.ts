@@ -3,9 +3,10 @@
  * promotes a replica only while it reaches a majority of etcd, and demotes a primary that cannot, so
  * a cut between sites never leaves two writable primaries.
  */
+import { compareAddresses } from "../config/network";
 import { POSTGRES_SOCKET_DIR } from "../platform";
 import { RENDERED_HEADER_NO_BACKTICKS } from "../shell";
-import { ETCD_CLIENT_PORT } from "./etcdEnvironment";
+import { ETCD_CLIENT_PORT, ETCD_SCHEME } from "./etcdEnvironment";
 import { HbaRule, patroniHbaLines } from "./pgHba";
 import { REPLICATION_TIMEOUTS } from "./postgresConf";
 import { REPLICATION_ROLE } from "./roles";
@@ -21,6 +22,22 @@ import { CLIENT_SSLMODE, PgClientTls, PgServerTls, serverTlsSettings } from "./t
  */
 export const PATRONI_TIMING = { ttl: 17, loopWait: 3, retryTimeout: 7 } as const;
 export const PATRONI_REST_PORT = 8008;
+/** The user of the REST API's unsafe endpoints (PATCH /config, POST /restart, /switchover, ...): Patroni's peers and patronictl. */
+export const PATRONI_REST_USER = "patroni";
+
+/**
+ * Who may call the REST API's unsafe endpoints (Patroni's `restapi.allowlist`; the safe GETs are
+ * open to any client that presents a certificate of the stack's CA): the DB hosts (Patroni's peers,
+ * and patronictl on each), the load balancers (their check), and the admin network. The same
+ * sources the host firewall admits to PATRONI_REST_PORT (firewall/flows.ts), sorted and unique.
+ */
+export function patroniRestAllowlist(p: {
+    readonly dbHosts: readonly string[];
+    readonly loadBalancers: readonly string[];
+    readonly adminNetwork: string;
+}): string[] {
+    return [...new Set([...p.dbHosts, ...p.loadBalancers, p.adminNetwork])].sort(compareAddresses);
+}
 
 /** The prefix of a cluster-wide setting that is a PostgreSQL parameter. */
 const POSTGRESQL_PARAMETER = "postgresql.parameters.";
@@ -39,6 +56,14 @@ export function patroniClusterSettings(synchronous: boolean): ReadonlyArray<read
         ["retry_timeout", String(t.retryTimeout)],
         ["maximum_lag_on_failover", String(MAXIMUM_LAG_ON_FAILOVER)],
         ["synchronous_mode", String(synchronous)],
+        // Failsafe on: when etcd as a whole is unusable (every member down, or its TLS broken by a
+        // bad certificate or CA change: no member lost, nothing cut), a primary that still reaches
+        // every member's REST API (POST /failsafe) stays primary instead of demoting the whole
+        // estate to read-only. It is no way around the quorum in a cut: with the witness site,
+        // etcd is lost to a DB site only when that site is cut off, and then a member is out of
+        // its reach too, so the primary demotes exactly as without failsafe; a replica that sees
+        // etcd's majority never answers for a primary that does not.
+        ["failsafe_mode", "true"],
         ...Object.entries(REPLICATION_TIMEOUTS).map(
             ([key, value]) => [`${POSTGRESQL_PARAMETER}${key}`, value] as const,
         ),
@@ -80,8 +105,14 @@ export interface PatroniInput {
     readonly etcdPort?: number;
     /** PostgreSQL's unix socket directory (POSTGRES_SOCKET_DIR by default). */
     readonly socketDir?: string;
-    /** The certificate PostgreSQL serves, and the CA Patroni's replication and rewind sessions verify others' against. */
+    /**
+     * The certificate PostgreSQL serves, and the CA Patroni's replication and rewind sessions verify
+     * others' against; the REST API serves the same and asks clients for theirs, and Patroni's etcd
+     * client and patronictl present it.
+     */
     readonly tls: PgServerTls & PgClientTls;
+    /** The REST API's unsafe endpoints: the shell variable of their password (PATRONI_REST_USER's), and patroniRestAllowlist. */
+    readonly restApi: { readonly passwordVariable: string; readonly allowlist: readonly string[] };
 }
 
 /** patroni.yml. Passwords appear as shell variable references, filled in on the host from stdin. */
@@ -102,8 +133,31 @@ name: ${c.name}
 restapi:
   listen: ${rest}
   connect_address: ${rest}
+  certfile: ${c.tls.certFile}
+  keyfile: ${c.tls.keyFile}
+  cafile: ${c.tls.caFile}
+  # Every client presents a certificate of the stack's CA, the safe GETs included: the load
+  # balancers' check does (HAProxy's crt), as do Patroni's peers, patronictl and the steps' curl.
+  verify_client: required
+  # The unsafe endpoints (PATCH /config, POST /restart, /switchover, ...) also need the password
+  # and one of these sources: an unauthenticated PATCH /config once ran a command as postgres.
+  authentication:
+    username: ${PATRONI_REST_USER}
+    password: "$${c.restApi.passwordVariable}"
+  allowlist:
+${c.restApi.allowlist.map(source => `    - ${source}`).join("\n")}
+# patronictl (as root or postgres) verifies the REST API and presents the certificate; its
+# password is restapi.authentication's.
+ctl:
+  cacert: ${c.tls.caFile}
+  certfile: ${c.tls.certFile}
+  keyfile: ${c.tls.keyFile}
 etcd3:
+  protocol: ${ETCD_SCHEME}
   hosts: [${c.etcdHosts.map(h => `'${h}:${c.etcdPort ?? ETCD_CLIENT_PORT}'`).join(", ")}]
+  cacert: ${c.tls.caFile}
+  cert: ${c.tls.certFile}
+  key: ${c.tls.keyFile}
 bootstrap:
   dcs:
 ${settings

@@ -259,7 +259,9 @@ function buildDatabase(
                     "superuser",
                     config.db.passwordRotation.superuser,
                 ),
+                restApi: randomPassword(`${scope.prefix}zabbix-ha`, "patroni-rest"),
             },
+            restApiClients: { loadBalancers: i.lbHosts.map(h => h.address), adminNetwork: config.db.adminNetwork },
             schema,
         });
     }

@@ -11,7 +11,7 @@ import {
     renderEtcdEnvironment,
     renderEtcdLeaderKeepScript,
 } from "../../components/postgres/render";
-import { Daemon, freePort, ok, putFile, scratchSpace, sleep, waitFor } from "./support";
+import { Daemon, TestPki, freePort, ok, putFile, run, scratchSpace, sleep, testPki, waitFor } from "./support";
 import { ETCD_TOKEN, etcdDaemon, etcdctl, parseEnvironmentFile } from "./patroni-nodes";
 
 jest.setTimeout(180_000);
@@ -33,12 +33,14 @@ interface Member {
 }
 
 let members: Member[];
+/** The members' certificate (server and client use) and the CA every member and client verifies. */
+let pki: TestPki;
 const byName = (name: string) => members.find(m => m.member.name === name)!;
 const allEndpoints = () => members.map(m => m.endpoint).join(",");
 
 /** The members that answer: endpoint, ID (hex) and whether it leads, as the keeper reads them. */
 async function statuses(): Promise<EtcdEndpointStatus[]> {
-    const out = await etcdctl([`--endpoints=${allEndpoints()}`, "endpoint", "status"]);
+    const out = await etcdctl([`--endpoints=${allEndpoints()}`, "endpoint", "status"], pki.root);
     return parseEtcdEndpointStatus(out.stdout);
 }
 
@@ -51,11 +53,12 @@ async function moveLeaderTo(name: string): Promise<void> {
     const now = await statuses();
     const target = now.find(s => s.endpoint === byName(name).endpoint)!;
     const leader = now.find(s => s.leader)!;
-    ok(await etcdctl([`--endpoints=${leader.endpoint}`, "move-leader", target.id]));
+    ok(await etcdctl([`--endpoints=${leader.endpoint}`, "move-leader", target.id], pki.root));
     await waitFor(`etcd's leader on ${name}`, async () => (await leaderEndpoint()) === byName(name).endpoint);
 }
 
 beforeAll(async () => {
+    pki = await testPki(scratch);
     const peerPort = await freePort();
     members = [];
     for (const member of MEMBERS) {
@@ -65,11 +68,12 @@ beforeAll(async () => {
             clientPort,
             peerPort,
             dataDir: path.join(dir, "data"),
+            tls: pki.etcd,
         });
         const vars = parseEnvironmentFile(environment);
         members.push({
             member,
-            endpoint: `http://${member.address}:${clientPort}`,
+            endpoint: `https://${member.address}:${clientPort}`,
             vars,
             daemon: etcdDaemon(scratch, `etcd ${member.name}`, vars),
         });
@@ -80,11 +84,63 @@ beforeAll(async () => {
     });
 });
 
+describe("etcd's TLS, as rendered (the three members above formed their cluster over TLS peers)", () => {
+    test("a plain-HTTP client gets no answer: the client port speaks TLS only", async () => {
+        const plain = await run(
+            "curl",
+            [
+                "-sS",
+                "-m",
+                "5",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                `${byName("db-a").endpoint.replace("https:", "http:")}/version`,
+            ],
+            { timeoutMs: 15_000 },
+        );
+        // etcd answers a plain request on a TLS port with a 400 (or drops it): never with the version.
+        expect(plain.stdout).not.toBe("200");
+        const plainCtl = await etcdctl(
+            [`--endpoints=${byName("db-a").endpoint.replace("https:", "http:")}`, "get", "x"],
+            undefined,
+        );
+        expect(plainCtl.code).not.toBe(0);
+    });
+
+    test("a TLS client without a certificate is refused; the same client with the stack's certificate reads", async () => {
+        const bare = await etcdctl(
+            [`--endpoints=${byName("db-a").endpoint}`, `--cacert=${pki.root.caFile}`, "put", "zha-test", "x"],
+            undefined,
+        );
+        expect(bare.code).not.toBe(0);
+        expect(bare.output).toMatch(/certificate|handshake|deadline exceeded|tls/i);
+        ok(await etcdctl([`--endpoints=${byName("db-a").endpoint}`, "put", "zha-test", "x"], pki.root));
+    });
+
+    test("a client with a certificate of another CA is refused", async () => {
+        const other = await testPki(scratch, "Another CA");
+        const foreign = await etcdctl(
+            [
+                `--endpoints=${byName("db-a").endpoint}`,
+                `--cacert=${pki.root.caFile}`,
+                `--cert=${other.root.certFile}`,
+                `--key=${other.root.keyFile}`,
+                "get",
+                "zha-test",
+            ],
+            undefined,
+        );
+        expect(foreign.code).not.toBe(0);
+    });
+});
+
 test("why: a leader change restarts a lease at its full TTL, however much of it had passed", async () => {
-    const grant = ok(await etcdctl([`--endpoints=${allEndpoints()}`, "lease", "grant", "20"]));
+    const grant = ok(await etcdctl([`--endpoints=${allEndpoints()}`, "lease", "grant", "20"], pki.root));
     const lease = /lease ([0-9a-f]+) granted/.exec(grant.stdout)![1];
     const remaining = async () => {
-        const out = ok(await etcdctl([`--endpoints=${allEndpoints()}`, "lease", "timetolive", lease]));
+        const out = ok(await etcdctl([`--endpoints=${allEndpoints()}`, "lease", "timetolive", lease], pki.root));
         return Number(/remaining\((-?\d+)s\)/.exec(out.stdout)![1]);
     };
     await sleep(6_000);
@@ -106,6 +162,7 @@ describe("the keeper on the witness's member", () => {
             renderEtcdLeaderKeepScript({
                 endpoints: members.map(m => m.endpoint),
                 ownEndpoint: wit.endpoint,
+                tls: pki.root,
                 pollSeconds: 1,
             }),
             0o700,

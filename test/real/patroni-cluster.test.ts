@@ -4,6 +4,7 @@
  * Patroni and PostgreSQL die the replica is promoted. HAProxy's patroni check follows the leader.
  */
 import * as http from "http";
+import * as https from "https";
 import { existsSync, readFileSync } from "fs";
 import * as path from "path";
 import { renderHaproxyCfg } from "../../components/loadbalancer/render";
@@ -11,6 +12,7 @@ import { patroniLayout, platformFor } from "../../components/platform";
 import { patroniSettingsStep } from "../../components/postgres/patroniSteps";
 import {
     ADMIN_ROLE,
+    PATRONI_REST_USER,
     PATRONI_TIMING,
     REPLICATION_TIMEOUTS,
     renderPatroniConfig,
@@ -51,7 +53,7 @@ import {
 jest.setTimeout(120_000);
 
 const scratch = scratchSpace();
-const passwords: DbPasswords = { superuser: password(), replication: password() };
+const passwords: DbPasswords = { superuser: password(), replication: password(), restApi: password() };
 const adminPassword = password();
 
 let etcd: Etcd;
@@ -59,8 +61,9 @@ let etcd: Etcd;
 let pki: TestPki;
 
 beforeAll(async () => {
-    pki = await testPki(scratch);
-    etcd = await startEtcd(scratch);
+    // HAProxy's check verifies the name of each DB server (verifyhost db-a, db-b).
+    pki = await testPki(scratch, "Test CA", ["db-a", "db-b"]);
+    etcd = await startEtcd(scratch, pki);
 });
 
 /** `haproxy -c` exits 1 on errors and prints this line only when it accepts the file. */
@@ -71,11 +74,34 @@ const HAPROXY_CHECK: FileCheck = {
     accepted: output => /Configuration file is valid/.test(output),
 };
 
-/** GET on Patroni's REST API: the status code. */
-function restStatus(node: Node, restPort: number, what: string): Promise<number> {
+/** How a request to Patroni's REST API is made: with the stack's client certificate (the default), and a password. */
+interface RestCall {
+    readonly method?: string;
+    readonly body?: string;
+    /** `user:password` for basic authentication. */
+    readonly auth?: string;
+    /** Present no client certificate. */
+    readonly noCertificate?: boolean;
+}
+
+/** A request to Patroni's REST API over TLS, verifying it against the test CA: the status code. */
+function restCall(node: Node, restPort: number, what: string, call: RestCall = {}): Promise<number> {
     return new Promise((resolve, reject) => {
-        const req = http.get(
-            { host: node.address, port: restPort, path: `/${what}`, agent: false, timeout: 3_000 },
+        const req = https.request(
+            {
+                host: node.address,
+                port: restPort,
+                path: `/${what}`,
+                method: call.method ?? "GET",
+                agent: false,
+                timeout: 3_000,
+                ca: readFileSync(pki.client.caFile),
+                ...(call.noCertificate
+                    ? {}
+                    : { cert: readFileSync(pki.root.certFile), key: readFileSync(pki.root.keyFile) }),
+                ...(call.auth ? { auth: call.auth } : {}),
+                headers: call.body ? { "content-type": "application/json" } : {},
+            },
             res => {
                 res.resume();
                 resolve(res.statusCode ?? 0);
@@ -83,6 +109,27 @@ function restStatus(node: Node, restPort: number, what: string): Promise<number>
         );
         req.on("timeout", () => req.destroy(new Error(`no answer from ${node.address}:${restPort}/${what}`)));
         req.on("error", reject);
+        req.end(call.body);
+    });
+}
+
+/** GET on Patroni's REST API: the status code. */
+function restStatus(node: Node, restPort: number, what: string): Promise<number> {
+    return restCall(node, restPort, what);
+}
+
+/** A plain-HTTP GET to the REST API's port: the status code, or the error. */
+function plainHttpGet(node: Node, restPort: number, what: string): Promise<number | string> {
+    return new Promise(resolve => {
+        const req = http.get(
+            { host: node.address, port: restPort, path: `/${what}`, agent: false, timeout: 3_000 },
+            res => {
+                res.resume();
+                resolve(res.statusCode ?? 0);
+            },
+        );
+        req.on("timeout", () => req.destroy(new Error("timeout")));
+        req.on("error", e => resolve(e.message));
     });
 }
 
@@ -220,6 +267,35 @@ describe("two Patroni nodes from the rendered patroni.yml, with HAProxy's patron
             "the admin role to reach b",
             async () => (await pgB.sql(`select count(*) from pg_roles where rolname = '${ADMIN_ROLE}'`)) === "1",
         );
+    });
+
+    test("the REST API speaks TLS only, and asks every client for a certificate of the stack's CA", async () => {
+        expect(await plainHttpGet(a, restPort, "primary")).not.toBe(200);
+        await expect(restCall(a, restPort, "primary", { noCertificate: true })).rejects.toThrow();
+        expect(await status(a, "primary")).toBe(200);
+    });
+
+    test("an unauthenticated PATCH /config gets 401 and changes nothing; with the password it changes the setting", async () => {
+        const body = JSON.stringify({ postgresql: { parameters: { work_mem: "5MB" } } });
+        expect(await restCall(a, restPort, "config", { method: "PATCH", body })).toBe(401);
+        const wrong = `${PATRONI_REST_USER}:not-the-password`;
+        expect(await restCall(a, restPort, "config", { method: "PATCH", body, auth: wrong })).toBe(401);
+        const shown = async () =>
+            ok(await run("patronictl", ["-c", a.config, "show-config"], { user: "postgres", cwd: a.dir })).stdout;
+        expect(await shown()).not.toMatch(/work_mem: 5MB/);
+        const auth = `${PATRONI_REST_USER}:${passwords.restApi}`;
+        expect(await restCall(a, restPort, "config", { method: "PATCH", body, auth })).toBe(200);
+        expect(await shown()).toMatch(/work_mem: 5MB/);
+        // Back as it was (null removes the key).
+        const undo = JSON.stringify({ postgresql: { parameters: { work_mem: null } } });
+        expect(await restCall(a, restPort, "config", { method: "PATCH", body: undo, auth })).toBe(200);
+    });
+
+    test("the password alone is not enough without a client certificate", async () => {
+        const auth = `${PATRONI_REST_USER}:${passwords.restApi}`;
+        await expect(
+            restCall(a, restPort, "restart", { method: "POST", body: "{}", auth, noCertificate: true }),
+        ).rejects.toThrow();
     });
 
     test("patronictl list shows the Leader and the Replica", async () => {
@@ -368,10 +444,14 @@ describe("two Patroni nodes from the rendered patroni.yml, with HAProxy's patron
             primaryCheckCommand: "/nonexistent/unused-with-patroni",
             dbCheck: "patroni",
             patroniPort: restPort,
+            patroniTls: { caFile: pki.client.caFile, pemFile: pki.haproxyPemFile },
             runDir: lbDir,
         });
+        // The check speaks TLS to the REST API, verifies it names the DB host, presents HAProxy's certificate.
+        expect(rendered).toContain(`check-ssl verify required ca-file ${pki.client.caFile} crt ${pki.haproxyPemFile}`);
+        expect(rendered).toContain(`server db-a ${a.address}:${a.port} check verifyhost db-a`);
         expect(rendered).toContain(`option httpchk GET /primary\n    http-check expect status 200\n`);
-        expect(rendered).toContain(` port ${restPort}\n`);
+        expect(rendered).toContain(` port ${restPort} check-ssl `);
         expect(rendered).not.toMatch(/external-check/);
         // Bound to the given address only: HTTP, HTTPS and the DB port.
         expect(rendered.match(/^ {4}bind .*$/gm)?.every(l => l.startsWith("    bind 127.0.0.1:"))).toBe(true);

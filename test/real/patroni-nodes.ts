@@ -7,6 +7,7 @@
 import { readFileSync } from "fs";
 import * as path from "path";
 import { EtcdMember, EtcdOptions, PatroniInput, renderEtcdEnvironment } from "../../components/postgres/render";
+import { TlsFiles } from "../../components/postgres/clusterTls";
 import { putSecretFile, readSecrets, script } from "../../components/shell";
 import {
     Daemon,
@@ -23,12 +24,14 @@ import {
 } from "./support";
 
 /** The secrets a Patroni step reads from stdin, in this order. */
-export const SECRETS = ["SUPERUSER_PASSWORD", "REPLICATION_PASSWORD"];
+export const SECRETS = ["SUPERUSER_PASSWORD", "REPLICATION_PASSWORD", "REST_API_PASSWORD"];
 
 /** The passwords the step fills into patroni.yml. */
 export interface DbPasswords {
     readonly superuser: string;
     readonly replication: string;
+    /** The REST API's unsafe endpoints' (PATRONI_REST_USER's). */
+    readonly restApi: string;
 }
 
 /**
@@ -58,6 +61,8 @@ export const ETCD_TOKEN = "zha-test-etcd";
 
 /** The running etcd: its port, rendered environment and the variables it holds, and its client URLs. */
 export interface Etcd {
+    /** What its clients present (root's copy of the test key). */
+    readonly clientTls: TlsFiles;
     readonly clientPort: number;
     readonly environment: string;
     readonly vars: Record<string, string>;
@@ -69,9 +74,15 @@ export interface Etcd {
 export async function etcdEnvironment(
     s: Scratch,
     members: readonly EtcdMember[],
+    pki: TestPki,
 ): Promise<{ environment: string; options: Required<EtcdOptions> }> {
     const dir = await s.dir("etcd", "etcd");
-    const options = { clientPort: await freePort(), peerPort: await freePort(), dataDir: path.join(dir, "data") };
+    const options = {
+        clientPort: await freePort(),
+        peerPort: await freePort(),
+        dataDir: path.join(dir, "data"),
+        tls: pki.etcd,
+    };
     return { environment: renderEtcdEnvironment(ETCD_MEMBER, members, ETCD_TOKEN, options), options };
 }
 
@@ -80,28 +91,32 @@ export function etcdDaemon(s: Scratch, name: string, vars: Record<string, string
     return s.daemon(name, "etcd", [], { user: "etcd", env: vars });
 }
 
-/** etcdctl (API v3) with bounded dial and command timeouts. */
-export function etcdctl(args: readonly string[]): ReturnType<typeof run> {
-    return run("etcdctl", ["--dial-timeout=2s", "--command-timeout=5s", ...args], {
+/**
+ * etcdctl (API v3) with bounded dial and command timeouts, verifying etcd and presenting the
+ * certificate of `tls` (etcd asks every client for one); `undefined` presents none.
+ */
+export function etcdctl(args: readonly string[], tls: TlsFiles | undefined): ReturnType<typeof run> {
+    const files = tls ? [`--cacert=${tls.caFile}`, `--cert=${tls.certFile}`, `--key=${tls.keyFile}`] : [];
+    return run("etcdctl", ["--dial-timeout=2s", "--command-timeout=5s", ...files, ...args], {
         env: { ETCDCTL_API: "3" },
         timeoutMs: 20_000,
     });
 }
 
 /** Starts etcd from the rendered environment, as Debian's unit would, once it answers on both client URLs. */
-export async function startEtcd(s: Scratch): Promise<Etcd> {
+export async function startEtcd(s: Scratch, pki: TestPki): Promise<Etcd> {
     requireTool("etcd");
     requireTool("etcdctl");
-    const { environment, options } = await etcdEnvironment(s, [ETCD_MEMBER]);
+    const { environment, options } = await etcdEnvironment(s, [ETCD_MEMBER], pki);
     const vars = parseEnvironmentFile(environment);
-    const endpoints = [`http://127.0.0.2:${options.clientPort}`, `http://127.0.0.1:${options.clientPort}`];
+    const endpoints = [`https://127.0.0.2:${options.clientPort}`, `https://127.0.0.1:${options.clientPort}`];
     const daemon = etcdDaemon(s, "etcd", vars);
     await waitFor(
         "etcd to answer on its client URLs",
-        async () => (await etcdctl([`--endpoints=${endpoints.join(",")}`, "endpoint", "health"])).code === 0,
+        async () => (await etcdctl([`--endpoints=${endpoints.join(",")}`, "endpoint", "health"], pki.root)).code === 0,
         { watch: [daemon] },
     );
-    return { clientPort: options.clientPort, environment, vars, daemon, endpoints };
+    return { clientTls: pki.root, clientPort: options.clientPort, environment, vars, daemon, endpoints };
 }
 
 /** Who may connect, as the stack derives it; on loopback every client and peer is 127.0.0.1. */
@@ -149,6 +164,8 @@ export function patroniInput(
         superuserPasswordVariable: "SUPERUSER_PASSWORD",
         replicationPasswordVariable: "REPLICATION_PASSWORD",
         tls: { ...pki.server, ...pki.client },
+        // Linux sends loopback traffic from 127.0.0.1: every caller of the unsafe endpoints comes from there.
+        restApi: { passwordVariable: "REST_API_PASSWORD", allowlist: ["127.0.0.1"] },
         ...over,
     };
 }
@@ -175,7 +192,11 @@ export async function installConfig(file: string, rendered: string, passwords: D
         readSecrets(SECRETS),
         putSecretFile(file, "SUPERUSER_PASSWORD", "0600", "postgres:postgres", rendered.trimEnd()),
     );
-    ok(await run("sh", ["-c", text], { input: `${passwords.superuser}\n${passwords.replication}\n` }));
+    ok(
+        await run("sh", ["-c", text], {
+            input: `${passwords.superuser}\n${passwords.replication}\n${passwords.restApi}\n`,
+        }),
+    );
     return readFileSync(file, "utf8");
 }
 

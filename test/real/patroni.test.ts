@@ -36,14 +36,14 @@ import {
 jest.setTimeout(120_000);
 
 const scratch = scratchSpace();
-const passwords: DbPasswords = { superuser: password(), replication: password() };
+const passwords: DbPasswords = { superuser: password(), replication: password(), restApi: password() };
 
 let etcd: Etcd;
 let pki: TestPki;
 
 beforeAll(async () => {
-    etcd = await startEtcd(scratch);
     pki = await testPki(scratch);
+    etcd = await startEtcd(scratch, pki);
 });
 
 describe("etcd with the rendered /etc/default/etcd", () => {
@@ -62,12 +62,15 @@ describe("etcd with the rendered /etc/default/etcd", () => {
     });
 
     test("etcd started from it is healthy on the member's address and on 127.0.0.1", async () => {
-        const result = ok(await etcdctl([`--endpoints=${etcd.endpoints.join(",")}`, "endpoint", "health"]));
+        const result = ok(
+            await etcdctl([`--endpoints=${etcd.endpoints.join(",")}`, "endpoint", "health"], etcd.clientTls),
+        );
         for (const endpoint of etcd.endpoints) {
             expect(result.output).toMatch(new RegExp(`${endpoint.replace(/\./g, "\\.")} is healthy`));
         }
         const members = JSON.parse(
-            ok(await etcdctl([`--endpoints=${etcd.endpoints[0]}`, "member", "list", "-w", "json"])).stdout,
+            ok(await etcdctl([`--endpoints=${etcd.endpoints[0]}`, "member", "list", "-w", "json"], etcd.clientTls))
+                .stdout,
         );
         expect(
             members.members.map((m: { name: string; peerURLs: string[]; clientURLs: string[] }) => [
@@ -82,7 +85,7 @@ describe("etcd with the rendered /etc/default/etcd", () => {
 
     test("an ETCD_INITIAL_CLUSTER that omits the member stops etcd from starting", async () => {
         const other = { name: "zha-etcd-b", address: "127.0.0.3" };
-        const { environment } = await etcdEnvironment(scratch, [other]);
+        const { environment } = await etcdEnvironment(scratch, [other], pki);
         const vars = parseEnvironmentFile(environment);
         expect(vars.ETCD_INITIAL_CLUSTER).not.toContain(ETCD_MEMBER.name);
         const result = await run("etcd", [], { user: "etcd", env: vars, timeoutMs: 30_000 });
@@ -120,6 +123,7 @@ describe("patroni --validate-config with the rendered patroni.yml", () => {
         expect(rendered).not.toMatch(/\$[A-Z_]+/);
         expect(rendered.match(new RegExp(`password: "${passwords.superuser}"`, "g"))).toHaveLength(2);
         expect(rendered).toContain(`password: "${passwords.replication}"`);
+        expect(rendered).toContain(`password: "${passwords.restApi}"`);
     });
 
     test("it is accepted without a word", async () => {
@@ -135,7 +139,7 @@ describe("patroni --validate-config with the rendered patroni.yml", () => {
     });
 
     test("a config without a DCS section is rejected", async () => {
-        const broken = rendered.replace(/^etcd3:\n {2}hosts: .*\n/m, "");
+        const broken = rendered.replace(/^etcd3:\n(?: {2}.*\n)+/m, "");
         expect(broken).not.toMatch(/etcd3/);
         expectRejected(await checkFile(PATRONI_VALIDATE, broken), /etcd3 {1,2}is not defined/);
     });

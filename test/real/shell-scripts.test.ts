@@ -3,6 +3,7 @@
  * read by the programs that judge sh: shellcheck (POSIX sh) finds nothing, and dash (Debian's
  * /bin/sh) parses it. Covers the two example environments and the other OS families.
  */
+import { ROOT_TLS } from "../../components/postgres/clusterTls";
 import { createHash } from "crypto";
 import { existsSync } from "fs";
 import * as path from "path";
@@ -314,8 +315,9 @@ describe("scripts the stack sends to hosts", () => {
                     serverConfig: "/etc/zabbix/zabbix_server.conf",
                 }),
                 "etcd-leader-keep": renderEtcdLeaderKeepScript({
-                    endpoints: ["http://198.18.1.10:2379", "http://198.18.2.10:2379", "http://198.18.3.10:2379"],
-                    ownEndpoint: "http://198.18.3.10:2379",
+                    endpoints: ["https://198.18.1.10:2379", "https://198.18.2.10:2379", "https://198.18.3.10:2379"],
+                    ownEndpoint: "https://198.18.3.10:2379",
+                    tls: ROOT_TLS,
                 }),
             }),
         ).toEqual([]);

@@ -108,6 +108,17 @@ describe("the prod example (native HA, Patroni with etcd on the DB hosts and the
         expect(sourcesOf(plan, "tyo-db1", 2380)).toEqual([OSA.db, WITNESS]);
     });
 
+    test("Patroni's REST allowlist names the sources the firewall admits to its port, and the host itself (its patronictl)", () => {
+        const step = commands(plan).find(c => c.name.endsWith("-tyo-db1-patroni"))!;
+        const listed = /\n {2}allowlist:\n((?: {4}- \S+\n)+)/.exec(scriptOf(step));
+        expect(listed).not.toBeNull();
+        const allowlist = listed![1]
+            .trim()
+            .split("\n")
+            .map(line => line.trim().replace(/^- /, ""));
+        expect([...allowlist].sort()).toEqual([...sourcesOf(plan, "tyo-db1", 8008)!, TYO.db].sort());
+    });
+
     test("a load balancer's DB port admits its own site's server and frontend and the admin network", () => {
         expect(sourcesOf(plan, "tyo-lb1", 5433)).toEqual([TYO.zbx, TYO.web, ADMIN]);
         expect(sourcesOf(plan, "osa-lb1", 5433)).toEqual([OSA.zbx, OSA.web, ADMIN]);

@@ -202,13 +202,27 @@ test("5 zabbix-ha with db.failover patroni: etcd in three sites, Patroni on the 
     expect(etcd.map(target).sort()).toEqual(["198.18.1.10", "198.18.2.10", "198.18.3.10"]);
     // In name order, so that moving db.primarySite does not change (and restart) every member at once.
     expect(scriptOf(etcd[0])).toContain(
-        'ETCD_INITIAL_CLUSTER="osa-1=http://198.18.2.10:2380,tyo-1=http://198.18.1.10:2380,wit-1=http://198.18.3.10:2380"',
+        'ETCD_INITIAL_CLUSTER="osa-1=https://198.18.2.10:2380,tyo-1=https://198.18.1.10:2380,wit-1=https://198.18.3.10:2380"',
     );
+    // One member at a time: each member's step waits for the one before it (a change restarts them in turn).
+    const etcdByName = [...etcd].sort((a, b) => a.name.localeCompare(b.name));
+    expect(etcdByName.map(c => c.name)).toEqual([
+        "zabbix-db-osa-1-etcd",
+        "zabbix-db-tyo-1-etcd",
+        "zabbix-db-wit-1-etcd",
+    ]);
+    const etcdBefore = (c: (typeof etcd)[number]) => c.dependsOn.filter(id => etcd.some(e => e.id === id));
+    expect(etcdByName.map(etcdBefore)).toEqual([[], [etcdByName[0].id], [etcdByName[1].id]]);
+    // Each after its host's TLS files (etcd reads the certificate and its key when it starts).
+    expect(etcdByName[0].dependsOn).toContain("command:remote:Command::osaka-osa-1-tls");
     // A member back from a cut must not depose the leader (and so demote a healthy primary).
     expect(scriptOf(etcd[0])).toContain('ETCD_PRE_VOTE="true"');
     const patroni = scriptOf(byName(plan, "zabbix-db-osa-1-patroni"));
     expect(patroni).toContain("name: osa-1");
     expect(patroni).toContain('password: "$SUPERUSER_PASSWORD"');
+    // The REST API's unsafe endpoints: the generated password from stdin, and who may call them.
+    expect(patroni).toContain('password: "$REST_API_PASSWORD"');
+    expect(patroni).toMatch(/ {2}allowlist:\n( {4}- \S+\n)+/);
     expect(patroni).toContain('systemctl disable --now "$PG_SERVICE"');
     const haproxy = scriptOf(byName(plan, "tokyo-lb-haproxy"));
     expect(haproxy).toContain("option httpchk GET /primary");

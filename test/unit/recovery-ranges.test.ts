@@ -4,7 +4,6 @@
  * render, and the failures the lab drills get the range of the mechanism that recovers them.
  */
 import { renderPatroniConfig } from "../../components/postgres/patroniYml";
-import { HOST_CLIENT_TLS, HOST_SERVER_TLS } from "../../components/postgres/tls";
 import { renderServerUnitDropIn } from "../../components/zabbix/serverUnitDropIn";
 import {
     DEFAULT_TIMINGS,
@@ -25,6 +24,7 @@ import {
     within,
 } from "../../model";
 import { TAKEOVER_POLL_SECONDS } from "../../components/zabbix/takeoverWatch";
+import { stackPatroniInput } from "../support/patroni";
 import { at, nativeHa, withInstance } from "./analysis-topologies";
 
 const t = DEFAULT_TIMINGS;
@@ -36,23 +36,7 @@ describe("the defaults restate what the components render", () => {
     });
 
     test("ttl and loop_wait are patroni.yml's", () => {
-        const yml = renderPatroniConfig({
-            scope: "zabbix",
-            name: "tyo-db1",
-            address: "198.18.1.10",
-            port: 5432,
-            etcdHosts: ["198.18.1.10"],
-            dataDir: "/var/lib/patroni",
-            binDir: "/usr/lib/postgresql/17/bin",
-            pgpass: "/var/lib/postgresql/.pgpass.patroni",
-            synchronous: false,
-            maxConnections: 100,
-            hba: [],
-            rewindSources: [],
-            superuserPasswordVariable: "SUPERUSER_PASSWORD",
-            replicationPasswordVariable: "REPLICATION_PASSWORD",
-            tls: { ...HOST_SERVER_TLS, ...HOST_CLIENT_TLS },
-        });
+        const yml = renderPatroniConfig(stackPatroniInput());
         expect(yml).toContain(`    ttl: ${t.patroniTtlSeconds}\n`);
         expect(yml).toContain(`    loop_wait: ${t.patroniLoopWaitSeconds}\n`);
     });

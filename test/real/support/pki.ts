@@ -6,6 +6,7 @@
 import { chmod } from "fs/promises";
 import * as path from "path";
 import { RESOURCE_TYPES } from "../../../components/facts";
+import { TlsFiles } from "../../../components/postgres/clusterTls";
 import { DbClientTls, PgClientTls, PgServerTls } from "../../../components/postgres/tls";
 import { tlsOutputs } from "../../../tools/offline/tlsMock";
 import { Scratch, putFile } from "./scratch";
@@ -25,6 +26,10 @@ export interface TestPki {
     readonly rootKeyFile: string;
     /** HAProxy's file: the certificate, then the key (0600, root's). */
     readonly haproxyPemFile: string;
+    /** etcd's: the CA, the certificate and the etcd user's copy of the key (0600). */
+    readonly etcd: TlsFiles;
+    /** root's, for the clients the tests run as root (etcdctl, curl). */
+    readonly root: TlsFiles;
     /** The scratch dir the files are in (0755). */
     readonly dir: string;
 }
@@ -37,8 +42,15 @@ function made(type: string, inputs: Record<string, unknown>): Record<string, unk
     return outputs;
 }
 
-/** A fresh CA (named `caName`) and a loopback certificate signed by it, written into a scratch dir. */
-export async function testPki(scratch: Scratch, caName = "Test CA"): Promise<TestPki> {
+/**
+ * A fresh CA (named `caName`) and a loopback certificate signed by it, written into a scratch dir;
+ * `dnsNames` are more names for it (the host names a test's HAProxy verifies).
+ */
+export async function testPki(
+    scratch: Scratch,
+    caName = "Test CA",
+    dnsNames: readonly string[] = [],
+): Promise<TestPki> {
     const key = () => made(RESOURCE_TYPES.tlsPrivateKey, { algorithm: "ECDSA", ecdsaCurve: "P256" });
     const caKey = key();
     const ca = made(RESOURCE_TYPES.tlsSelfSignedCert, {
@@ -52,7 +64,7 @@ export async function testPki(scratch: Scratch, caName = "Test CA"): Promise<Tes
     const request = made(RESOURCE_TYPES.tlsCertRequest, {
         privateKeyPem: hostKey.privateKeyPem,
         subject: { commonName: "localhost", organization: "zabbix-ha tests" },
-        dnsNames: ["localhost"],
+        dnsNames: ["localhost", ...dnsNames],
         ipAddresses: TEST_PKI_IPS,
     });
     const cert = made(RESOURCE_TYPES.tlsLocallySignedCert, {
@@ -78,7 +90,10 @@ export async function testPki(scratch: Scratch, caName = "Test CA"): Promise<Tes
         pem(cert.certPem) + pem(hostKey.privateKeyPem),
         0o600,
     );
+    const etcdKeyFile = await putFile(path.join(dir, "etcd.key"), String(hostKey.privateKeyPem), 0o600, "etcd");
     return {
+        etcd: { caFile, certFile, keyFile: etcdKeyFile },
+        root: { caFile, certFile, keyFile: rootKeyFile },
         server: { certFile, keyFile },
         client: { caFile },
         db: { sslmode: "verify-full", caFile },

@@ -10,6 +10,7 @@ import { httpRequest, uiBase } from "../drills/api";
 import { LabHost, Topology, sleep } from "../machines";
 import { StepReport } from "../replay";
 import { Instance } from "./instances";
+import { checkPatroniAndEtcdLocked } from "./patroniEtcd";
 import { Ask, fromMachine, haNodes, onHostAsPostgres, remoteSessionsOf, replicationStates, sessionsOf } from "./probe";
 
 export interface Check {
@@ -300,6 +301,7 @@ export async function verifyInstances(
         );
         if (!i.managed) {
             report(await checkSessionsEncrypted(lab, label, i, key, timeoutMs));
+            (await checkPatroniAndEtcdLocked(lab, label, i.primary, key)).forEach(report);
         }
     }
 }

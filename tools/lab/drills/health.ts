@@ -5,8 +5,7 @@
  * its fault is undone, so no drill inherits the previous one's damage.
  */
 import { parseEtcdEndpointStatus } from "../../../components/postgres/etcdLeaderKeep";
-import { etcdClientUrl } from "../../../components/postgres/patroniSteps";
-import { PATRONI_REST_PORT } from "../../../components/postgres/patroniYml";
+import { ETCDCTL, PATRONI_CURL, etcdClientUrl, patroniRestUrl } from "../../../components/postgres/patroniSteps";
 import { dbView, haNodes, unitsOf, walReceiverStatus } from "../checks";
 import { LabHost, isAlive, sleep } from "../machines";
 import { loginPageAnswers } from "./api";
@@ -125,7 +124,7 @@ async function etcdProblems(lab: DrillLab): Promise<string[]> {
         const out = await onHost(
             lab,
             host,
-            `ETCDCTL_API=3 etcdctl --endpoints=${endpoints} --command-timeout=3s endpoint status`,
+            `${ETCDCTL} --endpoints=${endpoints} --command-timeout=3s endpoint status`,
             15_000,
         );
         const statuses = parseEtcdEndpointStatus(out.stdout);
@@ -145,7 +144,7 @@ async function etcdProblems(lab: DrillLab): Promise<string[]> {
         const health = await onHost(
             lab,
             host,
-            `ETCDCTL_API=3 etcdctl --endpoints=${endpoints} --command-timeout=3s endpoint health 2>&1`,
+            `${ETCDCTL} --endpoints=${endpoints} --command-timeout=3s endpoint health 2>&1`,
             15_000,
         );
         if (health.code !== 0) {
@@ -179,7 +178,7 @@ async function syncStandbyProblems(lab: DrillLab, primary: LabHost | undefined):
             const out = await onHost(
                 lab,
                 h,
-                `curl -s -o /dev/null -w '%{http_code}' http://${h.address}:${PATRONI_REST_PORT}/sync`,
+                `${PATRONI_CURL} -s -o /dev/null -w '%{http_code}' ${patroniRestUrl(h.address)}/sync`,
                 10_000,
             );
             return out.stdout.trim() === "200";
