@@ -22,6 +22,39 @@ export interface FirewallStepInput {
 
 const loaded = `${NFT} list table ${FIREWALL_FAMILY} ${FIREWALL_TABLE} >/dev/null 2>&1`;
 
+/** A table with no verdict of its own: its one `ct` rule makes the kernel track this namespace's flows. */
+export const TRACKING_TABLE = "zabbix_ha_tracking";
+
+/** How long flows are tracked before the first drop table loads: any packet each way in that time marks a flow established. */
+export const TRACKING_SECONDS = 5;
+
+/**
+ * The kernel tracks connections in a namespace only once a rule there needs it. A connection opened
+ * before the first load is picked up mid-stream, and its first packet counts as new until one goes
+ * the other way: a client waiting for its server's answer (a schema load, a long query) never sends
+ * one, so the answer is dropped for good (seen on the lab: the schema load hung 10 minutes). Before
+ * the first load, a tracking table accepts everything while the flows in progress exchange a
+ * packet each way; the drop table then finds them established. A flow idle for the whole time with
+ * its answer still to come is not covered: turn the firewall on in a quiet moment.
+ */
+export function startTracking(nft = NFT): string {
+    return `if ! ${nft} list table ${FIREWALL_FAMILY} ${TRACKING_TABLE} >/dev/null 2>&1; then
+  printf '%s\n' 'table ${FIREWALL_FAMILY} ${TRACKING_TABLE} { chain input { type filter hook input priority filter - 10; policy accept; ct state new counter; }; }' | ${nft} -f -
+  sleep ${TRACKING_SECONDS}
+fi`;
+}
+
+/** The tracking table goes once the drop table is loaded (which keeps the tracking on). */
+export function stopTracking(nft = NFT): string {
+    return `if ${nft} list table ${FIREWALL_FAMILY} ${TRACKING_TABLE} >/dev/null 2>&1; then ${nft} delete table ${FIREWALL_FAMILY} ${TRACKING_TABLE}; fi`;
+}
+
+const indent = (text: string) =>
+    text
+        .split("\n")
+        .map(l => `    ${l}`)
+        .join("\n");
+
 export function firewallStep(s: FirewallStepInput): string {
     const file = s.file ?? FIREWALL_FILE;
     const candidate = s.candidate ?? FIREWALL_CANDIDATE;
@@ -39,8 +72,12 @@ zha_loaded_changed=$ZHA_CHANGED`,
         `if [ "$ZHA_CHANGED" = 1 ]; then systemctl daemon-reload; fi
 systemctl enable --quiet ${FIREWALL_UNIT}
 if [ "$ZHA_CHANGED" = 1 ] || [ "$zha_loaded_changed" = 1 ] || ! systemctl is-active --quiet ${FIREWALL_UNIT} || ! ${loaded}; then
+  if ! ${loaded}; then
+${indent(startTracking())}
+  fi
   systemctl restart ${FIREWALL_UNIT}
-fi`,
+fi
+${stopTracking()}`,
     ].join("\n");
 }
 
@@ -53,5 +90,6 @@ export function removeFirewall(s: Pick<FirewallStepInput, "file" | "candidate" |
   systemctl daemon-reload
 fi
 if [ -x ${NFT} ] && ${loaded}; then ${NFT} delete table ${FIREWALL_FAMILY} ${FIREWALL_TABLE}; fi
+if [ -x ${NFT} ]; then ${stopTracking()}; fi
 rm -f ${s.file ?? FIREWALL_FILE} ${s.candidate ?? FIREWALL_CANDIDATE}`;
 }

@@ -2,11 +2,21 @@
  * The host firewall's rulesets, handed to the real nft: every host's ruleset of every pattern that
  * the shipped environments and fixtures form, with the firewall on, passes `nft -c -f` (the kernel
  * checks the whole transaction) in a network namespace of its own. One is then loaded for real
- * beside an operator's table, twice: loading it replaces its own table alone.
+ * beside an operator's table, twice: loading it replaces its own table alone. And a connection opened
+ * before the first load, whose client waits for its server's answer, gets it only when the step's
+ * tracking table came first (the kernel's behaviour that hung the lab's schema load).
  */
 import { readdirSync, writeFileSync } from "fs";
 import * as path from "path";
-import { FIREWALL_CANDIDATE, FIREWALL_FAMILY, FIREWALL_TABLE } from "../../components/firewall";
+import {
+    FIREWALL_CANDIDATE,
+    FIREWALL_FAMILY,
+    FIREWALL_TABLE,
+    TRACKING_TABLE,
+    renderRuleset,
+    startTracking,
+    stopTracking,
+} from "../../components/firewall";
 import { PATTERNS } from "../../stacks/patterns";
 import { readEnvironment } from "../../tools/offline/environment";
 import { planEnvironment } from "../../tools/offline/stack";
@@ -123,5 +133,50 @@ describe("host firewall rulesets, checked by nft", () => {
         expect(ours.match(/tcp dport 5432 /g)?.length).toBe(1);
         expect(ours).toContain("policy drop");
         expect(ours).toMatch(/tcp dport 2380 ip saddr \{ 198\.18\.20\.11, 198\.18\.30\.11 \} accept/);
+    });
+
+    /**
+     * Two namespaces joined by a veth: a server on b answers 3 s after a question; the client on a
+     * asks, and a's firewall (admitting nothing from b) loads while it waits, as `load` does.
+     */
+    async function answerAfterLoad(load: string): Promise<{ answered: boolean; detail: string }> {
+        const dir = await scratch.dir("firewall-inflight");
+        const loadScript = path.join(dir, "load.sh");
+        writeFileSync(loadScript, `set -e\n${load}\n`);
+        const tag = `${process.pid % 100000}`;
+        const node = process.execPath;
+        const server = `require("net").createServer(s => s.once("data", () => setTimeout(() => s.end("answer\\n"), 3000))).listen(7000, "198.18.250.2")`;
+        const client = `const c = require("net").connect(7000, "198.18.250.2", () => c.write("question\\n")); c.on("data", d => { console.log("got " + d.toString().trim()); process.exit(0); }); setTimeout(() => { console.log("no answer"); process.exit(0); }, 12000);`;
+        const out = await run("sh", [
+            "-c",
+            `set -e
+A=zhat-a-${tag}; B=zhat-b-${tag}
+ip netns add $A; ip netns add $B
+SERVER=
+trap 'if [ -n "$SERVER" ]; then kill $SERVER; fi; ip netns del $A; ip netns del $B' EXIT
+ip link add va${tag} netns $A type veth peer name vb${tag} netns $B
+ip -n $A addr add 198.18.250.1/24 dev va${tag}; ip -n $A link set va${tag} up
+ip -n $B addr add 198.18.250.2/24 dev vb${tag}; ip -n $B link set vb${tag} up
+ip netns exec $B ${node} -e '${server}' & SERVER=$!
+sleep 1
+ip netns exec $A ${node} -e '${client}' > ${dir}/client.out & CLIENT=$!
+sleep 0.5
+ip netns exec $A sh ${loadScript}
+wait $CLIENT
+ip netns exec $A nft list tables
+cat ${dir}/client.out`,
+        ]);
+        return { answered: /got answer/.test(out.stdout), detail: out.stdout + out.stderr };
+    }
+
+    test("a connection in flight when the first table loads: dropped without the tracking table, answered with it", async () => {
+        const file = path.join(await scratch.dir("firewall-inflight-file"), "host.nft");
+        writeFileSync(file, renderRuleset({ host: "a", roles: [], flows: [] }));
+        const plain = await answerAfterLoad(`nft -f ${file}`);
+        const tracked = await answerAfterLoad(`${startTracking("nft")}\nnft -f ${file}\n${stopTracking("nft")}`);
+        expect({ plain: plain.answered, tracked: tracked.answered }).toEqual({ plain: false, tracked: true });
+        // The tracking table is gone once the drop table is loaded.
+        expect(tracked.detail).toContain(`table ${FIREWALL_FAMILY} ${FIREWALL_TABLE}`);
+        expect(tracked.detail).not.toContain(TRACKING_TABLE);
     });
 });
