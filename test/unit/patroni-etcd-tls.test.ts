@@ -9,6 +9,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import * as path from "path";
 import { parse } from "yaml";
+import { UI_HTTPS_PORT } from "../../components/loadbalancer/ports";
 import { renderHaproxyCfg } from "../../components/loadbalancer/render";
 import { CA_FILE, CERT_FILE, ETCD_KEY, HAPROXY_PEM, POSTGRES_KEY } from "../../components/pki/files";
 import { etcdPlainPeersGuard } from "../../components/postgres/patroniSteps";
@@ -114,7 +115,10 @@ describe("patroni.yml's REST API, patronictl and etcd client", () => {
 test("the load balancers' Patroni check speaks TLS to the REST API only, verifying each DB host's name and presenting HAProxy's certificate", () => {
     const cfg = renderHaproxyCfg({
         site: "tokyo",
+        bindAddress: "198.18.10.41",
+        tls: { certificateWithKey: HAPROXY_PEM, caFile: CA_FILE },
         httpPort: 80,
+        httpsPort: UI_HTTPS_PORT,
         localFrontends: [],
         remoteFrontends: [],
         dbPort: 5433,
