@@ -6,11 +6,9 @@
  * of its step (a password include, the primary check), under the distribution's own main configs.
  * Each program also rejects a broken copy, saying why: a check that cannot fail proves nothing.
  */
-import { readFileSync } from "fs";
 import { HAPROXY_CONFIG } from "../../components/loadbalancer/render";
 import { NGINX_DEFAULT_SITE, zabbixLayout } from "../../components/platform";
 import { frontendFiles } from "../../components/zabbix/steps";
-import { CA_FILE, CERT_FILE, HAPROXY_PEM } from "../../components/pki/files";
 import { RunResult, scratchSpace, testPki } from "./support";
 import { Chroot } from "./support/chroot";
 import { DEBIAN13, ensureDebian13Root, openSession } from "./support/debian13";
@@ -29,15 +27,10 @@ let files: Debian13File[];
 beforeAll(async () => {
     const root = await ensureDebian13Root();
     host = await openSession(scratch, root, "files");
-    // As the TLS step leaves a load balancer that is also a frontend: HAProxy and nginx read these.
+    // As the TLS step leaves a load balancer that is also a frontend: HAProxy (its UI and its Patroni
+    // check) and nginx read these, each file of one test PKI.
     await installPki(host, await testPki(scratch), ["lb", "frontend"]);
     files = await debian13Files();
-    // As the host's TLS step leaves every host (a test PKI's files where the stack's go): haproxy.cfg's
-    // Patroni check loads the CA and HAProxy's certificate and key when the file is read.
-    const pki = await testPki(scratch);
-    await host.put(CA_FILE, readFileSync(pki.client.caFile, "utf8"));
-    await host.put(CERT_FILE, readFileSync(pki.server.certFile, "utf8"));
-    await host.put(HAPROXY_PEM, readFileSync(pki.haproxyPemFile, "utf8"), 0o600);
 }, 30 * 60_000);
 
 /** The plans' files at `path`, one of each distinct text (the same file on many hosts is checked once). */
