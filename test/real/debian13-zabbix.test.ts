@@ -28,7 +28,15 @@ import {
     waitFor,
 } from "./support";
 import { Debian13Root, ensureDebian13Root } from "./support/debian13";
-import { Frontend, LAYOUT, Pg17, dbSettings, startFrontend, startPostgres17 } from "./debian13-sites";
+import {
+    Frontend,
+    LAYOUT,
+    Pg17,
+    dbSettings,
+    loadZabbixDatabase,
+    startFrontend,
+    startPostgres17,
+} from "./debian13-sites";
 import { SUPER_ADMIN_PASSWORD, loopbackSchemaStep, runStep, schemaSecrets, sizing } from "./zabbix-db";
 import { api, argvShimText } from "./zabbix-frontends";
 
@@ -54,15 +62,7 @@ beforeAll(async () => {
     root = await ensureDebian13Root();
     pki = await testPki(scratch);
     db = await startPostgres17(scratch, root, ["zabbix", TARGET_DB], pki);
-    // What the PostgreSQL provider makes: the role, and a database it owns.
-    await db.sql(`create role zabbix login password '${dbPassword}'`);
-    await db.sql("create database zabbix owner zabbix encoding 'UTF8' lc_collate 'C' lc_ctype 'C' template template0");
-    // The library's schema step, run with Debian 13's sh and psql as the loader host runs it.
-    schemaLoad = await runStep(
-        loopbackSchemaStep(db, "zabbix", SELF_RUN_DB_TLS, LAYOUT.schemaFiles),
-        schemaSecrets(dbPassword),
-        db.host,
-    );
+    schemaLoad = await loadZabbixDatabase(db, dbPassword);
 }, 30 * 60_000);
 
 describe("PostgreSQL 17 with the rendered drop-ins and pg_hba.conf", () => {
