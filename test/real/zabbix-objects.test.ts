@@ -133,7 +133,13 @@ beforeAll(async () => {
     pki = await testPki(scratch);
     db = await startPostgres17(scratch, root, ["zabbix"], pki);
     ok(await loadZabbixDatabase(db, dbPassword));
-    site = await startFrontend(scratch, root, "objects", { port: db.port, dbName: "zabbix", password: dbPassword }, pki);
+    site = await startFrontend(
+        scratch,
+        root,
+        "objects",
+        { port: db.port, dbName: "zabbix", password: dbPassword },
+        pki,
+    );
 }, 30 * 60_000);
 
 describe("the Zabbix objects step against Zabbix 7.0's API", () => {
