@@ -20,6 +20,7 @@ export interface ProxyObjectArgs {
     readonly group: string;
     /** The proxy host's address and port, where its group's agents reach it. */
     readonly address: string;
+    /** Its ListenPort. */
     readonly port: number;
     /** Its PSK (ZabbixProxy.psk). */
     readonly psk: Psk;
@@ -47,10 +48,13 @@ export interface ZabbixObjectsArgs {
     readonly apiUrl: string;
     /** The Super Admin's password (superAdmin.ts); a Pulumi secret, on stdin only. */
     readonly superAdminPassword: pulumi.Input<string>;
+    /** The installation's Zabbix series: 6.0 has no proxy groups, so its agents' hosts are the servers'. */
     readonly zabbixVersion: ZabbixVersion;
     /** Its proxy groups (7.0). */
     readonly proxyGroups: readonly ProxyGroupConfig[];
+    /** Its proxies. */
     readonly proxies: readonly ProxyObjectArgs[];
+    /** Its monitored hosts' agents. */
     readonly agents: readonly AgentHostArgs[];
     /** Resources the step runs after: the schema (with the Super Admin's password) and the frontends behind apiUrl. */
     readonly after: readonly pulumi.Resource[];

@@ -49,18 +49,23 @@ export function objectKey(kind: "proxy" | "host", name: string): string {
 
 /** One proxy group as Zabbix keeps it. */
 export interface ProxyGroupObject {
+    /** The group's name in Zabbix. */
     readonly name: string;
+    /** failover_delay: how long a proxy may be silent before its hosts move. */
     readonly failoverDelaySeconds: number;
+    /** min_online: how many proxies the group needs to count as online. */
     readonly minOnline: number;
 }
 
 /** One proxy: its name is the Hostname of its zabbix_proxy.conf. */
 export interface ProxyObject {
+    /** Its Hostname. */
     readonly name: string;
     /** Its proxy group's name. */
     readonly group: string;
     /** Where its group's agents reach it (local_address, local_port). */
     readonly address: string;
+    /** Its ListenPort. */
     readonly port: number;
     /** Its TLSPSKIdentity. */
     readonly pskIdentity: string;
@@ -68,9 +73,11 @@ export interface ProxyObject {
 
 /** One monitored host: its name is the Hostname of its zabbix_agent2.conf. */
 export interface AgentHostObject {
+    /** Its Hostname. */
     readonly name: string;
     /** The proxy group that monitors it; absent when the servers do. */
     readonly group?: string;
+    /** Its agent's TLSPSKIdentity. */
     readonly pskIdentity: string;
 }
 
@@ -78,6 +85,7 @@ export interface AgentHostObject {
 export interface ZabbixObjectsScriptInput {
     /** The installation's JSON-RPC URL (https://; its certificate verified against caFile). */
     readonly apiUrl: string;
+    /** Who logs in: the Super Admin, whose password the step reads from stdin. */
     readonly apiUser: string;
     /** The stack's CA file on the host. */
     readonly caFile: string;
@@ -85,8 +93,11 @@ export interface ZabbixObjectsScriptInput {
     readonly installation: string;
     /** The host group every agent host is in. */
     readonly hostGroup: string;
+    /** The installation's proxy groups (none on 6.0). */
     readonly proxyGroups: readonly ProxyGroupObject[];
+    /** Its proxies, each in one of those groups. */
     readonly proxies: readonly ProxyObject[];
+    /** Its monitored hosts (agent 2, active checks only: no interface). */
     readonly hosts: readonly AgentHostObject[];
 }
 
