@@ -90,16 +90,18 @@ export function withDataPath(
         }),
     );
     const agentsBuilt = agents.map(agent => buildAgent(config, hosts, agent, groups, proxies, instances, serverOutage));
-    for (const instance of instances) {
+    const objects = instances.flatMap(instance => {
         const served = (site: string) => instanceFor(instances, site) === instance;
         const own = {
             proxies: built.filter(p => served(p.facts.site)),
             agents: agentsBuilt.filter(a => served(a.facts.site)),
         };
-        if (own.proxies.length + own.agents.length > 0) {
-            buildObjects(config, hosts, instance, own, superAdminPassword);
-        }
-    }
+        const made =
+            own.proxies.length + own.agents.length > 0
+                ? buildObjects(config, hosts, instance, own, superAdminPassword)
+                : undefined;
+        return made ? [made.facts] : [];
+    });
     const dataPath: DataPathDesign = {
         proxyGroups: groups.map(g => ({
             name: g.name,
@@ -109,6 +111,7 @@ export function withDataPath(
         })),
         proxies: built.map(p => p.facts),
         agents: agentsBuilt.map(a => a.facts),
+        objects,
     };
     return { ...design, dataPath };
 }

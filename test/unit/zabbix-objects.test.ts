@@ -3,7 +3,8 @@
  * and the ZabbixObjects component the stack builds under mocks, per installation, from the topology.
  */
 import { ConfigError } from "../../components/config/reader";
-import { RESOURCE_TYPES, ZABBIX_OBJECTS, factProblems } from "../../components/facts";
+import { HostFirewallFacts, RESOURCE_TYPES, ZABBIX_OBJECTS, factProblems } from "../../components/facts";
+import { UI_HTTPS_PORT } from "../../components/loadbalancer/ports";
 import { packagesFor } from "../../components/host/render";
 import { CA_FILE } from "../../components/pki/files";
 import { MONITORED_HOST_GROUP, ZabbixObjects } from "../../components/zabbix";
@@ -196,6 +197,26 @@ describe("ZabbixObjects in the stack, under mocks", () => {
         expect(objects.proxyGroups).toEqual([]);
         expect(objects.proxies).toEqual([]);
         expect(objects.hosts.map((h: { group: unknown }) => h.group)).toEqual([null, null]);
+    });
+
+    test("with the host firewall on, every load balancer admits the step's host to the UI's HTTPS port", async () => {
+        const walled = await planConfig(
+            dataPathConfigWith(
+                r =>
+                    (r.firewall = {
+                        enabled: true,
+                        monitoredNetwork: ["198.18.50.0/24"],
+                        usersNetwork: ["198.18.60.0/24"],
+                    }),
+            ),
+        );
+        expect(walled.error).toBeUndefined();
+        const https = ofType(walled, "zabbix-ha:firewall:HostFirewall")
+            .map(r => r.inputs as unknown as HostFirewallFacts)
+            .find(f => f.host === "west-1")!
+            .admits.find(a => a.port === UI_HTTPS_PORT)!;
+        // Users, and the other site's step host (its own traffic stays on lo).
+        expect(https.sources).toEqual(["198.18.1.10", "198.18.60.0/24"]);
     });
 
     test("a stack without proxies or agents has no objects step", async () => {
