@@ -5,6 +5,7 @@
  */
 import { RENDERED_HEADER, shellQuote } from "../shell";
 import { renderApiClient } from "./apiClient";
+import { OBJECTS_MARKER_PREFIX } from "./objectsScript";
 
 /** Where the sync script copies from and to, and how it logs in. */
 export interface ConfigSyncScriptInput {
@@ -110,7 +111,10 @@ ${secretListCalls()}
 jq -cs '${SECRETS_BY_OBJECT}' "$work/secret-lists" >"$work/secrets"
 groups=$(ids "$SOURCE" hostgroup.get groupid)
 templates=$(ids "$SOURCE" template.get templateid)
-hosts=$(ids "$SOURCE" host.get hostid)
+# Not the hosts the source's objects step made (its agents, monitored by its own proxy groups):
+# they are that installation's, and a target has neither those groups nor those agents.
+r=$(echo '{"output": ["hostid", "description"]}' | call "$SOURCE" host.get)
+hosts=$(printf '%s' "$r" | jq -c --arg m ${shellQuote(OBJECTS_MARKER_PREFIX)} '[.[] | select(.description | startswith($m) | not) | .hostid]')
 # Export options, one call a line: the groups, then templates and hosts BATCH at a time, oldest first.
 case "$version" in
   6.0.*)

@@ -37,9 +37,12 @@ export function pskRecordFile(installation: string): string {
     return `${STATE_DIR}/zabbix-objects-${installation}.json`;
 }
 
+/** How the description of every object an objects step made starts, whatever the installation. */
+export const OBJECTS_MARKER_PREFIX = "Made by zabbix-ha for installation ";
+
 /** The description every object the stack makes carries; only those it changes or deletes. */
 export function objectsMarker(installation: string): string {
-    return `Made by zabbix-ha for installation ${installation}: pulumi up changes and deletes it.`;
+    return `${OBJECTS_MARKER_PREFIX}${installation}: pulumi up changes and deletes it.`;
 }
 
 /** How a proxy's or a host's PSK is named in the PSK secret and the record. */
