@@ -6,7 +6,7 @@ import { ZABBIX_OBJECTS, ZabbixObjectsFacts } from "../facts";
 import { Host } from "../host";
 import { CA_FILE } from "../pki/files";
 import { Psk } from "../proxy/psk";
-import { OBJECTS_SECRETS, objectKey, renderZabbixObjectsScript } from "./objectsScript";
+import { OBJECTS_SECRETS, objectKey, pskRecordFile, renderZabbixObjectsScript } from "./objectsScript";
 import { SUPER_ADMIN_USER } from "./superAdmin";
 
 /** The host group every monitored host of the stack is in. */
@@ -105,6 +105,7 @@ export class ZabbixObjects extends pulumi.ComponentResource {
                     apiUser: SUPER_ADMIN_USER,
                     caFile: CA_FILE,
                     installation: args.installation,
+                    recordFile: pskRecordFile(args.installation),
                     hostGroup: MONITORED_HOST_GROUP,
                     proxyGroups: byGroup ? args.proxyGroups : [],
                     proxies: args.proxies.map(p => ({

@@ -92,8 +92,10 @@ export interface ZabbixObjectsScriptInput {
     readonly apiUser: string;
     /** The stack's CA file on the host. */
     readonly caFile: string;
-    /** The installation's name: what its marker and its record are named after. */
+    /** The installation's name: what its marker is named after. */
     readonly installation: string;
+    /** Where the step records what PSKs it set (pskRecordFile(installation) on a host). */
+    readonly recordFile: string;
     /** The host group every agent host is in. */
     readonly hostGroup: string;
     /** The installation's proxy groups (none on 6.0). */
@@ -211,12 +213,11 @@ export function renderZabbixObjectsScript(c: ZabbixObjectsScriptInput): string {
     if (!/^https:\/\//i.test(c.apiUrl)) {
         throw new Error(`the objects step logs in with the Super Admin's password: ${c.apiUrl} is not an https:// URL`);
     }
-    const record = pskRecordFile(c.installation);
     return `# The Zabbix objects of installation ${c.installation}, through its API.
 API_URL=${shellQuote(c.apiUrl)}
 API_USER=${shellQuote(c.apiUser)}
 CA_FILE=${shellQuote(c.caFile)}
-RECORD=${shellQuote(record)}
+RECORD=${shellQuote(c.recordFile)}
 HOST_GROUP=${shellQuote(c.hostGroup)}
 DESIRED=${shellQuote(desiredState(c))}
 ${renderApiClient()}
@@ -302,7 +303,7 @@ fi
 echo '{"output": ["hostid", "host"]}' | call "$API_URL" host.get >"$work/hosts"
 logout "$API_URL"
 # What was set, so that the next run sends a key only when it changed.
-install -d -m 0755 ${STATE_DIR}
+install -d -m 0755 "$(dirname "$RECORD")"
 # shellcheck disable=SC2016 # jq programs: their $ are jq's variables
 jq -S -n --slurpfile dd "$work/desired" --slurpfile hh "$work/hashes" --slurpfile proxies "$work/proxies" --slurpfile hosts "$work/hosts" \\
   ${shellQuote(`$dd[0] as $d | $hh[0] as $hash | ${RECORD}`)} >"$work/new-record"

@@ -53,6 +53,7 @@ function objects(minOnline = 1): ZabbixObjectsScriptInput {
         apiUser: SUPER_ADMIN_USER,
         caFile: CA_FILE,
         installation: INSTALLATION,
+        recordFile: pskRecordFile(INSTALLATION),
         hostGroup: "zha monitored hosts",
         proxyGroups: [{ name: GROUP, failoverDelaySeconds: 60, minOnline }],
         proxies: ["east", "west"].map((s, i) => ({

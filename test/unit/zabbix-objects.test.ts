@@ -13,6 +13,7 @@ import {
     ZabbixObjectsScriptInput,
     objectKey,
     objectsMarker,
+    pskRecordFile,
     renderConfigSyncScript,
     renderApiClient,
     renderZabbixObjectsScript,
@@ -26,6 +27,7 @@ const INPUT: ZabbixObjectsScriptInput = {
     apiUser: "Admin",
     caFile: CA_FILE,
     installation: "zabbix",
+    recordFile: pskRecordFile("zabbix"),
     hostGroup: MONITORED_HOST_GROUP,
     proxyGroups: [{ name: "all-sites", failoverDelaySeconds: 90, minOnline: 2 }],
     proxies: [{ name: "east-proxy", group: "all-sites", address: "198.18.1.20", port: 10051, pskIdentity: "id-p" }],
@@ -141,6 +143,8 @@ describe("ZabbixObjects in the stack, under mocks", () => {
     test("its step runs on the first frontend host, after every frontend and the schema step", () => {
         const step = byName(plan, "zabbix-objects-api");
         expect(target(step)).toBe("198.18.1.10");
+        // The record of the PSKs it set is root's, under the library's state directory.
+        expect(scriptOf(step)).toContain("RECORD='/var/lib/zabbix-ha/zabbix-objects-zabbix.json'");
         const deps = transitiveDependencies(plan, step.id);
         for (const name of ["east-1-frontend-web", "west-1-frontend-web", "zabbix-db-schema", "east-east-1-packages"]) {
             expect({ name, before: deps.has(byName(plan, name).id) }).toEqual({ name, before: true });
