@@ -15,6 +15,7 @@ import type {
     SelfRunDatabaseFacts,
     ServerClusterFacts,
     SiteFacts,
+    ZabbixObjectsFacts,
 } from "../components/facts";
 import { ClusterManagerTopology, DataPathTopology, DatabaseTopology, InstanceTopology, Topology } from "./topology";
 
@@ -35,6 +36,8 @@ export interface DataPathDesign {
     readonly proxyGroups: DataPathTopology["proxyGroups"];
     readonly proxies: readonly ProxyFacts[];
     readonly agents: readonly AgentFacts[];
+    /** The steps that make their Zabbix objects through the API, one per installation that has any. */
+    readonly objects?: readonly ZabbixObjectsFacts[];
 }
 
 /** A stack's design: its sites and hosts, its installations, and what joins them. */

@@ -144,6 +144,18 @@ export const CONFIG_SYNC = component(
     }),
 );
 
+export const ZABBIX_OBJECTS = component(
+    "zabbix-ha:zabbix:ZabbixObjects",
+    placement.extend({
+        /** The JSON-RPC URL the step logs in at (https://). */
+        apiUrl: z.string(),
+        /** The objects it keeps there, by name: proxy groups, proxies, monitored hosts. */
+        proxyGroups: z.array(z.string()),
+        proxies: z.array(z.string()),
+        hosts: z.array(z.string()),
+    }),
+);
+
 export const DRBD_PAIR = component(
     "zabbix-ha:drbd:DrbdPair",
     z.object({
@@ -225,6 +237,7 @@ export const COMPONENTS = [
     SERVER_CLUSTER,
     FRONTEND,
     CONFIG_SYNC,
+    ZABBIX_OBJECTS,
     DRBD_PAIR,
     PKI,
     HOST_FIREWALL,
@@ -240,6 +253,7 @@ export type ManagedDatabaseFacts = FactsOf<typeof MANAGED_DATABASE>;
 export type ServerClusterFacts = FactsOf<typeof SERVER_CLUSTER>;
 export type FrontendFacts = FactsOf<typeof FRONTEND>;
 export type ConfigSyncFacts = FactsOf<typeof CONFIG_SYNC>;
+export type ZabbixObjectsFacts = FactsOf<typeof ZABBIX_OBJECTS>;
 export type PairFacts = FactsOf<typeof DRBD_PAIR>;
 export type PkiFacts = FactsOf<typeof PKI>;
 export type HostFirewallFacts = FactsOf<typeof HOST_FIREWALL>;

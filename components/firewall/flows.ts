@@ -22,6 +22,7 @@ import {
     ProxyFacts,
     SelfRunDatabaseFacts,
     ServerClusterFacts,
+    ZabbixObjectsFacts,
 } from "../facts";
 import { UI_HTTPS_PORT } from "../loadbalancer/ports";
 import { ETCD_CLIENT_PORT, ETCD_PEER_PORT } from "../postgres/etcdEnvironment";
@@ -44,6 +45,8 @@ export interface FirewallDesign {
     readonly dataPath?: {
         readonly proxies: readonly Pick<ProxyFacts, "host" | "server">[];
         readonly agents: readonly Pick<AgentFacts, "host" | "serverActive">[];
+        /** The hosts that run the Zabbix objects steps: clients of the load balancers' UI. */
+        readonly objects?: readonly Pick<ZabbixObjectsFacts, "host">[];
     };
 }
 
@@ -196,7 +199,8 @@ const etcd: FlowRule = c =>
     });
 
 /**
- * The UI: every load balancer's HTTP and HTTPS ports from users (and the stack's own UI clients);
+ * The UI: every load balancer's HTTP and HTTPS ports from users (and the stack's own UI clients: the
+ * hosts that run the Zabbix objects step, pattern 2's config sync);
  * a frontend's nginx port from the load balancers that list it, or from users where none does (a
  * pair serving the UI on its VIP).
  */
@@ -204,7 +208,7 @@ const ui: FlowRule = c =>
     c.design.instances.flatMap(i => {
         const users = [
             ...c.networks("firewall.usersNetwork", c.config.firewall.usersNetwork),
-            ...c.hosts(c.uiClients ?? []),
+            ...c.hosts([...(c.uiClients ?? []), ...(c.design.dataPath?.objects ?? []).map(o => o.host)]),
         ];
         const balancers = i.loadBalancers.flatMap(lb => [
             grant(lb.host, "ui-http", "tcp", c.config.loadBalancer.httpPort, users),

@@ -109,8 +109,9 @@ export function packagesFor(input: PackageStepInput): string[] {
             case "zabbix-server":
                 add([...zabbix.serverPackages, platform.packages.postgresClient]);
                 break;
+            // jq: a frontend host may run the Zabbix objects step, an API client in sh, curl and jq.
             case "frontend":
-                add(["nginx", ...platform.phpFpm.packages, ...zabbix.frontendPackages]);
+                add(["jq", "nginx", ...platform.phpFpm.packages, ...zabbix.frontendPackages]);
                 break;
             // socat: the newest-primary watcher talks to HAProxy's admin socket.
             case "lb":

@@ -23,7 +23,7 @@ export interface ZabbixAgentArgs extends DaemonPlacementArgs<AgentSizing> {
 /**
  * ZabbixAgent runs agent 2 with active checks only, through one proxy group (or straight to the
  * servers), its values kept in a persistent buffer until a proxy takes them. The Zabbix host object
- * with its PSK (or an autoregistration action) is made through the Zabbix API, not here yet.
+ * with its PSK is made through the Zabbix API by ZabbixObjects (components/zabbix).
  */
 export class ZabbixAgent extends ZabbixDaemon<AgentFacts> {
     constructor(name: string, args: ZabbixAgentArgs, opts?: pulumi.ComponentResourceOptions) {

@@ -24,7 +24,7 @@ export interface ZabbixProxyArgs extends DaemonPlacementArgs<ProxySizing> {
  * ZabbixProxy is one active proxy with its own SQLite database: it takes its agents' values, keeps
  * them while no server node answers, and sends them to whichever node is active. Its PSK is
  * generated here; the Zabbix objects (its proxy group, the proxy with its PSK) are made through the
- * Zabbix API, which is not part of this component yet (see components/proxy/index.ts).
+ * Zabbix API by ZabbixObjects (components/zabbix).
  */
 export class ZabbixProxy extends ZabbixDaemon<ProxyFacts> {
     constructor(name: string, args: ZabbixProxyArgs, opts?: pulumi.ComponentResourceOptions) {

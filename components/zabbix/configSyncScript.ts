@@ -4,6 +4,8 @@
  * others (configuration.import). Pure renderer.
  */
 import { RENDERED_HEADER, shellQuote } from "../shell";
+import { renderApiClient } from "./apiClient";
+import { OBJECTS_MARKER_PREFIX } from "./objectsScript";
 
 /** Where the sync script copies from and to, and how it logs in. */
 export interface ConfigSyncScriptInput {
@@ -91,47 +93,7 @@ API_USER=${shellQuote(c.apiUser)}
 PASSWORD_FILE=${shellQuote(c.passwordFile)}
 CA_FILE=${shellQuote(c.caFile)}
 BATCH=${BATCH}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-trap 'exit 1' HUP INT TERM
-# The session token travels in the environment, the password and every request on stdin or in
-# files: a command line is readable by every local user.
-ZHA_AUTH=
-export ZHA_AUTH
-# Where the token goes: 7.0 takes an Authorization header (and logs every use of the body's "auth",
-# which 7.2 removes); 6.0 knows only the body's. Set from the source's version before logging in.
-ZHA_AUTH_IN=body
-export ZHA_AUTH_IN
-
-# call URL METHOD: reads the params on stdin and prints the result (with $ZHA_AUTH when set).
-call() {
-  jq -c --arg m "$2" '{jsonrpc: "2.0", method: $m, params: ., id: 1} + (if ($ENV.ZHA_AUTH // "") == "" or $ENV.ZHA_AUTH_IN != "body" then {} else {auth: $ENV.ZHA_AUTH} end)' >"$work/request" || return 1
-  [ -s "$work/request" ] || { echo "$1 $2: no request to send" >&2; return 1; }
-  # The header comes from a file, so the token never stands on curl's command line.
-  printf 'Content-Type: application/json-rpc\n' >"$work/headers"
-  if [ -n "$ZHA_AUTH" ] && [ "$ZHA_AUTH_IN" = header ]; then
-    printf 'Authorization: Bearer %s\n' "$ZHA_AUTH" >>"$work/headers"
-  fi
-  # HTTPS only (redirects included), the site's certificate verified against the stack's CA: the
-  # password and the session token cross the network between sites.
-  curl -fsS -m 300 --proto =https --cacert "$CA_FILE" -H @"$work/headers" --data-binary @"$work/request" -o "$work/response" "$1" || { echo "$1 $2: request failed" >&2; return 1; }
-  if [ "$(jq 'has("error")' "$work/response")" != false ]; then
-    echo "$1 $2: $(jq -c .error "$work/response")" >&2
-    return 1
-  fi
-  jq -c .result "$work/response"
-}
-
-login() {
-  ZHA_AUTH=
-  r=$(jq -n --arg u "$API_USER" --rawfile p "$PASSWORD_FILE" '{username: $u, password: ($p | rtrimstr("\\n"))}' | call "$1" user.login)
-  ZHA_AUTH=$(printf '%s' "$r" | jq -r .)
-}
-
-logout() {
-  echo '[]' | call "$1" user.logout >/dev/null
-  ZHA_AUTH=
-}
+${renderApiClient()}
 
 # ids URL METHOD FIELD: the FIELD of every object, as a JSON array.
 ids() {
@@ -139,12 +101,7 @@ ids() {
   printf '%s' "$r" | jq -c "[.[].$3]"
 }
 
-r=$(echo '[]' | call "$SOURCE" apiinfo.version)
-version=$(printf '%s' "$r" | jq -r .)
-case "$version" in
-  6.*) ZHA_AUTH_IN=body ;;
-  *) ZHA_AUTH_IN=header ;;
-esac
+api_version "$SOURCE"
 login "$SOURCE"
 # What an export leaves out though the objects hold it (7.0: passwords, private keys, TLS keys),
 # from the source's own API, to put back into each export before it is imported.
@@ -154,7 +111,10 @@ ${secretListCalls()}
 jq -cs '${SECRETS_BY_OBJECT}' "$work/secret-lists" >"$work/secrets"
 groups=$(ids "$SOURCE" hostgroup.get groupid)
 templates=$(ids "$SOURCE" template.get templateid)
-hosts=$(ids "$SOURCE" host.get hostid)
+# Not the hosts the source's objects step made (its agents, monitored by its own proxy groups):
+# they are that installation's, and a target has neither those groups nor those agents.
+r=$(echo '{"output": ["hostid", "description"]}' | call "$SOURCE" host.get)
+hosts=$(printf '%s' "$r" | jq -c --arg m ${shellQuote(OBJECTS_MARKER_PREFIX)} '[.[] | select(.description | startswith($m) | not) | .hostid]')
 # Export options, one call a line: the groups, then templates and hosts BATCH at a time, oldest first.
 case "$version" in
   6.0.*)

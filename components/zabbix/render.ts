@@ -5,7 +5,8 @@
  *   the server unit's drop-in (serverUnitDropIn.ts), the agents' Server/ServerActive (agentSettings.ts);
  * - the HA watcher's script (takeoverWatch.ts) and unit (takeoverUnit.ts);
  * - the frontend's zabbix.conf.php (zabbixConfPhp.ts), nginx site (nginxSite.ts) and php-fpm pool (phpFpmPool.ts);
- * - pattern 2's sync script (configSyncScript.ts), service (configSyncService.ts) and timer (configSyncTimer.ts).
+ * - pattern 2's sync script (configSyncScript.ts), service (configSyncService.ts) and timer (configSyncTimer.ts);
+ * - the API client both API scripts share (apiClient.ts), and the Zabbix objects step (objectsScript.ts).
  * Tests hand them to the programs that read them (zabbix_server, php, nginx, shellcheck).
  */
 export * from "./zabbixServerConf";
@@ -20,3 +21,5 @@ export * from "./phpFpmPool";
 export * from "./configSyncScript";
 export * from "./configSyncService";
 export * from "./configSyncTimer";
+export * from "./apiClient";
+export * from "./objectsScript";

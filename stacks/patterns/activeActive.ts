@@ -57,6 +57,7 @@ export const activeActive: PatternModule = {
                         },
                     ),
                     instances,
+                    secrets.superAdmin.password,
                 ),
                 caCertificate: pki.caCertPem,
                 uiUrls: Object.assign({}, ...instances.map(i => i.uiUrls)),

@@ -43,9 +43,13 @@ export const cloud: PatternModule = {
             superAdminPasswordHash: secrets.superAdmin.bcryptHash,
         });
         return withFirewalls(config, hosts, {
-            design: withDataPath(config, hosts, stackDesign(config, this, hosts, [instance.design], { cloud: true }), [
-                instance,
-            ]),
+            design: withDataPath(
+                config,
+                hosts,
+                stackDesign(config, this, hosts, [instance.design], { cloud: true }),
+                [instance],
+                secrets.superAdmin.password,
+            ),
             caCertificate: pki.caCertPem,
             uiUrls: instance.uiUrls,
         });

@@ -5,17 +5,24 @@
  * topology the pattern made, never from its name; buffers sized from the load and from the longest
  * automatic recovery the failure model predicts for that topology.
  */
+import * as pulumi from "@pulumi/pulumi";
 import { PlacedHost, ProxyGroupConfig, StackConfig, agentGroup, hostsWithRole } from "../../components/config";
 import { Host } from "../../components/host";
 import { ZabbixAgent, ZabbixProxy, proxyGroupFailoverSeconds } from "../../components/proxy";
 import { sizeAgent, sizeProxy } from "../../components/sizing";
-import { ZabbixServerCluster } from "../../components/zabbix";
+import { Frontend, ZabbixObjects, ZabbixServerCluster } from "../../components/zabbix";
 import { DEFAULT_TIMINGS, DataPathDesign, StackDesign, Timings, evaluateAll, topologyOf } from "../../model";
 
-/** An installation as the data path needs it: the sites it serves and its servers. */
+/** An installation as the data path needs it: the sites it serves, its servers and where its API is. */
 export interface DataPathInstance {
+    /** Its name in the topology, which marks the Zabbix objects made in it. */
+    readonly name: string;
     readonly sites: readonly string[];
     readonly servers: ZabbixServerCluster;
+    /** Its frontends: the objects step runs on one of them, after all of them. */
+    readonly frontends: readonly Frontend[];
+    /** The UI through each site's entry point (a load balancer, or a pair's VIP). */
+    readonly uiUrls: Record<string, string>;
 }
 
 /** The longest automatic recovery the model predicts for the design (0 when none recovers by itself). */
@@ -50,6 +57,7 @@ export function withDataPath(
     hosts: ReadonlyMap<string, Host>,
     design: StackDesign,
     instances: readonly DataPathInstance[],
+    superAdminPassword: pulumi.Input<string>,
 ): StackDesign {
     const deployed = (role: "proxy" | "agent") => hostsWithRole(config, role).filter(h => hosts.has(h.name));
     const proxies = deployed("proxy");
@@ -82,6 +90,18 @@ export function withDataPath(
         }),
     );
     const agentsBuilt = agents.map(agent => buildAgent(config, hosts, agent, groups, proxies, instances, serverOutage));
+    const objects = instances.flatMap(instance => {
+        const served = (site: string) => instanceFor(instances, site) === instance;
+        const own = {
+            proxies: built.filter(p => served(p.facts.site)),
+            agents: agentsBuilt.filter(a => served(a.facts.site)),
+        };
+        const made =
+            own.proxies.length + own.agents.length > 0
+                ? buildObjects(config, hosts, instance, own, superAdminPassword)
+                : undefined;
+        return made ? [made.facts] : [];
+    });
     const dataPath: DataPathDesign = {
         proxyGroups: groups.map(g => ({
             name: g.name,
@@ -91,6 +111,7 @@ export function withDataPath(
         })),
         proxies: built.map(p => p.facts),
         agents: agentsBuilt.map(a => a.facts),
+        objects,
     };
     return { ...design, dataPath };
 }
@@ -122,5 +143,52 @@ function buildAgent(
         outageSeconds: outage,
         packageSource: config.zabbix.packageSource,
         zabbixVersion: config.zabbix.version,
+    });
+}
+
+/**
+ * The Zabbix objects of one installation's proxies and agents, made by a step on one of its frontend
+ * hosts: the first by name whose site is not lost (a lost site's steps change nothing), talking to
+ * the API at that site's entry point (its load balancer, or a pair's VIP), which answers from
+ * whichever frontend is up and is the only UI address a pair's standby node reaches. It runs after
+ * every frontend of the installation, and so after the schema step that set the Super Admin's password.
+ */
+function buildObjects(
+    config: StackConfig,
+    hosts: ReadonlyMap<string, Host>,
+    instance: DataPathInstance,
+    own: { readonly proxies: readonly ZabbixProxy[]; readonly agents: readonly ZabbixAgent[] },
+    superAdminPassword: pulumi.Input<string>,
+): ZabbixObjects | undefined {
+    const runners = instance.frontends
+        .map(f => hosts.get(f.facts.host)!)
+        .sort((a, b) => Number(a.lost) - Number(b.lost) || a.config.name.localeCompare(b.config.name));
+    const runner = runners[0];
+    if (!runner) {
+        return undefined;
+    }
+    const entrySites = Object.keys(instance.uiUrls).sort();
+    const site = instance.uiUrls[runner.config.site] !== undefined ? runner.config.site : entrySites[0];
+    const groups = new Set(own.proxies.map(p => p.facts.group));
+    return new ZabbixObjects(`${instance.name}-objects`, {
+        installation: instance.name,
+        host: runner,
+        apiUrl: `${instance.uiUrls[site]}api_jsonrpc.php`,
+        superAdminPassword,
+        zabbixVersion: config.zabbix.version,
+        proxyGroups: config.zabbix.proxyGroups.filter(g => groups.has(g.name)),
+        proxies: own.proxies.map(p => ({
+            name: p.facts.host,
+            group: p.facts.group,
+            address: p.facts.address,
+            port: config.zabbix.listenPort,
+            psk: p.psk,
+        })),
+        agents: own.agents.map(a => ({
+            name: a.facts.host,
+            ...(a.facts.group !== undefined ? { group: a.facts.group } : {}),
+            psk: a.psk,
+        })),
+        after: instance.frontends.map(f => f.configured),
     });
 }

@@ -41,6 +41,8 @@ export interface InstanceScope {
 }
 
 export interface BuiltInstance {
+    /** Its name in the topology. */
+    readonly name: string;
     /** The sites it serves (its proxies and agents report to it). */
     readonly sites: readonly string[];
     /** Its components' facts, for the model. */
@@ -320,6 +322,7 @@ export function buildInstance(
     );
     const pair = selfRun(scope)?.pair;
     return {
+        name: scope.name,
         sites: scope.sites,
         design: {
             name: scope.name,

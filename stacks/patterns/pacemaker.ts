@@ -124,6 +124,7 @@ export const pacemaker: PatternModule = {
                     runBy: "cluster-manager",
                 }),
         );
+        const uiUrls = { [drbd.site]: uiUrl(drbd.vip, config.frontend.port) };
         return withFirewalls(config, hosts, {
             design: withDataPath(
                 config,
@@ -138,10 +139,11 @@ export const pacemaker: PatternModule = {
                         pair: pair.facts,
                     },
                 ]),
-                [{ sites: [drbd.site], servers }],
+                [{ name: "zabbix", sites: [drbd.site], servers, frontends, uiUrls }],
+                secrets.superAdmin.password,
             ),
             caCertificate: pki.caCertPem,
-            uiUrls: { [drbd.site]: uiUrl(drbd.vip, config.frontend.port) },
+            uiUrls,
         });
     },
 };

@@ -60,6 +60,7 @@ export const standalone: PatternModule = {
                     instances.map(i => i.design),
                 ),
                 instances,
+                secrets.superAdmin.password,
             ),
             caCertificate: pki.caCertPem,
             uiUrls: Object.assign({}, ...instances.map(i => i.uiUrls)),

@@ -57,7 +57,13 @@ export const zabbixHa: PatternModule = {
             superAdminPasswordHash: secrets.superAdmin.bcryptHash,
         });
         return withFirewalls(config, hosts, {
-            design: withDataPath(config, hosts, stackDesign(config, this, hosts, [instance.design]), [instance]),
+            design: withDataPath(
+                config,
+                hosts,
+                stackDesign(config, this, hosts, [instance.design]),
+                [instance],
+                secrets.superAdmin.password,
+            ),
             caCertificate: pki.caCertPem,
             uiUrls: instance.uiUrls,
         });

@@ -6,7 +6,15 @@
  */
 import { existsSync } from "fs";
 import * as path from "path";
-import { renderConfigSyncScript } from "../../components/zabbix/render";
+import { randomBytes } from "crypto";
+import {
+    OBJECTS_SECRETS,
+    ZabbixObjectsScriptInput,
+    objectKey,
+    objectsMarker,
+    renderConfigSyncScript,
+    renderZabbixObjectsScript,
+} from "../../components/zabbix/render";
 import {
     ok,
     password,
@@ -376,5 +384,43 @@ describe("the config sync script between two real Zabbix 6.0 frontends", () => {
         expect(result.code).not.toBe(0);
         expect(result.stderr).toMatch(/SSL certificate problem|unable to get local issuer certificate/);
         expect(result.stdout).not.toMatch(/synchronised configuration/);
+    });
+
+    test("the Zabbix objects step on 6.0 (no proxy groups): each agent's host is the server's, PSK both ways; a second run changes nothing", async () => {
+        const input: ZabbixObjectsScriptInput = {
+            ...{ apiUrl: target.url, apiUser: "Admin", caFile: pki.client.caFile },
+            ...{ installation: "zha60", recordFile: path.join(work, "objects-record.json") },
+            ...{ hostGroup: "zha 6.0 monitored", proxyGroups: [], proxies: [] },
+            hosts: [{ name: "zha-60-app", pskIdentity: "zabbix-ha-agent-zha-60-app" }],
+        };
+        const key = randomBytes(32).toString("hex");
+        const secrets = {
+            [OBJECTS_SECRETS.password]: adminPassword,
+            [OBJECTS_SECRETS.psks]: JSON.stringify({ [objectKey("host", "zha-60-app")]: key }),
+        };
+        const changes = async () =>
+            ok(await runStep(renderZabbixObjectsScript(input), secrets))
+                .stdout.split("\n")
+                .filter(l => /^updated \S/.test(l));
+        expect(await changes()).toEqual([
+            "updated host group zha 6.0 monitored (created)",
+            "updated host zha-60-app (created)",
+            `updated ${input.recordFile}`,
+        ]);
+        const auth = await api<string>(target, "user.login", { username: "Admin", password: adminPassword });
+        const [host] = await api(
+            target,
+            "host.get",
+            {
+                ...{ filter: { host: ["zha-60-app"] }, selectGroups: ["name"] },
+                output: ["host", "proxy_hostid", "tls_connect", "tls_accept", "description"],
+            },
+            auth,
+        );
+        expect(host).toMatchObject({
+            ...{ proxy_hostid: "0", tls_connect: "2", tls_accept: "2", description: objectsMarker("zha60") },
+            groups: [{ name: "zha 6.0 monitored" }],
+        });
+        expect(await changes()).toEqual([]);
     });
 });

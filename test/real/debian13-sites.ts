@@ -21,10 +21,10 @@ import { HOST_SERVER_TLS, SELF_RUN_DB_TLS } from "../../components/postgres/tls"
 import { postgresMaxConnections } from "../../components/sizing";
 import { renderNginxSite, renderPhpFpmPool, renderZabbixConfPhp } from "../../components/zabbix/render";
 import { FRONTEND_PASSWORD_FILE, frontendFiles } from "../../components/zabbix/steps";
-import { Scratch, TestPki, freePort, loopbackHbaRules, ok, waitFor } from "./support";
+import { RunResult, Scratch, TestPki, freePort, loopbackHbaRules, ok, waitFor } from "./support";
 import { Chroot } from "./support/chroot";
 import { DEBIAN13, Debian13Root, openSession } from "./support/debian13";
-import { sizing } from "./zabbix-db";
+import { loopbackSchemaStep, runStep, schemaSecrets, sizing } from "./zabbix-db";
 import { Site, api } from "./zabbix-frontends";
 
 /** Debian's own Zabbix 7.0 on Debian 13: where its files are. */
@@ -118,6 +118,21 @@ export async function startPostgres17(
             ),
         ).stdout.trim();
     return { host, port, sql };
+}
+
+/**
+ * What the PostgreSQL provider makes (role zabbix with `dbPassword`, and database zabbix it owns),
+ * then the library's schema step, run with Debian 13's sh and psql as the loader host runs it: the
+ * 7.0 schema, with the Super Admin's password SUPER_ADMIN_PASSWORD (zabbix-db.ts).
+ */
+export async function loadZabbixDatabase(db: Pg17, dbPassword: string): Promise<RunResult> {
+    await db.sql(`create role zabbix login password '${dbPassword}'`);
+    await db.sql("create database zabbix owner zabbix encoding 'UTF8' lc_collate 'C' lc_ctype 'C' template template0");
+    return runStep(
+        loopbackSchemaStep(db, "zabbix", SELF_RUN_DB_TLS, LAYOUT.schemaFiles),
+        schemaSecrets(dbPassword),
+        db.host,
+    );
 }
 
 /** A frontend in a session of its own: its API's URL, its host, and nginx's error log (where PHP's messages land). */

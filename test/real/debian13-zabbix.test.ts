@@ -11,6 +11,7 @@ import {
     EXPORT_OMITTED_SECRETS,
     SERVER_PASSWORD_INCLUDE,
     renderConfigSyncScript,
+    objectsMarker,
     renderZabbixServerConf,
 } from "../../components/zabbix/render";
 import { CONFIG_SYNC_PASSWORD, CONFIG_SYNC_SCRIPT } from "../../components/zabbix/steps";
@@ -28,7 +29,15 @@ import {
     waitFor,
 } from "./support";
 import { Debian13Root, ensureDebian13Root } from "./support/debian13";
-import { Frontend, LAYOUT, Pg17, dbSettings, startFrontend, startPostgres17 } from "./debian13-sites";
+import {
+    Frontend,
+    LAYOUT,
+    Pg17,
+    dbSettings,
+    loadZabbixDatabase,
+    startFrontend,
+    startPostgres17,
+} from "./debian13-sites";
 import { SUPER_ADMIN_PASSWORD, loopbackSchemaStep, runStep, schemaSecrets, sizing } from "./zabbix-db";
 import { api, argvShimText } from "./zabbix-frontends";
 
@@ -54,15 +63,7 @@ beforeAll(async () => {
     root = await ensureDebian13Root();
     pki = await testPki(scratch);
     db = await startPostgres17(scratch, root, ["zabbix", TARGET_DB], pki);
-    // What the PostgreSQL provider makes: the role, and a database it owns.
-    await db.sql(`create role zabbix login password '${dbPassword}'`);
-    await db.sql("create database zabbix owner zabbix encoding 'UTF8' lc_collate 'C' lc_ctype 'C' template template0");
-    // The library's schema step, run with Debian 13's sh and psql as the loader host runs it.
-    schemaLoad = await runStep(
-        loopbackSchemaStep(db, "zabbix", SELF_RUN_DB_TLS, LAYOUT.schemaFiles),
-        schemaSecrets(dbPassword),
-        db.host,
-    );
+    schemaLoad = await loadZabbixDatabase(db, dbPassword);
 }, 30 * 60_000);
 
 describe("PostgreSQL 17 with the rendered drop-ins and pg_hba.conf", () => {
@@ -116,6 +117,7 @@ describe("PostgreSQL 17 with the rendered drop-ins and pg_hba.conf", () => {
 
 describe("two Zabbix 7.0 frontends and the config sync script between them", () => {
     const HOST = "zha-sync-host";
+    const OBJECTS_HOST = "zha-objects-host";
     const TEMPLATE = "zha sync template";
     const GROUP = "zha sync group";
     const login = (site: Frontend, pw = adminPassword) =>
@@ -171,7 +173,7 @@ describe("two Zabbix 7.0 frontends and the config sync script between them", () 
     const secret = password(20);
     const JMX_KEY = 'jmx["java.lang:type=Runtime","Uptime"]';
 
-    test("the script copies a group, a template and a host with their secrets, the token in a header and never on a command line", async () => {
+    test("the script copies a group, a template and a host with their secrets (not a host the objects step made), the token in a header and never on a command line", async () => {
         const auth = await login(source);
         const call = <T = any>(method: string, params: unknown) => api<T>(source, method, params, auth, "header");
         const [groupid] = (await call("hostgroup.create", { name: GROUP })).groupids;
@@ -206,6 +208,8 @@ describe("two Zabbix 7.0 frontends and the config sync script between them", () 
             ...{ hostid, name: "zha web", steps: [{ no: 1, name: "front page", url: "http://127.0.0.1/" }] },
             ...{ authentication: 1, http_user: "zha-web", http_password: secret },
         });
+        // A host the source's objects step made: its own installation's, never copied.
+        await call("host.create", { host: OBJECTS_HOST, groups: [{ groupid }], description: objectsMarker("source") });
         await call("user.logout", []);
 
         // Installed where the config sync step installs them; jq and curl through argv-logging shims.
@@ -254,6 +258,7 @@ describe("two Zabbix 7.0 frontends and the config sync script between them", () 
         expect(jmx).toMatchObject({ username: "zha-jmx", password: secret });
         const [web] = await get("httptest.get", { hostids: copied.hostid, output: ["http_user", "http_password"] });
         expect(web).toMatchObject({ http_user: "zha-web", http_password: secret });
+        expect(await get("host.get", { filter: { host: [OBJECTS_HOST] }, output: ["host"] })).toEqual([]);
 
         // Neither frontend logged a token in the body during the run: it went in the header.
         [source, target].forEach((site, i) =>

@@ -39,18 +39,15 @@ export const DEBIAN13 = platformFor("debian13");
 
 /**
  * What the root holds: what a Debian 13 host with every role installs from Debian's own archive
- * (the library's own package list), and jq, which the config sync script needs. No Zabbix proxy:
- * its package conflicts with the server's, and apt would remove the server for it.
+ * (the library's own package list, jq included: a frontend host runs the API scripts). No Zabbix
+ * proxy: its package conflicts with the server's, and apt would remove the server for it.
  */
-export const ROOT_PACKAGES = [
-    ...packagesFor({
-        os: "debian13",
-        roles: ["db", "zabbix-server", "frontend", "lb"],
-        zabbixVersion: "7.0",
-        packageSource: "distribution",
-    }),
-    "jq",
-].sort();
+export const ROOT_PACKAGES = packagesFor({
+    os: "debian13",
+    roles: ["db", "zabbix-server", "frontend", "lb"],
+    zabbixVersion: "7.0",
+    packageSource: "distribution",
+});
 
 /**
  * A Debian 13 root of its own for the proxy and agent 2: Debian's zabbix-proxy-sqlite3 conflicts
