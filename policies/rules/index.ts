@@ -1,4 +1,5 @@
 import { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import { agentsUseTheirGroup, proxyGroupsSpanSites } from "./dataPath";
 import { firewallSshNarrow, hostFirewallEnabled } from "./firewall";
 import { drbdDedicatedMetaDisk, pacemakerFencing } from "./pacemaker";
 import {
@@ -18,6 +19,7 @@ import {
     sizingFitsLoad,
 } from "./zabbix";
 
+export * from "./dataPath";
 export * from "./facts";
 export * from "./firewall";
 export * from "./pacemaker";
@@ -36,6 +38,8 @@ export const POLICIES: readonly (ResourceValidationPolicy | StackValidationPolic
     failoverDelayRange,
     failoverDelayAdvisory,
     agentServerLists,
+    proxyGroupsSpanSites,
+    agentsUseTheirGroup,
     noPlaintextSecrets,
     randomPasswordLength,
     sshHostKeyPinned,

@@ -35,7 +35,7 @@ export const failoverDelayAdvisory: ResourceValidationPolicy = {
 };
 
 /** Node addresses an agent setting lists, grouped: "," separates servers, ";" the nodes of one. */
-function serverGroups(value: string): string[][] {
+export function serverGroups(value: string): string[][] {
     return value.split(",").map(group =>
         group
             .split(";")
