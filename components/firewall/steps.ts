@@ -49,12 +49,6 @@ export function stopTracking(nft = NFT): string {
     return `if ${nft} list table ${FIREWALL_FAMILY} ${TRACKING_TABLE} >/dev/null 2>&1; then ${nft} delete table ${FIREWALL_FAMILY} ${TRACKING_TABLE}; fi`;
 }
 
-const indent = (text: string) =>
-    text
-        .split("\n")
-        .map(l => `    ${l}`)
-        .join("\n");
-
 export function firewallStep(s: FirewallStepInput): string {
     const file = s.file ?? FIREWALL_FILE;
     const candidate = s.candidate ?? FIREWALL_CANDIDATE;
@@ -73,7 +67,7 @@ zha_loaded_changed=$ZHA_CHANGED`,
 systemctl enable --quiet ${FIREWALL_UNIT}
 if [ "$ZHA_CHANGED" = 1 ] || [ "$zha_loaded_changed" = 1 ] || ! systemctl is-active --quiet ${FIREWALL_UNIT} || ! ${loaded}; then
   if ! ${loaded}; then
-${indent(startTracking())}
+${startTracking()}
   fi
   systemctl restart ${FIREWALL_UNIT}
 fi
