@@ -99,6 +99,8 @@ export interface Failure {
     readonly serversStopped?: readonly string[];
     /** Hosts whose load balancer process died. */
     readonly loadBalancersDown?: readonly string[];
+    /** Hosts whose Zabbix proxy died (the host stays up). */
+    readonly proxiesDown?: readonly string[];
 }
 
 export type Monitoring = "yes" | "degraded" | "no";

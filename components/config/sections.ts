@@ -49,6 +49,7 @@ export function readZabbix(
         "releasePackageSha256",
         "listenPort",
         "proxyGroups",
+        "dataPathCheckInterval",
     ]);
     if (!node) {
         return undefined;
@@ -91,7 +92,20 @@ export function readZabbix(
     }
     // zabbix_server accepts ListenPort from 1024 to 32767 only.
     const listenPort = r.integer(node, "listenPort", "zabbix", 10051, 1024, 32767);
-    if (!ZABBIX_VERSIONS.includes(version) || !packageSource || listenPort === undefined) {
+    // Every agent host sends one value per interval: 1 s for the lab's drills, a minute for an estate.
+    const dataPathCheckSeconds = parseZabbixDuration(node.dataPathCheckInterval ?? "1m");
+    if (dataPathCheckSeconds === undefined || dataPathCheckSeconds < 1 || dataPathCheckSeconds > 3600) {
+        r.problem(
+            "zabbix.dataPathCheckInterval",
+            `${JSON.stringify(node.dataPathCheckInterval)} is not a duration from 1s to 1h (the data path check's interval)`,
+        );
+    }
+    if (
+        !ZABBIX_VERSIONS.includes(version) ||
+        !packageSource ||
+        listenPort === undefined ||
+        dataPathCheckSeconds === undefined
+    ) {
         return undefined;
     }
     return {
@@ -100,6 +114,7 @@ export function readZabbix(
         repositoryUrl: repositoryUrl || undefined,
         ...(releasePackageSha256 ? { releasePackageSha256 } : {}),
         listenPort,
+        dataPathCheckSeconds,
     };
 }
 

@@ -83,6 +83,11 @@ export interface ZabbixConfig {
     /** Port the Zabbix server nodes listen on (agents' active checks, the frontend); proxies listen on it too. */
     readonly listenPort: number;
     /**
+     * zabbix.dataPathCheckInterval, in seconds: how often each agent host sends the data path check's
+     * sequence number (components/proxy/dataPathCheck.ts), whose gaps show lost values.
+     */
+    readonly dataPathCheckSeconds: number;
+    /**
      * The proxy groups (7.0): every `proxy` host is in exactly one. Without the section, one group
      * of every site's proxies (one per site where each site runs its own installation); none
      * without proxy hosts.

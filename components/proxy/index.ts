@@ -10,6 +10,7 @@ export * from "./render";
 export * from "./steps";
 export * from "./psk";
 export * from "./failover";
+export * from "./dataPathCheck";
 export * from "./ZabbixDaemon";
 export * from "./ZabbixProxy";
 export * from "./ZabbixAgent";

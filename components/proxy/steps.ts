@@ -19,6 +19,8 @@ export const PROXY_PSK_FILE = "/etc/zabbix/zabbix_proxy.psk";
 /** Where agent 2 keeps its persistent buffer, and its PSK. */
 export const AGENT_DATA_DIR = "/var/lib/zabbix-agent2";
 export const AGENT_BUFFER_FILE = `${AGENT_DATA_DIR}/buffer.db`;
+/** The data path check's sequence number (dataPathCheck.ts), beside the buffer: the agent's user writes both. */
+export const AGENT_SEQUENCE_FILE = `${AGENT_DATA_DIR}/sequence`;
 export const AGENT_PSK_FILE = "/etc/zabbix/zabbix_agent2.psk";
 /** The plugin configuration Debian's and the vendor's agent 2 packages ship. */
 export const AGENT_PLUGIN_INCLUDE = "/etc/zabbix/zabbix_agent2.d/plugins.d/*.conf";
@@ -78,7 +80,10 @@ export function proxyRemoval(layout: ZabbixDaemonLayout): string {
 /** A monitored host: its PSK, persistent buffer directory and zabbix_agent2.conf, and agent 2 running. */
 export function agentStep(
     layout: ZabbixDaemonLayout,
-    conf: Omit<ZabbixAgent2ConfInput, "persistentBufferFile" | "pluginInclude" | "logFile" | "pidFile">,
+    conf: Omit<
+        ZabbixAgent2ConfInput,
+        "persistentBufferFile" | "sequenceFile" | "pluginInclude" | "logFile" | "pidFile"
+    >,
 ): string {
     return daemonStep({
         layout,
@@ -89,6 +94,7 @@ export function agentStep(
             logFile: layout.logFile,
             pidFile: layout.pidFile,
             persistentBufferFile: AGENT_BUFFER_FILE,
+            sequenceFile: AGENT_SEQUENCE_FILE,
             pluginInclude: AGENT_PLUGIN_INCLUDE,
         }),
     });

@@ -6,6 +6,7 @@
 import { ZabbixVersion } from "../config/types";
 import { RENDERED_HEADER } from "../shell";
 import { AgentSizing } from "../sizing";
+import { DATA_PATH_TEMPLATE, sequenceUserParameter } from "./dataPathCheck";
 import { PskFiles } from "./zabbixProxyConf";
 
 /** What zabbix_agent2.conf says about one monitored host. */
@@ -26,6 +27,8 @@ export interface ZabbixAgent2ConfInput {
     readonly controlSocket: string;
     /** Where the persistent buffer's SQLite file lives (absolute). */
     readonly persistentBufferFile: string;
+    /** Where the data path check keeps its sequence number (absolute; dataPathCheck.ts). */
+    readonly sequenceFile: string;
     /** Plugin configuration files the package ships (agent 2 fails on checks of a plugin left unconfigured). */
     readonly pluginInclude: string;
     readonly sizing: AgentSizing;
@@ -77,6 +80,9 @@ TLSConnect=psk
 TLSAccept=psk
 TLSPSKIdentity=${c.psk.identity}
 TLSPSKFile=${c.psk.file}
+
+# The data path check (template "${DATA_PATH_TEMPLATE}"): a sequence number, so that a gap shows a lost value.
+${sequenceUserParameter(c.sequenceFile)}
 
 Include=${c.pluginInclude}
 `;

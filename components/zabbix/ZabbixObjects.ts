@@ -5,6 +5,7 @@ import { ProxyGroupConfig, ZabbixVersion } from "../config/types";
 import { ZABBIX_OBJECTS, ZabbixObjectsFacts } from "../facts";
 import { Host } from "../host";
 import { CA_FILE } from "../pki/files";
+import { dataPathTemplate } from "../proxy/dataPathCheck";
 import { Psk } from "../proxy/psk";
 import { OBJECTS_SECRETS, objectKey, pskRecordFile, renderZabbixObjectsScript } from "./objectsScript";
 import { SUPER_ADMIN_USER } from "./superAdmin";
@@ -56,6 +57,8 @@ export interface ZabbixObjectsArgs {
     readonly proxies: readonly ProxyObjectArgs[];
     /** Its monitored hosts' agents. */
     readonly agents: readonly AgentHostArgs[];
+    /** How often each agent host sends the data path check's sequence (zabbix.dataPathCheckInterval). */
+    readonly checkIntervalSeconds: number;
     /** Resources the step runs after: the schema (with the Super Admin's password) and the frontends behind apiUrl. */
     readonly after: readonly pulumi.Resource[];
 }
@@ -107,6 +110,7 @@ export class ZabbixObjects extends pulumi.ComponentResource {
                     installation: args.installation,
                     recordFile: pskRecordFile(args.installation),
                     hostGroup: MONITORED_HOST_GROUP,
+                    template: dataPathTemplate(args.checkIntervalSeconds),
                     proxyGroups: byGroup ? args.proxyGroups : [],
                     proxies: args.proxies.map(p => ({
                         name: p.name,

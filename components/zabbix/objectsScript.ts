@@ -11,7 +11,9 @@
  * What the stack made carries the marker in its description (objectsMarker); it never changes nor
  * deletes an object without it, and refuses to take over one of the same name. The monitored hosts'
  * group is made when missing and never deleted (a host group has no description to mark, and may
- * hold hosts of others).
+ * hold hosts of others). The data path check's template (components/proxy/dataPathCheck.ts) is made
+ * marked and kept: every agent host is linked to it (keeping the templates others linked), and its
+ * item follows the stack's interval; it is not deleted with the last host, as history hangs on it.
  */
 import { STATE_DIR } from "../platform";
 import { shellQuote } from "../shell";
@@ -84,6 +86,16 @@ export interface AgentHostObject {
     readonly pskIdentity: string;
 }
 
+/** The template every agent host is linked to: the data path check's item (dataPathCheck.ts). */
+export interface CheckTemplateObject {
+    /** The template's technical name. */
+    readonly name: string;
+    /** The template group it is in (a host group on 6.0). */
+    readonly group: string;
+    /** Its one item, as item.create takes it (delay included). */
+    readonly item: Readonly<Record<string, string>>;
+}
+
 /** What the objects step makes in one installation's Zabbix. */
 export interface ZabbixObjectsScriptInput {
     /** The installation's JSON-RPC URL (https://; its certificate verified against caFile). */
@@ -104,6 +116,8 @@ export interface ZabbixObjectsScriptInput {
     readonly proxies: readonly ProxyObject[];
     /** Its monitored hosts (agent 2, active checks only: no interface). */
     readonly hosts: readonly AgentHostObject[];
+    /** The template linked to every monitored host. */
+    readonly template: CheckTemplateObject;
 }
 
 /** What the script compares objects with: the API's own values, as strings. */
@@ -111,6 +125,7 @@ function desiredState(c: ZabbixObjectsScriptInput): string {
     return JSON.stringify({
         marker: objectsMarker(c.installation),
         hostGroup: c.hostGroup,
+        template: c.template,
         proxyGroups: c.proxyGroups.map(g => ({
             name: g.name,
             failover_delay: `${g.failoverDelaySeconds}s`,
@@ -183,7 +198,8 @@ const PROXY_PLAN = `(map({key: .name, value: .}) | from_entries) as $cur
 
 /**
  * The hosts to make, change or delete, over host.get, with $groups the proxy groups by name and
- * $hg the monitored hosts' group id. A host keeps the groups others gave it; the stack's is added.
+ * $hg the monitored hosts' group id, $tpl the check template's id. A host keeps the groups and
+ * templates others gave it; the stack's are added.
  */
 const HOST_PLAN = `(map({key: .host, value: .}) | from_entries) as $cur
 | ($groups[0] | map({key: .name, value: .proxy_groupid}) | from_entries) as $gid
@@ -193,9 +209,12 @@ const HOST_PLAN = `(map({key: .host, value: .}) | from_entries) as $cur
    | .want += (if $series == "6.0" then {proxy_hostid: "0"}
                elif .group == null then {monitored_by: "${MONITORED_BY.server}"}
                else {monitored_by: "${MONITORED_BY.proxyGroup}", proxy_groupid: $gid[.group]} end)
+   | ($c // {} | .parentTemplates // [] | map({templateid})) as $linked
    | if $c == null then .want += {groups: [{groupid: $hg}]}
      elif ($in | any(.groupid == $hg)) then .
      else .want += {groups: ($in + [{groupid: $hg}])} end
+   | if $c != null and ($linked | any(.templateid == $tpl)) then .
+     else .want += {templates: ($linked + [{templateid: $tpl}])} end
    | changes("host"; "hostid"; $c; .)),
   deletions("host"; "hostid"; "host"; [$d.hosts[].want.host])`;
 
@@ -282,14 +301,44 @@ if [ -z "$hg" ]; then
   hg=$(jq -r '.groupids[0]' "$work/current")
   echo "updated host group $HOST_GROUP (created)"
 fi
+# The data path check's template (template groups are host groups on 6.0), then its one item.
+tg_api=templategroup
+[ "$series" = 6.0 ] && tg_api=hostgroup
+jq -c '{output: ["groupid"], filter: {name: [.template.group]}}' "$work/desired" | call "$API_URL" "$tg_api.get" >"$work/current"
+tg=$(jq -r '.[0].groupid // ""' "$work/current")
+if [ -z "$tg" ]; then
+  jq -c '{name: .template.group}' "$work/desired" | call "$API_URL" "$tg_api.create" >"$work/current"
+  tg=$(jq -r '.groupids[0]' "$work/current")
+  echo "updated template group $(jq -r .template.group "$work/desired") (created)"
+fi
+jq -c '{output: ["templateid", "host", "description"], filter: {host: [.template.name]}}' "$work/desired" | call "$API_URL" template.get >"$work/current"
+tpl=$(jq -r '.[0].templateid // ""' "$work/current")
+template_name=$(jq -r .template.name "$work/desired")
+if [ -z "$tpl" ]; then
+  jq -c --arg g "$tg" '{host: .template.name, description: .marker, groups: [{groupid: $g}]}' "$work/desired" | call "$API_URL" template.create >"$work/current"
+  tpl=$(jq -r '.templateids[0]' "$work/current")
+  echo "updated template $template_name (created)"
+elif [ "$(jq -r --slurpfile dd "$work/desired" '.[0].description == $dd[0].marker' "$work/current")" != true ]; then
+  echo "template $template_name exists, and zabbix-ha did not make it: rename it, or give it the description \"$(jq -r .marker "$work/desired")\" to hand it over" >&2
+  exit 1
+fi
+jq -c --arg t "$tpl" '{output: (.template.item | keys) + ["itemid"], hostids: [$t], filter: {key_: [.template.item.key_]}}' "$work/desired" | call "$API_URL" item.get >"$work/current"
+# shellcheck disable=SC2016 # jq programs: their $ are jq's variables
+jq -c --slurpfile dd "$work/desired" --arg t "$tpl" '$dd[0].template.item as $want | .[0] as $c
+  | if $c == null then {method: "item.create", params: ($want + {hostid: $t}), what: "item \($want.key_) of template \($dd[0].template.name) (created)"}
+    else [$want | keys[] | select($c[.] != $want[.])] as $diff
+      | if $diff == [] then empty
+        else {method: "item.update", params: ($want | with_entries(select(.key | IN($diff[]))) + {itemid: $c.itemid}), what: "item \($want.key_) of template \($dd[0].template.name) (\($diff | join(", ")))"} end
+    end' "$work/current" >"$work/plan.template"
+apply template
 if [ "$series" = 6.0 ]; then
-  hosts_get='{"output": ["hostid", "host", "proxy_hostid", "tls_connect", "tls_accept", "description"], "selectGroups": ["groupid"]}'
+  hosts_get='{"output": ["hostid", "host", "proxy_hostid", "tls_connect", "tls_accept", "description"], "selectGroups": ["groupid"], "selectParentTemplates": ["templateid"]}'
 else
-  hosts_get='{"output": ["hostid", "host", "monitored_by", "proxy_groupid", "tls_connect", "tls_accept", "description"], "selectHostGroups": ["groupid"]}'
+  hosts_get='{"output": ["hostid", "host", "monitored_by", "proxy_groupid", "tls_connect", "tls_accept", "description"], "selectHostGroups": ["groupid"], "selectParentTemplates": ["templateid"]}'
 fi
 echo "$hosts_get" | call "$API_URL" host.get >"$work/current"
 # shellcheck disable=SC2016 # jq programs: their $ are jq's variables
-plan hosts ${shellQuote(HOST_PLAN)} --slurpfile groups "$work/groups" --arg hg "$hg"
+plan hosts ${shellQuote(HOST_PLAN)} --slurpfile groups "$work/groups" --arg hg "$hg" --arg tpl "$tpl"
 apply hosts
 # shellcheck disable=SC2016 # jq programs: their $ are jq's variables
 if [ "$series" != 6.0 ]; then

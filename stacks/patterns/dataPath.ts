@@ -189,6 +189,7 @@ function buildObjects(
             ...(a.facts.group !== undefined ? { group: a.facts.group } : {}),
             psk: a.psk,
         })),
+        checkIntervalSeconds: config.zabbix.dataPathCheckSeconds,
         after: instance.frontends.map(f => f.configured),
     });
 }

@@ -7,6 +7,7 @@
 import { existsSync } from "fs";
 import * as path from "path";
 import { randomBytes } from "crypto";
+import { dataPathTemplate } from "../../components/proxy";
 import {
     OBJECTS_SECRETS,
     ZabbixObjectsScriptInput,
@@ -394,6 +395,7 @@ describe("the config sync script between two real Zabbix 6.0 frontends", () => {
             ...{ installation: "zha60", recordFile: path.join(work, "objects-record.json") },
             ...{ hostGroup: "zha 6.0 monitored", proxyGroups: [], proxies: [] },
             hosts: [{ name: "zha-60-app", pskIdentity: "zabbix-ha-agent-zha-60-app" }],
+            template: dataPathTemplate(60),
         };
         const key = randomBytes(32).toString("hex");
         const secrets = {

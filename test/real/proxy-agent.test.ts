@@ -7,7 +7,13 @@
  */
 import { randomBytes } from "crypto";
 import { zabbixLayout } from "../../components/platform";
-import { AGENT_DATA_DIR, PROXY_DATA_DIR, PROXY_DB_FILE } from "../../components/proxy";
+import {
+    AGENT_DATA_DIR,
+    AGENT_SEQUENCE_FILE,
+    DATA_PATH_ITEM_KEY,
+    PROXY_DATA_DIR,
+    PROXY_DB_FILE,
+} from "../../components/proxy";
 import { dataPathConfig } from "../support/dataPath";
 import { PlannedFile, planConfig, plannedFiles } from "../support/plan";
 import { RunResult, freePort, scratchSpace, waitFor } from "./support";
@@ -177,5 +183,20 @@ describe("zabbix_agent2.conf through Zabbix 7.0's zabbix_agent2 -T", () => {
             refused: true,
             output: expect.stringMatching(/PersistentBufferPeriod/),
         });
+    });
+
+    test("the data path check's sequence counts up by one per collection, and survives a restart of the count", async () => {
+        const file = agentFiles()[0];
+        await installStep(file, AGENT_DATA_DIR);
+        await host.run("rm", ["-f", AGENT_SEQUENCE_FILE]);
+        const collect = async () => {
+            const r = await host.run("zabbix_agent2", ["-c", file.path, "-t", DATA_PATH_ITEM_KEY], { user: "zabbix" });
+            const value = /\[s\|(\d+)\]/.exec(r.output)?.[1];
+            return { code: r.code, value: value === undefined ? r.output : Number(value) };
+        };
+        const values = [await collect(), await collect(), await collect()];
+        expect(values).toEqual([1, 2, 3].map(value => ({ code: 0, value })));
+        // The number lives in the file, not the process: a new agent process goes on from it.
+        expect(host.read(AGENT_SEQUENCE_FILE).trim()).toBe("3");
     });
 });

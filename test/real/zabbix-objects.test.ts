@@ -8,6 +8,7 @@
  */
 import { randomBytes } from "crypto";
 import { CA_FILE } from "../../components/pki/files";
+import { DATA_PATH_ITEM_KEY, DATA_PATH_TEMPLATE, dataPathTemplate } from "../../components/proxy";
 import {
     OBJECTS_SECRETS,
     ZabbixObjectsScriptInput,
@@ -71,6 +72,7 @@ function objects(minOnline = 1): ZabbixObjectsScriptInput {
             })),
             { name: "zha-app-direct", pskIdentity: "zabbix-ha-agent-zha-app-direct" },
         ],
+        template: dataPathTemplate(1),
     };
 }
 
@@ -117,9 +119,15 @@ async function read() {
     const hosts = await call("host.get", {
         output: ["hostid", "host", "monitored_by", "proxy_groupid", "tls_connect", "tls_accept", "description"],
         selectHostGroups: ["name"],
+        selectParentTemplates: ["host"],
+    });
+    const templates = await call("template.get", {
+        output: ["host", "description"],
+        filter: { host: [DATA_PATH_TEMPLATE] },
+        selectItems: ["key_", "type", "value_type", "delay"],
     });
     await call("user.logout", []);
-    return { groups, proxies, hosts };
+    return { groups, proxies, hosts, templates };
 }
 
 /** What the database holds of each object's PSK (the API never returns it). */
@@ -155,6 +163,8 @@ describe("the Zabbix objects step against Zabbix 7.0's API", () => {
             "updated proxy zha-proxy-east (created)",
             "updated proxy zha-proxy-west (created)",
             "updated host group zha monitored hosts (created)",
+            `updated template ${DATA_PATH_TEMPLATE} (created)`,
+            `updated item ${DATA_PATH_ITEM_KEY} of template ${DATA_PATH_TEMPLATE} (created)`,
             "updated host zha-app-east (created)",
             "updated host zha-app-west (created)",
             "updated host zha-app-direct (created)",
@@ -163,7 +173,7 @@ describe("the Zabbix objects step against Zabbix 7.0's API", () => {
     });
 
     test("what the API reads back is what the stack says, and the database holds each PSK", async () => {
-        const { groups, proxies, hosts } = await read();
+        const { groups, proxies, hosts, templates } = await read();
         const marker = objectsMarker(INSTALLATION);
         const [group] = groups;
         expect(groups).toEqual([
@@ -196,8 +206,19 @@ describe("the Zabbix objects step against Zabbix 7.0's API", () => {
                 tls_accept: "2",
                 description: marker,
                 hostgroups: [{ name: "zha monitored hosts" }],
+                parentTemplates: [{ templateid: expect.any(String), host: DATA_PATH_TEMPLATE }],
             });
         }
+        expect(templates).toEqual([
+            {
+                templateid: expect.any(String),
+                host: DATA_PATH_TEMPLATE,
+                description: marker,
+                items: [
+                    { itemid: expect.any(String), key_: DATA_PATH_ITEM_KEY, type: "7", value_type: "3", delay: "1s" },
+                ],
+            },
+        ]);
         expect(byName("zha-app-direct")).toMatchObject({ monitored_by: "0", tls_accept: "2", description: marker });
         // The schema's own host is not the stack's, and stays as it was.
         expect(byName("Zabbix server")).toMatchObject({ description: "" });
@@ -235,6 +256,17 @@ describe("the Zabbix objects step against Zabbix 7.0's API", () => {
             hosts: before.hosts,
         });
         expect(changes(await objectsStep(objects(2)))).toEqual([]);
+    });
+
+    test("a changed check interval updates the template's item alone, and back", async () => {
+        const slower = { ...objects(2), template: dataPathTemplate(30) };
+        expect(changes(await objectsStep(slower))).toEqual([
+            `updated item ${DATA_PATH_ITEM_KEY} of template ${DATA_PATH_TEMPLATE} (delay)`,
+        ]);
+        expect((await read()).templates[0].items[0].delay).toBe("30s");
+        expect(changes(await objectsStep(objects(2)))).toEqual([
+            `updated item ${DATA_PATH_ITEM_KEY} of template ${DATA_PATH_TEMPLATE} (delay)`,
+        ]);
     });
 
     test("a new PSK is sent for its object alone", async () => {

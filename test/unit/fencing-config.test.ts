@@ -137,7 +137,13 @@ test("a DrbdPair used on its own refuses a secret parameter as an error naming i
                             site: "east",
                         } as PlacedHost,
                         sshPrivateKey: TEST_SSH_KEY,
-                        zabbix: { version: "7.0", packageSource: "distribution", listenPort: 10051, proxyGroups: [] },
+                        zabbix: {
+                            version: "7.0",
+                            packageSource: "distribution",
+                            listenPort: 10051,
+                            dataPathCheckSeconds: 60,
+                            proxyGroups: [],
+                        },
                         tls: {
                             certificate: pki.hostCertificate(name, {
                                 dnsNames: [name],

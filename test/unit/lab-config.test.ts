@@ -98,7 +98,15 @@ describe("npm run lab -- up --config F checks F first", () => {
             config["zabbix-ha:model"] = { timings: { patroniLoopWaitSeconds: 10 } };
         });
         await expect(checkLabConfig(readEnvironment(file))).resolves.toBeUndefined();
-        expect(topologyOf(readEnvironment(file)).hosts.map(h => h.name)).toEqual(["tyo-zbx1", "osa-zbx1", "wit-1"]);
+        expect(topologyOf(readEnvironment(file)).hosts.map(h => h.name)).toEqual([
+            "tyo-zbx1",
+            "tyo-prx1",
+            "tyo-mon1",
+            "osa-zbx1",
+            "osa-prx1",
+            "osa-mon1",
+            "wit-1",
+        ]);
     });
 });
 

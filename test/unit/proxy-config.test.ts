@@ -223,6 +223,7 @@ describe("the renderers refuse what would lose or duplicate data", () => {
             pidFile: "/run/zabbix/zabbix_agent2.pid",
             controlSocket: "/run/zabbix/agent.sock",
             persistentBufferFile: "/var/lib/zabbix-agent2/buffer.db",
+            sequenceFile: "/var/lib/zabbix-agent2/sequence",
             pluginInclude: "/etc/zabbix/zabbix_agent2.d/plugins.d/*.conf",
             sizing: { valuesPerSecond: 1, bufferSize: 1000, persistentBufferPeriodSeconds: 86400 },
             psk: { identity: "zabbix-ha-agent-a", file: AGENT_PSK_FILE },

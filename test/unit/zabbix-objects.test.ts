@@ -7,6 +7,7 @@ import { HostFirewallFacts, RESOURCE_TYPES, ZABBIX_OBJECTS, factProblems } from 
 import { UI_HTTPS_PORT } from "../../components/loadbalancer/ports";
 import { packagesFor } from "../../components/host/render";
 import { CA_FILE } from "../../components/pki/files";
+import { DATA_PATH_ITEM_KEY, DATA_PATH_TEMPLATE, dataPathTemplate } from "../../components/proxy";
 import { MONITORED_HOST_GROUP, ZabbixObjects } from "../../components/zabbix";
 import {
     OBJECTS_SECRETS,
@@ -35,6 +36,7 @@ const INPUT: ZabbixObjectsScriptInput = {
         { name: "east-app", group: "all-sites", pskIdentity: "id-a" },
         { name: "lone-app", pskIdentity: "id-l" },
     ],
+    template: dataPathTemplate(1),
 };
 
 /** The JSON the script compares the API's objects with. */
@@ -73,6 +75,12 @@ describe("the rendered objects script", () => {
         expect(desired(text)).toEqual({
             marker: objectsMarker("zabbix"),
             hostGroup: MONITORED_HOST_GROUP,
+            template: {
+                name: DATA_PATH_TEMPLATE,
+                group: "Templates",
+                // An active agent check of a numeric unsigned value, every second as dataPathTemplate(1) asked.
+                item: expect.objectContaining({ key_: DATA_PATH_ITEM_KEY, type: "7", value_type: "3", delay: "1s" }),
+            },
             proxyGroups: [{ name: "all-sites", failover_delay: "90s", min_online: "2" }],
             proxies: [
                 {
@@ -107,6 +115,10 @@ describe("the rendered objects script", () => {
         expect(text).toMatch(/monitored_by: "0"/);
         expect(text).toMatch(/monitored_by: "2", proxy_groupid: \$gid\[\.group\]/);
         expect(text).toMatch(/if \$series == "6\.0" then \{proxy_hostid: "0"\}/);
+        // Every host is linked to the check's template, keeping the templates others linked.
+        expect(text).toMatch(/\.want \+= \{templates: \(\$linked \+ \[\{templateid: \$tpl\}\]\)\}/);
+        expect(dataPathTemplate(90).item.delay).toBe("90s");
+        expect(dataPathTemplate(120).item.delay).toBe("2m");
     });
 
     test("the password and the PSKs come from the step's secrets into files, and every change prints one updated line", () => {
@@ -221,6 +233,17 @@ describe("ZabbixObjects in the stack, under mocks", () => {
             .admits.find(a => a.port === UI_HTTPS_PORT)!;
         // Users, and the other site's step host (its own traffic stays on lo).
         expect(https.sources).toEqual(["198.18.1.10", "198.18.60.0/24"]);
+    });
+
+    test("the check template's item follows zabbix.dataPathCheckInterval (a minute unless set); a bad interval is refused, naming it", async () => {
+        const itemDelay = (p: CapturedPlan) => desired(scriptOf(byName(p, "zabbix-objects-api"))).template.item.delay;
+        expect(itemDelay(plan)).toBe("1m");
+        const everySecond = await planConfig(dataPathConfigWith(r => (r.zabbix.dataPathCheckInterval = "1s")));
+        expect(everySecond.error).toBeUndefined();
+        expect(itemDelay(everySecond)).toBe("1s");
+        const tooSlow = await planConfig(dataPathConfigWith(r => (r.zabbix.dataPathCheckInterval = "2h")));
+        expect(String(tooSlow.error)).toMatch(/zabbix\.dataPathCheckInterval: "2h" is not a duration from 1s to 1h/);
+        expect(tooSlow.resources).toEqual([]);
     });
 
     test("a stack without proxies or agents has no objects step", async () => {

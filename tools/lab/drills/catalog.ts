@@ -3,6 +3,8 @@
  * failure the model evaluates for it (model), and the load balancers whose users keep
  * being served (through which recovery is judged).
  */
+import { platformFor, zabbixLayout } from "../../../components/platform";
+import { proxyGroupFailoverSeconds } from "../../../components/proxy";
 import { Failure } from "../../../model";
 import { LabHost, LabSite } from "../machines";
 import { ChangeDrill } from "./changes";
@@ -16,6 +18,8 @@ import { hostKeyChanged } from "./hostKey";
 export interface Situation {
     readonly active: LabHost;
     readonly primary: LabHost;
+    /** The proxy each monitored host is assigned to, by host name (empty without proxies). */
+    readonly proxyOf: Readonly<Record<string, string>>;
 }
 
 export interface DrillPlan {
@@ -32,6 +36,8 @@ export interface Drill {
     readonly name: string;
     readonly summary: string;
     plan(lab: DrillLab, now: Situation): DrillPlan;
+    /** Why the drill does not apply to a lab (it has no proxies, say); undefined when it does. */
+    notFor?(lab: DrillLab): string | undefined;
 }
 
 function siteOf(lab: DrillLab, host: LabHost): LabSite {
@@ -80,6 +86,80 @@ function unitFault(
         },
     };
 }
+
+/** A proxy host of the lab by name. */
+function proxyHost(lab: DrillLab, name: string): LabHost {
+    const host = lab.topo.hosts.find(h => h.name === name);
+    if (!host) {
+        throw new Error(`proxy ${name} is not a lab host`);
+    }
+    return host;
+}
+
+/** The lab's proxies by how many monitored hosts each has now, most first (then by name). */
+function busiestProxies(lab: DrillLab, now: Situation): LabHost[] {
+    const proxies = (lab.model.dataPath?.proxies ?? []).map(p => p.host);
+    if (proxies.length === 0) {
+        throw new Error("this lab has no proxies (no host with the proxy role)");
+    }
+    const load = (name: string) => Object.values(now.proxyOf).filter(p => p === name).length;
+    return [...proxies].sort((a, b) => load(b) - load(a) || a.localeCompare(b)).map(n => proxyHost(lab, n));
+}
+
+/** How long a proxy drill holds its fault: past the group's failover, so that the group moves the hosts. */
+function groupFailoverHold(lab: DrillLab, proxy: LabHost): number {
+    const placed = lab.model.dataPath!.proxies.find(p => p.host === proxy.name)!;
+    const group = lab.model.dataPath!.proxyGroups.find(g => g.name === placed.group)!;
+    return proxyGroupFailoverSeconds(group.failoverDelaySeconds) + 30;
+}
+
+/** The proxy drills need proxies, in more than one site for a group to move hosts between them. */
+function withoutProxies(lab: DrillLab): string | undefined {
+    const sites = new Set((lab.model.dataPath?.proxies ?? []).map(p => p.site));
+    return sites.size === 0 ? "it has no proxies" : sites.size < 2 ? "its proxies are all in one site" : undefined;
+}
+
+const PROXY_DRILLS: readonly Drill[] = [
+    {
+        name: "proxy-crash",
+        summary: "the proxy with the most monitored hosts killed and held down past its group's failover",
+        notFor: withoutProxies,
+        plan: (lab, now) => {
+            const proxy = busiestProxies(lab, now)[0];
+            const unit = zabbixLayout(platformFor(proxy.os), lab.topo.config.zabbix.packageSource).proxy.service;
+            const moved = Object.keys(now.proxyOf).filter(h => now.proxyOf[h] === proxy.name);
+            return {
+                fault: killUnitAndHoldDown(lab, proxy, unit),
+                failure: { proxiesDown: [proxy.name] },
+                surviving: lab.loadBalancers,
+                holdSeconds: groupFailoverHold(lab, proxy),
+                notes: [`${proxy.name} monitored ${moved.join(", ") || "no host"}`],
+            };
+        },
+    },
+    {
+        name: "proxy-site-isolation",
+        summary: "every link of a proxy's site cut, where neither the active node nor the primary is",
+        notFor: withoutProxies,
+        plan: (lab, now) => {
+            const proxies = busiestProxies(lab, now);
+            const proxy =
+                proxies.find(p => p.site !== now.active.site && p.site !== now.primary.site) ??
+                proxies.find(p => p.site !== now.active.site) ??
+                proxies[0];
+            const site = siteOf(lab, proxy);
+            return {
+                fault: isolateSite(lab, site),
+                failure: { sitesDark: [site.name] },
+                surviving: outside(lab, lb => lb.site === site.name),
+                holdSeconds: groupFailoverHold(lab, proxy),
+                notes: [
+                    `site ${site.name} (proxy ${proxy.name}; active ${now.active.name}, primary ${now.primary.name})`,
+                ],
+            };
+        },
+    },
+];
 
 const active = (now: Situation) => now.active;
 const primary = (now: Situation) => now.primary;
@@ -141,6 +221,7 @@ export const DRILLS: readonly Drill[] = [
             notes: [`${now.active.name}${now.active === now.primary ? " (also the DB primary)" : ""}`],
         }),
     },
+    ...PROXY_DRILLS,
 ];
 
 /** The drills that change the configuration: the primary moved first, then the day-2 changes. */

@@ -54,6 +54,13 @@ export async function drill(options: DrillOptions = {}): Promise<(DrillResult | 
     const paths = cachePaths(options.cacheRoot);
     return withLock(paths, async () => {
         const lab = loadLab(paths);
+        const faultDrills = drills.filter(d => {
+            const why = d.notFor?.(lab);
+            if (why) {
+                log(`${d.name}: does not apply to this lab (${why})`);
+            }
+            return !why;
+        });
         const api = new ZabbixApi(
             lab.loadBalancers.map(lb => `${uiBase(lb)}api_jsonrpc.php`),
             lab.zabbixApi,
@@ -71,13 +78,13 @@ export async function drill(options: DrillOptions = {}): Promise<(DrillResult | 
         });
         log(
             `drills on ${lab.state.configFile} (db.failover ${lab.failover}, failover delay ${lab.model.failoverDelaySeconds} s): ` +
-                `${[...drills, ...applicable].map(d => d.name).join(", ")}${repeat > 1 ? `, each ${repeat} times` : ""}`,
+                `${[...faultDrills, ...applicable].map(d => d.name).join(", ")}${repeat > 1 ? `, each ${repeat} times` : ""}`,
         );
         const faults: DrillResult[] = [];
         const changed: ChangeDrillResult[] = [];
         const save = () =>
             options.json && writeJson(options.json, [...faults, ...changed], commandLine(options), repeat);
-        for (const d of drills) {
+        for (const d of faultDrills) {
             // Each run starts from a whole lab again: runDrill waits for one before it injects the fault.
             for (let run = 1; run <= repeat; run++) {
                 const result = await runDrill(lab, d, api, itemid, log, run);
@@ -123,6 +130,11 @@ function runLine(r: DrillResult): string {
     return (
         `${r.name}${r.run > 1 ? ` run ${r.run}` : ""}: recovery ${r.recoverySeconds === null ? `none within ${r.boundSeconds} s` : `${r.recoverySeconds.toFixed(1)} s`}, ` +
         `predicted ${r.predictedSeconds === null ? "manual" : formatSeconds(r.predictedSeconds)}, split-brain ${r.splitBrain ? "YES" : "no"}, ` +
-        `sent ${r.valuesSent}, stored ${r.valuesStored}, config lost ${r.configLost}, whole again ${r.restoreSeconds.toFixed(0)} s after the undo`
+        `sent ${r.valuesSent}, stored ${r.valuesStored}, ` +
+        (r.sources.agents
+            ? `through proxies produced ${r.sources.agents.valuesProduced}, stored ${r.sources.agents.valuesStored}, ` +
+              `delay p95 ${r.sources.agents.latencyP95Seconds?.toFixed(1) ?? "-"} s max ${r.sources.agents.latencyMaxSeconds?.toFixed(1) ?? "-"} s, `
+            : "") +
+        `config lost ${r.configLost}, whole again ${r.restoreSeconds.toFixed(0)} s after the undo`
     );
 }

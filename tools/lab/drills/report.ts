@@ -35,9 +35,24 @@ const uiGaps = (gaps: Readonly<Record<string, string>>) =>
         .map(([lb, g]) => `${lb} ${g}`)
         .join(", ") || "-";
 
+/** The agents' cells: produced, stored, lost through the proxies, and the stored values' delay (p95 / max). */
+function agentCells(r: DrillResult): string[] {
+    const a = r.sources.agents;
+    if (!a) {
+        return ["-", "-", "-", "-"];
+    }
+    return [
+        String(a.valuesProduced),
+        String(a.valuesStored),
+        String(a.valuesLost),
+        `${num(a.latencyP95Seconds)} / ${num(a.latencyMaxSeconds)}`,
+    ];
+}
+
 /** Every run of the fault drills, one row each (a run column once a drill ran more than once). */
 export function formatTable(results: readonly DrillResult[]): string {
     const repeated = results.some(r => r.run > 1);
+    const withAgents = results.some(r => r.sources.agents);
     const header = [
         "drill",
         ...(repeated ? ["run"] : []),
@@ -50,6 +65,7 @@ export function formatTable(results: readonly DrillResult[]): string {
         "stored",
         "gap",
         "acked lost",
+        ...(withAgents ? ["via proxies: produced", "stored", "lost", "delay s p95 / max"] : []),
         "config lost",
         "UI gap s",
         "restore s",
@@ -66,6 +82,7 @@ export function formatTable(results: readonly DrillResult[]): string {
         String(r.valuesStored),
         String(r.valuesSent - r.valuesStored),
         String(r.acceptedLost),
+        ...(withAgents ? agentCells(r) : []),
         String(r.configLost),
         uiGaps(Object.fromEntries(Object.entries(r.uiGapSeconds).map(([lb, g]) => [lb, g.toFixed(1)]))),
         `${num(r.restoreSeconds, 0)}${r.repairs.length > 0 ? " REPAIRED" : ""}`,
@@ -141,6 +158,17 @@ export function formatVerdicts(summaries: readonly DrillSummary[]): string {
         .join("\n");
 }
 
+/** Each monitored host's figures: "tyo-mon1 stored 120 of 120, resumed 74.0 s (stalled 70.1 s)". */
+function agentHosts(a: NonNullable<DrillResult["sources"]["agents"]>): string {
+    return Object.entries(a.hosts)
+        .map(
+            ([name, h]) =>
+                `${name} stored ${h.stored} of ${h.produced}, resumed ${h.resumedSeconds === null ? "only after the undo" : `${num(h.resumedSeconds)} s`}` +
+                (h.longestStallSeconds > 0 ? ` (stalled ${num(h.longestStallSeconds)} s)` : ""),
+        )
+        .join(", ");
+}
+
 /** One line per run of what happened around the figures: who was active and primary, before and after. */
 export function formatNotes(results: readonly DrillResult[]): string {
     return results
@@ -154,6 +182,8 @@ export function formatNotes(results: readonly DrillResult[]): string {
                 }; split-brain samples ${r.splitBrainDetail.samples}` +
                 ` (max writable ${r.splitBrainDetail.maxWritable}, max active ${r.splitBrainDetail.maxActive}, ${r.splitBrainDetail.insideSamples} from inside a cut-off host, ${r.splitBrainDetail.blindSamples} with a DB host unreachable)` +
                 `${r.splitBrainDetail.violations.length > 0 ? `; VIOLATIONS ${r.splitBrainDetail.violations.join("; ")}` : ""}` +
+                `${r.sources.agents ? `; agents ${agentHosts(r.sources.agents)}` : ""}` +
+                `${r.serverRecoverySeconds !== r.recoverySeconds ? `; servers recovered ${num(r.serverRecoverySeconds)} s` : ""}` +
                 `${r.notes.length > 0 ? `; ${r.notes.join("; ")}` : ""}`,
         )
         .join("\n");

@@ -9,6 +9,7 @@ import { LabHost, sleep } from "../machines";
 import { DRILL_HOST, DRILL_KEY, Marker, ZabbixApi, createMarker, markerPresent, removeMarker } from "./api";
 import { Drill, Situation } from "./catalog";
 import { DrillLab, onHost } from "./context";
+import { AgentSequences, AgentSourceFigures, assignedProxies } from "./agents";
 import { acceptedLoss, drillValues, storedValues } from "./data";
 import { startStoppedUnits, waitHealthy } from "./health";
 import { UiGapWatch, awaitRecovery } from "./observe";
@@ -26,7 +27,10 @@ export interface DrillResult {
     readonly fault: string;
     readonly activeBefore: string;
     readonly primaryBefore: string;
+    /** Until the servers store values again and every monitored host outside the fault sends again (null: not within the bound). */
     readonly recoverySeconds: number | null;
+    /** The servers' part alone: the direct sender's values stored again and a login page answering. */
+    readonly serverRecoverySeconds: number | null;
     /** How long the drill waited for recovery before calling it not recovered. */
     readonly boundSeconds: number;
     /** The model's range for this run (from who was active and primary as it began); null: an operator's recovery. */
@@ -34,6 +38,15 @@ export interface DrillResult {
     readonly predictedRecovery: string;
     readonly splitBrain: boolean;
     readonly splitBrainDetail: SplitBrainReport;
+    /** Values produced and stored per source: the drill's sender straight to the servers, and the agents through the proxies. */
+    readonly sources: {
+        readonly direct: {
+            readonly valuesProduced: number;
+            readonly valuesStored: number;
+            readonly valuesLost: number;
+        };
+        readonly agents?: AgentSourceFigures;
+    };
     readonly valuesSent: number;
     readonly valuesAccepted: number;
     readonly valuesStored: number;
@@ -97,6 +110,29 @@ async function valuesFlowing(lab: DrillLab, stream: ValueStream, itemid: string,
     );
 }
 
+/**
+ * The drill's recovery: the servers' and that of every monitored host the fault leaves in service
+ * (not down, not in a dark site): the latest of them, or null when any had not recovered.
+ */
+export function combinedRecovery(
+    server: number | null,
+    agents: AgentSourceFigures | undefined,
+    failure: Failure,
+    lab: DrillLab,
+): number | null {
+    if (server === null || !agents) {
+        return server;
+    }
+    const inService = (name: string) => {
+        const host = lab.topo.hosts.find(h => h.name === name);
+        return !(failure.hostsDown ?? []).includes(name) && !(failure.sitesDark ?? []).includes(host?.site ?? "");
+    };
+    const resumed = Object.entries(agents.hosts)
+        .filter(([name]) => inService(name))
+        .map(([, h]) => h.resumedSeconds);
+    return resumed.some(r => r === null) ? null : Math.max(server, ...(resumed as number[]));
+}
+
 /** Every fault is watched this long at least (Patroni's TTL and loop, Zabbix's failover delay and heartbeats fit in it). */
 const OBSERVE_MS = 30_000;
 /** Service must hold this long after a fault to count as recovered. */
@@ -111,7 +147,11 @@ export async function runDrill(
     run = 1,
 ): Promise<DrillResult> {
     const before = await waitHealthy(lab, 300_000);
-    const now: Situation = { active: before.active!, primary: before.primary! };
+    const now: Situation = {
+        active: before.active!,
+        primary: before.primary!,
+        proxyOf: await assignedProxies(lab, api),
+    };
     const plan = drill.plan(lab, now);
     const prediction = predict(lab, now, plan.failure);
     const boundSeconds = prediction.seconds === null ? 60 : Math.max(60, Math.ceil(prediction.seconds.max * 3));
@@ -133,11 +173,16 @@ export async function runDrill(
     let uiGaps: Record<string, number> = {};
     const repairs: string[] = [];
     let splitBrain: SplitBrainReport;
+    let undoAt = 0;
+    let agentFigures: AgentSourceFigures | undefined;
+    const agents = await AgentSequences.open(lab);
+    agents?.start();
     stream.start();
     watch.start();
     gaps.start();
     try {
         await valuesFlowing(lab, stream, itemid, now.active);
+        await agents?.flowing();
         marker = await createMarker(api, drill.name);
         await sleep(1000);
         faultAt = Date.now();
@@ -164,7 +209,7 @@ export async function runDrill(
                 await sleep(hold);
             }
         } finally {
-            const undoAt = Date.now();
+            undoAt = Date.now();
             notes.push(`fault held ${((undoAt - faultAt) / 1000).toFixed(1)} s`);
             await plan.fault.undo();
             let whole = await waitHealthy(lab, 90_000).catch(() => undefined);
@@ -182,7 +227,10 @@ export async function runDrill(
         await stream.stop();
         uiGaps = await gaps.stop();
         splitBrain = await watch.stop();
+        agentFigures = await agents?.stop(faultAt, undoAt || Date.now());
     }
+    const serverRecovery = recovery;
+    recovery = combinedRecovery(serverRecovery, agentFigures, plan.failure, lab);
     notes.push(await recoveryTimeline(lab, faultAt));
     const stats = stream.stats();
     const stored = await storedValues(lab, itemid, stats.first, stats.last);
@@ -209,11 +257,16 @@ export async function runDrill(
         activeBefore: now.active.name,
         primaryBefore: now.primary.name,
         recoverySeconds: recovery,
+        serverRecoverySeconds: serverRecovery,
         boundSeconds,
         predictedSeconds: prediction.seconds,
         predictedRecovery: prediction.recovery,
         splitBrain: splitBrain.maxWritable > 1 || splitBrain.maxActive > 1,
         splitBrainDetail: splitBrain,
+        sources: {
+            direct: { valuesProduced: stats.sent, valuesStored: stored.size, valuesLost: stats.sent - stored.size },
+            ...(agentFigures ? { agents: agentFigures } : {}),
+        },
         valuesSent: stats.sent,
         valuesAccepted: stats.accepted,
         valuesStored: stored.size,
