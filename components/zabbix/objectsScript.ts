@@ -322,7 +322,7 @@ elif [ "$(jq -r --slurpfile dd "$work/desired" '.[0].description == $dd[0].marke
   echo "template $template_name exists, and zabbix-ha did not make it: rename it, or give it the description \\"$(jq -r .marker "$work/desired")\\" to hand it over" >&2
   exit 1
 fi
-jq -c --arg t "$tpl" '{output: (.template.item | keys) + ["itemid"], hostids: [$t], filter: {key_: [.template.item.key_]}}' "$work/desired" | call "$API_URL" item.get >"$work/current"
+jq -c --arg t "$tpl" '{output: ((.template.item | keys) + ["itemid"]), hostids: [$t], filter: {key_: [.template.item.key_]}}' "$work/desired" | call "$API_URL" item.get >"$work/current"
 # shellcheck disable=SC2016 # jq programs: their $ are jq's variables
 jq -c --slurpfile dd "$work/desired" --arg t "$tpl" '$dd[0].template.item as $want | .[0] as $c
   | if $c == null then {method: "item.create", params: ($want + {hostid: $t}), what: "item \\($want.key_) of template \\($dd[0].template.name) (created)"}
