@@ -43,7 +43,7 @@ call() {
 
 # api_version URL: sets $version to the API's version, and where the token goes on it.
 api_version() {
-  r=$(echo '[]' | call "$1" apiinfo.version)
+  r=$(echo '[]' | call "$1" apiinfo.version) || return 1
   version=$(printf '%s' "$r" | jq -r .)
   case "$version" in
     6.*) ZHA_AUTH_IN=body ;;

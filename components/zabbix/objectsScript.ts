@@ -273,7 +273,8 @@ apply() {
   done <"$work/plan.$1"
 }
 
-api_version "$API_URL"
+# Just after the frontends start, the entry point answers 503 until its balancer's health checks pass.
+zha_retry 60 api_version "$API_URL" 2>"$work/api-wait" || { cat "$work/api-wait" >&2; exit 1; }
 case "$version" in
   6.*) series=6.0 ;;
   *) series=7.0 ;;

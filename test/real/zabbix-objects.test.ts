@@ -206,7 +206,7 @@ describe("the Zabbix objects step against Zabbix 7.0's API", () => {
                 tls_accept: "2",
                 description: marker,
                 hostgroups: [{ name: "zha monitored hosts" }],
-                parentTemplates: [{ templateid: expect.any(String), host: DATA_PATH_TEMPLATE }],
+                parentTemplates: [{ host: DATA_PATH_TEMPLATE }],
             });
         }
         expect(templates).toEqual([
@@ -219,7 +219,12 @@ describe("the Zabbix objects step against Zabbix 7.0's API", () => {
                 ],
             },
         ]);
-        expect(byName("zha-app-direct")).toMatchObject({ monitored_by: "0", tls_accept: "2", description: marker });
+        expect(byName("zha-app-direct")).toMatchObject({
+            monitored_by: "0",
+            tls_accept: "2",
+            description: marker,
+            parentTemplates: [{ host: DATA_PATH_TEMPLATE }],
+        });
         // The schema's own host is not the stack's, and stays as it was.
         expect(byName("Zabbix server")).toMatchObject({ description: "" });
         expect((await storedPsks()).split("\n")).toEqual(

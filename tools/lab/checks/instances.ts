@@ -25,6 +25,9 @@ export interface Instance {
     readonly dbTls?: Pick<PgConnection, "sslmode" | "sslrootcert">;
     /** The stack's CA (PEM, its `caCertificate` output): the UI's certificate must verify against it. */
     readonly uiCa?: string;
+    /** Its data path (the stack's `topology.dataPath`): the proxies and the monitored hosts that report to it. */
+    readonly proxies: readonly string[];
+    readonly agents: readonly string[];
 }
 
 /** A connection's TLS settings, to connect as it does. */
@@ -49,10 +52,16 @@ export function instancesOf(
     const ca: unknown = outputs?.caCertificate;
     const uiCa = typeof ca === "string" ? { uiCa: ca } : {};
     if (topology && topology.length > 0) {
+        const dataPath = stack.topology?.dataPath;
         return topology.map(i => {
             const database = databases.get(i.name);
+            // A proxy or agent reports to the installation of its site, or to the only one there is.
+            const sites = new Set([...i.servers, ...i.loadBalancers, ...i.frontends].map(p => p.site));
+            const ours = (p: { site: string }) => topology.length === 1 || sites.has(p.site);
             return {
                 name: i.name,
+                proxies: (dataPath?.proxies ?? []).filter(ours).map(p => p.host),
+                agents: (dataPath?.agents ?? []).filter(ours).map(a => a.host),
                 servers: i.servers.map(s => s.host),
                 nativeHa: i.serverFailover === "native-ha",
                 primary: host(i.database.primary.host),
@@ -86,6 +95,8 @@ export function instancesOf(
                 .map(h => h.name),
             // Without the stack's design the lab cannot tell whose role a login is: the checks ask the primary over SSH.
             entryPoints: withRole("lb"),
+            proxies: withRole("proxy").map(h => h.name),
+            agents: withRole("agent").map(h => h.name),
             ...uiCa,
         },
     ];

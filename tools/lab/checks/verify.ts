@@ -9,6 +9,7 @@ import { HSTS_HEADER } from "../../../components/loadbalancer/haproxyCfg";
 import { httpRequest, uiBase } from "../drills/api";
 import { LabHost, Topology, sleep } from "../machines";
 import { StepReport } from "../replay";
+import { dataPathState, judgeDataPath } from "./dataPath";
 import { Instance } from "./instances";
 import { checkPatroniAndEtcdLocked } from "./patroniEtcd";
 import { Ask, fromMachine, haNodes, onHostAsPostgres, remoteSessionsOf, replicationStates, sessionsOf } from "./probe";
@@ -164,6 +165,22 @@ async function checkServers(lab: Topology, label: string, i: Instance, key: stri
 }
 
 /**
+ * The proxies in contact with the active node and every monitored host's values stored, fresh: the
+ * data path works end to end, PSKs, proxy group and template included. The first values need the
+ * proxies' and the agents' first configuration syncs, hence the longer wait.
+ */
+async function checkDataPath(lab: Topology, label: string, i: Instance, timeoutMs: number): Promise<Check> {
+    const name = `${label}data path`;
+    const ask = i.zabbixPassword ? asZabbix(lab, i, i.zabbixPassword) : undefined;
+    return eventually(name, timeoutMs * 2, async () => {
+        if (!ask) {
+            return { name, ok: false, detail: "no zabbix role password in the plan to read the database with" };
+        }
+        return { name, ...judgeDataPath(await dataPathState(ask, i.proxies, i.agents), i.proxies, i.agents) };
+    });
+}
+
+/**
  * A managed endpoint: the provider keeps the standby, so what the lab checks is the contract the
  * stack relies on: every Zabbix session (servers and frontends) reaches it encrypted, as sslmode asks.
  */
@@ -299,6 +316,9 @@ export async function verifyInstances(
                 ? await checkManagedSessions(lab, label, i, key, timeoutMs)
                 : await checkReplication(lab, label, i, key, timeoutMs),
         );
+        if (i.proxies.length + i.agents.length > 0) {
+            report(await checkDataPath(lab, label, i, timeoutMs));
+        }
         if (!i.managed) {
             report(await checkSessionsEncrypted(lab, label, i, key, timeoutMs));
             (await checkPatroniAndEtcdLocked(lab, label, i.primary, key)).forEach(report);
