@@ -141,6 +141,12 @@ describe("diff by the providers' rules", () => {
         });
     });
 
+    test("a RandomBytes (a PSK) is replaced by any input change, never updated", () => {
+        const key = (length: number) => res("psk", { type: RESOURCE_TYPES.randomBytes, inputs: { length } });
+        expect(planChanges(stack([key(32)]), [key(32)])[0].op).toBe("same");
+        expect(planChanges(stack([key(32)]), [key(48)])[0]).toMatchObject({ op: "replace", keys: ["length"] });
+    });
+
     test("postgresql: a role and a provider update in place, a database's encoding and a grant's role replace it delete-before-replace", () => {
         const old = stack([
             res("prov", { type: PROVIDER, inputs: { host: "a", port: "5433" } }),

@@ -52,6 +52,8 @@ const RULES: Readonly<Record<string, ProviderRules>> = {
     [RESOURCE_TYPES.command]: { replaces: p => p === "triggers", deleteBeforeReplace: never },
     // Every input forces a new password.
     [RESOURCE_TYPES.randomPassword]: { replaces: () => true, deleteBeforeReplace: never },
+    // So do a PSK's (length, keepers).
+    [RESOURCE_TYPES.randomBytes]: { replaces: () => true, deleteBeforeReplace: never },
     // Every input of a key or certificate forces a new one.
     [RESOURCE_TYPES.tlsPrivateKey]: { replaces: () => true, deleteBeforeReplace: never },
     [RESOURCE_TYPES.tlsSelfSignedCert]: { replaces: () => true, deleteBeforeReplace: never },

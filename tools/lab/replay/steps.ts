@@ -74,6 +74,10 @@ export function planSecrets(plan: {
         if (r.type === RESOURCE_TYPES.randomPassword) {
             add(r.outputs.result);
         }
+        if (r.type === RESOURCE_TYPES.randomBytes) {
+            add(r.outputs.hex);
+            add(r.outputs.base64);
+        }
         if (r.type === RESOURCE_TYPES.tlsPrivateKey) {
             add(r.outputs.privateKeyPem);
             add(r.outputs.privateKeyPemPkcs8);
