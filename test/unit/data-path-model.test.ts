@@ -1,0 +1,172 @@
+/**
+ * What failures do to values sent through proxies: a proxy down is tried once per proxy, the group
+ * moves its hosts after its failover delay, and values wait in the agent's or the proxy's buffer for
+ * a bound that a manual repair must beat. Hand-built topologies: native HA across sites a and b.
+ */
+import {
+    DEFAULT_TIMINGS,
+    DataPathTopology,
+    Topology,
+    concreteFailures,
+    evaluateFailure,
+    formatSeconds,
+    scenarioMatrix,
+} from "../../model";
+import { proxyGroupFailoverSeconds } from "../../components/proxy";
+import { DATA_SENDER_FREQUENCY_SECONDS } from "../../components/proxy/zabbixProxyConf";
+import { nativeHa } from "./analysis-topologies";
+
+const OFFLINE_HOURS = 24;
+const AGENT_PERIOD = 86400;
+
+/** A group over the given proxies (name and site), one agent per site, with the group's delay. */
+function withDataPath(
+    base: Topology,
+    proxies: readonly [string, string][],
+    delay = 60,
+    agentSites: readonly string[] = ["a", "b"],
+): Topology {
+    const dataPath: DataPathTopology = {
+        proxyGroups: [{ name: "g", proxies: proxies.map(p => p[0]), failoverDelaySeconds: delay, minOnline: 1 }],
+        proxies: proxies.map(([host, site]) => ({
+            host,
+            site,
+            group: "g",
+            server: "zbx-1;zbx-2",
+            offlineBufferHours: OFFLINE_HOURS,
+        })),
+        agents: agentSites.map(site => ({
+            host: `app-${site}`,
+            site,
+            group: "g",
+            serverActive: proxies.map(p => p[0]).join(";"),
+            persistentBufferPeriodSeconds: AGENT_PERIOD,
+        })),
+    };
+    const hosts = [
+        ...base.hosts,
+        ...proxies.map(([host, site]) => ({ host, site, roles: ["proxy"], cloud: false })),
+        ...agentSites.map(site => ({ host: `app-${site}`, site, roles: ["agent"], cloud: false })),
+    ];
+    return { ...base, hosts, dataPath };
+}
+
+const twoProxies = (delay?: number) =>
+    withDataPath(
+        nativeHa(["a", "b"]),
+        [
+            ["proxy-a", "a"],
+            ["proxy-b", "b"],
+        ],
+        delay,
+    );
+
+describe("the proxy-down scenario", () => {
+    test("is tried once per proxy, and only where the topology has a data path", () => {
+        const where = (t: Topology) =>
+            concreteFailures(t)
+                .filter(f => f.scenario === "proxy-down")
+                .map(f => [f.where, f.failure.proxiesDown]);
+        expect(where(twoProxies())).toEqual([
+            ["proxy-a", ["proxy-a"]],
+            ["proxy-b", ["proxy-b"]],
+        ]);
+        expect(where(nativeHa(["a", "b"]))).toEqual([]);
+        expect(scenarioMatrix(nativeHa(["a", "b"])).map(s => s.id)).not.toContain("proxy-down");
+        expect(scenarioMatrix(twoProxies()).map(s => s.id)).toContain("proxy-down");
+    });
+
+    test("two proxies across sites: the group moves the hosts after its failover delay, monitoring goes on", () => {
+        for (const delay of [60, 300]) {
+            const outcome = evaluateFailure(twoProxies(delay), { proxiesDown: ["proxy-a"] });
+            expect(outcome.monitoring).toBe("yes");
+            expect(outcome.recovery).toBe("automatic");
+            expect(outcome.recoverySeconds).toEqual({ min: delay, max: proxyGroupFailoverSeconds(delay) });
+            expect(outcome.operatorCauses).toEqual([]);
+            expect(outcome.risks).toContain(
+                `values proxy proxy-a held in memory and had not sent (hybrid buffer, about DataSenderFrequency = ${DATA_SENDER_FREQUENCY_SECONDS} s)`,
+            );
+            expect(outcome.dataAtRisk).toMatch(
+                /agents' persistent buffers \(PersistentBufferPeriod 24 h\) for .* none lost/,
+            );
+        }
+    });
+
+    test("the group's only proxy: its agents' hosts stop being monitored until it is repaired, and the outcome says so", () => {
+        const onlyOne = withDataPath(nativeHa(["a", "b"]), [["proxy-a", "a"]]);
+        const outcome = evaluateFailure(onlyOne, { proxiesDown: ["proxy-a"] });
+        expect(outcome.monitoring).toBe("degraded");
+        expect(outcome.recovery).toBe("manual");
+        expect(outcome.recoverySeconds).toBeNull();
+        expect(outcome.operatorCauses.map(c => c.id)).toEqual(["proxy-group-lost"]);
+        expect(outcome.dataAtRisk).toContain(
+            "the hosts of proxy group g (app-a, app-b) are not monitored until the repair",
+        );
+        expect(outcome.dataAtRisk).toContain("until the repair, which must come within 24 h");
+    });
+
+    test("a topology without a data path gets the same outcome with or without the proxies' field", () => {
+        const base = nativeHa(["a", "b"]);
+        for (const failure of [{ sitesDark: ["a"] }, { hostsDown: ["zbx-1"] }, { interSiteCut: true }]) {
+            expect(
+                evaluateFailure({ ...base, dataPath: { proxyGroups: [], proxies: [], agents: [] } }, failure),
+            ).toEqual(evaluateFailure(base, failure));
+        }
+    });
+});
+
+describe("the data path under the servers' failures", () => {
+    test("the active server's site down: the other site's proxy buffers through the takeover, none lost", () => {
+        // A managed database fails over by itself, so the servers recover automatically.
+        const topology = withDataPath(nativeHa(["a", "b"], "managed"), [
+            ["proxy-a", "a"],
+            ["proxy-b", "b"],
+        ]);
+        const outcome = evaluateFailure(topology, { sitesDark: ["a"] }, DEFAULT_TIMINGS, undefined, ["zbx-1"]);
+        const servers = evaluateFailure(
+            nativeHa(["a", "b"], "managed"),
+            { sitesDark: ["a"] },
+            DEFAULT_TIMINGS,
+            undefined,
+            ["zbx-1"],
+        );
+        expect(outcome.monitoring).toBe("yes");
+        expect(outcome.recovery).toBe("automatic");
+        expect(outcome.risks).toContain(
+            `values through proxy group g wait in the proxies' offline buffers (ProxyOfflineBuffer ${OFFLINE_HOURS} h) for ${formatSeconds(servers.recoverySeconds!)} and arrive late, none lost`,
+        );
+        expect(outcome.dataAtRisk).not.toMatch(/values older than/);
+        // The servers' own risks stay.
+        for (const risk of servers.risks) {
+            expect(outcome.risks).toContain(risk);
+        }
+    });
+
+    test("a manual recovery: the values wait at the proxies, and the repair must beat their bound", () => {
+        const topology = withDataPath(nativeHa(["a", "b"], "manual"), [
+            ["proxy-a", "a"],
+            ["proxy-b", "b"],
+        ]);
+        const outcome = evaluateFailure(topology, { dbDown: ["db-a"] });
+        expect(outcome.recovery).toBe("manual");
+        expect(outcome.recoverySeconds).toBeNull();
+        expect(outcome.risks).toContain(
+            `values through proxy group g wait in the proxies' offline buffers (ProxyOfflineBuffer ${OFFLINE_HOURS} h) until the repair, which must come within ${OFFLINE_HOURS} h or the older values are lost`,
+        );
+        // The servers' own stop needs no second cause from the data path.
+        expect(outcome.operatorCauses.map(c => c.id)).not.toContain("proxy-group-lost");
+    });
+
+    test("a wait longer than the bound loses the older values", () => {
+        const topology = twoProxies(3600);
+        const short = {
+            ...topology,
+            dataPath: {
+                ...topology.dataPath!,
+                agents: topology.dataPath!.agents.map(a => ({ ...a, persistentBufferPeriodSeconds: 600 })),
+            },
+        };
+        const outcome = evaluateFailure(short, { proxiesDown: ["proxy-b"] });
+        expect(outcome.dataAtRisk).toContain("values older than 600 s are lost");
+    });
+});
