@@ -8,12 +8,17 @@ import {
     DataPathTopology,
     Topology,
     concreteFailures,
+    evaluateAll,
     evaluateFailure,
     formatSeconds,
+    proxyGroupFailover,
     scenarioMatrix,
 } from "../../model";
 import { proxyGroupFailoverSeconds } from "../../components/proxy";
 import { DATA_SENDER_FREQUENCY_SECONDS } from "../../components/proxy/zabbixProxyConf";
+import { CapturedPlan, ofType } from "../../tools/offline/capture";
+import { dataPathConfig } from "../support/dataPath";
+import { planConfig } from "../support/plan";
 import { nativeHa } from "./analysis-topologies";
 
 const OFFLINE_HOURS = 24;
@@ -168,5 +173,46 @@ describe("the data path under the servers' failures", () => {
         };
         const outcome = evaluateFailure(short, { proxiesDown: ["proxy-b"] });
         expect(outcome.dataAtRisk).toContain("values older than 600 s are lost");
+    });
+});
+
+describe("the planned data-path stack (a proxy per site in one group)", () => {
+    let plan: CapturedPlan;
+    beforeAll(async () => {
+        plan = await planConfig(dataPathConfig());
+        expect(plan.error).toBeUndefined();
+    });
+    const topology = () => (plan.outputs as { topology: Topology }).topology;
+
+    test("its proxy-down recovers by the group's failover, and each proxy is tried", () => {
+        const t = topology();
+        const [group] = t.dataPath!.proxyGroups;
+        const matrix = scenarioMatrix(t);
+        const row = matrix.find(s => s.id === "proxy-down")!;
+        expect(row.monitoring).toBe("yes");
+        expect(row.recovery).toBe("automatic");
+        expect(row.recoverySeconds).toEqual(proxyGroupFailover(group.failoverDelaySeconds));
+        expect(
+            concreteFailures(t)
+                .filter(f => f.scenario === "proxy-down")
+                .map(f => f.where),
+        ).toEqual(t.dataPath!.proxies.map(p => p.host));
+    });
+
+    test("the buffers are still sized from the servers' recoveries alone: the data path does not feed back", () => {
+        const t = topology();
+        const { dataPath, ...servers } = t;
+        expect(dataPath).toBeDefined();
+        const longest = Math.ceil(
+            Math.max(
+                0,
+                ...evaluateAll(servers)
+                    .filter(e => e.outcome.recovery === "automatic")
+                    .map(e => e.outcome.recoverySeconds!.max),
+            ),
+        );
+        for (const proxy of ofType(plan, "zabbix-ha:proxy:ZabbixProxy")) {
+            expect(Number(proxy.inputs.outageSeconds)).toBe(longest);
+        }
     });
 });
