@@ -17,7 +17,10 @@ import {
 import { proxyGroupFailoverSeconds } from "../../components/proxy";
 import { DATA_SENDER_FREQUENCY_SECONDS } from "../../components/proxy/zabbixProxyConf";
 import { CapturedPlan, ofType } from "../../tools/offline/capture";
-import { dataPathConfig } from "../support/dataPath";
+import { toEngineConfig } from "../../tools/offline/environment";
+import { comparePatterns } from "../../tools/preview/compare";
+import { terminalTable } from "../../tools/preview/terminal";
+import { dataPathConfig, dataPathConfigWith, withoutProxies } from "../support/dataPath";
 import { planConfig } from "../support/plan";
 import { nativeHa } from "./analysis-topologies";
 
@@ -215,4 +218,21 @@ describe("the planned data-path stack (a proxy per site in one group)", () => {
             expect(Number(proxy.inputs.outageSeconds)).toBe(longest);
         }
     });
+});
+
+describe("the preview's matrix", () => {
+    const env = (raw: Record<string, unknown>) => ({ file: "Pulumi.datapath.yaml", ...toEngineConfig(raw) });
+    const row = (table: string) => table.split("\n").find(l => l.startsWith("one proxy down"));
+
+    test("has a proxy-down row where the stack has proxies, and none where it has not", async () => {
+        const report = await comparePatterns(env(dataPathConfig()));
+        const zabbixHa = report.patterns.find(p => p.name === "zabbix-ha")!;
+        const delay = zabbixHa.topology!.dataPath!.proxyGroups[0].failoverDelaySeconds;
+        // The configured pattern's cell is the last: a group across both sites moves the hosts by itself.
+        expect(row(terminalTable(report, 1000))).toMatch(
+            new RegExp(`yes auto ${delay}-${proxyGroupFailoverSeconds(delay)}s$`),
+        );
+        const without = await comparePatterns(env(dataPathConfigWith(withoutProxies)));
+        expect(row(terminalTable(without, 1000))).toBeUndefined();
+    }, 60_000);
 });
