@@ -183,7 +183,7 @@ function groupCause(group: string, agents: readonly string[]): OperatorCause {
     return {
         id: "proxy-group-lost",
         summary,
-        reason: `${summary}: ${agents.join(", ")} ${agents.length === 1 ? "waits" : "wait"} until a proxy of the group they reach talks to the active server again`,
+        reason: `${summary}: its agents (${agents.join(", ")}) wait until a proxy of the group they reach talks to the active server again`,
         change: "another proxy in the group that its agents reach, in another site, with min_online no more than the proxies left",
     };
 }
