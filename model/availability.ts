@@ -26,6 +26,9 @@ export interface FailureRates {
     /** Planned upstream maintenance windows per site per year, and their length. */
     readonly maintenanceWindowsPerSitePerYear: number;
     readonly maintenanceHours: number;
+    /** Zabbix proxy crashes per proxy per year, and how long until it runs again (an operator's restart). */
+    readonly proxyCrashesPerYear: number;
+    readonly proxyRestartMinutes: number;
     /** How long until an operator acts on a failure that needs one. */
     readonly manualResponseMinutes: number;
 }
@@ -43,6 +46,8 @@ export const DEFAULT_RATES: FailureRates = {
     interSiteCutHours: 0.5,
     maintenanceWindowsPerSitePerYear: 4,
     maintenanceHours: 2,
+    proxyCrashesPerYear: 0.5,
+    proxyRestartMinutes: 10,
     manualResponseMinutes: 30,
 };
 
@@ -74,6 +79,8 @@ function exposure(scenario: ScenarioId, rates: FailureRates): { perYear: number;
             return { perYear: rates.interSiteCutsPerYear, minutes: rates.interSiteCutHours * 60 };
         case "site-maintenance":
             return { perYear: rates.maintenanceWindowsPerSitePerYear, minutes: rates.maintenanceHours * 60 };
+        case "proxy-down":
+            return { perYear: rates.proxyCrashesPerYear, minutes: rates.proxyRestartMinutes };
     }
 }
 

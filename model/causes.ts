@@ -21,7 +21,8 @@ export type OperatorCauseId =
     | "servers-lost"
     | "no-db-path"
     | "active-node-stays"
-    | "planned-work";
+    | "planned-work"
+    | "proxy-group-lost";
 
 export interface OperatorCause {
     readonly id: OperatorCauseId;

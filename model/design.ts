@@ -17,6 +17,7 @@ import type {
     SiteFacts,
     ZabbixObjectsFacts,
 } from "../components/facts";
+import type { AgentSizing, ProxySizing } from "../components/sizing";
 import { ClusterManagerTopology, DataPathTopology, DatabaseTopology, InstanceTopology, Topology } from "./topology";
 
 /** One installation's components, by their facts. */
@@ -135,11 +136,29 @@ export function topologyOf(design: StackDesign): Topology {
 function dataPathTopology(d: DataPathDesign): DataPathTopology {
     return {
         proxyGroups: d.proxyGroups,
-        proxies: d.proxies.map(p => ({ ...placement(p), group: p.group, server: p.server })),
+        proxies: d.proxies.map(p => ({
+            ...placement(p),
+            group: p.group,
+            server: p.server,
+            offlineBufferHours: sized<ProxySizing>(p, "offlineBufferHours"),
+        })),
         agents: d.agents.map(a => ({
             ...placement(a),
             serverActive: a.serverActive,
             ...(a.group !== undefined ? { group: a.group } : {}),
+            persistentBufferPeriodSeconds: sized<AgentSizing>(a, "persistentBufferPeriodSeconds"),
         })),
     };
+}
+
+/** One figure of a proxy's or agent's declared sizing (components/sizing), as the component rendered it. */
+function sized<S>(
+    facts: { readonly host: string; readonly sizing: Readonly<Record<string, number>> },
+    key: keyof S & string,
+): number {
+    const value = facts.sizing[key];
+    if (value === undefined) {
+        throw new Error(`${facts.host} declares no ${key} in its sizing`);
+    }
+    return value;
 }

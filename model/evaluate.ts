@@ -8,6 +8,7 @@ import { ETCD_ELECTION_TIMEOUT_MS } from "../components/postgres/etcdEnvironment
 import { PATRONI_TIMING } from "../components/postgres/patroniYml";
 import { REPLICATION_TIMEOUT_SECONDS } from "../components/postgres/postgresConf";
 import { SERVER_RESTART_SECONDS } from "../components/zabbix/serverUnitDropIn";
+import { dataPathAfter } from "./dataPath";
 import { OperatorCause, plannedCause, serverCauses, uniqueCauses } from "./causes";
 import {
     NO_WAIT,
@@ -99,7 +100,7 @@ export interface Failure {
     readonly serversStopped?: readonly string[];
     /** Hosts whose load balancer process died. */
     readonly loadBalancersDown?: readonly string[];
-    /** Hosts whose Zabbix proxy died (the host stays up). */
+    /** Hosts whose Zabbix proxy process died (the host stays up). */
     readonly proxiesDown?: readonly string[];
 }
 
@@ -123,6 +124,8 @@ export interface Outcome {
 }
 
 interface InstanceState {
+    /** The node active once the mechanisms have acted, if any. */
+    readonly server?: Placement;
     readonly monitoring: boolean;
     readonly ui: boolean;
     /** Whether monitoring stopped at all (even briefly). */
@@ -240,7 +243,7 @@ function evaluateInstance(
             instance.frontends.some(f => world.linked(lb, f) && reachesDb(instance, world, f, db))
         );
     });
-    return { monitoring, ui, interrupted, seconds, operator, risks, causes };
+    return { server, monitoring, ui, interrupted, seconds, operator, risks, causes };
 }
 
 /** Every choice of initially active node per instance that the worst case must consider (or the known ones). */
@@ -272,17 +275,33 @@ export function evaluateFailure(
     const worstOf = (states: InstanceState[]) => states.reduce((a, b) => (rankState(b) > rankState(a) ? b : a));
     const states = perInstance.map(worstOf);
     const working = states.filter(s => s.monitoring).length;
-    const monitoring: Monitoring = working === states.length ? "yes" : working > 0 ? "degraded" : "no";
     const interrupted = states.filter(s => s.interrupted);
-    const recovery: Recovery =
-        interrupted.length === 0 ? "none" : interrupted.some(s => s.operator) ? "manual" : "automatic";
-    const seconds = interrupted.some(s => s.seconds === null)
+    const serverSeconds = interrupted.some(s => s.seconds === null)
         ? null
         : interrupted.reduce((all, s) => bothDone(all, s.seconds ?? NO_WAIT), NO_WAIT);
     const risks = [...new Set(states.flatMap(s => s.risks))];
     if (working > 0 && working < states.length) {
         risks.push("the stopped instance's history for the outage (the others keep their own)");
     }
+    const sides = topology.instances.map((instance, i) => ({
+        instance,
+        server: states[i].server,
+        monitoring: states[i].monitoring,
+        seconds: states[i].interrupted ? states[i].seconds : NO_WAIT,
+    }));
+    // Without proxies this is undefined and the outcome is the servers' alone.
+    const data = dataPathAfter(topology, world, sides);
+    const stopped = (data?.stoppedGroups.length ?? 0) > 0;
+    const monitoring: Monitoring = working === states.length && !stopped ? "yes" : working > 0 ? "degraded" : "no";
+    const dataManual = !!data?.interrupted && data.seconds === null;
+    const recovery: Recovery =
+        interrupted.some(s => s.operator) || dataManual
+            ? "manual"
+            : interrupted.length > 0 || data?.interrupted
+              ? "automatic"
+              : "none";
+    const seconds = serverSeconds === null || dataManual ? null : bothDone(serverSeconds, data?.seconds ?? NO_WAIT);
+    risks.push(...(data?.risks ?? []));
     return {
         monitoring,
         ui: states.some(s => s.ui),
@@ -291,7 +310,10 @@ export function evaluateFailure(
         recoverySeconds: seconds,
         dataAtRisk: risks.length > 0 ? risks.join("; ") : "none",
         risks,
-        operatorCauses: uniqueCauses(states.filter(s => s.operator).flatMap(s => s.causes)),
+        operatorCauses: uniqueCauses([
+            ...states.filter(s => s.operator).flatMap(s => s.causes),
+            ...(data?.causes ?? []),
+        ]),
     };
 }
 

@@ -3,6 +3,7 @@ export * from "./evaluate";
 export * from "./recovery";
 export * from "./causes";
 export * from "./scenarios";
+export * from "./dataPath";
 export * from "./availability";
 export * from "./cost";
 export * from "./config";

@@ -12,6 +12,7 @@ export const SCENARIO_IDS = [
     "inter-site-cut",
     "db-primary-down",
     "site-maintenance",
+    "proxy-down",
 ] as const;
 export type ScenarioId = (typeof SCENARIO_IDS)[number];
 
@@ -22,6 +23,7 @@ export const SCENARIO_TITLES: Record<ScenarioId, string> = {
     "inter-site-cut": "link between sites cut",
     "db-primary-down": "DB primary lost",
     "site-maintenance": "planned maintenance of a site's upstream",
+    "proxy-down": "one proxy down",
 };
 
 /** One concrete failure of a scenario, such as "host tyo-db1 down". */
@@ -54,6 +56,12 @@ export function concreteFailures(topology: Topology): ConcreteFailure[] {
             where: site,
             failure: { uplinksDown: [site], planned: true },
             plannedSite: site,
+        })),
+        // The proxy process dies on a host that stays up; only a stack with a data path has proxies.
+        ...(topology.dataPath?.proxies ?? []).map(p => ({
+            scenario: "proxy-down" as const,
+            where: p.host,
+            failure: { proxiesDown: [p.host] },
         })),
     ];
 }

@@ -75,12 +75,25 @@ export interface Topology {
 
 /** The data path: proxy groups, their proxies, and the agents that send through them. */
 export interface DataPathTopology {
+    /** Each group: its proxies by host name, its failover_delay and its min_online. */
     readonly proxyGroups: readonly {
         readonly name: string;
         readonly proxies: readonly string[];
         readonly failoverDelaySeconds: number;
         readonly minOnline: number;
     }[];
-    readonly proxies: readonly (Placement & { readonly group: string; readonly server: string })[];
-    readonly agents: readonly (Placement & { readonly serverActive: string; readonly group?: string })[];
+    /** Each proxy: its group, its Server= (the cluster's nodes, or its VIP), and its offline buffer. */
+    readonly proxies: readonly (Placement & {
+        readonly group: string;
+        readonly server: string;
+        /** ProxyOfflineBuffer: hours it keeps values it could not send to a server; older ones are dropped. */
+        readonly offlineBufferHours: number;
+    })[];
+    /** Each agent: its ServerActive=, its group (absent when it reports to the servers), and its persistent buffer. */
+    readonly agents: readonly (Placement & {
+        readonly serverActive: string;
+        readonly group?: string;
+        /** PersistentBufferPeriod: seconds it keeps values no proxy or server took; older ones are dropped. */
+        readonly persistentBufferPeriodSeconds: number;
+    })[];
 }

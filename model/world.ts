@@ -61,6 +61,10 @@ export class World implements FailureView {
         return this.alive(p) && !(this.failure.loadBalancersDown ?? []).includes(p.host);
     }
 
+    proxyUp(p: Placement): boolean {
+        return this.alive(p) && !(this.failure.proxiesDown ?? []).includes(p.host);
+    }
+
     dbProcessUp(p: Placement): boolean {
         return this.alive(p) && !(this.failure.dbDown ?? []).includes(p.host);
     }

@@ -34,6 +34,9 @@ export interface ZabbixProxyConfInput {
 /** How often a proxy asks the server for its configuration (7.0's ProxyConfigFrequency default, said out loud: the failover bound uses it). */
 export const PROXY_CONFIG_FREQUENCY_SECONDS = 10;
 
+/** How often a proxy sends its collected values (DataSenderFrequency): what a killed proxy's memory holds at most, unsent. */
+export const DATA_SENDER_FREQUENCY_SECONDS = 1;
+
 /** zabbix_proxy.conf: active mode towards the cluster, the SQLite file, the buffers, PSK both ways. */
 export function renderZabbixProxyConf(c: ZabbixProxyConfInput): string {
     if (!c.dbPath.startsWith("/")) {
@@ -68,7 +71,7 @@ ProxyMemoryBufferSize=${s.memoryBufferMiB}M
 # Values it could not send are kept ${s.offlineBufferHours} h (up to ${s.offlineBufferDiskMiB} MiB of the database).
 ProxyOfflineBuffer=${s.offlineBufferHours}
 ProxyConfigFrequency=${PROXY_CONFIG_FREQUENCY_SECONDS}
-DataSenderFrequency=1
+DataSenderFrequency=${DATA_SENDER_FREQUENCY_SECONDS}
 
 # A pre-shared key towards the servers and from the agents; nothing unencrypted is accepted.
 TLSConnect=psk

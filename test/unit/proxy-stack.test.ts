@@ -31,13 +31,28 @@ describe("the stack with a proxy and a monitored host per site, under mocks", ()
                 .map(r => r.name)
                 .sort(),
         ).toEqual(["east-app-agent", "west-app-agent"]);
+        // The buffer bounds are the figures each component declared in its sizing.
+        const sized = (name: string, key: string) =>
+            Number((byName(plan, name).inputs.sizing as Record<string, number>)[key]);
         expect(topology().dataPath).toEqual({
             proxyGroups: [
                 { name: "all-sites", proxies: ["east-proxy", "west-proxy"], failoverDelaySeconds: 60, minOnline: 1 },
             ],
             proxies: [
-                { host: "east-proxy", site: "east", group: "all-sites", server: "198.18.1.10:10051;198.18.2.10:10051" },
-                { host: "west-proxy", site: "west", group: "all-sites", server: "198.18.1.10:10051;198.18.2.10:10051" },
+                {
+                    host: "east-proxy",
+                    site: "east",
+                    group: "all-sites",
+                    server: "198.18.1.10:10051;198.18.2.10:10051",
+                    offlineBufferHours: sized("east-proxy-proxy", "offlineBufferHours"),
+                },
+                {
+                    host: "west-proxy",
+                    site: "west",
+                    group: "all-sites",
+                    server: "198.18.1.10:10051;198.18.2.10:10051",
+                    offlineBufferHours: sized("west-proxy-proxy", "offlineBufferHours"),
+                },
             ],
             agents: [
                 {
@@ -45,12 +60,14 @@ describe("the stack with a proxy and a monitored host per site, under mocks", ()
                     site: "east",
                     group: "all-sites",
                     serverActive: "198.18.1.20:10051;198.18.2.20:10051",
+                    persistentBufferPeriodSeconds: sized("east-app-agent", "persistentBufferPeriodSeconds"),
                 },
                 {
                     host: "west-app",
                     site: "west",
                     group: "all-sites",
                     serverActive: "198.18.1.20:10051;198.18.2.20:10051",
+                    persistentBufferPeriodSeconds: sized("west-app-agent", "persistentBufferPeriodSeconds"),
                 },
             ],
         });

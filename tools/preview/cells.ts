@@ -140,7 +140,8 @@ export function comparisonRows(report: ComparisonReport, notes: Footnotes): stri
         ["", ...p.map(x => patternLabel(report, x))],
         ["hosts / resources", ...p.map(x => (x.errors.length ? "cannot form" : `${x.hosts} / ${x.resources}`))],
     ];
-    for (const id of SCENARIO_IDS) {
+    // A scenario no pattern can have here (one proxy down, without proxies) gets no row.
+    for (const id of SCENARIO_IDS.filter(id => p.some(x => x.scenarios.some(s => s.id === id)))) {
         rows.push([
             SCENARIO_TITLES[id],
             ...p.map(x =>

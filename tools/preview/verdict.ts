@@ -32,7 +32,7 @@ function sharedFate(t: Topology): string | null {
 }
 
 /** Scenarios that wait for an operator, grouped by what makes them wait. */
-function waits(scenarios: readonly ScenarioResult[], notes: Footnotes): string[] {
+function waits(scenarios: readonly ScenarioResult[], notes: Footnotes, installations: number): string[] {
     const groups = new Map<string, ScenarioResult[]>();
     for (const s of scenarios.filter(x => x.recovery === "manual" && x.monitoring !== "yes")) {
         const codes = causeCodes(s, notes);
@@ -40,7 +40,9 @@ function waits(scenarios: readonly ScenarioResult[], notes: Footnotes): string[]
     }
     return [...groups].map(([codes, group]) => {
         const verb = group.length === 1 ? "waits" : "wait";
-        const stops = group.every(s => s.monitoring === "no") ? "" : " (one installation stopped)";
+        // One installation degrades only where a proxy group's hosts wait (the data path).
+        const partly = installations > 1 ? "one installation stopped" : "some hosts unmonitored";
+        const stops = group.every(s => s.monitoring === "no") ? "" : ` (${partly})`;
         const why = group[0].operatorCauses.map(c => c.summary);
         return `${join(group.map(s => SCENARIO_TITLES[s.id]))} ${verb} for an operator${stops}${why.length ? ` because ${join(why)} (${codes})` : ""}`;
     });
@@ -53,7 +55,7 @@ export function scoreLine(report: ComparisonReport, notes: Footnotes): string | 
         return null;
     }
     const automatic = p.scenarios.filter(s => s.recovery === "automatic" && s.monitoring !== "no");
-    const waiting = waits(p.scenarios, notes);
+    const waiting = waits(p.scenarios, notes, p.topology.instances.length);
     const clauses = [
         sharedFate(p.topology),
         ...waiting,
