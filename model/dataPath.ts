@@ -36,6 +36,11 @@ export interface DataPathOutcome {
     readonly risks: readonly string[];
     /** Why an operator (or a repair) is needed, when one is. */
     readonly causes: readonly OperatorCause[];
+    /**
+     * Whether every value agents hand to the data path arrives (late, maybe): no proxy dies with values
+     * in memory, and every wait ends within its buffer's bound (a repair, within it).
+     */
+    readonly valuesKept: boolean;
 }
 
 type Proxy = DataPathTopology["proxies"][number];
@@ -148,6 +153,7 @@ export function dataPathAfter(
         stoppedGroups: [...stopped.keys()],
         risks,
         causes: [...stopped].map(([group, agents]) => groupCause(group, agents)),
+        valuesKept: lost.length === 0 && late.every(w => w.seconds === null || w.seconds.max <= w.boundSeconds),
     };
 }
 

@@ -121,6 +121,11 @@ export interface Outcome {
     readonly risks: readonly string[];
     /** When recovery is manual: what makes an operator necessary and what would change it (empty otherwise). */
     readonly operatorCauses: readonly OperatorCause[];
+    /**
+     * With proxies: whether every value an agent hands to them is promised to arrive, late maybe (a
+     * repair within the buffers' bound); what the drills hold the agents' counts to. Absent without proxies.
+     */
+    readonly agentValuesKept?: boolean;
 }
 
 interface InstanceState {
@@ -314,6 +319,7 @@ export function evaluateFailure(
             ...states.filter(s => s.operator).flatMap(s => s.causes),
             ...(data?.causes ?? []),
         ]),
+        ...(data ? { agentValuesKept: data.valuesKept } : {}),
     };
 }
 

@@ -97,6 +97,8 @@ describe("the proxy-down scenario", () => {
             expect(outcome.dataAtRisk).toMatch(
                 /agents' persistent buffers \(PersistentBufferPeriod 24 h\) for .* none lost/,
             );
+            // What the dead proxy held in memory is gone: no promise that every value arrives.
+            expect(outcome.agentValuesKept).toBe(false);
         }
     });
 
@@ -144,6 +146,8 @@ describe("the data path under the servers' failures", () => {
             `values through proxy group g wait in the proxies' offline buffers (ProxyOfflineBuffer ${OFFLINE_HOURS} h) for ${formatSeconds(servers.recoverySeconds!)} and arrive late, none lost`,
         );
         expect(outcome.dataAtRisk).not.toMatch(/values older than/);
+        expect(outcome.agentValuesKept).toBe(true);
+        expect(servers.agentValuesKept).toBeUndefined();
         // The servers' own risks stay.
         for (const risk of servers.risks) {
             expect(outcome.risks).toContain(risk);
@@ -161,6 +165,7 @@ describe("the data path under the servers' failures", () => {
         expect(outcome.risks).toContain(
             `values through proxy group g wait in the proxies' offline buffers (ProxyOfflineBuffer ${OFFLINE_HOURS} h) until the repair, which must come within ${OFFLINE_HOURS} h or the older values are lost`,
         );
+        expect(outcome.agentValuesKept).toBe(true);
         // The servers' own stop needs no second cause from the data path.
         expect(outcome.operatorCauses.map(c => c.id)).not.toContain("proxy-group-lost");
     });
@@ -176,6 +181,7 @@ describe("the data path under the servers' failures", () => {
         };
         const outcome = evaluateFailure(short, { proxiesDown: ["proxy-b"] });
         expect(outcome.dataAtRisk).toContain("values older than 600 s are lost");
+        expect(outcome.agentValuesKept).toBe(false);
     });
 });
 

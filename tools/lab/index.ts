@@ -7,7 +7,7 @@
  */
 import { argumentsOrExit } from "../cli";
 import { USAGE, parseLabArgs } from "./args";
-import { drill } from "./drills";
+import { drill, promisedLost } from "./drills";
 import { down, status, up } from "./lab";
 import { applyLab } from "./replay";
 
@@ -35,7 +35,7 @@ async function main(): Promise<number> {
         case "drill": {
             const results = await drill({ only: args.only, json: args.json, repeat: args.repeat });
             // Figures are for reading; only what must never happen (in any run) fails the command.
-            return results.some(r => r.splitBrain) ? 1 : 0;
+            return results.some(r => r.splitBrain || ("sources" in r && promisedLost(r) > 0)) ? 1 : 0;
         }
     }
 }

@@ -18,7 +18,7 @@ import { FaultDrillSummary, summarize } from "./summary";
 export { CHANGE_DRILLS, DRILLS } from "./catalog";
 export type { ChangeDrillResult } from "./changes";
 export type { DrillResult } from "./runner";
-export { median, spread, summarize, withinModel } from "./summary";
+export { median, promisedLost, spread, summarize, withinModel } from "./summary";
 export type { ChangeDrillSummary, DrillSummary, FaultDrillSummary, Spread } from "./summary";
 
 /** Every drill by name: the faults first, then the configuration changes. */

@@ -36,6 +36,8 @@ export interface DrillResult {
     /** The model's range for this run (from who was active and primary as it began); null: an operator's recovery. */
     readonly predictedSeconds: SecondsRange | null;
     readonly predictedRecovery: string;
+    /** With proxies: whether the model promises every agent's value arrives in this failure (none may then be lost). */
+    readonly agentValuesPromised?: boolean;
     readonly splitBrain: boolean;
     readonly splitBrainDetail: SplitBrainReport;
     /** Values produced and stored per source: the drill's sender straight to the servers, and the agents through the proxies. */
@@ -82,11 +84,19 @@ function asItIs(model: ModelTopology, primary: LabHost, dbHosts: readonly LabHos
     };
 }
 
-function predict(lab: DrillLab, now: Situation, failure: Failure): { seconds: SecondsRange | null; recovery: string } {
+function predict(
+    lab: DrillLab,
+    now: Situation,
+    failure: Failure,
+): { seconds: SecondsRange | null; recovery: string; agentValuesKept?: boolean } {
     const outcome = evaluateFailure(asItIs(lab.model, now.primary, lab.dbHosts), failure, lab.timings, undefined, [
         now.active.name,
     ]);
-    return { seconds: outcome.recoverySeconds, recovery: outcome.recovery };
+    return {
+        seconds: outcome.recoverySeconds,
+        recovery: outcome.recovery,
+        ...(outcome.agentValuesKept !== undefined ? { agentValuesKept: outcome.agentValuesKept } : {}),
+    };
 }
 
 /** Waits until values reach the database before the fault; reloads the active node's configuration cache once if they do not. */
@@ -261,6 +271,7 @@ export async function runDrill(
         boundSeconds,
         predictedSeconds: prediction.seconds,
         predictedRecovery: prediction.recovery,
+        ...(prediction.agentValuesKept !== undefined ? { agentValuesPromised: prediction.agentValuesKept } : {}),
         splitBrain: splitBrain.maxWritable > 1 || splitBrain.maxActive > 1,
         splitBrainDetail: splitBrain,
         sources: {

@@ -40,6 +40,11 @@ export function withinModel(r: Pick<DrillResult, "recoverySeconds" | "predictedS
     return within(r.recoverySeconds, r.predictedSeconds);
 }
 
+/** Agents' values lost in a run where the model promised every one would arrive (0 otherwise). */
+export function promisedLost(r: Pick<DrillResult, "agentValuesPromised" | "sources">): number {
+    return r.agentValuesPromised ? (r.sources.agents?.valuesLost ?? 0) : 0;
+}
+
 /** What every drill's summary holds, fault or change. */
 interface RunsSummary {
     readonly name: string;
@@ -126,7 +131,14 @@ function faultSummary(runs: readonly DrillResult[]): FaultDrillSummary {
                     `run ${r.run}: ${r.recoverySeconds === null ? "not recovered" : `${r.recoverySeconds.toFixed(1)} s`} against ` +
                     `${r.predictedSeconds === null ? "an operator's recovery" : formatSeconds(r.predictedSeconds)}`,
             ),
-        violations: runs.flatMap(r => r.splitBrainDetail.violations.map(v => `run ${r.run}: ${v}`)),
+        violations: runs.flatMap(r => [
+            ...r.splitBrainDetail.violations.map(v => `run ${r.run}: ${v}`),
+            ...(promisedLost(r) > 0
+                ? [
+                      `run ${r.run}: ${promisedLost(r)} agent value(s) lost through the proxies, where the model promises none`,
+                  ]
+                : []),
+        ]),
         acceptedLost: over(runs, r => r.acceptedLost),
         configLost: over(runs, r => r.configLost),
         restoreSeconds: over(runs, r => r.restoreSeconds),
