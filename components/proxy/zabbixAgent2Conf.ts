@@ -36,11 +36,18 @@ export interface ZabbixAgent2ConfInput {
 }
 
 /**
- * How often the agent asks for its active checks again: 7.0's default, said out loud (the proxy
- * failover bound uses it). 6.0's agent 2 accepts 60 s at the least (it refuses the file otherwise).
+ * How often the agent asks for its active checks again: 7.0's default, said out loud. After a failed
+ * request agent 2 waits a minute instead (failover.ts). 6.0's agent 2 accepts 60 s at the least (it
+ * refuses the file otherwise).
  */
 export const REFRESH_ACTIVE_CHECKS_SECONDS = 5;
 const REFRESH_ACTIVE_CHECKS_6_0_SECONDS = 60;
+
+/**
+ * BufferSend: the agent sends what it collected every 5 s (its default, said out loud): values reach
+ * the proxy up to 5 s after collection, in batches, and the drills tell a stall from a batch by it.
+ */
+export const AGENT_BUFFER_SEND_SECONDS = 5;
 
 /** zabbix_agent2.conf: active checks through ServerActive, no passive listener, a persistent buffer, PSK. */
 export function renderZabbixAgent2Conf(c: ZabbixAgent2ConfInput): string {
@@ -70,6 +77,7 @@ ControlSocket=${c.controlSocket}
 
 # About ${s.valuesPerSecond} values per second. Values wait on disk while no proxy answers, for up to
 # ${s.persistentBufferPeriodSeconds} s (longer than the longest failover the model predicts).
+BufferSend=${AGENT_BUFFER_SEND_SECONDS}
 BufferSize=${s.bufferSize}
 EnablePersistentBuffer=1
 PersistentBufferFile=${c.persistentBufferFile}

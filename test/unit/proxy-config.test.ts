@@ -189,8 +189,8 @@ describe("the proxies' and agents' sizing", () => {
         });
     });
 
-    test("a proxy's failover bound is the group's delay, the proxy's next config sync and the agent's next refresh", () => {
-        expect(proxyGroupFailoverSeconds(60)).toBe(75);
+    test("a proxy's failover bound is the group's delay, the proxy's next config sync and the agent's retry a minute after its failed request", () => {
+        expect(proxyGroupFailoverSeconds(60)).toBe(130);
     });
 });
 

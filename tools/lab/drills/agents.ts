@@ -5,7 +5,7 @@
  * database stored, and when each value first appeared there, by polling it once a second through a
  * load balancer: a value's `clock` is when the agent collected it, so the two give its delay.
  */
-import { AGENT_SEQUENCE_FILE, DATA_PATH_ITEM_KEY } from "../../../components/proxy";
+import { AGENT_BUFFER_SEND_SECONDS, AGENT_SEQUENCE_FILE, DATA_PATH_ITEM_KEY } from "../../../components/proxy";
 import { LabHost, sleep } from "../machines";
 import { ZabbixApi } from "./api";
 import { DrillLab, mustOnHost } from "./context";
@@ -38,8 +38,12 @@ export interface AgentSourceFigures {
     readonly hosts: Readonly<Record<string, AgentHostFigures>>;
 }
 
-/** Nothing new stored for this long is a stall of a host's data path (values arrive each second, read each second). */
-const STALL_MS = 5000;
+/**
+ * Nothing new stored for this long is a stall of a host's data path: the agent sends a batch every
+ * BufferSend seconds and the drill reads once a second, so two batches and a read may pass between
+ * two sightings in normal operation.
+ */
+const STALL_MS = (2 * AGENT_BUFFER_SEND_SECONDS + 1) * 1000;
 
 /** Reads the database through the first load balancer that answers (a cut site's does not). */
 async function fromAnyBalancer(lab: DrillLab, sql: string): Promise<string[][] | undefined> {
