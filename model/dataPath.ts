@@ -60,6 +60,14 @@ export function proxyGroupFailover(failoverDelaySeconds: number): SecondsRange {
     return seconds(failoverDelaySeconds, proxyGroupFailoverSeconds(failoverDelaySeconds));
 }
 
+/**
+ * A wait at a proxy for its servers: once they are back, the proxy sends what it kept within its
+ * DataSenderFrequency (the lab saw values stored 1.2 s after the servers' own recovery).
+ */
+function afterProxySends(wait: SecondsRange | null): SecondsRange | null {
+    return wait && wait.max > 0 ? { min: wait.min, max: wait.max + DATA_SENDER_FREQUENCY_SECONDS } : wait;
+}
+
 /** The installation a proxy reports to: the one with a server in its site, else the stack's only one (as stacks/patterns/dataPath.ts builds it). */
 function sideOf(proxy: Proxy, sides: readonly ServerSide[]): ServerSide | undefined {
     return (
@@ -100,7 +108,7 @@ export function dataPathAfter(
         const perProxy = members.map((p): Wait => {
             if (reaches(agent, p)) {
                 const s = side(p);
-                const wait = online(p) && s ? s.seconds : null;
+                const wait = online(p) && s ? afterProxySends(s.seconds) : null;
                 return { at: "proxy", group: group.name, seconds: wait, boundSeconds: p.offlineBufferHours * 3600 };
             }
             const failover = proxyGroupFailover(group.failoverDelaySeconds);

@@ -2,9 +2,11 @@
  * The real lab: Debian 13 hosts with systemd and sshd in L3 sites on this machine, onto which the
  * lab's stack (lab/Pulumi.lab.yaml, Debian's Zabbix 7.0) is deployed by replaying the captured plan over SSH and SQL,
  * then verified (UI and API through every load balancer, one active HA node, streaming replicas,
- * an idempotent second replay, the same config planning nothing), then changed as `pulumi up` would
+ * an idempotent second replay, the same config planning nothing, proxies and agents' values flowing), then changed as `pulumi up` would
  * change it: `apply` of the same config plans nothing, `apply` of a longer failover delay updates the
- * step that stores it in the database and each node's takeover watcher, nothing else. `down` runs in afterAll whatever happened.
+ * step that stores it in the database and each node's takeover watcher, nothing else; then the active
+ * server's crash and a proxy's crash are drilled with agents counting through the proxy group. `down`
+ * runs in afterAll whatever happened.
  *
  * Then the cloud lab (lab/Pulumi.lab-cloud.yaml, pattern 4): the lab plays the provider of the
  * managed PostgreSQL on a host the stack never logs into; every Zabbix session must reach it over TLS.
@@ -26,7 +28,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import * as path from "path";
-import { ChangeDrillResult, DrillResult, drill } from "../../tools/lab/drills";
+import { ChangeDrillResult, DrillResult, drill, promisedLost } from "../../tools/lab/drills";
 import { UpResult, down, up } from "../../tools/lab/lab";
 import { ApplyLabResult, applyLab } from "../../tools/lab/replay";
 import { cachePaths, missingRequirements, sshRun } from "../../tools/lab/machines";
@@ -106,6 +108,8 @@ async function storedFailoverDelay(): Promise<string> {
 
 /** The manual lab's drills: the failover this lab exists for, a reboot after a planned switchover, and a re-keyed host. */
 const MANUAL_DRILLED = ["manual-failover-site-lost", "stood-down-reboot", "host-key-changed"];
+/** Its fault drills through the data path: the active server's crash, and the crash of the busiest proxy. */
+const DATA_PATH_DRILLED = ["server-crash", "proxy-crash"];
 
 describe("the multi-site lab", () => {
     const lab = labFor(undefined, async () => {
@@ -115,7 +119,7 @@ describe("the multi-site lab", () => {
         // Back to the lab's own configuration before the drills, which apply changes of their own
         // (without a file, apply takes the one applied last).
         await applyLab({ configFile: LAB_CONFIG, log });
-        const drills = await drill({ only: MANUAL_DRILLED, log });
+        const drills = await drill({ only: [...DATA_PATH_DRILLED, ...MANUAL_DRILLED], log });
         return { same, longer, delay, drills };
     });
     const changeDrill = (name: string): ChangeDrillResult => {
@@ -137,7 +141,7 @@ describe("the multi-site lab", () => {
             /tyo-zbx1 Debian GNU\/Linux 13 \(trixie\), Zabbix 7\.0\.\d+/,
         );
         expect(result.checks.map(c => c.name)).toEqual(
-            expect.arrayContaining(["HA nodes", "replication", "idempotence", "no changes planned"]),
+            expect.arrayContaining(["HA nodes", "replication", "data path", "idempotence", "no changes planned"]),
         );
     });
 
@@ -169,6 +173,30 @@ describe("the multi-site lab", () => {
     it("stays within the memory budget of 3 GiB", () => {
         expect(lab.result().memoryMiB).toBeLessThan(3 * 1024);
     });
+
+    it.each(DATA_PATH_DRILLED)(
+        "%s: recovers by itself with never two active nodes, and no agent value through the proxies lost where the model promises none",
+        name => {
+            const result = lab.exercised().drills.find(r => r.name === name) as DrillResult | undefined;
+            expect(result).toBeDefined();
+            const agents = result!.sources.agents;
+            expect({
+                name,
+                recovered: result!.recoverySeconds !== null,
+                splitBrain: result!.splitBrain,
+                violations: result!.splitBrainDetail.violations,
+                agentsCounted: (agents?.valuesProduced ?? 0) > 0,
+                promisedLost: promisedLost(result!),
+            }).toEqual({
+                name,
+                recovered: true,
+                splitBrain: false,
+                violations: [],
+                agentsCounted: true,
+                promisedLost: 0,
+            });
+        },
+    );
 
     it.each(MANUAL_DRILLED)(
         "%s: never two writers through the balancers, nothing lost that was promised, every check of the drill holds",
