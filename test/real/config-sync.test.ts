@@ -7,7 +7,7 @@
 import { existsSync } from "fs";
 import * as path from "path";
 import { randomBytes } from "crypto";
-import { dataPathTemplate } from "../../components/proxy";
+import { DATA_PATH_ITEM_KEY, DATA_PATH_TEMPLATE, dataPathTemplate } from "../../components/proxy";
 import {
     OBJECTS_SECRETS,
     ZabbixObjectsScriptInput,
@@ -408,6 +408,9 @@ describe("the config sync script between two real Zabbix 6.0 frontends", () => {
                 .filter(l => /^updated \S/.test(l));
         expect(await changes()).toEqual([
             "updated host group zha 6.0 monitored (created)",
+            // 6.0 keeps templates in host groups: "Templates" is one it ships.
+            `updated template ${DATA_PATH_TEMPLATE} (created)`,
+            `updated item ${DATA_PATH_ITEM_KEY} of template ${DATA_PATH_TEMPLATE} (created)`,
             "updated host zha-60-app (created)",
             `updated ${input.recordFile}`,
         ]);

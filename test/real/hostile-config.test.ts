@@ -64,7 +64,7 @@ const BASE: Record<string, any> = (() => {
     );
     Object.assign(base.sites[0], { lost: false });
     Object.assign(base.sites[0].hosts[0], { sshUser: "root", sshPort: 22, os: "debian12", cpus: 4, memoryGiB: 16 });
-    Object.assign(base.zabbix, { listenPort: 10051 });
+    Object.assign(base.zabbix, { listenPort: 10051, dataPathCheckInterval: "1m" });
     Object.assign(base.db, { port: 5432, name: "zabbix", user: "zabbix", fallbackPair: false });
     base.db.passwordRotation = { admin: 0, check: 0, replication: 0, zabbix: 0, superuser: 0 };
     Object.assign(base.db.patroniRepository, { components: ["main"], trusted: false });
