@@ -23,6 +23,11 @@ describe("a host's last stall", () => {
         expect(lastStall(seen, FAULT, UNDO)).toEqual({ end: 175_000, longest: 74 });
     });
 
+    test("a gap that opens after the undo is not the fault's", () => {
+        const seen = [...everySecond(90_000, 210_000), ...everySecond(230_000, 240_000)];
+        expect(lastStall(seen, FAULT, UNDO)).toBeUndefined();
+    });
+
     test("a gap before the fault does not count; one that lasts past the undo ends after it", () => {
         const before = [...everySecond(50_000, 60_000), ...everySecond(80_000, 150_000)];
         expect(lastStall(before, FAULT, UNDO)).toEqual({ end: Infinity, longest: 50 });

@@ -5,7 +5,13 @@
  * database stored, and when each value first appeared there, by polling it once a second through a
  * load balancer: a value's `clock` is when the agent collected it, so the two give its delay.
  */
-import { AGENT_BUFFER_SEND_SECONDS, AGENT_SEQUENCE_FILE, DATA_PATH_ITEM_KEY } from "../../../components/proxy";
+import {
+    AGENT_BUFFER_SEND_SECONDS,
+    AGENT_RETRY_AFTER_FAILURE_SECONDS,
+    AGENT_SEQUENCE_FILE,
+    DATA_PATH_ITEM_KEY,
+    PROXY_CONFIG_FREQUENCY_SECONDS,
+} from "../../../components/proxy";
 import { LabHost, sleep } from "../machines";
 import { ZabbixApi } from "./api";
 import { DrillLab, mustOnHost } from "./context";
@@ -44,6 +50,12 @@ export interface AgentSourceFigures {
  * two sightings in normal operation.
  */
 const STALL_MS = (2 * AGENT_BUFFER_SEND_SECONDS + 1) * 1000;
+
+/**
+ * How long the end of a drill waits without a new value before it counts the rest as lost: an agent
+ * cut off at the undo asks again a minute after its failed request, and its proxy may need a sync.
+ */
+const QUIET_MS = (AGENT_RETRY_AFTER_FAILURE_SECONDS + PROXY_CONFIG_FREQUENCY_SECONDS) * 1000 + STALL_MS;
 
 /** Reads the database through the first load balancer that answers (a cut site's does not). */
 async function fromAnyBalancer(lab: DrillLab, sql: string): Promise<string[][] | undefined> {
@@ -145,7 +157,12 @@ export class AgentSequences {
      * Ends the count (and the polling, whatever happens): reads each agent's sequence, then waits for what is buffered to arrive (every
      * value stored, or nothing new for `quietMs`, or `boundMs` in all), and gives the figures.
      */
-    async stop(faultAt: number, undoAt: number, quietMs = 20_000, boundMs = 180_000): Promise<AgentSourceFigures> {
+    async stop(
+        faultAt: number,
+        undoAt: number,
+        quietMs = QUIET_MS,
+        boundMs = 3 * QUIET_MS,
+    ): Promise<AgentSourceFigures> {
         this.polling = false;
         await this.poller;
         for (const t of this.tracked) {
@@ -240,8 +257,10 @@ export function lastStall(
     const times = [...new Set(seen)].sort((a, b) => a - b);
     let found: { end: number; longest: number } | undefined;
     for (let i = 1; i < times.length; i++) {
-        const gap = times[i] - Math.max(times[i - 1], faultAt);
-        if (times[i] > faultAt && gap > STALL_MS) {
+        const from = Math.max(times[i - 1], faultAt);
+        // A gap that opens after the undo is not the fault's (a proxy coming back rebalances hosts).
+        const gap = times[i] - from;
+        if (times[i] > faultAt && from < undoAt && gap > STALL_MS) {
             found = { end: times[i], longest: Math.max(found?.longest ?? 0, gap / 1000) };
         }
     }
