@@ -55,7 +55,7 @@ interface Wait {
     readonly boundSeconds: number;
 }
 
-/** The group's failover: the delay at the soonest; with the proxy's config sync and the agent's refresh at the latest. */
+/** The group's failover: the delay at the soonest; with the proxy's config sync and the agent's retry a minute after its failed request at the latest. */
 export function proxyGroupFailover(failoverDelaySeconds: number): SecondsRange {
     return seconds(failoverDelaySeconds, proxyGroupFailoverSeconds(failoverDelaySeconds));
 }

@@ -42,12 +42,18 @@ export function sequenceUserParameter(file: string): string {
     return `UserParameter=${DATA_PATH_ITEM_KEY},n=$(( $(cat ${f} 2>/dev/null || echo 0) + 1 )); echo "$n" >${f}.new && mv ${f}.new ${f} && echo "$n"`;
 }
 
-/** The template as the objects step makes it: its name, its group and its item every `intervalSeconds`. */
-export function dataPathTemplate(intervalSeconds: number): {
+/** The template every agent host is linked to, as the objects step makes it. */
+export interface CheckTemplateObject {
+    /** The template's technical name. */
     readonly name: string;
+    /** The template group it is in (a host group on 6.0). */
     readonly group: string;
+    /** Its one item, as item.create takes it (delay included). */
     readonly item: Readonly<Record<string, string>>;
-} {
+}
+
+/** The template as the objects step makes it: its name, its group and its item every `intervalSeconds`. */
+export function dataPathTemplate(intervalSeconds: number): CheckTemplateObject {
     return {
         name: DATA_PATH_TEMPLATE,
         group: DATA_PATH_TEMPLATE_GROUP,

@@ -16,6 +16,7 @@
  * item follows the stack's interval; it is not deleted with the last host, as history hangs on it.
  */
 import { STATE_DIR } from "../platform";
+import type { CheckTemplateObject } from "../proxy/dataPathCheck";
 import { shellQuote } from "../shell";
 import { renderApiClient } from "./apiClient";
 
@@ -86,16 +87,6 @@ export interface AgentHostObject {
     readonly pskIdentity: string;
 }
 
-/** The template every agent host is linked to: the data path check's item (dataPathCheck.ts). */
-export interface CheckTemplateObject {
-    /** The template's technical name. */
-    readonly name: string;
-    /** The template group it is in (a host group on 6.0). */
-    readonly group: string;
-    /** Its one item, as item.create takes it (delay included). */
-    readonly item: Readonly<Record<string, string>>;
-}
-
 /** What the objects step makes in one installation's Zabbix. */
 export interface ZabbixObjectsScriptInput {
     /** The installation's JSON-RPC URL (https://; its certificate verified against caFile). */
@@ -116,7 +107,7 @@ export interface ZabbixObjectsScriptInput {
     readonly proxies: readonly ProxyObject[];
     /** Its monitored hosts (agent 2, active checks only: no interface). */
     readonly hosts: readonly AgentHostObject[];
-    /** The template linked to every monitored host. */
+    /** The template linked to every monitored host (components/proxy/dataPathCheck.ts). */
     readonly template: CheckTemplateObject;
 }
 

@@ -131,14 +131,15 @@ function faultSummary(runs: readonly DrillResult[]): FaultDrillSummary {
                     `run ${r.run}: ${r.recoverySeconds === null ? "not recovered" : `${r.recoverySeconds.toFixed(1)} s`} against ` +
                     `${r.predictedSeconds === null ? "an operator's recovery" : formatSeconds(r.predictedSeconds)}`,
             ),
-        violations: runs.flatMap(r => [
-            ...r.splitBrainDetail.violations.map(v => `run ${r.run}: ${v}`),
-            ...(promisedLost(r) > 0
-                ? [
-                      `run ${r.run}: ${promisedLost(r)} agent value(s) lost through the proxies, where the model promises none`,
-                  ]
-                : []),
-        ]),
+        violations: runs.flatMap(r => {
+            const lost = promisedLost(r);
+            return [
+                ...r.splitBrainDetail.violations.map(v => `run ${r.run}: ${v}`),
+                ...(lost > 0
+                    ? [`run ${r.run}: ${lost} agent value(s) lost through the proxies, where the model promises none`]
+                    : []),
+            ];
+        }),
         acceptedLost: over(runs, r => r.acceptedLost),
         configLost: over(runs, r => r.configLost),
         restoreSeconds: over(runs, r => r.restoreSeconds),
