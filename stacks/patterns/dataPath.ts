@@ -170,25 +170,28 @@ function buildObjects(
     const entrySites = Object.keys(instance.uiUrls).sort();
     const site = instance.uiUrls[runner.config.site] !== undefined ? runner.config.site : entrySites[0];
     const groups = new Set(own.proxies.map(p => p.facts.group));
+    // By name, so that an operator reordering the config's sites or hosts plans no change.
+    const byName = <T extends { readonly name: string }>(list: readonly T[]) =>
+        [...list].sort((a, b) => a.name.localeCompare(b.name));
     return new ZabbixObjects(`${instance.name}-objects`, {
         installation: instance.name,
         host: runner,
         apiUrl: `${instance.uiUrls[site]}api_jsonrpc.php`,
         superAdminPassword,
         zabbixVersion: config.zabbix.version,
-        proxyGroups: config.zabbix.proxyGroups.filter(g => groups.has(g.name)),
-        proxies: own.proxies.map(p => ({
+        proxyGroups: byName(config.zabbix.proxyGroups.filter(g => groups.has(g.name))),
+        proxies: byName(own.proxies.map(p => ({
             name: p.facts.host,
             group: p.facts.group,
             address: p.facts.address,
             port: config.zabbix.listenPort,
             psk: p.psk,
-        })),
-        agents: own.agents.map(a => ({
+        }))),
+        agents: byName(own.agents.map(a => ({
             name: a.facts.host,
             ...(a.facts.group !== undefined ? { group: a.facts.group } : {}),
             psk: a.psk,
-        })),
+        }))),
         checkIntervalSeconds: config.zabbix.dataPathCheckSeconds,
         after: instance.frontends.map(f => f.configured),
     });

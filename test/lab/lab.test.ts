@@ -155,7 +155,9 @@ describe("the multi-site lab", () => {
         });
         expect(changed(same)).toEqual({ create: [], update: [], replace: [], delete: [] });
         // The cluster component's declared inputs change with it; the steps that run are the delay's and
-        // each node's (its takeover watcher judges the other nodes' heartbeats by the delay).
+        // each node's (its takeover watcher judges the other nodes' heartbeats by the delay). The proxies
+        // declare the server outage their buffers are sized for, which the delay lengthens; their
+        // rendered buffers, rounded up, stay the same, so no proxy step runs.
         expect(changed(longer)).toEqual({
             create: [],
             update: [
@@ -163,6 +165,8 @@ describe("the multi-site lab", () => {
                 "zabbix-server-failover-delay",
                 "zabbix-server-osa-zbx1",
                 "zabbix-server-tyo-zbx1",
+                "osa-prx1-proxy",
+                "tyo-prx1-proxy",
             ],
             replace: [],
             delete: [],
