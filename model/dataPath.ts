@@ -23,6 +23,8 @@ export interface ServerSide {
     readonly monitoring: boolean;
     /** Until it does (no wait when nothing stopped); null when it waits for a repair. */
     readonly seconds: SecondsRange | null;
+    /** Whether the node active before the failure may drop values it acknowledged from the proxies and had not written. */
+    readonly dropsAcknowledged: boolean;
 }
 
 /** What the failure does to the data path. */
@@ -95,6 +97,9 @@ export function dataPathAfter(
     const reaches = (a: Agent, p: Proxy) => world.proxyUp(p) && world.linked(a, p);
     const waits: Wait[] = [];
     const stopped = new Map<string, string[]>();
+    // Proxies that keep taking values for hosts the server moves away from them: the server takes a
+    // proxy's values only for the hosts it monitors when they arrive, so these are dropped at the heal.
+    const discarded = new Map<string, string[]>();
     for (const agent of d.agents) {
         const group = d.proxyGroups.find(g => g.name === agent.group);
         const members = d.proxies.filter(p => p.group === agent.group);
@@ -106,6 +111,9 @@ export function dataPathAfter(
         const moves = targets.length > 0 && targets.length >= group.minOnline;
         // The server spreads the group's hosts over its proxies: the worst proxy this agent's host may be on.
         const perProxy = members.map((p): Wait => {
+            if (reaches(agent, p) && !online(p) && moves) {
+                discarded.set(p.host, [...(discarded.get(p.host) ?? []), agent.host]);
+            }
             if (reaches(agent, p)) {
                 const s = side(p);
                 const wait = online(p) && s ? afterProxySends(s.seconds) : null;
@@ -132,8 +140,19 @@ export function dataPathAfter(
             stopped.set(group.name, [...(stopped.get(group.name) ?? []), agent.host]);
         }
     }
+    // A dark site's proxy keeps running and taking its own site's agents' values, unseen: once its
+    // group has moved their hosts to proxies still online, those values are dropped at the heal too.
+    for (const p of d.proxies.filter(q => world.siteDark(q.site))) {
+        const group = d.proxyGroups.find(g => g.name === p.group);
+        const targets = d.proxies.filter(q => q.group === p.group && online(q));
+        const siteAgents = d.agents.filter(a => a.group === p.group && a.site === p.site).map(a => a.host);
+        if (group && targets.length > 0 && targets.length >= group.minOnline && siteAgents.length > 0) {
+            discarded.set(p.host, [...(discarded.get(p.host) ?? []), ...siteAgents]);
+        }
+    }
     const late = waits.filter(w => w.seconds === null || w.seconds.max > 0);
     const lost = d.proxies.filter(p => world.proxyUp(p) === false && !world.siteDark(p.site));
+    const dropping = sides.filter(s => s.dropsAcknowledged && d.proxies.some(p => side(p) === s));
     const risks = [
         ...lost.map(
             p =>
@@ -146,6 +165,14 @@ export function dataPathAfter(
                 p =>
                     `values proxy ${p.host} takes from its site's agents wait in its offline buffer until the site's network is back, which must come within ${bound(p.offlineBufferHours * 3600)} (ProxyOfflineBuffer) or the older values are lost`,
             ),
+        ...dropping.map(
+            s =>
+                `values the active node of ${s.instance.name} had acknowledged from its proxies and not yet written: Zabbix acknowledges them once they are in its history cache, and a node that dies, or loses its database for its failover delay and switches to standby, drops them (about a second's worth; all it took in while its database was gone)`,
+        ),
+        ...[...discarded].map(
+            ([proxy, agents]) =>
+                `values proxy ${proxy} keeps taking from ${agents.join(", ")} once its group has moved them to another proxy (it is offline to the server for the group's failover delay but still reaches them): the server takes a proxy's values only for the hosts it monitors, so it drops these when the proxy is back`,
+        ),
         ...waitRisks(late),
         ...[...stopped].map(
             ([group, agents]) =>
@@ -161,7 +188,11 @@ export function dataPathAfter(
         stoppedGroups: [...stopped.keys()],
         risks,
         causes: [...stopped].map(([group, agents]) => groupCause(group, agents)),
-        valuesKept: lost.length === 0 && late.every(w => w.seconds === null || w.seconds.max <= w.boundSeconds),
+        valuesKept:
+            lost.length === 0 &&
+            dropping.length === 0 &&
+            discarded.size === 0 &&
+            late.every(w => w.seconds === null || w.seconds.max <= w.boundSeconds),
     };
 }
 

@@ -141,6 +141,11 @@ interface InstanceState {
     readonly risks: readonly string[];
     /** Why the operator acts, when one does. */
     readonly causes: readonly OperatorCause[];
+    /**
+     * Whether the node active before the failure may end holding values it acknowledged and had not
+     * written: it died, or lost its database (and so switches to standby after its failover delay).
+     */
+    readonly dropsAcknowledged: boolean;
 }
 
 function evaluateInstance(
@@ -153,6 +158,10 @@ function evaluateInstance(
 ): InstanceState {
     const risks: string[] = [];
     const db = databaseAfter(instance, topology, world, t, plannedSite);
+    // Stopped on purpose, a node writes what it holds before it goes (and a planned move stops it so).
+    const graceful =
+        (plannedSite !== undefined && world.alive(active)) ||
+        (world.failure.serversStopped ?? []).includes(active.host);
     // A planned switchover stops the old primary cleanly first, so its last commits reach the replica.
     const toPairPeer = db.writable !== undefined && db.writable === instance.database.pair?.peer;
     if (db.moved && instance.database.replication === "async" && plannedSite === undefined && !toPairPeer) {
@@ -174,9 +183,6 @@ function evaluateInstance(
             server = instance.servers.find(eligible);
             // A node stopped on purpose hands over at once; a crashed or cut-off one only after the failover
             // delay, unless a killed server on a live host that still reaches the DB comes back sooner by its own restart.
-            const graceful =
-                (plannedSite !== undefined && world.alive(active)) ||
-                (world.failure.serversStopped ?? []).includes(active.host);
             const restarts =
                 (world.failure.serversDown ?? []).includes(active.host) && reachesDb(instance, world, active, db);
             const delay = topology.failoverDelaySeconds;
@@ -248,7 +254,12 @@ function evaluateInstance(
             instance.frontends.some(f => world.linked(lb, f) && reachesDb(instance, world, f, db))
         );
     });
-    return { server, monitoring, ui, interrupted, seconds, operator, risks, causes };
+    // Zabbix acknowledges a proxy's (or a sender's) values once they are in the node's history cache and
+    // writes them within a second: a node that dies drops them, and so does one that loses its database,
+    // which switches to standby after its failover delay without writing them (the lab saw both).
+    const dropsAcknowledged =
+        !graceful && (!world.serverUp(active) || db.moved || !!db.stalled || !reachesDb(instance, world, active, db));
+    return { server, monitoring, ui, interrupted, seconds, operator, risks, causes, dropsAcknowledged };
 }
 
 /** Every choice of initially active node per instance that the worst case must consider (or the known ones). */
@@ -293,6 +304,7 @@ export function evaluateFailure(
         server: states[i].server,
         monitoring: states[i].monitoring,
         seconds: states[i].interrupted ? states[i].seconds : NO_WAIT,
+        dropsAcknowledged: states[i].dropsAcknowledged,
     }));
     // Without proxies this is undefined and the outcome is the servers' alone.
     const data = dataPathAfter(topology, world, sides);

@@ -32,14 +32,20 @@ export const DATA_PATH_ITEM = {
 /**
  * The UserParameter line: the next number of the sequence kept in `file` (agent 2 runs one check of
  * an item at a time, so the read and the write never race). Written to a new file and renamed, so a
- * crash leaves the old number, never a torn one.
+ * crash leaves the old number, never a torn one. Only a missing file starts the sequence at 1: a file
+ * that holds no number (emptied, overwritten) fails the check, which makes the item unsupported and
+ * visible, rather than restart the count silently and hide values from the drill that reads it.
  */
 export function sequenceUserParameter(file: string): string {
     if (!file.startsWith("/")) {
         throw new Error(`the sequence file must be an absolute path, not ${JSON.stringify(file)}`);
     }
     const f = shellQuote(file);
-    return `UserParameter=${DATA_PATH_ITEM_KEY},n=$(( $(cat ${f} 2>/dev/null || echo 0) + 1 )); echo "$n" >${f}.new && mv ${f}.new ${f} && echo "$n"`;
+    return [
+        `UserParameter=${DATA_PATH_ITEM_KEY},if [ -e ${f} ]; then n=$(cat ${f}); else n=0; fi`,
+        `case "$n" in ""|*[!0-9]*) echo ${shellQuote(`${file} holds no sequence number`)} >&2; exit 1;; esac`,
+        `n=$((n + 1)); echo "$n" >${f}.new && mv ${f}.new ${f} && echo "$n"`,
+    ].join("; ");
 }
 
 /** The template every agent host is linked to, as the objects step makes it. */

@@ -32,8 +32,9 @@ call() {
     printf 'Authorization: Bearer %s\\n' "$ZHA_AUTH" >>"$work/headers"
   fi
   # HTTPS only (redirects included), the site's certificate verified against the stack's CA: the
-  # password and the session token cross the network.
-  curl -fsS -m 300 --proto =https --cacert "$CA_FILE" -H @"$work/headers" --data-binary @"$work/request" -o "$work/response" "$1" || { echo "$1 $2: request failed" >&2; return 1; }
+  # password and the session token cross the network. A connection that does not open in 10 s will
+  # not (a dark site): callers that retry try again soon, not after the 300 s a slow call may take.
+  curl -fsS --connect-timeout 10 -m 300 --proto =https --cacert "$CA_FILE" -H @"$work/headers" --data-binary @"$work/request" -o "$work/response" "$1" || { echo "$1 $2: request failed" >&2; return 1; }
   if [ "$(jq 'has("error")' "$work/response")" != false ]; then
     echo "$1 $2: $(jq -c .error "$work/response")" >&2
     return 1

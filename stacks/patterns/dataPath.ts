@@ -180,18 +180,22 @@ function buildObjects(
         superAdminPassword,
         zabbixVersion: config.zabbix.version,
         proxyGroups: byName(config.zabbix.proxyGroups.filter(g => groups.has(g.name))),
-        proxies: byName(own.proxies.map(p => ({
-            name: p.facts.host,
-            group: p.facts.group,
-            address: p.facts.address,
-            port: config.zabbix.listenPort,
-            psk: p.psk,
-        }))),
-        agents: byName(own.agents.map(a => ({
-            name: a.facts.host,
-            ...(a.facts.group !== undefined ? { group: a.facts.group } : {}),
-            psk: a.psk,
-        }))),
+        proxies: byName(
+            own.proxies.map(p => ({
+                name: p.facts.host,
+                group: p.facts.group,
+                address: p.facts.address,
+                port: config.zabbix.listenPort,
+                psk: p.psk,
+            })),
+        ),
+        agents: byName(
+            own.agents.map(a => ({
+                name: a.facts.host,
+                ...(a.facts.group !== undefined ? { group: a.facts.group } : {}),
+                psk: a.psk,
+            })),
+        ),
         checkIntervalSeconds: config.zabbix.dataPathCheckSeconds,
         after: instance.frontends.map(f => f.configured),
     });

@@ -198,5 +198,12 @@ describe("zabbix_agent2.conf through Zabbix 7.0's zabbix_agent2 -T", () => {
         expect(values).toEqual([1, 2, 3].map(value => ({ code: 0, value })));
         // The number lives in the file, not the process: a new agent process goes on from it.
         expect(host.read(AGENT_SEQUENCE_FILE).trim()).toBe("3");
+        // A file that holds no number fails the check rather than start the count again at 1.
+        await host.run("sh", ["-c", `: >${AGENT_SEQUENCE_FILE}`]);
+        const emptied = await collect();
+        expect({ value: emptied.value, file: host.read(AGENT_SEQUENCE_FILE) }).toEqual({
+            value: expect.stringMatching(/ZBX_NOTSUPPORTED|holds no sequence number/),
+            file: "",
+        });
     });
 });

@@ -126,7 +126,7 @@ describe("the proxy-down scenario", () => {
 });
 
 describe("the data path under the servers' failures", () => {
-    test("the active server's site down: the other site's proxy buffers through the takeover, none lost", () => {
+    test("the active server's site down: the other site's proxy buffers through the takeover; what the lost node and the cut proxy held is at risk", () => {
         // A managed database fails over by itself, so the servers recover automatically.
         const topology = withDataPath(nativeHa(["a", "b"], "managed"), [
             ["proxy-a", "a"],
@@ -147,7 +147,17 @@ describe("the data path under the servers' failures", () => {
             `values through proxy group g wait in the proxies' offline buffers (ProxyOfflineBuffer ${OFFLINE_HOURS} h) for ${formatSeconds({ min: servers.recoverySeconds!.min, max: servers.recoverySeconds!.max + DATA_SENDER_FREQUENCY_SECONDS })} and arrive late, none lost`,
         );
         expect(outcome.dataAtRisk).not.toMatch(/values older than/);
-        expect(outcome.agentValuesKept).toBe(true);
+        // The lost node held values it had acknowledged; the cut site's proxy goes on taking its site's
+        // agents' values after the group moved their hosts, and the server drops those at the heal.
+        expect(outcome.risks).toEqual(
+            expect.arrayContaining([
+                expect.stringMatching(
+                    /^values the active node of .* had acknowledged from its proxies and not yet written/,
+                ),
+                expect.stringMatching(/^values proxy proxy-a keeps taking from .* once its group has moved them/),
+            ]),
+        );
+        expect(outcome.agentValuesKept).toBe(false);
         expect(servers.agentValuesKept).toBeUndefined();
         // The servers' own risks stay.
         for (const risk of servers.risks) {
@@ -166,9 +176,29 @@ describe("the data path under the servers' failures", () => {
         expect(outcome.risks).toContain(
             `values through proxy group g wait in the proxies' offline buffers (ProxyOfflineBuffer ${OFFLINE_HOURS} h) until the repair, which must come within ${OFFLINE_HOURS} h or the older values are lost`,
         );
-        expect(outcome.agentValuesKept).toBe(true);
+        // The active node lost its database: it switches to standby without writing what it took in.
+        expect(outcome.dataAtRisk).toMatch(/loses its database for its failover delay/);
+        expect(outcome.agentValuesKept).toBe(false);
         // The servers' own stop needs no second cause from the data path.
         expect(outcome.operatorCauses.map(c => c.id)).not.toContain("proxy-group-lost");
+    });
+
+    test("a node stopped on purpose writes what it acknowledged; one that dies drops it", () => {
+        const topology = withDataPath(nativeHa(["a", "b"], "managed"), [
+            ["proxy-a", "a"],
+            ["proxy-b", "b"],
+        ]);
+        const stopped = evaluateFailure(topology, { serversStopped: ["zbx-1"] }, DEFAULT_TIMINGS, undefined, ["zbx-1"]);
+        const killed = evaluateFailure(topology, { serversDown: ["zbx-1"] }, DEFAULT_TIMINGS, undefined, ["zbx-1"]);
+        expect({ stopped: stopped.agentValuesKept, killed: killed.agentValuesKept }).toEqual({
+            stopped: true,
+            killed: false,
+        });
+        expect(stopped.dataAtRisk).not.toMatch(/had acknowledged/);
+        expect(killed.dataAtRisk).toMatch(/a node that dies/);
+        // The node that stays active and keeps its database drops nothing when the standby goes.
+        const standby = evaluateFailure(topology, { serversDown: ["zbx-2"] }, DEFAULT_TIMINGS, undefined, ["zbx-1"]);
+        expect(standby.agentValuesKept).toBe(true);
     });
 
     test("a wait longer than the bound loses the older values", () => {

@@ -7,7 +7,7 @@ import { sleep } from "../machines";
 import { DRILL_HOST, DRILL_KEY } from "./api";
 import { DrillLab } from "./context";
 import { ValueStream } from "./sender";
-import { query, viaLoadBalancer } from "./sql";
+import { viaAnyBalancer } from "./sql";
 
 /** A stream of sequence numbers to the drill item, sent to every server node's trapper (zabbix.listenPort), starting now. */
 export function drillValues(lab: DrillLab): ValueStream {
@@ -24,20 +24,14 @@ export function drillValues(lab: DrillLab): ValueStream {
 export async function storedValues(lab: DrillLab, itemid: string, first: number, last: number): Promise<Set<number>> {
     let previous: Set<number> | undefined;
     for (let i = 0; i < 10; i++) {
-        let current: Set<number> | undefined;
-        for (const lb of lab.loadBalancers) {
-            try {
-                const rows = await query(
-                    viaLoadBalancer(lab, lb),
-                    `select distinct value from history_uint where itemid = ${Number(itemid)} and value between ${first} and ${last}`,
-                    10_000,
-                );
-                current = new Set(rows.map(r => Number(r[0])));
-                break;
-            } catch {
-                // the next balancer
-            }
-        }
+        const current = await viaAnyBalancer(
+            lab,
+            `select distinct value from history_uint where itemid = ${Number(itemid)} and value between ${first} and ${last}`,
+            10_000,
+        ).then(
+            rows => new Set(rows.map(r => Number(r[0]))),
+            () => undefined,
+        );
         if (current && previous && current.size === previous.size) {
             return current;
         }

@@ -185,6 +185,7 @@ export async function runDrill(
     let splitBrain: SplitBrainReport;
     let undoAt = 0;
     let agentFigures: AgentSourceFigures | undefined;
+    let agentsFailure: unknown;
     const agents = await AgentSequences.open(lab);
     agents?.start();
     stream.start();
@@ -237,7 +238,16 @@ export async function runDrill(
         await stream.stop();
         uiGaps = await gaps.stop();
         splitBrain = await watch.stop();
-        agentFigures = await agents?.stop(faultAt, undoAt || Date.now());
+        // Its failure must not hide the drill's own error (a throw in finally replaces it): kept, and
+        // thrown below only when the drill itself went through.
+        try {
+            agentFigures = await agents?.stop(faultAt, undoAt || Date.now());
+        } catch (err) {
+            agentsFailure = err;
+        }
+    }
+    if (agentsFailure !== undefined) {
+        throw agentsFailure;
     }
     const serverRecovery = recovery;
     recovery = combinedRecovery(serverRecovery, agentFigures, plan.failure, lab);
