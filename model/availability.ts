@@ -7,27 +7,35 @@ import { Bounds } from "./recovery";
 import { EvaluatedFailure, ScenarioId, evaluateAll } from "./scenarios";
 import { Topology } from "./topology";
 
+/** How often each kind of failure happens and how long it lasts: the rates the yearly downtime is figured from. */
 export interface FailureRates {
-    /** Failures per host per year needing a repair (hardware or OS), and the repair time. */
+    /** Failures per host per year needing a repair (hardware or OS). */
     readonly hostFailuresPerYear: number;
+    /** Hours until a failed host is repaired. */
     readonly hostRepairHours: number;
-    /** PostgreSQL crashes per primary per year, and the time to restart it by hand. */
+    /** PostgreSQL crashes per primary per year. */
     readonly dbCrashesPerYear: number;
+    /** Minutes until a crashed PostgreSQL is restarted by hand. */
     readonly dbRestartMinutes: number;
-    /** Site network outages per site per year, and their length. */
+    /** Site network outages per site per year. */
     readonly siteOutagesPerYear: number;
+    /** Hours a site's network outage lasts. */
     readonly siteOutageHours: number;
-    /** Service uplink outages per site per year, and their length. */
+    /** Service uplink outages per site per year. */
     readonly uplinkOutagesPerYear: number;
+    /** Hours an uplink outage lasts. */
     readonly uplinkOutageHours: number;
-    /** Cuts of the inter-site link per year, and their length. */
+    /** Cuts of the inter-site link per year. */
     readonly interSiteCutsPerYear: number;
+    /** Hours a cut of the inter-site link lasts. */
     readonly interSiteCutHours: number;
-    /** Planned upstream maintenance windows per site per year, and their length. */
+    /** Planned upstream maintenance windows per site per year. */
     readonly maintenanceWindowsPerSitePerYear: number;
+    /** Hours a maintenance window lasts. */
     readonly maintenanceHours: number;
-    /** Zabbix proxy crashes per proxy per year, and how long until it runs again (an operator's restart). */
+    /** Zabbix proxy crashes per proxy per year. */
     readonly proxyCrashesPerYear: number;
+    /** Minutes until a crashed proxy runs again (an operator's restart): how long the proxy-down cause lasts. */
     readonly proxyRestartMinutes: number;
     /** How long until an operator acts on a failure that needs one. */
     readonly manualResponseMinutes: number;

@@ -16,6 +16,7 @@ import type { World } from "./world";
 
 /** One installation once its mechanisms have acted, as the data path needs it. */
 export interface ServerSide {
+    /** The installation, whose name the proxies that report to it declare. */
     readonly instance: InstanceTopology;
     /** The node that holds the active role once the mechanisms have acted, if any. */
     readonly server?: Placement;
@@ -35,6 +36,7 @@ export interface DataPathOutcome {
     readonly seconds: SecondsRange | null;
     /** Proxy groups with agents whose values wait for a repair: their hosts are not monitored meanwhile. */
     readonly stoppedGroups: readonly string[];
+    /** What may happen to values on the way, one sentence each: where they wait, for how long, what is lost. */
     readonly risks: readonly string[];
     /** Why an operator (or a repair) is needed, when one is. */
     readonly causes: readonly OperatorCause[];
@@ -70,12 +72,9 @@ function afterProxySends(wait: SecondsRange | null): SecondsRange | null {
     return wait && wait.max > 0 ? { min: wait.min, max: wait.max + DATA_SENDER_FREQUENCY_SECONDS } : wait;
 }
 
-/** The installation a proxy reports to: the one with a server in its site, else the stack's only one (as stacks/patterns/dataPath.ts builds it). */
+/** The installation a proxy reports to, as it declares it. */
 function sideOf(proxy: Proxy, sides: readonly ServerSide[]): ServerSide | undefined {
-    return (
-        sides.find(s => s.instance.servers.some(n => n.site === proxy.site)) ??
-        (sides.length === 1 ? sides[0] : undefined)
-    );
+    return sides.find(s => s.instance.name === proxy.installation);
 }
 
 /** Evaluates the data path after the servers' mechanisms; undefined when the topology has none. */

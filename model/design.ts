@@ -24,9 +24,13 @@ import { ClusterManagerTopology, DataPathTopology, DatabaseTopology, InstanceTop
 export interface InstanceDesign {
     /** The installation's name (a site's, for a per-site pattern). */
     readonly name: string;
+    /** Its server cluster: the nodes and how one takes over. */
     readonly servers: ServerClusterFacts;
+    /** Its database: one the stack runs (PostgreSQL, Patroni), or a provider's managed one. */
     readonly database: { readonly selfRun: SelfRunDatabaseFacts } | { readonly managed: ManagedDatabaseFacts };
+    /** Its frontends. */
     readonly frontends: readonly FrontendFacts[];
+    /** Its sites' load balancers (none behind a pair's VIP). */
     readonly loadBalancers: readonly LoadBalancerFacts[];
     /** A DRBD pair under the database: the fallback pair, or pattern 3's whole pair. */
     readonly pair?: PairFacts;
@@ -34,8 +38,11 @@ export interface InstanceDesign {
 
 /** The proxies and agents in front of the servers, by their facts, and the proxy groups they form. */
 export interface DataPathDesign {
+    /** The deployed proxy groups (those with a deployed proxy), as the topology holds them. */
     readonly proxyGroups: DataPathTopology["proxyGroups"];
+    /** Each deployed proxy's facts. */
     readonly proxies: readonly ProxyFacts[];
+    /** Each deployed agent's facts. */
     readonly agents: readonly AgentFacts[];
     /** The steps that make their Zabbix objects through the API, one per installation that has any. */
     readonly objects?: readonly ZabbixObjectsFacts[];
@@ -43,19 +50,18 @@ export interface DataPathDesign {
 
 /** A stack's design: its sites and hosts, its installations, and what joins them. */
 export interface StackDesign {
+    /** The pattern that built it (Topology's `pattern`). */
     readonly pattern: { readonly id: number; readonly name: string };
     /** Every configured site, those the pattern deploys nothing to included. */
     readonly sites: readonly Pick<SiteFacts, "site" | "l2Segment">[];
+    /** Every host the stack deploys onto, by its facts. */
     readonly hosts: readonly HostFacts[];
     /** Whether the hosts are rented cloud instances. */
     readonly cloud: boolean;
+    /** Its independent installations. */
     readonly instances: readonly InstanceDesign[];
     /** Configuration copied from one installation to the others, by installation name. */
-    readonly configSync?: {
-        readonly source: string;
-        readonly targets: readonly string[];
-        readonly intervalSeconds: number;
-    };
+    readonly configSync?: NonNullable<Topology["configSync"]>;
     /** Proxies and agents, when the stack has `proxy` or `agent` hosts. */
     readonly dataPath?: DataPathDesign;
 }
@@ -138,12 +144,14 @@ function dataPathTopology(d: DataPathDesign): DataPathTopology {
         proxyGroups: d.proxyGroups,
         proxies: d.proxies.map(p => ({
             ...placement(p),
+            installation: p.installation,
             group: p.group,
             server: p.server,
             offlineBufferHours: sized<ProxySizing>(p, "offlineBufferHours"),
         })),
         agents: d.agents.map(a => ({
             ...placement(a),
+            installation: a.installation,
             serverActive: a.serverActive,
             ...(a.group !== undefined ? { group: a.group } : {}),
             persistentBufferPeriodSeconds: sized<AgentSizing>(a, "persistentBufferPeriodSeconds"),

@@ -6,7 +6,7 @@
  */
 import { cidrProblem, hostCidr } from "./network";
 import { Reader, describe } from "./reader";
-import { ADMIN_NETWORK_MIN_PREFIX } from "./sections";
+import { ADMIN_NETWORK_MIN_PREFIX } from "./db";
 import { FirewallConfig, FirewallSources } from "./types";
 
 export const FIREWALL_KEYS = ["enabled", "usersNetwork", "sshFrom", "monitoredNetwork"] as const;

@@ -5,6 +5,8 @@ export * from "./duration";
 export * from "./network";
 export * from "./reader";
 export * from "./sections";
+export * from "./zabbix";
+export * from "./db";
 export * from "./patternSections";
 export * from "./sshHostKey";
 export * from "./secrets";

@@ -5,7 +5,8 @@
  */
 import { parseZabbixDuration } from "./duration";
 import { Reader } from "./reader";
-import { FAILOVER_DELAY_MAX_SECONDS, FAILOVER_DELAY_MIN_SECONDS, LABEL } from "./sections";
+import { LABEL } from "./sections";
+import { FAILOVER_DELAY_MAX_SECONDS, FAILOVER_DELAY_MIN_SECONDS } from "./zabbix";
 import { PlacedHost, ProxyGroupConfig, SiteConfig, ZabbixVersion, hostsWithRole } from "./types";
 
 /** Zabbix's range of a group's min_online. */

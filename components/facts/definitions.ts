@@ -194,9 +194,20 @@ export const HOST_FIREWALL = component(
     }),
 );
 
+/**
+ * What a proxy and an agent both declare: the installation it reports to, decided once where the
+ * stack builds it (the one with a server in its site, else the stack's only one), so the model and
+ * the lab read it instead of working it out again.
+ */
+const reportsTo = {
+    /** The name of the installation it reports to, as in the topology's `instances`. */
+    installation: z.string(),
+};
+
 export const ZABBIX_PROXY = component(
     "zabbix-ha:proxy:ZabbixProxy",
     placed.extend({
+        ...reportsTo,
         /** Server= of its zabbix_proxy.conf: the cluster's nodes separated by ";", or its VIP. */
         server: z.string(),
         /** Its proxy group, which moves its hosts to the group's other proxies when it is lost. */
@@ -215,6 +226,7 @@ export const ZABBIX_PROXY = component(
 export const ZABBIX_AGENT = component(
     "zabbix-ha:proxy:ZabbixAgent",
     placed.extend({
+        ...reportsTo,
         /** ServerActive= of its zabbix_agent2.conf: one group's proxies (or one cluster's nodes) separated by ";". */
         serverActive: z.string(),
         /** The proxy group it reports through; absent when it reports to the servers. */

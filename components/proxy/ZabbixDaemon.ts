@@ -12,10 +12,13 @@ export function placedOf(host: PlacedHost): Placed {
     return { host: host.name, site: host.site, address: host.address };
 }
 
-/** What the proxy's and the agent's arguments share: the host, the package source, the buffers and what they bridge. */
+/** What the proxy's and the agent's arguments share: the host, its installation, the package source, the buffers and what they bridge. */
 export interface DaemonPlacementArgs<Sizing> {
     /** Its host; the host's name is its Hostname in Zabbix. */
     readonly host: Host;
+    /** The name of the installation it reports to (declared in its facts, for the model and the lab). */
+    readonly installation: string;
+    /** Where its Zabbix packages come from (zabbix.packageSource), which decides its paths. */
     readonly packageSource: PackageSource;
     /** Its buffers (components/sizing). */
     readonly sizing: Sizing;
@@ -35,8 +38,8 @@ export interface ZabbixDaemonRecipe {
     readonly removal: (daemon: ZabbixDaemonLayout) => string;
 }
 
-/** The facts every daemon declares besides its own: where it sits, its buffers, its TLS. */
-type CommonFacts = Placed & { sizing: Record<string, number>; outageSeconds: number; tls: "psk" };
+/** The facts every daemon declares besides its own: where it sits, its installation, its buffers, its TLS. */
+type CommonFacts = Placed & { installation: string; sizing: Record<string, number>; outageSeconds: number; tls: "psk" };
 
 /**
  * A Zabbix daemon (a proxy, agent 2) on one host: its PSK from @pulumi/random, and one step that
@@ -61,6 +64,7 @@ export abstract class ZabbixDaemon<Facts extends CommonFacts> extends pulumi.Com
         const host = args.host.config;
         const facts = {
             ...placedOf(host),
+            installation: args.installation,
             ...own,
             sizing: { ...args.sizing },
             outageSeconds: args.outageSeconds,

@@ -4,7 +4,7 @@
  * declare (HOST and HOST_FIREWALL facts), never the config the program was built from.
  */
 import { StackValidationPolicy } from "@pulumi/policy";
-import { ADMIN_NETWORK_MIN_PREFIX } from "../../components/config/sections";
+import { ADMIN_NETWORK_MIN_PREFIX } from "../../components/config/db";
 import { HOST, HOST_FIREWALL, factsOf } from "./facts";
 
 /**

@@ -2,7 +2,7 @@
  * The Zabbix servers themselves: failover delay, agents' server lists, sizing for the load.
  */
 import { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
-import { FAILOVER_DELAY_MAX_SECONDS, FAILOVER_DELAY_MIN_SECONDS } from "../../components/config/sections";
+import { FAILOVER_DELAY_MAX_SECONDS, FAILOVER_DELAY_MIN_SECONDS } from "../../components/config/zabbix";
 import { hardwareTier, sizeServer } from "../../components/sizing";
 import { HOST, RESOURCE_TYPES, SERVER_CLUSTER, factsOf, nameOf, validateFactsOf } from "./facts";
 

@@ -33,7 +33,11 @@ export function longestAutomaticRecoverySeconds(design: StackDesign, timings: Ti
     );
 }
 
-/** The installation a site's proxies and agents report to: its own, or the stack's only one. */
+/**
+ * The installation a site's proxies and agents report to: its own, or the stack's only one. Decided
+ * here alone: each proxy and agent declares it (its facts' `installation`), and the model, the
+ * objects step and the lab read that.
+ */
 function instanceFor(instances: readonly DataPathInstance[], site: string): DataPathInstance {
     const found = instances.find(i => i.sites.includes(site)) ?? (instances.length === 1 ? instances[0] : undefined);
     if (!found) {
@@ -73,10 +77,11 @@ export function withDataPath(
     const port = config.zabbix.listenPort;
     const built = groups.flatMap(group =>
         group.proxies.map(name => {
-            const host = placed(name);
+            const instance = instanceFor(instances, placed(name).site);
             return new ZabbixProxy(`${name}-proxy`, {
                 host: hosts.get(name)!,
-                server: instanceFor(instances, host.site).servers.agentSettings.ServerActive,
+                installation: instance.name,
+                server: instance.servers.agentSettings.ServerActive,
                 listenPort: port,
                 group,
                 sizing: sizeProxy(
@@ -91,10 +96,9 @@ export function withDataPath(
     );
     const agentsBuilt = agents.map(agent => buildAgent(config, hosts, agent, groups, proxies, instances, serverOutage));
     const objects = instances.flatMap(instance => {
-        const served = (site: string) => instanceFor(instances, site) === instance;
         const own = {
-            proxies: built.filter(p => served(p.facts.site)),
-            agents: agentsBuilt.filter(a => served(a.facts.site)),
+            proxies: built.filter(p => p.facts.installation === instance.name),
+            agents: agentsBuilt.filter(a => a.facts.installation === instance.name),
         };
         const made =
             own.proxies.length + own.agents.length > 0
@@ -131,12 +135,14 @@ function buildAgent(
 ): ZabbixAgent {
     const group = agentGroup(agent, groups, proxies);
     const port = config.zabbix.listenPort;
+    const instance = instanceFor(instances, agent.site);
     const serverActive = group
         ? group.proxies.map(name => `${proxies.find(p => p.name === name)!.address}:${port}`).join(";")
-        : instanceFor(instances, agent.site).servers.agentSettings.ServerActive;
+        : instance.servers.agentSettings.ServerActive;
     const outage = Math.max(serverOutage, group ? proxyGroupFailoverSeconds(group.failoverDelaySeconds) : 0);
     return new ZabbixAgent(`${agent.name}-agent`, {
         host: hosts.get(agent.name)!,
+        installation: instance.name,
         serverActive,
         ...(group ? { group: group.name } : {}),
         sizing: sizeAgent(config.load, outage),

@@ -16,6 +16,7 @@ const proxy = (host: string, site: string, address: string, group = "all-sites")
     name: `${host}-proxy`,
     props: {
         ...at(host, site, address),
+        installation: "zabbix",
         server: "198.18.1.21;198.18.2.21",
         group,
         groupFailoverDelaySeconds: 60,
@@ -31,6 +32,7 @@ const agent = (host: string, site: string, address: string, serverActive: string
     name: `${host}-agent`,
     props: {
         ...at(host, site, address),
+        installation: "zabbix",
         serverActive,
         ...(group ? { group } : {}),
         sizing: {},

@@ -27,18 +27,20 @@ import { nativeHa } from "./analysis-topologies";
 const OFFLINE_HOURS = 24;
 const AGENT_PERIOD = 86400;
 
-/** A group over the given proxies (name and site), one agent per site, with the group's delay. */
+/** A group over the given proxies (name and site), one agent per site, with the group's delay; all report to the base's only installation. */
 function withDataPath(
     base: Topology,
     proxies: readonly [string, string][],
     delay = 60,
     agentSites: readonly string[] = ["a", "b"],
 ): Topology {
+    const installation = base.instances[0].name;
     const dataPath: DataPathTopology = {
         proxyGroups: [{ name: "g", proxies: proxies.map(p => p[0]), failoverDelaySeconds: delay, minOnline: 1 }],
         proxies: proxies.map(([host, site]) => ({
             host,
             site,
+            installation,
             group: "g",
             server: "zbx-1;zbx-2",
             offlineBufferHours: OFFLINE_HOURS,
@@ -46,6 +48,7 @@ function withDataPath(
         agents: agentSites.map(site => ({
             host: `app-${site}`,
             site,
+            installation,
             group: "g",
             serverActive: proxies.map(p => p[0]).join(";"),
             persistentBufferPeriodSeconds: AGENT_PERIOD,

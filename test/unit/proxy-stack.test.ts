@@ -42,6 +42,7 @@ describe("the stack with a proxy and a monitored host per site, under mocks", ()
                 {
                     host: "east-proxy",
                     site: "east",
+                    installation: "zabbix",
                     group: "all-sites",
                     server: "198.18.1.10:10051;198.18.2.10:10051",
                     offlineBufferHours: sized("east-proxy-proxy", "offlineBufferHours"),
@@ -49,6 +50,7 @@ describe("the stack with a proxy and a monitored host per site, under mocks", ()
                 {
                     host: "west-proxy",
                     site: "west",
+                    installation: "zabbix",
                     group: "all-sites",
                     server: "198.18.1.10:10051;198.18.2.10:10051",
                     offlineBufferHours: sized("west-proxy-proxy", "offlineBufferHours"),
@@ -58,6 +60,7 @@ describe("the stack with a proxy and a monitored host per site, under mocks", ()
                 {
                     host: "east-app",
                     site: "east",
+                    installation: "zabbix",
                     group: "all-sites",
                     serverActive: "198.18.1.20:10051;198.18.2.20:10051",
                     persistentBufferPeriodSeconds: sized("east-app-agent", "persistentBufferPeriodSeconds"),
@@ -65,6 +68,7 @@ describe("the stack with a proxy and a monitored host per site, under mocks", ()
                 {
                     host: "west-app",
                     site: "west",
+                    installation: "zabbix",
                     group: "all-sites",
                     serverActive: "198.18.1.20:10051;198.18.2.20:10051",
                     persistentBufferPeriodSeconds: sized("west-app-agent", "persistentBufferPeriodSeconds"),
@@ -149,13 +153,13 @@ describe("proxies follow the topology of any pattern, not its name", () => {
         const plan = await planConfig({ ...dataPathConfig(), pattern: "standalone" });
         expect(plan.error).toBeUndefined();
         const dataPath = (plan.outputs as { topology: Topology }).topology.dataPath!;
-        expect(dataPath.proxies.map(p => [p.host, p.group, p.server])).toEqual([
-            ["east-proxy", "east-proxies", "198.18.1.10:10051"],
-            ["west-proxy", "west-proxies", "198.18.2.10:10051"],
+        expect(dataPath.proxies.map(p => [p.host, p.installation, p.group, p.server])).toEqual([
+            ["east-proxy", "east", "east-proxies", "198.18.1.10:10051"],
+            ["west-proxy", "west", "west-proxies", "198.18.2.10:10051"],
         ]);
-        expect(dataPath.agents.map(a => [a.host, a.serverActive])).toEqual([
-            ["east-app", "198.18.1.20:10051"],
-            ["west-app", "198.18.2.20:10051"],
+        expect(dataPath.agents.map(a => [a.host, a.installation, a.serverActive])).toEqual([
+            ["east-app", "east", "198.18.1.20:10051"],
+            ["west-app", "west", "198.18.2.20:10051"],
         ]);
     });
 

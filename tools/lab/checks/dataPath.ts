@@ -11,7 +11,9 @@ const FRESH_SECONDS = 30;
 
 /** What the check found: each proxy's and each host's age in seconds (missing: never). */
 export interface DataPathState {
+    /** Seconds since each proxy's last exchange with the active node (proxy_rtdata.lastaccess), by proxy name. */
     readonly proxies: Readonly<Record<string, number>>;
+    /** Seconds since each monitored host's data path check last stored a value (within 10 minutes), by host name. */
     readonly hosts: Readonly<Record<string, number>>;
 }
 

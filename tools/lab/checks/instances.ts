@@ -7,13 +7,17 @@ import { Role } from "../../../components/config";
 import { LabHost, ManagedEndpoint, PgConnection, Topology as LabTopology } from "../machines";
 import { ResourceState, instanceDatabases, stackOutputs } from "../replay";
 
+/** One Zabbix installation, as the checks verify it. */
 export interface Instance {
+    /** Its name in the topology, which its proxies and agents declare as theirs. */
     readonly name: string;
     /** Zabbix server hosts; with native HA exactly one is active, the others stand by. */
     readonly servers: readonly string[];
+    /** Whether its servers fail over by Zabbix's native HA, so that exactly one is active. */
     readonly nativeHa: boolean;
-    /** The DB primary and the replicas that stream from it (by PostgreSQL replication). */
+    /** The DB primary's lab host (none for a managed database, which `managed` plays). */
     readonly primary?: LabHost;
+    /** The streaming replicas, by host name (a DRBD peer or a managed standby is not one). */
     readonly replicas: readonly string[];
     /** The lab host that plays the instance's managed PostgreSQL (pattern 4), reached directly. */
     readonly managed?: ManagedEndpoint;
@@ -25,8 +29,9 @@ export interface Instance {
     readonly dbTls?: Pick<PgConnection, "sslmode" | "sslrootcert">;
     /** The stack's CA (PEM, its `caCertificate` output): the UI's certificate must verify against it. */
     readonly uiCa?: string;
-    /** Its data path (the stack's `topology.dataPath`): the proxies and the monitored hosts that report to it. */
+    /** Its data path (the stack's `topology.dataPath`): the proxies that report to it, by host name. */
     readonly proxies: readonly string[];
+    /** The monitored hosts (agent 2) that report to it, through its proxies or straight: their values must reach its database. */
     readonly agents: readonly string[];
 }
 
@@ -55,9 +60,8 @@ export function instancesOf(
         const dataPath = stack.topology?.dataPath;
         return topology.map(i => {
             const database = databases.get(i.name);
-            // A proxy or agent reports to the installation of its site, or to the only one there is.
-            const sites = new Set([...i.servers, ...i.loadBalancers, ...i.frontends].map(p => p.site));
-            const ours = (p: { site: string }) => topology.length === 1 || sites.has(p.site);
+            // Each proxy and agent declares the installation it reports to.
+            const ours = (p: { installation: string }) => p.installation === i.name;
             return {
                 name: i.name,
                 proxies: (dataPath?.proxies ?? []).filter(ours).map(p => p.host),

@@ -35,12 +35,17 @@ export interface AgentHostFigures {
 
 /** The agents' figures over a drill: produced, stored and lost in all, and the delay of the stored values. */
 export interface AgentSourceFigures {
+    /** Values every tracked agent produced between the drill's start and its end (read off their sequence files). */
     readonly valuesProduced: number;
+    /** Of those, the distinct ones the database holds once everything buffered has arrived. */
     readonly valuesStored: number;
+    /** Produced but never stored: what the data path lost. */
     readonly valuesLost: number;
     /** From collection to first seen stored (a second's resolution: the database is polled once a second). */
     readonly latencyMaxSeconds: number | null;
+    /** The same delay's 95th percentile; null when nothing was stored. */
     readonly latencyP95Seconds: number | null;
+    /** Each monitored host's own figures, by host name: what it produced and stored, and when its values flowed again. */
     readonly hosts: Readonly<Record<string, AgentHostFigures>>;
 }
 

@@ -43,8 +43,11 @@ export interface DrillResult {
     /** Values produced and stored per source: the drill's sender straight to the servers, and the agents through the proxies. */
     readonly sources: {
         readonly direct: {
+            /** Values the drill's sender sent to the servers. */
             readonly valuesProduced: number;
+            /** Of those, the distinct ones the database holds at the end. */
             readonly valuesStored: number;
+            /** Sent but never stored (acknowledged or not: `acceptedLost` counts the acknowledged ones). */
             readonly valuesLost: number;
         };
         readonly agents?: AgentSourceFigures;
