@@ -188,7 +188,7 @@ export async function runDrill(
     let splitBrain: SplitBrainReport;
     let undoAt = 0;
     let agentFigures: AgentSourceFigures | undefined;
-    let agentsFailure: unknown;
+    let agentsFailure: Error | undefined;
     const agents = await AgentSequences.open(lab);
     agents?.start();
     stream.start();
@@ -246,7 +246,7 @@ export async function runDrill(
         try {
             agentFigures = await agents?.stop(faultAt, undoAt || Date.now());
         } catch (err) {
-            agentsFailure = err;
+            agentsFailure = err instanceof Error ? err : new Error(String(err));
         }
     }
     if (agentsFailure !== undefined) {
